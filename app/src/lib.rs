@@ -1,0 +1,63 @@
+//! Palaver's shared crate: the wire protocol both sides speak, and the chat page's
+//! Leptos components, rendered on the server and hydrated in the browser.
+
+pub mod chat;
+pub mod components;
+pub mod protocol;
+
+use chat::{Chat, ChatLink};
+use components::chat_page::ChatPage;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    StaticSegment,
+};
+
+/// Starts the browser's connection to the server for a freshly created chat. The
+/// front end passes one to [`App`]; on the server there is none.
+pub type Connector = fn(ChatLink);
+
+/// The HTML document around the app, rendered by the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App(
+    /// Opens the live connection; `None` when rendering on the server.
+    #[prop(optional)]
+    connect: Option<Connector>,
+) -> impl IntoView {
+    provide_meta_context();
+    let (chat, link) = Chat::new();
+    provide_context(chat);
+    if let Some(connect) = connect {
+        connect(link);
+    }
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/palaver.css"/>
+        <Title text="Palaver"/>
+        <Router>
+            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                <Route path=StaticSegment("") view=ChatPage/>
+            </Routes>
+        </Router>
+    }
+}

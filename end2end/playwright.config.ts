@@ -1,0 +1,52 @@
+import { defineConfig } from "@playwright/test";
+import { serverBinary, serverEnv } from "./server";
+
+// Palaver's end-to-end tests run against the release build (`cargo leptos build
+// --release`), started here on its own port so a running dev server does not clash.
+const port = Number(process.env.PALAVER_E2E_PORT ?? 3217);
+
+const chromium = {
+  browserName: "chromium" as const,
+  launchOptions: {
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  },
+};
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  reporter: [["list"]],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: "retain-on-failure",
+  },
+  projects: [
+    // The live chat, hydrated.
+    { name: "hydrated", use: { ...chromium }, grepInvert: /@nojs/ },
+    // The same pages with JavaScript off: what the server renders on its own.
+    { name: "no-js", use: { ...chromium, javaScriptEnabled: false }, grep: /@nojs/ },
+  ],
+  webServer: {
+    command: serverBinary,
+    url: `http://127.0.0.1:${port}/`,
+    env: serverEnv(port) as Record<string, string>,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: "pipe",
+    stderr: "pipe",
+  },
+});

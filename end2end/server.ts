@@ -1,0 +1,43 @@
+// How the end-to-end tests start Palaver's release server.
+import { spawn, ChildProcess } from "child_process";
+import * as path from "path";
+
+const root = path.resolve(__dirname, "..");
+
+export const serverBinary = path.join(root, "target/release/server");
+
+export function serverEnv(port: number): NodeJS.ProcessEnv {
+  return {
+    LEPTOS_SITE_ROOT: path.join(root, "target/site"),
+    LEPTOS_SITE_PKG_DIR: "pkg",
+    LEPTOS_OUTPUT_NAME: "palaver",
+    LEPTOS_ENV: "PROD",
+    LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+    RUST_LOG: process.env.RUST_LOG ?? "warn",
+  };
+}
+
+/** Starts a server of its own on `port` and resolves once it answers HTTP. */
+export async function startServer(port: number): Promise<ChildProcess> {
+  const child = spawn(serverBinary, [], { env: { ...process.env, ...serverEnv(port) }, stdio: "inherit" });
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/`)).ok) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`server on port ${port} did not start`);
+}
+
+/** Stops a server with SIGTERM, as a service manager would, and waits for it to exit. */
+export async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await exited;
+}

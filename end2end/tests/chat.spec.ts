@@ -1,0 +1,104 @@
+import { test, expect } from "@playwright/test";
+import { messageTexts, openChat, say, unique } from "./helpers";
+
+test("two people chat both ways, and see the same order", async ({ browser }) => {
+  const alice = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  await openChat(alice);
+  await openChat(bob);
+
+  const hello = unique("hello bob");
+  const reply = unique("hi alice");
+  await say(alice, hello);
+  await expect(bob.getByText(hello)).toBeVisible();
+  await say(bob, reply);
+  await expect(alice.getByText(reply)).toBeVisible();
+
+  const order = async (page: typeof alice) =>
+    (await messageTexts(page).allTextContents()).filter((t) => t === hello || t === reply);
+  await expect.poll(() => order(alice)).toEqual([hello, reply]);
+  await expect.poll(() => order(bob)).toEqual([hello, reply]);
+
+  // Each message shows the time it was sent, and the sender sees it as sent.
+  const mine = alice.getByTestId("message").filter({ hasText: hello });
+  await expect(mine.getByTestId("message-time")).toHaveText(/^\d\d:\d\d$/);
+  await expect(mine).toHaveAttribute("data-state", "sent");
+});
+
+test("Enter sends and clears the box; blank text is not sent", async ({ page }) => {
+  await openChat(page);
+  const input = page.getByTestId("composer-input");
+  await expect(input).toHaveAttribute("placeholder", /message/i);
+  const send = page.getByTestId("send-button");
+
+  await input.fill("   ");
+  await expect(send).toBeDisabled();
+  const before = await page.getByTestId("message").count();
+  await input.press("Enter");
+  await page.waitForTimeout(300);
+  await expect(page.getByTestId("message")).toHaveCount(before);
+
+  const text = unique("sent with enter");
+  await input.fill(text);
+  await expect(send).toBeEnabled();
+  await input.press("Enter");
+  await expect(input).toHaveValue("");
+  await expect(page.getByTestId("message").filter({ hasText: text })).toHaveAttribute("data-state", "sent");
+
+  const clicked = unique("sent with the button");
+  await input.fill(clicked);
+  await send.click();
+  await expect(messageTexts(page).filter({ hasText: clicked })).toHaveCount(1);
+});
+
+test("markup typed into the box is shown as text and never runs", async ({ browser }) => {
+  const sender = await (await browser.newContext()).newPage();
+  const reader = await (await browser.newContext()).newPage();
+  await openChat(sender);
+  await openChat(reader);
+  const marker = unique("xss");
+  const evil = `<script>window.__pwned = true</script><img src=x onerror="window.__pwned = true"><b>${marker}</b>`;
+  await say(sender, evil);
+  for (const page of [sender, reader]) {
+    const shown = messageTexts(page).filter({ hasText: marker });
+    await expect(shown).toHaveText(evil);
+    await expect(page.getByTestId("message-list").locator("script, img, b")).toHaveCount(0);
+    expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
+  }
+  // A page opened afterwards gets it from history, still as text.
+  const late = await (await browser.newContext()).newPage();
+  await openChat(late);
+  await expect(messageTexts(late).filter({ hasText: marker })).toHaveText(evil);
+  expect(await late.evaluate(() => (window as any).__pwned)).toBeUndefined();
+});
+
+test("a page opened later shows the recent messages", async ({ browser }) => {
+  const first = await (await browser.newContext()).newPage();
+  await openChat(first);
+  const text = unique("before you came");
+  await say(first, text);
+  await expect(first.getByTestId("message").filter({ hasText: text })).toHaveAttribute("data-state", "sent");
+
+  const second = await (await browser.newContext()).newPage();
+  await openChat(second);
+  await expect(second.getByText(text)).toBeVisible();
+});
+
+test("@nojs the server-rendered page is complete without JavaScript", async ({ page, request }) => {
+  const response = await request.get("/");
+  expect(response.status()).toBe(200);
+  const html = await response.text();
+  expect(html).toContain('data-testid="message-list"');
+  expect(html).toContain('data-testid="composer-input"');
+  expect(html).toContain('data-testid="send-button"');
+
+  await page.goto("/");
+  await expect(page).toHaveTitle("Palaver");
+  await expect(page.getByRole("heading", { name: "Palaver" })).toBeVisible();
+  await expect(page.getByTestId("message-list")).toBeVisible();
+  await expect(page.getByTestId("composer-input")).toBeVisible();
+  await expect(page.getByTestId("composer-input")).toHaveAttribute("placeholder", /message/i);
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await expect(page.getByTestId("connection-status")).toHaveText(/connecting/i);
+  await expect(page.getByText(/needs JavaScript/)).toBeVisible();
+});

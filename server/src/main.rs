@@ -1,0 +1,82 @@
+//! Starts Palaver: reads the settings, sets up logging, serves until SIGINT or SIGTERM.
+
+use server::{config::Config, error::StartError, hub::Hub, router, AppState};
+use std::{process::ExitCode, sync::Arc};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    // Read before any thread starts: the settings may fill in the environment.
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), StartError> {
+    let addr = config.leptos.site_addr;
+    let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+    let local = listener.local_addr()?;
+    let hub = Arc::new(Hub::new());
+    let app = router(AppState { leptos_options: config.leptos, hub: hub.clone() });
+
+    tracing::info!("Palaver listening on http://{local}");
+    axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(shutdown_signal(hub.clone()))
+        .await?;
+    if !hub.wait_until_idle(config.shutdown_grace).await {
+        tracing::warn!("chat connections still open after {:?}; exiting anyway", config.shutdown_grace);
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM, after telling every chat connection to close.
+async fn shutdown_signal(hub: Arc<Hub>) {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for SIGINT: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: closing chat connections");
+    hub.shut_down();
+}
