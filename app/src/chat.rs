@@ -20,7 +20,7 @@ pub enum Delivery {
 }
 
 /// One line of the timeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Entry {
     pub id: ClientMsgId,
     pub seq: Option<Seq>,

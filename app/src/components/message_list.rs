@@ -39,7 +39,8 @@ pub fn MessageList() -> impl IntoView {
             </Show>
             <For
                 each=entries
-                key=|e: &Entry| (e.id.clone(), e.seq, e.delivery.clone())
+                // Keyed by everything shown, so a row is redrawn when any of it changes.
+                key=|e: &Entry| e.clone()
                 children=move |entry: Entry| view! { <MessageItem entry/> }
             />
         </ol>
