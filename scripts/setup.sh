@@ -44,7 +44,7 @@ have_rustup_wasm() {
 if have_rustup_wasm; then
   say "using the rustup toolchain's $WASM_TARGET target"
 else
-  apt_install rustc-web cargo-web rust-web-src lld-22 pkg-config
+  apt_install rustc-web cargo-web rust-web-src lld-22 rust-web-clippy rustfmt-web pkg-config
   sysroot_lib="/usr/lib/rustlib/$WASM_TARGET/lib"
   if ! ls "$sysroot_lib"/libstd-*.rlib >/dev/null 2>&1; then
     say "building the $WASM_TARGET standard library with Debian's rustc (about a minute)"

@@ -203,9 +203,8 @@ pub fn new_message_id() -> ClientMsgId {
     let (now, noise) = {
         use std::sync::atomic::{AtomicU64, Ordering};
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         (now, COUNTER.fetch_add(1, Ordering::Relaxed))
     };
     ClientMsgId(format!("{now:x}-{noise:x}"))

@@ -143,19 +143,16 @@ pub fn validate_text(text: &str) -> Result<&str, ErrorReason> {
 impl ClientMsg {
     /// Parses and validates one text frame from a client. Text comes back trimmed.
     pub fn decode(frame: &str) -> Result<ClientMsg, FrameError> {
-        let msg: ClientMsg = serde_json::from_str(frame).map_err(|e| {
-            match serde_json::from_str::<serde_json::Value>(frame) {
+        let msg: ClientMsg =
+            serde_json::from_str(frame).map_err(|e| match serde_json::from_str::<serde_json::Value>(frame) {
                 Ok(serde_json::Value::Object(obj)) => match obj.get("type").and_then(|t| t.as_str()) {
-                    Some(kind) if !KNOWN_TYPES.contains(&kind) => FrameError::new(
-                        ErrorReason::UnknownType,
-                        format!("unknown frame type {kind:?}"),
-                        None,
-                    ),
+                    Some(kind) if !KNOWN_TYPES.contains(&kind) => {
+                        FrameError::new(ErrorReason::UnknownType, format!("unknown frame type {kind:?}"), None)
+                    }
                     _ => FrameError::new(ErrorReason::BadFrame, format!("invalid frame: {e}"), None),
                 },
                 _ => FrameError::new(ErrorReason::BadFrame, format!("not a JSON object frame: {e}"), None),
-            }
-        })?;
+            })?;
         match msg {
             ClientMsg::Send { id, text } => {
                 if id.0.is_empty() || id.0.len() > MAX_CLIENT_MSG_ID_BYTES {
@@ -238,9 +235,16 @@ mod tests {
 
     #[test]
     fn malformed_frames_are_bad_frames() {
-        for frame in ["", "not json", "[1,2]", "{", r#"{"id":"a","text":"x"}"#, r#"{"type":"send","id":"a"}"#,
-            r#"{"type":7}"#, r#"{"type":"send","id":5,"text":"x"}"#]
-        {
+        for frame in [
+            "",
+            "not json",
+            "[1,2]",
+            "{",
+            r#"{"id":"a","text":"x"}"#,
+            r#"{"type":"send","id":"a"}"#,
+            r#"{"type":7}"#,
+            r#"{"type":"send","id":5,"text":"x"}"#,
+        ] {
             let err = ClientMsg::decode(frame).unwrap_err();
             assert_eq!(err.reason, ErrorReason::BadFrame, "frame {frame:?} gave {err:?}");
             assert!(!err.detail.is_empty());

@@ -21,13 +21,12 @@ impl Config {
         if std::env::var_os("LEPTOS_OUTPUT_NAME").is_none() {
             std::env::set_var("LEPTOS_OUTPUT_NAME", OUTPUT_NAME);
         }
-        let leptos = leptos::config::get_configuration(None)
-            .map_err(|e| StartError::Config(e.to_string()))?
-            .leptos_options;
+        let leptos =
+            leptos::config::get_configuration(None).map_err(|e| StartError::Config(e.to_string()))?.leptos_options;
         let shutdown_grace = match std::env::var("PALAVER_SHUTDOWN_GRACE_MS") {
-            Ok(v) => Duration::from_millis(
-                v.parse().map_err(|_| StartError::Config(format!("PALAVER_SHUTDOWN_GRACE_MS={v:?} is not a number of milliseconds")))?,
-            ),
+            Ok(v) => Duration::from_millis(v.parse().map_err(|_| {
+                StartError::Config(format!("PALAVER_SHUTDOWN_GRACE_MS={v:?} is not a number of milliseconds"))
+            })?),
             Err(_) => Duration::from_secs(5),
         };
         Ok(Config { leptos, shutdown_grace })

@@ -111,7 +111,11 @@ impl Default for Hub {
 impl Hub {
     pub fn new() -> Hub {
         Hub {
-            state: Mutex::new(State { next_seq: 1, backlog: VecDeque::with_capacity(BACKLOG_LEN), seen: HashMap::new() }),
+            state: Mutex::new(State {
+                next_seq: 1,
+                backlog: VecDeque::with_capacity(BACKLOG_LEN),
+                seen: HashMap::new(),
+            }),
             live: broadcast::channel(LIVE_QUEUE).0,
             shutdown: watch::channel(false).0,
             open: Arc::default(),

@@ -31,9 +31,5 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(CompressionLayer::new());
-    Router::new()
-        .route("/ws", get(ws::upgrade))
-        .merge(pages)
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+    Router::new().route("/ws", get(ws::upgrade)).merge(pages).layer(TraceLayer::new_for_http()).with_state(state)
 }

@@ -41,9 +41,7 @@ async fn serve(config: Config) -> Result<(), StartError> {
     let app = router(AppState { leptos_options: config.leptos, hub: hub.clone() });
 
     tracing::info!("Palaver listening on http://{local}");
-    axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(shutdown_signal(hub.clone()))
-        .await?;
+    axum::serve(listener, app.into_make_service()).with_graceful_shutdown(shutdown_signal(hub.clone())).await?;
     if !hub.wait_until_idle(config.shutdown_grace).await {
         tracing::warn!("chat connections still open after {:?}; exiting anyway", config.shutdown_grace);
     }

@@ -21,8 +21,8 @@ use std::sync::{
     atomic::{AtomicU64, Ordering},
     Arc,
 };
-use tracing::Instrument;
 use tokio::sync::broadcast::error::RecvError;
+use tracing::Instrument;
 
 /// Bytes read from the socket at a time (tungstenite's default is 128 KiB per connection).
 const READ_BUFFER_BYTES: usize = 8 * 1024;
@@ -260,7 +260,7 @@ mod tests {
         let (mut peer, _task) = connect(&hub, 16);
         assert!(matches!(peer.next_msg().await, ServerMsg::History { .. }));
         peer.send(r#"{"type":"send","id":"x","text":"hi"}"#);
-        let mut got = vec![peer.next_msg().await, peer.next_msg().await];
+        let mut got = [peer.next_msg().await, peer.next_msg().await];
         got.sort_by_key(|m| matches!(m, ServerMsg::Ack { .. }));
         assert!(matches!(&got[0], ServerMsg::Message(m) if m.text == "hi"));
         assert_eq!(got[1], ServerMsg::Ack { id: ClientMsgId("x".into()), seq: 1 });

@@ -65,7 +65,8 @@ async fn both_clients_receive_every_message_in_one_order() {
     assert_eq!(seen_by_alice, seen_by_bob, "everyone sees the same messages in the same order");
     let seqs: Vec<_> = seen_by_alice.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, [1, 2, 3, 4]);
-    let from_alice: Vec<_> = seen_by_alice.iter().filter(|m| m.id.0.starts_with('a')).map(|m| m.text.as_str()).collect();
+    let from_alice: Vec<_> =
+        seen_by_alice.iter().filter(|m| m.id.0.starts_with('a')).map(|m| m.text.as_str()).collect();
     assert_eq!(from_alice, ["hello from alice", "how are you?"], "one sender's messages keep their order");
     assert!(seen_by_alice.iter().any(|m| m.text == "<script>alert(1)</script>"), "text is carried verbatim");
     assert!(seen_by_alice.iter().all(|m| m.sent_at > 1_600_000_000_000));
@@ -203,7 +204,11 @@ async fn oversized_and_invalid_utf8_frames_close_with_their_codes() {
 
     let mut garbled = server.client().await;
     history(&mut garbled).await;
-    let frame = Frame::message(vec![0xff, 0xfe, 0x41], OpCode::Data(tokio_tungstenite::tungstenite::protocol::frame::coding::Data::Text), true);
+    let frame = Frame::message(
+        vec![0xff, 0xfe, 0x41],
+        OpCode::Data(tokio_tungstenite::tungstenite::protocol::frame::coding::Data::Text),
+        true,
+    );
     garbled.send_raw(Message::Frame(frame)).await;
     let close = garbled.next_close().await.expect("a close frame");
     assert_eq!(u16::from(close.code), CLOSE_INVALID_UTF8);
@@ -264,7 +269,9 @@ async fn a_client_too_far_behind_is_closed_as_slow_and_told_to_resync() {
             let mut acks = 0;
             while acks < TOTAL {
                 match stream.next().await {
-                    Some(Ok(Message::Text(t))) if matches!(ServerMsg::decode(t.as_str()), Ok(ServerMsg::Ack { .. })) => {
+                    Some(Ok(Message::Text(t)))
+                        if matches!(ServerMsg::decode(t.as_str()), Ok(ServerMsg::Ack { .. })) =>
+                    {
                         acks += 1
                     }
                     Some(Ok(_)) => {}

@@ -100,7 +100,11 @@ impl TestServer {
         let raw = String::from_utf8_lossy(&raw).into_owned();
         let status = raw.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
         let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
+        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        };
         (status, body)
     }
 }
