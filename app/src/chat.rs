@@ -1,58 +1,98 @@
-//! The chat as one browser sees it: the timeline of messages (confirmed and still
-//! pending), the connection status, and the handle components use to send.
+//! The chat as one browser sees it: per room, the timeline of messages (confirmed and
+//! still pending), who is online and who is typing; the room list; who "I" am; and the
+//! connection status. Also the handle components use to act.
 //!
-//! `Timeline` is plain data so its rules are tested without a browser; `Chat` wraps it
-//! in signals for the components and the socket task.
+//! `Timeline` is plain data so its rules are tested without a browser; `Chat` wraps the
+//! state in signals for the components and the socket task.
 
-use crate::protocol::{ChatMessage, ClientMsgId, Seq, ServerMsg};
+use crate::protocol::{
+    ChatMessage, ClientMsgId, MessageKind, RoomId, RoomSummary, Seq, ServerMsg, User,
+};
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
+use std::collections::HashMap;
+
+/// How long "X is typing…" stays up after X's last keystroke, in milliseconds.
+pub const TYPING_SHOWN_MS: f64 = 4_000.0;
 
 /// Where one of this browser's own messages stands.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Delivery {
-    /// Shown at once, not yet accepted by the server.
+    /// Shown at once, not yet stored by the server.
     Pending,
-    /// Accepted by the server and numbered.
+    /// Stored by the server and numbered.
     Sent,
     /// Refused by the server; kept visible with the reason so it can be retried.
     Failed(String),
 }
 
-/// One line of the timeline.
+/// One line of a room's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Entry {
     pub id: ClientMsgId,
     pub seq: Option<Seq>,
+    pub author: Option<User>,
+    pub kind: MessageKind,
     pub text: String,
     pub sent_at: Option<i64>,
     /// `None` for other people's messages.
     pub delivery: Option<Delivery>,
 }
 
-/// Confirmed messages in server order, then this browser's unconfirmed ones in the
-/// order they were typed.
+impl Entry {
+    fn confirmed(m: ChatMessage, delivery: Option<Delivery>) -> Entry {
+        Entry {
+            id: m.id,
+            seq: Some(m.seq),
+            author: Some(m.author),
+            kind: m.kind,
+            text: m.text,
+            sent_at: Some(m.sent_at),
+            delivery,
+        }
+    }
+}
+
+/// One room: confirmed messages in server order, then this browser's unconfirmed ones
+/// in the order they were typed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Timeline {
     confirmed: Vec<Entry>,
     unconfirmed: Vec<Entry>,
-    /// True when the server said messages before the ones shown could not be replayed.
-    gap: bool,
+    /// True once the server has sent this room (a `joined`).
+    pub loaded: bool,
+    /// Whether the server has messages older than the first one here.
+    pub has_older: bool,
+    /// True while an older page has been asked for and not arrived.
+    pub loading_older: bool,
 }
 
 impl Timeline {
+    /// A timeline holding a page of messages, as the server rendered it.
+    pub fn from_page(messages: Vec<ChatMessage>, has_older: bool) -> Timeline {
+        let mut t = Timeline { has_older, ..Timeline::default() };
+        for m in messages {
+            t.confirm(m);
+        }
+        t
+    }
+
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.confirmed.iter().chain(self.unconfirmed.iter())
     }
 
-    /// The highest sequence number seen: what a reconnecting client resumes after.
+    pub fn is_empty(&self) -> bool {
+        self.confirmed.is_empty() && self.unconfirmed.is_empty()
+    }
+
+    /// The highest number seen: what a reconnecting client resumes after.
     pub fn last_seq(&self) -> Option<Seq> {
         self.confirmed.last().and_then(|e| e.seq)
     }
 
-    /// Whether messages were lost from view (the server could not replay them).
-    pub fn has_gap(&self) -> bool {
-        self.gap
+    /// The lowest number shown: where the next older page ends.
+    pub fn first_seq(&self) -> Option<Seq> {
+        self.confirmed.first().and_then(|e| e.seq)
     }
 
     /// This browser's messages that still need the server: what to (re)send.
@@ -60,8 +100,16 @@ impl Timeline {
         self.unconfirmed.iter().filter(|e| e.delivery == Some(Delivery::Pending))
     }
 
-    pub fn push_pending(&mut self, id: ClientMsgId, text: String) {
-        self.unconfirmed.push(Entry { id, seq: None, text, sent_at: None, delivery: Some(Delivery::Pending) });
+    pub fn push_pending(&mut self, id: ClientMsgId, author: Option<User>, text: String) {
+        self.unconfirmed.push(Entry {
+            id,
+            seq: None,
+            author,
+            kind: MessageKind::Text,
+            text,
+            sent_at: None,
+            delivery: Some(Delivery::Pending),
+        });
     }
 
     /// Marks a failed message pending again; true if there was one to retry.
@@ -75,51 +123,98 @@ impl Timeline {
         }
     }
 
-    /// Folds one server frame into the timeline.
-    pub fn apply(&mut self, msg: ServerMsg) {
-        match msg {
-            ServerMsg::History { messages, complete } => {
-                if !complete {
-                    // Older messages are gone: what we show would have a hole in it.
-                    self.confirmed.clear();
-                    self.gap = true;
-                }
-                for m in messages {
-                    self.confirm(m);
-                }
-            }
-            ServerMsg::Message(m) => self.confirm(m),
-            ServerMsg::Ack { id, seq } => {
-                if let Some(entry) = self.unconfirmed.iter_mut().find(|e| e.id == id) {
-                    entry.seq = Some(seq);
-                    entry.delivery = Some(Delivery::Sent);
-                }
-            }
-            ServerMsg::Error { detail, id: Some(id), .. } => {
-                if let Some(entry) = self.unconfirmed.iter_mut().find(|e| e.id == id) {
-                    entry.delivery = Some(Delivery::Failed(detail));
-                }
-            }
-            ServerMsg::Error { .. } => {}
+    /// The server's answer to a join: `complete` false means what is shown may have a
+    /// hole in it, so it is replaced.
+    pub fn joined(&mut self, messages: Vec<ChatMessage>, complete: bool, has_older: bool) {
+        if !complete || !self.loaded {
+            self.confirmed.clear();
+            self.has_older = has_older;
+        }
+        self.loaded = true;
+        for m in messages {
+            self.confirm(m);
         }
     }
 
-    fn confirm(&mut self, m: ChatMessage) {
-        if self.confirmed.iter().rev().any(|e| e.seq == Some(m.seq)) {
+    /// An older page, put in front.
+    pub fn older(&mut self, messages: Vec<ChatMessage>, has_older: bool) {
+        self.loading_older = false;
+        self.has_older = has_older;
+        for m in messages {
+            self.confirm(m);
+        }
+    }
+
+    pub fn ack(&mut self, id: &ClientMsgId, seq: Seq) {
+        // Sent, but stays at the bottom until its broadcast gives it a place and a time.
+        if let Some(entry) = self.unconfirmed.iter_mut().find(|e| &e.id == id) {
+            entry.seq = Some(seq);
+            entry.delivery = Some(Delivery::Sent);
+        }
+    }
+
+    pub fn failed(&mut self, id: &ClientMsgId, reason: String) {
+        if let Some(entry) = self.unconfirmed.iter_mut().find(|e| &e.id == id) {
+            entry.delivery = Some(Delivery::Failed(reason));
+        }
+    }
+
+    pub fn confirm(&mut self, m: ChatMessage) {
+        let at = self.confirmed.partition_point(|e| e.seq < Some(m.seq));
+        if self.confirmed.get(at).is_some_and(|e| e.seq == Some(m.seq)) {
             return;
         }
-        let delivery = match self.unconfirmed.iter().position(|e| e.id == m.id) {
+        let delivery = match self.unconfirmed.iter().position(|e| e.id == m.id && e.author.as_ref().is_none_or(|a| a.id == m.author.id)) {
             Some(i) => {
                 self.unconfirmed.remove(i);
                 Some(Delivery::Sent)
             }
             None => None,
         };
-        let entry = Entry { id: m.id, seq: Some(m.seq), text: m.text, sent_at: Some(m.sent_at), delivery };
-        // Frames arrive in order, so this is nearly always a push.
-        let at = self.confirmed.partition_point(|e| e.seq < entry.seq);
-        self.confirmed.insert(at, entry);
+        self.confirmed.insert(at, Entry::confirmed(m, delivery));
     }
+}
+
+/// Who this browser is to the chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Me {
+    /// Not known yet (the server renders this, and the page before it reads storage).
+    Unknown,
+    /// No name chosen yet on this browser.
+    Anonymous,
+    /// A name is chosen; `user` is set once the server has confirmed it.
+    Named { name: String, user: Option<User> },
+}
+
+impl Me {
+    pub fn user(&self) -> Option<&User> {
+        match self {
+            Me::Named { user, .. } => user.as_ref(),
+            _ => None,
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Me::Named { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// What the page wants the socket task to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    /// Send whatever is pending in the current room.
+    Flush,
+    /// The name was chosen or changed: introduce ourselves (again).
+    Hello,
+    /// The page switched to another room.
+    SwitchRoom,
+    /// Tell the room we are typing.
+    Typing,
+    /// Load the page before the first message shown.
+    LoadOlder,
 }
 
 /// What the user sees of the connection.
@@ -152,46 +247,155 @@ impl ConnectionStatus {
 /// socket task that the front end starts.
 #[derive(Clone, Copy)]
 pub struct Chat {
-    pub timeline: RwSignal<Timeline>,
+    pub me: RwSignal<Me>,
+    pub room: RwSignal<RoomId>,
+    pub timelines: RwSignal<HashMap<RoomId, Timeline>>,
+    pub online: RwSignal<HashMap<RoomId, Vec<User>>>,
+    /// Per room, who is typing and until when (browser clock, milliseconds).
+    pub typing: RwSignal<HashMap<RoomId, Vec<(User, f64)>>>,
+    pub rooms: RwSignal<Vec<RoomSummary>>,
     pub status: RwSignal<ConnectionStatus>,
-    /// Wakes the socket task when there is something new to send.
-    outbox: StoredValue<UnboundedSender<ClientMsgId>>,
+    intents: StoredValue<UnboundedSender<Intent>>,
 }
 
-/// The socket task's end of the chat: the state to update, and the wake-ups.
+/// The socket task's end of the chat: the state to update, and the page's intents.
 pub struct ChatLink {
     pub chat: Chat,
-    pub wakeups: UnboundedReceiver<ClientMsgId>,
+    pub intents: UnboundedReceiver<Intent>,
 }
 
 impl Chat {
     pub fn new() -> (Chat, ChatLink) {
         let (tx, rx) = unbounded();
         let chat = Chat {
-            timeline: RwSignal::new(Timeline::default()),
+            me: RwSignal::new(Me::Unknown),
+            room: RwSignal::new(RoomId::lobby()),
+            timelines: RwSignal::new(HashMap::new()),
+            online: RwSignal::new(HashMap::new()),
+            typing: RwSignal::new(HashMap::new()),
+            rooms: RwSignal::new(Vec::new()),
             status: RwSignal::new(ConnectionStatus::Connecting),
-            outbox: StoredValue::new(tx),
+            intents: StoredValue::new(tx),
         };
-        (chat, ChatLink { chat, wakeups: rx })
+        (chat, ChatLink { chat, intents: rx })
+    }
+
+    pub fn intend(&self, intent: Intent) {
+        // Fails only when no socket task runs (server rendering): nothing to do then.
+        self.intents.with_value(|tx| {
+            let _ = tx.unbounded_send(intent);
+        });
+    }
+
+    /// Runs `f` on a room's timeline, creating it if needed.
+    pub fn update_timeline<T>(&self, room: &RoomId, f: impl FnOnce(&mut Timeline) -> T) -> T {
+        let mut f = Some(f);
+        let mut out = None;
+        self.timelines.update(|all| {
+            if let Some(f) = f.take() {
+                out = Some(f(all.entry(room.clone()).or_default()));
+            }
+        });
+        out.expect("update runs its closure")
     }
 
     /// Shows the message at once as pending and hands it to the socket task.
-    pub fn send(&self, id: ClientMsgId, text: String) {
-        self.timeline.update(|t| t.push_pending(id.clone(), text));
-        self.wake(id);
+    pub fn send(&self, text: String) {
+        let room = self.room.get_untracked();
+        let me = self.me.with_untracked(|m| m.user().cloned());
+        self.update_timeline(&room, |t| t.push_pending(new_message_id(), me, text));
+        self.intend(Intent::Flush);
     }
 
     pub fn retry(&self, id: ClientMsgId) {
-        if self.timeline.try_update(|t| t.retry(&id)).unwrap_or(false) {
-            self.wake(id);
+        let room = self.room.get_untracked();
+        if self.update_timeline(&room, |t| t.retry(&id)) {
+            self.intend(Intent::Flush);
         }
     }
 
-    fn wake(&self, id: ClientMsgId) {
-        // Fails only when no socket task runs (server rendering): nothing to wake.
-        self.outbox.with_value(|tx| {
-            let _ = tx.unbounded_send(id);
+    /// Sets (or changes) this browser's name; the server confirms it.
+    pub fn choose_name(&self, name: String) {
+        let user = self.me.with_untracked(|m| m.user().cloned());
+        self.me.set(Me::Named { name, user });
+        self.intend(Intent::Hello);
+    }
+
+    pub fn switch_room(&self, room: RoomId) {
+        if self.room.get_untracked() != room {
+            self.room.set(room);
+            self.intend(Intent::SwitchRoom);
+        }
+    }
+
+    pub fn load_older(&self) {
+        let room = self.room.get_untracked();
+        let ask = self.update_timeline(&room, |t| {
+            let ask = t.has_older && !t.loading_older && t.first_seq().is_some();
+            t.loading_older |= ask;
+            ask
         });
+        if ask {
+            self.intend(Intent::LoadOlder);
+        }
+    }
+
+    /// Folds one server frame into the state. `now` is the browser clock in ms.
+    pub fn apply(&self, msg: ServerMsg, now: f64) {
+        match msg {
+            ServerMsg::Welcome { user, .. } => self.me.set(Me::Named { name: user.name.clone(), user: Some(user) }),
+            ServerMsg::Joined { room, messages, complete, has_older, online } => {
+                self.update_timeline(&room, |t| t.joined(messages, complete, has_older));
+                self.online.update(|o| {
+                    o.insert(room, online);
+                });
+            }
+            ServerMsg::Message(m) => {
+                let room = m.room.clone();
+                let author = m.author.id.clone();
+                self.typing.update(|t| {
+                    if let Some(list) = t.get_mut(&room) {
+                        list.retain(|(u, _)| u.id != author);
+                    }
+                });
+                self.update_timeline(&room, |t| t.confirm(m));
+            }
+            ServerMsg::Ack { room, id, seq } => self.update_timeline(&room, |t| t.ack(&id, seq)),
+            ServerMsg::Older { room, messages, has_older } => self.update_timeline(&room, |t| t.older(messages, has_older)),
+            ServerMsg::Presence { room, online } => self.online.update(|o| {
+                o.insert(room, online);
+            }),
+            ServerMsg::Typing { room, user } => {
+                if self.me.with_untracked(|m| m.user().is_some_and(|me| me.id == user.id)) {
+                    return;
+                }
+                self.typing.update(|t| {
+                    let list = t.entry(room).or_default();
+                    list.retain(|(u, _)| u.id != user.id);
+                    list.push((user, now + TYPING_SHOWN_MS));
+                });
+            }
+            ServerMsg::Rooms { rooms } => self.rooms.set(rooms),
+            ServerMsg::Error { detail, id: Some(id), room: Some(room), .. } => {
+                self.update_timeline(&room, |t| t.failed(&id, detail))
+            }
+            ServerMsg::Error { .. } => {}
+        }
+    }
+}
+
+/// The names of who is typing in a room at `now`, for "X is typing…".
+pub fn typing_names(entries: Option<&Vec<(User, f64)>>, now: f64) -> Vec<String> {
+    entries.map(|list| list.iter().filter(|(_, until)| *until > now).map(|(u, _)| u.name.clone()).collect()).unwrap_or_default()
+}
+
+/// "Ann is typing…", "Ann and Bob are typing…", "3 people are typing…".
+pub fn typing_line(names: &[String]) -> Option<String> {
+    match names {
+        [] => None,
+        [one] => Some(format!("{one} is typing…")),
+        [a, b] => Some(format!("{a} and {b} are typing…")),
+        more => Some(format!("{} people are typing…", more.len())),
     }
 }
 
@@ -208,6 +412,14 @@ pub fn new_message_id() -> ClientMsgId {
         (now, COUNTER.fetch_add(1, Ordering::Relaxed))
     };
     ClientMsgId(format!("{now:x}-{noise:x}"))
+}
+
+/// The clock, in milliseconds since the Unix epoch.
+pub fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    return js_sys::Date::now();
+    #[cfg(not(feature = "hydrate"))]
+    return std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_millis() as f64);
 }
 
 /// "HH:MM" of a server timestamp: the reader's local time in the browser, UTC elsewhere.
@@ -228,14 +440,26 @@ pub fn format_time(unix_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ErrorReason;
+    use crate::protocol::UserId;
 
     fn id(s: &str) -> ClientMsgId {
         ClientMsgId(s.into())
     }
 
+    fn user(name: &str) -> User {
+        User { id: UserId(name.to_lowercase()), name: name.into() }
+    }
+
     fn msg(seq: Seq, i: &str, text: &str) -> ChatMessage {
-        ChatMessage { seq, id: id(i), text: text.into(), sent_at: 1_000 * seq as i64 }
+        ChatMessage {
+            room: RoomId::lobby(),
+            seq,
+            id: id(i),
+            author: user("Ann"),
+            kind: MessageKind::Text,
+            text: text.into(),
+            sent_at: 1_000 * seq as i64,
+        }
     }
 
     fn texts(t: &Timeline) -> Vec<&str> {
@@ -246,25 +470,84 @@ mod tests {
     fn own_message_is_pending_then_sent_whichever_comes_first() {
         for ack_first in [true, false] {
             let mut t = Timeline::default();
-            t.apply(ServerMsg::History { messages: vec![msg(1, "o", "old")], complete: true });
-            t.push_pending(id("m"), "mine".into());
+            t.joined(vec![msg(1, "o", "old")], true, false);
+            t.push_pending(id("m"), Some(user("Ann")), "mine".into());
             assert_eq!(t.pending().count(), 1);
-            let ack = ServerMsg::Ack { id: id("m"), seq: 2 };
-            let broadcast = ServerMsg::Message(msg(2, "m", "mine"));
             if ack_first {
-                t.apply(ack);
-                t.apply(broadcast);
+                t.ack(&id("m"), 2);
+                t.confirm(msg(2, "m", "mine"));
             } else {
-                t.apply(broadcast);
-                t.apply(ack);
+                t.confirm(msg(2, "m", "mine"));
+                t.ack(&id("m"), 2);
             }
             assert_eq!(texts(&t), ["old", "mine"]);
             assert_eq!(t.pending().count(), 0);
             let mine: Vec<_> = t.entries().filter(|e| e.id == id("m")).collect();
             assert_eq!(mine.len(), 1);
             assert_eq!(mine[0].delivery, Some(Delivery::Sent));
+            assert_eq!(mine[0].sent_at, Some(2_000));
             assert_eq!(t.last_seq(), Some(2));
         }
+    }
+
+    #[test]
+    fn pending_messages_stay_below_confirmed_ones() {
+        let mut t = Timeline::default();
+        t.push_pending(id("m"), None, "mine".into());
+        t.confirm(msg(1, "x", "theirs"));
+        assert_eq!(texts(&t), ["theirs", "mine"]);
+    }
+
+    #[test]
+    fn replayed_messages_are_not_shown_twice() {
+        let mut t = Timeline::default();
+        t.joined(vec![msg(1, "a", "one"), msg(2, "b", "two")], true, false);
+        t.joined(vec![msg(2, "b", "two"), msg(3, "c", "three")], true, false);
+        assert_eq!(texts(&t), ["one", "two", "three"]);
+    }
+
+    #[test]
+    fn an_incomplete_join_replaces_what_was_shown() {
+        let mut t = Timeline::default();
+        t.joined(vec![msg(1, "a", "one")], true, false);
+        t.push_pending(id("p"), None, "still mine".into());
+        t.joined(vec![msg(90, "z", "ninety")], false, true);
+        assert_eq!(texts(&t), ["ninety", "still mine"], "pending messages survive");
+        assert!(t.has_older);
+    }
+
+    #[test]
+    fn older_pages_go_in_front_in_order() {
+        let mut t = Timeline::from_page(vec![msg(51, "a", "51"), msg(52, "b", "52")], true);
+        assert_eq!(t.first_seq(), Some(51));
+        t.older((1..=50).map(|n| msg(n, &format!("m{n}"), &n.to_string())).collect(), false);
+        assert_eq!(t.entries().count(), 52);
+        assert_eq!(t.entries().map(|e| e.seq.unwrap()).collect::<Vec<_>>(), (1..=52).collect::<Vec<_>>());
+        assert!(!t.has_older);
+    }
+
+    #[test]
+    fn refused_message_fails_and_can_be_retried() {
+        let mut t = Timeline::default();
+        t.push_pending(id("m"), None, "x".into());
+        t.failed(&id("m"), "too long".into());
+        assert_eq!(t.entries().next().unwrap().delivery, Some(Delivery::Failed("too long".into())));
+        assert_eq!(t.pending().count(), 0);
+        assert!(t.retry(&id("m")));
+        assert_eq!(t.pending().count(), 1);
+        assert!(!t.retry(&id("m")), "a pending message is not retried twice");
+    }
+
+    #[test]
+    fn typing_lines_read_naturally_and_expire() {
+        let list = vec![(user("Ann"), 5_000.0), (user("Bob"), 2_000.0)];
+        assert_eq!(typing_names(Some(&list), 1_000.0), ["Ann", "Bob"]);
+        assert_eq!(typing_names(Some(&list), 3_000.0), ["Ann"]);
+        assert_eq!(typing_names(Some(&list), 6_000.0), Vec::<String>::new());
+        assert_eq!(typing_line(&["Ann".into()]).unwrap(), "Ann is typing…");
+        assert_eq!(typing_line(&["Ann".into(), "Bob".into()]).unwrap(), "Ann and Bob are typing…");
+        assert_eq!(typing_line(&["A".into(), "B".into(), "C".into()]).unwrap(), "3 people are typing…");
+        assert_eq!(typing_line(&[]), None);
     }
 
     #[test]
@@ -277,43 +560,5 @@ mod tests {
     #[test]
     fn message_ids_differ() {
         assert_ne!(new_message_id(), new_message_id());
-    }
-
-    #[test]
-    fn pending_messages_stay_below_confirmed_ones() {
-        let mut t = Timeline::default();
-        t.push_pending(id("m"), "mine".into());
-        t.apply(ServerMsg::Message(msg(1, "x", "theirs")));
-        assert_eq!(texts(&t), ["theirs", "mine"]);
-    }
-
-    #[test]
-    fn replayed_messages_are_not_shown_twice() {
-        let mut t = Timeline::default();
-        t.apply(ServerMsg::History { messages: vec![msg(1, "a", "one"), msg(2, "b", "two")], complete: true });
-        t.apply(ServerMsg::History { messages: vec![msg(2, "b", "two"), msg(3, "c", "three")], complete: true });
-        assert_eq!(texts(&t), ["one", "two", "three"]);
-        assert!(!t.has_gap());
-    }
-
-    #[test]
-    fn refused_message_fails_and_can_be_retried() {
-        let mut t = Timeline::default();
-        t.push_pending(id("m"), "x".into());
-        t.apply(ServerMsg::Error { reason: ErrorReason::TextTooLong, detail: "too long".into(), id: Some(id("m")) });
-        assert_eq!(t.entries().next().unwrap().delivery, Some(Delivery::Failed("too long".into())));
-        assert_eq!(t.pending().count(), 0);
-        assert!(t.retry(&id("m")));
-        assert_eq!(t.pending().count(), 1);
-        assert!(!t.retry(&id("m")), "a pending message is not retried twice");
-    }
-
-    #[test]
-    fn an_incomplete_history_replaces_what_was_shown() {
-        let mut t = Timeline::default();
-        t.apply(ServerMsg::History { messages: vec![msg(1, "a", "one")], complete: true });
-        t.apply(ServerMsg::History { messages: vec![msg(90, "z", "ninety")], complete: false });
-        assert_eq!(texts(&t), ["ninety"]);
-        assert!(t.has_gap());
     }
 }

@@ -1,17 +1,18 @@
-//! Palaver's shared crate: the wire protocol both sides speak, and the chat page's
-//! Leptos components, rendered on the server and hydrated in the browser.
+//! Palaver's shared crate: the wire protocol both sides speak, the chat's client state,
+//! and the Leptos components, rendered on the server and hydrated in the browser.
 
 pub mod chat;
 pub mod components;
+pub mod history;
 pub mod protocol;
 
 use chat::{Chat, ChatLink};
 use components::chat_page::ChatPage;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    path,
 };
 
 /// Starts the browser's connection to the server for a freshly created chat. The
@@ -53,10 +54,10 @@ pub fn App(
 
     view! {
         <Stylesheet id="leptos" href="/pkg/palaver.css"/>
-        <Title text="Palaver"/>
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=StaticSegment("") view=ChatPage/>
+                <Route path=path!("/") view=ChatPage/>
+                <Route path=path!("/r/:room") view=ChatPage/>
             </Routes>
         </Router>
     }

@@ -8,73 +8,191 @@ use serde::{Deserialize, Serialize};
 
 /// Longest message text, counted in Unicode scalar values (what a person sees as characters).
 pub const MAX_TEXT_CHARS: usize = 2_000;
+/// Longest display name, in characters, after trimming.
+pub const MAX_NAME_CHARS: usize = 32;
+/// Longest room name: lowercase letters, digits, `-` and `_`.
+pub const MAX_ROOM_CHARS: usize = 64;
 /// Longest client message id, in bytes.
 pub const MAX_CLIENT_MSG_ID_BYTES: usize = 64;
 /// Largest WebSocket message the server reads; larger ones close the socket (1009).
 /// Comfortably above the largest valid frame: 2,000 four-byte characters, escaped.
 pub const MAX_FRAME_BYTES: usize = 32 * 1024;
-/// How many recent messages the server replays to a newly connected client.
-pub const RECENT_ON_CONNECT: usize = 50;
+/// Messages per history page: shown when a room opens, and per "load older".
+pub const HISTORY_PAGE: usize = 50;
+/// Most messages replayed to a client resuming a room; a larger gap reloads the room.
+pub const MAX_REPLAY: usize = 500;
+/// The room everyone starts in.
+pub const DEFAULT_ROOM: &str = "lobby";
 
 /// Close code: the server is shutting down or restarting; reconnect and resume.
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code: a text frame was not valid UTF-8.
 pub const CLOSE_INVALID_UTF8: u16 = 1007;
+/// Close code: no frame (not even a pong) within the idle timeout.
+pub const CLOSE_IDLE: u16 = 1008;
 /// Close code: a message was larger than [`MAX_FRAME_BYTES`].
 pub const CLOSE_TOO_BIG: u16 = 1009;
 /// Close code: the client fell too far behind the live feed; reconnect and resume.
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
 
-/// The order of a message in the chat: assigned by the server, increasing by one.
+/// The order of a message in its room: assigned by the server, from 1, increasing by one.
 pub type Seq = u64;
 
-/// An id the sender gives its message, so a resend is recognised and a reply matched.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ClientMsgId(pub String);
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
 
-impl ClientMsgId {
-    pub fn as_str(&self) -> &str {
-        &self.0
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// An id the sender gives its message, so a resend is recognised and a reply matched.
+    ClientMsgId
+);
+string_id!(
+    /// A room's name, which is also its id and its URL (`/r/NAME`).
+    RoomId
+);
+string_id!(
+    /// A person, as the server's signed session token names them.
+    UserId
+);
+
+impl RoomId {
+    /// A valid room name: 1 to 64 of `a-z`, `0-9`, `-`, `_`.
+    pub fn parse(name: &str) -> Result<RoomId, String> {
+        if name.is_empty() || name.len() > MAX_ROOM_CHARS {
+            return Err(format!("a room name has 1 to {MAX_ROOM_CHARS} characters"));
+        }
+        if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
+            return Err("a room name uses only lowercase letters, digits, - and _".into());
+        }
+        Ok(RoomId(name.to_owned()))
+    }
+
+    pub fn lobby() -> RoomId {
+        RoomId(DEFAULT_ROOM.to_owned())
     }
 }
 
-impl std::fmt::Display for ClientMsgId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+/// A display name after trimming, checked against the limits.
+pub fn validate_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        Err("a name cannot be empty".into())
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        Err(format!("a name has at most {MAX_NAME_CHARS} characters"))
+    } else if name.chars().any(char::is_control) {
+        Err("a name cannot contain control characters".into())
+    } else {
+        Ok(name.to_owned())
     }
 }
 
-/// What the browser sends.
+/// Someone in the chat.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+}
+
+/// What browsers send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
-    /// Post a message to the chat.
-    Send { id: ClientMsgId, text: String },
+    /// Who this is: a session token from an earlier `welcome`, a name, or both (a rename).
+    Hello {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// Start receiving a room: its latest messages, or everything after `after`.
+    Join {
+        room: RoomId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<Seq>,
+    },
+    /// Stop receiving a room.
+    Leave { room: RoomId },
+    /// Post a message to a joined room.
+    Send { room: RoomId, id: ClientMsgId, text: String },
+    /// "I am typing" in a joined room; shown to the others for a few seconds.
+    Typing { room: RoomId },
+    /// The page of messages just before `before` in a joined room.
+    History { room: RoomId, before: Seq },
 }
 
-/// A message as everyone sees it once the server has accepted it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What a message is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// Something someone wrote.
+    #[default]
+    Text,
+    /// The author changed their name; `text` is the name they had before.
+    Renamed,
+}
+
+/// A message as everyone sees it once the server has stored it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ChatMessage {
+    pub room: RoomId,
     pub seq: Seq,
     /// The sender's id for this message.
     pub id: ClientMsgId,
+    pub author: User,
+    #[serde(default)]
+    pub kind: MessageKind,
     pub text: String,
     /// Server time of acceptance, milliseconds since the Unix epoch (UTC).
     pub sent_at: i64,
+}
+
+/// A room in the room list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSummary {
+    pub room: RoomId,
+    /// People (not tabs) in the room now.
+    pub online: usize,
 }
 
 /// What the server sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
-    /// First frame on every connection: the messages the client has not seen yet.
-    /// `complete` is false when older messages it asked for are no longer available.
-    History { messages: Vec<ChatMessage>, complete: bool },
-    /// A message someone (maybe this client) posted.
+    /// The answer to `hello`: who this connection is, and the token to keep.
+    Welcome { user: User, token: String },
+    /// The answer to `join`. `complete` is false when the messages after the asked-for
+    /// `after` could not all be replayed: the client should drop what it shows of the
+    /// room and start again from these.
+    Joined { room: RoomId, messages: Vec<ChatMessage>, complete: bool, has_older: bool, online: Vec<User> },
+    /// A message someone (maybe this client) posted in a joined room.
     Message(ChatMessage),
-    /// The server accepted this client's message `id` as number `seq`.
-    Ack { id: ClientMsgId, seq: Seq },
+    /// The server stored this client's message `id` as number `seq`.
+    Ack { room: RoomId, id: ClientMsgId, seq: Seq },
+    /// The answer to `history`: older messages, oldest first.
+    Older { room: RoomId, messages: Vec<ChatMessage>, has_older: bool },
+    /// Who is in a joined room now (sent whenever it changes).
+    Presence { room: RoomId, online: Vec<User> },
+    /// Someone is typing in a joined room.
+    Typing { room: RoomId, user: User },
+    /// The rooms and how many people are in each (sent whenever it changes).
+    Rooms { rooms: Vec<RoomSummary> },
     /// A frame from this client was refused; the connection stays open.
     Error {
         reason: ErrorReason,
@@ -82,6 +200,9 @@ pub enum ServerMsg {
         /// The refused message, when the frame named one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<ClientMsgId>,
+        /// The room the frame was about, when it named one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomId>,
     },
 }
 
@@ -101,30 +222,49 @@ pub enum ErrorReason {
     TextTooLong,
     /// The client message id is empty or longer than [`MAX_CLIENT_MSG_ID_BYTES`].
     BadId,
+    /// The display name is empty, too long or has control characters.
+    BadName,
+    /// The room name is not 1-64 of `a-z 0-9 - _`.
+    BadRoom,
+    /// The session token is not one this server signed; say `hello` with a name instead.
+    BadToken,
+    /// The frame needs a `hello` first.
+    NotIdentified,
+    /// The frame names a room this connection has not joined.
+    NotJoined,
+    /// The server could not store or load messages just now; try again.
+    Unavailable,
 }
 
-/// A refused frame: the reason, a human-readable detail, and the message it concerned.
+/// A refused frame: the reason, a human-readable detail, and what it concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{detail}")]
 pub struct FrameError {
     pub reason: ErrorReason,
     pub detail: String,
     pub id: Option<ClientMsgId>,
+    pub room: Option<RoomId>,
 }
 
 impl FrameError {
-    fn new(reason: ErrorReason, detail: impl Into<String>, id: Option<ClientMsgId>) -> Self {
-        Self { reason, detail: detail.into(), id }
+    pub fn new(reason: ErrorReason, detail: impl Into<String>) -> Self {
+        Self { reason, detail: detail.into(), id: None, room: None }
+    }
+
+    pub fn about(mut self, room: Option<&RoomId>, id: Option<&ClientMsgId>) -> Self {
+        self.room = room.cloned();
+        self.id = id.cloned();
+        self
     }
 
     pub fn binary() -> Self {
-        Self::new(ErrorReason::BinaryUnsupported, "binary frames are not supported; send JSON text", None)
+        Self::new(ErrorReason::BinaryUnsupported, "binary frames are not supported; send JSON text")
     }
 }
 
 impl From<FrameError> for ServerMsg {
     fn from(e: FrameError) -> Self {
-        ServerMsg::Error { reason: e.reason, detail: e.detail, id: e.id }
+        ServerMsg::Error { reason: e.reason, detail: e.detail, id: e.id, room: e.room }
     }
 }
 
@@ -140,41 +280,56 @@ pub fn validate_text(text: &str) -> Result<&str, ErrorReason> {
     }
 }
 
+fn check_room(room: RoomId) -> Result<RoomId, FrameError> {
+    RoomId::parse(room.as_str()).map_err(|detail| FrameError::new(ErrorReason::BadRoom, detail))
+}
+
 impl ClientMsg {
-    /// Parses and validates one text frame from a client. Text comes back trimmed.
+    /// Parses and validates one text frame from a client. Text and names come back trimmed.
     pub fn decode(frame: &str) -> Result<ClientMsg, FrameError> {
         let msg: ClientMsg =
             serde_json::from_str(frame).map_err(|e| match serde_json::from_str::<serde_json::Value>(frame) {
                 Ok(serde_json::Value::Object(obj)) => match obj.get("type").and_then(|t| t.as_str()) {
                     Some(kind) if !KNOWN_TYPES.contains(&kind) => {
-                        FrameError::new(ErrorReason::UnknownType, format!("unknown frame type {kind:?}"), None)
+                        FrameError::new(ErrorReason::UnknownType, format!("unknown frame type {kind:?}"))
                     }
-                    _ => FrameError::new(ErrorReason::BadFrame, format!("invalid frame: {e}"), None),
+                    _ => FrameError::new(ErrorReason::BadFrame, format!("invalid frame: {e}")),
                 },
-                _ => FrameError::new(ErrorReason::BadFrame, format!("not a JSON object frame: {e}"), None),
+                _ => FrameError::new(ErrorReason::BadFrame, format!("not a JSON object frame: {e}")),
             })?;
-        match msg {
-            ClientMsg::Send { id, text } => {
+        Ok(match msg {
+            ClientMsg::Hello { token, name } => {
+                let name = match name {
+                    Some(n) => Some(validate_name(&n).map_err(|d| FrameError::new(ErrorReason::BadName, d))?),
+                    None => None,
+                };
+                if token.is_none() && name.is_none() {
+                    return Err(FrameError::new(ErrorReason::BadName, "hello needs a token or a name"));
+                }
+                ClientMsg::Hello { token, name }
+            }
+            ClientMsg::Join { room, after } => ClientMsg::Join { room: check_room(room)?, after },
+            ClientMsg::Leave { room } => ClientMsg::Leave { room: check_room(room)? },
+            ClientMsg::Typing { room } => ClientMsg::Typing { room: check_room(room)? },
+            ClientMsg::History { room, before } => ClientMsg::History { room: check_room(room)?, before },
+            ClientMsg::Send { room, id, text } => {
+                let room = check_room(room)?;
                 if id.0.is_empty() || id.0.len() > MAX_CLIENT_MSG_ID_BYTES {
-                    return Err(FrameError::new(
-                        ErrorReason::BadId,
-                        format!("id must be 1 to {MAX_CLIENT_MSG_ID_BYTES} bytes"),
-                        None,
-                    ));
+                    let detail = format!("id must be 1 to {MAX_CLIENT_MSG_ID_BYTES} bytes");
+                    return Err(FrameError::new(ErrorReason::BadId, detail).about(Some(&room), None));
                 }
                 match validate_text(&text) {
-                    Ok(trimmed) => Ok(ClientMsg::Send { text: trimmed.to_owned(), id }),
-                    Err(ErrorReason::EmptyText) => {
-                        Err(FrameError::new(ErrorReason::EmptyText, "message text is empty", Some(id)))
+                    Ok(trimmed) => ClientMsg::Send { text: trimmed.to_owned(), id, room },
+                    Err(reason) => {
+                        let detail = match reason {
+                            ErrorReason::EmptyText => "message text is empty".to_owned(),
+                            _ => format!("message text is longer than {MAX_TEXT_CHARS} characters"),
+                        };
+                        return Err(FrameError::new(reason, detail).about(Some(&room), Some(&id)));
                     }
-                    Err(reason) => Err(FrameError::new(
-                        reason,
-                        format!("message text is longer than {MAX_TEXT_CHARS} characters"),
-                        Some(id),
-                    )),
                 }
             }
-        }
+        })
     }
 
     pub fn encode(&self) -> String {
@@ -182,7 +337,7 @@ impl ClientMsg {
     }
 }
 
-const KNOWN_TYPES: &[&str] = &["send"];
+const KNOWN_TYPES: &[&str] = &["hello", "join", "leave", "send", "typing", "history"];
 
 impl ServerMsg {
     pub fn encode(&self) -> String {
@@ -202,35 +357,82 @@ mod tests {
         ClientMsgId(s.into())
     }
 
+    fn lobby() -> RoomId {
+        RoomId::lobby()
+    }
+
+    fn send(text: &str) -> String {
+        serde_json::json!({"type": "send", "room": "lobby", "id": "m1", "text": text}).to_string()
+    }
+
+    fn alice() -> User {
+        User { id: UserId("u1".into()), name: "Alice".into() }
+    }
+
     #[test]
     fn send_round_trips_with_its_wire_shape() {
-        let msg = ClientMsg::Send { id: id("a1"), text: "hello".into() };
+        let msg = ClientMsg::Send { room: lobby(), id: id("a1"), text: "hello".into() };
         let wire = msg.encode();
-        assert_eq!(wire, r#"{"type":"send","id":"a1","text":"hello"}"#);
+        assert_eq!(wire, r#"{"type":"send","room":"lobby","id":"a1","text":"hello"}"#);
         assert_eq!(ClientMsg::decode(&wire).unwrap(), msg);
     }
 
     #[test]
-    fn server_frames_round_trip() {
-        let message = ChatMessage { seq: 7, id: id("x"), text: "<b>hi</b> ünï".into(), sent_at: 1_700_000_000_000 };
+    fn every_client_frame_round_trips() {
         let frames = [
-            ServerMsg::History { messages: vec![message.clone()], complete: true },
-            ServerMsg::Message(message),
-            ServerMsg::Ack { id: id("x"), seq: 7 },
-            FrameError::new(ErrorReason::TextTooLong, "too long", Some(id("x"))).into(),
+            ClientMsg::Hello { token: Some("t".into()), name: None },
+            ClientMsg::Hello { token: None, name: Some("Ann".into()) },
+            ClientMsg::Join { room: lobby(), after: Some(3) },
+            ClientMsg::Join { room: lobby(), after: None },
+            ClientMsg::Leave { room: lobby() },
+            ClientMsg::Typing { room: lobby() },
+            ClientMsg::History { room: lobby(), before: 51 },
+        ];
+        for frame in frames {
+            assert_eq!(ClientMsg::decode(&frame.encode()).unwrap(), frame);
+        }
+    }
+
+    #[test]
+    fn server_frames_round_trip() {
+        let message = ChatMessage {
+            room: lobby(),
+            seq: 7,
+            id: id("x"),
+            author: alice(),
+            kind: MessageKind::Text,
+            text: "<b>hi</b> ünï".into(),
+            sent_at: 1_700_000_000_000,
+        };
+        let frames = [
+            ServerMsg::Welcome { user: alice(), token: "tok".into() },
+            ServerMsg::Joined {
+                room: lobby(),
+                messages: vec![message.clone()],
+                complete: true,
+                has_older: false,
+                online: vec![alice()],
+            },
+            ServerMsg::Message(message.clone()),
+            ServerMsg::Ack { room: lobby(), id: id("x"), seq: 7 },
+            ServerMsg::Older { room: lobby(), messages: vec![message], has_older: true },
+            ServerMsg::Presence { room: lobby(), online: vec![alice()] },
+            ServerMsg::Typing { room: lobby(), user: alice() },
+            ServerMsg::Rooms { rooms: vec![RoomSummary { room: lobby(), online: 2 }] },
+            FrameError::new(ErrorReason::TextTooLong, "too long").about(Some(&lobby()), Some(&id("x"))).into(),
             FrameError::binary().into(),
         ];
         for frame in frames {
             assert_eq!(ServerMsg::decode(&frame.encode()).unwrap(), frame);
         }
-        let wire = ServerMsg::Ack { id: id("x"), seq: 7 }.encode();
-        assert_eq!(wire, r#"{"type":"ack","id":"x","seq":7}"#);
+        let wire = ServerMsg::Ack { room: lobby(), id: id("x"), seq: 7 }.encode();
+        assert_eq!(wire, r#"{"type":"ack","room":"lobby","id":"x","seq":7}"#);
     }
 
     #[test]
     fn text_is_trimmed() {
-        let msg = ClientMsg::decode(r#"{"type":"send","id":"a","text":"  hi there \n"}"#).unwrap();
-        assert_eq!(msg, ClientMsg::Send { id: id("a"), text: "hi there".into() });
+        let msg = ClientMsg::decode(&send("  hi there \n")).unwrap();
+        assert_eq!(msg, ClientMsg::Send { room: lobby(), id: id("m1"), text: "hi there".into() });
     }
 
     #[test]
@@ -240,10 +442,11 @@ mod tests {
             "not json",
             "[1,2]",
             "{",
-            r#"{"id":"a","text":"x"}"#,
-            r#"{"type":"send","id":"a"}"#,
+            r#"{"room":"lobby","id":"a","text":"x"}"#,
+            r#"{"type":"send","room":"lobby","id":"a"}"#,
             r#"{"type":7}"#,
-            r#"{"type":"send","id":5,"text":"x"}"#,
+            r#"{"type":"send","room":"lobby","id":5,"text":"x"}"#,
+            r#"{"type":"join","room":"lobby","after":-1}"#,
         ] {
             let err = ClientMsg::decode(frame).unwrap_err();
             assert_eq!(err.reason, ErrorReason::BadFrame, "frame {frame:?} gave {err:?}");
@@ -253,8 +456,9 @@ mod tests {
 
     #[test]
     fn fields_the_protocol_does_not_have_are_ignored() {
-        let msg = ClientMsg::decode(r#"{"type":"send","id":"a","text":"x","author":"mallory","seq":1}"#).unwrap();
-        assert_eq!(msg, ClientMsg::Send { id: id("a"), text: "x".into() });
+        let frame = r#"{"type":"send","room":"lobby","id":"a","text":"x","author":{"id":"u9","name":"Mallory"}}"#;
+        let msg = ClientMsg::decode(frame).unwrap();
+        assert_eq!(msg, ClientMsg::Send { room: lobby(), id: id("a"), text: "x".into() });
     }
 
     #[test]
@@ -267,37 +471,62 @@ mod tests {
     #[test]
     fn empty_and_whitespace_text_is_refused_with_its_id() {
         for text in ["", " ", "\n\t  "] {
-            let frame = serde_json::json!({"type": "send", "id": "m1", "text": text}).to_string();
-            let err = ClientMsg::decode(&frame).unwrap_err();
+            let err = ClientMsg::decode(&send(text)).unwrap_err();
             assert_eq!(err.reason, ErrorReason::EmptyText);
             assert_eq!(err.id, Some(id("m1")));
+            assert_eq!(err.room, Some(lobby()));
         }
     }
 
     #[test]
     fn text_length_is_counted_in_characters() {
-        let at_limit = "é".repeat(MAX_TEXT_CHARS);
-        let frame = serde_json::json!({"type": "send", "id": "m", "text": at_limit}).to_string();
-        assert!(ClientMsg::decode(&frame).is_ok());
-        assert!(frame.len() <= MAX_FRAME_BYTES);
-
-        let over = "a".repeat(MAX_TEXT_CHARS + 1);
-        let frame = serde_json::json!({"type": "send", "id": "m", "text": over}).to_string();
-        assert_eq!(ClientMsg::decode(&frame).unwrap_err().reason, ErrorReason::TextTooLong);
+        let at_limit = send(&"é".repeat(MAX_TEXT_CHARS));
+        assert!(ClientMsg::decode(&at_limit).is_ok());
+        let over = send(&"a".repeat(MAX_TEXT_CHARS + 1));
+        assert_eq!(ClientMsg::decode(&over).unwrap_err().reason, ErrorReason::TextTooLong);
     }
 
     #[test]
     fn ids_are_bounded() {
         for bad in [String::new(), "x".repeat(MAX_CLIENT_MSG_ID_BYTES + 1)] {
-            let frame = serde_json::json!({"type": "send", "id": bad, "text": "hi"}).to_string();
+            let frame = serde_json::json!({"type": "send", "room": "lobby", "id": bad, "text": "hi"}).to_string();
             assert_eq!(ClientMsg::decode(&frame).unwrap_err().reason, ErrorReason::BadId);
         }
     }
 
     #[test]
+    fn room_names_are_validated() {
+        for good in ["lobby", "a", "team-42_x", &"z".repeat(MAX_ROOM_CHARS)] {
+            assert!(RoomId::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "Lobby", "with space", "ünï", "a/b", "../x", &"z".repeat(MAX_ROOM_CHARS + 1)] {
+            assert!(RoomId::parse(bad).is_err(), "{bad}");
+            let frame = serde_json::json!({"type": "join", "room": bad}).to_string();
+            assert_eq!(ClientMsg::decode(&frame).unwrap_err().reason, ErrorReason::BadRoom, "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(validate_name("  Ann Lee "), Ok("Ann Lee".into()));
+        assert_eq!(validate_name(&"é".repeat(MAX_NAME_CHARS)).map(|n| n.chars().count()), Ok(MAX_NAME_CHARS));
+        for bad in ["", "   ", "a\u{7}b", &"x".repeat(MAX_NAME_CHARS + 1)] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+        let frame = r#"{"type":"hello","name":"   "}"#;
+        assert_eq!(ClientMsg::decode(frame).unwrap_err().reason, ErrorReason::BadName);
+        assert_eq!(ClientMsg::decode(r#"{"type":"hello"}"#).unwrap_err().reason, ErrorReason::BadName);
+    }
+
+    #[test]
     fn largest_valid_frame_fits_the_frame_limit() {
         let text = "\u{1F600}".repeat(MAX_TEXT_CHARS);
-        let frame = ClientMsg::Send { id: ClientMsgId("x".repeat(MAX_CLIENT_MSG_ID_BYTES)), text }.encode();
+        let frame = ClientMsg::Send {
+            room: RoomId("r".repeat(MAX_ROOM_CHARS)),
+            id: ClientMsgId("x".repeat(MAX_CLIENT_MSG_ID_BYTES)),
+            text,
+        }
+        .encode();
         assert!(frame.len() <= MAX_FRAME_BYTES, "{} bytes", frame.len());
     }
 }

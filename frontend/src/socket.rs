@@ -1,11 +1,12 @@
-//! The browser's side of the chat socket: connect, send what is pending, fold what the
-//! server says into the timeline, and reconnect with jittered backoff whenever the
-//! connection drops, resuming after the last message seen.
+//! The browser's side of the chat socket: connect, say who we are, join the room on
+//! screen (resuming after the last message seen), send what is pending, fold what the
+//! server says into the chat state, and reconnect with jittered backoff whenever the
+//! connection drops, at once when the browser comes back online or the tab is shown.
 
-use app::chat::{Chat, ChatLink, ConnectionStatus};
-use app::protocol::{ClientMsg, ClientMsgId, ServerMsg};
+use app::chat::{now_ms, Chat, ChatLink, ConnectionStatus, Intent, Me};
+use app::protocol::{ClientMsg, ClientMsgId, ErrorReason, RoomId, ServerMsg};
 use futures::{
-    channel::mpsc::UnboundedReceiver,
+    channel::mpsc::{unbounded, UnboundedReceiver},
     future::{select, Either},
     SinkExt, StreamExt,
 };
@@ -16,83 +17,190 @@ use std::{collections::HashSet, time::Duration};
 
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const MAX_RETRY: Duration = Duration::from_secs(10);
+const TOKEN_KEY: &str = "palaver.token";
+const NAME_KEY: &str = "palaver.name";
 
 pub fn connect(link: ChatLink) {
     leptos::task::spawn_local(run(link));
 }
 
-async fn run(ChatLink { chat, mut wakeups }: ChatLink) {
+async fn run(ChatLink { chat, mut intents }: ChatLink) {
+    // After hydration (this task starts once it is done): the page was rendered not
+    // knowing who we are.
+    chat.me.set(match stored(NAME_KEY) {
+        Some(name) => Me::Named { name, user: None },
+        None => Me::Anonymous,
+    });
+    // Back online, or the tab shown again: retry now rather than after the backoff.
+    let (nudge, mut nudges) = unbounded::<()>();
+    {
+        let nudge = nudge.clone();
+        window_event_listener(leptos::ev::online, move |_| {
+            let _ = nudge.unbounded_send(());
+        });
+    }
+    window_event_listener(leptos::ev::visibilitychange, move |_| {
+        if document().visibility_state() == web_sys::VisibilityState::Visible {
+            let _ = nudge.unbounded_send(());
+        }
+    });
+
     let mut failures: u32 = 0;
     loop {
-        let after = chat.timeline.with_untracked(|t| t.last_seq());
-        match WebSocket::open(&socket_url(after)) {
+        match WebSocket::open(&socket_url()) {
             Ok(ws) => {
-                if session(chat, ws, &mut wakeups).await {
+                if Session::new(chat).run(ws, &mut intents).await {
                     failures = 0;
                 }
             }
             Err(e) => leptos::logging::warn!("palaver: cannot open the chat socket: {e}"),
         }
         chat.status.set(ConnectionStatus::Reconnecting);
-        sleep(backoff(failures)).await;
+        let wait = sleep(backoff(failures));
+        futures::pin_mut!(wait);
+        let _ = select(wait, nudges.next()).await;
+        while let Ok(Some(())) = nudges.try_next() {}
         failures = failures.saturating_add(1);
     }
 }
 
-/// One connection, until it closes. True if it got as far as the server's welcome.
-async fn session(chat: Chat, ws: WebSocket, wakeups: &mut UnboundedReceiver<ClientMsgId>) -> bool {
-    let (mut sink, mut frames) = ws.split();
-    let mut welcomed = false;
-    // What went out on this connection; after a reconnect everything pending goes again.
-    let mut sent_here = HashSet::<ClientMsgId>::new();
-    loop {
-        let to_send: Vec<ClientMsg> = match select(frames.next(), wakeups.next()).await {
-            Either::Left((Some(Ok(Message::Text(text))), _)) => match ServerMsg::decode(&text) {
-                Ok(msg) => {
-                    if let ServerMsg::Error { id: Some(id), .. } = &msg {
-                        // Refused: a retry of it must go out again.
-                        sent_here.remove(id);
-                    }
-                    let first = matches!(msg, ServerMsg::History { .. }) && !welcomed;
-                    chat.timeline.update(|t| t.apply(msg));
-                    if first {
-                        welcomed = true;
-                        chat.status.set(ConnectionStatus::Connected);
-                        pending_frames(chat, &mut sent_here, |_| true)
-                    } else {
+/// One connection's state.
+struct Session {
+    chat: Chat,
+    welcomed: bool,
+    /// The room this connection has asked to join.
+    joined: Option<RoomId>,
+    /// Whether the server has answered that join: only then is there a room to send to.
+    ready: bool,
+    /// Whether this connection ever got that far.
+    was_ready: bool,
+    /// What went out on this connection; after a reconnect everything pending goes again.
+    sent_here: HashSet<ClientMsgId>,
+}
+
+impl Session {
+    fn new(chat: Chat) -> Session {
+        Session { chat, welcomed: false, joined: None, ready: false, was_ready: false, sent_here: HashSet::new() }
+    }
+
+    /// Runs until the connection closes. True if it got as far as joining a room.
+    async fn run(mut self, ws: WebSocket, intents: &mut UnboundedReceiver<Intent>) -> bool {
+        let (mut sink, mut frames) = ws.split();
+        let mut out = self.hello();
+        loop {
+            for msg in out.drain(..) {
+                if sink.send(Message::Text(msg.encode())).await.is_err() {
+                    return self.was_ready;
+                }
+            }
+            out = match select(frames.next(), intents.next()).await {
+                Either::Left((Some(Ok(Message::Text(text))), _)) => match ServerMsg::decode(&text) {
+                    Ok(msg) => self.received(msg),
+                    Err(e) => {
+                        leptos::logging::warn!("palaver: unreadable frame from the server: {e}");
                         Vec::new()
                     }
+                },
+                Either::Left((Some(Ok(Message::Bytes(_))), _)) => Vec::new(),
+                Either::Left((Some(Err(_)) | None, _)) => return self.was_ready,
+                Either::Right((Some(intent), _)) => self.intended(intent),
+                Either::Right((None, _)) => return self.was_ready,
+            };
+        }
+    }
+
+    /// Introduces us, if we have a name (or a token from before).
+    fn hello(&self) -> Vec<ClientMsg> {
+        let token = stored(TOKEN_KEY);
+        let name = self.chat.me.with_untracked(|m| m.name().map(str::to_owned));
+        if token.is_none() && name.is_none() {
+            return Vec::new();
+        }
+        vec![ClientMsg::Hello { token, name }]
+    }
+
+    fn join(&mut self) -> Vec<ClientMsg> {
+        let room = self.chat.room.get_untracked();
+        let mut out = Vec::new();
+        if let Some(old) = self.joined.replace(room.clone()) {
+            if old != room {
+                out.push(ClientMsg::Leave { room: old });
+            }
+        }
+        self.ready = false;
+        let after = self.chat.timelines.with_untracked(|t| t.get(&room).filter(|t| t.loaded).and_then(|t| t.last_seq()));
+        out.push(ClientMsg::Join { room, after });
+        out
+    }
+
+    fn received(&mut self, msg: ServerMsg) -> Vec<ClientMsg> {
+        let mut out = Vec::new();
+        match &msg {
+            ServerMsg::Welcome { user, token } => {
+                store(TOKEN_KEY, token);
+                store(NAME_KEY, &user.name);
+                if !self.welcomed {
+                    self.welcomed = true;
+                    out = self.join();
                 }
-                Err(e) => {
-                    leptos::logging::warn!("palaver: unreadable frame from the server: {e}");
-                    Vec::new()
+            }
+            ServerMsg::Joined { room, .. } if self.joined.as_ref() == Some(room) => {
+                self.ready = true;
+                self.was_ready = true;
+                self.chat.status.set(ConnectionStatus::Connected);
+            }
+            ServerMsg::Error { reason: ErrorReason::BadToken, .. } => {
+                // Signed by another server (or its secret changed): start over by name.
+                forget(TOKEN_KEY);
+                out = self.hello();
+            }
+            ServerMsg::Error { id: Some(id), .. } => {
+                // Refused: a retry of it must go out again.
+                self.sent_here.remove(id);
+            }
+            _ => {}
+        }
+        let flush = matches!(msg, ServerMsg::Joined { .. });
+        self.chat.apply(msg, now_ms());
+        if flush {
+            out.extend(self.pending());
+        }
+        out
+    }
+
+    fn intended(&mut self, intent: Intent) -> Vec<ClientMsg> {
+        match intent {
+            Intent::Hello => self.hello(),
+            Intent::SwitchRoom if self.welcomed => self.join(),
+            _ if !self.ready => Vec::new(),
+            Intent::Flush => self.pending(),
+            Intent::SwitchRoom => Vec::new(),
+            Intent::Typing => vec![ClientMsg::Typing { room: self.chat.room.get_untracked() }],
+            Intent::LoadOlder => {
+                let room = self.chat.room.get_untracked();
+                match self.chat.timelines.with_untracked(|t| t.get(&room).and_then(|t| t.first_seq())) {
+                    Some(before) => vec![ClientMsg::History { room, before }],
+                    None => Vec::new(),
                 }
-            },
-            Either::Left((Some(Ok(Message::Bytes(_))), _)) => Vec::new(),
-            Either::Left((Some(Err(_)) | None, _)) => return welcomed,
-            Either::Right((Some(id), _)) if welcomed => pending_frames(chat, &mut sent_here, |e| *e == id),
-            Either::Right(_) => Vec::new(),
-        };
-        for msg in to_send {
-            if sink.send(Message::Text(msg.encode())).await.is_err() {
-                return welcomed;
             }
         }
     }
-}
 
-/// Frames for the pending messages that `wanted` picks and this connection has not sent.
-fn pending_frames(
-    chat: Chat,
-    sent_here: &mut HashSet<ClientMsgId>,
-    wanted: impl Fn(&ClientMsgId) -> bool,
-) -> Vec<ClientMsg> {
-    chat.timeline.with_untracked(|t| {
-        t.pending()
-            .filter(|e| wanted(&e.id) && sent_here.insert(e.id.clone()))
-            .map(|e| ClientMsg::Send { id: e.id.clone(), text: e.text.clone() })
-            .collect()
-    })
+    /// Frames for the current room's pending messages this connection has not sent.
+    fn pending(&mut self) -> Vec<ClientMsg> {
+        let Some(room) = self.joined.clone().filter(|_| self.ready) else { return Vec::new() };
+        let sent_here = &mut self.sent_here;
+        self.chat.timelines.with_untracked(|all| {
+            all.get(&room)
+                .map(|t| {
+                    t.pending()
+                        .filter(|e| sent_here.insert(e.id.clone()))
+                        .map(|e| ClientMsg::Send { room: room.clone(), id: e.id.clone(), text: e.text.clone() })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
 }
 
 /// Exponential backoff with jitter, so a restarted server is not hit by every tab at once.
@@ -101,12 +209,28 @@ fn backoff(failures: u32) -> Duration {
     ceiling.mul_f64(0.5 + js_sys::Math::random() / 2.0)
 }
 
-fn socket_url(after: Option<u64>) -> String {
-    let location = web_sys::window().expect("a browser window").location();
+fn socket_url() -> String {
+    let location = window().location();
     let scheme = if location.protocol().as_deref() == Ok("https:") { "wss" } else { "ws" };
-    let host = location.host().unwrap_or_default();
-    match after {
-        Some(seq) => format!("{scheme}://{host}/ws?after={seq}"),
-        None => format!("{scheme}://{host}/ws"),
+    format!("{scheme}://{}/ws", location.host().unwrap_or_default())
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
+fn stored(key: &str) -> Option<String> {
+    local_storage()?.get_item(key).ok().flatten().filter(|v| !v.is_empty())
+}
+
+fn store(key: &str, value: &str) {
+    if let Some(s) = local_storage() {
+        let _ = s.set_item(key, value);
+    }
+}
+
+fn forget(key: &str) {
+    if let Some(s) = local_storage() {
+        let _ = s.remove_item(key);
     }
 }

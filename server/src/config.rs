@@ -1,13 +1,20 @@
 //! Settings, read from the environment with defaults that run out of the box.
 
 use crate::error::StartError;
+use crate::ws::Liveness;
 use leptos::prelude::LeptosOptions;
-use std::time::Duration;
+use std::{path::PathBuf, str::FromStr, time::Duration};
 
 /// Everything the server needs to start.
 pub struct Config {
     /// Address, static-file root and the rest of Leptos' settings (`LEPTOS_*` variables).
     pub leptos: LeptosOptions,
+    /// Where the message database and the generated secret live (`PALAVER_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// The token-signing secret, if given (`PALAVER_SECRET`); otherwise kept in the data dir.
+    pub secret: Option<String>,
+    /// Ping interval and idle timeout (`PALAVER_PING_INTERVAL_MS`, `PALAVER_IDLE_TIMEOUT_MS`).
+    pub liveness: Liveness,
     /// How long shutdown waits for open chat connections to close (`PALAVER_SHUTDOWN_GRACE_MS`).
     pub shutdown_grace: Duration,
 }
@@ -21,14 +28,30 @@ impl Config {
         if std::env::var_os("LEPTOS_OUTPUT_NAME").is_none() {
             std::env::set_var("LEPTOS_OUTPUT_NAME", OUTPUT_NAME);
         }
-        let leptos =
-            leptos::config::get_configuration(None).map_err(|e| StartError::Config(e.to_string()))?.leptos_options;
-        let shutdown_grace = match std::env::var("PALAVER_SHUTDOWN_GRACE_MS") {
-            Ok(v) => Duration::from_millis(v.parse().map_err(|_| {
-                StartError::Config(format!("PALAVER_SHUTDOWN_GRACE_MS={v:?} is not a number of milliseconds"))
-            })?),
-            Err(_) => Duration::from_secs(5),
-        };
-        Ok(Config { leptos, shutdown_grace })
+        let leptos = leptos::config::get_configuration(None)
+            .map_err(|e| StartError::Config(e.to_string()))?
+            .leptos_options;
+        let defaults = Liveness::default();
+        Ok(Config {
+            leptos,
+            data_dir: std::env::var_os("PALAVER_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from),
+            secret: std::env::var("PALAVER_SECRET").ok().filter(|s| !s.is_empty()),
+            liveness: Liveness {
+                ping_every: millis("PALAVER_PING_INTERVAL_MS", defaults.ping_every)?,
+                idle_timeout: millis("PALAVER_IDLE_TIMEOUT_MS", defaults.idle_timeout)?,
+            },
+            shutdown_grace: millis("PALAVER_SHUTDOWN_GRACE_MS", Duration::from_secs(5))?,
+        })
+    }
+}
+
+fn millis(var: &str, default: Duration) -> Result<Duration, StartError> {
+    match std::env::var(var) {
+        Ok(v) => u64::from_str(v.trim())
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+            .ok_or_else(|| StartError::Config(format!("{var}={v:?} is not a positive number of milliseconds"))),
+        Err(_) => Ok(default),
     }
 }

@@ -8,6 +8,10 @@ pub enum StartError {
     Config(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Secret(#[from] crate::identity::SecretError),
     #[error("server stopped: {0}")]
     Serve(#[from] std::io::Error),
 }

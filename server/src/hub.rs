@@ -1,41 +1,58 @@
-//! The hub: numbers every accepted message, keeps the recent ones for replay, and fans
-//! each one out to every connection as one frame serialized once.
+//! The hub: the rooms, who is in each, and the fan-out. Every post goes through one
+//! writer task that stores messages in batches (one durable commit per batch) and then
+//! broadcasts each stored message to its room as one frame serialized once, in the
+//! order the store numbered them.
 //!
-//! A connection that falls more than [`LIVE_QUEUE`] messages behind the live feed is
-//! never skipped silently: it catches up from the replay backlog, and if even that no
-//! longer holds what it missed it is closed with [`app::protocol::CLOSE_SLOW_CONSUMER`].
+//! A connection that falls more than [`LIVE_QUEUE`] frames behind its room's live feed
+//! is never skipped silently: it catches up from the store (see `ws.rs`).
 
-use app::protocol::{ChatMessage, ClientMsgId, Seq, ServerMsg, RECENT_ON_CONNECT};
+use crate::store::{Appended, NewMessage, Store, StoreError};
+use app::protocol::{
+    ChatMessage, ClientMsgId, MessageKind, RoomId, RoomSummary, Seq, ServerMsg, User, UserId,
+};
 use axum::extract::ws::Utf8Bytes;
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc, Mutex, MutexGuard,
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
-use tokio::sync::{broadcast, watch, Notify};
+use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 
-/// How many accepted messages stay in memory for replay to reconnecting clients.
-pub const BACKLOG_LEN: usize = 1024;
-/// How many messages a connection may fall behind the live broadcast before it has to
-/// catch up from the backlog instead.
+/// Frames a connection may fall behind a room's live feed before it must catch up
+/// from the store.
 pub const LIVE_QUEUE: usize = 256;
+/// Most messages stored in one commit.
+pub const MAX_BATCH: usize = 512;
+/// Posts waiting for the writer; senders wait when it is full.
+const WRITE_QUEUE: usize = 4096;
+/// Room-list updates are sent at most this often.
+const DIRECTORY_EVERY: Duration = Duration::from_millis(200);
 
-/// A message ready to go out: its number and its frame, shared by every recipient.
+/// One frame for a room's subscribers, serialized once and shared.
 #[derive(Debug, Clone)]
-pub struct Posted {
-    pub seq: Seq,
-    pub frame: Utf8Bytes,
+pub struct Frame {
+    /// For stored messages: the number, so a connection can skip what it already has.
+    pub seq: Option<Seq>,
+    pub text: Utf8Bytes,
+    /// The message itself, for subscribers that render it differently (plain clients).
+    pub message: Option<Arc<ChatMessage>>,
 }
 
-/// What became of a posted message.
+impl Frame {
+    fn event(msg: &ServerMsg) -> Frame {
+        Frame { seq: None, text: msg.encode().into(), message: None }
+    }
+}
+
+/// What became of a post.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PostOutcome {
-    /// New: numbered and broadcast.
+    /// Stored (and broadcast) as this number.
     Accepted(Seq),
-    /// The same client message id was accepted before, as this number; not broadcast again.
+    /// The same author already posted this client id here, as this number.
     Duplicate(Seq),
 }
 
@@ -47,34 +64,77 @@ impl PostOutcome {
     }
 }
 
+struct Write {
+    message: NewMessage,
+    reply: oneshot::Sender<Result<Appended, StoreError>>,
+}
+
+struct Room {
+    feed: broadcast::Sender<Frame>,
+    /// Who is here, with how many of their connections (tabs) are.
+    online: BTreeMap<UserId, (String, usize)>,
+}
+
+impl Room {
+    /// Who is here, by name.
+    fn online(&self) -> Vec<User> {
+        let mut users: Vec<User> =
+            self.online.iter().map(|(id, (name, _))| User { id: id.clone(), name: name.clone() }).collect();
+        users.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        users
+    }
+}
+
+#[derive(Default)]
+struct Rooms {
+    live: HashMap<RoomId, Room>,
+    /// Every room with messages, or with people in it now.
+    known: BTreeSet<RoomId>,
+}
+
+/// State the writer task shares with the hub.
+struct Shared {
+    rooms: Mutex<Rooms>,
+    directory: watch::Sender<Utf8Bytes>,
+    directory_dirty: Notify,
+}
+
+impl Shared {
+    fn rooms(&self) -> MutexGuard<'_, Rooms> {
+        // Every critical section leaves the maps consistent, so a panic elsewhere while
+        // holding the lock does not make them unsafe to use.
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn publish(&self, message: ChatMessage) {
+        let seq = message.seq;
+        let text = Utf8Bytes::from(ServerMsg::Message(message.clone()).encode());
+        let mut rooms = self.rooms();
+        if rooms.known.insert(message.room.clone()) {
+            self.directory_dirty.notify_one();
+        }
+        if let Some(room) = rooms.live.get(&message.room) {
+            // An error only means nobody is subscribed right now.
+            let _ = room.feed.send(Frame { seq: Some(seq), text, message: Some(Arc::new(message)) });
+        }
+    }
+
+    fn summary(&self) -> Vec<RoomSummary> {
+        let rooms = self.rooms();
+        rooms
+            .known
+            .iter()
+            .map(|r| RoomSummary { room: r.clone(), online: rooms.live.get(r).map_or(0, |room| room.online.len()) })
+            .collect()
+    }
+}
+
 pub struct Hub {
-    state: Mutex<State>,
-    live: broadcast::Sender<Posted>,
+    store: Arc<dyn Store>,
+    shared: Arc<Shared>,
+    writes: mpsc::Sender<Write>,
     shutdown: watch::Sender<bool>,
     open: Arc<OpenConnections>,
-}
-
-struct State {
-    next_seq: Seq,
-    backlog: VecDeque<ChatMessage>,
-    /// Client ids of the messages in the backlog, for deduplicating resends.
-    seen: HashMap<ClientMsgId, Seq>,
-}
-
-impl State {
-    fn recent(&self, n: usize) -> Vec<ChatMessage> {
-        self.backlog.iter().skip(self.backlog.len().saturating_sub(n)).cloned().collect()
-    }
-
-    fn after(&self, after: Seq) -> Option<Vec<ChatMessage>> {
-        let oldest_kept = self.backlog.front().map_or(self.next_seq, |m| m.seq);
-        if after >= self.next_seq || after + 1 < oldest_kept {
-            return None;
-        }
-        // Numbers are contiguous in the backlog, so the position is arithmetic.
-        let skip = (after + 1 - oldest_kept) as usize;
-        Some(self.backlog.iter().skip(skip).cloned().collect())
-    }
 }
 
 #[derive(Default)]
@@ -94,81 +154,136 @@ impl Drop for ConnectionGuard {
     }
 }
 
-/// A new connection's starting point: what it missed, and the live feed from there on.
-pub struct Subscription {
-    pub history: ServerMsg,
-    /// The newest message number when the feed started: `live` brings what follows it.
-    pub newest: Seq,
-    pub live: broadcast::Receiver<Posted>,
+/// A person's presence in a room through one connection; leaves when dropped, so a
+/// connection that ends any way at all is no longer listed.
+pub struct Membership {
+    shared: Arc<Shared>,
+    room: RoomId,
+    user: UserId,
 }
 
-impl Default for Hub {
-    fn default() -> Self {
-        Self::new()
+impl Drop for Membership {
+    fn drop(&mut self) {
+        let mut rooms = self.shared.rooms();
+        let Some(room) = rooms.live.get_mut(&self.room) else { return };
+        let gone = match room.online.get_mut(&self.user) {
+            Some((_, conns)) if *conns > 1 => {
+                *conns -= 1;
+                false
+            }
+            Some(_) => room.online.remove(&self.user).is_some(),
+            None => false,
+        };
+        if gone {
+            let _ = room.feed.send(Frame::event(&ServerMsg::Presence { room: self.room.clone(), online: room.online() }));
+            self.shared.directory_dirty.notify_one();
+        }
+        if room.online.is_empty() && room.feed.receiver_count() == 0 {
+            rooms.live.remove(&self.room);
+        }
     }
 }
 
 impl Hub {
-    pub fn new() -> Hub {
-        Hub {
-            state: Mutex::new(State {
-                next_seq: 1,
-                backlog: VecDeque::with_capacity(BACKLOG_LEN),
-                seen: HashMap::new(),
-            }),
-            live: broadcast::channel(LIVE_QUEUE).0,
+    /// Starts the hub and its writer over `store`. Needs a Tokio runtime.
+    pub async fn start(store: Arc<dyn Store>) -> Result<Arc<Hub>, StoreError> {
+        let known = store.rooms().await?.into_iter().collect();
+        let shared = Arc::new(Shared {
+            rooms: Mutex::new(Rooms { live: HashMap::new(), known }),
+            directory: watch::channel(Utf8Bytes::from_static("")).0,
+            directory_dirty: Notify::new(),
+        });
+        let (writes, queue) = mpsc::channel(WRITE_QUEUE);
+        tokio::spawn(write_loop(store.clone(), shared.clone(), queue));
+        tokio::spawn(directory_loop(shared.clone()));
+        shared.directory.send_replace(ServerMsg::Rooms { rooms: shared.summary() }.encode().into());
+        Ok(Arc::new(Hub {
+            store,
+            shared,
+            writes,
             shutdown: watch::channel(false).0,
             open: Arc::default(),
+        }))
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Stores a message and broadcasts it to its room; resolves after the commit.
+    pub async fn post(
+        &self,
+        room: &RoomId,
+        author: &User,
+        id: ClientMsgId,
+        kind: MessageKind,
+        text: String,
+    ) -> Result<PostOutcome, StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        let message = NewMessage { room: room.clone(), id, author: author.clone(), kind, text, sent_at: now_ms() };
+        let closed = || StoreError::Backend("the writer has stopped".into());
+        self.writes.send(Write { message, reply }).await.map_err(|_| closed())?;
+        match outcome.await.map_err(|_| closed())?? {
+            Appended::New(m) => Ok(PostOutcome::Accepted(m.seq)),
+            Appended::Duplicate(seq) => Ok(PostOutcome::Duplicate(seq)),
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        // The state is consistent after every statement that can panic, so a poisoned
-        // lock (a panic elsewhere while holding it) is safe to keep using.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Enters a room: the live feed from now on, who is there (including `user`), and
+    /// the membership that keeps `user` listed until it is dropped.
+    pub fn join(&self, room: &RoomId, user: &User) -> (broadcast::Receiver<Frame>, Vec<User>, Membership) {
+        let mut rooms = self.shared.rooms();
+        if rooms.known.insert(room.clone()) {
+            self.shared.directory_dirty.notify_one();
+        }
+        let entry = rooms
+            .live
+            .entry(room.clone())
+            .or_insert_with(|| Room { feed: broadcast::channel(LIVE_QUEUE).0, online: BTreeMap::new() });
+        let feed = entry.feed.subscribe();
+        let (name, conns) = entry.online.entry(user.id.clone()).or_insert_with(|| (user.name.clone(), 0));
+        *conns += 1;
+        let arrived = *conns == 1;
+        *name = user.name.clone();
+        let online = entry.online();
+        if arrived {
+            let _ = entry.feed.send(Frame::event(&ServerMsg::Presence { room: room.clone(), online: online.clone() }));
+            self.shared.directory_dirty.notify_one();
+        }
+        let membership = Membership { shared: self.shared.clone(), room: room.clone(), user: user.id.clone() };
+        (feed, online, membership)
     }
 
-    /// Numbers and broadcasts a message, unless this client id was already accepted.
-    pub fn post(&self, id: ClientMsgId, text: String) -> PostOutcome {
-        let mut state = self.state();
-        if let Some(&seq) = state.seen.get(&id) {
-            return PostOutcome::Duplicate(seq);
-        }
-        let seq = state.next_seq;
-        state.next_seq += 1;
-        let message = ChatMessage { seq, id, text, sent_at: now_ms() };
-        let frame = Utf8Bytes::from(ServerMsg::Message(message.clone()).encode());
-        state.seen.insert(message.id.clone(), seq);
-        state.backlog.push_back(message);
-        if state.backlog.len() > BACKLOG_LEN {
-            if let Some(old) = state.backlog.pop_front() {
-                state.seen.remove(&old.id);
+    /// Who is in a room now.
+    pub fn online(&self, room: &RoomId) -> Vec<User> {
+        self.shared.rooms().live.get(room).map(Room::online).unwrap_or_default()
+    }
+
+    /// Updates a person's name in every room they are in (after a rename).
+    pub fn rename(&self, user: &User) {
+        let mut rooms = self.shared.rooms();
+        for (id, room) in rooms.live.iter_mut() {
+            if let Some((name, _)) = room.online.get_mut(&user.id) {
+                *name = user.name.clone();
+                let _ = room.feed.send(Frame::event(&ServerMsg::Presence { room: id.clone(), online: room.online() }));
             }
         }
-        // Sent under the lock, so every subscriber sees one order with no gap between
-        // its history and its live feed. An error only means nobody is listening.
-        let _ = self.live.send(Posted { seq, frame });
-        PostOutcome::Accepted(seq)
     }
 
-    /// Starts a connection's feed. `after` is the last number the client has seen, if
-    /// it is resuming; a new client gets the most recent messages.
-    pub fn subscribe(&self, after: Option<Seq>) -> Subscription {
-        let state = self.state();
-        let live = self.live.subscribe();
-        let newest = state.next_seq - 1;
-        let history = match after.map(|after| state.after(after)) {
-            None => ServerMsg::History { messages: state.recent(RECENT_ON_CONNECT), complete: true },
-            Some(Some(missed)) => ServerMsg::History { messages: missed, complete: true },
-            // Too far behind, or a number from before this server started.
-            Some(None) => ServerMsg::History { messages: state.recent(RECENT_ON_CONNECT), complete: false },
-        };
-        Subscription { history, newest, live }
+    /// Tells a room that `user` is typing. Never stored.
+    pub fn typing(&self, room: &RoomId, user: &User) {
+        if let Some(r) = self.shared.rooms().live.get(room) {
+            let _ = r.feed.send(Frame::event(&ServerMsg::Typing { room: room.clone(), user: user.clone() }));
+        }
     }
 
-    /// Every kept message after `after`, or `None` if some of them are no longer kept.
-    pub fn replay_after(&self, after: Seq) -> Option<Vec<ChatMessage>> {
-        self.state().after(after)
+    /// The room list, as a `rooms` frame, and its updates.
+    pub fn directory(&self) -> watch::Receiver<Utf8Bytes> {
+        self.shared.directory.subscribe()
+    }
+
+    pub fn rooms(&self) -> Vec<RoomSummary> {
+        self.shared.summary()
     }
 
     /// Counts a connection as open until the guard is dropped.
@@ -210,6 +325,41 @@ impl Hub {
     }
 }
 
+/// The single writer: takes whatever posts are waiting (up to [`MAX_BATCH`]), stores
+/// them in one commit, broadcasts the new ones in order, then answers each poster.
+async fn write_loop(store: Arc<dyn Store>, shared: Arc<Shared>, mut queue: mpsc::Receiver<Write>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (messages, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|w| (w.message, w.reply)).unzip();
+        match store.append(messages).await {
+            Ok(results) => {
+                for (result, reply) in results.into_iter().zip(replies) {
+                    if let Appended::New(m) = &result {
+                        shared.publish(m.clone());
+                    }
+                    let _ = reply.send(Ok(result));
+                }
+            }
+            Err(e) => {
+                tracing::error!("storing messages failed: {e}");
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Sends the room list when it changed, at most every [`DIRECTORY_EVERY`].
+async fn directory_loop(shared: Arc<Shared>) {
+    loop {
+        shared.directory_dirty.notified().await;
+        tokio::time::sleep(DIRECTORY_EVERY).await;
+        let frame = ServerMsg::Rooms { rooms: shared.summary() }.encode();
+        shared.directory.send_replace(frame.into());
+    }
+}
+
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
@@ -217,92 +367,112 @@ fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::SqliteStore;
 
-    fn id(n: u64) -> ClientMsgId {
-        ClientMsgId(format!("m{n}"))
+    async fn hub() -> (Arc<Hub>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        (Hub::start(store).await.unwrap(), dir)
     }
 
-    fn history(sub: &Subscription) -> (Vec<Seq>, bool) {
-        match &sub.history {
-            ServerMsg::History { messages, complete } => (messages.iter().map(|m| m.seq).collect(), *complete),
-            other => panic!("expected history, got {other:?}"),
-        }
+    fn user(id: &str) -> User {
+        User { id: UserId(id.into()), name: id.to_uppercase() }
     }
 
-    #[tokio::test]
-    async fn messages_are_numbered_in_order_and_broadcast_once_serialized() {
-        let hub = Hub::new();
-        let mut sub = hub.subscribe(None);
-        assert_eq!(hub.post(id(1), "a".into()), PostOutcome::Accepted(1));
-        assert_eq!(hub.post(id(2), "b".into()), PostOutcome::Accepted(2));
-        let first = sub.live.recv().await.unwrap();
-        assert_eq!(first.seq, 1);
-        match ServerMsg::decode(first.frame.as_str()).unwrap() {
-            ServerMsg::Message(m) => assert_eq!((m.seq, m.text.as_str()), (1, "a")),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(sub.live.recv().await.unwrap().seq, 2);
+    fn room(name: &str) -> RoomId {
+        RoomId(name.into())
     }
 
-    #[test]
-    fn a_resent_id_is_not_posted_twice() {
-        let hub = Hub::new();
-        assert_eq!(hub.post(id(1), "a".into()), PostOutcome::Accepted(1));
-        assert_eq!(hub.post(id(1), "a".into()), PostOutcome::Duplicate(1));
-        assert_eq!(history(&hub.subscribe(None)).0, [1]);
+    async fn post(hub: &Hub, r: &str, u: &str, id: &str) -> PostOutcome {
+        hub.post(&room(r), &user(u), ClientMsgId(id.into()), MessageKind::Text, format!("{id} text")).await.unwrap()
     }
 
-    #[test]
-    fn new_clients_get_the_recent_messages() {
-        let hub = Hub::new();
-        for n in 1..=(RECENT_ON_CONNECT as u64 + 10) {
-            hub.post(id(n), "x".into());
-        }
-        let (seqs, complete) = history(&hub.subscribe(None));
-        assert_eq!(seqs.len(), RECENT_ON_CONNECT);
-        assert_eq!(seqs.last(), Some(&(RECENT_ON_CONNECT as u64 + 10)));
-        assert!(complete);
-    }
-
-    #[test]
-    fn resuming_replays_exactly_what_was_missed() {
-        let hub = Hub::new();
-        for n in 1..=100 {
-            hub.post(id(n), "x".into());
-        }
-        assert_eq!(history(&hub.subscribe(Some(97))), (vec![98, 99, 100], true));
-        assert_eq!(history(&hub.subscribe(Some(100))), (vec![], true));
-        assert_eq!(history(&hub.subscribe(Some(0))).0.len(), 100);
-    }
-
-    #[test]
-    fn resuming_past_the_backlog_or_from_another_run_is_flagged() {
-        let hub = Hub::new();
-        for n in 1..=(BACKLOG_LEN as u64 + 5) {
-            hub.post(id(n), "x".into());
-        }
-        let (seqs, complete) = history(&hub.subscribe(Some(2)));
-        assert!(!complete);
-        assert_eq!(seqs.len(), RECENT_ON_CONNECT);
-        assert!(history(&hub.subscribe(Some(5))).1, "seq 6 is still kept");
-        assert_eq!(hub.replay_after(5).map(|m| m[0].seq), Some(6));
-        assert_eq!(hub.replay_after(4), None);
-        assert!(!history(&hub.subscribe(Some(1_000_000))).1);
+    fn decode(frame: &Frame) -> ServerMsg {
+        ServerMsg::decode(frame.text.as_str()).unwrap()
     }
 
     #[tokio::test]
-    async fn a_lagging_receiver_is_told_it_lagged() {
-        let hub = Hub::new();
-        let mut sub = hub.subscribe(None);
-        for n in 1..=(LIVE_QUEUE as u64 + 1) {
-            hub.post(id(n), "x".into());
+    async fn posts_are_numbered_per_room_broadcast_once_serialized_and_deduplicated() {
+        let (hub, _dir) = hub().await;
+        let (mut feed, _, _m) = hub.join(&room("a"), &user("u1"));
+        assert!(matches!(decode(&feed.recv().await.unwrap()), ServerMsg::Presence { .. }));
+        assert_eq!(post(&hub, "a", "u1", "m1").await, PostOutcome::Accepted(1));
+        assert_eq!(post(&hub, "b", "u1", "m1").await, PostOutcome::Accepted(1));
+        assert_eq!(post(&hub, "a", "u1", "m2").await, PostOutcome::Accepted(2));
+        assert_eq!(post(&hub, "a", "u1", "m1").await, PostOutcome::Duplicate(1));
+        for expected in [1, 2] {
+            let frame = feed.recv().await.unwrap();
+            assert_eq!(frame.seq, Some(expected));
+            assert!(matches!(decode(&frame), ServerMsg::Message(m) if m.seq == expected && m.room == room("a")));
         }
-        assert!(matches!(sub.live.recv().await, Err(broadcast::error::RecvError::Lagged(1))));
+        assert!(feed.try_recv().is_err(), "the duplicate and room b's message did not come here");
+    }
+
+    #[tokio::test]
+    async fn concurrent_posts_get_one_gapless_order() {
+        let (hub, _dir) = hub().await;
+        let tasks: Vec<_> = (0..8)
+            .map(|t| {
+                let hub = hub.clone();
+                tokio::spawn(async move {
+                    let mut seqs = Vec::new();
+                    for n in 0..25 {
+                        seqs.push(post(&hub, "r", &format!("u{t}"), &format!("m{n}")).await.seq());
+                    }
+                    seqs
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            let seqs = t.await.unwrap();
+            assert!(seqs.windows(2).all(|w| w[0] < w[1]), "each sender's messages keep their order");
+            all.extend(seqs);
+        }
+        all.sort();
+        assert_eq!(all, (1..=200).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn presence_counts_people_not_tabs() {
+        let (hub, _dir) = hub().await;
+        let (_f1, online, tab1) = hub.join(&room("r"), &user("ann"));
+        assert_eq!(online, [user("ann")]);
+        let (_f2, _, tab2) = hub.join(&room("r"), &user("ann"));
+        let (mut watcher, online, _bob) = hub.join(&room("r"), &user("bob"));
+        assert_eq!(online.len(), 2);
+        let _ = watcher.recv().await; // bob's own arrival
+        drop(tab1);
+        assert_eq!(hub.online(&room("r")).len(), 2, "ann still has a tab open");
+        assert!(watcher.try_recv().is_err(), "no presence change to announce");
+        drop(tab2);
+        assert_eq!(hub.online(&room("r")), [user("bob")]);
+        assert!(matches!(decode(&watcher.recv().await.unwrap()), ServerMsg::Presence { online, .. } if online == [user("bob")]));
+        assert_eq!(hub.online(&room("other")), []);
+    }
+
+    #[tokio::test]
+    async fn the_room_list_counts_who_is_in_each_room() {
+        let (hub, _dir) = hub().await;
+        post(&hub, "history-only", "u1", "m1").await;
+        let _m = hub.join(&room("lobby"), &user("ann"));
+        let rooms = hub.rooms();
+        assert_eq!(
+            rooms,
+            [
+                RoomSummary { room: room("history-only"), online: 0 },
+                RoomSummary { room: room("lobby"), online: 1 },
+            ]
+        );
+        let mut directory = hub.directory();
+        tokio::time::timeout(Duration::from_secs(2), directory.changed()).await.unwrap().unwrap();
+        let frame = directory.borrow().clone();
+        assert!(matches!(ServerMsg::decode(frame.as_str()).unwrap(), ServerMsg::Rooms { rooms: r } if r == rooms));
     }
 
     #[tokio::test]
     async fn shutdown_waits_for_connections() {
-        let hub = Arc::new(Hub::new());
+        let (hub, _dir) = hub().await;
         let guard = hub.connection_opened();
         assert!(!hub.wait_until_idle(Duration::from_millis(20)).await);
         let signal = hub.shutdown_signal();

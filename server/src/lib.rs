@@ -1,14 +1,20 @@
-//! Palaver's server: the server-rendered chat page, static files, and the WebSocket
-//! that fans every accepted message out to everyone connected.
+#![recursion_limit = "256"]
+//! Palaver's server: the server-rendered chat pages, static files, and the WebSocket
+//! that fans every stored message out to everyone in its room.
 
 pub mod config;
 pub mod error;
+pub mod guest;
 pub mod hub;
+pub mod identity;
+pub mod pages;
+pub mod store;
 pub mod ws;
 
 use app::{shell, App};
-use axum::{extract::FromRef, routing::get, Router};
+use axum::{extract::FromRef, middleware, routing::get, Router};
 use hub::Hub;
+use identity::Identity;
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
@@ -19,17 +25,33 @@ use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub hub: Arc<Hub>,
+    pub identity: Identity,
+    pub liveness: ws::Liveness,
 }
 
-/// The whole HTTP surface: pages and static files (compressed), and the chat socket.
+/// The whole HTTP surface: pages and static files (compressed), the chat socket at
+/// `/ws`, and plain WebSocket clients at `/`.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(|| leptos::view! { <App/> });
     let pages = Router::new()
-        .leptos_routes(&state, routes, {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let hub = state.hub.clone();
+                move || leptos::prelude::provide_context(pages::page_loader(hub.clone()))
+            },
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(CompressionLayer::new());
-    Router::new().route("/ws", get(ws::upgrade)).merge(pages).layer(TraceLayer::new_for_http()).with_state(state)
+    Router::new()
+        .route("/ws", get(ws::upgrade))
+        .merge(pages)
+        .layer(middleware::from_fn_with_state(state.clone(), guest::intercept))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }

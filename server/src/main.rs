@@ -1,6 +1,6 @@
 //! Starts Palaver: reads the settings, sets up logging, serves until SIGINT or SIGTERM.
 
-use server::{config::Config, error::StartError, hub::Hub, router, AppState};
+use server::{config::Config, error::StartError, hub::Hub, identity::Identity, router, store::sqlite::SqliteStore, AppState};
 use std::{process::ExitCode, sync::Arc};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -37,8 +37,11 @@ async fn serve(config: Config) -> Result<(), StartError> {
     let addr = config.leptos.site_addr;
     let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
     let local = listener.local_addr()?;
-    let hub = Arc::new(Hub::new());
-    let app = router(AppState { leptos_options: config.leptos, hub: hub.clone() });
+    let store = SqliteStore::open(&config.data_dir)?;
+    tracing::info!("messages stored in {}", store.path().display());
+    let identity = Identity::load(config.secret, &config.data_dir)?;
+    let hub = Hub::start(Arc::new(store)).await?;
+    let app = router(AppState { leptos_options: config.leptos, hub: hub.clone(), identity, liveness: config.liveness });
 
     tracing::info!("Palaver listening on http://{local}");
     axum::serve(listener, app.into_make_service()).with_graceful_shutdown(shutdown_signal(hub.clone())).await?;

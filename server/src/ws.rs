@@ -1,160 +1,385 @@
-//! The chat socket: one task per connection that sends the client what it missed,
-//! answers its frames, and forwards the hub's live feed until either side closes.
+//! The chat socket: one task per connection. It learns who the client is (`hello`),
+//! joins rooms, answers each frame, and forwards the live feed of every joined room
+//! until either side closes, the client goes silent, or the server shuts down.
 
-use crate::hub::{Hub, Posted};
+use crate::hub::{Frame, Hub, Membership, PostOutcome};
+use crate::identity::Identity;
+use crate::AppState;
 use app::protocol::{
-    ClientMsg, FrameError, Seq, ServerMsg, CLOSE_GOING_AWAY, CLOSE_INVALID_UTF8, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG,
-    MAX_FRAME_BYTES,
+    ClientMsg, ClientMsgId, ErrorReason, FrameError, MessageKind, RoomId, Seq, ServerMsg, User, CLOSE_GOING_AWAY,
+    CLOSE_IDLE, CLOSE_INVALID_UTF8, CLOSE_TOO_BIG, HISTORY_PAGE, MAX_FRAME_BYTES, MAX_REPLAY,
 };
 use axum::{
     extract::{
-        rejection::QueryRejection,
         ws::{CloseFrame, Message, WebSocketUpgrade},
-        Query, State,
+        State,
     },
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use serde::Deserialize;
-use std::sync::{
-    atomic::{AtomicU64, Ordering},
-    Arc,
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
 };
-use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+use tokio_stream::{
+    wrappers::{errors::BroadcastStreamRecvError, BroadcastStream, WatchStream},
+    StreamMap,
+};
 use tracing::Instrument;
 
 /// Bytes read from the socket at a time (tungstenite's default is 128 KiB per connection).
 const READ_BUFFER_BYTES: usize = 8 * 1024;
+/// Most rooms one connection may have joined at once.
+pub const MAX_ROOMS_PER_CONNECTION: usize = 32;
 
-/// `/ws?after=SEQ`: resume after the last message the client has seen.
-#[derive(Debug, Deserialize)]
-pub struct Resume {
-    after: Option<Seq>,
+/// How often the server pings, and how long a silent connection lives.
+#[derive(Debug, Clone, Copy)]
+pub struct Liveness {
+    pub ping_every: Duration,
+    pub idle_timeout: Duration,
 }
 
-pub async fn upgrade(
-    ws: WebSocketUpgrade,
-    State(hub): State<Arc<Hub>>,
-    resume: Result<Query<Resume>, QueryRejection>,
-) -> Response {
-    let after = match resume {
-        Ok(Query(r)) => r.after,
-        Err(e) => return (StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text())).into_response(),
-    };
-    ws.max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| serve_socket(socket, hub, after))
+impl Default for Liveness {
+    fn default() -> Self {
+        Liveness { ping_every: Duration::from_secs(20), idle_timeout: Duration::from_secs(50) }
+    }
+}
+
+/// Everything a connection needs from the server.
+#[derive(Clone)]
+pub struct Context {
+    pub hub: Arc<Hub>,
+    pub identity: Identity,
+    pub liveness: Liveness,
+}
+
+impl Context {
+    pub fn from_state(state: &AppState) -> Context {
+        Context { hub: state.hub.clone(), identity: state.identity.clone(), liveness: state.liveness }
+    }
+}
+
+/// Sets the socket limits every chat connection has.
+pub fn limited(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.max_message_size(MAX_FRAME_BYTES).max_frame_size(MAX_FRAME_BYTES).read_buffer_size(READ_BUFFER_BYTES)
+}
+
+pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    let cx = Context::from_state(&state);
+    limited(ws).on_upgrade(move |socket| serve_socket(socket, cx))
 }
 
 /// Why a connection ended, when the server ends it.
-enum Ending {
+pub(crate) enum Ending {
     /// The client left or the socket failed: nothing more to say.
     Gone,
     Close(u16, &'static str),
 }
 
+/// A joined room, as one connection sees it.
+struct Joined {
+    /// The newest message number this client has; live frames at or below it are skipped.
+    delivered: Seq,
+    _membership: Membership,
+}
+
+struct Connection {
+    cx: Context,
+    user: Option<User>,
+    rooms: HashMap<RoomId, Joined>,
+    feeds: StreamMap<RoomId, BroadcastStream<Frame>>,
+}
+
 /// Runs one connection. Generic over the socket so tests can drive it with channels.
-pub async fn serve_socket<S>(socket: S, hub: Arc<Hub>, after: Option<Seq>)
+pub async fn serve_socket<S>(socket: S, cx: Context)
 where
     S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
     let span = tracing::debug_span!("conn", id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed));
-    run_connection(socket, hub, after).instrument(span).await
+    run(socket, cx).instrument(span).await
 }
 
-async fn run_connection<S>(mut socket: S, hub: Arc<Hub>, after: Option<Seq>)
+async fn run<S>(mut socket: S, cx: Context)
 where
     S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    tracing::debug!(?after, "connected");
-    let _open = hub.connection_opened();
-    let shutdown = hub.shutdown_signal();
+    tracing::debug!("connected");
+    let _open = cx.hub.connection_opened();
+    let shutdown = cx.hub.shutdown_signal();
     tokio::pin!(shutdown);
-    let sub = hub.subscribe(after);
-    let mut live = sub.live;
-    // The newest message this client has: live frames at or below it are skipped.
-    let mut delivered = sub.newest;
-    if socket.send(text(&sub.history)).await.is_err() {
-        return;
-    }
+    let mut directory = WatchStream::new(cx.hub.directory());
+    let mut ping = tokio::time::interval(cx.liveness.ping_every);
+    ping.reset();
+    let mut last_heard = Instant::now();
+    let mut conn = Connection { cx: cx.clone(), user: None, rooms: HashMap::new(), feeds: StreamMap::new() };
 
     let ending = loop {
         // Deliveries first: a client that floods the server gets everyone's messages
         // (its own included) before more of its input is read.
-        tokio::select! {
+        let out: Vec<Message> = tokio::select! {
             biased;
             () = &mut shutdown => break Ending::Close(CLOSE_GOING_AWAY, "server shutting down"),
-            posted = live.recv() => {
-                let sent = match posted {
-                    Ok(Posted { seq, .. }) if seq <= delivered => continue,
-                    Ok(Posted { seq, frame }) => {
-                        delivered = seq;
-                        socket.send(Message::Text(frame)).await.is_ok()
-                    }
-                    Err(RecvError::Lagged(missed)) => match hub.replay_after(delivered) {
-                        Some(messages) => {
-                            tracing::debug!(missed, "catching up from the backlog");
-                            let mut ok = true;
-                            for m in messages {
-                                delivered = m.seq;
-                                if socket.send(text(&ServerMsg::Message(m))).await.is_err() {
-                                    ok = false;
-                                    break;
-                                }
-                            }
-                            ok
-                        }
-                        None => {
-                            tracing::info!(missed, "closing a connection too far behind to catch up");
-                            break Ending::Close(CLOSE_SLOW_CONSUMER, "too far behind; reconnect to resync");
-                        }
-                    },
-                    Err(RecvError::Closed) => false,
-                };
-                if !sent {
-                    break Ending::Gone;
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= cx.liveness.idle_timeout {
+                    tracing::debug!("closing a silent connection");
+                    break Ending::Close(CLOSE_IDLE, "no answer to pings");
                 }
+                vec![Message::Ping(Default::default())]
             }
+            Some((room, frame)) = conn.feeds.next() => conn.live(room, frame).await,
+            Some(rooms) = directory.next(), if conn.user.is_some() => vec![Message::Text(rooms)],
             incoming = socket.next() => {
-                let reply = match incoming {
-                    Some(Ok(Message::Text(frame))) => handle_frame(&hub, frame.as_str()),
-                    Some(Ok(Message::Binary(_))) => FrameError::binary().into(),
+                last_heard = Instant::now();
+                match incoming {
+                    Some(Ok(Message::Text(frame))) => conn.handle(frame.as_str()).await.iter().map(text).collect(),
+                    Some(Ok(Message::Binary(_))) => vec![text(&FrameError::binary().into())],
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_))) | None => break Ending::Gone,
                     Some(Err(e)) => break read_failure(e),
-                };
-                if socket.send(text(&reply)).await.is_err() {
-                    break Ending::Gone;
                 }
             }
+        };
+        if send_all(&mut socket, out).await.is_err() {
+            break Ending::Gone;
         }
     };
     tracing::debug!("disconnected");
-    if let Ending::Close(code, reason) = ending {
-        let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+    // Out of every room at once, whatever the goodbye below takes.
+    drop(conn);
+    finish(socket, ending).await;
+}
+
+/// How long a closing connection may take to say goodbye to an unresponsive peer.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// Sends the close frame, if the server is the one ending the connection, and closes.
+pub(crate) async fn finish<S: Sink<Message> + Unpin>(mut socket: S, ending: Ending) {
+    let goodbye = async {
+        if let Ending::Close(code, reason) = ending {
+            let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+        }
         let _ = socket.close().await;
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, goodbye).await;
+}
+
+/// Queues every frame, then flushes once: a burst goes out in as few writes as possible.
+pub(crate) async fn send_all<S: Sink<Message> + Unpin>(socket: &mut S, frames: Vec<Message>) -> Result<(), S::Error> {
+    if frames.is_empty() {
+        return Ok(());
+    }
+    for frame in frames {
+        socket.feed(frame).await?;
+    }
+    socket.flush().await
+}
+
+impl Connection {
+    /// A frame from a joined room's live feed.
+    async fn live(&mut self, room: RoomId, frame: Result<Frame, BroadcastStreamRecvError>) -> Vec<Message> {
+        let Some(joined) = self.rooms.get_mut(&room) else { return Vec::new() };
+        match frame {
+            Ok(Frame { seq: Some(seq), .. }) if seq <= joined.delivered => Vec::new(),
+            Ok(Frame { seq, text, .. }) => {
+                if let Some(seq) = seq {
+                    joined.delivered = seq;
+                }
+                vec![Message::Text(text)]
+            }
+            Err(BroadcastStreamRecvError::Lagged(missed)) => {
+                tracing::debug!(missed, %room, "catching up from the store");
+                let after = joined.delivered;
+                let mut out = match self.joined_frame(&room, Some(after)).await {
+                    Ok((frame, newest)) => {
+                        if let Some(joined) = self.rooms.get_mut(&room) {
+                            joined.delivered = joined.delivered.max(newest);
+                        }
+                        match frame {
+                            // Within reach: just the missed messages, as live frames.
+                            ServerMsg::Joined { messages, complete: true, .. } => {
+                                messages.into_iter().map(|m| text(&ServerMsg::Message(m))).collect()
+                            }
+                            // Too far behind: the room starts over, as on a fresh join.
+                            other => vec![text(&other)],
+                        }
+                    }
+                    Err(e) => vec![text(&e.into())],
+                };
+                // Presence changes may have been among the missed frames.
+                out.push(text(&ServerMsg::Presence { online: self.cx.hub.online(&room), room }));
+                out
+            }
+        }
+    }
+
+    /// The answer to one text frame.
+    async fn handle(&mut self, frame: &str) -> Vec<ServerMsg> {
+        let result = match ClientMsg::decode(frame) {
+            Ok(msg) => self.command(msg).await,
+            Err(e) => Err(e),
+        };
+        result.unwrap_or_else(|e| {
+            tracing::debug!(reason = ?e.reason, "refused a frame: {e}");
+            vec![e.into()]
+        })
+    }
+
+    async fn command(&mut self, msg: ClientMsg) -> Result<Vec<ServerMsg>, FrameError> {
+        if let ClientMsg::Hello { token, name } = msg {
+            return self.hello(token, name).await;
+        }
+        let Some(user) = self.user.clone() else {
+            return Err(FrameError::new(ErrorReason::NotIdentified, "say hello with a name or token first"));
+        };
+        match msg {
+            ClientMsg::Hello { .. } => unreachable!("handled above"),
+            ClientMsg::Join { room, after } => {
+                if !self.rooms.contains_key(&room) && self.rooms.len() >= MAX_ROOMS_PER_CONNECTION {
+                    let detail = format!("at most {MAX_ROOMS_PER_CONNECTION} rooms per connection; leave one first");
+                    return Err(FrameError::new(ErrorReason::BadRoom, detail).about(Some(&room), None));
+                }
+                // Subscribe before loading, so nothing stored in between is missed;
+                // what arrives twice is skipped by number.
+                if !self.rooms.contains_key(&room) {
+                    let (feed, _, membership) = self.cx.hub.join(&room, &user);
+                    self.feeds.insert(room.clone(), BroadcastStream::new(feed));
+                    self.rooms.insert(room.clone(), Joined { delivered: 0, _membership: membership });
+                }
+                let (frame, newest) = self.joined_frame(&room, after).await?;
+                if let Some(joined) = self.rooms.get_mut(&room) {
+                    joined.delivered = newest;
+                }
+                Ok(vec![frame])
+            }
+            ClientMsg::Leave { room } => {
+                self.feeds.remove(&room);
+                self.rooms.remove(&room);
+                Ok(Vec::new())
+            }
+            ClientMsg::Send { room, id, text } => {
+                self.require_joined(&room, Some(&id))?;
+                let seq = self.post(&room, &user, id.clone(), MessageKind::Text, text).await?;
+                Ok(vec![ServerMsg::Ack { room, id, seq }])
+            }
+            ClientMsg::Typing { room } => {
+                self.require_joined(&room, None)?;
+                self.cx.hub.typing(&room, &user);
+                Ok(Vec::new())
+            }
+            ClientMsg::History { room, before } => {
+                self.require_joined(&room, None)?;
+                let page = self.cx.hub.store().before(&room, before, HISTORY_PAGE).await.map_err(unavailable)?;
+                Ok(vec![ServerMsg::Older { room, messages: page.messages, has_older: page.has_older }])
+            }
+        }
+    }
+
+    async fn hello(&mut self, token: Option<String>, name: Option<String>) -> Result<Vec<ServerMsg>, FrameError> {
+        let identity = &self.cx.identity;
+        let known = match token {
+            Some(t) => Some(identity.verify(&t).ok_or_else(|| {
+                FrameError::new(ErrorReason::BadToken, "this session token is not valid here; say hello with a name")
+            })?),
+            None => None,
+        };
+        let user = match (known, name) {
+            (Some(user), None) => user,
+            (Some(user), Some(name)) => User { name, ..user },
+            (None, Some(name)) => identity.new_user(name).map_err(|e| FrameError::new(ErrorReason::Unavailable, e.to_string()))?,
+            (None, None) => unreachable!("decode refuses a hello with neither"),
+        };
+        if let Some(current) = &self.user {
+            if current.id != user.id {
+                return Err(FrameError::new(ErrorReason::BadToken, "this connection is already someone else's"));
+            }
+            if current.name != user.name {
+                // A rename: announced in every room this connection is in.
+                tracing::debug!(from = %current.name, to = %user.name, "rename");
+                self.cx.hub.rename(&user);
+                let rooms: Vec<RoomId> = self.rooms.keys().cloned().collect();
+                for room in rooms {
+                    let id = ClientMsgId(format!("rename-{}", now_nanos()));
+                    self.post(&room, &user, id, MessageKind::Renamed, current.name.clone()).await?;
+                }
+            }
+        }
+        self.user = Some(user.clone());
+        let token = identity.token(&user);
+        let rooms = ServerMsg::Rooms { rooms: self.cx.hub.rooms() };
+        Ok(vec![ServerMsg::Welcome { user, token }, rooms])
+    }
+
+    fn require_joined(&self, room: &RoomId, id: Option<&ClientMsgId>) -> Result<(), FrameError> {
+        if self.rooms.contains_key(room) {
+            Ok(())
+        } else {
+            Err(FrameError::new(ErrorReason::NotJoined, format!("join {room} first")).about(Some(room), id))
+        }
+    }
+
+    async fn post(
+        &self,
+        room: &RoomId,
+        user: &User,
+        id: ClientMsgId,
+        kind: MessageKind,
+        text: String,
+    ) -> Result<Seq, FrameError> {
+        match self.cx.hub.post(room, user, id.clone(), kind, text).await {
+            Ok(PostOutcome::Accepted(seq) | PostOutcome::Duplicate(seq)) => Ok(seq),
+            Err(e) => Err(unavailable(e).about(Some(room), Some(&id))),
+        }
+    }
+
+    /// The `joined` frame for a room: the latest page, or everything after `after` when
+    /// that is within [`MAX_REPLAY`]. Also the newest number it covers.
+    async fn joined_frame(&self, room: &RoomId, after: Option<Seq>) -> Result<(ServerMsg, Seq), FrameError> {
+        let store = self.cx.hub.store();
+        let online = self.cx.hub.online(room);
+        let wrap = |e| unavailable(e).about(Some(room), None);
+        if let Some(after) = after {
+            let missed = store.after(room, after, MAX_REPLAY + 1).await.map_err(wrap)?;
+            if missed.len() <= MAX_REPLAY {
+                let newest = missed.last().map_or(after, |m| m.seq);
+                // A number beyond this room's newest is from some other history: reload.
+                let known = !missed.is_empty() || after == 0 || store.after(room, after - 1, 1).await.map_err(wrap)?.len() == 1;
+                if known {
+                    let has_older = after > 0 || missed.first().is_some_and(|m| m.seq > 1);
+                    let frame = ServerMsg::Joined { room: room.clone(), messages: missed, complete: true, has_older, online };
+                    return Ok((frame, newest));
+                }
+            }
+        }
+        let page = store.latest(room, HISTORY_PAGE).await.map_err(wrap)?;
+        let newest = page.messages.last().map_or(0, |m| m.seq);
+        let frame = ServerMsg::Joined {
+            room: room.clone(),
+            messages: page.messages,
+            complete: after.is_none(),
+            has_older: page.has_older,
+            online,
+        };
+        Ok((frame, newest))
     }
 }
 
-/// The server's answer to one text frame from a client.
-fn handle_frame(hub: &Hub, frame: &str) -> ServerMsg {
-    match ClientMsg::decode(frame) {
-        Ok(ClientMsg::Send { id, text }) => {
-            let seq = hub.post(id.clone(), text).seq();
-            ServerMsg::Ack { id, seq }
-        }
-        Err(e) => {
-            tracing::debug!(reason = ?e.reason, "refused a frame: {e}");
-            e.into()
-        }
-    }
+fn unavailable(e: crate::store::StoreError) -> FrameError {
+    tracing::error!("{e}");
+    FrameError::new(ErrorReason::Unavailable, "messages cannot be stored or loaded right now; try again")
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
 
 /// A read error either ends the connection quietly or earns a close code that says why.
-fn read_failure(e: axum::Error) -> Ending {
+pub(crate) fn read_failure(e: axum::Error) -> Ending {
     use tokio_tungstenite::tungstenite::Error as WsError;
     match e.into_inner().downcast::<WsError>().map(|e| *e) {
         Ok(WsError::Capacity(_)) => Ending::Close(CLOSE_TOO_BIG, "message too big"),
@@ -172,150 +397,4 @@ fn read_failure(e: axum::Error) -> Ending {
 
 fn text(msg: &ServerMsg) -> Message {
     Message::Text(msg.encode().into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use app::protocol::ClientMsgId;
-    use futures::channel::mpsc;
-    use std::{
-        pin::Pin,
-        task::{Context, Poll},
-        time::Duration,
-    };
-
-    /// A socket made of two channels: what the test sends in, and what the server sends out.
-    struct ChannelSocket {
-        incoming: mpsc::UnboundedReceiver<Result<Message, axum::Error>>,
-        outgoing: mpsc::Sender<Message>,
-    }
-
-    impl Stream for ChannelSocket {
-        type Item = Result<Message, axum::Error>;
-        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-            self.incoming.poll_next_unpin(cx)
-        }
-    }
-
-    impl Sink<Message> for ChannelSocket {
-        type Error = mpsc::SendError;
-        fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            self.outgoing.poll_ready(cx)
-        }
-        fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
-            self.outgoing.start_send(item)
-        }
-        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            Pin::new(&mut self.outgoing).poll_flush(cx)
-        }
-        fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            Pin::new(&mut self.outgoing).poll_close(cx)
-        }
-    }
-
-    struct Peer {
-        to_server: mpsc::UnboundedSender<Result<Message, axum::Error>>,
-        from_server: mpsc::Receiver<Message>,
-    }
-
-    impl Peer {
-        async fn next(&mut self) -> Message {
-            tokio::time::timeout(Duration::from_secs(5), self.from_server.next())
-                .await
-                .expect("a frame in time")
-                .expect("socket open")
-        }
-
-        async fn next_msg(&mut self) -> ServerMsg {
-            match self.next().await {
-                Message::Text(t) => ServerMsg::decode(t.as_str()).unwrap(),
-                other => panic!("expected text, got {other:?}"),
-            }
-        }
-
-        fn send(&self, text: &str) {
-            self.to_server.unbounded_send(Ok(Message::text(text))).unwrap();
-        }
-    }
-
-    /// Runs a connection against the hub; `outgoing` frames fit before the server waits.
-    fn connect(hub: &Arc<Hub>, outgoing: usize) -> (Peer, tokio::task::JoinHandle<()>) {
-        let (to_server, incoming) = mpsc::unbounded();
-        let (out_tx, from_server) = mpsc::channel(outgoing);
-        let task = tokio::spawn(serve_socket(ChannelSocket { incoming, outgoing: out_tx }, hub.clone(), None));
-        (Peer { to_server, from_server }, task)
-    }
-
-    fn close_code(msg: Message) -> u16 {
-        match msg {
-            Message::Close(Some(frame)) => frame.code,
-            other => panic!("expected a close frame, got {other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn answers_frames_and_relays_the_live_feed() {
-        let hub = Arc::new(Hub::new());
-        let (mut peer, _task) = connect(&hub, 16);
-        assert!(matches!(peer.next_msg().await, ServerMsg::History { .. }));
-        peer.send(r#"{"type":"send","id":"x","text":"hi"}"#);
-        let mut got = [peer.next_msg().await, peer.next_msg().await];
-        got.sort_by_key(|m| matches!(m, ServerMsg::Ack { .. }));
-        assert!(matches!(&got[0], ServerMsg::Message(m) if m.text == "hi"));
-        assert_eq!(got[1], ServerMsg::Ack { id: ClientMsgId("x".into()), seq: 1 });
-        peer.send("{");
-        assert!(matches!(peer.next_msg().await, ServerMsg::Error { .. }));
-    }
-
-    /// Posts `count` messages while the peer reads nothing, then reads: the seqs it got
-    /// and the close code, if the server closed.
-    async fn fall_behind(count: usize) -> (Vec<Seq>, Option<u16>) {
-        let hub = Arc::new(Hub::new());
-        let (mut peer, task) = connect(&hub, 1);
-        assert!(matches!(peer.next_msg().await, ServerMsg::History { .. }));
-        for n in 0..count {
-            hub.post(ClientMsgId(format!("m{n}")), "x".into());
-        }
-        let mut seqs = Vec::new();
-        while seqs.last() != Some(&(count as Seq)) {
-            match peer.next().await {
-                Message::Text(t) => match ServerMsg::decode(t.as_str()).unwrap() {
-                    ServerMsg::Message(m) => seqs.push(m.seq),
-                    other => panic!("{other:?}"),
-                },
-                other => {
-                    task.await.unwrap();
-                    return (seqs, Some(close_code(other)));
-                }
-            }
-        }
-        (seqs, None)
-    }
-
-    #[tokio::test]
-    async fn a_reader_that_falls_behind_catches_up_from_the_backlog() {
-        let count = crate::hub::LIVE_QUEUE * 3;
-        let (seqs, closed) = fall_behind(count).await;
-        assert_eq!(closed, None);
-        assert_eq!(seqs, (1..=count as Seq).collect::<Vec<_>>(), "every message, once, in order");
-    }
-
-    #[tokio::test]
-    async fn a_reader_too_far_behind_to_catch_up_is_closed_as_slow_not_skipped() {
-        let (seqs, closed) = fall_behind(crate::hub::BACKLOG_LEN + crate::hub::LIVE_QUEUE * 2).await;
-        assert_eq!(closed, Some(CLOSE_SLOW_CONSUMER));
-        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "what was delivered has no holes: {seqs:?}");
-    }
-
-    #[tokio::test]
-    async fn shutdown_closes_with_going_away() {
-        let hub = Arc::new(Hub::new());
-        let (mut peer, task) = connect(&hub, 4);
-        assert!(matches!(peer.next_msg().await, ServerMsg::History { .. }));
-        hub.shut_down();
-        assert_eq!(close_code(peer.next().await), CLOSE_GOING_AWAY);
-        task.await.unwrap();
-        assert_eq!(hub.open_connections(), 0);
-    }
 }

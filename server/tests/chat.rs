@@ -1,42 +1,24 @@
-//! The real server binary over real sockets: broadcast, ordering, validation, resume,
-//! the server-rendered page and graceful shutdown.
+//! The real server binary over real sockets: rooms, ordering, validation, resume,
+//! history, presence, typing, identity, plain clients, restarts and shutdown.
 
 mod common;
 
 use app::protocol::{
-    ChatMessage, ClientMsgId, ErrorReason, ServerMsg, CLOSE_GOING_AWAY, CLOSE_INVALID_UTF8, CLOSE_TOO_BIG,
-    MAX_FRAME_BYTES, MAX_TEXT_CHARS,
+    ClientMsg, ErrorReason, MessageKind, RoomId, ServerMsg, CLOSE_GOING_AWAY, CLOSE_IDLE, CLOSE_INVALID_UTF8,
+    CLOSE_TOO_BIG, HISTORY_PAGE, MAX_FRAME_BYTES, MAX_TEXT_CHARS,
 };
 use common::{Client, TestServer};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::{
-    protocol::frame::{coding::OpCode, Frame},
+    protocol::frame::{
+        coding::{Data, OpCode},
+        Frame,
+    },
     Message,
 };
 
-fn id(s: &str) -> ClientMsgId {
-    ClientMsgId(s.into())
-}
-
-async fn history(client: &mut Client) -> (Vec<ChatMessage>, bool) {
-    match client.next().await {
-        ServerMsg::History { messages, complete } => (messages, complete),
-        other => panic!("expected history first, got {other:?}"),
-    }
-}
-
-async fn next_message(client: &mut Client) -> ChatMessage {
-    loop {
-        match client.next().await {
-            ServerMsg::Message(m) => return m,
-            ServerMsg::Ack { .. } => continue,
-            other => panic!("expected a message, got {other:?}"),
-        }
-    }
-}
-
 async fn expect_error(client: &mut Client, reason: ErrorReason) -> ServerMsg {
-    let msg = client.next().await;
+    let msg = client.next_where(|m| !matches!(m, ServerMsg::Rooms { .. } | ServerMsg::Presence { .. })).await;
     match &msg {
         ServerMsg::Error { reason: r, detail, .. } if *r == reason && !detail.is_empty() => msg,
         other => panic!("expected a {reason:?} error, got {other:?}"),
@@ -44,270 +26,463 @@ async fn expect_error(client: &mut Client, reason: ErrorReason) -> ServerMsg {
 }
 
 #[tokio::test]
-async fn both_clients_receive_every_message_in_one_order() {
+async fn everyone_in_a_room_receives_every_message_in_one_order() {
     let server = TestServer::start();
-    let mut alice = server.client().await;
-    let mut bob = server.client().await;
-    assert_eq!(history(&mut alice).await, (vec![], true));
-    assert_eq!(history(&mut bob).await, (vec![], true));
+    let mut alice = server.named("Alice").await;
+    let mut bob = server.named("Bob").await;
+    assert_eq!(alice.join("lobby", None).await.0, vec![]);
+    bob.join("lobby", None).await;
 
-    alice.send_text("a1", "hello from alice").await;
-    bob.send_text("b1", "hi alice").await;
-    alice.send_text("a2", "how are you?").await;
-    bob.send_text("b2", "<script>alert(1)</script>").await;
+    alice.say("lobby", "a1", "hello from alice").await;
+    bob.say("lobby", "b1", "hi alice").await;
+    alice.say("lobby", "a2", "how are you?").await;
+    bob.say("lobby", "b2", "<script>alert(1)</script>").await;
 
     let mut seen_by_alice = Vec::new();
     let mut seen_by_bob = Vec::new();
     for _ in 0..4 {
-        seen_by_alice.push(next_message(&mut alice).await);
-        seen_by_bob.push(next_message(&mut bob).await);
+        seen_by_alice.push(alice.next_message().await);
+        seen_by_bob.push(bob.next_message().await);
     }
     assert_eq!(seen_by_alice, seen_by_bob, "everyone sees the same messages in the same order");
-    let seqs: Vec<_> = seen_by_alice.iter().map(|m| m.seq).collect();
-    assert_eq!(seqs, [1, 2, 3, 4]);
+    assert_eq!(seen_by_alice.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
     let from_alice: Vec<_> =
-        seen_by_alice.iter().filter(|m| m.id.0.starts_with('a')).map(|m| m.text.as_str()).collect();
+        seen_by_alice.iter().filter(|m| m.author.name == "Alice").map(|m| m.text.as_str()).collect();
     assert_eq!(from_alice, ["hello from alice", "how are you?"], "one sender's messages keep their order");
     assert!(seen_by_alice.iter().any(|m| m.text == "<script>alert(1)</script>"), "text is carried verbatim");
     assert!(seen_by_alice.iter().all(|m| m.sent_at > 1_600_000_000_000));
 }
 
 #[tokio::test]
-async fn the_sender_gets_an_ack_with_the_number_everyone_sees() {
+async fn concurrent_senders_produce_one_order_that_every_client_sees() {
+    const SENDERS: usize = 6;
+    const EACH: usize = 30;
     let server = TestServer::start();
-    let mut alice = server.client().await;
-    history(&mut alice).await;
-    alice.send_text("a1", "  padded  ").await;
-    let (mut ack, mut message) = (None, None);
-    while ack.is_none() || message.is_none() {
-        match alice.next().await {
-            ServerMsg::Ack { id, seq } => ack = Some((id, seq)),
-            ServerMsg::Message(m) => message = Some(m),
-            other => panic!("unexpected {other:?}"),
+    let mut watcher = server.named("Watcher").await;
+    watcher.join("busy", None).await;
+    // Everyone is in the room before anyone speaks.
+    let mut senders = Vec::new();
+    for s in 0..SENDERS {
+        let mut c = server.named(&format!("Sender {s}")).await;
+        c.join("busy", None).await;
+        senders.push(c);
+    }
+    let mut tasks = Vec::new();
+    for (s, mut c) in senders.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            for n in 0..EACH {
+                c.say("busy", &format!("s{s}-{n}"), &format!("{s}:{n}")).await;
+            }
+            let mut seen = Vec::new();
+            while seen.len() < SENDERS * EACH {
+                seen.push(c.next_message().await);
+            }
+            seen
+        }));
+    }
+    let mut watched = Vec::new();
+    while watched.len() < SENDERS * EACH {
+        watched.push(watcher.next_message().await);
+    }
+    assert_eq!(watched.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=(SENDERS * EACH) as u64).collect::<Vec<_>>());
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), watched, "every client saw the same order");
+    }
+    for s in 0..SENDERS {
+        let mine: Vec<_> = watched.iter().filter(|m| m.author.name == format!("Sender {s}")).map(|m| m.text.clone()).collect();
+        assert_eq!(mine, (0..EACH).map(|n| format!("{s}:{n}")).collect::<Vec<_>>());
+    }
+}
+
+#[tokio::test]
+async fn rooms_are_isolated() {
+    let server = TestServer::start();
+    let mut alice = server.named("Alice").await;
+    let mut bob = server.named("Bob").await;
+    alice.join("red", None).await;
+    bob.join("blue", None).await;
+    alice.say("red", "r1", "in red").await;
+    bob.say("blue", "b1", "in blue").await;
+    alice.send_msg(ClientMsg::Typing { room: RoomId("red".into()) }).await;
+    assert_eq!(alice.next_message().await.text, "in red");
+    assert_eq!(bob.next_message().await.text, "in blue");
+    let leaked = tokio::time::timeout(
+        Duration::from_millis(500),
+        bob.next_where(|m| matches!(m, ServerMsg::Message(_) | ServerMsg::Typing { .. })),
+    )
+    .await;
+    assert!(leaked.is_err(), "nothing from red reached blue: {leaked:?}");
+    // Each room numbers its own messages, and its history holds only its own.
+    let mut carol = server.named("Carol").await;
+    let (red, _, online) = carol.join("red", None).await;
+    assert_eq!(red.iter().map(|m| (m.seq, m.text.as_str())).collect::<Vec<_>>(), [(1, "in red")]);
+    assert_eq!(online.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Alice", "Carol"], "sorted by name");
+    // Posting to a room one has not joined is refused.
+    carol.say("blue", "x", "sneaky").await;
+    expect_error(&mut carol, ErrorReason::NotJoined).await;
+}
+
+#[tokio::test]
+async fn a_resent_message_appears_once() {
+    let server = TestServer::start();
+    let mut alice = server.named("Alice").await;
+    let mut bob = server.named("Bob").await;
+    alice.join("lobby", None).await;
+    bob.join("lobby", None).await;
+    alice.say("lobby", "dup", "once").await;
+    alice.say("lobby", "dup", "once").await;
+    alice.say("lobby", "next", "after").await;
+    assert_eq!(bob.next_message().await.text, "once");
+    assert_eq!(bob.next_message().await.text, "after");
+    let mut acks = Vec::new();
+    while acks.len() < 3 {
+        acks.push(alice.next_ack().await);
+    }
+    assert_eq!(acks, [("dup".into(), 1), ("dup".into(), 1), ("next".into(), 2)]);
+    // Also across connections: the browser resends after reconnecting.
+    let mut again = server.client().await;
+    again.hello(Some(&alice.token()), None).await;
+    again.join("lobby", Some(2)).await;
+    again.say("lobby", "next", "after").await;
+    assert_eq!(again.next_ack().await, ("next".into(), 2));
+    let (history, _, _) = server.named("Carol").await.join("lobby", None).await;
+    assert_eq!(history.len(), 2);
+}
+
+#[tokio::test]
+async fn a_reconnecting_client_gets_exactly_what_it_missed() {
+    let server = TestServer::start();
+    let mut alice = server.named("Alice").await;
+    alice.join("lobby", None).await;
+    for n in 1..=5 {
+        alice.say("lobby", &format!("a{n}"), &format!("message {n}")).await;
+        alice.next_ack().await;
+    }
+    let mut late = server.named("Late").await;
+    let (missed, complete, _) = late.join("lobby", Some(2)).await;
+    assert!(complete);
+    assert_eq!(missed.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["message 3", "message 4", "message 5"]);
+    // Then live, with nothing doubled.
+    alice.say("lobby", "a6", "message 6").await;
+    assert_eq!(late.next_message().await.seq, 6);
+
+    // A number this room never reached (another server's history) reloads the room.
+    let (recent, complete, _) = server.named("Stale").await.join("lobby", Some(999)).await;
+    assert!(!complete);
+    assert_eq!(recent.len(), 6);
+}
+
+#[tokio::test]
+async fn history_pages_are_complete_and_ordered() {
+    const TOTAL: u64 = 130;
+    let server = TestServer::start();
+    let mut alice = server.named("Alice").await;
+    alice.join("archive", None).await;
+    for n in 1..=TOTAL {
+        alice.say("archive", &format!("m{n}"), &format!("number {n}")).await;
+    }
+    while alice.next_ack().await.1 < TOTAL {}
+
+    let mut reader = server.named("Reader").await;
+    let (latest, _, _) = reader.join("archive", None).await;
+    assert_eq!(latest.len(), HISTORY_PAGE);
+    let mut all = latest;
+    loop {
+        let before = all[0].seq;
+        reader.send_msg(ClientMsg::History { room: RoomId("archive".into()), before }).await;
+        match reader.next_where(|m| matches!(m, ServerMsg::Older { .. })).await {
+            ServerMsg::Older { messages, has_older, .. } => {
+                assert!(messages.len() <= HISTORY_PAGE);
+                all.splice(0..0, messages);
+                if !has_older {
+                    break;
+                }
+            }
+            _ => unreachable!(),
         }
     }
-    let message = message.unwrap();
-    assert_eq!(ack, Some((id("a1"), message.seq)));
-    assert_eq!(message.text, "padded", "text is trimmed");
+    assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=TOTAL).collect::<Vec<_>>());
+    assert!(all.iter().all(|m| m.text == format!("number {}", m.seq)));
+}
+
+#[tokio::test]
+async fn presence_counts_people_not_tabs() {
+    let server = TestServer::start();
+    let mut bob = server.named("Bob").await;
+    bob.join("team", None).await;
+    let token = server.named("Ann").await.token();
+    let mut tab1 = server.client().await;
+    tab1.hello(Some(&token), None).await;
+    let (_, _, online) = tab1.join("team", None).await;
+    assert_eq!(online.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Ann", "Bob"]);
+    let mut tab2 = server.client().await;
+    tab2.hello(Some(&token), None).await;
+    let (_, _, online) = tab2.join("team", None).await;
+    assert_eq!(online.len(), 2, "a second tab is not a second person");
+
+    let presence = |m: &ServerMsg| matches!(m, ServerMsg::Presence { .. });
+    while !matches!(bob.next_where(presence).await, ServerMsg::Presence { online, .. } if online.len() == 2) {}
+    drop(tab1);
+    // Ann still has a tab open, so nothing changes for Bob.
+    let quiet = tokio::time::timeout(Duration::from_millis(500), bob.next_where(presence)).await;
+    assert!(quiet.is_err(), "{quiet:?}");
+    drop(tab2);
+    match bob.next_where(presence).await {
+        ServerMsg::Presence { online, .. } => assert_eq!(online.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Bob"]),
+        _ => unreachable!(),
+    }
+    // The room list counts people too.
+    match bob.next_where(|m| matches!(m, ServerMsg::Rooms { rooms } if rooms.iter().any(|r| r.room.0 == "team" && r.online == 1))).await {
+        ServerMsg::Rooms { .. } => {}
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn silent_connections_are_dropped_and_leave_the_room() {
+    let server = TestServer::start_with(&[("PALAVER_PING_INTERVAL_MS", "100"), ("PALAVER_IDLE_TIMEOUT_MS", "400")]);
+    let mut bob = server.named("Bob").await;
+    bob.join("lobby", None).await;
+    let mut ghost = server.named("Ghost").await;
+    ghost.join("lobby", None).await;
+    // Bob keeps reading (and so answering pings); the ghost stops reading entirely.
+    let started = std::time::Instant::now();
+    let mut seen_ghost = false;
+    loop {
+        if let ServerMsg::Presence { online, .. } = bob.next_where(|m| matches!(m, ServerMsg::Presence { .. })).await {
+            seen_ghost |= online.iter().any(|u| u.name == "Ghost");
+            if seen_ghost && online.len() == 1 {
+                break;
+            }
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(3), "dropped within the idle timeout");
+    assert_eq!(u16::from(ghost.next_close().await.expect("a close frame").code), CLOSE_IDLE);
+}
+
+#[tokio::test]
+async fn typing_reaches_the_others_and_is_never_stored() {
+    let server = TestServer::start();
+    let mut alice = server.named("Alice").await;
+    let mut bob = server.named("Bob").await;
+    alice.join("lobby", None).await;
+    bob.join("lobby", None).await;
+    alice.send_msg(ClientMsg::Typing { room: RoomId::lobby() }).await;
+    match bob.next_where(|m| matches!(m, ServerMsg::Typing { .. })).await {
+        ServerMsg::Typing { user, .. } => assert_eq!(user.name, "Alice"),
+        _ => unreachable!(),
+    }
+    let (history, _, _) = server.named("Carol").await.join("lobby", None).await;
+    assert!(history.is_empty());
+}
+
+#[tokio::test]
+async fn authors_come_from_the_signed_token_not_the_frame() {
+    let server = TestServer::start();
+    let mut alice = server.named("Alice").await;
+    let (alice_user, token) = (alice.user(), alice.token());
+    alice.join("lobby", None).await;
+    let forged = r#"{"type":"send","room":"lobby","id":"f1","text":"hi","author":{"id":"u-bob","name":"Bob"}}"#;
+    alice.send_raw(Message::text(forged)).await;
+    let m = alice.next_message().await;
+    assert_eq!(m.author, alice_user, "the frame's author field is ignored");
+
+    // An edited token is refused.
+    let (payload, _) = token.rsplit_once('.').unwrap();
+    let mut mallory = server.client().await;
+    mallory.send_msg(ClientMsg::Hello { token: Some(format!("{payload}.AAAA")), name: None }).await;
+    expect_error(&mut mallory, ErrorReason::BadToken).await;
+    // Nothing but hello works before one has succeeded.
+    mallory.send_msg(ClientMsg::Join { room: RoomId::lobby(), after: None }).await;
+    expect_error(&mut mallory, ErrorReason::NotIdentified).await;
+}
+
+#[tokio::test]
+async fn renaming_is_announced_in_the_room() {
+    let server = TestServer::start();
+    let mut alice = server.named("Alice").await;
+    let mut bob = server.named("Bob").await;
+    let (before, token) = (alice.user(), alice.token());
+    alice.join("lobby", None).await;
+    bob.join("lobby", None).await;
+    let (after, _) = alice.hello(Some(&token), Some("Alicia")).await;
+    assert_eq!(after.id, before.id, "same person, new name");
+    // Bob sees the announcement, and the new name in who is online.
+    let (mut announced, mut listed) = (false, false);
+    while !(announced && listed) {
+        match bob.next().await {
+            ServerMsg::Message(m) => {
+                assert_eq!((m.kind, m.text.as_str(), m.author.name.as_str()), (MessageKind::Renamed, "Alice", "Alicia"));
+                announced = true;
+            }
+            ServerMsg::Presence { online, .. } => listed |= online.iter().any(|u| u.name == "Alicia"),
+            _ => {}
+        }
+    }
 }
 
 #[tokio::test]
 async fn bad_frames_get_error_events_and_the_socket_stays_usable() {
     let server = TestServer::start();
     let mut alice = server.client().await;
-    let mut bob = server.client().await;
-    history(&mut alice).await;
-    history(&mut bob).await;
+    alice.say("lobby", "early", "before hello").await;
+    expect_error(&mut alice, ErrorReason::NotIdentified).await;
+    alice.send_raw(Message::text(r#"{"type":"hello","name":"   "}"#)).await;
+    expect_error(&mut alice, ErrorReason::BadName).await;
+    alice.hello(None, Some("Alice")).await;
+    let mut bob = server.named("Bob").await;
+    alice.join("lobby", None).await;
+    bob.join("lobby", None).await;
 
     alice.send_raw(Message::text("this is not json")).await;
     expect_error(&mut alice, ErrorReason::BadFrame).await;
-    alice.send_raw(Message::text(r#"{"type":"send","text":"no id"}"#)).await;
+    alice.send_raw(Message::text(r#"{"type":"send","room":"lobby","text":"no id"}"#)).await;
     expect_error(&mut alice, ErrorReason::BadFrame).await;
     alice.send_raw(Message::text(r#"{"type":"shout","text":"hey"}"#)).await;
     let err = expect_error(&mut alice, ErrorReason::UnknownType).await;
     assert!(matches!(err, ServerMsg::Error { detail, .. } if detail.contains("shout")));
     alice.send_raw(Message::binary(vec![1, 2, 3])).await;
     expect_error(&mut alice, ErrorReason::BinaryUnsupported).await;
-    alice.send_text("blank", " \n\t ").await;
+    alice.say("lobby", "blank", " \n\t ").await;
     let err = expect_error(&mut alice, ErrorReason::EmptyText).await;
-    assert!(matches!(err, ServerMsg::Error { id: Some(i), .. } if i == id("blank")));
-    alice.send_text("long", &"x".repeat(MAX_TEXT_CHARS + 1)).await;
+    assert!(matches!(err, ServerMsg::Error { id: Some(i), .. } if i.0 == "blank"));
+    alice.say("lobby", "long", &"x".repeat(MAX_TEXT_CHARS + 1)).await;
     expect_error(&mut alice, ErrorReason::TextTooLong).await;
-    alice.send_text(&"i".repeat(65), "hi").await;
+    alice.say("lobby", &"i".repeat(65), "hi").await;
     expect_error(&mut alice, ErrorReason::BadId).await;
+    alice.send_raw(Message::text(r#"{"type":"join","room":"Not Valid!"}"#)).await;
+    expect_error(&mut alice, ErrorReason::BadRoom).await;
 
     // Nothing refused reached anyone, and the socket still works.
-    alice.send_text("ok", "still here").await;
-    let m = next_message(&mut bob).await;
+    alice.say("lobby", "ok", "still here").await;
+    let m = bob.next_message().await;
     assert_eq!((m.seq, m.text.as_str()), (1, "still here"));
-    assert_eq!(next_message(&mut alice).await, m);
-}
-
-#[tokio::test]
-async fn a_resent_message_appears_once() {
-    let server = TestServer::start();
-    let mut alice = server.client().await;
-    let mut bob = server.client().await;
-    history(&mut alice).await;
-    history(&mut bob).await;
-    alice.send_text("dup", "once").await;
-    alice.send_text("dup", "once").await;
-    alice.send_text("next", "after").await;
-    assert_eq!(next_message(&mut bob).await.text, "once");
-    assert_eq!(next_message(&mut bob).await.text, "after");
-    let mut acks = Vec::new();
-    while acks.len() < 3 {
-        if let ServerMsg::Ack { id, seq } = alice.next().await {
-            acks.push((id.0, seq));
-        }
-    }
-    assert_eq!(acks, [("dup".into(), 1), ("dup".into(), 1), ("next".into(), 2)]);
-}
-
-#[tokio::test]
-async fn a_reconnecting_client_gets_exactly_what_it_missed() {
-    let server = TestServer::start();
-    let mut alice = server.client().await;
-    history(&mut alice).await;
-    for n in 1..=5 {
-        alice.send_text(&format!("a{n}"), &format!("message {n}")).await;
-    }
-    // The fifth broadcast back to alice means all five are in.
-    for _ in 0..5 {
-        next_message(&mut alice).await;
-    }
-    let mut late = Client::connect(&server.ws_url("/ws?after=2")).await;
-    let (missed, complete) = history(&mut late).await;
-    assert!(complete);
-    assert_eq!(missed.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["message 3", "message 4", "message 5"]);
-
-    let mut fresh = server.client().await;
-    assert_eq!(history(&mut fresh).await.0.len(), 5, "a new page sees the recent messages");
-
-    // A number this server never gave out (from before a restart) is flagged as a gap.
-    let mut stale = Client::connect(&server.ws_url("/ws?after=999")).await;
-    let (recent, complete) = history(&mut stale).await;
-    assert!(!complete);
-    assert_eq!(recent.len(), 5);
-}
-
-#[tokio::test]
-async fn a_bad_resume_query_is_a_clear_http_error() {
-    let server = TestServer::start();
-    let mut stream = std::net::TcpStream::connect(&server.addr).unwrap();
-    use std::io::{Read, Write};
-    write!(
-        stream,
-        "GET /ws?after=yesterday HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        server.addr
-    )
-    .unwrap();
-    stream.set_read_timeout(Some(common::WAIT)).unwrap();
-    let mut buf = [0u8; 512];
-    let n = stream.read(&mut buf).unwrap();
-    let reply = String::from_utf8_lossy(&buf[..n]);
-    assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
-    assert!(reply.contains("bad query"), "{reply}");
+    assert_eq!(alice.next_message().await, m);
 }
 
 #[tokio::test]
 async fn oversized_and_invalid_utf8_frames_close_with_their_codes() {
     let server = TestServer::start();
     let mut big = server.client().await;
-    let mut bystander = server.client().await;
-    history(&mut big).await;
-    history(&mut bystander).await;
+    let mut bystander = server.named("Bystander").await;
+    bystander.join("lobby", None).await;
     big.send_raw(Message::text("x".repeat(MAX_FRAME_BYTES + 1))).await;
-    let close = big.next_close().await.expect("a close frame");
-    assert_eq!(u16::from(close.code), CLOSE_TOO_BIG);
+    assert_eq!(u16::from(big.next_close().await.expect("a close frame").code), CLOSE_TOO_BIG);
 
     let mut garbled = server.client().await;
-    history(&mut garbled).await;
-    let frame = Frame::message(
-        vec![0xff, 0xfe, 0x41],
-        OpCode::Data(tokio_tungstenite::tungstenite::protocol::frame::coding::Data::Text),
-        true,
-    );
-    garbled.send_raw(Message::Frame(frame)).await;
-    let close = garbled.next_close().await.expect("a close frame");
-    assert_eq!(u16::from(close.code), CLOSE_INVALID_UTF8);
+    garbled.send_raw(Message::Frame(Frame::message(vec![0xff, 0xfe, 0x41], OpCode::Data(Data::Text), true))).await;
+    assert_eq!(u16::from(garbled.next_close().await.expect("a close frame").code), CLOSE_INVALID_UTF8);
 
     // Everyone else carries on.
-    bystander.send_text("b", "still fine").await;
-    assert_eq!(next_message(&mut bystander).await.text, "still fine");
+    bystander.say("lobby", "b", "still fine").await;
+    assert_eq!(bystander.next_message().await.text, "still fine");
 }
 
 #[tokio::test]
-async fn the_page_is_server_rendered_and_complete_without_javascript() {
+async fn a_plain_websocket_client_and_a_protocol_client_talk_to_each_other() {
     let server = TestServer::start();
-    let (status, html) = server.get("/");
+    let mut alice = server.named("Alice").await;
+    alice.join("lobby", None).await;
+    let mut plain = Client::connect(&server.ws_url("/")).await;
+    plain.send_raw(Message::text("hello from a plain socket")).await;
+    let m = alice.next_message().await;
+    assert_eq!(m.text, "hello from a plain socket");
+    assert!(m.author.name.starts_with("guest-"), "{}", m.author.name);
+    assert_eq!(plain.next_raw().await, Message::text(format!("{}: hello from a plain socket", m.author.name)));
+
+    alice.say("lobby", "a1", "hi guest").await;
+    assert_eq!(plain.next_raw().await, Message::text("Alice: hi guest"));
+    // Other rooms are not the guest's business.
+    alice.join("elsewhere", None).await;
+    alice.say("elsewhere", "a2", "private").await;
+    alice.say("lobby", "a3", "public").await;
+    assert_eq!(plain.next_raw().await, Message::text("Alice: public"));
+}
+
+#[tokio::test]
+async fn a_restart_keeps_every_acknowledged_message() {
+    let server = TestServer::start();
+    let data = server.data.clone();
+    let mut alice = server.named("Alice").await;
+    alice.join("lobby", None).await;
+    alice.join("other", None).await;
+    for n in 1..=20 {
+        alice.say(if n % 2 == 0 { "lobby" } else { "other" }, &format!("m{n}"), &format!("kept {n}")).await;
+    }
+    let mut acked = 0;
+    while acked < 20 {
+        alice.next_ack().await;
+        acked += 1;
+    }
+    drop(alice);
+    drop(server);
+
+    let server = TestServer::start_in(data, &[]);
+    let mut bob = server.named("Bob").await;
+    let (lobby, _, _) = bob.join("lobby", None).await;
+    let (other, _, _) = bob.join("other", None).await;
+    assert_eq!(lobby.iter().map(|m| m.text.clone()).collect::<Vec<_>>(), (1..=10).map(|n| format!("kept {}", n * 2)).collect::<Vec<_>>());
+    assert_eq!(other.len(), 10);
+    assert_eq!(lobby.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
+    // Numbering carries on where it stopped.
+    bob.say("lobby", "b1", "after the restart").await;
+    assert_eq!(bob.next_ack().await.1, 11);
+}
+
+#[tokio::test]
+async fn pages_are_server_rendered_with_their_latest_messages() {
+    let server = TestServer::start();
+    let mut alice = server.named("Alice").await;
+    alice.join("design", None).await;
+    alice.say("design", "d1", "<b>bold?</b> & more").await;
+    alice.next_ack().await;
+
+    let (status, html) = server.get("/r/design");
     assert_eq!(status, 200);
     for needle in [
-        "<title>Palaver</title>",
+        "<title>#design · Palaver</title>",
         r#"data-testid="message-list""#,
         r#"data-testid="composer-input""#,
         r#"placeholder="Write a message…""#,
         r#"data-testid="send-button""#,
         r#"data-testid="connection-status""#,
-        "Connecting…",
+        "&lt;b&gt;bold?&lt;/b&gt; &amp; more",
+        "Alice",
     ] {
         assert!(html.contains(needle), "SSR HTML lacks {needle}:\n{html}");
     }
-    let (status, _) = server.get("/no/such/page");
+    assert!(!html.contains("<b>bold?</b>"), "message text is escaped");
+    let (status, html) = server.get("/");
+    assert_eq!(status, 200);
+    assert!(html.contains("#lobby"));
+    let (status, html) = server.get("/r/Not%20A%20Room");
     assert_eq!(status, 404);
+    assert!(html.contains("not a valid room name"), "{html}");
+    assert_eq!(server.get("/no/such/page").0, 404);
 }
 
 #[tokio::test]
 async fn sigterm_closes_connections_with_going_away_and_exits() {
     let mut server = TestServer::start();
-    let mut alice = server.client().await;
-    history(&mut alice).await;
+    let mut alice = server.named("Alice").await;
+    alice.join("lobby", None).await;
     server.signal("TERM");
-    let close = alice.next_close().await.expect("a close frame");
-    assert_eq!(u16::from(close.code), CLOSE_GOING_AWAY);
+    assert_eq!(u16::from(alice.next_close().await.expect("a close frame").code), CLOSE_GOING_AWAY);
     let status = server.wait_exit(Duration::from_secs(10)).expect("the server exits after SIGTERM");
     assert!(status.success(), "{status:?}");
 }
 
 #[tokio::test]
-async fn a_client_too_far_behind_is_closed_as_slow_and_told_to_resync() {
-    use app::protocol::CLOSE_SLOW_CONSUMER;
-    // Far more than the socket buffers and the replay backlog hold together.
-    const TOTAL: usize = 3_000;
-    let server = TestServer::start();
-    let mut slow = server.client().await;
-    history(&mut slow).await;
-
-    let mut poster = server.client().await;
-    history(&mut poster).await;
-    let body = "\u{1F600}".repeat(MAX_TEXT_CHARS);
-    let poster_task = tokio::spawn(async move {
-        use futures::{SinkExt, StreamExt};
-        let (mut sink, mut stream) = poster.ws.split();
-        let reader = tokio::spawn(async move {
-            let mut acks = 0;
-            while acks < TOTAL {
-                match stream.next().await {
-                    Some(Ok(Message::Text(t)))
-                        if matches!(ServerMsg::decode(t.as_str()), Ok(ServerMsg::Ack { .. })) =>
-                    {
-                        acks += 1
-                    }
-                    Some(Ok(_)) => {}
-                    other => panic!("poster's socket ended: {other:?}"),
-                }
-            }
-        });
-        for n in 0..TOTAL {
-            let frame = app::protocol::ClientMsg::Send { id: id(&format!("p{n}")), text: body.clone() }.encode();
-            sink.send(Message::text(frame)).await.unwrap();
-        }
-        reader.await.unwrap();
-    });
-    tokio::time::timeout(Duration::from_secs(60), poster_task).await.expect("poster finished").unwrap();
-
-    // Now read: what was buffered arrives without holes, then the close that says "too slow".
-    let mut last_seq = 0;
-    let close = loop {
-        match slow.next_raw().await {
-            Message::Text(t) => match ServerMsg::decode(t.as_str()).unwrap() {
-                ServerMsg::Message(m) => {
-                    assert_eq!(m.seq, last_seq + 1, "no gap before the close");
-                    last_seq = m.seq;
-                }
-                other => panic!("unexpected {other:?}"),
-            },
-            Message::Close(frame) => break frame.expect("a close frame"),
-            other => panic!("unexpected {other:?}"),
-        }
-    };
-    assert_eq!(u16::from(close.code), CLOSE_SLOW_CONSUMER);
-    assert!(last_seq < TOTAL as u64);
-
-    // Resuming cannot replay all of it, and says so; the newest messages come with it.
-    let mut resumed = Client::connect(&server.ws_url(&format!("/ws?after={last_seq}"))).await;
-    let (recent, complete) = history(&mut resumed).await;
-    assert!(!complete);
-    assert_eq!(recent.last().map(|m| m.seq), Some(TOTAL as u64));
+async fn an_unusable_data_directory_stops_the_server_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("palaver.db"), vec![0x5a; 8192]).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("PALAVER_DATA_DIR", dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let log = String::from_utf8_lossy(&output.stdout);
+    assert!(log.contains("palaver.db"), "{log}");
 }

@@ -1,13 +1,21 @@
-//! The text box and Send button. Enter sends; blank text is never sent.
+//! The text box and Send button. Enter sends; blank text is never sent. Typing tells
+//! the room (at most every couple of seconds). Also who "I" am, with a way to rename.
 
-use crate::chat::{new_message_id, Chat};
-use crate::protocol::{validate_text, MAX_TEXT_CHARS};
+use super::name_form::NameForm;
+use crate::chat::{now_ms, Chat, Intent};
+use crate::protocol::{validate_text, RoomId, MAX_TEXT_CHARS};
 use leptos::{ev::SubmitEvent, prelude::*};
 
+/// Least time between two "typing" notes to the room, in milliseconds.
+const TYPING_EVERY_MS: f64 = 2_000.0;
+
 #[component]
-pub fn Composer() -> impl IntoView {
+pub fn Composer(room: RoomId) -> AnyView {
+    let _ = room;
     let chat = expect_context::<Chat>();
     let draft = RwSignal::new(String::new());
+    let renaming = RwSignal::new(false);
+    let last_typing = StoredValue::new(0.0);
     let over_limit = move || draft.with(|d| d.trim().chars().count().saturating_sub(MAX_TEXT_CHARS));
     let sendable = move || draft.with(|d| validate_text(d).is_ok());
 
@@ -15,31 +23,63 @@ pub fn Composer() -> impl IntoView {
         ev.prevent_default();
         let text = draft.get_untracked();
         if let Ok(text) = validate_text(&text) {
-            chat.send(new_message_id(), text.to_owned());
+            chat.send(text.to_owned());
             draft.set(String::new());
+            last_typing.set_value(0.0);
         }
     };
+    let on_input = move |ev| {
+        draft.set(event_target_value(&ev));
+        let now = now_ms();
+        if now - last_typing.get_value() > TYPING_EVERY_MS && sendable() {
+            last_typing.set_value(now);
+            chat.intend(Intent::Typing);
+        }
+    };
+    let my_name = move || chat.me.with(|m| m.name().map(str::to_owned));
 
     view! {
-        <form class="composer" on:submit=on_submit>
-            <input
-                type="text"
-                name="text"
-                data-testid="composer-input"
-                aria-label="Message"
-                placeholder="Write a message…"
-                autocomplete="off"
-                prop:value=draft
-                on:input=move |ev| draft.set(event_target_value(&ev))
-            />
-            <button type="submit" data-testid="send-button" disabled=move || !sendable()>
-                "Send"
-            </button>
-            <Show when=move || { over_limit() > 0 }>
-                <p class="composer-hint" role="alert">
-                    {move || format!("{} characters over the {MAX_TEXT_CHARS}-character limit", over_limit())}
-                </p>
+        <div class="composer-area">
+            <Show
+                when=move || renaming.get()
+                fallback=move || {
+                    view! {
+                        <Show when=move || my_name().is_some()>
+                            <p class="me" data-testid="me">
+                                "You are "
+                                <strong data-testid="my-name">{my_name}</strong>
+                                " · "
+                                <button class="link" data-testid="rename-button" on:click=move |_| renaming.set(true)>
+                                    "change name"
+                                </button>
+                            </p>
+                        </Show>
+                    }
+                }
+            >
+                <NameForm on_done=Callback::new(move |()| renaming.set(false))/>
             </Show>
-        </form>
+            <form class="composer" on:submit=on_submit>
+                <input
+                    type="text"
+                    name="text"
+                    data-testid="composer-input"
+                    aria-label="Message"
+                    placeholder="Write a message…"
+                    autocomplete="off"
+                    prop:value=draft
+                    on:input=on_input
+                />
+                <button type="submit" data-testid="send-button" disabled=move || !sendable()>
+                    "Send"
+                </button>
+                <Show when=move || { over_limit() > 0 }>
+                    <p class="composer-hint" role="alert">
+                        {move || format!("{} characters over the {MAX_TEXT_CHARS}-character limit", over_limit())}
+                    </p>
+                </Show>
+            </form>
+        </div>
     }
+    .into_any()
 }

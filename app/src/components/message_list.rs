@@ -1,55 +1,152 @@
-//! The list of messages, oldest first, kept scrolled to the newest unless the reader
-//! has scrolled up.
+//! A room's messages, oldest first. Kept scrolled to the newest unless the reader has
+//! scrolled up, in which case a "new messages" marker appears; scrolling to the top
+//! (or the button there) loads older pages until the beginning.
 
-use crate::chat::{format_time, Chat, Delivery, Entry};
+use crate::chat::{format_time, Chat, Delivery, Entry, Timeline};
+use crate::history::RoomPage;
+use crate::protocol::{MessageKind, RoomId, Seq};
 use leptos::{html, prelude::*};
 
 /// How close to the bottom (in pixels) still counts as "reading the newest".
 const STICK_TO_BOTTOM_PX: i32 = 48;
+/// How close to the top starts loading older messages.
+const LOAD_OLDER_PX: i32 = 40;
 
 #[component]
-pub fn MessageList() -> impl IntoView {
+pub fn MessageList(room: RoomId, ssr_page: Option<RoomPage>) -> AnyView {
     let chat = expect_context::<Chat>();
     let list = NodeRef::<html::Ol>::new();
-    let at_bottom = StoredValue::new(true);
+    let at_bottom = RwSignal::new(true);
+    let unseen = RwSignal::new(false);
+    let server_rendered = StoredValue::new(ssr_page.map(|p| Timeline::from_page(p.messages, p.has_older)));
 
-    Effect::new(move |_| {
-        chat.timeline.track();
-        if let (Some(el), true) = (list.get_untracked(), at_bottom.get_value()) {
-            el.set_scroll_top(el.scroll_height());
-        }
-    });
-    let on_scroll = move |_| {
-        if let Some(el) = list.get_untracked() {
-            at_bottom.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < STICK_TO_BOTTOM_PX);
+    // Once in the browser, the server-rendered page becomes the room's timeline, which
+    // the socket then keeps current.
+    {
+        let room = room.clone();
+        Effect::new(move |_| {
+            if let Some(seed) = server_rendered.get_value() {
+                chat.update_timeline(&room, |t| {
+                    if !t.loaded && t.is_empty() {
+                        *t = seed;
+                    }
+                });
+            }
+        });
+    }
+
+    let with_timeline = {
+        let room = room.clone();
+        move |f: &dyn Fn(&Timeline) -> Vec<Entry>| {
+            chat.timelines.with(|all| match all.get(&room) {
+                Some(t) if t.loaded || !t.is_empty() => f(t),
+                _ => server_rendered.with_value(|seed| seed.as_ref().map(|t| f(t)).unwrap_or_default()),
+            })
         }
     };
+    let entries = {
+        let with_timeline = with_timeline.clone();
+        move || with_timeline(&|t| t.entries().cloned().collect())
+    };
+    let timeline_flag = {
+        let room = room.clone();
+        move |f: fn(&Timeline) -> bool| {
+            chat.timelines.with(|all| match all.get(&room) {
+                Some(t) if t.loaded || !t.is_empty() => f(t),
+                _ => server_rendered.with_value(|seed| seed.as_ref().is_some_and(f)),
+            })
+        }
+    };
+    let has_older = {
+        let flag = timeline_flag.clone();
+        Signal::derive(move || flag(|t| t.has_older))
+    };
+    let loading_older = Signal::derive(move || timeline_flag(|t| t.loading_older));
+    let empty = {
+        let entries = entries.clone();
+        Signal::derive(move || entries().is_empty())
+    };
 
-    let entries = move || chat.timeline.with(|t| t.entries().cloned().collect::<Vec<_>>());
-    let empty = move || chat.timeline.with(|t| t.entries().next().is_none());
-    let gap = move || chat.timeline.with(|t| t.has_gap());
+    // Keep the reader's place: at the bottom when they were there, still when older
+    // messages arrive above, and a marker when new ones arrive below.
+    let previous = StoredValue::new((None::<Seq>, None::<Seq>, 0));
+    {
+        let room = room.clone();
+        Effect::new(move |_| {
+            let (first, last) = chat
+                .timelines
+                .with(|all| all.get(&room).map(|t| (t.first_seq(), t.entries().count())))
+                .unwrap_or((None, 0));
+            let Some(el) = list.get_untracked() else { return };
+            let (prev_first, _, prev_height) = previous.get_value();
+            if prev_first.is_some() && first < prev_first {
+                el.set_scroll_top(el.scroll_top() + el.scroll_height() - prev_height);
+            } else if at_bottom.get_untracked() {
+                el.set_scroll_top(el.scroll_height());
+            } else if last > 0 {
+                unseen.set(true);
+            }
+            previous.set_value((first, None, el.scroll_height()));
+        });
+    }
+    let on_scroll = move |_| {
+        if let Some(el) = list.get_untracked() {
+            let bottom = el.scroll_height() - el.scroll_top() - el.client_height() < STICK_TO_BOTTOM_PX;
+            at_bottom.set(bottom);
+            if bottom {
+                unseen.set(false);
+            }
+            if el.scroll_top() < LOAD_OLDER_PX {
+                chat.load_older();
+            }
+        }
+    };
+    let jump_to_newest = move |_| {
+        if let Some(el) = list.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+        unseen.set(false);
+        at_bottom.set(true);
+    };
 
     view! {
-        <ol class="messages" data-testid="message-list" aria-live="polite" node_ref=list on:scroll=on_scroll>
-            <Show when=gap>
-                <li class="notice">"Some earlier messages could not be loaded."</li>
+        <div class="messages-wrap">
+            <ol class="messages" data-testid="message-list" aria-live="polite" node_ref=list on:scroll=on_scroll>
+                <Show when=move || has_older.get()>
+                    <li class="notice older">
+                        <button class="link" data-testid="load-older" on:click=move |_| chat.load_older() disabled=loading_older>
+                            {move || if loading_older.get() { "Loading…" } else { "Load older messages" }}
+                        </button>
+                    </li>
+                </Show>
+                <Show when=move || empty.get()>
+                    <li class="notice empty">"No messages yet. Say hello!"</li>
+                </Show>
+                <For
+                    each=entries
+                    // Keyed by everything shown, so a row is redrawn when any of it changes.
+                    key=|e: &Entry| e.clone()
+                    children=move |entry: Entry| view! { <MessageItem entry/> }
+                />
+            </ol>
+            <Show when=move || unseen.get()>
+                <button class="new-messages" data-testid="new-messages" on:click=jump_to_newest>
+                    "New messages ↓"
+                </button>
             </Show>
-            <Show when=empty>
-                <li class="notice empty">"No messages yet. Say hello!"</li>
-            </Show>
-            <For
-                each=entries
-                // Keyed by everything shown, so a row is redrawn when any of it changes.
-                key=|e: &Entry| e.clone()
-                children=move |entry: Entry| view! { <MessageItem entry/> }
-            />
-        </ol>
+        </div>
     }
+    .into_any()
 }
 
 #[component]
 fn MessageItem(entry: Entry) -> impl IntoView {
     let chat = expect_context::<Chat>();
+    let author = entry.author.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+    if entry.kind == MessageKind::Renamed {
+        let line = format!("{} is now known as {}", entry.text, author);
+        return view! { <li class="notice rename" data-testid="rename-notice">{line}</li> }.into_any();
+    }
     let state = match &entry.delivery {
         None => "received",
         Some(Delivery::Pending) => "pending",
@@ -57,21 +154,24 @@ fn MessageItem(entry: Entry) -> impl IntoView {
         Some(Delivery::Failed(_)) => "failed",
     };
     let time = entry.sent_at.map(format_time);
-    let mine = entry.delivery.is_some();
+    let author_id = entry.author.as_ref().map(|a| a.id.clone());
+    let own = entry.delivery.is_some();
+    let mine = move || own || chat.me.with(|m| m.user().is_some_and(|me| Some(&me.id) == author_id.as_ref()));
     let footer = match entry.delivery {
         Some(Delivery::Pending) => view! { <span class="delivery">"Sending…"</span> }.into_any(),
         Some(Delivery::Failed(reason)) => {
             let id = entry.id.clone();
             view! {
                 <span class="delivery failed">"Not sent: " {reason}</span>
-                <button class="retry" on:click=move |_| chat.retry(id.clone())>"Retry"</button>
+                <button class="retry" data-testid="retry" on:click=move |_| chat.retry(id.clone())>"Retry"</button>
             }
             .into_any()
         }
         _ => ().into_any(),
     };
     view! {
-        <li class="message" class:mine=mine data-testid="message" data-state=state>
+        <li class="message" class:mine=mine data-testid="message" data-state=state data-seq=entry.seq>
+            <span class="author" data-testid="message-author">{author}</span>
             <span class="text" data-testid="message-text">{entry.text}</span>
             <span class="meta">
                 {time.map(|t| view! { <time data-testid="message-time">{t}</time> })}
@@ -79,4 +179,5 @@ fn MessageItem(entry: Entry) -> impl IntoView {
             </span>
         </li>
     }
+    .into_any()
 }

@@ -4,3 +4,7 @@ pub mod chat_page;
 pub mod composer;
 pub mod connection_status;
 pub mod message_list;
+pub mod name_form;
+pub mod presence;
+pub mod room_list;
+pub mod typing_indicator;

@@ -2,7 +2,7 @@
 //! that speaks the chat protocol.
 #![allow(dead_code)]
 
-use app::protocol::{ClientMsg, ClientMsgId, ServerMsg};
+use app::protocol::{ChatMessage, ClientMsg, ClientMsgId, RoomId, Seq, ServerMsg, User};
 use futures::{SinkExt, StreamExt};
 use std::{
     io::{BufRead, BufReader, Read, Write},
@@ -20,10 +20,11 @@ use tokio_tungstenite::{
 
 pub const WAIT: Duration = Duration::from_secs(5);
 
-/// A running `server` binary; killed when dropped.
+/// A running `server` binary with its own data directory; killed when dropped.
 pub struct TestServer {
     child: Child,
     pub addr: String,
+    pub data: std::sync::Arc<tempfile::TempDir>,
 }
 
 impl TestServer {
@@ -32,8 +33,14 @@ impl TestServer {
     }
 
     pub fn start_with(env: &[(&str, &str)]) -> TestServer {
+        Self::start_in(std::sync::Arc::new(tempfile::tempdir().unwrap()), env)
+    }
+
+    /// Starts a server on an existing data directory (a restart).
+    pub fn start_in(data: std::sync::Arc<tempfile::TempDir>, env: &[(&str, &str)]) -> TestServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
             .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .env("PALAVER_DATA_DIR", data.path())
             .env("RUST_LOG", std::env::var("TEST_SERVER_LOG").unwrap_or("info".into()))
             .env("NO_COLOR", "1")
             .envs(env.iter().copied())
@@ -58,7 +65,14 @@ impl TestServer {
             }
         });
         let addr = rx.recv_timeout(Duration::from_secs(30)).expect("server said where it listens");
-        TestServer { child, addr }
+        TestServer { child, addr, data }
+    }
+
+    /// A protocol client that has said hello as `name`.
+    pub async fn named(&self, name: &str) -> Client {
+        let mut client = self.client().await;
+        client.hello(None, Some(name)).await;
+        client
     }
 
     pub fn ws_url(&self, path: &str) -> String {
@@ -132,21 +146,82 @@ impl Drop for TestServer {
 /// A protocol client over a real WebSocket.
 pub struct Client {
     pub ws: WebSocketStream<MaybeTlsStream<TokioTcp>>,
+    /// Who the server said we are, after a hello.
+    pub welcome: Option<(User, String)>,
 }
 
 impl Client {
     pub async fn connect(url: &str) -> Client {
         let (ws, _) = tokio::time::timeout(WAIT, connect_async(url)).await.expect("connect in time").expect("connect");
-        Client { ws }
+        Client { ws, welcome: None }
     }
 
     pub async fn send_raw(&mut self, msg: Message) {
         self.ws.send(msg).await.expect("send");
     }
 
-    pub async fn send_text(&mut self, id: &str, text: &str) {
-        let frame = ClientMsg::Send { id: ClientMsgId(id.into()), text: text.into() }.encode();
-        self.send_raw(Message::text(frame)).await;
+    pub async fn send_msg(&mut self, msg: ClientMsg) {
+        self.send_raw(Message::text(msg.encode())).await;
+    }
+
+    /// Posts `text` to `room` with client message id `id`.
+    pub async fn say(&mut self, room: &str, id: &str, text: &str) {
+        self.send_msg(ClientMsg::Send { room: RoomId(room.into()), id: ClientMsgId(id.into()), text: text.into() }).await;
+    }
+
+    /// Says hello and returns who the server says we are, and our token.
+    pub async fn hello(&mut self, token: Option<&str>, name: Option<&str>) -> (User, String) {
+        self.send_msg(ClientMsg::Hello { token: token.map(Into::into), name: name.map(Into::into) }).await;
+        match self.next_where(|m| matches!(m, ServerMsg::Welcome { .. } | ServerMsg::Error { .. })).await {
+            ServerMsg::Welcome { user, token } => {
+                self.welcome = Some((user.clone(), token.clone()));
+                (user, token)
+            }
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    pub fn user(&self) -> User {
+        self.welcome.clone().expect("said hello").0
+    }
+
+    pub fn token(&self) -> String {
+        self.welcome.clone().expect("said hello").1
+    }
+
+    /// Joins a room; returns its messages, whether they are complete, and who is online.
+    pub async fn join(&mut self, room: &str, after: Option<Seq>) -> (Vec<ChatMessage>, bool, Vec<User>) {
+        self.send_msg(ClientMsg::Join { room: RoomId(room.into()), after }).await;
+        match self.next_where(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. })).await {
+            ServerMsg::Joined { messages, complete, online, .. } => (messages, complete, online),
+            other => panic!("expected joined, got {other:?}"),
+        }
+    }
+
+    /// The next protocol frame that `wanted` picks; others are skipped.
+    pub async fn next_where(&mut self, wanted: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
+        loop {
+            let msg = self.next().await;
+            if wanted(&msg) {
+                return msg;
+            }
+        }
+    }
+
+    /// The next chat message.
+    pub async fn next_message(&mut self) -> ChatMessage {
+        match self.next_where(|m| matches!(m, ServerMsg::Message(_))).await {
+            ServerMsg::Message(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    /// The next ack: (client id, seq).
+    pub async fn next_ack(&mut self) -> (String, Seq) {
+        match self.next_where(|m| matches!(m, ServerMsg::Ack { .. })).await {
+            ServerMsg::Ack { id, seq, .. } => (id.0, seq),
+            _ => unreachable!(),
+        }
     }
 
     /// The next frame, whatever it is.
@@ -157,8 +232,13 @@ impl Client {
                 .expect("a frame in time")
                 .expect("socket still open")
                 .expect("no socket error");
-            if !matches!(msg, Message::Ping(_) | Message::Pong(_)) {
-                return msg;
+            match msg {
+                // Answer at once, as browsers do.
+                Message::Ping(data) => {
+                    let _ = self.ws.send(Message::Pong(data)).await;
+                }
+                Message::Pong(_) => {}
+                other => return other,
             }
         }
     }

@@ -1,0 +1,44 @@
+//! Choosing a display name, on first visit or to change it.
+
+use crate::chat::Chat;
+use crate::protocol::{validate_name, MAX_NAME_CHARS};
+use leptos::{ev::SubmitEvent, prelude::*};
+
+#[component]
+pub fn NameForm(#[prop(optional)] on_done: Option<Callback<()>>) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let draft = RwSignal::new(chat.me.with_untracked(|m| m.name().unwrap_or_default().to_owned()));
+    let problem = RwSignal::new(None::<String>);
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        match validate_name(&draft.get_untracked()) {
+            Ok(name) => {
+                problem.set(None);
+                chat.choose_name(name);
+                if let Some(done) = on_done {
+                    done.run(());
+                }
+            }
+            Err(reason) => problem.set(Some(reason)),
+        }
+    };
+    view! {
+        <form class="name-form" data-testid="name-form" on:submit=on_submit>
+            <label for="display-name">"Your name"</label>
+            <input
+                id="display-name"
+                type="text"
+                data-testid="name-input"
+                placeholder="How others will see you"
+                maxlength=MAX_NAME_CHARS * 2
+                autocomplete="nickname"
+                prop:value=draft
+                on:input=move |ev| draft.set(event_target_value(&ev))
+            />
+            <button type="submit" data-testid="name-button">"Start chatting"</button>
+            <Show when=move || problem.with(Option::is_some)>
+                <p class="form-error" role="alert" data-testid="name-error">{move || problem.get()}</p>
+            </Show>
+        </form>
+    }
+}

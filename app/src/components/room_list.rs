@@ -1,0 +1,85 @@
+//! The sidebar: every room with how many people are in it, and a box to join or
+//! create a room by name.
+
+use crate::chat::Chat;
+use crate::protocol::{RoomId, RoomSummary};
+use leptos::{ev::SubmitEvent, prelude::*};
+use leptos_router::{components::A, hooks::use_navigate};
+
+#[component]
+pub fn RoomList(current: RoomId) -> AnyView {
+    let chat = expect_context::<Chat>();
+    let rooms = {
+        let current = current.clone();
+        move || {
+            let mut rooms = chat.rooms.get();
+            for must in [RoomId::lobby(), current.clone()] {
+                if !rooms.iter().any(|r| r.room == must) {
+                    rooms.push(RoomSummary { room: must, online: 0 });
+                }
+            }
+            rooms.sort_by(|a, b| a.room.cmp(&b.room));
+            rooms
+        }
+    };
+    let draft = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
+    let navigate = use_navigate();
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let name = draft.get_untracked().trim().to_lowercase();
+        match RoomId::parse(&name) {
+            Ok(room) => {
+                problem.set(None);
+                draft.set(String::new());
+                navigate(&room_href(&room), Default::default());
+            }
+            Err(reason) => problem.set(Some(reason)),
+        }
+    };
+
+    view! {
+        <nav class="room-list" aria-label="Rooms">
+            <h2>"Rooms"</h2>
+            <ul data-testid="room-list">
+                <For
+                    each=rooms
+                    key=|r: &RoomSummary| (r.room.clone(), r.online)
+                    children=move |r: RoomSummary| {
+                        let is_current = r.room == current;
+                        view! {
+                            <li class:current=is_current data-testid="room-entry" data-room=r.room.to_string()>
+                                <A href=room_href(&r.room)>{format!("#{}", r.room)}</A>
+                                <span class="online-count" data-testid="room-online" title="people online">{r.online}</span>
+                            </li>
+                        }
+                    }
+                />
+            </ul>
+            <form class="join-room" on:submit=on_submit>
+                <input
+                    type="text"
+                    data-testid="join-room-input"
+                    aria-label="Room name"
+                    placeholder="Join or create a room"
+                    autocomplete="off"
+                    prop:value=draft
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                />
+                <button type="submit" data-testid="join-room-button">"Go"</button>
+                <Show when=move || problem.with(Option::is_some)>
+                    <p class="form-error" role="alert" data-testid="join-room-error">{move || problem.get()}</p>
+                </Show>
+            </form>
+        </nav>
+    }
+    .into_any()
+}
+
+pub fn room_href(room: &RoomId) -> String {
+    if room.as_str() == crate::protocol::DEFAULT_ROOM {
+        "/".to_owned()
+    } else {
+        format!("/r/{room}")
+    }
+}

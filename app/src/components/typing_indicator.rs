@@ -1,0 +1,20 @@
+//! "Ann is typing…", shown while others type and for a few seconds after.
+
+use crate::chat::{now_ms, typing_line, typing_names, Chat};
+use crate::protocol::RoomId;
+use leptos::prelude::*;
+
+#[component]
+pub fn TypingIndicator(room: RoomId) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    // A clock that ticks while the page is open, so old "typing" notes disappear.
+    let now = RwSignal::new(0.0);
+    Effect::new(move |_| {
+        now.set(now_ms());
+        set_interval(move || now.set(now_ms()), std::time::Duration::from_millis(500));
+    });
+    let line = move || chat.typing.with(|t| typing_line(&typing_names(t.get(&room), now.get())));
+    view! {
+        <p class="typing" data-testid="typing" aria-live="polite">{line}</p>
+    }
+}

@@ -1,0 +1,140 @@
+//! Plain WebSocket clients: anything that opens a socket at the site root (`ws://HOST/`)
+//! without speaking the protocol, like `websocat` or a few lines of JavaScript. Such a
+//! client is a guest in the lobby: each text frame it sends is posted there, and it
+//! receives every lobby message as one plain line, `name: text`.
+
+use crate::hub::Frame;
+use crate::identity::random_bytes;
+use crate::ws::{finish, limited, read_failure, send_all, Context, Ending};
+use app::protocol::{validate_text, ChatMessage, ClientMsgId, MessageKind, RoomId, Seq, User, UserId, CLOSE_GOING_AWAY, CLOSE_IDLE, MAX_REPLAY, MAX_TEXT_CHARS};
+use axum::{
+    extract::{ws::{Message, WebSocketUpgrade}, FromRequestParts, Request, State},
+    http::header,
+    middleware::Next,
+    response::Response,
+};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use tokio::time::Instant;
+use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
+
+/// Close code for binary frames from a plain client (unsupported data).
+const CLOSE_UNSUPPORTED: u16 = 1003;
+
+/// Routes a WebSocket upgrade at `/` to the guest handler; everything else goes on.
+pub async fn intercept(State(state): State<crate::AppState>, req: Request, next: Next) -> Response {
+    let wants_socket = req.uri().path() == "/"
+        && req.headers().get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !wants_socket {
+        return next.run(req).await;
+    }
+    let (mut parts, _) = req.into_parts();
+    match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(ws) => {
+            let cx = Context::from_state(&state);
+            limited(ws).on_upgrade(move |socket| serve_guest(socket, cx))
+        }
+        Err(rejection) => axum::response::IntoResponse::into_response(rejection),
+    }
+}
+
+/// A guest's display name: `guest-` and four hex digits.
+fn guest() -> User {
+    let bytes = random_bytes::<6>().unwrap_or_default();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    User { id: UserId(format!("guest-{hex}")), name: format!("guest-{}", &hex[..4]) }
+}
+
+/// How a message reads on a plain client.
+pub fn plain_line(m: &ChatMessage) -> String {
+    match m.kind {
+        MessageKind::Text => format!("{}: {}", m.author.name, m.text),
+        MessageKind::Renamed => format!("{} is now known as {}", m.text, m.author.name),
+    }
+}
+
+pub async fn serve_guest<S>(mut socket: S, cx: Context)
+where
+    S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let _open = cx.hub.connection_opened();
+    let user = guest();
+    let lobby = RoomId::lobby();
+    tracing::debug!(guest = %user.name, "plain client connected");
+    let (feed, _, _membership) = cx.hub.join(&lobby, &user);
+    let mut feed = BroadcastStream::new(feed);
+    let shutdown = cx.hub.shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut ping = tokio::time::interval(cx.liveness.ping_every);
+    ping.reset();
+    let mut last_heard = Instant::now();
+    let mut delivered: Option<Seq> = None;
+
+    let ending = loop {
+        let out: Vec<String> = tokio::select! {
+            biased;
+            () = &mut shutdown => break Ending::Close(CLOSE_GOING_AWAY, "server shutting down"),
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= cx.liveness.idle_timeout {
+                    break Ending::Close(CLOSE_IDLE, "no answer to pings");
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break Ending::Gone;
+                }
+                continue;
+            }
+            Some(frame) = feed.next() => match frame {
+                Ok(Frame { seq: Some(seq), message: Some(m), .. }) if delivered.is_none_or(|d| seq > d) => {
+                    delivered = Some(seq);
+                    vec![plain_line(&m)]
+                }
+                Ok(_) => continue,
+                Err(BroadcastStreamRecvError::Lagged(_)) => {
+                    // Catch up from the store rather than skip.
+                    let after = delivered.unwrap_or(0);
+                    match cx.hub.store().after(&lobby, after, MAX_REPLAY).await {
+                        Ok(missed) => {
+                            delivered = missed.last().map(|m| m.seq).or(delivered);
+                            missed.iter().map(plain_line).collect()
+                        }
+                        Err(e) => {
+                            tracing::error!("{e}");
+                            vec!["error: some messages could not be loaded".into()]
+                        }
+                    }
+                }
+            },
+            incoming = socket.next() => {
+                last_heard = Instant::now();
+                match incoming {
+                    Some(Ok(Message::Text(line))) => match validate_text(line.as_str()) {
+                        Ok(text) => {
+                            let id = ClientMsgId(format!("plain-{}", hex_nonce()));
+                            match cx.hub.post(&lobby, &user, id, MessageKind::Text, text.to_owned()).await {
+                                Ok(_) => continue,
+                                Err(e) => {
+                                    tracing::error!("{e}");
+                                    vec!["error: the message could not be stored; try again".into()]
+                                }
+                            }
+                        }
+                        Err(app::protocol::ErrorReason::EmptyText) => vec!["error: message text is empty".into()],
+                        Err(_) => vec![format!("error: message text is longer than {MAX_TEXT_CHARS} characters")],
+                    },
+                    Some(Ok(Message::Binary(_))) => break Ending::Close(CLOSE_UNSUPPORTED, "send text frames"),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_))) | None => break Ending::Gone,
+                    Some(Err(e)) => break read_failure(e),
+                }
+            }
+        };
+        if send_all(&mut socket, out.into_iter().map(|l| Message::Text(l.into())).collect()).await.is_err() {
+            break Ending::Gone;
+        }
+    };
+    drop(_membership);
+    finish(socket, ending).await;
+}
+
+fn hex_nonce() -> String {
+    random_bytes::<8>().unwrap_or_default().iter().map(|b| format!("{b:02x}")).collect()
+}

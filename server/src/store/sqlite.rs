@@ -1,0 +1,304 @@
+//! The single-machine store: one SQLite file in the data directory, WAL mode, commits
+//! synced to disk (`synchronous=FULL`) before anything is acknowledged.
+
+use super::{Appended, NewMessage, Page, Store, StoreError};
+use app::protocol::{ChatMessage, ClientMsgId, MessageKind, RoomId, Seq, User, UserId};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+};
+
+/// Schema changes, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_messages.sql")];
+/// Read connections kept open; WAL lets them read while the writer commits.
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Vec<Mutex<Connection>>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `palaver.db` in `dir`, and brings its schema up to date.
+    pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        let path = dir.join("palaver.db");
+        let fail = |reason: String| StoreError::Open { path: path.display().to_string(), reason };
+        std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create the directory: {e}")))?;
+        let mut writer = Connection::open(&path).map_err(|e| fail(e.to_string()))?;
+        configure(&writer).map_err(|e| fail(e.to_string()))?;
+        migrate(&mut writer).map_err(|e| fail(e.to_string()))?;
+        let check: String =
+            writer.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| fail(e.to_string()))?;
+        if check != "ok" {
+            return Err(fail(format!("the database is damaged: {check}")));
+        }
+        let readers = (0..READERS)
+            .map(|_| {
+                let c = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>, rusqlite::Error>>()
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(SqliteStore { path, writer: Arc::new(Mutex::new(writer)), readers: Arc::new(readers) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs a read on a free reader connection, off the async threads.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers
+                .iter()
+                .find_map(|m| m.try_lock().ok())
+                .unwrap_or_else(|| readers[0].lock().unwrap_or_else(|p| p.into_inner()));
+            f(&conn)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .map_err(backend)
+    }
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL syncs the WAL on every commit: an acknowledged message survives power loss.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let done: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+const COLUMNS: &str = "room, seq, client_id, author_id, author_name, kind, text, sent_at";
+
+fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
+    let kind: String = r.get(5)?;
+    Ok(ChatMessage {
+        room: RoomId(r.get(0)?),
+        seq: r.get::<_, i64>(1)? as Seq,
+        id: ClientMsgId(r.get(2)?),
+        author: User { id: UserId(r.get(3)?), name: r.get(4)? },
+        kind: if kind == "renamed" { MessageKind::Renamed } else { MessageKind::Text },
+        text: r.get(6)?,
+        sent_at: r.get(7)?,
+    })
+}
+
+fn kind_str(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Text => "text",
+        MessageKind::Renamed => "renamed",
+    }
+}
+
+fn append_batch(conn: &mut Connection, batch: Vec<NewMessage>) -> rusqlite::Result<Vec<Appended>> {
+    let tx = conn.transaction()?;
+    let mut out = Vec::with_capacity(batch.len());
+    {
+        let mut find = tx.prepare_cached("SELECT seq FROM messages WHERE room = ?1 AND author_id = ?2 AND client_id = ?3")?;
+        let mut next = tx.prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE room = ?1")?;
+        let mut insert = tx.prepare_cached(&format!("INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))?;
+        for m in batch {
+            let existing: Option<i64> =
+                find.query_row(params![m.room.as_str(), m.author.id.as_str(), m.id.as_str()], |r| r.get(0)).optional()?;
+            if let Some(seq) = existing {
+                out.push(Appended::Duplicate(seq as Seq));
+                continue;
+            }
+            let seq: i64 = next.query_row(params![m.room.as_str()], |r| r.get(0))?;
+            insert.execute(params![
+                m.room.as_str(),
+                seq,
+                m.id.as_str(),
+                m.author.id.as_str(),
+                m.author.name,
+                kind_str(m.kind),
+                m.text,
+                m.sent_at
+            ])?;
+            out.push(Appended::New(ChatMessage {
+                room: m.room,
+                seq: seq as Seq,
+                id: m.id,
+                author: m.author,
+                kind: m.kind,
+                text: m.text,
+                sent_at: m.sent_at,
+            }));
+        }
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+/// The newest `limit` messages before `before` (or of the whole room), oldest first.
+fn page(conn: &Connection, room: &str, before: Option<Seq>, limit: usize) -> rusqlite::Result<Page> {
+    let before = before.map_or(i64::MAX, |b| b as i64);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+    ))?;
+    let mut messages =
+        stmt.query_map(params![room, before, limit as i64 + 1], row_to_message)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let has_older = messages.len() > limit;
+    messages.truncate(limit);
+    messages.reverse();
+    Ok(Page { messages, has_older })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn append(&self, batch: Vec<NewMessage>) -> Result<Vec<Appended>, StoreError> {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock().unwrap_or_else(|p| p.into_inner());
+            append_batch(&mut conn, batch)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .map_err(backend)
+    }
+
+    async fn latest(&self, room: &RoomId, limit: usize) -> Result<Page, StoreError> {
+        let room = room.0.clone();
+        self.read(move |c| page(c, &room, None, limit)).await
+    }
+
+    async fn after(&self, room: &RoomId, after: Seq, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
+        let room = room.0.clone();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(params![room, after as i64, limit as i64], row_to_message)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn before(&self, room: &RoomId, before: Seq, limit: usize) -> Result<Page, StoreError> {
+        let room = room.0.clone();
+        self.read(move |c| page(c, &room, Some(before), limit)).await
+    }
+
+    async fn rooms(&self) -> Result<Vec<RoomId>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT DISTINCT room FROM messages ORDER BY room")?;
+            let rows = stmt.query_map([], |r| Ok(RoomId(r.get(0)?)))?;
+            rows.collect()
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(room: &str, author: &str, id: &str, text: &str) -> NewMessage {
+        NewMessage {
+            room: RoomId(room.into()),
+            id: ClientMsgId(id.into()),
+            author: User { id: UserId(author.into()), name: author.to_uppercase() },
+            kind: MessageKind::Text,
+            text: text.into(),
+            sent_at: 1_700_000_000_000,
+        }
+    }
+
+    fn seqs(messages: &[ChatMessage]) -> Vec<Seq> {
+        messages.iter().map(|m| m.seq).collect()
+    }
+
+    #[tokio::test]
+    async fn numbers_per_room_and_deduplicates_per_author() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let out = store
+            .append(vec![
+                new("a", "u1", "m1", "one"),
+                new("b", "u1", "m1", "other room"),
+                new("a", "u2", "m1", "same id, other author"),
+                new("a", "u1", "m1", "resend"),
+            ])
+            .await
+            .unwrap();
+        let numbers: Vec<_> = out
+            .iter()
+            .map(|a| match a {
+                Appended::New(m) => (m.room.0.clone(), m.seq, true),
+                Appended::Duplicate(s) => ("dup".into(), *s, false),
+            })
+            .collect();
+        assert_eq!(numbers, [("a".into(), 1, true), ("b".into(), 1, true), ("a".into(), 2, true), ("dup".into(), 1, false)]);
+        assert_eq!(store.rooms().await.unwrap(), [RoomId("a".into()), RoomId("b".into())]);
+    }
+
+    #[tokio::test]
+    async fn pages_are_complete_and_ordered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let batch = (1..=120).map(|n| new("r", "u", &format!("m{n}"), &format!("text {n}"))).collect();
+        store.append(batch).await.unwrap();
+        let room = RoomId("r".into());
+
+        let latest = store.latest(&room, 50).await.unwrap();
+        assert_eq!(seqs(&latest.messages), (71..=120).collect::<Vec<_>>());
+        assert!(latest.has_older);
+        let older = store.before(&room, 71, 50).await.unwrap();
+        assert_eq!(seqs(&older.messages), (21..=70).collect::<Vec<_>>());
+        assert!(older.has_older);
+        let oldest = store.before(&room, 21, 50).await.unwrap();
+        assert_eq!(seqs(&oldest.messages), (1..=20).collect::<Vec<_>>());
+        assert!(!oldest.has_older);
+        assert_eq!(seqs(&store.after(&room, 115, 500).await.unwrap()), [116, 117, 118, 119, 120]);
+        assert_eq!(store.after(&room, 10, 3).await.unwrap().len(), 3);
+        assert_eq!(store.latest(&RoomId("empty".into()), 50).await.unwrap(), Page::default());
+    }
+
+    #[tokio::test]
+    async fn messages_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SqliteStore::open(dir.path()).unwrap();
+            store.append(vec![new("r", "u", "m1", "kept")]).await.unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let page = store.latest(&RoomId("r".into()), 50).await.unwrap();
+        assert_eq!(page.messages[0].text, "kept");
+        assert_eq!(page.messages[0].author.name, "U");
+        let out = store.append(vec![new("r", "u", "m2", "next")]).await.unwrap();
+        assert!(matches!(&out[0], Appended::New(m) if m.seq == 2));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("palaver.db"), vec![0x5a; 8192]).unwrap();
+        let err = SqliteStore::open(dir.path()).err().expect("refused");
+        assert!(err.to_string().contains("palaver.db"), "{err}");
+    }
+}
