@@ -1,5 +1,5 @@
 import { defineConfig } from "@playwright/test";
-import { serverBinary, serverEnv } from "./server";
+import { freshDataDir, serverBinary, serverEnv } from "./server";
 
 // Palaver's end-to-end tests run against the release build (`cargo leptos build
 // --release`), started here on its own port so a running dev server does not clash.
@@ -43,7 +43,7 @@ export default defineConfig({
   webServer: {
     command: serverBinary,
     url: `http://127.0.0.1:${port}/`,
-    env: serverEnv(port) as Record<string, string>,
+    env: serverEnv(port, process.env.PALAVER_E2E_DATA_DIR ?? (process.env.PALAVER_E2E_DATA_DIR = freshDataDir())) as Record<string, string>,
     reuseExistingServer: false,
     timeout: 30_000,
     stdout: "pipe",

@@ -1,13 +1,21 @@
 // How the end-to-end tests start Palaver's release server.
 import { spawn, ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 const root = path.resolve(__dirname, "..");
 
 export const serverBinary = path.join(root, "target/release/server");
 
-export function serverEnv(port: number): NodeJS.ProcessEnv {
+/** A fresh, empty data directory for one server run. */
+export function freshDataDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "palaver-e2e-"));
+}
+
+export function serverEnv(port: number, dataDir: string): NodeJS.ProcessEnv {
   return {
+    PALAVER_DATA_DIR: dataDir,
     LEPTOS_SITE_ROOT: path.join(root, "target/site"),
     LEPTOS_SITE_PKG_DIR: "pkg",
     LEPTOS_OUTPUT_NAME: "palaver",
@@ -18,8 +26,8 @@ export function serverEnv(port: number): NodeJS.ProcessEnv {
 }
 
 /** Starts a server of its own on `port` and resolves once it answers HTTP. */
-export async function startServer(port: number): Promise<ChildProcess> {
-  const child = spawn(serverBinary, [], { env: { ...process.env, ...serverEnv(port) }, stdio: "inherit" });
+export async function startServer(port: number, dataDir: string): Promise<ChildProcess> {
+  const child = spawn(serverBinary, [], { env: { ...process.env, ...serverEnv(port, dataDir) }, stdio: "inherit" });
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);

@@ -2,7 +2,7 @@
 //! the server renders them into the HTML, and the browser gets the same data to
 //! hydrate with (or over HTTP when it navigates to another room).
 
-use crate::protocol::{ChatMessage, RoomId};
+use crate::protocol::ChatMessage;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +29,7 @@ pub mod ssr {
 /// The latest messages of `room`.
 #[server]
 pub async fn latest_messages(room: String) -> Result<RoomPage, ServerFnError> {
-    let room = RoomId::parse(&room).map_err(ServerFnError::new)?;
+    let room = crate::protocol::RoomId::parse(&room).map_err(ServerFnError::new)?;
     let loader = use_context::<ssr::PageLoader>().ok_or_else(|| ServerFnError::new("history is not available"))?;
     (loader.0)(room).await.map_err(ServerFnError::new)
 }

@@ -1,11 +1,9 @@
 import { test, expect } from "@playwright/test";
-import { messageTexts, openChat, say, unique } from "./helpers";
+import { messageTexts, openChat, person, say, unique } from "./helpers";
 
 test("two people chat both ways, and see the same order", async ({ browser }) => {
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  await openChat(alice);
-  await openChat(bob);
+  const alice = await person(browser, "Alice");
+  const bob = await person(browser, "Bob");
 
   const hello = unique("hello bob");
   const reply = unique("hi alice");
@@ -52,10 +50,8 @@ test("Enter sends and clears the box; blank text is not sent", async ({ page }) 
 });
 
 test("markup typed into the box is shown as text and never runs", async ({ browser }) => {
-  const sender = await (await browser.newContext()).newPage();
-  const reader = await (await browser.newContext()).newPage();
-  await openChat(sender);
-  await openChat(reader);
+  const sender = await person(browser, "Sender");
+  const reader = await person(browser, "Reader");
   const marker = unique("xss");
   const evil = `<script>window.__pwned = true</script><img src=x onerror="window.__pwned = true"><b>${marker}</b>`;
   await say(sender, evil);
@@ -66,21 +62,18 @@ test("markup typed into the box is shown as text and never runs", async ({ brows
     expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
   }
   // A page opened afterwards gets it from history, still as text.
-  const late = await (await browser.newContext()).newPage();
-  await openChat(late);
+  const late = await person(browser, "Late");
   await expect(messageTexts(late).filter({ hasText: marker })).toHaveText(evil);
   expect(await late.evaluate(() => (window as any).__pwned)).toBeUndefined();
 });
 
 test("a page opened later shows the recent messages", async ({ browser }) => {
-  const first = await (await browser.newContext()).newPage();
-  await openChat(first);
+  const first = await person(browser, "First");
   const text = unique("before you came");
   await say(first, text);
   await expect(first.getByTestId("message").filter({ hasText: text })).toHaveAttribute("data-state", "sent");
 
-  const second = await (await browser.newContext()).newPage();
-  await openChat(second);
+  const second = await person(browser, "Second");
   await expect(second.getByText(text)).toBeVisible();
 });
 
@@ -93,8 +86,8 @@ test("@nojs the server-rendered page is complete without JavaScript", async ({ p
   expect(html).toContain('data-testid="send-button"');
 
   await page.goto("/");
-  await expect(page).toHaveTitle("Palaver");
-  await expect(page.getByRole("heading", { name: "Palaver" })).toBeVisible();
+  await expect(page).toHaveTitle("#lobby · Palaver");
+  await expect(page.getByRole("heading", { name: "#lobby" })).toBeVisible();
   await expect(page.getByTestId("message-list")).toBeVisible();
   await expect(page.getByTestId("composer-input")).toBeVisible();
   await expect(page.getByTestId("composer-input")).toHaveAttribute("placeholder", /message/i);

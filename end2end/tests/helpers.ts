@@ -1,9 +1,27 @@
-import { expect, Page } from "@playwright/test";
+import { expect, Page, Browser } from "@playwright/test";
 
-/** Opens the chat and waits until the page is hydrated and its socket is open. */
-export async function openChat(page: Page, url = "/") {
+/**
+ * Opens a room page as a first-time visitor called `name`: waits for hydration, picks
+ * the name, and waits until the room is live.
+ */
+export async function openChat(page: Page, url = "/", name = "Tester") {
   await page.goto(url);
+  const form = page.getByTestId("name-form");
+  const me = page.getByTestId("me");
+  await expect(form.or(me)).toBeVisible();
+  if (await form.isVisible()) {
+    await page.getByTestId("name-input").fill(name);
+    await page.getByTestId("name-button").click();
+  }
   await expect(page.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
+  await expect(page.getByTestId("my-name")).toHaveText(name);
+}
+
+/** A fresh browser (its own storage: a different person) on a room page. */
+export async function person(browser: Browser, name: string, url = "/") {
+  const page = await (await browser.newContext()).newPage();
+  await openChat(page, url, name);
+  return page;
 }
 
 /** Types a message and presses Enter. */
@@ -18,7 +36,12 @@ export function messageTexts(page: Page) {
   return page.getByTestId("message-text");
 }
 
-/** A message unique to this test run, so tests sharing one server do not see each other's. */
+/** A name unique to this test run, so tests sharing one server do not see each other's. */
 export function unique(label: string) {
   return `${label} ${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A room name unique to this test run. */
+export function uniqueRoom(label: string) {
+  return `${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 }

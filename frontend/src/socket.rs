@@ -33,6 +33,12 @@ async fn run(ChatLink { chat, mut intents }: ChatLink) {
     });
     // Back online, or the tab shown again: retry now rather than after the backoff.
     let (nudge, mut nudges) = unbounded::<()>();
+    // Gone offline: drop the connection now (browsers may keep a dead socket open for
+    // minutes), so the page says so and queues what is typed.
+    let (went_offline, mut offline) = unbounded::<()>();
+    window_event_listener(leptos::ev::offline, move |_| {
+        let _ = went_offline.unbounded_send(());
+    });
     {
         let nudge = nudge.clone();
         window_event_listener(leptos::ev::online, move |_| {
@@ -49,7 +55,7 @@ async fn run(ChatLink { chat, mut intents }: ChatLink) {
     loop {
         match WebSocket::open(&socket_url()) {
             Ok(ws) => {
-                if Session::new(chat).run(ws, &mut intents).await {
+                if Session::new(chat).run(ws, &mut intents, &mut offline).await {
                     failures = 0;
                 }
             }
@@ -59,7 +65,7 @@ async fn run(ChatLink { chat, mut intents }: ChatLink) {
         let wait = sleep(backoff(failures));
         futures::pin_mut!(wait);
         let _ = select(wait, nudges.next()).await;
-        while let Ok(Some(())) = nudges.try_next() {}
+        while nudges.try_recv().is_ok() {}
         failures = failures.saturating_add(1);
     }
 }
@@ -84,7 +90,13 @@ impl Session {
     }
 
     /// Runs until the connection closes. True if it got as far as joining a room.
-    async fn run(mut self, ws: WebSocket, intents: &mut UnboundedReceiver<Intent>) -> bool {
+    async fn run(
+        mut self,
+        ws: WebSocket,
+        intents: &mut UnboundedReceiver<Intent>,
+        offline: &mut UnboundedReceiver<()>,
+    ) -> bool {
+        while offline.try_recv().is_ok() {}
         let (mut sink, mut frames) = ws.split();
         let mut out = self.hello();
         loop {
@@ -93,7 +105,8 @@ impl Session {
                     return self.was_ready;
                 }
             }
-            out = match select(frames.next(), intents.next()).await {
+            let page = select(intents.next(), offline.next());
+            out = match select(frames.next(), page).await {
                 Either::Left((Some(Ok(Message::Text(text))), _)) => match ServerMsg::decode(&text) {
                     Ok(msg) => self.received(msg),
                     Err(e) => {
@@ -103,8 +116,9 @@ impl Session {
                 },
                 Either::Left((Some(Ok(Message::Bytes(_))), _)) => Vec::new(),
                 Either::Left((Some(Err(_)) | None, _)) => return self.was_ready,
-                Either::Right((Some(intent), _)) => self.intended(intent),
-                Either::Right((None, _)) => return self.was_ready,
+                Either::Right((Either::Left((Some(intent), _)), _)) => self.intended(intent),
+                Either::Right((Either::Right((Some(()), _)), _)) => return self.was_ready,
+                Either::Right(_) => return self.was_ready,
             };
         }
     }

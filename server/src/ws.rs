@@ -398,3 +398,162 @@ pub(crate) fn read_failure(e: axum::Error) -> Ending {
 fn text(msg: &ServerMsg) -> Message {
     Message::Text(msg.encode().into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+    use app::protocol::ClientMsgId;
+    use futures::channel::mpsc;
+    use std::{
+        pin::Pin,
+        task::{Context, Poll},
+        time::Duration,
+    };
+
+    /// A socket made of two channels: what the test sends in, and what the server sends out.
+    struct ChannelSocket {
+        incoming: mpsc::UnboundedReceiver<Result<Message, axum::Error>>,
+        outgoing: mpsc::Sender<Message>,
+    }
+
+    impl Stream for ChannelSocket {
+        type Item = Result<Message, axum::Error>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.incoming.poll_next_unpin(cx)
+        }
+    }
+
+    impl Sink<Message> for ChannelSocket {
+        type Error = mpsc::SendError;
+        fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            self.outgoing.poll_ready(cx)
+        }
+        fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+            self.outgoing.start_send(item)
+        }
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Pin::new(&mut self.outgoing).poll_flush(cx)
+        }
+        fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Pin::new(&mut self.outgoing).poll_close(cx)
+        }
+    }
+
+    struct Peer {
+        to_server: mpsc::UnboundedSender<Result<Message, axum::Error>>,
+        from_server: mpsc::Receiver<Message>,
+    }
+
+    impl Peer {
+        async fn next(&mut self) -> Message {
+            tokio::time::timeout(Duration::from_secs(5), self.from_server.next())
+                .await
+                .expect("a frame in time")
+                .expect("socket open")
+        }
+
+        async fn next_msg(&mut self) -> ServerMsg {
+            match self.next().await {
+                Message::Text(t) => ServerMsg::decode(t.as_str()).unwrap(),
+                other => panic!("expected text, got {other:?}"),
+            }
+        }
+
+        fn send(&self, text: &str) {
+            self.to_server.unbounded_send(Ok(Message::text(text))).unwrap();
+        }
+    }
+
+    /// Runs a connection against the hub; `outgoing` frames fit before the server waits.
+    fn connect(hub: &Arc<Hub>, outgoing: usize) -> (Peer, tokio::task::JoinHandle<()>) {
+        let (to_server, incoming) = mpsc::unbounded();
+        let (out_tx, from_server) = mpsc::channel(outgoing);
+        let cx = super::Context {
+            hub: hub.clone(),
+            identity: Identity::new(b"a test secret that is long enough".to_vec()),
+            liveness: Liveness::default(),
+        };
+        let task = tokio::spawn(serve_socket(ChannelSocket { incoming, outgoing: out_tx }, cx));
+        (Peer { to_server, from_server }, task)
+    }
+
+    async fn hub() -> (Arc<Hub>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::start(Arc::new(SqliteStore::open(dir.path()).unwrap())).await.unwrap();
+        (hub, dir)
+    }
+
+    /// Says hello and joins the lobby, skipping the answers.
+    async fn enter(peer: &mut Peer) {
+        peer.send(r#"{"type":"hello","name":"Ann"}"#);
+        peer.send(r#"{"type":"join","room":"lobby"}"#);
+        while !matches!(peer.next_msg().await, ServerMsg::Joined { .. }) {}
+    }
+
+    fn close_code(msg: Message) -> u16 {
+        match msg {
+            Message::Close(Some(frame)) => frame.code,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn answers_frames_and_relays_the_live_feed() {
+        let (hub, _dir) = hub().await;
+        let (mut peer, _task) = connect(&hub, 64);
+        peer.send(r#"{"type":"send","room":"lobby","id":"x","text":"hi"}"#);
+        assert!(matches!(peer.next_msg().await, ServerMsg::Error { reason: ErrorReason::NotIdentified, .. }));
+        enter(&mut peer).await;
+        peer.send(r#"{"type":"send","room":"lobby","id":"x","text":"hi"}"#);
+        let (mut message, mut ack) = (false, false);
+        while !(message && ack) {
+            match peer.next_msg().await {
+                ServerMsg::Message(m) => message |= m.text == "hi",
+                ServerMsg::Ack { seq: 1, .. } => ack = true,
+                _ => {}
+            }
+        }
+        peer.send("{");
+        assert!(matches!(peer.next_msg().await, ServerMsg::Error { reason: ErrorReason::BadFrame, .. }));
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_falls_behind_catches_up_from_the_store_without_gaps() {
+        let (hub, _dir) = hub().await;
+        let (mut peer, _task) = connect(&hub, 1);
+        enter(&mut peer).await;
+        // Behind by more than the live queue, but within what a resume replays.
+        let count = crate::hub::LIVE_QUEUE + 100;
+        let author = User { id: app::protocol::UserId("u-bob".into()), name: "Bob".into() };
+        for n in 0..count {
+            hub.post(&RoomId::lobby(), &author, ClientMsgId(format!("m{n}")), MessageKind::Text, "x".into()).await.unwrap();
+        }
+        let mut seqs = Vec::new();
+        while seqs.last() != Some(&(count as Seq)) {
+            if let ServerMsg::Message(m) = peer.next_msg().await {
+                seqs.push(m.seq);
+            }
+        }
+        assert_eq!(seqs, (1..=count as Seq).collect::<Vec<_>>(), "every message, once, in order");
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_with_going_away() {
+        let (hub, _dir) = hub().await;
+        let (mut peer, task) = connect(&hub, 4);
+        enter(&mut peer).await;
+        hub.shut_down();
+        loop {
+            match peer.next().await {
+                Message::Close(_) => break,
+                Message::Text(_) => continue,
+                other => panic!("{other:?}"),
+            }
+        }
+        task.await.unwrap();
+        assert_eq!(hub.open_connections(), 0);
+        assert!(hub.online(&RoomId::lobby()).is_empty(), "a closed connection is nobody's presence");
+        let _ = close_code;
+    }
+}

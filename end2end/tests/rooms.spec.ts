@@ -1,0 +1,123 @@
+import { test, expect } from "@playwright/test";
+import { messageTexts, person, say, unique, uniqueRoom } from "./helpers";
+
+test("two people in a room see each other's messages, presence and typing", async ({ browser }) => {
+  const room = uniqueRoom("team");
+  const ann = await person(browser, "Ann", `/r/${room}`);
+  const bob = await person(browser, "Bob", `/r/${room}`);
+
+  for (const page of [ann, bob]) {
+    await expect(page.getByTestId("room-name")).toHaveText(`#${room}`);
+    await expect(page.getByTestId("online-names")).toHaveText("Ann, Bob");
+  }
+  const sidebar = ann.locator(`[data-testid="room-entry"][data-room="${room}"]`);
+  await expect(sidebar.getByTestId("room-online")).toHaveText("2");
+
+  // Typing shows on the other page, and goes away after the message is sent.
+  await bob.getByTestId("composer-input").pressSequentially("hello a", { delay: 20 });
+  await expect(ann.getByTestId("typing")).toHaveText("Bob is typing…");
+  await bob.getByTestId("composer-input").press("Enter");
+  await expect(ann.getByTestId("message").filter({ hasText: "hello a" }).getByTestId("message-author")).toHaveText("Bob");
+  await expect(ann.getByTestId("typing")).toHaveText("");
+
+  const reply = unique("hi bob");
+  await say(ann, reply);
+  await expect(bob.getByText(reply)).toBeVisible();
+
+  // Bob leaves: Ann sees it within a second or so.
+  await bob.context().close();
+  await expect(ann.getByTestId("online-names")).toHaveText("Ann", { timeout: 3_000 });
+});
+
+test("typing stops showing a few seconds after the typist stops", async ({ browser }) => {
+  const room = uniqueRoom("quiet");
+  const ann = await person(browser, "Ann", `/r/${room}`);
+  const bob = await person(browser, "Bob", `/r/${room}`);
+  await bob.getByTestId("composer-input").pressSequentially("thinking", { delay: 20 });
+  await expect(ann.getByTestId("typing")).toHaveText("Bob is typing…");
+  await expect(ann.getByTestId("typing")).toHaveText("", { timeout: 8_000 });
+});
+
+test("reloading shows the room's history, rendered by the server", async ({ browser, request }) => {
+  const room = uniqueRoom("history");
+  const ann = await person(browser, "Ann", `/r/${room}`);
+  const texts = [unique("first"), unique("second <b>not bold</b>")];
+  for (const t of texts) {
+    await say(ann, t);
+    await expect(ann.getByTestId("message").filter({ hasText: t })).toHaveAttribute("data-state", "sent");
+  }
+  await ann.reload();
+  await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
+  await expect.poll(() => messageTexts(ann).allTextContents()).toEqual(texts);
+
+  // The HTML itself already holds them, escaped.
+  const html = await (await request.get(`/r/${room}`)).text();
+  expect(html).toContain(texts[0]);
+  expect(html).toContain("second &lt;b&gt;not bold&lt;/b&gt;");
+});
+
+test("rooms do not leak into each other, and one page switches rooms without reloading", async ({ browser }) => {
+  const red = uniqueRoom("red");
+  const blue = uniqueRoom("blue");
+  const ann = await person(browser, "Ann", `/r/${red}`);
+  const bob = await person(browser, "Bob", `/r/${blue}`);
+  const secret = unique("only for red");
+  await say(ann, secret);
+  await expect(ann.getByText(secret)).toBeVisible();
+  await bob.waitForTimeout(500);
+  await expect(bob.getByText(secret)).toHaveCount(0);
+
+  // Bob goes to red through the sidebar box: same page, no reload.
+  await bob.evaluate(() => ((window as any).__samePage = true));
+  await bob.getByTestId("join-room-input").fill(red);
+  await bob.getByTestId("join-room-button").click();
+  await expect(bob).toHaveURL(new RegExp(`/r/${red}$`));
+  await expect(bob.getByText(secret)).toBeVisible();
+  expect(await bob.evaluate(() => (window as any).__samePage)).toBe(true);
+  await expect(bob.getByTestId("online-names")).toHaveText("Ann, Bob");
+  const back = unique("bob in red");
+  await say(bob, back);
+  await expect(ann.getByText(back)).toBeVisible();
+
+  // A bad room name is explained, not sent anywhere.
+  await bob.getByTestId("join-room-input").fill("Not A Room!");
+  await bob.getByTestId("join-room-button").click();
+  await expect(bob.getByTestId("join-room-error")).toContainText("lowercase");
+});
+
+test("a message typed while offline is sent after reconnecting, exactly once", async ({ browser }) => {
+  const room = uniqueRoom("offline");
+  const ann = await person(browser, "Ann", `/r/${room}`);
+  const bob = await person(browser, "Bob", `/r/${room}`);
+  await ann.context().setOffline(true);
+  await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "reconnecting", { timeout: 15_000 });
+  const text = unique("written offline");
+  await say(ann, text);
+  await expect(ann.getByTestId("message").filter({ hasText: text })).toHaveAttribute("data-state", "pending");
+  await ann.context().setOffline(false);
+  await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "connected", { timeout: 15_000 });
+  await expect(ann.getByTestId("message").filter({ hasText: text })).toHaveAttribute("data-state", "sent");
+  await expect(bob.getByText(text)).toHaveCount(1);
+  await expect(ann.getByText(text)).toHaveCount(1);
+});
+
+test("a new name is remembered and a rename is announced", async ({ browser }) => {
+  const room = uniqueRoom("names");
+  const ann = await person(browser, "Ann", `/r/${room}`);
+  const bob = await person(browser, "Bob", `/r/${room}`);
+  await ann.getByTestId("rename-button").click();
+  await ann.getByTestId("name-input").fill("Annabel");
+  await ann.getByTestId("name-button").click();
+  await expect(ann.getByTestId("my-name")).toHaveText("Annabel");
+  await expect(bob.getByTestId("rename-notice")).toHaveText("Ann is now known as Annabel");
+  await expect(bob.getByTestId("online-names")).toHaveText("Annabel, Bob");
+  await ann.reload();
+  await expect(ann.getByTestId("my-name")).toHaveText("Annabel");
+  await expect(ann.getByTestId("name-form")).toHaveCount(0);
+});
+
+test("@nojs a bad room address gets a clear page, not an error", async ({ page }) => {
+  const response = await page.goto("/r/Not%20Valid");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByTestId("bad-room")).toContainText("not a valid room name");
+});
