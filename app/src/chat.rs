@@ -5,9 +5,7 @@
 //! `Timeline` is plain data so its rules are tested without a browser; `Chat` wraps the
 //! state in signals for the components and the socket task.
 
-use crate::protocol::{
-    ChatMessage, ClientMsgId, MessageKind, RoomId, RoomSummary, Seq, ServerMsg, User,
-};
+use crate::protocol::{ChatMessage, ClientMsgId, MessageKind, RoomId, RoomSummary, Seq, ServerMsg, User};
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -164,7 +162,11 @@ impl Timeline {
         if self.confirmed.get(at).is_some_and(|e| e.seq == Some(m.seq)) {
             return;
         }
-        let delivery = match self.unconfirmed.iter().position(|e| e.id == m.id && e.author.as_ref().is_none_or(|a| a.id == m.author.id)) {
+        let delivery = match self
+            .unconfirmed
+            .iter()
+            .position(|e| e.id == m.id && e.author.as_ref().is_none_or(|a| a.id == m.author.id))
+        {
             Some(i) => {
                 self.unconfirmed.remove(i);
                 Some(Delivery::Sent)
@@ -361,7 +363,9 @@ impl Chat {
                 self.update_timeline(&room, |t| t.confirm(m));
             }
             ServerMsg::Ack { room, id, seq } => self.update_timeline(&room, |t| t.ack(&id, seq)),
-            ServerMsg::Older { room, messages, has_older } => self.update_timeline(&room, |t| t.older(messages, has_older)),
+            ServerMsg::Older { room, messages, has_older } => {
+                self.update_timeline(&room, |t| t.older(messages, has_older))
+            }
             ServerMsg::Presence { room, online } => self.online.update(|o| {
                 o.insert(room, online);
             }),
@@ -386,7 +390,9 @@ impl Chat {
 
 /// The names of who is typing in a room at `now`, for "X is typing…".
 pub fn typing_names(entries: Option<&Vec<(User, f64)>>, now: f64) -> Vec<String> {
-    entries.map(|list| list.iter().filter(|(_, until)| *until > now).map(|(u, _)| u.name.clone()).collect()).unwrap_or_default()
+    entries
+        .map(|list| list.iter().filter(|(_, until)| *until > now).map(|(u, _)| u.name.clone()).collect())
+        .unwrap_or_default()
 }
 
 /// "Ann is typing…", "Ann and Bob are typing…", "3 people are typing…".

@@ -121,3 +121,68 @@ test("@nojs a bad room address gets a clear page, not an error", async ({ page }
   expect(response?.status()).toBe(404);
   await expect(page.getByTestId("bad-room")).toContainText("not a valid room name");
 });
+
+/** Posts `count` messages to `room` from inside the page, over a socket of its own. */
+async function seed(page: import("@playwright/test").Page, room: string, count: number) {
+  await page.evaluate(
+    async ({ room, count }) => {
+      const ws = new WebSocket(`ws://${location.host}/ws`);
+      await new Promise((ok) => (ws.onopen = ok));
+      let acked = 0;
+      const done = new Promise<void>((ok) => {
+        ws.onmessage = (e) => {
+          const m = JSON.parse(e.data);
+          if (m.type === "welcome") ws.send(JSON.stringify({ type: "join", room }));
+          if (m.type === "joined") {
+            for (let n = 1; n <= count; n++) ws.send(JSON.stringify({ type: "send", room, id: `seed-${n}`, text: `old ${n}` }));
+          }
+          if (m.type === "ack" && ++acked === count) ok();
+        };
+      });
+      ws.send(JSON.stringify({ type: "hello", name: "Seeder" }));
+      await done;
+      ws.close();
+    },
+    { room, count },
+  );
+}
+
+test("scrolling up loads older messages until the beginning", async ({ browser }) => {
+  const room = uniqueRoom("long");
+  const ann = await person(browser, "Ann", `/r/${room}`);
+  await seed(ann, room, 120);
+  await ann.reload();
+  await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
+  await expect(ann.getByTestId("message")).toHaveCount(50);
+  await expect(messageTexts(ann).last()).toHaveText("old 120");
+  // The newest is in view; the oldest shown is not.
+  await expect(messageTexts(ann).last()).toBeInViewport();
+  for (const expected of [100, 120]) {
+    await ann.getByTestId("message-list").evaluate((el) => (el.scrollTop = 0));
+    await expect(ann.getByTestId("message")).toHaveCount(expected);
+  }
+  await expect(messageTexts(ann).first()).toHaveText("old 1");
+  await expect(ann.getByTestId("load-older")).toHaveCount(0);
+  const all = await messageTexts(ann).allTextContents();
+  expect(all).toEqual(Array.from({ length: 120 }, (_, i) => `old ${i + 1}`));
+});
+
+test("new messages below show a marker while the reader is scrolled up", async ({ browser }) => {
+  const room = uniqueRoom("marker");
+  const ann = await person(browser, "Ann", `/r/${room}`);
+  await seed(ann, room, 60);
+  await expect(ann.getByTestId("message")).toHaveCount(60);
+  const bob = await person(browser, "Bob", `/r/${room}`);
+  // At the bottom: a new message scrolls into view, no marker.
+  await say(bob, "first news");
+  await expect(ann.getByText("first news")).toBeInViewport();
+  await expect(ann.getByTestId("new-messages")).toHaveCount(0);
+  // Scrolled up a little: the view stays put and the marker appears.
+  await ann.getByTestId("message-list").evaluate((el) => (el.scrollTop = el.scrollHeight / 2));
+  await say(bob, "second news");
+  await expect(ann.getByTestId("new-messages")).toBeVisible();
+  await expect(ann.getByText("second news")).not.toBeInViewport();
+  await ann.getByTestId("new-messages").click();
+  await expect(ann.getByText("second news")).toBeInViewport();
+  await expect(ann.getByTestId("new-messages")).toHaveCount(0);
+});

@@ -142,7 +142,8 @@ impl Session {
             }
         }
         self.ready = false;
-        let after = self.chat.timelines.with_untracked(|t| t.get(&room).filter(|t| t.loaded).and_then(|t| t.last_seq()));
+        let after =
+            self.chat.timelines.with_untracked(|t| t.get(&room).filter(|t| t.loaded).and_then(|t| t.last_seq()));
         out.push(ClientMsg::Join { room, after });
         out
     }

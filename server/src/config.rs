@@ -28,9 +28,8 @@ impl Config {
         if std::env::var_os("LEPTOS_OUTPUT_NAME").is_none() {
             std::env::set_var("LEPTOS_OUTPUT_NAME", OUTPUT_NAME);
         }
-        let leptos = leptos::config::get_configuration(None)
-            .map_err(|e| StartError::Config(e.to_string()))?
-            .leptos_options;
+        let leptos =
+            leptos::config::get_configuration(None).map_err(|e| StartError::Config(e.to_string()))?.leptos_options;
         let defaults = Liveness::default();
         Ok(Config {
             leptos,

@@ -6,9 +6,15 @@
 use crate::hub::Frame;
 use crate::identity::random_bytes;
 use crate::ws::{finish, limited, read_failure, send_all, Context, Ending};
-use app::protocol::{validate_text, ChatMessage, ClientMsgId, MessageKind, RoomId, Seq, User, UserId, CLOSE_GOING_AWAY, CLOSE_IDLE, MAX_REPLAY, MAX_TEXT_CHARS};
+use app::protocol::{
+    validate_text, ChatMessage, ClientMsgId, MessageKind, RoomId, Seq, User, UserId, CLOSE_GOING_AWAY, CLOSE_IDLE,
+    MAX_REPLAY, MAX_TEXT_CHARS,
+};
 use axum::{
-    extract::{ws::{Message, WebSocketUpgrade}, FromRequestParts, Request, State},
+    extract::{
+        ws::{Message, WebSocketUpgrade},
+        FromRequestParts, Request, State,
+    },
     http::header,
     middleware::Next,
     response::Response,
@@ -23,7 +29,11 @@ const CLOSE_UNSUPPORTED: u16 = 1003;
 /// Routes a WebSocket upgrade at `/` to the guest handler; everything else goes on.
 pub async fn intercept(State(state): State<crate::AppState>, req: Request, next: Next) -> Response {
     let wants_socket = req.uri().path() == "/"
-        && req.headers().get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        && req
+            .headers()
+            .get(header::UPGRADE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if !wants_socket {
         return next.run(req).await;
     }

@@ -7,9 +7,7 @@
 //! is never skipped silently: it catches up from the store (see `ws.rs`).
 
 use crate::store::{Appended, NewMessage, Store, StoreError};
-use app::protocol::{
-    ChatMessage, ClientMsgId, MessageKind, RoomId, RoomSummary, Seq, ServerMsg, User, UserId,
-};
+use app::protocol::{ChatMessage, ClientMsgId, MessageKind, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
 use axum::extract::ws::Utf8Bytes;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -175,7 +173,8 @@ impl Drop for Membership {
             None => false,
         };
         if gone {
-            let _ = room.feed.send(Frame::event(&ServerMsg::Presence { room: self.room.clone(), online: room.online() }));
+            let _ =
+                room.feed.send(Frame::event(&ServerMsg::Presence { room: self.room.clone(), online: room.online() }));
             self.shared.directory_dirty.notify_one();
         }
         if room.online.is_empty() && room.feed.receiver_count() == 0 {
@@ -197,13 +196,7 @@ impl Hub {
         tokio::spawn(write_loop(store.clone(), shared.clone(), queue));
         tokio::spawn(directory_loop(shared.clone()));
         shared.directory.send_replace(ServerMsg::Rooms { rooms: shared.summary() }.encode().into());
-        Ok(Arc::new(Hub {
-            store,
-            shared,
-            writes,
-            shutdown: watch::channel(false).0,
-            open: Arc::default(),
-        }))
+        Ok(Arc::new(Hub { store, shared, writes, shutdown: watch::channel(false).0, open: Arc::default() }))
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -447,7 +440,9 @@ mod tests {
         assert!(watcher.try_recv().is_err(), "no presence change to announce");
         drop(tab2);
         assert_eq!(hub.online(&room("r")), [user("bob")]);
-        assert!(matches!(decode(&watcher.recv().await.unwrap()), ServerMsg::Presence { online, .. } if online == [user("bob")]));
+        assert!(
+            matches!(decode(&watcher.recv().await.unwrap()), ServerMsg::Presence { online, .. } if online == [user("bob")])
+        );
         assert_eq!(hub.online(&room("other")), []);
     }
 
@@ -459,10 +454,7 @@ mod tests {
         let rooms = hub.rooms();
         assert_eq!(
             rooms,
-            [
-                RoomSummary { room: room("history-only"), online: 0 },
-                RoomSummary { room: room("lobby"), online: 1 },
-            ]
+            [RoomSummary { room: room("history-only"), online: 0 }, RoomSummary { room: room("lobby"), online: 1 },]
         );
         let mut directory = hub.directory();
         tokio::time::timeout(Duration::from_secs(2), directory.changed()).await.unwrap().unwrap();

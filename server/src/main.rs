@@ -1,6 +1,8 @@
 //! Starts Palaver: reads the settings, sets up logging, serves until SIGINT or SIGTERM.
 
-use server::{config::Config, error::StartError, hub::Hub, identity::Identity, router, store::sqlite::SqliteStore, AppState};
+use server::{
+    config::Config, error::StartError, hub::Hub, identity::Identity, router, store::sqlite::SqliteStore, AppState,
+};
 use std::{process::ExitCode, sync::Arc};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;

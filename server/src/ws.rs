@@ -46,7 +46,7 @@ pub struct Liveness {
 
 impl Default for Liveness {
     fn default() -> Self {
-        Liveness { ping_every: Duration::from_secs(20), idle_timeout: Duration::from_secs(50) }
+        Liveness { ping_every: Duration::from_secs(15), idle_timeout: Duration::from_secs(40) }
     }
 }
 
@@ -291,7 +291,9 @@ impl Connection {
         let user = match (known, name) {
             (Some(user), None) => user,
             (Some(user), Some(name)) => User { name, ..user },
-            (None, Some(name)) => identity.new_user(name).map_err(|e| FrameError::new(ErrorReason::Unavailable, e.to_string()))?,
+            (None, Some(name)) => {
+                identity.new_user(name).map_err(|e| FrameError::new(ErrorReason::Unavailable, e.to_string()))?
+            }
             (None, None) => unreachable!("decode refuses a hello with neither"),
         };
         if let Some(current) = &self.user {
@@ -348,10 +350,12 @@ impl Connection {
             if missed.len() <= MAX_REPLAY {
                 let newest = missed.last().map_or(after, |m| m.seq);
                 // A number beyond this room's newest is from some other history: reload.
-                let known = !missed.is_empty() || after == 0 || store.after(room, after - 1, 1).await.map_err(wrap)?.len() == 1;
+                let known =
+                    !missed.is_empty() || after == 0 || store.after(room, after - 1, 1).await.map_err(wrap)?.len() == 1;
                 if known {
                     let has_older = after > 0 || missed.first().is_some_and(|m| m.seq > 1);
-                    let frame = ServerMsg::Joined { room: room.clone(), messages: missed, complete: true, has_older, online };
+                    let frame =
+                        ServerMsg::Joined { room: room.clone(), messages: missed, complete: true, has_older, online };
                     return Ok((frame, newest));
                 }
             }
@@ -527,7 +531,9 @@ mod tests {
         let count = crate::hub::LIVE_QUEUE + 100;
         let author = User { id: app::protocol::UserId("u-bob".into()), name: "Bob".into() };
         for n in 0..count {
-            hub.post(&RoomId::lobby(), &author, ClientMsgId(format!("m{n}")), MessageKind::Text, "x".into()).await.unwrap();
+            hub.post(&RoomId::lobby(), &author, ClientMsgId(format!("m{n}")), MessageKind::Text, "x".into())
+                .await
+                .unwrap();
         }
         let mut seqs = Vec::new();
         while seqs.last() != Some(&(count as Seq)) {

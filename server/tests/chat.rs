@@ -89,7 +89,8 @@ async fn concurrent_senders_produce_one_order_that_every_client_sees() {
         assert_eq!(t.await.unwrap(), watched, "every client saw the same order");
     }
     for s in 0..SENDERS {
-        let mine: Vec<_> = watched.iter().filter(|m| m.author.name == format!("Sender {s}")).map(|m| m.text.clone()).collect();
+        let mine: Vec<_> =
+            watched.iter().filter(|m| m.author.name == format!("Sender {s}")).map(|m| m.text.clone()).collect();
         assert_eq!(mine, (0..EACH).map(|n| format!("{s}:{n}")).collect::<Vec<_>>());
     }
 }
@@ -228,11 +229,18 @@ async fn presence_counts_people_not_tabs() {
     assert!(quiet.is_err(), "{quiet:?}");
     drop(tab2);
     match bob.next_where(presence).await {
-        ServerMsg::Presence { online, .. } => assert_eq!(online.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Bob"]),
+        ServerMsg::Presence { online, .. } => {
+            assert_eq!(online.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Bob"])
+        }
         _ => unreachable!(),
     }
     // The room list counts people too.
-    match bob.next_where(|m| matches!(m, ServerMsg::Rooms { rooms } if rooms.iter().any(|r| r.room.0 == "team" && r.online == 1))).await {
+    match bob
+        .next_where(
+            |m| matches!(m, ServerMsg::Rooms { rooms } if rooms.iter().any(|r| r.room.0 == "team" && r.online == 1)),
+        )
+        .await
+    {
         ServerMsg::Rooms { .. } => {}
         _ => unreachable!(),
     }
@@ -312,7 +320,10 @@ async fn renaming_is_announced_in_the_room() {
     while !(announced && listed) {
         match bob.next().await {
             ServerMsg::Message(m) => {
-                assert_eq!((m.kind, m.text.as_str(), m.author.name.as_str()), (MessageKind::Renamed, "Alice", "Alicia"));
+                assert_eq!(
+                    (m.kind, m.text.as_str(), m.author.name.as_str()),
+                    (MessageKind::Renamed, "Alice", "Alicia")
+                );
                 announced = true;
             }
             ServerMsg::Presence { online, .. } => listed |= online.iter().any(|u| u.name == "Alicia"),
@@ -421,7 +432,10 @@ async fn a_restart_keeps_every_acknowledged_message() {
     let mut bob = server.named("Bob").await;
     let (lobby, _, _) = bob.join("lobby", None).await;
     let (other, _, _) = bob.join("other", None).await;
-    assert_eq!(lobby.iter().map(|m| m.text.clone()).collect::<Vec<_>>(), (1..=10).map(|n| format!("kept {}", n * 2)).collect::<Vec<_>>());
+    assert_eq!(
+        lobby.iter().map(|m| m.text.clone()).collect::<Vec<_>>(),
+        (1..=10).map(|n| format!("kept {}", n * 2)).collect::<Vec<_>>()
+    );
     assert_eq!(other.len(), 10);
     assert_eq!(lobby.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
     // Numbering carries on where it stopped.

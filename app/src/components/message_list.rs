@@ -68,34 +68,44 @@ pub fn MessageList(room: RoomId, ssr_page: Option<RoomPage>) -> AnyView {
     };
 
     // Keep the reader's place: at the bottom when they were there, still when older
-    // messages arrive above, and a marker when new ones arrive below.
-    let previous = StoredValue::new((None::<Seq>, None::<Seq>, 0));
+    // messages arrive above, and a marker when new ones arrive below. Measured in the
+    // next animation frame, once the list shows the change.
+    let previous = StoredValue::new((None::<Seq>, 0));
     {
         let room = room.clone();
         Effect::new(move |_| {
-            let (first, last) = chat
+            let (first, count) = chat
                 .timelines
                 .with(|all| all.get(&room).map(|t| (t.first_seq(), t.entries().count())))
                 .unwrap_or((None, 0));
-            let Some(el) = list.get_untracked() else { return };
-            let (prev_first, _, prev_height) = previous.get_value();
-            if prev_first.is_some() && first < prev_first {
-                el.set_scroll_top(el.scroll_top() + el.scroll_height() - prev_height);
-            } else if at_bottom.get_untracked() {
-                el.set_scroll_top(el.scroll_height());
-            } else if last > 0 {
-                unseen.set(true);
-            }
-            previous.set_value((first, None, el.scroll_height()));
+            request_animation_frame(move || {
+                let Some(el) = list.get_untracked() else { return };
+                let (prev_first, prev_height) = previous.get_value();
+                if prev_first.is_some() && first < prev_first {
+                    el.set_scroll_top(el.scroll_top() + el.scroll_height() - prev_height);
+                } else if at_bottom.get_untracked() {
+                    el.set_scroll_top(el.scroll_height());
+                } else if count > 0 {
+                    unseen.set(true);
+                }
+                previous.set_value((first, el.scroll_height()));
+            });
         });
     }
+    let last_top = StoredValue::new(0);
     let on_scroll = move |_| {
         if let Some(el) = list.get_untracked() {
-            let bottom = el.scroll_height() - el.scroll_top() - el.client_height() < STICK_TO_BOTTOM_PX;
-            at_bottom.set(bottom);
+            let top = el.scroll_top();
+            let bottom = el.scroll_height() - top - el.client_height() < STICK_TO_BOTTOM_PX;
+            // Only the reader scrolling up leaves the bottom: a scroll event of ours can
+            // arrive after more messages made the list taller.
             if bottom {
+                at_bottom.set(true);
                 unseen.set(false);
+            } else if top < last_top.get_value() {
+                at_bottom.set(false);
             }
+            last_top.set_value(top);
             if el.scroll_top() < LOAD_OLDER_PX {
                 chat.load_older();
             }

@@ -119,12 +119,15 @@ fn append_batch(conn: &mut Connection, batch: Vec<NewMessage>) -> rusqlite::Resu
     let tx = conn.transaction()?;
     let mut out = Vec::with_capacity(batch.len());
     {
-        let mut find = tx.prepare_cached("SELECT seq FROM messages WHERE room = ?1 AND author_id = ?2 AND client_id = ?3")?;
+        let mut find =
+            tx.prepare_cached("SELECT seq FROM messages WHERE room = ?1 AND author_id = ?2 AND client_id = ?3")?;
         let mut next = tx.prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE room = ?1")?;
-        let mut insert = tx.prepare_cached(&format!("INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))?;
+        let mut insert =
+            tx.prepare_cached(&format!("INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))?;
         for m in batch {
-            let existing: Option<i64> =
-                find.query_row(params![m.room.as_str(), m.author.id.as_str(), m.id.as_str()], |r| r.get(0)).optional()?;
+            let existing: Option<i64> = find
+                .query_row(params![m.room.as_str(), m.author.id.as_str(), m.id.as_str()], |r| r.get(0))
+                .optional()?;
             if let Some(seq) = existing {
                 out.push(Appended::Duplicate(seq as Seq));
                 continue;
@@ -161,8 +164,9 @@ fn page(conn: &Connection, room: &str, before: Option<Seq>, limit: usize) -> rus
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
     ))?;
-    let mut messages =
-        stmt.query_map(params![room, before, limit as i64 + 1], row_to_message)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut messages = stmt
+        .query_map(params![room, before, limit as i64 + 1], row_to_message)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     let has_older = messages.len() > limit;
     messages.truncate(limit);
     messages.reverse();
@@ -253,7 +257,10 @@ mod tests {
                 Appended::Duplicate(s) => ("dup".into(), *s, false),
             })
             .collect();
-        assert_eq!(numbers, [("a".into(), 1, true), ("b".into(), 1, true), ("a".into(), 2, true), ("dup".into(), 1, false)]);
+        assert_eq!(
+            numbers,
+            [("a".into(), 1, true), ("b".into(), 1, true), ("a".into(), 2, true), ("dup".into(), 1, false)]
+        );
         assert_eq!(store.rooms().await.unwrap(), [RoomId("a".into()), RoomId("b".into())]);
     }
 

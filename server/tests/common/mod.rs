@@ -166,7 +166,8 @@ impl Client {
 
     /// Posts `text` to `room` with client message id `id`.
     pub async fn say(&mut self, room: &str, id: &str, text: &str) {
-        self.send_msg(ClientMsg::Send { room: RoomId(room.into()), id: ClientMsgId(id.into()), text: text.into() }).await;
+        self.send_msg(ClientMsg::Send { room: RoomId(room.into()), id: ClientMsgId(id.into()), text: text.into() })
+            .await;
     }
 
     /// Says hello and returns who the server says we are, and our token.
