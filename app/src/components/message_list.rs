@@ -40,7 +40,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<RoomPage>) -> AnyView {
         move |f: &dyn Fn(&Timeline) -> Vec<Entry>| {
             chat.timelines.with(|all| match all.get(&room) {
                 Some(t) if t.loaded || !t.is_empty() => f(t),
-                _ => server_rendered.with_value(|seed| seed.as_ref().map(|t| f(t)).unwrap_or_default()),
+                _ => server_rendered.with_value(|seed| seed.as_ref().map(f).unwrap_or_default()),
             })
         }
     };
