@@ -5,10 +5,10 @@
 
 use crate::hub::Frame;
 use crate::identity::random_bytes;
-use crate::ws::{finish, limited, read_failure, send_all, Context, Ending};
+use crate::ws::{finish, limited, read_failure, send_all, Context, Ending, Heartbeat};
 use app::protocol::{
-    validate_text, ChatMessage, ClientMsgId, MessageKind, RoomId, Seq, User, UserId, CLOSE_GOING_AWAY, CLOSE_IDLE,
-    MAX_REPLAY, MAX_TEXT_CHARS,
+    validate_text, ChatMessage, ClientMsgId, MessageKind, RoomId, Seq, User, UserId, CLOSE_GOING_AWAY, MAX_REPLAY,
+    MAX_TEXT_CHARS,
 };
 use axum::{
     extract::{
@@ -20,7 +20,6 @@ use axum::{
     response::Response,
 };
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use tokio::time::Instant;
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
 /// Close code for binary frames from a plain client (unsupported data).
@@ -74,24 +73,22 @@ where
     let mut feed = BroadcastStream::new(feed);
     let shutdown = cx.hub.shutdown_signal();
     tokio::pin!(shutdown);
-    let mut ping = tokio::time::interval(cx.liveness.ping_every);
-    ping.reset();
-    let mut last_heard = Instant::now();
+    let mut heartbeat = Heartbeat::new(cx.liveness);
     let mut delivered: Option<Seq> = None;
 
     let ending = loop {
         let out: Vec<String> = tokio::select! {
             biased;
             () = &mut shutdown => break Ending::Close(CLOSE_GOING_AWAY, "server shutting down"),
-            _ = ping.tick() => {
-                if last_heard.elapsed() >= cx.liveness.idle_timeout {
-                    break Ending::Close(CLOSE_IDLE, "no answer to pings");
+            beat = heartbeat.beat() => match beat {
+                Ok(ping) => {
+                    if socket.send(ping).await.is_err() {
+                        break Ending::Gone;
+                    }
+                    continue;
                 }
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    break Ending::Gone;
-                }
-                continue;
-            }
+                Err(ending) => break ending,
+            },
             Some(frame) = feed.next() => match frame {
                 Ok(Frame { seq: Some(seq), message: Some(m), .. }) if delivered.is_none_or(|d| seq > d) => {
                     delivered = Some(seq);
@@ -114,7 +111,7 @@ where
                 }
             },
             incoming = socket.next() => {
-                last_heard = Instant::now();
+                heartbeat.heard();
                 match incoming {
                     Some(Ok(Message::Text(line))) => match validate_text(line.as_str()) {
                         Ok(text) => {

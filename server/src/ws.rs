@@ -50,6 +50,36 @@ impl Default for Liveness {
     }
 }
 
+/// Pings on a timer, and notices when the peer has gone silent.
+pub(crate) struct Heartbeat {
+    interval: tokio::time::Interval,
+    idle_timeout: Duration,
+    last_heard: Instant,
+}
+
+impl Heartbeat {
+    pub(crate) fn new(liveness: Liveness) -> Heartbeat {
+        let mut interval = tokio::time::interval(liveness.ping_every);
+        interval.reset();
+        Heartbeat { interval, idle_timeout: liveness.idle_timeout, last_heard: Instant::now() }
+    }
+
+    /// Waits for the next beat: a ping to send, or the end of a silent connection.
+    pub(crate) async fn beat(&mut self) -> Result<Message, Ending> {
+        self.interval.tick().await;
+        if self.last_heard.elapsed() >= self.idle_timeout {
+            tracing::debug!("closing a silent connection");
+            return Err(Ending::Close(CLOSE_IDLE, "no answer to pings"));
+        }
+        Ok(Message::Ping(Default::default()))
+    }
+
+    /// The peer said something (any frame, pongs included).
+    pub(crate) fn heard(&mut self) {
+        self.last_heard = Instant::now();
+    }
+}
+
 /// Everything a connection needs from the server.
 #[derive(Clone)]
 pub struct Context {
@@ -114,9 +144,7 @@ where
     let shutdown = cx.hub.shutdown_signal();
     tokio::pin!(shutdown);
     let mut directory = WatchStream::new(cx.hub.directory());
-    let mut ping = tokio::time::interval(cx.liveness.ping_every);
-    ping.reset();
-    let mut last_heard = Instant::now();
+    let mut heartbeat = Heartbeat::new(cx.liveness);
     let mut conn = Connection { cx: cx.clone(), user: None, rooms: HashMap::new(), feeds: StreamMap::new() };
 
     let ending = loop {
@@ -125,17 +153,14 @@ where
         let out: Vec<Message> = tokio::select! {
             biased;
             () = &mut shutdown => break Ending::Close(CLOSE_GOING_AWAY, "server shutting down"),
-            _ = ping.tick() => {
-                if last_heard.elapsed() >= cx.liveness.idle_timeout {
-                    tracing::debug!("closing a silent connection");
-                    break Ending::Close(CLOSE_IDLE, "no answer to pings");
-                }
-                vec![Message::Ping(Default::default())]
-            }
+            beat = heartbeat.beat() => match beat {
+                Ok(ping) => vec![ping],
+                Err(ending) => break ending,
+            },
             Some((room, frame)) = conn.feeds.next() => conn.live(room, frame).await,
             Some(rooms) = directory.next(), if conn.user.is_some() => vec![Message::Text(rooms)],
             incoming = socket.next() => {
-                last_heard = Instant::now();
+                heartbeat.heard();
                 match incoming {
                     Some(Ok(Message::Text(frame))) => conn.handle(frame.as_str()).await.iter().map(text).collect(),
                     Some(Ok(Message::Binary(_))) => vec![text(&FrameError::binary().into())],
