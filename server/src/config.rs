@@ -1,6 +1,7 @@
 //! Settings, read from the environment with defaults that run out of the box.
 
 use crate::error::StartError;
+use crate::origin::AllowedOrigins;
 use crate::ws::Liveness;
 use leptos::prelude::LeptosOptions;
 use std::{path::PathBuf, str::FromStr, time::Duration};
@@ -15,6 +16,9 @@ pub struct Config {
     pub secret: Option<String>,
     /// Ping interval and idle timeout (`PALAVER_PING_INTERVAL_MS`, `PALAVER_IDLE_TIMEOUT_MS`).
     pub liveness: Liveness,
+    /// Origins besides the server's own host whose pages may open chat sockets
+    /// (`PALAVER_ALLOWED_ORIGINS`, comma-separated).
+    pub allowed_origins: AllowedOrigins,
     /// How long shutdown waits for open chat connections to close (`PALAVER_SHUTDOWN_GRACE_MS`).
     pub shutdown_grace: Duration,
 }
@@ -39,6 +43,7 @@ impl Config {
                 ping_every: millis("PALAVER_PING_INTERVAL_MS", defaults.ping_every)?,
                 idle_timeout: millis("PALAVER_IDLE_TIMEOUT_MS", defaults.idle_timeout)?,
             },
+            allowed_origins: AllowedOrigins::parse(&std::env::var("PALAVER_ALLOWED_ORIGINS").unwrap_or_default()),
             shutdown_grace: millis("PALAVER_SHUTDOWN_GRACE_MS", Duration::from_secs(5))?,
         })
     }

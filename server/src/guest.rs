@@ -36,6 +36,9 @@ pub async fn intercept(State(state): State<crate::AppState>, req: Request, next:
     if !wants_socket {
         return next.run(req).await;
     }
+    if let Err(refused) = state.allowed_origins.check(req.headers()) {
+        return refused;
+    }
     let (mut parts, _) = req.into_parts();
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(ws) => {

@@ -7,6 +7,7 @@ pub mod error;
 pub mod guest;
 pub mod hub;
 pub mod identity;
+pub mod origin;
 pub mod pages;
 pub mod store;
 pub mod ws;
@@ -27,6 +28,7 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub identity: Identity,
     pub liveness: ws::Liveness,
+    pub allowed_origins: origin::AllowedOrigins,
 }
 
 /// The whole HTTP surface: pages and static files (compressed), the chat socket at

@@ -43,7 +43,13 @@ async fn serve(config: Config) -> Result<(), StartError> {
     tracing::info!("messages stored in {}", store.path().display());
     let identity = Identity::load(config.secret, &config.data_dir)?;
     let hub = Hub::start(Arc::new(store)).await?;
-    let app = router(AppState { leptos_options: config.leptos, hub: hub.clone(), identity, liveness: config.liveness });
+    let app = router(AppState {
+        leptos_options: config.leptos,
+        hub: hub.clone(),
+        identity,
+        liveness: config.liveness,
+        allowed_origins: config.allowed_origins,
+    });
 
     tracing::info!("Palaver listening on http://{local}");
     axum::serve(listener, app.into_make_service()).with_graceful_shutdown(shutdown_signal(hub.clone())).await?;

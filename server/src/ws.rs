@@ -14,6 +14,7 @@ use axum::{
         ws::{CloseFrame, Message, WebSocketUpgrade},
         State,
     },
+    http::HeaderMap,
     response::Response,
 };
 use futures::{Sink, SinkExt, Stream, StreamExt};
@@ -99,7 +100,10 @@ pub fn limited(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.max_message_size(MAX_FRAME_BYTES).max_frame_size(MAX_FRAME_BYTES).read_buffer_size(READ_BUFFER_BYTES)
 }
 
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub async fn upgrade(ws: WebSocketUpgrade, headers: HeaderMap, State(state): State<AppState>) -> Response {
+    if let Err(refused) = state.allowed_origins.check(&headers) {
+        return refused;
+    }
     let cx = Context::from_state(&state);
     limited(ws).on_upgrade(move |socket| serve_socket(socket, cx))
 }
