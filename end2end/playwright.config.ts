@@ -43,7 +43,13 @@ export default defineConfig({
   webServer: {
     command: serverBinary,
     url: `http://127.0.0.1:${port}/`,
-    env: serverEnv(port, process.env.PALAVER_E2E_DATA_DIR ?? (process.env.PALAVER_E2E_DATA_DIR = freshDataDir())) as Record<string, string>,
+    env: {
+      ...serverEnv(port, process.env.PALAVER_E2E_DATA_DIR ?? (process.env.PALAVER_E2E_DATA_DIR = freshDataDir())),
+      // Some tests fill a room with history quickly; tests/limits.spec.ts checks the
+      // default rate limit on a server of its own.
+      PALAVER_RATE_PER_SEC: "10000",
+      PALAVER_RATE_BURST: "10000",
+    } as Record<string, string>,
     reuseExistingServer: false,
     timeout: 30_000,
     stdout: "pipe",

@@ -5,7 +5,7 @@
 //! `Timeline` is plain data so its rules are tested without a browser; `Chat` wraps the
 //! state in signals for the components and the socket task.
 
-use crate::protocol::{ChatMessage, ClientMsgId, MessageKind, RoomId, RoomSummary, Seq, ServerMsg, User};
+use crate::protocol::{ChatMessage, ClientMsgId, ErrorReason, MessageKind, RoomId, RoomSummary, Seq, ServerMsg, User};
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -380,6 +380,8 @@ impl Chat {
                 });
             }
             ServerMsg::Rooms { rooms } => self.rooms.set(rooms),
+            // Too fast: it stays pending, and the socket task sends it again shortly.
+            ServerMsg::Error { reason: ErrorReason::RateLimited, .. } => {}
             ServerMsg::Error { detail, id: Some(id), room: Some(room), .. } => {
                 self.update_timeline(&room, |t| t.failed(&id, detail))
             }

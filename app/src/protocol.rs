@@ -21,6 +21,10 @@ pub const MAX_FRAME_BYTES: usize = 32 * 1024;
 pub const HISTORY_PAGE: usize = 50;
 /// Most messages replayed to a client resuming a room; a larger gap reloads the room.
 pub const MAX_REPLAY: usize = 500;
+/// Messages one connection may send per second, on average (`PALAVER_RATE_PER_SEC`).
+pub const RATE_PER_SEC: u32 = 5;
+/// Messages one connection may send at once after a pause (`PALAVER_RATE_BURST`).
+pub const RATE_BURST: u32 = 10;
 /// The room everyone starts in.
 pub const DEFAULT_ROOM: &str = "lobby";
 
@@ -203,6 +207,9 @@ pub enum ServerMsg {
         /// The room the frame was about, when it named one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<RoomId>,
+        /// For `rate_limited`: when the same frame would be accepted, in milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
 }
 
@@ -234,6 +241,8 @@ pub enum ErrorReason {
     NotJoined,
     /// The server could not store or load messages just now; try again.
     Unavailable,
+    /// Too many messages too fast; the same frame is accepted after `retry_after_ms`.
+    RateLimited,
 }
 
 /// A refused frame: the reason, a human-readable detail, and what it concerned.
@@ -244,11 +253,12 @@ pub struct FrameError {
     pub detail: String,
     pub id: Option<ClientMsgId>,
     pub room: Option<RoomId>,
+    pub retry_after_ms: Option<u64>,
 }
 
 impl FrameError {
     pub fn new(reason: ErrorReason, detail: impl Into<String>) -> Self {
-        Self { reason, detail: detail.into(), id: None, room: None }
+        Self { reason, detail: detail.into(), id: None, room: None, retry_after_ms: None }
     }
 
     pub fn about(mut self, room: Option<&RoomId>, id: Option<&ClientMsgId>) -> Self {
@@ -264,7 +274,13 @@ impl FrameError {
 
 impl From<FrameError> for ServerMsg {
     fn from(e: FrameError) -> Self {
-        ServerMsg::Error { reason: e.reason, detail: e.detail, id: e.id, room: e.room }
+        ServerMsg::Error {
+            reason: e.reason,
+            detail: e.detail,
+            id: e.id,
+            room: e.room,
+            retry_after_ms: e.retry_after_ms,
+        }
     }
 }
 

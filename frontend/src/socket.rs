@@ -169,6 +169,16 @@ impl Session {
                 forget(TOKEN_KEY);
                 out = self.hello();
             }
+            ServerMsg::Error { reason: ErrorReason::RateLimited, id: Some(id), retry_after_ms, .. } => {
+                // Sent too fast: still pending; send it again once the server will take it.
+                self.sent_here.remove(id);
+                let chat = self.chat;
+                let wait = Duration::from_millis(retry_after_ms.unwrap_or(1_000));
+                leptos::task::spawn_local(async move {
+                    sleep(wait).await;
+                    chat.intend(Intent::Flush);
+                });
+            }
             ServerMsg::Error { id: Some(id), .. } => {
                 // Refused: a retry of it must go out again.
                 self.sent_here.remove(id);

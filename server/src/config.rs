@@ -2,7 +2,7 @@
 
 use crate::error::StartError;
 use crate::origin::AllowedOrigins;
-use crate::ws::Liveness;
+use crate::ws::{Liveness, Rate};
 use leptos::prelude::LeptosOptions;
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
@@ -19,6 +19,8 @@ pub struct Config {
     /// Origins besides the server's own host whose pages may open chat sockets
     /// (`PALAVER_ALLOWED_ORIGINS`, comma-separated).
     pub allowed_origins: AllowedOrigins,
+    /// Messages per second and burst per connection (`PALAVER_RATE_PER_SEC`, `PALAVER_RATE_BURST`).
+    pub rate: Rate,
     /// How long shutdown waits for open chat connections to close (`PALAVER_SHUTDOWN_GRACE_MS`).
     pub shutdown_grace: Duration,
 }
@@ -44,18 +46,26 @@ impl Config {
                 idle_timeout: millis("PALAVER_IDLE_TIMEOUT_MS", defaults.idle_timeout)?,
             },
             allowed_origins: AllowedOrigins::parse(&std::env::var("PALAVER_ALLOWED_ORIGINS").unwrap_or_default()),
+            rate: Rate {
+                per_sec: number("PALAVER_RATE_PER_SEC", Rate::default().per_sec)?,
+                burst: number("PALAVER_RATE_BURST", Rate::default().burst)?,
+            },
             shutdown_grace: millis("PALAVER_SHUTDOWN_GRACE_MS", Duration::from_secs(5))?,
         })
     }
 }
 
 fn millis(var: &str, default: Duration) -> Result<Duration, StartError> {
+    Ok(Duration::from_millis(number(var, default.as_millis() as u64)?))
+}
+
+/// A positive whole number from the environment, or the default when unset.
+fn number<T: FromStr + PartialOrd + Default + Copy>(var: &str, default: T) -> Result<T, StartError> {
     match std::env::var(var) {
-        Ok(v) => u64::from_str(v.trim())
+        Ok(v) => T::from_str(v.trim())
             .ok()
-            .filter(|ms| *ms > 0)
-            .map(Duration::from_millis)
-            .ok_or_else(|| StartError::Config(format!("{var}={v:?} is not a positive number of milliseconds"))),
+            .filter(|n| *n > T::default())
+            .ok_or_else(|| StartError::Config(format!("{var}={v:?} is not a positive whole number"))),
         Err(_) => Ok(default),
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::hub::Frame;
 use crate::identity::random_bytes;
-use crate::ws::{finish, limited, read_failure, send_all, Context, Ending, Heartbeat};
+use crate::ws::{finish, limited, read_failure, send_all, Bucket, Context, Ending, Heartbeat};
 use app::protocol::{
     validate_text, ChatMessage, ClientMsgId, MessageKind, RoomId, Seq, User, UserId, CLOSE_GOING_AWAY, MAX_REPLAY,
     MAX_TEXT_CHARS,
@@ -37,7 +37,7 @@ pub async fn intercept(State(state): State<crate::AppState>, req: Request, next:
         return next.run(req).await;
     }
     if let Err(refused) = state.allowed_origins.check(req.headers()) {
-        return refused;
+        return axum::response::IntoResponse::into_response(refused);
     }
     let (mut parts, _) = req.into_parts();
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
@@ -77,6 +77,7 @@ where
     let shutdown = cx.hub.shutdown_signal();
     tokio::pin!(shutdown);
     let mut heartbeat = Heartbeat::new(cx.liveness);
+    let mut posts = Bucket::new(cx.rate);
     let mut delivered: Option<Seq> = None;
 
     let ending = loop {
@@ -117,6 +118,9 @@ where
                 heartbeat.heard();
                 match incoming {
                     Some(Ok(Message::Text(line))) => match validate_text(line.as_str()) {
+                        Ok(_) if posts.take().is_err() => {
+                            vec![format!("error: slow down: at most {} messages a second", cx.rate.per_sec)]
+                        }
                         Ok(text) => {
                             let id = ClientMsgId(format!("plain-{}", hex_nonce()));
                             match cx.hub.post(&lobby, &user, id, MessageKind::Text, text.to_owned()).await {

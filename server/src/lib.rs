@@ -29,6 +29,7 @@ pub struct AppState {
     pub identity: Identity,
     pub liveness: ws::Liveness,
     pub allowed_origins: origin::AllowedOrigins,
+    pub rate: ws::Rate,
 }
 
 /// The whole HTTP surface: pages and static files (compressed), the chat socket at

@@ -49,6 +49,7 @@ async fn serve(config: Config) -> Result<(), StartError> {
         identity,
         liveness: config.liveness,
         allowed_origins: config.allowed_origins,
+        rate: config.rate,
     });
 
     tracing::info!("Palaver listening on http://{local}");

@@ -23,17 +23,27 @@ impl AllowedOrigins {
         )
     }
 
-    /// `Ok` if this upgrade may proceed, or the 403 to answer it with.
-    pub fn check(&self, headers: &HeaderMap) -> Result<(), Response> {
+    /// `Ok` if this upgrade may proceed.
+    pub fn check(&self, headers: &HeaderMap) -> Result<(), CrossOrigin> {
         let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };
         let origin = origin.to_str().unwrap_or_default().trim_end_matches('/').to_ascii_lowercase();
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
         let same_host = origin.split_once("://").is_some_and(|(_, rest)| !host.is_empty() && rest == host);
-        if same_host || self.0.iter().any(|allowed| *allowed == origin) {
+        if same_host || self.0.contains(&origin) {
             return Ok(());
         }
         tracing::warn!(%origin, %host, "refused a WebSocket upgrade from another origin");
-        Err((StatusCode::FORBIDDEN, "cross-origin WebSocket connections are not allowed here").into_response())
+        Err(CrossOrigin)
+    }
+}
+
+/// A refused cross-origin upgrade: answered with 403 and a message.
+#[derive(Debug)]
+pub struct CrossOrigin;
+
+impl IntoResponse for CrossOrigin {
+    fn into_response(self) -> Response {
+        (StatusCode::FORBIDDEN, "cross-origin WebSocket connections are not allowed here").into_response()
     }
 }
 
@@ -63,7 +73,7 @@ mod tests {
         let none = AllowedOrigins::default();
         for evil in ["http://evil.example", "http://127.0.0.1:3001", "null", "http://127.0.0.1:3000.evil.example"] {
             let refused = none.check(&headers(Some(evil), "127.0.0.1:3000")).unwrap_err();
-            assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{evil}");
+            assert_eq!(refused.into_response().status(), StatusCode::FORBIDDEN, "{evil}");
         }
         let some = AllowedOrigins::parse(" https://app.example.com/ , http://localhost:8080");
         assert!(some.check(&headers(Some("https://app.example.com"), "api.example.com")).is_ok());

@@ -7,7 +7,7 @@ use crate::identity::Identity;
 use crate::AppState;
 use app::protocol::{
     ClientMsg, ClientMsgId, ErrorReason, FrameError, MessageKind, RoomId, Seq, ServerMsg, User, CLOSE_GOING_AWAY,
-    CLOSE_IDLE, CLOSE_INVALID_UTF8, CLOSE_TOO_BIG, HISTORY_PAGE, MAX_FRAME_BYTES, MAX_REPLAY,
+    CLOSE_IDLE, CLOSE_INVALID_UTF8, CLOSE_TOO_BIG, HISTORY_PAGE, MAX_FRAME_BYTES, MAX_REPLAY, RATE_BURST, RATE_PER_SEC,
 };
 use axum::{
     extract::{
@@ -51,6 +51,59 @@ impl Default for Liveness {
     }
 }
 
+/// How fast one connection may post: a token bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct Rate {
+    pub per_sec: u32,
+    pub burst: u32,
+}
+
+impl Default for Rate {
+    fn default() -> Self {
+        Rate { per_sec: RATE_PER_SEC, burst: RATE_BURST }
+    }
+}
+
+/// "Typing" notes a connection may send: a few a second at most; extra ones are dropped.
+const TYPING_RATE: Rate = Rate { per_sec: 2, burst: 4 };
+
+/// A token bucket: holds up to `burst` tokens, refilled at `per_sec`.
+pub(crate) struct Bucket {
+    rate: Rate,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    pub(crate) fn new(rate: Rate) -> Bucket {
+        Bucket { rate, tokens: f64::from(rate.burst), last: Instant::now() }
+    }
+
+    /// Takes a token, or says how long until there is one.
+    pub(crate) fn take(&mut self) -> Result<(), Duration> {
+        let now = Instant::now();
+        let per_sec = f64::from(self.rate.per_sec.max(1));
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * per_sec).min(f64::from(self.rate.burst));
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / per_sec))
+        }
+    }
+
+    /// The error a refused post gets.
+    pub(crate) fn refusal(&self, wait: Duration) -> FrameError {
+        let detail = format!("slow down: at most {} messages a second", self.rate.per_sec);
+        FrameError {
+            retry_after_ms: Some(wait.as_millis().max(1) as u64),
+            ..FrameError::new(ErrorReason::RateLimited, detail)
+        }
+    }
+}
+
 /// Pings on a timer, and notices when the peer has gone silent.
 pub(crate) struct Heartbeat {
     interval: tokio::time::Interval,
@@ -87,11 +140,12 @@ pub struct Context {
     pub hub: Arc<Hub>,
     pub identity: Identity,
     pub liveness: Liveness,
+    pub rate: Rate,
 }
 
 impl Context {
     pub fn from_state(state: &AppState) -> Context {
-        Context { hub: state.hub.clone(), identity: state.identity.clone(), liveness: state.liveness }
+        Context { hub: state.hub.clone(), identity: state.identity.clone(), liveness: state.liveness, rate: state.rate }
     }
 }
 
@@ -102,7 +156,7 @@ pub fn limited(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 
 pub async fn upgrade(ws: WebSocketUpgrade, headers: HeaderMap, State(state): State<AppState>) -> Response {
     if let Err(refused) = state.allowed_origins.check(&headers) {
-        return refused;
+        return axum::response::IntoResponse::into_response(refused);
     }
     let cx = Context::from_state(&state);
     limited(ws).on_upgrade(move |socket| serve_socket(socket, cx))
@@ -124,6 +178,8 @@ struct Joined {
 
 struct Connection {
     cx: Context,
+    posts: Bucket,
+    typing: Bucket,
     user: Option<User>,
     rooms: HashMap<RoomId, Joined>,
     feeds: StreamMap<RoomId, BroadcastStream<Frame>>,
@@ -149,7 +205,14 @@ where
     tokio::pin!(shutdown);
     let mut directory = WatchStream::new(cx.hub.directory());
     let mut heartbeat = Heartbeat::new(cx.liveness);
-    let mut conn = Connection { cx: cx.clone(), user: None, rooms: HashMap::new(), feeds: StreamMap::new() };
+    let mut conn = Connection {
+        cx: cx.clone(),
+        posts: Bucket::new(cx.rate),
+        typing: Bucket::new(TYPING_RATE),
+        user: None,
+        rooms: HashMap::new(),
+        feeds: StreamMap::new(),
+    };
 
     let ending = loop {
         // Deliveries first: a client that floods the server gets everyone's messages
@@ -293,12 +356,17 @@ impl Connection {
             }
             ClientMsg::Send { room, id, text } => {
                 self.require_joined(&room, Some(&id))?;
+                if let Err(wait) = self.posts.take() {
+                    return Err(self.posts.refusal(wait).about(Some(&room), Some(&id)));
+                }
                 let seq = self.post(&room, &user, id.clone(), MessageKind::Text, text).await?;
                 Ok(vec![ServerMsg::Ack { room, id, seq }])
             }
             ClientMsg::Typing { room } => {
                 self.require_joined(&room, None)?;
-                self.cx.hub.typing(&room, &user);
+                if self.typing.take().is_ok() {
+                    self.cx.hub.typing(&room, &user);
+                }
                 Ok(Vec::new())
             }
             ClientMsg::History { room, before } => {
@@ -506,6 +574,7 @@ mod tests {
             hub: hub.clone(),
             identity: Identity::new(b"a test secret that is long enough".to_vec()),
             liveness: Liveness::default(),
+            rate: Rate::default(),
         };
         let task = tokio::spawn(serve_socket(ChannelSocket { incoming, outgoing: out_tx }, cx));
         (Peer { to_server, from_server }, task)
@@ -571,6 +640,25 @@ mod tests {
             }
         }
         assert_eq!(seqs, (1..=count as Seq).collect::<Vec<_>>(), "every message, once, in order");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_bucket_allows_a_burst_then_the_rate() {
+        let mut bucket = Bucket::new(Rate { per_sec: 5, burst: 10 });
+        for _ in 0..10 {
+            assert!(bucket.take().is_ok());
+        }
+        let wait = bucket.take().unwrap_err();
+        assert!(wait <= Duration::from_millis(200) && wait > Duration::ZERO, "{wait:?}");
+        assert_eq!(bucket.refusal(wait).retry_after_ms, Some(wait.as_millis() as u64));
+        tokio::time::advance(Duration::from_millis(200)).await;
+        assert!(bucket.take().is_ok());
+        assert!(bucket.take().is_err());
+        tokio::time::advance(Duration::from_secs(60)).await;
+        for _ in 0..10 {
+            assert!(bucket.take().is_ok(), "refills up to the burst, no further");
+        }
+        assert!(bucket.take().is_err());
     }
 
     #[tokio::test]

@@ -537,3 +537,52 @@ async fn sockets_from_other_sites_are_refused() {
         assert_eq!(upgrade_status(&server, path, None).0, 101, "{path}: no Origin, not a browser");
     }
 }
+
+#[tokio::test]
+async fn a_connection_posting_too_fast_is_told_to_slow_down_and_nothing_extra_is_posted() {
+    let server = TestServer::start_with(&[("PALAVER_RATE_PER_SEC", "5"), ("PALAVER_RATE_BURST", "10")]);
+    let mut flood = server.named("Flood").await;
+    let mut bob = server.named("Bob").await;
+    flood.join("lobby", None).await;
+    bob.join("lobby", None).await;
+    for n in 0..20 {
+        flood.say("lobby", &format!("f{n}"), &format!("flood {n}")).await;
+    }
+    let (mut acked, mut limited) = (0, Vec::new());
+    while acked + limited.len() < 20 {
+        match flood.next().await {
+            ServerMsg::Ack { .. } => acked += 1,
+            ServerMsg::Error { reason: ErrorReason::RateLimited, retry_after_ms, id, .. } => {
+                assert!(retry_after_ms.is_some_and(|ms| ms > 0 && ms <= 1_000), "{retry_after_ms:?}");
+                limited.push(id.expect("names the message"));
+            }
+            _ => {}
+        }
+    }
+    assert!((10..=12).contains(&acked), "the burst gets through: {acked}");
+    // Only what was accepted reached anyone.
+    let mut seen = 0;
+    while tokio::time::timeout(Duration::from_millis(300), bob.next_message()).await.is_ok() {
+        seen += 1;
+    }
+    assert_eq!(seen, acked);
+    // After the wait, a refused message goes through when sent again.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    flood.say("lobby", &limited[0].0, "retried").await;
+    assert!(matches!(
+        flood.next_where(|m| matches!(m, ServerMsg::Ack { .. } | ServerMsg::Error { .. })).await,
+        ServerMsg::Ack { .. }
+    ));
+
+    let mut plain = Client::connect(&server.ws_url("/")).await;
+    for n in 0..15 {
+        plain.send_raw(Message::text(format!("plain {n}"))).await;
+    }
+    loop {
+        if let Message::Text(t) = plain.next_raw().await {
+            if t.as_str().starts_with("error: slow down") {
+                break;
+            }
+        }
+    }
+}

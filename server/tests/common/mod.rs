@@ -41,6 +41,9 @@ impl TestServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
             .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
             .env("PALAVER_DATA_DIR", data.path())
+            // Tests that post in bulk are not about the rate limit; the one that is sets it.
+            .env("PALAVER_RATE_PER_SEC", "100000")
+            .env("PALAVER_RATE_BURST", "100000")
             .env("RUST_LOG", std::env::var("TEST_SERVER_LOG").unwrap_or("info".into()))
             .env("NO_COLOR", "1")
             .envs(env.iter().copied())
