@@ -1,6 +1,8 @@
-#![recursion_limit = "256"]
 //! Palaver's server: the server-rendered chat pages, static files, and the WebSocket
 //! that fans every stored message out to everyone in its room.
+
+// The chat page's view types nest deeply; the router needs to see through them.
+#![recursion_limit = "256"]
 
 pub mod config;
 pub mod error;

@@ -593,13 +593,6 @@ mod tests {
         while !matches!(peer.next_msg().await, ServerMsg::Joined { .. }) {}
     }
 
-    fn close_code(msg: Message) -> u16 {
-        match msg {
-            Message::Close(Some(frame)) => frame.code,
-            other => panic!("expected a close frame, got {other:?}"),
-        }
-    }
-
     #[tokio::test]
     async fn answers_frames_and_relays_the_live_feed() {
         let (hub, _dir) = hub().await;
@@ -669,7 +662,10 @@ mod tests {
         hub.shut_down();
         loop {
             match peer.next().await {
-                Message::Close(_) => break,
+                Message::Close(frame) => {
+                    assert_eq!(frame.map(|f| f.code), Some(CLOSE_GOING_AWAY));
+                    break;
+                }
                 Message::Text(_) => continue,
                 other => panic!("{other:?}"),
             }
@@ -677,6 +673,5 @@ mod tests {
         task.await.unwrap();
         assert_eq!(hub.open_connections(), 0);
         assert!(hub.online(&RoomId::lobby()).is_empty(), "a closed connection is nobody's presence");
-        let _ = close_code;
     }
 }

@@ -63,7 +63,7 @@ fn RoomView(room: RoomId) -> AnyView {
     let heading = format!("#{}", room);
     let r = room.clone();
     let data_room = room.to_string();
-    let (for_list, for_presence, for_typing, for_composer) = (room.clone(), room.clone(), room.clone(), room);
+    let (for_list, for_presence, for_typing) = (room.clone(), room.clone(), room);
 
     view! {
         <Title text=title/>
@@ -92,7 +92,7 @@ fn RoomView(room: RoomId) -> AnyView {
                 </Suspense>
                 <TypingIndicator room=for_typing/>
                 <Show when=named fallback=|| view! { <NameForm/> }>
-                    <Composer room=for_composer.clone()/>
+                    <Composer/>
                 </Show>
             </section>
         </div>

@@ -3,15 +3,14 @@
 
 use super::name_form::NameForm;
 use crate::chat::{now_ms, Chat, Intent};
-use crate::protocol::{validate_text, RoomId, MAX_TEXT_CHARS};
+use crate::protocol::{validate_text, MAX_TEXT_CHARS};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 /// Least time between two "typing" notes to the room, in milliseconds.
 const TYPING_EVERY_MS: f64 = 2_000.0;
 
 #[component]
-pub fn Composer(room: RoomId) -> AnyView {
-    let _ = room;
+pub fn Composer() -> AnyView {
     let chat = expect_context::<Chat>();
     let draft = RwSignal::new(String::new());
     let renaming = RwSignal::new(false);
