@@ -3,6 +3,7 @@
 pub mod chat_page;
 pub mod composer;
 pub mod connection_status;
+pub mod form_error;
 pub mod message_list;
 pub mod name_form;
 pub mod presence;

@@ -1,5 +1,6 @@
 //! Choosing a display name, on first visit or to change it.
 
+use super::form_error::FormError;
 use crate::chat::Chat;
 use crate::protocol::{validate_name, MAX_NAME_CHARS};
 use leptos::{ev::SubmitEvent, prelude::*};
@@ -36,9 +37,7 @@ pub fn NameForm(#[prop(optional)] on_done: Option<Callback<()>>) -> impl IntoVie
                 on:input=move |ev| draft.set(event_target_value(&ev))
             />
             <button type="submit" data-testid="name-button">"Start chatting"</button>
-            <Show when=move || problem.with(Option::is_some)>
-                <p class="form-error" role="alert" data-testid="name-error">{move || problem.get()}</p>
-            </Show>
+            <FormError problem testid="name-error"/>
         </form>
     }
 }

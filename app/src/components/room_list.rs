@@ -1,6 +1,7 @@
 //! The sidebar: every room with how many people are in it, and a box to join or
 //! create a room by name.
 
+use super::form_error::FormError;
 use crate::chat::Chat;
 use crate::protocol::{RoomId, RoomSummary};
 use leptos::{ev::SubmitEvent, prelude::*};
@@ -67,9 +68,7 @@ pub fn RoomList(current: RoomId) -> AnyView {
                     on:input=move |ev| draft.set(event_target_value(&ev))
                 />
                 <button type="submit" data-testid="join-room-button">"Go"</button>
-                <Show when=move || problem.with(Option::is_some)>
-                    <p class="form-error" role="alert" data-testid="join-room-error">{move || problem.get()}</p>
-                </Show>
+                <FormError problem testid="join-room-error"/>
             </form>
         </nav>
     }
