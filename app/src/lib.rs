@@ -19,8 +19,27 @@ use leptos_router::{
 /// front end passes one to [`App`]; on the server there is none.
 pub type Connector = fn(ChatLink);
 
+/// The Content-Security-Policy of every page: only this site's scripts (the inline
+/// hydration script carries the page's nonce), styles, images and socket; never framed.
+/// `reload_port` is `cargo leptos watch`'s live-reload socket, allowed in development only.
+pub fn content_security_policy(nonce: &str, reload_port: Option<u32>) -> String {
+    let reload = reload_port.map(|port| format!(" ws://*:{port}")).unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'{reload}; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'self'; object-src 'none'"
+    )
+}
+
 /// The HTML document around the app, rendered by the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        let reload = (options.env == leptos::config::Env::DEV).then_some(options.reload_port);
+        if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce, reload)) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

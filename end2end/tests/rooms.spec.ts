@@ -46,9 +46,15 @@ test("reloading shows the room's history, rendered by the server", async ({ brow
     await say(ann, t);
     await expect(ann.getByTestId("message").filter({ hasText: t })).toHaveAttribute("data-state", "sent");
   }
+  // The page works entirely within its Content-Security-Policy.
+  const violations: string[] = [];
+  ann.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+  });
   await ann.reload();
   await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
   await expect.poll(() => messageTexts(ann).allTextContents()).toEqual(texts);
+  expect(violations).toEqual([]);
 
   // The HTML itself already holds them, escaped.
   const html = await (await request.get(`/r/${room}`)).text();

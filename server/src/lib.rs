@@ -15,13 +15,14 @@ pub mod store;
 pub mod ws;
 
 use app::{shell, App};
+use axum::http::{header, HeaderValue};
 use axum::{extract::FromRef, middleware, routing::get, Router};
 use hub::Hub;
 use identity::Identity;
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
-use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+use tower_http::{compression::CompressionLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 /// What every request handler can reach.
 #[derive(Clone, FromRef)]
@@ -44,7 +45,11 @@ pub fn router(state: AppState) -> Router {
             routes,
             {
                 let hub = state.hub.clone();
-                move || leptos::prelude::provide_context(pages::page_loader(hub.clone()))
+                move || {
+                    leptos::prelude::provide_context(pages::page_loader(hub.clone()));
+                    // A fresh nonce per page: the only inline scripts allowed (see shell()).
+                    leptos::nonce::provide_nonce();
+                }
             },
             {
                 let options = state.leptos_options.clone();
@@ -52,7 +57,9 @@ pub fn router(state: AppState) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(CompressionLayer::new());
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")));
     Router::new()
         .route("/ws", get(ws::upgrade))
         .merge(pages)

@@ -586,3 +586,20 @@ async fn a_connection_posting_too_fast_is_told_to_slow_down_and_nothing_extra_is
         }
     }
 }
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_only_their_own_nonce_may_run_inline() {
+    let server = TestServer::start();
+    let (status, head, html) = server.get_with_head("/r/secure");
+    assert_eq!(status, 200);
+    assert_eq!(common::header(&head, "x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(common::header(&head, "referrer-policy").as_deref(), Some("same-origin"));
+    let csp = common::header(&head, "content-security-policy").expect("a CSP header");
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let nonce =
+        html.split("nonce=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a nonce on the hydration script");
+    assert!(csp.contains(&format!("'nonce-{nonce}'")), "{csp} vs {nonce}");
+    let (_, again, _) = server.get_with_head("/r/secure");
+    assert_ne!(common::header(&again, "content-security-policy"), Some(csp), "a new nonce per page");
+}

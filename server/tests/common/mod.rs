@@ -109,6 +109,12 @@ impl TestServer {
 
     /// A plain HTTP/1.1 GET: status code and body.
     pub fn get(&self, path: &str) -> (u16, String) {
+        let (status, _, body) = self.get_with_head(path);
+        (status, body)
+    }
+
+    /// A plain HTTP/1.1 GET: status code, the response head (lowercased) and body.
+    pub fn get_with_head(&self, path: &str) -> (u16, String, String) {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
         stream.set_read_timeout(Some(WAIT)).unwrap();
         write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr).unwrap();
@@ -122,8 +128,16 @@ impl TestServer {
         } else {
             body.to_owned()
         };
-        (status, body)
+        (status, head.to_owned(), body)
     }
+}
+
+/// The value of header `name` in a response head, if present.
+pub fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+    })
 }
 
 fn dechunk(mut body: &str) -> String {
