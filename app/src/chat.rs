@@ -355,11 +355,17 @@ impl Chat {
             ServerMsg::Message(m) => {
                 let room = m.room.clone();
                 let author = m.author.id.clone();
-                self.typing.update(|t| {
-                    if let Some(list) = t.get_mut(&room) {
-                        list.retain(|(u, _)| u.id != author);
-                    }
-                });
+                // Their message ends their "typing"; only then does the typing line change.
+                let was_typing = self
+                    .typing
+                    .with_untracked(|t| t.get(&room).is_some_and(|list| list.iter().any(|(u, _)| u.id == author)));
+                if was_typing {
+                    self.typing.update(|t| {
+                        if let Some(list) = t.get_mut(&room) {
+                            list.retain(|(u, _)| u.id != author);
+                        }
+                    });
+                }
                 self.update_timeline(&room, |t| t.confirm(m));
             }
             ServerMsg::Ack { room, id, seq } => self.update_timeline(&room, |t| t.ack(&id, seq)),
