@@ -1,10 +1,11 @@
 //! Settings, read from the environment with defaults that run out of the box.
 
+use crate::admission::IpLimits;
 use crate::error::StartError;
 use crate::origin::AllowedOrigins;
 use crate::ws::{Liveness, Rate};
 use leptos::prelude::LeptosOptions;
-use std::{path::PathBuf, str::FromStr, time::Duration};
+use std::{net::IpAddr, path::PathBuf, str::FromStr, time::Duration};
 
 /// Everything the server needs to start.
 pub struct Config {
@@ -23,6 +24,8 @@ pub struct Config {
     pub rate: Rate,
     /// How long shutdown waits for open chat connections to close (`PALAVER_SHUTDOWN_GRACE_MS`).
     pub shutdown_grace: Duration,
+    /// Chat sockets per client address, and which proxies' `X-Forwarded-For` to believe.
+    pub ip_limits: IpLimits,
 }
 
 /// Name of the front-end bundle under `/pkg`, as the workspace's Leptos metadata sets it.
@@ -51,8 +54,32 @@ impl Config {
                 burst: number("PALAVER_RATE_BURST", Rate::default().burst)?,
             },
             shutdown_grace: millis("PALAVER_SHUTDOWN_GRACE_MS", Duration::from_secs(5))?,
+            ip_limits: ip_limits()?,
         })
     }
+}
+
+fn ip_limits() -> Result<IpLimits, StartError> {
+    let defaults = IpLimits::default();
+    let trusted_proxies = std::env::var("PALAVER_TRUSTED_PROXIES")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            a.parse::<IpAddr>()
+                .map(|ip| ip.to_canonical())
+                .map_err(|_| StartError::Config(format!("PALAVER_TRUSTED_PROXIES: {a:?} is not an IP address")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(IpLimits {
+        max_open: number("PALAVER_MAX_CONNECTIONS_PER_IP", defaults.max_open)?,
+        new_per_sec: Rate {
+            per_sec: number("PALAVER_NEW_CONNECTIONS_PER_IP_PER_SEC", defaults.new_per_sec.per_sec)?,
+            burst: number("PALAVER_NEW_CONNECTIONS_PER_IP_BURST", defaults.new_per_sec.burst)?,
+        },
+        trusted_proxies,
+    })
 }
 
 fn millis(var: &str, default: Duration) -> Result<Duration, StartError> {

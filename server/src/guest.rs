@@ -5,7 +5,8 @@
 
 use crate::hub::Frame;
 use crate::identity::random_bytes;
-use crate::ws::{finish, limited, read_failure, send_all, Bucket, Context, Ending, Heartbeat};
+use crate::outbox::Outbox;
+use crate::ws::{admit, finish, limited, read_failure, Bucket, Context, Ending, Heartbeat};
 use app::protocol::{
     validate_text, ChatMessage, ClientMsgId, MessageKind, RoomId, Seq, User, UserId, CLOSE_GOING_AWAY, MAX_REPLAY,
     MAX_TEXT_CHARS,
@@ -15,11 +16,11 @@ use axum::{
         ws::{Message, WebSocketUpgrade},
         FromRequestParts, Request, State,
     },
-    http::header,
+    http::{header, StatusCode},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
 };
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use futures::{Sink, Stream, StreamExt};
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
 /// Close code for binary frames from a plain client (unsupported data).
@@ -36,16 +37,23 @@ pub async fn intercept(State(state): State<crate::AppState>, req: Request, next:
     if !wants_socket {
         return next.run(req).await;
     }
-    if let Err(refused) = state.allowed_origins.check(req.headers()) {
-        return axum::response::IntoResponse::into_response(refused);
-    }
+    let Some(peer) = crate::listen::peer(req.extensions()) else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "no peer address for this connection").into_response();
+    };
+    let pass = match admit(&state, peer, req.headers()) {
+        Ok(pass) => pass,
+        Err(refused) => return refused.into_response(),
+    };
     let (mut parts, _) = req.into_parts();
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(ws) => {
             let cx = Context::from_state(&state);
-            limited(ws).on_upgrade(move |socket| serve_guest(socket, cx))
+            limited(ws).on_upgrade(move |socket| async move {
+                serve_guest(socket, cx).await;
+                drop(pass);
+            })
         }
-        Err(rejection) => axum::response::IntoResponse::into_response(rejection),
+        Err(rejection) => rejection.into_response(),
     }
 }
 
@@ -64,7 +72,7 @@ pub fn plain_line(m: &ChatMessage) -> String {
     }
 }
 
-pub async fn serve_guest<S>(mut socket: S, cx: Context)
+pub async fn serve_guest<S>(socket: S, cx: Context)
 where
     S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -79,19 +87,23 @@ where
     let mut heartbeat = Heartbeat::new(cx.liveness);
     let mut posts = Bucket::new(cx.rate);
     let mut delivered: Option<Seq> = None;
+    let (mut sink, mut stream) = socket.split();
+    let mut outbox = Outbox::new();
 
     let ending = loop {
         let out: Vec<String> = tokio::select! {
             biased;
             () = &mut shutdown => break Ending::Close(CLOSE_GOING_AWAY, "server shutting down"),
             beat = heartbeat.beat() => match beat {
-                Ok(ping) => {
-                    if socket.send(ping).await.is_err() {
-                        break Ending::Gone;
-                    }
-                    continue;
-                }
+                Ok(ping) => match outbox.push([ping]) {
+                    Ok(()) => continue,
+                    Err(slow) => break slow,
+                },
                 Err(ending) => break ending,
+            },
+            written = outbox.write(&mut sink), if outbox.busy() => match written {
+                Ok(()) => continue,
+                Err(_) => break Ending::Gone,
             },
             Some(frame) = feed.next() => match frame {
                 Ok(Frame { seq: Some(seq), message: Some(m), .. }) if delivered.is_none_or(|d| seq > d) => {
@@ -114,7 +126,7 @@ where
                     }
                 }
             },
-            incoming = socket.next() => {
+            incoming = stream.next() => {
                 heartbeat.heard();
                 match incoming {
                     Some(Ok(Message::Text(line))) => match validate_text(line.as_str()) {
@@ -141,12 +153,12 @@ where
                 }
             }
         };
-        if send_all(&mut socket, out.into_iter().map(|l| Message::Text(l.into())).collect()).await.is_err() {
-            break Ending::Gone;
+        if let Err(slow) = outbox.push(out.into_iter().map(|l| Message::Text(l.into()))) {
+            break slow;
         }
     };
     drop(_membership);
-    finish(socket, ending).await;
+    finish(sink, outbox, ending).await;
 }
 
 fn hex_nonce() -> String {

@@ -4,12 +4,15 @@
 // The chat page's view types nest deeply; the router needs to see through them.
 #![recursion_limit = "256"]
 
+pub mod admission;
 pub mod config;
 pub mod error;
 pub mod guest;
 pub mod hub;
 pub mod identity;
+pub mod listen;
 pub mod origin;
+pub mod outbox;
 pub mod pages;
 pub mod store;
 pub mod ws;
@@ -33,6 +36,7 @@ pub struct AppState {
     pub liveness: ws::Liveness,
     pub allowed_origins: origin::AllowedOrigins,
     pub rate: ws::Rate,
+    pub admission: admission::Admission,
 }
 
 /// The whole HTTP surface: pages and static files (compressed), the chat socket at

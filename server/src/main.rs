@@ -1,7 +1,8 @@
 //! Starts Palaver: reads the settings, sets up logging, serves until SIGINT or SIGTERM.
 
 use server::{
-    config::Config, error::StartError, hub::Hub, identity::Identity, router, store::sqlite::SqliteStore, AppState,
+    admission::Admission, config::Config, error::StartError, hub::Hub, identity::Identity, listen, router,
+    store::sqlite::SqliteStore, AppState,
 };
 use std::{process::ExitCode, sync::Arc};
 use tokio::net::TcpListener;
@@ -50,10 +51,11 @@ async fn serve(config: Config) -> Result<(), StartError> {
         liveness: config.liveness,
         allowed_origins: config.allowed_origins,
         rate: config.rate,
+        admission: Admission::new(config.ip_limits),
     });
 
     tracing::info!("Palaver listening on http://{local}");
-    axum::serve(listener, app.into_make_service()).with_graceful_shutdown(shutdown_signal(hub.clone())).await?;
+    listen::serve(listener, app, shutdown_signal(hub.clone()), config.shutdown_grace).await;
     if !hub.wait_until_idle(config.shutdown_grace).await {
         tracing::warn!("chat connections still open after {:?}; exiting anyway", config.shutdown_grace);
     }

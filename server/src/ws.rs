@@ -2,24 +2,29 @@
 //! joins rooms, answers each frame, and forwards the live feed of every joined room
 //! until either side closes, the client goes silent, or the server shuts down.
 
+use crate::admission::{Pass, Refused};
 use crate::hub::{Frame, Hub, Membership, PostOutcome};
 use crate::identity::Identity;
+use crate::origin::CrossOrigin;
+use crate::outbox::Outbox;
 use crate::AppState;
 use app::protocol::{
     ClientMsg, ClientMsgId, ErrorReason, FrameError, MessageKind, RoomId, Seq, ServerMsg, User, CLOSE_GOING_AWAY,
-    CLOSE_IDLE, CLOSE_INVALID_UTF8, CLOSE_TOO_BIG, HISTORY_PAGE, MAX_FRAME_BYTES, MAX_REPLAY, RATE_BURST, RATE_PER_SEC,
+    CLOSE_IDLE, CLOSE_INVALID_UTF8, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG, HISTORY_PAGE, MAX_FRAME_BYTES, MAX_REPLAY,
+    RATE_BURST, RATE_PER_SEC,
 };
 use axum::{
     extract::{
         ws::{CloseFrame, Message, WebSocketUpgrade},
-        State,
+        ConnectInfo, State,
     },
     http::HeaderMap,
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use std::{
     collections::HashMap,
+    net::SocketAddr,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -35,6 +40,10 @@ use tracing::Instrument;
 
 /// Bytes read from the socket at a time (tungstenite's default is 128 KiB per connection).
 const READ_BUFFER_BYTES: usize = 8 * 1024;
+/// Bytes of encoded frames gathered before a write; a flush writes whatever is gathered.
+/// The socket's own buffer holds at most this plus one frame: past it, the connection
+/// waits for the peer and queues in its [`Outbox`] instead.
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// Most rooms one connection may have joined at once.
 pub const MAX_ROOMS_PER_CONNECTION: usize = 32;
 
@@ -151,18 +160,53 @@ impl Context {
 
 /// Sets the socket limits every chat connection has.
 pub fn limited(ws: WebSocketUpgrade) -> WebSocketUpgrade {
-    ws.max_message_size(MAX_FRAME_BYTES).max_frame_size(MAX_FRAME_BYTES).read_buffer_size(READ_BUFFER_BYTES)
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
 }
 
-pub async fn upgrade(ws: WebSocketUpgrade, headers: HeaderMap, State(state): State<AppState>) -> Response {
-    if let Err(refused) = state.allowed_origins.check(&headers) {
-        return axum::response::IntoResponse::into_response(refused);
-    }
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    State(state): State<AppState>,
+) -> Response {
+    let pass = match admit(&state, peer, &headers) {
+        Ok(pass) => pass,
+        Err(refused) => return refused.into_response(),
+    };
     let cx = Context::from_state(&state);
-    limited(ws).on_upgrade(move |socket| serve_socket(socket, cx))
+    limited(ws).on_upgrade(move |socket| async move {
+        serve_socket(socket, cx).await;
+        drop(pass);
+    })
+}
+
+/// Checks an upgrade's origin and its address's limits; the pass holds its place.
+pub(crate) fn admit(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Pass, Denied> {
+    state.allowed_origins.check(headers).map_err(Denied::Origin)?;
+    let ip = state.admission.client_ip(peer, headers);
+    state.admission.admit(ip).map_err(Denied::Address)
+}
+
+/// Why an upgrade was refused before it started.
+pub(crate) enum Denied {
+    Origin(CrossOrigin),
+    Address(Refused),
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        match self {
+            Denied::Origin(refused) => refused.into_response(),
+            Denied::Address(refused) => refused.into_response(),
+        }
+    }
 }
 
 /// Why a connection ended, when the server ends it.
+#[derive(Debug)]
 pub(crate) enum Ending {
     /// The client left or the socket failed: nothing more to say.
     Gone,
@@ -195,16 +239,18 @@ where
     run(socket, cx).instrument(span).await
 }
 
-async fn run<S>(mut socket: S, cx: Context)
+async fn run<S>(socket: S, cx: Context)
 where
     S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     tracing::debug!("connected");
     let _open = cx.hub.connection_opened();
+    let (mut sink, mut stream) = socket.split();
     let shutdown = cx.hub.shutdown_signal();
     tokio::pin!(shutdown);
     let mut directory = WatchStream::new(cx.hub.directory());
     let mut heartbeat = Heartbeat::new(cx.liveness);
+    let mut outbox = Outbox::new();
     let mut conn = Connection {
         cx: cx.clone(),
         posts: Bucket::new(cx.rate),
@@ -215,8 +261,8 @@ where
     };
 
     let ending = loop {
-        // Deliveries first: a client that floods the server gets everyone's messages
-        // (its own included) before more of its input is read.
+        // Deliveries before input: a client that floods the server gets everyone's
+        // messages (its own included) before more of its input is read.
         let out: Vec<Message> = tokio::select! {
             biased;
             () = &mut shutdown => break Ending::Close(CLOSE_GOING_AWAY, "server shutting down"),
@@ -224,9 +270,13 @@ where
                 Ok(ping) => vec![ping],
                 Err(ending) => break ending,
             },
+            written = outbox.write(&mut sink), if outbox.busy() => match written {
+                Ok(()) => continue,
+                Err(_) => break Ending::Gone,
+            },
             Some((room, frame)) = conn.feeds.next() => conn.live(room, frame).await,
             Some(rooms) = directory.next(), if conn.user.is_some() => vec![Message::Text(rooms)],
-            incoming = socket.next() => {
+            incoming = stream.next() => {
                 heartbeat.heard();
                 match incoming {
                     Some(Ok(Message::Text(frame))) => conn.handle(frame.as_str()).await.iter().map(text).collect(),
@@ -237,39 +287,32 @@ where
                 }
             }
         };
-        if send_all(&mut socket, out).await.is_err() {
-            break Ending::Gone;
+        if let Err(slow) = outbox.push(out) {
+            break slow;
         }
     };
     tracing::debug!("disconnected");
     // Out of every room at once, whatever the goodbye below takes.
     drop(conn);
-    finish(socket, ending).await;
+    finish(sink, outbox, ending).await;
 }
 
 /// How long a closing connection may take to say goodbye to an unresponsive peer.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
-/// Sends the close frame, if the server is the one ending the connection, and closes.
-pub(crate) async fn finish<S: Sink<Message> + Unpin>(mut socket: S, ending: Ending) {
+/// Writes what is still queued (unless the peer is too slow for it), sends the close
+/// frame if the server is the one ending the connection, and closes.
+pub(crate) async fn finish<S: Sink<Message> + Unpin>(mut socket: S, mut outbox: Outbox, ending: Ending) {
     let goodbye = async {
+        if !matches!(ending, Ending::Close(CLOSE_SLOW_CONSUMER, _) | Ending::Gone) {
+            let _ = outbox.write(&mut socket).await;
+        }
         if let Ending::Close(code, reason) = ending {
             let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
         }
         let _ = socket.close().await;
     };
     let _ = tokio::time::timeout(CLOSE_WAIT, goodbye).await;
-}
-
-/// Queues every frame, then flushes once: a burst goes out in as few writes as possible.
-pub(crate) async fn send_all<S: Sink<Message> + Unpin>(socket: &mut S, frames: Vec<Message>) -> Result<(), S::Error> {
-    if frames.is_empty() {
-        return Ok(());
-    }
-    for frame in frames {
-        socket.feed(frame).await?;
-    }
-    socket.flush().await
 }
 
 impl Connection {

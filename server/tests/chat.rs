@@ -503,21 +503,9 @@ async fn an_unusable_data_directory_stops_the_server_with_a_clear_error() {
 
 /// The status of a WebSocket upgrade request to `path`, with `origin` if given.
 fn upgrade_status(server: &TestServer, path: &str, origin: Option<&str>) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(&server.addr).unwrap();
     let origin = origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {}\r\n{origin}Connection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        server.addr
-    )
-    .unwrap();
-    stream.set_read_timeout(Some(common::WAIT)).unwrap();
-    let mut buf = [0u8; 1024];
-    let n = stream.read(&mut buf).unwrap();
-    let reply = String::from_utf8_lossy(&buf[..n]).into_owned();
-    (reply.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0), reply)
+    let (status, reply, _) = server.raw_upgrade(path, &origin);
+    (status, reply)
 }
 
 #[tokio::test]

@@ -44,6 +44,10 @@ impl TestServer {
             // Tests that post in bulk are not about the rate limit; the one that is sets it.
             .env("PALAVER_RATE_PER_SEC", "100000")
             .env("PALAVER_RATE_BURST", "100000")
+            // Every test client comes from 127.0.0.1; the tests of per-address limits set them.
+            .env("PALAVER_MAX_CONNECTIONS_PER_IP", "100000")
+            .env("PALAVER_NEW_CONNECTIONS_PER_IP_PER_SEC", "100000")
+            .env("PALAVER_NEW_CONNECTIONS_PER_IP_BURST", "100000")
             .env("RUST_LOG", std::env::var("TEST_SERVER_LOG").unwrap_or("info".into()))
             .env("NO_COLOR", "1")
             .envs(env.iter().copied())
@@ -107,6 +111,29 @@ impl TestServer {
         None
     }
 
+    /// The server's resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        rss_kib(self.pid())
+    }
+
+    /// A WebSocket upgrade by hand, with `extra` header lines (each ending in CRLF): the
+    /// status, the response head, and the connection, still open.
+    pub fn raw_upgrade(&self, path: &str, extra: &str) -> (u16, String, TcpStream) {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\n{extra}Connection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let mut buf = [0u8; 1024];
+        let n = stream.read(&mut buf).unwrap();
+        let reply = String::from_utf8_lossy(&buf[..n]).into_owned();
+        (reply.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0), reply, stream)
+    }
+
     /// A plain HTTP/1.1 GET: status code and body.
     pub fn get(&self, path: &str) -> (u16, String) {
         let (status, _, body) = self.get_with_head(path);
@@ -130,6 +157,16 @@ impl TestServer {
         };
         (status, head.to_owned(), body)
     }
+}
+
+/// A process's resident memory, in KiB (0 once it is gone).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// The value of header `name` in a response head, if present.
@@ -170,6 +207,18 @@ pub struct Client {
 impl Client {
     pub async fn connect(url: &str) -> Client {
         let (ws, _) = tokio::time::timeout(WAIT, connect_async(url)).await.expect("connect in time").expect("connect");
+        Client { ws, welcome: None }
+    }
+
+    /// A client whose socket takes in at most a few KiB unread: one that stops reading
+    /// soon pushes back on the server.
+    pub async fn connect_narrow(server: &TestServer) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = socket.connect(server.addr.parse().unwrap()).await.expect("connect");
+        let (ws, _) = tokio_tungstenite::client_async(server.ws_url("/ws"), MaybeTlsStream::Plain(stream))
+            .await
+            .expect("upgrade");
         Client { ws, welcome: None }
     }
 

@@ -1,0 +1,198 @@
+//! Who may open a chat socket: at most so many open sockets per client address, and at
+//! most so many new ones a second (a token bucket per address). A client's address is
+//! the TCP peer's, or, when that peer is a trusted proxy, the nearest untrusted address
+//! in its `X-Forwarded-For` header. Nothing else ever reads that header: a client that
+//! is not behind a trusted proxy cannot choose its own address.
+
+use crate::ws::{Bucket, Rate};
+use axum::{
+    http::{header::RETRY_AFTER, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+/// Per-address limits on chat sockets.
+#[derive(Debug, Clone)]
+pub struct IpLimits {
+    /// Open chat sockets one address may hold (`PALAVER_MAX_CONNECTIONS_PER_IP`).
+    pub max_open: u32,
+    /// New chat sockets one address may open each second, and in a burst
+    /// (`PALAVER_NEW_CONNECTIONS_PER_IP_PER_SEC`, `PALAVER_NEW_CONNECTIONS_PER_IP_BURST`).
+    pub new_per_sec: Rate,
+    /// Proxies whose `X-Forwarded-For` is believed (`PALAVER_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for IpLimits {
+    fn default() -> Self {
+        IpLimits { max_open: 64, new_per_sec: Rate { per_sec: 10, burst: 30 }, trusted_proxies: Vec::new() }
+    }
+}
+
+/// Addresses not seen for this long, with nothing open, are forgotten.
+const FORGET_AFTER: Duration = Duration::from_secs(60);
+/// The table is swept for forgotten addresses when it grows past this.
+const SWEEP_AT: usize = 4096;
+
+struct Entry {
+    open: u32,
+    new: Bucket,
+    seen: tokio::time::Instant,
+}
+
+/// The count of open sockets and the new-socket bucket of every client address.
+#[derive(Clone)]
+pub struct Admission {
+    limits: Arc<IpLimits>,
+    table: Arc<Mutex<HashMap<IpAddr, Entry>>>,
+}
+
+impl Admission {
+    pub fn new(limits: IpLimits) -> Admission {
+        Admission { limits: Arc::new(limits), table: Arc::default() }
+    }
+
+    /// The address a request comes from, as far as this server can tell.
+    pub fn client_ip(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+        let peer = peer.ip().to_canonical();
+        if !self.limits.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        // Each proxy appends the address it heard from: read from the right, past our own proxies.
+        let forwarded: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|a| a.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()))
+            .collect::<Result<_, _>>()
+            .unwrap_or_default();
+        forwarded.into_iter().rev().find(|ip| !self.limits.trusted_proxies.contains(ip)).unwrap_or(peer)
+    }
+
+    /// Lets one more socket in from `ip`, or says why not. The pass is held for as long
+    /// as the socket is open.
+    pub fn admit(&self, ip: IpAddr) -> Result<Pass, Refused> {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let now = tokio::time::Instant::now();
+        if table.len() >= SWEEP_AT {
+            table.retain(|_, e| e.open > 0 || now.duration_since(e.seen) < FORGET_AFTER);
+        }
+        let entry =
+            table.entry(ip).or_insert_with(|| Entry { open: 0, new: Bucket::new(self.limits.new_per_sec), seen: now });
+        entry.seen = now;
+        if entry.open >= self.limits.max_open {
+            tracing::warn!(%ip, open = entry.open, "refused a chat socket: too many open from one address");
+            return Err(Refused::TooManyOpen(self.limits.max_open));
+        }
+        if let Err(wait) = entry.new.take() {
+            tracing::warn!(%ip, "refused a chat socket: too many new ones from one address");
+            return Err(Refused::TooFast(wait));
+        }
+        entry.open += 1;
+        Ok(Pass { ip, table: self.table.clone() })
+    }
+}
+
+/// One admitted socket; dropping it frees its place.
+pub struct Pass {
+    ip: IpAddr,
+    table: Arc<Mutex<HashMap<IpAddr, Entry>>>,
+}
+
+impl Drop for Pass {
+    fn drop(&mut self) {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = table.get_mut(&self.ip) {
+            entry.open = entry.open.saturating_sub(1);
+            entry.seen = tokio::time::Instant::now();
+        }
+    }
+}
+
+/// Why an address may not open another socket: answered with 429 and a message.
+#[derive(Debug)]
+pub enum Refused {
+    TooManyOpen(u32),
+    TooFast(Duration),
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::TooManyOpen(max) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many open chat connections from your address (at most {max}); close one first\n"),
+            )
+                .into_response(),
+            Refused::TooFast(wait) => {
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                let mut response =
+                    (StatusCode::TOO_MANY_REQUESTS, format!("too many new chat connections; retry in {secs} s\n"))
+                        .into_response();
+                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+                response
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admission(trusted: &[&str]) -> Admission {
+        Admission::new(IpLimits {
+            max_open: 2,
+            new_per_sec: Rate { per_sec: 1, burst: 3 },
+            trusted_proxies: trusted.iter().map(|a| a.parse().unwrap()).collect(),
+        })
+    }
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let peer: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+        let spoofed = forwarded("203.0.113.9");
+        assert_eq!(admission(&[]).client_ip(peer, &spoofed), peer.ip(), "not trusted: the header is ignored");
+        let proxied = forwarded("198.51.100.7, 203.0.113.9");
+        assert_eq!(
+            admission(&["10.0.0.1"]).client_ip(peer, &proxied),
+            "203.0.113.9".parse::<IpAddr>().unwrap(),
+            "the address the trusted proxy heard from, not what the client wrote before it"
+        );
+        let chained = forwarded("203.0.113.9, 10.0.0.2");
+        assert_eq!(
+            admission(&["10.0.0.1", "10.0.0.2"]).client_ip(peer, &chained),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(admission(&["10.0.0.1"]).client_ip(peer, &forwarded("not an address")), peer.ip());
+        assert_eq!(admission(&["10.0.0.1"]).client_ip(peer, &HeaderMap::new()), peer.ip());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn limits_open_sockets_and_new_ones_per_address() {
+        let admission = admission(&[]);
+        let (a, b): (IpAddr, IpAddr) = ("127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap());
+        let first = admission.admit(a).unwrap();
+        let _second = admission.admit(a).unwrap();
+        assert!(matches!(admission.admit(a), Err(Refused::TooManyOpen(2))));
+        let _other = admission.admit(b).expect("another address has its own count");
+        drop(first);
+        let _third = admission.admit(a).expect("a closed socket frees its place");
+        drop(_third);
+        assert!(matches!(admission.admit(a), Err(Refused::TooFast(_))), "burst of 3 used up");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(admission.admit(a).is_ok());
+    }
+}
