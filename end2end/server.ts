@@ -22,6 +22,11 @@ export function serverEnv(port: number, dataDir: string): NodeJS.ProcessEnv {
     LEPTOS_ENV: "PROD",
     LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
     RUST_LOG: process.env.RUST_LOG ?? "warn",
+    // Every browser page in the tests comes from 127.0.0.1: as many people as the tests
+    // open, not one person's share.
+    PALAVER_MAX_CONNECTIONS_PER_IP: "10000",
+    PALAVER_NEW_CONNECTIONS_PER_IP_PER_SEC: "10000",
+    PALAVER_NEW_CONNECTIONS_PER_IP_BURST: "10000",
   };
 }
 

@@ -365,6 +365,11 @@ impl ServerMsg {
     }
 }
 
+/// Properties of the decoder over generated frames (a fuzz target; see docs/SECURITY.md).
+#[cfg(test)]
+#[path = "protocol_fuzz.rs"]
+mod fuzz;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,8 +15,14 @@ use tower::ServiceExt;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `app` until `shutdown` resolves, then waits up to `grace` for requests in
-/// flight. Upgraded connections (chat sockets) are the hub's to close, not this loop's.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>, grace: Duration) {
+/// flight. Upgraded connections (chat sockets) are the hub's to close, not
+/// this loop's. Returns when shutdown began.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) -> tokio::time::Instant {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
     let (stop, stopped) = watch::channel(());
@@ -57,12 +63,14 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
             }
         });
     }
+    let began = tokio::time::Instant::now();
     drop(listener);
     let _ = stop.send(());
     drop(stopped);
     if tokio::time::timeout(grace, stop.closed()).await.is_err() {
         tracing::warn!("HTTP requests still in flight after {grace:?}");
     }
+    began
 }
 
 /// The peer address of a request served by [`serve`].

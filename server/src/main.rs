@@ -55,8 +55,10 @@ async fn serve(config: Config) -> Result<(), StartError> {
     });
 
     tracing::info!("Palaver listening on http://{local}");
-    listen::serve(listener, app, shutdown_signal(hub.clone()), config.shutdown_grace).await;
-    if !hub.wait_until_idle(config.shutdown_grace).await {
+    let began = listen::serve(listener, app, shutdown_signal(hub.clone()), config.shutdown_grace).await;
+    // One grace period for everything: requests in flight and chat connections alike.
+    let left = config.shutdown_grace.saturating_sub(began.elapsed());
+    if !hub.wait_until_idle(left).await {
         tracing::warn!("chat connections still open after {:?}; exiting anyway", config.shutdown_grace);
     }
     tracing::info!("stopped");

@@ -697,6 +697,55 @@ mod tests {
         assert!(bucket.take().is_err());
     }
 
+    /// Frames a hostile client might send: any text, frames of every type with made-up
+    /// field values, binary data.
+    fn hostile_frame() -> impl proptest::strategy::Strategy<Value = Message> {
+        use proptest::prelude::*;
+        let value = prop_oneof![
+            Just("null".to_owned()),
+            Just("\"lobby\"".to_owned()),
+            Just("-1".to_owned()),
+            Just("18446744073709551615".to_owned()),
+            Just("[]".to_owned()),
+            Just("{}".to_owned()),
+            any::<String>().prop_map(|s| serde_json::Value::from(s).to_string()),
+        ];
+        let kind = prop::sample::select(vec!["hello", "join", "leave", "send", "typing", "history", "nope"]);
+        let field = prop::sample::select(vec!["token", "name", "room", "after", "before", "id", "text"]);
+        let shaped = (kind, proptest::collection::vec((field, value), 0..5)).prop_map(|(kind, fields)| {
+            let fields: String = fields.iter().map(|(f, v)| format!(",\"{f}\":{v}")).collect();
+            Message::text(format!("{{\"type\":\"{kind}\"{fields}}}"))
+        });
+        prop_oneof![
+            shaped,
+            any::<String>().prop_map(Message::text),
+            proptest::collection::vec(any::<u8>(), 0..64).prop_map(|b| Message::Binary(b.into())),
+        ]
+    }
+
+    /// A fuzz target for the whole connection: after any run of hostile frames the
+    /// connection is still there and still works. More cases: `PROPTEST_CASES=N`.
+    #[test]
+    fn fuzz_a_connection_survives_any_frames_and_keeps_working() {
+        use proptest::test_runner::{Config, TestRunner};
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (hub, _dir) = runtime.block_on(hub());
+        let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(64);
+        let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+        let result = runner.run(&proptest::collection::vec(hostile_frame(), 1..16), |frames| {
+            runtime.block_on(async {
+                let (mut peer, task) = connect(&hub, 1024);
+                for frame in frames {
+                    peer.to_server.unbounded_send(Ok(frame)).unwrap();
+                }
+                enter(&mut peer).await;
+                assert!(!task.is_finished(), "the connection is still open");
+            });
+            Ok(())
+        });
+        result.unwrap();
+    }
+
     #[tokio::test]
     async fn shutdown_closes_with_going_away() {
         let (hub, _dir) = hub().await;
