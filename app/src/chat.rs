@@ -375,6 +375,17 @@ impl Chat {
             ServerMsg::Presence { room, online } => self.online.update(|o| {
                 o.insert(room, online);
             }),
+            ServerMsg::Arrived { room, user } => self.online.update(|o| {
+                let list = o.entry(room).or_default();
+                list.retain(|u| u.id != user.id);
+                let at = list.partition_point(|u| (&u.name, &u.id) < (&user.name, &user.id));
+                list.insert(at, user);
+            }),
+            ServerMsg::Departed { room, user } => self.online.update(|o| {
+                if let Some(list) = o.get_mut(&room) {
+                    list.retain(|u| u.id != user.id);
+                }
+            }),
             ServerMsg::Typing { room, user } => {
                 if self.me.with_untracked(|m| m.user().is_some_and(|me| me.id == user.id)) {
                     return;
@@ -478,6 +489,26 @@ mod tests {
 
     fn texts(t: &Timeline) -> Vec<&str> {
         t.entries().map(|e| e.text.as_str()).collect()
+    }
+
+    #[test]
+    fn presence_changes_fold_into_the_list_in_name_order() {
+        let owner = leptos::prelude::Owner::new();
+        owner.set();
+        let (chat, _link) = Chat::new();
+        let lobby = RoomId::lobby;
+        let names = || chat.online.with_untracked(|o| o[&lobby()].iter().map(|u| u.name.clone()).collect::<Vec<_>>());
+        chat.apply(ServerMsg::Presence { room: lobby(), online: vec![user("Bob")] }, 0.0);
+        chat.apply(ServerMsg::Arrived { room: lobby(), user: user("Ann") }, 0.0);
+        chat.apply(ServerMsg::Arrived { room: lobby(), user: user("Cy") }, 0.0);
+        chat.apply(ServerMsg::Arrived { room: lobby(), user: user("Ann") }, 0.0);
+        assert_eq!(names(), ["Ann", "Bob", "Cy"], "an arrival already listed is not listed twice");
+        let renamed = User { id: UserId("cy".into()), name: "Al".into() };
+        chat.apply(ServerMsg::Arrived { room: lobby(), user: renamed }, 0.0);
+        assert_eq!(names(), ["Al", "Ann", "Bob"], "a rename replaces the old name");
+        chat.apply(ServerMsg::Departed { room: lobby(), user: user("Bob") }, 0.0);
+        chat.apply(ServerMsg::Departed { room: lobby(), user: user("Bob") }, 0.0);
+        assert_eq!(names(), ["Al", "Ann"]);
     }
 
     #[test]

@@ -191,8 +191,13 @@ pub enum ServerMsg {
     Ack { room: RoomId, id: ClientMsgId, seq: Seq },
     /// The answer to `history`: older messages, oldest first.
     Older { room: RoomId, messages: Vec<ChatMessage>, has_older: bool },
-    /// Who is in a joined room now (sent whenever it changes).
+    /// Who is in a joined room now, all of them (after a connection caught up from
+    /// storage; `joined` carries the same list).
     Presence { room: RoomId, online: Vec<User> },
+    /// Someone came into a joined room, or is now known by another name there.
+    Arrived { room: RoomId, user: User },
+    /// Someone's last connection left a joined room.
+    Departed { room: RoomId, user: User },
     /// Someone is typing in a joined room.
     Typing { room: RoomId, user: User },
     /// The rooms and how many people are in each (sent whenever it changes).

@@ -27,7 +27,10 @@ pub const MAX_BATCH: usize = 512;
 /// Posts waiting for the writer; senders wait when it is full.
 const WRITE_QUEUE: usize = 4096;
 /// Room-list updates are sent at most this often.
-const DIRECTORY_EVERY: Duration = Duration::from_millis(200);
+const DIRECTORY_EVERY: Duration = Duration::from_millis(500);
+/// Rooms the room list names at most: the busiest ones. Every identified connection
+/// gets the list when it changes, so its size is paid once per connection.
+pub const MAX_LISTED_ROOMS: usize = 50;
 
 /// One frame for a room's subscribers, serialized once and shared.
 #[derive(Debug, Clone)]
@@ -117,13 +120,20 @@ impl Shared {
         }
     }
 
+    /// The busiest [`MAX_LISTED_ROOMS`] rooms, by name.
     fn summary(&self) -> Vec<RoomSummary> {
         let rooms = self.rooms();
-        rooms
+        let mut list: Vec<RoomSummary> = rooms
             .known
             .iter()
             .map(|r| RoomSummary { room: r.clone(), online: rooms.live.get(r).map_or(0, |room| room.online.len()) })
-            .collect()
+            .collect();
+        if list.len() > MAX_LISTED_ROOMS {
+            list.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.room.cmp(&b.room)));
+            list.truncate(MAX_LISTED_ROOMS);
+            list.sort_by(|a, b| a.room.cmp(&b.room));
+        }
+        list
     }
 }
 
@@ -167,14 +177,14 @@ impl Drop for Membership {
         let gone = match room.online.get_mut(&self.user) {
             Some((_, conns)) if *conns > 1 => {
                 *conns -= 1;
-                false
+                None
             }
-            Some(_) => room.online.remove(&self.user).is_some(),
-            None => false,
+            Some(_) => room.online.remove(&self.user).map(|(name, _)| name),
+            None => None,
         };
-        if gone {
-            let _ =
-                room.feed.send(Frame::event(&ServerMsg::Presence { room: self.room.clone(), online: room.online() }));
+        if let Some(name) = gone {
+            let user = User { id: self.user.clone(), name };
+            let _ = room.feed.send(Frame::event(&ServerMsg::Departed { room: self.room.clone(), user }));
             self.shared.directory_dirty.notify_one();
         }
         if room.online.is_empty() && room.feed.receiver_count() == 0 {
@@ -240,7 +250,7 @@ impl Hub {
         *name = user.name.clone();
         let online = entry.online();
         if arrived {
-            let _ = entry.feed.send(Frame::event(&ServerMsg::Presence { room: room.clone(), online: online.clone() }));
+            let _ = entry.feed.send(Frame::event(&ServerMsg::Arrived { room: room.clone(), user: user.clone() }));
             self.shared.directory_dirty.notify_one();
         }
         let membership = Membership { shared: self.shared.clone(), room: room.clone(), user: user.id.clone() };
@@ -258,7 +268,7 @@ impl Hub {
         for (id, room) in rooms.live.iter_mut() {
             if let Some((name, _)) = room.online.get_mut(&user.id) {
                 *name = user.name.clone();
-                let _ = room.feed.send(Frame::event(&ServerMsg::Presence { room: id.clone(), online: room.online() }));
+                let _ = room.feed.send(Frame::event(&ServerMsg::Arrived { room: id.clone(), user: user.clone() }));
             }
         }
     }
@@ -348,8 +358,12 @@ async fn directory_loop(shared: Arc<Shared>) {
     loop {
         shared.directory_dirty.notified().await;
         tokio::time::sleep(DIRECTORY_EVERY).await;
-        let frame = ServerMsg::Rooms { rooms: shared.summary() }.encode();
-        shared.directory.send_replace(frame.into());
+        let frame: Utf8Bytes = ServerMsg::Rooms { rooms: shared.summary() }.encode().into();
+        shared.directory.send_if_modified(|current| {
+            let changed = *current != frame;
+            *current = frame;
+            changed
+        });
     }
 }
 
@@ -388,7 +402,7 @@ mod tests {
     async fn posts_are_numbered_per_room_broadcast_once_serialized_and_deduplicated() {
         let (hub, _dir) = hub().await;
         let (mut feed, _, _m) = hub.join(&room("a"), &user("u1"));
-        assert!(matches!(decode(&feed.recv().await.unwrap()), ServerMsg::Presence { .. }));
+        assert!(matches!(decode(&feed.recv().await.unwrap()), ServerMsg::Arrived { .. }));
         assert_eq!(post(&hub, "a", "u1", "m1").await, PostOutcome::Accepted(1));
         assert_eq!(post(&hub, "b", "u1", "m1").await, PostOutcome::Accepted(1));
         assert_eq!(post(&hub, "a", "u1", "m2").await, PostOutcome::Accepted(2));
@@ -441,7 +455,8 @@ mod tests {
         drop(tab2);
         assert_eq!(hub.online(&room("r")), [user("bob")]);
         assert!(
-            matches!(decode(&watcher.recv().await.unwrap()), ServerMsg::Presence { online, .. } if online == [user("bob")])
+            matches!(decode(&watcher.recv().await.unwrap()), ServerMsg::Departed { user: u, .. } if u == user("ann")),
+            "the change, not the whole list: presence costs the same in a room of thousands"
         );
         assert_eq!(hub.online(&room("other")), []);
     }
@@ -460,6 +475,15 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(2), directory.changed()).await.unwrap().unwrap();
         let frame = directory.borrow().clone();
         assert!(matches!(ServerMsg::decode(frame.as_str()).unwrap(), ServerMsg::Rooms { rooms: r } if r == rooms));
+
+        // Many rooms: the list names the busiest, so its size stays bounded.
+        for n in 0..MAX_LISTED_ROOMS + 10 {
+            post(&hub, &format!("quiet-{n:03}"), "u1", "m1").await;
+        }
+        let rooms = hub.rooms();
+        assert_eq!(rooms.len(), MAX_LISTED_ROOMS);
+        assert!(rooms.iter().any(|r| r.room == room("lobby") && r.online == 1), "the room with people in it");
+        assert!(rooms.windows(2).all(|w| w[0].room < w[1].room), "in name order");
     }
 
     #[tokio::test]

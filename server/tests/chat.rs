@@ -18,7 +18,9 @@ use tokio_tungstenite::tungstenite::{
 };
 
 async fn expect_error(client: &mut Client, reason: ErrorReason) -> ServerMsg {
-    let msg = client.next_where(|m| !matches!(m, ServerMsg::Rooms { .. } | ServerMsg::Presence { .. })).await;
+    let msg = client
+        .next_where(|m| !matches!(m, ServerMsg::Rooms { .. } | ServerMsg::Arrived { .. } | ServerMsg::Departed { .. }))
+        .await;
     match &msg {
         ServerMsg::Error { reason: r, detail, .. } if *r == reason && !detail.is_empty() => msg,
         other => panic!("expected a {reason:?} error, got {other:?}"),
@@ -221,18 +223,16 @@ async fn presence_counts_people_not_tabs() {
     let (_, _, online) = tab2.join("team", None).await;
     assert_eq!(online.len(), 2, "a second tab is not a second person");
 
-    let presence = |m: &ServerMsg| matches!(m, ServerMsg::Presence { .. });
-    while !matches!(bob.next_where(presence).await, ServerMsg::Presence { online, .. } if online.len() == 2) {}
+    let presence = |m: &ServerMsg| matches!(m, ServerMsg::Arrived { .. } | ServerMsg::Departed { .. });
+    while !matches!(bob.next_where(presence).await, ServerMsg::Arrived { user, .. } if user.name == "Ann") {}
     drop(tab1);
     // Ann still has a tab open, so nothing changes for Bob.
     let quiet = tokio::time::timeout(Duration::from_millis(500), bob.next_where(presence)).await;
     assert!(quiet.is_err(), "{quiet:?}");
     drop(tab2);
     match bob.next_where(presence).await {
-        ServerMsg::Presence { online, .. } => {
-            assert_eq!(online.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Bob"])
-        }
-        _ => unreachable!(),
+        ServerMsg::Departed { user, .. } => assert_eq!(user.name, "Ann"),
+        other => panic!("{other:?}"),
     }
     // The room list counts people too.
     match bob
@@ -255,11 +255,9 @@ async fn silent_connections_are_dropped_and_leave_the_room() {
     ghost.join("lobby", None).await;
     // Bob keeps reading (and so answering pings); the ghost stops reading entirely.
     let started = std::time::Instant::now();
-    let mut seen_ghost = false;
     loop {
-        if let ServerMsg::Presence { online, .. } = bob.next_where(|m| matches!(m, ServerMsg::Presence { .. })).await {
-            seen_ghost |= online.iter().any(|u| u.name == "Ghost");
-            if seen_ghost && online.len() == 1 {
+        if let ServerMsg::Departed { user, .. } = bob.next_where(|m| matches!(m, ServerMsg::Departed { .. })).await {
+            if user.name == "Ghost" {
                 break;
             }
         }
@@ -326,7 +324,7 @@ async fn renaming_is_announced_in_the_room() {
                 );
                 announced = true;
             }
-            ServerMsg::Presence { online, .. } => listed |= online.iter().any(|u| u.name == "Alicia"),
+            ServerMsg::Arrived { user, .. } => listed |= user.name == "Alicia",
             _ => {}
         }
     }

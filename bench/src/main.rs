@@ -1,0 +1,534 @@
+//! `palaver-bench`: Palaver's load test. Starts the release server (pinned to core 0),
+//! drives it from many real WebSocket connections spread over loopback addresses
+//! 127.0.0.2-127.0.0.51, and prints what it measured.
+//!
+//! ```text
+//! palaver-bench [--quick] [SCENARIO ...]
+//! ```
+//! Scenarios: fanout, rooms, idle, writes (also fills the room `history` reads),
+//! history, slow, page. With none, all of them run. `--quick` runs each for less time
+//! and with fewer messages, for a smoke test. See docs/PERFORMANCE.md.
+
+mod client;
+mod server;
+
+use app::protocol::RoomId;
+use client::{Conn, Seen};
+use futures::{stream, StreamExt};
+use server::Server;
+use std::{
+    net::{IpAddr, Ipv4Addr},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+use tokio::sync::{mpsc, watch};
+
+/// Loopback source addresses the connections are spread over (to stay clear of the
+/// ephemeral port range of any one address).
+const SOURCES: u8 = 50;
+
+fn source(i: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (i % SOURCES as usize) as u8))
+}
+
+struct Settings {
+    quick: bool,
+}
+
+impl Settings {
+    /// How long a load runs.
+    fn run_for(&self) -> Duration {
+        if self.quick {
+            Duration::from_secs(3)
+        } else {
+            Duration::from_secs(10)
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let settings = Settings { quick: args.iter().any(|a| a == "--quick") };
+    let mut wanted: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
+    const ALL: [&str; 6] = ["fanout", "rooms", "idle", "history", "slow", "page"];
+    if wanted.is_empty() {
+        wanted = ALL.to_vec();
+    }
+    if let Some(unknown) = wanted.iter().find(|w| !ALL.contains(w) && **w != "writes") {
+        eprintln!("unknown scenario {unknown:?}; choose from {}", ALL.join(", "));
+        std::process::exit(2);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    println!("{}", machine());
+    for name in wanted {
+        let result = runtime.block_on(async {
+            match name {
+                "fanout" => fanout(&settings).await,
+                "rooms" => many_rooms(&settings).await,
+                "idle" => idle(&settings).await,
+                "writes" | "history" => writes_and_history(&settings).await,
+                "slow" => slow_readers(&settings).await,
+                "page" => page(&settings).await,
+                _ => unreachable!(),
+            }
+        });
+        if let Err(e) = result {
+            eprintln!("{name}: failed: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// The machine, as the results should be read against it.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned()))
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = server::cores();
+    let pinning = match server::server_core() {
+        Some(core) => format!("server pinned to core {core}, load on the others"),
+        None => "one core: server and load share it".into(),
+    };
+    format!("machine: {cpu}, {cores} cores; {pinning}")
+}
+
+/// Opens `count` chat sockets, `in_flight` at a time; socket `i` says hello as
+/// `name(i)` and joins `room(i)`. Also how long it took.
+async fn open_all(
+    server: &Server,
+    count: usize,
+    in_flight: usize,
+    room: impl Fn(usize) -> RoomId,
+    recv_buffer: Option<u32>,
+) -> Result<(Vec<Conn>, Duration)> {
+    let started = Instant::now();
+    let addr = server.addr;
+    let opened: Vec<std::io::Result<Conn>> = stream::iter(0..count)
+        .map(|i| {
+            let room = room(i);
+            async move {
+                let mut conn = Conn::open_with(addr, source(i), recv_buffer).await?;
+                conn.enter(&format!("load{i}"), &room).await?;
+                Ok(conn)
+            }
+        })
+        .buffered(in_flight)
+        .collect()
+        .await;
+    let conns = opened.into_iter().collect::<std::io::Result<Vec<_>>>()?;
+    Ok((conns, started.elapsed()))
+}
+
+/// A running load: every connection reading and tallying, senders fed by a schedule.
+struct Load {
+    outgoing: Vec<mpsc::UnboundedSender<Vec<u8>>>,
+    stop: watch::Sender<bool>,
+    received: Arc<AtomicU64>,
+    tasks: Vec<tokio::task::JoinHandle<Seen>>,
+}
+
+impl Load {
+    fn start(conns: Vec<Conn>) -> Load {
+        let (stop, stopped) = watch::channel(false);
+        let received = Arc::new(AtomicU64::new(0));
+        let mut outgoing = Vec::new();
+        let mut tasks = Vec::new();
+        for conn in conns {
+            let (tx, rx) = mpsc::unbounded_channel();
+            outgoing.push(tx);
+            tasks.push(tokio::spawn(conn.run(rx, stopped.clone(), received.clone())));
+        }
+        Load { outgoing, stop, received, tasks }
+    }
+
+    /// Sends timed messages: `per_sec` in all, spread evenly in time and round-robin
+    /// over `senders` (connection index and its room), for `run_for`. How many it sent.
+    async fn send(&self, senders: &[(usize, RoomId)], per_sec: f64, len: usize, run_for: Duration) -> u64 {
+        let started = Instant::now();
+        let mut sent: u64 = 0;
+        let mut tick = tokio::time::interval(Duration::from_millis(1));
+        while started.elapsed() < run_for {
+            tick.tick().await;
+            let due = (started.elapsed().as_secs_f64() * per_sec) as u64;
+            while sent < due {
+                let (conn, room) = &senders[sent as usize % senders.len()];
+                let frame = client::stamped_send(room, format!("b{sent}"), len);
+                let _ = self.outgoing[*conn].send(frame);
+                sent += 1;
+            }
+        }
+        sent
+    }
+
+    /// Waits until `expected` messages have arrived in all, at most `limit`.
+    async fn drain(&self, expected: u64, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self.received.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn finish(self) -> Vec<Seen> {
+        let _ = self.stop.send(true);
+        let mut seen = Vec::new();
+        for task in self.tasks {
+            if let Ok(s) = task.await {
+                seen.push(s);
+            }
+        }
+        seen
+    }
+}
+
+/// Latency percentiles in milliseconds, from microseconds.
+struct Latency {
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+fn latency(seen: &[Seen]) -> Latency {
+    let mut all: Vec<u32> = seen.iter().flat_map(|s| s.latencies_us.iter().copied()).collect();
+    if all.is_empty() {
+        return Latency { p50: 0.0, p99: 0.0, max: 0.0 };
+    }
+    all.sort_unstable();
+    let at = |p: f64| f64::from(all[((all.len() as f64 * p).ceil() as usize).clamp(1, all.len()) - 1]) / 1000.0;
+    Latency { p50: at(0.50), p99: at(0.99), max: at(1.0) }
+}
+
+/// Runs a fan-out load on open connections and prints one line of the table.
+async fn measure_fanout(
+    label: &str,
+    server: &Server,
+    conns: Vec<Conn>,
+    senders: Vec<(usize, RoomId)>,
+    per_sec: f64,
+    members_per_room: u64,
+    settings: &Settings,
+) {
+    let load = Load::start(conns);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cpu_before = server.cpu_seconds();
+    let started = Instant::now();
+    let sent = load.send(&senders, per_sec, 64, settings.run_for()).await;
+    let expected = sent * members_per_room;
+    load.drain(expected, Duration::from_secs(10)).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = server.cpu_seconds() - cpu_before;
+    let seen = load.finish().await;
+    let delivered: u64 = seen.iter().map(|s| s.messages).sum();
+    let errors: u64 = seen.iter().map(|s| s.errors).sum();
+    let gaps: u64 = seen.iter().map(|s| s.gaps).sum();
+    let lost = expected.saturating_sub(delivered) + gaps;
+    let acks: u64 = seen.iter().map(|s| s.acks).sum();
+    let closed = seen.iter().filter(|s| s.closed).count();
+    if acks < sent || closed > 0 {
+        eprintln!("{label}: {sent} sent, {acks} acknowledged, {closed} connections closed by the server");
+    }
+    let l = latency(&seen);
+    println!(
+        "| {label} | {:.0} | {:.0} | {:.1}% | {:.0} | {:.2} | {:.2} | {:.2} | {lost} | {errors} |",
+        per_sec * members_per_room as f64,
+        delivered as f64 / elapsed,
+        cpu / elapsed * 100.0,
+        if cpu > 0.0 { delivered as f64 / cpu } else { f64::INFINITY },
+        l.p50,
+        l.p99,
+        l.max,
+    );
+}
+
+fn fanout_header() {
+    println!();
+    println!("| load | offered deliveries/s | delivered/s | server CPU (one core) | deliveries per CPU-second | p50 ms | p99 ms | max ms | lost | errors |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+}
+
+/// 1,000 clients in one room, 100 of them sending 1 and then 3 messages a second each.
+async fn fanout(settings: &Settings) -> Result<()> {
+    fanout_header();
+    for per_sender in [1.0, 3.0] {
+        let server = Server::start(&[]);
+        let room = RoomId("fanout".into());
+        let (conns, _) = open_all(&server, 1000, 200, |_| room.clone(), None).await?;
+        let senders: Vec<(usize, RoomId)> = (0..100).map(|i| (i * 10, room.clone())).collect();
+        let label = format!("fan-out: 1,000 in one room, 100 sending {per_sender}/s each");
+        measure_fanout(&label, &server, conns, senders, 100.0 * per_sender, 1000, settings).await;
+    }
+    Ok(())
+}
+
+/// 5,000 clients in 500 rooms of 10, everyone sending once a second.
+async fn many_rooms(settings: &Settings) -> Result<()> {
+    fanout_header();
+    let server = Server::start(&[]);
+    let room = |i: usize| RoomId(format!("room-{}", i % 500));
+    let (conns, _) = open_all(&server, 5000, 200, room, None).await?;
+    let senders: Vec<(usize, RoomId)> = (0..5000).map(|i| (i, room(i))).collect();
+    measure_fanout(
+        "many rooms: 5,000 in 500 rooms of 10, all sending 1/s",
+        &server,
+        conns,
+        senders,
+        5000.0,
+        10,
+        settings,
+    )
+    .await;
+    Ok(())
+}
+
+/// 10,000 connections joined to rooms of 10, then left idle.
+async fn idle(_settings: &Settings) -> Result<()> {
+    let server = Server::start(&[]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = server.rss_kib();
+    let count = 10_000;
+    let (conns, took) = open_all(&server, count, 500, |i| RoomId(format!("idle-{}", i / 10)), None).await?;
+    let load = Load::start(conns);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = server.rss_kib();
+    println!();
+    println!(
+        "idle: {count} connections opened, each with hello and join, in {:.2} s: {:.0} connections/s; \
+         server RSS {:.1} MiB before, {:.1} MiB after: {:.1} KiB per connection",
+        took.as_secs_f64(),
+        count as f64 / took.as_secs_f64(),
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        (after.saturating_sub(before)) as f64 / count as f64,
+    );
+    load.finish().await;
+    Ok(())
+}
+
+/// Writes as fast as the server commits (rate limit lifted), into one room, until it
+/// holds a million messages; then the latency of opening that room and of older pages.
+async fn writes_and_history(settings: &Settings) -> Result<()> {
+    let server = Server::start(&[("PALAVER_RATE_PER_SEC", "1000000".into()), ("PALAVER_RATE_BURST", "1000000".into())]);
+    let room = RoomId("history".into());
+    let total: u64 = if settings.quick { 100_000 } else { 1_000_000 };
+    const WRITERS: usize = 4;
+    const WINDOW: u64 = 1000;
+    let (conns, _) = open_all(&server, WRITERS, WRITERS, |_| room.clone(), None).await?;
+    let started = Instant::now();
+    let cpu_before = server.cpu_seconds();
+    let acked = Arc::new(AtomicU64::new(0));
+    let mut writers = Vec::new();
+    for (w, mut conn) in conns.into_iter().enumerate() {
+        let (room, acked) = (room.clone(), acked.clone());
+        let share = total / WRITERS as u64;
+        writers.push(tokio::spawn(async move {
+            let (mut sent, mut done) = (0u64, 0u64);
+            while done < share {
+                while sent < share && sent - done < WINDOW {
+                    let frame = client::text(&app::protocol::ClientMsg::Send {
+                        room: room.clone(),
+                        id: app::protocol::ClientMsgId(format!("w{w}-{sent}")),
+                        text: format!("message {sent} from writer {w}: some words of an ordinary length"),
+                    });
+                    conn.send(&frame).await?;
+                    sent += 1;
+                }
+                conn.expect(r#"{"type":"ack""#).await?;
+                done += 1;
+                acked.fetch_add(1, Ordering::Relaxed);
+            }
+            std::io::Result::Ok(conn)
+        }));
+    }
+    let mut kept = Vec::new();
+    for w in writers {
+        kept.push(w.await??);
+    }
+    let took = started.elapsed().as_secs_f64();
+    let cpu = server.cpu_seconds() - cpu_before;
+    println!();
+    println!(
+        "writes: {} messages acknowledged (each after its commit) in {took:.1} s: {:.0} committed messages/s, \
+         server CPU {:.0}% of one core",
+        acked.load(Ordering::Relaxed),
+        acked.load(Ordering::Relaxed) as f64 / took,
+        cpu / took * 100.0
+    );
+    drop(kept);
+
+    // Opening the room: join and leave, over and over, on one connection.
+    let mut reader = Conn::open(server.addr, source(7)).await?;
+    reader.enter("reader", &RoomId("elsewhere".into())).await?;
+    let rounds = if settings.quick { 200 } else { 1000 };
+    let mut opens = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        reader.send(&client::text(&app::protocol::ClientMsg::Join { room: room.clone(), after: None })).await?;
+        reader.expect(r#"{"type":"joined""#).await?;
+        opens.push(t.elapsed());
+        reader.send(&client::text(&app::protocol::ClientMsg::Leave { room: room.clone() })).await?;
+    }
+    reader.send(&client::text(&app::protocol::ClientMsg::Join { room: room.clone(), after: None })).await?;
+    reader.expect(r#"{"type":"joined""#).await?;
+    let mut pages = Vec::new();
+    let mut pick: u64 = 12345;
+    for _ in 0..rounds {
+        pick = pick.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let before = 51 + (pick >> 33) % total.saturating_sub(51).max(1);
+        let t = Instant::now();
+        reader.send(&client::text(&app::protocol::ClientMsg::History { room: room.clone(), before })).await?;
+        reader.expect(r#"{"type":"older""#).await?;
+        pages.push(t.elapsed());
+    }
+    let ssr = page_times(&server, "/r/history", rounds).await?;
+    println!(
+        "history: a room of {total} messages: opening it (join, 50 newest) p50 {} p99 {}; an older page of 50 \
+         p50 {} p99 {}; its server-rendered page p50 {} p99 {}",
+        ms(&mut opens, 0.5),
+        ms(&mut opens, 0.99),
+        ms(&mut pages, 0.5),
+        ms(&mut pages, 0.99),
+        ms(&mut ssr.clone(), 0.5),
+        ms(&mut ssr.clone(), 0.99),
+    );
+    Ok(())
+}
+
+fn ms(samples: &mut [Duration], p: f64) -> String {
+    samples.sort_unstable();
+    let at = ((samples.len() as f64 * p).ceil() as usize).clamp(1, samples.len()) - 1;
+    format!("{:.2} ms", samples[at].as_secs_f64() * 1000.0)
+}
+
+/// Times `rounds` GETs of `path` on one kept-alive connection, to the last byte.
+async fn page_times(server: &Server, path: &str, rounds: usize) -> Result<Vec<Duration>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await?;
+    stream.set_nodelay(true)?;
+    let mut times = Vec::new();
+    let mut buf = Vec::with_capacity(1 << 16);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr).as_bytes()).await?;
+        buf.clear();
+        // The page is sent chunked: read to the final empty chunk.
+        loop {
+            if stream.read_buf(&mut buf).await? == 0 {
+                return Err("the server closed the connection".into());
+            }
+            if buf.ends_with(b"\r\n0\r\n\r\n") {
+                break;
+            }
+        }
+        times.push(t.elapsed());
+        if !buf.starts_with(b"HTTP/1.1 200") {
+            return Err(format!("GET {path}: {}", String::from_utf8_lossy(&buf[..buf.len().min(80)])).into());
+        }
+    }
+    Ok(times)
+}
+
+/// 100 clients that never read, in a room with 200 readers and a steady stream of long
+/// messages: what the readers' latency and the server's memory do.
+async fn slow_readers(settings: &Settings) -> Result<()> {
+    let server = Server::start(&[]);
+    let room = RoomId("slow".into());
+    let (stuck, _) = open_all(&server, 100, 100, |_| room.clone(), Some(4096)).await?;
+    let rss_before = server.rss_kib();
+    let (readers, _) = open_all(&server, 200, 100, |_| room.clone(), None).await?;
+    let senders: Vec<(usize, RoomId)> = (0..20).map(|i| (i * 10, room.clone())).collect();
+    let load = Load::start(readers);
+    let per_sec = 100.0;
+    let started = Instant::now();
+    let mut peak = rss_before;
+    let sent = {
+        let sending = load.send(&senders, per_sec, 2000, settings.run_for() * 2);
+        tokio::pin!(sending);
+        loop {
+            tokio::select! {
+                sent = &mut sending => break sent,
+                _ = tokio::time::sleep(Duration::from_millis(100)) => peak = peak.max(server.rss_kib()),
+            }
+        }
+    };
+    load.drain(sent * 200, Duration::from_secs(10)).await;
+    let seen = load.finish().await;
+    let l = latency(&seen);
+    let delivered: u64 = seen.iter().map(|s| s.messages).sum();
+    println!();
+    println!(
+        "slow readers: 100 clients that never read among 200 that do, {per_sec:.0} messages/s of 2,000 characters \
+         for {:.0} s: readers' latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; lost {}; server RSS {:.1} MiB \
+         with the stuck readers connected, at most {:.1} MiB during the load",
+        started.elapsed().as_secs_f64(),
+        l.p50,
+        l.p99,
+        l.max,
+        (sent * 200).saturating_sub(delivered),
+        rss_before as f64 / 1024.0,
+        peak as f64 / 1024.0,
+    );
+    drop(stuck);
+    Ok(())
+}
+
+/// The page: how big the bundle is as served, and how fast the chat page renders.
+async fn page(settings: &Settings) -> Result<()> {
+    let server = Server::start(&[]);
+    let mut sizes = Vec::new();
+    for encoding in ["identity", "gzip", "br"] {
+        let (status, head, body) = get(&server, "/pkg/palaver.wasm", encoding).await?;
+        if status != 200 {
+            return Err(format!("GET /pkg/palaver.wasm: {status}").into());
+        }
+        let served = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-encoding:").map(|v| v.trim().to_owned()))
+            .unwrap_or_else(|| "identity".into());
+        sizes.push(format!("{encoding} asked, {served} served: {:.1} KB", body as f64 / 1000.0));
+    }
+    let rounds = if settings.quick { 200 } else { 1000 };
+    let mut lobby = page_times(&server, "/", rounds).await?;
+    println!();
+    println!("page: the wasm bundle, {}", sizes.join("; "));
+    println!("page: the chat page (server-rendered HTML) p50 {} p99 {}", ms(&mut lobby, 0.5), ms(&mut lobby, 0.99));
+    Ok(())
+}
+
+/// A GET with `Accept-Encoding`: status, head, and the body's length on the wire.
+async fn get(server: &Server, path: &str, encoding: &str) -> Result<(u16, String, usize)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept-Encoding: {encoding}\r\nConnection: close\r\n\r\n",
+        server.addr
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no response head")?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut body = &raw[split + 4..];
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    let mut length = body.len();
+    if chunked {
+        length = 0;
+        while let Some(end) = body.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(std::str::from_utf8(&body[..end])?.trim(), 16)?;
+            if size == 0 {
+                break;
+            }
+            length += size;
+            body = &body[(end + 2 + size + 2).min(body.len())..];
+        }
+    }
+    Ok((status, head, length))
+}
