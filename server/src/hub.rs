@@ -222,14 +222,30 @@ impl Hub {
         kind: MessageKind,
         text: String,
     ) -> Result<PostOutcome, StoreError> {
+        self.submit(room, author, id, kind, text).await?.await
+    }
+
+    /// Queues a message for the writer (waiting only while the queue is full) and
+    /// returns what resolves after its commit. A connection can go on reading while
+    /// its posts are stored, in the order it submitted them.
+    pub async fn submit(
+        &self,
+        room: &RoomId,
+        author: &User,
+        id: ClientMsgId,
+        kind: MessageKind,
+        text: String,
+    ) -> Result<impl std::future::Future<Output = Result<PostOutcome, StoreError>> + Send + Sync + 'static, StoreError>
+    {
         let (reply, outcome) = oneshot::channel();
         let message = NewMessage { room: room.clone(), id, author: author.clone(), kind, text, sent_at: now_ms() };
-        let closed = || StoreError::Backend("the writer has stopped".into());
-        self.writes.send(Write { message, reply }).await.map_err(|_| closed())?;
-        match outcome.await.map_err(|_| closed())?? {
-            Appended::New(m) => Ok(PostOutcome::Accepted(m.seq)),
-            Appended::Duplicate(seq) => Ok(PostOutcome::Duplicate(seq)),
-        }
+        self.writes.send(Write { message, reply }).await.map_err(|_| writer_stopped())?;
+        Ok(async move {
+            match outcome.await.map_err(|_| writer_stopped())?? {
+                Appended::New(m) => Ok(PostOutcome::Accepted(m.seq)),
+                Appended::Duplicate(seq) => Ok(PostOutcome::Duplicate(seq)),
+            }
+        })
     }
 
     /// Enters a room: the live feed from now on, who is there (including `user`), and
@@ -365,6 +381,10 @@ async fn directory_loop(shared: Arc<Shared>) {
             changed
         });
     }
+}
+
+fn writer_stopped() -> StoreError {
+    StoreError::Backend("the writer has stopped".into())
 }
 
 fn now_ms() -> i64 {

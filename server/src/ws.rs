@@ -21,10 +21,12 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Response},
 };
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use futures::{stream::FuturesOrdered, FutureExt, Sink, SinkExt, Stream, StreamExt};
 use std::{
     collections::HashMap,
+    future::Future,
     net::SocketAddr,
+    pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -38,8 +40,10 @@ use tokio_stream::{
 };
 use tracing::Instrument;
 
-/// Bytes read from the socket at a time (tungstenite's default is 128 KiB per connection).
-const READ_BUFFER_BYTES: usize = 8 * 1024;
+/// Bytes read from the socket at a time (tungstenite's default is 128 KiB per
+/// connection). Client frames are small; a larger one takes a few reads. This buffer is
+/// most of what an idle connection costs.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 /// Bytes of encoded frames gathered before a write; a flush writes whatever is gathered.
 /// The socket's own buffer holds at most this plus one frame: past it, the connection
 /// waits for the peer and queues in its [`Outbox`] instead.
@@ -222,6 +226,8 @@ struct Joined {
 
 struct Connection {
     cx: Context,
+    /// Posts being stored, answered in the order they came.
+    acks: FuturesOrdered<Pin<Box<dyn Future<Output = ServerMsg> + Send + Sync>>>,
     posts: Bucket,
     typing: Bucket,
     user: Option<User>,
@@ -253,6 +259,7 @@ where
     let mut outbox = Outbox::new();
     let mut conn = Connection {
         cx: cx.clone(),
+        acks: FuturesOrdered::new(),
         posts: Bucket::new(cx.rate),
         typing: Bucket::new(TYPING_RATE),
         user: None,
@@ -270,11 +277,20 @@ where
                 Ok(ping) => vec![ping],
                 Err(ending) => break ending,
             },
+            // Every frame ready in the joined rooms' feeds before the next write: under
+            // load, several go out in one write.
+            Some((room, frame)) = conn.feeds.next() => {
+                let mut out = conn.live(room, frame).await;
+                while let Some(Some((room, frame))) = conn.feeds.next().now_or_never() {
+                    out.extend(conn.live(room, frame).await);
+                }
+                out
+            },
+            Some(ack) = conn.acks.next(), if !conn.acks.is_empty() => vec![text(&ack)],
             written = outbox.write(&mut sink), if outbox.busy() => match written {
                 Ok(()) => continue,
                 Err(_) => break Ending::Gone,
             },
-            Some((room, frame)) = conn.feeds.next() => conn.live(room, frame).await,
             Some(rooms) = directory.next(), if conn.user.is_some() => vec![Message::Text(rooms)],
             incoming = stream.next() => {
                 heartbeat.heard();
@@ -402,8 +418,22 @@ impl Connection {
                 if let Err(wait) = self.posts.take() {
                     return Err(self.posts.refusal(wait).about(Some(&room), Some(&id)));
                 }
-                let seq = self.post(&room, &user, id.clone(), MessageKind::Text, text).await?;
-                Ok(vec![ServerMsg::Ack { room, id, seq }])
+                // Stored while the connection reads on; acknowledged in order once committed.
+                let stored = self
+                    .cx
+                    .hub
+                    .submit(&room, &user, id.clone(), MessageKind::Text, text)
+                    .await
+                    .map_err(|e| unavailable(e).about(Some(&room), Some(&id)))?;
+                self.acks.push_back(Box::pin(async move {
+                    match stored.await {
+                        Ok(PostOutcome::Accepted(seq) | PostOutcome::Duplicate(seq)) => {
+                            ServerMsg::Ack { room, id, seq }
+                        }
+                        Err(e) => unavailable(e).about(Some(&room), Some(&id)).into(),
+                    }
+                }));
+                Ok(Vec::new())
             }
             ClientMsg::Typing { room } => {
                 self.require_joined(&room, None)?;

@@ -19,6 +19,8 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Vec<Mutex<Connection>>>,
+    /// One permit per reader: reads wait here, not in blocked threads.
+    reading: Arc<tokio::sync::Semaphore>,
 }
 
 impl SqliteStore {
@@ -43,7 +45,12 @@ impl SqliteStore {
             })
             .collect::<Result<Vec<_>, rusqlite::Error>>()
             .map_err(|e| fail(e.to_string()))?;
-        Ok(SqliteStore { path, writer: Arc::new(Mutex::new(writer)), readers: Arc::new(readers) })
+        Ok(SqliteStore {
+            path,
+            writer: Arc::new(Mutex::new(writer)),
+            readers: Arc::new(readers),
+            reading: Arc::new(tokio::sync::Semaphore::new(READERS)),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -56,7 +63,9 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         let readers = self.readers.clone();
+        let permit = self.reading.clone().acquire_owned().await.map_err(|e| StoreError::Backend(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let conn = readers
                 .iter()
                 .find_map(|m| m.try_lock().ok())
