@@ -288,23 +288,43 @@ async fn many_rooms(settings: &Settings) -> Result<()> {
     Ok(())
 }
 
-/// 10,000 connections joined to rooms of 10, then left idle.
+/// 10,000 connections joined to rooms of 10, then left idle: how fast they are
+/// accepted, how fast they say hello and join, and what each costs in memory.
 async fn idle(_settings: &Settings) -> Result<()> {
     let server = Server::start(&[]);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = server.rss_kib();
     let count = 10_000;
-    let (conns, took) = open_all(&server, count, 500, |i| RoomId(format!("idle-{}", i / 10)), None).await?;
+    let addr = server.addr;
+    let started = Instant::now();
+    let opened: Vec<std::io::Result<Conn>> =
+        stream::iter(0..count).map(|i| Conn::open(addr, source(i))).buffered(500).collect().await;
+    let mut conns = opened.into_iter().collect::<std::io::Result<Vec<_>>>()?;
+    let accepting = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let upgraded = server.rss_kib();
+    let started = Instant::now();
+    let entered: Vec<std::io::Result<()>> = stream::iter(conns.iter_mut().enumerate())
+        .map(|(i, conn)| async move { conn.enter(&format!("idle{i}"), &RoomId(format!("idle-{}", i / 10))).await })
+        .buffer_unordered(500)
+        .collect()
+        .await;
+    entered.into_iter().collect::<std::io::Result<Vec<_>>>()?;
+    let entering = started.elapsed();
     let load = Load::start(conns);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let after = server.rss_kib();
     println!();
     println!(
-        "idle: {count} connections opened, each with hello and join, in {:.2} s: {:.0} connections/s; \
-         server RSS {:.1} MiB before, {:.1} MiB after: {:.1} KiB per connection",
-        took.as_secs_f64(),
-        count as f64 / took.as_secs_f64(),
+        "idle: {count} WebSocket upgrades in {:.2} s: {:.0} connections accepted/s; hello and join on all of them \
+         in {:.2} s: {:.0}/s; server RSS {:.1} MiB before, {:.1} MiB upgraded, {:.1} MiB joined: \
+         {:.1} KiB per idle connection",
+        accepting.as_secs_f64(),
+        count as f64 / accepting.as_secs_f64(),
+        entering.as_secs_f64(),
+        count as f64 / entering.as_secs_f64(),
         before as f64 / 1024.0,
+        upgraded as f64 / 1024.0,
         after as f64 / 1024.0,
         (after.saturating_sub(before)) as f64 / count as f64,
     );

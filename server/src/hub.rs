@@ -20,8 +20,10 @@ use std::{
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 
 /// Frames a connection may fall behind a room's live feed before it must catch up
-/// from the store.
-pub const LIVE_QUEUE: usize = 256;
+/// from the store. Each live room holds this many slots; a connection takes frames
+/// off its feeds into its own outbox as fast as they come, so falling this far behind
+/// means its task did not run for a while.
+pub const LIVE_QUEUE: usize = 128;
 /// Most messages stored in one commit.
 pub const MAX_BATCH: usize = 512;
 /// Posts waiting for the writer; senders wait when it is full.
@@ -30,7 +32,7 @@ const WRITE_QUEUE: usize = 4096;
 const DIRECTORY_EVERY: Duration = Duration::from_millis(500);
 /// Rooms the room list names at most: the busiest ones. Every identified connection
 /// gets the list when it changes, so its size is paid once per connection.
-pub const MAX_LISTED_ROOMS: usize = 50;
+pub const MAX_LISTED_ROOMS: usize = 30;
 
 /// One frame for a room's subscribers, serialized once and shared.
 #[derive(Debug, Clone)]
@@ -369,11 +371,21 @@ async fn write_loop(store: Arc<dyn Store>, shared: Arc<Shared>, mut queue: mpsc:
     }
 }
 
-/// Sends the room list when it changed, at most every [`DIRECTORY_EVERY`].
+/// Room-list frames the server sends per second at most, over all connections: on a busy
+/// server the list refreshes less often rather than cost more.
+const DIRECTORY_BUDGET_PER_SEC: usize = 4_000;
+
+/// How long to wait between room-list updates with `listeners` connections.
+fn directory_interval(listeners: usize) -> Duration {
+    DIRECTORY_EVERY.max(Duration::from_secs_f64(listeners as f64 / DIRECTORY_BUDGET_PER_SEC as f64))
+}
+
+/// Sends the room list when it changed, at most every [`DIRECTORY_EVERY`] (less often
+/// with many connections: see [`DIRECTORY_BUDGET_PER_SEC`]).
 async fn directory_loop(shared: Arc<Shared>) {
     loop {
         shared.directory_dirty.notified().await;
-        tokio::time::sleep(DIRECTORY_EVERY).await;
+        tokio::time::sleep(directory_interval(shared.directory.receiver_count())).await;
         let frame: Utf8Bytes = ServerMsg::Rooms { rooms: shared.summary() }.encode().into();
         shared.directory.send_if_modified(|current| {
             let changed = *current != frame;
@@ -504,6 +516,12 @@ mod tests {
         assert_eq!(rooms.len(), MAX_LISTED_ROOMS);
         assert!(rooms.iter().any(|r| r.room == room("lobby") && r.online == 1), "the room with people in it");
         assert!(rooms.windows(2).all(|w| w[0].room < w[1].room), "in name order");
+    }
+
+    #[test]
+    fn the_room_list_refreshes_less_often_on_a_busy_server() {
+        assert_eq!(directory_interval(10), DIRECTORY_EVERY);
+        assert_eq!(directory_interval(DIRECTORY_BUDGET_PER_SEC * 5), Duration::from_secs(5));
     }
 
     #[tokio::test]

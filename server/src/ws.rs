@@ -21,9 +21,9 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Response},
 };
-use futures::{stream::FuturesOrdered, FutureExt, Sink, SinkExt, Stream, StreamExt};
+use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     future::Future,
     net::SocketAddr,
     pin::Pin,
@@ -43,7 +43,7 @@ use tracing::Instrument;
 /// Bytes read from the socket at a time (tungstenite's default is 128 KiB per
 /// connection). Client frames are small; a larger one takes a few reads. This buffer is
 /// most of what an idle connection costs.
-const READ_BUFFER_BYTES: usize = 2 * 1024;
+const READ_BUFFER_BYTES: usize = 1024;
 /// Bytes of encoded frames gathered before a write; a flush writes whatever is gathered.
 /// The socket's own buffer holds at most this plus one frame: past it, the connection
 /// waits for the peer and queues in its [`Outbox`] instead.
@@ -226,8 +226,9 @@ struct Joined {
 
 struct Connection {
     cx: Context,
-    /// Posts being stored, answered in the order they came.
-    acks: FuturesOrdered<Pin<Box<dyn Future<Output = ServerMsg> + Send + Sync>>>,
+    /// Posts being stored, answered in the order they came (the writer commits in that
+    /// order, so only the oldest needs watching).
+    acks: VecDeque<Pin<Box<dyn Future<Output = ServerMsg> + Send + Sync>>>,
     posts: Bucket,
     typing: Bucket,
     user: Option<User>,
@@ -259,7 +260,7 @@ where
     let mut outbox = Outbox::new();
     let mut conn = Connection {
         cx: cx.clone(),
-        acks: FuturesOrdered::new(),
+        acks: VecDeque::new(),
         posts: Bucket::new(cx.rate),
         typing: Bucket::new(TYPING_RATE),
         user: None,
@@ -280,13 +281,16 @@ where
             // Every frame ready in the joined rooms' feeds before the next write: under
             // load, several go out in one write.
             Some((room, frame)) = conn.feeds.next() => {
-                let mut out = conn.live(room, frame).await;
-                while let Some(Some((room, frame))) = conn.feeds.next().now_or_never() {
-                    out.extend(conn.live(room, frame).await);
+                let mut queued = conn.live(room, frame, &mut outbox).await;
+                while let (Ok(()), Some(Some((room, frame)))) = (&queued, conn.feeds.next().now_or_never()) {
+                    queued = conn.live(room, frame, &mut outbox).await;
                 }
-                out
+                match queued {
+                    Ok(()) => continue,
+                    Err(slow) => break slow,
+                }
             },
-            Some(ack) = conn.acks.next(), if !conn.acks.is_empty() => vec![text(&ack)],
+            ack = next_ack(&mut conn.acks), if !conn.acks.is_empty() => vec![text(&ack)],
             written = outbox.write(&mut sink), if outbox.busy() => match written {
                 Ok(()) => continue,
                 Err(_) => break Ending::Gone,
@@ -295,7 +299,9 @@ where
             incoming = stream.next() => {
                 heartbeat.heard();
                 match incoming {
-                    Some(Ok(Message::Text(frame))) => conn.handle(frame.as_str()).await.iter().map(text).collect(),
+                    // Boxed: answering a frame may wait on the store, and that state
+                    // should not sit in every idle connection's task.
+                    Some(Ok(Message::Text(frame))) => Box::pin(conn.handle(frame.as_str())).await.iter().map(text).collect(),
                     Some(Ok(Message::Binary(_))) => vec![text(&FrameError::binary().into())],
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_))) | None => break Ending::Gone,
@@ -311,6 +317,17 @@ where
     // Out of every room at once, whatever the goodbye below takes.
     drop(conn);
     finish(sink, outbox, ending).await;
+}
+
+/// The answer to the oldest post being stored, once it is committed.
+async fn next_ack(acks: &mut VecDeque<Pin<Box<dyn Future<Output = ServerMsg> + Send + Sync>>>) -> ServerMsg {
+    let answer = std::future::poll_fn(|cx| match acks.front_mut() {
+        Some(oldest) => oldest.as_mut().poll(cx),
+        None => std::task::Poll::Pending,
+    })
+    .await;
+    acks.pop_front();
+    answer
 }
 
 /// How long a closing connection may take to say goodbye to an unresponsive peer.
@@ -332,41 +349,54 @@ pub(crate) async fn finish<S: Sink<Message> + Unpin>(mut socket: S, mut outbox: 
 }
 
 impl Connection {
-    /// A frame from a joined room's live feed.
-    async fn live(&mut self, room: RoomId, frame: Result<Frame, BroadcastStreamRecvError>) -> Vec<Message> {
-        let Some(joined) = self.rooms.get_mut(&room) else { return Vec::new() };
+    /// A frame from a joined room's live feed, queued for the peer. The common case
+    /// allocates nothing; catching up (rare) is boxed so it does not grow every
+    /// connection's task.
+    async fn live(
+        &mut self,
+        room: RoomId,
+        frame: Result<Frame, BroadcastStreamRecvError>,
+        outbox: &mut Outbox,
+    ) -> Result<(), Ending> {
+        let Some(joined) = self.rooms.get_mut(&room) else { return Ok(()) };
         match frame {
-            Ok(Frame { seq: Some(seq), .. }) if seq <= joined.delivered => Vec::new(),
+            Ok(Frame { seq: Some(seq), .. }) if seq <= joined.delivered => Ok(()),
             Ok(Frame { seq, text, .. }) => {
                 if let Some(seq) = seq {
                     joined.delivered = seq;
                 }
-                vec![Message::Text(text)]
+                outbox.push([Message::Text(text)])
             }
             Err(BroadcastStreamRecvError::Lagged(missed)) => {
                 tracing::debug!(missed, %room, "catching up from the store");
-                let after = joined.delivered;
-                let mut out = match self.joined_frame(&room, Some(after)).await {
-                    Ok((frame, newest)) => {
-                        if let Some(joined) = self.rooms.get_mut(&room) {
-                            joined.delivered = joined.delivered.max(newest);
-                        }
-                        match frame {
-                            // Within reach: just the missed messages, as live frames.
-                            ServerMsg::Joined { messages, complete: true, .. } => {
-                                messages.into_iter().map(|m| text(&ServerMsg::Message(m))).collect()
-                            }
-                            // Too far behind: the room starts over, as on a fresh join.
-                            other => vec![text(&other)],
-                        }
-                    }
-                    Err(e) => vec![text(&e.into())],
-                };
-                // Presence changes may have been among the missed frames.
-                out.push(text(&ServerMsg::Presence { online: self.cx.hub.online(&room), room }));
-                out
+                let frames = Box::pin(self.catch_up(room)).await;
+                outbox.push(frames)
             }
         }
+    }
+
+    /// What a connection that fell behind its room's feed missed, from the store.
+    async fn catch_up(&mut self, room: RoomId) -> Vec<Message> {
+        let after = self.rooms.get(&room).map_or(0, |j| j.delivered);
+        let mut out = match self.joined_frame(&room, Some(after)).await {
+            Ok((frame, newest)) => {
+                if let Some(joined) = self.rooms.get_mut(&room) {
+                    joined.delivered = joined.delivered.max(newest);
+                }
+                match frame {
+                    // Within reach: just the missed messages, as live frames.
+                    ServerMsg::Joined { messages, complete: true, .. } => {
+                        messages.into_iter().map(|m| text(&ServerMsg::Message(m))).collect()
+                    }
+                    // Too far behind: the room starts over, as on a fresh join.
+                    other => vec![text(&other)],
+                }
+            }
+            Err(e) => vec![text(&e.into())],
+        };
+        // Presence changes may have been among the missed frames.
+        out.push(text(&ServerMsg::Presence { online: self.cx.hub.online(&room), room }));
+        out
     }
 
     /// The answer to one text frame.
@@ -684,6 +714,27 @@ mod tests {
         }
         peer.send("{");
         assert!(matches!(peer.next_msg().await, ServerMsg::Error { reason: ErrorReason::BadFrame, .. }));
+    }
+
+    #[tokio::test]
+    async fn posts_sent_without_waiting_are_acknowledged_in_order_after_their_commits() {
+        let (hub, _dir) = hub().await;
+        let (mut peer, _task) = connect(&hub, 256);
+        enter(&mut peer).await;
+        // A burst the rate limit allows.
+        for n in 0..10 {
+            peer.send(&format!(r#"{{"type":"send","room":"lobby","id":"p{n}","text":"t{n}"}}"#));
+        }
+        let mut acks = Vec::new();
+        while acks.len() < 10 {
+            if let ServerMsg::Ack { id, seq, .. } = peer.next_msg().await {
+                acks.push((id.0, seq));
+            }
+        }
+        let expected: Vec<(String, Seq)> = (0..10).map(|n| (format!("p{n}"), n as Seq + 1)).collect();
+        assert_eq!(acks, expected);
+        let stored = hub.store().latest(&RoomId::lobby(), 50).await.unwrap().messages;
+        assert_eq!(stored.len(), 10, "every acknowledged post is stored");
     }
 
     #[tokio::test]
