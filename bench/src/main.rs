@@ -9,6 +9,7 @@
 //! history, slow, page. With none, all of them run. `--quick` runs each for less time
 //! and with fewer messages, for a smoke test. See docs/PERFORMANCE.md.
 
+mod baseline;
 mod client;
 mod server;
 
@@ -51,9 +52,16 @@ impl Settings {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--baseline-server") {
+        if let Err(e) = baseline::serve() {
+            eprintln!("baseline server: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let settings = Settings { quick: args.iter().any(|a| a == "--quick") };
     let mut wanted: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
-    const ALL: [&str; 6] = ["fanout", "rooms", "idle", "history", "slow", "page"];
+    const ALL: [&str; 7] = ["baseline", "fanout", "rooms", "idle", "history", "slow", "page"];
     if wanted.is_empty() {
         wanted = ALL.to_vec();
     }
@@ -66,6 +74,7 @@ fn main() {
     for name in wanted {
         let result = runtime.block_on(async {
             match name {
+                "baseline" => baseline_fanout(&settings).await,
                 "fanout" => fanout(&settings).await,
                 "rooms" => many_rooms(&settings).await,
                 "idle" => idle(&settings).await,
@@ -263,6 +272,21 @@ async fn fanout(settings: &Settings) -> Result<()> {
         let (conns, _) = open_all(&server, 1000, 200, |_| room.clone(), None).await?;
         let senders: Vec<(usize, RoomId)> = (0..100).map(|i| (i * 10, room.clone())).collect();
         let label = format!("fan-out: 1,000 in one room, 100 sending {per_sender}/s each");
+        measure_fanout(&label, &server, conns, senders, 100.0 * per_sender, 1000, settings).await;
+    }
+    Ok(())
+}
+
+/// The same fan-out load against the minimal broadcaster: the cost of one write per
+/// delivery on this machine, with this load generator.
+async fn baseline_fanout(settings: &Settings) -> Result<()> {
+    fanout_header();
+    for per_sender in [1.0, 3.0] {
+        let server = Server::start_baseline();
+        let room = RoomId("fanout".into());
+        let (conns, _) = open_all(&server, 1000, 200, |_| room.clone(), None).await?;
+        let senders: Vec<(usize, RoomId)> = (0..100).map(|i| (i * 10, room.clone())).collect();
+        let label = format!("minimal broadcaster (yardstick): 1,000 in one room, 100 sending {per_sender}/s each");
         measure_fanout(&label, &server, conns, senders, 100.0 * per_sender, 1000, settings).await;
     }
     Ok(())

@@ -14,7 +14,38 @@ use std::{
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
-    _data: tempfile::TempDir,
+    _data: Option<tempfile::TempDir>,
+}
+
+/// `program`, run on the server's core when there is one to itself.
+fn pinned(program: &std::path::Path) -> Command {
+    match server_core() {
+        Some(core) => {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg(core.to_string()).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Runs `command` and waits for it to say where it listens.
+fn launch(mut command: Command, data: Option<tempfile::TempDir>) -> Server {
+    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let mut child = command.spawn().expect("start the server (is taskset installed?)");
+    let stdout = child.stdout.take().expect("server stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let _ = tx.send(rest.trim().to_owned());
+            } else if line.contains("WARN") || line.contains("ERROR") {
+                eprintln!("[server] {line}");
+            }
+        }
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(30)).expect("the server said where it listens");
+    Server { child, addr: addr.parse().expect("a socket address"), _data: data }
 }
 
 /// Where the release server binary is: `PALAVER_BENCH_SERVER`, or the workspace's
@@ -50,19 +81,8 @@ impl Server {
     pub fn start(env: &[(&str, String)]) -> Server {
         let data = tempfile::tempdir().expect("a temporary data directory");
         let binary = binary();
-        assert!(
-            binary.exists(),
-            "no server binary at {}: build it with `cargo leptos build --release`",
-            binary.display()
-        );
-        let mut command = match server_core() {
-            Some(core) => {
-                let mut c = Command::new("taskset");
-                c.arg("-c").arg(core.to_string()).arg(&binary);
-                c
-            }
-            None => Command::new(&binary),
-        };
+        assert!(binary.exists(), "no server binary at {}: build it with `cargo leptos build --release`", binary.display());
+        let mut command = pinned(&binary);
         let site = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site");
         command
             .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
@@ -74,23 +94,16 @@ impl Server {
             .env("PALAVER_NEW_CONNECTIONS_PER_IP_BURST", "1000000")
             .env("RUST_LOG", "warn,server=info")
             .env("NO_COLOR", "1")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = command.spawn().expect("start the server (is taskset installed?)");
-        let stdout = child.stdout.take().expect("server stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(rest.trim().to_owned());
-                } else if line.contains("WARN") || line.contains("ERROR") {
-                    eprintln!("[server] {line}");
-                }
-            }
-        });
-        let addr = rx.recv_timeout(Duration::from_secs(30)).expect("the server said where it listens");
-        Server { child, addr: addr.parse().expect("a socket address"), _data: data }
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        launch(command, Some(data))
+    }
+
+    /// Starts the minimal broadcaster (this binary, `--baseline-server`) the same way.
+    pub fn start_baseline() -> Server {
+        let me = std::env::current_exe().expect("the bench's own path");
+        let mut command = pinned(&me);
+        command.arg("--baseline-server");
+        launch(command, None)
     }
 
     pub fn pid(&self) -> u32 {

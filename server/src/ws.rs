@@ -278,15 +278,16 @@ where
                 Ok(ping) => vec![ping],
                 Err(ending) => break ending,
             },
-            // Every frame ready in the joined rooms' feeds before the next write: under
-            // load, several go out in one write.
-            Some((room, frame)) = conn.feeds.next() => {
-                let mut queued = conn.live(room, frame, &mut outbox).await;
-                while let (Ok(()), Some(Some((room, frame)))) = (&queued, conn.feeds.next().now_or_never()) {
+            ready = ready_frames(&mut conn.feeds) => {
+                let mut queued = Ok(());
+                for (room, frame) in ready {
                     queued = conn.live(room, frame, &mut outbox).await;
+                    if queued.is_err() {
+                        break;
+                    }
                 }
                 match queued {
-                    Ok(()) => continue,
+                    Ok(()) => Vec::new(),
                     Err(slow) => break slow,
                 }
             },
@@ -312,11 +313,42 @@ where
         if let Err(slow) = outbox.push(out) {
             break slow;
         }
+        // Write now rather than on another pass of the loop: most of the time the socket
+        // takes everything at once. If not, the `write` branch carries on.
+        if outbox.busy() {
+            if let Some(Err(_)) = outbox.write(&mut sink).now_or_never() {
+                break Ending::Gone;
+            }
+        }
     };
     tracing::debug!("disconnected");
     // Out of every room at once, whatever the goodbye below takes.
     drop(conn);
     finish(sink, outbox, ending).await;
+}
+
+/// Most frames taken off the feeds in one pass, so one busy room cannot hold up the rest.
+const MAX_FRAMES_PER_PASS: usize = 256;
+
+/// Every frame ready in the joined rooms' feeds, once there is at least one: under load,
+/// several go out in one write.
+fn ready_frames(
+    feeds: &mut StreamMap<RoomId, BroadcastStream<Frame>>,
+) -> impl Future<Output = Vec<(RoomId, Result<Frame, BroadcastStreamRecvError>)>> + '_ {
+    std::future::poll_fn(move |cx| {
+        let mut ready = Vec::new();
+        while ready.len() < MAX_FRAMES_PER_PASS {
+            match feeds.poll_next_unpin(cx) {
+                std::task::Poll::Ready(Some(item)) => ready.push(item),
+                _ => break,
+            }
+        }
+        if ready.is_empty() {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(ready)
+        }
+    })
 }
 
 /// The answer to the oldest post being stored, once it is committed.
