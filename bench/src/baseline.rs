@@ -58,10 +58,12 @@ async fn connection(
             }
             let text = String::from_utf8_lossy(&payload);
             if text.contains(r#""type":"hello""#) {
-                write_all(&write, &server_frame(br#"{"type":"welcome","user":{"id":"u","name":"n"},"token":"t"}"#)).await?;
+                write_all(&write, &server_frame(br#"{"type":"welcome","user":{"id":"u","name":"n"},"token":"t"}"#))
+                    .await?;
             } else if text.contains(r#""type":"join""#) {
                 peers.borrow_mut().push(write.clone());
-                let joined = br#"{"type":"joined","room":"r","messages":[],"complete":true,"has_older":false,"online":[]}"#;
+                let joined =
+                    br#"{"type":"joined","room":"r","messages":[],"complete":true,"has_older":false,"online":[]}"#;
                 write_all(&write, &server_frame(joined)).await?;
             } else if text.contains(r#""type":"send""#) {
                 let n = {

@@ -224,7 +224,7 @@ async fn measure_fanout(
     per_sec: f64,
     members_per_room: u64,
     settings: &Settings,
-) {
+) -> Result<()> {
     let load = Load::start(conns);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let cpu_before = server.cpu_seconds();
@@ -255,6 +255,10 @@ async fn measure_fanout(
         l.p99,
         l.max,
     );
+    if lost > 0 || errors > 0 {
+        return Err(format!("{label}: {lost} deliveries lost, {errors} errors").into());
+    }
+    Ok(())
 }
 
 fn fanout_header() {
@@ -272,7 +276,7 @@ async fn fanout(settings: &Settings) -> Result<()> {
         let (conns, _) = open_all(&server, 1000, 200, |_| room.clone(), None).await?;
         let senders: Vec<(usize, RoomId)> = (0..100).map(|i| (i * 10, room.clone())).collect();
         let label = format!("fan-out: 1,000 in one room, 100 sending {per_sender}/s each");
-        measure_fanout(&label, &server, conns, senders, 100.0 * per_sender, 1000, settings).await;
+        measure_fanout(&label, &server, conns, senders, 100.0 * per_sender, 1000, settings).await?;
     }
     Ok(())
 }
@@ -287,7 +291,7 @@ async fn baseline_fanout(settings: &Settings) -> Result<()> {
         let (conns, _) = open_all(&server, 1000, 200, |_| room.clone(), None).await?;
         let senders: Vec<(usize, RoomId)> = (0..100).map(|i| (i * 10, room.clone())).collect();
         let label = format!("minimal broadcaster (yardstick): 1,000 in one room, 100 sending {per_sender}/s each");
-        measure_fanout(&label, &server, conns, senders, 100.0 * per_sender, 1000, settings).await;
+        measure_fanout(&label, &server, conns, senders, 100.0 * per_sender, 1000, settings).await?;
     }
     Ok(())
 }
@@ -308,7 +312,7 @@ async fn many_rooms(settings: &Settings) -> Result<()> {
         10,
         settings,
     )
-    .await;
+    .await?;
     Ok(())
 }
 
@@ -503,23 +507,34 @@ async fn slow_readers(settings: &Settings) -> Result<()> {
         }
     };
     load.drain(sent * 200, Duration::from_secs(10)).await;
+    let took = started.elapsed();
     let seen = load.finish().await;
     let l = latency(&seen);
     let delivered: u64 = seen.iter().map(|s| s.messages).sum();
+    let lost = (sent * 200).saturating_sub(delivered);
+    // The stuck readers read again: each should find its connection ended by the server.
+    let ended = futures::future::join_all(stuck.into_iter().map(|mut conn| async move {
+        let reading = async { while let Ok(Some(_)) = conn.next_text().await {} };
+        tokio::time::timeout(Duration::from_secs(5), reading).await.is_ok()
+    }))
+    .await;
+    let dropped = ended.iter().filter(|e| **e).count();
     println!();
     println!(
         "slow readers: 100 clients that never read among 200 that do, {per_sec:.0} messages/s of 2,000 characters \
-         for {:.0} s: readers' latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; lost {}; server RSS {:.1} MiB \
-         with the stuck readers connected, at most {:.1} MiB during the load",
-        started.elapsed().as_secs_f64(),
+         for {:.0} s: readers' latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; lost {lost}; stuck readers \
+         disconnected {dropped} of 100; server RSS {:.1} MiB with the stuck readers connected, at most {:.1} MiB \
+         during the load",
+        took.as_secs_f64(),
         l.p50,
         l.p99,
         l.max,
-        (sent * 200).saturating_sub(delivered),
         rss_before as f64 / 1024.0,
         peak as f64 / 1024.0,
     );
-    drop(stuck);
+    if lost > 0 {
+        return Err(format!("slow readers: {lost} deliveries to reading clients lost").into());
+    }
     Ok(())
 }
 

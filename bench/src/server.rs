@@ -81,7 +81,11 @@ impl Server {
     pub fn start(env: &[(&str, String)]) -> Server {
         let data = tempfile::tempdir().expect("a temporary data directory");
         let binary = binary();
-        assert!(binary.exists(), "no server binary at {}: build it with `cargo leptos build --release`", binary.display());
+        assert!(
+            binary.exists(),
+            "no server binary at {}: build it with `cargo leptos build --release`",
+            binary.display()
+        );
         let mut command = pinned(&binary);
         let site = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site");
         command

@@ -41,7 +41,7 @@ fn main() -> ExitCode {
 
 async fn serve(config: Config) -> Result<(), StartError> {
     let addr = config.leptos.site_addr;
-    let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+    let listener = listen_on(addr).map_err(|source| StartError::Bind { addr, source })?;
     let local = listener.local_addr()?;
     let store = SqliteStore::open(&config.data_dir)?;
     tracing::info!("messages stored in {}", store.path().display());
@@ -66,6 +66,17 @@ async fn serve(config: Config) -> Result<(), StartError> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Connections the kernel may hold waiting to be accepted (capped by `net.core.somaxconn`):
+/// a burst of reconnecting browsers should wait in line, not retry after a second.
+const ACCEPT_BACKLOG: u32 = 4096;
+
+fn listen_on(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
 }
 
 /// Resolves on SIGINT or SIGTERM, after telling every chat connection to close.

@@ -313,6 +313,15 @@ where
         if let Err(slow) = outbox.push(out) {
             break slow;
         }
+        // Acknowledgements already committed go in the same write (a sender's own
+        // message and its ack usually arrive together).
+        let mut too_slow = None;
+        while let (true, Some(ack)) = (too_slow.is_none(), next_ack(&mut conn.acks).now_or_never()) {
+            too_slow = outbox.push([text(&ack)]).err();
+        }
+        if let Some(slow) = too_slow {
+            break slow;
+        }
         // Write now rather than on another pass of the loop: most of the time the socket
         // takes everything at once. If not, the `write` branch carries on.
         if outbox.busy() {
