@@ -82,11 +82,22 @@ struct Session {
     was_ready: bool,
     /// What went out on this connection; after a reconnect everything pending goes again.
     sent_here: HashSet<ClientMsgId>,
+    /// After "slow down", nothing more is sent until then (ms since the epoch), so a later
+    /// message cannot overtake the refused one: the page's messages keep their order.
+    held_until: f64,
 }
 
 impl Session {
     fn new(chat: Chat) -> Session {
-        Session { chat, welcomed: false, joined: None, ready: false, was_ready: false, sent_here: HashSet::new() }
+        Session {
+            chat,
+            welcomed: false,
+            joined: None,
+            ready: false,
+            was_ready: false,
+            sent_here: HashSet::new(),
+            held_until: 0.0,
+        }
     }
 
     /// Runs until the connection closes. True if it got as far as joining a room.
@@ -170,12 +181,14 @@ impl Session {
                 out = self.hello();
             }
             ServerMsg::Error { reason: ErrorReason::RateLimited, id: Some(id), retry_after_ms, .. } => {
-                // Sent too fast: still pending; send it again once the server will take it.
+                // Sent too fast: still pending. Hold everything back until the server will
+                // take it, then send what is pending, in order.
                 self.sent_here.remove(id);
+                let wait = retry_after_ms.unwrap_or(1_000);
+                self.held_until = self.held_until.max(now_ms() + wait as f64);
                 let chat = self.chat;
-                let wait = Duration::from_millis(retry_after_ms.unwrap_or(1_000));
                 leptos::task::spawn_local(async move {
-                    sleep(wait).await;
+                    sleep(Duration::from_millis(wait + 5)).await;
                     chat.intend(Intent::Flush);
                 });
             }
@@ -214,6 +227,10 @@ impl Session {
     /// Frames for the current room's pending messages this connection has not sent.
     fn pending(&mut self) -> Vec<ClientMsg> {
         let Some(room) = self.joined.clone().filter(|_| self.ready) else { return Vec::new() };
+        if now_ms() < self.held_until {
+            // The timer set with the hold sends them.
+            return Vec::new();
+        }
         let sent_here = &mut self.sent_here;
         self.chat.timelines.with_untracked(|all| {
             all.get(&room)

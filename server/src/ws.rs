@@ -80,21 +80,27 @@ impl Default for Rate {
 /// "Typing" notes a connection may send: a few a second at most; extra ones are dropped.
 const TYPING_RATE: Rate = Rate { per_sec: 2, burst: 4 };
 
-/// A token bucket: holds up to `burst` tokens, refilled at `per_sec`.
+/// A token bucket: holds up to `burst` tokens, refilled at `per_sec`. After a refusal
+/// it refuses everything until the wait it gave is over, so a later post cannot slip in
+/// ahead of a refused one and the connection's posts keep their order.
 pub(crate) struct Bucket {
     rate: Rate,
     tokens: f64,
     last: Instant,
+    refusing_until: Option<Instant>,
 }
 
 impl Bucket {
     pub(crate) fn new(rate: Rate) -> Bucket {
-        Bucket { rate, tokens: f64::from(rate.burst), last: Instant::now() }
+        Bucket { rate, tokens: f64::from(rate.burst), last: Instant::now(), refusing_until: None }
     }
 
     /// Takes a token, or says how long until there is one.
     pub(crate) fn take(&mut self) -> Result<(), Duration> {
         let now = Instant::now();
+        if let Some(until) = self.refusing_until.filter(|until| now < *until) {
+            return Err(until - now);
+        }
         let per_sec = f64::from(self.rate.per_sec.max(1));
         self.tokens =
             (self.tokens + now.duration_since(self.last).as_secs_f64() * per_sec).min(f64::from(self.rate.burst));
@@ -103,7 +109,10 @@ impl Bucket {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / per_sec))
+            // Whole milliseconds, as the refusal says.
+            let wait = Duration::from_millis(((1.0 - self.tokens) / per_sec * 1000.0).ceil() as u64);
+            self.refusing_until = Some(now + wait);
+            Err(wait)
         }
     }
 
@@ -809,7 +818,10 @@ mod tests {
         let wait = bucket.take().unwrap_err();
         assert!(wait <= Duration::from_millis(200) && wait > Duration::ZERO, "{wait:?}");
         assert_eq!(bucket.refusal(wait).retry_after_ms, Some(wait.as_millis() as u64));
-        tokio::time::advance(Duration::from_millis(200)).await;
+        // Until that wait is over, everything is refused, even as the bucket refills.
+        tokio::time::advance(wait - Duration::from_millis(1)).await;
+        assert_eq!(bucket.take(), Err(Duration::from_millis(1)), "no overtaking a refused post");
+        tokio::time::advance(Duration::from_millis(1)).await;
         assert!(bucket.take().is_ok());
         assert!(bucket.take().is_err());
         tokio::time::advance(Duration::from_secs(60)).await;
