@@ -48,9 +48,13 @@ pub async fn intercept(State(state): State<crate::AppState>, req: Request, next:
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(ws) => {
             let cx = Context::from_state(&state);
-            limited(ws).on_upgrade(move |socket| async move {
-                serve_guest(socket, cx).await;
-                drop(pass);
+            limited(ws).on_upgrade(move |socket| {
+                // A task of its own, as for chat sockets (see ws::upgrade).
+                tokio::spawn(async move {
+                    serve_guest(socket, cx).await;
+                    drop(pass);
+                });
+                std::future::ready(())
             })
         }
         Err(rejection) => rejection.into_response(),

@@ -21,7 +21,10 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Response},
 };
-use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt};
+use futures::{
+    stream::{SplitSink, SplitStream},
+    FutureExt, Sink, SinkExt, Stream, StreamExt,
+};
 use std::{
     collections::{HashMap, VecDeque},
     future::Future,
@@ -43,7 +46,7 @@ use tracing::Instrument;
 /// Bytes read from the socket at a time (tungstenite's default is 128 KiB per
 /// connection). Client frames are small; a larger one takes a few reads. This buffer is
 /// most of what an idle connection costs.
-const READ_BUFFER_BYTES: usize = 1024;
+const READ_BUFFER_BYTES: usize = 256;
 /// Bytes of encoded frames gathered before a write; a flush writes whatever is gathered.
 /// The socket's own buffer holds at most this plus one frame: past it, the connection
 /// waits for the peer and queues in its [`Outbox`] instead.
@@ -190,9 +193,15 @@ pub async fn upgrade(
         Err(refused) => return refused.into_response(),
     };
     let cx = Context::from_state(&state);
-    limited(ws).on_upgrade(move |socket| async move {
-        serve_socket(socket, cx).await;
-        drop(pass);
+    limited(ws).on_upgrade(move |socket| {
+        // A task of the connection's own: the upgrade's task ends here, and with it the
+        // state it kept for the handshake (a third of an idle connection's memory).
+        let connection = serve_socket(socket, cx);
+        tokio::spawn(async move {
+            connection.await;
+            drop(pass);
+        });
+        std::future::ready(())
     })
 }
 
@@ -246,25 +255,29 @@ struct Connection {
 }
 
 /// Runs one connection. Generic over the socket so tests can drive it with channels.
-pub async fn serve_socket<S>(socket: S, cx: Context)
+/// Not an `async fn`: the socket is split before the connection's future is made, so
+/// that future (which every idle connection keeps) holds no second copy of it.
+pub fn serve_socket<S>(socket: S, cx: Context) -> impl Future<Output = ()> + Send
 where
-    S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
+    S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
+    S::Error: Send,
 {
     static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
     let span = tracing::debug_span!("conn", id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed));
-    run(socket, cx).instrument(span).await
+    let (sink, stream) = socket.split();
+    run(sink, stream, cx).instrument(span)
 }
 
-async fn run<S>(socket: S, cx: Context)
+async fn run<S>(mut sink: SplitSink<S, Message>, mut stream: SplitStream<S>, cx: Context)
 where
     S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     tracing::debug!("connected");
     let _open = cx.hub.connection_opened();
-    let (mut sink, mut stream) = socket.split();
     let shutdown = cx.hub.shutdown_signal();
     tokio::pin!(shutdown);
-    let mut directory = WatchStream::new(cx.hub.directory());
+    // Changes only: `hello` answers with the list as it is.
+    let mut directory = WatchStream::from_changes(cx.hub.directory());
     let mut heartbeat = Heartbeat::new(cx.liveness);
     let mut outbox = Outbox::new();
     let mut conn = Connection {
@@ -290,7 +303,13 @@ where
             ready = ready_frames(&mut conn.feeds) => {
                 let mut queued = Ok(());
                 for (room, frame) in ready {
-                    queued = conn.live(room, frame, &mut outbox).await;
+                    queued = match conn.live(room, frame, &mut outbox) {
+                        // Rare, and it waits on the store: boxed, so that state does not
+                        // sit in every connection's task.
+                        Ok(Some(behind)) => outbox.push(Box::pin(conn.catch_up(behind)).await),
+                        Ok(None) => Ok(()),
+                        Err(slow) => Err(slow),
+                    };
                     if queued.is_err() {
                         break;
                     }
@@ -342,7 +361,7 @@ where
     tracing::debug!("disconnected");
     // Out of every room at once, whatever the goodbye below takes.
     drop(conn);
-    finish(sink, outbox, ending).await;
+    Box::pin(finish(sink, outbox, ending)).await;
 }
 
 /// Most frames taken off the feeds in one pass, so one busy room cannot hold up the rest.
@@ -399,28 +418,26 @@ pub(crate) async fn finish<S: Sink<Message> + Unpin>(mut socket: S, mut outbox: 
 }
 
 impl Connection {
-    /// A frame from a joined room's live feed, queued for the peer. The common case
-    /// allocates nothing; catching up (rare) is boxed so it does not grow every
-    /// connection's task.
-    async fn live(
+    /// A frame from a joined room's live feed, queued for the peer. Says which room to
+    /// catch up from the store, if the connection fell behind its feed.
+    fn live(
         &mut self,
         room: RoomId,
         frame: Result<Frame, BroadcastStreamRecvError>,
         outbox: &mut Outbox,
-    ) -> Result<(), Ending> {
-        let Some(joined) = self.rooms.get_mut(&room) else { return Ok(()) };
+    ) -> Result<Option<RoomId>, Ending> {
+        let Some(joined) = self.rooms.get_mut(&room) else { return Ok(None) };
         match frame {
-            Ok(Frame { seq: Some(seq), .. }) if seq <= joined.delivered => Ok(()),
+            Ok(Frame { seq: Some(seq), .. }) if seq <= joined.delivered => Ok(None),
             Ok(Frame { seq, text, .. }) => {
                 if let Some(seq) = seq {
                     joined.delivered = seq;
                 }
-                outbox.push([Message::Text(text)])
+                outbox.push([Message::Text(text)]).map(|()| None)
             }
             Err(BroadcastStreamRecvError::Lagged(missed)) => {
                 tracing::debug!(missed, %room, "catching up from the store");
-                let frames = Box::pin(self.catch_up(room)).await;
-                outbox.push(frames)
+                Ok(Some(room))
             }
         }
     }
@@ -899,5 +916,21 @@ mod tests {
         task.await.unwrap();
         assert_eq!(hub.open_connections(), 0);
         assert!(hub.online(&RoomId::lobby()).is_empty(), "a closed connection is nobody's presence");
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    fn size_of_return<A, R>(_: impl Fn(A) -> R) -> usize {
+        std::mem::size_of::<R>()
+    }
+    #[test]
+    fn probe() {
+        eprintln!("SIZE WebSocket {}", std::mem::size_of::<axum::extract::ws::WebSocket>());
+        eprintln!("SIZE serve_socket(WebSocket) {}", size_of_return(|(ws, cx): (axum::extract::ws::WebSocket, super::Context)| super::serve_socket(ws, cx)));
+        eprintln!("SIZE Connection {}", std::mem::size_of::<super::Connection>());
+        eprintln!("SIZE beat {}", size_of_return(|h: &mut super::Heartbeat| h.beat()));
+        eprintln!("SIZE finish {}", size_of_return(|(ws, o): (axum::extract::ws::WebSocket, crate::outbox::Outbox)| super::finish(ws, o, super::Ending::Gone)));
+        eprintln!("SIZE Heartbeat {}", std::mem::size_of::<super::Heartbeat>());
+        eprintln!("SIZE Outbox {}", std::mem::size_of::<crate::outbox::Outbox>());
     }
 }
