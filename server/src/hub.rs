@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 /// from the store. Each live room holds this many slots; a connection takes frames
 /// off its feeds into its own outbox as fast as they come, so falling this far behind
 /// means its task did not run for a while.
-pub const LIVE_QUEUE: usize = 128;
+pub const LIVE_QUEUE: usize = 64;
 /// Most messages stored in one commit.
 pub const MAX_BATCH: usize = 512;
 /// Posts waiting for the writer; senders wait when it is full.

@@ -26,7 +26,7 @@ use futures::{
     FutureExt, Sink, SinkExt, Stream, StreamExt,
 };
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::VecDeque,
     future::Future,
     net::SocketAddr,
     pin::Pin,
@@ -196,11 +196,9 @@ pub async fn upgrade(
     limited(ws).on_upgrade(move |socket| {
         // A task of the connection's own: the upgrade's task ends here, and with it the
         // state it kept for the handshake (a third of an idle connection's memory).
-        let connection = serve_socket(socket, cx);
-        tokio::spawn(async move {
-            connection.await;
-            drop(pass);
-        });
+        // `map`, not an `async` block: a block would keep a second copy of the
+        // connection's future next to the one it awaits.
+        tokio::spawn(serve_socket(socket, cx).map(move |()| drop(pass)));
         std::future::ready(())
     })
 }
@@ -242,6 +240,42 @@ struct Joined {
     _membership: Membership,
 }
 
+/// The rooms a connection has joined: a few at most, so a list (a hash map would cost
+/// every idle connection a few hundred bytes more).
+#[derive(Default)]
+struct Joins(Vec<(RoomId, Joined)>);
+
+impl Joins {
+    fn get(&self, room: &RoomId) -> Option<&Joined> {
+        self.0.iter().find(|(r, _)| r == room).map(|(_, j)| j)
+    }
+
+    fn get_mut(&mut self, room: &RoomId) -> Option<&mut Joined> {
+        self.0.iter_mut().find(|(r, _)| r == room).map(|(_, j)| j)
+    }
+
+    fn contains_key(&self, room: &RoomId) -> bool {
+        self.get(room).is_some()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn insert(&mut self, room: RoomId, joined: Joined) {
+        self.remove(&room);
+        self.0.push((room, joined));
+    }
+
+    fn remove(&mut self, room: &RoomId) {
+        self.0.retain(|(r, _)| r != room);
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &RoomId> {
+        self.0.iter().map(|(r, _)| r)
+    }
+}
+
 struct Connection {
     cx: Context,
     /// Posts being stored, answered in the order they came (the writer commits in that
@@ -250,7 +284,7 @@ struct Connection {
     posts: Bucket,
     typing: Bucket,
     user: Option<User>,
-    rooms: HashMap<RoomId, Joined>,
+    rooms: Joins,
     feeds: StreamMap<RoomId, BroadcastStream<Frame>>,
 }
 
@@ -286,7 +320,7 @@ where
         posts: Bucket::new(cx.rate),
         typing: Bucket::new(TYPING_RATE),
         user: None,
-        rooms: HashMap::new(),
+        rooms: Joins::default(),
         feeds: StreamMap::new(),
     };
 
@@ -918,19 +952,22 @@ mod tests {
         assert!(hub.online(&RoomId::lobby()).is_empty(), "a closed connection is nobody's presence");
     }
 }
+/// An idle connection's memory is mostly its task: the future below. It is checked here
+/// so that a change that grows it (an unboxed rare path, a second copy of the socket)
+/// shows up as a failure, not as a slow creep in the idle benchmark.
 #[cfg(test)]
-mod size_probe {
+mod idle_size {
+    use futures::FutureExt;
+
     fn size_of_return<A, R>(_: impl Fn(A) -> R) -> usize {
         std::mem::size_of::<R>()
     }
+
     #[test]
-    fn probe() {
-        eprintln!("SIZE WebSocket {}", std::mem::size_of::<axum::extract::ws::WebSocket>());
-        eprintln!("SIZE serve_socket(WebSocket) {}", size_of_return(|(ws, cx): (axum::extract::ws::WebSocket, super::Context)| super::serve_socket(ws, cx)));
-        eprintln!("SIZE Connection {}", std::mem::size_of::<super::Connection>());
-        eprintln!("SIZE beat {}", size_of_return(|h: &mut super::Heartbeat| h.beat()));
-        eprintln!("SIZE finish {}", size_of_return(|(ws, o): (axum::extract::ws::WebSocket, crate::outbox::Outbox)| super::finish(ws, o, super::Ending::Gone)));
-        eprintln!("SIZE Heartbeat {}", std::mem::size_of::<super::Heartbeat>());
-        eprintln!("SIZE Outbox {}", std::mem::size_of::<crate::outbox::Outbox>());
+    fn a_connection_task_stays_small() {
+        let task = size_of_return(|(ws, cx): (axum::extract::ws::WebSocket, super::Context)| {
+            super::serve_socket(ws, cx).map(|()| ())
+        });
+        assert!(task <= 1536, "a chat connection's future takes {task} bytes");
     }
 }
