@@ -44,8 +44,8 @@ use tokio_stream::{
 use tracing::Instrument;
 
 /// Bytes read from the socket at a time (tungstenite's default is 128 KiB per
-/// connection). Client frames are small; a larger one takes a few reads. This buffer is
-/// most of what an idle connection costs.
+/// connection). Client frames are small; a larger one takes a few reads. Every idle
+/// connection keeps this buffer.
 const READ_BUFFER_BYTES: usize = 256;
 /// Bytes of encoded frames gathered before a write; a flush writes whatever is gathered.
 /// The socket's own buffer holds at most this plus one frame: past it, the connection
