@@ -269,28 +269,24 @@ fn fanout_header() {
 
 /// 1,000 clients in one room, 100 of them sending 1 and then 3 messages a second each.
 async fn fanout(settings: &Settings) -> Result<()> {
-    fanout_header();
-    for per_sender in [1.0, 3.0] {
-        let server = Server::start(&[]);
-        let room = RoomId("fanout".into());
-        let (conns, _) = open_all(&server, 1000, 200, |_| room.clone(), None).await?;
-        let senders: Vec<(usize, RoomId)> = (0..100).map(|i| (i * 10, room.clone())).collect();
-        let label = format!("fan-out: 1,000 in one room, 100 sending {per_sender}/s each");
-        measure_fanout(&label, &server, conns, senders, 100.0 * per_sender, 1000, settings).await?;
-    }
-    Ok(())
+    one_room(settings, "fan-out", || Server::start(&[])).await
 }
 
 /// The same fan-out load against the minimal broadcaster: the cost of one write per
 /// delivery on this machine, with this load generator.
 async fn baseline_fanout(settings: &Settings) -> Result<()> {
+    one_room(settings, "minimal broadcaster (yardstick)", Server::start_baseline).await
+}
+
+/// The one-room fan-out load against a fresh server from `start` for each rate.
+async fn one_room(settings: &Settings, what: &str, start: impl Fn() -> Server) -> Result<()> {
     fanout_header();
     for per_sender in [1.0, 3.0] {
-        let server = Server::start_baseline();
+        let server = start();
         let room = RoomId("fanout".into());
         let (conns, _) = open_all(&server, 1000, 200, |_| room.clone(), None).await?;
         let senders: Vec<(usize, RoomId)> = (0..100).map(|i| (i * 10, room.clone())).collect();
-        let label = format!("minimal broadcaster (yardstick): 1,000 in one room, 100 sending {per_sender}/s each");
+        let label = format!("{what}: 1,000 in one room, 100 sending {per_sender}/s each");
         measure_fanout(&label, &server, conns, senders, 100.0 * per_sender, 1000, settings).await?;
     }
     Ok(())
