@@ -41,6 +41,7 @@ impl SqliteStore {
             .map(|_| {
                 let c = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
                 c.busy_timeout(std::time::Duration::from_secs(5))?;
+                c.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
                 Ok(Mutex::new(c))
             })
             .collect::<Result<Vec<_>, rusqlite::Error>>()
@@ -88,8 +89,16 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // FULL syncs the WAL on every commit: an acknowledged message survives power loss.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Keep the rooms' recent pages in memory: a busy server appends to many rooms at
+    // once, and each append reads the room's last page and its resend index.
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     Ok(())
 }
+
+/// Page cache of the writer connection, in KiB (SQLite's default is 2 MiB).
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// Page cache of each reader connection, in KiB.
+const READER_CACHE_KIB: i64 = 16 * 1024;
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let done: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
