@@ -49,12 +49,30 @@ struct Entry {
 #[derive(Clone)]
 pub struct Admission {
     limits: Arc<IpLimits>,
-    table: Arc<Mutex<HashMap<IpAddr, Entry>>>,
+    table: Arc<Mutex<Table>>,
+}
+
+struct Table {
+    entries: HashMap<IpAddr, Entry>,
+    /// Forgotten addresses are swept out when the table reaches this size.
+    sweep_at: usize,
+}
+
+/// What an address is counted as: itself for IPv4, its /64 network for IPv6 (one
+/// subscriber usually has a whole /64 to pick addresses from).
+fn counted_as(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        v4 => v4,
+    }
 }
 
 impl Admission {
     pub fn new(limits: IpLimits) -> Admission {
-        Admission { limits: Arc::new(limits), table: Arc::default() }
+        Admission {
+            limits: Arc::new(limits),
+            table: Arc::new(Mutex::new(Table { entries: HashMap::new(), sweep_at: SWEEP_AT })),
+        }
     }
 
     /// The address a request comes from, as far as this server can tell.
@@ -63,25 +81,39 @@ impl Admission {
         if !self.limits.trusted_proxies.contains(&peer) {
             return peer;
         }
-        // Each proxy appends the address it heard from: read from the right, past our own proxies.
-        let forwarded: Vec<IpAddr> = headers
+        // Each proxy appends the address it heard from: read from the right, past our own
+        // proxies. An entry that is not an address ends the walk: what is left of it was
+        // written by the client, and the nearest trusted hop is charged instead.
+        let entries: Vec<&str> = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .map(|a| a.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()))
-            .collect::<Result<_, _>>()
-            .unwrap_or_default();
-        forwarded.into_iter().rev().find(|ip| !self.limits.trusted_proxies.contains(ip)).unwrap_or(peer)
+            .map(str::trim)
+            .collect();
+        let mut client = peer;
+        for entry in entries.into_iter().rev() {
+            let Ok(ip) = entry.parse::<IpAddr>().map(|ip| ip.to_canonical()) else { break };
+            client = ip;
+            if !self.limits.trusted_proxies.contains(&ip) {
+                break;
+            }
+        }
+        client
     }
 
     /// Lets one more socket in from `ip`, or says why not. The pass is held for as long
     /// as the socket is open.
     pub fn admit(&self, ip: IpAddr) -> Result<Pass, Refused> {
-        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let ip = counted_as(ip);
+        let mut guard = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let Table { entries: table, sweep_at } = &mut *guard;
         let now = tokio::time::Instant::now();
-        if table.len() >= SWEEP_AT {
+        if table.len() >= *sweep_at {
             table.retain(|_, e| e.open > 0 || now.duration_since(e.seen) < FORGET_AFTER);
+            // Sweep again only once the table has doubled: a sweep per admit would make a
+            // reconnect storm from many addresses quadratic.
+            *sweep_at = (table.len() * 2).max(SWEEP_AT);
         }
         let entry =
             table.entry(ip).or_insert_with(|| Entry { open: 0, new: Bucket::new(self.limits.new_per_sec), seen: now });
@@ -102,13 +134,13 @@ impl Admission {
 /// One admitted socket; dropping it frees its place.
 pub struct Pass {
     ip: IpAddr,
-    table: Arc<Mutex<HashMap<IpAddr, Entry>>>,
+    table: Arc<Mutex<Table>>,
 }
 
 impl Drop for Pass {
     fn drop(&mut self) {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(entry) = table.get_mut(&self.ip) {
+        if let Some(entry) = table.entries.get_mut(&self.ip) {
             entry.open = entry.open.saturating_sub(1);
             entry.seen = tokio::time::Instant::now();
         }
@@ -177,6 +209,11 @@ mod tests {
             "203.0.113.9".parse::<IpAddr>().unwrap()
         );
         assert_eq!(admission(&["10.0.0.1"]).client_ip(peer, &forwarded("not an address")), peer.ip());
+        assert_eq!(
+            admission(&["10.0.0.1"]).client_ip(peer, &forwarded("garbage, 203.0.113.9")),
+            "203.0.113.9".parse::<IpAddr>().unwrap(),
+            "what the client wrote in front cannot hide the address the proxy heard from"
+        );
         assert_eq!(admission(&["10.0.0.1"]).client_ip(peer, &HeaderMap::new()), peer.ip());
     }
 
@@ -188,6 +225,13 @@ mod tests {
         let _second = admission.admit(a).unwrap();
         assert!(matches!(admission.admit(a), Err(Refused::TooManyOpen(2))));
         let _other = admission.admit(b).expect("another address has its own count");
+        let v6 = |a: &str| a.parse::<IpAddr>().unwrap();
+        let _one = admission.admit(v6("2001:db8:1:2::1")).unwrap();
+        let _two = admission.admit(v6("2001:db8:1:2::2")).unwrap();
+        assert!(
+            matches!(admission.admit(v6("2001:db8:1:2:ffff::3")), Err(Refused::TooManyOpen(2))),
+            "an IPv6 /64 counts as one address"
+        );
         drop(first);
         let _third = admission.admit(a).expect("a closed socket frees its place");
         drop(_third);

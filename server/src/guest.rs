@@ -8,8 +8,8 @@ use crate::identity::random_bytes;
 use crate::outbox::Outbox;
 use crate::ws::{admit, finish, limited, read_failure, Bucket, Context, Ending, Heartbeat};
 use app::protocol::{
-    validate_text, ChatMessage, ClientMsgId, MessageKind, RoomId, Seq, User, UserId, CLOSE_GOING_AWAY, MAX_REPLAY,
-    MAX_TEXT_CHARS,
+    validate_text, ChatMessage, ClientMsgId, MessageKind, RoomId, Seq, User, UserId, CLOSE_GOING_AWAY, HISTORY_PAGE,
+    MAX_REPLAY, MAX_TEXT_CHARS,
 };
 use axum::{
     extract::{
@@ -116,12 +116,21 @@ where
                 }
                 Ok(_) => continue,
                 Err(BroadcastStreamRecvError::Lagged(_)) => {
-                    // Catch up from the store rather than skip.
-                    let after = delivered.unwrap_or(0);
-                    match cx.hub.store().after(&lobby, after, MAX_REPLAY).await {
+                    // Catch up from the store rather than skip: what came after the last
+                    // line sent, or, before any, the newest page (never the lobby's oldest).
+                    let store = cx.hub.store();
+                    let missed = match delivered {
+                        Some(after) => store.after(&lobby, after, MAX_REPLAY).await,
+                        None => store.latest(&lobby, HISTORY_PAGE).await.map(|page| page.messages),
+                    };
+                    match missed {
                         Ok(missed) => {
+                            let mut lines: Vec<String> = missed.iter().map(plain_line).collect();
+                            if missed.len() == MAX_REPLAY {
+                                lines.push(format!("(only the first {MAX_REPLAY} missed lines are shown)"));
+                            }
                             delivered = missed.last().map(|m| m.seq).or(delivered);
-                            missed.iter().map(plain_line).collect()
+                            lines
                         }
                         Err(e) => {
                             tracing::error!("{e}");
@@ -161,6 +170,8 @@ where
             break slow;
         }
     };
+    // The feed before the membership, so an empty lobby is let go.
+    drop(feed);
     drop(_membership);
     finish(sink, outbox, ending).await;
 }

@@ -275,6 +275,12 @@ impl Hub {
         (feed, online, membership)
     }
 
+    /// Rooms held in memory (with a live feed or people in them).
+    #[cfg(test)]
+    pub(crate) fn live_rooms(&self) -> usize {
+        self.shared.rooms().live.len()
+    }
+
     /// Who is in a room now.
     pub fn online(&self, room: &RoomId) -> Vec<User> {
         self.shared.rooms().live.get(room).map(Room::online).unwrap_or_default()

@@ -83,6 +83,10 @@ impl Default for Rate {
 /// "Typing" notes a connection may send: a few a second at most; extra ones are dropped.
 const TYPING_RATE: Rate = Rate { per_sec: 2, burst: 4 };
 
+/// Joins, leaves and renames a connection may make: a person clicking around rooms
+/// stays well within it; a client toggling rooms to spam presence does not.
+const MOVES_RATE: Rate = Rate { per_sec: 2, burst: 20 };
+
 /// A token bucket: holds up to `burst` tokens, refilled at `per_sec`. After a refusal
 /// it refuses everything until the wait it gave is over, so a later post cannot slip in
 /// ahead of a refused one and the connection's posts keep their order.
@@ -120,8 +124,8 @@ impl Bucket {
     }
 
     /// The error a refused post gets.
-    pub(crate) fn refusal(&self, wait: Duration) -> FrameError {
-        let detail = format!("slow down: at most {} messages a second", self.rate.per_sec);
+    pub(crate) fn refusal(&self, wait: Duration, what: &str) -> FrameError {
+        let detail = format!("slow down: at most {} {what} a second", self.rate.per_sec);
         FrameError {
             retry_after_ms: Some(wait.as_millis().max(1) as u64),
             ..FrameError::new(ErrorReason::RateLimited, detail)
@@ -283,9 +287,13 @@ struct Connection {
     acks: VecDeque<Pin<Box<dyn Future<Output = ServerMsg> + Send + Sync>>>,
     posts: Bucket,
     typing: Bucket,
+    /// Joins, leaves and renames: each one is announced to everyone in the room.
+    moves: Bucket,
     user: Option<User>,
-    rooms: Joins,
+    /// Declared (so dropped) before `rooms`: a room is let go once its last member's
+    /// feed and membership are both gone.
     feeds: StreamMap<RoomId, BroadcastStream<Frame>>,
+    rooms: Joins,
 }
 
 /// Runs one connection. Generic over the socket so tests can drive it with channels.
@@ -319,6 +327,7 @@ where
         acks: VecDeque::new(),
         posts: Bucket::new(cx.rate),
         typing: Bucket::new(TYPING_RATE),
+        moves: Bucket::new(MOVES_RATE),
         user: None,
         rooms: Joins::default(),
         feeds: StreamMap::new(),
@@ -528,26 +537,44 @@ impl Connection {
                 }
                 // Subscribe before loading, so nothing stored in between is missed;
                 // what arrives twice is skipped by number.
-                if !self.rooms.contains_key(&room) {
+                let new = !self.rooms.contains_key(&room);
+                if new {
+                    if let Err(wait) = self.moves.take() {
+                        return Err(self.moves.refusal(wait, "joins and leaves").about(Some(&room), None));
+                    }
                     let (feed, _, membership) = self.cx.hub.join(&room, &user);
                     self.feeds.insert(room.clone(), BroadcastStream::new(feed));
                     self.rooms.insert(room.clone(), Joined { delivered: 0, _membership: membership });
                 }
-                let (frame, newest) = self.joined_frame(&room, after).await?;
-                if let Some(joined) = self.rooms.get_mut(&room) {
-                    joined.delivered = newest;
+                match self.joined_frame(&room, after).await {
+                    Ok((frame, newest)) => {
+                        if let Some(joined) = self.rooms.get_mut(&room) {
+                            joined.delivered = newest;
+                        }
+                        Ok(vec![frame])
+                    }
+                    Err(e) => {
+                        // Not joined after all: the client was told so.
+                        if new {
+                            self.leave(&room);
+                        }
+                        Err(e)
+                    }
                 }
-                Ok(vec![frame])
             }
             ClientMsg::Leave { room } => {
-                self.feeds.remove(&room);
-                self.rooms.remove(&room);
+                if self.rooms.contains_key(&room) {
+                    if let Err(wait) = self.moves.take() {
+                        return Err(self.moves.refusal(wait, "joins and leaves").about(Some(&room), None));
+                    }
+                    self.leave(&room);
+                }
                 Ok(Vec::new())
             }
             ClientMsg::Send { room, id, text } => {
                 self.require_joined(&room, Some(&id))?;
                 if let Err(wait) = self.posts.take() {
-                    return Err(self.posts.refusal(wait).about(Some(&room), Some(&id)));
+                    return Err(self.posts.refusal(wait, "messages").about(Some(&room), Some(&id)));
                 }
                 // Stored while the connection reads on; acknowledged in order once committed.
                 let stored = self
@@ -602,6 +629,9 @@ impl Connection {
                 return Err(FrameError::new(ErrorReason::BadToken, "this connection is already someone else's"));
             }
             if current.name != user.name {
+                if let Err(wait) = self.moves.take() {
+                    return Err(self.moves.refusal(wait, "renames"));
+                }
                 // A rename: announced in every room this connection is in.
                 tracing::debug!(from = %current.name, to = %user.name, "rename");
                 self.cx.hub.rename(&user);
@@ -616,6 +646,12 @@ impl Connection {
         let token = identity.token(&user);
         let rooms = ServerMsg::Rooms { rooms: self.cx.hub.rooms() };
         Ok(vec![ServerMsg::Welcome { user, token }, rooms])
+    }
+
+    /// Out of a room: the feed first, then the membership (see `Connection::feeds`).
+    fn leave(&mut self, room: &RoomId) {
+        self.feeds.remove(room);
+        self.rooms.remove(room);
     }
 
     fn require_joined(&self, room: &RoomId, id: Option<&ClientMsgId>) -> Result<(), FrameError> {
@@ -868,7 +904,7 @@ mod tests {
         }
         let wait = bucket.take().unwrap_err();
         assert!(wait <= Duration::from_millis(200) && wait > Duration::ZERO, "{wait:?}");
-        assert_eq!(bucket.refusal(wait).retry_after_ms, Some(wait.as_millis() as u64));
+        assert_eq!(bucket.refusal(wait, "messages").retry_after_ms, Some(wait.as_millis() as u64));
         // Until that wait is over, everything is refused, even as the bucket refills.
         tokio::time::advance(wait - Duration::from_millis(1)).await;
         assert_eq!(bucket.take(), Err(Duration::from_millis(1)), "no overtaking a refused post");
@@ -929,6 +965,41 @@ mod tests {
             Ok(())
         });
         result.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_room_is_let_go_when_its_last_connection_ends_without_leaving() {
+        let (hub, _dir) = hub().await;
+        let (mut peer, task) = connect(&hub, 64);
+        enter(&mut peer).await;
+        assert_eq!(hub.live_rooms(), 1);
+        drop(peer);
+        task.await.unwrap();
+        assert_eq!(hub.live_rooms(), 0, "no room kept for nobody");
+    }
+
+    #[tokio::test]
+    async fn joins_and_renames_are_rate_limited_and_a_refused_join_leaves_nothing_behind() {
+        let (hub, _dir) = hub().await;
+        let (mut peer, _task) = connect(&hub, 256);
+        enter(&mut peer).await;
+        let mut refused = 0;
+        for n in 0..40 {
+            peer.send(&format!(r#"{{"type":"join","room":"r{n}"}}"#));
+        }
+        let mut answers = 0;
+        while answers < 40 {
+            match peer.next_msg().await {
+                ServerMsg::Joined { .. } => answers += 1,
+                ServerMsg::Error { reason, .. } => {
+                    answers += 1;
+                    refused += usize::from(reason == ErrorReason::RateLimited || reason == ErrorReason::BadRoom);
+                }
+                _ => {}
+            }
+        }
+        assert!(refused >= 20, "a burst of room changes is cut short ({refused} refused)");
+        assert!(hub.live_rooms() <= MAX_ROOMS_PER_CONNECTION, "refused joins hold no room");
     }
 
     #[tokio::test]
