@@ -84,7 +84,7 @@ where
     let user = guest();
     let lobby = RoomId::lobby();
     tracing::debug!(guest = %user.name, "plain client connected");
-    let (feed, _, _membership) = cx.hub.join(&lobby, &user);
+    let (feed, _membership) = cx.hub.join(&lobby, &user);
     let mut feed = BroadcastStream::new(feed);
     let shutdown = cx.hub.shutdown_signal();
     tokio::pin!(shutdown);

@@ -250,9 +250,10 @@ impl Hub {
         })
     }
 
-    /// Enters a room: the live feed from now on, who is there (including `user`), and
-    /// the membership that keeps `user` listed until it is dropped.
-    pub fn join(&self, room: &RoomId, user: &User) -> (broadcast::Receiver<Frame>, Vec<User>, Membership) {
+    /// Enters a room: the live feed from now on, and the membership that keeps `user`
+    /// listed until it is dropped. (Who is there comes from [`Hub::online`], when the
+    /// `joined` answer is made; the list is not built twice.)
+    pub fn join(&self, room: &RoomId, user: &User) -> (broadcast::Receiver<Frame>, Membership) {
         let mut rooms = self.shared.rooms();
         if rooms.known.insert(room.clone()) {
             self.shared.directory_dirty.notify_one();
@@ -266,13 +267,12 @@ impl Hub {
         *conns += 1;
         let arrived = *conns == 1;
         *name = user.name.clone();
-        let online = entry.online();
         if arrived {
             let _ = entry.feed.send(Frame::event(&ServerMsg::Arrived { room: room.clone(), user: user.clone() }));
             self.shared.directory_dirty.notify_one();
         }
         let membership = Membership { shared: self.shared.clone(), room: room.clone(), user: user.id.clone() };
-        (feed, online, membership)
+        (feed, membership)
     }
 
     /// Rooms held in memory (with a live feed or people in them).
@@ -439,7 +439,7 @@ mod tests {
     #[tokio::test]
     async fn posts_are_numbered_per_room_broadcast_once_serialized_and_deduplicated() {
         let (hub, _dir) = hub().await;
-        let (mut feed, _, _m) = hub.join(&room("a"), &user("u1"));
+        let (mut feed, _m) = hub.join(&room("a"), &user("u1"));
         assert!(matches!(decode(&feed.recv().await.unwrap()), ServerMsg::Arrived { .. }));
         assert_eq!(post(&hub, "a", "u1", "m1").await, PostOutcome::Accepted(1));
         assert_eq!(post(&hub, "b", "u1", "m1").await, PostOutcome::Accepted(1));
@@ -481,11 +481,11 @@ mod tests {
     #[tokio::test]
     async fn presence_counts_people_not_tabs() {
         let (hub, _dir) = hub().await;
-        let (_f1, online, tab1) = hub.join(&room("r"), &user("ann"));
-        assert_eq!(online, [user("ann")]);
-        let (_f2, _, tab2) = hub.join(&room("r"), &user("ann"));
-        let (mut watcher, online, _bob) = hub.join(&room("r"), &user("bob"));
-        assert_eq!(online.len(), 2);
+        let (_f1, tab1) = hub.join(&room("r"), &user("ann"));
+        assert_eq!(hub.online(&room("r")), [user("ann")]);
+        let (_f2, tab2) = hub.join(&room("r"), &user("ann"));
+        let (mut watcher, _bob) = hub.join(&room("r"), &user("bob"));
+        assert_eq!(hub.online(&room("r")).len(), 2);
         let _ = watcher.recv().await; // bob's own arrival
         drop(tab1);
         assert_eq!(hub.online(&room("r")).len(), 2, "ann still has a tab open");

@@ -266,8 +266,8 @@ impl Joins {
         self.0.len()
     }
 
+    /// Adds a room not joined yet.
     fn insert(&mut self, room: RoomId, joined: Joined) {
-        self.remove(&room);
         self.0.push((room, joined));
     }
 
@@ -542,7 +542,7 @@ impl Connection {
                     if let Err(wait) = self.moves.take() {
                         return Err(self.moves.refusal(wait, "joins and leaves").about(Some(&room), None));
                     }
-                    let (feed, _, membership) = self.cx.hub.join(&room, &user);
+                    let (feed, membership) = self.cx.hub.join(&room, &user);
                     self.feeds.insert(room.clone(), BroadcastStream::new(feed));
                     self.rooms.insert(room.clone(), Joined { delivered: 0, _membership: membership });
                 }
