@@ -127,28 +127,9 @@ fn server_frame(payload: &[u8]) -> Vec<u8> {
 
 /// Takes one masked client frame off the front of `buf`, unmasked.
 fn take_frame(buf: &mut Vec<u8>) -> Option<(u8, Vec<u8>)> {
-    if buf.len() < 2 {
-        return None;
-    }
-    let opcode = buf[0] & 0x0f;
-    let (len, mut at) = match buf[1] & 0x7f {
-        126 if buf.len() >= 4 => (u16::from_be_bytes([buf[2], buf[3]]) as usize, 4),
-        127 if buf.len() >= 10 => (u64::from_be_bytes(buf[2..10].try_into().ok()?) as usize, 10),
-        126 | 127 => return None,
-        n => (n as usize, 2),
-    };
-    let masked = buf[1] & 0x80 != 0;
-    let mask: [u8; 4] = if masked {
-        let m = buf.get(at..at + 4)?.try_into().ok()?;
-        at += 4;
-        m
-    } else {
-        [0; 4]
-    };
-    if buf.len() < at + len {
-        return None;
-    }
-    let payload: Vec<u8> = buf[at..at + len].iter().enumerate().map(|(i, b)| b ^ mask[i % 4]).collect();
-    buf.drain(..at + len);
-    Some((opcode, payload))
+    let (opcode, mask, payload) = crate::client::frame_at(buf)?;
+    let mask = mask.unwrap_or([0; 4]);
+    let unmasked = buf[payload.clone()].iter().enumerate().map(|(i, b)| b ^ mask[i % 4]).collect();
+    buf.drain(..payload.end);
+    Some((opcode, unmasked))
 }

@@ -126,22 +126,9 @@ impl Conn {
 
     /// The next complete frame already in the buffer: (opcode, payload range).
     fn parse(&mut self) -> Option<(u8, std::ops::Range<usize>)> {
-        let b = &self.buf[self.start..];
-        if b.len() < 2 {
-            return None;
-        }
-        let opcode = b[0] & 0x0f;
-        let (len, header) = match b[1] & 0x7f {
-            126 if b.len() >= 4 => (u16::from_be_bytes([b[2], b[3]]) as usize, 4),
-            127 if b.len() >= 10 => (u64::from_be_bytes(b[2..10].try_into().ok()?) as usize, 10),
-            126 | 127 => return None,
-            n => (n as usize, 2),
-        };
-        if b.len() < header + len {
-            return None;
-        }
-        let range = self.start + header..self.start + header + len;
-        self.start += header + len;
+        let (opcode, _, payload) = frame_at(&self.buf[self.start..])?;
+        let range = self.start + payload.start..self.start + payload.end;
+        self.start += payload.end;
         Some((opcode, range))
     }
 
@@ -247,6 +234,29 @@ impl Conn {
         seen.closed = !open;
         seen
     }
+}
+
+/// The first complete WebSocket frame in `b`, if there is one: its opcode, its mask
+/// (client frames have one), and where its payload lies in `b` (it ends the frame).
+pub fn frame_at(b: &[u8]) -> Option<(u8, Option<[u8; 4]>, std::ops::Range<usize>)> {
+    if b.len() < 2 {
+        return None;
+    }
+    let opcode = b[0] & 0x0f;
+    let (len, mut at) = match b[1] & 0x7f {
+        126 if b.len() >= 4 => (u16::from_be_bytes([b[2], b[3]]) as usize, 4),
+        127 if b.len() >= 10 => (u64::from_be_bytes(b[2..10].try_into().ok()?) as usize, 10),
+        126 | 127 => return None,
+        n => (n as usize, 2),
+    };
+    let mask = if b[1] & 0x80 != 0 {
+        let m: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+        at += 4;
+        Some(m)
+    } else {
+        None
+    };
+    (b.len() >= at + len).then_some((opcode, mask, at..at + len))
 }
 
 /// Folds one received text frame into the tally, reading only what it needs. True for
