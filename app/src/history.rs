@@ -1,8 +1,8 @@
-//! A room's latest messages for the server-rendered page, through a server function:
-//! the server renders them into the HTML, and the browser gets the same data to
-//! hydrate with (or over HTTP when it navigates to another room).
+//! The room's latest messages in the server-rendered page. The server loads them before
+//! rendering and also writes them into the page as JSON, so that the browser hydrates
+//! the same list it was sent; after that, the socket keeps every room current.
 
-use crate::protocol::ChatMessage;
+use crate::protocol::{ChatMessage, RoomId};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -13,23 +13,93 @@ pub struct RoomPage {
     pub has_older: bool,
 }
 
-#[cfg(feature = "ssr")]
-pub mod ssr {
-    use super::RoomPage;
-    use crate::protocol::RoomId;
-    use std::{future::Future, pin::Pin, sync::Arc};
-
-    type Load = dyn Fn(RoomId) -> Pin<Box<dyn Future<Output = Result<RoomPage, String>> + Send>> + Send + Sync;
-
-    /// How the server loads a room's page; put in context by the server.
-    #[derive(Clone)]
-    pub struct PageLoader(pub Arc<Load>);
+/// The page the server rendered into the HTML, for the room it was rendered for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderedPage {
+    pub room: RoomId,
+    pub page: RoomPage,
 }
 
-/// The latest messages of `room`.
-#[server]
-pub async fn latest_messages(room: String) -> Result<RoomPage, ServerFnError> {
-    let room = crate::protocol::RoomId::parse(&room).map_err(ServerFnError::new)?;
-    let loader = use_context::<ssr::PageLoader>().ok_or_else(|| ServerFnError::new("history is not available"))?;
-    (loader.0)(room).await.map_err(ServerFnError::new)
+/// The `id` of the `<script type="application/json">` element that carries it.
+pub const RENDERED_PAGE_ID: &str = "palaver-rendered-page";
+
+impl RenderedPage {
+    /// As JSON that is safe inside a `<script>` element: no `<`, `>` or `&` in it.
+    pub fn to_script_json(&self) -> String {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        let mut out = String::with_capacity(json.len());
+        for c in json.chars() {
+            match c {
+                '<' => out.push_str("\\u003c"),
+                '>' => out.push_str("\\u003e"),
+                '&' => out.push_str("\\u0026"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+}
+
+/// Holds the rendered page until the room view that shows it takes it; provided by
+/// [`crate::App`]. Later room views (after moving to another room) start empty and are
+/// filled by the socket.
+#[derive(Clone, Copy)]
+pub struct RenderedHistory(StoredValue<Option<RenderedPage>>);
+
+impl RenderedHistory {
+    /// On the server, what the request handler loaded (see `server/src/pages.rs`); in the
+    /// browser, what the server wrote into the page.
+    pub fn current() -> RenderedHistory {
+        RenderedHistory(StoredValue::new(rendered_page()))
+    }
+
+    /// The rendered page of `room`, once.
+    pub fn take(&self, room: &RoomId) -> Option<RoomPage> {
+        let mut taken = None;
+        self.0.update_value(|held| {
+            if held.as_ref().is_some_and(|p| &p.room == room) {
+                taken = held.take().map(|p| p.page);
+            }
+        });
+        taken
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn rendered_page() -> Option<RenderedPage> {
+    let json = document().get_element_by_id(RENDERED_PAGE_ID)?.text_content()?;
+    serde_json::from_str(&json).ok()
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn rendered_page() -> Option<RenderedPage> {
+    use_context::<RenderedPage>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{MessageKind, User, UserId};
+
+    #[test]
+    fn the_page_as_script_json_cannot_end_its_script_and_reads_back_the_same() {
+        let page = RenderedPage {
+            room: RoomId::lobby(),
+            page: RoomPage {
+                messages: vec![ChatMessage {
+                    room: RoomId::lobby(),
+                    seq: 1,
+                    id: crate::protocol::ClientMsgId("a".into()),
+                    author: User { id: UserId("u".into()), name: "Ann".into() },
+                    kind: MessageKind::Text,
+                    text: "</script><script>alert(1)</script> & <!--".into(),
+                    sent_at: 1,
+                }],
+                has_older: false,
+            },
+        };
+        let json = page.to_script_json();
+        assert!(!json.contains('<') && !json.contains('>') && !json.contains('&'), "{json}");
+        assert_eq!(serde_json::from_str::<RenderedPage>(&json).unwrap(), page);
+    }
 }

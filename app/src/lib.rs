@@ -4,16 +4,15 @@
 pub mod chat;
 pub mod components;
 pub mod history;
+pub mod location;
 pub mod protocol;
 
 use chat::{Chat, ChatLink};
 use components::chat_page::ChatPage;
+use history::{RenderedHistory, RENDERED_PAGE_ID};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
-use leptos_router::{
-    components::{Route, Router, Routes},
-    path,
-};
+use location::Location;
 
 /// Starts the browser's connection to the server for a freshly created chat. The
 /// front end passes one to [`App`]; on the server there is none.
@@ -40,6 +39,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
         }
     }
+    // The messages rendered into the page, for the browser to hydrate the same list.
+    let rendered = use_context::<history::RenderedPage>().map(|page| {
+        view! { <script type="application/json" id=RENDERED_PAGE_ID inner_html=page.to_script_json()></script> }
+    });
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -50,6 +53,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
+                {rendered}
             </head>
             <body>
                 <App/>
@@ -67,17 +71,14 @@ pub fn App(
     provide_meta_context();
     let (chat, link) = Chat::new();
     provide_context(chat);
+    provide_context(Location::current());
+    provide_context(RenderedHistory::current());
     if let Some(connect) = connect {
         connect(link);
     }
 
     view! {
         <Stylesheet id="leptos" href="/pkg/palaver.css"/>
-        <Router>
-            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=path!("/") view=ChatPage/>
-                <Route path=path!("/r/:room") view=ChatPage/>
-            </Routes>
-        </Router>
+        <ChatPage/>
     }
 }

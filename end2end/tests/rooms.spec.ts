@@ -85,6 +85,20 @@ test("rooms do not leak into each other, and one page switches rooms without rel
   await say(bob, back);
   await expect(ann.getByText(back)).toBeVisible();
 
+  // Back and Forward move between the rooms, still on the same page.
+  await bob.goBack();
+  await expect(bob).toHaveURL(new RegExp(`/r/${blue}$`));
+  await expect(bob.getByTestId("room-name")).toHaveText(`#${blue}`);
+  await expect(bob.getByText(secret)).toHaveCount(0);
+  await bob.goForward();
+  await expect(bob).toHaveURL(new RegExp(`/r/${red}$`));
+  await expect(bob.getByText(back)).toBeVisible();
+  // A room in the sidebar is a link that switches rooms in place too.
+  await bob.getByTestId("room-entry").filter({ hasText: `#${blue}` }).getByRole("link").click();
+  await expect(bob).toHaveURL(new RegExp(`/r/${blue}$`));
+  await expect(bob.getByTestId("room-name")).toHaveText(`#${blue}`);
+  expect(await bob.evaluate(() => (window as any).__samePage)).toBe(true);
+
   // A bad room name is explained, not sent anywhere.
   await bob.getByTestId("join-room-input").fill("Not A Room!");
   await bob.getByTestId("join-room-button").click();
@@ -126,6 +140,11 @@ test("@nojs a bad room address gets a clear page, not an error", async ({ page }
   const response = await page.goto("/r/Not%20Valid");
   expect(response?.status()).toBe(404);
   await expect(page.getByTestId("bad-room")).toContainText("not a valid room name");
+  const missing = await page.goto("/no/such/page");
+  expect(missing?.status()).toBe(404);
+  await expect(page.getByTestId("not-found")).toContainText("Page not found");
+  await page.getByRole("link", { name: "Go to the lobby" }).click();
+  await expect(page.getByTestId("room-name")).toHaveText("#lobby");
 });
 
 /** Posts `count` messages to `room` from inside the page, over a socket of its own. */
@@ -164,8 +183,12 @@ test("scrolling up loads older messages until the beginning", async ({ browser }
   // The newest is in view; the oldest shown is not.
   await expect(messageTexts(ann).last()).toBeInViewport();
   for (const expected of [100, 120]) {
-    await ann.getByTestId("message-list").evaluate((el) => (el.scrollTop = 0));
-    await expect(ann.getByTestId("message")).toHaveCount(expected);
+    // Scrolled to the top again if the page was still keeping the reader's place after
+    // the previous page arrived (it moves the list by that page's height).
+    await expect(async () => {
+      await ann.getByTestId("message-list").evaluate((el) => (el.scrollTop = 0));
+      await expect(ann.getByTestId("message")).toHaveCount(expected, { timeout: 1_000 });
+    }).toPass();
   }
   await expect(messageTexts(ann).first()).toHaveText("old 1");
   await expect(ann.getByTestId("load-older")).toHaveCount(0);

@@ -1,9 +1,6 @@
 //! Palaver's server: the server-rendered chat pages, static files, and the WebSocket
 //! that fans every stored message out to everyone in its room.
 
-// The chat page's view types nest deeply; the router needs to see through them.
-#![recursion_limit = "256"]
-
 pub mod admission;
 pub mod config;
 pub mod error;
@@ -17,13 +14,12 @@ pub mod pages;
 pub mod store;
 pub mod ws;
 
-use app::{shell, App};
+use app::shell;
 use axum::http::{header, HeaderValue};
 use axum::{extract::FromRef, middleware, routing::get, Router};
 use hub::Hub;
 use identity::Identity;
 use leptos::prelude::LeptosOptions;
-use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 use tower_http::{compression::CompressionLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
@@ -42,24 +38,12 @@ pub struct AppState {
 /// The whole HTTP surface: pages and static files (compressed), the chat socket at
 /// `/ws`, and plain WebSocket clients at `/`.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(|| leptos::view! { <App/> });
+    // Rendering a page runs its futures on Tokio (an error only means it already does).
+    let _ = any_spawner::Executor::init_tokio();
     let pages = Router::new()
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let hub = state.hub.clone();
-                move || {
-                    leptos::prelude::provide_context(pages::page_loader(hub.clone()));
-                    // A fresh nonce per page: the only inline scripts allowed (see shell()).
-                    leptos::nonce::provide_nonce();
-                }
-            },
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .route("/", get(pages::page))
+        .route("/r/{room}", get(pages::page))
+        // Static files, and every other address: a page that says it is not there (404).
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

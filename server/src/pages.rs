@@ -1,17 +1,37 @@
-//! What the server-rendered pages need from the chat: a room's latest messages.
+//! The server-rendered chat pages: a room's latest messages are loaded first, then the
+//! app is rendered around them (and the same messages written into the page as JSON,
+//! for the browser to hydrate).
 
-use crate::hub::Hub;
-use app::history::{ssr::PageLoader, RoomPage};
+use crate::AppState;
+use app::history::{RenderedPage, RoomPage};
+use app::location::Place;
 use app::protocol::HISTORY_PAGE;
-use std::sync::Arc;
+use app::shell;
+use axum::{body::Body, extract::State, http::Request, response::Response};
 
-/// Loads a room's latest page from the hub's store, for the page's server function.
-pub fn page_loader(hub: Arc<Hub>) -> PageLoader {
-    PageLoader(Arc::new(move |room| {
-        let hub = hub.clone();
-        Box::pin(async move {
-            let page = hub.store().latest(&room, HISTORY_PAGE).await.map_err(|e| e.to_string())?;
-            Ok(RoomPage { messages: page.messages, has_older: page.has_older })
-        })
-    }))
+/// `GET /` and `GET /r/{room}`.
+pub async fn page(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let rendered = match Place::of(request.uri().path()) {
+        Place::Room(room) => match state.hub.store().latest(&room, HISTORY_PAGE).await {
+            Ok(page) => {
+                Some(RenderedPage { room, page: RoomPage { messages: page.messages, has_older: page.has_older } })
+            }
+            Err(e) => {
+                // The page still works: the socket brings the messages once it connects.
+                tracing::warn!(%room, "rendering a page without its history: {e}");
+                None
+            }
+        },
+        Place::BadRoom { .. } | Place::NotFound => None,
+    };
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_to_stream_with_context(
+        move || {
+            if let Some(rendered) = rendered.clone() {
+                leptos::prelude::provide_context(rendered);
+            }
+        },
+        move || shell(options.clone()),
+    );
+    render(request).await
 }

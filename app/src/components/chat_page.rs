@@ -7,58 +7,64 @@ use super::{
     presence::Presence, room_list::RoomList, typing_indicator::TypingIndicator,
 };
 use crate::chat::{Chat, Me};
-use crate::history::latest_messages;
+use crate::history::RenderedHistory;
+use crate::location::{Link, Location, Place};
 use crate::protocol::RoomId;
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
     let chat = expect_context::<Chat>();
-    let params = use_params_map();
-    let room = Memo::new(move |_| match params.with(|p| p.get("room")) {
-        Some(name) => RoomId::parse(&name).map_err(|reason| (name, reason)),
-        None => Ok(RoomId::lobby()),
-    });
+    let location = expect_context::<Location>();
+    let place = Memo::new(move |_| location.place());
     // The socket task follows the page to whatever room it shows.
     Effect::new(move |_| {
-        if let Ok(r) = room.get() {
+        if let Place::Room(r) = place.get() {
             chat.switch_room(r);
         }
     });
 
-    move || match room.get() {
-        Ok(r) => view! { <RoomView room=r/> }.into_any(),
-        Err((name, reason)) => {
-            #[cfg(feature = "ssr")]
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(axum_status_not_found());
-            }
-            view! {
+    move || match place.get() {
+        Place::Room(r) => EitherOf3::A(view! { <RoomView room=r/> }),
+        Place::BadRoom { name, reason } => {
+            not_found();
+            EitherOf3::B(view! {
                 <Title text="No such room · Palaver"/>
                 <div class="chat bad-room" data-testid="bad-room">
                     <h1>"No such room"</h1>
                     <p>{format!("“{name}” is not a valid room name: {reason}.")}</p>
-                    <p><a href="/">"Go to the lobby"</a></p>
+                    <p><Link href="/".into() text="Go to the lobby".into()/></p>
                 </div>
-            }
-            .into_any()
+            })
+        }
+        Place::NotFound => {
+            not_found();
+            EitherOf3::C(view! {
+                <Title text="Page not found · Palaver"/>
+                <div class="chat not-found" data-testid="not-found">
+                    <h1>"Page not found"</h1>
+                    <p><Link href="/".into() text="Go to the lobby".into()/></p>
+                </div>
+            })
         }
     }
 }
 
-#[cfg(feature = "ssr")]
-fn axum_status_not_found() -> http::StatusCode {
-    http::StatusCode::NOT_FOUND
+/// Answers the page's request with 404 (on the server; nothing to do in the browser).
+fn not_found() {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
 }
 
 #[component]
-fn RoomView(room: RoomId) -> AnyView {
+fn RoomView(room: RoomId) -> impl IntoView {
     let chat = expect_context::<Chat>();
-    let key = room.clone();
-    let page = Resource::new(move || key.clone(), |room| async move { latest_messages(room.0).await.ok() });
-    let named = move || chat.me.with(|m| !matches!(m, Me::Anonymous));
+    let ssr_page = expect_context::<RenderedHistory>().take(&room);
+    let named = Memo::new(move |_| chat.me.with(|m| !matches!(m, Me::Anonymous)));
     let title = format!("#{} · Palaver", room);
     let heading = format!("#{}", room);
     let r = room.clone();
@@ -78,24 +84,10 @@ fn RoomView(room: RoomId) -> AnyView {
                 <noscript>
                     <p class="notice">"Palaver needs JavaScript to show and send messages live."</p>
                 </noscript>
-                <Suspense fallback=|| view! { <ol class="messages" data-testid="message-list"></ol> }>
-                    {
-                        let room = r.clone();
-                        move || {
-                            let room = room.clone();
-                            Suspend::new(async move {
-                                let ssr_page = page.await;
-                                view! { <MessageList room ssr_page/> }
-                            })
-                        }
-                    }
-                </Suspense>
+                <MessageList room=r ssr_page/>
                 <TypingIndicator room=for_typing/>
-                <Show when=named fallback=|| view! { <NameForm/> }>
-                    <Composer/>
-                </Show>
+                {move || if named.get() { Either::Left(view! { <Composer/> }) } else { Either::Right(view! { <NameForm/> }) }}
             </section>
         </div>
     }
-    .into_any()
 }

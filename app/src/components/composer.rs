@@ -4,13 +4,13 @@
 use super::name_form::NameForm;
 use crate::chat::{now_ms, Chat, Intent};
 use crate::protocol::{validate_text, MAX_TEXT_CHARS};
-use leptos::{ev::SubmitEvent, prelude::*};
+use leptos::{either::Either, ev::SubmitEvent, prelude::*};
 
 /// Least time between two "typing" notes to the room, in milliseconds.
 const TYPING_EVERY_MS: f64 = 2_000.0;
 
 #[component]
-pub fn Composer() -> AnyView {
+pub fn Composer() -> impl IntoView {
     let chat = expect_context::<Chat>();
     let draft = RwSignal::new(String::new());
     let renaming = RwSignal::new(false);
@@ -37,27 +37,30 @@ pub fn Composer() -> AnyView {
     };
     let my_name = move || chat.me.with(|m| m.name().map(str::to_owned));
 
+    let has_name = Memo::new(move |_| my_name().is_some());
+    let showing_over_limit = Memo::new(move |_| over_limit() > 0);
+    let me_or_rename = move || {
+        if renaming.get() {
+            Either::Left(view! { <NameForm on_done=Callback::new(move |()| renaming.set(false))/> })
+        } else {
+            Either::Right(has_name.get().then(|| {
+                view! {
+                    <p class="me" data-testid="me">
+                        "You are "
+                        <strong data-testid="my-name">{my_name}</strong>
+                        " · "
+                        <button class="link" data-testid="rename-button" on:click=move |_| renaming.set(true)>
+                            "change name"
+                        </button>
+                    </p>
+                }
+            }))
+        }
+    };
+
     view! {
         <div class="composer-area">
-            <Show
-                when=move || renaming.get()
-                fallback=move || {
-                    view! {
-                        <Show when=move || my_name().is_some()>
-                            <p class="me" data-testid="me">
-                                "You are "
-                                <strong data-testid="my-name">{my_name}</strong>
-                                " · "
-                                <button class="link" data-testid="rename-button" on:click=move |_| renaming.set(true)>
-                                    "change name"
-                                </button>
-                            </p>
-                        </Show>
-                    }
-                }
-            >
-                <NameForm on_done=Callback::new(move |()| renaming.set(false))/>
-            </Show>
+            {me_or_rename}
             <form class="composer" on:submit=on_submit>
                 <input
                     type="text"
@@ -72,13 +75,16 @@ pub fn Composer() -> AnyView {
                 <button type="submit" data-testid="send-button" disabled=move || !sendable()>
                     "Send"
                 </button>
-                <Show when=move || { over_limit() > 0 }>
-                    <p class="composer-hint" role="alert">
-                        {move || format!("{} characters over the {MAX_TEXT_CHARS}-character limit", over_limit())}
-                    </p>
-                </Show>
+                {move || {
+                    showing_over_limit.get().then(|| {
+                        view! {
+                            <p class="composer-hint" role="alert">
+                                {move || format!("{} characters over the {MAX_TEXT_CHARS}-character limit", over_limit())}
+                            </p>
+                        }
+                    })
+                }}
             </form>
         </div>
     }
-    .into_any()
 }

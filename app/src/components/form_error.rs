@@ -4,9 +4,5 @@ use leptos::prelude::*;
 
 #[component]
 pub fn FormError(problem: RwSignal<Option<String>>, testid: &'static str) -> impl IntoView {
-    view! {
-        <Show when=move || problem.with(Option::is_some)>
-            <p class="form-error" role="alert" data-testid=testid>{move || problem.get()}</p>
-        </Show>
-    }
+    move || problem.get().map(|problem| view! { <p class="form-error" role="alert" data-testid=testid>{problem}</p> })
 }

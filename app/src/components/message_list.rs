@@ -5,7 +5,11 @@
 use crate::chat::{format_time, Chat, Delivery, Entry, Timeline};
 use crate::history::RoomPage;
 use crate::protocol::{MessageKind, RoomId, Seq};
-use leptos::{html, prelude::*};
+use leptos::{
+    either::{Either, EitherOf3},
+    html,
+    prelude::*,
+};
 
 /// How close to the bottom (in pixels) still counts as "reading the newest".
 const STICK_TO_BOTTOM_PX: i32 = 48;
@@ -13,7 +17,7 @@ const STICK_TO_BOTTOM_PX: i32 = 48;
 const LOAD_OLDER_PX: i32 = 40;
 
 #[component]
-pub fn MessageList(room: RoomId, ssr_page: Option<RoomPage>) -> AnyView {
+pub fn MessageList(room: RoomId, ssr_page: Option<RoomPage>) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let list = NodeRef::<html::Ol>::new();
     let at_bottom = RwSignal::new(true);
@@ -59,12 +63,12 @@ pub fn MessageList(room: RoomId, ssr_page: Option<RoomPage>) -> AnyView {
     };
     let has_older = {
         let flag = timeline_flag.clone();
-        Signal::derive(move || flag(|t| t.has_older))
+        Memo::new(move |_| flag(|t| t.has_older))
     };
-    let loading_older = Signal::derive(move || timeline_flag(|t| t.loading_older));
+    let loading_older = Memo::new(move |_| timeline_flag(|t| t.loading_older));
     let empty = {
         let entries = entries.clone();
-        Signal::derive(move || entries().is_empty())
+        Memo::new(move |_| entries().is_empty())
     };
 
     // Keep the reader's place: at the bottom when they were there, still when older
@@ -122,16 +126,18 @@ pub fn MessageList(room: RoomId, ssr_page: Option<RoomPage>) -> AnyView {
     view! {
         <div class="messages-wrap">
             <ol class="messages" data-testid="message-list" aria-live="polite" node_ref=list on:scroll=on_scroll>
-                <Show when=move || has_older.get()>
-                    <li class="notice older">
-                        <button class="link" data-testid="load-older" on:click=move |_| chat.load_older() disabled=loading_older>
-                            {move || if loading_older.get() { "Loading…" } else { "Load older messages" }}
-                        </button>
-                    </li>
-                </Show>
-                <Show when=move || empty.get()>
-                    <li class="notice empty">"No messages yet. Say hello!"</li>
-                </Show>
+                {move || {
+                    has_older.get().then(|| {
+                        view! {
+                            <li class="notice older">
+                                <button class="link" data-testid="load-older" on:click=move |_| chat.load_older() disabled=loading_older>
+                                    {move || if loading_older.get() { "Loading…" } else { "Load older messages" }}
+                                </button>
+                            </li>
+                        }
+                    })
+                }}
+                {move || empty.get().then(|| view! { <li class="notice empty">"No messages yet. Say hello!"</li> })}
                 <For
                     each=entries
                     // Keyed by everything shown, so a row is redrawn when any of it changes.
@@ -139,14 +145,17 @@ pub fn MessageList(room: RoomId, ssr_page: Option<RoomPage>) -> AnyView {
                     children=move |entry: Entry| view! { <MessageItem entry/> }
                 />
             </ol>
-            <Show when=move || unseen.get()>
-                <button class="new-messages" data-testid="new-messages" on:click=jump_to_newest>
-                    "New messages ↓"
-                </button>
-            </Show>
+            {move || {
+                unseen.get().then(|| {
+                    view! {
+                        <button class="new-messages" data-testid="new-messages" on:click=jump_to_newest>
+                            "New messages ↓"
+                        </button>
+                    }
+                })
+            }}
         </div>
     }
-    .into_any()
 }
 
 #[component]
@@ -155,7 +164,7 @@ fn MessageItem(entry: Entry) -> impl IntoView {
     let author = entry.author.as_ref().map(|a| a.name.clone()).unwrap_or_default();
     if entry.kind == MessageKind::Renamed {
         let line = format!("{} is now known as {}", entry.text, author);
-        return view! { <li class="notice rename" data-testid="rename-notice">{line}</li> }.into_any();
+        return Either::Left(view! { <li class="notice rename" data-testid="rename-notice">{line}</li> });
     }
     let state = match &entry.delivery {
         None => "received",
@@ -168,18 +177,17 @@ fn MessageItem(entry: Entry) -> impl IntoView {
     let own = entry.delivery.is_some();
     let mine = move || own || chat.me.with(|m| m.user().is_some_and(|me| Some(&me.id) == author_id.as_ref()));
     let footer = match entry.delivery {
-        Some(Delivery::Pending) => view! { <span class="delivery">"Sending…"</span> }.into_any(),
+        Some(Delivery::Pending) => EitherOf3::A(view! { <span class="delivery">"Sending…"</span> }),
         Some(Delivery::Failed(reason)) => {
             let id = entry.id.clone();
-            view! {
+            EitherOf3::B(view! {
                 <span class="delivery failed">"Not sent: " {reason}</span>
                 <button class="retry" data-testid="retry" on:click=move |_| chat.retry(id.clone())>"Retry"</button>
-            }
-            .into_any()
+            })
         }
-        _ => ().into_any(),
+        _ => EitherOf3::C(()),
     };
-    view! {
+    Either::Right(view! {
         <li class="message" class:mine=mine data-testid="message" data-state=state data-seq=entry.seq>
             <span class="author" data-testid="message-author">{author}</span>
             <span class="text" data-testid="message-text">{entry.text}</span>
@@ -188,6 +196,5 @@ fn MessageItem(entry: Entry) -> impl IntoView {
                 {footer}
             </span>
         </li>
-    }
-    .into_any()
+    })
 }

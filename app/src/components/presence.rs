@@ -12,16 +12,14 @@ pub fn Presence(room: RoomId) -> impl IntoView {
     };
     view! {
         <p class="presence" data-testid="presence">
-            {move || match names() {
-                Some(names) if !names.is_empty() => {
+            {move || {
+                names().filter(|names| !names.is_empty()).map(|names| {
                     view! {
                         <span class="presence-count" data-testid="online-count">{names.len()}</span>
                         " online: "
                         <span data-testid="online-names">{names.join(", ")}</span>
                     }
-                        .into_any()
-                }
-                _ => ().into_any(),
+                })
             }}
         </p>
     }

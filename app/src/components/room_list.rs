@@ -3,12 +3,12 @@
 
 use super::form_error::FormError;
 use crate::chat::Chat;
+use crate::location::{room_href, Link, Location};
 use crate::protocol::{RoomId, RoomSummary};
 use leptos::{ev::SubmitEvent, prelude::*};
-use leptos_router::{components::A, hooks::use_navigate};
 
 #[component]
-pub fn RoomList(current: RoomId) -> AnyView {
+pub fn RoomList(current: RoomId) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let rooms = {
         let current = current.clone();
@@ -25,7 +25,7 @@ pub fn RoomList(current: RoomId) -> AnyView {
     };
     let draft = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
-    let navigate = use_navigate();
+    let location = expect_context::<Location>();
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let name = draft.get_untracked().trim().to_lowercase();
@@ -33,7 +33,7 @@ pub fn RoomList(current: RoomId) -> AnyView {
             Ok(room) => {
                 problem.set(None);
                 draft.set(String::new());
-                navigate(&room_href(&room), Default::default());
+                location.go_to(&room_href(&room));
             }
             Err(reason) => problem.set(Some(reason)),
         }
@@ -50,7 +50,7 @@ pub fn RoomList(current: RoomId) -> AnyView {
                         let is_current = r.room == current;
                         view! {
                             <li class:current=is_current data-testid="room-entry" data-room=r.room.to_string()>
-                                <A href=room_href(&r.room)>{format!("#{}", r.room)}</A>
+                                <Link href=room_href(&r.room) text=format!("#{}", r.room)/>
                                 <span class="online-count" data-testid="room-online" title="people online">{r.online}</span>
                             </li>
                         }
@@ -71,14 +71,5 @@ pub fn RoomList(current: RoomId) -> AnyView {
                 <FormError problem testid="join-room-error"/>
             </form>
         </nav>
-    }
-    .into_any()
-}
-
-pub fn room_href(room: &RoomId) -> String {
-    if room.as_str() == crate::protocol::DEFAULT_ROOM {
-        "/".to_owned()
-    } else {
-        format!("/r/{room}")
     }
 }

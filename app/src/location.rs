@@ -1,0 +1,154 @@
+//! The page's address: which room `/` and `/r/NAME` show, and moving between rooms in
+//! the browser without reloading (the History API, Back and Forward included).
+//!
+//! Two addresses and one kind of link do not need a router: this keeps the page's
+//! WebAssembly small.
+
+use crate::protocol::{RoomId, DEFAULT_ROOM};
+use leptos::prelude::*;
+
+/// What an address shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    Room(RoomId),
+    /// `/r/NAME` where NAME is not a valid room name, and why.
+    BadRoom {
+        name: String,
+        reason: String,
+    },
+    NotFound,
+}
+
+impl Place {
+    /// The place a path (percent-encoded, as in a URL) shows.
+    pub fn of(path: &str) -> Place {
+        if path == "/" || path.is_empty() {
+            return Place::Room(RoomId::lobby());
+        }
+        let Some(encoded) = path.strip_prefix("/r/").filter(|n| !n.is_empty() && !n.contains('/')) else {
+            return Place::NotFound;
+        };
+        let name = percent_decode(encoded);
+        match RoomId::parse(&name) {
+            Ok(room) => Place::Room(room),
+            Err(reason) => Place::BadRoom { name, reason },
+        }
+    }
+}
+
+/// The address of a room's page.
+pub fn room_href(room: &RoomId) -> String {
+    if room.as_str() == DEFAULT_ROOM {
+        "/".to_owned()
+    } else {
+        format!("/r/{room}")
+    }
+}
+
+/// `%XX` sequences decoded as UTF-8 (invalid sequences replaced, never an error).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The path on screen. Provided by [`crate::App`]; changes on [`Location::go_to`] and on
+/// the browser's Back and Forward.
+#[derive(Clone, Copy)]
+pub struct Location {
+    path: RwSignal<String>,
+}
+
+impl Location {
+    /// The current request's path on the server, the address bar's in the browser.
+    pub fn current() -> Location {
+        let path = RwSignal::new(initial_path());
+        #[cfg(feature = "hydrate")]
+        window_event_listener(leptos::ev::popstate, move |_| path.set(initial_path()));
+        Location { path }
+    }
+
+    pub fn place(&self) -> Place {
+        self.path.with(|p| Place::of(p))
+    }
+
+    /// Shows `href` (a path of this site) without reloading the page.
+    pub fn go_to(&self, href: &str) {
+        #[cfg(feature = "hydrate")]
+        if let Ok(history) = window().history() {
+            if self.path.with_untracked(|p| p != href) {
+                let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(href));
+            }
+        }
+        self.path.set(href.to_owned());
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn initial_path() -> String {
+    window().location().pathname().unwrap_or_else(|_| "/".into())
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn initial_path() -> String {
+    #[cfg(feature = "ssr")]
+    if let Some(parts) = use_context::<http::request::Parts>() {
+        return parts.uri.path().to_owned();
+    }
+    "/".to_owned()
+}
+
+/// A link to one of this site's pages, followed without reloading the page (a click with
+/// a modifier key, to open a new tab or window, is left to the browser).
+#[component]
+pub fn Link(href: String, text: String) -> impl IntoView {
+    let location = expect_context::<Location>();
+    let target = href.clone();
+    let follow = move |ev: leptos::ev::MouseEvent| {
+        if ev.button() == 0 && !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key()) {
+            ev.prevent_default();
+            location.go_to(&target);
+        }
+    };
+    view! { <a href=href on:click=follow>{text}</a> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_name_rooms() {
+        assert_eq!(Place::of("/"), Place::Room(RoomId::lobby()));
+        assert_eq!(Place::of("/r/design"), Place::Room(RoomId("design".into())));
+        assert_eq!(Place::of("/r/lobby"), Place::Room(RoomId::lobby()));
+        assert!(matches!(Place::of("/r/Not%20Valid"), Place::BadRoom { name, .. } if name == "Not Valid"));
+        assert!(matches!(Place::of("/r/%E2%9C%93"), Place::BadRoom { name, .. } if name == "✓"));
+        assert!(matches!(Place::of("/r/%zz"), Place::BadRoom { name, .. } if name == "%zz"));
+        for path in ["/r/", "/r/a/b", "/no/such/page", "/favicon.ico", "/r"] {
+            assert_eq!(Place::of(path), Place::NotFound, "{path}");
+        }
+    }
+
+    #[test]
+    fn rooms_have_addresses_that_name_them() {
+        for room in [RoomId::lobby(), RoomId("design".into())] {
+            assert_eq!(Place::of(&room_href(&room)), Place::Room(room.clone()));
+        }
+        assert_eq!(room_href(&RoomId::lobby()), "/");
+    }
+}
