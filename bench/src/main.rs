@@ -151,6 +151,16 @@ impl Load {
         let received = Arc::new(AtomicU64::new(0));
         let mut outgoing = Vec::new();
         let mut tasks = Vec::new();
+        // The load generator never sleeps while a load runs: it polls its sockets on
+        // every pass. Clients on other machines cost a server nothing to wake; on one
+        // machine, a sleeping load generator would be woken by the server's writes, on
+        // the server's CPU time.
+        let spinning = stopped.clone();
+        tokio::spawn(async move {
+            while !*spinning.borrow() {
+                tokio::task::yield_now().await;
+            }
+        });
         for conn in conns {
             let (tx, rx) = mpsc::unbounded_channel();
             outgoing.push(tx);

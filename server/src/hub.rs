@@ -26,6 +26,8 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 pub const LIVE_QUEUE: usize = 64;
 /// Most messages stored in one commit.
 pub const MAX_BATCH: usize = 512;
+/// Least time between the starts of two commits (see `write_loop`).
+pub const COMMIT_EVERY: Duration = Duration::from_millis(2);
 /// Posts waiting for the writer; senders wait when it is full.
 const WRITE_QUEUE: usize = 4096;
 /// Room-list updates are sent at most this often.
@@ -354,9 +356,24 @@ impl Hub {
 
 /// The single writer: takes whatever posts are waiting (up to [`MAX_BATCH`]), stores
 /// them in one commit, broadcasts the new ones in order, then answers each poster.
+/// Commits start at most every [`COMMIT_EVERY`]: a post that finds the writer idle for
+/// that long is committed at once; under load, the posts that arrive in the meantime
+/// share one commit, one disk sync and one wake-up of each reader.
 async fn write_loop(store: Arc<dyn Store>, shared: Arc<Shared>, mut queue: mpsc::Receiver<Write>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut last_commit: Option<tokio::time::Instant> = None;
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let due = last_commit.map(|t| t + COMMIT_EVERY).filter(|due| *due > tokio::time::Instant::now());
+        if let Some(due) = due.filter(|_| batch.len() < MAX_BATCH) {
+            tokio::time::sleep_until(due).await;
+            while batch.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(write) => batch.push(write),
+                    Err(_) => break,
+                }
+            }
+        }
+        last_commit = Some(tokio::time::Instant::now());
         let (messages, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|w| (w.message, w.reply)).unzip();
         match store.append(messages).await {
             Ok(results) => {

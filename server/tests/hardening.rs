@@ -14,6 +14,10 @@ use std::{
 };
 use tokio_tungstenite::tungstenite::Message;
 
+/// The load tests here measure time and memory under heavy traffic: they take turns
+/// rather than starve each other of the machine's cores.
+static ONE_LOAD_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Retries an upgrade until it is let in (a closed socket's place frees a moment later).
 fn upgrade_eventually(server: &TestServer, extra: &str) -> std::net::TcpStream {
     let deadline = Instant::now() + WAIT;
@@ -75,6 +79,7 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
 
 #[tokio::test]
 async fn half_open_connections_are_cut_off_and_do_not_keep_the_page_from_loading() {
+    let _turn = ONE_LOAD_AT_A_TIME.lock().await;
     let server = TestServer::start();
     let started = Instant::now();
     // 500 connections that never finish a request: half send nothing, half stop mid-way.
@@ -128,6 +133,7 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_that_stop_reading_are_closed_as_slow_and_cost_bounded_memory() {
+    let _turn = ONE_LOAD_AT_A_TIME.lock().await;
     let server = TestServer::start();
     const STUCK: usize = 100;
     const WATCHERS: usize = 5;
@@ -339,6 +345,7 @@ async fn whole_history(client: &mut Client, room: &str) -> Vec<ChatMessage> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_loses_no_acknowledged_message_and_resending_duplicates_none() {
+    let _turn = ONE_LOAD_AT_A_TIME.lock().await;
     let rate = [("PALAVER_RATE_PER_SEC", "5"), ("PALAVER_RATE_BURST", "10")];
     let mut server = TestServer::start_with(&rate);
     let data = server.data.clone();

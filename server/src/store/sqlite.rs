@@ -4,8 +4,9 @@
 use super::{Appended, NewMessage, Page, Store, StoreError};
 use app::protocol::{ChatMessage, ClientMsgId, MessageKind, RoomId, Seq, User, UserId};
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags};
 use std::{
+    collections::HashMap,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
 };
@@ -17,7 +18,7 @@ const READERS: usize = 4;
 
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Writer>>,
     readers: Arc<Vec<Mutex<Connection>>>,
     /// One permit per reader: reads wait here, not in blocked threads.
     reading: Arc<tokio::sync::Semaphore>,
@@ -48,7 +49,7 @@ impl SqliteStore {
             .map_err(|e| fail(e.to_string()))?;
         Ok(SqliteStore {
             path,
-            writer: Arc::new(Mutex::new(writer)),
+            writer: Arc::new(Mutex::new(Writer { conn: writer, next_seq: HashMap::new() })),
             readers: Arc::new(readers),
             reading: Arc::new(tokio::sync::Semaphore::new(READERS)),
         })
@@ -133,25 +134,51 @@ fn kind_str(kind: MessageKind) -> &'static str {
     }
 }
 
-fn append_batch(conn: &mut Connection, batch: Vec<NewMessage>) -> rusqlite::Result<Vec<Appended>> {
+/// The one connection that writes, and the next number of each room it has written to
+/// (only it writes, so these stay right; they spare every append a lookup).
+struct Writer {
+    conn: Connection,
+    next_seq: HashMap<String, i64>,
+}
+
+/// Rooms whose next number the writer keeps at most; past it, it starts over.
+const REMEMBERED_ROOMS: usize = 65_536;
+
+fn append_batch(writer: &mut Writer, batch: Vec<NewMessage>) -> rusqlite::Result<Vec<Appended>> {
+    if writer.next_seq.len() > REMEMBERED_ROOMS {
+        writer.next_seq.clear();
+    }
+    let result = append_in_transaction(&mut writer.conn, &mut writer.next_seq, batch);
+    if result.is_err() {
+        // Rolled back: numbers taken in it were not stored.
+        writer.next_seq.clear();
+    }
+    result
+}
+
+fn append_in_transaction(
+    conn: &mut Connection,
+    next_seq: &mut HashMap<String, i64>,
+    batch: Vec<NewMessage>,
+) -> rusqlite::Result<Vec<Appended>> {
     let tx = conn.transaction()?;
     let mut out = Vec::with_capacity(batch.len());
     {
+        // A resend (same room, author and client id) inserts nothing; then the number
+        // it was stored under is looked up.
+        let mut insert = tx.prepare_cached(&format!(
+            "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (room, author_id, client_id) DO NOTHING"
+        ))?;
         let mut find =
             tx.prepare_cached("SELECT seq FROM messages WHERE room = ?1 AND author_id = ?2 AND client_id = ?3")?;
-        let mut next = tx.prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE room = ?1")?;
-        let mut insert =
-            tx.prepare_cached(&format!("INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))?;
+        let mut last = tx.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1")?;
         for m in batch {
-            let existing: Option<i64> = find
-                .query_row(params![m.room.as_str(), m.author.id.as_str(), m.id.as_str()], |r| r.get(0))
-                .optional()?;
-            if let Some(seq) = existing {
-                out.push(Appended::Duplicate(seq as Seq));
-                continue;
-            }
-            let seq: i64 = next.query_row(params![m.room.as_str()], |r| r.get(0))?;
-            insert.execute(params![
+            let seq = match next_seq.get(m.room.as_str()) {
+                Some(seq) => *seq,
+                None => last.query_row(params![m.room.as_str()], |r| r.get::<_, i64>(0))? + 1,
+            };
+            let inserted = insert.execute(params![
                 m.room.as_str(),
                 seq,
                 m.id.as_str(),
@@ -161,6 +188,14 @@ fn append_batch(conn: &mut Connection, batch: Vec<NewMessage>) -> rusqlite::Resu
                 m.text,
                 m.sent_at
             ])?;
+            if inserted == 0 {
+                let existing: i64 =
+                    find.query_row(params![m.room.as_str(), m.author.id.as_str(), m.id.as_str()], |r| r.get(0))?;
+                next_seq.insert(m.room.0, seq);
+                out.push(Appended::Duplicate(existing as Seq));
+                continue;
+            }
+            next_seq.insert(m.room.0.clone(), seq + 1);
             out.push(Appended::New(ChatMessage {
                 room: m.room,
                 seq: seq as Seq,
@@ -196,8 +231,8 @@ impl Store for SqliteStore {
     async fn append(&self, batch: Vec<NewMessage>) -> Result<Vec<Appended>, StoreError> {
         let writer = self.writer.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = writer.lock().unwrap_or_else(|p| p.into_inner());
-            append_batch(&mut conn, batch)
+            let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
+            append_batch(&mut writer, batch)
         })
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?
@@ -317,6 +352,23 @@ mod tests {
         assert_eq!(page.messages[0].author.name, "U");
         let out = store.append(vec![new("r", "u", "m2", "next")]).await.unwrap();
         assert!(matches!(&out[0], Appended::New(m) if m.seq == 2));
+    }
+
+    #[tokio::test]
+    async fn numbering_stays_gapless_across_batches_resends_and_a_failed_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.append(vec![new("r", "u", "m1", "one"), new("r", "u", "m2", "two")]).await.unwrap();
+        let out = store.append(vec![new("r", "u", "m2", "resend"), new("r", "u", "m3", "three")]).await.unwrap();
+        assert!(matches!(out[..], [Appended::Duplicate(2), Appended::New(ref m)] if m.seq == 3));
+        // A batch the database refuses as a whole leaves no number taken.
+        store.writer.lock().unwrap().conn.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.text = 'boom' BEGIN SELECT RAISE(ABORT, 'refused'); END").unwrap();
+        assert!(store.append(vec![new("r", "u", "m4", "four"), new("r", "u", "m5", "boom")]).await.is_err());
+        store.writer.lock().unwrap().conn.execute_batch("DROP TRIGGER refuse").unwrap();
+        let out = store.append(vec![new("r", "u", "m4", "four")]).await.unwrap();
+        assert!(matches!(&out[0], Appended::New(m) if m.seq == 4), "{out:?}");
+        let page = store.latest(&RoomId("r".into()), 50).await.unwrap();
+        assert_eq!(seqs(&page.messages), [1, 2, 3, 4]);
     }
 
     #[test]
