@@ -417,18 +417,26 @@ async fn writes_and_history(settings: &Settings) -> Result<()> {
     );
     drop(kept);
 
-    // Opening the room: join and leave, over and over, on one connection.
-    let mut reader = Conn::open(server.addr, source(7)).await?;
-    reader.enter("reader", &RoomId("elsewhere".into())).await?;
+    // Opening the room: join and leave, over and over. Joins and leaves are rate-limited
+    // per connection (a burst of 20), so each connection opens it a few times.
+    const OPENS_PER_CONNECTION: usize = 9;
     let rounds = if settings.quick { 200 } else { 1000 };
     let mut opens = Vec::new();
-    for _ in 0..rounds {
+    let mut readers = Vec::new();
+    for round in 0..rounds {
+        if round % OPENS_PER_CONNECTION == 0 {
+            let mut fresh = Conn::open(server.addr, source(round)).await?;
+            fresh.enter("reader", &RoomId("elsewhere".into())).await?;
+            readers.push(fresh);
+        }
+        let reader = readers.last_mut().ok_or("no reader")?;
         let t = Instant::now();
         reader.send(&client::text(&app::protocol::ClientMsg::Join { room: room.clone(), after: None })).await?;
         reader.expect(r#"{"type":"joined""#).await?;
         opens.push(t.elapsed());
         reader.send(&client::text(&app::protocol::ClientMsg::Leave { room: room.clone() })).await?;
     }
+    let reader = readers.last_mut().ok_or("no reader")?;
     reader.send(&client::text(&app::protocol::ClientMsg::Join { room: room.clone(), after: None })).await?;
     reader.expect(r#"{"type":"joined""#).await?;
     let mut pages = Vec::new();
