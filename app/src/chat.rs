@@ -217,6 +217,8 @@ pub enum Intent {
     Typing,
     /// Load the page before the first message shown.
     LoadOlder,
+    /// Ask again for a join or leave that the server refused for now (rate-limited).
+    Rejoin,
 }
 
 /// What the user sees of the connection.

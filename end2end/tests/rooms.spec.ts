@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect, Page } from "@playwright/test";
 import { messageTexts, person, say, unique, uniqueRoom } from "./helpers";
 
 test("two people in a room see each other's messages, presence and typing", async ({ browser }) => {
@@ -103,6 +103,36 @@ test("rooms do not leak into each other, and one page switches rooms without rel
   await bob.getByTestId("join-room-input").fill("Not A Room!");
   await bob.getByTestId("join-room-button").click();
   await expect(bob.getByTestId("join-room-error")).toContainText("lowercase");
+});
+
+test("switching rooms faster than the server allows ends in the last room, and out of the others", async ({
+  browser,
+}) => {
+  const go = async (page: Page, room: string) => {
+    await page.getByTestId("join-room-input").fill(room);
+    await page.getByTestId("join-room-button").click();
+    await expect(page.getByTestId("room-name")).toHaveText(`#${room}`);
+  };
+  const carolsRoom = uniqueRoom("carol");
+  const last = uniqueRoom("last");
+  const carol = await person(browser, "Carol", `/r/${carolsRoom}`);
+  const ann = await person(browser, "Ann", `/r/${last}`);
+  const bob = await person(browser, "Bob", "/");
+  // Ten switches use up the joins and leaves Bob may make at once.
+  for (let i = 0; i < 10; i++) {
+    await go(bob, uniqueRoom(`hop${i}`));
+  }
+  // Refused at first, his page asks again until he is in Carol's room...
+  await go(bob, carolsRoom);
+  await expect(carol.getByTestId("online-names")).toHaveText("Bob, Carol", { timeout: 15_000 });
+  // ...and leaving it at once, until he is out of it.
+  await go(bob, last);
+  await expect(bob.getByTestId("online-names")).toHaveText("Ann, Bob", { timeout: 15_000 });
+  await expect(carol.getByTestId("online-names")).toHaveText("Carol", { timeout: 15_000 });
+  const hello = unique("made it");
+  await say(bob, hello);
+  await expect(ann.getByText(hello)).toBeVisible();
+  await expect(carol.getByText(hello)).toHaveCount(0);
 });
 
 test("a message typed while offline is sent after reconnecting, exactly once", async ({ browser }) => {

@@ -85,6 +85,9 @@ struct Session {
     /// After "slow down", nothing more is sent until then (ms since the epoch), so a later
     /// message cannot overtake the refused one: the page's messages keep their order.
     held_until: f64,
+    /// Rooms the server has not let us leave yet (switching rooms too fast): left again
+    /// once it will take it, so nobody there sees us as still present.
+    not_left: Vec<RoomId>,
 }
 
 impl Session {
@@ -97,6 +100,7 @@ impl Session {
             was_ready: false,
             sent_here: HashSet::new(),
             held_until: 0.0,
+            not_left: Vec::new(),
         }
     }
 
@@ -192,6 +196,21 @@ impl Session {
                     chat.intend(Intent::Flush);
                 });
             }
+            ServerMsg::Error {
+                reason: ErrorReason::RateLimited, id: None, room: Some(room), retry_after_ms, ..
+            } => {
+                // A join or leave refused for now (rooms switched too fast): ask again
+                // once the server will take it.
+                if self.joined.as_ref() != Some(room) && !self.not_left.contains(room) {
+                    self.not_left.push(room.clone());
+                }
+                let wait = retry_after_ms.unwrap_or(1_000);
+                let chat = self.chat;
+                leptos::task::spawn_local(async move {
+                    sleep(Duration::from_millis(wait + 5)).await;
+                    chat.intend(Intent::Rejoin);
+                });
+            }
             ServerMsg::Error { id: Some(id), .. } => {
                 // Refused: a retry of it must go out again.
                 self.sent_here.remove(id);
@@ -210,6 +229,18 @@ impl Session {
         match intent {
             Intent::Hello => self.hello(),
             Intent::SwitchRoom if self.welcomed => self.join(),
+            Intent::Rejoin => {
+                let joined = self.joined.clone();
+                let mut out: Vec<ClientMsg> = std::mem::take(&mut self.not_left)
+                    .into_iter()
+                    .filter(|room| Some(room) != joined.as_ref())
+                    .map(|room| ClientMsg::Leave { room })
+                    .collect();
+                if self.welcomed && !self.ready {
+                    out.extend(self.join());
+                }
+                out
+            }
             _ if !self.ready => Vec::new(),
             Intent::Flush => self.pending(),
             Intent::SwitchRoom => Vec::new(),

@@ -26,8 +26,6 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 pub const LIVE_QUEUE: usize = 64;
 /// Most messages stored in one commit.
 pub const MAX_BATCH: usize = 512;
-/// Least time between the starts of two commits (see `write_loop`).
-pub const COMMIT_EVERY: Duration = Duration::from_millis(2);
 /// Posts waiting for the writer; senders wait when it is full.
 const WRITE_QUEUE: usize = 4096;
 /// Room-list updates are sent at most this often.
@@ -93,8 +91,9 @@ impl Room {
 #[derive(Default)]
 struct Rooms {
     live: HashMap<RoomId, Room>,
-    /// Every room with messages, or with people in it now.
-    known: BTreeSet<RoomId>,
+    /// Every room with messages. (Rooms with people in them are in `live`; a room
+    /// entered and left without a message is forgotten with it.)
+    stored: BTreeSet<RoomId>,
 }
 
 /// State the writer task shares with the hub.
@@ -115,7 +114,7 @@ impl Shared {
         let seq = message.seq;
         let text = Utf8Bytes::from(ServerMsg::Message(message.clone()).encode());
         let mut rooms = self.rooms();
-        if rooms.known.insert(message.room.clone()) {
+        if rooms.stored.insert(message.room.clone()) {
             self.directory_dirty.notify_one();
         }
         if let Some(room) = rooms.live.get(&message.room) {
@@ -127,11 +126,14 @@ impl Shared {
     /// The busiest [`MAX_LISTED_ROOMS`] rooms, by name.
     fn summary(&self) -> Vec<RoomSummary> {
         let rooms = self.rooms();
+        let unstored = rooms.live.keys().filter(|r| !rooms.stored.contains(*r));
         let mut list: Vec<RoomSummary> = rooms
-            .known
+            .stored
             .iter()
+            .chain(unstored)
             .map(|r| RoomSummary { room: r.clone(), online: rooms.live.get(r).map_or(0, |room| room.online.len()) })
             .collect();
+        list.sort_by(|a, b| a.room.cmp(&b.room));
         if list.len() > MAX_LISTED_ROOMS {
             list.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.room.cmp(&b.room)));
             list.truncate(MAX_LISTED_ROOMS);
@@ -200,9 +202,9 @@ impl Drop for Membership {
 impl Hub {
     /// Starts the hub and its writer over `store`. Needs a Tokio runtime.
     pub async fn start(store: Arc<dyn Store>) -> Result<Arc<Hub>, StoreError> {
-        let known = store.rooms().await?.into_iter().collect();
+        let stored = store.rooms().await?.into_iter().collect();
         let shared = Arc::new(Shared {
-            rooms: Mutex::new(Rooms { live: HashMap::new(), known }),
+            rooms: Mutex::new(Rooms { live: HashMap::new(), stored }),
             directory: watch::channel(Utf8Bytes::from_static("")).0,
             directory_dirty: Notify::new(),
         });
@@ -257,7 +259,7 @@ impl Hub {
     /// `joined` answer is made; the list is not built twice.)
     pub fn join(&self, room: &RoomId, user: &User) -> (broadcast::Receiver<Frame>, Membership) {
         let mut rooms = self.shared.rooms();
-        if rooms.known.insert(room.clone()) {
+        if !rooms.live.contains_key(room) && !rooms.stored.contains(room) {
             self.shared.directory_dirty.notify_one();
         }
         let entry = rooms
@@ -356,24 +358,9 @@ impl Hub {
 
 /// The single writer: takes whatever posts are waiting (up to [`MAX_BATCH`]), stores
 /// them in one commit, broadcasts the new ones in order, then answers each poster.
-/// Commits start at most every [`COMMIT_EVERY`]: a post that finds the writer idle for
-/// that long is committed at once; under load, the posts that arrive in the meantime
-/// share one commit, one disk sync and one wake-up of each reader.
 async fn write_loop(store: Arc<dyn Store>, shared: Arc<Shared>, mut queue: mpsc::Receiver<Write>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut last_commit: Option<tokio::time::Instant> = None;
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let due = last_commit.map(|t| t + COMMIT_EVERY).filter(|due| *due > tokio::time::Instant::now());
-        if let Some(due) = due.filter(|_| batch.len() < MAX_BATCH) {
-            tokio::time::sleep_until(due).await;
-            while batch.len() < MAX_BATCH {
-                match queue.try_recv() {
-                    Ok(write) => batch.push(write),
-                    Err(_) => break,
-                }
-            }
-        }
-        last_commit = Some(tokio::time::Instant::now());
         let (messages, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|w| (w.message, w.reply)).unzip();
         match store.append(messages).await {
             Ok(results) => {
@@ -539,6 +526,18 @@ mod tests {
         assert_eq!(rooms.len(), MAX_LISTED_ROOMS);
         assert!(rooms.iter().any(|r| r.room == room("lobby") && r.online == 1), "the room with people in it");
         assert!(rooms.windows(2).all(|w| w[0].room < w[1].room), "in name order");
+    }
+
+    #[tokio::test]
+    async fn a_room_entered_and_left_without_a_message_is_forgotten() {
+        let (hub, _dir) = hub().await;
+        for n in 0..100 {
+            let (feed, membership) = hub.join(&room(&format!("passing-{n}")), &user("u1"));
+            drop((feed, membership));
+        }
+        post(&hub, "kept", "u1", "m1").await;
+        assert_eq!(hub.rooms(), [RoomSummary { room: room("kept"), online: 0 }]);
+        assert_eq!(hub.live_rooms(), 0);
     }
 
     #[test]

@@ -464,6 +464,9 @@ async fn pages_are_server_rendered_with_their_latest_messages() {
         assert!(html.contains(needle), "SSR HTML lacks {needle}:\n{html}");
     }
     assert!(!html.contains("<b>bold?</b>"), "message text is escaped");
+    // The same messages, for the browser to hydrate with, in a JSON block it cannot leave.
+    assert!(html.contains(r#"<script type="application/json" id="palaver-rendered-page">"#), "{html}");
+    assert!(html.contains(r#""text":"\u003cb\u003ebold?\u003c/b\u003e \u0026 more""#), "{html}");
     let (status, html) = server.get("/");
     assert_eq!(status, 200);
     assert!(html.contains("#lobby"));
