@@ -136,6 +136,26 @@ test("switching rooms faster than the server allows ends in the last room, and o
   await expect(carol.getByText(hello)).toHaveCount(0);
 });
 
+test("a room moved to while offline is not called empty before it arrives", async ({ browser }) => {
+  const busy = uniqueRoom("busy");
+  const ann = await person(browser, "Ann", `/r/${busy}`);
+  const said = unique("already here");
+  await say(ann, said);
+  await expect(ann.getByTestId("message").filter({ hasText: said })).toHaveAttribute("data-state", "sent");
+  const bob = await person(browser, "Bob", `/r/${uniqueRoom("quiet")}`);
+  await expect(bob.getByText("No messages yet")).toBeVisible();
+  await bob.context().setOffline(true);
+  await expect(bob.getByTestId("connection-status")).toHaveAttribute("data-status", "reconnecting", { timeout: 15_000 });
+  await bob.getByTestId("join-room-input").fill(busy);
+  await bob.getByTestId("join-room-button").click();
+  await expect(bob.getByTestId("room-name")).toHaveText(`#${busy}`);
+  await bob.waitForTimeout(300);
+  await expect(bob.getByText("No messages yet")).toHaveCount(0);
+  await bob.context().setOffline(false);
+  await expect(bob.getByText(said)).toBeVisible({ timeout: 15_000 });
+  await expect(bob.getByText("No messages yet")).toHaveCount(0);
+});
+
 test("a message typed while offline is sent after reconnecting, exactly once", async ({ browser }) => {
   const room = uniqueRoom("offline");
   const ann = await person(browser, "Ann", `/r/${room}`);

@@ -88,6 +88,8 @@ struct Session {
     /// Rooms the server has not let us leave yet (switching rooms too fast): left again
     /// once it will take it, so nobody there sees us as still present.
     not_left: Vec<RoomId>,
+    /// A retry of refused joins and leaves is waiting for the server's wait to pass.
+    rejoin_due: bool,
 }
 
 impl Session {
@@ -101,6 +103,7 @@ impl Session {
             sent_here: HashSet::new(),
             held_until: 0.0,
             not_left: Vec::new(),
+            rejoin_due: false,
         }
     }
 
@@ -204,12 +207,16 @@ impl Session {
                 if self.joined.as_ref() != Some(room) && !self.not_left.contains(room) {
                     self.not_left.push(room.clone());
                 }
-                let wait = retry_after_ms.unwrap_or(1_000);
-                let chat = self.chat;
-                leptos::task::spawn_local(async move {
-                    sleep(Duration::from_millis(wait + 5)).await;
-                    chat.intend(Intent::Rejoin);
-                });
+                // One retry for all of them: the server refuses everything until then.
+                if !self.rejoin_due {
+                    self.rejoin_due = true;
+                    let wait = retry_after_ms.unwrap_or(1_000);
+                    let chat = self.chat;
+                    leptos::task::spawn_local(async move {
+                        sleep(Duration::from_millis(wait + 5)).await;
+                        chat.intend(Intent::Rejoin);
+                    });
+                }
             }
             ServerMsg::Error { id: Some(id), .. } => {
                 // Refused: a retry of it must go out again.
@@ -230,15 +237,16 @@ impl Session {
             Intent::Hello => self.hello(),
             Intent::SwitchRoom if self.welcomed => self.join(),
             Intent::Rejoin => {
+                self.rejoin_due = false;
+                // The room on screen first, then the rooms still to leave.
+                let mut out = if self.welcomed && !self.ready { self.join() } else { Vec::new() };
                 let joined = self.joined.clone();
-                let mut out: Vec<ClientMsg> = std::mem::take(&mut self.not_left)
-                    .into_iter()
-                    .filter(|room| Some(room) != joined.as_ref())
-                    .map(|room| ClientMsg::Leave { room })
-                    .collect();
-                if self.welcomed && !self.ready {
-                    out.extend(self.join());
-                }
+                out.extend(
+                    std::mem::take(&mut self.not_left)
+                        .into_iter()
+                        .filter(|room| Some(room) != joined.as_ref())
+                        .map(|room| ClientMsg::Leave { room }),
+                );
                 out
             }
             _ if !self.ready => Vec::new(),

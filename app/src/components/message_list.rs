@@ -66,9 +66,16 @@ pub fn MessageList(room: RoomId, ssr_page: Option<RoomPage>) -> impl IntoView {
         Memo::new(move |_| flag(|t| t.has_older))
     };
     let loading_older = Memo::new(move |_| timeline_flag(|t| t.loading_older));
+    // "No messages yet" only once that is known (the server's page, or the socket's
+    // `joined`), not while a room moved to is still on its way.
     let empty = {
-        let entries = entries.clone();
-        Memo::new(move |_| entries().is_empty())
+        let room = room.clone();
+        Memo::new(move |_| {
+            chat.timelines.with(|all| match all.get(&room) {
+                Some(t) if t.loaded || !t.is_empty() => t.loaded && t.is_empty(),
+                _ => server_rendered.with_value(|seed| seed.as_ref().is_some_and(Timeline::is_empty)),
+            })
+        })
     };
 
     // Keep the reader's place: at the bottom when they were there, still when older

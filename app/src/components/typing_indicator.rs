@@ -11,7 +11,10 @@ pub fn TypingIndicator(room: RoomId) -> impl IntoView {
     let now = RwSignal::new(0.0);
     Effect::new(move |_| {
         now.set(now_ms());
-        set_interval(move || now.set(now_ms()), std::time::Duration::from_millis(500));
+        // Stopped when the room view goes (moving to another room).
+        if let Ok(clock) = set_interval_with_handle(move || now.set(now_ms()), std::time::Duration::from_millis(500)) {
+            on_cleanup(move || clock.clear());
+        }
     });
     let line = move || chat.typing.with(|t| typing_line(&typing_names(t.get(&room), now.get())));
     view! {
