@@ -133,12 +133,11 @@ impl Shared {
             .chain(unstored)
             .map(|r| RoomSummary { room: r.clone(), online: rooms.live.get(r).map_or(0, |room| room.online.len()) })
             .collect();
-        list.sort_by(|a, b| a.room.cmp(&b.room));
         if list.len() > MAX_LISTED_ROOMS {
             list.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.room.cmp(&b.room)));
             list.truncate(MAX_LISTED_ROOMS);
-            list.sort_by(|a, b| a.room.cmp(&b.room));
         }
+        list.sort_by(|a, b| a.room.cmp(&b.room));
         list
     }
 }

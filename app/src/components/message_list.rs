@@ -48,10 +48,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<RoomPage>) -> impl IntoView {
             })
         }
     };
-    let entries = {
-        let with_timeline = with_timeline.clone();
-        move || with_timeline(&|t| t.entries().cloned().collect())
-    };
+    let entries = move || with_timeline(&|t| t.entries().cloned().collect());
     let timeline_flag = {
         let room = room.clone();
         move |f: fn(&Timeline) -> bool| {
@@ -65,18 +62,13 @@ pub fn MessageList(room: RoomId, ssr_page: Option<RoomPage>) -> impl IntoView {
         let flag = timeline_flag.clone();
         Memo::new(move |_| flag(|t| t.has_older))
     };
-    let loading_older = Memo::new(move |_| timeline_flag(|t| t.loading_older));
+    let loading_older = {
+        let flag = timeline_flag.clone();
+        Memo::new(move |_| flag(|t| t.loading_older))
+    };
     // "No messages yet" only once that is known (the server's page, or the socket's
     // `joined`), not while a room moved to is still on its way.
-    let empty = {
-        let room = room.clone();
-        Memo::new(move |_| {
-            chat.timelines.with(|all| match all.get(&room) {
-                Some(t) if t.loaded || !t.is_empty() => t.loaded && t.is_empty(),
-                _ => server_rendered.with_value(|seed| seed.as_ref().is_some_and(Timeline::is_empty)),
-            })
-        })
-    };
+    let empty = Memo::new(move |_| timeline_flag(Timeline::is_empty));
 
     // Keep the reader's place: at the bottom when they were there, still when older
     // messages arrive above, and a marker when new ones arrive below. Measured in the

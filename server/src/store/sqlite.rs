@@ -191,11 +191,11 @@ fn append_in_transaction(
             if inserted == 0 {
                 let existing: i64 =
                     find.query_row(params![m.room.as_str(), m.author.id.as_str(), m.id.as_str()], |r| r.get(0))?;
-                next_seq.insert(m.room.0, seq);
+                remember(next_seq, &m.room, seq);
                 out.push(Appended::Duplicate(existing as Seq));
                 continue;
             }
-            next_seq.insert(m.room.0.clone(), seq + 1);
+            remember(next_seq, &m.room, seq + 1);
             out.push(Appended::New(ChatMessage {
                 room: m.room,
                 seq: seq as Seq,
@@ -209,6 +209,16 @@ fn append_in_transaction(
     }
     tx.commit()?;
     Ok(out)
+}
+
+/// Records a room's next number, allocating its key only the first time.
+fn remember(next_seq: &mut HashMap<String, i64>, room: &RoomId, next: i64) {
+    match next_seq.get_mut(room.as_str()) {
+        Some(known) => *known = next,
+        None => {
+            next_seq.insert(room.0.clone(), next);
+        }
+    }
 }
 
 /// The newest `limit` messages before `before` (or of the whole room), oldest first.
