@@ -89,6 +89,10 @@ fi
 
 # --- 3. Chromium and the end-to-end packages (also gives wasm-opt via binaryen) --------
 apt_install chromium
+# Node.js runs Playwright; Debian 12's nodejs (18) and npm do, where none is installed.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm
+fi
 if [ ! -x "$PALAVER_ROOT/end2end/node_modules/.bin/playwright" ] ||
   [ "$PALAVER_ROOT/end2end/package-lock.json" -nt "$PALAVER_ROOT/end2end/node_modules/.package-lock.json" ]; then
   say "installing end2end npm packages"

@@ -6,19 +6,45 @@
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SECONDS=0
 . scripts/setup.sh
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Each step says how long it took, and the run ends with the whole list.
+timings=()
+step_name=""
+step_began=$SECONDS
+run_began=0
+end_step() {
+  if [ -n "$step_name" ]; then
+    timings+=("$(printf '%5d s  %s' $((SECONDS - step_began)) "$step_name")")
+    printf '\033[1m-- %s: %d s\033[0m\n' "$step_name" $((SECONDS - step_began))
+  fi
+}
+step() {
+  end_step
+  step_name="$*"
+  step_began=$SECONDS
+  printf '\n\033[1m== %s\033[0m\n' "$*"
+}
+summary() {
+  end_step
+  step_name=""
+  printf '\n\033[1mStep times\033[0m\n'
+  printf '%s\n' "${timings[@]}"
+  printf '%5d s  in all\n' $((SECONDS - run_began))
+}
+trap summary EXIT
 
+timings+=("$(printf '%5d s  %s' "$SECONDS" "setup")")
 step "formatting"
 cargo fmt --all -- --check
 
 step "lints"
-cargo clippy -p app -p server -p bench --all-targets -- -D warnings
+cargo clippy -p app -p server -p bench -p testkit --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests"
-cargo test -p app -p server -p bench
+cargo test -p app -p server -p bench -p testkit
 
 step "release build"
 cargo leptos build --release

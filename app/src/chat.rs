@@ -438,7 +438,7 @@ pub fn new_message_id() -> ClientMsgId {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         (now, COUNTER.fetch_add(1, Ordering::Relaxed))
     };
-    ClientMsgId(format!("{now:x}-{noise:x}"))
+    ClientMsgId::fresh(now, noise)
 }
 
 /// The clock, in milliseconds since the Unix epoch.

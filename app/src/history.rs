@@ -2,22 +2,15 @@
 //! rendering and also writes them into the page as JSON, so that the browser hydrates
 //! the same list it was sent; after that, the socket keeps every room current.
 
-use crate::protocol::{ChatMessage, RoomId};
+use crate::protocol::{HistoryPage, RoomId};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-
-/// The newest page of a room, and whether older messages exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoomPage {
-    pub messages: Vec<ChatMessage>,
-    pub has_older: bool,
-}
 
 /// The page the server rendered into the HTML, for the room it was rendered for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenderedPage {
     pub room: RoomId,
-    pub page: RoomPage,
+    pub page: HistoryPage,
 }
 
 /// The `id` of the `<script type="application/json">` element that carries it.
@@ -54,7 +47,7 @@ impl RenderedHistory {
     }
 
     /// The rendered page of `room`, once.
-    pub fn take(&self, room: &RoomId) -> Option<RoomPage> {
+    pub fn take(&self, room: &RoomId) -> Option<HistoryPage> {
         let mut taken = None;
         self.0.update_value(|held| {
             if held.as_ref().is_some_and(|p| &p.room == room) {
@@ -79,13 +72,13 @@ fn rendered_page() -> Option<RenderedPage> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{MessageKind, User, UserId};
+    use crate::protocol::{ChatMessage, MessageKind, User, UserId};
 
     #[test]
     fn the_page_as_script_json_cannot_end_its_script_and_reads_back_the_same() {
         let page = RenderedPage {
             room: RoomId::lobby(),
-            page: RoomPage {
+            page: HistoryPage {
                 messages: vec![ChatMessage {
                     room: RoomId::lobby(),
                     seq: 1,

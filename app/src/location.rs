@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn addresses_name_rooms() {
         assert_eq!(Place::of("/"), Place::Room(RoomId::lobby()));
-        assert_eq!(Place::of("/r/design"), Place::Room(RoomId("design".into())));
+        assert_eq!(Place::of("/r/design"), Place::Room(RoomId::parse("design").unwrap()));
         assert_eq!(Place::of("/r/lobby"), Place::Room(RoomId::lobby()));
         assert!(matches!(Place::of("/r/Not%20Valid"), Place::BadRoom { name, .. } if name == "Not Valid"));
         assert!(matches!(Place::of("/r/%E2%9C%93"), Place::BadRoom { name, .. } if name == "✓"));
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn rooms_have_addresses_that_name_them() {
-        for room in [RoomId::lobby(), RoomId("design".into())] {
+        for room in [RoomId::lobby(), RoomId::parse("design").unwrap()] {
             assert_eq!(Place::of(&room_href(&room)), Place::Room(room.clone()));
         }
         assert_eq!(room_href(&RoomId::lobby()), "/");

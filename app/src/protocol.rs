@@ -28,16 +28,63 @@ pub const RATE_BURST: u32 = 10;
 /// The room everyone starts in.
 pub const DEFAULT_ROOM: &str = "lobby";
 
-/// Close code: the server is shutting down or restarting; reconnect and resume.
-pub const CLOSE_GOING_AWAY: u16 = 1001;
-/// Close code: a text frame was not valid UTF-8.
-pub const CLOSE_INVALID_UTF8: u16 = 1007;
-/// Close code: no frame (not even a pong) within the idle timeout.
-pub const CLOSE_IDLE: u16 = 1008;
-/// Close code: a message was larger than [`MAX_FRAME_BYTES`].
-pub const CLOSE_TOO_BIG: u16 = 1009;
-/// Close code: the client fell too far behind the live feed; reconnect and resume.
-pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+/// Every way a chat connection can be closed by the server: one table of close code and
+/// reason text, used wherever a connection ends and listed in `docs/PROTOCOL.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// The server is shutting down or restarting; reconnect and resume.
+    GoingAway,
+    /// A plain WebSocket client sent a binary frame; plain clients speak text.
+    Unsupported,
+    /// A text frame was not valid UTF-8.
+    InvalidUtf8,
+    /// No frame (not even a pong) within the idle timeout.
+    Idle,
+    /// A message was larger than [`MAX_FRAME_BYTES`].
+    TooBig,
+    /// The server could not set the connection up (e.g. no randomness for an id).
+    Internal,
+    /// The client fell too far behind the live feed; reconnect and resume.
+    SlowConsumer,
+}
+
+impl Close {
+    pub const ALL: [Close; 7] = [
+        Close::GoingAway,
+        Close::Unsupported,
+        Close::InvalidUtf8,
+        Close::Idle,
+        Close::TooBig,
+        Close::Internal,
+        Close::SlowConsumer,
+    ];
+
+    /// The close code and the reason text sent with it.
+    pub const fn frame(self) -> (u16, &'static str) {
+        match self {
+            Close::GoingAway => (1001, "server shutting down"),
+            Close::Unsupported => (1003, "send text frames"),
+            Close::InvalidUtf8 => (1007, "text frame is not valid UTF-8"),
+            Close::Idle => (1008, "no answer to pings"),
+            Close::TooBig => (1009, "message too big"),
+            Close::Internal => (1011, "the server cannot serve this connection; try again"),
+            Close::SlowConsumer => (4008, "too slow: reconnect to catch up"),
+        }
+    }
+
+    pub const fn code(self) -> u16 {
+        self.frame().0
+    }
+
+    pub const fn reason(self) -> &'static str {
+        self.frame().1
+    }
+
+    /// The close a code stands for, if it is one of Palaver's.
+    pub fn from_code(code: u16) -> Option<Close> {
+        Close::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
 
 /// The order of a message in its room: assigned by the server, from 1, increasing by one.
 pub type Seq = u64;
@@ -67,14 +114,48 @@ string_id!(
     /// An id the sender gives its message, so a resend is recognised and a reply matched.
     ClientMsgId
 );
-string_id!(
-    /// A room's name, which is also its id and its URL (`/r/NAME`).
-    RoomId
-);
+/// A room's name, which is also its id and its URL (`/r/NAME`): always valid, since the
+/// only ways to make one ([`RoomId::parse`] and deserialising) check it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RoomId(String);
+
+impl RoomId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RoomId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for RoomId {
+    type Error = String;
+    fn try_from(name: String) -> Result<RoomId, String> {
+        RoomId::parse(&name)
+    }
+}
+
+impl From<RoomId> for String {
+    fn from(room: RoomId) -> String {
+        room.0
+    }
+}
 string_id!(
     /// A person, as the server's signed session token names them.
     UserId
 );
+
+impl ClientMsgId {
+    /// A fresh id: the sender's clock and some randomness, in hex. Every id Palaver
+    /// makes (the page's messages, plain clients' lines, renames) comes from here.
+    pub fn fresh(now_ms: u64, noise: u64) -> ClientMsgId {
+        ClientMsgId(format!("{now_ms:x}-{noise:x}"))
+    }
+}
 
 impl RoomId {
     /// A valid room name: 1 to 64 of `a-z`, `0-9`, `-`, `_`.
@@ -114,17 +195,65 @@ pub struct User {
     pub name: String,
 }
 
+/// Who a `hello` says this is. On the wire, a `token`, a `name`, or both; a display
+/// name is checked (and trimmed) when the frame is read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "HelloFields", into = "HelloFields")]
+pub enum Hello {
+    /// Someone new, by the name they chose.
+    Name(String),
+    /// Someone back, by the session token an earlier `welcome` gave them.
+    Token(String),
+    /// Someone back, taking a new name.
+    Rename { token: String, name: String },
+}
+
+impl Hello {
+    /// The hello for what a client knows: a token, a name, or both (`None` for neither).
+    pub fn from_parts(token: Option<String>, name: Option<String>) -> Option<Hello> {
+        match (token, name) {
+            (Some(token), Some(name)) => Some(Hello::Rename { token, name }),
+            (Some(token), None) => Some(Hello::Token(token)),
+            (None, Some(name)) => Some(Hello::Name(name)),
+            (None, None) => None,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct HelloFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+}
+
+impl TryFrom<HelloFields> for Hello {
+    type Error = String;
+    fn try_from(fields: HelloFields) -> Result<Hello, String> {
+        let name = fields.name.as_deref().map(validate_name).transpose()?;
+        Hello::from_parts(fields.token, name).ok_or_else(|| HELLO_NEEDS_SOMETHING.to_owned())
+    }
+}
+
+impl From<Hello> for HelloFields {
+    fn from(hello: Hello) -> HelloFields {
+        match hello {
+            Hello::Name(name) => HelloFields { token: None, name: Some(name) },
+            Hello::Token(token) => HelloFields { token: Some(token), name: None },
+            Hello::Rename { token, name } => HelloFields { token: Some(token), name: Some(name) },
+        }
+    }
+}
+
+const HELLO_NEEDS_SOMETHING: &str = "hello needs a token or a name";
+
 /// What browsers send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
     /// Who this is: a session token from an earlier `welcome`, a name, or both (a rename).
-    Hello {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        token: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        name: Option<String>,
-    },
+    Hello(Hello),
     /// Start receiving a room: its latest messages, or everything after `after`.
     Join {
         room: RoomId,
@@ -165,6 +294,14 @@ pub struct ChatMessage {
     pub text: String,
     /// Server time of acceptance, milliseconds since the Unix epoch (UTC).
     pub sent_at: i64,
+}
+
+/// A run of a room's consecutive messages, oldest first, and whether older ones exist:
+/// what the store loads, the server renders into a page, and a `history` answer carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub messages: Vec<ChatMessage>,
+    pub has_older: bool,
 }
 
 /// A room in the room list.
@@ -301,56 +438,30 @@ pub fn validate_text(text: &str) -> Result<&str, ErrorReason> {
     }
 }
 
-fn check_room(room: RoomId) -> Result<RoomId, FrameError> {
-    RoomId::parse(room.as_str()).map_err(|detail| FrameError::new(ErrorReason::BadRoom, detail))
-}
-
 impl ClientMsg {
-    /// Parses and validates one text frame from a client. Text and names come back trimmed.
+    /// Parses and validates one text frame from a client. Rooms, names and ids are
+    /// checked as they are read; text comes back trimmed.
     pub fn decode(frame: &str) -> Result<ClientMsg, FrameError> {
-        let msg: ClientMsg =
-            serde_json::from_str(frame).map_err(|e| match serde_json::from_str::<serde_json::Value>(frame) {
-                Ok(serde_json::Value::Object(obj)) => match obj.get("type").and_then(|t| t.as_str()) {
-                    Some(kind) if !KNOWN_TYPES.contains(&kind) => {
-                        FrameError::new(ErrorReason::UnknownType, format!("unknown frame type {kind:?}"))
-                    }
-                    _ => FrameError::new(ErrorReason::BadFrame, format!("invalid frame: {e}")),
-                },
-                _ => FrameError::new(ErrorReason::BadFrame, format!("not a JSON object frame: {e}")),
-            })?;
-        Ok(match msg {
-            ClientMsg::Hello { token, name } => {
-                let name = match name {
-                    Some(n) => Some(validate_name(&n).map_err(|d| FrameError::new(ErrorReason::BadName, d))?),
-                    None => None,
+        serde_json::from_str::<ClientMsg>(frame).map_err(|e| explain(frame, &e))?.validated()
+    }
+
+    /// Checks what reading a frame cannot: a `send`'s id and text (trimmed).
+    pub fn validated(self) -> Result<ClientMsg, FrameError> {
+        let ClientMsg::Send { room, id, text } = self else { return Ok(self) };
+        if id.0.is_empty() || id.0.len() > MAX_CLIENT_MSG_ID_BYTES {
+            let detail = format!("id must be 1 to {MAX_CLIENT_MSG_ID_BYTES} bytes");
+            return Err(FrameError::new(ErrorReason::BadId, detail).about(Some(&room), None));
+        }
+        match validate_text(&text) {
+            Ok(trimmed) => Ok(ClientMsg::Send { text: trimmed.to_owned(), id, room }),
+            Err(reason) => {
+                let detail = match reason {
+                    ErrorReason::EmptyText => "message text is empty".to_owned(),
+                    _ => format!("message text is longer than {MAX_TEXT_CHARS} characters"),
                 };
-                if token.is_none() && name.is_none() {
-                    return Err(FrameError::new(ErrorReason::BadName, "hello needs a token or a name"));
-                }
-                ClientMsg::Hello { token, name }
+                Err(FrameError::new(reason, detail).about(Some(&room), Some(&id)))
             }
-            ClientMsg::Join { room, after } => ClientMsg::Join { room: check_room(room)?, after },
-            ClientMsg::Leave { room } => ClientMsg::Leave { room: check_room(room)? },
-            ClientMsg::Typing { room } => ClientMsg::Typing { room: check_room(room)? },
-            ClientMsg::History { room, before } => ClientMsg::History { room: check_room(room)?, before },
-            ClientMsg::Send { room, id, text } => {
-                let room = check_room(room)?;
-                if id.0.is_empty() || id.0.len() > MAX_CLIENT_MSG_ID_BYTES {
-                    let detail = format!("id must be 1 to {MAX_CLIENT_MSG_ID_BYTES} bytes");
-                    return Err(FrameError::new(ErrorReason::BadId, detail).about(Some(&room), None));
-                }
-                match validate_text(&text) {
-                    Ok(trimmed) => ClientMsg::Send { text: trimmed.to_owned(), id, room },
-                    Err(reason) => {
-                        let detail = match reason {
-                            ErrorReason::EmptyText => "message text is empty".to_owned(),
-                            _ => format!("message text is longer than {MAX_TEXT_CHARS} characters"),
-                        };
-                        return Err(FrameError::new(reason, detail).about(Some(&room), Some(&id)));
-                    }
-                }
-            }
-        })
+        }
     }
 
     pub fn encode(&self) -> String {
@@ -359,6 +470,32 @@ impl ClientMsg {
 }
 
 const KNOWN_TYPES: &[&str] = &["hello", "join", "leave", "send", "typing", "history"];
+
+/// Why a frame could not be read, in the protocol's terms: the frame is read again
+/// loosely to find the field at fault (an unknown type, a bad room, a bad name).
+fn explain(frame: &str, e: &serde_json::Error) -> FrameError {
+    use serde_json::Value;
+    let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(frame) else {
+        return FrameError::new(ErrorReason::BadFrame, format!("not a JSON object frame: {e}"));
+    };
+    let kind = obj.get("type").and_then(Value::as_str);
+    if let Some(kind) = kind.filter(|k| !KNOWN_TYPES.contains(k)) {
+        return FrameError::new(ErrorReason::UnknownType, format!("unknown frame type {kind:?}"));
+    }
+    if let Some(Err(detail)) = obj.get("room").and_then(Value::as_str).map(RoomId::parse) {
+        return FrameError::new(ErrorReason::BadRoom, detail);
+    }
+    if kind == Some("hello") {
+        let given = |field: &str| obj.get(field).is_some_and(|v| !v.is_null());
+        if let Some(Err(detail)) = obj.get("name").and_then(Value::as_str).map(validate_name) {
+            return FrameError::new(ErrorReason::BadName, detail);
+        }
+        if !given("name") && !given("token") {
+            return FrameError::new(ErrorReason::BadName, HELLO_NEEDS_SOMETHING);
+        }
+    }
+    FrameError::new(ErrorReason::BadFrame, format!("invalid frame: {e}"))
+}
 
 impl ServerMsg {
     pub fn encode(&self) -> String {
@@ -406,8 +543,9 @@ mod tests {
     #[test]
     fn every_client_frame_round_trips() {
         let frames = [
-            ClientMsg::Hello { token: Some("t".into()), name: None },
-            ClientMsg::Hello { token: None, name: Some("Ann".into()) },
+            ClientMsg::Hello(Hello::Token("t".into())),
+            ClientMsg::Hello(Hello::Name("Ann".into())),
+            ClientMsg::Hello(Hello::Rename { token: "t".into(), name: "Ann".into() }),
             ClientMsg::Join { room: lobby(), after: Some(3) },
             ClientMsg::Join { room: lobby(), after: None },
             ClientMsg::Leave { room: lobby() },

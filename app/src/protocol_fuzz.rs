@@ -79,12 +79,10 @@ fn check(frame: &str) -> Result<(), TestCaseError> {
         Err(e) => prop_assert!(!e.detail.is_empty(), "a refusal says why: {e:?}"),
         Ok(msg) => {
             match &msg {
-                ClientMsg::Hello { token, name } => {
-                    prop_assert!(token.is_some() || name.is_some());
-                    if let Some(name) = name {
-                        prop_assert_eq!(validate_name(name), Ok(name.clone()));
-                    }
+                ClientMsg::Hello(Hello::Name(name) | Hello::Rename { name, .. }) => {
+                    prop_assert_eq!(validate_name(name), Ok(name.clone()));
                 }
+                ClientMsg::Hello(Hello::Token(_)) => {}
                 ClientMsg::Join { room, .. }
                 | ClientMsg::Leave { room }
                 | ClientMsg::Typing { room }

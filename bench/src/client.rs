@@ -3,7 +3,7 @@
 //! from `app::protocol`) over real sockets, cheaply enough that one core can drive
 //! thousands of connections and hundreds of thousands of deliveries a second.
 
-use app::protocol::{ClientMsg, ClientMsgId, RoomId};
+use app::protocol::{ClientMsg, ClientMsgId, Hello, RoomId};
 use std::{
     io,
     net::{IpAddr, SocketAddr},
@@ -181,7 +181,7 @@ impl Conn {
 
     /// Says hello as `name` and joins `room`.
     pub async fn enter(&mut self, name: &str, room: &RoomId) -> io::Result<()> {
-        self.send(&text(&ClientMsg::Hello { token: None, name: Some(name.into()) })).await?;
+        self.send(&text(&ClientMsg::Hello(Hello::Name(name.into())))).await?;
         self.expect(r#"{"type":"welcome""#).await?;
         self.send(&text(&ClientMsg::Join { room: room.clone(), after: None })).await?;
         self.expect(r#"{"type":"joined""#).await?;

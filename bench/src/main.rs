@@ -293,7 +293,7 @@ async fn one_room(settings: &Settings, what: &str, start: impl Fn() -> Server) -
     fanout_header();
     for per_sender in [1.0, 3.0] {
         let server = start();
-        let room = RoomId("fanout".into());
+        let room = room("fanout");
         let (conns, _) = open_all(&server, 1000, 200, |_| room.clone(), None).await?;
         let senders: Vec<(usize, RoomId)> = (0..100).map(|i| (i * 10, room.clone())).collect();
         let label = format!("{what}: 1,000 in one room, 100 sending {per_sender}/s each");
@@ -306,7 +306,7 @@ async fn one_room(settings: &Settings, what: &str, start: impl Fn() -> Server) -
 async fn many_rooms(settings: &Settings) -> Result<()> {
     fanout_header();
     let server = Server::start(&[]);
-    let room = |i: usize| RoomId(format!("room-{}", i % 500));
+    let room = |i: usize| self::room(&format!("room-{}", i % 500));
     let (conns, _) = open_all(&server, 5000, 200, room, None).await?;
     let senders: Vec<(usize, RoomId)> = (0..5000).map(|i| (i, room(i))).collect();
     measure_fanout(
@@ -339,7 +339,7 @@ async fn idle(_settings: &Settings) -> Result<()> {
     let upgraded = server.rss_kib();
     let started = Instant::now();
     let entered: Vec<std::io::Result<()>> = stream::iter(conns.iter_mut().enumerate())
-        .map(|(i, conn)| async move { conn.enter(&format!("idle{i}"), &RoomId(format!("idle-{}", i / 10))).await })
+        .map(|(i, conn)| async move { conn.enter(&format!("idle{i}"), &room(&format!("idle-{}", i / 10))).await })
         .buffer_unordered(500)
         .collect()
         .await;
@@ -370,7 +370,7 @@ async fn idle(_settings: &Settings) -> Result<()> {
 /// holds a million messages; then the latency of opening that room and of older pages.
 async fn writes_and_history(settings: &Settings) -> Result<()> {
     let server = Server::start(&[("PALAVER_RATE_PER_SEC", "1000000".into()), ("PALAVER_RATE_BURST", "1000000".into())]);
-    let room = RoomId("history".into());
+    let room = room("history");
     let total: u64 = if settings.quick { 100_000 } else { 1_000_000 };
     const WRITERS: usize = 4;
     const WINDOW: u64 = 1000;
@@ -426,7 +426,7 @@ async fn writes_and_history(settings: &Settings) -> Result<()> {
     for round in 0..rounds {
         if round % OPENS_PER_CONNECTION == 0 {
             let mut fresh = Conn::open(server.addr, source(round)).await?;
-            fresh.enter("reader", &RoomId("elsewhere".into())).await?;
+            fresh.enter("reader", &self::room("elsewhere")).await?;
             readers.push(fresh);
         }
         let reader = readers.last_mut().ok_or("no reader")?;
@@ -501,7 +501,7 @@ async fn page_times(server: &Server, path: &str, rounds: usize) -> Result<Vec<Du
 /// messages: what the readers' latency and the server's memory do.
 async fn slow_readers(settings: &Settings) -> Result<()> {
     let server = Server::start(&[]);
-    let room = RoomId("slow".into());
+    let room = room("slow");
     let (stuck, _) = open_all(&server, 100, 100, |_| room.clone(), Some(4096)).await?;
     let rss_before = server.rss_kib();
     let (readers, _) = open_all(&server, 200, 100, |_| room.clone(), None).await?;
@@ -604,4 +604,9 @@ async fn get(server: &Server, path: &str, encoding: &str) -> Result<(u16, String
         }
     }
     Ok((status, head, length))
+}
+
+/// A room by name (the bench's names are all valid).
+fn room(name: &str) -> RoomId {
+    RoomId::parse(name).expect("a valid room name")
 }

@@ -4,7 +4,7 @@
 //! connection drops, at once when the browser comes back online or the tab is shown.
 
 use app::chat::{now_ms, Chat, ChatLink, ConnectionStatus, Intent, Me};
-use app::protocol::{ClientMsg, ClientMsgId, ErrorReason, RoomId, ServerMsg};
+use app::protocol::{ClientMsg, ClientMsgId, ErrorReason, Hello, RoomId, ServerMsg};
 use futures::{
     channel::mpsc::{unbounded, UnboundedReceiver},
     future::{select, Either},
@@ -145,10 +145,7 @@ impl Session {
     fn hello(&self) -> Vec<ClientMsg> {
         let token = stored(TOKEN_KEY);
         let name = self.chat.me.with_untracked(|m| m.name().map(str::to_owned));
-        if token.is_none() && name.is_none() {
-            return Vec::new();
-        }
-        vec![ClientMsg::Hello { token, name }]
+        Hello::from_parts(token, name).map(ClientMsg::Hello).into_iter().collect()
     }
 
     fn join(&mut self) -> Vec<ClientMsg> {

@@ -3,8 +3,12 @@
 //! the TCP peer's, or, when that peer is a trusted proxy, the nearest untrusted address
 //! in its `X-Forwarded-For` header. Nothing else ever reads that header: a client that
 //! is not behind a trusted proxy cannot choose its own address.
+//!
+//! Not `governor`'s keyed limiter: each address needs its count of open sockets as well
+//! as its rate, and one table holds both under one lock, so an admission is one lookup
+//! and forgetting quiet addresses is one sweep (two keyed maps would need both twice).
 
-use crate::ws::{Bucket, Rate};
+use crate::limits::{Bucket, Rate};
 use axum::{
     http::{header::RETRY_AFTER, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},

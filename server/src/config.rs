@@ -1,13 +1,16 @@
-//! Settings, read from the environment with defaults that run out of the box.
+//! Settings, read from the environment with defaults that run out of the box. Every
+//! setting is listed in README.md.
 
 use crate::admission::IpLimits;
 use crate::error::StartError;
+use crate::limits::Rate;
 use crate::origin::AllowedOrigins;
-use crate::ws::{Liveness, Rate};
-use leptos::prelude::LeptosOptions;
-use std::{net::IpAddr, path::PathBuf, str::FromStr, time::Duration};
+use crate::socket::Liveness;
+use leptos::config::{Env, LeptosOptions};
+use std::{net::IpAddr, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 /// Everything the server needs to start.
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Address, static-file root and the rest of Leptos' settings (`LEPTOS_*` variables).
     pub leptos: LeptosOptions,
@@ -22,7 +25,7 @@ pub struct Config {
     pub allowed_origins: AllowedOrigins,
     /// Messages per second and burst per connection (`PALAVER_RATE_PER_SEC`, `PALAVER_RATE_BURST`).
     pub rate: Rate,
-    /// How long shutdown waits for open chat connections to close (`PALAVER_SHUTDOWN_GRACE_MS`).
+    /// How long shutdown waits for requests and connections to close (`PALAVER_SHUTDOWN_GRACE_MS`).
     pub shutdown_grace: Duration,
     /// Chat sockets per client address, and which proxies' `X-Forwarded-For` to believe.
     pub ip_limits: IpLimits,
@@ -33,66 +36,154 @@ const OUTPUT_NAME: &str = "palaver";
 
 impl Config {
     pub fn from_env() -> Result<Config, StartError> {
-        // cargo-leptos compiles the bundle name in; a plain `cargo build` does not.
-        if std::env::var_os("LEPTOS_OUTPUT_NAME").is_none() {
-            std::env::set_var("LEPTOS_OUTPUT_NAME", OUTPUT_NAME);
-        }
-        let leptos =
-            leptos::config::get_configuration(None).map_err(|e| StartError::Config(e.to_string()))?.leptos_options;
-        let defaults = Liveness::default();
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The settings as `var` gives them (the environment, or a test's own list).
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Config, StartError> {
+        let settings = Settings(&var);
+        let liveness = Liveness::default();
         Ok(Config {
-            leptos,
-            data_dir: std::env::var_os("PALAVER_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from),
-            secret: std::env::var("PALAVER_SECRET").ok().filter(|s| !s.is_empty()),
+            leptos: settings.leptos()?,
+            data_dir: var("PALAVER_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from),
+            secret: var("PALAVER_SECRET").filter(|s| !s.is_empty()),
             liveness: Liveness {
-                ping_every: millis("PALAVER_PING_INTERVAL_MS", defaults.ping_every)?,
-                idle_timeout: millis("PALAVER_IDLE_TIMEOUT_MS", defaults.idle_timeout)?,
+                ping_every: settings.millis("PALAVER_PING_INTERVAL_MS", liveness.ping_every)?,
+                idle_timeout: settings.millis("PALAVER_IDLE_TIMEOUT_MS", liveness.idle_timeout)?,
             },
-            allowed_origins: AllowedOrigins::parse(&std::env::var("PALAVER_ALLOWED_ORIGINS").unwrap_or_default()),
+            allowed_origins: AllowedOrigins::parse(&var("PALAVER_ALLOWED_ORIGINS").unwrap_or_default()),
             rate: Rate {
-                per_sec: number("PALAVER_RATE_PER_SEC", Rate::default().per_sec)?,
-                burst: number("PALAVER_RATE_BURST", Rate::default().burst)?,
+                per_sec: settings.number("PALAVER_RATE_PER_SEC", Rate::default().per_sec)?,
+                burst: settings.number("PALAVER_RATE_BURST", Rate::default().burst)?,
             },
-            shutdown_grace: millis("PALAVER_SHUTDOWN_GRACE_MS", Duration::from_secs(5))?,
-            ip_limits: ip_limits()?,
+            shutdown_grace: settings.millis("PALAVER_SHUTDOWN_GRACE_MS", Duration::from_secs(5))?,
+            ip_limits: settings.ip_limits()?,
         })
+    }
+
+    /// Says at start which limits are in force, so an operator can see them in the log.
+    pub fn log(&self) {
+        let ip = &self.ip_limits;
+        tracing::info!(
+            env = ?self.leptos.env,
+            data_dir = %self.data_dir.display(),
+            posts_per_sec = self.rate.per_sec,
+            post_burst = self.rate.burst,
+            sockets_per_ip = ip.max_open,
+            new_sockets_per_ip_per_sec = ip.new_per_sec.per_sec,
+            new_socket_burst_per_ip = ip.new_per_sec.burst,
+            trusted_proxies = ip.trusted_proxies.len(),
+            ping_every_ms = self.liveness.ping_every.as_millis() as u64,
+            idle_timeout_ms = self.liveness.idle_timeout.as_millis() as u64,
+            shutdown_grace_ms = self.shutdown_grace.as_millis() as u64,
+            "limits in force"
+        );
     }
 }
 
-fn ip_limits() -> Result<IpLimits, StartError> {
-    let defaults = IpLimits::default();
-    let trusted_proxies = std::env::var("PALAVER_TRUSTED_PROXIES")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(|a| {
-            a.parse::<IpAddr>()
-                .map(|ip| ip.to_canonical())
-                .map_err(|_| StartError::Config(format!("PALAVER_TRUSTED_PROXIES: {a:?} is not an IP address")))
+/// Reads and checks one setting at a time.
+struct Settings<'a, F>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
+    fn text(&self, name: &str, default: &str) -> String {
+        (self.0)(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn leptos(&self) -> Result<LeptosOptions, StartError> {
+        let addr = self.text("LEPTOS_SITE_ADDR", "127.0.0.1:3000");
+        let site_addr: SocketAddr =
+            addr.parse().map_err(|_| StartError::Config(format!("LEPTOS_SITE_ADDR={addr:?} is not an address")))?;
+        // Production unless asked: the live-reload allowance in the page's CSP is only for
+        // `cargo leptos watch`, which says so with LEPTOS_WATCH.
+        let env = match (self.0)("LEPTOS_ENV") {
+            Some(env) => match env.to_ascii_lowercase().as_str() {
+                "dev" | "development" => Env::DEV,
+                "prod" | "production" => Env::PROD,
+                _ => return Err(StartError::Config(format!("LEPTOS_ENV={env:?} is neither DEV nor PROD"))),
+            },
+            None if (self.0)("LEPTOS_WATCH").is_some() => Env::DEV,
+            None => Env::PROD,
+        };
+        Ok(LeptosOptions::builder()
+            .output_name(self.text("LEPTOS_OUTPUT_NAME", OUTPUT_NAME))
+            .site_root(self.text("LEPTOS_SITE_ROOT", "target/site"))
+            .site_pkg_dir(self.text("LEPTOS_SITE_PKG_DIR", "pkg"))
+            .env(env)
+            .site_addr(site_addr)
+            .reload_port(self.number("LEPTOS_RELOAD_PORT", 3001)?)
+            .build())
+    }
+
+    fn ip_limits(&self) -> Result<IpLimits, StartError> {
+        let defaults = IpLimits::default();
+        let trusted_proxies = self
+            .text("PALAVER_TRUSTED_PROXIES", "")
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| {
+                a.parse::<IpAddr>()
+                    .map(|ip| ip.to_canonical())
+                    .map_err(|_| StartError::Config(format!("PALAVER_TRUSTED_PROXIES: {a:?} is not an IP address")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(IpLimits {
+            max_open: self.number("PALAVER_MAX_CONNECTIONS_PER_IP", defaults.max_open)?,
+            new_per_sec: Rate {
+                per_sec: self.number("PALAVER_NEW_CONNECTIONS_PER_IP_PER_SEC", defaults.new_per_sec.per_sec)?,
+                burst: self.number("PALAVER_NEW_CONNECTIONS_PER_IP_BURST", defaults.new_per_sec.burst)?,
+            },
+            trusted_proxies,
         })
-        .collect::<Result<_, _>>()?;
-    Ok(IpLimits {
-        max_open: number("PALAVER_MAX_CONNECTIONS_PER_IP", defaults.max_open)?,
-        new_per_sec: Rate {
-            per_sec: number("PALAVER_NEW_CONNECTIONS_PER_IP_PER_SEC", defaults.new_per_sec.per_sec)?,
-            burst: number("PALAVER_NEW_CONNECTIONS_PER_IP_BURST", defaults.new_per_sec.burst)?,
-        },
-        trusted_proxies,
-    })
+    }
+
+    fn millis(&self, name: &str, default: Duration) -> Result<Duration, StartError> {
+        Ok(Duration::from_millis(self.number(name, default.as_millis() as u64)?))
+    }
+
+    /// A positive whole number, or the default when unset.
+    fn number<T: FromStr + PartialOrd + Default + Copy>(&self, name: &str, default: T) -> Result<T, StartError> {
+        match (self.0)(name) {
+            Some(v) => T::from_str(v.trim())
+                .ok()
+                .filter(|n| *n > T::default())
+                .ok_or_else(|| StartError::Config(format!("{name}={v:?} is not a positive whole number"))),
+            None => Ok(default),
+        }
+    }
 }
 
-fn millis(var: &str, default: Duration) -> Result<Duration, StartError> {
-    Ok(Duration::from_millis(number(var, default.as_millis() as u64)?))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A positive whole number from the environment, or the default when unset.
-fn number<T: FromStr + PartialOrd + Default + Copy>(var: &str, default: T) -> Result<T, StartError> {
-    match std::env::var(var) {
-        Ok(v) => T::from_str(v.trim())
-            .ok()
-            .filter(|n| *n > T::default())
-            .ok_or_else(|| StartError::Config(format!("{var}={v:?} is not a positive whole number"))),
-        Err(_) => Ok(default),
+    fn config(vars: &[(&str, &str)]) -> Result<Config, StartError> {
+        Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn defaults_run_out_of_the_box_in_production() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.leptos.env, Env::PROD, "no live-reload allowance unless asked");
+        assert_eq!(c.leptos.site_addr, "127.0.0.1:3000".parse::<SocketAddr>().unwrap());
+        assert_eq!(&*c.leptos.output_name, "palaver");
+        assert_eq!(c.rate, Rate::default());
+        assert_eq!(c.data_dir, PathBuf::from("data"));
+        assert_eq!(config(&[("LEPTOS_WATCH", "true")]).unwrap().leptos.env, Env::DEV, "cargo leptos watch");
+        assert_eq!(config(&[("LEPTOS_ENV", "DEV")]).unwrap().leptos.env, Env::DEV);
+    }
+
+    #[test]
+    fn bad_settings_are_refused_by_name() {
+        for (name, value) in [
+            ("PALAVER_RATE_PER_SEC", "0"),
+            ("PALAVER_IDLE_TIMEOUT_MS", "soon"),
+            ("PALAVER_TRUSTED_PROXIES", "10.0.0.1, proxy.local"),
+            ("LEPTOS_SITE_ADDR", "localhost"),
+            ("LEPTOS_ENV", "staging"),
+        ] {
+            let err = config(&[(name, value)]).unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        }
     }
 }

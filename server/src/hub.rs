@@ -4,18 +4,16 @@
 //! order the store numbered them.
 //!
 //! A connection that falls more than [`LIVE_QUEUE`] frames behind its room's live feed
-//! is never skipped silently: it catches up from the store (see `ws.rs`).
+//! is never skipped silently: it catches up from the store (see `chat/rooms.rs`).
+//! Connections themselves, and shutting them down, are not the hub's: see `chat/`.
 
-use crate::store::{Appended, NewMessage, Store, StoreError};
-use app::protocol::{ChatMessage, ClientMsgId, MessageKind, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
+use crate::store::{Appended, Post, Store, StoreError};
+use app::protocol::{ChatMessage, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
 use axum::extract::ws::Utf8Bytes;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc, Mutex, MutexGuard,
-    },
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
 };
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 
@@ -68,7 +66,7 @@ impl PostOutcome {
 }
 
 struct Write {
-    message: NewMessage,
+    message: Post,
     reply: oneshot::Sender<Result<Appended, StoreError>>,
 }
 
@@ -146,25 +144,6 @@ pub struct Hub {
     store: Arc<dyn Store>,
     shared: Arc<Shared>,
     writes: mpsc::Sender<Write>,
-    shutdown: watch::Sender<bool>,
-    open: Arc<OpenConnections>,
-}
-
-#[derive(Default)]
-struct OpenConnections {
-    count: AtomicUsize,
-    closed: Notify,
-}
-
-/// Held by each live connection; counts it as open until dropped.
-pub struct ConnectionGuard(Arc<OpenConnections>);
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.closed.notify_waiters();
-        }
-    }
 }
 
 /// A person's presence in a room through one connection; leaves when dropped, so a
@@ -211,7 +190,7 @@ impl Hub {
         tokio::spawn(write_loop(store.clone(), shared.clone(), queue));
         tokio::spawn(directory_loop(shared.clone()));
         shared.directory.send_replace(ServerMsg::Rooms { rooms: shared.summary() }.encode().into());
-        Ok(Arc::new(Hub { store, shared, writes, shutdown: watch::channel(false).0, open: Arc::default() }))
+        Ok(Arc::new(Hub { store, shared, writes }))
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -219,15 +198,8 @@ impl Hub {
     }
 
     /// Stores a message and broadcasts it to its room; resolves after the commit.
-    pub async fn post(
-        &self,
-        room: &RoomId,
-        author: &User,
-        id: ClientMsgId,
-        kind: MessageKind,
-        text: String,
-    ) -> Result<PostOutcome, StoreError> {
-        self.submit(room, author, id, kind, text).await?.await
+    pub async fn post(&self, post: Post) -> Result<PostOutcome, StoreError> {
+        self.submit(post).await?.await
     }
 
     /// Queues a message for the writer (waiting only while the queue is full) and
@@ -235,16 +207,11 @@ impl Hub {
     /// its posts are stored, in the order it submitted them.
     pub async fn submit(
         &self,
-        room: &RoomId,
-        author: &User,
-        id: ClientMsgId,
-        kind: MessageKind,
-        text: String,
+        post: Post,
     ) -> Result<impl std::future::Future<Output = Result<PostOutcome, StoreError>> + Send + Sync + 'static, StoreError>
     {
         let (reply, outcome) = oneshot::channel();
-        let message = NewMessage { room: room.clone(), id, author: author.clone(), kind, text, sent_at: now_ms() };
-        self.writes.send(Write { message, reply }).await.map_err(|_| writer_stopped())?;
+        self.writes.send(Write { message: post, reply }).await.map_err(|_| writer_stopped())?;
         Ok(async move {
             match outcome.await.map_err(|_| writer_stopped())?? {
                 Appended::New(m) => Ok(PostOutcome::Accepted(m.seq)),
@@ -315,44 +282,6 @@ impl Hub {
     pub fn rooms(&self) -> Vec<RoomSummary> {
         self.shared.summary()
     }
-
-    /// Counts a connection as open until the guard is dropped.
-    pub fn connection_opened(&self) -> ConnectionGuard {
-        self.open.count.fetch_add(1, Ordering::AcqRel);
-        ConnectionGuard(self.open.clone())
-    }
-
-    pub fn open_connections(&self) -> usize {
-        self.open.count.load(Ordering::Acquire)
-    }
-
-    /// Tells every connection to close (they send 1001 "going away").
-    pub fn shut_down(&self) {
-        self.shutdown.send_replace(true);
-    }
-
-    /// Resolves when [`Hub::shut_down`] has been called.
-    pub fn shutdown_signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let mut rx = self.shutdown.subscribe();
-        async move {
-            let _ = rx.wait_for(|down| *down).await;
-        }
-    }
-
-    /// Waits for every connection to close, at most `grace`. True if they all did.
-    pub async fn wait_until_idle(&self, grace: Duration) -> bool {
-        tokio::time::timeout(grace, async {
-            loop {
-                let closed = self.open.closed.notified();
-                if self.open_connections() == 0 {
-                    return;
-                }
-                closed.await;
-            }
-        })
-        .await
-        .is_ok()
-    }
 }
 
 /// The single writer: takes whatever posts are waiting (up to [`MAX_BATCH`]), stores
@@ -405,17 +334,14 @@ async fn directory_loop(shared: Arc<Shared>) {
 }
 
 fn writer_stopped() -> StoreError {
-    StoreError::Backend("the writer has stopped".into())
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    StoreError::backend("the writer has stopped")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::sqlite::SqliteStore;
+    use app::protocol::ClientMsgId;
 
     async fn hub() -> (Arc<Hub>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
@@ -428,11 +354,11 @@ mod tests {
     }
 
     fn room(name: &str) -> RoomId {
-        RoomId(name.into())
+        RoomId::parse(name).unwrap()
     }
 
     async fn post(hub: &Hub, r: &str, u: &str, id: &str) -> PostOutcome {
-        hub.post(&room(r), &user(u), ClientMsgId(id.into()), MessageKind::Text, format!("{id} text")).await.unwrap()
+        hub.post(Post::text(room(r), user(u), ClientMsgId(id.into()), format!("{id} text"))).await.unwrap()
     }
 
     fn decode(frame: &Frame) -> ServerMsg {
@@ -543,17 +469,5 @@ mod tests {
     fn the_room_list_refreshes_less_often_on_a_busy_server() {
         assert_eq!(directory_interval(10), DIRECTORY_EVERY);
         assert_eq!(directory_interval(DIRECTORY_BUDGET_PER_SEC * 5), Duration::from_secs(5));
-    }
-
-    #[tokio::test]
-    async fn shutdown_waits_for_connections() {
-        let (hub, _dir) = hub().await;
-        let guard = hub.connection_opened();
-        assert!(!hub.wait_until_idle(Duration::from_millis(20)).await);
-        let signal = hub.shutdown_signal();
-        hub.shut_down();
-        signal.await;
-        drop(guard);
-        assert!(hub.wait_until_idle(Duration::from_millis(20)).await);
     }
 }

@@ -1,18 +1,18 @@
 //! Who is who: session tokens that bind a user id to a display name, signed with the
 //! server's secret (HMAC-SHA256), so nobody can post as someone else by editing frames.
 
-use app::protocol::{validate_name, User, UserId};
+use app::protocol::{validate_name, ClientMsgId, User, UserId};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Signs and checks session tokens.
+/// Signs and checks session tokens. Cheap to clone: every connection holds one.
 #[derive(Clone)]
 pub struct Identity {
-    secret: Vec<u8>,
+    secret: Arc<[u8]>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +27,7 @@ pub enum SecretError {
 
 impl Identity {
     pub fn new(secret: Vec<u8>) -> Identity {
-        Identity { secret }
+        Identity { secret: secret.into() }
     }
 
     /// The secret from `PALAVER_SECRET` if set, otherwise the one kept in `dir/secret`,
@@ -88,6 +88,13 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
     let mut buf = [0u8; N];
     getrandom::fill(&mut buf).map_err(|e| SecretError::Random(e.to_string()))?;
     Ok(buf)
+}
+
+/// A fresh id for a message the server posts on someone's behalf (a plain client's
+/// line, a rename notice): the same shape as the ids browsers make.
+pub fn fresh_id() -> Result<ClientMsgId, SecretError> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    Ok(ClientMsgId::fresh(now, u64::from_le_bytes(random_bytes::<8>()?)))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -1,26 +1,36 @@
 //! Palaver's server: the server-rendered chat pages, static files, and the WebSocket
 //! that fans every stored message out to everyone in its room.
+//!
+//! [`run`] is the whole server on a listener until a shutdown token is cancelled; the
+//! binary (`main.rs`) adds only settings from the environment, logging and signals.
 
 pub mod admission;
+pub mod chat;
 pub mod config;
 pub mod error;
-pub mod guest;
 pub mod hub;
 pub mod identity;
+pub mod limits;
 pub mod listen;
 pub mod origin;
-pub mod outbox;
 pub mod pages;
+pub mod socket;
 pub mod store;
-pub mod ws;
 
+use admission::Admission;
 use app::shell;
 use axum::http::{header, HeaderValue};
 use axum::{extract::FromRef, middleware, routing::get, Router};
+use chat::{Context, Gate};
+use config::Config;
+use error::StartError;
 use hub::Hub;
 use identity::Identity;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
+use store::sqlite::SqliteStore;
+use tokio::net::TcpListener;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::{compression::CompressionLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 /// What every request handler can reach.
@@ -28,11 +38,45 @@ use tower_http::{compression::CompressionLayer, set_header::SetResponseHeaderLay
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub hub: Arc<Hub>,
-    pub identity: Identity,
-    pub liveness: ws::Liveness,
-    pub allowed_origins: origin::AllowedOrigins,
-    pub rate: ws::Rate,
-    pub admission: admission::Admission,
+    pub gate: Gate,
+}
+
+/// Serves Palaver on `listener` until `shutdown` is cancelled: opens the message store
+/// in the configured data directory, then serves pages and chat connections. On
+/// shutdown it stops accepting, tells every chat connection to close ("going away"),
+/// and waits, within one grace period for all of it, for requests in flight and
+/// connections to finish.
+pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
+    config.log();
+    let store = SqliteStore::open(&config.data_dir)?;
+    tracing::info!("messages stored in {}", store.path().display());
+    let identity = Identity::load(config.secret.clone(), &config.data_dir)?;
+    let hub = Hub::start(Arc::new(store)).await?;
+    let connections = TaskTracker::new();
+    let gate = Gate {
+        cx: Context {
+            hub: hub.clone(),
+            identity,
+            liveness: config.liveness,
+            rate: config.rate,
+            shutdown: shutdown.clone(),
+        },
+        allowed_origins: config.allowed_origins,
+        admission: Admission::new(config.ip_limits),
+        connections: connections.clone(),
+    };
+    let app = router(AppState { leptos_options: config.leptos, hub, gate });
+
+    tracing::info!("Palaver listening on http://{}", listener.local_addr()?);
+    let began = listen::serve(listener, app, shutdown.cancelled_owned(), config.shutdown_grace).await;
+    tracing::info!("shutting down: closing chat connections");
+    connections.close();
+    let left = config.shutdown_grace.saturating_sub(began.elapsed());
+    if tokio::time::timeout(left, connections.wait()).await.is_err() {
+        tracing::warn!(open = connections.len(), "chat connections still open after {:?}", config.shutdown_grace);
+    }
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// The whole HTTP surface: pages and static files (compressed), the chat socket at
@@ -49,9 +93,9 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")));
     Router::new()
-        .route("/ws", get(ws::upgrade))
+        .route("/ws", get(chat::upgrade))
         .merge(pages)
-        .layer(middleware::from_fn_with_state(state.clone(), guest::intercept))
+        .layer(middleware::from_fn_with_state(state.gate.clone(), chat::plain_upgrade))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -14,9 +14,21 @@ use tower::ServiceExt;
 /// opens or the previous response went out.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Connections the kernel may hold waiting to be accepted (capped by `net.core.somaxconn`):
+/// a burst of reconnecting browsers should wait in line, not retry after a second.
+const ACCEPT_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` (port 0: any free port) with a deep accept backlog.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
+}
+
 /// Serves `app` until `shutdown` resolves, then waits up to `grace` for requests in
-/// flight. Upgraded connections (chat sockets) are the hub's to close, not
-/// this loop's. Returns when shutdown began.
+/// flight. Upgraded connections (chat sockets) close themselves on the same
+/// shutdown (see `chat/`), not through this loop. Returns when shutdown began.
 pub async fn serve(
     listener: TcpListener,
     app: Router,

@@ -2,20 +2,24 @@
 //! app is rendered around them (and the same messages written into the page as JSON,
 //! for the browser to hydrate).
 
-use crate::AppState;
-use app::history::{RenderedPage, RoomPage};
+use crate::hub::Hub;
+use app::history::RenderedPage;
 use app::location::Place;
 use app::protocol::HISTORY_PAGE;
 use app::shell;
 use axum::{body::Body, extract::State, http::Request, response::Response};
+use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
 
 /// `GET /` and `GET /r/{room}`.
-pub async fn page(State(state): State<AppState>, request: Request<Body>) -> Response {
+pub async fn page(
+    State(hub): State<Arc<Hub>>,
+    State(options): State<LeptosOptions>,
+    request: Request<Body>,
+) -> Response {
     let rendered = match Place::of(request.uri().path()) {
-        Place::Room(room) => match state.hub.store().latest(&room, HISTORY_PAGE).await {
-            Ok(page) => {
-                Some(RenderedPage { room, page: RoomPage { messages: page.messages, has_older: page.has_older } })
-            }
+        Place::Room(room) => match hub.store().latest(&room, HISTORY_PAGE).await {
+            Ok(page) => Some(RenderedPage { room, page }),
             Err(e) => {
                 // The page still works: the socket brings the messages once it connects.
                 tracing::warn!(%room, "rendering a page without its history: {e}");
@@ -24,7 +28,6 @@ pub async fn page(State(state): State<AppState>, request: Request<Body>) -> Resp
         },
         Place::BadRoom { .. } | Place::NotFound => None,
     };
-    let options = state.leptos_options.clone();
     let render = leptos_axum::render_app_to_stream_with_context(
         move || {
             if let Some(rendered) = rendered.clone() {

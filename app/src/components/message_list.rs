@@ -3,7 +3,7 @@
 //! (or the button there) loads older pages until the beginning.
 
 use crate::chat::{format_time, Chat, Delivery, Entry, Timeline};
-use crate::history::RoomPage;
+use crate::protocol::HistoryPage;
 use crate::protocol::{MessageKind, RoomId, Seq};
 use leptos::{
     either::{Either, EitherOf3},
@@ -17,7 +17,7 @@ const STICK_TO_BOTTOM_PX: i32 = 48;
 const LOAD_OLDER_PX: i32 = 40;
 
 #[component]
-pub fn MessageList(room: RoomId, ssr_page: Option<RoomPage>) -> impl IntoView {
+pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let list = NodeRef::<html::Ol>::new();
     let at_bottom = RwSignal::new(true);

@@ -3,18 +3,36 @@
 
 pub mod sqlite;
 
-use app::protocol::{ChatMessage, ClientMsgId, MessageKind, RoomId, Seq, User};
+use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, MessageKind, RoomId, Seq, User};
 use async_trait::async_trait;
+use std::{error::Error, sync::Arc};
 
-/// A message to store; the store gives it its number.
+/// A message on its way to the store, which gives it its number.
 #[derive(Debug, Clone)]
-pub struct NewMessage {
+pub struct Post {
     pub room: RoomId,
     pub id: ClientMsgId,
     pub author: User,
     pub kind: MessageKind,
     pub text: String,
+    /// When the server took it, in milliseconds since the Unix epoch.
     pub sent_at: i64,
+}
+
+impl Post {
+    /// Something `author` wrote, taken now.
+    pub fn text(room: RoomId, author: User, id: ClientMsgId, text: String) -> Post {
+        Post { room, id, author, kind: MessageKind::Text, text, sent_at: now_ms() }
+    }
+
+    /// The notice that `author` (by their new name) was known as `old_name`.
+    pub fn renamed(room: RoomId, author: User, id: ClientMsgId, old_name: String) -> Post {
+        Post { kind: MessageKind::Renamed, ..Post::text(room, author, id, old_name) }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// What became of one message of a batch.
@@ -26,35 +44,37 @@ pub enum Appended {
     Duplicate(Seq),
 }
 
-/// A run of consecutive messages, oldest first, and whether older ones exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Page {
-    pub messages: Vec<ChatMessage>,
-    pub has_older: bool,
-}
+/// The cause of a store error, shared: one failed commit answers every post in it.
+pub type Cause = Arc<dyn Error + Send + Sync>;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the message store at {path}: {reason}")]
-    Open { path: String, reason: String },
+    #[error("cannot open the message store at {path}: {source}")]
+    Open { path: String, source: Cause },
     #[error("message store: {0}")]
-    Backend(String),
+    Backend(#[source] Cause),
+}
+
+impl StoreError {
+    pub fn backend(e: impl Into<Box<dyn Error + Send + Sync>>) -> StoreError {
+        StoreError::Backend(Arc::from(e.into()))
+    }
 }
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Stores a batch in one durable commit, numbering each new message after the
     /// newest of its room. Returns once the commit is on disk, one result per message.
-    async fn append(&self, batch: Vec<NewMessage>) -> Result<Vec<Appended>, StoreError>;
+    async fn append(&self, batch: Vec<Post>) -> Result<Vec<Appended>, StoreError>;
 
     /// The newest `limit` messages of a room.
-    async fn latest(&self, room: &RoomId, limit: usize) -> Result<Page, StoreError>;
+    async fn latest(&self, room: &RoomId, limit: usize) -> Result<HistoryPage, StoreError>;
 
     /// Up to `limit` messages of a room numbered after `after`, oldest first.
     async fn after(&self, room: &RoomId, after: Seq, limit: usize) -> Result<Vec<ChatMessage>, StoreError>;
 
     /// Up to `limit` messages of a room numbered before `before`, oldest first.
-    async fn before(&self, room: &RoomId, before: Seq, limit: usize) -> Result<Page, StoreError>;
+    async fn before(&self, room: &RoomId, before: Seq, limit: usize) -> Result<HistoryPage, StoreError>;
 
     /// Every room that has messages.
     async fn rooms(&self) -> Result<Vec<RoomId>, StoreError>;

@@ -1,8 +1,8 @@
 //! The single-machine store: one SQLite file in the data directory, WAL mode, commits
 //! synced to disk (`synchronous=FULL`) before anything is acknowledged.
 
-use super::{Appended, NewMessage, Page, Store, StoreError};
-use app::protocol::{ChatMessage, ClientMsgId, MessageKind, RoomId, Seq, User, UserId};
+use super::{Appended, Post, Store, StoreError};
+use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, MessageKind, RoomId, Seq, User, UserId};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OpenFlags};
 use std::{
@@ -28,7 +28,10 @@ impl SqliteStore {
     /// Opens (creating if needed) `palaver.db` in `dir`, and brings its schema up to date.
     pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
         let path = dir.join("palaver.db");
-        let fail = |reason: String| StoreError::Open { path: path.display().to_string(), reason };
+        let fail = |source: String| StoreError::Open {
+            path: path.display().to_string(),
+            source: Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(source)),
+        };
         std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create the directory: {e}")))?;
         let mut writer = Connection::open(&path).map_err(|e| fail(e.to_string()))?;
         configure(&writer).map_err(|e| fail(e.to_string()))?;
@@ -65,7 +68,7 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         let readers = self.readers.clone();
-        let permit = self.reading.clone().acquire_owned().await.map_err(|e| StoreError::Backend(e.to_string()))?;
+        let permit = self.reading.clone().acquire_owned().await.map_err(|e| StoreError::backend(e))?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let conn = readers
@@ -75,13 +78,20 @@ impl SqliteStore {
             f(&conn)
         })
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .map_err(|e| StoreError::backend(e))?
         .map_err(backend)
     }
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::backend(e)
+}
+
+/// A room name read back from the database.
+fn room_at(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<RoomId> {
+    let name: String = r.get(index)?;
+    RoomId::parse(&name)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into()))
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -117,7 +127,7 @@ const COLUMNS: &str = "room, seq, client_id, author_id, author_name, kind, text,
 fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     let kind: String = r.get(5)?;
     Ok(ChatMessage {
-        room: RoomId(r.get(0)?),
+        room: room_at(r, 0)?,
         seq: r.get::<_, i64>(1)? as Seq,
         id: ClientMsgId(r.get(2)?),
         author: User { id: UserId(r.get(3)?), name: r.get(4)? },
@@ -144,7 +154,7 @@ struct Writer {
 /// Rooms whose next number the writer keeps at most; past it, it starts over.
 const REMEMBERED_ROOMS: usize = 65_536;
 
-fn append_batch(writer: &mut Writer, batch: Vec<NewMessage>) -> rusqlite::Result<Vec<Appended>> {
+fn append_batch(writer: &mut Writer, batch: Vec<Post>) -> rusqlite::Result<Vec<Appended>> {
     if writer.next_seq.len() > REMEMBERED_ROOMS {
         writer.next_seq.clear();
     }
@@ -159,7 +169,7 @@ fn append_batch(writer: &mut Writer, batch: Vec<NewMessage>) -> rusqlite::Result
 fn append_in_transaction(
     conn: &mut Connection,
     next_seq: &mut HashMap<String, i64>,
-    batch: Vec<NewMessage>,
+    batch: Vec<Post>,
 ) -> rusqlite::Result<Vec<Appended>> {
     let tx = conn.transaction()?;
     let mut out = Vec::with_capacity(batch.len());
@@ -216,13 +226,13 @@ fn remember(next_seq: &mut HashMap<String, i64>, room: &RoomId, next: i64) {
     match next_seq.get_mut(room.as_str()) {
         Some(known) => *known = next,
         None => {
-            next_seq.insert(room.0.clone(), next);
+            next_seq.insert(room.as_str().to_owned(), next);
         }
     }
 }
 
 /// The newest `limit` messages before `before` (or of the whole room), oldest first.
-fn page(conn: &Connection, room: &str, before: Option<Seq>, limit: usize) -> rusqlite::Result<Page> {
+fn page(conn: &Connection, room: &str, before: Option<Seq>, limit: usize) -> rusqlite::Result<HistoryPage> {
     let before = before.map_or(i64::MAX, |b| b as i64);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
@@ -233,29 +243,29 @@ fn page(conn: &Connection, room: &str, before: Option<Seq>, limit: usize) -> rus
     let has_older = messages.len() > limit;
     messages.truncate(limit);
     messages.reverse();
-    Ok(Page { messages, has_older })
+    Ok(HistoryPage { messages, has_older })
 }
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn append(&self, batch: Vec<NewMessage>) -> Result<Vec<Appended>, StoreError> {
+    async fn append(&self, batch: Vec<Post>) -> Result<Vec<Appended>, StoreError> {
         let writer = self.writer.clone();
         tokio::task::spawn_blocking(move || {
             let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
             append_batch(&mut writer, batch)
         })
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .map_err(|e| StoreError::backend(e))?
         .map_err(backend)
     }
 
-    async fn latest(&self, room: &RoomId, limit: usize) -> Result<Page, StoreError> {
-        let room = room.0.clone();
+    async fn latest(&self, room: &RoomId, limit: usize) -> Result<HistoryPage, StoreError> {
+        let room = room.as_str().to_owned();
         self.read(move |c| page(c, &room, None, limit)).await
     }
 
     async fn after(&self, room: &RoomId, after: Seq, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
-        let room = room.0.clone();
+        let room = room.as_str().to_owned();
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
@@ -266,15 +276,15 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn before(&self, room: &RoomId, before: Seq, limit: usize) -> Result<Page, StoreError> {
-        let room = room.0.clone();
+    async fn before(&self, room: &RoomId, before: Seq, limit: usize) -> Result<HistoryPage, StoreError> {
+        let room = room.as_str().to_owned();
         self.read(move |c| page(c, &room, Some(before), limit)).await
     }
 
     async fn rooms(&self) -> Result<Vec<RoomId>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached("SELECT DISTINCT room FROM messages ORDER BY room")?;
-            let rows = stmt.query_map([], |r| Ok(RoomId(r.get(0)?)))?;
+            let rows = stmt.query_map([], |r| room_at(r, 0))?;
             rows.collect()
         })
         .await
@@ -285,15 +295,13 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
-    fn new(room: &str, author: &str, id: &str, text: &str) -> NewMessage {
-        NewMessage {
-            room: RoomId(room.into()),
-            id: ClientMsgId(id.into()),
-            author: User { id: UserId(author.into()), name: author.to_uppercase() },
-            kind: MessageKind::Text,
-            text: text.into(),
-            sent_at: 1_700_000_000_000,
-        }
+    fn new(room: &str, author: &str, id: &str, text: &str) -> Post {
+        Post::text(
+            RoomId::parse(room).unwrap(),
+            User { id: UserId(author.into()), name: author.to_uppercase() },
+            ClientMsgId(id.into()),
+            text.into(),
+        )
     }
 
     fn seqs(messages: &[ChatMessage]) -> Vec<Seq> {
@@ -316,7 +324,7 @@ mod tests {
         let numbers: Vec<_> = out
             .iter()
             .map(|a| match a {
-                Appended::New(m) => (m.room.0.clone(), m.seq, true),
+                Appended::New(m) => (m.room.to_string(), m.seq, true),
                 Appended::Duplicate(s) => ("dup".into(), *s, false),
             })
             .collect();
@@ -324,7 +332,7 @@ mod tests {
             numbers,
             [("a".into(), 1, true), ("b".into(), 1, true), ("a".into(), 2, true), ("dup".into(), 1, false)]
         );
-        assert_eq!(store.rooms().await.unwrap(), [RoomId("a".into()), RoomId("b".into())]);
+        assert_eq!(store.rooms().await.unwrap(), [RoomId::parse("a").unwrap(), RoomId::parse("b").unwrap()]);
     }
 
     #[tokio::test]
@@ -333,7 +341,7 @@ mod tests {
         let store = SqliteStore::open(dir.path()).unwrap();
         let batch = (1..=120).map(|n| new("r", "u", &format!("m{n}"), &format!("text {n}"))).collect();
         store.append(batch).await.unwrap();
-        let room = RoomId("r".into());
+        let room = RoomId::parse("r").unwrap();
 
         let latest = store.latest(&room, 50).await.unwrap();
         assert_eq!(seqs(&latest.messages), (71..=120).collect::<Vec<_>>());
@@ -346,7 +354,7 @@ mod tests {
         assert!(!oldest.has_older);
         assert_eq!(seqs(&store.after(&room, 115, 500).await.unwrap()), [116, 117, 118, 119, 120]);
         assert_eq!(store.after(&room, 10, 3).await.unwrap().len(), 3);
-        assert_eq!(store.latest(&RoomId("empty".into()), 50).await.unwrap(), Page::default());
+        assert_eq!(store.latest(&RoomId::parse("empty").unwrap(), 50).await.unwrap(), HistoryPage::default());
     }
 
     #[tokio::test]
@@ -357,7 +365,7 @@ mod tests {
             store.append(vec![new("r", "u", "m1", "kept")]).await.unwrap();
         }
         let store = SqliteStore::open(dir.path()).unwrap();
-        let page = store.latest(&RoomId("r".into()), 50).await.unwrap();
+        let page = store.latest(&RoomId::parse("r").unwrap(), 50).await.unwrap();
         assert_eq!(page.messages[0].text, "kept");
         assert_eq!(page.messages[0].author.name, "U");
         let out = store.append(vec![new("r", "u", "m2", "next")]).await.unwrap();
@@ -377,8 +385,19 @@ mod tests {
         store.writer.lock().unwrap().conn.execute_batch("DROP TRIGGER refuse").unwrap();
         let out = store.append(vec![new("r", "u", "m4", "four")]).await.unwrap();
         assert!(matches!(&out[0], Appended::New(m) if m.seq == 4), "{out:?}");
-        let page = store.latest(&RoomId("r".into()), 50).await.unwrap();
+        let page = store.latest(&RoomId::parse("r").unwrap(), 50).await.unwrap();
         assert_eq!(seqs(&page.messages), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn every_commit_is_synced_to_disk_through_the_write_ahead_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let writer = store.writer.lock().unwrap();
+        let synchronous: i64 = writer.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert_eq!(synchronous, 2, "synchronous=FULL: an acknowledged message survives power loss");
+        let journal: String = writer.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(journal, "wal");
     }
 
     #[test]

@@ -1,78 +1,111 @@
-//! Test support: the real server binary on a free loopback port, and a WebSocket client
-//! that speaks the chat protocol.
+//! Test support: a Palaver server (in this process on a free loopback port, or the
+//! real binary for signals, kill -9, restarts and memory), and a WebSocket client that
+//! speaks the chat protocol.
 #![allow(dead_code)]
 
-use app::protocol::{ChatMessage, ClientMsg, ClientMsgId, RoomId, Seq, ServerMsg, User};
+use app::protocol::{ChatMessage, ClientMsg, ClientMsgId, Hello, RoomId, Seq, ServerMsg, User};
 use futures::{SinkExt, StreamExt};
+use server::config::Config;
 use std::{
-    io::{BufRead, BufReader, Read, Write},
-    net::TcpStream,
-    process::{Child, Command, ExitStatus, Stdio},
-    sync::mpsc,
-    time::{Duration, Instant},
+    collections::HashMap,
+    io::{Read, Write},
+    net::{SocketAddr, TcpStream},
+    process::Command,
+    sync::Arc,
+    time::Duration,
 };
+use testkit::process::ServerProcess;
 use tokio::net::TcpStream as TokioTcp;
 use tokio_tungstenite::{
     connect_async,
     tungstenite::{protocol::CloseFrame, Message},
     MaybeTlsStream, WebSocketStream,
 };
+use tokio_util::sync::CancellationToken;
 
 pub const WAIT: Duration = Duration::from_secs(5);
+/// The longest a server started by a test may live.
+const LIFETIME: Duration = Duration::from_secs(300);
 
-/// A running `server` binary with its own data directory; killed when dropped.
+/// Settings every test server has unless the test sets its own.
+fn test_settings(data: &std::path::Path) -> Vec<(String, String)> {
+    [
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
+        // Tests that post in bulk are not about the rate limit; the one that is sets it.
+        ("PALAVER_RATE_PER_SEC", "100000"),
+        ("PALAVER_RATE_BURST", "100000"),
+        // Every test client comes from 127.0.0.1; the tests of per-address limits set them.
+        ("PALAVER_MAX_CONNECTIONS_PER_IP", "100000"),
+        ("PALAVER_NEW_CONNECTIONS_PER_IP_PER_SEC", "100000"),
+        ("PALAVER_NEW_CONNECTIONS_PER_IP_BURST", "100000"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .chain([("PALAVER_DATA_DIR".to_owned(), data.display().to_string())])
+    .collect()
+}
+
+/// A running Palaver server with its own data directory; stopped when dropped.
 pub struct TestServer {
-    child: Child,
     pub addr: String,
-    pub data: std::sync::Arc<tempfile::TempDir>,
+    pub data: Arc<tempfile::TempDir>,
+    running: Running,
+}
+
+enum Running {
+    /// `server::run` on a runtime of its own, in this process.
+    InProcess { shutdown: CancellationToken, thread: Option<std::thread::JoinHandle<()>> },
+    /// The `server` binary.
+    Binary(ServerProcess),
 }
 
 impl TestServer {
+    /// The server in this process, with the test settings.
     pub fn start() -> TestServer {
         Self::start_with(&[])
     }
 
+    /// The server in this process, with `env` on top of the test settings.
     pub fn start_with(env: &[(&str, &str)]) -> TestServer {
-        Self::start_in(std::sync::Arc::new(tempfile::tempdir().unwrap()), env)
+        let data = Arc::new(tempfile::tempdir().unwrap());
+        let mut vars: HashMap<String, String> = test_settings(data.path()).into_iter().collect();
+        vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test settings");
+        let shutdown = CancellationToken::new();
+        let (bound, addr) = std::sync::mpsc::channel();
+        let token = shutdown.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let listener = server::listen::bind(config.leptos.site_addr).expect("a free port");
+                bound.send(listener.local_addr().unwrap()).unwrap();
+                server::run(listener, config, token).await.expect("the server runs");
+            });
+        });
+        let addr: SocketAddr = addr.recv_timeout(Duration::from_secs(30)).expect("the server is listening");
+        TestServer { addr: addr.to_string(), data, running: Running::InProcess { shutdown, thread: Some(thread) } }
     }
 
-    /// Starts a server on an existing data directory (a restart).
-    pub fn start_in(data: std::sync::Arc<tempfile::TempDir>, env: &[(&str, &str)]) -> TestServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-            .env("PALAVER_DATA_DIR", data.path())
-            // Tests that post in bulk are not about the rate limit; the one that is sets it.
-            .env("PALAVER_RATE_PER_SEC", "100000")
-            .env("PALAVER_RATE_BURST", "100000")
-            // Every test client comes from 127.0.0.1; the tests of per-address limits set them.
-            .env("PALAVER_MAX_CONNECTIONS_PER_IP", "100000")
-            .env("PALAVER_NEW_CONNECTIONS_PER_IP_PER_SEC", "100000")
-            .env("PALAVER_NEW_CONNECTIONS_PER_IP_BURST", "100000")
-            .env("RUST_LOG", std::env::var("TEST_SERVER_LOG").unwrap_or("info".into()))
-            .env("NO_COLOR", "1")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the server binary");
-        let stdout = child.stdout.take().expect("server stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                eprintln!("[server] {line}");
-                if !sent {
-                    if let Some(rest) = line.split("listening on http://").nth(1) {
-                        let addr: String =
-                            rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == ':').collect();
-                        let _ = tx.send(addr);
-                        sent = true;
-                    }
-                }
-            }
-        });
-        let addr = rx.recv_timeout(Duration::from_secs(30)).expect("server said where it listens");
-        TestServer { child, addr, data }
+    /// The real binary, with the test settings.
+    pub fn binary() -> TestServer {
+        Self::binary_in(Arc::new(tempfile::tempdir().unwrap()), &[])
+    }
+
+    /// The real binary on an existing data directory (a restart), with `env` on top of
+    /// the test settings.
+    pub fn binary_in(data: Arc<tempfile::TempDir>, env: &[(&str, &str)]) -> TestServer {
+        let process =
+            ServerProcess::start(binary_command(data.path(), env), LIFETIME, |line| eprintln!("[server] {line}"))
+                .expect("the server binary starts");
+        TestServer { addr: process.addr.to_string(), data, running: Running::Binary(process) }
+    }
+
+    /// The server process (for tests of the binary).
+    pub fn process(&mut self) -> &mut ServerProcess {
+        match &mut self.running {
+            Running::Binary(process) => process,
+            Running::InProcess { .. } => panic!("this test server runs in-process: start it with TestServer::binary"),
+        }
     }
 
     /// A protocol client that has said hello as `name`.
@@ -88,32 +121,6 @@ impl TestServer {
 
     pub async fn client(&self) -> Client {
         Client::connect(&self.ws_url("/ws")).await
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill").arg(format!("-{signal}")).arg(self.pid().to_string()).status().unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit by itself, at most `limit`.
-    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-
-    /// The server's resident memory, in KiB.
-    pub fn rss_kib(&self) -> u64 {
-        rss_kib(self.pid())
     }
 
     /// A WebSocket upgrade by hand, with `extra` header lines (each ending in CRLF): the
@@ -140,33 +147,24 @@ impl TestServer {
         (status, body)
     }
 
-    /// A plain HTTP/1.1 GET: status code, the response head (lowercased) and body.
+    /// A plain HTTP/1.1 GET: status code, the response head and body.
     pub fn get_with_head(&self, path: &str) -> (u16, String, String) {
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        stream.set_read_timeout(Some(WAIT)).unwrap();
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr).unwrap();
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).unwrap();
-        let raw = String::from_utf8_lossy(&raw).into_owned();
-        let status = raw.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-            dechunk(body)
-        } else {
-            body.to_owned()
-        };
-        (status, head.to_owned(), body)
+        let response = testkit::http::get(self.addr.parse().unwrap(), path, "").expect("an HTTP response");
+        (response.status, response.head.clone(), response.text())
     }
 }
 
-/// A process's resident memory, in KiB (0 once it is gone).
-pub fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+/// The `server` binary with the test settings, `env` on top.
+pub fn binary_command(data: &std::path::Path, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+    command
+        // As a service manager would start it: not in development unless told.
+        .env_remove("LEPTOS_ENV")
+        .env_remove("LEPTOS_WATCH")
+        .envs(test_settings(data))
+        .env("RUST_LOG", std::env::var("TEST_SERVER_LOG").unwrap_or("info".into()))
+        .envs(env.iter().copied());
+    command
 }
 
 /// The value of header `name` in a response head, if present.
@@ -177,23 +175,14 @@ pub fn header(head: &str, name: &str) -> Option<String> {
     })
 }
 
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
 impl Drop for TestServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Running::InProcess { shutdown, thread } = &mut self.running {
+            shutdown.cancel();
+            if let Some(thread) = thread.take() {
+                let _ = thread.join();
+            }
+        }
     }
 }
 
@@ -215,7 +204,10 @@ impl Client {
     pub async fn connect_narrow(server: &TestServer) -> Client {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(4096).unwrap();
-        let stream = socket.connect(server.addr.parse().unwrap()).await.expect("connect");
+        let stream = tokio::time::timeout(WAIT, socket.connect(server.addr.parse().unwrap()))
+            .await
+            .expect("connect in time")
+            .expect("connect");
         let (ws, _) = tokio_tungstenite::client_async(server.ws_url("/ws"), MaybeTlsStream::Plain(stream))
             .await
             .expect("upgrade");
@@ -232,13 +224,13 @@ impl Client {
 
     /// Posts `text` to `room` with client message id `id`.
     pub async fn say(&mut self, room: &str, id: &str, text: &str) {
-        self.send_msg(ClientMsg::Send { room: RoomId(room.into()), id: ClientMsgId(id.into()), text: text.into() })
-            .await;
+        self.send_msg(ClientMsg::Send { room: room_id(room), id: ClientMsgId(id.into()), text: text.into() }).await;
     }
 
     /// Says hello and returns who the server says we are, and our token.
     pub async fn hello(&mut self, token: Option<&str>, name: Option<&str>) -> (User, String) {
-        self.send_msg(ClientMsg::Hello { token: token.map(Into::into), name: name.map(Into::into) }).await;
+        let hello = Hello::from_parts(token.map(Into::into), name.map(Into::into)).expect("a token or a name");
+        self.send_msg(ClientMsg::Hello(hello)).await;
         match self.next_where(|m| matches!(m, ServerMsg::Welcome { .. } | ServerMsg::Error { .. })).await {
             ServerMsg::Welcome { user, token } => {
                 self.welcome = Some((user.clone(), token.clone()));
@@ -258,7 +250,7 @@ impl Client {
 
     /// Joins a room; returns its messages, whether they are complete, and who is online.
     pub async fn join(&mut self, room: &str, after: Option<Seq>) -> (Vec<ChatMessage>, bool, Vec<User>) {
-        self.send_msg(ClientMsg::Join { room: RoomId(room.into()), after }).await;
+        self.send_msg(ClientMsg::Join { room: room_id(room), after }).await;
         match self.next_where(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. })).await {
             ServerMsg::Joined { messages, complete, online, .. } => (messages, complete, online),
             other => panic!("expected joined, got {other:?}"),
@@ -328,11 +320,9 @@ impl Client {
             }
         }
     }
+}
 
-    /// Asserts nothing arrives for a while.
-    pub async fn expect_silence(&mut self, for_: Duration) {
-        if let Ok(frame) = tokio::time::timeout(for_, self.ws.next()).await {
-            panic!("expected no frame, got {frame:?}");
-        }
-    }
+/// A room by name.
+pub fn room_id(name: &str) -> RoomId {
+    RoomId::parse(name).expect("a valid room name")
 }

@@ -5,10 +5,10 @@
 //! stall pings, timeouts or its own departure. Frames are shared bytes (a broadcast is
 //! encoded once per room), so the queue costs pointers; its byte count is what the
 //! frames would take on the wire. Past [`MAX_OUTBOX_BYTES`] the peer is too slow: the
-//! server closes with [`CLOSE_SLOW_CONSUMER`], and the client resumes from history.
+//! server closes with [`Close::SlowConsumer`], and the client resumes from history.
 
-use crate::ws::Ending;
-use app::protocol::CLOSE_SLOW_CONSUMER;
+use super::Ending;
+use app::protocol::Close;
 use axum::extract::ws::Message;
 use futures::Sink;
 use std::{
@@ -21,7 +21,7 @@ use std::{
 /// Bytes a connection may have queued and not yet handed to its socket.
 pub const MAX_OUTBOX_BYTES: usize = 1024 * 1024;
 
-pub(crate) struct Outbox {
+pub struct Outbox {
     queue: VecDeque<Message>,
     bytes: usize,
     limit: usize,
@@ -30,18 +30,18 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    pub(crate) fn new() -> Outbox {
+    pub fn new() -> Outbox {
         Outbox::with_limit(MAX_OUTBOX_BYTES)
     }
 
-    pub(crate) fn with_limit(limit: usize) -> Outbox {
+    pub fn with_limit(limit: usize) -> Outbox {
         Outbox { queue: VecDeque::new(), bytes: 0, limit, unflushed: false }
     }
 
     /// Queues frames, or says the peer is too slow to keep: it still has more than the
     /// limit waiting. (One answer may be larger than the limit by itself, like a resume
     /// that replays hundreds of long messages; it is taken whole.)
-    pub(crate) fn push(&mut self, frames: impl IntoIterator<Item = Message>) -> Result<(), Ending> {
+    pub fn push(&mut self, frames: impl IntoIterator<Item = Message>) -> Result<(), Ending> {
         let backlog = self.bytes;
         for frame in frames {
             self.bytes += wire_len(&frame);
@@ -49,20 +49,20 @@ impl Outbox {
         }
         if backlog > self.limit {
             tracing::debug!(bytes = self.bytes, "closing a connection that does not keep up");
-            return Err(Ending::Close(CLOSE_SLOW_CONSUMER, "too slow: reconnect to catch up"));
+            return Err(Ending::Close(Close::SlowConsumer));
         }
         Ok(())
     }
 
     /// Whether there is anything to write or flush.
-    pub(crate) fn busy(&self) -> bool {
+    pub fn busy(&self) -> bool {
         !self.queue.is_empty() || self.unflushed
     }
 
     /// Writes everything queued and flushes once: a burst goes out in as few writes as
     /// the socket allows. Safe to cancel: a frame leaves the queue only when the socket
     /// has taken it.
-    pub(crate) async fn write<S: Sink<Message> + Unpin>(&mut self, sink: &mut S) -> Result<(), S::Error> {
+    pub async fn write<S: Sink<Message> + Unpin>(&mut self, sink: &mut S) -> Result<(), S::Error> {
         poll_fn(|cx| {
             while !self.queue.is_empty() {
                 ready!(Pin::new(&mut *sink).poll_ready(cx))?;
@@ -119,8 +119,8 @@ mod tests {
         assert!(stalled.is_err(), "the socket is full, so the write waits");
         assert!(outbox.busy());
         match outbox.push([Message::text("1")]) {
-            Err(Ending::Close(code, _)) => assert_eq!(code, CLOSE_SLOW_CONSUMER),
-            _ => panic!("past the limit the peer is closed as slow"),
+            Err(ending) => assert_eq!(ending, Ending::Close(Close::SlowConsumer)),
+            Ok(()) => panic!("past the limit the peer is closed as slow"),
         }
     }
 }

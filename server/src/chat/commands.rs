@@ -1,0 +1,165 @@
+//! The answer to each command a client sends: `hello`, `join`, `leave`, `send`,
+//! `typing` and `history`. Every refusal is a [`FrameError`] the client is told about;
+//! nothing here ends the connection.
+
+use super::connection::Connection;
+use super::rooms::Joined;
+use super::transport::Transport;
+use super::MAX_ROOMS_PER_CONNECTION;
+use crate::store::{Post, StoreError};
+use app::protocol::{ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, ServerMsg, User, HISTORY_PAGE};
+use tokio_stream::wrappers::BroadcastStream;
+
+impl<T: Transport> Connection<T> {
+    pub(super) async fn command(&mut self, msg: ClientMsg) -> Result<Vec<ServerMsg>, FrameError> {
+        match msg {
+            ClientMsg::Hello(hello) => self.hello(hello).await,
+            ClientMsg::Join { room, after } => {
+                let user = self.identified()?;
+                self.join(room, after, &user).await
+            }
+            ClientMsg::Leave { room } => {
+                self.identified()?;
+                if self.rooms.contains(&room) {
+                    self.moves.take_or_refuse("joins and leaves").map_err(|e| e.about(Some(&room), None))?;
+                    self.leave(&room);
+                }
+                Ok(Vec::new())
+            }
+            ClientMsg::Send { room, id, text } => {
+                let user = self.identified()?;
+                self.require_joined(&room, Some(&id))?;
+                self.posts.take_or_refuse("messages").map_err(|e| e.about(Some(&room), Some(&id)))?;
+                // Stored while the connection reads on; acknowledged in order once committed.
+                let stored = self
+                    .cx
+                    .hub
+                    .submit(Post::text(room.clone(), user, id.clone(), text))
+                    .await
+                    .map_err(|e| unavailable(e).about(Some(&room), Some(&id)))?;
+                self.acks.push_back(Box::pin(async move {
+                    match stored.await {
+                        Ok(outcome) => ServerMsg::Ack { room, id, seq: outcome.seq() },
+                        Err(e) => unavailable(e).about(Some(&room), Some(&id)).into(),
+                    }
+                }));
+                Ok(Vec::new())
+            }
+            ClientMsg::Typing { room } => {
+                let user = self.identified()?;
+                self.require_joined(&room, None)?;
+                if self.typing.take().is_ok() {
+                    self.cx.hub.typing(&room, &user);
+                }
+                Ok(Vec::new())
+            }
+            ClientMsg::History { room, before } => {
+                self.identified()?;
+                self.require_joined(&room, None)?;
+                let page = self.cx.hub.store().before(&room, before, HISTORY_PAGE).await.map_err(unavailable)?;
+                Ok(vec![ServerMsg::Older { room, messages: page.messages, has_older: page.has_older }])
+            }
+        }
+    }
+
+    /// Who this connection is, once it has said hello.
+    fn identified(&self) -> Result<User, FrameError> {
+        self.user
+            .clone()
+            .ok_or_else(|| FrameError::new(ErrorReason::NotIdentified, "say hello with a name or token first"))
+    }
+
+    async fn join(&mut self, room: RoomId, after: Option<u64>, user: &User) -> Result<Vec<ServerMsg>, FrameError> {
+        let new = !self.rooms.contains(&room);
+        if new && self.rooms.len() >= MAX_ROOMS_PER_CONNECTION {
+            let detail = format!("at most {MAX_ROOMS_PER_CONNECTION} rooms per connection; leave one first");
+            return Err(FrameError::new(ErrorReason::BadRoom, detail).about(Some(&room), None));
+        }
+        // Subscribe before loading, so nothing stored in between is missed; what
+        // arrives twice is skipped by number.
+        if new {
+            self.moves.take_or_refuse("joins and leaves").map_err(|e| e.about(Some(&room), None))?;
+            let (feed, membership) = self.cx.hub.join(&room, user);
+            self.feeds.insert(room.clone(), BroadcastStream::new(feed));
+            self.rooms.insert(room.clone(), Joined { delivered: 0, _membership: membership });
+        }
+        match self.joined_frame(&room, after).await {
+            Ok((frame, newest)) => {
+                if let Some(joined) = self.rooms.get_mut(&room) {
+                    joined.delivered = newest;
+                }
+                Ok(vec![frame])
+            }
+            Err(e) => {
+                // Not joined after all: the client was told so.
+                if new {
+                    self.leave(&room);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn hello(&mut self, hello: Hello) -> Result<Vec<ServerMsg>, FrameError> {
+        let identity = &self.cx.identity;
+        let verify = |token: &str| {
+            identity.verify(token).ok_or_else(|| {
+                FrameError::new(ErrorReason::BadToken, "this session token is not valid here; say hello with a name")
+            })
+        };
+        let user = match hello {
+            Hello::Token(token) => verify(&token)?,
+            Hello::Rename { token, name } => User { name, ..verify(&token)? },
+            Hello::Name(name) => {
+                identity.new_user(name).map_err(|e| FrameError::new(ErrorReason::Unavailable, e.to_string()))?
+            }
+        };
+        if let Some(current) = self.user.clone() {
+            if current.id != user.id {
+                return Err(FrameError::new(ErrorReason::BadToken, "this connection is already someone else's"));
+            }
+            if current.name != user.name {
+                self.rename(&current.name, &user).await?;
+            }
+        }
+        self.user = Some(user.clone());
+        let token = self.cx.identity.token(&user);
+        let rooms = ServerMsg::Rooms { rooms: self.cx.hub.rooms() };
+        Ok(vec![ServerMsg::Welcome { user, token }, rooms])
+    }
+
+    /// A new name, announced in every room this connection is in.
+    async fn rename(&mut self, old_name: &str, user: &User) -> Result<(), FrameError> {
+        self.moves.take_or_refuse("renames")?;
+        tracing::debug!(from = %old_name, to = %user.name, "rename");
+        self.cx.hub.rename(user);
+        let rooms: Vec<RoomId> = self.rooms.names().cloned().collect();
+        for room in rooms {
+            let id =
+                crate::identity::fresh_id().map_err(|e| FrameError::new(ErrorReason::Unavailable, e.to_string()))?;
+            let post = Post::renamed(room.clone(), user.clone(), id.clone(), old_name.to_owned());
+            self.cx.hub.post(post).await.map_err(|e| unavailable(e).about(Some(&room), Some(&id)))?;
+        }
+        Ok(())
+    }
+
+    /// Out of a room: the feed first, then the membership (see `Connection::feeds`).
+    pub(super) fn leave(&mut self, room: &RoomId) {
+        self.feeds.remove(room);
+        self.rooms.remove(room);
+    }
+
+    fn require_joined(&self, room: &RoomId, id: Option<&ClientMsgId>) -> Result<(), FrameError> {
+        if self.rooms.contains(room) {
+            Ok(())
+        } else {
+            Err(FrameError::new(ErrorReason::NotJoined, format!("join {room} first")).about(Some(room), id))
+        }
+    }
+}
+
+/// What a client is told when the store fails it; the cause goes to the log.
+pub(super) fn unavailable(e: StoreError) -> FrameError {
+    tracing::error!("{e}");
+    FrameError::new(ErrorReason::Unavailable, "messages cannot be stored or loaded right now; try again")
+}

@@ -1,0 +1,140 @@
+//! Chat connections: the upgrade at `/ws` (the chat protocol) and at `/` (plain
+//! WebSocket clients), each run as a task of its own by one connection skeleton
+//! (`connection.rs`) that differs only in how frames are read and written
+//! (`transport.rs`). The commands a client may send are answered in `commands.rs`;
+//! the rooms a connection has joined, and catching up on them, live in `rooms.rs`.
+
+mod commands;
+mod connection;
+mod rooms;
+#[cfg(test)]
+mod tests;
+mod transport;
+
+pub use connection::serve;
+pub use transport::{plain_line, Plain, Protocol, Transport};
+
+use crate::admission::{Admission, Pass, Refused};
+use crate::hub::Hub;
+use crate::identity::Identity;
+use crate::limits::Rate;
+use crate::origin::{AllowedOrigins, CrossOrigin};
+use crate::socket::{limited, Liveness};
+use axum::{
+    extract::{ws::WebSocketUpgrade, ConnectInfo, FromRequestParts, Request, State},
+    http::{header, HeaderMap, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use futures::FutureExt;
+use std::{net::SocketAddr, sync::Arc};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+/// Most rooms one connection may have joined at once.
+pub const MAX_ROOMS_PER_CONNECTION: usize = 32;
+
+/// Everything a connection needs from the server; each connection keeps a copy, so
+/// it stays small.
+#[derive(Clone)]
+pub struct Context {
+    pub hub: Arc<Hub>,
+    pub identity: Identity,
+    pub liveness: Liveness,
+    pub rate: Rate,
+    /// Cancelled when the server shuts down: every connection closes with "going away".
+    pub shutdown: CancellationToken,
+}
+
+/// What the upgrade handlers need: who may connect, and where connections are counted.
+#[derive(Clone)]
+pub struct Gate {
+    pub cx: Context,
+    pub allowed_origins: AllowedOrigins,
+    pub admission: Admission,
+    /// Every connection's task, so shutdown can wait for them to finish.
+    pub connections: TaskTracker,
+}
+
+impl Gate {
+    /// Checks an upgrade's origin and its address's limits; the pass holds its place.
+    fn admit(&self, peer: SocketAddr, headers: &HeaderMap) -> Result<Pass, Denied> {
+        self.allowed_origins.check(headers).map_err(Denied::Origin)?;
+        let ip = self.admission.client_ip(peer, headers);
+        self.admission.admit(ip).map_err(Denied::Address)
+    }
+
+    /// Upgrades to a connection that speaks `transport`, run as a task of its own.
+    fn accept<T: Transport>(&self, ws: WebSocketUpgrade, pass: Pass, transport: T) -> Response {
+        let cx = self.cx.clone();
+        let connections = self.connections.clone();
+        limited(ws).on_upgrade(move |socket| {
+            // A task of the connection's own: the upgrade's task ends here, and with it
+            // the state it kept for the handshake (a third of an idle connection's
+            // memory). `map`, not an `async` block: a block would keep a second copy of
+            // the connection's future next to the one it awaits.
+            connections.spawn(serve(socket, cx, transport).map(move |()| drop(pass)));
+            std::future::ready(())
+        })
+    }
+}
+
+/// Why an upgrade was refused before it started.
+enum Denied {
+    Origin(CrossOrigin),
+    Address(Refused),
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        match self {
+            Denied::Origin(refused) => refused.into_response(),
+            Denied::Address(refused) => refused.into_response(),
+        }
+    }
+}
+
+/// `GET /ws`: a chat protocol connection.
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    State(gate): State<Gate>,
+) -> Response {
+    match gate.admit(peer, &headers) {
+        Ok(pass) => gate.accept(ws, pass, Protocol),
+        Err(denied) => denied.into_response(),
+    }
+}
+
+/// A WebSocket upgrade at `/` is a plain client (`websocat ws://HOST/`): it is served
+/// here; every other request goes on to the pages.
+pub async fn plain_upgrade(State(gate): State<Gate>, req: Request, next: Next) -> Response {
+    let wants_socket = req.uri().path() == "/"
+        && req
+            .headers()
+            .get(header::UPGRADE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !wants_socket {
+        return next.run(req).await;
+    }
+    let Some(peer) = crate::listen::peer(req.extensions()) else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "no peer address for this connection").into_response();
+    };
+    let pass = match gate.admit(peer, req.headers()) {
+        Ok(pass) => pass,
+        Err(denied) => return denied.into_response(),
+    };
+    let (mut parts, _) = req.into_parts();
+    match WebSocketUpgrade::from_request_parts(&mut parts, &gate).await {
+        Ok(ws) => match Plain::guest() {
+            Ok(plain) => gate.accept(ws, pass, plain),
+            Err(e) => {
+                tracing::error!("cannot name a guest: {e}");
+                (StatusCode::SERVICE_UNAVAILABLE, "the server cannot take a guest right now; try again\n")
+                    .into_response()
+            }
+        },
+        Err(rejection) => rejection.into_response(),
+    }
+}

@@ -1,0 +1,352 @@
+//! The connection driven over channels instead of a network: every transport, the
+//! catch-up, rate limits, shutdown, and a fuzz target for hostile frames.
+
+use super::{serve, Context, Plain, Protocol, Transport, MAX_ROOMS_PER_CONNECTION};
+use crate::hub::Hub;
+use crate::identity::Identity;
+use crate::limits::Rate;
+use crate::socket::Liveness;
+use crate::store::{sqlite::SqliteStore, Post};
+use app::protocol::{ClientMsgId, Close, ErrorReason, RoomId, Seq, ServerMsg, User};
+use axum::extract::ws::Message;
+use futures::{channel::mpsc, Sink, Stream, StreamExt};
+use std::{
+    pin::Pin,
+    sync::Arc,
+    task::{Context as TaskContext, Poll},
+    time::Duration,
+};
+use tokio_util::sync::CancellationToken;
+
+/// A socket made of two channels: what the test sends in, and what the server sends out.
+struct ChannelSocket {
+    incoming: mpsc::UnboundedReceiver<Result<Message, axum::Error>>,
+    outgoing: mpsc::Sender<Message>,
+}
+
+impl Stream for ChannelSocket {
+    type Item = Result<Message, axum::Error>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        self.incoming.poll_next_unpin(cx)
+    }
+}
+
+impl Sink<Message> for ChannelSocket {
+    type Error = mpsc::SendError;
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.outgoing.poll_ready(cx)
+    }
+    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+        self.outgoing.start_send(item)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.outgoing).poll_flush(cx)
+    }
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.outgoing).poll_close(cx)
+    }
+}
+
+struct Peer {
+    to_server: mpsc::UnboundedSender<Result<Message, axum::Error>>,
+    from_server: mpsc::Receiver<Message>,
+}
+
+impl Peer {
+    async fn next(&mut self) -> Message {
+        tokio::time::timeout(Duration::from_secs(5), self.from_server.next())
+            .await
+            .expect("a frame in time")
+            .expect("socket open")
+    }
+
+    async fn next_msg(&mut self) -> ServerMsg {
+        match self.next().await {
+            Message::Text(t) => ServerMsg::decode(t.as_str()).unwrap(),
+            other => panic!("expected text, got {other:?}"),
+        }
+    }
+
+    async fn next_text(&mut self) -> String {
+        loop {
+            match self.next().await {
+                Message::Text(t) => return t.as_str().to_owned(),
+                Message::Ping(_) => continue,
+                other => panic!("expected a line, got {other:?}"),
+            }
+        }
+    }
+
+    /// The close code the server ends with, skipping what comes before it.
+    async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            match self.next().await {
+                Message::Close(frame) => return frame.map(|f| f.code),
+                Message::Text(_) | Message::Ping(_) => continue,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    fn send(&self, text: &str) {
+        self.to_server.unbounded_send(Ok(Message::text(text))).unwrap();
+    }
+}
+
+fn context(hub: &Arc<Hub>) -> Context {
+    Context {
+        hub: hub.clone(),
+        identity: Identity::new(b"a test secret that is long enough".to_vec()),
+        liveness: Liveness::default(),
+        rate: Rate::default(),
+        shutdown: CancellationToken::new(),
+    }
+}
+
+/// Runs a connection speaking `transport`; `outgoing` frames fit before the server waits.
+fn connect_with<T: Transport>(cx: Context, transport: T, outgoing: usize) -> (Peer, tokio::task::JoinHandle<()>) {
+    let (to_server, incoming) = mpsc::unbounded();
+    let (out_tx, from_server) = mpsc::channel(outgoing);
+    let task = tokio::spawn(serve(ChannelSocket { incoming, outgoing: out_tx }, cx, transport));
+    (Peer { to_server, from_server }, task)
+}
+
+/// Runs a chat protocol connection against the hub.
+fn connect(hub: &Arc<Hub>, outgoing: usize) -> (Peer, tokio::task::JoinHandle<()>) {
+    connect_with(context(hub), Protocol, outgoing)
+}
+
+async fn hub() -> (Arc<Hub>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(Arc::new(SqliteStore::open(dir.path()).unwrap())).await.unwrap();
+    (hub, dir)
+}
+
+/// Says hello and joins the lobby, skipping the answers.
+async fn enter(peer: &mut Peer) {
+    peer.send(r#"{"type":"hello","name":"Ann"}"#);
+    peer.send(r#"{"type":"join","room":"lobby"}"#);
+    while !matches!(peer.next_msg().await, ServerMsg::Joined { .. }) {}
+}
+
+#[tokio::test]
+async fn answers_frames_and_relays_the_live_feed() {
+    let (hub, _dir) = hub().await;
+    let (mut peer, _task) = connect(&hub, 64);
+    peer.send(r#"{"type":"send","room":"lobby","id":"x","text":"hi"}"#);
+    assert!(matches!(peer.next_msg().await, ServerMsg::Error { reason: ErrorReason::NotIdentified, .. }));
+    enter(&mut peer).await;
+    peer.send(r#"{"type":"send","room":"lobby","id":"x","text":"hi"}"#);
+    let (mut message, mut ack) = (false, false);
+    while !(message && ack) {
+        match peer.next_msg().await {
+            ServerMsg::Message(m) => message |= m.text == "hi",
+            ServerMsg::Ack { seq: 1, .. } => ack = true,
+            _ => {}
+        }
+    }
+    peer.send("{");
+    assert!(matches!(peer.next_msg().await, ServerMsg::Error { reason: ErrorReason::BadFrame, .. }));
+}
+
+#[tokio::test]
+async fn posts_sent_without_waiting_are_acknowledged_in_order_after_their_commits() {
+    let (hub, _dir) = hub().await;
+    let (mut peer, _task) = connect(&hub, 256);
+    enter(&mut peer).await;
+    // A burst the rate limit allows.
+    for n in 0..10 {
+        peer.send(&format!(r#"{{"type":"send","room":"lobby","id":"p{n}","text":"t{n}"}}"#));
+    }
+    let mut acks = Vec::new();
+    while acks.len() < 10 {
+        if let ServerMsg::Ack { id, seq, .. } = peer.next_msg().await {
+            acks.push((id.0, seq));
+        }
+    }
+    let expected: Vec<(String, Seq)> = (0..10).map(|n| (format!("p{n}"), n as Seq + 1)).collect();
+    assert_eq!(acks, expected);
+    let stored = hub.store().latest(&RoomId::lobby(), 50).await.unwrap().messages;
+    assert_eq!(stored.len(), 10, "every acknowledged post is stored");
+}
+
+#[tokio::test]
+async fn a_reader_that_falls_behind_catches_up_from_the_store_without_gaps() {
+    let (hub, _dir) = hub().await;
+    let (mut peer, _task) = connect(&hub, 1);
+    enter(&mut peer).await;
+    // Behind by more than the live queue, but within what a resume replays.
+    let count = crate::hub::LIVE_QUEUE + 100;
+    let author = User { id: app::protocol::UserId("u-bob".into()), name: "Bob".into() };
+    for n in 0..count {
+        hub.post(Post::text(RoomId::lobby(), author.clone(), ClientMsgId(format!("m{n}")), "x".into())).await.unwrap();
+    }
+    let mut seqs = Vec::new();
+    while seqs.last() != Some(&(count as Seq)) {
+        if let ServerMsg::Message(m) = peer.next_msg().await {
+            seqs.push(m.seq);
+        }
+    }
+    assert_eq!(seqs, (1..=count as Seq).collect::<Vec<_>>(), "every message, once, in order");
+}
+
+/// Frames a hostile client might send: any text, frames of every type with made-up
+/// field values, binary data.
+fn hostile_frame() -> impl proptest::strategy::Strategy<Value = Message> {
+    use proptest::prelude::*;
+    let value = prop_oneof![
+        Just("null".to_owned()),
+        Just("\"lobby\"".to_owned()),
+        Just("-1".to_owned()),
+        Just("18446744073709551615".to_owned()),
+        Just("[]".to_owned()),
+        Just("{}".to_owned()),
+        any::<String>().prop_map(|s| serde_json::Value::from(s).to_string()),
+    ];
+    let kind = prop::sample::select(vec!["hello", "join", "leave", "send", "typing", "history", "nope"]);
+    let field = prop::sample::select(vec!["token", "name", "room", "after", "before", "id", "text"]);
+    let shaped = (kind, proptest::collection::vec((field, value), 0..5)).prop_map(|(kind, fields)| {
+        let fields: String = fields.iter().map(|(f, v)| format!(",\"{f}\":{v}")).collect();
+        Message::text(format!("{{\"type\":\"{kind}\"{fields}}}"))
+    });
+    prop_oneof![
+        shaped,
+        any::<String>().prop_map(Message::text),
+        proptest::collection::vec(any::<u8>(), 0..64).prop_map(|b| Message::Binary(b.into())),
+    ]
+}
+
+/// A fuzz target for the whole connection: after any run of hostile frames the
+/// connection is still there and still works. More cases: `PROPTEST_CASES=N`.
+#[test]
+fn fuzz_a_connection_survives_any_frames_and_keeps_working() {
+    use proptest::test_runner::{Config, TestRunner};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (hub, _dir) = runtime.block_on(hub());
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(64);
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let result = runner.run(&proptest::collection::vec(hostile_frame(), 1..16), |frames| {
+        runtime.block_on(async {
+            let (mut peer, task) = connect(&hub, 1024);
+            for frame in frames {
+                peer.to_server.unbounded_send(Ok(frame)).unwrap();
+            }
+            enter(&mut peer).await;
+            assert!(!task.is_finished(), "the connection is still open");
+        });
+        Ok(())
+    });
+    result.unwrap();
+}
+
+#[tokio::test]
+async fn a_room_is_let_go_when_its_last_connection_ends_without_leaving() {
+    let (hub, _dir) = hub().await;
+    let (mut peer, task) = connect(&hub, 64);
+    enter(&mut peer).await;
+    assert_eq!(hub.live_rooms(), 1);
+    drop(peer);
+    task.await.unwrap();
+    assert_eq!(hub.live_rooms(), 0, "no room kept for nobody");
+}
+
+#[tokio::test]
+async fn joins_and_renames_are_rate_limited_and_a_refused_join_leaves_nothing_behind() {
+    let (hub, _dir) = hub().await;
+    let (mut peer, _task) = connect(&hub, 256);
+    enter(&mut peer).await;
+    let mut refused = 0;
+    for n in 0..40 {
+        peer.send(&format!(r#"{{"type":"join","room":"r{n}"}}"#));
+    }
+    let mut answers = 0;
+    while answers < 40 {
+        match peer.next_msg().await {
+            ServerMsg::Joined { .. } => answers += 1,
+            ServerMsg::Error { reason, .. } => {
+                answers += 1;
+                refused += usize::from(reason == ErrorReason::RateLimited || reason == ErrorReason::BadRoom);
+            }
+            _ => {}
+        }
+    }
+    assert!(refused >= 20, "a burst of room changes is cut short ({refused} refused)");
+    assert!(hub.live_rooms() <= MAX_ROOMS_PER_CONNECTION, "refused joins hold no room");
+}
+
+#[tokio::test]
+async fn shutdown_closes_with_going_away() {
+    let (hub, _dir) = hub().await;
+    let cx = context(&hub);
+    let shutdown = cx.shutdown.clone();
+    let (mut peer, task) = connect_with(cx, Protocol, 4);
+    enter(&mut peer).await;
+    shutdown.cancel();
+    assert_eq!(peer.close_code().await, Some(Close::GoingAway.code()));
+    tokio::time::timeout(Duration::from_secs(5), task).await.expect("the task ends").unwrap();
+    assert!(hub.online(&RoomId::lobby()).is_empty(), "a closed connection is nobody's presence");
+}
+
+#[tokio::test]
+async fn a_plain_client_is_a_guest_in_the_lobby_speaking_lines() {
+    let (hub, _dir) = hub().await;
+    let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap(), 64);
+    // The guest is listed in the lobby once its connection has opened.
+    let guest = loop {
+        if let [guest] = &hub.online(&RoomId::lobby())[..] {
+            break guest.clone();
+        }
+        tokio::task::yield_now().await;
+    };
+    let (mut ann, _ann_task) = connect(&hub, 64);
+    enter(&mut ann).await;
+    assert!(guest.name.starts_with("guest-") && guest.name.len() == 10, "{}", guest.name);
+    ann.send(r#"{"type":"send","room":"lobby","id":"a1","text":"hello guest"}"#);
+    assert_eq!(plain.next_text().await, "Ann: hello guest");
+    plain.send("  hi Ann  ");
+    let m = loop {
+        match ann.next_msg().await {
+            ServerMsg::Message(m) if m.author.name != "Ann" => break m,
+            _ => {}
+        }
+    };
+    assert_eq!((m.author.name.as_str(), m.text.as_str()), (guest.name.as_str(), "hi Ann"));
+    assert_eq!(plain.next_text().await, format!("{}: hi Ann", guest.name), "a guest sees its own lines too");
+    plain.send("   ");
+    assert_eq!(plain.next_text().await, "error: message text is empty");
+    plain.to_server.unbounded_send(Ok(Message::Binary(vec![1, 2].into()))).unwrap();
+    assert_eq!(plain.close_code().await, Some(Close::Unsupported.code()));
+}
+
+#[tokio::test]
+async fn a_plain_client_that_falls_behind_gets_every_line_it_missed() {
+    let (hub, _dir) = hub().await;
+    // Room for one frame at a time: the guest falls behind the live feed at once.
+    let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap(), 1);
+    while hub.online(&RoomId::lobby()).is_empty() {
+        tokio::task::yield_now().await;
+    }
+    let count = crate::hub::LIVE_QUEUE + 100;
+    let author = User { id: app::protocol::UserId("u-bob".into()), name: "Bob".into() };
+    for n in 0..count {
+        hub.post(Post::text(RoomId::lobby(), author.clone(), ClientMsgId(format!("m{n}")), format!("line {n}")))
+            .await
+            .unwrap();
+    }
+    for n in 0..count {
+        assert_eq!(plain.next_text().await, format!("Bob: line {n}"), "every line, once, in order");
+    }
+}
+
+/// An idle connection's memory is mostly its task: the future below. It is checked here
+/// so that a change that grows it (an unboxed rare path, a second copy of the socket)
+/// shows up as a failure, not as a slow creep in the idle benchmark.
+#[test]
+fn a_connection_task_stays_small() {
+    use futures::FutureExt;
+    fn size_of_return<A, R>(_: impl Fn(A) -> R) -> usize {
+        std::mem::size_of::<R>()
+    }
+    let task = size_of_return(|(ws, cx): (axum::extract::ws::WebSocket, Context)| serve(ws, cx, Protocol).map(|()| ()));
+    assert!(task <= 1536, "a chat connection's future takes {task} bytes");
+}

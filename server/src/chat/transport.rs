@@ -1,0 +1,122 @@
+//! How a connection's frames look on the wire. The chat protocol speaks JSON frames
+//! (`docs/PROTOCOL.md`); a plain WebSocket client (`websocat`, a few lines of
+//! JavaScript) is a guest in the lobby that sends lines of text and reads each message
+//! as `name: text`. Both run on the same connection: only reading and writing differ.
+
+use crate::hub::Frame;
+use crate::identity::{fresh_id, random_bytes};
+use crate::socket::Ending;
+use app::protocol::{
+    ChatMessage, ClientMsg, Close, ErrorReason, FrameError, MessageKind, RoomId, ServerMsg, User, UserId,
+};
+use axum::extract::ws::Message;
+
+/// One way of speaking over a chat connection.
+pub trait Transport: Send + Sync + 'static {
+    /// Whether the peer is sent the room list whenever it changes.
+    const ROOM_LIST: bool;
+
+    /// Who the peer is from the start, and the room it is in, when the transport knows
+    /// without being told.
+    fn opening(&self) -> Option<(User, RoomId)>;
+
+    /// A text frame from the peer, as a command.
+    fn read(&self, frame: &str) -> Result<ClientMsg, FrameError>;
+
+    /// A binary frame from the peer: the answer, or the end of the connection.
+    fn binary(&self) -> Result<ServerMsg, Ending>;
+
+    /// An answer or event, as the frames this peer reads (none, if it does not see it).
+    fn write(&self, msg: &ServerMsg, out: &mut Vec<Message>);
+
+    /// A frame from a room's live feed, as this peer reads it.
+    fn live(&self, frame: &Frame) -> Option<Message>;
+}
+
+/// The chat protocol: JSON text frames both ways.
+pub struct Protocol;
+
+impl Transport for Protocol {
+    const ROOM_LIST: bool = true;
+
+    fn opening(&self) -> Option<(User, RoomId)> {
+        None
+    }
+
+    fn read(&self, frame: &str) -> Result<ClientMsg, FrameError> {
+        ClientMsg::decode(frame)
+    }
+
+    fn binary(&self) -> Result<ServerMsg, Ending> {
+        Ok(FrameError::binary().into())
+    }
+
+    fn write(&self, msg: &ServerMsg, out: &mut Vec<Message>) {
+        out.push(Message::Text(msg.encode().into()));
+    }
+
+    fn live(&self, frame: &Frame) -> Option<Message> {
+        // Encoded once for the whole room.
+        Some(Message::Text(frame.text.clone()))
+    }
+}
+
+/// A plain client: a guest in the lobby, lines of text both ways.
+pub struct Plain {
+    guest: User,
+}
+
+impl Plain {
+    /// A new guest, named `guest-` and four hex digits.
+    pub fn guest() -> Result<Plain, crate::identity::SecretError> {
+        let hex: String = random_bytes::<6>()?.iter().map(|b| format!("{b:02x}")).collect();
+        let guest = User { id: UserId(format!("guest-{hex}")), name: format!("guest-{}", &hex[..4]) };
+        tracing::debug!(guest = %guest.name, "plain client connected");
+        Ok(Plain { guest })
+    }
+}
+
+impl Transport for Plain {
+    const ROOM_LIST: bool = false;
+
+    fn opening(&self) -> Option<(User, RoomId)> {
+        Some((self.guest.clone(), RoomId::lobby()))
+    }
+
+    /// Each line is a message to the lobby, checked as the protocol checks messages.
+    fn read(&self, line: &str) -> Result<ClientMsg, FrameError> {
+        let id = fresh_id().map_err(|e| FrameError::new(ErrorReason::Unavailable, e.to_string()))?;
+        ClientMsg::Send { room: RoomId::lobby(), id, text: line.to_owned() }.validated()
+    }
+
+    fn binary(&self) -> Result<ServerMsg, Ending> {
+        Err(Ending::Close(Close::Unsupported))
+    }
+
+    fn write(&self, msg: &ServerMsg, out: &mut Vec<Message>) {
+        let mut line = |text: String| out.push(Message::Text(text.into()));
+        match msg {
+            ServerMsg::Message(m) => line(plain_line(m)),
+            ServerMsg::Error { detail, .. } => line(format!("error: {detail}")),
+            // Caught up from too far behind: the newest lines, after a note that some
+            // were skipped. (On connecting, a guest sees only what comes next.)
+            ServerMsg::Joined { messages, complete: false, .. } => {
+                line("(some lines were missed; the newest follow)".to_owned());
+                messages.iter().for_each(|m| line(plain_line(m)));
+            }
+            _ => {}
+        }
+    }
+
+    fn live(&self, frame: &Frame) -> Option<Message> {
+        frame.message.as_deref().map(|m| Message::Text(plain_line(m).into()))
+    }
+}
+
+/// How a message reads on a plain client.
+pub fn plain_line(m: &ChatMessage) -> String {
+    match m.kind {
+        MessageKind::Text => format!("{}: {}", m.author.name, m.text),
+        MessageKind::Renamed => format!("{} is now known as {}", m.text, m.author.name),
+    }
+}
