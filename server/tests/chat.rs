@@ -588,9 +588,21 @@ async fn a_connection_posting_too_fast_is_told_to_slow_down_and_nothing_extra_is
 }
 
 #[tokio::test]
-async fn a_server_started_without_settings_serves_the_production_policy() {
-    let server = TestServer::binary();
-    let (status, head, _) = server.get_with_head("/");
+async fn a_server_started_without_settings_serves_the_production_policy_and_logs_its_limits() {
+    let data = tempfile::tempdir().unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let lines = log.clone();
+    let command = common::binary_command(data.path(), &[("PALAVER_RATE_PER_SEC", "7")]);
+    let server = testkit::process::ServerProcess::start(command, Duration::from_secs(60), move |line| {
+        lines.lock().unwrap().push(line.to_owned())
+    })
+    .expect("the server starts");
+    let limits = log.lock().unwrap().iter().find(|l| l.contains("limits in force")).cloned().expect("a limits line");
+    for setting in ["env=PROD", "posts_per_sec=7", "post_burst=10", "sockets_per_ip=100000", "idle_timeout_ms=40000"] {
+        assert!(limits.contains(setting), "{setting} in {limits}");
+    }
+    let response = testkit::http::get(server.addr, "/", "").unwrap();
+    let (status, head) = (response.status, response.head);
     assert_eq!(status, 200);
     let csp = common::header(&head, "content-security-policy").expect("a CSP header");
     assert!(csp.contains("connect-src 'self';"), "no live-reload socket allowed: {csp}");

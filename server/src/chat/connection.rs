@@ -76,7 +76,7 @@ where
     // Changes only: `hello` answers with the list as it is.
     let mut directory = WatchStream::from_changes(cx.hub.directory());
     let mut heartbeat = Heartbeat::new(cx.liveness);
-    let mut outbox = Outbox::new();
+    let mut outbox = Outbox::default();
     let mut conn = Connection {
         posts: Bucket::new(cx.rate),
         cx,

@@ -170,6 +170,15 @@ async fn posts_sent_without_waiting_are_acknowledged_in_order_after_their_commit
     assert_eq!(stored.len(), 10, "every acknowledged post is stored");
 }
 
+/// Bob posts `line 0`, `line 1`, ... to the lobby, each stored before the next.
+async fn bob_posts(hub: &Hub, count: usize) {
+    let bob = User { id: app::protocol::UserId("u-bob".into()), name: "Bob".into() };
+    for n in 0..count {
+        let post = Post::text(RoomId::lobby(), bob.clone(), ClientMsgId(format!("m{n}")), format!("line {n}"));
+        hub.post(post).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_reader_that_falls_behind_catches_up_from_the_store_without_gaps() {
     let (hub, _dir) = hub().await;
@@ -177,10 +186,7 @@ async fn a_reader_that_falls_behind_catches_up_from_the_store_without_gaps() {
     enter(&mut peer).await;
     // Behind by more than the live queue, but within what a resume replays.
     let count = crate::hub::LIVE_QUEUE + 100;
-    let author = User { id: app::protocol::UserId("u-bob".into()), name: "Bob".into() };
-    for n in 0..count {
-        hub.post(Post::text(RoomId::lobby(), author.clone(), ClientMsgId(format!("m{n}")), "x".into())).await.unwrap();
-    }
+    bob_posts(&hub, count).await;
     let mut seqs = Vec::new();
     while seqs.last() != Some(&(count as Seq)) {
         if let ServerMsg::Message(m) = peer.next_msg().await {
@@ -327,12 +333,7 @@ async fn a_plain_client_that_falls_behind_gets_every_line_it_missed() {
         tokio::task::yield_now().await;
     }
     let count = crate::hub::LIVE_QUEUE + 100;
-    let author = User { id: app::protocol::UserId("u-bob".into()), name: "Bob".into() };
-    for n in 0..count {
-        hub.post(Post::text(RoomId::lobby(), author.clone(), ClientMsgId(format!("m{n}")), format!("line {n}")))
-            .await
-            .unwrap();
-    }
+    bob_posts(&hub, count).await;
     for n in 0..count {
         assert_eq!(plain.next_text().await, format!("Bob: line {n}"), "every line, once, in order");
     }

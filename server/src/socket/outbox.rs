@@ -29,11 +29,13 @@ pub struct Outbox {
     unflushed: bool,
 }
 
-impl Outbox {
-    pub fn new() -> Outbox {
+impl Default for Outbox {
+    fn default() -> Outbox {
         Outbox::with_limit(MAX_OUTBOX_BYTES)
     }
+}
 
+impl Outbox {
     pub fn with_limit(limit: usize) -> Outbox {
         Outbox { queue: VecDeque::new(), bytes: 0, limit, unflushed: false }
     }

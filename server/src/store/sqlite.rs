@@ -68,7 +68,7 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         let readers = self.readers.clone();
-        let permit = self.reading.clone().acquire_owned().await.map_err(|e| StoreError::backend(e))?;
+        let permit = self.reading.clone().acquire_owned().await.map_err(StoreError::backend)?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let conn = readers
@@ -78,7 +78,7 @@ impl SqliteStore {
             f(&conn)
         })
         .await
-        .map_err(|e| StoreError::backend(e))?
+        .map_err(StoreError::backend)?
         .map_err(backend)
     }
 }
@@ -255,7 +255,7 @@ impl Store for SqliteStore {
             append_batch(&mut writer, batch)
         })
         .await
-        .map_err(|e| StoreError::backend(e))?
+        .map_err(StoreError::backend)?
         .map_err(backend)
     }
 
