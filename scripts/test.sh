@@ -40,11 +40,11 @@ step "formatting"
 cargo fmt --all -- --check
 
 step "lints"
-cargo clippy -p app -p server -p bench -p testkit --all-targets -- -D warnings
+cargo clippy -p palaver-protocol -p app -p server -p bench -p testkit --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests"
-cargo test -p app -p server -p bench -p testkit
+cargo test -p palaver-protocol -p app -p server -p bench -p testkit
 
 step "release build"
 cargo leptos build --release

@@ -5,7 +5,9 @@ pub mod chat;
 pub mod components;
 pub mod history;
 pub mod location;
-pub mod protocol;
+pub mod session;
+
+pub use palaver_protocol as protocol;
 
 use chat::{Chat, ChatLink};
 use components::chat_page::ChatPage;

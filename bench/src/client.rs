@@ -1,9 +1,9 @@
 //! A lean WebSocket client for load: the upgrade by hand, masked text frames out, and
 //! frames in parsed straight from the read buffer. It speaks Palaver's protocol (frames
-//! from `app::protocol`) over real sockets, cheaply enough that one core can drive
+//! from `palaver_protocol`) over real sockets, cheaply enough that one core can drive
 //! thousands of connections and hundreds of thousands of deliveries a second.
 
-use app::protocol::{ClientMsg, ClientMsgId, Hello, RoomId};
+use palaver_protocol::{ClientMsg, ClientMsgId, Hello, RoomId};
 use std::{
     io,
     net::{IpAddr, SocketAddr},

@@ -13,9 +13,9 @@ mod baseline;
 mod client;
 mod server;
 
-use app::protocol::RoomId;
 use client::{Conn, Seen};
 use futures::{stream, StreamExt};
+use palaver_protocol::RoomId;
 use server::Server;
 use std::{
     net::{IpAddr, Ipv4Addr},
@@ -386,9 +386,9 @@ async fn writes_and_history(settings: &Settings) -> Result<()> {
             let (mut sent, mut done) = (0u64, 0u64);
             while done < share {
                 while sent < share && sent - done < WINDOW {
-                    let frame = client::text(&app::protocol::ClientMsg::Send {
+                    let frame = client::text(&palaver_protocol::ClientMsg::Send {
                         room: room.clone(),
-                        id: app::protocol::ClientMsgId(format!("w{w}-{sent}")),
+                        id: palaver_protocol::ClientMsgId(format!("w{w}-{sent}")),
                         text: format!("message {sent} from writer {w}: some words of an ordinary length"),
                     });
                     conn.send(&frame).await?;
@@ -431,13 +431,13 @@ async fn writes_and_history(settings: &Settings) -> Result<()> {
         }
         let reader = readers.last_mut().ok_or("no reader")?;
         let t = Instant::now();
-        reader.send(&client::text(&app::protocol::ClientMsg::Join { room: room.clone(), after: None })).await?;
+        reader.send(&client::text(&palaver_protocol::ClientMsg::Join { room: room.clone(), after: None })).await?;
         reader.expect(r#"{"type":"joined""#).await?;
         opens.push(t.elapsed());
-        reader.send(&client::text(&app::protocol::ClientMsg::Leave { room: room.clone() })).await?;
+        reader.send(&client::text(&palaver_protocol::ClientMsg::Leave { room: room.clone() })).await?;
     }
     let reader = readers.last_mut().ok_or("no reader")?;
-    reader.send(&client::text(&app::protocol::ClientMsg::Join { room: room.clone(), after: None })).await?;
+    reader.send(&client::text(&palaver_protocol::ClientMsg::Join { room: room.clone(), after: None })).await?;
     reader.expect(r#"{"type":"joined""#).await?;
     let mut pages = Vec::new();
     let mut pick: u64 = 12345;
@@ -445,7 +445,7 @@ async fn writes_and_history(settings: &Settings) -> Result<()> {
         pick = pick.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let before = 51 + (pick >> 33) % total.saturating_sub(51).max(1);
         let t = Instant::now();
-        reader.send(&client::text(&app::protocol::ClientMsg::History { room: room.clone(), before })).await?;
+        reader.send(&client::text(&palaver_protocol::ClientMsg::History { room: room.clone(), before })).await?;
         reader.expect(r#"{"type":"older""#).await?;
         pages.push(t.elapsed());
     }

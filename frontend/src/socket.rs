@@ -1,10 +1,11 @@
-//! The browser's side of the chat socket: connect, say who we are, join the room on
-//! screen (resuming after the last message seen), send what is pending, fold what the
-//! server says into the chat state, and reconnect with jittered backoff whenever the
-//! connection drops, at once when the browser comes back online or the tab is shown.
+//! The browser's side of the chat socket: the I/O around [`app::session`]. It opens the
+//! socket, hands the session what the server and the page say, sends and stores what the
+//! session decides and runs its timers, and reconnects early when the browser comes back
+//! online or the tab is shown.
 
-use app::chat::{now_ms, Chat, ChatLink, ConnectionStatus, Intent, Me};
-use app::protocol::{ClientMsg, ClientMsgId, ErrorReason, Hello, RoomId, ServerMsg};
+use app::chat::{now_ms, Chat, ChatLink, Intent, Me};
+use app::protocol::ServerMsg;
+use app::session::{Action, Page, Session};
 use futures::{
     channel::mpsc::{unbounded, UnboundedReceiver},
     future::{select, Either},
@@ -13,10 +14,8 @@ use futures::{
 use gloo_net::websocket::{futures::WebSocket, Message};
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
-use std::{collections::HashSet, time::Duration};
+use std::time::Duration;
 
-const FIRST_RETRY: Duration = Duration::from_millis(250);
-const MAX_RETRY: Duration = Duration::from_secs(10);
 const TOKEN_KEY: &str = "palaver.token";
 const NAME_KEY: &str = "palaver.name";
 
@@ -51,240 +50,101 @@ async fn run(ChatLink { chat, mut intents }: ChatLink) {
         }
     });
 
-    let mut failures: u32 = 0;
+    let mut session = Session::default();
     loop {
         match WebSocket::open(&socket_url()) {
-            Ok(ws) => {
-                if Session::new(chat).run(ws, &mut intents, &mut offline).await {
-                    failures = 0;
-                }
-            }
+            Ok(ws) => converse(chat, &mut session, ws, &mut intents, &mut offline).await,
             Err(e) => leptos::logging::warn!("palaver: cannot open the chat socket: {e}"),
         }
-        chat.status.set(ConnectionStatus::Reconnecting);
-        let wait = sleep(backoff(failures));
+        let mut reconnect_at = now_ms();
+        for action in session.closed(now_ms(), js_sys::Math::random()) {
+            match action {
+                Action::Reconnect { at_ms } => reconnect_at = at_ms,
+                other => perform(chat, other),
+            }
+        }
+        let wait = sleep(until(reconnect_at));
         futures::pin_mut!(wait);
         let _ = select(wait, nudges.next()).await;
         while nudges.try_recv().is_ok() {}
-        failures = failures.saturating_add(1);
     }
 }
 
-/// One connection's state.
-struct Session {
+/// Carries one connection until it closes, or the browser goes offline.
+async fn converse(
     chat: Chat,
-    welcomed: bool,
-    /// The room this connection has asked to join.
-    joined: Option<RoomId>,
-    /// Whether the server has answered that join: only then is there a room to send to.
-    ready: bool,
-    /// Whether this connection ever got that far.
-    was_ready: bool,
-    /// What went out on this connection; after a reconnect everything pending goes again.
-    sent_here: HashSet<ClientMsgId>,
-    /// After "slow down", nothing more is sent until then (ms since the epoch), so a later
-    /// message cannot overtake the refused one: the page's messages keep their order.
-    held_until: f64,
-    /// Rooms the server has not let us leave yet (switching rooms too fast): left again
-    /// once it will take it, so nobody there sees us as still present.
-    not_left: Vec<RoomId>,
-    /// A retry of refused joins and leaves is waiting for the server's wait to pass.
-    rejoin_due: bool,
-}
-
-impl Session {
-    fn new(chat: Chat) -> Session {
-        Session {
-            chat,
-            welcomed: false,
-            joined: None,
-            ready: false,
-            was_ready: false,
-            sent_here: HashSet::new(),
-            held_until: 0.0,
-            not_left: Vec::new(),
-            rejoin_due: false,
-        }
-    }
-
-    /// Runs until the connection closes. True if it got as far as joining a room.
-    async fn run(
-        mut self,
-        ws: WebSocket,
-        intents: &mut UnboundedReceiver<Intent>,
-        offline: &mut UnboundedReceiver<()>,
-    ) -> bool {
-        while offline.try_recv().is_ok() {}
-        let (mut sink, mut frames) = ws.split();
-        let mut out = self.hello();
-        loop {
-            for msg in out.drain(..) {
-                if sink.send(Message::Text(msg.encode())).await.is_err() {
-                    return self.was_ready;
-                }
-            }
-            let page = select(intents.next(), offline.next());
-            out = match select(frames.next(), page).await {
-                Either::Left((Some(Ok(Message::Text(text))), _)) => match ServerMsg::decode(&text) {
-                    Ok(msg) => self.received(msg),
-                    Err(e) => {
-                        leptos::logging::warn!("palaver: unreadable frame from the server: {e}");
-                        Vec::new()
+    session: &mut Session,
+    ws: WebSocket,
+    intents: &mut UnboundedReceiver<Intent>,
+    offline: &mut UnboundedReceiver<()>,
+) {
+    while offline.try_recv().is_ok() {}
+    let (mut sink, mut frames) = ws.split();
+    let mut actions = decide(chat, |page| session.opened(page));
+    loop {
+        for action in actions.drain(..) {
+            match action {
+                Action::Send(msg) => {
+                    if sink.send(Message::Text(msg.encode())).await.is_err() {
+                        return;
                     }
-                },
-                Either::Left((Some(Ok(Message::Bytes(_))), _)) => Vec::new(),
-                Either::Left((Some(Err(_)) | None, _)) => return self.was_ready,
-                Either::Right((Either::Left((Some(intent), _)), _)) => self.intended(intent),
-                Either::Right((Either::Right((Some(()), _)), _)) => return self.was_ready,
-                Either::Right(_) => return self.was_ready,
-            };
-        }
-    }
-
-    /// Introduces us, if we have a name (or a token from before).
-    fn hello(&self) -> Vec<ClientMsg> {
-        let token = stored(TOKEN_KEY);
-        let name = self.chat.me.with_untracked(|m| m.name().map(str::to_owned));
-        Hello::from_parts(token, name).map(ClientMsg::Hello).into_iter().collect()
-    }
-
-    fn join(&mut self) -> Vec<ClientMsg> {
-        let room = self.chat.room.get_untracked();
-        let mut out = Vec::new();
-        if let Some(old) = self.joined.replace(room.clone()) {
-            if old != room {
-                out.push(ClientMsg::Leave { room: old });
-            }
-        }
-        self.ready = false;
-        let after =
-            self.chat.timelines.with_untracked(|t| t.get(&room).filter(|t| t.loaded).and_then(|t| t.last_seq()));
-        out.push(ClientMsg::Join { room, after });
-        out
-    }
-
-    fn received(&mut self, msg: ServerMsg) -> Vec<ClientMsg> {
-        let mut out = Vec::new();
-        match &msg {
-            ServerMsg::Welcome { user, token } => {
-                store(TOKEN_KEY, token);
-                store(NAME_KEY, &user.name);
-                if !self.welcomed {
-                    self.welcomed = true;
-                    out = self.join();
                 }
+                other => perform(chat, other),
             }
-            ServerMsg::Joined { room, .. } if self.joined.as_ref() == Some(room) => {
-                self.ready = true;
-                self.was_ready = true;
-                self.chat.status.set(ConnectionStatus::Connected);
-            }
-            ServerMsg::Error { reason: ErrorReason::BadToken, .. } => {
-                // Signed by another server (or its secret changed): start over by name.
-                forget(TOKEN_KEY);
-                out = self.hello();
-            }
-            ServerMsg::Error { reason: ErrorReason::RateLimited, id: Some(id), retry_after_ms, .. } => {
-                // Sent too fast: still pending. Hold everything back until the server will
-                // take it, then send what is pending, in order.
-                self.sent_here.remove(id);
-                let wait = retry_after_ms.unwrap_or(1_000);
-                self.held_until = self.held_until.max(now_ms() + wait as f64);
-                let chat = self.chat;
-                leptos::task::spawn_local(async move {
-                    sleep(Duration::from_millis(wait + 5)).await;
-                    chat.intend(Intent::Flush);
-                });
-            }
-            ServerMsg::Error {
-                reason: ErrorReason::RateLimited, id: None, room: Some(room), retry_after_ms, ..
-            } => {
-                // A join or leave refused for now (rooms switched too fast): ask again
-                // once the server will take it.
-                if self.joined.as_ref() != Some(room) && !self.not_left.contains(room) {
-                    self.not_left.push(room.clone());
+        }
+        let page = select(intents.next(), offline.next());
+        actions = match select(frames.next(), page).await {
+            Either::Left((Some(Ok(Message::Text(text))), _)) => match ServerMsg::decode(&text) {
+                Ok(msg) => {
+                    // Folded in first: the session decides on the page as the frame left it.
+                    chat.apply(msg.clone(), now_ms());
+                    decide(chat, |page| session.received(&msg, page))
                 }
-                // One retry for all of them: the server refuses everything until then.
-                if !self.rejoin_due {
-                    self.rejoin_due = true;
-                    let wait = retry_after_ms.unwrap_or(1_000);
-                    let chat = self.chat;
-                    leptos::task::spawn_local(async move {
-                        sleep(Duration::from_millis(wait + 5)).await;
-                        chat.intend(Intent::Rejoin);
-                    });
+                Err(e) => {
+                    leptos::logging::warn!("palaver: unreadable frame from the server: {e}");
+                    Vec::new()
                 }
-            }
-            ServerMsg::Error { id: Some(id), .. } => {
-                // Refused: a retry of it must go out again.
-                self.sent_here.remove(id);
-            }
-            _ => {}
-        }
-        let flush = matches!(msg, ServerMsg::Joined { .. });
-        self.chat.apply(msg, now_ms());
-        if flush {
-            out.extend(self.pending());
-        }
-        out
-    }
-
-    fn intended(&mut self, intent: Intent) -> Vec<ClientMsg> {
-        match intent {
-            Intent::Hello => self.hello(),
-            Intent::SwitchRoom if self.welcomed => self.join(),
-            Intent::Rejoin => {
-                self.rejoin_due = false;
-                // The room on screen first, then the rooms still to leave.
-                let mut out = if self.welcomed && !self.ready { self.join() } else { Vec::new() };
-                let joined = self.joined.clone();
-                out.extend(
-                    std::mem::take(&mut self.not_left)
-                        .into_iter()
-                        .filter(|room| Some(room) != joined.as_ref())
-                        .map(|room| ClientMsg::Leave { room }),
-                );
-                out
-            }
-            _ if !self.ready => Vec::new(),
-            Intent::Flush => self.pending(),
-            Intent::SwitchRoom => Vec::new(),
-            Intent::Typing => vec![ClientMsg::Typing { room: self.chat.room.get_untracked() }],
-            Intent::LoadOlder => {
-                let room = self.chat.room.get_untracked();
-                match self.chat.timelines.with_untracked(|t| t.get(&room).and_then(|t| t.first_seq())) {
-                    Some(before) => vec![ClientMsg::History { room, before }],
-                    None => Vec::new(),
-                }
-            }
-        }
-    }
-
-    /// Frames for the current room's pending messages this connection has not sent.
-    fn pending(&mut self) -> Vec<ClientMsg> {
-        let Some(room) = self.joined.clone().filter(|_| self.ready) else { return Vec::new() };
-        if now_ms() < self.held_until {
-            // The timer set with the hold sends them.
-            return Vec::new();
-        }
-        let sent_here = &mut self.sent_here;
-        self.chat.timelines.with_untracked(|all| {
-            all.get(&room)
-                .map(|t| {
-                    t.pending()
-                        .filter(|e| sent_here.insert(e.id.clone()))
-                        .map(|e| ClientMsg::Send { room: room.clone(), id: e.id.clone(), text: e.text.clone() })
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
+            },
+            Either::Left((Some(Ok(Message::Bytes(_))), _)) => Vec::new(),
+            Either::Left((Some(Err(_)) | None, _)) => return,
+            Either::Right((Either::Left((Some(intent), _)), _)) => decide(chat, |page| session.intended(&intent, page)),
+            // Gone offline (or the page is gone).
+            Either::Right(_) => return,
+        };
     }
 }
 
-/// Exponential backoff with jitter, so a restarted server is not hit by every tab at once.
-fn backoff(failures: u32) -> Duration {
-    let ceiling = FIRST_RETRY.saturating_mul(1 << failures.min(6)).min(MAX_RETRY);
-    ceiling.mul_f64(0.5 + js_sys::Math::random() / 2.0)
+/// Lets the session decide, reading the page as it is now.
+fn decide(chat: Chat, session_decides: impl FnOnce(&Page) -> Vec<Action>) -> Vec<Action> {
+    let room = chat.room.get_untracked();
+    let name = chat.me.with_untracked(|m| m.name().map(str::to_owned));
+    let token = || stored(TOKEN_KEY);
+    chat.timelines.with_untracked(|timelines| {
+        session_decides(&Page { room: &room, timelines, name: name.as_deref(), token: &token, now_ms: now_ms() })
+    })
+}
+
+/// Does what the session decided, apart from sending (the connection does that) and
+/// reconnecting (the loop in `run` does that).
+fn perform(chat: Chat, action: Action) {
+    match action {
+        Action::Status(status) => chat.status.set(status),
+        Action::Remember { token, name } => {
+            store(TOKEN_KEY, &token);
+            store(NAME_KEY, &name);
+        }
+        Action::ForgetToken => forget(TOKEN_KEY),
+        Action::Wake { at_ms, intent } => leptos::task::spawn_local(async move {
+            sleep(until(at_ms)).await;
+            chat.intend(intent);
+        }),
+        Action::Send(_) | Action::Reconnect { .. } => {}
+    }
+}
+
+/// How long from now until `at_ms` (ms since the epoch).
+fn until(at_ms: f64) -> Duration {
+    Duration::from_millis((at_ms - now_ms()).max(0.0).ceil() as u64)
 }
 
 fn socket_url() -> String {

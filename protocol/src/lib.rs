@@ -2,7 +2,9 @@
 //! WebSocket, the limits on them, and the validation both sides share.
 //!
 //! Frames are JSON text frames tagged by a `type` field; `docs/PROTOCOL.md` is the
-//! reference with examples.
+//! reference with examples. A crate of its own, so that everything that speaks to a
+//! Palaver server (the page through `app::protocol`, the server, the load tester) uses
+//! the same frames without building the page.
 
 use serde::{Deserialize, Serialize};
 
@@ -509,7 +511,6 @@ impl ServerMsg {
 
 /// Properties of the decoder over generated frames (a fuzz target; see docs/SECURITY.md).
 #[cfg(test)]
-#[path = "protocol_fuzz.rs"]
 mod fuzz;
 
 #[cfg(test)]
