@@ -3,8 +3,8 @@
 //! returns (never panics), refusals carry a reason and a detail, and whatever is
 //! accepted is within every limit and survives a round trip.
 //!
-//! The suite runs a fixed number of cases; `PROPTEST_CASES=1000000 cargo test -p app
-//! --release fuzz` runs longer.
+//! The suite runs a fixed number of cases; `PROPTEST_CASES=1000000 cargo test -p
+//! palaver-protocol --release fuzz` runs longer.
 
 use super::*;
 use proptest::prelude::*;

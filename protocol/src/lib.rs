@@ -44,22 +44,13 @@ pub enum Close {
     Idle,
     /// A message was larger than [`MAX_FRAME_BYTES`].
     TooBig,
-    /// The server could not set the connection up (e.g. no randomness for an id).
-    Internal,
     /// The client fell too far behind the live feed; reconnect and resume.
     SlowConsumer,
 }
 
 impl Close {
-    pub const ALL: [Close; 7] = [
-        Close::GoingAway,
-        Close::Unsupported,
-        Close::InvalidUtf8,
-        Close::Idle,
-        Close::TooBig,
-        Close::Internal,
-        Close::SlowConsumer,
-    ];
+    pub const ALL: [Close; 6] =
+        [Close::GoingAway, Close::Unsupported, Close::InvalidUtf8, Close::Idle, Close::TooBig, Close::SlowConsumer];
 
     /// The close code and the reason text sent with it.
     pub const fn frame(self) -> (u16, &'static str) {
@@ -69,7 +60,6 @@ impl Close {
             Close::InvalidUtf8 => (1007, "text frame is not valid UTF-8"),
             Close::Idle => (1008, "no answer to pings"),
             Close::TooBig => (1009, "message too big"),
-            Close::Internal => (1011, "the server cannot serve this connection; try again"),
             Close::SlowConsumer => (4008, "too slow: reconnect to catch up"),
         }
     }
@@ -474,7 +464,8 @@ impl ClientMsg {
 const KNOWN_TYPES: &[&str] = &["hello", "join", "leave", "send", "typing", "history"];
 
 /// Why a frame could not be read, in the protocol's terms: the frame is read again
-/// loosely to find the field at fault (an unknown type, a bad room, a bad name).
+/// loosely to find the field at fault. In this order: an unknown type, a bad room, a
+/// hello's bad or missing name; anything else is a bad frame.
 fn explain(frame: &str, e: &serde_json::Error) -> FrameError {
     use serde_json::Value;
     let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(frame) else {
@@ -556,6 +547,27 @@ mod tests {
         for frame in frames {
             assert_eq!(ClientMsg::decode(&frame.encode()).unwrap(), frame);
         }
+    }
+
+    #[test]
+    fn hello_keeps_its_wire_shape() {
+        let rename = ClientMsg::Hello(Hello::Rename { token: "t".into(), name: "Ann".into() });
+        assert_eq!(rename.encode(), r#"{"type":"hello","token":"t","name":"Ann"}"#);
+        assert_eq!(ClientMsg::Hello(Hello::Token("t".into())).encode(), r#"{"type":"hello","token":"t"}"#);
+        assert_eq!(ClientMsg::Hello(Hello::Name("Ann".into())).encode(), r#"{"type":"hello","name":"Ann"}"#);
+        let named = ClientMsg::decode(r#"{"type":"hello","name":"  Ann ","token":null}"#).unwrap();
+        assert_eq!(named, ClientMsg::Hello(Hello::Name("Ann".into())), "names are trimmed as they are read");
+    }
+
+    #[test]
+    fn every_close_is_listed_in_the_protocol_reference_with_its_reason() {
+        let reference = include_str!("../../docs/PROTOCOL.md");
+        for close in Close::ALL {
+            let row = format!("| {} | `{}` |", close.code(), close.reason());
+            assert!(reference.contains(&row), "docs/PROTOCOL.md lacks {row}");
+            assert_eq!(Close::from_code(close.code()), Some(close));
+        }
+        assert_eq!(Close::from_code(1000), None);
     }
 
     #[test]

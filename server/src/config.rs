@@ -6,8 +6,8 @@ use crate::error::StartError;
 use crate::limits::Rate;
 use crate::origin::AllowedOrigins;
 use crate::socket::Liveness;
-use leptos::config::{Env, LeptosOptions};
-use std::{net::IpAddr, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+use leptos::config::{Env, LeptosOptions, ReloadWSProtocol};
+use std::{net::IpAddr, net::SocketAddr, path::PathBuf, str::FromStr, sync::Arc, time::Duration};
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
@@ -94,15 +94,31 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
         let site_addr: SocketAddr =
             addr.parse().map_err(|_| StartError::Config(format!("LEPTOS_SITE_ADDR={addr:?} is not an address")))?;
         // Production unless asked: the live-reload allowance in the page's CSP is only for
-        // `cargo leptos watch`, which says so with LEPTOS_WATCH.
+        // `cargo leptos watch`, which says so with LEPTOS_WATCH=true.
         let env = match (self.0)("LEPTOS_ENV") {
             Some(env) => match env.to_ascii_lowercase().as_str() {
                 "dev" | "development" => Env::DEV,
                 "prod" | "production" => Env::PROD,
                 _ => return Err(StartError::Config(format!("LEPTOS_ENV={env:?} is neither DEV nor PROD"))),
             },
-            None if (self.0)("LEPTOS_WATCH").is_some() => Env::DEV,
+            None if (self.0)("LEPTOS_WATCH").is_some_and(|w| w == "true") => Env::DEV,
             None => Env::PROD,
+        };
+        let reload_ws_protocol = match self.text("LEPTOS_RELOAD_WS_PROTOCOL", "ws").to_ascii_lowercase().as_str() {
+            "ws" => ReloadWSProtocol::WS,
+            "wss" => ReloadWSProtocol::WSS,
+            other => {
+                return Err(StartError::Config(format!("LEPTOS_RELOAD_WS_PROTOCOL={other:?} is neither ws nor wss")))
+            }
+        };
+        let hash_files = match self.text("LEPTOS_HASH_FILES", "false").as_str() {
+            "true" => true,
+            "false" => false,
+            other => return Err(StartError::Config(format!("LEPTOS_HASH_FILES={other:?} is neither true nor false"))),
+        };
+        let reload_external_port = match (self.0)("LEPTOS_RELOAD_EXTERNAL_PORT") {
+            Some(_) => Some(self.number("LEPTOS_RELOAD_EXTERNAL_PORT", 0)?),
+            None => None,
         };
         Ok(LeptosOptions::builder()
             .output_name(self.text("LEPTOS_OUTPUT_NAME", OUTPUT_NAME))
@@ -111,6 +127,11 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
             .env(env)
             .site_addr(site_addr)
             .reload_port(self.number("LEPTOS_RELOAD_PORT", 3001)?)
+            .reload_external_port(reload_external_port)
+            .reload_ws_protocol(reload_ws_protocol)
+            .not_found_path(Arc::from(self.text("LEPTOS_NOT_FOUND_PATH", "/404")))
+            .hash_file(Arc::from(self.text("LEPTOS_HASH_FILE_NAME", "hash.txt")))
+            .hash_files(hash_files)
             .build())
     }
 
@@ -170,7 +191,30 @@ mod tests {
         assert_eq!(c.rate, Rate::default());
         assert_eq!(c.data_dir, PathBuf::from("data"));
         assert_eq!(config(&[("LEPTOS_WATCH", "true")]).unwrap().leptos.env, Env::DEV, "cargo leptos watch");
+        assert_eq!(config(&[("LEPTOS_WATCH", "false")]).unwrap().leptos.env, Env::PROD);
         assert_eq!(config(&[("LEPTOS_ENV", "DEV")]).unwrap().leptos.env, Env::DEV);
+    }
+
+    #[test]
+    fn the_leptos_settings_cargo_leptos_passes_are_read() {
+        let c = config(&[
+            ("LEPTOS_OUTPUT_NAME", "chat"),
+            ("LEPTOS_SITE_ROOT", "/srv/site"),
+            ("LEPTOS_SITE_PKG_DIR", "assets"),
+            ("LEPTOS_RELOAD_PORT", "4001"),
+            ("LEPTOS_RELOAD_EXTERNAL_PORT", "443"),
+            ("LEPTOS_RELOAD_WS_PROTOCOL", "wss"),
+            ("LEPTOS_HASH_FILES", "true"),
+            ("LEPTOS_HASH_FILE_NAME", "hashes.txt"),
+            ("LEPTOS_NOT_FOUND_PATH", "/missing"),
+        ])
+        .unwrap()
+        .leptos;
+        assert_eq!((&*c.output_name, &*c.site_root, &*c.site_pkg_dir), ("chat", "/srv/site", "assets"));
+        assert_eq!((c.reload_port, c.reload_external_port), (4001, Some(443)));
+        assert_eq!(c.reload_ws_protocol, ReloadWSProtocol::WSS);
+        assert!(c.hash_files);
+        assert_eq!((&*c.hash_file, &*c.not_found_path), ("hashes.txt", "/missing"));
     }
 
     #[test]
@@ -181,6 +225,8 @@ mod tests {
             ("PALAVER_TRUSTED_PROXIES", "10.0.0.1, proxy.local"),
             ("LEPTOS_SITE_ADDR", "localhost"),
             ("LEPTOS_ENV", "staging"),
+            ("LEPTOS_RELOAD_WS_PROTOCOL", "http"),
+            ("LEPTOS_HASH_FILES", "yes"),
         ] {
             let err = config(&[(name, value)]).unwrap_err().to_string();
             assert!(err.contains(name), "{err}");

@@ -68,8 +68,11 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
     let app = router(AppState { leptos_options: config.leptos, hub, gate });
 
     tracing::info!("Palaver listening on http://{}", listener.local_addr()?);
-    let began = listen::serve(listener, app, shutdown.cancelled_owned(), config.shutdown_grace).await;
-    tracing::info!("shutting down: closing chat connections");
+    let stopping = async move {
+        shutdown.cancelled().await;
+        tracing::info!("shutting down: closing chat connections");
+    };
+    let began = listen::serve(listener, app, stopping, config.shutdown_grace).await;
     connections.close();
     let left = config.shutdown_grace.saturating_sub(began.elapsed());
     if tokio::time::timeout(left, connections.wait()).await.is_err() {

@@ -225,10 +225,16 @@ async fn presence_counts_people_not_tabs() {
 
     let presence = |m: &ServerMsg| matches!(m, ServerMsg::Arrived { .. } | ServerMsg::Departed { .. });
     while !matches!(bob.next_where(presence).await, ServerMsg::Arrived { user, .. } if user.name == "Ann") {}
-    drop(tab1);
-    // Ann still has a tab open, so nothing changes for Bob.
-    let quiet = tokio::time::timeout(Duration::from_millis(500), bob.next_where(presence)).await;
-    assert!(quiet.is_err(), "{quiet:?}");
+    tab1.close().await;
+    // Ann still has a tab open, so nothing changes for Bob: the next change he hears of
+    // is Cy's arrival, which came after the tab had gone.
+    let mut cy = server.named("Cy").await;
+    cy.join("team", None).await;
+    let next = bob.next_where(presence).await;
+    assert!(matches!(&next, ServerMsg::Arrived { user, .. } if user.name == "Cy"), "{next:?}");
+    cy.close().await;
+    let next = bob.next_where(presence).await;
+    assert!(matches!(&next, ServerMsg::Departed { user, .. } if user.name == "Cy"), "{next:?}");
     drop(tab2);
     match bob.next_where(presence).await {
         ServerMsg::Departed { user, .. } => assert_eq!(user.name, "Ann"),
@@ -485,6 +491,25 @@ async fn sigterm_closes_connections_with_going_away_and_exits() {
     assert_eq!(u16::from(alice.next_close().await.expect("a close frame").code), Close::GoingAway.code());
     let status = server.process().wait_exit(Duration::from_secs(10)).expect("the server exits after SIGTERM");
     assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_closes_every_connection_with_going_away_before_run_returns() {
+    let mut server = TestServer::start();
+    let mut clients = Vec::new();
+    for name in ["Ann", "Bob", "Cy"] {
+        let mut client = server.named(name).await;
+        client.join("lobby", None).await;
+        clients.push(client);
+    }
+    // Blocking: `server::run` has returned, and its runtime is gone, when this does. Each
+    // connection's goodbye was written before that, not cut off with the runtime.
+    tokio::task::block_in_place(|| server.shut_down());
+    for mut client in clients {
+        let close = client.next_close().await.expect("a close frame");
+        assert_eq!(u16::from(close.code), Close::GoingAway.code());
+        assert_eq!(close.reason.as_str(), Close::GoingAway.reason());
+    }
 }
 
 #[tokio::test]

@@ -82,7 +82,8 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
 #[tokio::test]
 async fn half_open_connections_are_cut_off_and_do_not_keep_the_page_from_loading() {
     let _turn = ONE_LOAD_AT_A_TIME.lock().await;
-    let server = TestServer::start();
+    // The binary: the server's sockets are not this process's to count against its limit.
+    let server = TestServer::binary();
     let started = Instant::now();
     // 500 connections that never finish a request: half send nothing, half stop mid-way.
     let mut idle = Vec::new();
@@ -127,8 +128,9 @@ async fn readers_that_stop_reading_are_closed_as_slow_and_cost_bounded_memory() 
     const STUCK: usize = 100;
     const WATCHERS: usize = 5;
     const SENDERS: usize = 5;
-    // Enough that a stuck reader's kernel buffers (up to 4 MiB) fill and its queue grows.
-    const PER_SENDER: usize = 700;
+    // Enough that a stuck reader's kernel buffers (up to 4 MiB) fill and its queue grows
+    // past its limit, with room to spare (10 MB in all).
+    const PER_SENDER: usize = 1000;
     let mut stuck = Vec::new();
     for n in 0..STUCK {
         let mut client = Client::connect_narrow(&server).await;
@@ -271,11 +273,15 @@ async fn readers_that_stop_reading_are_closed_as_slow_and_cost_bounded_memory() 
         assert!(*newest < total as Seq, "dropped before the end of the flood");
         assert_eq!(*close, Some(Close::SlowConsumer.code()), "closed as too slow, after {newest} messages");
     }
-    // Only watchers, senders and the doorman are still in the room.
+    // Watchers and senders are still in the room, and no stuck reader is.
+    drop(doorman);
     let mut probe = server.named("probe").await;
     let (_, _, online) = probe.join("flood", None).await;
-    assert_eq!(online.len(), WATCHERS + SENDERS + 2, "stuck readers are gone from the room");
-    drop(doorman);
+    let names: Vec<&str> = online.iter().map(|u| u.name.as_str()).collect();
+    assert!(!names.iter().any(|n| n.starts_with("stuck")), "stuck readers are gone from the room: {names:?}");
+    for n in 0..WATCHERS {
+        assert!(names.contains(&format!("watcher{n}").as_str()), "{names:?}");
+    }
 
     // A dropped reader that reconnects is brought up to the newest message.
     let (newest, _, token) = ended.pop().unwrap();
@@ -363,8 +369,8 @@ async fn whole_history(client: &mut Client, room: &str) -> Vec<ChatMessage> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_loses_no_acknowledged_message_and_resending_duplicates_none() {
     let _turn = ONE_LOAD_AT_A_TIME.lock().await;
-    // A full burst again every 2 s.
-    let rate = [("PALAVER_RATE_PER_SEC", "25"), ("PALAVER_RATE_BURST", "50")];
+    // A full burst again after a second (the test waits two, for a busy machine).
+    let rate = [("PALAVER_RATE_PER_SEC", "50"), ("PALAVER_RATE_BURST", "50")];
     let data = Arc::new(tempfile::tempdir().unwrap());
     let mut server = TestServer::binary_in(data.clone(), &rate);
     const CLIENTS: usize = 20;

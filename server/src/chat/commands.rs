@@ -6,6 +6,7 @@ use super::connection::Connection;
 use super::rooms::Joined;
 use super::transport::Transport;
 use super::MAX_ROOMS_PER_CONNECTION;
+use crate::identity::{fresh_id, SecretError};
 use crate::store::{Post, StoreError};
 use app::protocol::{ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, ServerMsg, User, HISTORY_PAGE};
 use tokio_stream::wrappers::BroadcastStream;
@@ -79,9 +80,7 @@ impl<T: Transport> Connection<T> {
         // arrives twice is skipped by number.
         if new {
             self.moves.take_or_refuse("joins and leaves").map_err(|e| e.about(Some(&room), None))?;
-            let (feed, membership) = self.cx.hub.join(&room, user);
-            self.feeds.insert(room.clone(), BroadcastStream::new(feed));
-            self.rooms.insert(room.clone(), Joined { delivered: 0, _membership: membership });
+            self.enter(room.clone(), user);
         }
         match self.joined_frame(&room, after).await {
             Ok((frame, newest)) => {
@@ -131,16 +130,27 @@ impl<T: Transport> Connection<T> {
     /// A new name, announced in every room this connection is in.
     async fn rename(&mut self, old_name: &str, user: &User) -> Result<(), FrameError> {
         self.moves.take_or_refuse("renames")?;
+        // Every notice's id first: once presence shows the new name, the rename stands.
+        let notices = self
+            .rooms
+            .names()
+            .map(|room| Ok(Post::renamed(room.clone(), user.clone(), fresh_id()?, old_name.to_owned())))
+            .collect::<Result<Vec<Post>, SecretError>>()
+            .map_err(|e| FrameError::new(ErrorReason::Unavailable, e.to_string()))?;
         tracing::debug!(from = %old_name, to = %user.name, "rename");
         self.cx.hub.rename(user);
-        let rooms: Vec<RoomId> = self.rooms.names().cloned().collect();
-        for room in rooms {
-            let id =
-                crate::identity::fresh_id().map_err(|e| FrameError::new(ErrorReason::Unavailable, e.to_string()))?;
-            let post = Post::renamed(room.clone(), user.clone(), id.clone(), old_name.to_owned());
+        for post in notices {
+            let (room, id) = (post.room.clone(), post.id.clone());
             self.cx.hub.post(post).await.map_err(|e| unavailable(e).about(Some(&room), Some(&id)))?;
         }
         Ok(())
+    }
+
+    /// Into a room: its live feed, and a place in its presence.
+    pub(super) fn enter(&mut self, room: RoomId, user: &User) {
+        let (feed, membership) = self.cx.hub.join(&room, user);
+        self.feeds.insert(room.clone(), BroadcastStream::new(feed));
+        self.rooms.insert(room, Joined { delivered: 0, _membership: membership });
     }
 
     /// Out of a room: the feed first, then the membership (see `Connection::feeds`).

@@ -10,8 +10,8 @@ use super::Context;
 use crate::hub::Frame;
 use crate::limits::{Bucket, MOVES_RATE, TYPING_RATE};
 use crate::socket::{finish, read_failure, Ending, Heartbeat, Outbox};
-use app::protocol::{ClientMsg, Close, RoomId, ServerMsg, User};
-use axum::extract::ws::Message;
+use app::protocol::{Close, RoomId, ServerMsg, User};
+use axum::extract::ws::{Message, Utf8Bytes};
 use futures::{
     stream::{SplitSink, SplitStream},
     FutureExt, Sink, Stream, StreamExt,
@@ -73,8 +73,9 @@ where
     let shutdown = cx.shutdown.clone();
     let stopping = shutdown.cancelled();
     tokio::pin!(stopping);
-    // Changes only: `hello` answers with the list as it is.
-    let mut directory = WatchStream::from_changes(cx.hub.directory());
+    // Changes only: `hello` answers with the list as it is. Only for transports that
+    // show it (plain clients do not), so only they count towards its refresh budget.
+    let mut directory = T::ROOM_LIST.then(|| WatchStream::from_changes(cx.hub.directory()));
     let mut heartbeat = Heartbeat::new(cx.liveness);
     let mut outbox = Outbox::default();
     let mut conn = Connection {
@@ -88,9 +89,7 @@ where
         rooms: Joins::default(),
         feeds: StreamMap::new(),
     };
-    if let Some(ending) = Box::pin(conn.open()).await {
-        return Box::pin(finish(sink, outbox, ending)).await;
-    }
+    Box::pin(conn.open()).await;
 
     let ending = loop {
         // Deliveries before input: a client that floods the server gets everyone's
@@ -126,7 +125,7 @@ where
                 Ok(()) => continue,
                 Err(_) => break Ending::Gone,
             },
-            Some(rooms) = directory.next(), if T::ROOM_LIST && conn.user.is_some() => vec![Message::Text(rooms)],
+            Some(rooms) = next_room_list(&mut directory), if conn.user.is_some() => vec![Message::Text(rooms)],
             incoming = stream.next() => {
                 heartbeat.heard();
                 match incoming {
@@ -173,16 +172,21 @@ where
 }
 
 impl<T: Transport> Connection<T> {
-    /// What the transport's peer is from the start (a plain client: a guest in the lobby).
-    async fn open(&mut self) -> Option<Ending> {
-        let (user, room) = self.transport.opening()?;
+    /// Who the transport's peer is from the start, in its room (a plain client: a guest
+    /// in the lobby), receiving what is posted from now on.
+    async fn open(&mut self) {
+        let Some((user, room)) = self.transport.opening() else { return };
+        self.enter(room.clone(), &user);
         self.user = Some(user);
-        match self.command(ClientMsg::Join { room, after: None }).await {
-            Ok(_) => None,
-            Err(e) => {
-                tracing::warn!("cannot open a connection's room: {e}");
-                Some(Ending::Close(Close::Internal))
+        // Messages from before are not shown, so those stored until now count as delivered
+        // (should the connection fall behind, it catches up from here).
+        match self.cx.hub.store().latest(&room, 1).await {
+            Ok(page) => {
+                if let (Some(joined), Some(newest)) = (self.rooms.get_mut(&room), page.messages.last()) {
+                    joined.delivered = newest.seq;
+                }
             }
+            Err(e) => tracing::warn!(%room, "cannot tell a new connection's place in its room: {e}"),
         }
     }
 
@@ -229,6 +233,14 @@ fn ready_frames(
         } else {
             std::task::Poll::Ready(ready)
         }
+    })
+}
+
+/// The next room list, for a connection that follows it; never, for one that does not.
+fn next_room_list(directory: &mut Option<WatchStream<Utf8Bytes>>) -> impl Future<Output = Option<Utf8Bytes>> + '_ {
+    std::future::poll_fn(move |cx| match directory {
+        Some(rooms) => rooms.poll_next_unpin(cx),
+        None => std::task::Poll::Pending,
     })
 }
 

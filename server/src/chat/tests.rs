@@ -170,13 +170,38 @@ async fn posts_sent_without_waiting_are_acknowledged_in_order_after_their_commit
     assert_eq!(stored.len(), 10, "every acknowledged post is stored");
 }
 
-/// Bob posts `line 0`, `line 1`, ... to the lobby, each stored before the next.
+/// Bob posts `line 0`, `line 1`, ... to the lobby, all queued before any is stored: the
+/// writer stores and broadcasts them in a few large batches, faster than any connection
+/// task can take them off its room's live feed, so every reader falls behind it.
 async fn bob_posts(hub: &Hub, count: usize) {
     let bob = User { id: app::protocol::UserId("u-bob".into()), name: "Bob".into() };
-    for n in 0..count {
-        let post = Post::text(RoomId::lobby(), bob.clone(), ClientMsgId(format!("m{n}")), format!("line {n}"));
-        hub.post(post).await.unwrap();
+    // Unconstrained: all queued in one go, with no yield to the readers in between.
+    let stored = tokio::task::unconstrained(async {
+        let mut stored = Vec::new();
+        for n in 0..count {
+            let post = Post::text(RoomId::lobby(), bob.clone(), ClientMsgId(format!("m{n}")), format!("line {n}"));
+            stored.push(hub.submit(post).await.unwrap());
+        }
+        stored
+    })
+    .await;
+    for outcome in stored {
+        outcome.await.unwrap();
     }
+}
+
+/// Waits until `count` people are in the lobby.
+async fn lobby_holds(hub: &Hub, count: usize) -> Vec<User> {
+    let online = async {
+        loop {
+            let online = hub.online(&RoomId::lobby());
+            if online.len() == count {
+                return online;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), online).await.expect("people in the lobby in time")
 }
 
 #[tokio::test]
@@ -187,10 +212,14 @@ async fn a_reader_that_falls_behind_catches_up_from_the_store_without_gaps() {
     // Behind by more than the live queue, but within what a resume replays.
     let count = crate::hub::LIVE_QUEUE + 100;
     bob_posts(&hub, count).await;
-    let mut seqs = Vec::new();
-    while seqs.last() != Some(&(count as Seq)) {
-        if let ServerMsg::Message(m) = peer.next_msg().await {
-            seqs.push(m.seq);
+    let (mut seqs, mut caught_up) = (Vec::new(), false);
+    // A catch-up ends with the room's presence, which may come after the newest message.
+    while seqs.last() != Some(&(count as Seq)) || !caught_up {
+        match peer.next_msg().await {
+            ServerMsg::Message(m) => seqs.push(m.seq),
+            // Sent only after a catch-up from the store.
+            ServerMsg::Presence { .. } => caught_up = true,
+            _ => {}
         }
     }
     assert_eq!(seqs, (1..=count as Seq).collect::<Vec<_>>(), "every message, once, in order");
@@ -260,7 +289,14 @@ async fn a_room_is_let_go_when_its_last_connection_ends_without_leaving() {
 async fn joins_and_renames_are_rate_limited_and_a_refused_join_leaves_nothing_behind() {
     let (hub, _dir) = hub().await;
     let (mut peer, _task) = connect(&hub, 256);
-    enter(&mut peer).await;
+    peer.send(r#"{"type":"hello","name":"Ann"}"#);
+    let token = loop {
+        if let ServerMsg::Welcome { token, .. } = peer.next_msg().await {
+            break token;
+        }
+    };
+    peer.send(r#"{"type":"join","room":"lobby"}"#);
+    while !matches!(peer.next_msg().await, ServerMsg::Joined { .. }) {}
     let mut refused = 0;
     for n in 0..40 {
         peer.send(&format!(r#"{{"type":"join","room":"r{n}"}}"#));
@@ -277,7 +313,40 @@ async fn joins_and_renames_are_rate_limited_and_a_refused_join_leaves_nothing_be
         }
     }
     assert!(refused >= 20, "a burst of room changes is cut short ({refused} refused)");
-    assert!(hub.live_rooms() <= MAX_ROOMS_PER_CONNECTION, "refused joins hold no room");
+    assert!(answers - refused <= MAX_ROOMS_PER_CONNECTION);
+    assert_eq!(hub.live_rooms(), 1 + answers - refused, "the lobby and the rooms joined: refused joins hold none");
+    // Renames draw on the same allowance.
+    peer.send(&format!(r#"{{"type":"hello","token":"{token}","name":"Ann Again"}}"#));
+    loop {
+        match peer.next_msg().await {
+            ServerMsg::Error { reason: ErrorReason::RateLimited, detail, .. } => {
+                assert_eq!(detail, "slow down: at most 2 renames a second");
+                break;
+            }
+            ServerMsg::Welcome { .. } => panic!("a rename went through a spent allowance"),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_plain_client_far_behind_gets_the_newest_lines_after_a_note() {
+    let (hub, _dir) = hub().await;
+    let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap(), 1);
+    lobby_holds(&hub, 1).await;
+    // More than a resume replays, in one go.
+    let count = app::protocol::MAX_REPLAY + 100;
+    bob_posts(&hub, count).await;
+    assert_eq!(plain.next_text().await, "(some lines were missed; the newest follow)");
+    let mut numbers = Vec::new();
+    while numbers.last() != Some(&(count - 1)) {
+        let line = plain.next_text().await;
+        let n: usize = line.strip_prefix("Bob: line ").and_then(|n| n.parse().ok()).expect("a line of Bob's");
+        numbers.push(n);
+    }
+    let first = numbers[0];
+    assert!(first > count - app::protocol::MAX_REPLAY, "only the newest ({first} first)");
+    assert_eq!(numbers, (first..count).collect::<Vec<_>>(), "in order, none twice, none missing after the note");
 }
 
 #[tokio::test]
@@ -298,12 +367,7 @@ async fn a_plain_client_is_a_guest_in_the_lobby_speaking_lines() {
     let (hub, _dir) = hub().await;
     let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap(), 64);
     // The guest is listed in the lobby once its connection has opened.
-    let guest = loop {
-        if let [guest] = &hub.online(&RoomId::lobby())[..] {
-            break guest.clone();
-        }
-        tokio::task::yield_now().await;
-    };
+    let guest = lobby_holds(&hub, 1).await.remove(0);
     let (mut ann, _ann_task) = connect(&hub, 64);
     enter(&mut ann).await;
     assert!(guest.name.starts_with("guest-") && guest.name.len() == 10, "{}", guest.name);
@@ -329,9 +393,7 @@ async fn a_plain_client_that_falls_behind_gets_every_line_it_missed() {
     let (hub, _dir) = hub().await;
     // Room for one frame at a time: the guest falls behind the live feed at once.
     let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap(), 1);
-    while hub.online(&RoomId::lobby()).is_empty() {
-        tokio::task::yield_now().await;
-    }
+    lobby_holds(&hub, 1).await;
     let count = crate::hub::LIVE_QUEUE + 100;
     bob_posts(&hub, count).await;
     for n in 0..count {

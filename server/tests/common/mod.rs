@@ -100,6 +100,17 @@ impl TestServer {
         TestServer { addr: process.addr.to_string(), data, running: Running::Binary(process) }
     }
 
+    /// Stops an in-process server as a signal would, and waits for `server::run` to return.
+    pub fn shut_down(&mut self) {
+        match &mut self.running {
+            Running::InProcess { shutdown, thread } => {
+                shutdown.cancel();
+                thread.take().expect("running").join().expect("the server stops cleanly");
+            }
+            Running::Binary(_) => panic!("signal the binary instead"),
+        }
+    }
+
     /// The server process (for tests of the binary).
     pub fn process(&mut self) -> &mut ServerProcess {
         match &mut self.running {
@@ -180,7 +191,10 @@ impl Drop for TestServer {
         if let Running::InProcess { shutdown, thread } = &mut self.running {
             shutdown.cancel();
             if let Some(thread) = thread.take() {
-                let _ = thread.join();
+                // A server that failed (while the test itself passed) fails the test.
+                if thread.join().is_err() && !std::thread::panicking() {
+                    panic!("the in-process server panicked");
+                }
             }
         }
     }
@@ -308,6 +322,13 @@ impl Client {
             Message::Text(text) => ServerMsg::decode(text.as_str()).expect("a protocol frame"),
             other => panic!("expected a text frame, got {other:?}"),
         }
+    }
+
+    /// Closes the connection and waits until the server has ended it.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+        let ended = async { while let Some(Ok(_)) = self.ws.next().await {} };
+        tokio::time::timeout(WAIT, ended).await.expect("the server ends the connection");
     }
 
     /// The close frame the server ends with.
