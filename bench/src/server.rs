@@ -2,18 +2,15 @@
 //! data directory and (when the machine has two cores or more) pinned to core 0, with
 //! its CPU time and memory read from `/proc`.
 
-use std::{
-    io::{BufRead, BufReader},
-    net::SocketAddr,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    sync::mpsc,
-    time::Duration,
-};
+use std::{path::PathBuf, process::Command, time::Duration};
+use testkit::process::ServerProcess;
+
+/// The longest a scenario's server may live; it is stopped with the scenario.
+const LIFETIME: Duration = Duration::from_secs(600);
 
 pub struct Server {
-    child: Child,
-    pub addr: SocketAddr,
+    process: ServerProcess,
+    pub addr: std::net::SocketAddr,
     _data: Option<tempfile::TempDir>,
 }
 
@@ -29,23 +26,15 @@ fn pinned(program: &std::path::Path) -> Command {
     }
 }
 
-/// Runs `command` and waits for it to say where it listens.
-fn launch(mut command: Command, data: Option<tempfile::TempDir>) -> Server {
-    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
-    let mut child = command.spawn().expect("start the server (is taskset installed?)");
-    let stdout = child.stdout.take().expect("server stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let _ = tx.send(rest.trim().to_owned());
-            } else if line.contains("WARN") || line.contains("ERROR") {
-                eprintln!("[server] {line}");
-            }
+/// Runs `command` and waits for it to say where it listens; its warnings are shown.
+fn launch(command: Command, data: Option<tempfile::TempDir>) -> Server {
+    let process = ServerProcess::start(command, LIFETIME, |line| {
+        if line.contains("WARN") || line.contains("ERROR") {
+            eprintln!("[server] {line}");
         }
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(30)).expect("the server said where it listens");
-    Server { child, addr: addr.parse().expect("a socket address"), _data: data }
+    })
+    .expect("the server starts (is taskset installed?)");
+    Server { addr: process.addr, process, _data: data }
 }
 
 /// Where the release server binary is: `PALAVER_BENCH_SERVER`, or the workspace's
@@ -110,34 +99,13 @@ impl Server {
         launch(command, None)
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// CPU time the server has used, user and system, in seconds.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
-        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: u64 = fields.get(11..13).map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
-        ticks as f64 / 100.0
+        self.process.cpu_seconds()
     }
 
     /// Resident memory, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.rss_kib()
     }
 }
