@@ -1,5 +1,6 @@
 import { test, expect, Page } from "@playwright/test";
 import { messageTexts, person, say, unique, uniqueRoom } from "./helpers";
+import { postAs } from "./speaker";
 
 test("two people in a room see each other's messages, presence and typing", async ({ browser }) => {
   const room = uniqueRoom("team");
@@ -198,35 +199,15 @@ test("@nojs a bad room address gets a clear page, not an error", async ({ page }
   await expect(page.getByTestId("room-name")).toHaveText("#lobby");
 });
 
-/** Posts `count` messages to `room` from inside the page, over a socket of its own. */
-async function seed(page: import("@playwright/test").Page, room: string, count: number) {
-  await page.evaluate(
-    async ({ room, count }) => {
-      const ws = new WebSocket(`ws://${location.host}/ws`);
-      await new Promise((ok) => (ws.onopen = ok));
-      let acked = 0;
-      const done = new Promise<void>((ok) => {
-        ws.onmessage = (e) => {
-          const m = JSON.parse(e.data);
-          if (m.type === "welcome") ws.send(JSON.stringify({ type: "join", room }));
-          if (m.type === "joined") {
-            for (let n = 1; n <= count; n++) ws.send(JSON.stringify({ type: "send", room, id: `seed-${n}`, text: `old ${n}` }));
-          }
-          if (m.type === "ack" && ++acked === count) ok();
-        };
-      });
-      ws.send(JSON.stringify({ type: "hello", name: "Seeder" }));
-      await done;
-      ws.close();
-    },
-    { room, count },
-  );
+/** Posts `count` messages, `old 1` to `old N`, to `room` from Node. */
+async function seed(baseURL: string, room: string, count: number) {
+  await postAs(baseURL, "Seeder", room, Array.from({ length: count }, (_, i) => `old ${i + 1}`));
 }
 
-test("scrolling up loads older messages until the beginning", async ({ browser }) => {
+test("scrolling up loads older messages until the beginning", async ({ browser, baseURL }) => {
   const room = uniqueRoom("long");
   const ann = await person(browser, "Ann", `/r/${room}`);
-  await seed(ann, room, 120);
+  await seed(baseURL!, room, 120);
   await ann.reload();
   await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
   await expect(ann.getByTestId("message")).toHaveCount(50);
@@ -247,10 +228,10 @@ test("scrolling up loads older messages until the beginning", async ({ browser }
   expect(all).toEqual(Array.from({ length: 120 }, (_, i) => `old ${i + 1}`));
 });
 
-test("new messages below show a marker while the reader is scrolled up", async ({ browser }) => {
+test("new messages below show a marker while the reader is scrolled up", async ({ browser, baseURL }) => {
   const room = uniqueRoom("marker");
   const ann = await person(browser, "Ann", `/r/${room}`);
-  await seed(ann, room, 60);
+  await seed(baseURL!, room, 60);
   await expect(ann.getByTestId("message")).toHaveCount(60);
   const bob = await person(browser, "Bob", `/r/${room}`);
   // At the bottom: a new message scrolls into view, no marker.
