@@ -23,11 +23,13 @@ cargo test -p app -p server -p bench
 step "release build"
 cargo leptos build --release
 
+# The test runs have time limits (Playwright's own, the bench's per scenario); these are
+# the last resort, killing the whole process group if a run hangs anyway.
 step "end-to-end tests (Playwright, Chromium)"
-(cd end2end && npx tsc -p . && npx playwright test)
+(cd end2end && npx tsc -p . && timeout --kill-after=30 25m npx playwright test)
 
 step "load smoke test (fan-out at 300,000 deliveries/s, slow readers, page; fails if anything is lost)"
 cargo build --release -p bench
 taskset_load=()
 if [ "$(nproc --all)" -ge 2 ] && command -v taskset >/dev/null; then taskset_load=(taskset -c 1); fi
-"${taskset_load[@]}" target/release/palaver-bench --quick fanout slow page
+timeout --kill-after=30 15m "${taskset_load[@]}" target/release/palaver-bench --quick fanout slow page

@@ -48,6 +48,15 @@ impl Settings {
             Duration::from_secs(10)
         }
     }
+
+    /// The most one scenario may take, start to end, before the bench gives up on it.
+    fn time_limit(&self) -> Duration {
+        if self.quick {
+            Duration::from_secs(180)
+        } else {
+            Duration::from_secs(600)
+        }
+    }
 }
 
 fn main() {
@@ -72,7 +81,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     println!("{}", machine());
     for name in wanted {
-        let result = runtime.block_on(async {
+        let scenario = async {
             match name {
                 "baseline" => baseline_fanout(&settings).await,
                 "fanout" => fanout(&settings).await,
@@ -83,7 +92,12 @@ fn main() {
                 "page" => page(&settings).await,
                 _ => unreachable!(),
             }
-        });
+        };
+        // On time out the scenario is dropped, and with it the server it started.
+        let limit = settings.time_limit();
+        let result = runtime
+            .block_on(async { tokio::time::timeout(limit, scenario).await })
+            .unwrap_or_else(|_| Err(format!("did not finish within {} s", limit.as_secs()).into()));
         if let Err(e) = result {
             eprintln!("{name}: failed: {e}");
             std::process::exit(1);
