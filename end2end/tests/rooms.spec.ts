@@ -63,15 +63,22 @@ test("reloading shows the room's history, rendered by the server", async ({ brow
   expect(html).toContain("second &lt;b&gt;not bold&lt;/b&gt;");
 });
 
-test("rooms do not leak into each other, and one page switches rooms without reloading", async ({ browser }) => {
+test("rooms do not leak into each other, and one page switches rooms without reloading", async ({
+  browser,
+  baseURL,
+}) => {
   const red = uniqueRoom("red");
   const blue = uniqueRoom("blue");
   const ann = await person(browser, "Ann", `/r/${red}`);
   const bob = await person(browser, "Bob", `/r/${blue}`);
   const secret = unique("only for red");
   await say(ann, secret);
-  await expect(ann.getByText(secret)).toBeVisible();
-  await bob.waitForTimeout(500);
+  await expect(ann.getByTestId("message").filter({ hasText: secret })).toHaveAttribute("data-state", "sent");
+  // Posted in blue after the secret was sent to red: once Bob has it, he would have the
+  // secret too if it had leaked.
+  const later = unique("later in blue");
+  await postAs(baseURL!, "Passer", blue, [later]);
+  await expect(bob.getByText(later)).toBeVisible();
   await expect(bob.getByText(secret)).toHaveCount(0);
 
   // Bob goes to red through the sidebar box: same page, no reload.
@@ -109,6 +116,7 @@ test("rooms do not leak into each other, and one page switches rooms without rel
 
 test("switching rooms faster than the server allows ends in the last room, and out of the others", async ({
   browser,
+  baseURL,
 }) => {
   const go = async (page: Page, room: string) => {
     await page.getByTestId("join-room-input").fill(room);
@@ -134,6 +142,10 @@ test("switching rooms faster than the server allows ends in the last room, and o
   const hello = unique("made it");
   await say(bob, hello);
   await expect(ann.getByText(hello)).toBeVisible();
+  // Carol would have had it before a message posted in her room afterwards.
+  const later = unique("later for carol");
+  await postAs(baseURL!, "Passer", carolsRoom, [later]);
+  await expect(carol.getByText(later)).toBeVisible();
   await expect(carol.getByText(hello)).toHaveCount(0);
 });
 
@@ -150,7 +162,9 @@ test("a room moved to while offline is not called empty before it arrives", asyn
   await bob.getByTestId("join-room-input").fill(busy);
   await bob.getByTestId("join-room-button").click();
   await expect(bob.getByTestId("room-name")).toHaveText(`#${busy}`);
-  await bob.waitForTimeout(300);
+  // Whatever the switch set off on the page (offline, nothing from the server can come)
+  // has run by the next frames it renders.
+  await bob.evaluate(() => new Promise((rendered) => requestAnimationFrame(() => requestAnimationFrame(rendered))));
   await expect(bob.getByText("No messages yet")).toHaveCount(0);
   await bob.context().setOffline(false);
   await expect(bob.getByText(said)).toBeVisible({ timeout: 15_000 });
