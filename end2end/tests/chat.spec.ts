@@ -1,5 +1,6 @@
 import { test, expect } from "@playwright/test";
-import { messageTexts, openChat, person, say, unique } from "./helpers";
+import { messageTexts, openChat, person, say, unique, uniqueRoom } from "./helpers";
+import { postAs } from "./speaker";
 
 test("two people chat both ways, and see the same order", async ({ browser }) => {
   const alice = await person(browser, "Alice");
@@ -94,4 +95,21 @@ test("@nojs the server-rendered page is complete without JavaScript", async ({ p
   await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
   await expect(page.getByTestId("connection-status")).toHaveText(/connecting/i);
   await expect(page.getByText(/needs JavaScript/)).toBeVisible();
+});
+
+test("@nojs a room's messages are in the server-rendered page, with their authors", async ({ page, baseURL }) => {
+  const room = uniqueRoom("nojs");
+  const text = unique("said before you came");
+  await postAs(baseURL!, "Nadia", room, [text]);
+
+  await page.goto(`/r/${room}`);
+  // JavaScript really is off: the page says it needs it.
+  await expect(page.getByText(/needs JavaScript/)).toBeVisible();
+  const row = page.getByTestId("message").filter({ hasText: text });
+  await expect(row).toHaveCount(1);
+  await expect(row).toBeVisible();
+  await expect(row.getByTestId("message-author")).toHaveText("Nadia");
+  await expect(row.getByTestId("message-text")).toHaveText(text);
+  await expect(row.getByTestId("message-time")).toHaveText(/^\d\d:\d\d$/);
+  await expect(page.getByText("No messages yet")).toHaveCount(0);
 });
