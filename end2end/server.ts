@@ -1,5 +1,6 @@
-// How the end-to-end tests start Palaver's release server. Every process started here
-// has a lifetime limit, so none outlives a run that went wrong.
+// How the end-to-end tests start Palaver's release server, and reach into its data
+// directory. Every process started here has a lifetime limit, so none outlives a run that
+// went wrong.
 import { spawn, ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -78,4 +79,48 @@ export async function stopServer(child: ChildProcess): Promise<void> {
   const killer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 10_000);
   await exited;
   clearTimeout(killer);
+}
+
+/** The data directory of the server that playwright.config.ts starts for every test. */
+export function sharedDataDir(): string {
+  const dir = process.env.PALAVER_E2E_DATA_DIR;
+  if (!dir || !fs.existsSync(path.join(dir, "palaver.db"))) {
+    throw new Error(`no shared server database in PALAVER_E2E_DATA_DIR (${dir})`);
+  }
+  return dir;
+}
+
+/**
+ * Holds the write lock of the message database in `dataDir` from another process (the
+ * `sqlite3` shell), as a stuck backup or a full disk would: the server's commits wait
+ * out its busy timeout and fail. Resolves once the lock is held.
+ */
+export async function lockStore(dataDir: string): Promise<{ release: () => Promise<void> }> {
+  const [command, args] = withLifetime(60, "sqlite3", {}, "-batch", path.join(dataDir, "palaver.db"));
+  const shell = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const exited = new Promise((r) => shell.once("exit", r));
+  let timer: NodeJS.Timeout | undefined;
+  const locked = new Promise<void>((held, failed) => {
+    let out = "";
+    shell.stdout!.on("data", (d) => (out += d).includes("locked") && held());
+    shell.once("error", failed);
+    shell.once("exit", (code) => failed(new Error(`sqlite3 exited (${code}) before taking the lock: ${out}`)));
+    timer = setTimeout(() => failed(new Error("sqlite3 did not take the lock within 10 s")), 10_000);
+  });
+  shell.stdin!.write(".timeout 5000\nBEGIN IMMEDIATE;\nSELECT 'locked';\n");
+  try {
+    await locked;
+  } catch (e) {
+    shell.stdin!.end();
+    shell.kill("SIGTERM");
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    release: async () => {
+      shell.stdin!.end("ROLLBACK;\n");
+      await exited;
+    },
+  };
 }
