@@ -1,5 +1,5 @@
-import { test, expect } from "@playwright/test";
-import { messageTexts, openChat, person, unique, uniqueRoom, watch, watchedPerson } from "./helpers";
+import { test, expect, Page } from "@playwright/test";
+import { messageTexts, openChat, person, say, unique, uniqueRoom, watch, watchedPerson } from "./helpers";
 import { Frame, Speaker } from "./speaker";
 import { freshDataDir, startServer, stopServer } from "../server";
 
@@ -172,4 +172,34 @@ test("renames sent nonstop are refused once the burst is used up, and only those
   } finally {
     nym.close();
   }
+});
+
+// Known gap, skipped until it is fixed: the server refuses a rename made just after
+// switching rooms quickly (joins, leaves and renames share one rate limit), and the page
+// ignores the refusal. It then says "You are Robert" while its messages, on its own page
+// and everyone else's, still come from Bob, until the next reconnect.
+test.fixme("a rename refused for coming too fast is not shown as done", async ({ browser }) => {
+  const go = async (page: Page, room: string) => {
+    await page.getByTestId("join-room-input").fill(room);
+    await page.getByTestId("join-room-button").click();
+    await expect(page.getByTestId("room-name")).toHaveText(`#${room}`);
+  };
+  const last = uniqueRoom("last");
+  const ann = await person(browser, "Ann", `/r/${last}`);
+  const { page: bob, traffic } = await watchedPerson(browser, "Bob", "/");
+  for (let i = 0; i < 14; i++) await go(bob, uniqueRoom(`hop${i}`));
+  await go(bob, last);
+  await bob.getByTestId("rename-button").click();
+  await bob.getByTestId("name-input").fill("Robert");
+  await bob.getByTestId("name-button").click();
+  const hello = unique("who am i");
+  await say(bob, hello);
+  await expect(ann.getByText(hello)).toBeVisible({ timeout: 15_000 });
+  // The rename was refused...
+  expect(traffic.received.map((r) => r.frame.detail)).toContain("slow down: at most 2 renames a second");
+  // ...so the name the page shows is not the one its messages carry.
+  const shownAs = await bob.getByTestId("my-name").textContent();
+  const authorFor = (page: Page) => page.getByTestId("message").filter({ hasText: hello }).getByTestId("message-author");
+  await expect(authorFor(bob)).toHaveText(shownAs!);
+  await expect(authorFor(ann)).toHaveText(shownAs!);
 });
