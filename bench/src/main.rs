@@ -262,6 +262,7 @@ async fn measure_fanout(
     let delivered: u64 = seen.iter().map(|s| s.messages).sum();
     let errors: u64 = seen.iter().map(|s| s.errors).sum();
     let gaps: u64 = seen.iter().map(|s| s.gaps).sum();
+    let duplicates: u64 = seen.iter().map(|s| s.duplicates).sum();
     let lost = expected.saturating_sub(delivered) + gaps;
     let acks: u64 = seen.iter().map(|s| s.acks).sum();
     let closed = seen.iter().filter(|s| s.closed).count();
@@ -270,7 +271,7 @@ async fn measure_fanout(
     }
     let l = latency(&seen);
     println!(
-        "| {label} | {:.0} | {:.0} | {:.1}% | {:.0} | {:.2} | {:.2} | {:.2} | {lost} | {errors} |",
+        "| {label} | {:.0} | {:.0} | {:.1}% | {:.0} | {:.2} | {:.2} | {:.2} | {lost} | {duplicates} | {errors} |",
         per_sec * members_per_room as f64,
         delivered as f64 / elapsed,
         cpu / elapsed * 100.0,
@@ -279,16 +280,16 @@ async fn measure_fanout(
         l.p99,
         l.max,
     );
-    if lost > 0 || errors > 0 {
-        return Err(format!("{label}: {lost} deliveries lost, {errors} errors").into());
+    if lost > 0 || duplicates > 0 || errors > 0 {
+        return Err(format!("{label}: {lost} deliveries lost, {duplicates} duplicated, {errors} errors").into());
     }
     Ok(())
 }
 
 fn fanout_header() {
     println!();
-    println!("| load | offered deliveries/s | delivered/s | server CPU (one core) | deliveries per CPU-second | p50 ms | p99 ms | max ms | lost | errors |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| load | offered deliveries/s | delivered/s | server CPU (one core) | deliveries per CPU-second | p50 ms | p99 ms | max ms | lost | duplicates | errors |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 }
 
 /// 1,000 clients in one room, 100 of them sending 1 and then 3 messages a second each.
@@ -539,6 +540,7 @@ async fn slow_readers(settings: &Settings) -> Result<()> {
     let seen = load.finish().await;
     let l = latency(&seen);
     let delivered: u64 = seen.iter().map(|s| s.messages).sum();
+    let duplicates: u64 = seen.iter().map(|s| s.duplicates).sum();
     let lost = (sent * 200).saturating_sub(delivered);
     // The stuck readers read again: each should find its connection ended by the server.
     let ended = futures::future::join_all(stuck.into_iter().map(|mut conn| async move {
@@ -550,7 +552,8 @@ async fn slow_readers(settings: &Settings) -> Result<()> {
     println!();
     println!(
         "slow readers: 100 clients that never read among 200 that do, {per_sec:.0} messages/s of 2,000 characters \
-         for {:.0} s: readers' latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; lost {lost}; stuck readers \
+         for {:.0} s: readers' latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; lost {lost}; duplicates \
+         {duplicates}; stuck readers \
          disconnected {dropped} of 100; server RSS {:.1} MiB with the stuck readers connected, at most {:.1} MiB \
          during the load",
         took.as_secs_f64(),
@@ -560,8 +563,8 @@ async fn slow_readers(settings: &Settings) -> Result<()> {
         rss_before as f64 / 1024.0,
         peak as f64 / 1024.0,
     );
-    if lost > 0 {
-        return Err(format!("slow readers: {lost} deliveries to reading clients lost").into());
+    if lost > 0 || duplicates > 0 {
+        return Err(format!("slow readers: {lost} deliveries to reading clients lost, {duplicates} duplicated").into());
     }
     Ok(())
 }
