@@ -170,6 +170,22 @@ impl Conn {
         }
     }
 
+    /// Reads, without answering pings, until the server ends the connection: the code of
+    /// its close frame, or `None` if the stream ended without one.
+    pub async fn close_code(&mut self) -> io::Result<Option<u16>> {
+        loop {
+            while let Some((opcode, range)) = self.parse() {
+                if opcode == OP_CLOSE {
+                    // A close frame without a body means "no code" (1005).
+                    return Ok(Some(self.buf[range].get(..2).map_or(1005, |c| u16::from_be_bytes([c[0], c[1]]))));
+                }
+            }
+            if !self.fill().await? {
+                return Ok(None);
+            }
+        }
+    }
+
     /// Waits for a text frame starting with `prefix` (e.g. `{"type":"joined"`).
     pub async fn expect(&mut self, prefix: &str) -> io::Result<String> {
         loop {
