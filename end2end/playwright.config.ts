@@ -1,5 +1,5 @@
 import { defineConfig } from "@playwright/test";
-import { freshDataDir, serverBinary, serverEnv } from "./server";
+import { freshDataDir, serverBinary, serverEnv, withLifetime } from "./server";
 
 // Palaver's end-to-end tests run against the release build (`cargo leptos build
 // --release`), started here on its own port so a running dev server does not clash.
@@ -21,9 +21,13 @@ const chromium = {
   },
 };
 
+// The whole run, and so the shared server, has a time limit: nothing can hang forever.
+const RUN_LIMIT_S = 20 * 60;
+
 export default defineConfig({
   testDir: "./tests",
   timeout: 30_000,
+  globalTimeout: RUN_LIMIT_S * 1000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,
@@ -41,7 +45,8 @@ export default defineConfig({
     { name: "no-js", use: { ...chromium, javaScriptEnabled: false }, grep: /@nojs/ },
   ],
   webServer: {
-    command: serverBinary,
+    // In the foreground, so that Playwright's stopping the command's process group stops it.
+    command: withLifetime(RUN_LIMIT_S + 60, serverBinary, { foreground: true }).flat().join(" "),
     url: `http://127.0.0.1:${port}/`,
     env: {
       ...serverEnv(port, process.env.PALAVER_E2E_DATA_DIR ?? (process.env.PALAVER_E2E_DATA_DIR = freshDataDir())),

@@ -1,4 +1,6 @@
-// How the end-to-end tests start Palaver's release server.
+// How the end-to-end tests start Palaver's release server, and reach into its data
+// directory. Every process started here has a lifetime limit, so none outlives a run that
+// went wrong.
 import { spawn, ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -7,6 +9,24 @@ import * as path from "path";
 const root = path.resolve(__dirname, "..");
 
 export const serverBinary = path.join(root, "target/release/server");
+
+/**
+ * `command` run under coreutils' `timeout`, killed after `seconds` whatever happens to
+ * the process that started it. `timeout` passes SIGTERM on to the command, and puts
+ * itself and the command in a process group of their own (`process.kill(-pid)` ends
+ * both) unless `foreground` (then they stay in their starter's group).
+ */
+export function withLifetime(
+  seconds: number,
+  command: string,
+  { foreground = false } = {},
+  ...args: string[]
+): [string, string[]] {
+  return ["timeout", [...(foreground ? ["--foreground"] : []), "--kill-after=5", String(seconds), command, ...args]];
+}
+
+/** Longest a server started by a test may live (a test itself times out far sooner). */
+const SERVER_LIFETIME_S = 300;
 
 /** A fresh, empty data directory for one server run. */
 export function freshDataDir(): string {
@@ -32,7 +52,8 @@ export function serverEnv(port: number, dataDir: string): NodeJS.ProcessEnv {
 
 /** Starts a server of its own on `port` and resolves once it answers HTTP. */
 export async function startServer(port: number, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(serverBinary, [], { env: { ...process.env, ...serverEnv(port, dataDir) }, stdio: "inherit" });
+  const [command, args] = withLifetime(SERVER_LIFETIME_S, serverBinary);
+  const child = spawn(command, args, { env: { ...process.env, ...serverEnv(port, dataDir) }, stdio: "inherit" });
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
@@ -43,14 +64,63 @@ export async function startServer(port: number, dataDir: string): Promise<ChildP
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  child.kill("SIGKILL");
+  process.kill(-child.pid!, "SIGKILL");
   throw new Error(`server on port ${port} did not start`);
 }
 
-/** Stops a server with SIGTERM, as a service manager would, and waits for it to exit. */
+/**
+ * Stops a server with SIGTERM, as a service manager would, and waits for it to exit;
+ * after 10 s (twice its shutdown grace), kills it (and its `timeout`).
+ */
 export async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
+  const killer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 10_000);
   await exited;
+  clearTimeout(killer);
+}
+
+/** The data directory of the server that playwright.config.ts starts for every test. */
+export function sharedDataDir(): string {
+  const dir = process.env.PALAVER_E2E_DATA_DIR;
+  if (!dir || !fs.existsSync(path.join(dir, "palaver.db"))) {
+    throw new Error(`no shared server database in PALAVER_E2E_DATA_DIR (${dir})`);
+  }
+  return dir;
+}
+
+/**
+ * Holds the write lock of the message database in `dataDir` from another process (the
+ * `sqlite3` shell), as a stuck backup or a full disk would: the server's commits wait
+ * out its busy timeout and fail. Resolves once the lock is held.
+ */
+export async function lockStore(dataDir: string): Promise<{ release: () => Promise<void> }> {
+  const [command, args] = withLifetime(60, "sqlite3", {}, "-batch", path.join(dataDir, "palaver.db"));
+  const shell = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const exited = new Promise((r) => shell.once("exit", r));
+  let timer: NodeJS.Timeout | undefined;
+  const locked = new Promise<void>((held, failed) => {
+    let out = "";
+    shell.stdout!.on("data", (d) => (out += d).includes("locked") && held());
+    shell.once("error", failed);
+    shell.once("exit", (code) => failed(new Error(`sqlite3 exited (${code}) before taking the lock: ${out}`)));
+    timer = setTimeout(() => failed(new Error("sqlite3 did not take the lock within 10 s")), 10_000);
+  });
+  shell.stdin!.write(".timeout 5000\nBEGIN IMMEDIATE;\nSELECT 'locked';\n");
+  try {
+    await locked;
+  } catch (e) {
+    shell.stdin!.end();
+    shell.kill("SIGTERM");
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    release: async () => {
+      shell.stdin!.end("ROLLBACK;\n");
+      await exited;
+    },
+  };
 }

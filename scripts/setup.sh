@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings this machine to a working Palaver build: a Rust toolchain that can target
-# wasm32, cargo-leptos, wasm-bindgen-cli at the Cargo.lock version, wasm-opt, Chromium
-# and the end-to-end test packages. Idempotent: every step skips what is already there.
+# wasm32, cargo-leptos, wasm-bindgen-cli at the Cargo.lock version, wasm-opt, Chromium,
+# sqlite3 and the end-to-end test packages. Idempotent: every step skips what is already
+# there.
 # Works offline apart from the package registries (Debian, crates.io, npm).
 #
 # Source it (`. scripts/setup.sh`) to also get PATH and RUSTUP_TOOLCHAIN in your shell;
@@ -87,8 +88,10 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen_version\$"; then
   cargo install wasm-bindgen-cli --version "$bindgen_version" --force
 fi
 
-# --- 3. Chromium and the end-to-end packages (also gives wasm-opt via binaryen) --------
-apt_install chromium
+# --- 3. Chromium, sqlite3 and the end-to-end packages (also gives wasm-opt via binaryen)
+# (The end-to-end tests lock the message database with the sqlite3 shell to make the
+# server fail a commit.)
+apt_install chromium sqlite3
 # Node.js runs Playwright; Debian 12's nodejs (18) and npm do, where none is installed.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm

@@ -157,6 +157,15 @@ impl Session {
                     out.push(Action::Wake { at_ms: page.now_ms + wait + RETRY_MARGIN_MS, intent: Intent::Rejoin });
                 }
             }
+            ServerMsg::Error { reason: ErrorReason::RateLimited, id: None, room: None, retry_after_ms, .. } => {
+                // A rename refused for now (it came too soon after switching rooms): say it
+                // again once the server will take it, and hold messages back until then,
+                // so that none goes out under the name being left.
+                let at_ms = page.now_ms + retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS) as f64 + RETRY_MARGIN_MS;
+                c.held_until = c.held_until.max(at_ms);
+                out.push(Action::Wake { at_ms, intent: Intent::Hello });
+                out.push(Action::Wake { at_ms, intent: Intent::Flush });
+            }
             ServerMsg::Error { id: Some(id), .. } => {
                 // Refused: a retry of it must go out again.
                 c.sent_here.remove(id);
@@ -520,6 +529,34 @@ mod tests {
         tab.now = 11_005.0;
         assert_eq!(tab.intend(Intent::Flush), [send(&lobby, "b"), send(&lobby, "c")]);
         assert_eq!(tab.intend(Intent::Flush), []);
+    }
+
+    #[test]
+    fn a_refused_rename_is_said_again_after_the_wait_and_messages_wait_for_it() {
+        let lobby = RoomId::lobby();
+        let mut tab = Tab::ann();
+        tab.connect();
+        tab.now = 20_000.0;
+        let refusal = ServerMsg::Error {
+            reason: ErrorReason::RateLimited,
+            detail: "slow down: at most 2 renames a second".into(),
+            id: None,
+            room: None,
+            retry_after_ms: Some(400),
+        };
+        assert_eq!(
+            tab.hear(refusal),
+            [
+                Action::Wake { at_ms: 20_405.0, intent: Intent::Hello },
+                Action::Wake { at_ms: 20_405.0, intent: Intent::Flush }
+            ]
+        );
+        tab.type_message("under the new name");
+        assert_eq!(tab.intend(Intent::Flush), [], "held until the rename is said again");
+        tab.now = 20_405.0;
+        tab.token = Some("tok".into());
+        assert_eq!(tab.intend(Intent::Hello), [say(Hello::Rename { token: "tok".into(), name: "Ann".into() })]);
+        assert_eq!(tab.intend(Intent::Flush), [send(&lobby, "under the new name")]);
     }
 
     #[test]

@@ -79,6 +79,9 @@ pub struct Seen {
     pub errors: u64,
     /// Messages missing in the numbering of the room (one room per connection).
     pub gaps: u64,
+    /// Messages whose number came before, or again: delivered twice (or out of order).
+    /// Not counted in `messages`.
+    pub duplicates: u64,
     pub last_seq: u64,
     pub closed: bool,
 }
@@ -159,6 +162,22 @@ impl Conn {
                     }
                     OP_CLOSE => return Ok(None),
                     _ => {}
+                }
+            }
+            if !self.fill().await? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Reads, without answering pings, until the server ends the connection: the code of
+    /// its close frame, or `None` if the stream ended without one.
+    pub async fn close_code(&mut self) -> io::Result<Option<u16>> {
+        loop {
+            while let Some((opcode, range)) = self.parse() {
+                if opcode == OP_CLOSE {
+                    // A close frame without a body means "no code" (1005).
+                    return Ok(Some(self.buf[range].get(..2).map_or(1005, |c| u16::from_be_bytes([c[0], c[1]]))));
                 }
             }
             if !self.fill().await? {
@@ -260,17 +279,24 @@ pub fn frame_at(b: &[u8]) -> Option<(u8, Option<[u8; 4]>, std::ops::Range<usize>
 }
 
 /// Folds one received text frame into the tally, reading only what it needs. True for
-/// a chat message.
+/// a chat message seen for the first time.
 fn tally(seen: &mut Seen, frame: &[u8]) -> bool {
     if frame.starts_with(br#"{"type":"message""#) {
         let received = now_us();
-        seen.messages += 1;
         if let Some(seq) = number_after(frame, br#""seq":"#) {
+            if seq <= seen.last_seq {
+                if seen.duplicates == 0 {
+                    eprintln!("message {seq} again after {}: {}", seen.last_seq, String::from_utf8_lossy(frame));
+                }
+                seen.duplicates += 1;
+                return false;
+            }
             if seen.last_seq != 0 && seq > seen.last_seq + 1 {
                 seen.gaps += seq - seen.last_seq - 1;
             }
-            seen.last_seq = seen.last_seq.max(seq);
+            seen.last_seq = seq;
         }
+        seen.messages += 1;
         if let Some(sent) = number_after(frame, br#""text":""#) {
             seen.latencies_us.push(received.saturating_sub(sent).min(u32::MAX as u64) as u32);
         }
@@ -310,11 +336,26 @@ mod tests {
         let frame = format!(
             r#"{{"type":"message","room":"r","seq":7,"id":"a","author":{{"id":"u","name":"n"}},"kind":"text","text":"{stamp} xx","sent_at":1}}"#
         );
-        tally(&mut seen, frame.as_bytes());
-        tally(&mut seen, frame.replace(r#""seq":7"#, r#""seq":10"#).as_bytes());
+        assert!(tally(&mut seen, frame.as_bytes()));
+        assert!(tally(&mut seen, frame.replace(r#""seq":7"#, r#""seq":10"#).as_bytes()));
         assert_eq!((seen.messages, seen.last_seq, seen.gaps), (2, 10, 2));
         assert_eq!(seen.latencies_us.len(), 2);
         assert!(seen.latencies_us[0] < 1_000_000);
+    }
+
+    #[test]
+    fn a_number_seen_before_is_a_duplicate_not_a_delivery() {
+        let mut seen = Seen::default();
+        let message = |seq: u64| {
+            format!(
+                r#"{{"type":"message","room":"r","seq":{seq},"id":"a","author":{{"id":"u","name":"n"}},"kind":"text","text":"1 x","sent_at":1}}"#
+            )
+        };
+        for seq in [1, 2, 2, 3, 1, 4] {
+            tally(&mut seen, message(seq).as_bytes());
+        }
+        assert_eq!((seen.messages, seen.duplicates, seen.gaps, seen.last_seq), (4, 2, 0, 4));
+        assert_eq!(seen.latencies_us.len(), 4);
     }
 
     #[test]

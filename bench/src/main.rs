@@ -15,9 +15,13 @@ mod server;
 
 use client::{Conn, Seen};
 use futures::{stream, StreamExt};
-use palaver_protocol::RoomId;
+use palaver_protocol::{Close, RoomId};
+
+/// The close a stuck client must be sent.
+const CLOSE_SLOW_CONSUMER: u16 = Close::SlowConsumer.code();
 use server::Server;
 use std::{
+    collections::BTreeMap,
     net::{IpAddr, Ipv4Addr},
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -48,6 +52,15 @@ impl Settings {
             Duration::from_secs(10)
         }
     }
+
+    /// The most one scenario may take, start to end, before the bench gives up on it.
+    fn time_limit(&self) -> Duration {
+        if self.quick {
+            Duration::from_secs(180)
+        } else {
+            Duration::from_secs(600)
+        }
+    }
 }
 
 fn main() {
@@ -72,7 +85,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     println!("{}", machine());
     for name in wanted {
-        let result = runtime.block_on(async {
+        let scenario = async {
             match name {
                 "baseline" => baseline_fanout(&settings).await,
                 "fanout" => fanout(&settings).await,
@@ -83,7 +96,12 @@ fn main() {
                 "page" => page(&settings).await,
                 _ => unreachable!(),
             }
-        });
+        };
+        // On time out the scenario is dropped, and with it the server it started.
+        let limit = settings.time_limit();
+        let result = runtime
+            .block_on(async { tokio::time::timeout(limit, scenario).await })
+            .unwrap_or_else(|_| Err(format!("did not finish within {} s", limit.as_secs()).into()));
         if let Err(e) = result {
             eprintln!("{name}: failed: {e}");
             std::process::exit(1);
@@ -172,10 +190,21 @@ impl Load {
     /// Sends timed messages: `per_sec` in all, spread evenly in time and round-robin
     /// over `senders` (connection index and its room), for `run_for`. How many it sent.
     async fn send(&self, senders: &[(usize, RoomId)], per_sec: f64, len: usize, run_for: Duration) -> u64 {
+        self.send_while(senders, per_sec, len, |elapsed| elapsed < run_for).await
+    }
+
+    /// Like [`Load::send`], for as long as `go_on(time sending so far)` says.
+    async fn send_while(
+        &self,
+        senders: &[(usize, RoomId)],
+        per_sec: f64,
+        len: usize,
+        mut go_on: impl FnMut(Duration) -> bool,
+    ) -> u64 {
         let started = Instant::now();
         let mut sent: u64 = 0;
         let mut tick = tokio::time::interval(Duration::from_millis(1));
-        while started.elapsed() < run_for {
+        while go_on(started.elapsed()) {
             tick.tick().await;
             let due = (started.elapsed().as_secs_f64() * per_sec) as u64;
             while sent < due {
@@ -248,6 +277,7 @@ async fn measure_fanout(
     let delivered: u64 = seen.iter().map(|s| s.messages).sum();
     let errors: u64 = seen.iter().map(|s| s.errors).sum();
     let gaps: u64 = seen.iter().map(|s| s.gaps).sum();
+    let duplicates: u64 = seen.iter().map(|s| s.duplicates).sum();
     let lost = expected.saturating_sub(delivered) + gaps;
     let acks: u64 = seen.iter().map(|s| s.acks).sum();
     let closed = seen.iter().filter(|s| s.closed).count();
@@ -256,7 +286,7 @@ async fn measure_fanout(
     }
     let l = latency(&seen);
     println!(
-        "| {label} | {:.0} | {:.0} | {:.1}% | {:.0} | {:.2} | {:.2} | {:.2} | {lost} | {errors} |",
+        "| {label} | {:.0} | {:.0} | {:.1}% | {:.0} | {:.2} | {:.2} | {:.2} | {lost} | {duplicates} | {errors} |",
         per_sec * members_per_room as f64,
         delivered as f64 / elapsed,
         cpu / elapsed * 100.0,
@@ -265,16 +295,16 @@ async fn measure_fanout(
         l.p99,
         l.max,
     );
-    if lost > 0 || errors > 0 {
-        return Err(format!("{label}: {lost} deliveries lost, {errors} errors").into());
+    if lost > 0 || duplicates > 0 || errors > 0 {
+        return Err(format!("{label}: {lost} deliveries lost, {duplicates} duplicated, {errors} errors").into());
     }
     Ok(())
 }
 
 fn fanout_header() {
     println!();
-    println!("| load | offered deliveries/s | delivered/s | server CPU (one core) | deliveries per CPU-second | p50 ms | p99 ms | max ms | lost | errors |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| load | offered deliveries/s | delivered/s | server CPU (one core) | deliveries per CPU-second | p50 ms | p99 ms | max ms | lost | duplicates | errors |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 }
 
 /// 1,000 clients in one room, 100 of them sending 1 and then 3 messages a second each.
@@ -497,21 +527,55 @@ async fn page_times(server: &Server, path: &str, rounds: usize) -> Result<Vec<Du
     Ok(times)
 }
 
-/// 100 clients that never read, in a room with 200 readers and a steady stream of long
-/// messages: what the readers' latency and the server's memory do.
+/// 100 clients that stop reading, in a room with 200 readers and a steady stream of long
+/// messages: what the readers' latency and the server's memory do, and whether the server
+/// lets the stuck clients go as too slow (close code 4008).
 async fn slow_readers(settings: &Settings) -> Result<()> {
+    const STUCK: usize = 100;
+    // Until the server has let every stuck client go (their buffers in the kernel and
+    // the server's 1 MiB hold about 18 s of this load here), and at least `run_for` twice.
+    const MOST: Duration = Duration::from_secs(60);
     let server = Server::start(&[]);
     let room = room("slow");
-    let (stuck, _) = open_all(&server, 100, 100, |_| room.clone(), Some(4096)).await?;
+    let (stuck, _) = open_all(&server, STUCK, 100, |_| room.clone(), Some(4096)).await?;
     let rss_before = server.rss_kib();
     let (readers, _) = open_all(&server, 200, 100, |_| room.clone(), None).await?;
+    // Someone in the room who counts departures: only the stuck clients leave it, when
+    // the server lets them go.
+    let mut watcher = Conn::open(server.addr, source(300)).await?;
+    watcher.enter("watcher", &room).await?;
+    let (departures, let_go) = watch::channel(0usize);
+    tokio::spawn(async move {
+        while let Ok(Some(frame)) = watcher.next_text().await {
+            if frame.starts_with(r#"{"type":"departed""#) {
+                departures.send_modify(|n| *n += 1);
+            }
+        }
+    });
+    // Once all are let go, the stuck clients read again: each should find its connection
+    // closed with 4008. (The server waits 2 s for a stuck client to take its close frame,
+    // so they read as soon as that happens, not after the load.)
+    let endings = futures::future::join_all(stuck.into_iter().map(|mut conn| {
+        let mut let_go = let_go.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(MOST, let_go.wait_for(|n| *n >= STUCK)).await;
+            match tokio::time::timeout(Duration::from_secs(5), conn.close_code()).await {
+                Ok(Ok(Some(code))) => format!("closed with {code}"),
+                Ok(Ok(None)) => "ended without a close frame".to_owned(),
+                Ok(Err(e)) => format!("ended without a close frame ({})", e.kind()),
+                Err(_) => "still open".to_owned(),
+            }
+        })
+    }));
     let senders: Vec<(usize, RoomId)> = (0..20).map(|i| (i * 10, room.clone())).collect();
     let load = Load::start(readers);
     let per_sec = 100.0;
     let started = Instant::now();
     let mut peak = rss_before;
     let sent = {
-        let sending = load.send(&senders, per_sec, 2000, settings.run_for() * 2);
+        let at_least = settings.run_for() * 2;
+        let go_on = |elapsed| elapsed < at_least || (elapsed < MOST && *let_go.borrow() < STUCK);
+        let sending = load.send_while(&senders, per_sec, 2000, go_on);
         tokio::pin!(sending);
         loop {
             tokio::select! {
@@ -520,34 +584,43 @@ async fn slow_readers(settings: &Settings) -> Result<()> {
             }
         }
     };
+    let sending_for = started.elapsed();
     load.drain(sent * 200, Duration::from_secs(10)).await;
-    let took = started.elapsed();
     let seen = load.finish().await;
     let l = latency(&seen);
     let delivered: u64 = seen.iter().map(|s| s.messages).sum();
-    let lost = (sent * 200).saturating_sub(delivered);
-    // The stuck readers read again: each should find its connection ended by the server.
-    let ended = futures::future::join_all(stuck.into_iter().map(|mut conn| async move {
-        let reading = async { while let Ok(Some(_)) = conn.next_text().await {} };
-        tokio::time::timeout(Duration::from_secs(5), reading).await.is_ok()
-    }))
-    .await;
-    let dropped = ended.iter().filter(|e| **e).count();
+    let duplicates: u64 = seen.iter().map(|s| s.duplicates).sum();
+    let lost = (sent * 200).saturating_sub(delivered) + seen.iter().map(|s| s.gaps).sum::<u64>();
+    let mut endings_seen: BTreeMap<String, usize> = BTreeMap::new();
+    for ending in endings.await {
+        *endings_seen.entry(ending?).or_default() += 1;
+    }
+    let as_slow = format!("closed with {CLOSE_SLOW_CONSUMER}");
+    let slow_closed = endings_seen.get(&as_slow).copied().unwrap_or(0);
     println!();
     println!(
-        "slow readers: 100 clients that never read among 200 that do, {per_sec:.0} messages/s of 2,000 characters \
-         for {:.0} s: readers' latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; lost {lost}; stuck readers \
-         disconnected {dropped} of 100; server RSS {:.1} MiB with the stuck readers connected, at most {:.1} MiB \
-         during the load",
-        took.as_secs_f64(),
+        "slow readers: {STUCK} clients that stop reading among 200 that do, {per_sec:.0} messages/s of 2,000 \
+         characters for {:.0} s: readers' latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; lost {lost}; duplicates \
+         {duplicates}; stuck clients closed with {CLOSE_SLOW_CONSUMER}: {slow_closed} of {STUCK}; server RSS {:.1} \
+         MiB with the stuck clients connected, at most {:.1} MiB during the load",
+        sending_for.as_secs_f64(),
         l.p50,
         l.p99,
         l.max,
         rss_before as f64 / 1024.0,
         peak as f64 / 1024.0,
     );
-    if lost > 0 {
-        return Err(format!("slow readers: {lost} deliveries to reading clients lost").into());
+    let mut problems = Vec::new();
+    if lost > 0 || duplicates > 0 {
+        problems.push(format!("{lost} deliveries to reading clients lost, {duplicates} duplicated"));
+    }
+    if slow_closed < STUCK {
+        let others: Vec<String> =
+            endings_seen.iter().filter(|(e, _)| **e != as_slow).map(|(e, n)| format!("{n} {e}")).collect();
+        problems.push(format!("stuck clients not closed with {CLOSE_SLOW_CONSUMER}: {}", others.join(", ")));
+    }
+    if !problems.is_empty() {
+        return Err(format!("slow readers: {}", problems.join("; ")).into());
     }
     Ok(())
 }

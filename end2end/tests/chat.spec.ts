@@ -1,5 +1,7 @@
 import { test, expect } from "@playwright/test";
-import { messageTexts, openChat, person, say, unique } from "./helpers";
+import { messageTexts, openChat, person, say, unique, uniqueRoom } from "./helpers";
+import { postAs } from "./speaker";
+import { lockStore, sharedDataDir } from "../server";
 
 test("two people chat both ways, and see the same order", async ({ browser }) => {
   const alice = await person(browser, "Alice");
@@ -33,8 +35,6 @@ test("Enter sends and clears the box; blank text is not sent", async ({ page }) 
   await expect(send).toBeDisabled();
   const before = await page.getByTestId("message").count();
   await input.press("Enter");
-  await page.waitForTimeout(300);
-  await expect(page.getByTestId("message")).toHaveCount(before);
 
   const text = unique("sent with enter");
   await input.fill(text);
@@ -42,6 +42,8 @@ test("Enter sends and clears the box; blank text is not sent", async ({ page }) 
   await input.press("Enter");
   await expect(input).toHaveValue("");
   await expect(page.getByTestId("message").filter({ hasText: text })).toHaveAttribute("data-state", "sent");
+  // The message sent after the blank one is the only new one: the blank one never showed.
+  await expect(page.getByTestId("message")).toHaveCount(before + 1);
 
   const clicked = unique("sent with the button");
   await input.fill(clicked);
@@ -94,4 +96,55 @@ test("@nojs the server-rendered page is complete without JavaScript", async ({ p
   await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
   await expect(page.getByTestId("connection-status")).toHaveText(/connecting/i);
   await expect(page.getByText(/needs JavaScript/)).toBeVisible();
+});
+
+test("@nojs a room's messages are in the server-rendered page, with their authors", async ({ page, baseURL }) => {
+  const room = uniqueRoom("nojs");
+  const text = unique("said before you came");
+  await postAs(baseURL!, "Nadia", room, [text]);
+
+  await page.goto(`/r/${room}`);
+  // JavaScript really is off: the page says it needs it.
+  await expect(page.getByText(/needs JavaScript/)).toBeVisible();
+  const row = page.getByTestId("message").filter({ hasText: text });
+  await expect(row).toHaveCount(1);
+  await expect(row).toBeVisible();
+  await expect(row.getByTestId("message-author")).toHaveText("Nadia");
+  await expect(row.getByTestId("message-text")).toHaveText(text);
+  await expect(row.getByTestId("message-time")).toHaveText(/^\d\d:\d\d$/);
+  await expect(page.getByText("No messages yet")).toHaveCount(0);
+});
+
+test("a message the server cannot store is shown as not sent, and Retry sends it", async ({ browser }) => {
+  const room = uniqueRoom("store");
+  const fay = await person(browser, "Fay", `/r/${room}`);
+  const gil = await person(browser, "Gil", `/r/${room}`);
+  const text = unique("stored on the second try");
+  const mine = fay.getByTestId("message").filter({ hasText: text });
+
+  // Another process holds the database's write lock: the server cannot commit.
+  const lock = await lockStore(sharedDataDir());
+  try {
+    await say(fay, text);
+    await expect(mine).toBeVisible();
+    // The server gives up (at the latest after its busy timeout, 5 s) and says so.
+    await expect(mine).toHaveAttribute("data-state", "failed", { timeout: 15_000 });
+    await expect(mine).toContainText("Not sent: messages cannot be stored or loaded right now; try again");
+    await expect(mine.getByRole("button", { name: "Retry" })).toBeVisible();
+  } finally {
+    await lock.release();
+  }
+
+  await mine.getByTestId("retry").click();
+  await expect(mine).toHaveAttribute("data-state", "sent");
+  await expect(mine.getByTestId("retry")).toHaveCount(0);
+  await expect(mine).not.toContainText("Not sent");
+  await expect(messageTexts(gil).filter({ hasText: text })).toHaveCount(1);
+  // Once each: after a later message has arrived on both pages, still one copy.
+  const later = unique("after the retry");
+  await say(gil, later);
+  for (const page of [fay, gil]) {
+    await expect(messageTexts(page).filter({ hasText: later })).toHaveCount(1);
+    await expect(messageTexts(page).filter({ hasText: text })).toHaveCount(1);
+  }
 });

@@ -1,4 +1,4 @@
-import { expect, Page, Browser } from "@playwright/test";
+import { expect, Page, Browser, WebSocket } from "@playwright/test";
 
 /**
  * Opens a room page as a first-time visitor called `name`: waits for hydration, picks
@@ -22,6 +22,32 @@ export async function person(browser: Browser, name: string, url = "/") {
   const page = await (await browser.newContext()).newPage();
   await openChat(page, url, name);
   return page;
+}
+
+/** What a page's chat sockets sent and received, frame by frame, from when it is watched. */
+export type Traffic = {
+  sockets: WebSocket[];
+  sent: { socket: number; frame: any }[];
+  received: { socket: number; frame: any }[];
+};
+
+/** Starts recording every chat socket `page` opens from now on, and its frames. */
+export function watch(page: Page): Traffic {
+  const traffic: Traffic = { sockets: [], sent: [], received: [] };
+  page.on("websocket", (ws) => {
+    const socket = traffic.sockets.push(ws) - 1;
+    ws.on("framesent", (f) => traffic.sent.push({ socket, frame: JSON.parse(String(f.payload)) }));
+    ws.on("framereceived", (f) => traffic.received.push({ socket, frame: JSON.parse(String(f.payload)) }));
+  });
+  return traffic;
+}
+
+/** Like `person`, with the page's socket traffic recorded from the start. */
+export async function watchedPerson(browser: Browser, name: string, url = "/") {
+  const page = await (await browser.newContext()).newPage();
+  const traffic = watch(page);
+  await openChat(page, url, name);
+  return { page, traffic };
 }
 
 /** Types a message and presses Enter. */

@@ -1,5 +1,6 @@
 import { test, expect, Page } from "@playwright/test";
 import { messageTexts, person, say, unique, uniqueRoom } from "./helpers";
+import { postAs } from "./speaker";
 
 test("two people in a room see each other's messages, presence and typing", async ({ browser }) => {
   const room = uniqueRoom("team");
@@ -62,15 +63,22 @@ test("reloading shows the room's history, rendered by the server", async ({ brow
   expect(html).toContain("second &lt;b&gt;not bold&lt;/b&gt;");
 });
 
-test("rooms do not leak into each other, and one page switches rooms without reloading", async ({ browser }) => {
+test("rooms do not leak into each other, and one page switches rooms without reloading", async ({
+  browser,
+  baseURL,
+}) => {
   const red = uniqueRoom("red");
   const blue = uniqueRoom("blue");
   const ann = await person(browser, "Ann", `/r/${red}`);
   const bob = await person(browser, "Bob", `/r/${blue}`);
   const secret = unique("only for red");
   await say(ann, secret);
-  await expect(ann.getByText(secret)).toBeVisible();
-  await bob.waitForTimeout(500);
+  await expect(ann.getByTestId("message").filter({ hasText: secret })).toHaveAttribute("data-state", "sent");
+  // Posted in blue after the secret was sent to red: once Bob has it, he would have the
+  // secret too if it had leaked.
+  const later = unique("later in blue");
+  await postAs(baseURL!, "Passer", blue, [later]);
+  await expect(bob.getByText(later)).toBeVisible();
   await expect(bob.getByText(secret)).toHaveCount(0);
 
   // Bob goes to red through the sidebar box: same page, no reload.
@@ -108,6 +116,7 @@ test("rooms do not leak into each other, and one page switches rooms without rel
 
 test("switching rooms faster than the server allows ends in the last room, and out of the others", async ({
   browser,
+  baseURL,
 }) => {
   const go = async (page: Page, room: string) => {
     await page.getByTestId("join-room-input").fill(room);
@@ -133,6 +142,10 @@ test("switching rooms faster than the server allows ends in the last room, and o
   const hello = unique("made it");
   await say(bob, hello);
   await expect(ann.getByText(hello)).toBeVisible();
+  // Carol would have had it before a message posted in her room afterwards.
+  const later = unique("later for carol");
+  await postAs(baseURL!, "Passer", carolsRoom, [later]);
+  await expect(carol.getByText(later)).toBeVisible();
   await expect(carol.getByText(hello)).toHaveCount(0);
 });
 
@@ -149,7 +162,9 @@ test("a room moved to while offline is not called empty before it arrives", asyn
   await bob.getByTestId("join-room-input").fill(busy);
   await bob.getByTestId("join-room-button").click();
   await expect(bob.getByTestId("room-name")).toHaveText(`#${busy}`);
-  await bob.waitForTimeout(300);
+  // Whatever the switch set off on the page (offline, nothing from the server can come)
+  // has run by the next frames it renders.
+  await bob.evaluate(() => new Promise((rendered) => requestAnimationFrame(() => requestAnimationFrame(rendered))));
   await expect(bob.getByText("No messages yet")).toHaveCount(0);
   await bob.context().setOffline(false);
   await expect(bob.getByText(said)).toBeVisible({ timeout: 15_000 });
@@ -198,35 +213,15 @@ test("@nojs a bad room address gets a clear page, not an error", async ({ page }
   await expect(page.getByTestId("room-name")).toHaveText("#lobby");
 });
 
-/** Posts `count` messages to `room` from inside the page, over a socket of its own. */
-async function seed(page: import("@playwright/test").Page, room: string, count: number) {
-  await page.evaluate(
-    async ({ room, count }) => {
-      const ws = new WebSocket(`ws://${location.host}/ws`);
-      await new Promise((ok) => (ws.onopen = ok));
-      let acked = 0;
-      const done = new Promise<void>((ok) => {
-        ws.onmessage = (e) => {
-          const m = JSON.parse(e.data);
-          if (m.type === "welcome") ws.send(JSON.stringify({ type: "join", room }));
-          if (m.type === "joined") {
-            for (let n = 1; n <= count; n++) ws.send(JSON.stringify({ type: "send", room, id: `seed-${n}`, text: `old ${n}` }));
-          }
-          if (m.type === "ack" && ++acked === count) ok();
-        };
-      });
-      ws.send(JSON.stringify({ type: "hello", name: "Seeder" }));
-      await done;
-      ws.close();
-    },
-    { room, count },
-  );
+/** Posts `count` messages, `old 1` to `old N`, to `room` from Node. */
+async function seed(baseURL: string, room: string, count: number) {
+  await postAs(baseURL, "Seeder", room, Array.from({ length: count }, (_, i) => `old ${i + 1}`));
 }
 
-test("scrolling up loads older messages until the beginning", async ({ browser }) => {
+test("scrolling up loads older messages until the beginning", async ({ browser, baseURL }) => {
   const room = uniqueRoom("long");
   const ann = await person(browser, "Ann", `/r/${room}`);
-  await seed(ann, room, 120);
+  await seed(baseURL!, room, 120);
   await ann.reload();
   await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
   await expect(ann.getByTestId("message")).toHaveCount(50);
@@ -247,10 +242,10 @@ test("scrolling up loads older messages until the beginning", async ({ browser }
   expect(all).toEqual(Array.from({ length: 120 }, (_, i) => `old ${i + 1}`));
 });
 
-test("new messages below show a marker while the reader is scrolled up", async ({ browser }) => {
+test("new messages below show a marker while the reader is scrolled up", async ({ browser, baseURL }) => {
   const room = uniqueRoom("marker");
   const ann = await person(browser, "Ann", `/r/${room}`);
-  await seed(ann, room, 60);
+  await seed(baseURL!, room, 60);
   await expect(ann.getByTestId("message")).toHaveCount(60);
   const bob = await person(browser, "Bob", `/r/${room}`);
   // At the bottom: a new message scrolls into view, no marker.
