@@ -72,6 +72,9 @@ pub struct Session {
 #[derive(Debug, Default)]
 struct Connection {
     welcomed: bool,
+    /// A new name was said on this connection and not yet welcomed: messages wait, so
+    /// that none goes out under the name being left.
+    renaming: bool,
     /// The room this connection has asked to join.
     joined: Option<RoomId>,
     /// Whether the server has answered that join: only then is there a room to send to.
@@ -119,6 +122,8 @@ impl Session {
                 if !c.welcomed {
                     c.welcomed = true;
                     out.extend(c.join(page));
+                } else if std::mem::take(&mut c.renaming) {
+                    out.extend(c.pending(page));
                 }
             }
             ServerMsg::Joined { room, .. } => {
@@ -159,12 +164,15 @@ impl Session {
             }
             ServerMsg::Error { reason: ErrorReason::RateLimited, id: None, room: None, retry_after_ms, .. } => {
                 // A rename refused for now (it came too soon after switching rooms): say it
-                // again once the server will take it, and hold messages back until then,
-                // so that none goes out under the name being left.
-                let at_ms = page.now_ms + retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS) as f64 + RETRY_MARGIN_MS;
-                c.held_until = c.held_until.max(at_ms);
-                out.push(Action::Wake { at_ms, intent: Intent::Hello });
-                out.push(Action::Wake { at_ms, intent: Intent::Flush });
+                // again once the server will take it; messages wait for its welcome.
+                let wait = retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS) as f64;
+                out.push(Action::Wake { at_ms: page.now_ms + wait + RETRY_MARGIN_MS, intent: Intent::Hello });
+            }
+            ServerMsg::Error { id: None, room: None, .. } if c.renaming => {
+                // The new name was refused for good (the page checks names first): the
+                // messages go under the name the server knows.
+                c.renaming = false;
+                out.extend(c.pending(page));
             }
             ServerMsg::Error { id: Some(id), .. } => {
                 // Refused: a retry of it must go out again.
@@ -179,7 +187,11 @@ impl Session {
     pub fn intended(&mut self, intent: &Intent, page: &Page) -> Vec<Action> {
         let Some(c) = self.connection.as_mut() else { return Vec::new() };
         match intent {
-            Intent::Hello => hello((page.token)(), page.name),
+            Intent::Hello => {
+                let out = hello((page.token)(), page.name);
+                c.renaming |= c.welcomed && !out.is_empty();
+                out
+            }
             Intent::SwitchRoom if c.welcomed => c.join(page),
             Intent::Rejoin => {
                 c.rejoin_due = false;
@@ -225,7 +237,7 @@ impl Connection {
 
     /// The joined room's pending messages this connection has not sent.
     fn pending(&mut self, page: &Page) -> Vec<Action> {
-        let Some(room) = self.joined.as_ref().filter(|_| self.ready) else { return Vec::new() };
+        let Some(room) = self.joined.as_ref().filter(|_| self.ready && !self.renaming) else { return Vec::new() };
         if page.now_ms < self.held_until {
             // The timer set with the hold sends them.
             return Vec::new();
@@ -536,6 +548,12 @@ mod tests {
         let lobby = RoomId::lobby();
         let mut tab = Tab::ann();
         tab.connect();
+        tab.token = Some("tok".into());
+        tab.name = Some("Annie".into());
+        let rename = say(Hello::Rename { token: "tok".into(), name: "Annie".into() });
+        assert_eq!(tab.intend(Intent::Hello), [rename.clone()]);
+        tab.type_message("under the new name");
+        assert_eq!(tab.intend(Intent::Flush), [], "a message waits for the new name's welcome");
         tab.now = 20_000.0;
         let refusal = ServerMsg::Error {
             reason: ErrorReason::RateLimited,
@@ -544,19 +562,34 @@ mod tests {
             room: None,
             retry_after_ms: Some(400),
         };
-        assert_eq!(
-            tab.hear(refusal),
-            [
-                Action::Wake { at_ms: 20_405.0, intent: Intent::Hello },
-                Action::Wake { at_ms: 20_405.0, intent: Intent::Flush }
-            ]
-        );
-        tab.type_message("under the new name");
-        assert_eq!(tab.intend(Intent::Flush), [], "held until the rename is said again");
+        assert_eq!(tab.hear(refusal), [Action::Wake { at_ms: 20_405.0, intent: Intent::Hello }]);
+        assert_eq!(tab.intend(Intent::Flush), []);
         tab.now = 20_405.0;
+        assert_eq!(tab.intend(Intent::Hello), [rename]);
+        let annie = User { name: "Annie".into(), ..ann() };
+        assert_eq!(
+            tab.hear(ServerMsg::Welcome { user: annie, token: "tok".into() }),
+            [Action::Remember { token: "tok".into(), name: "Annie".into() }, send(&lobby, "under the new name")]
+        );
+    }
+
+    #[test]
+    fn a_name_refused_for_good_lets_the_waiting_messages_go() {
+        let lobby = RoomId::lobby();
+        let mut tab = Tab::ann();
+        tab.connect();
         tab.token = Some("tok".into());
-        assert_eq!(tab.intend(Intent::Hello), [say(Hello::Rename { token: "tok".into(), name: "Ann".into() })]);
-        assert_eq!(tab.intend(Intent::Flush), [send(&lobby, "under the new name")]);
+        tab.intend(Intent::Hello);
+        tab.type_message("still me");
+        assert_eq!(tab.intend(Intent::Flush), []);
+        let refusal = ServerMsg::Error {
+            reason: ErrorReason::BadName,
+            detail: "a name cannot be empty".into(),
+            id: None,
+            room: None,
+            retry_after_ms: None,
+        };
+        assert_eq!(tab.hear(refusal), [send(&lobby, "still me")]);
     }
 
     #[test]
