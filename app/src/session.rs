@@ -551,7 +551,7 @@ mod tests {
         tab.token = Some("tok".into());
         tab.name = Some("Annie".into());
         let rename = say(Hello::Rename { token: "tok".into(), name: "Annie".into() });
-        assert_eq!(tab.intend(Intent::Hello), [rename.clone()]);
+        assert_eq!(tab.intend(Intent::Hello), std::slice::from_ref(&rename));
         tab.type_message("under the new name");
         assert_eq!(tab.intend(Intent::Flush), [], "a message waits for the new name's welcome");
         tab.now = 20_000.0;
