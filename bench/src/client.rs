@@ -11,8 +11,8 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc,
     },
-    time::{SystemTime, UNIX_EPOCH},
 };
+use testkit::stamp::{now_us, stamped};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpSocket, TcpStream},
@@ -24,11 +24,6 @@ const OP_CLOSE: u8 = 0x8;
 const OP_PING: u8 = 0x9;
 const OP_PONG: u8 = 0xA;
 const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-
-/// Microseconds since the Unix epoch: the clock both ends of a latency share.
-pub fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
-}
 
 /// One client frame, masked as the protocol requires.
 pub fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
@@ -56,9 +51,7 @@ pub fn text(msg: &ClientMsg) -> Vec<u8> {
 
 /// A `send` whose text starts with the time it was sent, padded to `len` characters.
 pub fn stamped_send(room: &RoomId, id: String, len: usize) -> Vec<u8> {
-    let stamp = now_us().to_string();
-    let text = format!("{stamp} {}", "x".repeat(len.saturating_sub(stamp.len() + 1)));
-    self::text(&ClientMsg::Send { room: room.clone(), id: ClientMsgId(id), text })
+    self::text(&ClientMsg::Send { room: room.clone(), id: ClientMsgId(id), text: stamped(len) })
 }
 
 /// An open chat socket.

@@ -178,13 +178,7 @@ pub fn binary_command(data: &std::path::Path, env: &[(&str, &str)]) -> Command {
     command
 }
 
-/// The value of header `name` in a response head, if present.
-pub fn header(head: &str, name: &str) -> Option<String> {
-    head.lines().find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-    })
-}
+pub use testkit::http::header;
 
 impl Drop for TestServer {
     fn drop(&mut self) {
