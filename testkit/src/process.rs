@@ -99,7 +99,7 @@ impl Drop for ServerProcess {
 }
 
 /// Kills `pid` after `lifetime` unless the returned sender is dropped first.
-fn watch(pid: u32, lifetime: Duration) -> mpsc::Sender<()> {
+pub(crate) fn watch(pid: u32, lifetime: Duration) -> mpsc::Sender<()> {
     let (alive, stopped) = mpsc::channel::<()>();
     std::thread::spawn(move || {
         if let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(lifetime) {

@@ -1,7 +1,11 @@
 //! Where messages last: one trait, one file per backend. The hub batches writes and
-//! calls [`Store::append`] from a single writer, so backends number messages in order.
+//! calls [`Store::append`] from a single writer per node, so backends number messages in
+//! order: SQLite for one machine, PostgreSQL for several nodes sharing one database.
 
+pub mod postgres;
 pub mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, MessageKind, RoomId, Seq, User};
 use async_trait::async_trait;
@@ -78,4 +82,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every room that has messages.
     async fn rooms(&self) -> Result<Vec<RoomId>, StoreError>;
+
+    /// The newest number of each of these rooms that has messages.
+    async fn heads(&self, rooms: &[RoomId]) -> Result<Vec<(RoomId, Seq)>, StoreError>;
+
+    /// The token-signing secret every node sharing this store must use: the one kept in
+    /// the store, or `candidate`, kept now, if there is none yet. `None`: this store is
+    /// one machine's, and the secret lives beside it in the data directory.
+    async fn shared_secret(&self, candidate: Vec<u8>) -> Result<Option<Vec<u8>>, StoreError> {
+        let _ = candidate;
+        Ok(None)
+    }
 }

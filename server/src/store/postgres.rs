@@ -1,0 +1,271 @@
+//! The store several nodes share: one PostgreSQL database. Each room's numbers are
+//! taken under a lock on the room's row inside the commit that stores the message, so
+//! nodes posting to one room at once never clash and never leave a gap; a resend is
+//! recognised by (room, author, client id) whichever node stored it first.
+
+use super::{Appended, Post, Store, StoreError};
+use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, MessageKind, RoomId, Seq, User, UserId};
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use std::{sync::Arc, time::Duration};
+use tokio_postgres::{error::SqlState, NoTls, Row};
+
+/// Schema changes, applied in order; the `palaver_schema` table records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_messages.sql")];
+/// Any number, the same on every node: the advisory lock that makes nodes starting at
+/// once migrate one after the other.
+const MIGRATION_LOCK: i64 = 0x7061_6c61_7665_72;
+/// Connections each node keeps to the database at most.
+const POOL_SIZE: usize = 16;
+/// How long a request waits for a connection, or to make one, before it fails (and the
+/// client is told to try again) rather than hang while the database is away.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// A statement that takes longer fails; its post is answered with a retryable error.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Times a batch is tried again when the database undoes it for a conflict with another
+/// node's (a deadlock or serialization failure), before its posts get an error.
+const CONFLICT_RETRIES: usize = 3;
+
+pub struct PostgresStore {
+    pool: Pool,
+    /// Where, without the password, for the log.
+    place: String,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://...`) and brings its schema up to
+    /// date. Safe when several nodes start at once.
+    pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| open_error(url, e))?;
+        config
+            .connect_timeout(CONNECT_TIMEOUT)
+            .keepalives_idle(Duration::from_secs(30))
+            .application_name("palaver")
+            .options(format!("-c statement_timeout={}", STATEMENT_TIMEOUT.as_millis()));
+        let place = format!(
+            "postgres://{}{}/{}",
+            config.get_hosts().first().map_or("?".into(), |h| match h {
+                tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+            }),
+            config.get_ports().first().map_or(String::new(), |p| format!(":{p}")),
+            config.get_dbname().unwrap_or("")
+        );
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| open_error(&place, e))?;
+        let store = PostgresStore { pool, place };
+        store.migrate().await.map_err(|e| open_error(&store.place, e))?;
+        Ok(store)
+    }
+
+    /// Where the messages are, without credentials.
+    pub fn place(&self) -> &str {
+        &self.place
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(StoreError::backend)
+    }
+
+    async fn migrate(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Held until the commit: a second node starting now waits, then finds it done.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS palaver_schema (version INT NOT NULL)").await?;
+        let done: i32 =
+            tx.query_opt("SELECT version FROM palaver_schema", &[]).await?.map_or(0, |row| row.get::<_, i32>(0));
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+            tx.batch_execute(sql).await?;
+            tx.execute("DELETE FROM palaver_schema", &[]).await?;
+            tx.execute("INSERT INTO palaver_schema (version) VALUES ($1)", &[&(i as i32 + 1)]).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn append_once(&self, batch: &[Post]) -> Result<Vec<(Seq, bool)>, Attempt> {
+        let client = self.client().await.map_err(Attempt::Failed)?;
+        let stmt = client.prepare_cached("SELECT out_seq, out_new FROM palaver_append($1, $2, $3, $4, $5, $6, $7)").await?;
+        let rooms: Vec<&str> = batch.iter().map(|p| p.room.as_str()).collect();
+        let ids: Vec<&str> = batch.iter().map(|p| p.id.as_str()).collect();
+        let authors: Vec<&str> = batch.iter().map(|p| p.author.id.as_str()).collect();
+        let names: Vec<&str> = batch.iter().map(|p| p.author.name.as_str()).collect();
+        let kinds: Vec<&str> = batch.iter().map(|p| kind_str(p.kind)).collect();
+        let texts: Vec<&str> = batch.iter().map(|p| p.text.as_str()).collect();
+        let sent: Vec<i64> = batch.iter().map(|p| p.sent_at).collect();
+        let rows = client.query(&stmt, &[&rooms, &ids, &authors, &names, &kinds, &texts, &sent]).await?;
+        Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as Seq, r.get::<_, bool>(1))).collect())
+    }
+
+    async fn messages(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<Vec<ChatMessage>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql).await.map_err(StoreError::backend)?;
+        let rows = client.query(&stmt, params).await.map_err(StoreError::backend)?;
+        rows.iter().map(row_to_message).collect()
+    }
+
+    /// The newest `limit` messages before `before`, oldest first.
+    async fn page(&self, room: &RoomId, before: i64, limit: usize) -> Result<HistoryPage, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3");
+        let mut messages = self.messages(&sql, &[&room.as_str(), &before, &(limit as i64 + 1)]).await?;
+        let has_older = messages.len() > limit;
+        messages.truncate(limit);
+        messages.reverse();
+        Ok(HistoryPage { messages, has_older })
+    }
+}
+
+/// How one try at storing a batch failed.
+enum Attempt {
+    /// Undone by the database for a conflict with another node's transaction (a
+    /// deadlock or serialization failure): worth trying again.
+    Conflict(tokio_postgres::Error),
+    Failed(StoreError),
+}
+
+impl From<tokio_postgres::Error> for Attempt {
+    fn from(e: tokio_postgres::Error) -> Attempt {
+        let conflict = e
+            .code()
+            .is_some_and(|c| *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE);
+        if conflict {
+            Attempt::Conflict(e)
+        } else {
+            Attempt::Failed(StoreError::backend(e))
+        }
+    }
+}
+
+fn open_error(place: &str, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
+    StoreError::Open { path: place.to_owned(), source: Arc::from(e.into()) }
+}
+
+const COLUMNS: &str = "room, seq, client_id, author_id, author_name, kind, text, sent_at";
+
+fn row_to_message(r: &Row) -> Result<ChatMessage, StoreError> {
+    let room: String = r.get(0);
+    let kind: String = r.get(5);
+    Ok(ChatMessage {
+        room: RoomId::parse(&room).map_err(|e| StoreError::backend(format!("room {room:?}: {e}")))?,
+        seq: r.get::<_, i64>(1) as Seq,
+        id: ClientMsgId(r.get(2)),
+        author: User { id: UserId(r.get(3)), name: r.get(4) },
+        kind: if kind == "renamed" { MessageKind::Renamed } else { MessageKind::Text },
+        text: r.get(6),
+        sent_at: r.get(7),
+    })
+}
+
+fn kind_str(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Text => "text",
+        MessageKind::Renamed => "renamed",
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn append(&self, batch: Vec<Post>) -> Result<Vec<Appended>, StoreError> {
+        let mut tries = 0;
+        let numbered = loop {
+            match self.append_once(&batch).await {
+                Ok(numbered) => break numbered,
+                Err(Attempt::Conflict(e)) if tries < CONFLICT_RETRIES => {
+                    tries += 1;
+                    tracing::debug!("batch undone for a conflict with another node; trying again: {e}");
+                }
+                Err(Attempt::Conflict(e)) => return Err(StoreError::backend(e)),
+                Err(Attempt::Failed(e)) => return Err(e),
+            }
+        };
+        if numbered.len() != batch.len() {
+            return Err(StoreError::backend(format!("{} results for {} posts", numbered.len(), batch.len())));
+        }
+        Ok(batch
+            .into_iter()
+            .zip(numbered)
+            .map(|(m, (seq, new))| {
+                if !new {
+                    return Appended::Duplicate(seq);
+                }
+                Appended::New(ChatMessage {
+                    room: m.room,
+                    seq,
+                    id: m.id,
+                    author: m.author,
+                    kind: m.kind,
+                    text: m.text,
+                    sent_at: m.sent_at,
+                })
+            })
+            .collect())
+    }
+
+    async fn latest(&self, room: &RoomId, limit: usize) -> Result<HistoryPage, StoreError> {
+        self.page(room, i64::MAX, limit).await
+    }
+
+    async fn after(&self, room: &RoomId, after: Seq, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3");
+        self.messages(&sql, &[&room.as_str(), &(after as i64), &(limit as i64)]).await
+    }
+
+    async fn before(&self, room: &RoomId, before: Seq, limit: usize) -> Result<HistoryPage, StoreError> {
+        self.page(room, before as i64, limit).await
+    }
+
+    async fn rooms(&self) -> Result<Vec<RoomId>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT room FROM rooms WHERE last_seq > 0 ORDER BY room", &[])
+            .await
+            .map_err(StoreError::backend)?;
+        rows.iter()
+            .map(|r| {
+                let room: String = r.get(0);
+                RoomId::parse(&room).map_err(|e| StoreError::backend(format!("room {room:?}: {e}")))
+            })
+            .collect()
+    }
+
+    async fn heads(&self, rooms: &[RoomId]) -> Result<Vec<(RoomId, Seq)>, StoreError> {
+        let client = self.client().await?;
+        let names: Vec<&str> = rooms.iter().map(RoomId::as_str).collect();
+        let stmt = client
+            .prepare_cached("SELECT room, last_seq FROM rooms WHERE room = ANY($1)")
+            .await
+            .map_err(StoreError::backend)?;
+        let rows = client.query(&stmt, &[&names]).await.map_err(StoreError::backend)?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let room = RoomId::parse(r.get::<_, &str>(0)).ok()?;
+                Some((room, r.get::<_, i64>(1) as Seq))
+            })
+            .collect())
+    }
+
+    async fn shared_secret(&self, candidate: Vec<u8>) -> Result<Option<Vec<u8>>, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO settings (key, value) VALUES ('secret', $1) ON CONFLICT (key) DO NOTHING",
+                &[&candidate],
+            )
+            .await
+            .map_err(StoreError::backend)?;
+        let row = client
+            .query_one("SELECT value FROM settings WHERE key = 'secret'", &[])
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(Some(row.get(0)))
+    }
+}

@@ -1,0 +1,218 @@
+//! One suite for every backend: each check runs against a fresh SQLite file and a fresh
+//! database on a PostgreSQL server of the test's own.
+
+use super::{postgres::PostgresStore, sqlite::SqliteStore, Appended, Post, Store};
+use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, UserId};
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+use testkit::services::Postgres;
+
+fn new(room: &str, author: &str, id: &str, text: &str) -> Post {
+    Post::text(
+        RoomId::parse(room).unwrap(),
+        User { id: UserId(author.into()), name: author.to_uppercase() },
+        ClientMsgId(id.into()),
+        text.into(),
+    )
+}
+
+fn room(name: &str) -> RoomId {
+    RoomId::parse(name).unwrap()
+}
+
+fn seqs(messages: &[ChatMessage]) -> Vec<Seq> {
+    messages.iter().map(|m| m.seq).collect()
+}
+
+/// Opens the store under test again: a new SQLite handle on the same file, or a new
+/// connection pool on the same database (as a second node would).
+type Reopen = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Arc<dyn Store>> + Send>> + Send + Sync>;
+
+type Check = fn(Reopen) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Every check of the suite, by name.
+const SUITE: &[(&str, Check)] = &[
+    ("numbers per room and deduplicates per author", |s| Box::pin(numbers_per_room_and_deduplicates_per_author(s))),
+    ("pages are complete and ordered", |s| Box::pin(pages_are_complete_and_ordered(s))),
+    ("messages survive reopening", |s| Box::pin(messages_survive_reopening(s))),
+    ("heads name each room's newest number", |s| Box::pin(heads_name_each_rooms_newest_number(s))),
+];
+
+async fn numbers_per_room_and_deduplicates_per_author(open: Reopen) {
+    let store = open().await;
+    let out = store
+        .append(vec![
+            new("a", "u1", "m1", "one"),
+            new("b", "u1", "m1", "other room"),
+            new("a", "u2", "m1", "same id, other author"),
+            new("a", "u1", "m1", "resend"),
+        ])
+        .await
+        .unwrap();
+    let numbers: Vec<_> = out
+        .iter()
+        .map(|a| match a {
+            Appended::New(m) => (m.room.to_string(), m.seq, true),
+            Appended::Duplicate(s) => ("dup".into(), *s, false),
+        })
+        .collect();
+    assert_eq!(
+        numbers,
+        [("a".into(), 1, true), ("b".into(), 1, true), ("a".into(), 2, true), ("dup".into(), 1, false)]
+    );
+    let out = store.append(vec![new("a", "u1", "m1", "resend in a later batch"), new("a", "u1", "m2", "next")]).await;
+    assert!(matches!(out.unwrap()[..], [Appended::Duplicate(1), Appended::New(ref m)] if m.seq == 3));
+    assert_eq!(store.rooms().await.unwrap(), [room("a"), room("b")]);
+}
+
+async fn pages_are_complete_and_ordered(open: Reopen) {
+    let store = open().await;
+    let batch = (1..=120).map(|n| new("r", "u", &format!("m{n}"), &format!("text {n}"))).collect();
+    store.append(batch).await.unwrap();
+    let r = room("r");
+    let latest = store.latest(&r, 50).await.unwrap();
+    assert_eq!(seqs(&latest.messages), (71..=120).collect::<Vec<_>>());
+    assert!(latest.has_older);
+    assert_eq!(latest.messages[49].text, "text 120");
+    let older = store.before(&r, 71, 50).await.unwrap();
+    assert_eq!(seqs(&older.messages), (21..=70).collect::<Vec<_>>());
+    assert!(older.has_older);
+    let oldest = store.before(&r, 21, 50).await.unwrap();
+    assert_eq!(seqs(&oldest.messages), (1..=20).collect::<Vec<_>>());
+    assert!(!oldest.has_older);
+    assert_eq!(seqs(&store.after(&r, 115, 500).await.unwrap()), [116, 117, 118, 119, 120]);
+    assert_eq!(store.after(&r, 10, 3).await.unwrap().len(), 3);
+    assert_eq!(store.latest(&room("empty"), 50).await.unwrap(), HistoryPage::default());
+}
+
+async fn messages_survive_reopening(open: Reopen) {
+    {
+        let store = open().await;
+        store.append(vec![new("r", "u", "m1", "kept")]).await.unwrap();
+    }
+    let store = open().await;
+    let page = store.latest(&room("r"), 50).await.unwrap();
+    assert_eq!(page.messages[0].text, "kept");
+    assert_eq!(page.messages[0].author.name, "U");
+    let out = store.append(vec![new("r", "u", "m2", "next")]).await.unwrap();
+    assert!(matches!(&out[0], Appended::New(m) if m.seq == 2));
+}
+
+async fn heads_name_each_rooms_newest_number(open: Reopen) {
+    let store = open().await;
+    store.append(vec![new("a", "u", "1", "x"), new("a", "u", "2", "x"), new("b", "u", "1", "x")]).await.unwrap();
+    let mut heads = store.heads(&[room("a"), room("b"), room("never")]).await.unwrap();
+    heads.sort();
+    assert_eq!(heads, [(room("a"), 2), (room("b"), 1)]);
+}
+
+#[tokio::test]
+async fn the_suite_on_sqlite() {
+    for (name, check) in SUITE {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let open: Reopen = Box::new(move || {
+            let dir = dir.clone();
+            Box::pin(async move { Arc::new(SqliteStore::open(dir.path()).unwrap()) as Arc<dyn Store> })
+        });
+        eprintln!("sqlite: {name}");
+        check(open).await;
+    }
+}
+
+fn postgres() -> Postgres {
+    Postgres::start(Duration::from_secs(300)).expect("PostgreSQL for the store tests (scripts/setup.sh installs it)")
+}
+
+fn pg_opener(url: String) -> Reopen {
+    Box::new(move || {
+        let url = url.clone();
+        Box::pin(async move { Arc::new(PostgresStore::open(&url).await.unwrap()) as Arc<dyn Store> })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_on_postgres() {
+    let pg = postgres();
+    for (n, (name, check)) in SUITE.iter().enumerate() {
+        let db = format!("suite{n}");
+        pg.create_database(&db).unwrap();
+        eprintln!("postgres: {name}");
+        check(pg_opener(pg.url(&db))).await;
+    }
+}
+
+/// Two nodes posting to one room at once, each with resends of the other's posts:
+/// gapless numbers, every post stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_one_gapless_numbering_and_one_dedupe() {
+    let pg = postgres();
+    pg.create_database("shared").unwrap();
+    // Both start at once: the migrations run once.
+    let url = pg.url("shared");
+    let (a, b) = tokio::join!(PostgresStore::open(&url), PostgresStore::open(&url));
+    let (a, b) = (Arc::new(a.unwrap()), Arc::new(b.unwrap()));
+    let node = |store: Arc<PostgresStore>, author: &'static str| {
+        tokio::spawn(async move {
+            let mut stored = Vec::new();
+            for n in 0..40 {
+                // Batches span two rooms in both orders, as real batches do.
+                let batch = if n % 2 == 0 {
+                    vec![new("x", author, &format!("{n}"), "t"), new("y", author, &format!("{n}"), "t")]
+                } else {
+                    vec![new("y", author, &format!("{n}"), "t"), new("x", author, &format!("{n}"), "t")]
+                };
+                stored.extend(store.append(batch).await.unwrap());
+            }
+            stored
+        })
+    };
+    let (from_a, from_b) = tokio::join!(node(a.clone(), "ann"), node(b.clone(), "bob"));
+    let all: Vec<Appended> = from_a.unwrap().into_iter().chain(from_b.unwrap()).collect();
+    assert!(all.iter().all(|a| matches!(a, Appended::New(_))), "no post taken for another");
+    for r in ["x", "y"] {
+        let page = a.latest(&room(r), 500).await.unwrap();
+        assert_eq!(seqs(&page.messages), (1..=80).collect::<Vec<_>>(), "room {r}: gapless");
+    }
+    // Ann's node died before acking; her page resends to Bob's node: stored once.
+    let again = b.append(vec![new("x", "ann", "7", "t")]).await.unwrap();
+    assert!(matches!(again[..], [Appended::Duplicate(_)]), "{again:?}");
+    assert_eq!(a.heads(&[room("x")]).await.unwrap(), [(room("x"), 80)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_gets_the_one_secret_kept_in_the_database() {
+    let pg = postgres();
+    pg.create_database("secret").unwrap();
+    let a = PostgresStore::open(&pg.url("secret")).await.unwrap();
+    let b = PostgresStore::open(&pg.url("secret")).await.unwrap();
+    let kept = a.shared_secret(vec![1; 32]).await.unwrap();
+    assert_eq!(kept, Some(vec![1; 32]));
+    assert_eq!(b.shared_secret(vec![2; 32]).await.unwrap(), kept, "the second node's own is not used");
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(SqliteStore::open(dir.path()).unwrap().shared_secret(vec![3; 32]).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_goes_away_gives_errors_then_recovers_by_itself() {
+    let mut pg = postgres();
+    pg.create_database("away").unwrap();
+    let store = PostgresStore::open(&pg.url("away")).await.unwrap();
+    store.append(vec![new("r", "u", "1", "before")]).await.unwrap();
+    pg.pause();
+    let started = std::time::Instant::now();
+    let err = store.append(vec![new("r", "u", "2", "while away")]).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "an error, not a hang: {:?}", started.elapsed());
+    assert!(!err.to_string().is_empty());
+    assert!(store.latest(&room("r"), 10).await.is_err());
+    pg.resume().unwrap();
+    let out = store.append(vec![new("r", "u", "2", "after")]).await.unwrap();
+    assert!(matches!(&out[0], Appended::New(m) if m.seq == 2), "{out:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_clear_error_at_start() {
+    let port = testkit::services::free_port();
+    let err = PostgresStore::open(&format!("postgres://palaver@127.0.0.1:{port}/none")).await.err().unwrap();
+    assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+    let err = PostgresStore::open("postgres://[bad").await.err().unwrap();
+    assert!(err.to_string().contains("message store"), "{err}");
+}
