@@ -29,6 +29,11 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Chat sockets per client address, and which proxies' `X-Forwarded-For` to believe.
     pub ip_limits: IpLimits,
+    /// The PostgreSQL database several nodes share (`PALAVER_DATABASE_URL` or
+    /// `DATABASE_URL`); unset: the SQLite file in the data directory.
+    pub database_url: Option<String>,
+    /// The Redis server nodes tell each other through (`PALAVER_REDIS_URL` or `REDIS_URL`).
+    pub redis_url: Option<String>,
 }
 
 /// Name of the front-end bundle under `/pkg`, as the workspace's Leptos metadata sets it.
@@ -58,7 +63,22 @@ impl Config {
             },
             shutdown_grace: settings.millis("PALAVER_SHUTDOWN_GRACE_MS", Duration::from_secs(5))?,
             ip_limits: settings.ip_limits()?,
+            database_url: settings.database_url()?,
+            redis_url: settings.redis_url()?,
         })
+        .and_then(Config::check_nodes)
+    }
+
+    /// Several nodes need both a shared database and Redis; Redis alone is refused.
+    fn check_nodes(self) -> Result<Config, StartError> {
+        if self.redis_url.is_some() && self.database_url.is_none() {
+            return Err(StartError::Config(
+                "PALAVER_REDIS_URL is set but PALAVER_DATABASE_URL is not: nodes that share Redis must share a \
+                 PostgreSQL database too (the SQLite file is one machine's)"
+                    .into(),
+            ));
+        }
+        Ok(self)
     }
 
     /// Says at start which limits are in force, so an operator can see them in the log.
@@ -135,6 +155,27 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
             .build())
     }
 
+    /// The first of these variables that is set and not empty.
+    fn either(&self, names: [&str; 2]) -> Option<(String, String)> {
+        names.iter().find_map(|n| (self.0)(n).filter(|v| !v.trim().is_empty()).map(|v| (n.to_string(), v.trim().to_owned())))
+    }
+
+    fn database_url(&self) -> Result<Option<String>, StartError> {
+        match self.either(["PALAVER_DATABASE_URL", "DATABASE_URL"]) {
+            Some((_, url)) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(Some(url)),
+            Some((name, _)) => Err(StartError::Config(format!("{name} must be a postgres:// or postgresql:// URL"))),
+            None => Ok(None),
+        }
+    }
+
+    fn redis_url(&self) -> Result<Option<String>, StartError> {
+        match self.either(["PALAVER_REDIS_URL", "REDIS_URL"]) {
+            Some((_, url)) if url.starts_with("redis://") => Ok(Some(url)),
+            Some((name, _)) => Err(StartError::Config(format!("{name} must be a redis:// URL"))),
+            None => Ok(None),
+        }
+    }
+
     fn ip_limits(&self) -> Result<IpLimits, StartError> {
         let defaults = IpLimits::default();
         let trusted_proxies = self
@@ -177,6 +218,21 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cluster_settings_are_read_and_checked_together() {
+        let c = config(&[]).unwrap();
+        assert_eq!((c.database_url, c.redis_url), (None, None), "one machine, SQLite, by default");
+        let c = config(&[("DATABASE_URL", "postgres://db/palaver"), ("REDIS_URL", "redis://cache/")]).unwrap();
+        assert_eq!(c.database_url.as_deref(), Some("postgres://db/palaver"));
+        assert_eq!(c.redis_url.as_deref(), Some("redis://cache/"));
+        let c = config(&[("PALAVER_DATABASE_URL", "postgresql://a/b"), ("DATABASE_URL", "postgres://c/d")]).unwrap();
+        assert_eq!(c.database_url.as_deref(), Some("postgresql://a/b"), "PALAVER_ first");
+        let c = config(&[("PALAVER_DATABASE_URL", "postgres://db/p")]).unwrap();
+        assert!(c.redis_url.is_none(), "PostgreSQL alone: allowed, for one node");
+        let err = config(&[("PALAVER_REDIS_URL", "redis://cache/")]).unwrap_err().to_string();
+        assert!(err.contains("PALAVER_DATABASE_URL") && err.contains("SQLite"), "{err}");
+    }
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, StartError> {
         Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string()))
@@ -227,6 +283,8 @@ mod tests {
             ("LEPTOS_ENV", "staging"),
             ("LEPTOS_RELOAD_WS_PROTOCOL", "http"),
             ("LEPTOS_HASH_FILES", "yes"),
+            ("PALAVER_DATABASE_URL", "mysql://db/palaver"),
+            ("REDIS_URL", "http://cache"),
         ] {
             let err = config(&[(name, value)]).unwrap_err().to_string();
             assert!(err.contains(name), "{err}");

@@ -5,6 +5,7 @@
 //! binary (`main.rs`) adds only settings from the environment, logging and signals.
 
 pub mod admission;
+pub mod bus;
 pub mod chat;
 pub mod config;
 pub mod error;
@@ -28,7 +29,7 @@ use hub::Hub;
 use identity::Identity;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
-use store::sqlite::SqliteStore;
+use store::{postgres::PostgresStore, sqlite::SqliteStore, Store};
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::{compression::CompressionLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer};
@@ -42,16 +43,34 @@ pub struct AppState {
 }
 
 /// Serves Palaver on `listener` until `shutdown` is cancelled: opens the message store
-/// in the configured data directory, then serves pages and chat connections. On
+/// (SQLite in the data directory, or the shared PostgreSQL database) and, with Redis,
+/// joins the other nodes; then serves pages and chat connections. On
 /// shutdown it stops accepting, tells every chat connection to close ("going away"),
 /// and waits, within one grace period for all of it, for requests in flight and
 /// connections to finish.
 pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     config.log();
-    let store = SqliteStore::open(&config.data_dir)?;
-    tracing::info!("messages stored in {}", store.path().display());
-    let identity = Identity::load(config.secret.clone(), &config.data_dir)?;
-    let hub = Hub::start(Arc::new(store)).await?;
+    let store = open_store(&config).await?;
+    let identity = match (&config.secret, store.shared_secret(identity::random_bytes::<32>()?.to_vec()).await?) {
+        (None, Some(kept)) => Identity::new(kept),
+        _ => Identity::load(config.secret.clone(), &config.data_dir)?,
+    };
+    let node = bus::NodeId::fresh()?;
+    let (bus, inbound): (Arc<dyn bus::Bus>, _) = match &config.redis_url {
+        Some(url) => {
+            let (bus, inbound) = bus::redis::RedisBus::start(url, node.clone(), shutdown.clone())
+                .map_err(|e| StartError::Config(format!("PALAVER_REDIS_URL: {e}")))?;
+            tracing::info!(%node, "one of several nodes: telling the others through Redis");
+            (Arc::new(bus), inbound)
+        }
+        None => {
+            if config.database_url.is_some() {
+                tracing::warn!("PostgreSQL without Redis: run only ONE node, or the others will not see its messages live");
+            }
+            (Arc::new(bus::Local::new(node)), tokio::sync::mpsc::channel(1).1)
+        }
+    };
+    let hub = Hub::start_with(store, bus, inbound, shutdown.clone()).await?;
     let connections = TaskTracker::new();
     let gate = Gate {
         cx: Context {
@@ -80,6 +99,22 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The configured store: PostgreSQL when a database URL is set, else SQLite.
+async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    Ok(match &config.database_url {
+        Some(url) => {
+            let store = PostgresStore::open(url).await?;
+            tracing::info!("messages stored in {}", store.place());
+            Arc::new(store)
+        }
+        None => {
+            let store = SqliteStore::open(&config.data_dir)?;
+            tracing::info!("messages stored in {}", store.path().display());
+            Arc::new(store)
+        }
+    })
 }
 
 /// The whole HTTP surface: pages and static files (compressed), the chat socket at

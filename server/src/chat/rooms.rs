@@ -65,6 +65,13 @@ impl<T: Transport> Connection<T> {
         let Some(joined) = self.rooms.get_mut(&room) else { return Ok(None) };
         match frame {
             Ok(Frame { seq: Some(seq), .. }) if seq <= joined.delivered => Ok(None),
+            // A number is missing before this one (it went out before this connection
+            // subscribed on another node's account): the store has it, as it was
+            // committed first.
+            Ok(Frame { seq: Some(seq), .. }) if seq > joined.delivered + 1 => {
+                tracing::debug!(seq, delivered = joined.delivered, %room, "catching up a gap from the store");
+                Ok(Some(room))
+            }
             Ok(frame) => {
                 if let Some(seq) = frame.seq {
                     joined.delivered = seq;

@@ -178,6 +178,7 @@ pub fn binary_command(data: &std::path::Path, env: &[(&str, &str)]) -> Command {
     command
 }
 
+#[allow(unused_imports)]
 pub use testkit::http::header;
 
 impl Drop for TestServer {
@@ -306,6 +307,23 @@ impl Client {
                 }
                 Message::Pong(_) => {}
                 other => return other,
+            }
+        }
+    }
+
+    /// The next protocol frame if one comes within `limit` (which may be longer than
+    /// [`WAIT`]); `None` if none did.
+    pub async fn next_within(&mut self, limit: Duration) -> Option<ServerMsg> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next()).await.ok()?;
+            match msg.expect("socket still open").expect("no socket error") {
+                Message::Ping(data) => {
+                    let _ = self.ws.send(Message::Pong(data)).await;
+                }
+                Message::Pong(_) => {}
+                Message::Text(text) => return Some(ServerMsg::decode(text.as_str()).expect("a protocol frame")),
+                other => panic!("expected a text frame, got {other:?}"),
             }
         }
     }

@@ -6,16 +6,26 @@
 //! A connection that falls more than [`LIVE_QUEUE`] frames behind its room's live feed
 //! is never skipped silently: it catches up from the store (see `chat/rooms.rs`).
 //! Connections themselves, and shutting them down, are not the hub's: see `chat/`.
+//!
+//! With several nodes (see `cluster.rs`), every node's writer stores into the shared
+//! database and tells the others over the [`Bus`]; each node delivers a room's messages
+//! to its own connections in number order, filling any gap from the store, and lists
+//! everyone present on any node.
 
+mod cluster;
+
+use crate::bus::{Bus, Event, Inbound};
 use crate::store::{Appended, Post, Store, StoreError};
 use app::protocol::{ChatMessage, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
 use axum::extract::ws::Utf8Bytes;
+use cluster::{Order, Remote};
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
+use tokio_util::sync::CancellationToken;
 
 /// Frames a connection may fall behind a room's live feed before it must catch up
 /// from the store. Each live room holds this many slots; a connection takes frames
@@ -72,17 +82,20 @@ struct Write {
 
 struct Room {
     feed: broadcast::Sender<Frame>,
-    /// Who is here, with how many of their connections (tabs) are.
+    /// Who is here through this node, with how many of their connections (tabs) are.
     online: BTreeMap<UserId, (String, usize)>,
+    /// Which number goes out next, and what arrived early.
+    order: Order,
 }
 
 impl Room {
-    /// Who is here, by name.
-    fn online(&self) -> Vec<User> {
-        let mut users: Vec<User> =
-            self.online.iter().map(|(id, (name, _))| User { id: id.clone(), name: name.clone() }).collect();
-        users.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
-        users
+    fn new() -> Room {
+        Room { feed: broadcast::channel(LIVE_QUEUE).0, online: BTreeMap::new(), order: Order::default() }
+    }
+
+    fn send(&self, msg: &ServerMsg) {
+        // An error only means nobody is subscribed right now.
+        let _ = self.feed.send(Frame::event(msg));
     }
 }
 
@@ -92,6 +105,53 @@ struct Rooms {
     /// Every room with messages. (Rooms with people in them are in `live`; a room
     /// entered and left without a message is forgotten with it.)
     stored: BTreeSet<RoomId>,
+    /// Who is here through each other node.
+    remote: Remote,
+}
+
+impl Rooms {
+    /// The name `user` has in `room` on any node, if they are there.
+    fn present(&self, room: &RoomId, user: &UserId) -> Option<String> {
+        let local = self.live.get(room).and_then(|r| r.online.get(user)).map(|(name, _)| name.clone());
+        local.or_else(|| self.remote.name_of(room, user))
+    }
+
+    /// Tells this node's connections in `room` that `user` is now there as `now` (or
+    /// gone), if that changes what they were told, which was `before`.
+    fn announce(&self, room: &RoomId, user: &UserId, before: Option<String>) -> bool {
+        let now = self.present(room, user);
+        if now == before {
+            return false;
+        }
+        if let Some(r) = self.live.get(room) {
+            match (now, before) {
+                (Some(name), _) => r.send(&ServerMsg::Arrived { room: room.clone(), user: User { id: user.clone(), name } }),
+                (None, Some(name)) => {
+                    r.send(&ServerMsg::Departed { room: room.clone(), user: User { id: user.clone(), name } })
+                }
+                (None, None) => {}
+            }
+        }
+        true
+    }
+
+    /// Who is in a room on any node, by name.
+    fn online(&self, room: &RoomId) -> Vec<User> {
+        let mut users: BTreeMap<UserId, String> = self.remote.in_room(room);
+        if let Some(r) = self.live.get(room) {
+            users.extend(r.online.iter().map(|(id, (name, _))| (id.clone(), name.clone())));
+        }
+        let mut users: Vec<User> = users.into_iter().map(|(id, name)| User { id, name }).collect();
+        users.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        users
+    }
+
+    fn online_count(&self, room: &RoomId) -> usize {
+        match self.live.get(room) {
+            Some(r) if self.remote.is_empty() => r.online.len(),
+            _ => self.online(room).len(),
+        }
+    }
 }
 
 /// State the writer task shares with the hub.
@@ -99,6 +159,7 @@ struct Shared {
     rooms: Mutex<Rooms>,
     directory: watch::Sender<Utf8Bytes>,
     directory_dirty: Notify,
+    bus: Arc<dyn Bus>,
 }
 
 impl Shared {
@@ -108,28 +169,34 @@ impl Shared {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Delivers a stored message (from this node's writer, another node, or the store)
+    /// to this node's connections in its room, in number order.
     fn publish(&self, message: ChatMessage) {
         let seq = message.seq;
+        let room = message.room.clone();
         let text = Utf8Bytes::from(ServerMsg::Message(message.clone()).encode());
+        let frame = Frame { seq: Some(seq), text, message: Some(Arc::new(message)) };
         let mut rooms = self.rooms();
-        if rooms.stored.insert(message.room.clone()) {
+        if !rooms.stored.contains(&room) {
+            rooms.stored.insert(room.clone());
             self.directory_dirty.notify_one();
         }
-        if let Some(room) = rooms.live.get(&message.room) {
-            // An error only means nobody is subscribed right now.
-            let _ = room.feed.send(Frame { seq: Some(seq), text, message: Some(Arc::new(message)) });
+        if let Some(live) = rooms.live.get_mut(&room) {
+            live.order.deliver(seq, frame, &live.feed);
         }
     }
 
     /// The busiest [`MAX_LISTED_ROOMS`] rooms, by name.
     fn summary(&self) -> Vec<RoomSummary> {
         let rooms = self.rooms();
-        let unstored = rooms.live.keys().filter(|r| !rooms.stored.contains(*r));
+        let elsewhere = rooms.remote.rooms();
+        let unstored: BTreeSet<&RoomId> =
+            rooms.live.keys().chain(elsewhere.iter()).filter(|r| !rooms.stored.contains(*r)).collect();
         let mut list: Vec<RoomSummary> = rooms
             .stored
             .iter()
             .chain(unstored)
-            .map(|r| RoomSummary { room: r.clone(), online: rooms.live.get(r).map_or(0, |room| room.online.len()) })
+            .map(|r| RoomSummary { room: r.clone(), online: rooms.online_count(r) })
             .collect();
         if list.len() > MAX_LISTED_ROOMS {
             list.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.room.cmp(&b.room)));
@@ -157,38 +224,58 @@ pub struct Membership {
 impl Drop for Membership {
     fn drop(&mut self) {
         let mut rooms = self.shared.rooms();
+        let before = rooms.present(&self.room, &self.user);
         let Some(room) = rooms.live.get_mut(&self.room) else { return };
-        let gone = match room.online.get_mut(&self.user) {
+        let last_tab = match room.online.get_mut(&self.user) {
             Some((_, conns)) if *conns > 1 => {
                 *conns -= 1;
-                None
+                false
             }
-            Some(_) => room.online.remove(&self.user).map(|(name, _)| name),
-            None => None,
+            Some(_) => room.online.remove(&self.user).is_some(),
+            None => false,
         };
-        if let Some(name) = gone {
-            let user = User { id: self.user.clone(), name };
-            let _ = room.feed.send(Frame::event(&ServerMsg::Departed { room: self.room.clone(), user }));
+        if last_tab {
+            rooms.announce(&self.room, &self.user, before);
             self.shared.directory_dirty.notify_one();
+            self.shared.bus.publish(Event::Gone { room: self.room.clone(), user: self.user.clone() });
         }
-        if room.online.is_empty() && room.feed.receiver_count() == 0 {
+        if rooms.live.get(&self.room).is_some_and(|r| r.online.is_empty() && r.feed.receiver_count() == 0) {
             rooms.live.remove(&self.room);
         }
     }
 }
 
 impl Hub {
-    /// Starts the hub and its writer over `store`. Needs a Tokio runtime.
+    /// Starts the hub of a node that is the only one, with its writer over `store`.
+    /// Needs a Tokio runtime.
     pub async fn start(store: Arc<dyn Store>) -> Result<Arc<Hub>, StoreError> {
+        let node = crate::bus::NodeId("local".into());
+        let (_, inbound) = mpsc::channel(1);
+        Hub::start_with(store, Arc::new(crate::bus::Local::new(node)), inbound, CancellationToken::new()).await
+    }
+
+    /// Starts the hub over `store`, telling other nodes over `bus` and hearing them on
+    /// `inbound`, until `shutdown`.
+    pub async fn start_with(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        inbound: mpsc::Receiver<Inbound>,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<Hub>, StoreError> {
         let stored = store.rooms().await?.into_iter().collect();
+        let spans_nodes = bus.spans_nodes();
         let shared = Arc::new(Shared {
-            rooms: Mutex::new(Rooms { live: HashMap::new(), stored }),
+            rooms: Mutex::new(Rooms { stored, ..Rooms::default() }),
             directory: watch::channel(Utf8Bytes::from_static("")).0,
             directory_dirty: Notify::new(),
+            bus,
         });
         let (writes, queue) = mpsc::channel(WRITE_QUEUE);
         tokio::spawn(write_loop(store.clone(), shared.clone(), queue));
         tokio::spawn(directory_loop(shared.clone()));
+        if spans_nodes {
+            cluster::spawn(store.clone(), shared.clone(), inbound, shutdown);
+        }
         shared.directory.send_replace(ServerMsg::Rooms { rooms: shared.summary() }.encode().into());
         Ok(Arc::new(Hub { store, shared, writes }))
     }
@@ -225,21 +312,18 @@ impl Hub {
     /// `joined` answer is made; the list is not built twice.)
     pub fn join(&self, room: &RoomId, user: &User) -> (broadcast::Receiver<Frame>, Membership) {
         let mut rooms = self.shared.rooms();
-        if !rooms.live.contains_key(room) && !rooms.stored.contains(room) {
-            self.shared.directory_dirty.notify_one();
-        }
-        let entry = rooms
-            .live
-            .entry(room.clone())
-            .or_insert_with(|| Room { feed: broadcast::channel(LIVE_QUEUE).0, online: BTreeMap::new() });
+        let before = rooms.present(room, &user.id);
+        let entry = rooms.live.entry(room.clone()).or_insert_with(Room::new);
         let feed = entry.feed.subscribe();
         let (name, conns) = entry.online.entry(user.id.clone()).or_insert_with(|| (user.name.clone(), 0));
         *conns += 1;
-        let arrived = *conns == 1;
+        let first_tab = *conns == 1;
         *name = user.name.clone();
-        if arrived {
-            let _ = entry.feed.send(Frame::event(&ServerMsg::Arrived { room: room.clone(), user: user.clone() }));
+        if rooms.announce(room, &user.id, before) || first_tab {
             self.shared.directory_dirty.notify_one();
+        }
+        if first_tab {
+            self.shared.bus.publish(Event::Here { room: room.clone(), user: user.clone() });
         }
         let membership = Membership { shared: self.shared.clone(), room: room.clone(), user: user.id.clone() };
         (feed, membership)
@@ -251,27 +335,32 @@ impl Hub {
         self.shared.rooms().live.len()
     }
 
-    /// Who is in a room now.
+    /// Who is in a room now, on any node.
     pub fn online(&self, room: &RoomId) -> Vec<User> {
-        self.shared.rooms().live.get(room).map(Room::online).unwrap_or_default()
+        self.shared.rooms().online(room)
     }
 
     /// Updates a person's name in every room they are in (after a rename).
     pub fn rename(&self, user: &User) {
         let mut rooms = self.shared.rooms();
-        for (id, room) in rooms.live.iter_mut() {
-            if let Some((name, _)) = room.online.get_mut(&user.id) {
+        let theirs: Vec<RoomId> =
+            rooms.live.iter().filter(|(_, r)| r.online.contains_key(&user.id)).map(|(id, _)| id.clone()).collect();
+        for id in theirs {
+            let before = rooms.present(&id, &user.id);
+            if let Some((name, _)) = rooms.live.get_mut(&id).and_then(|r| r.online.get_mut(&user.id)) {
                 *name = user.name.clone();
-                let _ = room.feed.send(Frame::event(&ServerMsg::Arrived { room: id.clone(), user: user.clone() }));
             }
+            rooms.announce(&id, &user.id, before);
+            self.shared.bus.publish(Event::Here { room: id, user: user.clone() });
         }
     }
 
     /// Tells a room that `user` is typing. Never stored.
     pub fn typing(&self, room: &RoomId, user: &User) {
         if let Some(r) = self.shared.rooms().live.get(room) {
-            let _ = r.feed.send(Frame::event(&ServerMsg::Typing { room: room.clone(), user: user.clone() }));
+            r.send(&ServerMsg::Typing { room: room.clone(), user: user.clone() });
         }
+        self.shared.bus.publish(Event::Typing { room: room.clone(), user: user.clone() });
     }
 
     /// The room list, as a `rooms` frame, and its updates.
@@ -295,6 +384,7 @@ async fn write_loop(store: Arc<dyn Store>, shared: Arc<Shared>, mut queue: mpsc:
                 for (result, reply) in results.into_iter().zip(replies) {
                     if let Appended::New(m) = &result {
                         shared.publish(m.clone());
+                        shared.bus.publish(Event::Message(m.clone()));
                     }
                     let _ = reply.send(Ok(result));
                 }
@@ -338,136 +428,4 @@ fn writer_stopped() -> StoreError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::sqlite::SqliteStore;
-    use app::protocol::ClientMsgId;
-
-    async fn hub() -> (Arc<Hub>, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
-        (Hub::start(store).await.unwrap(), dir)
-    }
-
-    fn user(id: &str) -> User {
-        User { id: UserId(id.into()), name: id.to_uppercase() }
-    }
-
-    fn room(name: &str) -> RoomId {
-        RoomId::parse(name).unwrap()
-    }
-
-    async fn post(hub: &Hub, r: &str, u: &str, id: &str) -> PostOutcome {
-        hub.post(Post::text(room(r), user(u), ClientMsgId(id.into()), format!("{id} text"))).await.unwrap()
-    }
-
-    fn decode(frame: &Frame) -> ServerMsg {
-        ServerMsg::decode(frame.text.as_str()).unwrap()
-    }
-
-    #[tokio::test]
-    async fn posts_are_numbered_per_room_broadcast_once_serialized_and_deduplicated() {
-        let (hub, _dir) = hub().await;
-        let (mut feed, _m) = hub.join(&room("a"), &user("u1"));
-        assert!(matches!(decode(&feed.recv().await.unwrap()), ServerMsg::Arrived { .. }));
-        assert_eq!(post(&hub, "a", "u1", "m1").await, PostOutcome::Accepted(1));
-        assert_eq!(post(&hub, "b", "u1", "m1").await, PostOutcome::Accepted(1));
-        assert_eq!(post(&hub, "a", "u1", "m2").await, PostOutcome::Accepted(2));
-        assert_eq!(post(&hub, "a", "u1", "m1").await, PostOutcome::Duplicate(1));
-        for expected in [1, 2] {
-            let frame = feed.recv().await.unwrap();
-            assert_eq!(frame.seq, Some(expected));
-            assert!(matches!(decode(&frame), ServerMsg::Message(m) if m.seq == expected && m.room == room("a")));
-        }
-        assert!(feed.try_recv().is_err(), "the duplicate and room b's message did not come here");
-    }
-
-    #[tokio::test]
-    async fn concurrent_posts_get_one_gapless_order() {
-        let (hub, _dir) = hub().await;
-        let tasks: Vec<_> = (0..8)
-            .map(|t| {
-                let hub = hub.clone();
-                tokio::spawn(async move {
-                    let mut seqs = Vec::new();
-                    for n in 0..25 {
-                        seqs.push(post(&hub, "r", &format!("u{t}"), &format!("m{n}")).await.seq());
-                    }
-                    seqs
-                })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for t in tasks {
-            let seqs = t.await.unwrap();
-            assert!(seqs.windows(2).all(|w| w[0] < w[1]), "each sender's messages keep their order");
-            all.extend(seqs);
-        }
-        all.sort();
-        assert_eq!(all, (1..=200).collect::<Vec<_>>());
-    }
-
-    #[tokio::test]
-    async fn presence_counts_people_not_tabs() {
-        let (hub, _dir) = hub().await;
-        let (_f1, tab1) = hub.join(&room("r"), &user("ann"));
-        assert_eq!(hub.online(&room("r")), [user("ann")]);
-        let (_f2, tab2) = hub.join(&room("r"), &user("ann"));
-        let (mut watcher, _bob) = hub.join(&room("r"), &user("bob"));
-        assert_eq!(hub.online(&room("r")).len(), 2);
-        let _ = watcher.recv().await; // bob's own arrival
-        drop(tab1);
-        assert_eq!(hub.online(&room("r")).len(), 2, "ann still has a tab open");
-        assert!(watcher.try_recv().is_err(), "no presence change to announce");
-        drop(tab2);
-        assert_eq!(hub.online(&room("r")), [user("bob")]);
-        assert!(
-            matches!(decode(&watcher.recv().await.unwrap()), ServerMsg::Departed { user: u, .. } if u == user("ann")),
-            "the change, not the whole list: presence costs the same in a room of thousands"
-        );
-        assert_eq!(hub.online(&room("other")), []);
-    }
-
-    #[tokio::test]
-    async fn the_room_list_counts_who_is_in_each_room() {
-        let (hub, _dir) = hub().await;
-        post(&hub, "history-only", "u1", "m1").await;
-        let _m = hub.join(&room("lobby"), &user("ann"));
-        let rooms = hub.rooms();
-        assert_eq!(
-            rooms,
-            [RoomSummary { room: room("history-only"), online: 0 }, RoomSummary { room: room("lobby"), online: 1 },]
-        );
-        let mut directory = hub.directory();
-        tokio::time::timeout(Duration::from_secs(2), directory.changed()).await.unwrap().unwrap();
-        let frame = directory.borrow().clone();
-        assert!(matches!(ServerMsg::decode(frame.as_str()).unwrap(), ServerMsg::Rooms { rooms: r } if r == rooms));
-
-        // Many rooms: the list names the busiest, so its size stays bounded.
-        for n in 0..MAX_LISTED_ROOMS + 10 {
-            post(&hub, &format!("quiet-{n:03}"), "u1", "m1").await;
-        }
-        let rooms = hub.rooms();
-        assert_eq!(rooms.len(), MAX_LISTED_ROOMS);
-        assert!(rooms.iter().any(|r| r.room == room("lobby") && r.online == 1), "the room with people in it");
-        assert!(rooms.windows(2).all(|w| w[0].room < w[1].room), "in name order");
-    }
-
-    #[tokio::test]
-    async fn a_room_entered_and_left_without_a_message_is_forgotten() {
-        let (hub, _dir) = hub().await;
-        for n in 0..100 {
-            let (feed, membership) = hub.join(&room(&format!("passing-{n}")), &user("u1"));
-            drop((feed, membership));
-        }
-        post(&hub, "kept", "u1", "m1").await;
-        assert_eq!(hub.rooms(), [RoomSummary { room: room("kept"), online: 0 }]);
-        assert_eq!(hub.live_rooms(), 0);
-    }
-
-    #[test]
-    fn the_room_list_refreshes_less_often_on_a_busy_server() {
-        assert_eq!(directory_interval(10), DIRECTORY_EVERY);
-        assert_eq!(directory_interval(DIRECTORY_BUDGET_PER_SEC * 5), Duration::from_secs(5));
-    }
-}
+mod tests;

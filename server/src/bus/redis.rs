@@ -1,0 +1,171 @@
+//! The bus over Redis pub/sub: one channel every node publishes to and subscribes to.
+//! Redis being away never stops a node: it serves its own clients, drops what it
+//! cannot send (the others catch up from the database), and reconnects by itself;
+//! each (re)subscription tells the hub to resync.
+
+use super::{Bus, Envelope, Event, Inbound, NodeId};
+use futures::StreamExt;
+use redis::{aio::MultiplexedConnection, AsyncConnectionConfig, Client};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// The channel all events travel on.
+pub const CHANNEL: &str = "palaver:events";
+/// Events waiting to be published; past it, new ones are dropped (and caught up).
+const OUTGOING: usize = 16_384;
+/// Events received but not yet taken by the hub; while it is full, this node reads
+/// Redis no faster than the hub takes them.
+const INCOMING: usize = 16_384;
+/// Most events sent in one round trip.
+const PUBLISH_BATCH: usize = 256;
+/// Longest wait for Redis to connect or answer.
+const TIMEOUT: Duration = Duration::from_secs(2);
+/// Wait between attempts to reach Redis again.
+const RETRY_EVERY: Duration = Duration::from_millis(500);
+
+pub struct RedisBus {
+    node: NodeId,
+    outgoing: mpsc::Sender<Vec<u8>>,
+}
+
+impl RedisBus {
+    /// Starts publishing and subscribing at `url` (`redis://...`). Only a malformed URL
+    /// is an error: an unreachable Redis is tried again until `shutdown`.
+    pub fn start(
+        url: &str,
+        node: NodeId,
+        shutdown: CancellationToken,
+    ) -> Result<(RedisBus, mpsc::Receiver<Inbound>), redis::RedisError> {
+        let client = Client::open(url)?;
+        let (outgoing, queue) = mpsc::channel(OUTGOING);
+        let (inbound, events) = mpsc::channel(INCOMING);
+        tokio::spawn(publish_loop(client.clone(), queue, shutdown.clone()));
+        tokio::spawn(subscribe_loop(client, node.clone(), inbound, shutdown));
+        Ok((RedisBus { node, outgoing }, events))
+    }
+}
+
+impl Bus for RedisBus {
+    fn node(&self) -> &NodeId {
+        &self.node
+    }
+
+    fn spans_nodes(&self) -> bool {
+        true
+    }
+
+    fn publish(&self, event: Event) {
+        let envelope = Envelope { node: self.node.clone(), event };
+        match serde_json::to_vec(&envelope) {
+            // Full: Redis is slow or away; the other nodes catch up from the database.
+            Ok(bytes) => {
+                let _ = self.outgoing.try_send(bytes);
+            }
+            Err(e) => tracing::error!("cannot encode a bus event: {e}"),
+        }
+    }
+}
+
+async fn connect(client: &Client) -> redis::RedisResult<MultiplexedConnection> {
+    let config = AsyncConnectionConfig::new().set_connection_timeout(TIMEOUT).set_response_timeout(TIMEOUT);
+    client.get_multiplexed_async_connection_with_config(&config).await
+}
+
+/// Sends what is queued, many events per round trip.
+async fn publish_loop(client: Client, mut queue: mpsc::Receiver<Vec<u8>>, shutdown: CancellationToken) {
+    let mut connection: Option<MultiplexedConnection> = None;
+    let mut last_attempt: Option<Instant> = None;
+    let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+    loop {
+        let received = tokio::select! {
+            n = queue.recv_many(&mut batch, PUBLISH_BATCH) => n,
+            () = shutdown.cancelled() => return,
+        };
+        if received == 0 {
+            return;
+        }
+        if connection.is_none() && last_attempt.is_none_or(|at| at.elapsed() >= RETRY_EVERY) {
+            last_attempt = Some(Instant::now());
+            match connect(&client).await {
+                Ok(c) => {
+                    tracing::info!("publishing to Redis");
+                    connection = Some(c);
+                }
+                Err(e) => tracing::warn!("Redis unavailable for publishing ({e}); other nodes catch up from the database"),
+            }
+        }
+        let Some(conn) = connection.as_mut() else {
+            batch.clear();
+            continue;
+        };
+        let mut pipe = redis::pipe();
+        for payload in batch.drain(..) {
+            pipe.cmd("PUBLISH").arg(CHANNEL).arg(payload).ignore();
+        }
+        if let Err(e) = pipe.query_async::<()>(conn).await {
+            tracing::warn!("publishing to Redis failed ({e}); reconnecting");
+            connection = None;
+        }
+    }
+}
+
+/// Receives every node's events, resubscribing whenever the subscription drops.
+async fn subscribe_loop(client: Client, node: NodeId, inbound: mpsc::Sender<Inbound>, shutdown: CancellationToken) {
+    let mut lost_at: Option<Instant> = None;
+    while !shutdown.is_cancelled() {
+        let subscribed = async {
+            let mut pubsub = tokio::time::timeout(TIMEOUT, client.get_async_pubsub()).await.map_err(|_| timeout())??;
+            tokio::time::timeout(TIMEOUT, pubsub.subscribe(CHANNEL)).await.map_err(|_| timeout())??;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        let pubsub = tokio::select! {
+            s = subscribed => s,
+            () = shutdown.cancelled() => return,
+        };
+        match pubsub {
+            Ok(pubsub) => {
+                match lost_at.take() {
+                    Some(at) => tracing::info!("Redis is back after {:?}: catching up from the database", at.elapsed()),
+                    None => tracing::info!(%node, "subscribed to Redis"),
+                }
+                if inbound.send(Inbound::Resync).await.is_err() {
+                    return;
+                }
+                let mut messages = pubsub.into_on_message();
+                loop {
+                    let message = tokio::select! {
+                        m = messages.next() => m,
+                        () = shutdown.cancelled() => return,
+                    };
+                    let Some(message) = message else { break };
+                    match serde_json::from_slice::<Envelope>(message.get_payload_bytes()) {
+                        Ok(envelope) if envelope.node == node => {}
+                        Ok(envelope) => {
+                            if inbound.send(Inbound::Event(envelope)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => tracing::warn!("ignoring a bus event this node cannot read: {e}"),
+                    }
+                }
+                tracing::warn!("lost the Redis subscription; serving this node's clients and reconnecting");
+                lost_at = Some(Instant::now());
+            }
+            Err(e) => {
+                if lost_at.is_none() {
+                    tracing::warn!("Redis unavailable ({e}); serving this node's clients and trying again");
+                    lost_at = Some(Instant::now());
+                }
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(RETRY_EVERY) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+fn timeout() -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, "Redis did not answer in time"))
+}

@@ -1,0 +1,408 @@
+//! Several Palaver nodes sharing a real PostgreSQL database and a real Redis, each a
+//! real server binary: messages, presence and typing across nodes, two nodes posting to
+//! one room at once, a node killed (-9) under load, Redis killed and restarted, and
+//! PostgreSQL stopped and started.
+
+mod common;
+
+use app::protocol::{ClientMsg, ClientMsgId, ErrorReason, Seq, ServerMsg};
+use common::{room_id, Client, TestServer};
+use futures::{SinkExt, StreamExt};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use testkit::services::{Postgres, Redis};
+use tokio_tungstenite::tungstenite::Message;
+
+/// The longest the database and Redis of one test may live.
+const LIFETIME: Duration = Duration::from_secs(300);
+
+struct Cluster {
+    pg: Postgres,
+    redis: Redis,
+    nodes: Vec<TestServer>,
+}
+
+impl Cluster {
+    fn start(nodes: usize) -> Cluster {
+        let pg = Postgres::start(LIFETIME).expect("PostgreSQL (scripts/setup.sh installs it)");
+        pg.create_database("palaver").unwrap();
+        let redis = Redis::start(LIFETIME).expect("Redis (scripts/setup.sh installs it)");
+        let mut cluster = Cluster { pg, redis, nodes: Vec::new() };
+        for _ in 0..nodes {
+            cluster.add_node();
+        }
+        cluster
+    }
+
+    fn add_node(&mut self) {
+        let (db, redis) = (self.pg.url("palaver"), self.redis.url());
+        let data = Arc::new(tempfile::tempdir().unwrap());
+        let env = [("PALAVER_DATABASE_URL", db.as_str()), ("PALAVER_REDIS_URL", redis.as_str())];
+        self.nodes.push(TestServer::binary_in(data, &env));
+    }
+
+    fn url(&self, node: usize) -> String {
+        self.nodes[node].ws_url("/ws")
+    }
+
+    /// What the database holds for a room: (author name, client id, number), by number.
+    fn stored(&self, room: &str) -> Vec<(String, String, Seq)> {
+        let rows = self
+            .pg
+            .sql("palaver", &format!("SELECT author_name, client_id, seq FROM messages WHERE room = '{room}' ORDER BY seq"))
+            .unwrap();
+        rows.lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split('|').collect();
+                (f[0].to_owned(), f[1].to_owned(), f[2].parse().unwrap())
+            })
+            .collect()
+    }
+}
+
+/// A client of `node` that has said hello as `name` and joined `room`.
+async fn member(cluster: &Cluster, node: usize, name: &str, room: &str) -> Client {
+    let mut client = cluster.nodes[node].named(name).await;
+    client.join(room, None).await;
+    client
+}
+
+/// Reads messages of `room` until number `last` has come; returns their numbers in
+/// the order they came. Fails if they stop coming for `patience`.
+async fn numbers_until(client: &mut Client, last: Seq, patience: Duration) -> Vec<Seq> {
+    let mut seen = Vec::new();
+    while seen.last() != Some(&last) {
+        match client.next_within(patience).await {
+            Some(ServerMsg::Message(m)) => seen.push(m.seq),
+            Some(_) => {}
+            None => panic!("no message for {patience:?}; got {} so far, the last {:?}", seen.len(), seen.last()),
+        }
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_presence_and_typing_cross_nodes_both_ways_and_plain_clients_get_them() {
+    let cluster = Cluster::start(2);
+    let mut ann = member(&cluster, 0, "Ann", "r").await;
+    let mut bob = cluster.nodes[1].named("Bob").await;
+    let (_, _, online) = bob.join("r", None).await;
+    assert_eq!(online.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Ann", "Bob"], "Ann on the other node");
+    // Bob's arrival on the other node reaches Ann (or this waits in vain and fails).
+    ann.next_where(|m| matches!(m, ServerMsg::Arrived { user, .. } if user.name == "Bob")).await;
+
+    ann.say("r", "a1", "hello from node 0").await;
+    assert_eq!(ann.next_ack().await, ("a1".into(), 1));
+    let m = bob.next_message().await;
+    assert_eq!((m.seq, m.text.as_str(), m.author.name.as_str()), (1, "hello from node 0", "Ann"));
+    bob.say("r", "b1", "and back from node 1").await;
+    assert_eq!(bob.next_ack().await, ("b1".into(), 2));
+    let m = ann.next_message().await;
+    assert_eq!((m.seq, m.text.as_str()), (2, "and back from node 1"));
+
+    bob.send_msg(ClientMsg::Typing { room: room_id("r") }).await;
+    let typing = ann.next_where(|m| matches!(m, ServerMsg::Typing { .. })).await;
+    assert!(matches!(typing, ServerMsg::Typing { user, .. } if user.name == "Bob"));
+
+    // Ann's session token, made on node 0, is good on node 1: one secret for all nodes.
+    let mut ann_elsewhere = cluster.nodes[1].client().await;
+    let (user, _) = ann_elsewhere.hello(Some(&ann.token()), None).await;
+    assert_eq!(user, ann.user());
+    // Her second tab, on the other node: still one person in the room.
+    let (_, _, online) = ann_elsewhere.join("r", None).await;
+    assert_eq!(online.len(), 2);
+
+    // A plain WebSocket client in the lobby of node 1 reads what is said on node 0.
+    let mut plain = Client::connect(&cluster.nodes[1].ws_url("/")).await;
+    ann.join("lobby", None).await;
+    // The guest's arrival is seen on node 0 before Ann speaks, so it is listening.
+    ann.next_where(|m| matches!(m, ServerMsg::Arrived { room, .. } if room.as_str() == "lobby")).await;
+    ann.say("lobby", "a2", "hi guest").await;
+    assert_eq!(plain.next_raw().await, Message::text("Ann: hi guest"));
+    plain.send_raw(Message::text("hello from a plain socket")).await;
+    let m = ann.next_where(|m| matches!(m, ServerMsg::Message(m) if m.room.as_str() == "lobby" && m.seq == 2)).await;
+    assert!(matches!(&m, ServerMsg::Message(m) if m.text == "hello from a plain socket"), "the guest's line: {m:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_posting_to_one_room_at_once_give_every_receiver_gapless_increasing_numbers() {
+    let cluster = Cluster::start(3);
+    let mut readers = Vec::new();
+    for node in 0..3 {
+        readers.push(member(&cluster, node, &format!("Reader{node}"), "busy").await);
+    }
+    const EACH: usize = 150;
+    let mut senders = Vec::new();
+    for node in 0..2 {
+        let mut sender = member(&cluster, node, &format!("Sender{node}"), "busy").await;
+        senders.push(tokio::spawn(async move {
+            for n in 0..EACH {
+                sender.say("busy", &format!("{n}"), &format!("from node {node}: {n}")).await;
+            }
+            let mut acks = Vec::new();
+            while acks.len() < EACH {
+                acks.push(sender.next_ack().await.1);
+            }
+            acks
+        }));
+    }
+    for sender in senders {
+        let acks = sender.await.unwrap();
+        assert!(acks.windows(2).all(|w| w[0] < w[1]), "a sender's messages keep their order");
+    }
+    let total = 2 * EACH as Seq;
+    for (node, reader) in readers.iter_mut().enumerate() {
+        let seen = numbers_until(reader, total, Duration::from_secs(10)).await;
+        assert_eq!(seen, (1..=total).collect::<Vec<_>>(), "node {node}: every number once, in order");
+    }
+}
+
+/// One sender's record: every id it sent with the number it was acknowledged as.
+struct Sent {
+    acked: HashMap<String, Seq>,
+    resent: usize,
+    moved: bool,
+}
+
+/// Posts `count` messages, a few unacknowledged at a time, to the first of `nodes`;
+/// when its node goes away it says hello again on the next with its token, rejoins
+/// and resends whatever was not acknowledged, as the page does.
+async fn send_through_failover(nodes: Vec<String>, name: String, room: &'static str, count: usize) -> Sent {
+    let mut sent = Sent { acked: HashMap::new(), resent: 0, moved: false };
+    let mut pending: BTreeMap<usize, String> = BTreeMap::new();
+    let mut next = 0;
+    let mut token: Option<String> = None;
+    for (attempt, url) in nodes.iter().enumerate() {
+        let mut client = Client::connect(url).await;
+        let (_, t) = client.hello(token.as_deref(), if token.is_none() { Some(&name) } else { None }).await;
+        token = Some(t);
+        client.join(room, None).await;
+        if attempt > 0 {
+            sent.moved = true;
+            sent.resent += pending.len();
+        }
+        let post = |id: &str| {
+            let send = ClientMsg::Send { room: room_id(room), id: ClientMsgId(id.into()), text: format!("{name} {id}") };
+            Message::text(send.encode())
+        };
+        let mut alive = true;
+        for id in pending.values() {
+            alive &= client.ws.send(post(id)).await.is_ok();
+        }
+        while alive {
+            while pending.len() < 4 && next < count {
+                let id = format!("{name}-{next}");
+                // Sent or not, it is pending until acknowledged.
+                alive &= client.ws.send(post(&id)).await.is_ok();
+                pending.insert(next, id);
+                next += 1;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            if pending.is_empty() {
+                return sent;
+            }
+            let frame = tokio::time::timeout(Duration::from_secs(10), client.ws.next()).await.expect("an answer");
+            match frame {
+                Some(Ok(Message::Text(text))) => {
+                    if let Ok(ServerMsg::Ack { id, seq, .. }) = ServerMsg::decode(text.as_str()) {
+                        pending.retain(|_, p| *p != id.0);
+                        if let Some(before) = sent.acked.insert(id.0.clone(), seq) {
+                            assert_eq!(before, seq, "{id:?} acknowledged as two numbers");
+                        }
+                    }
+                }
+                Some(Ok(Message::Ping(data))) => {
+                    let _ = client.ws.send(Message::Pong(data)).await;
+                }
+                Some(Ok(_)) => {}
+                // The node is gone: on to the next.
+                None | Some(Err(_)) => alive = false,
+            }
+        }
+    }
+    panic!("{name}: no node left with {} messages unacknowledged", pending.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_under_load_loses_no_acknowledged_message_and_stores_none_twice() {
+    let mut cluster = Cluster::start(2);
+    let mut reader = member(&cluster, 1, "Reader", "load").await;
+    const SENDERS: usize = 20;
+    const EACH: usize = 60;
+    let mut senders = Vec::new();
+    for s in 0..SENDERS {
+        // Half on the node that dies (they move to the other), half on the survivor.
+        let nodes = if s % 2 == 0 { vec![cluster.url(0), cluster.url(1)] } else { vec![cluster.url(1)] };
+        senders.push(tokio::spawn(send_through_failover(nodes, format!("s{s}"), "load", EACH)));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cluster.nodes[0].process().signal("KILL");
+    let mut acked: HashMap<String, Seq> = HashMap::new();
+    let (mut resent, mut moved) = (0, 0);
+    for sender in senders {
+        let sent = sender.await.unwrap();
+        resent += sent.resent;
+        moved += usize::from(sent.moved);
+        acked.extend(sent.acked);
+    }
+    let total = (SENDERS * EACH) as Seq;
+    eprintln!("{moved} senders moved nodes, resending {resent} unacknowledged messages");
+    assert_eq!(moved, SENDERS / 2, "every sender on the killed node moved");
+    assert!(resent > 0, "posts were in flight when the node died");
+    assert_eq!(acked.len(), total as usize, "every message acknowledged in the end");
+
+    let stored = cluster.stored("load");
+    assert_eq!(stored.len(), total as usize, "each message stored once");
+    assert_eq!(stored.iter().map(|r| r.2).collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>(), "gapless");
+    for (_, id, seq) in &stored {
+        assert_eq!(acked.get(id), Some(seq), "{id}: stored as the number it was acknowledged as");
+    }
+    let seen = numbers_until(&mut reader, total, Duration::from_secs(10)).await;
+    assert_eq!(seen, (1..=total).collect::<Vec<_>>(), "the survivor's reader got each message once, in order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_and_restarted_under_load_loses_nothing_and_live_delivery_resumes() {
+    let mut cluster = Cluster::start(2);
+    let mut reader = member(&cluster, 1, "Reader", "r").await;
+    let mut sender = member(&cluster, 0, "Sender", "r").await;
+    const COUNT: Seq = 400;
+    let send = tokio::spawn(async move {
+        for n in 0..COUNT {
+            sender.say("r", &format!("m{n}"), &format!("message {n}")).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for _ in 0..COUNT {
+            sender.next_ack().await;
+        }
+        sender
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    cluster.redis.kill();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    cluster.redis.resume().unwrap();
+    let mut sender = send.await.unwrap();
+    let seen = numbers_until(&mut reader, COUNT, Duration::from_secs(10)).await;
+    assert_eq!(seen, (1..=COUNT).collect::<Vec<_>>(), "every message once, in order, Redis outage or not");
+
+    // Live again through Redis: each message in well under the 1 s the store check takes.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut slowest = Duration::ZERO;
+    for n in 0..8 {
+        let started = Instant::now();
+        sender.say("r", &format!("after{n}"), "after the outage").await;
+        let m = reader.next_message().await;
+        assert_eq!(m.seq, COUNT + 1 + n);
+        slowest = slowest.max(started.elapsed());
+    }
+    eprintln!("slowest delivery across nodes after Redis came back: {slowest:?}");
+    assert!(slowest < Duration::from_millis(400), "delivered live, not by the store check: {slowest:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopped_gives_clear_retryable_errors_and_the_nodes_recover_by_themselves() {
+    let mut cluster = Cluster::start(2);
+    let mut ann = member(&cluster, 0, "Ann", "r").await;
+    let mut bob = member(&cluster, 1, "Bob", "r").await;
+    ann.say("r", "1", "before").await;
+    assert_eq!(ann.next_ack().await.1, 1);
+
+    cluster.pg.pause();
+    let started = Instant::now();
+    ann.say("r", "2", "while the database is away").await;
+    match ann.next_where(|m| matches!(m, ServerMsg::Error { .. } | ServerMsg::Ack { .. })).await {
+        ServerMsg::Error { reason, id, detail, .. } => {
+            assert_eq!(reason, ErrorReason::Unavailable, "retryable: {detail}");
+            assert_eq!(id, Some(ClientMsgId("2".into())), "says which message");
+        }
+        other => panic!("acknowledged without a database: {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(10), "an error, not a hang");
+
+    cluster.pg.resume().unwrap();
+    // The page resends until it is acknowledged.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let seq = loop {
+        ann.say("r", "2", "while the database is away").await;
+        match ann.next_where(|m| matches!(m, ServerMsg::Error { .. } | ServerMsg::Ack { .. })).await {
+            ServerMsg::Ack { seq, .. } => break seq,
+            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
+            other => panic!("not recovered: {other:?}"),
+        }
+    };
+    assert_eq!(seq, 2);
+    let m = bob.next_where(|m| matches!(m, ServerMsg::Message(m) if m.seq == 2)).await;
+    assert!(matches!(m, ServerMsg::Message(m) if m.text == "while the database is away"));
+    bob.say("r", "b", "the other node recovered too").await;
+    assert_eq!(bob.next_ack().await.1, 3);
+    assert_eq!(cluster.stored("r").len(), 3, "the resends stored once");
+    for node in &mut cluster.nodes {
+        assert!(node.process().wait_exit(Duration::ZERO).is_none(), "no node exited");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_nodes_people_leave_every_list_within_30_seconds() {
+    let mut cluster = Cluster::start(2);
+    let _ann = member(&cluster, 0, "Ann", "r").await;
+    let mut bob = cluster.nodes[1].named("Bob").await;
+    let (_, _, online) = bob.join("r", None).await;
+    assert_eq!(online.len(), 2);
+    cluster.nodes[0].process().signal("KILL");
+    let killed = Instant::now();
+    let limit = Duration::from_secs(30);
+    loop {
+        match bob.next_within(limit.saturating_sub(killed.elapsed())).await {
+            Some(ServerMsg::Departed { user, .. }) if user.name == "Ann" => break,
+            Some(_) => {}
+            None => panic!("Ann still listed {limit:?} after her node died"),
+        }
+    }
+    eprintln!("a killed node's people left the list after {:?}", killed.elapsed());
+    bob.send_msg(ClientMsg::Join { room: room_id("r"), after: Some(0) }).await;
+    match bob.next_where(|m| matches!(m, ServerMsg::Joined { .. })).await {
+        ServerMsg::Joined { online, .. } => assert_eq!(online.len(), 1, "only Bob: {online:?}"),
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn a_resend_to_another_node_is_stored_once() {
+    let cluster = Cluster::start(2);
+    let mut ann = member(&cluster, 0, "Ann", "r").await;
+    ann.say("r", "once", "said once").await;
+    let (_, seq) = ann.next_ack().await;
+    // Her node acknowledged, but she never heard it: she resends to the other node.
+    let mut again = cluster.nodes[1].client().await;
+    again.hello(Some(&ann.token()), None).await;
+    again.join("r", None).await;
+    again.say("r", "once", "said once").await;
+    assert_eq!(again.next_ack().await, ("once".into(), seq), "the same number");
+    assert_eq!(cluster.stored("r").len(), 1);
+}
+
+#[test]
+fn redis_without_postgres_is_refused_and_postgres_alone_warns_of_one_node() {
+    let data = tempfile::tempdir().unwrap();
+    let out = common::binary_command(data.path(), &[("PALAVER_REDIS_URL", "redis://127.0.0.1:1/")]).output().unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("PALAVER_DATABASE_URL"), "{said}");
+
+    let pg = Postgres::start(LIFETIME).unwrap();
+    pg.create_database("solo").unwrap();
+    let url = pg.url("solo");
+    let warned = Arc::new(std::sync::Mutex::new(false));
+    let seen = warned.clone();
+    let command = common::binary_command(data.path(), &[("PALAVER_DATABASE_URL", &url)]);
+    let _server = testkit::process::ServerProcess::start(command, LIFETIME, move |line| {
+        if line.contains("run only ONE node") {
+            *seen.lock().unwrap() = true;
+        }
+    })
+    .unwrap();
+    assert!(*warned.lock().unwrap(), "the log says PostgreSQL without Redis is for one node");
+}
