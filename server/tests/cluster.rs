@@ -406,3 +406,31 @@ fn redis_without_postgres_is_refused_and_postgres_alone_warns_of_one_node() {
     .unwrap();
     assert!(*warned.lock().unwrap(), "the log says PostgreSQL without Redis is for one node");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_redis_is_away_each_node_serves_its_own_and_messages_still_cross_through_the_database() {
+    let mut cluster = Cluster::start(2);
+    let mut ann = member(&cluster, 0, "Ann", "r").await;
+    let mut bob = member(&cluster, 1, "Bob", "r").await;
+    cluster.redis.kill();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    ann.say("r", "1", "said while Redis is away").await;
+    // The node stores, acknowledges and delivers to its own clients as ever.
+    let (mut acked, mut delivered) = (false, false);
+    while !(acked && delivered) {
+        match ann.next().await {
+            ServerMsg::Ack { seq, .. } => acked = seq == 1,
+            ServerMsg::Message(m) => delivered = m.seq == 1,
+            _ => {}
+        }
+    }
+    let m = bob.next_message().await;
+    assert_eq!((m.seq, m.text.as_str()), (1, "said while Redis is away"));
+    eprintln!("delivered across nodes without Redis in {:?}", started.elapsed());
+    // New connections are served too.
+    let mut carol = member(&cluster, 1, "Carol", "r").await;
+    carol.say("r", "c", "a newcomer while Redis is away").await;
+    assert_eq!(carol.next_ack().await.1, 2);
+    assert_eq!(ann.next_message().await.seq, 2);
+}

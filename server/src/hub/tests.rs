@@ -131,3 +131,116 @@ fn the_room_list_refreshes_less_often_on_a_busy_server() {
     assert_eq!(directory_interval(10), DIRECTORY_EVERY);
     assert_eq!(directory_interval(DIRECTORY_BUDGET_PER_SEC * 5), Duration::from_secs(5));
 }
+
+/// The hub of one node among several: the bus is this test's channel, the store real.
+mod several_nodes {
+    use super::*;
+    use crate::bus::{Bus, Envelope, Event, Inbound, NodeId};
+
+    struct Quiet;
+
+    impl Bus for Quiet {
+        fn node(&self) -> &NodeId {
+            static NODE: std::sync::OnceLock<NodeId> = std::sync::OnceLock::new();
+            NODE.get_or_init(|| NodeId("n-self".into()))
+        }
+        fn spans_nodes(&self) -> bool {
+            true
+        }
+        fn publish(&self, _: Event) {}
+    }
+
+    async fn node() -> (Arc<Hub>, Arc<dyn Store>, mpsc::Sender<Inbound>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let (tell, inbound) = mpsc::channel(64);
+        let hub = Hub::start_with(store.clone(), Arc::new(Quiet), inbound, CancellationToken::new()).await.unwrap();
+        (hub, store, tell, dir)
+    }
+
+    fn from(node: &str, event: Event) -> Inbound {
+        Inbound::Event(Envelope { node: NodeId(node.into()), event })
+    }
+
+    /// Stores messages as another node would, without this node's writer.
+    async fn stored_elsewhere(store: &Arc<dyn Store>, r: &str, count: usize) -> Vec<ChatMessage> {
+        static IDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let posts = (0..count).map(|_| {
+            let n = IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Post::text(room(r), user("other"), ClientMsgId(format!("o{n}")), "x".into())
+        });
+        let out = store.append(posts.collect()).await.unwrap();
+        out.into_iter().map(|a| if let Appended::New(m) = a { m } else { panic!("new") }).collect()
+    }
+
+    async fn next_seq(feed: &mut broadcast::Receiver<Frame>) -> Seq {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(3), feed.recv()).await.expect("in time").unwrap();
+            if let Some(seq) = frame.seq {
+                return seq;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn messages_out_of_order_go_out_in_order_and_a_lost_one_is_read_from_the_store() {
+        let (hub, store, tell, _dir) = node().await;
+        let (mut feed, _m) = hub.join(&room("r"), &user("me"));
+        let m = stored_elsewhere(&store, "r", 5).await;
+        tell.send(from("n-a", Event::Message(m[0].clone()))).await.unwrap();
+        assert_eq!(next_seq(&mut feed).await, 1);
+        // 3 before 2, then 2: held, then both in order; a repeat of 2 is dropped.
+        tell.send(from("n-a", Event::Message(m[2].clone()))).await.unwrap();
+        tell.send(from("n-a", Event::Message(m[1].clone()))).await.unwrap();
+        tell.send(from("n-a", Event::Message(m[1].clone()))).await.unwrap();
+        assert_eq!(next_seq(&mut feed).await, 2);
+        assert_eq!(next_seq(&mut feed).await, 3);
+        // 4 never comes over the bus: 5 waits, then 4 is read from the store.
+        let started = std::time::Instant::now();
+        tell.send(from("n-a", Event::Message(m[4].clone()))).await.unwrap();
+        assert_eq!(next_seq(&mut feed).await, 4);
+        assert!(started.elapsed() >= cluster::GAP_WAIT, "it waited for the bus first");
+        assert_eq!(next_seq(&mut feed).await, 5);
+        assert!(feed.try_recv().is_err(), "nothing twice");
+    }
+
+    #[tokio::test]
+    async fn a_lost_last_message_arrives_from_the_store_without_a_later_one() {
+        let (hub, store, tell, _dir) = node().await;
+        let (mut feed, _m) = hub.join(&room("r"), &user("me"));
+        let m = stored_elsewhere(&store, "r", 1).await;
+        tell.send(from("n-a", Event::Message(m[0].clone()))).await.unwrap();
+        assert_eq!(next_seq(&mut feed).await, 1);
+        stored_elsewhere(&store, "r", 1).await; // number 2, never told
+        let started = std::time::Instant::now();
+        assert_eq!(next_seq(&mut feed).await, 2);
+        assert!(started.elapsed() <= cluster::TAIL_EVERY * 2, "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn people_on_other_nodes_are_listed_once_and_leave_when_their_node_says_so() {
+        let (hub, _store, tell, _dir) = node().await;
+        let (mut feed, _me) = hub.join(&room("r"), &user("me"));
+        let _ = feed.recv().await; // my own arrival
+        let ann = user("ann");
+        tell.send(from("n-a", Event::Here { room: room("r"), user: ann.clone() })).await.unwrap();
+        let arrived = decode(&tokio::time::timeout(Duration::from_secs(3), feed.recv()).await.unwrap().unwrap());
+        assert!(matches!(arrived, ServerMsg::Arrived { user, .. } if user == ann));
+        // Her second tab, on a third node: no second arrival, one person.
+        tell.send(from("n-b", Event::Here { room: room("r"), user: ann.clone() })).await.unwrap();
+        tell.send(from("n-a", Event::Gone { room: room("r"), user: ann.id.clone() })).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(feed.try_recv().is_err(), "still here through n-b: nothing to announce");
+        assert_eq!(hub.online(&room("r")), [ann.clone(), user("me")]);
+        assert!(hub.rooms().contains(&RoomSummary { room: room("r"), online: 2 }));
+        // n-b's snapshot no longer has her: she leaves.
+        tell.send(from("n-b", Event::Snapshot { rooms: vec![] })).await.unwrap();
+        let departed = decode(&tokio::time::timeout(Duration::from_secs(3), feed.recv()).await.unwrap().unwrap());
+        assert!(matches!(departed, ServerMsg::Departed { user, .. } if user == ann));
+        assert_eq!(hub.online(&room("r")), [user("me")]);
+        // Typing on another node reaches this node's connections.
+        tell.send(from("n-b", Event::Typing { room: room("r"), user: ann.clone() })).await.unwrap();
+        let typing = decode(&tokio::time::timeout(Duration::from_secs(3), feed.recv()).await.unwrap().unwrap());
+        assert!(matches!(typing, ServerMsg::Typing { user, .. } if user == ann));
+    }
+}
