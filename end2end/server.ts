@@ -50,10 +50,14 @@ export function serverEnv(port: number, dataDir: string): NodeJS.ProcessEnv {
   };
 }
 
-/** Starts a server of its own on `port` and resolves once it answers HTTP. */
-export async function startServer(port: number, dataDir: string): Promise<ChildProcess> {
+/**
+ * Starts a server of its own on `port` (with `extra` settings, such as a shared
+ * database's) and resolves once it answers HTTP.
+ */
+export async function startServer(port: number, dataDir: string, extra: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const [command, args] = withLifetime(SERVER_LIFETIME_S, serverBinary);
-  const child = spawn(command, args, { env: { ...process.env, ...serverEnv(port, dataDir) }, stdio: "inherit" });
+  const env = { ...process.env, ...serverEnv(port, dataDir), ...extra };
+  const child = spawn(command, args, { env, stdio: "inherit" });
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);

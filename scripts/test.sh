@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up this machine if needed, then runs every Palaver check: formatting, lints,
-# the Rust unit and integration tests (the real server binary over real sockets), and
+# the Rust unit and integration tests (the real server binary over real sockets, one
+# node on SQLite and several on PostgreSQL and Redis of their own), and
 # the Playwright end-to-end tests in Chromium against the release build, and a short
 # run of the load test (docs/PERFORMANCE.md) that fails if any message is lost or
 # delivered twice.
@@ -53,6 +54,8 @@ cargo leptos build --release
 # The test runs have time limits (Playwright's own, the bench's per scenario); these are
 # the last resort, killing the whole process group if a run hangs anyway.
 step "end-to-end tests (Playwright, Chromium)"
+# The two-node test starts its PostgreSQL and Redis with testkit's palaver-services.
+cargo build -p testkit --bin palaver-services
 (cd end2end && npx tsc -p . && timeout --kill-after=30 25m npx playwright test)
 
 step "load smoke test (fan-out at 300,000 deliveries/s, slow readers, page; fails if anything is lost or duplicated)"
