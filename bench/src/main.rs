@@ -6,11 +6,12 @@
 //! palaver-bench [--quick] [SCENARIO ...]
 //! ```
 //! Scenarios: fanout, rooms, idle, writes (also fills the room `history` reads),
-//! history, slow, page. With none, all of them run. `--quick` runs each for less time
+//! history, slow, page, cluster (two nodes with PostgreSQL and Redis). With none, all of them run. `--quick` runs each for less time
 //! and with fewer messages, for a smoke test. See docs/PERFORMANCE.md.
 
 mod baseline;
 mod client;
+mod cluster;
 mod server;
 
 use client::{Conn, Seen};
@@ -74,7 +75,7 @@ fn main() {
     }
     let settings = Settings { quick: args.iter().any(|a| a == "--quick") };
     let mut wanted: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
-    const ALL: [&str; 7] = ["baseline", "fanout", "rooms", "idle", "history", "slow", "page"];
+    const ALL: [&str; 8] = ["baseline", "fanout", "rooms", "idle", "history", "slow", "page", "cluster"];
     if wanted.is_empty() {
         wanted = ALL.to_vec();
     }
@@ -94,6 +95,7 @@ fn main() {
                 "writes" | "history" => writes_and_history(&settings).await,
                 "slow" => slow_readers(&settings).await,
                 "page" => page(&settings).await,
+                "cluster" => cluster::run(&settings).await,
                 _ => unreachable!(),
             }
         };
@@ -254,7 +256,78 @@ fn latency(seen: &[Seen]) -> Latency {
     Latency { p50: at(0.50), p99: at(0.99), max: at(1.0) }
 }
 
-/// Runs a fan-out load on open connections and prints one line of the table.
+/// What one fan-out load measured.
+struct Measured {
+    elapsed: f64,
+    sent: u64,
+    delivered: u64,
+    /// CPU seconds of each part under test, over the run.
+    cpu: Vec<f64>,
+    latency: Latency,
+    lost: u64,
+    duplicates: u64,
+    errors: u64,
+}
+
+impl Measured {
+    fn per_sec(&self, n: u64) -> f64 {
+        n as f64 / self.elapsed
+    }
+
+    /// Fails the scenario on anything lost, doubled or refused.
+    fn check(&self, label: &str) -> Result<()> {
+        if self.lost > 0 || self.duplicates > 0 || self.errors > 0 {
+            return Err(format!(
+                "{label}: {} deliveries lost, {} duplicated, {} errors",
+                self.lost, self.duplicates, self.errors
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// Runs a fan-out load on open connections: `per_sec` messages a second from `senders`,
+/// each delivered to `members_per_room`; `cpu` reads the CPU seconds of the parts.
+async fn run_fanout(
+    label: &str,
+    conns: Vec<Conn>,
+    senders: Vec<(usize, RoomId)>,
+    per_sec: f64,
+    members_per_room: u64,
+    settings: &Settings,
+    cpu: impl Fn() -> Vec<f64>,
+) -> Measured {
+    let load = Load::start(conns);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cpu_before = cpu();
+    let started = Instant::now();
+    let sent = load.send(&senders, per_sec, 64, settings.run_for()).await;
+    let expected = sent * members_per_room;
+    load.drain(expected, Duration::from_secs(10)).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu().iter().zip(cpu_before).map(|(after, before)| after - before).collect();
+    let seen = load.finish().await;
+    let delivered: u64 = seen.iter().map(|s| s.messages).sum();
+    let gaps: u64 = seen.iter().map(|s| s.gaps).sum();
+    let acks: u64 = seen.iter().map(|s| s.acks).sum();
+    let closed = seen.iter().filter(|s| s.closed).count();
+    if acks < sent || closed > 0 {
+        eprintln!("{label}: {sent} sent, {acks} acknowledged, {closed} connections closed by the server");
+    }
+    Measured {
+        elapsed,
+        sent,
+        delivered,
+        cpu,
+        latency: latency(&seen),
+        lost: expected.saturating_sub(delivered) + gaps,
+        duplicates: seen.iter().map(|s| s.duplicates).sum(),
+        errors: seen.iter().map(|s| s.errors).sum(),
+    }
+}
+
+/// Runs a fan-out load on one server's connections and prints one line of the table.
 async fn measure_fanout(
     label: &str,
     server: &Server,
@@ -264,41 +337,22 @@ async fn measure_fanout(
     members_per_room: u64,
     settings: &Settings,
 ) -> Result<()> {
-    let load = Load::start(conns);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let cpu_before = server.cpu_seconds();
-    let started = Instant::now();
-    let sent = load.send(&senders, per_sec, 64, settings.run_for()).await;
-    let expected = sent * members_per_room;
-    load.drain(expected, Duration::from_secs(10)).await;
-    let elapsed = started.elapsed().as_secs_f64();
-    let cpu = server.cpu_seconds() - cpu_before;
-    let seen = load.finish().await;
-    let delivered: u64 = seen.iter().map(|s| s.messages).sum();
-    let errors: u64 = seen.iter().map(|s| s.errors).sum();
-    let gaps: u64 = seen.iter().map(|s| s.gaps).sum();
-    let duplicates: u64 = seen.iter().map(|s| s.duplicates).sum();
-    let lost = expected.saturating_sub(delivered) + gaps;
-    let acks: u64 = seen.iter().map(|s| s.acks).sum();
-    let closed = seen.iter().filter(|s| s.closed).count();
-    if acks < sent || closed > 0 {
-        eprintln!("{label}: {sent} sent, {acks} acknowledged, {closed} connections closed by the server");
-    }
-    let l = latency(&seen);
+    let m = run_fanout(label, conns, senders, per_sec, members_per_room, settings, || vec![server.cpu_seconds()]).await;
+    let cpu = m.cpu[0];
     println!(
-        "| {label} | {:.0} | {:.0} | {:.1}% | {:.0} | {:.2} | {:.2} | {:.2} | {lost} | {duplicates} | {errors} |",
+        "| {label} | {:.0} | {:.0} | {:.1}% | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
         per_sec * members_per_room as f64,
-        delivered as f64 / elapsed,
-        cpu / elapsed * 100.0,
-        if cpu > 0.0 { delivered as f64 / cpu } else { f64::INFINITY },
-        l.p50,
-        l.p99,
-        l.max,
+        m.per_sec(m.delivered),
+        cpu / m.elapsed * 100.0,
+        if cpu > 0.0 { m.delivered as f64 / cpu } else { f64::INFINITY },
+        m.latency.p50,
+        m.latency.p99,
+        m.latency.max,
+        m.lost,
+        m.duplicates,
+        m.errors,
     );
-    if lost > 0 || duplicates > 0 || errors > 0 {
-        return Err(format!("{label}: {lost} deliveries lost, {duplicates} duplicated, {errors} errors").into());
-    }
-    Ok(())
+    m.check(label)
 }
 
 fn fanout_header() {
@@ -403,49 +457,18 @@ async fn writes_and_history(settings: &Settings) -> Result<()> {
     let room = room("history");
     let total: u64 = if settings.quick { 100_000 } else { 1_000_000 };
     const WRITERS: usize = 4;
-    const WINDOW: u64 = 1000;
     let (conns, _) = open_all(&server, WRITERS, WRITERS, |_| room.clone(), None).await?;
-    let started = Instant::now();
     let cpu_before = server.cpu_seconds();
-    let acked = Arc::new(AtomicU64::new(0));
-    let mut writers = Vec::new();
-    for (w, mut conn) in conns.into_iter().enumerate() {
-        let (room, acked) = (room.clone(), acked.clone());
-        let share = total / WRITERS as u64;
-        writers.push(tokio::spawn(async move {
-            let (mut sent, mut done) = (0u64, 0u64);
-            while done < share {
-                while sent < share && sent - done < WINDOW {
-                    let frame = client::text(&palaver_protocol::ClientMsg::Send {
-                        room: room.clone(),
-                        id: palaver_protocol::ClientMsgId(format!("w{w}-{sent}")),
-                        text: format!("message {sent} from writer {w}: some words of an ordinary length"),
-                    });
-                    conn.send(&frame).await?;
-                    sent += 1;
-                }
-                conn.expect(r#"{"type":"ack""#).await?;
-                done += 1;
-                acked.fetch_add(1, Ordering::Relaxed);
-            }
-            std::io::Result::Ok(conn)
-        }));
-    }
-    let mut kept = Vec::new();
-    for w in writers {
-        kept.push(w.await??);
-    }
-    let took = started.elapsed().as_secs_f64();
+    let rooms = vec![room.clone(); WRITERS];
+    let (acked, took) = write_flat_out(conns, rooms, total / WRITERS as u64).await?;
     let cpu = server.cpu_seconds() - cpu_before;
     println!();
     println!(
-        "writes: {} messages acknowledged (each after its commit) in {took:.1} s: {:.0} committed messages/s, \
+        "writes: {acked} messages acknowledged (each after its commit) in {took:.1} s: {:.0} committed messages/s, \
          server CPU {:.0}% of one core",
-        acked.load(Ordering::Relaxed),
-        acked.load(Ordering::Relaxed) as f64 / took,
+        acked as f64 / took,
         cpu / took * 100.0
     );
-    drop(kept);
 
     // Opening the room: join and leave, over and over. Joins and leaves are rate-limited
     // per connection (a burst of 20), so each connection opens it a few times.
@@ -491,6 +514,41 @@ async fn writes_and_history(settings: &Settings) -> Result<()> {
         ms(&mut ssr.clone(), 0.99),
     );
     Ok(())
+}
+
+/// Each connection posts `each` messages to its room as fast as they are acknowledged
+/// (at most 1,000 waiting for their ack). How many were acknowledged, in how many seconds.
+async fn write_flat_out(conns: Vec<Conn>, rooms: Vec<RoomId>, each: u64) -> Result<(u64, f64)> {
+    const WINDOW: u64 = 1000;
+    let started = Instant::now();
+    let acked = Arc::new(AtomicU64::new(0));
+    let mut writers = Vec::new();
+    for (w, (mut conn, room)) in conns.into_iter().zip(rooms).enumerate() {
+        let acked = acked.clone();
+        writers.push(tokio::spawn(async move {
+            let (mut sent, mut done) = (0u64, 0u64);
+            while done < each {
+                while sent < each && sent - done < WINDOW {
+                    let frame = client::text(&palaver_protocol::ClientMsg::Send {
+                        room: room.clone(),
+                        id: palaver_protocol::ClientMsgId(format!("w{w}-{sent}")),
+                        text: format!("message {sent} from writer {w}: some words of an ordinary length"),
+                    });
+                    conn.send(&frame).await?;
+                    sent += 1;
+                }
+                conn.expect(r#"{"type":"ack""#).await?;
+                done += 1;
+                acked.fetch_add(1, Ordering::Relaxed);
+            }
+            std::io::Result::Ok(conn)
+        }));
+    }
+    let mut kept = Vec::new();
+    for w in writers {
+        kept.push(w.await??);
+    }
+    Ok((acked.load(Ordering::Relaxed), started.elapsed().as_secs_f64()))
 }
 
 fn ms(samples: &mut [Duration], p: f64) -> String {

@@ -130,6 +130,37 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     ticks as f64 / 100.0
 }
 
+/// CPU time, in seconds, of a process and everything under it: its live descendants
+/// and the children it has waited for (a database server's finished backends).
+pub fn tree_cpu_seconds(pid: u32) -> f64 {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(parents.iter().filter(|(_, p)| *p == parent).map(|(c, _)| *c));
+        i += 1;
+    }
+    let reaped = {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: u64 = fields.get(13..15).map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
+        ticks as f64 / 100.0
+    };
+    tree.into_iter().map(cpu_seconds).sum::<f64>() + reaped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +168,7 @@ mod tests {
     #[test]
     fn reads_this_process() {
         assert!(rss_kib(std::process::id()) > 0);
+        assert!(tree_cpu_seconds(std::process::id()) >= cpu_seconds(std::process::id()));
         assert_eq!(rss_kib(u32::MAX), 0);
     }
 

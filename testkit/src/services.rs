@@ -129,6 +129,11 @@ impl Postgres {
         self.port
     }
 
+    /// The server's main process (its backends are its children), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.server.as_ref().map(|s| s.child.id())
+    }
+
     /// The address of database `db`, as Palaver's `PALAVER_DATABASE_URL` takes it.
     pub fn url(&self, db: &str) -> String {
         format!("postgres://palaver@127.0.0.1:{}/{db}", self.port)
@@ -199,6 +204,11 @@ impl Redis {
         let mut redis = Redis { dir, port: free_port(), server: None, lifetime };
         redis.resume()?;
         Ok(redis)
+    }
+
+    /// Its process, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.server.as_ref().map(|s| s.child.id())
     }
 
     /// Its address, as Palaver's `PALAVER_REDIS_URL` takes it.
