@@ -16,20 +16,26 @@ pub struct Server {
 
 /// `program`, run on the server's core when there is one to itself.
 fn pinned(program: &std::path::Path) -> Command {
-    match server_core() {
-        Some(core) => {
-            let mut c = Command::new("taskset");
-            c.arg("-c").arg(core.to_string()).arg(program);
-            c
-        }
-        None => Command::new(program),
-    }
+    pinned_to(program, server_core())
+}
+
+/// `program`, run on `core`, or on any core of the machine if `None` (whatever cores
+/// this process is limited to).
+fn pinned_to(program: &std::path::Path, core: Option<usize>) -> Command {
+    let cores = match core {
+        Some(core) => core.to_string(),
+        None if cores() > 1 => format!("0-{}", cores() - 1),
+        None => return Command::new(program),
+    };
+    let mut c = Command::new("taskset");
+    c.arg("-c").arg(cores).arg(program);
+    c
 }
 
 /// Runs `command` and waits for it to say where it listens; its warnings are shown.
 fn launch(command: Command, data: Option<tempfile::TempDir>) -> Server {
     let process = ServerProcess::start(command, LIFETIME, |line| {
-        if line.contains("WARN") || line.contains("ERROR") {
+        if line.contains("WARN") || line.contains("ERROR") || line.contains("DEBUG") {
             eprintln!("[server] {line}");
         }
     })
@@ -68,6 +74,11 @@ impl Server {
     /// Starts the server with `env` on top of the bench's settings: every connection
     /// comes from loopback, so the per-address limits are raised out of the way.
     pub fn start(env: &[(&str, String)]) -> Server {
+        Server::start_on(server_core(), env)
+    }
+
+    /// Like [`Server::start`], on `core` (any core if `None`).
+    pub fn start_on(core: Option<usize>, env: &[(&str, String)]) -> Server {
         let data = tempfile::tempdir().expect("a temporary data directory");
         let binary = binary();
         assert!(
@@ -75,7 +86,7 @@ impl Server {
             "no server binary at {}: build it with `cargo leptos build --release`",
             binary.display()
         );
-        let mut command = pinned(&binary);
+        let mut command = pinned_to(&binary, core);
         let site = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site");
         command
             .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
@@ -85,7 +96,7 @@ impl Server {
             .env("PALAVER_MAX_CONNECTIONS_PER_IP", "1000000")
             .env("PALAVER_NEW_CONNECTIONS_PER_IP_PER_SEC", "1000000")
             .env("PALAVER_NEW_CONNECTIONS_PER_IP_BURST", "1000000")
-            .env("RUST_LOG", "warn,server=info")
+            .env("RUST_LOG", std::env::var("PALAVER_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn,server=info".into()))
             .env("NO_COLOR", "1")
             .envs(env.iter().map(|(k, v)| (k, v)));
         launch(command, Some(data))

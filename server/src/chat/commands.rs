@@ -87,6 +87,7 @@ impl<T: Transport> Connection<T> {
                 if let Some(joined) = self.rooms.get_mut(&room) {
                     joined.delivered = newest;
                 }
+                self.cx.hub.caught_up(&room, newest);
                 Ok(vec![frame])
             }
             Err(e) => {

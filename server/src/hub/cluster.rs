@@ -35,8 +35,13 @@ const MAX_EARLY: usize = 4096;
 /// The order a room's messages go out in on this node.
 #[derive(Default)]
 pub(super) struct Order {
-    /// The number that goes out next; unknown until one has gone out.
+    /// The number that goes out next, once known.
     next: Option<Seq>,
+    /// Until `next` is known, hold what arrives (with several nodes, the first message to
+    /// arrive need not be the first to go out). One node's own writer is always in order.
+    hold: bool,
+    /// Whether anything has gone out yet.
+    started: bool,
     /// Messages that arrived before one they follow.
     early: BTreeMap<Seq, Frame>,
     /// Since when the next number is missing.
@@ -44,34 +49,79 @@ pub(super) struct Order {
 }
 
 impl Order {
+    pub(super) fn new(hold: bool) -> Order {
+        Order { hold, ..Order::default() }
+    }
+
     /// Sends `frame` (number `seq`) to the room's feed if it is the next, with the early
     /// ones it lets go; holds it if it is early; drops it if it already went out.
     pub(super) fn deliver(&mut self, seq: Seq, frame: Frame, feed: &broadcast::Sender<Frame>) {
         match self.next {
-            Some(next) if seq < next => return,
-            Some(next) if seq > next => {
+            Some(next) if seq < next => {}
+            Some(next) if seq == next => {
+                // An error only means nobody is subscribed right now.
+                let _ = feed.send(frame);
+                self.started = true;
+                self.next = Some(next + 1);
+                self.release(feed);
+            }
+            None if !self.hold => {
+                let _ = feed.send(frame);
+                self.started = true;
+                self.next = Some(seq + 1);
+            }
+            _ => {
                 if self.early.len() < MAX_EARLY {
                     self.early.insert(seq, frame);
                 }
                 self.gap_since.get_or_insert_with(Instant::now);
-                return;
             }
-            _ => {}
         }
-        // An error only means nobody is subscribed right now.
-        let _ = feed.send(frame);
-        let mut next = seq + 1;
-        while let Some(frame) = self.early.remove(&next) {
-            let _ = feed.send(frame);
-            next += 1;
+    }
+
+    /// What a joining connection found newest in the store: while nothing has gone out
+    /// yet, what goes out first is the one after the lowest such number (a connection
+    /// that joined later skips what it has). Once something has gone out, every later
+    /// joiner subscribed before it read, so the feed already suits it.
+    pub(super) fn start_after(&mut self, newest: Seq, feed: &broadcast::Sender<Frame>) {
+        if !self.hold || self.started {
+            return;
+        }
+        let first = newest + 1;
+        if self.next.is_none_or(|next| first < next) {
+            self.next = Some(first);
+            self.release(feed);
+        }
+    }
+
+    /// Sends the early messages that now follow on, and drops those already sent.
+    fn release(&mut self, feed: &broadcast::Sender<Frame>) {
+        let Some(mut next) = self.next else { return };
+        while let Some((&seq, _)) = self.early.first_key_value() {
+            if seq > next {
+                break;
+            }
+            if let Some((_, frame)) = self.early.pop_first() {
+                if seq == next {
+                    let _ = feed.send(frame);
+                    self.started = true;
+                    next += 1;
+                }
+            }
         }
         self.next = Some(next);
         self.gap_since = (!self.early.is_empty()).then(Instant::now);
     }
 
-    /// The number to read from the store on, if one has been missing for `wait`.
-    fn missing(&self, wait: Duration) -> Option<Seq> {
-        self.gap_since.filter(|since| since.elapsed() >= wait).and(self.next)
+    /// The number to read from the store on, if one has been missing for `wait`. A room
+    /// whose start was never learnt starts from the first message held.
+    fn missing(&mut self, wait: Duration, feed: &broadcast::Sender<Frame>) -> Option<Seq> {
+        self.gap_since.filter(|since| since.elapsed() >= wait)?;
+        if self.next.is_none() {
+            let first = *self.early.keys().next()?;
+            self.start_after(first - 1, feed);
+        }
+        self.next.filter(|_| self.gap_since.is_some_and(|since| since.elapsed() >= wait))
     }
 }
 
@@ -266,8 +316,12 @@ async fn mend(store: Arc<dyn Store>, shared: Arc<Shared>, resync: Arc<Notify>, s
             () = shutdown.cancelled() => return,
         };
         let gaps: Vec<(RoomId, Seq)> = {
-            let rooms = shared.rooms();
-            rooms.live.iter().filter_map(|(id, r)| Some((id.clone(), r.order.missing(GAP_WAIT)?))).collect()
+            let mut rooms = shared.rooms();
+            rooms
+                .live
+                .iter_mut()
+                .filter_map(|(id, r)| Some((id.clone(), r.order.missing(GAP_WAIT, &r.feed)?)))
+                .collect()
         };
         for (room, from) in gaps {
             fill(store.as_ref(), &shared, &room, from).await;

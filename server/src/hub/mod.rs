@@ -89,8 +89,8 @@ struct Room {
 }
 
 impl Room {
-    fn new() -> Room {
-        Room { feed: broadcast::channel(LIVE_QUEUE).0, online: BTreeMap::new(), order: Order::default() }
+    fn new(spans_nodes: bool) -> Room {
+        Room { feed: broadcast::channel(LIVE_QUEUE).0, online: BTreeMap::new(), order: Order::new(spans_nodes) }
     }
 
     fn send(&self, msg: &ServerMsg) {
@@ -313,7 +313,8 @@ impl Hub {
     pub fn join(&self, room: &RoomId, user: &User) -> (broadcast::Receiver<Frame>, Membership) {
         let mut rooms = self.shared.rooms();
         let before = rooms.present(room, &user.id);
-        let entry = rooms.live.entry(room.clone()).or_insert_with(Room::new);
+        let spans_nodes = self.shared.bus.spans_nodes();
+        let entry = rooms.live.entry(room.clone()).or_insert_with(|| Room::new(spans_nodes));
         let feed = entry.feed.subscribe();
         let (name, conns) = entry.online.entry(user.id.clone()).or_insert_with(|| (user.name.clone(), 0));
         *conns += 1;
@@ -333,6 +334,14 @@ impl Hub {
     #[cfg(test)]
     pub(crate) fn live_rooms(&self) -> usize {
         self.shared.rooms().live.len()
+    }
+
+    /// The newest number a joining connection found in the store for `room`: until a
+    /// message has gone out live there, this node sends from the one after it.
+    pub fn caught_up(&self, room: &RoomId, newest: Seq) {
+        if let Some(r) = self.shared.rooms().live.get_mut(room) {
+            r.order.start_after(newest, &r.feed);
+        }
     }
 
     /// Who is in a room now, on any node.

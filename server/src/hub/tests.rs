@@ -186,14 +186,20 @@ mod several_nodes {
     async fn messages_out_of_order_go_out_in_order_and_a_lost_one_is_read_from_the_store() {
         let (hub, store, tell, _dir) = node().await;
         let (mut feed, _m) = hub.join(&room("r"), &user("me"));
+        // Two joiners found the room empty and at 2 messages: it starts after the lower.
+        hub.caught_up(&room("r"), 2);
+        hub.caught_up(&room("r"), 0);
         let m = stored_elsewhere(&store, "r", 5).await;
+        // 2 arrives before 1: held until 1 comes.
+        tell.send(from("n-a", Event::Message(m[1].clone()))).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!matches!(feed.try_recv(), Ok(Frame { seq: Some(_), .. })), "2 is not sent before 1");
         tell.send(from("n-a", Event::Message(m[0].clone()))).await.unwrap();
         assert_eq!(next_seq(&mut feed).await, 1);
-        // 3 before 2, then 2: held, then both in order; a repeat of 2 is dropped.
-        tell.send(from("n-a", Event::Message(m[2].clone()))).await.unwrap();
-        tell.send(from("n-a", Event::Message(m[1].clone()))).await.unwrap();
-        tell.send(from("n-a", Event::Message(m[1].clone()))).await.unwrap();
         assert_eq!(next_seq(&mut feed).await, 2);
+        // A repeat of 2 is dropped; 3 goes out.
+        tell.send(from("n-a", Event::Message(m[1].clone()))).await.unwrap();
+        tell.send(from("n-a", Event::Message(m[2].clone()))).await.unwrap();
         assert_eq!(next_seq(&mut feed).await, 3);
         // 4 never comes over the bus: 5 waits, then 4 is read from the store.
         let started = std::time::Instant::now();
@@ -208,6 +214,7 @@ mod several_nodes {
     async fn a_lost_last_message_arrives_from_the_store_without_a_later_one() {
         let (hub, store, tell, _dir) = node().await;
         let (mut feed, _m) = hub.join(&room("r"), &user("me"));
+        hub.caught_up(&room("r"), 0);
         let m = stored_elsewhere(&store, "r", 1).await;
         tell.send(from("n-a", Event::Message(m[0].clone()))).await.unwrap();
         assert_eq!(next_seq(&mut feed).await, 1);
