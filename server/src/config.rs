@@ -157,7 +157,9 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
 
     /// The first of these variables that is set and not empty.
     fn either(&self, names: [&str; 2]) -> Option<(String, String)> {
-        names.iter().find_map(|n| (self.0)(n).filter(|v| !v.trim().is_empty()).map(|v| (n.to_string(), v.trim().to_owned())))
+        names
+            .iter()
+            .find_map(|n| (self.0)(n).filter(|v| !v.trim().is_empty()).map(|v| (n.to_string(), v.trim().to_owned())))
     }
 
     fn database_url(&self) -> Result<Option<String>, StartError> {

@@ -51,9 +51,13 @@ pub struct AppState {
 pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     config.log();
     let store = open_store(&config).await?;
-    let identity = match (&config.secret, store.shared_secret(identity::random_bytes::<32>()?.to_vec()).await?) {
-        (None, Some(kept)) => Identity::new(kept),
-        _ => Identity::load(config.secret.clone(), &config.data_dir)?,
+    let kept = match &config.secret {
+        None => store.shared_secret(identity::random_bytes::<32>()?.to_vec()).await?,
+        Some(_) => None,
+    };
+    let identity = match kept {
+        Some(kept) => Identity::new(kept),
+        None => Identity::load(config.secret.clone(), &config.data_dir)?,
     };
     let node = bus::NodeId::fresh()?;
     let (bus, inbound): (Arc<dyn bus::Bus>, _) = match &config.redis_url {
@@ -65,7 +69,9 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         }
         None => {
             if config.database_url.is_some() {
-                tracing::warn!("PostgreSQL without Redis: run only ONE node, or the others will not see its messages live");
+                tracing::warn!(
+                    "PostgreSQL without Redis: run only ONE node, or the others will not see its messages live"
+                );
             }
             (Arc::new(bus::Local::new(node)), tokio::sync::mpsc::channel(1).1)
         }
@@ -84,7 +90,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         admission: Admission::new(config.ip_limits),
         connections: connections.clone(),
     };
-    let app = router(AppState { leptos_options: config.leptos, hub, gate });
+    let app = router(AppState { leptos_options: config.leptos, hub: hub.clone(), gate });
 
     tracing::info!("Palaver listening on http://{}", listener.local_addr()?);
     let stopping = async move {
@@ -97,6 +103,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
     if tokio::time::timeout(left, connections.wait()).await.is_err() {
         tracing::warn!(open = connections.len(), "chat connections still open after {:?}", config.shutdown_grace);
     }
+    hub.leave_cluster().await;
     tracing::info!("stopped");
     Ok(())
 }

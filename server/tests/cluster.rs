@@ -52,7 +52,10 @@ impl Cluster {
     fn stored(&self, room: &str) -> Vec<(String, String, Seq)> {
         let rows = self
             .pg
-            .sql("palaver", &format!("SELECT author_name, client_id, seq FROM messages WHERE room = '{room}' ORDER BY seq"))
+            .sql(
+                "palaver",
+                &format!("SELECT author_name, client_id, seq FROM messages WHERE room = '{room}' ORDER BY seq"),
+            )
             .unwrap();
         rows.lines()
             .map(|l| {
@@ -185,7 +188,8 @@ async fn send_through_failover(nodes: Vec<String>, name: String, room: &'static 
             sent.resent += pending.len();
         }
         let post = |id: &str| {
-            let send = ClientMsg::Send { room: room_id(room), id: ClientMsgId(id.into()), text: format!("{name} {id}") };
+            let send =
+                ClientMsg::Send { room: room_id(room), id: ClientMsgId(id.into()), text: format!("{name} {id}") };
             Message::text(send.encode())
         };
         let mut alive = true;
@@ -433,4 +437,29 @@ async fn while_redis_is_away_each_node_serves_its_own_and_messages_still_cross_t
     carol.say("r", "c", "a newcomer while Redis is away").await;
     assert_eq!(carol.next_ack().await.1, 2);
     assert_eq!(ann.next_message().await.seq, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_stopped_for_a_restart_takes_its_people_off_every_list_at_once_and_its_clients_move_on() {
+    let mut cluster = Cluster::start(2);
+    let mut ann = member(&cluster, 0, "Ann", "r").await;
+    let mut bob = cluster.nodes[1].named("Bob").await;
+    bob.join("r", None).await;
+    // The room list on both nodes counts both of them.
+    for client in [&mut ann, &mut bob] {
+        client.next_where(|m| matches!(m, ServerMsg::Rooms { rooms } if rooms.iter().any(|s| s.room.as_str() == "r" && s.online == 2))).await;
+    }
+    cluster.nodes[0].process().signal("TERM");
+    let stopped = Instant::now();
+    let departed = bob.next_where(|m| matches!(m, ServerMsg::Departed { .. })).await;
+    assert!(matches!(departed, ServerMsg::Departed { user, .. } if user.name == "Ann"));
+    eprintln!("a stopped node's people left the list after {:?}", stopped.elapsed());
+    assert!(stopped.elapsed() < Duration::from_secs(4), "at once, not after the dead-node timeout");
+    assert!(cluster.nodes[0].process().wait_exit(Duration::from_secs(10)).is_some_and(|s| s.success()));
+    // Ann's page reconnects to the other node with her token and resumes.
+    let mut moved = cluster.nodes[1].client().await;
+    moved.hello(Some(&ann.token()), None).await;
+    moved.join("r", Some(0)).await;
+    let arrived = bob.next_where(|m| matches!(m, ServerMsg::Arrived { .. })).await;
+    assert!(matches!(arrived, ServerMsg::Arrived { user, .. } if user.name == "Ann"));
 }

@@ -35,14 +35,25 @@ impl fmt::Display for NodeId {
 pub enum Event {
     /// A message this node stored (committed).
     Message(ChatMessage),
-    Typing { room: RoomId, user: User },
+    Typing {
+        room: RoomId,
+        user: User,
+    },
     /// `user` is in `room` through this node (first tab here, or a new name).
-    Here { room: RoomId, user: User },
+    Here {
+        room: RoomId,
+        user: User,
+    },
     /// `user`'s last tab in `room` on this node closed.
-    Gone { room: RoomId, user: UserId },
+    Gone {
+        room: RoomId,
+        user: UserId,
+    },
     /// Everyone in every room through this node, sent every few seconds: it corrects
     /// any lost `here`/`gone`, and a node that stops sending it is taken for dead.
-    Snapshot { rooms: Vec<(RoomId, Vec<User>)> },
+    Snapshot {
+        rooms: Vec<(RoomId, Vec<User>)>,
+    },
 }
 
 /// An event with the node it came from.
@@ -69,6 +80,12 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Tells the other nodes, without waiting for them.
     fn publish(&self, event: Event);
+
+    /// Waits, at most `limit`, until what was published has been sent (at shutdown).
+    fn flush(&self, limit: std::time::Duration) -> futures::future::BoxFuture<'_, ()> {
+        let _ = limit;
+        Box::pin(async {})
+    }
 }
 
 /// The bus of a node that is the only one: nothing to tell.

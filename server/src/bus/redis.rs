@@ -40,7 +40,7 @@ impl RedisBus {
         let client = Client::open(url)?;
         let (outgoing, queue) = mpsc::channel(OUTGOING);
         let (inbound, events) = mpsc::channel(INCOMING);
-        tokio::spawn(publish_loop(client.clone(), queue, shutdown.clone()));
+        tokio::spawn(publish_loop(client.clone(), queue));
         tokio::spawn(subscribe_loop(client, node.clone(), inbound, shutdown));
         Ok((RedisBus { node, outgoing }, events))
     }
@@ -65,6 +65,17 @@ impl Bus for RedisBus {
             Err(e) => tracing::error!("cannot encode a bus event: {e}"),
         }
     }
+
+    fn flush(&self, limit: Duration) -> futures::future::BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let deadline = Instant::now() + limit;
+            while self.outgoing.capacity() < self.outgoing.max_capacity() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            // The last batch taken off the queue is on its way: a round trip more.
+            tokio::time::sleep(Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now()))).await;
+        })
+    }
 }
 
 async fn connect(client: &Client) -> redis::RedisResult<MultiplexedConnection> {
@@ -72,19 +83,13 @@ async fn connect(client: &Client) -> redis::RedisResult<MultiplexedConnection> {
     client.get_multiplexed_async_connection_with_config(&config).await
 }
 
-/// Sends what is queued, many events per round trip.
-async fn publish_loop(client: Client, mut queue: mpsc::Receiver<Vec<u8>>, shutdown: CancellationToken) {
+/// Sends what is queued, many events per round trip, until the bus is dropped (so what
+/// a node says as it shuts down still goes out).
+async fn publish_loop(client: Client, mut queue: mpsc::Receiver<Vec<u8>>) {
     let mut connection: Option<MultiplexedConnection> = None;
     let mut last_attempt: Option<Instant> = None;
     let mut batch = Vec::with_capacity(PUBLISH_BATCH);
-    loop {
-        let received = tokio::select! {
-            n = queue.recv_many(&mut batch, PUBLISH_BATCH) => n,
-            () = shutdown.cancelled() => return,
-        };
-        if received == 0 {
-            return;
-        }
+    while queue.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
         if connection.is_none() && last_attempt.is_none_or(|at| at.elapsed() >= RETRY_EVERY) {
             last_attempt = Some(Instant::now());
             match connect(&client).await {
@@ -92,7 +97,9 @@ async fn publish_loop(client: Client, mut queue: mpsc::Receiver<Vec<u8>>, shutdo
                     tracing::info!("publishing to Redis");
                     connection = Some(c);
                 }
-                Err(e) => tracing::warn!("Redis unavailable for publishing ({e}); other nodes catch up from the database"),
+                Err(e) => {
+                    tracing::warn!("Redis unavailable for publishing ({e}); other nodes catch up from the database")
+                }
             }
         }
         let Some(conn) = connection.as_mut() else {
@@ -115,7 +122,8 @@ async fn subscribe_loop(client: Client, node: NodeId, inbound: mpsc::Sender<Inbo
     let mut lost_at: Option<Instant> = None;
     while !shutdown.is_cancelled() {
         let subscribed = async {
-            let mut pubsub = tokio::time::timeout(TIMEOUT, client.get_async_pubsub()).await.map_err(|_| timeout())??;
+            let mut pubsub =
+                tokio::time::timeout(TIMEOUT, client.get_async_pubsub()).await.map_err(|_| timeout())??;
             tokio::time::timeout(TIMEOUT, pubsub.subscribe(CHANNEL)).await.map_err(|_| timeout())??;
             Ok::<_, redis::RedisError>(pubsub)
         };

@@ -170,7 +170,8 @@ impl Remote {
     }
 
     fn touch(&mut self, node: &NodeId) -> &mut Node {
-        let entry = self.nodes.entry(node.clone()).or_insert_with(|| Node { seen: Instant::now(), rooms: HashMap::new() });
+        let entry =
+            self.nodes.entry(node.clone()).or_insert_with(|| Node { seen: Instant::now(), rooms: HashMap::new() });
         entry.seen = Instant::now();
         entry
     }
@@ -205,8 +206,10 @@ impl Rooms {
 
     /// Replaces all that is known of `node`'s people with its own account of them.
     fn remote_snapshot(&mut self, node: &NodeId, rooms: Vec<(RoomId, Vec<User>)>) -> bool {
-        let now: HashMap<RoomId, BTreeMap<UserId, String>> =
-            rooms.into_iter().map(|(room, users)| (room, users.into_iter().map(|u| (u.id, u.name)).collect())).collect();
+        let now: HashMap<RoomId, BTreeMap<UserId, String>> = rooms
+            .into_iter()
+            .map(|(room, users)| (room, users.into_iter().map(|u| (u.id, u.name)).collect()))
+            .collect();
         let mut changed = false;
         for (room, user) in self.remote.members(node) {
             if !now.get(&room).is_some_and(|users| users.contains_key(&user)) {
@@ -224,8 +227,13 @@ impl Rooms {
 
     /// Forgets the nodes not heard from for [`NODE_TIMEOUT`]: their people leave.
     fn expire(&mut self) -> bool {
-        let dead: Vec<NodeId> =
-            self.remote.nodes.iter().filter(|(_, n)| n.seen.elapsed() >= NODE_TIMEOUT).map(|(id, _)| id.clone()).collect();
+        let dead: Vec<NodeId> = self
+            .remote
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.seen.elapsed() >= NODE_TIMEOUT)
+            .map(|(id, _)| id.clone())
+            .collect();
         let mut changed = false;
         for node in dead {
             tracing::warn!(%node, "no word from node for {NODE_TIMEOUT:?}: its people are no longer listed");

@@ -125,7 +125,9 @@ impl Rooms {
         }
         if let Some(r) = self.live.get(room) {
             match (now, before) {
-                (Some(name), _) => r.send(&ServerMsg::Arrived { room: room.clone(), user: User { id: user.clone(), name } }),
+                (Some(name), _) => {
+                    r.send(&ServerMsg::Arrived { room: room.clone(), user: User { id: user.clone(), name } })
+                }
                 (None, Some(name)) => {
                     r.send(&ServerMsg::Departed { room: room.clone(), user: User { id: user.clone(), name } })
                 }
@@ -341,6 +343,15 @@ impl Hub {
     pub fn caught_up(&self, room: &RoomId, newest: Seq) {
         if let Some(r) = self.shared.rooms().live.get_mut(room) {
             r.order.start_after(newest, &r.feed);
+        }
+    }
+
+    /// Tells the other nodes, as this node shuts down, that nobody is here any more, so
+    /// its people leave their lists at once rather than when the node is taken for dead.
+    pub async fn leave_cluster(&self) {
+        if self.shared.bus.spans_nodes() {
+            self.shared.bus.publish(Event::Snapshot { rooms: Vec::new() });
+            self.shared.bus.flush(Duration::from_secs(1)).await;
         }
     }
 

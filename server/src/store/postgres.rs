@@ -14,7 +14,7 @@ use tokio_postgres::{error::SqlState, NoTls, Row};
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_messages.sql")];
 /// Any number, the same on every node: the advisory lock that makes nodes starting at
 /// once migrate one after the other.
-const MIGRATION_LOCK: i64 = 0x7061_6c61_7665_72;
+const MIGRATION_LOCK: i64 = 0x0070_616c_6176_6572;
 /// Connections each node keeps to the database at most.
 const POOL_SIZE: usize = 16;
 /// How long a request waits for a connection, or to make one, before it fails (and the
@@ -93,7 +93,8 @@ impl PostgresStore {
 
     async fn append_once(&self, batch: &[Post]) -> Result<Vec<(Seq, bool)>, Attempt> {
         let client = self.client().await.map_err(Attempt::Failed)?;
-        let stmt = client.prepare_cached("SELECT out_seq, out_new FROM palaver_append($1, $2, $3, $4, $5, $6, $7)").await?;
+        let stmt =
+            client.prepare_cached("SELECT out_seq, out_new FROM palaver_append($1, $2, $3, $4, $5, $6, $7)").await?;
         let rooms: Vec<&str> = batch.iter().map(|p| p.room.as_str()).collect();
         let ids: Vec<&str> = batch.iter().map(|p| p.id.as_str()).collect();
         let authors: Vec<&str> = batch.iter().map(|p| p.author.id.as_str()).collect();
@@ -105,7 +106,11 @@ impl PostgresStore {
         Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as Seq, r.get::<_, bool>(1))).collect())
     }
 
-    async fn messages(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<Vec<ChatMessage>, StoreError> {
+    async fn messages(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<ChatMessage>, StoreError> {
         let client = self.client().await?;
         let stmt = client.prepare_cached(sql).await.map_err(StoreError::backend)?;
         let rows = client.query(&stmt, params).await.map_err(StoreError::backend)?;
