@@ -167,20 +167,28 @@ struct Load {
 
 impl Load {
     fn start(conns: Vec<Conn>) -> Load {
+        Load::start_with(conns, true)
+    }
+
+    /// Starts the load; `spin`: see below.
+    fn start_with(conns: Vec<Conn>, spin: bool) -> Load {
         let (stop, stopped) = watch::channel(false);
         let received = Arc::new(AtomicU64::new(0));
         let mut outgoing = Vec::new();
         let mut tasks = Vec::new();
-        // The load generator never sleeps while a load runs: it polls its sockets on
-        // every pass. Clients on other machines cost a server nothing to wake; on one
-        // machine, a sleeping load generator would be woken by the server's writes, on
-        // the server's CPU time.
-        let spinning = stopped.clone();
-        tokio::spawn(async move {
-            while !*spinning.borrow() {
-                tokio::task::yield_now().await;
-            }
-        });
+        // With `spin`, the load generator never sleeps while a load runs: it polls its
+        // sockets on every pass. Clients on other machines cost a server nothing to wake;
+        // on one machine, a sleeping load generator would be woken by the server's
+        // writes, on the server's CPU time. (Not where the parts under test need the
+        // load's core too: there it would take their CPU.)
+        if spin {
+            let spinning = stopped.clone();
+            tokio::spawn(async move {
+                while !*spinning.borrow() {
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
         for conn in conns {
             let (tx, rx) = mpsc::unbounded_channel();
             outgoing.push(tx);
@@ -287,18 +295,26 @@ impl Measured {
     }
 }
 
-/// Runs a fan-out load on open connections: `per_sec` messages a second from `senders`,
-/// each delivered to `members_per_room`; `cpu` reads the CPU seconds of the parts.
-async fn run_fanout(
-    label: &str,
-    conns: Vec<Conn>,
+/// How a fan-out load is run: `per_sec` messages a second from `senders`, each delivered
+/// to `members_per_room`; `spin`: whether the load generator polls without sleeping (see
+/// [`Load::start_with`]).
+struct Fanout {
     senders: Vec<(usize, RoomId)>,
     per_sec: f64,
     members_per_room: u64,
+    spin: bool,
+}
+
+/// Runs a fan-out load on open connections; `cpu` reads the CPU seconds of the parts.
+async fn run_fanout(
+    label: &str,
+    conns: Vec<Conn>,
+    fanout: Fanout,
     settings: &Settings,
     cpu: impl Fn() -> Vec<f64>,
 ) -> Measured {
-    let load = Load::start(conns);
+    let Fanout { senders, per_sec, members_per_room, spin } = fanout;
+    let load = Load::start_with(conns, spin);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let cpu_before = cpu();
     let started = Instant::now();
@@ -337,7 +353,8 @@ async fn measure_fanout(
     members_per_room: u64,
     settings: &Settings,
 ) -> Result<()> {
-    let m = run_fanout(label, conns, senders, per_sec, members_per_room, settings, || vec![server.cpu_seconds()]).await;
+    let fanout = Fanout { senders, per_sec, members_per_room, spin: true };
+    let m = run_fanout(label, conns, fanout, settings, || vec![server.cpu_seconds()]).await;
     let cpu = m.cpu[0];
     println!(
         "| {label} | {:.0} | {:.0} | {:.1}% | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",

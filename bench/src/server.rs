@@ -51,6 +51,17 @@ fn binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/server"))
 }
 
+/// Lets a running process (and what it starts later) use every core of the machine,
+/// whatever cores this process is limited to.
+pub fn free_to_use_any_core(pid: u32) {
+    if cores() > 1 {
+        let _ = Command::new("taskset")
+            .args(["-a", "-p", "-c", &format!("0-{}", cores() - 1), &pid.to_string()])
+            .stdout(std::process::Stdio::null())
+            .status();
+    }
+}
+
 /// The machine's online cores (not just those this process may run on).
 pub fn cores() -> usize {
     let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();

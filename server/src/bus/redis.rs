@@ -88,18 +88,25 @@ async fn connect(client: &Client) -> redis::RedisResult<MultiplexedConnection> {
 async fn publish_loop(client: Client, mut queue: mpsc::Receiver<Vec<u8>>) {
     let mut connection: Option<MultiplexedConnection> = None;
     let mut last_attempt: Option<Instant> = None;
+    // Said once per outage, not on every attempt.
+    let mut out_since: Option<Instant> = None;
     let mut batch = Vec::with_capacity(PUBLISH_BATCH);
     while queue.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
         if connection.is_none() && last_attempt.is_none_or(|at| at.elapsed() >= RETRY_EVERY) {
             last_attempt = Some(Instant::now());
             match connect(&client).await {
                 Ok(c) => {
-                    tracing::info!("publishing to Redis");
+                    match out_since.take() {
+                        Some(at) => tracing::info!("publishing to Redis again after {:?}", at.elapsed()),
+                        None => tracing::info!("publishing to Redis"),
+                    }
                     connection = Some(c);
                 }
-                Err(e) => {
-                    tracing::warn!("Redis unavailable for publishing ({e}); other nodes catch up from the database")
+                Err(e) if out_since.is_none() => {
+                    tracing::warn!("Redis unavailable for publishing ({e}); other nodes catch up from the database");
+                    out_since = Some(Instant::now());
                 }
+                Err(_) => {}
             }
         }
         let Some(conn) = connection.as_mut() else {
@@ -111,7 +118,8 @@ async fn publish_loop(client: Client, mut queue: mpsc::Receiver<Vec<u8>>) {
             pipe.cmd("PUBLISH").arg(CHANNEL).arg(payload).ignore();
         }
         if let Err(e) = pipe.query_async::<()>(conn).await {
-            tracing::warn!("publishing to Redis failed ({e}); reconnecting");
+            tracing::warn!("publishing to Redis failed ({e}); other nodes catch up from the database");
+            out_since.get_or_insert_with(Instant::now);
             connection = None;
         }
     }

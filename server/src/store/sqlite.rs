@@ -309,15 +309,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn new(room: &str, author: &str, id: &str, text: &str) -> Post {
-        Post::text(
-            RoomId::parse(room).unwrap(),
-            User { id: UserId(author.into()), name: author.to_uppercase() },
-            ClientMsgId(id.into()),
-            text.into(),
-        )
-    }
+    use crate::store::tests::new;
 
     fn seqs(messages: &[ChatMessage]) -> Vec<Seq> {
         messages.iter().map(|m| m.seq).collect()

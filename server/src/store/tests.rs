@@ -6,7 +6,8 @@ use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, Us
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 use testkit::services::Postgres;
 
-fn new(room: &str, author: &str, id: &str, text: &str) -> Post {
+/// A text post by `author` (whose name is theirs in capitals).
+pub(super) fn new(room: &str, author: &str, id: &str, text: &str) -> Post {
     Post::text(
         RoomId::parse(room).unwrap(),
         User { id: UserId(author.into()), name: author.to_uppercase() },
