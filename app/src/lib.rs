@@ -5,6 +5,7 @@ pub mod chat;
 pub mod components;
 pub mod history;
 pub mod location;
+pub mod markdown;
 pub mod session;
 
 pub use palaver_protocol as protocol;

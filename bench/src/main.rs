@@ -704,6 +704,7 @@ async fn slow_readers(settings: &Settings) -> Result<()> {
 async fn page(settings: &Settings) -> Result<()> {
     let server = Server::start(&[]);
     let mut sizes = Vec::new();
+    let mut gzipped = 0;
     for encoding in ["identity", "gzip", "br"] {
         let (status, head, body) = get(&server, "/pkg/palaver.wasm", encoding).await?;
         if status != 200 {
@@ -714,6 +715,16 @@ async fn page(settings: &Settings) -> Result<()> {
             .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-encoding:").map(|v| v.trim().to_owned()))
             .unwrap_or_else(|| "identity".into());
         sizes.push(format!("{encoding} asked, {served} served: {:.1} KB", body as f64 / 1000.0));
+        if served == "gzip" {
+            gzipped = body;
+        }
+    }
+    // The page's budget: a phone on a slow line loads the chat in a few seconds.
+    const WASM_BUDGET_GZIP: usize = 250_000;
+    if gzipped == 0 || gzipped > WASM_BUDGET_GZIP {
+        return Err(
+            format!("the wasm bundle is {gzipped} bytes gzipped: over the {WASM_BUDGET_GZIP}-byte budget").into()
+        );
     }
     let rounds = if settings.quick { 200 } else { 1000 };
     let mut lobby = page_times(&server, "/", rounds).await?;

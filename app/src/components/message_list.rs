@@ -189,7 +189,8 @@ fn MessageItem(entry: Entry) -> impl IntoView {
     Either::Right(view! {
         <li class="message" class:mine=mine data-testid="message" data-state=state data-seq=entry.seq>
             <span class="author" data-testid="message-author">{author}</span>
-            <span class="text" data-testid="message-text">{entry.text}</span>
+            // Formatted (markdown.rs): a block, as it may hold paragraphs, lists and code.
+            <div class="text" data-testid="message-text">{crate::markdown::render(&entry.text)}</div>
             <span class="meta">
                 {time.map(|t| view! { <time data-testid="message-time">{t}</time> })}
                 {footer}
