@@ -3,11 +3,13 @@
 //! 127.0.0.2-127.0.0.51, and prints what it measured.
 //!
 //! ```text
-//! palaver-bench [--quick] [SCENARIO ...]
+//! palaver-bench [--quick] [--check] [SCENARIO ...]
 //! ```
 //! Scenarios: fanout, rooms, idle, writes (also fills the room `history` reads),
 //! history, slow, page, cluster (two nodes with PostgreSQL and Redis). With none, all of them run. `--quick` runs each for less time
-//! and with fewer messages, for a smoke test. See docs/PERFORMANCE.md.
+//! and with fewer messages, for a smoke test. `--check` first compares Palaver's cost per
+//! delivery with the yardstick's in the same run, and fails if it has doubled (see
+//! [`CHECK_FLOOR`]). See docs/PERFORMANCE.md.
 
 mod baseline;
 mod client;
@@ -76,10 +78,14 @@ fn main() {
     let settings = Settings { quick: args.iter().any(|a| a == "--quick") };
     let mut wanted: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
     const ALL: [&str; 8] = ["baseline", "fanout", "rooms", "idle", "history", "slow", "page", "cluster"];
-    if wanted.is_empty() {
+    let checking = args.iter().any(|a| a == "--check");
+    if wanted.is_empty() && !checking {
         wanted = ALL.to_vec();
     }
-    if let Some(unknown) = wanted.iter().find(|w| !ALL.contains(w) && **w != "writes") {
+    if checking {
+        wanted.insert(0, "check");
+    }
+    if let Some(unknown) = wanted.iter().find(|w| !ALL.contains(w) && !["writes", "check"].contains(w)) {
         eprintln!("unknown scenario {unknown:?}; choose from {}", ALL.join(", "));
         std::process::exit(2);
     }
@@ -96,6 +102,7 @@ fn main() {
                 "slow" => slow_readers(&settings).await,
                 "page" => page(&settings).await,
                 "cluster" => cluster::run(&settings).await,
+                "check" => check(&settings).await,
                 _ => unreachable!(),
             }
         };
@@ -352,16 +359,17 @@ async fn measure_fanout(
     per_sec: f64,
     members_per_room: u64,
     settings: &Settings,
-) -> Result<()> {
+) -> Result<f64> {
     let fanout = Fanout { senders, per_sec, members_per_room, spin: true };
     let m = run_fanout(label, conns, fanout, settings, || vec![server.cpu_seconds()]).await;
     let cpu = m.cpu[0];
+    let per_cpu_second = if cpu > 0.0 { m.delivered as f64 / cpu } else { f64::INFINITY };
     println!(
         "| {label} | {:.0} | {:.0} | {:.1}% | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
         per_sec * members_per_room as f64,
         m.per_sec(m.delivered),
         cpu / m.elapsed * 100.0,
-        if cpu > 0.0 { m.delivered as f64 / cpu } else { f64::INFINITY },
+        per_cpu_second,
         m.latency.p50,
         m.latency.p99,
         m.latency.max,
@@ -369,7 +377,8 @@ async fn measure_fanout(
         m.duplicates,
         m.errors,
     );
-    m.check(label)
+    m.check(label)?;
+    Ok(per_cpu_second)
 }
 
 fn fanout_header() {
@@ -380,27 +389,50 @@ fn fanout_header() {
 
 /// 1,000 clients in one room, 100 of them sending 1 and then 3 messages a second each.
 async fn fanout(settings: &Settings) -> Result<()> {
-    one_room(settings, "fan-out", || Server::start(&[])).await
+    one_room(settings, "fan-out", || Server::start(&[]), &[1.0, 3.0]).await.map(drop)
 }
 
 /// The same fan-out load against the minimal broadcaster: the cost of one write per
 /// delivery on this machine, with this load generator.
 async fn baseline_fanout(settings: &Settings) -> Result<()> {
-    one_room(settings, "minimal broadcaster (yardstick)", Server::start_baseline).await
+    one_room(settings, "minimal broadcaster (yardstick)", Server::start_baseline, &[1.0, 3.0]).await.map(drop)
 }
 
-/// The one-room fan-out load against a fresh server from `start` for each rate.
-async fn one_room(settings: &Settings, what: &str, start: impl Fn() -> Server) -> Result<()> {
+/// The lowest share of the yardstick's deliveries per CPU-second Palaver may measure in
+/// `--check`. Palaver measures 0.48–0.65x on this machine; the VM's noise moves the
+/// ratio by about a quarter, a regression that doubles the cost per delivery halves it.
+const CHECK_FLOOR: f64 = 0.3;
+
+/// The regression guard (`--check`): Palaver's deliveries per CPU-second at 100,000
+/// deliveries/s against the yardstick's, both measured in this run.
+async fn check(settings: &Settings) -> Result<()> {
+    let yardstick = one_room(settings, "yardstick", Server::start_baseline, &[1.0]).await?[0];
+    let palaver = one_room(settings, "Palaver", || Server::start(&[]), &[1.0]).await?[0];
+    let ratio = palaver / yardstick;
+    println!(
+        "check: deliveries per CPU-second at 100,000/s: Palaver {palaver:.0}, yardstick {yardstick:.0}, \
+         {ratio:.2}x the yardstick (floor {CHECK_FLOOR}x)"
+    );
+    if ratio < CHECK_FLOOR {
+        return Err(format!("Palaver costs more than {:.1}x the yardstick per delivery", 1.0 / CHECK_FLOOR).into());
+    }
+    Ok(())
+}
+
+/// The one-room fan-out load against a fresh server from `start` for each rate (per
+/// sender per second); the deliveries per CPU-second at each.
+async fn one_room(settings: &Settings, what: &str, start: impl Fn() -> Server, rates: &[f64]) -> Result<Vec<f64>> {
     fanout_header();
-    for per_sender in [1.0, 3.0] {
+    let mut per_cpu = Vec::new();
+    for &per_sender in rates {
         let server = start();
         let room = room("fanout");
         let (conns, _) = open_all(&server, 1000, 200, |_| room.clone(), None).await?;
         let senders: Vec<(usize, RoomId)> = (0..100).map(|i| (i * 10, room.clone())).collect();
         let label = format!("{what}: 1,000 in one room, 100 sending {per_sender}/s each");
-        measure_fanout(&label, &server, conns, senders, 100.0 * per_sender, 1000, settings).await?;
+        per_cpu.push(measure_fanout(&label, &server, conns, senders, 100.0 * per_sender, 1000, settings).await?);
     }
-    Ok(())
+    Ok(per_cpu)
 }
 
 /// 5,000 clients in 500 rooms of 10, everyone sending once a second.
