@@ -1,14 +1,14 @@
 //! The hub's side of running several nodes: delivering each room's messages in number
 //! order whatever order the bus brings them in, filling gaps and catching up quiet
-//! rooms from the store (the bus may lose events), and knowing who is here through
-//! the other nodes (and forgetting a node that stops saying so).
+//! rooms from the store (the bus may lose events), applying what the other nodes say
+//! (their presence is kept in `presence.rs`), and telling them who is here.
 
-use super::{Frame, Rooms, Shared};
-use crate::bus::{Envelope, Event, Inbound, NodeId};
+use super::{Frame, Shared};
+use crate::bus::{Envelope, Event, Inbound};
 use crate::store::Store;
-use app::protocol::{RoomId, Seq, ServerMsg, User, UserId};
+use app::protocol::{RoomId, Seq, ServerMsg};
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::BTreeMap,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -22,8 +22,6 @@ pub const GAP_WAIT: Duration = Duration::from_millis(100);
 pub const TAIL_EVERY: Duration = Duration::from_secs(1);
 /// How often each node tells the others everyone who is here through it.
 pub const SNAPSHOT_EVERY: Duration = Duration::from_secs(5);
-/// A node not heard from for this long is taken for dead: its people leave every list.
-pub const NODE_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often the gaps are looked at.
 const MEND_EVERY: Duration = Duration::from_millis(50);
 /// Messages read from the store per room in one go when filling a gap.
@@ -125,139 +123,6 @@ impl Order {
     }
 }
 
-/// Who is here through each other node.
-#[derive(Default)]
-pub(super) struct Remote {
-    nodes: HashMap<NodeId, Node>,
-}
-
-struct Node {
-    seen: Instant,
-    rooms: HashMap<RoomId, BTreeMap<UserId, String>>,
-}
-
-impl Remote {
-    /// The name `user` has in `room` on another node (the same on every node: the
-    /// lowest node's).
-    pub(super) fn name_of(&self, room: &RoomId, user: &UserId) -> Option<String> {
-        self.nodes
-            .iter()
-            .filter_map(|(id, node)| Some((id, node.rooms.get(room)?.get(user)?)))
-            .min_by(|a, b| a.0.cmp(b.0))
-            .map(|(_, name)| name.clone())
-    }
-
-    /// Everyone in `room` through other nodes.
-    pub(super) fn in_room(&self, room: &RoomId) -> BTreeMap<UserId, String> {
-        let mut users = BTreeMap::new();
-        for node in self.nodes.values() {
-            if let Some(here) = node.rooms.get(room) {
-                for (id, name) in here {
-                    users.entry(id.clone()).or_insert_with(|| name.clone());
-                }
-            }
-        }
-        users
-    }
-
-    /// Rooms with someone in them through another node.
-    pub(super) fn rooms(&self) -> BTreeSet<RoomId> {
-        self.nodes.values().flat_map(|n| n.rooms.keys().cloned()).collect()
-    }
-
-    pub(super) fn is_empty(&self) -> bool {
-        self.nodes.values().all(|n| n.rooms.is_empty())
-    }
-
-    fn touch(&mut self, node: &NodeId) -> &mut Node {
-        let entry =
-            self.nodes.entry(node.clone()).or_insert_with(|| Node { seen: Instant::now(), rooms: HashMap::new() });
-        entry.seen = Instant::now();
-        entry
-    }
-
-    fn members(&self, node: &NodeId) -> Vec<(RoomId, UserId)> {
-        let Some(node) = self.nodes.get(node) else { return Vec::new() };
-        node.rooms.iter().flat_map(|(room, users)| users.keys().map(|u| (room.clone(), u.clone()))).collect()
-    }
-}
-
-impl Rooms {
-    /// Records that `user` is in `room` through `node` as `name`, or not at all (`None`),
-    /// and tells this node's connections if that changes what they see.
-    fn remote_set(&mut self, node: &NodeId, room: &RoomId, user: &UserId, name: Option<String>) -> bool {
-        let before = self.present(room, user);
-        let entry = self.remote.touch(node);
-        match name {
-            Some(name) => {
-                entry.rooms.entry(room.clone()).or_default().insert(user.clone(), name);
-            }
-            None => {
-                if let Some(users) = entry.rooms.get_mut(room) {
-                    users.remove(user);
-                    if users.is_empty() {
-                        entry.rooms.remove(room);
-                    }
-                }
-            }
-        }
-        self.announce(room, user, before)
-    }
-
-    /// Replaces all that is known of `node`'s people with its own account of them.
-    fn remote_snapshot(&mut self, node: &NodeId, rooms: Vec<(RoomId, Vec<User>)>) -> bool {
-        let now: HashMap<RoomId, BTreeMap<UserId, String>> = rooms
-            .into_iter()
-            .map(|(room, users)| (room, users.into_iter().map(|u| (u.id, u.name)).collect()))
-            .collect();
-        let mut changed = false;
-        for (room, user) in self.remote.members(node) {
-            if !now.get(&room).is_some_and(|users| users.contains_key(&user)) {
-                changed |= self.remote_set(node, &room, &user, None);
-            }
-        }
-        for (room, users) in now {
-            for (user, name) in users {
-                changed |= self.remote_set(node, &room, &user, Some(name));
-            }
-        }
-        self.remote.touch(node);
-        changed
-    }
-
-    /// Forgets the nodes not heard from for [`NODE_TIMEOUT`]: their people leave.
-    fn expire(&mut self) -> bool {
-        let dead: Vec<NodeId> = self
-            .remote
-            .nodes
-            .iter()
-            .filter(|(_, n)| n.seen.elapsed() >= NODE_TIMEOUT)
-            .map(|(id, _)| id.clone())
-            .collect();
-        let mut changed = false;
-        for node in dead {
-            tracing::warn!(%node, "no word from node for {NODE_TIMEOUT:?}: its people are no longer listed");
-            for (room, user) in self.remote.members(&node) {
-                changed |= self.remote_set(&node, &room, &user, None);
-            }
-            self.remote.nodes.remove(&node);
-        }
-        changed
-    }
-
-    /// Everyone here through this node, for a snapshot.
-    fn local_presence(&self) -> Vec<(RoomId, Vec<User>)> {
-        self.live
-            .iter()
-            .filter(|(_, r)| !r.online.is_empty())
-            .map(|(id, r)| {
-                let users = r.online.iter().map(|(uid, (name, _))| User { id: uid.clone(), name: name.clone() });
-                (id.clone(), users.collect())
-            })
-            .collect()
-    }
-}
-
 /// Starts hearing the other nodes, mending gaps and sending this node's presence.
 pub(super) fn spawn(
     store: Arc<dyn Store>,
@@ -292,12 +157,12 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
         let changed = match event {
             Event::Message(message) => {
                 shared.publish(message);
-                shared.rooms().remote.touch(&node);
+                shared.rooms().remote.heard_from(&node);
                 false
             }
             Event::Typing { room, user } => {
                 let mut rooms = shared.rooms();
-                rooms.remote.touch(&node);
+                rooms.remote.heard_from(&node);
                 if let Some(r) = rooms.live.get(&room) {
                     r.send(&ServerMsg::Typing { room, user });
                 }

@@ -13,12 +13,16 @@
 //! everyone present on any node.
 
 mod cluster;
+mod directory;
+mod presence;
 
 use crate::bus::{Bus, Event, Inbound};
 use crate::store::{Appended, Post, Store, StoreError};
 use app::protocol::{ChatMessage, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
 use axum::extract::ws::Utf8Bytes;
-use cluster::{Order, Remote};
+use cluster::Order;
+pub use directory::MAX_LISTED_ROOMS;
+use presence::Remote;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     sync::{Arc, Mutex, MutexGuard},
@@ -36,11 +40,6 @@ pub const LIVE_QUEUE: usize = 64;
 pub const MAX_BATCH: usize = 512;
 /// Posts waiting for the writer; senders wait when it is full.
 const WRITE_QUEUE: usize = 4096;
-/// Room-list updates are sent at most this often.
-const DIRECTORY_EVERY: Duration = Duration::from_millis(500);
-/// Rooms the room list names at most: the busiest ones. Every identified connection
-/// gets the list when it changes, so its size is paid once per connection.
-pub const MAX_LISTED_ROOMS: usize = 30;
 
 /// One frame for a room's subscribers, serialized once and shared.
 #[derive(Debug, Clone)]
@@ -109,53 +108,6 @@ struct Rooms {
     remote: Remote,
 }
 
-impl Rooms {
-    /// The name `user` has in `room` on any node, if they are there.
-    fn present(&self, room: &RoomId, user: &UserId) -> Option<String> {
-        let local = self.live.get(room).and_then(|r| r.online.get(user)).map(|(name, _)| name.clone());
-        local.or_else(|| self.remote.name_of(room, user))
-    }
-
-    /// Tells this node's connections in `room` that `user` is now there as `now` (or
-    /// gone), if that changes what they were told, which was `before`.
-    fn announce(&self, room: &RoomId, user: &UserId, before: Option<String>) -> bool {
-        let now = self.present(room, user);
-        if now == before {
-            return false;
-        }
-        if let Some(r) = self.live.get(room) {
-            match (now, before) {
-                (Some(name), _) => {
-                    r.send(&ServerMsg::Arrived { room: room.clone(), user: User { id: user.clone(), name } })
-                }
-                (None, Some(name)) => {
-                    r.send(&ServerMsg::Departed { room: room.clone(), user: User { id: user.clone(), name } })
-                }
-                (None, None) => {}
-            }
-        }
-        true
-    }
-
-    /// Who is in a room on any node, by name.
-    fn online(&self, room: &RoomId) -> Vec<User> {
-        let mut users: BTreeMap<UserId, String> = self.remote.in_room(room);
-        if let Some(r) = self.live.get(room) {
-            users.extend(r.online.iter().map(|(id, (name, _))| (id.clone(), name.clone())));
-        }
-        let mut users: Vec<User> = users.into_iter().map(|(id, name)| User { id, name }).collect();
-        users.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
-        users
-    }
-
-    fn online_count(&self, room: &RoomId) -> usize {
-        match self.live.get(room) {
-            Some(r) if self.remote.is_empty() => r.online.len(),
-            _ => self.online(room).len(),
-        }
-    }
-}
-
 /// State the writer task shares with the hub.
 struct Shared {
     rooms: Mutex<Rooms>,
@@ -186,26 +138,6 @@ impl Shared {
         if let Some(live) = rooms.live.get_mut(&room) {
             live.order.deliver(seq, frame, &live.feed);
         }
-    }
-
-    /// The busiest [`MAX_LISTED_ROOMS`] rooms, by name.
-    fn summary(&self) -> Vec<RoomSummary> {
-        let rooms = self.rooms();
-        let elsewhere = rooms.remote.rooms();
-        let unstored: BTreeSet<&RoomId> =
-            rooms.live.keys().chain(elsewhere.iter()).filter(|r| !rooms.stored.contains(*r)).collect();
-        let mut list: Vec<RoomSummary> = rooms
-            .stored
-            .iter()
-            .chain(unstored)
-            .map(|r| RoomSummary { room: r.clone(), online: rooms.online_count(r) })
-            .collect();
-        if list.len() > MAX_LISTED_ROOMS {
-            list.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.room.cmp(&b.room)));
-            list.truncate(MAX_LISTED_ROOMS);
-        }
-        list.sort_by(|a, b| a.room.cmp(&b.room));
-        list
     }
 }
 
@@ -274,7 +206,7 @@ impl Hub {
         });
         let (writes, queue) = mpsc::channel(WRITE_QUEUE);
         tokio::spawn(write_loop(store.clone(), shared.clone(), queue));
-        tokio::spawn(directory_loop(shared.clone()));
+        tokio::spawn(directory::directory_loop(shared.clone()));
         if spans_nodes {
             cluster::spawn(store.clone(), shared.clone(), inbound, shutdown);
         }
@@ -416,30 +348,6 @@ async fn write_loop(store: Arc<dyn Store>, shared: Arc<Shared>, mut queue: mpsc:
                 }
             }
         }
-    }
-}
-
-/// Room-list frames the server sends per second at most, over all connections: on a busy
-/// server the list refreshes less often rather than cost more.
-const DIRECTORY_BUDGET_PER_SEC: usize = 4_000;
-
-/// How long to wait between room-list updates with `listeners` connections.
-fn directory_interval(listeners: usize) -> Duration {
-    DIRECTORY_EVERY.max(Duration::from_secs_f64(listeners as f64 / DIRECTORY_BUDGET_PER_SEC as f64))
-}
-
-/// Sends the room list when it changed, at most every [`DIRECTORY_EVERY`] (less often
-/// with many connections: see [`DIRECTORY_BUDGET_PER_SEC`]).
-async fn directory_loop(shared: Arc<Shared>) {
-    loop {
-        shared.directory_dirty.notified().await;
-        tokio::time::sleep(directory_interval(shared.directory.receiver_count())).await;
-        let frame: Utf8Bytes = ServerMsg::Rooms { rooms: shared.summary() }.encode().into();
-        shared.directory.send_if_modified(|current| {
-            let changed = *current != frame;
-            *current = frame;
-            changed
-        });
     }
 }
 

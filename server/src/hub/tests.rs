@@ -1,5 +1,6 @@
 //! The hub on one node: numbering, fan-out, presence and the room list.
 
+use super::directory::{directory_interval, DIRECTORY_BUDGET_PER_SEC, DIRECTORY_EVERY};
 use super::*;
 use crate::store::sqlite::SqliteStore;
 use app::protocol::ClientMsgId;
