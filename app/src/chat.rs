@@ -486,6 +486,9 @@ mod tests {
             kind: MessageKind::Text,
             text: text.into(),
             sent_at: 1_000 * seq as i64,
+            target: None,
+            edited: false,
+            deleted: false,
         }
     }
 

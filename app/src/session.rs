@@ -282,6 +282,9 @@ mod tests {
             kind: MessageKind::Text,
             text: msg_id.into(),
             sent_at: seq as i64,
+            target: None,
+            edited: false,
+            deleted: false,
         }
     }
 

@@ -256,6 +256,10 @@ pub enum ClientMsg {
     Leave { room: RoomId },
     /// Post a message to a joined room.
     Send { room: RoomId, id: ClientMsgId, text: String },
+    /// Change the text of one's own message `target` (everyone sees it, marked edited).
+    Edit { room: RoomId, id: ClientMsgId, target: Seq, text: String },
+    /// Take back one's own message `target`: its text is gone, a tombstone stays.
+    Delete { room: RoomId, id: ClientMsgId, target: Seq },
     /// "I am typing" in a joined room; shown to the others for a few seconds.
     Typing { room: RoomId },
     /// The page of messages just before `before` in a joined room.
@@ -271,6 +275,10 @@ pub enum MessageKind {
     Text,
     /// The author changed their name; `text` is the name they had before.
     Renamed,
+    /// The author changed message `target`'s text to `text`.
+    Edit,
+    /// The author took back message `target`.
+    Delete,
 }
 
 /// A message as everyone sees it once the server has stored it.
@@ -286,6 +294,19 @@ pub struct ChatMessage {
     pub text: String,
     /// Server time of acceptance, milliseconds since the Unix epoch (UTC).
     pub sent_at: i64,
+    /// For an `edit` or a `delete`: the number of the message it changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Seq>,
+    /// On a message: its text was changed after it was sent (`text` is the latest).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub edited: bool,
+    /// On a message: taken back by its author (`text` is empty).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A run of a room's consecutive messages, oldest first, and whether older ones exist:
@@ -377,6 +398,12 @@ pub enum ErrorReason {
     Unavailable,
     /// Too many messages too fast; the same frame is accepted after `retry_after_ms`.
     RateLimited,
+    /// An edit or delete names a message that is not in the room (or is not a message).
+    NoSuchMessage,
+    /// Only a message's author may edit or delete it.
+    NotYours,
+    /// The message was deleted: it can no longer be edited or deleted.
+    Deleted,
 }
 
 /// A refused frame: the reason, a human-readable detail, and what it concerned.
@@ -439,20 +466,33 @@ impl ClientMsg {
 
     /// Checks what reading a frame cannot: a `send`'s id and text (trimmed).
     pub fn validated(self) -> Result<ClientMsg, FrameError> {
-        let ClientMsg::Send { room, id, text } = self else { return Ok(self) };
+        let (room, id) = match &self {
+            ClientMsg::Send { room, id, .. }
+            | ClientMsg::Edit { room, id, .. }
+            | ClientMsg::Delete { room, id, .. } => (room, id),
+            _ => return Ok(self),
+        };
         if id.0.is_empty() || id.0.len() > MAX_CLIENT_MSG_ID_BYTES {
             let detail = format!("id must be 1 to {MAX_CLIENT_MSG_ID_BYTES} bytes");
-            return Err(FrameError::new(ErrorReason::BadId, detail).about(Some(&room), None));
+            return Err(FrameError::new(ErrorReason::BadId, detail).about(Some(room), None));
         }
-        match validate_text(&text) {
-            Ok(trimmed) => Ok(ClientMsg::Send { text: trimmed.to_owned(), id, room }),
-            Err(reason) => {
+        let checked = |text: &str| {
+            validate_text(text).map(str::to_owned).map_err(|reason| {
                 let detail = match reason {
                     ErrorReason::EmptyText => "message text is empty".to_owned(),
                     _ => format!("message text is longer than {MAX_TEXT_CHARS} characters"),
                 };
-                Err(FrameError::new(reason, detail).about(Some(&room), Some(&id)))
+                FrameError::new(reason, detail).about(Some(room), Some(id))
+            })
+        };
+        match &self {
+            ClientMsg::Send { room, id, text } => {
+                Ok(ClientMsg::Send { text: checked(text)?, id: id.clone(), room: room.clone() })
             }
+            ClientMsg::Edit { room, id, target, text } => {
+                Ok(ClientMsg::Edit { text: checked(text)?, id: id.clone(), room: room.clone(), target: *target })
+            }
+            _ => Ok(self),
         }
     }
 
@@ -461,7 +501,7 @@ impl ClientMsg {
     }
 }
 
-const KNOWN_TYPES: &[&str] = &["hello", "join", "leave", "send", "typing", "history"];
+const KNOWN_TYPES: &[&str] = &["hello", "join", "leave", "send", "edit", "delete", "typing", "history"];
 
 /// Why a frame could not be read, in the protocol's terms: the frame is read again
 /// loosely to find the field at fault. In this order: an unknown type, a bad room, a
@@ -580,6 +620,9 @@ mod tests {
             kind: MessageKind::Text,
             text: "<b>hi</b> ünï".into(),
             sent_at: 1_700_000_000_000,
+            target: None,
+            edited: false,
+            deleted: false,
         };
         let frames = [
             ServerMsg::Welcome { user: alice(), token: "tok".into() },

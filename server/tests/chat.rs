@@ -4,7 +4,8 @@
 mod common;
 
 use app::protocol::{
-    ClientMsg, Close, ErrorReason, Hello, MessageKind, RoomId, ServerMsg, HISTORY_PAGE, MAX_FRAME_BYTES, MAX_TEXT_CHARS,
+    ClientMsg, ClientMsgId, Close, ErrorReason, Hello, MessageKind, RoomId, ServerMsg, HISTORY_PAGE, MAX_FRAME_BYTES,
+    MAX_TEXT_CHARS,
 };
 use common::{room_id, Client, TestServer};
 use std::time::Duration;
@@ -649,4 +650,124 @@ async fn pages_carry_security_headers_and_only_their_own_nonce_may_run_inline() 
     assert!(csp.contains(&format!("'nonce-{nonce}'")), "{csp} vs {nonce}");
     let (_, again, _) = server.get_with_head("/r/secure");
     assert_ne!(common::header(&again, "content-security-policy"), Some(csp), "a new nonce per page");
+}
+
+/// Everyone's bytes of the database: the file and its write-ahead log.
+fn database_bytes(server: &TestServer) -> Vec<u8> {
+    ["palaver.db", "palaver.db-wal"]
+        .iter()
+        .flat_map(|f| std::fs::read(server.data.path().join(f)).unwrap_or_default())
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn authors_edit_and_delete_their_messages_and_everyone_sees_the_latest_state() {
+    let server = TestServer::start();
+    let mut ann = server.named("Ann").await;
+    let mut bob = server.named("Bob").await;
+    ann.join("r", None).await;
+    bob.join("r", None).await;
+    let mut plain = Client::connect(&server.ws_url("/")).await;
+    ann.join("lobby", None).await;
+
+    ann.say("r", "m1", "the secret plans are ready").await;
+    let (_, first) = ann.next_ack().await;
+    assert_eq!(bob.next_message().await.seq, first);
+
+    // Bob may not touch Ann's message; nothing changes and no number is taken.
+    for msg in [
+        ClientMsg::Edit { room: room_id("r"), id: ClientMsgId("b1".into()), target: first, text: "mine now".into() },
+        ClientMsg::Delete { room: room_id("r"), id: ClientMsgId("b2".into()), target: first },
+    ] {
+        bob.send_msg(msg).await;
+        match bob.next_where(|m| matches!(m, ServerMsg::Error { .. })).await {
+            ServerMsg::Error { reason, .. } => assert_eq!(reason, ErrorReason::NotYours),
+            _ => unreachable!(),
+        }
+    }
+    ann.send_msg(ClientMsg::Edit { room: room_id("r"), id: ClientMsgId("x".into()), target: 999, text: "?".into() })
+        .await;
+    match ann.next_where(|m| matches!(m, ServerMsg::Error { .. })).await {
+        ServerMsg::Error { reason, id, .. } => {
+            assert_eq!((reason, id), (ErrorReason::NoSuchMessage, Some(ClientMsgId("x".into()))))
+        }
+        _ => unreachable!(),
+    }
+
+    // Carol was here for the message, then went away.
+    let mut carol = server.named("Carol").await;
+    let (messages, _, _) = carol.join("r", None).await;
+    let carol_had = messages.last().unwrap().seq;
+    let carol_token = carol.token();
+    carol.close().await;
+
+    ann.send_msg(ClientMsg::Edit {
+        room: room_id("r"),
+        id: ClientMsgId("e1".into()),
+        target: first,
+        text: "the secret plans, revised".into(),
+    })
+    .await;
+    let (_, edit_seq) = ann.next_ack().await;
+    assert_eq!(edit_seq, first + 1, "an edit is the room's next number");
+    let m = bob.next_message().await;
+    assert_eq!((m.kind, m.target, m.text.as_str()), (MessageKind::Edit, Some(first), "the secret plans, revised"));
+    ann.send_msg(ClientMsg::Delete { room: room_id("r"), id: ClientMsgId("d1".into()), target: first }).await;
+    let (_, delete_seq) = ann.next_ack().await;
+    let m = bob.next_message().await;
+    assert_eq!((m.kind, m.target, m.seq), (MessageKind::Delete, Some(first), delete_seq));
+    // A resend of the delete is the same delete.
+    ann.send_msg(ClientMsg::Delete { room: room_id("r"), id: ClientMsgId("d1".into()), target: first }).await;
+    assert_eq!(ann.next_ack().await.1, delete_seq);
+
+    // Carol comes back and resumes: she gets the edit and the delete, in order.
+    let mut carol = server.client().await;
+    carol.hello(Some(&carol_token), None).await;
+    let (missed, complete, _) = carol.join("r", Some(carol_had)).await;
+    assert!(complete);
+    assert_eq!(missed.iter().map(|m| m.kind).collect::<Vec<_>>(), [MessageKind::Edit, MessageKind::Delete]);
+    // A newcomer's page shows the message in its latest state: deleted, text gone.
+    let (page, _, _) = server.named("Dan").await.join("r", None).await;
+    let original = page.iter().find(|m| m.seq == first).unwrap();
+    assert!(original.deleted && original.text.is_empty(), "{original:?}");
+
+    // The text is gone from the history, the server-rendered page and the database file.
+    for m in &page {
+        assert!(!m.text.contains("secret plans"), "{m:?}");
+    }
+    let (_, html) = server.get("/r/r");
+    assert!(!html.contains("secret plans"), "the server-rendered page");
+    assert!(!contains(&database_bytes(&server), "secret plans"), "the database file and its log");
+
+    // A deleted message can no longer be edited or deleted.
+    ann.send_msg(ClientMsg::Edit {
+        room: room_id("r"),
+        id: ClientMsgId("e2".into()),
+        target: first,
+        text: "back".into(),
+    })
+    .await;
+    match ann.next_where(|m| matches!(m, ServerMsg::Error { .. })).await {
+        ServerMsg::Error { reason, .. } => assert_eq!(reason, ErrorReason::Deleted),
+        _ => unreachable!(),
+    }
+
+    // Plain clients read edits and deletes as lines.
+    ann.say("lobby", "l1", "hello plain").await;
+    assert_eq!(plain.next_raw().await, Message::text("Ann: hello plain"));
+    let (_, lobby_seq) = ann.next_ack().await;
+    ann.send_msg(ClientMsg::Edit {
+        room: room_id("lobby"),
+        id: ClientMsgId("l2".into()),
+        target: lobby_seq,
+        text: "hello, plain".into(),
+    })
+    .await;
+    assert_eq!(plain.next_raw().await, Message::text("Ann edited: hello, plain"));
+    ann.send_msg(ClientMsg::Delete { room: room_id("lobby"), id: ClientMsgId("l3".into()), target: lobby_seq }).await;
+    assert_eq!(plain.next_raw().await, Message::text("Ann deleted a message"));
 }

@@ -128,6 +128,9 @@ mod tests {
             kind: MessageKind::Text,
             text: "hi".into(),
             sent_at: 1,
+            target: None,
+            edited: false,
+            deleted: false,
         };
         for event in [
             Event::Message(message),

@@ -6,8 +6,9 @@ use super::connection::Connection;
 use super::rooms::Joined;
 use super::transport::Transport;
 use super::MAX_ROOMS_PER_CONNECTION;
+use crate::hub::PostOutcome;
 use crate::identity::{fresh_id, SecretError};
-use crate::store::{Post, StoreError};
+use crate::store::{Post, Refusal, StoreError};
 use app::protocol::{ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, ServerMsg, User, HISTORY_PAGE};
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -29,22 +30,15 @@ impl<T: Transport> Connection<T> {
             }
             ClientMsg::Send { room, id, text } => {
                 let user = self.identified()?;
-                self.require_joined(&room, Some(&id))?;
-                self.posts.take_or_refuse("messages").map_err(|e| e.about(Some(&room), Some(&id)))?;
-                // Stored while the connection reads on; acknowledged in order once committed.
-                let stored = self
-                    .cx
-                    .hub
-                    .submit(Post::text(room.clone(), user, id.clone(), text))
-                    .await
-                    .map_err(|e| unavailable(e).about(Some(&room), Some(&id)))?;
-                self.acks.push_back(Box::pin(async move {
-                    match stored.await {
-                        Ok(outcome) => ServerMsg::Ack { room, id, seq: outcome.seq() },
-                        Err(e) => unavailable(e).about(Some(&room), Some(&id)).into(),
-                    }
-                }));
-                Ok(Vec::new())
+                self.store_and_ack(Post::text(room, user, id, text)).await
+            }
+            ClientMsg::Edit { room, id, target, text } => {
+                let user = self.identified()?;
+                self.store_and_ack(Post::edit(room, user, id, target, text)).await
+            }
+            ClientMsg::Delete { room, id, target } => {
+                let user = self.identified()?;
+                self.store_and_ack(Post::delete(room, user, id, target)).await
             }
             ClientMsg::Typing { room } => {
                 let user = self.identified()?;
@@ -61,6 +55,24 @@ impl<T: Transport> Connection<T> {
                 Ok(vec![ServerMsg::Older { room, messages: page.messages, has_older: page.has_older }])
             }
         }
+    }
+
+    /// Hands a post (a message, an edit or a delete) to the writer; it is acknowledged,
+    /// in the order posts came, once committed, or refused with the reason.
+    async fn store_and_ack(&mut self, post: Post) -> Result<Vec<ServerMsg>, FrameError> {
+        let (room, id) = (post.room.clone(), post.id.clone());
+        self.require_joined(&room, Some(&id))?;
+        self.posts.take_or_refuse("messages").map_err(|e| e.about(Some(&room), Some(&id)))?;
+        // Stored while the connection reads on; acknowledged in order once committed.
+        let stored = self.cx.hub.submit(post).await.map_err(|e| unavailable(e).about(Some(&room), Some(&id)))?;
+        self.acks.push_back(Box::pin(async move {
+            match stored.await {
+                Ok(PostOutcome::Refused(refusal)) => refused(refusal).about(Some(&room), Some(&id)).into(),
+                Ok(outcome) => ServerMsg::Ack { seq: outcome.seq().unwrap_or_default(), room, id },
+                Err(e) => unavailable(e).about(Some(&room), Some(&id)).into(),
+            }
+        }));
+        Ok(Vec::new())
     }
 
     /// Who this connection is, once it has said hello.
@@ -166,6 +178,15 @@ impl<T: Transport> Connection<T> {
         } else {
             Err(FrameError::new(ErrorReason::NotJoined, format!("join {room} first")).about(Some(room), id))
         }
+    }
+}
+
+/// What a client is told when an edit or delete may not be made.
+fn refused(refusal: Refusal) -> FrameError {
+    match refusal {
+        Refusal::NoSuchMessage => FrameError::new(ErrorReason::NoSuchMessage, "there is no such message in this room"),
+        Refusal::NotYours => FrameError::new(ErrorReason::NotYours, "only its author may edit or delete a message"),
+        Refusal::Deleted => FrameError::new(ErrorReason::Deleted, "that message was deleted"),
     }
 }
 

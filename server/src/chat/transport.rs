@@ -115,8 +115,13 @@ impl Transport for Plain {
 
 /// How a message reads on a plain client.
 pub fn plain_line(m: &ChatMessage) -> String {
+    let name = &m.author.name;
     match m.kind {
-        MessageKind::Text => format!("{}: {}", m.author.name, m.text),
-        MessageKind::Renamed => format!("{} is now known as {}", m.text, m.author.name),
+        MessageKind::Text if m.deleted => format!("{name}: (message deleted)"),
+        MessageKind::Text if m.edited => format!("{name}: {} (edited)", m.text),
+        MessageKind::Text => format!("{name}: {}", m.text),
+        MessageKind::Renamed => format!("{} is now known as {name}", m.text),
+        MessageKind::Edit => format!("{name} edited: {}", m.text),
+        MessageKind::Delete => format!("{name} deleted a message"),
     }
 }

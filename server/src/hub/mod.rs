@@ -17,7 +17,7 @@ mod directory;
 mod presence;
 
 use crate::bus::{Bus, Event, Inbound};
-use crate::store::{Appended, Post, Store, StoreError};
+use crate::store::{Appended, Post, Refusal, Store, StoreError};
 use app::protocol::{ChatMessage, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
 use axum::extract::ws::Utf8Bytes;
 use cluster::Order;
@@ -64,12 +64,16 @@ pub enum PostOutcome {
     Accepted(Seq),
     /// The same author already posted this client id here, as this number.
     Duplicate(Seq),
+    /// An edit or delete that may not be made; nothing was stored.
+    Refused(Refusal),
 }
 
 impl PostOutcome {
-    pub fn seq(self) -> Seq {
+    /// The number the post is stored as, unless it was refused.
+    pub fn seq(self) -> Option<Seq> {
         match self {
-            PostOutcome::Accepted(s) | PostOutcome::Duplicate(s) => s,
+            PostOutcome::Accepted(s) | PostOutcome::Duplicate(s) => Some(s),
+            PostOutcome::Refused(_) => None,
         }
     }
 }
@@ -237,6 +241,7 @@ impl Hub {
             match outcome.await.map_err(|_| writer_stopped())?? {
                 Appended::New(m) => Ok(PostOutcome::Accepted(m.seq)),
                 Appended::Duplicate(seq) => Ok(PostOutcome::Duplicate(seq)),
+                Appended::Refused(refusal) => Ok(PostOutcome::Refused(refusal)),
             }
         })
     }

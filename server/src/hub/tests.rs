@@ -53,7 +53,7 @@ async fn concurrent_posts_get_one_gapless_order() {
             tokio::spawn(async move {
                 let mut seqs = Vec::new();
                 for n in 0..25 {
-                    seqs.push(post(&hub, "r", &format!("u{t}"), &format!("m{n}")).await.seq());
+                    seqs.push(post(&hub, "r", &format!("u{t}"), &format!("m{n}")).await.seq().unwrap());
                 }
                 seqs
             })

@@ -21,12 +21,40 @@ pub struct Post {
     pub text: String,
     /// When the server took it, in milliseconds since the Unix epoch.
     pub sent_at: i64,
+    /// For an edit or a delete: the message it changes.
+    pub target: Option<Seq>,
 }
 
 impl Post {
     /// Something `author` wrote, taken now.
     pub fn text(room: RoomId, author: User, id: ClientMsgId, text: String) -> Post {
-        Post { room, id, author, kind: MessageKind::Text, text, sent_at: now_ms() }
+        Post { room, id, author, kind: MessageKind::Text, text, sent_at: now_ms(), target: None }
+    }
+
+    /// `author`'s new text for their message `target`.
+    pub fn edit(room: RoomId, author: User, id: ClientMsgId, target: Seq, text: String) -> Post {
+        Post { kind: MessageKind::Edit, target: Some(target), ..Post::text(room, author, id, text) }
+    }
+
+    /// `author` takes back their message `target`.
+    pub fn delete(room: RoomId, author: User, id: ClientMsgId, target: Seq) -> Post {
+        Post { kind: MessageKind::Delete, target: Some(target), ..Post::text(room, author, id, String::new()) }
+    }
+
+    /// The message as stored, with its number.
+    pub fn numbered(self, seq: Seq) -> ChatMessage {
+        ChatMessage {
+            room: self.room,
+            seq,
+            id: self.id,
+            author: self.author,
+            kind: self.kind,
+            text: self.text,
+            sent_at: self.sent_at,
+            target: self.target,
+            edited: false,
+            deleted: false,
+        }
     }
 
     /// The notice that `author` (by their new name) was known as `old_name`.
@@ -46,6 +74,66 @@ pub enum Appended {
     New(ChatMessage),
     /// The same author already posted this client id in this room, as this number.
     Duplicate(Seq),
+    /// An edit or delete that may not be made: nothing was stored.
+    Refused(Refusal),
+}
+
+/// Why an edit or delete was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The target is not a message of this room.
+    NoSuchMessage,
+    /// The target is someone else's.
+    NotYours,
+    /// The target was deleted.
+    Deleted,
+}
+
+impl Refusal {
+    /// What the database records for it (both backends).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::NoSuchMessage => "no_such_message",
+            Refusal::NotYours => "not_yours",
+            Refusal::Deleted => "deleted",
+        }
+    }
+
+    pub fn from_str(s: &str) -> Option<Refusal> {
+        [Refusal::NoSuchMessage, Refusal::NotYours, Refusal::Deleted].into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether the target as stored (its author, kind, and whether deleted) allows `post`.
+    pub fn check(post: &Post, author: &str, kind: &str, deleted: bool) -> Result<(), Refusal> {
+        if kind != "text" {
+            Err(Refusal::NoSuchMessage)
+        } else if author != post.author.id.as_str() {
+            Err(Refusal::NotYours)
+        } else if deleted {
+            Err(Refusal::Deleted)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// How each kind is written in the database (both backends).
+pub fn kind_str(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Text => "text",
+        MessageKind::Renamed => "renamed",
+        MessageKind::Edit => "edit",
+        MessageKind::Delete => "delete",
+    }
+}
+
+pub fn kind_from_str(kind: &str) -> MessageKind {
+    match kind {
+        "renamed" => MessageKind::Renamed,
+        "edit" => MessageKind::Edit,
+        "delete" => MessageKind::Delete,
+        _ => MessageKind::Text,
+    }
 }
 
 /// The cause of a store error, shared: one failed commit answers every post in it.

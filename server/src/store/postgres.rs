@@ -3,15 +3,18 @@
 //! nodes posting to one room at once never clash and never leave a gap; a resend is
 //! recognised by (room, author, client id) whichever node stored it first.
 
-use super::{Appended, Post, Store, StoreError};
-use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, MessageKind, RoomId, Seq, User, UserId};
+use super::{kind_from_str, kind_str, Appended, Post, Refusal, Store, StoreError};
+use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, UserId};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::{sync::Arc, time::Duration};
 use tokio_postgres::{error::SqlState, NoTls, Row};
 
 /// Schema changes, applied in order; the `palaver_schema` table records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_messages.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_messages.sql"),
+    include_str!("../../migrations/postgres/0002_edits.sql"),
+];
 /// Any number, the same on every node: the advisory lock that makes nodes starting at
 /// once migrate one after the other.
 const MIGRATION_LOCK: i64 = 0x0070_616c_6176_6572;
@@ -91,10 +94,11 @@ impl PostgresStore {
         Ok(())
     }
 
-    async fn append_once(&self, batch: &[Post]) -> Result<Vec<(Seq, bool)>, Attempt> {
+    async fn append_once(&self, batch: &[Post]) -> Result<Vec<(Option<i64>, String)>, Attempt> {
         let client = self.client().await.map_err(Attempt::Failed)?;
-        let stmt =
-            client.prepare_cached("SELECT out_seq, out_new FROM palaver_append($1, $2, $3, $4, $5, $6, $7)").await?;
+        let stmt = client
+            .prepare_cached("SELECT out_seq, out_state FROM palaver_append($1, $2, $3, $4, $5, $6, $7, $8)")
+            .await?;
         let rooms: Vec<&str> = batch.iter().map(|p| p.room.as_str()).collect();
         let ids: Vec<&str> = batch.iter().map(|p| p.id.as_str()).collect();
         let authors: Vec<&str> = batch.iter().map(|p| p.author.id.as_str()).collect();
@@ -102,8 +106,9 @@ impl PostgresStore {
         let kinds: Vec<&str> = batch.iter().map(|p| kind_str(p.kind)).collect();
         let texts: Vec<&str> = batch.iter().map(|p| p.text.as_str()).collect();
         let sent: Vec<i64> = batch.iter().map(|p| p.sent_at).collect();
-        let rows = client.query(&stmt, &[&rooms, &ids, &authors, &names, &kinds, &texts, &sent]).await?;
-        Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as Seq, r.get::<_, bool>(1))).collect())
+        let targets: Vec<Option<i64>> = batch.iter().map(|p| p.target.map(|t| t as i64)).collect();
+        let rows = client.query(&stmt, &[&rooms, &ids, &authors, &names, &kinds, &texts, &sent, &targets]).await?;
+        Ok(rows.iter().map(|r| (r.get::<_, Option<i64>>(0), r.get::<_, String>(1))).collect())
     }
 
     async fn messages(
@@ -153,7 +158,7 @@ fn open_error(place: &str, e: impl Into<Box<dyn std::error::Error + Send + Sync>
     StoreError::Open { path: place.to_owned(), source: Arc::from(e.into()) }
 }
 
-const COLUMNS: &str = "room, seq, client_id, author_id, author_name, kind, text, sent_at";
+const COLUMNS: &str = "room, seq, client_id, author_id, author_name, kind, text, sent_at, target, edited, deleted";
 
 fn row_to_message(r: &Row) -> Result<ChatMessage, StoreError> {
     let room: String = r.get(0);
@@ -163,17 +168,13 @@ fn row_to_message(r: &Row) -> Result<ChatMessage, StoreError> {
         seq: r.get::<_, i64>(1) as Seq,
         id: ClientMsgId(r.get(2)),
         author: User { id: UserId(r.get(3)), name: r.get(4) },
-        kind: if kind == "renamed" { MessageKind::Renamed } else { MessageKind::Text },
+        kind: kind_from_str(&kind),
         text: r.get(6),
         sent_at: r.get(7),
+        target: r.get::<_, Option<i64>>(8).map(|t| t as Seq),
+        edited: r.get(9),
+        deleted: r.get(10),
     })
-}
-
-fn kind_str(kind: MessageKind) -> &'static str {
-    match kind {
-        MessageKind::Text => "text",
-        MessageKind::Renamed => "renamed",
-    }
 }
 
 #[async_trait]
@@ -194,24 +195,18 @@ impl Store for PostgresStore {
         if numbered.len() != batch.len() {
             return Err(StoreError::backend(format!("{} results for {} posts", numbered.len(), batch.len())));
         }
-        Ok(batch
+        batch
             .into_iter()
             .zip(numbered)
-            .map(|(m, (seq, new))| {
-                if !new {
-                    return Appended::Duplicate(seq);
-                }
-                Appended::New(ChatMessage {
-                    room: m.room,
-                    seq,
-                    id: m.id,
-                    author: m.author,
-                    kind: m.kind,
-                    text: m.text,
-                    sent_at: m.sent_at,
-                })
+            .map(|(m, (seq, state))| match (state.as_str(), seq) {
+                ("new", Some(seq)) => Ok(Appended::New(m.numbered(seq as Seq))),
+                ("dup", Some(seq)) => Ok(Appended::Duplicate(seq as Seq)),
+                (other, _) => match other.strip_prefix("refused:").and_then(Refusal::from_str) {
+                    Some(refusal) => Ok(Appended::Refused(refusal)),
+                    None => Err(StoreError::backend(format!("the database answered {other:?} for a post"))),
+                },
             })
-            .collect())
+            .collect()
     }
 
     async fn latest(&self, room: &RoomId, limit: usize) -> Result<HistoryPage, StoreError> {

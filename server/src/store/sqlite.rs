@@ -1,10 +1,10 @@
 //! The single-machine store: one SQLite file in the data directory, WAL mode, commits
 //! synced to disk (`synchronous=FULL`) before anything is acknowledged.
 
-use super::{Appended, Post, Store, StoreError};
+use super::{kind_from_str, kind_str, Appended, Post, Refusal, Store, StoreError};
 use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, MessageKind, RoomId, Seq, User, UserId};
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OpenFlags};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
@@ -12,7 +12,8 @@ use std::{
 };
 
 /// Schema changes, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_messages.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../../migrations/0001_messages.sql"), include_str!("../../migrations/0002_edits.sql")];
 /// Read connections kept open; WAL lets them read while the writer commits.
 const READERS: usize = 4;
 
@@ -100,6 +101,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // FULL syncs the WAL on every commit: an acknowledged message survives power loss.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // What is deleted or overwritten (a deleted message's text) is zeroed, not left in
+    // free space in the file.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     // Keep the rooms' recent pages in memory: a busy server appends to many rooms at
     // once, and each append reads the room's last page and its resend index.
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
@@ -122,7 +126,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-const COLUMNS: &str = "room, seq, client_id, author_id, author_name, kind, text, sent_at";
+const COLUMNS: &str = "room, seq, client_id, author_id, author_name, kind, text, sent_at, target, edited, deleted";
 
 fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     let kind: String = r.get(5)?;
@@ -131,17 +135,13 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
         seq: r.get::<_, i64>(1)? as Seq,
         id: ClientMsgId(r.get(2)?),
         author: User { id: UserId(r.get(3)?), name: r.get(4)? },
-        kind: if kind == "renamed" { MessageKind::Renamed } else { MessageKind::Text },
+        kind: kind_from_str(&kind),
         text: r.get(6)?,
         sent_at: r.get(7)?,
+        target: r.get::<_, Option<i64>>(8)?.map(|t| t as Seq),
+        edited: r.get::<_, i64>(9)? != 0,
+        deleted: r.get::<_, i64>(10)? != 0,
     })
-}
-
-fn kind_str(kind: MessageKind) -> &'static str {
-    match kind {
-        MessageKind::Text => "text",
-        MessageKind::Renamed => "renamed",
-    }
 }
 
 /// The one connection that writes, and the next number of each room it has written to
@@ -158,10 +158,16 @@ fn append_batch(writer: &mut Writer, batch: Vec<Post>) -> rusqlite::Result<Vec<A
     if writer.next_seq.len() > REMEMBERED_ROOMS {
         writer.next_seq.clear();
     }
+    let deletes = batch.iter().any(|p| p.kind == MessageKind::Delete);
     let result = append_in_transaction(&mut writer.conn, &mut writer.next_seq, batch);
     if result.is_err() {
         // Rolled back: numbers taken in it were not stored.
         writer.next_seq.clear();
+    } else if deletes {
+        // The write-ahead log still holds the deleted text's old pages: copy the new
+        // ones into the database file and empty the log (if no reader holds it up;
+        // then at the next delete or automatic checkpoint).
+        let _ = writer.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
     result
 }
@@ -177,17 +183,51 @@ fn append_in_transaction(
         // A resend (same room, author and client id) inserts nothing; then the number
         // it was stored under is looked up.
         let mut insert = tx.prepare_cached(&format!(
-            "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+            "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0) \
              ON CONFLICT (room, author_id, client_id) DO NOTHING"
         ))?;
         let mut find =
             tx.prepare_cached("SELECT seq FROM messages WHERE room = ?1 AND author_id = ?2 AND client_id = ?3")?;
         let mut last = tx.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1")?;
+        let mut target =
+            tx.prepare_cached("SELECT author_id, kind, deleted FROM messages WHERE room = ?1 AND seq = ?2")?;
+        let mut edit = tx.prepare_cached("UPDATE messages SET text = ?3, edited = 1 WHERE room = ?1 AND seq = ?2")?;
+        let mut delete =
+            tx.prepare_cached("UPDATE messages SET text = '', deleted = 1 WHERE room = ?1 AND seq = ?2")?;
+        // A deleted message's text is gone from its edits too.
+        let mut wipe =
+            tx.prepare_cached("UPDATE messages SET text = '' WHERE room = ?1 AND target = ?2 AND kind = 'edit'")?;
         for m in batch {
             let seq = match next_seq.get(m.room.as_str()) {
                 Some(seq) => *seq,
                 None => last.query_row(params![m.room.as_str()], |r| r.get::<_, i64>(0))? + 1,
             };
+            if let Some(changed) = m.target.filter(|_| matches!(m.kind, MessageKind::Edit | MessageKind::Delete)) {
+                let key = params![m.room.as_str(), m.author.id.as_str(), m.id.as_str()];
+                if let Some(existing) = find.query_row(key, |r| r.get::<_, i64>(0)).optional()? {
+                    out.push(Appended::Duplicate(existing as Seq));
+                    continue;
+                }
+                let found = target
+                    .query_row(params![m.room.as_str(), changed as i64], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)? != 0))
+                    })
+                    .optional()?;
+                let verdict = match found {
+                    None => Err(Refusal::NoSuchMessage),
+                    Some((author, kind, deleted)) => Refusal::check(&m, &author, &kind, deleted),
+                };
+                if let Err(refusal) = verdict {
+                    out.push(Appended::Refused(refusal));
+                    continue;
+                }
+                if m.kind == MessageKind::Edit {
+                    edit.execute(params![m.room.as_str(), changed as i64, m.text])?;
+                } else {
+                    delete.execute(params![m.room.as_str(), changed as i64])?;
+                    wipe.execute(params![m.room.as_str(), changed as i64])?;
+                }
+            }
             let inserted = insert.execute(params![
                 m.room.as_str(),
                 seq,
@@ -196,7 +236,8 @@ fn append_in_transaction(
                 m.author.name,
                 kind_str(m.kind),
                 m.text,
-                m.sent_at
+                m.sent_at,
+                m.target.map(|t| t as i64),
             ])?;
             if inserted == 0 {
                 let existing: i64 =
@@ -206,15 +247,7 @@ fn append_in_transaction(
                 continue;
             }
             remember(next_seq, &m.room, seq + 1);
-            out.push(Appended::New(ChatMessage {
-                room: m.room,
-                seq: seq as Seq,
-                id: m.id,
-                author: m.author,
-                kind: m.kind,
-                text: m.text,
-                sent_at: m.sent_at,
-            }));
+            out.push(Appended::New(m.numbered(seq as Seq)));
         }
     }
     tx.commit()?;

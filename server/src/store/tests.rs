@@ -36,6 +36,9 @@ const SUITE: &[(&str, Check)] = &[
     ("pages are complete and ordered", |s| Box::pin(pages_are_complete_and_ordered(s))),
     ("messages survive reopening", |s| Box::pin(messages_survive_reopening(s))),
     ("heads name each room's newest number", |s| Box::pin(heads_name_each_rooms_newest_number(s))),
+    ("edits and deletes change the message and are numbered events", |s| {
+        Box::pin(edits_and_deletes_change_the_message_and_are_numbered_events(s))
+    }),
 ];
 
 async fn numbers_per_room_and_deduplicates_per_author(open: Reopen) {
@@ -54,6 +57,7 @@ async fn numbers_per_room_and_deduplicates_per_author(open: Reopen) {
         .map(|a| match a {
             Appended::New(m) => (m.room.to_string(), m.seq, true),
             Appended::Duplicate(s) => ("dup".into(), *s, false),
+            Appended::Refused(r) => panic!("refused: {r:?}"),
         })
         .collect();
     assert_eq!(
@@ -216,4 +220,55 @@ async fn an_unreachable_database_is_a_clear_error_at_start() {
     assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
     let err = PostgresStore::open("postgres://[bad").await.err().unwrap();
     assert!(err.to_string().contains("message store"), "{err}");
+}
+
+/// A post of another kind by `author` in room `r`.
+fn edit(author: &str, id: &str, target: Seq, text: &str) -> Post {
+    let Post { room, author, id, .. } = new("r", author, id, "");
+    Post::edit(room, author, id, target, text.into())
+}
+
+fn delete(author: &str, id: &str, target: Seq) -> Post {
+    let Post { room, author, id, .. } = new("r", author, id, "");
+    Post::delete(room, author, id, target)
+}
+
+async fn edits_and_deletes_change_the_message_and_are_numbered_events(open: Reopen) {
+    use super::Refusal;
+    let store = open().await;
+    store.append(vec![new("r", "u1", "a", "first words"), new("r", "u2", "b", "bob's")]).await.unwrap();
+    let out = store.append(vec![edit("u1", "e1", 1, "better words")]).await.unwrap();
+    assert!(matches!(&out[..], [Appended::New(m)] if m.seq == 3 && m.target == Some(1) && m.text == "better words"));
+    // Refused, each without taking a number: someone else's, no such message, an event.
+    let out = store
+        .append(vec![edit("u2", "x1", 1, "hijack"), edit("u1", "x2", 99, "nothing"), delete("u1", "x3", 3)])
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        [
+            Appended::Refused(Refusal::NotYours),
+            Appended::Refused(Refusal::NoSuchMessage),
+            Appended::Refused(Refusal::NoSuchMessage)
+        ]
+    );
+    let page = store.latest(&room("r"), 50).await.unwrap();
+    assert_eq!(seqs(&page.messages), [1, 2, 3], "no number taken by a refusal");
+    assert!(page.messages[0].edited && page.messages[0].text == "better words", "the message in its latest state");
+
+    let out = store.append(vec![delete("u1", "d1", 1)]).await.unwrap();
+    assert!(matches!(&out[..], [Appended::New(m)] if m.seq == 4 && m.target == Some(1)));
+    let again = store.append(vec![delete("u1", "d1", 1), edit("u1", "e2", 1, "too late")]).await.unwrap();
+    assert_eq!(again, [Appended::Duplicate(4), Appended::Refused(Refusal::Deleted)], "a resend; a deleted message");
+    let all = store.after(&room("r"), 0, 50).await.unwrap();
+    assert!(all[0].deleted && all[0].text.is_empty(), "{:?}", all[0]);
+    for m in &all {
+        assert!(!m.text.contains("words"), "the deleted message's text is gone, its edits' too: {m:?}");
+    }
+    assert_eq!(all.iter().map(|m| m.kind).collect::<Vec<_>>(), {
+        use app::protocol::MessageKind::*;
+        [Text, Text, Edit, Delete]
+    });
+    let out = store.append(vec![new("r", "u1", "c", "next")]).await.unwrap();
+    assert!(matches!(&out[..], [Appended::New(m)] if m.seq == 5));
 }
