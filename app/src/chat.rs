@@ -35,6 +35,12 @@ pub struct Entry {
     pub sent_at: Option<i64>,
     /// `None` for other people's messages.
     pub delivery: Option<Delivery>,
+    /// For an edit or a delete: the message it changes.
+    pub target: Option<Seq>,
+    /// Changed since it was sent (`text` is the latest).
+    pub edited: bool,
+    /// Taken back by its author.
+    pub deleted: bool,
 }
 
 impl Entry {
@@ -47,7 +53,15 @@ impl Entry {
             text: m.text,
             sent_at: Some(m.sent_at),
             delivery,
+            target: m.target,
+            edited: m.edited,
+            deleted: m.deleted,
         }
+    }
+
+    /// An edit or a delete: a change to another message, not a line of its own.
+    pub fn is_change(&self) -> bool {
+        matches!(self.kind, MessageKind::Edit | MessageKind::Delete)
     }
 }
 
@@ -75,8 +89,10 @@ impl Timeline {
         t
     }
 
+    /// The lines of the room, in order: messages and notices (edits and deletes show in
+    /// the messages they change).
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.confirmed.iter().chain(self.unconfirmed.iter())
+        self.confirmed.iter().chain(self.unconfirmed.iter()).filter(|e| !e.is_change())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -99,15 +115,45 @@ impl Timeline {
     }
 
     pub fn push_pending(&mut self, id: ClientMsgId, author: Option<User>, text: String) {
+        self.push_pending_kind(id, author, MessageKind::Text, None, text);
+    }
+
+    /// A pending message of any kind: an edit or a delete of `target` goes (and goes
+    /// again after a reconnect) as posts do, and shows once the server confirms it.
+    pub fn push_pending_kind(
+        &mut self,
+        id: ClientMsgId,
+        author: Option<User>,
+        kind: MessageKind,
+        target: Option<Seq>,
+        text: String,
+    ) {
         self.unconfirmed.push(Entry {
             id,
             seq: None,
             author,
-            kind: MessageKind::Text,
+            kind,
             text,
             sent_at: None,
             delivery: Some(Delivery::Pending),
+            target,
+            edited: false,
+            deleted: false,
         });
+    }
+
+    /// The message numbered `seq`, if it is here.
+    pub fn message(&self, seq: Seq) -> Option<&Entry> {
+        let at = self.confirmed.partition_point(|e| e.seq < Some(seq));
+        self.confirmed.get(at).filter(|e| e.seq == Some(seq))
+    }
+
+    /// My newest message here that I can still edit (for the Up arrow).
+    pub fn last_editable(&self, me: &User) -> Option<&Entry> {
+        self.confirmed
+            .iter()
+            .rev()
+            .find(|e| e.kind == MessageKind::Text && !e.deleted && e.author.as_ref().is_some_and(|a| a.id == me.id))
     }
 
     /// Marks a failed message pending again; true if there was one to retry.
@@ -152,6 +198,8 @@ impl Timeline {
     }
 
     pub fn failed(&mut self, id: &ClientMsgId, reason: String) {
+        // A refused edit or delete changes nothing; the message stays as it is.
+        self.unconfirmed.retain(|e| !(&e.id == id && e.is_change()));
         if let Some(entry) = self.unconfirmed.iter_mut().find(|e| &e.id == id) {
             entry.delivery = Some(Delivery::Failed(reason));
         }
@@ -173,7 +221,26 @@ impl Timeline {
             }
             None => None,
         };
+        let (kind, target, text) = (m.kind, m.target, m.text.clone());
         self.confirmed.insert(at, Entry::confirmed(m, delivery));
+        // An edit or delete changes its message, if it is here (if not, the message
+        // comes later in its latest state).
+        if let Some(changed) = target.filter(|_| matches!(kind, MessageKind::Edit | MessageKind::Delete)) {
+            let at = self.confirmed.partition_point(|e| e.seq < Some(changed));
+            if let Some(entry) = self.confirmed.get_mut(at).filter(|e| e.seq == Some(changed) && !e.is_change()) {
+                match kind {
+                    MessageKind::Edit if !entry.deleted => {
+                        entry.text = text;
+                        entry.edited = true;
+                    }
+                    MessageKind::Delete => {
+                        entry.text.clear();
+                        entry.deleted = true;
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 }
 
@@ -259,6 +326,8 @@ pub struct Chat {
     pub typing: RwSignal<HashMap<RoomId, Vec<(User, f64)>>>,
     pub rooms: RwSignal<Vec<RoomSummary>>,
     pub status: RwSignal<ConnectionStatus>,
+    /// The message of mine being edited in the composer, and its text when editing began.
+    pub editing: RwSignal<Option<(Seq, String)>>,
     intents: StoredValue<UnboundedSender<Intent>>,
 }
 
@@ -279,6 +348,7 @@ impl Chat {
             typing: RwSignal::new(HashMap::new()),
             rooms: RwSignal::new(Vec::new()),
             status: RwSignal::new(ConnectionStatus::Connecting),
+            editing: RwSignal::new(None),
             intents: StoredValue::new(tx),
         };
         (chat, ChatLink { chat, intents: rx })
@@ -311,6 +381,41 @@ impl Chat {
         self.intend(Intent::Flush);
     }
 
+    /// Starts editing my message `seq` in the composer (the newest one I may edit, with
+    /// `None`); false if there is none.
+    pub fn start_editing(&self, seq: Option<Seq>) -> bool {
+        let room = self.room.get_untracked();
+        let Some(me) = self.me.with_untracked(|m| m.user().cloned()) else { return false };
+        let found = self.timelines.with_untracked(|all| {
+            let t = all.get(&room)?;
+            let entry = match seq {
+                Some(seq) => t.message(seq).filter(|e| !e.deleted && e.author.as_ref().is_some_and(|a| a.id == me.id)),
+                None => t.last_editable(&me),
+            }?;
+            Some((entry.seq?, entry.text.clone()))
+        });
+        let started = found.is_some();
+        self.editing.set(found);
+        started
+    }
+
+    /// Changes my message `target` in the room on screen to `text`.
+    pub fn edit(&self, target: Seq, text: String) {
+        self.change(MessageKind::Edit, target, text);
+    }
+
+    /// Takes back my message `target` in the room on screen.
+    pub fn delete(&self, target: Seq) {
+        self.change(MessageKind::Delete, target, String::new());
+    }
+
+    fn change(&self, kind: MessageKind, target: Seq, text: String) {
+        let room = self.room.get_untracked();
+        let me = self.me.with_untracked(|m| m.user().cloned());
+        self.update_timeline(&room, |t| t.push_pending_kind(new_message_id(), me, kind, Some(target), text));
+        self.intend(Intent::Flush);
+    }
+
     pub fn retry(&self, id: ClientMsgId) {
         let room = self.room.get_untracked();
         if self.update_timeline(&room, |t| t.retry(&id)) {
@@ -327,6 +432,7 @@ impl Chat {
 
     pub fn switch_room(&self, room: RoomId) {
         if self.room.get_untracked() != room {
+            self.editing.set(None);
             self.room.set(room);
             self.intend(Intent::SwitchRoom);
         }
@@ -494,6 +600,57 @@ mod tests {
 
     fn texts(t: &Timeline) -> Vec<&str> {
         t.entries().map(|e| e.text.as_str()).collect()
+    }
+
+    fn change(seq: Seq, i: &str, kind: MessageKind, target: Seq, text: &str) -> ChatMessage {
+        ChatMessage { kind, target: Some(target), ..msg(seq, i, text) }
+    }
+
+    #[test]
+    fn edits_and_deletes_change_their_message_in_any_order_of_arrival() {
+        let mut t = Timeline::default();
+        t.joined(vec![msg(1, "a", "first"), msg(2, "b", "second")], true, false);
+        t.confirm(change(3, "e", MessageKind::Edit, 1, "first, better"));
+        assert_eq!(texts(&t), ["first, better", "second"], "the edit shows in its message, not as a line");
+        assert!(t.entries().next().unwrap().edited);
+        assert_eq!(t.last_seq(), Some(3), "resuming starts after the edit");
+        t.confirm(change(4, "d", MessageKind::Delete, 2, ""));
+        assert!(t.entries().nth(1).is_some_and(|e| e.deleted && e.text.is_empty()));
+        // Again, after a resume that replays them: the same.
+        t.joined(
+            vec![change(3, "e", MessageKind::Edit, 1, "first, better"), change(4, "d", MessageKind::Delete, 2, "")],
+            true,
+            false,
+        );
+        assert_eq!(texts(&t), ["first, better", ""]);
+        // An edit after a delete (from before it, arriving late) cannot bring the text back.
+        t.confirm(change(5, "e2", MessageKind::Edit, 2, "back?"));
+        assert!(t.entries().nth(1).is_some_and(|e| e.deleted && e.text.is_empty()));
+
+        // A change to a message not loaded yet waits for the message, which comes in its
+        // latest state (an older page).
+        let mut t = Timeline::default();
+        t.joined(vec![change(9, "e", MessageKind::Edit, 3, "new")], false, true);
+        assert_eq!(texts(&t), Vec::<&str>::new());
+        t.older(vec![ChatMessage { edited: true, ..msg(3, "c", "new") }], false);
+        assert_eq!(texts(&t), ["new"]);
+    }
+
+    #[test]
+    fn my_pending_edit_goes_like_a_post_and_shows_when_stored() {
+        let mut t = Timeline::default();
+        t.joined(vec![msg(1, "a", "typo")], true, false);
+        assert_eq!(t.last_editable(&user("Ann")).map(|e| e.seq), Some(Some(1)));
+        assert!(t.last_editable(&user("Bob")).is_none(), "only my own");
+        t.push_pending_kind(id("e"), Some(user("Ann")), MessageKind::Edit, Some(1), "fixed".into());
+        assert_eq!(texts(&t), ["typo"], "not a line of its own");
+        assert_eq!(t.pending().count(), 1, "it goes out as posts do");
+        t.confirm(change(2, "e", MessageKind::Edit, 1, "fixed"));
+        assert_eq!((texts(&t), t.pending().count()), (vec!["fixed"], 0));
+        // A refused one is dropped: the message stays as it was.
+        t.push_pending_kind(id("d"), Some(user("Ann")), MessageKind::Delete, Some(1), String::new());
+        t.failed(&id("d"), "not yours".into());
+        assert_eq!((texts(&t), t.pending().count()), (vec!["fixed"], 0));
     }
 
     #[test]

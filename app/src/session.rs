@@ -7,7 +7,7 @@
 //! without a browser.
 
 use crate::chat::{ConnectionStatus, Intent, Timeline};
-use crate::protocol::{ClientMsg, ClientMsgId, ErrorReason, Hello, RoomId, ServerMsg};
+use crate::protocol::{ClientMsg, ClientMsgId, ErrorReason, Hello, MessageKind, RoomId, ServerMsg};
 use std::collections::{HashMap, HashSet};
 
 /// The first wait before reconnecting, in milliseconds; it doubles per failure.
@@ -246,7 +246,14 @@ impl Connection {
         timeline
             .pending()
             .filter(|e| self.sent_here.insert(e.id.clone()))
-            .map(|e| Action::Send(ClientMsg::Send { room: room.clone(), id: e.id.clone(), text: e.text.clone() }))
+            .map(|e| {
+                let (room, id, text) = (room.clone(), e.id.clone(), e.text.clone());
+                Action::Send(match (e.kind, e.target) {
+                    (MessageKind::Edit, Some(target)) => ClientMsg::Edit { room, id, target, text },
+                    (MessageKind::Delete, Some(target)) => ClientMsg::Delete { room, id, target },
+                    _ => ClientMsg::Send { room, id, text },
+                })
+            })
             .collect()
     }
 }
@@ -480,6 +487,30 @@ mod tests {
         tab.timelines.insert(RoomId::lobby(), Timeline::from_page(vec![message(&RoomId::lobby(), 4, "m4")], true));
         tab.open();
         assert_eq!(tab.hear(welcome())[1], join(&RoomId::lobby(), None));
+    }
+
+    #[test]
+    fn pending_edits_and_deletes_go_as_their_own_frames_and_again_after_a_reconnect() {
+        let lobby = RoomId::lobby();
+        let mut tab = Tab::ann();
+        let timeline = tab.timelines.entry(lobby.clone()).or_default();
+        timeline.push_pending_kind(id("e"), None, MessageKind::Edit, Some(3), "new words".into());
+        timeline.push_pending_kind(id("d"), None, MessageKind::Delete, Some(4), String::new());
+        tab.open();
+        tab.hear(welcome());
+        let edit = ClientMsg::Edit { room: lobby.clone(), id: id("e"), target: 3, text: "new words".into() };
+        let delete = ClientMsg::Delete { room: lobby.clone(), id: id("d"), target: 4 };
+        assert_eq!(
+            tab.hear(joined(&lobby, Vec::new())),
+            [Action::Status(ConnectionStatus::Connected), Action::Send(edit.clone()), Action::Send(delete.clone())]
+        );
+        tab.open();
+        tab.hear(welcome());
+        assert_eq!(
+            tab.hear(joined(&lobby, Vec::new())),
+            [Action::Status(ConnectionStatus::Connected), Action::Send(edit), Action::Send(delete)],
+            "not acknowledged: they go again on the new connection"
+        );
     }
 
     #[test]

@@ -62,7 +62,7 @@ fn frame_like() -> impl Strategy<Value = String> {
         nasty_string().prop_map(Value::from),
         json_value(),
     ];
-    let field = prop::sample::select(vec!["token", "name", "room", "after", "before", "id", "text", "extra"]);
+    let field = prop::sample::select(vec!["token", "name", "room", "after", "before", "id", "text", "target", "extra"]);
     (kind, proptest::collection::vec((field, json_value()), 0..6)).prop_map(|(kind, fields)| {
         let mut frame = serde_json::Map::new();
         frame.insert("type".into(), kind);
@@ -87,10 +87,14 @@ fn check(frame: &str) -> Result<(), TestCaseError> {
                 | ClientMsg::Leave { room }
                 | ClientMsg::Typing { room }
                 | ClientMsg::History { room, .. } => prop_assert!(RoomId::parse(room.as_str()).is_ok()),
-                ClientMsg::Send { room, id, text } => {
+                ClientMsg::Send { room, id, text } | ClientMsg::Edit { room, id, text, .. } => {
                     prop_assert!(RoomId::parse(room.as_str()).is_ok());
                     prop_assert!(!id.0.is_empty() && id.0.len() <= MAX_CLIENT_MSG_ID_BYTES);
                     prop_assert_eq!(validate_text(text), Ok(text.as_str()));
+                }
+                ClientMsg::Delete { room, id, .. } => {
+                    prop_assert!(RoomId::parse(room.as_str()).is_ok());
+                    prop_assert!(!id.0.is_empty() && id.0.len() <= MAX_CLIENT_MSG_ID_BYTES);
                 }
             }
             // What was accepted reads back the same.

@@ -174,7 +174,8 @@ fn MessageItem(entry: Entry) -> impl IntoView {
     let time = entry.sent_at.map(format_time);
     let author_id = entry.author.as_ref().map(|a| a.id.clone());
     let own = entry.delivery.is_some();
-    let mine = move || own || chat.me.with(|m| m.user().is_some_and(|me| Some(&me.id) == author_id.as_ref()));
+    let mine =
+        Memo::new(move |_| own || chat.me.with(|m| m.user().is_some_and(|me| Some(&me.id) == author_id.as_ref())));
     let footer = match entry.delivery {
         Some(Delivery::Pending) => EitherOf3::A(view! { <span class="delivery">"Sending…"</span> }),
         Some(Delivery::Failed(reason)) => {
@@ -186,15 +187,52 @@ fn MessageItem(entry: Entry) -> impl IntoView {
         }
         _ => EitherOf3::C(()),
     };
-    Either::Right(view! {
+    if entry.deleted {
+        return Either::Right(Either::Left(view! {
+            <li class="message deleted" class:mine=mine data-testid="message" data-state=state data-seq=entry.seq>
+                <span class="author" data-testid="message-author">{author}</span>
+                <div class="text" data-testid="message-deleted">"message deleted"</div>
+                <span class="meta">{time.map(|t| view! { <time data-testid="message-time">{t}</time> })}</span>
+            </li>
+        }));
+    }
+    // My own stored messages can be edited and deleted; deleting asks once more.
+    let actions = entry.seq.filter(|_| entry.kind == MessageKind::Text).map(|seq| {
+        let confirming = RwSignal::new(false);
+        view! {
+            <span class="actions" class:hidden=move || !mine.get()>
+                <button class="link" data-testid="edit-button" on:click=move |_| { chat.start_editing(Some(seq)); }>
+                    "Edit"
+                </button>
+                <button
+                    class="link danger"
+                    data-testid="delete-button"
+                    on:click=move |_| {
+                        if confirming.get_untracked() {
+                            chat.delete(seq);
+                        } else {
+                            confirming.set(true);
+                        }
+                    }
+                    on:blur=move |_| confirming.set(false)
+                >
+                    {move || if confirming.get() { "Delete for everyone?" } else { "Delete" }}
+                </button>
+            </span>
+        }
+    });
+    let edited = entry.edited;
+    Either::Right(Either::Right(view! {
         <li class="message" class:mine=mine data-testid="message" data-state=state data-seq=entry.seq>
             <span class="author" data-testid="message-author">{author}</span>
             // Formatted (markdown.rs): a block, as it may hold paragraphs, lists and code.
             <div class="text" data-testid="message-text">{crate::markdown::render(&entry.text)}</div>
             <span class="meta">
+                {edited.then(|| view! { <span class="edited" data-testid="edited">"(edited)"</span> })}
                 {time.map(|t| view! { <time data-testid="message-time">{t}</time> })}
                 {footer}
+                {actions}
             </span>
         </li>
-    })
+    }))
 }

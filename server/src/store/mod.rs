@@ -99,7 +99,7 @@ impl Refusal {
         }
     }
 
-    pub fn from_str(s: &str) -> Option<Refusal> {
+    pub fn parse(s: &str) -> Option<Refusal> {
         [Refusal::NoSuchMessage, Refusal::NotYours, Refusal::Deleted].into_iter().find(|r| r.as_str() == s)
     }
 

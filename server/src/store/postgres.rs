@@ -201,7 +201,7 @@ impl Store for PostgresStore {
             .map(|(m, (seq, state))| match (state.as_str(), seq) {
                 ("new", Some(seq)) => Ok(Appended::New(m.numbered(seq as Seq))),
                 ("dup", Some(seq)) => Ok(Appended::Duplicate(seq as Seq)),
-                (other, _) => match other.strip_prefix("refused:").and_then(Refusal::from_str) {
+                (other, _) => match other.strip_prefix("refused:").and_then(Refusal::parse) {
                     Some(refusal) => Ok(Appended::Refused(refusal)),
                     None => Err(StoreError::backend(format!("the database answered {other:?} for a post"))),
                 },
