@@ -381,30 +381,38 @@ fn view_of(nodes: Vec<Node>) -> AnyView {
     nodes.into_iter().map(view_of_node).collect_view().into_any()
 }
 
+/// One element, built the same way for every tag: a handful of tags cost one copy of
+/// the rendering code in the page's WebAssembly, not one each.
+fn element(tag: &'static str, class: Option<&'static str>, children: AnyView) -> AnyView {
+    leptos::html::custom(tag).attr("class", class).child(children).into_any()
+}
+
 fn view_of_node(node: Node) -> AnyView {
     match node {
         Node::Text(t) => t.into_any(),
-        Node::Code(t) => view! { <code class="md-code">{t}</code> }.into_any(),
-        Node::Emphasis(c) => view! { <em>{view_of(c)}</em> }.into_any(),
-        Node::Strong(c) => view! { <strong>{view_of(c)}</strong> }.into_any(),
+        // The message keeps whitespace (`white-space: pre-wrap`): a line break is a newline.
+        Node::LineBreak => "\n".into_any(),
+        Node::Code(t) => element("code", Some("md-code"), t.into_any()),
+        Node::Emphasis(c) => element("em", None, view_of(c)),
+        Node::Strong(c) => element("strong", None, view_of(c)),
+        Node::Paragraph(c) => element("p", Some("md-p"), view_of(c)),
+        Node::Quote(c) => element("blockquote", Some("md-quote"), view_of(c)),
+        Node::CodeBlock(t) => element("pre", Some("md-pre"), element("code", None, t.into_any())),
         Node::Link { href, children } => view! {
             <a href=href target="_blank" rel="noopener noreferrer nofollow">{view_of(children)}</a>
         }
         .into_any(),
-        Node::Paragraph(c) => view! { <p class="md-p">{view_of(c)}</p> }.into_any(),
-        Node::CodeBlock(t) => view! { <pre class="md-pre"><code>{t}</code></pre> }.into_any(),
-        Node::Quote(c) => view! { <blockquote class="md-quote">{view_of(c)}</blockquote> }.into_any(),
-        Node::List { start: Some(start), items } => view! {
-            <ol class="md-list" start=start.to_string()>
-                {items.into_iter().map(|i| view! { <li>{view_of(i)}</li> }).collect_view()}
-            </ol>
+        Node::List { start, items } => {
+            let items = items.into_iter().map(|i| element("li", None, view_of(i))).collect_view().into_any();
+            match start {
+                Some(start) => leptos::html::custom("ol")
+                    .attr("class", "md-list")
+                    .attr("start", start.to_string())
+                    .child(items)
+                    .into_any(),
+                None => element("ul", Some("md-list"), items),
+            }
         }
-        .into_any(),
-        Node::List { start: None, items } => view! {
-            <ul class="md-list">{items.into_iter().map(|i| view! { <li>{view_of(i)}</li> }).collect_view()}</ul>
-        }
-        .into_any(),
-        Node::LineBreak => view! { <br/> }.into_any(),
     }
 }
 
