@@ -63,6 +63,11 @@ impl Entry {
     pub fn is_change(&self) -> bool {
         matches!(self.kind, MessageKind::Edit | MessageKind::Delete)
     }
+
+    /// Whether `me` may edit (or delete) this: a message of theirs, not deleted.
+    pub fn editable_by(&self, me: &User) -> bool {
+        self.kind == MessageKind::Text && !self.deleted && self.author.as_ref().is_some_and(|a| a.id == me.id)
+    }
 }
 
 /// One room: confirmed messages in server order, then this browser's unconfirmed ones
@@ -142,18 +147,20 @@ impl Timeline {
         });
     }
 
+    /// Where the confirmed entry numbered `seq` is, if it is here.
+    fn index_of(&self, seq: Seq) -> Option<usize> {
+        let at = self.confirmed.partition_point(|e| e.seq < Some(seq));
+        (self.confirmed.get(at)?.seq == Some(seq)).then_some(at)
+    }
+
     /// The message numbered `seq`, if it is here.
     pub fn message(&self, seq: Seq) -> Option<&Entry> {
-        let at = self.confirmed.partition_point(|e| e.seq < Some(seq));
-        self.confirmed.get(at).filter(|e| e.seq == Some(seq))
+        self.index_of(seq).map(|at| &self.confirmed[at])
     }
 
     /// My newest message here that I can still edit (for the Up arrow).
     pub fn last_editable(&self, me: &User) -> Option<&Entry> {
-        self.confirmed
-            .iter()
-            .rev()
-            .find(|e| e.kind == MessageKind::Text && !e.deleted && e.author.as_ref().is_some_and(|a| a.id == me.id))
+        self.confirmed.iter().rev().find(|e| e.editable_by(me))
     }
 
     /// Marks a failed message pending again; true if there was one to retry.
@@ -206,10 +213,10 @@ impl Timeline {
     }
 
     pub fn confirm(&mut self, m: ChatMessage) {
-        let at = self.confirmed.partition_point(|e| e.seq < Some(m.seq));
-        if self.confirmed.get(at).is_some_and(|e| e.seq == Some(m.seq)) {
+        if self.index_of(m.seq).is_some() {
             return;
         }
+        let at = self.confirmed.partition_point(|e| e.seq < Some(m.seq));
         let delivery = match self
             .unconfirmed
             .iter()
@@ -226,8 +233,8 @@ impl Timeline {
         // An edit or delete changes its message, if it is here (if not, the message
         // comes later in its latest state).
         if let Some(changed) = target.filter(|_| matches!(kind, MessageKind::Edit | MessageKind::Delete)) {
-            let at = self.confirmed.partition_point(|e| e.seq < Some(changed));
-            if let Some(entry) = self.confirmed.get_mut(at).filter(|e| e.seq == Some(changed) && !e.is_change()) {
+            let entry = self.index_of(changed).map(|at| &mut self.confirmed[at]);
+            if let Some(entry) = entry.filter(|e| !e.is_change()) {
                 match kind {
                     MessageKind::Edit if !entry.deleted => {
                         entry.text = text;
@@ -389,7 +396,7 @@ impl Chat {
         let found = self.timelines.with_untracked(|all| {
             let t = all.get(&room)?;
             let entry = match seq {
-                Some(seq) => t.message(seq).filter(|e| !e.deleted && e.author.as_ref().is_some_and(|a| a.id == me.id)),
+                Some(seq) => t.message(seq).filter(|e| e.editable_by(&me)),
                 None => t.last_editable(&me),
             }?;
             Some((entry.seq?, entry.text.clone()))

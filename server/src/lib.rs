@@ -59,13 +59,13 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         Some(kept) => Identity::new(kept),
         None => Identity::load(config.secret.clone(), &config.data_dir)?,
     };
-    let node = bus::NodeId::fresh()?;
-    let (bus, inbound): (Arc<dyn bus::Bus>, _) = match &config.redis_url {
+    let hub = match &config.redis_url {
         Some(url) => {
+            let node = bus::NodeId::fresh()?;
             let (bus, inbound) = bus::redis::RedisBus::start(url, node.clone(), shutdown.clone())
                 .map_err(|e| StartError::Config(format!("PALAVER_REDIS_URL: {e}")))?;
             tracing::info!(%node, "one of several nodes: telling the others through Redis");
-            (Arc::new(bus), inbound)
+            Hub::start_with(store, Arc::new(bus), inbound, shutdown.clone()).await?
         }
         None => {
             if config.database_url.is_some() {
@@ -73,10 +73,9 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
                     "PostgreSQL without Redis: run only ONE node, or the others will not see its messages live"
                 );
             }
-            (Arc::new(bus::Local::new(node)), tokio::sync::mpsc::channel(1).1)
+            Hub::start(store).await?
         }
     };
-    let hub = Hub::start_with(store, bus, inbound, shutdown.clone()).await?;
     let connections = TaskTracker::new();
     let gate = Gate {
         cx: Context {

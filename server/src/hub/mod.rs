@@ -130,16 +130,23 @@ impl Shared {
     /// Delivers a stored message (from this node's writer, another node, or the store)
     /// to this node's connections in its room, in number order.
     fn publish(&self, message: ChatMessage) {
-        let seq = message.seq;
-        let room = message.room.clone();
+        let (seq, room) = (message.seq, message.room.clone());
+        {
+            let mut rooms = self.rooms();
+            if !rooms.stored.contains(&room) {
+                rooms.stored.insert(room.clone());
+                self.directory_dirty.notify_one();
+            }
+            // Another node's message for a room nobody here is in: nothing to encode.
+            // (Someone entering meanwhile loads it from the store, where it already is.)
+            if !rooms.live.contains_key(&room) {
+                return;
+            }
+        }
+        // Encoded outside the lock.
         let text = Utf8Bytes::from(ServerMsg::Message(message.clone()).encode());
         let frame = Frame { seq: Some(seq), text, message: Some(Arc::new(message)) };
-        let mut rooms = self.rooms();
-        if !rooms.stored.contains(&room) {
-            rooms.stored.insert(room.clone());
-            self.directory_dirty.notify_one();
-        }
-        if let Some(live) = rooms.live.get_mut(&room) {
+        if let Some(live) = self.rooms().live.get_mut(&room) {
             live.order.deliver(seq, frame, &live.feed);
         }
     }

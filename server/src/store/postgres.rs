@@ -160,11 +160,15 @@ fn open_error(place: &str, e: impl Into<Box<dyn std::error::Error + Send + Sync>
 
 const COLUMNS: &str = "room, seq, client_id, author_id, author_name, kind, text, sent_at, target, edited, deleted";
 
+/// A room name read back from the database.
+fn room_named(room: &str) -> Result<RoomId, StoreError> {
+    RoomId::parse(room).map_err(|e| StoreError::backend(format!("room {room:?}: {e}")))
+}
+
 fn row_to_message(r: &Row) -> Result<ChatMessage, StoreError> {
-    let room: String = r.get(0);
     let kind: String = r.get(5);
     Ok(ChatMessage {
-        room: RoomId::parse(&room).map_err(|e| StoreError::backend(format!("room {room:?}: {e}")))?,
+        room: room_named(r.get(0))?,
         seq: r.get::<_, i64>(1) as Seq,
         id: ClientMsgId(r.get(2)),
         author: User { id: UserId(r.get(3)), name: r.get(4) },
@@ -228,12 +232,7 @@ impl Store for PostgresStore {
             .query("SELECT room FROM rooms WHERE last_seq > 0 ORDER BY room", &[])
             .await
             .map_err(StoreError::backend)?;
-        rows.iter()
-            .map(|r| {
-                let room: String = r.get(0);
-                RoomId::parse(&room).map_err(|e| StoreError::backend(format!("room {room:?}: {e}")))
-            })
-            .collect()
+        rows.iter().map(|r| room_named(r.get(0))).collect()
     }
 
     async fn heads(&self, rooms: &[RoomId]) -> Result<Vec<(RoomId, Seq)>, StoreError> {
