@@ -5,7 +5,10 @@
 //! `Timeline` is plain data so its rules are tested without a browser; `Chat` wraps the
 //! state in signals for the components and the socket task.
 
-use crate::protocol::{ChatMessage, ClientMsgId, ErrorReason, MessageKind, RoomId, RoomSummary, Seq, ServerMsg, User};
+use crate::protocol::{
+    toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, MessageKind, Quote, Reaction, RoomId, RoomSummary, Seq,
+    ServerMsg, User, HISTORY_PAGE,
+};
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -35,16 +38,25 @@ pub struct Entry {
     pub sent_at: Option<i64>,
     /// `None` for other people's messages.
     pub delivery: Option<Delivery>,
-    /// For an edit or a delete: the message it changes.
+    /// For an edit, a delete or a reaction: the message it changes; for a message,
+    /// the one it answers.
     pub target: Option<Seq>,
     /// Changed since it was sent (`text` is the latest).
     pub edited: bool,
     /// Taken back by its author.
     pub deleted: bool,
+    /// On a reply: what it answers.
+    pub quote: Option<Quote>,
+    pub reactions: Vec<Reaction>,
+    /// Who its `@name`s name.
+    pub mentions: Vec<User>,
+    /// The newest number its state already includes: changes numbered up to it were
+    /// made before the server read it (it came in a batch that reached this far).
+    as_of: Seq,
 }
 
 impl Entry {
-    fn confirmed(m: ChatMessage, delivery: Option<Delivery>) -> Entry {
+    fn confirmed(m: ChatMessage, delivery: Option<Delivery>, as_of: Seq) -> Entry {
         Entry {
             id: m.id,
             seq: Some(m.seq),
@@ -56,12 +68,21 @@ impl Entry {
             target: m.target,
             edited: m.edited,
             deleted: m.deleted,
+            quote: m.quote,
+            reactions: m.reactions,
+            mentions: m.mentions,
+            as_of,
         }
     }
 
-    /// An edit or a delete: a change to another message, not a line of its own.
+    /// An edit, a delete or a reaction: a change to another message, not a line of its own.
     pub fn is_change(&self) -> bool {
-        matches!(self.kind, MessageKind::Edit | MessageKind::Delete)
+        self.kind.is_change()
+    }
+
+    /// Whether its `@name`s name `me`.
+    pub fn mentions_me(&self, me: &User) -> bool {
+        self.mentions.iter().any(|u| u.id == me.id)
     }
 
     /// Whether `me` may edit (or delete) this: a message of theirs, not deleted.
@@ -88,16 +109,34 @@ impl Timeline {
     /// A timeline holding a page of messages, as the server rendered it.
     pub fn from_page(messages: Vec<ChatMessage>, has_older: bool) -> Timeline {
         let mut t = Timeline { has_older, ..Timeline::default() };
-        for m in messages {
-            t.confirm(m);
-        }
+        t.confirm_all(messages);
         t
     }
 
-    /// The lines of the room, in order: messages and notices (edits and deletes show in
-    /// the messages they change).
+    /// The lines of the room, in order: messages and notices (edits, deletes and
+    /// reactions show in the messages they change).
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.confirmed.iter().chain(self.unconfirmed.iter()).filter(|e| !e.is_change())
+    }
+
+    /// The lines of the room and, where numbers are missing between two loaded ones
+    /// (after a jump to an older message), a gap to fill.
+    pub fn rows(&self) -> Vec<Row> {
+        let mut rows = Vec::new();
+        let mut last = None;
+        for e in &self.confirmed {
+            if let (Some(prev), Some(seq)) = (last, e.seq) {
+                if seq > prev + 1 {
+                    rows.push(Row::Gap(prev));
+                }
+            }
+            last = e.seq;
+            if !e.is_change() {
+                rows.push(Row::Message(e.clone()));
+            }
+        }
+        rows.extend(self.unconfirmed.iter().filter(|e| !e.is_change()).cloned().map(Row::Message));
+        rows
     }
 
     pub fn is_empty(&self) -> bool {
@@ -123,6 +162,17 @@ impl Timeline {
         self.push_pending_kind(id, author, MessageKind::Text, None, text);
     }
 
+    /// My answer to message `target`, quoting it as shown here.
+    pub fn push_reply(&mut self, id: ClientMsgId, author: Option<User>, text: String, target: Seq) {
+        let quote = self.message(target).map(|o| {
+            Quote::of(o.author.as_ref().map_or("", |a| a.name.as_str()), &o.text, o.deleted)
+        });
+        self.push_pending_kind(id, author, MessageKind::Text, Some(target), text);
+        if let Some(entry) = self.unconfirmed.last_mut() {
+            entry.quote = quote;
+        }
+    }
+
     /// A pending message of any kind: an edit or a delete of `target` goes (and goes
     /// again after a reconnect) as posts do, and shows once the server confirms it.
     pub fn push_pending_kind(
@@ -144,6 +194,10 @@ impl Timeline {
             target,
             edited: false,
             deleted: false,
+            quote: None,
+            reactions: Vec::new(),
+            mentions: Vec::new(),
+            as_of: 0,
         });
     }
 
@@ -182,17 +236,36 @@ impl Timeline {
             self.has_older = has_older;
         }
         self.loaded = true;
-        for m in messages {
-            self.confirm(m);
-        }
+        self.confirm_all(messages);
     }
 
     /// An older page, put in front.
     pub fn older(&mut self, messages: Vec<ChatMessage>, has_older: bool) {
         self.loading_older = false;
         self.has_older = has_older;
+        self.confirm_all(messages);
+    }
+
+    /// The page around a message: in its place, maybe with a gap after it.
+    pub fn around(&mut self, messages: Vec<ChatMessage>, has_older: bool) {
+        let first = messages.first().map(|m| m.seq);
+        if first.is_some() && (self.first_seq().is_none() || first < self.first_seq()) {
+            self.has_older = has_older;
+        }
+        self.confirm_all(messages);
+    }
+
+    /// The number to ask `around` for to fill the gap after `after`.
+    pub fn gap_fill(after: Seq) -> Seq {
+        after + 1 + HISTORY_PAGE as Seq / 2
+    }
+
+    /// A batch the server read at once: the state of each message in it already
+    /// includes the changes in it.
+    fn confirm_all(&mut self, messages: Vec<ChatMessage>) {
+        let as_of = messages.iter().map(|m| m.seq).max().unwrap_or_default();
         for m in messages {
-            self.confirm(m);
+            self.confirm_as_of(m, as_of);
         }
     }
 
@@ -212,7 +285,13 @@ impl Timeline {
         }
     }
 
+    /// One message as it happens.
     pub fn confirm(&mut self, m: ChatMessage) {
+        let seq = m.seq;
+        self.confirm_as_of(m, seq);
+    }
+
+    fn confirm_as_of(&mut self, m: ChatMessage, as_of: Seq) {
         if self.index_of(m.seq).is_some() {
             return;
         }
@@ -228,27 +307,56 @@ impl Timeline {
             }
             None => None,
         };
-        let (kind, target, text) = (m.kind, m.target, m.text.clone());
-        self.confirmed.insert(at, Entry::confirmed(m, delivery));
-        // An edit or delete changes its message, if it is here (if not, the message
-        // comes later in its latest state).
-        if let Some(changed) = target.filter(|_| matches!(kind, MessageKind::Edit | MessageKind::Delete)) {
-            let entry = self.index_of(changed).map(|at| &mut self.confirmed[at]);
-            if let Some(entry) = entry.filter(|e| !e.is_change()) {
-                match kind {
-                    MessageKind::Edit if !entry.deleted => {
-                        entry.text = text;
-                        entry.edited = true;
+        let change = m.target.filter(|_| m.kind.is_change()).map(|target| (target, m.clone()));
+        self.confirmed.insert(at, Entry::confirmed(m, delivery, as_of));
+        // A change applies to its message if that is here and does not include it yet
+        // (if the message is not here, it comes later in its latest state); an edit or
+        // delete also changes the quote in every answer to it.
+        if let Some((target, change)) = change {
+            let newer = |e: &Entry| e.as_of < change.seq && !e.is_change();
+            if let Some(entry) = self.index_of(target).map(|at| &mut self.confirmed[at]).filter(|e| newer(e)) {
+                apply_change(entry, &change);
+            }
+            if matches!(change.kind, MessageKind::Edit | MessageKind::Delete) {
+                let deleted = change.kind == MessageKind::Delete;
+                for reply in self.confirmed.iter_mut().filter(|e| e.target == Some(target) && newer(e)) {
+                    if let Some(quote) = reply.quote.as_mut().filter(|q| !q.deleted) {
+                        *quote = Quote::of(&quote.author, &change.text, deleted);
                     }
-                    MessageKind::Delete => {
-                        entry.text.clear();
-                        entry.deleted = true;
-                    }
-                    _ => {}
                 }
             }
         }
     }
+}
+
+/// What an edit, delete or reaction does to the message it names.
+fn apply_change(entry: &mut Entry, change: &ChatMessage) {
+    match change.kind {
+        MessageKind::Edit if !entry.deleted => {
+            entry.text = change.text.clone();
+            entry.edited = true;
+            entry.mentions = change.mentions.clone();
+        }
+        MessageKind::Delete => {
+            entry.text.clear();
+            entry.deleted = true;
+            entry.reactions.clear();
+            entry.mentions.clear();
+        }
+        MessageKind::React | MessageKind::Unreact if !entry.deleted => {
+            let add = change.kind == MessageKind::React;
+            toggle_reaction(&mut entry.reactions, &change.text, &change.author, add);
+        }
+        _ => {}
+    }
+}
+
+/// One row of a room's list: a line, or a run of numbers not loaded (after the number
+/// given) that can be filled.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Row {
+    Message(Entry),
+    Gap(Seq),
 }
 
 /// Who this browser is to the chat.
@@ -293,6 +401,8 @@ pub enum Intent {
     LoadOlder,
     /// Ask again for a join or leave that the server refused for now (rate-limited).
     Rejoin,
+    /// Load the page around this number.
+    Around(Seq),
 }
 
 /// What the user sees of the connection.
@@ -335,6 +445,10 @@ pub struct Chat {
     pub status: RwSignal<ConnectionStatus>,
     /// The message of mine being edited in the composer, and its text when editing began.
     pub editing: RwSignal<Option<(Seq, String)>>,
+    /// The message the composer answers, and how it quotes it.
+    pub replying: RwSignal<Option<(Seq, Quote)>>,
+    /// The message jumped to (from a reply's quote), shown highlighted.
+    pub highlight: RwSignal<Option<Seq>>,
     intents: StoredValue<UnboundedSender<Intent>>,
 }
 
@@ -356,6 +470,8 @@ impl Chat {
             rooms: RwSignal::new(Vec::new()),
             status: RwSignal::new(ConnectionStatus::Connecting),
             editing: RwSignal::new(None),
+            replying: RwSignal::new(None),
+            highlight: RwSignal::new(None),
             intents: StoredValue::new(tx),
         };
         (chat, ChatLink { chat, intents: rx })
@@ -380,12 +496,53 @@ impl Chat {
         out.expect("update runs its closure")
     }
 
-    /// Shows the message at once as pending and hands it to the socket task.
+    /// Shows the message at once as pending and hands it to the socket task; it
+    /// answers the message being replied to, if any.
     pub fn send(&self, text: String) {
         let room = self.room.get_untracked();
         let me = self.me.with_untracked(|m| m.user().cloned());
-        self.update_timeline(&room, |t| t.push_pending(new_message_id(), me, text));
+        let replying = self.replying.get_untracked().map(|(seq, _)| seq);
+        self.replying.set(None);
+        self.update_timeline(&room, |t| match replying {
+            Some(target) => t.push_reply(new_message_id(), me, text, target),
+            None => t.push_pending(new_message_id(), me, text),
+        });
         self.intend(Intent::Flush);
+    }
+
+    /// The composer now answers message `seq` of the room on screen.
+    pub fn reply_to(&self, seq: Seq) {
+        let room = self.room.get_untracked();
+        let quote = self.timelines.with_untracked(|all| {
+            let o = all.get(&room)?.message(seq)?;
+            Some(Quote::of(o.author.as_ref().map_or("", |a| a.name.as_str()), &o.text, o.deleted))
+        });
+        if let Some(quote) = quote {
+            self.editing.set(None);
+            self.replying.set(Some((seq, quote)));
+        }
+    }
+
+    /// Adds my reaction `emoji` to message `target` of the room on screen, or takes it back.
+    pub fn react(&self, target: Seq, emoji: &str, remove: bool) {
+        let kind = if remove { MessageKind::Unreact } else { MessageKind::React };
+        self.change(kind, target, emoji.to_owned());
+    }
+
+    /// Shows message `seq` of the room on screen, highlighted: at once if it is loaded,
+    /// else once the page around it is.
+    pub fn jump(&self, seq: Seq) {
+        let room = self.room.get_untracked();
+        let loaded = self.timelines.with_untracked(|all| all.get(&room).is_some_and(|t| t.message(seq).is_some()));
+        self.highlight.set(Some(seq));
+        if !loaded {
+            self.intend(Intent::Around(seq));
+        }
+    }
+
+    /// Loads the messages missing after number `after`.
+    pub fn fill_gap(&self, after: Seq) {
+        self.intend(Intent::Around(Timeline::gap_fill(after)));
     }
 
     /// Starts editing my message `seq` in the composer (the newest one I may edit, with
@@ -440,6 +597,8 @@ impl Chat {
     pub fn switch_room(&self, room: RoomId) {
         if self.room.get_untracked() != room {
             self.editing.set(None);
+            self.replying.set(None);
+            self.highlight.set(None);
             self.room.set(room);
             self.intend(Intent::SwitchRoom);
         }
@@ -486,6 +645,9 @@ impl Chat {
             ServerMsg::Ack { room, id, seq } => self.update_timeline(&room, |t| t.ack(&id, seq)),
             ServerMsg::Older { room, messages, has_older } => {
                 self.update_timeline(&room, |t| t.older(messages, has_older))
+            }
+            ServerMsg::Around { room, messages, has_older, .. } => {
+                self.update_timeline(&room, |t| t.around(messages, has_older))
             }
             ServerMsg::Presence { room, online } => self.online.update(|o| {
                 o.insert(room, online);
@@ -602,6 +764,9 @@ mod tests {
             target: None,
             edited: false,
             deleted: false,
+            quote: None,
+            reactions: Vec::new(),
+            mentions: Vec::new(),
         }
     }
 

@@ -214,6 +214,7 @@ impl Session {
                 Some(before) => vec![Action::Send(ClientMsg::History { room: page.room.clone(), before })],
                 None => Vec::new(),
             },
+            Intent::Around(seq) => vec![Action::Send(ClientMsg::Around { room: page.room.clone(), seq: *seq })],
         }
     }
 }
@@ -251,7 +252,10 @@ impl Connection {
                 Action::Send(match (e.kind, e.target) {
                     (MessageKind::Edit, Some(target)) => ClientMsg::Edit { room, id, target, text },
                     (MessageKind::Delete, Some(target)) => ClientMsg::Delete { room, id, target },
-                    _ => ClientMsg::Send { room, id, text },
+                    (MessageKind::React | MessageKind::Unreact, Some(target)) => {
+                        ClientMsg::React { room, id, target, emoji: text, remove: e.kind == MessageKind::Unreact }
+                    }
+                    _ => ClientMsg::Send { room, id, text, reply_to: e.target },
                 })
             })
             .collect()
@@ -292,6 +296,9 @@ mod tests {
             target: None,
             edited: false,
             deleted: false,
+            quote: None,
+            reactions: Vec::new(),
+            mentions: Vec::new(),
         }
     }
 
@@ -308,7 +315,7 @@ mod tests {
     }
 
     fn send(room: &RoomId, msg_id: &str) -> Action {
-        Action::Send(ClientMsg::Send { room: room.clone(), id: id(msg_id), text: msg_id.into() })
+        Action::Send(ClientMsg::Send { room: room.clone(), id: id(msg_id), text: msg_id.into(), reply_to: None })
     }
 
     fn join(room: &RoomId, after: Option<Seq>) -> Action {

@@ -582,6 +582,7 @@ async fn write_flat_out(conns: Vec<Conn>, rooms: Vec<RoomId>, each: u64) -> Resu
                         room: room.clone(),
                         id: palaver_protocol::ClientMsgId(format!("w{w}-{sent}")),
                         text: format!("message {sent} from writer {w}: some words of an ordinary length"),
+                        reply_to: None,
                     });
                     conn.send(&frame).await?;
                     sent += 1;

@@ -86,8 +86,9 @@ fn check(frame: &str) -> Result<(), TestCaseError> {
                 ClientMsg::Join { room, .. }
                 | ClientMsg::Leave { room }
                 | ClientMsg::Typing { room }
-                | ClientMsg::History { room, .. } => prop_assert!(RoomId::parse(room.as_str()).is_ok()),
-                ClientMsg::Send { room, id, text } | ClientMsg::Edit { room, id, text, .. } => {
+                | ClientMsg::History { room, .. }
+                | ClientMsg::Around { room, .. } => prop_assert!(RoomId::parse(room.as_str()).is_ok()),
+                ClientMsg::Send { room, id, text, .. } | ClientMsg::Edit { room, id, text, .. } => {
                     prop_assert!(RoomId::parse(room.as_str()).is_ok());
                     prop_assert!(!id.0.is_empty() && id.0.len() <= MAX_CLIENT_MSG_ID_BYTES);
                     prop_assert_eq!(validate_text(text), Ok(text.as_str()));
@@ -95,6 +96,11 @@ fn check(frame: &str) -> Result<(), TestCaseError> {
                 ClientMsg::Delete { room, id, .. } => {
                     prop_assert!(RoomId::parse(room.as_str()).is_ok());
                     prop_assert!(!id.0.is_empty() && id.0.len() <= MAX_CLIENT_MSG_ID_BYTES);
+                }
+                ClientMsg::React { room, id, emoji, .. } => {
+                    prop_assert!(RoomId::parse(room.as_str()).is_ok());
+                    prop_assert!(!id.0.is_empty() && id.0.len() <= MAX_CLIENT_MSG_ID_BYTES);
+                    prop_assert!(REACTIONS.contains(&emoji.as_str()));
                 }
             }
             // What was accepted reads back the same.
@@ -119,7 +125,7 @@ proptest! {
 
     #[test]
     fn fuzz_valid_sends_round_trip(room in "[a-z0-9_-]{1,64}", id in "[!-~]{1,64}", text in "[^\\s]{1,2000}") {
-        let msg = ClientMsg::Send { room: RoomId(room), id: ClientMsgId(id), text };
+        let msg = ClientMsg::Send { room: RoomId(room), id: ClientMsgId(id), text, reply_to: None };
         prop_assert_eq!(ClientMsg::decode(&msg.encode()), Ok(msg));
     }
 }

@@ -29,6 +29,15 @@ pub const RATE_PER_SEC: u32 = 5;
 pub const RATE_BURST: u32 = 10;
 /// The room everyone starts in.
 pub const DEFAULT_ROOM: &str = "lobby";
+/// Most distinct reactions (kinds of emoji) one message can carry.
+pub const MAX_REACTIONS: usize = 20;
+/// The emoji a reaction may be: the picker's set, in the picker's order.
+pub const REACTIONS: [&str; 24] = [
+    "👍", "👎", "❤️", "😂", "🎉", "😮", "😢", "🙏", "👀", "🚀", "✅", "🔥", "💯", "👏", "🤔", "😍", "😅", "🙌",
+    "💡", "⭐", "☕", "🍕", "👋", "❌",
+];
+/// Longest reply quote: the start of the original's first line, in characters.
+pub const QUOTE_CHARS: usize = 80;
 
 /// Every way a chat connection can be closed by the server: one table of close code and
 /// reason text, used wherever a connection ends and listed in `docs/PROTOCOL.md`.
@@ -254,16 +263,34 @@ pub enum ClientMsg {
     },
     /// Stop receiving a room.
     Leave { room: RoomId },
-    /// Post a message to a joined room.
-    Send { room: RoomId, id: ClientMsgId, text: String },
+    /// Post a message to a joined room, answering message `reply_to` if given.
+    Send {
+        room: RoomId,
+        id: ClientMsgId,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<Seq>,
+    },
     /// Change the text of one's own message `target` (everyone sees it, marked edited).
     Edit { room: RoomId, id: ClientMsgId, target: Seq, text: String },
     /// Take back one's own message `target`: its text is gone, a tombstone stays.
     Delete { room: RoomId, id: ClientMsgId, target: Seq },
+    /// Add (or, with `remove`, take back) my reaction `emoji` on message `target`.
+    React {
+        room: RoomId,
+        id: ClientMsgId,
+        target: Seq,
+        emoji: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        remove: bool,
+    },
     /// "I am typing" in a joined room; shown to the others for a few seconds.
     Typing { room: RoomId },
     /// The page of messages just before `before` in a joined room.
     History { room: RoomId, before: Seq },
+    /// The page of messages around number `seq` in a joined room (to show a message
+    /// that is not loaded, or to fill a hole after one).
+    Around { room: RoomId, seq: Seq },
 }
 
 /// What a message is.
@@ -279,6 +306,102 @@ pub enum MessageKind {
     Edit,
     /// The author took back message `target`.
     Delete,
+    /// The author reacted to message `target` with the emoji `text`.
+    React,
+    /// The author took back their reaction `text` on message `target`.
+    Unreact,
+}
+
+impl MessageKind {
+    /// A change to another message (`target`) rather than a line of its own.
+    pub fn is_change(self) -> bool {
+        matches!(self, MessageKind::Edit | MessageKind::Delete | MessageKind::React | MessageKind::Unreact)
+    }
+}
+
+/// One emoji on a message, and who reacted with it (each person once), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub by: Vec<User>,
+}
+
+/// What a reply shows of the message it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Quote {
+    /// The original's author's name.
+    pub author: String,
+    /// The start of the original's first line (at most [`QUOTE_CHARS`] characters);
+    /// empty once it was deleted.
+    pub text: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+}
+
+impl Quote {
+    /// The quote of a message by `author` whose latest text is `text`.
+    pub fn of(author: &str, text: &str, deleted: bool) -> Quote {
+        let line = text.lines().next().unwrap_or_default();
+        let mut short: String = line.chars().take(QUOTE_CHARS).collect();
+        if short.len() < line.len() || text.lines().nth(1).is_some() {
+            short.push('…');
+        }
+        Quote { author: author.to_owned(), text: if deleted { String::new() } else { short }, deleted }
+    }
+}
+
+/// Where `@name`s in `text` name one of `names` (ignoring case; the longest name that
+/// ends where a word does): the byte range of each `@name`, and the name.
+pub fn find_mentions<'a>(text: &str, names: &[&'a str]) -> Vec<(std::ops::Range<usize>, &'a str)> {
+    let mut found = Vec::new();
+    let mut word_before = false;
+    for (at, c) in text.char_indices() {
+        if c == '@' && !word_before && found.last().is_none_or(|(r, _): &(std::ops::Range<usize>, _)| r.end <= at) {
+            let after = &text[at + 1..];
+            let best = names.iter().filter_map(|name| Some((name_length(after, name)?, *name))).max_by_key(|m| m.0);
+            if let Some((len, name)) = best {
+                found.push((at..at + 1 + len, name));
+            }
+        }
+        word_before = c.is_alphanumeric();
+    }
+    found
+}
+
+/// How many bytes of `text` spell `name` (ignoring case) as a whole word, if it starts with it.
+fn name_length(text: &str, name: &str) -> Option<usize> {
+    let mut rest = text.char_indices();
+    for n in name.chars() {
+        let (_, c) = rest.next()?;
+        if !c.to_lowercase().eq(n.to_lowercase()) {
+            return None;
+        }
+    }
+    match rest.next() {
+        Some((_, c)) if c.is_alphanumeric() => None,
+        Some((end, _)) => Some(end),
+        None if name.is_empty() => None,
+        None => Some(text.len()),
+    }
+}
+
+/// Add `user`'s `emoji` to `reactions` (or take it away): one of each per person.
+pub fn toggle_reaction(reactions: &mut Vec<Reaction>, emoji: &str, user: &User, add: bool) {
+    match reactions.iter().position(|r| r.emoji == emoji) {
+        Some(at) if add => {
+            if !reactions[at].by.iter().any(|u| u.id == user.id) {
+                reactions[at].by.push(user.clone());
+            }
+        }
+        Some(at) => {
+            reactions[at].by.retain(|u| u.id != user.id);
+            if reactions[at].by.is_empty() {
+                reactions.remove(at);
+            }
+        }
+        None if add => reactions.push(Reaction { emoji: emoji.to_owned(), by: vec![user.clone()] }),
+        None => {}
+    }
 }
 
 /// A message as everyone sees it once the server has stored it.
@@ -294,7 +417,8 @@ pub struct ChatMessage {
     pub text: String,
     /// Server time of acceptance, milliseconds since the Unix epoch (UTC).
     pub sent_at: i64,
-    /// For an `edit` or a `delete`: the number of the message it changes.
+    /// For an `edit`, `delete`, `react` or `unreact`: the number of the message it
+    /// changes. For a `text` message: the message it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<Seq>,
     /// On a message: its text was changed after it was sent (`text` is the latest).
@@ -303,6 +427,15 @@ pub struct ChatMessage {
     /// On a message: taken back by its author (`text` is empty).
     #[serde(default, skip_serializing_if = "is_false")]
     pub deleted: bool,
+    /// On a reply: what it answers, as that message is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<Quote>,
+    /// On a message: its reactions now, in the order they were first made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// On a message or an edit: the people its `@name`s named when it was written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<User>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -341,6 +474,8 @@ pub enum ServerMsg {
     Ack { room: RoomId, id: ClientMsgId, seq: Seq },
     /// The answer to `history`: older messages, oldest first.
     Older { room: RoomId, messages: Vec<ChatMessage>, has_older: bool },
+    /// The answer to `around`: the messages around `seq`, oldest first.
+    Around { room: RoomId, seq: Seq, messages: Vec<ChatMessage>, has_older: bool },
     /// Who is in a joined room now, all of them (after a connection caught up from
     /// storage; `joined` carries the same list).
     Presence { room: RoomId, online: Vec<User> },
@@ -402,8 +537,12 @@ pub enum ErrorReason {
     NoSuchMessage,
     /// Only a message's author may edit or delete it.
     NotYours,
-    /// The message was deleted: it can no longer be edited or deleted.
+    /// The message was deleted: it can no longer be edited, deleted, answered or reacted to.
     Deleted,
+    /// A reaction that is not one of [`REACTIONS`].
+    BadReaction,
+    /// The message already has [`MAX_REACTIONS`] kinds of reaction.
+    TooManyReactions,
 }
 
 /// A refused frame: the reason, a human-readable detail, and what it concerned.
@@ -469,7 +608,8 @@ impl ClientMsg {
         let (room, id) = match &self {
             ClientMsg::Send { room, id, .. }
             | ClientMsg::Edit { room, id, .. }
-            | ClientMsg::Delete { room, id, .. } => (room, id),
+            | ClientMsg::Delete { room, id, .. }
+            | ClientMsg::React { room, id, .. } => (room, id),
             _ => return Ok(self),
         };
         if id.0.is_empty() || id.0.len() > MAX_CLIENT_MSG_ID_BYTES {
@@ -486,8 +626,12 @@ impl ClientMsg {
             })
         };
         match &self {
-            ClientMsg::Send { room, id, text } => {
-                Ok(ClientMsg::Send { text: checked(text)?, id: id.clone(), room: room.clone() })
+            ClientMsg::Send { room, id, text, reply_to } => {
+                Ok(ClientMsg::Send { text: checked(text)?, id: id.clone(), room: room.clone(), reply_to: *reply_to })
+            }
+            ClientMsg::React { emoji, .. } if !REACTIONS.contains(&emoji.as_str()) => {
+                let detail = format!("a reaction is one of {}", REACTIONS.concat());
+                Err(FrameError::new(ErrorReason::BadReaction, detail).about(Some(room), Some(id)))
             }
             ClientMsg::Edit { room, id, target, text } => {
                 Ok(ClientMsg::Edit { text: checked(text)?, id: id.clone(), room: room.clone(), target: *target })
@@ -501,7 +645,8 @@ impl ClientMsg {
     }
 }
 
-const KNOWN_TYPES: &[&str] = &["hello", "join", "leave", "send", "edit", "delete", "typing", "history"];
+const KNOWN_TYPES: &[&str] =
+    &["hello", "join", "leave", "send", "edit", "delete", "react", "typing", "history", "around"];
 
 /// Why a frame could not be read, in the protocol's terms: the frame is read again
 /// loosely to find the field at fault. In this order: an unknown type, a bad room, a
@@ -566,7 +711,7 @@ mod tests {
 
     #[test]
     fn send_round_trips_with_its_wire_shape() {
-        let msg = ClientMsg::Send { room: lobby(), id: id("a1"), text: "hello".into() };
+        let msg = ClientMsg::Send { room: lobby(), id: id("a1"), text: "hello".into(), reply_to: None };
         let wire = msg.encode();
         assert_eq!(wire, r#"{"type":"send","room":"lobby","id":"a1","text":"hello"}"#);
         assert_eq!(ClientMsg::decode(&wire).unwrap(), msg);
@@ -583,6 +728,10 @@ mod tests {
             ClientMsg::Leave { room: lobby() },
             ClientMsg::Typing { room: lobby() },
             ClientMsg::History { room: lobby(), before: 51 },
+            ClientMsg::Around { room: lobby(), seq: 7 },
+            ClientMsg::Send { room: lobby(), id: id("r"), text: "yes".into(), reply_to: Some(3) },
+            ClientMsg::React { room: lobby(), id: id("x"), target: 3, emoji: "👍".into(), remove: false },
+            ClientMsg::React { room: lobby(), id: id("y"), target: 3, emoji: "🎉".into(), remove: true },
         ];
         for frame in frames {
             assert_eq!(ClientMsg::decode(&frame.encode()).unwrap(), frame);
@@ -620,9 +769,12 @@ mod tests {
             kind: MessageKind::Text,
             text: "<b>hi</b> ünï".into(),
             sent_at: 1_700_000_000_000,
-            target: None,
+            target: Some(2),
             edited: false,
             deleted: false,
+            quote: Some(Quote::of("Bob", "the question", false)),
+            reactions: vec![Reaction { emoji: "👍".into(), by: vec![alice()] }],
+            mentions: vec![alice()],
         };
         let frames = [
             ServerMsg::Welcome { user: alice(), token: "tok".into() },
@@ -652,7 +804,7 @@ mod tests {
     #[test]
     fn text_is_trimmed() {
         let msg = ClientMsg::decode(&send("  hi there \n")).unwrap();
-        assert_eq!(msg, ClientMsg::Send { room: lobby(), id: id("m1"), text: "hi there".into() });
+        assert_eq!(msg, ClientMsg::Send { room: lobby(), id: id("m1"), text: "hi there".into(), reply_to: None });
     }
 
     #[test]
@@ -678,7 +830,7 @@ mod tests {
     fn fields_the_protocol_does_not_have_are_ignored() {
         let frame = r#"{"type":"send","room":"lobby","id":"a","text":"x","author":{"id":"u9","name":"Mallory"}}"#;
         let msg = ClientMsg::decode(frame).unwrap();
-        assert_eq!(msg, ClientMsg::Send { room: lobby(), id: id("a"), text: "x".into() });
+        assert_eq!(msg, ClientMsg::Send { room: lobby(), id: id("a"), text: "x".into(), reply_to: None });
     }
 
     #[test]
@@ -745,8 +897,56 @@ mod tests {
             room: RoomId("r".repeat(MAX_ROOM_CHARS)),
             id: ClientMsgId("x".repeat(MAX_CLIENT_MSG_ID_BYTES)),
             text,
+            reply_to: Some(Seq::MAX),
         }
         .encode();
         assert!(frame.len() <= MAX_FRAME_BYTES, "{} bytes", frame.len());
+    }
+
+    #[test]
+    fn reactions_are_one_of_the_set_and_one_per_person() {
+        let frame = |emoji: &str| {
+            serde_json::json!({"type": "react", "room": "lobby", "id": "r1", "target": 4, "emoji": emoji}).to_string()
+        };
+        for emoji in REACTIONS {
+            assert!(ClientMsg::decode(&frame(emoji)).is_ok(), "{emoji}");
+        }
+        for bad in ["", "x", "👍👍", "<script>", "🦀"] {
+            let err = ClientMsg::decode(&frame(bad)).unwrap_err();
+            assert_eq!((err.reason, err.id), (ErrorReason::BadReaction, Some(id("r1"))), "{bad:?}");
+        }
+        assert!(REACTIONS.len() > MAX_REACTIONS, "the limit can be reached from the picker");
+        let bob = User { id: UserId("u2".into()), name: "Bob".into() };
+        let mut reactions = Vec::new();
+        toggle_reaction(&mut reactions, "👍", &alice(), true);
+        toggle_reaction(&mut reactions, "👍", &alice(), true);
+        toggle_reaction(&mut reactions, "🎉", &bob, true);
+        toggle_reaction(&mut reactions, "👍", &bob, true);
+        assert_eq!(reactions.iter().map(|r| (r.emoji.as_str(), r.by.len())).collect::<Vec<_>>(), [("👍", 2), ("🎉", 1)]);
+        toggle_reaction(&mut reactions, "🎉", &bob, false);
+        toggle_reaction(&mut reactions, "🎉", &bob, false);
+        toggle_reaction(&mut reactions, "👍", &alice(), false);
+        assert_eq!(reactions, [Reaction { emoji: "👍".into(), by: vec![bob] }]);
+    }
+
+    #[test]
+    fn a_quote_is_the_start_of_the_first_line() {
+        assert_eq!(Quote::of("Ann", "short", false).text, "short");
+        assert_eq!(Quote::of("Ann", "line one\nline two", false).text, "line one…");
+        let long = Quote::of("Ann", &"é".repeat(QUOTE_CHARS + 5), false);
+        assert_eq!(long.text.chars().count(), QUOTE_CHARS + 1);
+        assert_eq!(Quote::of("Ann", "gone", true), Quote { author: "Ann".into(), text: String::new(), deleted: true });
+    }
+
+    #[test]
+    fn mentions_are_whole_names_after_an_at_sign() {
+        let names = ["Ann", "Ann Lee", "Bob", "김민수"];
+        let named = |text: &'static str| {
+            find_mentions(text, &names).into_iter().map(|(r, n)| (&text[r], n)).collect::<Vec<_>>()
+        };
+        assert_eq!(named("hi @ann and @Ann Lee!"), [("@ann", "Ann"), ("@Ann Lee", "Ann Lee")]);
+        assert_eq!(named("@Bob"), [("@Bob", "Bob")]);
+        assert_eq!(named("@김민수 님"), [("@김민수", "김민수")]);
+        assert!(named("@Bobby mail@bob.org @ nobody @").is_empty(), "not part of a longer word or an address");
     }
 }

@@ -313,6 +313,7 @@ async fn post_until_killed(
                         room: room_id("crash"),
                         id: app::protocol::ClientMsgId(id.clone()),
                         text: id.clone(),
+                        reply_to: None,
                     };
                     pending.insert(next, id);
                     next += 1;

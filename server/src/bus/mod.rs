@@ -131,6 +131,9 @@ mod tests {
             target: None,
             edited: false,
             deleted: false,
+            quote: None,
+            reactions: Vec::new(),
+            mentions: Vec::new(),
         };
         for event in [
             Event::Message(message),

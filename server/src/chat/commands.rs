@@ -8,8 +8,11 @@ use super::transport::Transport;
 use super::MAX_ROOMS_PER_CONNECTION;
 use crate::hub::PostOutcome;
 use crate::identity::{fresh_id, SecretError};
-use crate::store::{Post, Refusal, StoreError};
-use app::protocol::{ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, ServerMsg, User, HISTORY_PAGE};
+use crate::store::{around_span, Post, Refusal, StoreError};
+use app::protocol::{
+    find_mentions, ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, ServerMsg, User, HISTORY_PAGE,
+    MAX_REACTIONS,
+};
 use tokio_stream::wrappers::BroadcastStream;
 
 impl<T: Transport> Connection<T> {
@@ -28,13 +31,19 @@ impl<T: Transport> Connection<T> {
                 }
                 Ok(Vec::new())
             }
-            ClientMsg::Send { room, id, text } => {
+            ClientMsg::Send { room, id, text, reply_to } => {
                 let user = self.identified()?;
-                self.store_and_ack(Post::text(room, user, id, text)).await
+                let mentions = self.mentions(&room, &text);
+                self.store_and_ack(Post::reply(room, user, id, text, reply_to).mentioning(mentions)).await
             }
             ClientMsg::Edit { room, id, target, text } => {
                 let user = self.identified()?;
-                self.store_and_ack(Post::edit(room, user, id, target, text)).await
+                let mentions = self.mentions(&room, &text);
+                self.store_and_ack(Post::edit(room, user, id, target, text).mentioning(mentions)).await
+            }
+            ClientMsg::React { room, id, target, emoji, remove } => {
+                let user = self.identified()?;
+                self.store_and_ack(Post::react(room, user, id, target, emoji, remove)).await
             }
             ClientMsg::Delete { room, id, target } => {
                 let user = self.identified()?;
@@ -54,7 +63,32 @@ impl<T: Transport> Connection<T> {
                 let page = self.cx.hub.store().before(&room, before, HISTORY_PAGE).await.map_err(unavailable)?;
                 Ok(vec![ServerMsg::Older { room, messages: page.messages, has_older: page.has_older }])
             }
+            ClientMsg::Around { room, seq } => {
+                self.identified()?;
+                self.require_joined(&room, None)?;
+                let (from, to) = around_span(seq);
+                let page = self.cx.hub.store().span(&room, from, to).await.map_err(unavailable)?;
+                Ok(vec![ServerMsg::Around { room, seq, messages: page.messages, has_older: page.has_older }])
+            }
         }
+    }
+
+    /// The people in `room` now whom `text`'s `@name`s name.
+    fn mentions(&self, room: &RoomId, text: &str) -> Vec<User> {
+        if !text.contains('@') {
+            return Vec::new();
+        }
+        let online = self.cx.hub.online(room);
+        let names: Vec<&str> = online.iter().map(|u| u.name.as_str()).collect();
+        let named = find_mentions(text, &names);
+        let mut people: Vec<User> = Vec::new();
+        for user in &online {
+            let is_named = named.iter().any(|(_, name)| name.to_lowercase() == user.name.to_lowercase());
+            if is_named && !people.iter().any(|p| p.id == user.id) {
+                people.push(user.clone());
+            }
+        }
+        people
     }
 
     /// Hands a post (a message, an edit or a delete) to the writer; it is acknowledged,
@@ -181,12 +215,16 @@ impl<T: Transport> Connection<T> {
     }
 }
 
-/// What a client is told when an edit or delete may not be made.
+/// What a client is told when a reply, edit, delete or reaction may not be made.
 fn refused(refusal: Refusal) -> FrameError {
     match refusal {
         Refusal::NoSuchMessage => FrameError::new(ErrorReason::NoSuchMessage, "there is no such message in this room"),
         Refusal::NotYours => FrameError::new(ErrorReason::NotYours, "only its author may edit or delete a message"),
         Refusal::Deleted => FrameError::new(ErrorReason::Deleted, "that message was deleted"),
+        Refusal::TooManyReactions => FrameError::new(
+            ErrorReason::TooManyReactions,
+            format!("a message has at most {MAX_REACTIONS} kinds of reaction"),
+        ),
     }
 }
 

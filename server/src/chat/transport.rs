@@ -86,7 +86,7 @@ impl Transport for Plain {
     /// Each line is a message to the lobby, checked as the protocol checks messages.
     fn read(&self, line: &str) -> Result<ClientMsg, FrameError> {
         let id = fresh_id().map_err(|e| FrameError::new(ErrorReason::Unavailable, e.to_string()))?;
-        ClientMsg::Send { room: RoomId::lobby(), id, text: line.to_owned() }.validated()
+        ClientMsg::Send { room: RoomId::lobby(), id, text: line.to_owned(), reply_to: None }.validated()
     }
 
     fn binary(&self) -> Result<ServerMsg, Ending> {
@@ -96,32 +96,36 @@ impl Transport for Plain {
     fn write(&self, msg: &ServerMsg, out: &mut Vec<Message>) {
         let mut line = |text: String| out.push(Message::Text(text.into()));
         match msg {
-            ServerMsg::Message(m) => line(plain_line(m)),
+            ServerMsg::Message(m) => plain_line(m).into_iter().for_each(line),
             ServerMsg::Error { detail, .. } => line(format!("error: {detail}")),
             // Caught up from too far behind: the newest lines, after a note that some
             // were skipped. (On connecting, a guest sees only what comes next.)
             ServerMsg::Joined { messages, complete: false, .. } => {
                 line("(some lines were missed; the newest follow)".to_owned());
-                messages.iter().for_each(|m| line(plain_line(m)));
+                messages.iter().filter_map(plain_line).for_each(line);
             }
             _ => {}
         }
     }
 
     fn live(&self, frame: &Frame) -> Option<Message> {
-        frame.message.as_deref().map(|m| Message::Text(plain_line(m).into()))
+        frame.message.as_deref().and_then(plain_line).map(|line| Message::Text(line.into()))
     }
 }
 
-/// How a message reads on a plain client.
-pub fn plain_line(m: &ChatMessage) -> String {
-    let name = &m.author.name;
-    match m.kind {
+/// How a message reads on a plain client; reactions are not shown there.
+pub fn plain_line(m: &ChatMessage) -> Option<String> {
+    let name = match &m.quote {
+        Some(quote) => format!("{} (replying to {})", m.author.name, quote.author),
+        None => m.author.name.clone(),
+    };
+    Some(match m.kind {
         MessageKind::Text if m.deleted => format!("{name}: (message deleted)"),
         MessageKind::Text if m.edited => format!("{name}: {} (edited)", m.text),
         MessageKind::Text => format!("{name}: {}", m.text),
         MessageKind::Renamed => format!("{} is now known as {name}", m.text),
         MessageKind::Edit => format!("{name} edited: {}", m.text),
         MessageKind::Delete => format!("{name} deleted a message"),
-    }
+        MessageKind::React | MessageKind::Unreact => return None,
+    })
 }

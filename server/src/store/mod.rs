@@ -7,7 +7,9 @@ pub mod sqlite;
 #[cfg(test)]
 mod tests;
 
-use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, MessageKind, RoomId, Seq, User};
+use app::protocol::{
+    toggle_reaction, ChatMessage, ClientMsgId, HistoryPage, MessageKind, Quote, RoomId, Seq, User, HISTORY_PAGE,
+};
 use async_trait::async_trait;
 use std::{error::Error, sync::Arc};
 
@@ -21,14 +23,33 @@ pub struct Post {
     pub text: String,
     /// When the server took it, in milliseconds since the Unix epoch.
     pub sent_at: i64,
-    /// For an edit or a delete: the message it changes.
+    /// For an edit, a delete or a reaction: the message it changes; for a message,
+    /// the one it answers.
     pub target: Option<Seq>,
+    /// For a message or an edit: the people its `@name`s name.
+    pub mentions: Vec<User>,
 }
 
 impl Post {
     /// Something `author` wrote, taken now.
     pub fn text(room: RoomId, author: User, id: ClientMsgId, text: String) -> Post {
-        Post { room, id, author, kind: MessageKind::Text, text, sent_at: now_ms(), target: None }
+        Post { room, id, author, kind: MessageKind::Text, text, sent_at: now_ms(), target: None, mentions: Vec::new() }
+    }
+
+    /// `author`'s answer to message `target`.
+    pub fn reply(room: RoomId, author: User, id: ClientMsgId, text: String, target: Option<Seq>) -> Post {
+        Post { target, ..Post::text(room, author, id, text) }
+    }
+
+    /// `author` reacts to message `target` with `emoji` (or takes it back).
+    pub fn react(room: RoomId, author: User, id: ClientMsgId, target: Seq, emoji: String, remove: bool) -> Post {
+        let kind = if remove { MessageKind::Unreact } else { MessageKind::React };
+        Post { kind, target: Some(target), ..Post::text(room, author, id, emoji) }
+    }
+
+    /// With the people these `@name`s name.
+    pub fn mentioning(self, mentions: Vec<User>) -> Post {
+        Post { mentions, ..self }
     }
 
     /// `author`'s new text for their message `target`.
@@ -54,6 +75,9 @@ impl Post {
             target: self.target,
             edited: false,
             deleted: false,
+            quote: None,
+            reactions: Vec::new(),
+            mentions: self.mentions,
         }
     }
 
@@ -87,6 +111,8 @@ pub enum Refusal {
     NotYours,
     /// The target was deleted.
     Deleted,
+    /// A new kind of reaction on a message that has as many kinds as it may.
+    TooManyReactions,
 }
 
 impl Refusal {
@@ -96,18 +122,23 @@ impl Refusal {
             Refusal::NoSuchMessage => "no_such_message",
             Refusal::NotYours => "not_yours",
             Refusal::Deleted => "deleted",
+            Refusal::TooManyReactions => "too_many_reactions",
         }
     }
 
     pub fn parse(s: &str) -> Option<Refusal> {
-        [Refusal::NoSuchMessage, Refusal::NotYours, Refusal::Deleted].into_iter().find(|r| r.as_str() == s)
+        [Refusal::NoSuchMessage, Refusal::NotYours, Refusal::Deleted, Refusal::TooManyReactions]
+            .into_iter()
+            .find(|r| r.as_str() == s)
     }
 
-    /// Whether the target as stored (its author, kind, and whether deleted) allows `post`.
+    /// Whether the target as stored (its author, kind, and whether deleted) allows
+    /// `post`: anyone may answer or react, only the author edit or delete.
     pub fn check(post: &Post, author: &str, kind: &str, deleted: bool) -> Result<(), Refusal> {
+        let authors_only = matches!(post.kind, MessageKind::Edit | MessageKind::Delete);
         if kind != "text" {
             Err(Refusal::NoSuchMessage)
-        } else if author != post.author.id.as_str() {
+        } else if authors_only && author != post.author.id.as_str() {
             Err(Refusal::NotYours)
         } else if deleted {
             Err(Refusal::Deleted)
@@ -124,6 +155,8 @@ pub fn kind_str(kind: MessageKind) -> &'static str {
         MessageKind::Renamed => "renamed",
         MessageKind::Edit => "edit",
         MessageKind::Delete => "delete",
+        MessageKind::React => "react",
+        MessageKind::Unreact => "unreact",
     }
 }
 
@@ -132,8 +165,55 @@ pub fn kind_from_str(kind: &str) -> MessageKind {
         "renamed" => MessageKind::Renamed,
         "edit" => MessageKind::Edit,
         "delete" => MessageKind::Delete,
+        "react" => MessageKind::React,
+        "unreact" => MessageKind::Unreact,
         _ => MessageKind::Text,
     }
+}
+
+/// How a message's mentions are kept in the database (both backends): JSON, or NULL.
+pub fn mentions_to_db(mentions: &[User]) -> Option<String> {
+    (!mentions.is_empty()).then(|| serde_json::to_string(mentions).unwrap_or_default())
+}
+
+pub fn mentions_from_db(column: Option<String>) -> Vec<User> {
+    column.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default()
+}
+
+/// The numbers of a page's messages whose reactions and quotes are to be read: every
+/// message, and every original a reply answers.
+pub fn lookups(messages: &[ChatMessage]) -> (Vec<i64>, Vec<i64>) {
+    let texts = messages.iter().filter(|m| m.kind == MessageKind::Text);
+    let shown = texts.clone().filter(|m| !m.deleted).map(|m| m.seq as i64).collect();
+    let originals = texts.filter_map(|m| m.target).map(|t| t as i64).collect();
+    (shown, originals)
+}
+
+/// A message as one row of the reactions table gives it: number, emoji, who.
+pub type ReactionRow = (Seq, String, User);
+/// An original as a reply quotes it: number, author's name, text, deleted.
+pub type OriginalRow = (Seq, String, String, bool);
+
+/// Finishes messages read from a store: each message's reactions (rows in the order
+/// they were made) and each reply's quote.
+pub fn decorate(messages: &mut [ChatMessage], reactions: Vec<ReactionRow>, originals: Vec<OriginalRow>) {
+    let at = |messages: &[ChatMessage], seq: Seq| messages.binary_search_by_key(&seq, |m| m.seq).ok();
+    for (seq, emoji, user) in reactions {
+        if let Some(i) = at(messages, seq) {
+            toggle_reaction(&mut messages[i].reactions, &emoji, &user, true);
+        }
+    }
+    for m in messages.iter_mut().filter(|m| m.kind == MessageKind::Text) {
+        if let Some((_, author, text, deleted)) = originals.iter().find(|o| Some(o.0) == m.target) {
+            m.quote = Some(Quote::of(author, text, *deleted));
+        }
+    }
+}
+
+/// The numbers an `around` page of `seq` spans: half a page before it, the rest after.
+pub fn around_span(seq: Seq) -> (Seq, Seq) {
+    let from = seq.saturating_sub(HISTORY_PAGE as Seq / 2).max(1);
+    (from, from + HISTORY_PAGE as Seq - 1)
 }
 
 /// The cause of a store error, shared: one failed commit answers every post in it.
@@ -167,6 +247,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Up to `limit` messages of a room numbered before `before`, oldest first.
     async fn before(&self, room: &RoomId, before: Seq, limit: usize) -> Result<HistoryPage, StoreError>;
+
+    /// The messages of a room numbered `from` to `to`, oldest first; `has_older` if
+    /// the room has messages before them.
+    async fn span(&self, room: &RoomId, from: Seq, to: Seq) -> Result<HistoryPage, StoreError>;
 
     /// Every room that has messages.
     async fn rooms(&self) -> Result<Vec<RoomId>, StoreError>;

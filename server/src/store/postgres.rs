@@ -3,8 +3,11 @@
 //! nodes posting to one room at once never clash and never leave a gap; a resend is
 //! recognised by (room, author, client id) whichever node stored it first.
 
-use super::{kind_from_str, kind_str, Appended, Post, Refusal, Store, StoreError};
-use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, UserId};
+use super::{
+    decorate, kind_from_str, kind_str, lookups, mentions_from_db, mentions_to_db, Appended, OriginalRow, Post,
+    ReactionRow, Refusal, Store, StoreError,
+};
+use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, Quote, RoomId, Seq, User, UserId, MAX_REACTIONS};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::{sync::Arc, time::Duration};
@@ -14,6 +17,7 @@ use tokio_postgres::{error::SqlState, NoTls, Row};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_messages.sql"),
     include_str!("../../migrations/postgres/0002_edits.sql"),
+    include_str!("../../migrations/postgres/0003_replies_reactions.sql"),
 ];
 /// Any number, the same on every node: the advisory lock that makes nodes starting at
 /// once migrate one after the other.
@@ -94,10 +98,13 @@ impl PostgresStore {
         Ok(())
     }
 
-    async fn append_once(&self, batch: &[Post]) -> Result<Vec<(Option<i64>, String)>, Attempt> {
+    async fn append_once(&self, batch: &[Post]) -> Result<Vec<(Option<i64>, String, Option<Quote>)>, Attempt> {
         let client = self.client().await.map_err(Attempt::Failed)?;
         let stmt = client
-            .prepare_cached("SELECT out_seq, out_state FROM palaver_append($1, $2, $3, $4, $5, $6, $7, $8)")
+            .prepare_cached(
+                "SELECT out_seq, out_state, out_quote_author, out_quote_text, out_quote_deleted \
+                 FROM palaver_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
             .await?;
         let rooms: Vec<&str> = batch.iter().map(|p| p.room.as_str()).collect();
         let ids: Vec<&str> = batch.iter().map(|p| p.id.as_str()).collect();
@@ -107,8 +114,20 @@ impl PostgresStore {
         let texts: Vec<&str> = batch.iter().map(|p| p.text.as_str()).collect();
         let sent: Vec<i64> = batch.iter().map(|p| p.sent_at).collect();
         let targets: Vec<Option<i64>> = batch.iter().map(|p| p.target.map(|t| t as i64)).collect();
-        let rows = client.query(&stmt, &[&rooms, &ids, &authors, &names, &kinds, &texts, &sent, &targets]).await?;
-        Ok(rows.iter().map(|r| (r.get::<_, Option<i64>>(0), r.get::<_, String>(1))).collect())
+        let mentions: Vec<Option<String>> = batch.iter().map(|p| mentions_to_db(&p.mentions)).collect();
+        let max = MAX_REACTIONS as i32;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 10] =
+            [&rooms, &ids, &authors, &names, &kinds, &texts, &sent, &targets, &mentions, &max];
+        let rows = client.query(&stmt, &params).await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let quote = r.get::<_, Option<String>>(2).map(|author| {
+                    Quote::of(&author, &r.get::<_, Option<String>>(3).unwrap_or_default(), r.get(4))
+                });
+                (r.get::<_, Option<i64>>(0), r.get::<_, String>(1), quote)
+            })
+            .collect())
     }
 
     async fn messages(
@@ -119,7 +138,37 @@ impl PostgresStore {
         let client = self.client().await?;
         let stmt = client.prepare_cached(sql).await.map_err(StoreError::backend)?;
         let rows = client.query(&stmt, params).await.map_err(StoreError::backend)?;
-        rows.iter().map(row_to_message).collect()
+        let mut messages = rows.iter().map(row_to_message).collect::<Result<Vec<_>, _>>()?;
+        messages.sort_by_key(|m| m.seq);
+        let Some(room) = messages.first().map(|m| m.room.as_str().to_owned()) else { return Ok(messages) };
+        // Their reactions and the originals replies quote, in two more reads.
+        let (shown, originals) = lookups(&messages);
+        let stmt = client
+            .prepare_cached(
+                "SELECT seq, emoji, user_id, user_name FROM reactions WHERE room = $1 AND seq = ANY($2) ORDER BY added",
+            )
+            .await
+            .map_err(StoreError::backend)?;
+        let reactions: Vec<ReactionRow> = client
+            .query(&stmt, &[&room, &shown])
+            .await
+            .map_err(StoreError::backend)?
+            .iter()
+            .map(|r| (r.get::<_, i64>(0) as Seq, r.get(1), User { id: UserId(r.get(2)), name: r.get(3) }))
+            .collect();
+        let stmt = client
+            .prepare_cached("SELECT seq, author_name, text, deleted FROM messages WHERE room = $1 AND seq = ANY($2)")
+            .await
+            .map_err(StoreError::backend)?;
+        let found: Vec<OriginalRow> = client
+            .query(&stmt, &[&room, &originals])
+            .await
+            .map_err(StoreError::backend)?
+            .iter()
+            .map(|r| (r.get::<_, i64>(0) as Seq, r.get(1), r.get(2), r.get(3)))
+            .collect();
+        decorate(&mut messages, reactions, found);
+        Ok(messages)
     }
 
     /// The newest `limit` messages before `before`, oldest first.
@@ -127,8 +176,9 @@ impl PostgresStore {
         let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3");
         let mut messages = self.messages(&sql, &[&room.as_str(), &before, &(limit as i64 + 1)]).await?;
         let has_older = messages.len() > limit;
-        messages.truncate(limit);
-        messages.reverse();
+        if has_older {
+            messages.remove(0);
+        }
         Ok(HistoryPage { messages, has_older })
     }
 }
@@ -158,7 +208,8 @@ fn open_error(place: &str, e: impl Into<Box<dyn std::error::Error + Send + Sync>
     StoreError::Open { path: place.to_owned(), source: Arc::from(e.into()) }
 }
 
-const COLUMNS: &str = "room, seq, client_id, author_id, author_name, kind, text, sent_at, target, edited, deleted";
+const COLUMNS: &str =
+    "room, seq, client_id, author_id, author_name, kind, text, sent_at, target, edited, deleted, mentions";
 
 /// A room name read back from the database.
 fn room_named(room: &str) -> Result<RoomId, StoreError> {
@@ -178,6 +229,9 @@ fn row_to_message(r: &Row) -> Result<ChatMessage, StoreError> {
         target: r.get::<_, Option<i64>>(8).map(|t| t as Seq),
         edited: r.get(9),
         deleted: r.get(10),
+        quote: None,
+        reactions: Vec::new(),
+        mentions: mentions_from_db(r.get(11)),
     })
 }
 
@@ -202,8 +256,8 @@ impl Store for PostgresStore {
         batch
             .into_iter()
             .zip(numbered)
-            .map(|(m, (seq, state))| match (state.as_str(), seq) {
-                ("new", Some(seq)) => Ok(Appended::New(m.numbered(seq as Seq))),
+            .map(|(m, (seq, state, quote))| match (state.as_str(), seq) {
+                ("new", Some(seq)) => Ok(Appended::New(ChatMessage { quote, ..m.numbered(seq as Seq) })),
                 ("dup", Some(seq)) => Ok(Appended::Duplicate(seq as Seq)),
                 (other, _) => match other.strip_prefix("refused:").and_then(Refusal::parse) {
                     Some(refusal) => Ok(Appended::Refused(refusal)),
@@ -224,6 +278,13 @@ impl Store for PostgresStore {
 
     async fn before(&self, room: &RoomId, before: Seq, limit: usize) -> Result<HistoryPage, StoreError> {
         self.page(room, before as i64, limit).await
+    }
+
+    async fn span(&self, room: &RoomId, from: Seq, to: Seq) -> Result<HistoryPage, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq");
+        let messages = self.messages(&sql, &[&room.as_str(), &(from as i64), &(to as i64)]).await?;
+        let has_older = messages.first().is_some_and(|m| m.seq > 1);
+        Ok(HistoryPage { messages, has_older })
     }
 
     async fn rooms(&self) -> Result<Vec<RoomId>, StoreError> {

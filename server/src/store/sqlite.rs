@@ -1,8 +1,11 @@
 //! The single-machine store: one SQLite file in the data directory, WAL mode, commits
 //! synced to disk (`synchronous=FULL`) before anything is acknowledged.
 
-use super::{kind_from_str, kind_str, Appended, Post, Refusal, Store, StoreError};
-use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, MessageKind, RoomId, Seq, User, UserId};
+use super::{
+    decorate, kind_from_str, kind_str, lookups, mentions_from_db, mentions_to_db, Appended, OriginalRow, Post,
+    ReactionRow, Refusal, Store, StoreError,
+};
+use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, MessageKind, Quote, RoomId, Seq, User, UserId, MAX_REACTIONS};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::{
@@ -12,8 +15,11 @@ use std::{
 };
 
 /// Schema changes, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../../migrations/0001_messages.sql"), include_str!("../../migrations/0002_edits.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_messages.sql"),
+    include_str!("../../migrations/0002_edits.sql"),
+    include_str!("../../migrations/0003_replies_reactions.sql"),
+];
 /// Read connections kept open; WAL lets them read while the writer commits.
 const READERS: usize = 4;
 
@@ -126,7 +132,8 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-const COLUMNS: &str = "room, seq, client_id, author_id, author_name, kind, text, sent_at, target, edited, deleted";
+const COLUMNS: &str =
+    "room, seq, client_id, author_id, author_name, kind, text, sent_at, target, edited, deleted, mentions";
 
 fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     let kind: String = r.get(5)?;
@@ -141,7 +148,42 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
         target: r.get::<_, Option<i64>>(8)?.map(|t| t as Seq),
         edited: r.get::<_, i64>(9)? != 0,
         deleted: r.get::<_, i64>(10)? != 0,
+        quote: None,
+        reactions: Vec::new(),
+        mentions: mentions_from_db(r.get(11)?),
     })
+}
+
+/// Reads `sql` (one room's messages, in number order) and gives them their reactions
+/// and quotes.
+fn read_messages(conn: &Connection, room: &str, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<Vec<ChatMessage>> {
+    let mut messages =
+        conn.prepare_cached(sql)?.query_map(params, row_to_message)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    messages.sort_by_key(|m| m.seq);
+    let (shown, originals) = lookups(&messages);
+    let mut reactions: Vec<ReactionRow> = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, emoji, user_id, user_name FROM reactions WHERE room = ?1 AND seq = ?2 ORDER BY added",
+    )?;
+    for seq in shown {
+        let rows = stmt.query_map(params![room, seq], |r| {
+            Ok((r.get::<_, i64>(0)? as Seq, r.get(1)?, User { id: UserId(r.get(2)?), name: r.get(3)? }))
+        })?;
+        reactions.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+    }
+    let mut found: Vec<OriginalRow> = Vec::new();
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, author_name, text, deleted FROM messages WHERE room = ?1 AND seq = ?2")?;
+    for seq in originals {
+        let row = stmt
+            .query_row(params![room, seq], |r| {
+                Ok((r.get::<_, i64>(0)? as Seq, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0))
+            })
+            .optional()?;
+        found.extend(row);
+    }
+    decorate(&mut messages, reactions, found);
+    Ok(messages)
 }
 
 /// The one connection that writes, and the next number of each room it has written to
@@ -183,17 +225,31 @@ fn append_in_transaction(
         // A resend (same room, author and client id) inserts nothing; then the number
         // it was stored under is looked up.
         let mut insert = tx.prepare_cached(&format!(
-            "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0) \
+            "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, ?10) \
              ON CONFLICT (room, author_id, client_id) DO NOTHING"
         ))?;
         let mut find =
             tx.prepare_cached("SELECT seq FROM messages WHERE room = ?1 AND author_id = ?2 AND client_id = ?3")?;
         let mut last = tx.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1")?;
-        let mut target =
-            tx.prepare_cached("SELECT author_id, kind, deleted FROM messages WHERE room = ?1 AND seq = ?2")?;
-        let mut edit = tx.prepare_cached("UPDATE messages SET text = ?3, edited = 1 WHERE room = ?1 AND seq = ?2")?;
-        let mut delete =
-            tx.prepare_cached("UPDATE messages SET text = '', deleted = 1 WHERE room = ?1 AND seq = ?2")?;
+        let mut target = tx.prepare_cached(
+            "SELECT author_id, author_name, kind, text, deleted FROM messages WHERE room = ?1 AND seq = ?2",
+        )?;
+        let mut edit = tx.prepare_cached(
+            "UPDATE messages SET text = ?3, edited = 1, mentions = ?4 WHERE room = ?1 AND seq = ?2",
+        )?;
+        let mut delete = tx.prepare_cached(
+            "UPDATE messages SET text = '', deleted = 1, mentions = NULL WHERE room = ?1 AND seq = ?2",
+        )?;
+        let mut unreact_all = tx.prepare_cached("DELETE FROM reactions WHERE room = ?1 AND seq = ?2")?;
+        let mut kinds = tx.prepare_cached(
+            "SELECT COUNT(DISTINCT emoji), COALESCE(MAX(emoji = ?3), 0) FROM reactions WHERE room = ?1 AND seq = ?2",
+        )?;
+        let mut react = tx.prepare_cached(
+            "INSERT INTO reactions (room, seq, emoji, user_id, user_name, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT DO NOTHING",
+        )?;
+        let mut unreact =
+            tx.prepare_cached("DELETE FROM reactions WHERE room = ?1 AND seq = ?2 AND emoji = ?3 AND user_id = ?4")?;
         // A deleted message's text is gone from its edits too.
         let mut wipe =
             tx.prepare_cached("UPDATE messages SET text = '' WHERE room = ?1 AND target = ?2 AND kind = 'edit'")?;
@@ -202,30 +258,54 @@ fn append_in_transaction(
                 Some(seq) => *seq,
                 None => last.query_row(params![m.room.as_str()], |r| r.get::<_, i64>(0))? + 1,
             };
-            if let Some(changed) = m.target.filter(|_| matches!(m.kind, MessageKind::Edit | MessageKind::Delete)) {
+            let mut quote = None;
+            if let Some(changed) = m.target {
                 let key = params![m.room.as_str(), m.author.id.as_str(), m.id.as_str()];
                 if let Some(existing) = find.query_row(key, |r| r.get::<_, i64>(0)).optional()? {
                     out.push(Appended::Duplicate(existing as Seq));
                     continue;
                 }
+                let at = params![m.room.as_str(), changed as i64];
                 let found = target
-                    .query_row(params![m.room.as_str(), changed as i64], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)? != 0))
+                    .query_row(at, |r| {
+                        let (author, name, kind): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                        Ok((author, name, kind, r.get::<_, String>(3)?, r.get::<_, i64>(4)? != 0))
                     })
                     .optional()?;
-                let verdict = match found {
+                let mut verdict = match &found {
                     None => Err(Refusal::NoSuchMessage),
-                    Some((author, kind, deleted)) => Refusal::check(&m, &author, &kind, deleted),
+                    Some((author, _, kind, _, deleted)) => Refusal::check(&m, author, kind, *deleted),
                 };
+                if verdict.is_ok() && m.kind == MessageKind::React {
+                    let (count, has): (i64, i64) =
+                        kinds.query_row(params![m.room.as_str(), changed as i64, m.text], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    if has == 0 && count as usize >= MAX_REACTIONS {
+                        verdict = Err(Refusal::TooManyReactions);
+                    }
+                }
                 if let Err(refusal) = verdict {
                     out.push(Appended::Refused(refusal));
                     continue;
                 }
-                if m.kind == MessageKind::Edit {
-                    edit.execute(params![m.room.as_str(), changed as i64, m.text])?;
-                } else {
-                    delete.execute(params![m.room.as_str(), changed as i64])?;
-                    wipe.execute(params![m.room.as_str(), changed as i64])?;
+                let (room, who) = (m.room.as_str(), m.author.id.as_str());
+                match m.kind {
+                    MessageKind::Edit => {
+                        edit.execute(params![room, changed as i64, m.text, mentions_to_db(&m.mentions)])?;
+                    }
+                    MessageKind::Delete => {
+                        delete.execute(at)?;
+                        wipe.execute(at)?;
+                        unreact_all.execute(at)?;
+                    }
+                    MessageKind::React => {
+                        react.execute(params![room, changed as i64, m.text, who, m.author.name, seq])?;
+                    }
+                    MessageKind::Unreact => {
+                        unreact.execute(params![room, changed as i64, m.text, who])?;
+                    }
+                    MessageKind::Text | MessageKind::Renamed => {
+                        quote = found.map(|(_, name, _, text, deleted)| Quote::of(&name, &text, deleted));
+                    }
                 }
             }
             let inserted = insert.execute(params![
@@ -238,6 +318,7 @@ fn append_in_transaction(
                 m.text,
                 m.sent_at,
                 m.target.map(|t| t as i64),
+                mentions_to_db(&m.mentions),
             ])?;
             if inserted == 0 {
                 let existing: i64 =
@@ -247,7 +328,7 @@ fn append_in_transaction(
                 continue;
             }
             remember(next_seq, &m.room, seq + 1);
-            out.push(Appended::New(m.numbered(seq as Seq)));
+            out.push(Appended::New(ChatMessage { quote, ..m.numbered(seq as Seq) }));
         }
     }
     tx.commit()?;
@@ -267,15 +348,12 @@ fn remember(next_seq: &mut HashMap<String, i64>, room: &RoomId, next: i64) {
 /// The newest `limit` messages before `before` (or of the whole room), oldest first.
 fn page(conn: &Connection, room: &str, before: Option<Seq>, limit: usize) -> rusqlite::Result<HistoryPage> {
     let before = before.map_or(i64::MAX, |b| b as i64);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
-    ))?;
-    let mut messages = stmt
-        .query_map(params![room, before, limit as i64 + 1], row_to_message)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3");
+    let mut messages = read_messages(conn, room, &sql, params![room, before, limit as i64 + 1])?;
     let has_older = messages.len() > limit;
-    messages.truncate(limit);
-    messages.reverse();
+    if has_older {
+        messages.remove(0);
+    }
     Ok(HistoryPage { messages, has_older })
 }
 
@@ -300,11 +378,19 @@ impl Store for SqliteStore {
     async fn after(&self, room: &RoomId, after: Seq, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
         let room = room.as_str().to_owned();
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
-            ))?;
-            let rows = stmt.query_map(params![room, after as i64, limit as i64], row_to_message)?;
-            rows.collect()
+            let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
+            read_messages(c, &room, &sql, params![room, after as i64, limit as i64])
+        })
+        .await
+    }
+
+    async fn span(&self, room: &RoomId, from: Seq, to: Seq) -> Result<HistoryPage, StoreError> {
+        let room = room.as_str().to_owned();
+        self.read(move |c| {
+            let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq");
+            let messages = read_messages(c, &room, &sql, params![room, from as i64, to as i64])?;
+            let has_older = messages.first().is_some_and(|m| m.seq > 1);
+            Ok(HistoryPage { messages, has_older })
         })
         .await
     }

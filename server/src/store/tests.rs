@@ -39,6 +39,9 @@ const SUITE: &[(&str, Check)] = &[
     ("edits and deletes change the message and are numbered events", |s| {
         Box::pin(edits_and_deletes_change_the_message_and_are_numbered_events(s))
     }),
+    ("replies quote, reactions count once per person, mentions are kept", |s| {
+        Box::pin(replies_quote_reactions_count_once_per_person_mentions_are_kept(s))
+    }),
 ];
 
 async fn numbers_per_room_and_deduplicates_per_author(open: Reopen) {
@@ -271,4 +274,79 @@ async fn edits_and_deletes_change_the_message_and_are_numbered_events(open: Reop
     });
     let out = store.append(vec![new("r", "u1", "c", "next")]).await.unwrap();
     assert!(matches!(&out[..], [Appended::New(m)] if m.seq == 5));
+}
+
+fn react(author: &str, id: &str, target: Seq, emoji: &str, remove: bool) -> Post {
+    let Post { room, author, id, .. } = new("r", author, id, "");
+    Post::react(room, author, id, target, emoji.into(), remove)
+}
+
+fn reply(author: &str, id: &str, target: Seq, text: &str) -> Post {
+    let Post { room, author, id, .. } = new("r", author, id, "");
+    Post::reply(room, author, id, text.into(), Some(target))
+}
+
+/// Each message's reactions as (emoji, who), from a read.
+fn chips(m: &ChatMessage) -> Vec<(String, Vec<String>)> {
+    m.reactions.iter().map(|r| (r.emoji.clone(), r.by.iter().map(|u| u.id.to_string()).collect())).collect()
+}
+
+async fn replies_quote_reactions_count_once_per_person_mentions_are_kept(open: Reopen) {
+    use super::Refusal;
+    use app::protocol::{Quote, MAX_REACTIONS, REACTIONS};
+    let store = open().await;
+    let bob = User { id: UserId("u2".into()), name: "U2".into() };
+    let first = new("r", "u1", "a", "the question\nsecond line").mentioning(vec![bob.clone()]);
+    store.append(vec![first, new("r", "u2", "b", "other")]).await.unwrap();
+    // A reply comes back with its quote, live and when read.
+    let out = store.append(vec![reply("u2", "r1", 1, "the answer"), reply("u2", "r2", 77, "to nothing")]).await.unwrap();
+    let quote = Quote::of("U1", "the question\nsecond line", false);
+    assert!(matches!(&out[0], Appended::New(m) if m.seq == 3 && m.quote.as_ref() == Some(&quote)), "{out:?}");
+    assert_eq!(out[1], Appended::Refused(Refusal::NoSuchMessage), "a reply to a message not in the room");
+    // Reactions: the same one twice (two tabs of one person) counts once; taking it
+    // back takes it away; each change is a numbered event.
+    let out = store
+        .append(vec![
+            react("u1", "x1", 1, "👍", false),
+            react("u1", "x2", 1, "👍", false),
+            react("u2", "x3", 1, "🎉", false),
+            react("u2", "x4", 1, "👍", false),
+            react("u2", "x5", 1, "🎉", true),
+            react("u2", "x6", 3, "🎉", false),
+        ])
+        .await
+        .unwrap();
+    assert!(out.iter().all(|a| matches!(a, Appended::New(_))), "{out:?}");
+    let all = store.after(&room("r"), 0, 50).await.unwrap();
+    assert_eq!(seqs(&all), (1..=9).collect::<Vec<_>>());
+    assert_eq!(chips(&all[0]), [("👍".into(), vec!["u1".into(), "u2".into()])]);
+    assert_eq!(chips(&all[2]), [("🎉".into(), vec!["u2".into()])]);
+    assert_eq!(all[0].mentions, [bob.clone()], "mentions are kept with the message");
+    assert_eq!(all[2].quote.as_ref(), Some(&quote));
+    // At most MAX_REACTIONS kinds: one more kind is refused, more of a kind is not.
+    let many: Vec<Post> =
+        REACTIONS[1..MAX_REACTIONS].iter().enumerate().map(|(i, e)| react("u1", &format!("k{i}"), 1, e, false)).collect();
+    store.append(many).await.unwrap();
+    let out = store
+        .append(vec![react("u1", "over", 1, REACTIONS[MAX_REACTIONS], false), react("u3", "same", 1, "👍", false)])
+        .await
+        .unwrap();
+    assert_eq!(out[0], Appended::Refused(Refusal::TooManyReactions));
+    assert!(matches!(out[1], Appended::New(_)));
+    let page = store.latest(&room("r"), 50).await.unwrap();
+    assert_eq!(page.messages[0].reactions.len(), MAX_REACTIONS);
+    assert_eq!(page.messages[0].reactions[0].by.len(), 3);
+    // Deleting the original: its reactions go, and replies quote it as deleted.
+    let head = page.messages.last().unwrap().seq;
+    store.append(vec![delete("u1", "gone", 1)]).await.unwrap();
+    let out = store.append(vec![react("u2", "late", 1, "👍", false), reply("u2", "late2", 1, "hm")]).await.unwrap();
+    assert_eq!(out, [Appended::Refused(Refusal::Deleted), Appended::Refused(Refusal::Deleted)]);
+    let page = store.latest(&room("r"), 50).await.unwrap();
+    assert!(page.messages[0].reactions.is_empty() && page.messages[0].mentions.is_empty());
+    assert_eq!(page.messages[2].quote, Some(Quote::of("U1", "", true)));
+    // A span: the numbers asked for, and whether older ones exist.
+    let span = store.span(&room("r"), 3, 5).await.unwrap();
+    assert_eq!((seqs(&span.messages), span.has_older), (vec![3, 4, 5], true));
+    let span = store.span(&room("r"), 1, head + 100).await.unwrap();
+    assert_eq!((span.messages.len() as Seq, span.has_older), (head + 1, false));
 }
