@@ -808,6 +808,98 @@ mod tests {
         assert_eq!(texts(&t), ["new"]);
     }
 
+    fn react(seq: Seq, i: &str, who: &str, target: Seq, emoji: &str, add: bool) -> ChatMessage {
+        let kind = if add { MessageKind::React } else { MessageKind::Unreact };
+        ChatMessage { author: user(who), ..change(seq, i, kind, target, emoji) }
+    }
+
+    fn counts(t: &Timeline, seq: Seq) -> Vec<(String, usize)> {
+        t.message(seq).unwrap().reactions.iter().map(|r| (r.emoji.clone(), r.by.len())).collect()
+    }
+
+    #[test]
+    fn reactions_apply_once_whatever_the_order_of_arrival() {
+        // Live, one by one: one per person and kind, taken back by the same person.
+        let mut t = Timeline::default();
+        t.joined(vec![msg(1, "a", "hello")], true, false);
+        t.confirm(react(2, "r1", "Bob", 1, "👍", true));
+        t.confirm(react(3, "r2", "Bob", 1, "👍", true));
+        t.confirm(react(4, "r3", "Cy", 1, "👍", true));
+        t.confirm(react(5, "r4", "Cy", 1, "🎉", true));
+        t.confirm(react(4, "r3", "Cy", 1, "👍", true));
+        assert_eq!(counts(&t, 1), [("👍".into(), 2), ("🎉".into(), 1)], "a replayed event counts once");
+        t.confirm(react(6, "r5", "Bob", 1, "👍", false));
+        assert_eq!(counts(&t, 1), [("👍".into(), 1), ("🎉".into(), 1)]);
+        assert_eq!(texts(&t), ["hello"], "reactions are not lines");
+
+        // An older page after its newer events: the message's state already has them,
+        // so the events in the page (older than that state) are not applied again.
+        let latest = ChatMessage {
+            reactions: vec![crate::protocol::Reaction { emoji: "🎉".into(), by: vec![user("Cy")] }],
+            edited: true,
+            ..msg(1, "a", "v3")
+        };
+        let mut t = Timeline::default();
+        t.joined(vec![react(60, "u", "Bob", 1, "👍", false), change(61, "e3", MessageKind::Edit, 1, "v3")], false, true);
+        t.older(
+            vec![
+                latest,
+                react(2, "r1", "Bob", 1, "👍", true),
+                change(3, "e2", MessageKind::Edit, 1, "v2"),
+                react(4, "r2", "Cy", 1, "🎉", true),
+            ],
+            true,
+        );
+        assert_eq!(counts(&t, 1), [("🎉".into(), 1)], "Bob took his back at 60");
+        assert_eq!(texts(&t), ["v3"], "not the older edit in the page");
+
+        // A resume that replays what was missed: a reaction, an edit, a delete.
+        let mut t = Timeline::default();
+        t.joined(vec![msg(1, "a", "one"), msg(2, "b", "two")], true, false);
+        t.joined(
+            vec![
+                react(3, "r", "Bob", 1, "👍", true),
+                change(4, "e", MessageKind::Edit, 1, "one!"),
+                change(5, "d", MessageKind::Delete, 2, ""),
+            ],
+            true,
+            false,
+        );
+        assert_eq!((texts(&t), counts(&t, 1)), (vec!["one!", ""], vec![("👍".into(), 1)]));
+        assert!(t.message(2).unwrap().deleted);
+    }
+
+    #[test]
+    fn replies_follow_their_original_and_a_jump_leaves_a_gap_to_fill() {
+        let quote = |text: &str, deleted| Some(Quote::of("Ann", text, deleted));
+        let reply = |seq, i, target| ChatMessage {
+            target: Some(target),
+            quote: quote("question", false),
+            author: user("Bob"),
+            ..msg(seq, i, "answer")
+        };
+        // The original is far back: the reply's quote still follows its edit and delete.
+        let mut t = Timeline::default();
+        t.joined(vec![reply(100, "r", 5)], false, true);
+        t.confirm(change(101, "e", MessageKind::Edit, 5, "question, edited"));
+        assert_eq!(t.message(100).unwrap().quote, quote("question, edited", false));
+        t.confirm(change(102, "d", MessageKind::Delete, 5, ""));
+        assert_eq!(t.message(100).unwrap().quote, quote("", true));
+        // Jumping to it loads the page around it, leaving a gap before the rest.
+        t.around((1..=30).map(|n| msg(n, &format!("m{n}"), "old")).collect(), false);
+        let gaps: Vec<_> = t.rows().into_iter().filter_map(|r| if let Row::Gap(after) = r { Some(after) } else { None }).collect();
+        assert_eq!(gaps, [30]);
+        assert!(!t.has_older);
+        assert_eq!(t.last_seq(), Some(102), "resuming still starts after the newest");
+        // Filling it: the page from just after the gap.
+        assert_eq!(crate::protocol::Seq::from(Timeline::gap_fill(30)) - HISTORY_PAGE as Seq / 2, 31);
+        t.around((31..=99).map(|n| msg(n, &format!("m{n}"), "mid")).collect(), true);
+        assert!(t.rows().iter().all(|r| matches!(r, Row::Message(_))));
+        // My reply shows its quote at once.
+        t.push_reply(id("mine"), Some(user("Ann")), "me too".into(), 31);
+        assert_eq!(t.entries().last().unwrap().quote, Some(Quote::of("Ann", "mid", false)));
+    }
+
     #[test]
     fn my_pending_edit_goes_like_a_post_and_shows_when_stored() {
         let mut t = Timeline::default();

@@ -40,6 +40,8 @@ pub enum Node {
         items: Vec<Vec<Node>>,
     },
     LineBreak,
+    /// `@name`, naming someone in the room (as written).
+    Mention(String),
 }
 
 /// Whether a link target may become a link.
@@ -357,7 +359,7 @@ pub fn plain_text(nodes: &[Node]) -> String {
     let mut out = String::new();
     for node in nodes {
         match node {
-            Node::Text(t) | Node::Code(t) | Node::CodeBlock(t) => out.push_str(t),
+            Node::Text(t) | Node::Code(t) | Node::CodeBlock(t) | Node::Mention(t) => out.push_str(t),
             Node::LineBreak => out.push('\n'),
             Node::Emphasis(c) | Node::Strong(c) | Node::Paragraph(c) | Node::Quote(c) => out.push_str(&plain_text(c)),
             Node::Link { children, .. } => out.push_str(&plain_text(children)),
@@ -372,9 +374,42 @@ pub fn plain_text(nodes: &[Node]) -> String {
     out
 }
 
-/// A message's text, formatted.
-pub fn render(text: &str) -> AnyView {
-    view_of(parse(text))
+/// A message's text, formatted, with the `@name`s of `names` marked.
+pub fn render(text: &str, names: &[&str]) -> AnyView {
+    let nodes = parse(text);
+    view_of(if names.is_empty() { nodes } else { mark_mentions(nodes, names) })
+}
+
+/// Nodes with the `@name`s of `names` in their text marked (not in code or links).
+pub fn mark_mentions(nodes: Vec<Node>, names: &[&str]) -> Vec<Node> {
+    let mut out = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        match node {
+            Node::Text(t) => {
+                let mut from = 0;
+                for (range, _) in crate::protocol::find_mentions(&t, names) {
+                    if range.start > from {
+                        out.push(Node::Text(t[from..range.start].to_owned()));
+                    }
+                    out.push(Node::Mention(t[range.clone()].to_owned()));
+                    from = range.end;
+                }
+                if from < t.len() {
+                    out.push(Node::Text(t[from..].to_owned()));
+                }
+            }
+            Node::Emphasis(c) => out.push(Node::Emphasis(mark_mentions(c, names))),
+            Node::Strong(c) => out.push(Node::Strong(mark_mentions(c, names))),
+            Node::Paragraph(c) => out.push(Node::Paragraph(mark_mentions(c, names))),
+            Node::Quote(c) => out.push(Node::Quote(mark_mentions(c, names))),
+            Node::List { start, items } => out.push(Node::List {
+                start,
+                items: items.into_iter().map(|i| mark_mentions(i, names)).collect(),
+            }),
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn view_of(nodes: Vec<Node>) -> AnyView {
@@ -393,6 +428,7 @@ fn view_of_node(node: Node) -> AnyView {
         // The message keeps whitespace (`white-space: pre-wrap`): a line break is a newline.
         Node::LineBreak => "\n".into_any(),
         Node::Code(t) => element("code", Some("md-code"), t.into_any()),
+        Node::Mention(t) => element("span", Some("mention"), t.into_any()),
         Node::Emphasis(c) => element("em", None, view_of(c)),
         Node::Strong(c) => element("strong", None, view_of(c)),
         Node::Paragraph(c) => element("p", Some("md-p"), view_of(c)),
@@ -427,6 +463,26 @@ mod tests {
 
     fn p(children: Vec<Node>) -> Node {
         Paragraph(children)
+    }
+
+    #[test]
+    fn mentions_are_marked_outside_code_and_links() {
+        let names = ["Ann", "Bob Lee"];
+        let marked = mark_mentions(parse("hi @ann, **@Bob Lee** `@Ann` [@Ann](https://a.example)"), &names);
+        assert_eq!(
+            marked,
+            [p(vec![
+                text("hi "),
+                Mention("@ann".into()),
+                text(", "),
+                Strong(vec![Mention("@Bob Lee".into())]),
+                text(" "),
+                Code("@Ann".into()),
+                text(" "),
+                Link { href: "https://a.example".into(), children: vec![text("@Ann")] },
+            ])]
+        );
+        assert_eq!(plain_text(&marked), "hi @ann, @Bob Lee @Ann @Ann");
     }
 
     #[test]

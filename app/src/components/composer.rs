@@ -1,7 +1,9 @@
 //! The text box and Send button. Enter sends; blank text is never sent. Typing tells
 //! the room (at most every couple of seconds). Up in an empty box edits my last
-//! message (as does its Edit button); Enter saves the edit, Esc cancels it. Also who "I"
-//! am, with a way to rename.
+//! message (as does its Edit button); Enter saves the edit, Esc cancels it. A message's
+//! Reply button makes the next message an answer to it (Esc cancels). Typing `@` offers
+//! the names of the people in the room (arrows to choose, Enter or Tab to take one).
+//! Also who "I" am, with a way to rename.
 
 use super::name_form::NameForm;
 use crate::chat::{now_ms, Chat, Intent};
@@ -10,6 +12,30 @@ use leptos::{either::Either, ev::KeyboardEvent, ev::SubmitEvent, html, prelude::
 
 /// Least time between two "typing" notes to the room, in milliseconds.
 const TYPING_EVERY_MS: f64 = 2_000.0;
+/// Most names offered at once for an `@`.
+const MAX_SUGGESTIONS: usize = 6;
+
+/// The `@name` being typed just before `caret`: where its `@` is, and what follows it.
+pub fn mention_query(text: &str, caret: usize) -> Option<(usize, &str)> {
+    let before = text.get(..caret)?;
+    let at = before.rfind('@')?;
+    let query = &before[at + 1..];
+    let starts_word = before[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+    (starts_word && query.chars().count() <= crate::protocol::MAX_NAME_CHARS && !query.contains(['\n', '@']))
+        .then_some((at, query))
+}
+
+/// The names (among `names`) that start with `query`, ignoring case, in order.
+pub fn suggestions(names: &[String], query: &str) -> Vec<String> {
+    let query = query.to_lowercase();
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        if name.to_lowercase().starts_with(&query) && !out.contains(name) && out.len() < MAX_SUGGESTIONS {
+            out.push(name.clone());
+        }
+    }
+    out
+}
 
 #[component]
 pub fn Composer() -> impl IntoView {
@@ -30,14 +56,79 @@ pub fn Composer() -> impl IntoView {
             }
         }
     });
+    // Replying begins: the box, ready for the answer.
+    Effect::new(move |_| {
+        if chat.replying.with(Option::is_some) {
+            if let Some(input) = input.get_untracked() {
+                let _ = input.focus();
+            }
+        }
+    });
     let stop_editing = move || {
         chat.editing.set(None);
         draft.set(String::new());
+    };
+
+    // `@` suggestions: the people in the room whose names start with what follows it.
+    let caret = RwSignal::new(0usize);
+    let chosen = RwSignal::new(0usize);
+    let dismissed = RwSignal::new(false);
+    let read_caret = move || {
+        if let Some(el) = input.get_untracked() {
+            let at = el.selection_start().ok().flatten().unwrap_or(0) as usize;
+            // The browser counts UTF-16 units; the draft is UTF-8.
+            let text = el.value();
+            let mut units = 0;
+            let bytes = text.char_indices().find(|(_, c)| {
+                units += c.len_utf16();
+                units > at
+            });
+            caret.set(bytes.map_or(text.len(), |(i, _)| i));
+        }
+    };
+    let suggested = Memo::new(move |_| {
+        if dismissed.get() {
+            return Vec::new();
+        }
+        let room = chat.room.get();
+        let me = chat.me.with(|m| m.user().map(|u| u.id.clone()));
+        draft.with(|d| {
+            let Some((_, query)) = mention_query(d, caret.get()) else { return Vec::new() };
+            chat.online.with(|o| {
+                let names: Vec<String> = o
+                    .get(&room)
+                    .into_iter()
+                    .flatten()
+                    .filter(|u| Some(&u.id) != me.as_ref())
+                    .map(|u| u.name.clone())
+                    .collect();
+                suggestions(&names, query)
+            })
+        })
+    });
+    let take_suggestion = move |name: String| {
+        let at = caret.get_untracked();
+        let Some((start, _)) = draft.with_untracked(|d| mention_query(d, at).map(|(start, _)| (start, ()))) else { return };
+        let text = draft.with_untracked(|d| format!("{}@{name} {}", &d[..start], &d[at..]));
+        let end = start + name.len() + 2;
+        draft.set(text);
+        caret.set(end);
+        chosen.set(0);
+        if let Some(el) = input.get_untracked() {
+            el.set_value(&draft.get_untracked());
+            let units = draft.with_untracked(|d| d[..end].encode_utf16().count()) as u32;
+            let _ = el.set_selection_range(units, units);
+            let _ = el.focus();
+        }
     };
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let text = draft.get_untracked();
         let Ok(text) = validate_text(&text) else { return };
+        if !suggested.with_untracked(Vec::is_empty) {
+            // Enter took a suggested name (see on_keydown), it does not send.
+            return;
+        }
         match chat.editing.get_untracked() {
             Some((seq, before)) => {
                 if text != before.trim() {
@@ -54,7 +145,24 @@ pub fn Composer() -> impl IntoView {
     };
     let on_keydown = move |ev: KeyboardEvent| {
         let editing = chat.editing.with_untracked(Option::is_some);
+        let offered = suggested.get_untracked();
+        if !offered.is_empty() {
+            let n = offered.len();
+            match ev.key().as_str() {
+                "ArrowDown" => chosen.update(|c| *c = (*c + 1) % n),
+                "ArrowUp" => chosen.update(|c| *c = (*c + n - 1) % n),
+                "Enter" | "Tab" => take_suggestion(offered[chosen.get_untracked().min(n - 1)].clone()),
+                "Escape" => dismissed.set(true),
+                _ => return,
+            }
+            ev.prevent_default();
+            return;
+        }
         match ev.key().as_str() {
+            "Escape" if chat.replying.with_untracked(Option::is_some) => {
+                ev.prevent_default();
+                chat.replying.set(None);
+            }
             "ArrowUp" if !editing && draft.with_untracked(String::is_empty) => {
                 if chat.start_editing(None) {
                     ev.prevent_default();
@@ -70,6 +178,9 @@ pub fn Composer() -> impl IntoView {
     let editing = Memo::new(move |_| chat.editing.with(Option::is_some));
     let on_input = move |ev| {
         draft.set(event_target_value(&ev));
+        read_caret();
+        dismissed.set(false);
+        chosen.set(0);
         let now = now_ms();
         if now - last_typing.get_value() > TYPING_EVERY_MS && sendable() {
             last_typing.set_value(now);
@@ -114,7 +225,52 @@ pub fn Composer() -> impl IntoView {
                     }
                 })
             }}
+            {move || {
+                chat.replying.get().map(|(_, quote)| {
+                    view! {
+                        <p class="composer-replying" data-testid="replying-hint">
+                            "Replying to " <strong>{quote.author}</strong> ": " <span class="quote-text">{quote.text}</span>
+                            " · Esc to cancel "
+                            <button type="button" class="link" data-testid="cancel-reply" on:click=move |_| chat.replying.set(None)>
+                                "Cancel"
+                            </button>
+                        </p>
+                    }
+                })
+            }}
             <form class="composer" class:editing=editing on:submit=on_submit>
+                {move || {
+                    let offered = suggested.get();
+                    (!offered.is_empty()).then(|| {
+                        let options = offered
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, name)| {
+                                let pick = name.clone();
+                                view! {
+                                    <li
+                                        role="option"
+                                        id=format!("mention-{i}")
+                                        class="mention-option"
+                                        aria-selected=move || (chosen.get() == i).to_string()
+                                        data-testid="mention-option"
+                                        on:mousedown=move |ev| {
+                                            ev.prevent_default();
+                                            take_suggestion(pick.clone());
+                                        }
+                                    >
+                                        {name}
+                                    </li>
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <ul class="mentions-list" id="mention-list" role="listbox" aria-label="People to mention" data-testid="mention-suggestions">
+                                {options}
+                            </ul>
+                        }
+                    })
+                }}
                 <input
                     node_ref=input
                     type="text"
@@ -123,9 +279,22 @@ pub fn Composer() -> impl IntoView {
                     aria-label="Message"
                     placeholder="Write a message…"
                     autocomplete="off"
+                    role="combobox"
+                    aria-autocomplete="list"
+                    aria-controls="mention-list"
+                    aria-expanded=move || (!suggested.with(Vec::is_empty)).to_string()
+                    aria-activedescendant=move || {
+                        (!suggested.with(Vec::is_empty)).then(|| format!("mention-{}", chosen.get()))
+                    }
                     prop:value=draft
                     on:input=on_input
                     on:keydown=on_keydown
+                    on:click=move |_| read_caret()
+                    on:keyup=move |ev: KeyboardEvent| {
+                        if matches!(ev.key().as_str(), "ArrowLeft" | "ArrowRight" | "Home" | "End") {
+                            read_caret();
+                        }
+                    }
                 />
                 <button type="submit" data-testid="send-button" disabled=move || !sendable()>
                     {move || if editing.get() { "Save" } else { "Send" }}
@@ -141,5 +310,24 @@ pub fn Composer() -> impl IntoView {
                 }}
             </form>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_at_sign_starts_a_name_to_suggest() {
+        assert_eq!(mention_query("hi @an", 6), Some((3, "an")));
+        assert_eq!(mention_query("@", 1), Some((0, "")));
+        assert_eq!(mention_query("hi @Ann Lee", 11), Some((3, "Ann Lee")));
+        assert_eq!(mention_query("mail@example", 12), None, "not inside a word");
+        assert_eq!(mention_query("hi @an and more", 6), Some((3, "an")), "up to the caret");
+        assert_eq!(mention_query("no at", 5), None);
+        let names = vec!["Ann".to_owned(), "bob".into(), "Annika".into(), "Ann".into()];
+        assert_eq!(suggestions(&names, "an"), ["Ann", "Annika"]);
+        assert_eq!(suggestions(&names, "B"), ["bob"]);
+        assert_eq!(suggestions(&names, ""), ["Ann", "bob", "Annika"]);
     }
 }
