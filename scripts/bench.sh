@@ -9,6 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/setup.sh
 
 cargo leptos build --release
+scripts/precompress.sh
 cargo build --release -p bench
 
 # 10,000 connections need as many file descriptors on each side.

@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/setup.sh
-exec cargo leptos serve --release
+cargo leptos build --release
+scripts/precompress.sh
+exec target/release/server

@@ -96,6 +96,8 @@ apt_install chromium sqlite3
 # PostgreSQL and Redis for the tests and benchmark of several nodes (each test starts
 # servers of its own in a temporary directory; no service is used or needed).
 apt_install postgresql redis-server
+# zopfli: the release WebAssembly's gzip twin (scripts/precompress.sh).
+apt_install zopfli
 # Node.js runs Playwright; Debian 12's nodejs (18) and npm do, where none is installed.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm

@@ -50,6 +50,7 @@ cargo test -p palaver-protocol -p app -p server -p bench -p testkit
 
 step "release build"
 cargo leptos build --release
+scripts/precompress.sh
 
 # The test runs have time limits (Playwright's own, the bench's per scenario); these are
 # the last resort, killing the whole process group if a run hangs anyway.

@@ -445,8 +445,8 @@ pub struct Chat {
     pub status: RwSignal<ConnectionStatus>,
     /// The message of mine being edited in the composer, and its text when editing began.
     pub editing: RwSignal<Option<(Seq, String)>>,
-    /// The message the composer answers, and how it quotes it.
-    pub replying: RwSignal<Option<(Seq, Quote)>>,
+    /// The message the composer answers, and how it quotes it ("author: start").
+    pub replying: RwSignal<Option<(Seq, String)>>,
     /// The message jumped to (from a reply's quote), shown highlighted.
     pub highlight: RwSignal<Option<Seq>>,
     intents: StoredValue<UnboundedSender<Intent>>,
@@ -515,7 +515,8 @@ impl Chat {
         let room = self.room.get_untracked();
         let quote = self.timelines.with_untracked(|all| {
             let o = all.get(&room)?.message(seq)?;
-            Some(Quote::of(o.author.as_ref().map_or("", |a| a.name.as_str()), &o.text, o.deleted))
+            let quote = Quote::of(o.author.as_ref().map_or("", |a| a.name.as_str()), &o.text, o.deleted);
+            Some(format!("{}: {}", quote.author, quote.text))
         });
         if let Some(quote) = quote {
             self.editing.set(None);

@@ -14,8 +14,7 @@ use chat::{Chat, ChatLink};
 use components::chat_page::ChatPage;
 use history::{RenderedHistory, RENDERED_PAGE_ID};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
-use location::Location;
+use location::{Location, Place};
 
 /// Starts the browser's connection to the server for a freshly created chat. The
 /// front end passes one to [`App`]; on the server there is none.
@@ -46,16 +45,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let rendered = use_context::<history::RenderedPage>().map(|page| {
         view! { <script type="application/json" id=RENDERED_PAGE_ID inner_html=page.to_script_json()></script> }
     });
+    let title = Place::of(&Location::initial()).title();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <title>{title}</title>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="stylesheet" id="leptos" href="/pkg/palaver.css"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
                 {rendered}
             </head>
             <body>
@@ -71,7 +72,6 @@ pub fn App(
     #[prop(optional)]
     connect: Option<Connector>,
 ) -> impl IntoView {
-    provide_meta_context();
     let (chat, link) = Chat::new();
     provide_context(chat);
     provide_context(Location::current());
@@ -80,8 +80,5 @@ pub fn App(
         connect(link);
     }
 
-    view! {
-        <Stylesheet id="leptos" href="/pkg/palaver.css"/>
-        <ChatPage/>
-    }
+    view! { <ChatPage/> }
 }

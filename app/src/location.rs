@@ -37,6 +37,17 @@ impl Place {
 }
 
 /// The address of a room's page.
+impl Place {
+    /// The document title for this place.
+    pub fn title(&self) -> String {
+        match self {
+            Place::Room(room) => format!("#{room} · Palaver"),
+            Place::BadRoom { .. } => "No such room · Palaver".to_owned(),
+            Place::NotFound => "Page not found · Palaver".to_owned(),
+        }
+    }
+}
+
 pub fn room_href(room: &RoomId) -> String {
     if room.as_str() == DEFAULT_ROOM {
         "/".to_owned()
@@ -84,6 +95,11 @@ impl Location {
 
     pub fn place(&self) -> Place {
         self.path.with(|p| Place::of(p))
+    }
+
+    /// The path of the page asked for (the request's on the server).
+    pub fn initial() -> String {
+        initial_path()
     }
 
     /// Shows `href` (a path of this site) without reloading the page.

@@ -350,8 +350,8 @@ impl Quote {
     }
 }
 
-/// Where `@name`s in `text` name one of `names` (ignoring case; the longest name that
-/// ends where a word does): the byte range of each `@name`, and the name.
+/// Where `@name`s in `text` name one of `names` (ignoring ASCII case; the longest name
+/// that ends where a word does): the byte range of each `@name`, and the name.
 pub fn find_mentions<'a>(text: &str, names: &[&'a str]) -> Vec<(std::ops::Range<usize>, &'a str)> {
     let mut found = Vec::new();
     let mut word_before = false;
@@ -363,22 +363,29 @@ pub fn find_mentions<'a>(text: &str, names: &[&'a str]) -> Vec<(std::ops::Range<
                 found.push((at..at + 1 + len, name));
             }
         }
-        word_before = c.is_alphanumeric();
+        word_before = is_word(c);
     }
     found
 }
 
-/// How many bytes of `text` spell `name` (ignoring case) as a whole word, if it starts with it.
+/// A letter or digit, for where a word ends: ASCII ones, and every other character but
+/// spaces (names in other scripts are matched exactly, without Unicode's case and
+/// letter tables, which would grow the page's WebAssembly).
+pub fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || (!c.is_ascii() && !c.is_whitespace())
+}
+
+/// How many bytes of `text` spell `name` (ignoring ASCII case) as a whole word, if it starts with it.
 fn name_length(text: &str, name: &str) -> Option<usize> {
     let mut rest = text.char_indices();
     for n in name.chars() {
         let (_, c) = rest.next()?;
-        if !c.to_lowercase().eq(n.to_lowercase()) {
+        if !c.eq_ignore_ascii_case(&n) {
             return None;
         }
     }
     match rest.next() {
-        Some((_, c)) if c.is_alphanumeric() => None,
+        Some((_, c)) if is_word(c) => None,
         Some((end, _)) => Some(end),
         None if name.is_empty() => None,
         None => Some(text.len()),
@@ -680,8 +687,68 @@ impl ServerMsg {
         serde_json::to_string(self).expect("server frames always serialize")
     }
 
+    /// Reads a server frame. The same as deserialising [`ServerMsg`], by a shorter road:
+    /// the frame is read once into one record of every field a frame may have (a
+    /// `message` frame, into a [`ChatMessage`]), not buffered and read again per
+    /// variant, which keeps the page's WebAssembly small.
     pub fn decode(frame: &str) -> Result<ServerMsg, serde_json::Error> {
-        serde_json::from_str(frame)
+        let fields: Fields = serde_json::from_str(frame)?;
+        if fields.kind == "message" {
+            return serde_json::from_str(frame).map(ServerMsg::Message);
+        }
+        fields.into_msg().ok_or_else(|| serde::de::Error::custom("a server frame lacks a field its type needs"))
+    }
+}
+
+/// Every field of every server frame but `message`, each optional.
+#[derive(Deserialize)]
+struct Fields {
+    #[serde(rename = "type")]
+    kind: String,
+    room: Option<RoomId>,
+    user: Option<User>,
+    token: Option<String>,
+    messages: Option<Vec<ChatMessage>>,
+    complete: Option<bool>,
+    has_older: Option<bool>,
+    online: Option<Vec<User>>,
+    id: Option<ClientMsgId>,
+    seq: Option<Seq>,
+    rooms: Option<Vec<RoomSummary>>,
+    reason: Option<ErrorReason>,
+    detail: Option<String>,
+    retry_after_ms: Option<u64>,
+}
+
+impl Fields {
+    fn into_msg(self) -> Option<ServerMsg> {
+        let Fields { room, user, messages, has_older, online, id, seq, .. } = self;
+        Some(match self.kind.as_str() {
+            "welcome" => ServerMsg::Welcome { user: user?, token: self.token? },
+            "joined" => ServerMsg::Joined {
+                room: room?,
+                messages: messages?,
+                complete: self.complete?,
+                has_older: has_older?,
+                online: online?,
+            },
+            "ack" => ServerMsg::Ack { room: room?, id: id?, seq: seq? },
+            "older" => ServerMsg::Older { room: room?, messages: messages?, has_older: has_older? },
+            "around" => ServerMsg::Around { room: room?, seq: seq?, messages: messages?, has_older: has_older? },
+            "presence" => ServerMsg::Presence { room: room?, online: online? },
+            "arrived" => ServerMsg::Arrived { room: room?, user: user? },
+            "departed" => ServerMsg::Departed { room: room?, user: user? },
+            "typing" => ServerMsg::Typing { room: room?, user: user? },
+            "rooms" => ServerMsg::Rooms { rooms: self.rooms? },
+            "error" => ServerMsg::Error {
+                reason: self.reason?,
+                detail: self.detail?,
+                id,
+                room,
+                retry_after_ms: self.retry_after_ms,
+            },
+            _ => return None,
+        })
     }
 }
 
@@ -787,7 +854,10 @@ mod tests {
             },
             ServerMsg::Message(message.clone()),
             ServerMsg::Ack { room: lobby(), id: id("x"), seq: 7 },
-            ServerMsg::Older { room: lobby(), messages: vec![message], has_older: true },
+            ServerMsg::Older { room: lobby(), messages: vec![message.clone()], has_older: true },
+            ServerMsg::Around { room: lobby(), seq: 7, messages: vec![message], has_older: false },
+            ServerMsg::Arrived { room: lobby(), user: alice() },
+            ServerMsg::Departed { room: lobby(), user: alice() },
             ServerMsg::Presence { room: lobby(), online: vec![alice()] },
             ServerMsg::Typing { room: lobby(), user: alice() },
             ServerMsg::Rooms { rooms: vec![RoomSummary { room: lobby(), online: 2 }] },
@@ -795,7 +865,13 @@ mod tests {
             FrameError::binary().into(),
         ];
         for frame in frames {
-            assert_eq!(ServerMsg::decode(&frame.encode()).unwrap(), frame);
+            let wire = frame.encode();
+            assert_eq!(ServerMsg::decode(&wire).unwrap(), frame);
+            assert_eq!(serde_json::from_str::<ServerMsg>(&wire).unwrap(), frame, "decode reads as serde does");
+        }
+        for bad in [r#"{"type":"ack","room":"lobby","id":"x"}"#, r#"{"type":"nope"}"#, r#"{"room":"lobby"}"#, "[]"] {
+            assert!(ServerMsg::decode(bad).is_err(), "{bad}");
+            assert!(serde_json::from_str::<ServerMsg>(bad).is_err(), "{bad}");
         }
         let wire = ServerMsg::Ack { room: lobby(), id: id("x"), seq: 7 }.encode();
         assert_eq!(wire, r#"{"type":"ack","room":"lobby","id":"x","seq":7}"#);

@@ -5,6 +5,7 @@
 //! binary (`main.rs`) adds only settings from the environment, logging and signals.
 
 pub mod admission;
+pub mod assets;
 pub mod bus;
 pub mod chat;
 pub mod config;
@@ -28,7 +29,7 @@ use error::StartError;
 use hub::Hub;
 use identity::Identity;
 use leptos::prelude::LeptosOptions;
-use std::sync::Arc;
+use std::{path::PathBuf, sync::Arc};
 use store::{postgres::PostgresStore, sqlite::SqliteStore, Store};
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
@@ -133,6 +134,10 @@ pub fn router(state: AppState) -> Router {
         .route("/r/{room}", get(pages::page))
         // Static files, and every other address: a page that says it is not there (404).
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            assets::Site { root: PathBuf::from(state.leptos_options.site_root.as_ref()) },
+            assets::precompressed,
+        ))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")));

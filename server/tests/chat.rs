@@ -771,3 +771,104 @@ async fn authors_edit_and_delete_their_messages_and_everyone_sees_the_latest_sta
     ann.send_msg(ClientMsg::Delete { room: room_id("lobby"), id: ClientMsgId("l3".into()), target: lobby_seq }).await;
     assert_eq!(plain.next_raw().await, Message::text("Ann deleted a message"));
 }
+
+fn react(room: &str, id: &str, target: u64, emoji: &str, remove: bool) -> ClientMsg {
+    ClientMsg::React { room: room_id(room), id: ClientMsgId(id.into()), target, emoji: emoji.into(), remove }
+}
+
+fn reply(room: &str, id: &str, target: u64, text: &str) -> ClientMsg {
+    ClientMsg::Send { room: room_id(room), id: ClientMsgId(id.into()), text: text.into(), reply_to: Some(target) }
+}
+
+#[tokio::test]
+async fn replies_reactions_and_mentions_over_real_sockets() {
+    let server = TestServer::start();
+    let mut ann = server.named("Ann").await;
+    let mut bob = server.named("Bob").await;
+    ann.join("r", None).await;
+    bob.join("r", None).await;
+    ann.join("other", None).await;
+    let mut plain = Client::connect(&server.ws_url("/")).await;
+
+    // A message naming Bob (who is here) and Zed (who is not): only Bob is mentioned.
+    ann.say("r", "m1", "@bob and @Zed: lunch?").await;
+    let (_, first) = ann.next_ack().await;
+    let m = bob.next_message().await;
+    assert_eq!(m.mentions, [bob.user()], "mentions resolve by name among the people in the room");
+
+    // Bob answers it: the reply carries a quote of it.
+    bob.send_msg(reply("r", "r1", first, "yes!")).await;
+    let (_, reply_seq) = bob.next_ack().await;
+    let m = ann.next_where(|m| matches!(m, ServerMsg::Message(m) if m.seq == reply_seq)).await;
+    let ServerMsg::Message(m) = m else { unreachable!() };
+    assert_eq!((m.target, m.quote.as_ref().map(|q| q.text.as_str())), (Some(first), Some("@bob and @Zed: lunch?")));
+    // A reply must answer a message of the same room.
+    ann.send_msg(reply("other", "r2", first, "across rooms")).await;
+    expect_error(&mut ann, ErrorReason::NoSuchMessage).await;
+
+    // Two tabs of Bob react with the same emoji at once: one reaction.
+    let mut bob_tab = server.client().await;
+    bob_tab.hello(Some(&bob.token()), None).await;
+    let (_, _, _) = bob_tab.join("r", None).await;
+    bob.send_msg(react("r", "x1", first, "👍", false)).await;
+    bob_tab.send_msg(react("r", "x2", first, "👍", false)).await;
+    ann.send_msg(react("r", "x3", first, "🎉", false)).await;
+    bob.next_ack().await;
+    bob_tab.next_ack().await;
+    let (_, last) = ann.next_ack().await;
+    let (page, _, _) = server.named("Cy").await.join("r", None).await;
+    let original = page.iter().find(|m| m.seq == first).unwrap();
+    let chips: Vec<(&str, usize)> = original.reactions.iter().map(|r| (r.emoji.as_str(), r.by.len())).collect();
+    assert_eq!(chips, [("👍", 1), ("🎉", 1)], "one person, one reaction of each kind");
+    assert_eq!(original.reactions[0].by, [bob.user()]);
+
+    // Refusals, each a clear error: an emoji not in the set, a deleted message.
+    ann.send_msg(react("r", "x4", first, "🦀", false)).await;
+    expect_error(&mut ann, ErrorReason::BadReaction).await;
+
+    // Carol misses an edit, a reaction taken back, and a delete; resuming, she has the
+    // latest state.
+    let mut carol = server.named("Carol").await;
+    carol.join("r", None).await;
+    let carol_token = carol.token();
+    carol.close().await;
+    ann.say("r", "m2", "second").await;
+    let (_, second) = ann.next_ack().await;
+    ann.send_msg(ClientMsg::Edit { room: room_id("r"), id: ClientMsgId("e1".into()), target: first, text: "@Bob: dinner?".into() })
+        .await;
+    ann.next_ack().await;
+    bob.send_msg(react("r", "x5", first, "👍", true)).await;
+    bob.next_ack().await;
+    ann.send_msg(ClientMsg::Delete { room: room_id("r"), id: ClientMsgId("d1".into()), target: second }).await;
+    ann.next_ack().await;
+    ann.send_msg(react("r", "x6", second, "👍", false)).await;
+    expect_error(&mut ann, ErrorReason::Deleted).await;
+    let mut carol = server.client().await;
+    carol.hello(Some(&carol_token), None).await;
+    let (missed, complete, _) = carol.join("r", Some(last)).await;
+    assert!(complete);
+    assert_eq!(
+        missed.iter().map(|m| m.kind).collect::<Vec<_>>(),
+        [MessageKind::Text, MessageKind::Edit, MessageKind::Unreact, MessageKind::Delete]
+    );
+    // History pages (and the page around a message) show each message in its latest state.
+    carol.send_msg(ClientMsg::Around { room: room_id("r"), seq: first }).await;
+    let around = carol.next_where(|m| matches!(m, ServerMsg::Around { .. })).await;
+    let ServerMsg::Around { messages, has_older, .. } = around else { unreachable!() };
+    assert!(!has_older);
+    let original = messages.iter().find(|m| m.seq == first).unwrap();
+    assert_eq!((original.text.as_str(), original.edited), ("@Bob: dinner?", true));
+    assert_eq!(original.reactions.iter().map(|r| r.emoji.as_str()).collect::<Vec<_>>(), ["🎉"]);
+    assert_eq!(original.mentions, [bob.user()], "an edit's mentions");
+    assert!(messages.iter().find(|m| m.seq == second).unwrap().deleted);
+
+    // Plain clients see replies as lines and reactions not at all.
+    ann.say("lobby", "l1", "hello plain").await;
+    assert_eq!(plain.next_raw().await, Message::text("Ann: hello plain"));
+    let (_, lobby_seq) = ann.next_ack().await;
+    bob.join("lobby", None).await;
+    bob.send_msg(react("lobby", "l2", lobby_seq, "👀", false)).await;
+    bob.next_ack().await;
+    bob.send_msg(reply("lobby", "l3", lobby_seq, "hello Ann")).await;
+    assert_eq!(plain.next_raw().await, Message::text("Bob (replying to Ann): hello Ann"));
+}

@@ -12,16 +12,19 @@ use crate::location::{Link, Location, Place};
 use crate::protocol::RoomId;
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
     let chat = expect_context::<Chat>();
     let location = expect_context::<Location>();
     let place = Memo::new(move |_| location.place());
-    // The socket task follows the page to whatever room it shows.
+    // The socket task follows the page to whatever room it shows, and so does the title
+    // (the server writes the first one into the page).
     Effect::new(move |_| {
-        if let Place::Room(r) = place.get() {
+        let place = place.get();
+        #[cfg(feature = "hydrate")]
+        document().set_title(&place.title());
+        if let Place::Room(r) = place {
             chat.switch_room(r);
         }
     });
@@ -31,7 +34,6 @@ pub fn ChatPage() -> impl IntoView {
         Place::BadRoom { name, reason } => {
             not_found();
             EitherOf3::B(view! {
-                <Title text="No such room · Palaver"/>
                 <div class="chat bad-room" data-testid="bad-room">
                     <h1>"No such room"</h1>
                     <p>{format!("“{name}” is not a valid room name: {reason}.")}</p>
@@ -42,7 +44,6 @@ pub fn ChatPage() -> impl IntoView {
         Place::NotFound => {
             not_found();
             EitherOf3::C(view! {
-                <Title text="Page not found · Palaver"/>
                 <div class="chat not-found" data-testid="not-found">
                     <h1>"Page not found"</h1>
                     <p><Link href="/".into() text="Go to the lobby".into()/></p>
@@ -65,14 +66,12 @@ fn RoomView(room: RoomId) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let ssr_page = expect_context::<RenderedHistory>().take(&room);
     let named = Memo::new(move |_| chat.me.with(|m| !matches!(m, Me::Anonymous)));
-    let title = format!("#{} · Palaver", room);
     let heading = format!("#{}", room);
     let r = room.clone();
     let data_room = room.to_string();
     let (for_list, for_presence, for_typing) = (room.clone(), room.clone(), room);
 
     view! {
-        <Title text=title/>
         <div class="chat">
             <RoomList current=for_list/>
             <section class="room" data-testid="room" data-room=data_room>

@@ -20,17 +20,17 @@ pub fn mention_query(text: &str, caret: usize) -> Option<(usize, &str)> {
     let before = text.get(..caret)?;
     let at = before.rfind('@')?;
     let query = &before[at + 1..];
-    let starts_word = before[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+    let starts_word = before[..at].chars().next_back().is_none_or(|c| !crate::protocol::is_word(c));
     (starts_word && query.chars().count() <= crate::protocol::MAX_NAME_CHARS && !query.contains(['\n', '@']))
         .then_some((at, query))
 }
 
-/// The names (among `names`) that start with `query`, ignoring case, in order.
+/// The names (among `names`) that start with `query`, ignoring ASCII case, in order.
 pub fn suggestions(names: &[String], query: &str) -> Vec<String> {
-    let query = query.to_lowercase();
     let mut out: Vec<String> = Vec::new();
     for name in names {
-        if name.to_lowercase().starts_with(&query) && !out.contains(name) && out.len() < MAX_SUGGESTIONS {
+        let starts = name.get(..query.len()).is_some_and(|start| start.eq_ignore_ascii_case(query));
+        if starts && !out.contains(name) && out.len() < MAX_SUGGESTIONS {
             out.push(name.clone());
         }
     }
@@ -86,7 +86,7 @@ pub fn Composer() -> impl IntoView {
             caret.set(bytes.map_or(text.len(), |(i, _)| i));
         }
     };
-    let suggested = Memo::new(move |_| {
+    let suggested = move || {
         if dismissed.get() {
             return Vec::new();
         }
@@ -105,7 +105,7 @@ pub fn Composer() -> impl IntoView {
                 suggestions(&names, query)
             })
         })
-    });
+    };
     let take_suggestion = move |name: String| {
         let at = caret.get_untracked();
         let Some((start, _)) = draft.with_untracked(|d| mention_query(d, at).map(|(start, _)| (start, ()))) else { return };
@@ -125,7 +125,7 @@ pub fn Composer() -> impl IntoView {
         ev.prevent_default();
         let text = draft.get_untracked();
         let Ok(text) = validate_text(&text) else { return };
-        if !suggested.with_untracked(Vec::is_empty) {
+        if !untrack(suggested).is_empty() {
             // Enter took a suggested name (see on_keydown), it does not send.
             return;
         }
@@ -145,7 +145,7 @@ pub fn Composer() -> impl IntoView {
     };
     let on_keydown = move |ev: KeyboardEvent| {
         let editing = chat.editing.with_untracked(Option::is_some);
-        let offered = suggested.get_untracked();
+        let offered = untrack(suggested);
         if !offered.is_empty() {
             let n = offered.len();
             match ev.key().as_str() {
@@ -229,7 +229,7 @@ pub fn Composer() -> impl IntoView {
                 chat.replying.get().map(|(_, quote)| {
                     view! {
                         <p class="composer-replying" data-testid="replying-hint">
-                            "Replying to " <strong>{quote.author}</strong> ": " <span class="quote-text">{quote.text}</span>
+                            "Replying to " {quote}
                             " · Esc to cancel "
                             <button type="button" class="link" data-testid="cancel-reply" on:click=move |_| chat.replying.set(None)>
                                 "Cancel"
@@ -240,7 +240,7 @@ pub fn Composer() -> impl IntoView {
             }}
             <form class="composer" class:editing=editing on:submit=on_submit>
                 {move || {
-                    let offered = suggested.get();
+                    let offered = suggested();
                     (!offered.is_empty()).then(|| {
                         let options = offered
                             .into_iter()
@@ -282,9 +282,9 @@ pub fn Composer() -> impl IntoView {
                     role="combobox"
                     aria-autocomplete="list"
                     aria-controls="mention-list"
-                    aria-expanded=move || (!suggested.with(Vec::is_empty)).to_string()
+                    aria-expanded=move || (!suggested().is_empty()).to_string()
                     aria-activedescendant=move || {
-                        (!suggested.with(Vec::is_empty)).then(|| format!("mention-{}", chosen.get()))
+                        (!suggested().is_empty()).then(|| format!("mention-{}", chosen.get()))
                     }
                     prop:value=draft
                     on:input=on_input

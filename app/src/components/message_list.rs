@@ -3,7 +3,7 @@
 //! (or the button there) loads older pages until the beginning.
 
 use crate::chat::{format_time, Chat, Delivery, Entry, Row, Timeline};
-use crate::protocol::{HistoryPage, MessageKind, Reaction, RoomId, Seq, REACTIONS};
+use crate::protocol::{HistoryPage, MessageKind, RoomId, Seq, REACTIONS};
 use leptos::{
     either::{Either, EitherOf3},
     html,
@@ -132,6 +132,54 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
             }
         }
     };
+    // Every button in the rows answers here, by its `data-act` (one handler for the
+    // list, not one per button: less code in the page).
+    let actions = Actions { picking: RwSignal::new(None), confirming: RwSignal::new(None) };
+    provide_context(actions);
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let target = event_target::<web_sys::Element>(&ev);
+        let Some(button) = target.closest("[data-act]").ok().flatten() else {
+            actions.confirming.set(None);
+            return;
+        };
+        let attr = |name: &str| button.get_attribute(name).unwrap_or_default();
+        let number = |name: &str| attr(name).parse::<Seq>().ok();
+        let row = button.closest("[data-seq]").ok().flatten();
+        let seq = row.and_then(|li| li.get_attribute("data-seq")).and_then(|v| v.parse::<Seq>().ok());
+        let act = attr("data-act");
+        if act != "delete" {
+            actions.confirming.set(None);
+        }
+        match (act.as_str(), seq) {
+            ("jump", _) => {
+                ev.prevent_default();
+                if let Some(target) = number("data-target") {
+                    chat.jump(target);
+                }
+            }
+            ("fill", _) => chat.fill_gap(number("data-after").unwrap_or_default()),
+            ("retry", _) => chat.retry(crate::protocol::ClientMsgId(attr("data-id"))),
+            ("reply", Some(seq)) => chat.reply_to(seq),
+            ("edit", Some(seq)) => {
+                chat.start_editing(Some(seq));
+            }
+            ("delete", Some(seq)) if actions.confirming.get_untracked() == Some(seq) => chat.delete(seq),
+            ("delete", Some(seq)) => actions.confirming.set(Some(seq)),
+            ("react", Some(seq)) => {
+                actions.picking.update(|p| *p = if *p == Some(seq) { None } else { Some(seq) });
+            }
+            ("pick" | "chip", Some(seq)) => {
+                actions.picking.set(None);
+                chat.react(seq, &attr("data-emoji"), attr("aria-pressed") == "true");
+            }
+            _ => {}
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            actions.picking.set(None);
+        }
+    };
     let jump_to_newest = move |_| {
         if let Some(el) = list.get_untracked() {
             el.set_scroll_top(el.scroll_height());
@@ -142,7 +190,15 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
 
     view! {
         <div class="messages-wrap">
-            <ol class="messages" data-testid="message-list" aria-live="polite" node_ref=list on:scroll=on_scroll>
+            <ol
+                class="messages"
+                data-testid="message-list"
+                aria-live="polite"
+                node_ref=list
+                on:scroll=on_scroll
+                on:click=on_click
+                on:keydown=on_keydown
+            >
                 {move || {
                     has_older.get().then(|| {
                         view! {
@@ -163,7 +219,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
                         Row::Message(entry) => Either::Left(view! { <MessageItem entry/> }),
                         Row::Gap(after) => Either::Right(view! {
                             <li class="notice gap">
-                                <button class="link" data-testid="load-between" on:click=move |_| chat.fill_gap(after)>
+                                <button class="link" data-testid="load-between" data-act="fill" data-after=after>
                                     "Load the messages in between"
                                 </button>
                             </li>
@@ -184,9 +240,17 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
     }
 }
 
+/// What the rows' buttons have open: the reaction picker, and a delete to confirm.
+#[derive(Clone, Copy)]
+struct Actions {
+    picking: RwSignal<Option<Seq>>,
+    confirming: RwSignal<Option<Seq>>,
+}
+
 #[component]
 fn MessageItem(entry: Entry) -> impl IntoView {
     let chat = expect_context::<Chat>();
+    let actions = expect_context::<Actions>();
     let author = entry.author.as_ref().map(|a| a.name.clone()).unwrap_or_default();
     if entry.kind == MessageKind::Renamed {
         let line = format!("{} is now known as {}", entry.text, author);
@@ -199,178 +263,143 @@ fn MessageItem(entry: Entry) -> impl IntoView {
         Some(Delivery::Failed(_)) => "failed",
     };
     let time = entry.sent_at.map(format_time);
+    let seq = entry.seq;
+    let deleted = entry.deleted;
+    // Mine (my own, or sent from here), naming me, jumped to: one class list.
     let author_id = entry.author.as_ref().map(|a| a.id.clone());
     let own = entry.delivery.is_some();
-    let mine =
-        Memo::new(move |_| own || chat.me.with(|m| m.user().is_some_and(|me| Some(&me.id) == author_id.as_ref())));
+    let mentioned: Vec<_> = entry.mentions.iter().map(|u| u.id.clone()).collect();
+    let class = move || {
+        let (mine, named) = chat.me.with(|m| match m.user() {
+            Some(me) => (own || Some(&me.id) == author_id.as_ref(), mentioned.contains(&me.id)),
+            None => (own, false),
+        });
+        let mut class = String::from("message");
+        for (on, name) in [
+            (deleted, " deleted"),
+            (mine, " mine"),
+            (named, " mentions-me"),
+            (seq.is_some() && chat.highlight.get() == seq, " highlighted"),
+        ] {
+            if on {
+                class.push_str(name);
+            }
+        }
+        class
+    };
     let footer = match entry.delivery {
         Some(Delivery::Pending) => EitherOf3::A(view! { <span class="delivery">"Sending…"</span> }),
-        Some(Delivery::Failed(reason)) => {
-            let id = entry.id.clone();
-            EitherOf3::B(view! {
-                <span class="delivery failed">"Not sent: " {reason}</span>
-                <button class="retry" data-testid="retry" on:click=move |_| chat.retry(id.clone())>"Retry"</button>
-            })
-        }
+        Some(Delivery::Failed(reason)) => EitherOf3::B(view! {
+            <span class="delivery failed">"Not sent: " {reason}</span>
+            <button class="retry" data-testid="retry" data-act="retry" data-id=entry.id.0.clone()>"Retry"</button>
+        }),
         _ => EitherOf3::C(()),
     };
-    let seq = entry.seq;
-    let highlighted = move || seq.is_some() && chat.highlight.get() == seq;
     // What a reply answers: a link to it (with JavaScript, a jump that loads it if needed).
-    let quote = entry.quote.clone().zip(entry.target).map(|(q, target)| {
+    let quote = entry.quote.zip(entry.target).map(|(q, target)| {
         let text = if q.deleted { "deleted".to_owned() } else { q.text };
         view! {
-            <a
-                class="quote"
-                class:gone=q.deleted
-                href=format!("#m-{target}")
-                data-testid="reply-quote"
-                on:click=move |ev| {
-                    ev.prevent_default();
-                    chat.jump(target);
-                }
-            >
+            <a class="quote" class:gone=q.deleted href=format!("#m-{target}") data-testid="reply-quote" data-act="jump" data-target=target>
                 <span class="quote-author">{q.author}</span>
                 " "
                 <span class="quote-text">{text}</span>
             </a>
         }
     });
-    if entry.deleted {
-        return Either::Right(Either::Left(view! {
-            <li class="message deleted" class:mine=mine class:highlighted=highlighted id=seq.map(|s| format!("m-{s}")) data-testid="message" data-state=state data-seq=seq>
-                {quote}
-                <span class="author" data-testid="message-author">{author}</span>
-                <div class="text" data-testid="message-deleted">"message deleted"</div>
-                <span class="meta">{time.map(|t| view! { <time data-testid="message-time">{t}</time> })}</span>
-            </li>
-        }));
-    }
-    let names: Vec<&str> = entry.mentions.iter().map(|u| u.name.as_str()).collect();
-    let text = crate::markdown::render(&entry.text, &names);
-    let mentioned: Vec<_> = entry.mentions.iter().map(|u| u.id.clone()).collect();
-    let mentions_me = move || chat.me.with(|m| m.user().is_some_and(|me| mentioned.contains(&me.id)));
-    let picking = RwSignal::new(false);
-    let reactions = entry.reactions.clone();
-    let chips = seq.filter(|_| !reactions.is_empty()).map(|seq| {
-        let chips = reactions.into_iter().map(|r| view! { <Chip seq reaction=r/> }).collect_view();
-        view! { <div class="reactions" role="group" aria-label="Reactions" data-testid="reactions">{chips}</div> }
-    });
+    let body = if deleted {
+        Either::Left(view! { <div class="text" data-testid="message-deleted">"message deleted"</div> })
+    } else {
+        let names: Vec<&str> = entry.mentions.iter().map(|u| u.name.as_str()).collect();
+        // Formatted (markdown.rs): a block, as it may hold paragraphs, lists and code.
+        Either::Right(view! { <div class="text" data-testid="message-text">{crate::markdown::render(&entry.text, &names)}</div> })
+    };
+    // Each emoji: how many, who (shown on hover or focus), and whether I did.
+    let reactions = StoredValue::new(entry.reactions);
+    let chips = move || {
+        let me = chat.me.with(|m| m.user().map(|u| u.id.clone()));
+        reactions.with_value(|rs| {
+            (!rs.is_empty()).then(|| {
+                let chips = rs
+                    .iter()
+                    .map(|r| {
+                        let who = r.by.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", ");
+                        let mine = r.by.iter().any(|u| Some(&u.id) == me.as_ref());
+                        let count = r.by.len();
+                        view! {
+                            <button
+                                class=if mine { "chip mine" } else { "chip" }
+                                aria-pressed=mine.to_string()
+                                aria-label=format!("{} {count}: {who}", r.emoji)
+                                title=who.clone()
+                                data-who=who
+                                data-testid="reaction"
+                                data-act="chip"
+                                data-emoji=r.emoji.clone()
+                            >
+                                {format!("{} {count}", r.emoji)}
+                            </button>
+                        }
+                    })
+                    .collect_view();
+                view! { <div class="reactions" role="group" aria-label="Reactions" data-testid="reactions">{chips}</div> }
+            })
+        })
+    };
     // Anyone may answer or react to a stored message; my own can be edited and deleted
     // (deleting asks once more).
-    let actions = seq.filter(|_| entry.kind == MessageKind::Text).map(|seq| {
-        let confirming = RwSignal::new(false);
+    let buttons = seq.filter(|_| !deleted).map(|seq| {
         view! {
             <span class="actions">
-                <button class="link" data-testid="reply-button" on:click=move |_| chat.reply_to(seq)>"Reply"</button>
+                <button class="link" data-testid="reply-button" data-act="reply">"Reply"</button>
                 <button
                     class="link"
                     data-testid="react-button"
+                    data-act="react"
                     aria-haspopup="true"
-                    aria-expanded=move || picking.get().to_string()
-                    on:click=move |_| picking.update(|p| *p = !*p)
+                    aria-expanded=move || (actions.picking.get() == Some(seq)).to_string()
                 >
                     "React"
                 </button>
-                <span class="own" class:hidden=move || !mine.get()>
-                    <button class="link" data-testid="edit-button" on:click=move |_| { chat.start_editing(Some(seq)); }>
-                        "Edit"
-                    </button>
-                    <button
-                        class="link danger"
-                        data-testid="delete-button"
-                        on:click=move |_| {
-                            if confirming.get_untracked() {
-                                chat.delete(seq);
-                            } else {
-                                confirming.set(true);
-                            }
-                        }
-                        on:blur=move |_| confirming.set(false)
-                    >
-                        {move || if confirming.get() { "Delete for everyone?" } else { "Delete" }}
-                    </button>
-                </span>
+                <button class="link own" data-testid="edit-button" data-act="edit">"Edit"</button>
+                <button class="link own danger" data-testid="delete-button" data-act="delete">
+                    {move || if actions.confirming.get() == Some(seq) { "Delete for everyone?" } else { "Delete" }}
+                </button>
             </span>
         }
     });
-    let mine_of = StoredValue::new(entry.reactions);
+    // The picker: every emoji a reaction may be; one I already gave takes it back.
     let picker = move || {
-        let seq = seq.filter(|_| picking.get())?;
-        let pick = REACTIONS.map(|emoji| {
-            let choose = move |_| {
-                let had = mine_of.with_value(|rs| chat.me.with_untracked(|m| m.user().is_some_and(|me| reacted(rs, emoji, &me.id))));
-                chat.react(seq, emoji, had);
-                picking.set(false);
-            };
-            view! { <button class="pick" data-testid="pick-reaction" aria-label=emoji title=emoji on:click=choose>{emoji}</button> }
-        });
-        Some(view! {
-            <div
-                class="picker"
-                role="group"
-                aria-label="Add a reaction"
-                data-testid="reaction-picker"
-                on:keydown=move |ev| {
-                    if ev.key() == "Escape" {
-                        picking.set(false);
-                    }
+        let seq = seq.filter(|s| actions.picking.get() == Some(*s))?;
+        let me = chat.me.with_untracked(|m| m.user().map(|u| u.id.clone()));
+        let picks = REACTIONS
+            .iter()
+            .map(|emoji| {
+                let had = reactions.with_value(|rs| {
+                    rs.iter().any(|r| &r.emoji == emoji && r.by.iter().any(|u| Some(&u.id) == me.as_ref()))
+                });
+                view! {
+                    <button class="pick" data-testid="pick-reaction" data-act="pick" data-emoji=*emoji aria-pressed=had.to_string() aria-label=*emoji title=*emoji>
+                        {*emoji}
+                    </button>
                 }
-            >
-                {pick.into_iter().collect_view()}
-            </div>
-        })
+            })
+            .collect_view();
+        Some(view! { <div class="picker" role="group" aria-label="Add a reaction" data-testid="reaction-picker" data-seq=seq>{picks}</div> })
     };
     let edited = entry.edited;
-    Either::Right(Either::Right(view! {
-        <li class="message" class:mine=mine class:mentions-me=mentions_me class:highlighted=highlighted id=seq.map(|s| format!("m-{s}")) data-testid="message" data-state=state data-seq=seq>
+    Either::Right(view! {
+        <li class=class id=seq.map(|s| format!("m-{s}")) data-testid="message" data-state=state data-seq=seq>
             {quote}
             <span class="author" data-testid="message-author">{author}</span>
-            // Formatted (markdown.rs): a block, as it may hold paragraphs, lists and code.
-            <div class="text" data-testid="message-text">{text}</div>
+            {body}
             {chips}
             <span class="meta">
                 {edited.then(|| view! { <span class="edited" data-testid="edited">"(edited)"</span> })}
                 {time.map(|t| view! { <time data-testid="message-time">{t}</time> })}
                 {footer}
-                {actions}
+                {buttons}
             </span>
             {picker}
         </li>
-    }))
-}
-
-/// Whether `who` reacted with `emoji`.
-fn reacted(reactions: &[Reaction], emoji: &str, who: &crate::protocol::UserId) -> bool {
-    reactions.iter().any(|r| r.emoji == emoji && r.by.iter().any(|u| &u.id == who))
-}
-
-/// One emoji under a message: how many reacted with it, who (on hover or focus), and a
-/// toggle of my own.
-#[component]
-fn Chip(seq: Seq, reaction: Reaction) -> impl IntoView {
-    let chat = expect_context::<Chat>();
-    let who = reaction.by.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", ");
-    let count = reaction.by.len();
-    let label = format!("{} {count}: {who}", reaction.emoji);
-    let emoji = reaction.emoji.clone();
-    let by = StoredValue::new(reaction.by);
-    let mine = move || chat.me.with(|m| m.user().is_some_and(|me| by.with_value(|by| by.iter().any(|u| u.id == me.id))));
-    view! {
-        <button
-            class="chip"
-            class:mine=mine
-            aria-pressed=move || mine().to_string()
-            aria-label=label
-            title=who.clone()
-            data-who=who
-            data-testid="reaction"
-            data-emoji=emoji.clone()
-            on:click=move |_| chat.react(seq, &emoji, mine())
-        >
-            {reaction.emoji}
-            " "
-            <span class="count">{count}</span>
-        </button>
-    }
+    })
 }

@@ -28,7 +28,7 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
     let location = expect_context::<Location>();
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let name = draft.get_untracked().trim().to_lowercase();
+        let name = draft.get_untracked().trim().to_ascii_lowercase();
         match RoomId::parse(&name) {
             Ok(room) => {
                 problem.set(None);

@@ -83,7 +83,7 @@ impl<T: Transport> Connection<T> {
         let named = find_mentions(text, &names);
         let mut people: Vec<User> = Vec::new();
         for user in &online {
-            let is_named = named.iter().any(|(_, name)| name.to_lowercase() == user.name.to_lowercase());
+            let is_named = named.iter().any(|(_, name)| name.eq_ignore_ascii_case(&user.name));
             if is_named && !people.iter().any(|p| p.id == user.id) {
                 people.push(user.clone());
             }
