@@ -824,6 +824,9 @@ mod tests {
             assert_eq!(Close::from_code(close.code()), Some(close));
         }
         assert_eq!(Close::from_code(1000), None);
+        for emoji in REACTIONS {
+            assert!(reference.contains(emoji), "docs/PROTOCOL.md lacks the reaction {emoji}");
+        }
     }
 
     #[test]

@@ -788,6 +788,7 @@ async fn replies_reactions_and_mentions_over_real_sockets() {
     ann.join("r", None).await;
     bob.join("r", None).await;
     ann.join("other", None).await;
+    ann.join("lobby", None).await;
     let mut plain = Client::connect(&server.ws_url("/")).await;
 
     // A message naming Bob (who is here) and Zed (who is not): only Bob is mentioned.
@@ -813,9 +814,7 @@ async fn replies_reactions_and_mentions_over_real_sockets() {
     bob.send_msg(react("r", "x1", first, "👍", false)).await;
     bob_tab.send_msg(react("r", "x2", first, "👍", false)).await;
     ann.send_msg(react("r", "x3", first, "🎉", false)).await;
-    bob.next_ack().await;
-    bob_tab.next_ack().await;
-    let (_, last) = ann.next_ack().await;
+    let last = [bob.next_ack().await.1, bob_tab.next_ack().await.1, ann.next_ack().await.1].into_iter().max().unwrap();
     let (page, _, _) = server.named("Cy").await.join("r", None).await;
     let original = page.iter().find(|m| m.seq == first).unwrap();
     let chips: Vec<(&str, usize)> = original.reactions.iter().map(|r| (r.emoji.as_str(), r.by.len())).collect();

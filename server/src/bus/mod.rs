@@ -65,6 +65,8 @@ pub struct Envelope {
 
 /// What the bus hands the hub.
 #[derive(Debug)]
+// Events pass through once each; a resync is rare.
+#[allow(clippy::large_enum_variant)]
 pub enum Inbound {
     Event(Envelope),
     /// The bus was (re)connected: events may have been lost meanwhile, so every room

@@ -93,6 +93,8 @@ fn now_ms() -> i64 {
 
 /// What became of one message of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// One per post of a batch, handed on at once.
+#[allow(clippy::large_enum_variant)]
 pub enum Appended {
     /// Stored, with its number.
     New(ChatMessage),

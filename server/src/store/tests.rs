@@ -321,7 +321,7 @@ async fn replies_quote_reactions_count_once_per_person_mentions_are_kept(open: R
     assert_eq!(seqs(&all), (1..=9).collect::<Vec<_>>());
     assert_eq!(chips(&all[0]), [("👍".into(), vec!["u1".into(), "u2".into()])]);
     assert_eq!(chips(&all[2]), [("🎉".into(), vec!["u2".into()])]);
-    assert_eq!(all[0].mentions, [bob.clone()], "mentions are kept with the message");
+    assert_eq!(all[0].mentions, std::slice::from_ref(&bob), "mentions are kept with the message");
     assert_eq!(all[2].quote.as_ref(), Some(&quote));
     // At most MAX_REACTIONS kinds: one more kind is refused, more of a kind is not.
     let many: Vec<Post> =
