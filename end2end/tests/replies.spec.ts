@@ -51,7 +51,7 @@ test("a reply quotes its original, and the quote jumps to an original far back, 
   while ((await between.count()) > 0) {
     await between.first().click();
   }
-  await expect(ann.getByTestId("message").filter({ hasText: "filler 60" })).toHaveCount(1);
+  await expect(ann.getByTestId("message-text").filter({ hasText: /^filler 60$/ })).toHaveCount(1);
 
   // The original deleted: every quote of it says so.
   speaker.send({ type: "delete", room, id: "del-origin", target: first });
