@@ -164,9 +164,9 @@ impl Timeline {
 
     /// My answer to message `target`, quoting it as shown here.
     pub fn push_reply(&mut self, id: ClientMsgId, author: Option<User>, text: String, target: Seq) {
-        let quote = self.message(target).map(|o| {
-            Quote::of(o.author.as_ref().map_or("", |a| a.name.as_str()), &o.text, o.deleted)
-        });
+        let quote = self
+            .message(target)
+            .map(|o| Quote::of(o.author.as_ref().map_or("", |a| a.name.as_str()), &o.text, o.deleted));
         self.push_pending_kind(id, author, MessageKind::Text, Some(target), text);
         if let Some(entry) = self.unconfirmed.last_mut() {
             entry.quote = quote;
@@ -843,7 +843,11 @@ mod tests {
             ..msg(1, "a", "v3")
         };
         let mut t = Timeline::default();
-        t.joined(vec![react(60, "u", "Bob", 1, "👍", false), change(61, "e3", MessageKind::Edit, 1, "v3")], false, true);
+        t.joined(
+            vec![react(60, "u", "Bob", 1, "👍", false), change(61, "e3", MessageKind::Edit, 1, "v3")],
+            false,
+            true,
+        );
         t.older(
             vec![
                 latest,
@@ -890,12 +894,13 @@ mod tests {
         assert_eq!(t.message(100).unwrap().quote, quote("", true));
         // Jumping to it loads the page around it, leaving a gap before the rest.
         t.around((1..=30).map(|n| msg(n, &format!("m{n}"), "old")).collect(), false);
-        let gaps: Vec<_> = t.rows().into_iter().filter_map(|r| if let Row::Gap(after) = r { Some(after) } else { None }).collect();
+        let gaps: Vec<_> =
+            t.rows().into_iter().filter_map(|r| if let Row::Gap(after) = r { Some(after) } else { None }).collect();
         assert_eq!(gaps, [30]);
         assert!(!t.has_older);
         assert_eq!(t.last_seq(), Some(102), "resuming still starts after the newest");
         // Filling it: the page from just after the gap.
-        assert_eq!(crate::protocol::Seq::from(Timeline::gap_fill(30)) - HISTORY_PAGE as Seq / 2, 31);
+        assert_eq!(Timeline::gap_fill(30) - HISTORY_PAGE as Seq / 2, 31);
         t.around((31..=99).map(|n| msg(n, &format!("m{n}"), "mid")).collect(), true);
         assert!(t.rows().iter().all(|r| matches!(r, Row::Message(_))));
         // My reply shows its quote at once.

@@ -402,10 +402,9 @@ pub fn mark_mentions(nodes: Vec<Node>, names: &[&str]) -> Vec<Node> {
             Node::Strong(c) => out.push(Node::Strong(mark_mentions(c, names))),
             Node::Paragraph(c) => out.push(Node::Paragraph(mark_mentions(c, names))),
             Node::Quote(c) => out.push(Node::Quote(mark_mentions(c, names))),
-            Node::List { start, items } => out.push(Node::List {
-                start,
-                items: items.into_iter().map(|i| mark_mentions(i, names)).collect(),
-            }),
+            Node::List { start, items } => {
+                out.push(Node::List { start, items: items.into_iter().map(|i| mark_mentions(i, names)).collect() })
+            }
             other => out.push(other),
         }
     }

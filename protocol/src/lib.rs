@@ -33,8 +33,8 @@ pub const DEFAULT_ROOM: &str = "lobby";
 pub const MAX_REACTIONS: usize = 20;
 /// The emoji a reaction may be: the picker's set, in the picker's order.
 pub const REACTIONS: [&str; 24] = [
-    "👍", "👎", "❤️", "😂", "🎉", "😮", "😢", "🙏", "👀", "🚀", "✅", "🔥", "💯", "👏", "🤔", "😍", "😅", "🙌",
-    "💡", "⭐", "☕", "🍕", "👋", "❌",
+    "👍", "👎", "❤️", "😂", "🎉", "😮", "😢", "🙏", "👀", "🚀", "✅", "🔥", "💯", "👏", "🤔", "😍", "😅", "🙌", "💡",
+    "⭐", "☕", "🍕", "👋", "❌",
 ];
 /// Longest reply quote: the start of the original's first line, in characters.
 pub const QUOTE_CHARS: usize = 80;
@@ -1001,7 +1001,10 @@ mod tests {
         toggle_reaction(&mut reactions, "👍", &alice(), true);
         toggle_reaction(&mut reactions, "🎉", &bob, true);
         toggle_reaction(&mut reactions, "👍", &bob, true);
-        assert_eq!(reactions.iter().map(|r| (r.emoji.as_str(), r.by.len())).collect::<Vec<_>>(), [("👍", 2), ("🎉", 1)]);
+        assert_eq!(
+            reactions.iter().map(|r| (r.emoji.as_str(), r.by.len())).collect::<Vec<_>>(),
+            [("👍", 2), ("🎉", 1)]
+        );
         toggle_reaction(&mut reactions, "🎉", &bob, false);
         toggle_reaction(&mut reactions, "🎉", &bob, false);
         toggle_reaction(&mut reactions, "👍", &alice(), false);

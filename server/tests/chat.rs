@@ -833,8 +833,13 @@ async fn replies_reactions_and_mentions_over_real_sockets() {
     carol.close().await;
     ann.say("r", "m2", "second").await;
     let (_, second) = ann.next_ack().await;
-    ann.send_msg(ClientMsg::Edit { room: room_id("r"), id: ClientMsgId("e1".into()), target: first, text: "@Bob: dinner?".into() })
-        .await;
+    ann.send_msg(ClientMsg::Edit {
+        room: room_id("r"),
+        id: ClientMsgId("e1".into()),
+        target: first,
+        text: "@Bob: dinner?".into(),
+    })
+    .await;
     ann.next_ack().await;
     bob.send_msg(react("r", "x5", first, "👍", true)).await;
     bob.next_ack().await;

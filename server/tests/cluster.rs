@@ -188,13 +188,12 @@ async fn send_through_failover(nodes: Vec<String>, name: String, room: &'static 
             sent.resent += pending.len();
         }
         let post = |id: &str| {
-            let send =
-                ClientMsg::Send {
-                    room: room_id(room),
-                    id: ClientMsgId(id.into()),
-                    text: format!("{name} {id}"),
-                    reply_to: None,
-                };
+            let send = ClientMsg::Send {
+                room: room_id(room),
+                id: ClientMsgId(id.into()),
+                text: format!("{name} {id}"),
+                reply_to: None,
+            };
             Message::text(send.encode())
         };
         let mut alive = true;

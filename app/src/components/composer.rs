@@ -108,7 +108,9 @@ pub fn Composer() -> impl IntoView {
     };
     let take_suggestion = move |name: String| {
         let at = caret.get_untracked();
-        let Some((start, _)) = draft.with_untracked(|d| mention_query(d, at).map(|(start, _)| (start, ()))) else { return };
+        let Some((start, _)) = draft.with_untracked(|d| mention_query(d, at).map(|(start, _)| (start, ()))) else {
+            return;
+        };
         let text = draft.with_untracked(|d| format!("{}@{name} {}", &d[..start], &d[at..]));
         let end = start + name.len() + 2;
         draft.set(text);

@@ -311,7 +311,9 @@ fn MessageItem(entry: Entry) -> impl IntoView {
     } else {
         let names: Vec<&str> = entry.mentions.iter().map(|u| u.name.as_str()).collect();
         // Formatted (markdown.rs): a block, as it may hold paragraphs, lists and code.
-        Either::Right(view! { <div class="text" data-testid="message-text">{crate::markdown::render(&entry.text, &names)}</div> })
+        Either::Right(
+            view! { <div class="text" data-testid="message-text">{crate::markdown::render(&entry.text, &names)}</div> },
+        )
     };
     // Each emoji: how many, who (shown on hover or focus), and whether I did.
     let reactions = StoredValue::new(entry.reactions);
@@ -384,7 +386,9 @@ fn MessageItem(entry: Entry) -> impl IntoView {
                 }
             })
             .collect_view();
-        Some(view! { <div class="picker" role="group" aria-label="Add a reaction" data-testid="reaction-picker" data-seq=seq>{picks}</div> })
+        Some(
+            view! { <div class="picker" role="group" aria-label="Add a reaction" data-testid="reaction-picker" data-seq=seq>{picks}</div> },
+        )
     };
     let edited = entry.edited;
     Either::Right(view! {

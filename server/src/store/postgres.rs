@@ -122,9 +122,9 @@ impl PostgresStore {
         Ok(rows
             .iter()
             .map(|r| {
-                let quote = r.get::<_, Option<String>>(2).map(|author| {
-                    Quote::of(&author, &r.get::<_, Option<String>>(3).unwrap_or_default(), r.get(4))
-                });
+                let quote = r
+                    .get::<_, Option<String>>(2)
+                    .map(|author| Quote::of(&author, &r.get::<_, Option<String>>(3).unwrap_or_default(), r.get(4)));
                 (r.get::<_, Option<i64>>(0), r.get::<_, String>(1), quote)
             })
             .collect())
@@ -136,34 +136,22 @@ impl PostgresStore {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<ChatMessage>, StoreError> {
         let client = self.client().await?;
-        let stmt = client.prepare_cached(sql).await.map_err(StoreError::backend)?;
-        let rows = client.query(&stmt, params).await.map_err(StoreError::backend)?;
+        let rows = query(&client, sql, params).await?;
         let mut messages = rows.iter().map(row_to_message).collect::<Result<Vec<_>, _>>()?;
         messages.sort_by_key(|m| m.seq);
         let Some(room) = messages.first().map(|m| m.room.as_str().to_owned()) else { return Ok(messages) };
         // Their reactions and the originals replies quote, in two more reads.
         let (shown, originals) = lookups(&messages);
-        let stmt = client
-            .prepare_cached(
-                "SELECT seq, emoji, user_id, user_name FROM reactions WHERE room = $1 AND seq = ANY($2) ORDER BY added",
-            )
-            .await
-            .map_err(StoreError::backend)?;
-        let reactions: Vec<ReactionRow> = client
-            .query(&stmt, &[&room, &shown])
-            .await
-            .map_err(StoreError::backend)?
+        let sql =
+            "SELECT seq, emoji, user_id, user_name FROM reactions WHERE room = $1 AND seq = ANY($2) ORDER BY added";
+        let reactions: Vec<ReactionRow> = query(&client, sql, &[&room, &shown])
+            .await?
             .iter()
             .map(|r| (r.get::<_, i64>(0) as Seq, r.get(1), User { id: UserId(r.get(2)), name: r.get(3) }))
             .collect();
-        let stmt = client
-            .prepare_cached("SELECT seq, author_name, text, deleted FROM messages WHERE room = $1 AND seq = ANY($2)")
-            .await
-            .map_err(StoreError::backend)?;
-        let found: Vec<OriginalRow> = client
-            .query(&stmt, &[&room, &originals])
-            .await
-            .map_err(StoreError::backend)?
+        let sql = "SELECT seq, author_name, text, deleted FROM messages WHERE room = $1 AND seq = ANY($2)";
+        let found: Vec<OriginalRow> = query(&client, sql, &[&room, &originals])
+            .await?
             .iter()
             .map(|r| (r.get::<_, i64>(0) as Seq, r.get(1), r.get(2), r.get(3)))
             .collect();
@@ -181,6 +169,16 @@ impl PostgresStore {
         }
         Ok(HistoryPage { messages, has_older })
     }
+}
+
+/// The rows of a (cached) statement.
+async fn query(
+    client: &Object,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<Row>, StoreError> {
+    let stmt = client.prepare_cached(sql).await.map_err(StoreError::backend)?;
+    client.query(&stmt, params).await.map_err(StoreError::backend)
 }
 
 /// How one try at storing a batch failed.

@@ -5,7 +5,9 @@ use super::{
     decorate, kind_from_str, kind_str, lookups, mentions_from_db, mentions_to_db, Appended, OriginalRow, Post,
     ReactionRow, Refusal, Store, StoreError,
 };
-use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, MessageKind, Quote, RoomId, Seq, User, UserId, MAX_REACTIONS};
+use app::protocol::{
+    ChatMessage, ClientMsgId, HistoryPage, MessageKind, Quote, RoomId, Seq, User, UserId, MAX_REACTIONS,
+};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::{
@@ -156,7 +158,12 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
 
 /// Reads `sql` (one room's messages, in number order) and gives them their reactions
 /// and quotes.
-fn read_messages(conn: &Connection, room: &str, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<Vec<ChatMessage>> {
+fn read_messages(
+    conn: &Connection,
+    room: &str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<ChatMessage>> {
     let mut messages =
         conn.prepare_cached(sql)?.query_map(params, row_to_message)?.collect::<rusqlite::Result<Vec<_>>>()?;
     messages.sort_by_key(|m| m.seq);
@@ -234,9 +241,8 @@ fn append_in_transaction(
         let mut target = tx.prepare_cached(
             "SELECT author_id, author_name, kind, text, deleted FROM messages WHERE room = ?1 AND seq = ?2",
         )?;
-        let mut edit = tx.prepare_cached(
-            "UPDATE messages SET text = ?3, edited = 1, mentions = ?4 WHERE room = ?1 AND seq = ?2",
-        )?;
+        let mut edit =
+            tx.prepare_cached("UPDATE messages SET text = ?3, edited = 1, mentions = ?4 WHERE room = ?1 AND seq = ?2")?;
         let mut delete = tx.prepare_cached(
             "UPDATE messages SET text = '', deleted = 1, mentions = NULL WHERE room = ?1 AND seq = ?2",
         )?;
@@ -277,8 +283,8 @@ fn append_in_transaction(
                     Some((author, _, kind, _, deleted)) => Refusal::check(&m, author, kind, *deleted),
                 };
                 if verdict.is_ok() && m.kind == MessageKind::React {
-                    let (count, has): (i64, i64) =
-                        kinds.query_row(params![m.room.as_str(), changed as i64, m.text], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    let (count, has): (i64, i64) = kinds
+                        .query_row(params![m.room.as_str(), changed as i64, m.text], |r| Ok((r.get(0)?, r.get(1)?)))?;
                     if has == 0 && count as usize >= MAX_REACTIONS {
                         verdict = Err(Refusal::TooManyReactions);
                     }

@@ -299,7 +299,8 @@ async fn replies_quote_reactions_count_once_per_person_mentions_are_kept(open: R
     let first = new("r", "u1", "a", "the question\nsecond line").mentioning(vec![bob.clone()]);
     store.append(vec![first, new("r", "u2", "b", "other")]).await.unwrap();
     // A reply comes back with its quote, live and when read.
-    let out = store.append(vec![reply("u2", "r1", 1, "the answer"), reply("u2", "r2", 77, "to nothing")]).await.unwrap();
+    let out =
+        store.append(vec![reply("u2", "r1", 1, "the answer"), reply("u2", "r2", 77, "to nothing")]).await.unwrap();
     let quote = Quote::of("U1", "the question\nsecond line", false);
     assert!(matches!(&out[0], Appended::New(m) if m.seq == 3 && m.quote.as_ref() == Some(&quote)), "{out:?}");
     assert_eq!(out[1], Appended::Refused(Refusal::NoSuchMessage), "a reply to a message not in the room");
@@ -324,8 +325,11 @@ async fn replies_quote_reactions_count_once_per_person_mentions_are_kept(open: R
     assert_eq!(all[0].mentions, std::slice::from_ref(&bob), "mentions are kept with the message");
     assert_eq!(all[2].quote.as_ref(), Some(&quote));
     // At most MAX_REACTIONS kinds: one more kind is refused, more of a kind is not.
-    let many: Vec<Post> =
-        REACTIONS[1..MAX_REACTIONS].iter().enumerate().map(|(i, e)| react("u1", &format!("k{i}"), 1, e, false)).collect();
+    let many: Vec<Post> = REACTIONS[1..MAX_REACTIONS]
+        .iter()
+        .enumerate()
+        .map(|(i, e)| react("u1", &format!("k{i}"), 1, e, false))
+        .collect();
     store.append(many).await.unwrap();
     let out = store
         .append(vec![react("u1", "over", 1, REACTIONS[MAX_REACTIONS], false), react("u3", "same", 1, "👍", false)])

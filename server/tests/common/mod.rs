@@ -233,7 +233,13 @@ impl Client {
 
     /// Posts `text` to `room` with client message id `id`.
     pub async fn say(&mut self, room: &str, id: &str, text: &str) {
-        self.send_msg(ClientMsg::Send { room: room_id(room), id: ClientMsgId(id.into()), text: text.into(), reply_to: None }).await;
+        self.send_msg(ClientMsg::Send {
+            room: room_id(room),
+            id: ClientMsgId(id.into()),
+            text: text.into(),
+            reply_to: None,
+        })
+        .await;
     }
 
     /// Says hello and returns who the server says we are, and our token.
