@@ -354,3 +354,53 @@ async fn replies_quote_reactions_count_once_per_person_mentions_are_kept(open: R
     let span = store.span(&room("r"), 1, head + 100).await.unwrap();
     assert_eq!((span.messages.len() as Seq, span.has_older), (head + 1, false));
 }
+
+/// A message stored by the first version of the schema, in room "r" as number 1.
+const OLD_MESSAGE: &str = "INSERT INTO messages (room, seq, client_id, author_id, author_name, kind, text, sent_at) \
+                           VALUES ('r', 1, 'old', 'u1', 'U1', 'text', 'from the first version', 5);";
+
+/// What a database of the first version holds once brought up to date: its messages,
+/// and everything newer working on them.
+async fn brought_up_to_date(store: Arc<dyn Store>) {
+    let page = store.latest(&room("r"), 50).await.unwrap();
+    assert_eq!(page.messages.len(), 1);
+    let old = &page.messages[0];
+    assert_eq!((old.text.as_str(), old.edited, old.deleted), ("from the first version", false, false));
+    assert!(old.reactions.is_empty() && old.mentions.is_empty() && old.quote.is_none());
+    let out = store
+        .append(vec![
+            react("u2", "x", 1, "🎉", false),
+            reply("u2", "y", 1, "still here"),
+            edit("u1", "z", 1, "from the first version, edited"),
+        ])
+        .await
+        .unwrap();
+    assert!(out.iter().all(|a| matches!(a, Appended::New(_))), "{out:?}");
+    let all = store.after(&room("r"), 0, 50).await.unwrap();
+    assert_eq!(seqs(&all), [1, 2, 3, 4]);
+    assert_eq!(chips(&all[0]), [("🎉".into(), vec!["u2".into()])]);
+    assert_eq!(all[0].text, "from the first version, edited");
+    assert_eq!(all[2].quote.as_ref().map(|q| q.text.as_str()), Some("from the first version, edited"), "as it is now");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_of_the_first_version_keeps_its_messages_when_brought_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("palaver.db")).unwrap();
+        conn.execute_batch(include_str!("../../migrations/0001_messages.sql")).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(OLD_MESSAGE).unwrap();
+    }
+    brought_up_to_date(Arc::new(SqliteStore::open(dir.path()).unwrap())).await;
+
+    let pg = postgres();
+    pg.create_database("first").unwrap();
+    let setup = format!(
+        "{} CREATE TABLE palaver_schema (version INT NOT NULL); INSERT INTO palaver_schema VALUES (1); \
+         INSERT INTO rooms (room, last_seq) VALUES ('r', 1); {OLD_MESSAGE}",
+        include_str!("../../migrations/postgres/0001_messages.sql")
+    );
+    pg.sql("first", &setup).unwrap();
+    brought_up_to_date(Arc::new(PostgresStore::open(&pg.url("first")).await.unwrap())).await;
+}
