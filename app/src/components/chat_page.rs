@@ -34,20 +34,20 @@ pub fn ChatPage() -> impl IntoView {
         Place::BadRoom { name, reason } => {
             not_found();
             EitherOf3::B(view! {
-                <div class="chat bad-room" data-testid="bad-room">
+                <main class="chat bad-room" data-testid="bad-room">
                     <h1>"No such room"</h1>
                     <p>{format!("“{name}” is not a valid room name: {reason}.")}</p>
                     <p><Link href="/".into() text="Go to the lobby".into()/></p>
-                </div>
+                </main>
             })
         }
         Place::NotFound => {
             not_found();
             EitherOf3::C(view! {
-                <div class="chat not-found" data-testid="not-found">
+                <main class="chat not-found" data-testid="not-found">
                     <h1>"Page not found"</h1>
                     <p><Link href="/".into() text="Go to the lobby".into()/></p>
-                </div>
+                </main>
             })
         }
     }
@@ -73,8 +73,16 @@ fn RoomView(room: RoomId) -> impl IntoView {
 
     view! {
         <div class="chat">
+            // First in the tab order: straight to the box to write in.
+            <a
+                class="skip-link"
+                href=move || if named.get() { "#message-input" } else { "#display-name" }
+                data-testid="skip-link"
+            >
+                "Skip to the message box"
+            </a>
             <RoomList current=for_list/>
-            <section class="room" data-testid="room" data-room=data_room>
+            <main class="room" data-testid="room" data-room=data_room>
                 <header class="chat-header">
                     <h1 data-testid="room-name">{heading}</h1>
                     <Presence room=for_presence/>
@@ -86,7 +94,7 @@ fn RoomView(room: RoomId) -> impl IntoView {
                 <MessageList room=r ssr_page/>
                 <TypingIndicator room=for_typing/>
                 {move || if named.get() { Either::Left(view! { <Composer/> }) } else { Either::Right(view! { <NameForm/> }) }}
-            </section>
+            </main>
         </div>
     }
 }

@@ -275,6 +275,7 @@ pub fn Composer() -> impl IntoView {
                 }}
                 <input
                     node_ref=input
+                    id="message-input"
                     type="text"
                     name="text"
                     data-testid="composer-input"

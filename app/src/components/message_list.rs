@@ -175,9 +175,28 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
             _ => {}
         }
     };
+    // An opened picker takes the focus (its first emoji); Esc gives it back to the
+    // React button it came from.
+    let focus_in_list = move |selector: String| {
+        request_animation_frame(move || {
+            use leptos::wasm_bindgen::JsCast;
+            let found = list.get_untracked().and_then(|el| el.query_selector(&selector).ok().flatten());
+            if let Some(el) = found.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = el.focus();
+            }
+        });
+    };
+    Effect::new(move |_| {
+        if let Some(seq) = actions.picking.get() {
+            focus_in_list(format!("[data-testid=\"reaction-picker\"][data-seq=\"{seq}\"] .pick"));
+        }
+    });
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
-            actions.picking.set(None);
+            if let Some(seq) = actions.picking.get_untracked() {
+                actions.picking.set(None);
+                focus_in_list(format!("li[data-seq=\"{seq}\"] [data-act=\"react\"]"));
+            }
         }
     };
     let jump_to_newest = move |_| {
@@ -190,9 +209,12 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
 
     view! {
         <div class="messages-wrap">
+            // Focusable, so the keyboard can scroll it.
             <ol
                 class="messages"
                 data-testid="message-list"
+                aria-label="Messages"
+                tabindex="0"
                 aria-live="polite"
                 node_ref=list
                 on:scroll=on_scroll

@@ -1,0 +1,106 @@
+import { test, expect, Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+import { openChat, say, unique, uniqueRoom } from "./helpers";
+
+// An accessibility scan (axe-core: the WCAG 2.0-2.2 A and AA rules and its best practices) of each state of the
+// page, in both themes and at a desktop's and a phone's width. No rule is turned off.
+
+const RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"];
+
+async function scan(page: Page, state: string) {
+  const results = await new AxeBuilder({ page }).withTags(RULES).analyze();
+  const found = results.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect.soft(found, `axe violations: ${state}`).toEqual([]);
+}
+
+for (const scheme of ["light", "dark"] as const) {
+  for (const width of [1280, 375]) {
+    test(`no axe violations, ${scheme}, ${width} px: before a name, in a room with messages, the 404 page`, async ({ browser }) => {
+      const context = await browser.newContext({ colorScheme: scheme, viewport: { width, height: 800 } });
+      const page = await context.newPage();
+      const room = uniqueRoom("a11y");
+      await page.goto(`/r/${room}`);
+      await expect(page.getByTestId("name-form")).toBeVisible();
+      await scan(page, "before a name is chosen");
+      await openChat(page, `/r/${room}`, "Ann");
+      await scan(page, "an empty room");
+      for (const text of ["hello **there**", "a link: https://example.com", unique("third")]) {
+        await say(page, text);
+      }
+      await expect(page.getByTestId("message")).toHaveCount(3);
+      await expect(page.getByTestId("message").last()).toHaveAttribute("data-state", "sent");
+      await scan(page, "a room with messages");
+      await page.goto("/nowhere");
+      await scan(page, "the 404 page");
+      await context.close();
+    });
+  }
+}
+
+test("no axe violations with the picker, a reply, suggestions, someone typing, offline, and on a bad room page", async ({ browser }) => {
+  const room = uniqueRoom("a11y-open");
+  const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+  const ann = await context.newPage();
+  await openChat(ann, `/r/${room}`, "Ann");
+  const bob = await (await browser.newContext()).newPage();
+  await openChat(bob, `/r/${room}`, "Bob");
+  await say(bob, "what do you think?");
+  const row = ann.getByTestId("message").filter({ hasText: "what do you think?" });
+  await row.getByTestId("react-button").click();
+  await row.getByTestId("reaction-picker").getByRole("button", { name: "🎉" }).click();
+  await expect(row.getByTestId("reaction")).toHaveText("🎉 1");
+  await row.getByTestId("react-button").click();
+  await expect(row.getByTestId("reaction-picker")).toBeVisible();
+  await scan(ann, "the reaction picker open, a reaction");
+  await row.getByTestId("reply-button").click();
+  await ann.getByTestId("composer-input").pressSequentially("@b");
+  await expect(ann.getByTestId("mention-option")).toHaveText(["Bob"]);
+  await bob.getByTestId("composer-input").pressSequentially("typing");
+  await expect(ann.getByTestId("typing")).toContainText("Bob is typing");
+  await scan(ann, "replying, names suggested, someone typing");
+  await ann.getByTestId("composer-input").press("Enter");
+  await ann.getByTestId("composer-input").pressSequentially("yes");
+  await ann.getByTestId("composer-input").press("Enter");
+  await expect(ann.getByTestId("reply-quote")).toHaveCount(1);
+  await context.setOffline(true);
+  await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "reconnecting");
+  await scan(ann, "offline, with a reply");
+  await context.setOffline(false);
+  await ann.goto("/r/Not A Room");
+  await scan(ann, "a bad room address");
+});
+
+test("the keyboard alone: skip to the message box, send, scroll the list, react", async ({ browser }) => {
+  const room = uniqueRoom("keys");
+  const page = await (await browser.newContext()).newPage();
+  await openChat(page, `/r/${room}`, "Kim");
+  await say(page, "first");
+  await expect(page.getByTestId("message")).toHaveAttribute("data-state", "sent");
+  await page.goto(`/r/${room}`);
+  await expect(page.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
+  await page.keyboard.press("Tab");
+  await expect(page.getByTestId("skip-link")).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("composer-input")).toBeFocused();
+  await page.keyboard.type("from the keyboard");
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("message-text")).toHaveText(["first", "from the keyboard"]);
+  // The list takes focus (to scroll with the arrow keys), and its buttons are reachable.
+  await page.getByTestId("message-list").focus();
+  await expect(page.getByTestId("message-list")).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(page.getByTestId("reply-button").first()).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(page.getByTestId("react-button").first()).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("pick-reaction").first()).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("reaction")).toHaveText(["👍 1"]);
+  await page.getByTestId("react-button").first().focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("reaction-picker")).toBeVisible();
+  await expect(page.getByTestId("pick-reaction").first()).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(page.getByTestId("reaction-picker")).toHaveCount(0);
+  await expect(page.getByTestId("react-button").first()).toBeFocused();
+});
