@@ -13,6 +13,16 @@ pub struct RenderedPage {
     pub page: HistoryPage,
 }
 
+impl RenderedPage {
+    /// Reads what [`RenderedPage::to_script_json`] wrote (with the page's plain JSON
+    /// reader, not serde's, which would grow the page's WebAssembly).
+    pub fn read(json: &str) -> Option<RenderedPage> {
+        let value = crate::protocol::json::Json::parse(json).ok()?;
+        let room = crate::protocol::json::room_field(&value)?;
+        Some(RenderedPage { room, page: crate::protocol::json::page_of(value.get("page")?)? })
+    }
+}
+
 /// The `id` of the `<script type="application/json">` element that carries it.
 pub const RENDERED_PAGE_ID: &str = "palaver-rendered-page";
 
@@ -61,7 +71,7 @@ impl RenderedHistory {
 #[cfg(feature = "hydrate")]
 fn rendered_page() -> Option<RenderedPage> {
     let json = document().get_element_by_id(RENDERED_PAGE_ID)?.text_content()?;
-    serde_json::from_str(&json).ok()
+    RenderedPage::read(&json)
 }
 
 #[cfg(not(feature = "hydrate"))]
@@ -100,5 +110,6 @@ mod tests {
         let json = page.to_script_json();
         assert!(!json.contains('<') && !json.contains('>') && !json.contains('&'), "{json}");
         assert_eq!(serde_json::from_str::<RenderedPage>(&json).unwrap(), page);
+        assert_eq!(RenderedPage::read(&json), Some(page), "the page's own reader reads the same");
     }
 }

@@ -101,12 +101,8 @@ async fn converse(
                     decide(chat, |page| session.received(&msg, page))
                 }
                 Err(e) => {
-                    // Where, not the error's text: its formatting code would grow the page.
                     let start: String = text.chars().take(120).collect();
-                    leptos::logging::warn!(
-                        "palaver: unreadable frame from the server (at column {}): {start}",
-                        e.column()
-                    );
+                    leptos::logging::warn!("palaver: unreadable frame from the server ({e}): {start}");
                     Vec::new()
                 }
             },

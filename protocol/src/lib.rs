@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod json;
+
 /// Longest message text, counted in Unicode scalar values (what a person sees as characters).
 pub const MAX_TEXT_CHARS: usize = 2_000;
 /// Longest display name, in characters, after trimming.
@@ -313,6 +315,31 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
+    pub const ALL: [MessageKind; 6] = [
+        MessageKind::Text,
+        MessageKind::Renamed,
+        MessageKind::Edit,
+        MessageKind::Delete,
+        MessageKind::React,
+        MessageKind::Unreact,
+    ];
+
+    /// Its name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::Text => "text",
+            MessageKind::Renamed => "renamed",
+            MessageKind::Edit => "edit",
+            MessageKind::Delete => "delete",
+            MessageKind::React => "react",
+            MessageKind::Unreact => "unreact",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<MessageKind> {
+        MessageKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// A change to another message (`target`) rather than a line of its own.
     pub fn is_change(self) -> bool {
         matches!(self, MessageKind::Edit | MessageKind::Delete | MessageKind::React | MessageKind::Unreact)
@@ -552,6 +579,57 @@ pub enum ErrorReason {
     TooManyReactions,
 }
 
+impl ErrorReason {
+    pub const ALL: [ErrorReason; 18] = [
+        ErrorReason::BadFrame,
+        ErrorReason::UnknownType,
+        ErrorReason::BinaryUnsupported,
+        ErrorReason::EmptyText,
+        ErrorReason::TextTooLong,
+        ErrorReason::BadId,
+        ErrorReason::BadName,
+        ErrorReason::BadRoom,
+        ErrorReason::BadToken,
+        ErrorReason::NotIdentified,
+        ErrorReason::NotJoined,
+        ErrorReason::Unavailable,
+        ErrorReason::RateLimited,
+        ErrorReason::NoSuchMessage,
+        ErrorReason::NotYours,
+        ErrorReason::Deleted,
+        ErrorReason::BadReaction,
+        ErrorReason::TooManyReactions,
+    ];
+
+    /// Its name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorReason::BadFrame => "bad_frame",
+            ErrorReason::UnknownType => "unknown_type",
+            ErrorReason::BinaryUnsupported => "binary_unsupported",
+            ErrorReason::EmptyText => "empty_text",
+            ErrorReason::TextTooLong => "text_too_long",
+            ErrorReason::BadId => "bad_id",
+            ErrorReason::BadName => "bad_name",
+            ErrorReason::BadRoom => "bad_room",
+            ErrorReason::BadToken => "bad_token",
+            ErrorReason::NotIdentified => "not_identified",
+            ErrorReason::NotJoined => "not_joined",
+            ErrorReason::Unavailable => "unavailable",
+            ErrorReason::RateLimited => "rate_limited",
+            ErrorReason::NoSuchMessage => "no_such_message",
+            ErrorReason::NotYours => "not_yours",
+            ErrorReason::Deleted => "deleted",
+            ErrorReason::BadReaction => "bad_reaction",
+            ErrorReason::TooManyReactions => "too_many_reactions",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<ErrorReason> {
+        ErrorReason::ALL.into_iter().find(|r| r.name() == name)
+    }
+}
+
 /// A refused frame: the reason, a human-readable detail, and what it concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{detail}")]
@@ -647,8 +725,9 @@ impl ClientMsg {
         }
     }
 
+    /// The frame as JSON text (the same as serde writes; see [`json`]).
     pub fn encode(&self) -> String {
-        serde_json::to_string(self).expect("client frames always serialize")
+        json::encode_client(self)
     }
 }
 
@@ -687,74 +766,21 @@ impl ServerMsg {
         serde_json::to_string(self).expect("server frames always serialize")
     }
 
-    /// Reads a server frame. The same as deserialising [`ServerMsg`], by a shorter road:
-    /// the frame is read once into one record of every field a frame may have (a
-    /// `message` frame, into a [`ChatMessage`]), not buffered and read again per
-    /// variant, which keeps the page's WebAssembly small.
-    pub fn decode(frame: &str) -> Result<ServerMsg, serde_json::Error> {
-        let fields: Fields = serde_json::from_str(frame)?;
-        if fields.kind == "message" {
-            return serde_json::from_str(frame).map(ServerMsg::Message);
-        }
-        fields.into_msg().ok_or_else(|| serde::de::Error::custom("a server frame lacks a field its type needs"))
-    }
-}
-
-/// Every field of every server frame but `message`, each optional.
-#[derive(Deserialize)]
-struct Fields {
-    #[serde(rename = "type")]
-    kind: String,
-    room: Option<RoomId>,
-    user: Option<User>,
-    token: Option<String>,
-    messages: Option<Vec<ChatMessage>>,
-    complete: Option<bool>,
-    has_older: Option<bool>,
-    online: Option<Vec<User>>,
-    id: Option<ClientMsgId>,
-    seq: Option<Seq>,
-    rooms: Option<Vec<RoomSummary>>,
-    reason: Option<ErrorReason>,
-    detail: Option<String>,
-    retry_after_ms: Option<u64>,
-}
-
-impl Fields {
-    fn into_msg(self) -> Option<ServerMsg> {
-        let Fields { room, user, messages, has_older, online, id, seq, .. } = self;
-        Some(match self.kind.as_str() {
-            "welcome" => ServerMsg::Welcome { user: user?, token: self.token? },
-            "joined" => ServerMsg::Joined {
-                room: room?,
-                messages: messages?,
-                complete: self.complete?,
-                has_older: has_older?,
-                online: online?,
-            },
-            "ack" => ServerMsg::Ack { room: room?, id: id?, seq: seq? },
-            "older" => ServerMsg::Older { room: room?, messages: messages?, has_older: has_older? },
-            "around" => ServerMsg::Around { room: room?, seq: seq?, messages: messages?, has_older: has_older? },
-            "presence" => ServerMsg::Presence { room: room?, online: online? },
-            "arrived" => ServerMsg::Arrived { room: room?, user: user? },
-            "departed" => ServerMsg::Departed { room: room?, user: user? },
-            "typing" => ServerMsg::Typing { room: room?, user: user? },
-            "rooms" => ServerMsg::Rooms { rooms: self.rooms? },
-            "error" => ServerMsg::Error {
-                reason: self.reason?,
-                detail: self.detail?,
-                id,
-                room,
-                retry_after_ms: self.retry_after_ms,
-            },
-            _ => return None,
-        })
+    /// Reads a server frame: the same as deserialising [`ServerMsg`] with serde, by the
+    /// plain reader of [`json`], which keeps the page's WebAssembly small.
+    pub fn decode(frame: &str) -> Result<ServerMsg, json::JsonError> {
+        let value = json::Json::parse(frame)?;
+        json::decode_server(&value).ok_or(json::JsonError { at: 0, what: "not a server frame" })
     }
 }
 
 /// Properties of the decoder over generated frames (a fuzz target; see docs/SECURITY.md).
 #[cfg(test)]
 mod fuzz;
+
+/// The plain JSON of the page against serde's.
+#[cfg(test)]
+mod json_tests;
 
 #[cfg(test)]
 mod tests {
