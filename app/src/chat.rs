@@ -451,6 +451,8 @@ pub struct Chat {
     pub replying: RwSignal<Option<(Seq, String)>>,
     /// The message jumped to (from a reply's quote), shown highlighted.
     pub highlight: RwSignal<Option<Seq>>,
+    /// What is typed and not sent, per room.
+    drafts: StoredValue<HashMap<RoomId, String>>,
     intents: StoredValue<UnboundedSender<Intent>>,
 }
 
@@ -474,6 +476,7 @@ impl Chat {
             editing: RwSignal::new(None),
             replying: RwSignal::new(None),
             highlight: RwSignal::new(None),
+            drafts: StoredValue::new(HashMap::new()),
             intents: StoredValue::new(tx),
         };
         (chat, ChatLink { chat, intents: rx })
@@ -510,6 +513,22 @@ impl Chat {
             None => t.push_pending(new_message_id(), me, text),
         });
         self.intend(Intent::Flush);
+    }
+
+    /// The room's unsent text.
+    pub fn draft(&self, room: &RoomId) -> String {
+        self.drafts.with_value(|d| d.get(room).cloned().unwrap_or_default())
+    }
+
+    /// Keeps the room's unsent text (none, once it is sent).
+    pub fn keep_draft(&self, room: &RoomId, text: &str) {
+        self.drafts.update_value(|d| {
+            if text.is_empty() {
+                d.remove(room);
+            } else if d.get(room).is_none_or(|kept| kept != text) {
+                d.insert(room.clone(), text.to_owned());
+            }
+        });
     }
 
     /// The composer now answers message `seq` of the room on screen.

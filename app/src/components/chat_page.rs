@@ -69,7 +69,7 @@ fn RoomView(room: RoomId) -> impl IntoView {
     let heading = format!("#{}", room);
     let r = room.clone();
     let data_room = room.to_string();
-    let (for_list, for_presence, for_typing) = (room.clone(), room.clone(), room);
+    let (for_list, for_presence, for_typing) = (room.clone(), room.clone(), room.clone());
 
     view! {
         <div class="chat">
@@ -93,7 +93,13 @@ fn RoomView(room: RoomId) -> impl IntoView {
                 </noscript>
                 <MessageList room=r ssr_page/>
                 <TypingIndicator room=for_typing/>
-                {move || if named.get() { Either::Left(view! { <Composer/> }) } else { Either::Right(view! { <NameForm/> }) }}
+                {move || {
+                    if named.get() {
+                        Either::Left(view! { <Composer room=room.clone()/> })
+                    } else {
+                        Either::Right(view! { <NameForm/> })
+                    }
+                }}
             </main>
         </div>
     }

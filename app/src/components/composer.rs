@@ -1,4 +1,7 @@
-//! The text box and Send button. Enter sends; blank text is never sent. Typing tells
+//! The text box and Send button. Enter sends, Shift+Enter starts a new line (the box
+//! grows to a few lines), and Enter that ends an input method's composition (Hangul,
+//! kana-kanji) only ends it; blank text is never sent. Each room keeps its own draft
+//! while another is shown. Typing tells
 //! the room (at most every couple of seconds). Up in an empty box edits my last
 //! message (as does its Edit button); Enter saves the edit, Esc cancels it. A message's
 //! Reply button makes the next message an answer to it (Esc cancels). Typing `@` offers
@@ -7,7 +10,7 @@
 
 use super::name_form::NameForm;
 use crate::chat::{now_ms, Chat, Intent};
-use crate::protocol::{validate_text, MAX_TEXT_CHARS};
+use crate::protocol::{validate_text, RoomId, MAX_TEXT_CHARS};
 use leptos::{either::Either, ev::KeyboardEvent, ev::SubmitEvent, html, prelude::*};
 
 /// Least time between two "typing" notes to the room, in milliseconds.
@@ -38,15 +41,20 @@ pub fn suggestions(names: &[String], query: &str) -> Vec<String> {
 }
 
 #[component]
-pub fn Composer() -> impl IntoView {
+pub fn Composer(
+    /// The room written to, whose draft the box keeps.
+    room: RoomId,
+) -> impl IntoView {
     let chat = expect_context::<Chat>();
-    let draft = RwSignal::new(String::new());
+    let draft = RwSignal::new(chat.draft(&room));
+    // What is typed stays the room's draft until it is sent.
+    Effect::new(move |_| draft.with(|d| chat.keep_draft(&room, d)));
     let renaming = RwSignal::new(false);
     let last_typing = StoredValue::new(0.0);
     let over_limit = move || draft.with(|d| d.trim().chars().count().saturating_sub(MAX_TEXT_CHARS));
     let sendable = move || draft.with(|d| validate_text(d).is_ok());
 
-    let input = NodeRef::<html::Input>::new();
+    let input = NodeRef::<html::Textarea>::new();
     // Editing begins: the message's text in the box, ready to change.
     Effect::new(move |_| {
         if let Some((_, text)) = chat.editing.get() {
@@ -123,8 +131,7 @@ pub fn Composer() -> impl IntoView {
             let _ = el.focus();
         }
     };
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let send_now = move || {
         let text = draft.get_untracked();
         let Ok(text) = validate_text(&text) else { return };
         if !untrack(suggested).is_empty() {
@@ -145,7 +152,16 @@ pub fn Composer() -> impl IntoView {
             }
         }
     };
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        send_now();
+    };
     let on_keydown = move |ev: KeyboardEvent| {
+        // Keys that an input method is composing with are its own (229: what some
+        // browsers report for the Enter that ends a composition).
+        if ev.is_composing() || ev.key_code() == 229 {
+            return;
+        }
         let editing = chat.editing.with_untracked(Option::is_some);
         let offered = untrack(suggested);
         if !offered.is_empty() {
@@ -161,6 +177,10 @@ pub fn Composer() -> impl IntoView {
             return;
         }
         match ev.key().as_str() {
+            "Enter" if !ev.shift_key() => {
+                ev.prevent_default();
+                send_now();
+            }
             "Escape" if chat.replying.with_untracked(Option::is_some) => {
                 ev.prevent_default();
                 chat.replying.set(None);
@@ -273,10 +293,10 @@ pub fn Composer() -> impl IntoView {
                         }
                     })
                 }}
-                <input
+                <textarea
                     node_ref=input
                     id="message-input"
-                    type="text"
+                    rows="1"
                     name="text"
                     data-testid="composer-input"
                     aria-label="Message"
@@ -298,7 +318,7 @@ pub fn Composer() -> impl IntoView {
                             read_caret();
                         }
                     }
-                />
+                ></textarea>
                 <button type="submit" data-testid="send-button" disabled=move || !sendable()>
                     {move || if editing.get() { "Save" } else { "Send" }}
                 </button>
