@@ -453,6 +453,9 @@ pub struct Chat {
     pub highlight: RwSignal<Option<Seq>>,
     /// What is typed and not sent, per room.
     drafts: StoredValue<HashMap<RoomId, String>>,
+    /// The last message from someone else in the room on screen, as a screen reader
+    /// should say it ("Bob: see you"): the page's one polite live region reads it.
+    pub announcement: RwSignal<String>,
     intents: StoredValue<UnboundedSender<Intent>>,
 }
 
@@ -477,6 +480,7 @@ impl Chat {
             replying: RwSignal::new(None),
             highlight: RwSignal::new(None),
             drafts: StoredValue::new(HashMap::new()),
+            announcement: RwSignal::new(String::new()),
             intents: StoredValue::new(tx),
         };
         (chat, ChatLink { chat, intents: rx })
@@ -662,6 +666,10 @@ impl Chat {
                         }
                     });
                 }
+                let mine = self.me.with_untracked(|me| me.user().is_some_and(|me| me.id == author));
+                if m.kind == MessageKind::Text && !mine && self.room.with_untracked(|r| r == &room) {
+                    self.announcement.set(announce(&m.author.name, &m.text));
+                }
                 self.update_timeline(&room, |t| t.confirm(m));
             }
             ServerMsg::Ack { room, id, seq } => self.update_timeline(&room, |t| t.ack(&id, seq)),
@@ -704,6 +712,18 @@ impl Chat {
             ServerMsg::Error { .. } => {}
         }
     }
+}
+
+/// Longest message text read out by the live region.
+const ANNOUNCED_CHARS: usize = 140;
+
+/// "Bob: see you", as brief as a screen reader should say it.
+pub fn announce(author: &str, text: &str) -> String {
+    let mut line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > ANNOUNCED_CHARS {
+        line = line.chars().take(ANNOUNCED_CHARS).collect::<String>() + "…";
+    }
+    format!("{author}: {line}")
 }
 
 /// The names of who is typing in a room at `now`, for "X is typing…".
@@ -942,6 +962,27 @@ mod tests {
         t.push_pending_kind(id("d"), Some(user("Ann")), MessageKind::Delete, Some(1), String::new());
         t.failed(&id("d"), "not yours".into());
         assert_eq!((texts(&t), t.pending().count()), (vec!["fixed"], 0));
+    }
+
+    #[test]
+    fn messages_from_others_in_the_room_on_screen_are_announced_briefly() {
+        let owner = leptos::prelude::Owner::new();
+        owner.set();
+        let (chat, _link) = Chat::new();
+        chat.me.set(Me::Named { name: "Ann".into(), user: Some(user("Ann")) });
+        let from = |who: &str, room: &str, text: &str| {
+            ServerMsg::Message(ChatMessage {
+                author: user(who),
+                room: RoomId::parse(room).unwrap(),
+                ..msg(1, "x", text)
+            })
+        };
+        chat.apply(from("Bob", "lobby", "see\n  you"), 0.0);
+        assert_eq!(chat.announcement.get_untracked(), "Bob: see you");
+        chat.apply(from("Ann", "lobby", "mine"), 0.0);
+        chat.apply(from("Cy", "elsewhere", "another room"), 0.0);
+        assert_eq!(chat.announcement.get_untracked(), "Bob: see you", "not my own, nor another room's");
+        assert_eq!(announce("Bob", &"x".repeat(500)).chars().count(), "Bob: ".len() + ANNOUNCED_CHARS + 1);
     }
 
     #[test]

@@ -104,3 +104,24 @@ test("the keyboard alone: skip to the message box, send, scroll the list, react"
   await expect(page.getByTestId("reaction-picker")).toHaveCount(0);
   await expect(page.getByTestId("react-button").first()).toBeFocused();
 });
+
+test("a screen reader hears each new message from someone else, briefly, from one live region", async ({ browser }) => {
+  const room = uniqueRoom("announce");
+  const ann = await (await browser.newContext()).newPage();
+  await openChat(ann, `/r/${room}`, "Ann");
+  const bob = await (await browser.newContext()).newPage();
+  await openChat(bob, `/r/${room}`, "Bob");
+  // One polite live region; the list and the typing line are not live regions.
+  await expect(ann.locator("[aria-live]")).toHaveCount(1);
+  const announcer = ann.getByTestId("announcer");
+  await expect(announcer).toHaveAttribute("aria-live", "polite");
+  await say(bob, "see you **at** noon");
+  await expect(announcer).toHaveText("Bob: see you **at** noon");
+  await bob.getByTestId("composer-input").pressSequentially("still typing");
+  await expect(ann.getByTestId("typing")).toContainText("Bob is typing");
+  await say(ann, "my own words");
+  await expect(ann.getByTestId("message-text").last()).toHaveText("my own words");
+  await expect(announcer).toHaveText("Bob: see you **at** noon");
+  // Connection changes are a status, which screen readers announce.
+  await expect(ann.getByTestId("connection-status")).toHaveAttribute("role", "status");
+});

@@ -92,6 +92,8 @@ fn RoomView(room: RoomId) -> impl IntoView {
                     <p class="notice">"Palaver needs JavaScript to show and send messages live."</p>
                 </noscript>
                 <MessageList room=r ssr_page/>
+                // What a screen reader says of new messages (see `Chat::announcement`).
+                <p class="sr-only" aria-live="polite" data-testid="announcer">{move || chat.announcement.get()}</p>
                 <TypingIndicator room=for_typing/>
                 {move || {
                     if named.get() {

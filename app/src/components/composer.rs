@@ -302,10 +302,8 @@ pub fn Composer(
                     aria-label="Message"
                     placeholder="Write a message…"
                     autocomplete="off"
-                    role="combobox"
                     aria-autocomplete="list"
-                    aria-controls="mention-list"
-                    aria-expanded=move || (!suggested().is_empty()).to_string()
+                    aria-controls=move || (!suggested().is_empty()).then_some("mention-list")
                     aria-activedescendant=move || {
                         (!suggested().is_empty()).then(|| format!("mention-{}", chosen.get()))
                     }

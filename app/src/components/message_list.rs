@@ -215,7 +215,6 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
                 data-testid="message-list"
                 aria-label="Messages"
                 tabindex="0"
-                aria-live="polite"
                 node_ref=list
                 on:scroll=on_scroll
                 on:click=on_click
