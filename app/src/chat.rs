@@ -7,11 +7,14 @@
 
 use crate::protocol::{
     toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, MessageKind, Quote, Reaction, RoomId, RoomSummary, Seq,
-    ServerMsg, User, HISTORY_PAGE,
+    ServerMsg, User, UserId, HISTORY_PAGE,
 };
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
 use std::collections::HashMap;
+
+/// Messages of one author this close together (milliseconds) share one name line.
+pub const GROUP_MS: i64 = 5 * 60 * 1000;
 
 /// How long "X is typing…" stays up after X's last keystroke, in milliseconds.
 pub const TYPING_SHOWN_MS: f64 = 4_000.0;
@@ -50,6 +53,9 @@ pub struct Entry {
     pub reactions: Vec<Reaction>,
     /// Who its `@name`s name.
     pub mentions: Vec<User>,
+    /// Follows a message of the same author within [`GROUP_MS`] (set by
+    /// [`Timeline::rows`]): shown without the name line.
+    pub continued: bool,
     /// The newest number its state already includes: changes numbered up to it were
     /// made before the server read it (it came in a batch that reached this far).
     as_of: Seq,
@@ -71,6 +77,7 @@ impl Entry {
             quote: m.quote,
             reactions: m.reactions,
             mentions: m.mentions,
+            continued: false,
             as_of,
         }
     }
@@ -124,18 +131,22 @@ impl Timeline {
     pub fn rows(&self) -> Vec<Row> {
         let mut rows = Vec::new();
         let mut last = None;
+        let mut group = Group::default();
         for e in &self.confirmed {
             if let (Some(prev), Some(seq)) = (last, e.seq) {
                 if seq > prev + 1 {
                     rows.push(Row::Gap(prev));
+                    group = Group::default();
                 }
             }
             last = e.seq;
             if !e.is_change() {
-                rows.push(Row::Message(e.clone()));
+                rows.push(Row::Message(group.place(e)));
             }
         }
-        rows.extend(self.unconfirmed.iter().filter(|e| !e.is_change()).cloned().map(Row::Message));
+        for e in self.unconfirmed.iter().filter(|e| !e.is_change()) {
+            rows.push(Row::Message(group.place(e)));
+        }
         rows
     }
 
@@ -197,6 +208,7 @@ impl Timeline {
             quote: None,
             reactions: Vec::new(),
             mentions: Vec::new(),
+            continued: false,
             as_of: 0,
         });
     }
@@ -348,6 +360,35 @@ fn apply_change(entry: &mut Entry, change: &ChatMessage) {
             toggle_reaction(&mut entry.reactions, &change.text, &change.author, add);
         }
         _ => {}
+    }
+}
+
+/// The run of messages a new one may join: whose, and when the last was sent.
+#[derive(Default)]
+struct Group {
+    author: Option<UserId>,
+    at: Option<i64>,
+}
+
+impl Group {
+    /// The entry as shown after the group so far (continuing it, or not), and the group
+    /// it leaves for the next.
+    fn place(&mut self, e: &Entry) -> Entry {
+        let mut entry = e.clone();
+        let author = e.author.as_ref().map(|a| a.id.clone());
+        let close = match (self.at, e.sent_at) {
+            (Some(a), Some(b)) => b - a < GROUP_MS,
+            // Mine, still on its way: with what I sent just before.
+            _ => e.sent_at.is_none(),
+        };
+        entry.continued = e.kind == MessageKind::Text && author.is_some() && author == self.author && close;
+        if e.kind == MessageKind::Text {
+            self.author = author;
+            self.at = e.sent_at.or(self.at);
+        } else {
+            *self = Group::default();
+        }
+        entry
     }
 }
 
@@ -781,10 +822,77 @@ pub fn format_time(unix_ms: i64) -> String {
     format!("{h:02}:{m:02}")
 }
 
+/// A server timestamp as an ISO 8601 UTC instant, for `<time datetime>`.
+pub fn iso_time(unix_ms: i64) -> String {
+    let (days, ms) = (unix_ms.div_euclid(86_400_000), unix_ms.rem_euclid(86_400_000));
+    let (y, mo, d) = civil_date(days);
+    let (h, mi, sec) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{sec:02}Z")
+}
+
+/// The exact date and time of a server timestamp, for the tooltip on a message's time:
+/// the reader's local time in the browser, UTC elsewhere.
+pub fn full_time(unix_ms: i64) -> String {
+    #[cfg(feature = "hydrate")]
+    let (y, mo, d, h, mi) = {
+        let t = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
+        (t.get_full_year() as i64, t.get_month() as i64 + 1, t.get_date() as i64, t.get_hours(), t.get_minutes())
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let (y, mo, d, h, mi) = {
+        let (y, mo, d) = civil_date(unix_ms.div_euclid(86_400_000));
+        let minutes = unix_ms.div_euclid(60_000);
+        (y, mo, d, minutes.div_euclid(60).rem_euclid(24), minutes.rem_euclid(60))
+    };
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}")
+}
+
+/// Year, month and day of a count of days since 1970-01-01 (proleptic Gregorian).
+fn civil_date(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Up to two initials of a name, for its avatar.
+pub fn initials(name: &str) -> String {
+    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).flat_map(char::to_uppercase).collect()
+}
+
+/// Which of the avatar colours a person has: the same everywhere, from their id.
+pub fn avatar_colour(id: &UserId) -> u32 {
+    // FNV-1a: small and stable.
+    let hash = id.as_str().bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    hash % AVATAR_COLOURS
+}
+
+/// Avatar colours in style/main.css (`.avatar-0` …).
+pub const AVATAR_COLOURS: u32 = 8;
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::UserId;
+
+    #[test]
+    fn instants_read_as_dates_and_avatars_as_initials() {
+        assert_eq!(iso_time(1_700_000_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(iso_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_time(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(full_time(1_700_000_000_000), "2023-11-14 22:13");
+        assert_eq!(initials("ann lee"), "AL");
+        assert_eq!(initials("김민수"), "김");
+        assert_eq!(initials("  "), "");
+        let id = UserId("u123".into());
+        assert_eq!(avatar_colour(&id), avatar_colour(&id.clone()));
+        assert!(avatar_colour(&id) < AVATAR_COLOURS);
+    }
 
     fn id(s: &str) -> ClientMsgId {
         ClientMsgId(s.into())
@@ -857,6 +965,31 @@ mod tests {
 
     fn counts(t: &Timeline, seq: Seq) -> Vec<(String, usize)> {
         t.message(seq).unwrap().reactions.iter().map(|r| (r.emoji.clone(), r.by.len())).collect()
+    }
+
+    #[test]
+    fn one_authors_messages_close_together_share_a_name_line() {
+        let at = |seq: Seq, who: &str, minute: i64| ChatMessage {
+            author: user(who),
+            sent_at: minute * 60_000,
+            ..msg(seq, &format!("m{seq}"), "x")
+        };
+        let mut t = Timeline::default();
+        t.joined(
+            vec![at(1, "Ann", 0), at(2, "Ann", 1), at(3, "Bob", 2), at(4, "Ann", 3), at(5, "Ann", 9)],
+            true,
+            false,
+        );
+        t.push_pending(id("p"), Some(user("Ann")), "mine".into());
+        let continued: Vec<bool> = t
+            .rows()
+            .into_iter()
+            .map(|r| match r {
+                Row::Message(e) => e.continued,
+                Row::Gap(_) => panic!("no gap"),
+            })
+            .collect();
+        assert_eq!(continued, [false, true, false, false, false, true], "a new author, or 5 minutes, start a group");
     }
 
     #[test]

@@ -10,9 +10,9 @@ test("two people chat both ways, and see the same order", async ({ browser }) =>
   const hello = unique("hello bob");
   const reply = unique("hi alice");
   await say(alice, hello);
-  await expect(bob.getByText(hello)).toBeVisible();
+  await expect(bob.getByTestId("message-list").getByText(hello)).toBeVisible();
   await say(bob, reply);
-  await expect(alice.getByText(reply)).toBeVisible();
+  await expect(alice.getByTestId("message-list").getByText(reply)).toBeVisible();
 
   const order = async (page: typeof alice) =>
     (await messageTexts(page).allTextContents()).filter((t) => t === hello || t === reply);
@@ -76,7 +76,7 @@ test("a page opened later shows the recent messages", async ({ browser }) => {
   await expect(first.getByTestId("message").filter({ hasText: text })).toHaveAttribute("data-state", "sent");
 
   const second = await person(browser, "Second");
-  await expect(second.getByText(text)).toBeVisible();
+  await expect(second.getByTestId("message-list").getByText(text)).toBeVisible();
 });
 
 test("@nojs the server-rendered page is complete without JavaScript", async ({ page, request }) => {

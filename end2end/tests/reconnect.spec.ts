@@ -33,7 +33,7 @@ test("the page reconnects by itself after the server restarts, and sends what wa
     // And the restarted server delivered it to others too.
     const other = await (await page.context().browser()!.newContext()).newPage();
     await openChat(other, `http://127.0.0.1:${port}/`, "Other");
-    await expect(other.getByText(text)).toBeVisible();
+    await expect(other.getByTestId("message-list").getByText(text)).toBeVisible();
   } finally {
     await stopServer(server);
   }

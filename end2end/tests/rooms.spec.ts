@@ -23,7 +23,7 @@ test("two people in a room see each other's messages, presence and typing", asyn
 
   const reply = unique("hi bob");
   await say(ann, reply);
-  await expect(bob.getByText(reply)).toBeVisible();
+  await expect(bob.getByTestId("message-list").getByText(reply)).toBeVisible();
 
   // Bob leaves: Ann sees it within a second or so.
   await bob.context().close();
@@ -78,7 +78,7 @@ test("rooms do not leak into each other, and one page switches rooms without rel
   // secret too if it had leaked.
   const later = unique("later in blue");
   await postAs(baseURL!, "Passer", blue, [later]);
-  await expect(bob.getByText(later)).toBeVisible();
+  await expect(bob.getByTestId("message-list").getByText(later)).toBeVisible();
   await expect(bob.getByText(secret)).toHaveCount(0);
 
   // Bob goes to red through the sidebar box: same page, no reload.
@@ -86,12 +86,12 @@ test("rooms do not leak into each other, and one page switches rooms without rel
   await bob.getByTestId("join-room-input").fill(red);
   await bob.getByTestId("join-room-button").click();
   await expect(bob).toHaveURL(new RegExp(`/r/${red}$`));
-  await expect(bob.getByText(secret)).toBeVisible();
+  await expect(bob.getByTestId("message-list").getByText(secret)).toBeVisible();
   expect(await bob.evaluate(() => (window as any).__samePage)).toBe(true);
   await expect(bob.getByTestId("online-names")).toHaveText("Ann, Bob");
   const back = unique("bob in red");
   await say(bob, back);
-  await expect(ann.getByText(back)).toBeVisible();
+  await expect(ann.getByTestId("message-list").getByText(back)).toBeVisible();
 
   // Back and Forward move between the rooms, still on the same page.
   await bob.goBack();
@@ -100,7 +100,7 @@ test("rooms do not leak into each other, and one page switches rooms without rel
   await expect(bob.getByText(secret)).toHaveCount(0);
   await bob.goForward();
   await expect(bob).toHaveURL(new RegExp(`/r/${red}$`));
-  await expect(bob.getByText(back)).toBeVisible();
+  await expect(bob.getByTestId("message-list").getByText(back)).toBeVisible();
   // A room in the sidebar (the lobby is always there) is a link that switches rooms in
   // place too.
   await bob.getByTestId("room-entry").filter({ hasText: "#lobby" }).getByRole("link").click();
@@ -141,11 +141,11 @@ test("switching rooms faster than the server allows ends in the last room, and o
   await expect(carol.getByTestId("online-names")).toHaveText("Carol", { timeout: 15_000 });
   const hello = unique("made it");
   await say(bob, hello);
-  await expect(ann.getByText(hello)).toBeVisible();
+  await expect(ann.getByTestId("message-list").getByText(hello)).toBeVisible();
   // Carol would have had it before a message posted in her room afterwards.
   const later = unique("later for carol");
   await postAs(baseURL!, "Passer", carolsRoom, [later]);
-  await expect(carol.getByText(later)).toBeVisible();
+  await expect(carol.getByTestId("message-list").getByText(later)).toBeVisible();
   await expect(carol.getByText(hello)).toHaveCount(0);
 });
 
@@ -167,7 +167,7 @@ test("a room moved to while offline is not called empty before it arrives", asyn
   await bob.evaluate(() => new Promise((rendered) => requestAnimationFrame(() => requestAnimationFrame(rendered))));
   await expect(bob.getByText("No messages yet")).toHaveCount(0);
   await bob.context().setOffline(false);
-  await expect(bob.getByText(said)).toBeVisible({ timeout: 15_000 });
+  await expect(bob.getByTestId("message-list").getByText(said)).toBeVisible({ timeout: 15_000 });
   await expect(bob.getByText("No messages yet")).toHaveCount(0);
 });
 
@@ -183,8 +183,8 @@ test("a message typed while offline is sent after reconnecting, exactly once", a
   await ann.context().setOffline(false);
   await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "connected", { timeout: 15_000 });
   await expect(ann.getByTestId("message").filter({ hasText: text })).toHaveAttribute("data-state", "sent");
-  await expect(bob.getByText(text)).toHaveCount(1);
-  await expect(ann.getByText(text)).toHaveCount(1);
+  await expect(bob.getByTestId("message-list").getByText(text)).toHaveCount(1);
+  await expect(ann.getByTestId("message-list").getByText(text)).toHaveCount(1);
 });
 
 test("a new name is remembered and a rename is announced", async ({ browser }) => {
@@ -250,14 +250,14 @@ test("new messages below show a marker while the reader is scrolled up", async (
   const bob = await person(browser, "Bob", `/r/${room}`);
   // At the bottom: a new message scrolls into view, no marker.
   await say(bob, "first news");
-  await expect(ann.getByText("first news")).toBeInViewport();
+  await expect(ann.getByTestId("message-list").getByText("first news")).toBeInViewport();
   await expect(ann.getByTestId("new-messages")).toHaveCount(0);
   // Scrolled up a little: the view stays put and the marker appears.
   await ann.getByTestId("message-list").evaluate((el) => (el.scrollTop = el.scrollHeight / 2));
   await say(bob, "second news");
   await expect(ann.getByTestId("new-messages")).toBeVisible();
-  await expect(ann.getByText("second news")).not.toBeInViewport();
+  await expect(ann.getByTestId("message-list").getByText("second news")).not.toBeInViewport();
   await ann.getByTestId("new-messages").click();
-  await expect(ann.getByText("second news")).toBeInViewport();
+  await expect(ann.getByTestId("message-list").getByText("second news")).toBeInViewport();
   await expect(ann.getByTestId("new-messages")).toHaveCount(0);
 });

@@ -2,7 +2,7 @@
 //! scrolled up, in which case a "new messages" marker appears; scrolling to the top
 //! (or the button there) loads older pages until the beginning.
 
-use crate::chat::{format_time, Chat, Delivery, Entry, Row, Timeline};
+use crate::chat::{avatar_colour, format_time, full_time, initials, iso_time, Chat, Delivery, Entry, Row, Timeline};
 use crate::protocol::{HistoryPage, MessageKind, RoomId, Seq, REACTIONS};
 use leptos::{
     either::{Either, EitherOf3},
@@ -283,9 +283,16 @@ fn MessageItem(entry: Entry) -> impl IntoView {
         Some(Delivery::Sent) => "sent",
         Some(Delivery::Failed(_)) => "failed",
     };
-    let time = entry.sent_at.map(format_time);
+    let time = entry.sent_at.map(|at| {
+        view! { <time datetime=iso_time(at) title=full_time(at) data-testid="message-time">{format_time(at)}</time> }
+    });
     let seq = entry.seq;
     let deleted = entry.deleted;
+    let continued = entry.continued;
+    let avatar = entry.author.as_ref().map(|a| {
+        let class = format!("avatar avatar-{}", avatar_colour(&a.id));
+        view! { <span class=class aria-hidden="true">{initials(&a.name)}</span> }
+    });
     // Mine (my own, or sent from here), naming me, jumped to: one class list.
     let author_id = entry.author.as_ref().map(|a| a.id.clone());
     let own = entry.delivery.is_some();
@@ -298,6 +305,7 @@ fn MessageItem(entry: Entry) -> impl IntoView {
         let mut class = String::from("message");
         for (on, name) in [
             (deleted, " deleted"),
+            (continued, " continued"),
             (mine, " mine"),
             (named, " mentions-me"),
             (seq.is_some() && chat.highlight.get() == seq, " highlighted"),
@@ -415,12 +423,13 @@ fn MessageItem(entry: Entry) -> impl IntoView {
     Either::Right(view! {
         <li class=class id=seq.map(|s| format!("m-{s}")) data-testid="message" data-state=state data-seq=seq>
             {quote}
+            {avatar}
             <span class="author" data-testid="message-author">{author}</span>
             {body}
             {chips}
             <span class="meta">
                 {edited.then(|| view! { <span class="edited" data-testid="edited">"(edited)"</span> })}
-                {time.map(|t| view! { <time data-testid="message-time">{t}</time> })}
+                {time}
                 {footer}
                 {buttons}
             </span>
