@@ -51,9 +51,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
                 <title>{title}</title>
+                <meta name="theme-color" content="#ffffff" media="(prefers-color-scheme: light)"/>
+                <meta name="theme-color" content="#1f232b" media="(prefers-color-scheme: dark)"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="apple-touch-icon" href="/icon-192.png"/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="stylesheet" id="leptos" href="/pkg/palaver.css"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>

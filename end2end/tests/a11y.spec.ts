@@ -125,3 +125,31 @@ test("a screen reader hears each new message from someone else, briefly, from on
   // Connection changes are a status, which screen readers announce.
   await expect(ann.getByTestId("connection-status")).toHaveAttribute("role", "status");
 });
+
+test("installable: a manifest with icons, and a theme colour for each theme", async ({ page, request }) => {
+  await page.goto("/");
+  const manifestHref = await page.locator('link[rel="manifest"]').getAttribute("href");
+  const manifest = await (await request.get(manifestHref!)).json();
+  expect(manifest).toMatchObject({ name: "Palaver", start_url: "/", display: "standalone" });
+  const sizes = manifest.icons.map((i: { sizes: string }) => i.sizes);
+  expect(sizes).toEqual(expect.arrayContaining(["192x192", "512x512"]));
+  for (const icon of manifest.icons) {
+    const answer = await request.get(icon.src);
+    expect(answer.status(), icon.src).toBe(200);
+    expect(answer.headers()["content-type"], icon.src).toBe(icon.type);
+  }
+  await expect(page.locator('meta[name="theme-color"]')).toHaveCount(2);
+  await expect(page.locator('meta[name="viewport"]')).toHaveAttribute("content", /viewport-fit=cover/);
+});
+
+test("on a touch screen every control of a message is at least 44 px each way", async ({ browser }) => {
+  const context = await browser.newContext({ hasTouch: true, isMobile: true, viewport: { width: 375, height: 740 } });
+  const page = await context.newPage();
+  await openChat(page, `/r/${uniqueRoom("touch")}`, "Tia");
+  await say(page, "big enough?");
+  await expect(page.getByTestId("message")).toHaveAttribute("data-state", "sent");
+  for (const id of ["reply-button", "react-button", "edit-button", "delete-button", "send-button"]) {
+    const box = (await page.getByTestId(id).first().boundingBox())!;
+    expect(Math.min(box.width, box.height), id).toBeGreaterThanOrEqual(44);
+  }
+});
