@@ -103,6 +103,12 @@ test("the keyboard alone: skip to the message box, send, scroll the list, react"
   await page.keyboard.press("Escape");
   await expect(page.getByTestId("reaction-picker")).toHaveCount(0);
   await expect(page.getByTestId("react-button").first()).toBeFocused();
+  // Alt+Down and Alt+Up: the next room in the list ("keys-…" comes before "lobby"), and back.
+  await page.keyboard.press("Alt+ArrowDown");
+  await expect(page.getByTestId("room-name")).toHaveText("#lobby");
+  await page.keyboard.press("Alt+ArrowUp");
+  await expect(page.getByTestId("room-name")).toHaveText(`#${room}`);
+  await expect(page.getByTestId("message-text")).toHaveText(["first", "from the keyboard"]);
 });
 
 test("a screen reader hears each new message from someone else, briefly, from one live region", async ({ browser }) => {

@@ -1,5 +1,5 @@
 //! The sidebar: every room with how many people are in it, and a box to join or
-//! create a room by name.
+//! create a room by name. Alt+Up and Alt+Down move to the room above or below.
 
 use super::form_error::FormError;
 use crate::chat::Chat;
@@ -7,22 +7,49 @@ use crate::location::{room_href, Link, Location};
 use crate::protocol::{RoomId, RoomSummary};
 use leptos::{ev::SubmitEvent, prelude::*};
 
+/// The rooms listed: the server's, the lobby and the current one, in name order.
+fn listed(mut rooms: Vec<RoomSummary>, current: &RoomId) -> Vec<RoomSummary> {
+    for must in [RoomId::lobby(), current.clone()] {
+        if !rooms.iter().any(|r| r.room == must) {
+            rooms.push(RoomSummary { room: must, online: 0 });
+        }
+    }
+    rooms.sort_by(|a, b| a.room.cmp(&b.room));
+    rooms
+}
+
+/// The room `step` places from `current` in the list (the ends stay where they are).
+pub fn neighbour(rooms: &[RoomSummary], current: &RoomId, step: isize) -> Option<RoomId> {
+    let at = rooms.iter().position(|r| &r.room == current)?;
+    let to = at.checked_add_signed(step)?;
+    rooms.get(to).map(|r| r.room.clone()).filter(|r| r != current)
+}
+
 #[component]
 pub fn RoomList(current: RoomId) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let rooms = {
         let current = current.clone();
-        move || {
-            let mut rooms = chat.rooms.get();
-            for must in [RoomId::lobby(), current.clone()] {
-                if !rooms.iter().any(|r| r.room == must) {
-                    rooms.push(RoomSummary { room: must, online: 0 });
-                }
-            }
-            rooms.sort_by(|a, b| a.room.cmp(&b.room));
-            rooms
-        }
+        move || listed(chat.rooms.get(), &current)
     };
+    // Alt+Up / Alt+Down: the room above or below, from anywhere in the page.
+    {
+        let current = current.clone();
+        let location = expect_context::<Location>();
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            let step = match ev.key().as_str() {
+                "ArrowUp" if ev.alt_key() => -1,
+                "ArrowDown" if ev.alt_key() => 1,
+                _ => return,
+            };
+            let rooms = listed(chat.rooms.get_untracked(), &current);
+            if let Some(room) = neighbour(&rooms, &current, step) {
+                ev.prevent_default();
+                location.go_to(&room_href(&room));
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
     let draft = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
     let location = expect_context::<Location>();
@@ -71,5 +98,21 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
                 <FormError problem testid="join-room-error"/>
             </form>
         </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alt_arrows_step_through_the_listed_rooms() {
+        let room = |n: &str| RoomId::parse(n).unwrap();
+        let rooms = listed(vec![RoomSummary { room: room("zed"), online: 1 }], &room("alpha"));
+        assert_eq!(rooms.iter().map(|r| r.room.as_str()).collect::<Vec<_>>(), ["alpha", "lobby", "zed"]);
+        assert_eq!(neighbour(&rooms, &room("lobby"), 1), Some(room("zed")));
+        assert_eq!(neighbour(&rooms, &room("lobby"), -1), Some(room("alpha")));
+        assert_eq!(neighbour(&rooms, &room("alpha"), -1), None, "the top stays");
+        assert_eq!(neighbour(&rooms, &room("zed"), 1), None, "the bottom stays");
     }
 }
