@@ -72,6 +72,8 @@ pub struct Session {
 #[derive(Debug, Default)]
 struct Connection {
     welcomed: bool,
+    /// No name yet: the room is watched (shown live, listed nowhere) until one is chosen.
+    watching: bool,
     /// A new name was said on this connection and not yet welcomed: messages wait, so
     /// that none goes out under the name being left.
     renaming: bool,
@@ -94,10 +96,17 @@ struct Connection {
 }
 
 impl Session {
-    /// A new connection is open: introduce ourselves, if we have a name (or a token).
+    /// A new connection is open: introduce ourselves, if we have a name (or a token);
+    /// if not, watch the room on screen until one is chosen.
     pub fn opened(&mut self, page: &Page) -> Vec<Action> {
-        self.connection = Some(Connection::default());
-        hello((page.token)(), page.name)
+        let mut c = Connection::default();
+        let mut out = hello((page.token)(), page.name);
+        if out.is_empty() {
+            c.watching = true;
+            out = c.join(page);
+        }
+        self.connection = Some(c);
+        out
     }
 
     /// The connection closed (or never opened): say so, and when to try again. The wait
@@ -121,7 +130,12 @@ impl Session {
                 out.push(Action::Remember { token: token.clone(), name: user.name.clone() });
                 if !c.welcomed {
                     c.welcomed = true;
-                    out.extend(c.join(page));
+                    // A watcher is already in the room: the server lists it there now.
+                    if std::mem::take(&mut c.watching) && c.ready {
+                        out.extend(c.pending(page));
+                    } else {
+                        out.extend(c.join(page));
+                    }
                 } else if std::mem::take(&mut c.renaming) {
                     out.extend(c.pending(page));
                 }
@@ -192,11 +206,11 @@ impl Session {
                 c.renaming |= c.welcomed && !out.is_empty();
                 out
             }
-            Intent::SwitchRoom if c.welcomed => c.join(page),
+            Intent::SwitchRoom if c.welcomed || c.watching => c.join(page),
             Intent::Rejoin => {
                 c.rejoin_due = false;
                 // The room on screen first, then the rooms still to leave.
-                let mut out = if c.welcomed && !c.ready { c.join(page) } else { Vec::new() };
+                let mut out = if (c.welcomed || c.watching) && !c.ready { c.join(page) } else { Vec::new() };
                 let joined = c.joined.clone();
                 out.extend(
                     std::mem::take(&mut c.not_left)
@@ -458,7 +472,13 @@ mod tests {
         assert_eq!(Tab::new(Some("Ann"), Some("tok")).open(), [say(rename)]);
         assert_eq!(Tab::new(None, Some("tok")).open(), [say(Hello::Token("tok".into()))]);
         assert_eq!(Tab::new(Some("Ann"), None).open(), [say(Hello::Name("Ann".into()))]);
-        assert_eq!(Tab::new(None, None).open(), [], "nobody to introduce until a name is chosen");
+        let lobby = RoomId::lobby();
+        let watch = Action::Send(ClientMsg::Join { room: lobby.clone(), after: None });
+        assert_eq!(
+            Tab::new(None, None).open(),
+            [watch],
+            "nobody to introduce: the room is watched until a name is chosen"
+        );
 
         let mut tab = Tab::new(None, None);
         tab.open();
@@ -466,6 +486,28 @@ mod tests {
         tab.token = Some("from-another-tab".into());
         let rename = Hello::Rename { token: "from-another-tab".into(), name: "Bo".into() };
         assert_eq!(tab.intend(Intent::Hello), [say(rename)], "the stored token is read when saying hello");
+    }
+
+    #[test]
+    fn a_visitor_watches_the_room_and_once_welcomed_posts_there_without_joining_again() {
+        let lobby = RoomId::lobby();
+        let mut tab = Tab::new(None, None);
+        tab.open();
+        let joined = ServerMsg::Joined {
+            room: lobby.clone(),
+            messages: vec![],
+            complete: true,
+            has_older: false,
+            online: vec![],
+        };
+        assert_eq!(tab.hear(joined), [Action::Status(ConnectionStatus::Connected)], "live, not connecting");
+        tab.name = Some("Vi".into());
+        assert_eq!(tab.intend(Intent::Hello), [say(Hello::Name("Vi".into()))]);
+        let user = User { id: UserId("vi".into()), name: "Vi".into() };
+        let welcome = ServerMsg::Welcome { user: user.clone(), token: "t".into() };
+        assert_eq!(tab.hear(welcome), [Action::Remember { token: "t".into(), name: "Vi".into() }], "no second join");
+        tab.timelines.entry(lobby.clone()).or_default().push_pending(id("m1"), Some(user), "m1".into());
+        assert_eq!(tab.intend(Intent::Flush), [send(&lobby, "m1")]);
     }
 
     #[test]

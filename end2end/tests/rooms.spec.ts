@@ -261,3 +261,22 @@ test("new messages below show a marker while the reader is scrolled up", async (
   await expect(ann.getByTestId("message-list").getByText("second news")).toBeInViewport();
   await expect(ann.getByTestId("new-messages")).toHaveCount(0);
 });
+
+test("a visitor without a name sees the room live, is not listed, and joins in by choosing one", async ({ browser }) => {
+  const room = uniqueRoom("visit");
+  const ann = await person(browser, "Ann", `/r/${room}`);
+  const visitor = await (await browser.newContext()).newPage();
+  await visitor.goto(`/r/${room}`);
+  await expect(visitor.getByTestId("name-form")).toBeVisible();
+  await expect(visitor.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
+  const live = unique("as it happens");
+  await say(ann, live);
+  await expect(visitor.getByTestId("message-list").getByText(live)).toBeVisible();
+  await expect(ann.getByTestId("online-count")).toHaveText("1");
+  await visitor.getByTestId("name-input").fill("Vi");
+  await visitor.getByTestId("name-button").click();
+  await expect(ann.getByTestId("online-count")).toHaveText("2");
+  const hello = unique("hello from Vi");
+  await say(visitor, hello);
+  await expect(ann.getByTestId("message").filter({ hasText: hello }).getByTestId("message-author")).toHaveText("Vi");
+});

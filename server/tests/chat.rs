@@ -305,9 +305,33 @@ async fn authors_come_from_the_signed_token_not_the_frame() {
     let mut mallory = server.client().await;
     mallory.send_msg(ClientMsg::Hello(Hello::Token(format!("{payload}.AAAA")))).await;
     expect_error(&mut mallory, ErrorReason::BadToken).await;
-    // Nothing but hello works before one has succeeded.
-    mallory.send_msg(ClientMsg::Join { room: RoomId::lobby(), after: None }).await;
+    // Before a hello succeeds, a visitor may watch a room (listed nowhere) but not post.
+    let (_, _, online) = mallory.join("lobby", None).await;
+    assert!(!online.iter().any(|u| u.name == "Mallory"));
+    mallory.say("lobby", "m1", "may I?").await;
     expect_error(&mut mallory, ErrorReason::NotIdentified).await;
+}
+
+#[tokio::test]
+async fn a_visitor_watches_a_room_live_unlisted_until_they_say_hello() {
+    let server = TestServer::start();
+    let mut ann = server.named("Ann").await;
+    ann.join("r", None).await;
+    let mut visitor = server.client().await;
+    let (_, _, online) = visitor.join("r", None).await;
+    assert_eq!(online, [ann.user()], "a watcher is not listed");
+    ann.say("r", "m1", "live for watchers too").await;
+    assert_eq!(visitor.next_message().await.text, "live for watchers too");
+    // Saying hello lists them in the room they watch, without joining again.
+    let (vi, _) = visitor.hello(None, Some("Vi")).await;
+    let arrived = ann.next_where(|m| matches!(m, ServerMsg::Arrived { user, .. } if user.name == "Vi")).await;
+    assert!(matches!(&arrived, ServerMsg::Arrived { user, .. } if *user == vi), "{arrived:?}");
+    visitor.say("r", "m2", "hello from Vi").await;
+    assert_eq!(ann.next_message().await.author, vi);
+    // Leaving ends the watching; the room stays Ann's.
+    visitor.close().await;
+    let departed = ann.next_where(|m| matches!(m, ServerMsg::Departed { .. })).await;
+    assert!(matches!(departed, ServerMsg::Departed { user, .. } if user == vi));
 }
 
 #[tokio::test]
@@ -817,9 +841,11 @@ async fn replies_reactions_and_mentions_over_real_sockets() {
     let last = [bob.next_ack().await.1, bob_tab.next_ack().await.1, ann.next_ack().await.1].into_iter().max().unwrap();
     let (page, _, _) = server.named("Cy").await.join("r", None).await;
     let original = page.iter().find(|m| m.seq == first).unwrap();
-    let chips: Vec<(&str, usize)> = original.reactions.iter().map(|r| (r.emoji.as_str(), r.by.len())).collect();
-    assert_eq!(chips, [("👍", 1), ("🎉", 1)], "one person, one reaction of each kind");
-    assert_eq!(original.reactions[0].by, [bob.user()]);
+    let mut chips: Vec<(&str, usize)> = original.reactions.iter().map(|r| (r.emoji.as_str(), r.by.len())).collect();
+    chips.sort();
+    assert_eq!(chips, [("🎉", 1), ("👍", 1)], "one person, one reaction of each kind");
+    let thumbs = original.reactions.iter().find(|r| r.emoji == "👍").unwrap();
+    assert_eq!(thumbs.by, [bob.user()]);
 
     // Refusals, each a clear error: an emoji not in the set, a deleted message.
     ann.send_msg(react("r", "x4", first, "🦀", false)).await;

@@ -19,12 +19,12 @@ impl<T: Transport> Connection<T> {
     pub(super) async fn command(&mut self, msg: ClientMsg) -> Result<Vec<ServerMsg>, FrameError> {
         match msg {
             ClientMsg::Hello(hello) => self.hello(hello).await,
+            // Before a hello, a visitor may watch rooms (listed nowhere) but not post.
             ClientMsg::Join { room, after } => {
-                let user = self.identified()?;
-                self.join(room, after, &user).await
+                let user = self.user.clone();
+                self.join(room, after, user.as_ref()).await
             }
             ClientMsg::Leave { room } => {
-                self.identified()?;
                 if self.rooms.contains(&room) {
                     self.moves.take_or_refuse("joins and leaves").map_err(|e| e.about(Some(&room), None))?;
                     self.leave(&room);
@@ -58,13 +58,11 @@ impl<T: Transport> Connection<T> {
                 Ok(Vec::new())
             }
             ClientMsg::History { room, before } => {
-                self.identified()?;
                 self.require_joined(&room, None)?;
                 let page = self.cx.hub.store().before(&room, before, HISTORY_PAGE).await.map_err(unavailable)?;
                 Ok(vec![ServerMsg::Older { room, messages: page.messages, has_older: page.has_older }])
             }
             ClientMsg::Around { room, seq } => {
-                self.identified()?;
                 self.require_joined(&room, None)?;
                 let (from, to) = around_span(seq);
                 let page = self.cx.hub.store().span(&room, from, to).await.map_err(unavailable)?;
@@ -116,7 +114,12 @@ impl<T: Transport> Connection<T> {
             .ok_or_else(|| FrameError::new(ErrorReason::NotIdentified, "say hello with a name or token first"))
     }
 
-    async fn join(&mut self, room: RoomId, after: Option<u64>, user: &User) -> Result<Vec<ServerMsg>, FrameError> {
+    async fn join(
+        &mut self,
+        room: RoomId,
+        after: Option<u64>,
+        user: Option<&User>,
+    ) -> Result<Vec<ServerMsg>, FrameError> {
         let new = !self.rooms.contains(&room);
         if new && self.rooms.len() >= MAX_ROOMS_PER_CONNECTION {
             let detail = format!("at most {MAX_ROOMS_PER_CONNECTION} rooms per connection; leave one first");
@@ -168,6 +171,16 @@ impl<T: Transport> Connection<T> {
                 self.rename(&current.name, &user).await?;
             }
         }
+        if self.user.is_none() {
+            // Watching until now: listed from now on in every room watched.
+            let rooms: Vec<RoomId> = self.rooms.names().cloned().collect();
+            for room in rooms {
+                let membership = self.cx.hub.attend(&room, &user);
+                if let Some(joined) = self.rooms.get_mut(&room) {
+                    joined._membership = membership;
+                }
+            }
+        }
         self.user = Some(user.clone());
         let token = self.cx.identity.token(&user);
         let rooms = ServerMsg::Rooms { rooms: self.cx.hub.rooms() };
@@ -193,9 +206,13 @@ impl<T: Transport> Connection<T> {
         Ok(())
     }
 
-    /// Into a room: its live feed, and a place in its presence.
-    pub(super) fn enter(&mut self, room: RoomId, user: &User) {
-        let (feed, membership) = self.cx.hub.join(&room, user);
+    /// Into a room: its live feed, and a place in its presence (for someone who said
+    /// hello; a visitor only watches).
+    pub(super) fn enter(&mut self, room: RoomId, user: Option<&User>) {
+        let (feed, membership) = match user {
+            Some(user) => self.cx.hub.join(&room, user),
+            None => self.cx.hub.watch(&room),
+        };
         self.feeds.insert(room.clone(), BroadcastStream::new(feed));
         self.rooms.insert(room, Joined { delivered: 0, _membership: membership });
     }

@@ -176,7 +176,7 @@ impl<T: Transport> Connection<T> {
     /// in the lobby), receiving what is posted from now on.
     async fn open(&mut self) {
         let Some((user, room)) = self.transport.opening() else { return };
-        self.enter(room.clone(), &user);
+        self.enter(room.clone(), Some(&user));
         self.user = Some(user);
         // Messages from before are not shown, so those stored until now count as delivered
         // (should the connection fall behind, it catches up from here).

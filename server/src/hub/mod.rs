@@ -158,31 +158,39 @@ pub struct Hub {
     writes: mpsc::Sender<Write>,
 }
 
-/// A person's presence in a room through one connection; leaves when dropped, so a
-/// connection that ends any way at all is no longer listed.
+/// A connection's place in a room: a person's presence through it (none for a visitor
+/// who has not chosen a name and only watches); leaves when dropped, so a connection
+/// that ends any way at all is no longer listed.
 pub struct Membership {
     shared: Arc<Shared>,
     room: RoomId,
-    user: UserId,
+    user: Option<UserId>,
 }
 
 impl Drop for Membership {
     fn drop(&mut self) {
         let mut rooms = self.shared.rooms();
-        let before = rooms.present(&self.room, &self.user);
+        let Some(user) = &self.user else {
+            // A watcher: the room is dropped with the last of anyone in it.
+            if rooms.live.get(&self.room).is_some_and(|r| r.online.is_empty() && r.feed.receiver_count() == 0) {
+                rooms.live.remove(&self.room);
+            }
+            return;
+        };
+        let before = rooms.present(&self.room, user);
         let Some(room) = rooms.live.get_mut(&self.room) else { return };
-        let last_tab = match room.online.get_mut(&self.user) {
+        let last_tab = match room.online.get_mut(user) {
             Some((_, conns)) if *conns > 1 => {
                 *conns -= 1;
                 false
             }
-            Some(_) => room.online.remove(&self.user).is_some(),
+            Some(_) => room.online.remove(user).is_some(),
             None => false,
         };
         if last_tab {
-            rooms.announce(&self.room, &self.user, before);
+            rooms.announce(&self.room, user, before);
             self.shared.directory_dirty.notify_one();
-            self.shared.bus.publish(Event::Gone { room: self.room.clone(), user: self.user.clone() });
+            self.shared.bus.publish(Event::Gone { room: self.room.clone(), user: user.clone() });
         }
         if rooms.live.get(&self.room).is_some_and(|r| r.online.is_empty() && r.feed.receiver_count() == 0) {
             rooms.live.remove(&self.room);
@@ -257,11 +265,26 @@ impl Hub {
     /// listed until it is dropped. (Who is there comes from [`Hub::online`], when the
     /// `joined` answer is made; the list is not built twice.)
     pub fn join(&self, room: &RoomId, user: &User) -> (broadcast::Receiver<Frame>, Membership) {
+        let (feed, _watching) = self.watch(room);
+        (feed, self.attend(room, user))
+    }
+
+    /// Watches a room without being listed in it: the live feed only (a visitor who has
+    /// not chosen a name yet).
+    pub fn watch(&self, room: &RoomId) -> (broadcast::Receiver<Frame>, Membership) {
+        let mut rooms = self.shared.rooms();
+        let spans_nodes = self.shared.bus.spans_nodes();
+        let entry = rooms.live.entry(room.clone()).or_insert_with(|| Room::new(spans_nodes));
+        let feed = entry.feed.subscribe();
+        (feed, Membership { shared: self.shared.clone(), room: room.clone(), user: None })
+    }
+
+    /// Lists `user` in a room whose feed is watched here: presence without another feed.
+    pub fn attend(&self, room: &RoomId, user: &User) -> Membership {
         let mut rooms = self.shared.rooms();
         let before = rooms.present(room, &user.id);
         let spans_nodes = self.shared.bus.spans_nodes();
         let entry = rooms.live.entry(room.clone()).or_insert_with(|| Room::new(spans_nodes));
-        let feed = entry.feed.subscribe();
         let (name, conns) = entry.online.entry(user.id.clone()).or_insert_with(|| (user.name.clone(), 0));
         *conns += 1;
         let first_tab = *conns == 1;
@@ -272,8 +295,7 @@ impl Hub {
         if first_tab {
             self.shared.bus.publish(Event::Here { room: room.clone(), user: user.clone() });
         }
-        let membership = Membership { shared: self.shared.clone(), room: room.clone(), user: user.id.clone() };
-        (feed, membership)
+        Membership { shared: self.shared.clone(), room: room.clone(), user: Some(user.id.clone()) }
     }
 
     /// Rooms held in memory (with a live feed or people in them).
