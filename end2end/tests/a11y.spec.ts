@@ -159,3 +159,36 @@ test("on a touch screen every control of a message is at least 44 px each way", 
     expect(Math.min(box.width, box.height), id).toBeGreaterThanOrEqual(44);
   }
 });
+
+test("on a phone the room list is a drawer: it keeps the focus, Esc and a tap outside close it", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
+  const page = await context.newPage();
+  const room = uniqueRoom("drawer");
+  await openChat(page, `/r/${room}`, "Pat");
+  const drawer = page.getByTestId("room-list");
+  const menu = page.getByTestId("menu-button");
+  await expect(drawer).toBeHidden();
+  await expect(menu).toHaveAttribute("aria-expanded", "false");
+  await menu.click();
+  await expect(drawer).toBeVisible();
+  await expect(menu).toHaveAttribute("aria-expanded", "true");
+  await scan(page, "the room drawer open on a phone");
+  // The focus goes in, and Tab goes round inside.
+  const inside = () => page.evaluate(() => !!document.activeElement?.closest("#rooms-drawer"));
+  await expect.poll(inside).toBe(true);
+  for (let i = 0; i < 8; i++) {
+    await page.keyboard.press("Tab");
+    expect(await inside(), `after ${i + 1} Tab`).toBe(true);
+  }
+  await page.keyboard.press("Escape");
+  await expect(drawer).toBeHidden();
+  await expect(menu).toBeFocused();
+  await menu.click();
+  await page.getByTestId("drawer-backdrop").click({ position: { x: 360, y: 400 } });
+  await expect(drawer).toBeHidden();
+  // Choosing a room goes there and closes the drawer.
+  await menu.click();
+  await page.getByTestId("room-entry").filter({ hasText: "#lobby" }).getByRole("link").click();
+  await expect(page.getByTestId("room-name")).toHaveText("#lobby");
+  await expect(drawer).toBeHidden();
+});

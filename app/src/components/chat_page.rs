@@ -70,6 +70,56 @@ fn RoomView(room: RoomId) -> impl IntoView {
     let r = room.clone();
     let data_room = room.to_string();
     let (for_list, for_presence, for_typing) = (room.clone(), room.clone(), room.clone());
+    // On a phone the room list is a drawer behind the header's Rooms button: it keeps
+    // the focus while open, and Esc or a tap outside closes it.
+    let drawer = RwSignal::new(false);
+    let drawer_ref = NodeRef::<leptos::html::Div>::new();
+    let menu_ref = NodeRef::<leptos::html::Button>::new();
+    let focusables = move || {
+        use leptos::wasm_bindgen::JsCast;
+        let Some(el) = drawer_ref.get_untracked() else { return Vec::new() };
+        let Ok(list) = el.query_selector_all("a, button, input") else { return Vec::new() };
+        (0..list.length()).filter_map(|i| list.item(i)?.dyn_into::<leptos::web_sys::HtmlElement>().ok()).collect()
+    };
+    let close_drawer = move || {
+        drawer.set(false);
+        if let Some(menu) = menu_ref.get_untracked() {
+            let _ = menu.focus();
+        }
+    };
+    let open_drawer = move |_| {
+        drawer.set(true);
+        request_animation_frame(move || {
+            if let Some(first) = focusables().first() {
+                let _ = first.focus();
+            }
+        });
+    };
+    let on_drawer_key = move |ev: leptos::ev::KeyboardEvent| {
+        if !drawer.get_untracked() {
+            return;
+        }
+        match ev.key().as_str() {
+            "Escape" => close_drawer(),
+            "Tab" => {
+                // Round and round inside the drawer.
+                let all = focusables();
+                let active = document().active_element();
+                let (Some(first), Some(last)) = (all.first(), all.last()) else { return };
+                let at = |el: &leptos::web_sys::HtmlElement| {
+                    active.as_ref().is_some_and(|a| a == el.as_ref() as &leptos::web_sys::Element)
+                };
+                if ev.shift_key() && at(first) {
+                    ev.prevent_default();
+                    let _ = last.focus();
+                } else if !ev.shift_key() && at(last) {
+                    ev.prevent_default();
+                    let _ = first.focus();
+                }
+            }
+            _ => {}
+        }
+    };
 
     view! {
         <div class="chat">
@@ -81,9 +131,24 @@ fn RoomView(room: RoomId) -> impl IntoView {
             >
                 "Skip to the message box"
             </a>
-            <RoomList current=for_list/>
+            <div class="drawer" class:open=drawer id="rooms-drawer" node_ref=drawer_ref on:keydown=on_drawer_key>
+                <RoomList current=for_list/>
+            </div>
+            {move || {
+                drawer.get().then(|| view! { <div class="backdrop" data-testid="drawer-backdrop" on:click=move |_| close_drawer()></div> })
+            }}
             <main class="room" data-testid="room" data-room=data_room>
                 <header class="chat-header">
+                    <button
+                        class="menu-button"
+                        data-testid="menu-button"
+                        node_ref=menu_ref
+                        aria-controls="rooms-drawer"
+                        aria-expanded=move || drawer.get().to_string()
+                        on:click=open_drawer
+                    >
+                        "Rooms"
+                    </button>
                     <h1 data-testid="room-name">{heading}</h1>
                     <Presence room=for_presence/>
                     <ConnectionStatusBadge/>
