@@ -1,6 +1,7 @@
 import { test, expect, Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 import { openChat, say, unique, uniqueRoom } from "./helpers";
+import { postAs } from "./speaker";
 
 // An accessibility scan (axe-core: the WCAG 2.0-2.2 A and AA rules and its best practices) of each state of the
 // page, in both themes and at a desktop's and a phone's width. No rule is turned off.
@@ -191,4 +192,27 @@ test("on a phone the room list is a drawer: it keeps the focus, Esc and a tap ou
   await page.getByTestId("room-entry").filter({ hasText: "#lobby" }).getByRole("link").click();
   await expect(page.getByTestId("room-name")).toHaveText("#lobby");
   await expect(drawer).toBeHidden();
+});
+
+test("no axe violations with 200 messages, with a form's error, and usable at 200% text size", async ({ browser, baseURL }) => {
+  const room = uniqueRoom("a11y-many");
+  await postAs(baseURL!, "Olga", room, Array.from({ length: 200 }, (_, i) => `message ${i}: **bold**, \`code\` and https://example.com/${i}`));
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`/r/${room}`);
+  // The name form refuses a name of spaces, and says why.
+  await page.getByTestId("name-input").fill("   ");
+  await page.getByTestId("name-button").click();
+  await expect(page.getByRole("alert")).toBeVisible();
+  await scan(page, "the name form's error");
+  await openChat(page, `/r/${room}`, "Ann");
+  await expect(page.getByTestId("message")).toHaveCount(50);
+  await page.getByTestId("load-older").click();
+  await expect(page.getByTestId("message")).toHaveCount(100);
+  await scan(page, "a room with many messages");
+  // Text at 200%: the box to write in and its button are still on screen and usable.
+  await page.evaluate(() => (document.documentElement.style.fontSize = "200%"));
+  await expect(page.getByTestId("composer-input")).toBeInViewport();
+  await expect(page.getByTestId("send-button")).toBeInViewport();
+  await say(page, "still fine at 200%");
+  await expect(page.getByTestId("message-text").last()).toHaveText("still fine at 200%");
 });
