@@ -150,27 +150,10 @@ impl Refusal {
     }
 }
 
-/// How each kind is written in the database (both backends).
-pub fn kind_str(kind: MessageKind) -> &'static str {
-    match kind {
-        MessageKind::Text => "text",
-        MessageKind::Renamed => "renamed",
-        MessageKind::Edit => "edit",
-        MessageKind::Delete => "delete",
-        MessageKind::React => "react",
-        MessageKind::Unreact => "unreact",
-    }
-}
-
+/// The kind of a stored row: its name on the wire, as both backends write it (an
+/// unknown name, from a newer version, reads as text).
 pub fn kind_from_str(kind: &str) -> MessageKind {
-    match kind {
-        "renamed" => MessageKind::Renamed,
-        "edit" => MessageKind::Edit,
-        "delete" => MessageKind::Delete,
-        "react" => MessageKind::React,
-        "unreact" => MessageKind::Unreact,
-        _ => MessageKind::Text,
-    }
+    MessageKind::named(kind).unwrap_or_default()
 }
 
 /// How a message's mentions are kept in the database (both backends): JSON, or NULL.

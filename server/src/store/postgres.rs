@@ -4,8 +4,8 @@
 //! recognised by (room, author, client id) whichever node stored it first.
 
 use super::{
-    decorate, kind_from_str, kind_str, lookups, mentions_from_db, mentions_to_db, Appended, OriginalRow, Post,
-    ReactionRow, Refusal, Store, StoreError,
+    decorate, kind_from_str, lookups, mentions_from_db, mentions_to_db, Appended, OriginalRow, Post, ReactionRow,
+    Refusal, Store, StoreError,
 };
 use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, Quote, RoomId, Seq, User, UserId, MAX_REACTIONS};
 use async_trait::async_trait;
@@ -110,7 +110,7 @@ impl PostgresStore {
         let ids: Vec<&str> = batch.iter().map(|p| p.id.as_str()).collect();
         let authors: Vec<&str> = batch.iter().map(|p| p.author.id.as_str()).collect();
         let names: Vec<&str> = batch.iter().map(|p| p.author.name.as_str()).collect();
-        let kinds: Vec<&str> = batch.iter().map(|p| kind_str(p.kind)).collect();
+        let kinds: Vec<&str> = batch.iter().map(|p| p.kind.name()).collect();
         let texts: Vec<&str> = batch.iter().map(|p| p.text.as_str()).collect();
         let sent: Vec<i64> = batch.iter().map(|p| p.sent_at).collect();
         let targets: Vec<Option<i64>> = batch.iter().map(|p| p.target.map(|t| t as i64)).collect();

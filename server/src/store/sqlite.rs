@@ -2,8 +2,8 @@
 //! synced to disk (`synchronous=FULL`) before anything is acknowledged.
 
 use super::{
-    decorate, kind_from_str, kind_str, lookups, mentions_from_db, mentions_to_db, Appended, OriginalRow, Post,
-    ReactionRow, Refusal, Store, StoreError,
+    decorate, kind_from_str, lookups, mentions_from_db, mentions_to_db, Appended, OriginalRow, Post, ReactionRow,
+    Refusal, Store, StoreError,
 };
 use app::protocol::{
     ChatMessage, ClientMsgId, HistoryPage, MessageKind, Quote, RoomId, Seq, User, UserId, MAX_REACTIONS,
@@ -320,7 +320,7 @@ fn append_in_transaction(
                 m.id.as_str(),
                 m.author.id.as_str(),
                 m.author.name,
-                kind_str(m.kind),
+                m.kind.name(),
                 m.text,
                 m.sent_at,
                 m.target.map(|t| t as i64),
