@@ -17,9 +17,17 @@ use tokio_tungstenite::tungstenite::{
     Message,
 };
 
+/// The next error, read past presence and past messages still on their way from others
+/// (their acks may have raced ours). A refusal that wrongly posted something still fails:
+/// no error comes, and the wait runs out.
 async fn expect_error(client: &mut Client, reason: ErrorReason) -> ServerMsg {
     let msg = client
-        .next_where(|m| !matches!(m, ServerMsg::Rooms { .. } | ServerMsg::Arrived { .. } | ServerMsg::Departed { .. }))
+        .next_where(|m| {
+            !matches!(
+                m,
+                ServerMsg::Rooms { .. } | ServerMsg::Arrived { .. } | ServerMsg::Departed { .. } | ServerMsg::Message(_)
+            )
+        })
         .await;
     match &msg {
         ServerMsg::Error { reason: r, detail, .. } if *r == reason && !detail.is_empty() => msg,
