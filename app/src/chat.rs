@@ -27,7 +27,7 @@ pub enum Delivery {
     /// Stored by the server and numbered.
     Sent,
     /// Refused by the server; kept visible with the reason so it can be retried.
-    Failed(String),
+    Failed(ErrorReason),
 }
 
 /// One line of a room's timeline.
@@ -126,25 +126,35 @@ impl Timeline {
         self.confirmed.iter().chain(self.unconfirmed.iter()).filter(|e| !e.is_change())
     }
 
-    /// The lines of the room and, where numbers are missing between two loaded ones
-    /// (after a jump to an older message), a gap to fill.
-    pub fn rows(&self) -> Vec<Row> {
+    /// The lines of the room, a day's name before the first line of each day, and,
+    /// where numbers are missing between two loaded ones (after a jump to an older
+    /// message), a gap to fill. `day_of` gives the reader's local day of an instant;
+    /// a line still on its way (no time yet) is `today`'s.
+    pub fn rows(&self, day_of: &dyn Fn(i64) -> i64, today: i64) -> Vec<Row> {
         let mut rows = Vec::new();
         let mut last = None;
         let mut group = Group::default();
-        for e in &self.confirmed {
-            if let (Some(prev), Some(seq)) = (last, e.seq) {
-                if seq > prev + 1 {
-                    rows.push(Row::Gap(prev));
-                    group = Group::default();
+        let mut shown_day = None;
+        let lines = self.confirmed.iter().map(|e| (e, true)).chain(self.unconfirmed.iter().map(|e| (e, false)));
+        for (e, confirmed) in lines {
+            if confirmed {
+                if let (Some(prev), Some(seq)) = (last, e.seq) {
+                    if seq > prev + 1 {
+                        rows.push(Row::Gap(prev));
+                        group = Group::default();
+                    }
                 }
+                last = e.seq;
             }
-            last = e.seq;
-            if !e.is_change() {
-                rows.push(Row::Message(group.place(e)));
+            if e.is_change() {
+                continue;
             }
-        }
-        for e in self.unconfirmed.iter().filter(|e| !e.is_change()) {
+            let day = e.sent_at.map_or(today, day_of);
+            if shown_day != Some(day) {
+                shown_day = Some(day);
+                rows.push(Row::Day(day));
+                group = Group::default();
+            }
             rows.push(Row::Message(group.place(e)));
         }
         rows
@@ -289,7 +299,7 @@ impl Timeline {
         }
     }
 
-    pub fn failed(&mut self, id: &ClientMsgId, reason: String) {
+    pub fn failed(&mut self, id: &ClientMsgId, reason: ErrorReason) {
         // A refused edit or delete changes nothing; the message stays as it is.
         self.unconfirmed.retain(|e| !(&e.id == id && e.is_change()));
         if let Some(entry) = self.unconfirmed.iter_mut().find(|e| &e.id == id) {
@@ -400,6 +410,8 @@ impl Group {
 pub enum Row {
     Message(Entry),
     Gap(Seq),
+    /// The local day (days since 1970-01-01) its following lines were sent on.
+    Day(i64),
 }
 
 /// Who this browser is to the chat.
@@ -457,11 +469,11 @@ pub enum ConnectionStatus {
 }
 
 impl ConnectionStatus {
-    pub fn label(self) -> &'static str {
+    pub fn label(self, t: &crate::locale::Texts) -> &'static str {
         match self {
-            ConnectionStatus::Connecting => "Connecting…",
-            ConnectionStatus::Connected => "Connected",
-            ConnectionStatus::Reconnecting => "Reconnecting…",
+            ConnectionStatus::Connecting => t.connecting,
+            ConnectionStatus::Connected => t.connected,
+            ConnectionStatus::Reconnecting => t.reconnecting,
         }
     }
 
@@ -747,8 +759,8 @@ impl Chat {
             ServerMsg::Rooms { rooms } => self.rooms.set(rooms),
             // Too fast: it stays pending, and the socket task sends it again shortly.
             ServerMsg::Error { reason: ErrorReason::RateLimited, .. } => {}
-            ServerMsg::Error { detail, id: Some(id), room: Some(room), .. } => {
-                self.update_timeline(&room, |t| t.failed(&id, detail))
+            ServerMsg::Error { reason, id: Some(id), room: Some(room), .. } => {
+                self.update_timeline(&room, |t| t.failed(&id, reason))
             }
             ServerMsg::Error { .. } => {}
         }
@@ -774,16 +786,6 @@ pub fn typing_names(entries: Option<&Vec<(User, f64)>>, now: f64) -> Vec<String>
         .unwrap_or_default()
 }
 
-/// "Ann is typing…", "Ann and Bob are typing…", "3 people are typing…".
-pub fn typing_line(names: &[String]) -> Option<String> {
-    match names {
-        [] => None,
-        [one] => Some(format!("{one} is typing…")),
-        [a, b] => Some(format!("{a} and {b} are typing…")),
-        more => Some(format!("{} people are typing…", more.len())),
-    }
-}
-
 /// A fresh id for an outgoing message: time plus randomness, unique per browser.
 pub fn new_message_id() -> ClientMsgId {
     #[cfg(feature = "hydrate")]
@@ -807,59 +809,6 @@ pub fn now_ms() -> f64 {
     return std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_millis() as f64);
 }
 
-/// "HH:MM" of a server timestamp: the reader's local time in the browser, UTC elsewhere.
-pub fn format_time(unix_ms: i64) -> String {
-    #[cfg(feature = "hydrate")]
-    let (h, m) = {
-        let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
-        (d.get_hours() as i64, d.get_minutes() as i64)
-    };
-    #[cfg(not(feature = "hydrate"))]
-    let (h, m) = {
-        let minutes = unix_ms.div_euclid(60_000);
-        (minutes.div_euclid(60).rem_euclid(24), minutes.rem_euclid(60))
-    };
-    format!("{h:02}:{m:02}")
-}
-
-/// A server timestamp as an ISO 8601 UTC instant, for `<time datetime>`.
-pub fn iso_time(unix_ms: i64) -> String {
-    let (days, ms) = (unix_ms.div_euclid(86_400_000), unix_ms.rem_euclid(86_400_000));
-    let (y, mo, d) = civil_date(days);
-    let (h, mi, sec) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{sec:02}Z")
-}
-
-/// The exact date and time of a server timestamp, for the tooltip on a message's time:
-/// the reader's local time in the browser, UTC elsewhere.
-pub fn full_time(unix_ms: i64) -> String {
-    #[cfg(feature = "hydrate")]
-    let (y, mo, d, h, mi) = {
-        let t = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
-        (t.get_full_year() as i64, t.get_month() as i64 + 1, t.get_date() as i64, t.get_hours(), t.get_minutes())
-    };
-    #[cfg(not(feature = "hydrate"))]
-    let (y, mo, d, h, mi) = {
-        let (y, mo, d) = civil_date(unix_ms.div_euclid(86_400_000));
-        let minutes = unix_ms.div_euclid(60_000);
-        (y, mo, d, minutes.div_euclid(60).rem_euclid(24), minutes.rem_euclid(60))
-    };
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}")
-}
-
-/// Year, month and day of a count of days since 1970-01-01 (proleptic Gregorian).
-fn civil_date(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// Up to two initials of a name, for its avatar.
 pub fn initials(name: &str) -> String {
     name.split_whitespace().filter_map(|w| w.chars().next()).take(2).flat_map(char::to_uppercase).collect()
@@ -881,11 +830,7 @@ mod tests {
     use crate::protocol::UserId;
 
     #[test]
-    fn instants_read_as_dates_and_avatars_as_initials() {
-        assert_eq!(iso_time(1_700_000_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(iso_time(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso_time(951_782_400_000), "2000-02-29T00:00:00Z");
-        assert_eq!(full_time(1_700_000_000_000), "2023-11-14 22:13");
+    fn avatars_read_as_initials() {
         assert_eq!(initials("ann lee"), "AL");
         assert_eq!(initials("김민수"), "김");
         assert_eq!(initials("  "), "");
@@ -982,14 +927,45 @@ mod tests {
         );
         t.push_pending(id("p"), Some(user("Ann")), "mine".into());
         let continued: Vec<bool> = t
-            .rows()
+            .rows(&|_| 0, 0)
             .into_iter()
-            .map(|r| match r {
-                Row::Message(e) => e.continued,
+            .filter_map(|r| match r {
+                Row::Message(e) => Some(e.continued),
+                Row::Day(_) => None,
                 Row::Gap(_) => panic!("no gap"),
             })
             .collect();
         assert_eq!(continued, [false, true, false, false, false, true], "a new author, or 5 minutes, start a group");
+    }
+
+    #[test]
+    fn each_day_begins_with_its_name_and_a_new_name_line() {
+        let minute = 60_000;
+        let at = |seq: Seq, minutes: i64| ChatMessage {
+            author: user("Ann"),
+            sent_at: minutes * minute,
+            ..msg(seq, &format!("m{seq}"), "x")
+        };
+        // Days of 1,440 minutes from 0: Ann at 23:57 and 23:58 of day 0, then 00:01 and
+        // 00:02 of day 1 (close together, but a new day), and mine, on its way, today.
+        let mut t = Timeline::default();
+        t.joined(vec![at(1, 1437), at(2, 1438), at(3, 1441), at(4, 1442)], true, false);
+        t.push_pending(id("p"), Some(user("Ann")), "mine".into());
+        let day_of = |ms: i64| ms.div_euclid(1440 * minute);
+        let shown = |rows: Vec<Row>| -> Vec<String> {
+            rows.into_iter()
+                .map(|r| match r {
+                    Row::Day(d) => format!("day {d}"),
+                    Row::Message(e) => format!("{}{}", e.text, if e.continued { "+" } else { "" }),
+                    Row::Gap(_) => "gap".into(),
+                })
+                .collect()
+        };
+        assert_eq!(shown(t.rows(&day_of, 1)), ["day 0", "x", "x+", "day 1", "x", "x+", "mine+"]);
+        assert_eq!(shown(t.rows(&day_of, 5)), ["day 0", "x", "x+", "day 1", "x", "x+", "day 5", "mine"]);
+        // In a zone three hours east, all four were sent on day 1.
+        let east = |ms: i64| (ms + 180 * minute).div_euclid(1440 * minute);
+        assert_eq!(shown(t.rows(&east, 1)), ["day 1", "x", "x+", "x+", "x+", "mine+"]);
     }
 
     #[test]
@@ -1067,14 +1043,14 @@ mod tests {
         // Jumping to it loads the page around it, leaving a gap before the rest.
         t.around((1..=30).map(|n| msg(n, &format!("m{n}"), "old")).collect(), false);
         let gaps: Vec<_> =
-            t.rows().into_iter().filter_map(|r| if let Row::Gap(after) = r { Some(after) } else { None }).collect();
+            t.rows(&|_| 0, 0).into_iter().filter_map(|r| if let Row::Gap(after) = r { Some(after) } else { None }).collect();
         assert_eq!(gaps, [30]);
         assert!(!t.has_older);
         assert_eq!(t.last_seq(), Some(102), "resuming still starts after the newest");
         // Filling it: the page from just after the gap.
         assert_eq!(Timeline::gap_fill(30) - HISTORY_PAGE as Seq / 2, 31);
         t.around((31..=99).map(|n| msg(n, &format!("m{n}"), "mid")).collect(), true);
-        assert!(t.rows().iter().all(|r| matches!(r, Row::Message(_))));
+        assert!(t.rows(&|_| 0, 0).iter().all(|r| !matches!(r, Row::Gap(_))));
         // My reply shows its quote at once.
         t.push_reply(id("mine"), Some(user("Ann")), "me too".into(), 31);
         assert_eq!(t.entries().last().unwrap().quote, Some(Quote::of("Ann", "mid", false)));
@@ -1093,7 +1069,7 @@ mod tests {
         assert_eq!((texts(&t), t.pending().count()), (vec!["fixed"], 0));
         // A refused one is dropped: the message stays as it was.
         t.push_pending_kind(id("d"), Some(user("Ann")), MessageKind::Delete, Some(1), String::new());
-        t.failed(&id("d"), "not yours".into());
+        t.failed(&id("d"), ErrorReason::NotYours);
         assert_eq!((texts(&t), t.pending().count()), (vec!["fixed"], 0));
     }
 
@@ -1202,8 +1178,8 @@ mod tests {
     fn refused_message_fails_and_can_be_retried() {
         let mut t = Timeline::default();
         t.push_pending(id("m"), None, "x".into());
-        t.failed(&id("m"), "too long".into());
-        assert_eq!(t.entries().next().unwrap().delivery, Some(Delivery::Failed("too long".into())));
+        t.failed(&id("m"), ErrorReason::TextTooLong);
+        assert_eq!(t.entries().next().unwrap().delivery, Some(Delivery::Failed(ErrorReason::TextTooLong)));
         assert_eq!(t.pending().count(), 0);
         assert!(t.retry(&id("m")));
         assert_eq!(t.pending().count(), 1);
@@ -1216,17 +1192,9 @@ mod tests {
         assert_eq!(typing_names(Some(&list), 1_000.0), ["Ann", "Bob"]);
         assert_eq!(typing_names(Some(&list), 3_000.0), ["Ann"]);
         assert_eq!(typing_names(Some(&list), 6_000.0), Vec::<String>::new());
-        assert_eq!(typing_line(&["Ann".into()]).unwrap(), "Ann is typing…");
-        assert_eq!(typing_line(&["Ann".into(), "Bob".into()]).unwrap(), "Ann and Bob are typing…");
-        assert_eq!(typing_line(&["A".into(), "B".into(), "C".into()]).unwrap(), "3 people are typing…");
-        assert_eq!(typing_line(&[]), None);
-    }
-
-    #[test]
-    fn times_read_as_hours_and_minutes() {
-        // 2023-11-14 22:13:20 UTC
-        assert_eq!(format_time(1_700_000_000_000), "22:13");
-        assert_eq!(format_time(0), "00:00");
+        let english = &crate::locale::ENGLISH;
+        assert_eq!(english.typing(&["Ann".into()]).unwrap(), "Ann is typing…");
+        assert_eq!(english.typing(&["Ann".into(), "Bob".into()]).unwrap(), "Ann and Bob are typing…");
     }
 
     #[test]

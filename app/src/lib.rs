@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod components;
 pub mod history;
+pub mod locale;
 pub mod location;
 pub mod markdown;
 pub mod session;
@@ -14,6 +15,7 @@ use chat::{Chat, ChatLink};
 use components::chat_page::ChatPage;
 use history::{RenderedHistory, RENDERED_PAGE_ID};
 use leptos::prelude::*;
+use locale::{Locale, Reader};
 use location::{Location, Place};
 
 /// Starts the browser's connection to the server for a freshly created chat. The
@@ -45,10 +47,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let rendered = use_context::<history::RenderedPage>().map(|page| {
         view! { <script type="application/json" id=RENDERED_PAGE_ID inner_html=page.to_script_json()></script> }
     });
-    let title = Place::of(&Location::initial()).title();
+    // Worked out once, here, and the same for the app inside.
+    let reader = Reader::current();
+    provide_context(reader);
+    let title = Place::of(&Location::initial()).title(reader.lang);
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=reader.lang.code() data-tz=reader.utc_offset_min data-rendered=reader.rendered_at>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
@@ -78,10 +83,14 @@ pub fn App(
 ) -> impl IntoView {
     let (chat, link) = Chat::new();
     provide_context(chat);
+    let locale = Locale::new(Reader::current());
+    provide_context(locale);
     provide_context(Location::current());
     provide_context(RenderedHistory::current());
     if let Some(connect) = connect {
         connect(link);
+        // Hydrated as the server rendered it; from here on, the browser's own clock.
+        Effect::new(move |_| locale.use_browser_zone());
     }
 
     view! { <ChatPage/> }

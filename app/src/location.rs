@@ -4,7 +4,8 @@
 //! Two addresses and one kind of link do not need a router: this keeps the page's
 //! WebAssembly small.
 
-use crate::protocol::{RoomId, DEFAULT_ROOM};
+use crate::locale::Lang;
+use crate::protocol::{Invalid, RoomId, DEFAULT_ROOM};
 use leptos::prelude::*;
 
 /// What an address shows.
@@ -14,7 +15,7 @@ pub enum Place {
     /// `/r/NAME` where NAME is not a valid room name, and why.
     BadRoom {
         name: String,
-        reason: String,
+        reason: Invalid,
     },
     NotFound,
 }
@@ -36,18 +37,20 @@ impl Place {
     }
 }
 
-/// The address of a room's page.
 impl Place {
     /// The document title for this place.
-    pub fn title(&self) -> String {
-        match self {
-            Place::Room(room) => format!("#{room} · Palaver"),
-            Place::BadRoom { .. } => "No such room · Palaver".to_owned(),
-            Place::NotFound => "Page not found · Palaver".to_owned(),
-        }
+    pub fn title(&self, lang: Lang) -> String {
+        let t = lang.texts();
+        let place = match self {
+            Place::Room(room) => format!("#{room}"),
+            Place::BadRoom { .. } => t.no_such_room.to_owned(),
+            Place::NotFound => t.page_not_found.to_owned(),
+        };
+        crate::locale::fill(t.site_title, &[("place", &place)])
     }
 }
 
+/// The address of a room's page.
 pub fn room_href(room: &RoomId) -> String {
     if room.as_str() == DEFAULT_ROOM {
         "/".to_owned()

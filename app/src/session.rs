@@ -695,7 +695,7 @@ mod tests {
         assert_eq!(tab.intend(Intent::Flush), [send(&lobby, "a")]);
         assert_eq!(tab.hear(refused(ErrorReason::Unavailable, &lobby, Some("a"), None)), []);
         let timeline = tab.timelines.get_mut(&lobby).unwrap();
-        timeline.failed(&id("a"), "try again".into());
+        timeline.failed(&id("a"), ErrorReason::Unavailable);
         assert_eq!(tab.intend(Intent::Flush), [], "a failed message waits for the person");
         assert!(tab.timelines.get_mut(&lobby).unwrap().retry(&id("a")));
         assert_eq!(tab.intend(Intent::Flush), [send(&lobby, "a")]);

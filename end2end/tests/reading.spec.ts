@@ -30,5 +30,5 @@ test("one author's messages in a row share a name line; another author starts a 
   // Each time says its exact instant (for the tooltip and for machines).
   const time = bob.getByTestId("message-time").first();
   await expect(time).toHaveAttribute("datetime", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-  await expect(time).toHaveAttribute("title", /^\d{4}-\d\d-\d\d \d\d:\d\d$/);
+  await expect(time).toHaveAttribute("title", /^[A-Z][a-z]+day, \d{1,2} [A-Z][a-z]+ \d{4}, \d{1,2}:\d\d [AP]M$/);
 });

@@ -138,7 +138,7 @@ impl std::fmt::Display for RoomId {
 impl TryFrom<String> for RoomId {
     type Error = String;
     fn try_from(name: String) -> Result<RoomId, String> {
-        RoomId::parse(&name)
+        RoomId::parse(&name).map_err(|e| e.to_string())
     }
 }
 
@@ -162,12 +162,12 @@ impl ClientMsgId {
 
 impl RoomId {
     /// A valid room name: 1 to 64 of `a-z`, `0-9`, `-`, `_`.
-    pub fn parse(name: &str) -> Result<RoomId, String> {
+    pub fn parse(name: &str) -> Result<RoomId, Invalid> {
         if name.is_empty() || name.len() > MAX_ROOM_CHARS {
-            return Err(format!("a room name has 1 to {MAX_ROOM_CHARS} characters"));
+            return Err(Invalid::RoomLength);
         }
         if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
-            return Err("a room name uses only lowercase letters, digits, - and _".into());
+            return Err(Invalid::RoomChars);
         }
         Ok(RoomId(name.to_owned()))
     }
@@ -177,15 +177,40 @@ impl RoomId {
     }
 }
 
+/// What is wrong with a room name or a display name. The protocol's error details say
+/// it in English (its `Display`); the page says it in the reader's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Invalid {
+    RoomLength,
+    RoomChars,
+    NameEmpty,
+    NameLength,
+    NameControl,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Invalid::RoomLength => write!(f, "a room name has 1 to {MAX_ROOM_CHARS} characters"),
+            Invalid::RoomChars => f.write_str("a room name uses only lowercase letters, digits, - and _"),
+            Invalid::NameEmpty => f.write_str("a name cannot be empty"),
+            Invalid::NameLength => write!(f, "a name has at most {MAX_NAME_CHARS} characters"),
+            Invalid::NameControl => f.write_str("a name cannot contain control characters"),
+        }
+    }
+}
+
+impl std::error::Error for Invalid {}
+
 /// A display name after trimming, checked against the limits.
-pub fn validate_name(name: &str) -> Result<String, String> {
+pub fn validate_name(name: &str) -> Result<String, Invalid> {
     let name = name.trim();
     if name.is_empty() {
-        Err("a name cannot be empty".into())
+        Err(Invalid::NameEmpty)
     } else if name.chars().count() > MAX_NAME_CHARS {
-        Err(format!("a name has at most {MAX_NAME_CHARS} characters"))
+        Err(Invalid::NameLength)
     } else if name.chars().any(char::is_control) {
-        Err("a name cannot contain control characters".into())
+        Err(Invalid::NameControl)
     } else {
         Ok(name.to_owned())
     }
@@ -234,7 +259,7 @@ struct HelloFields {
 impl TryFrom<HelloFields> for Hello {
     type Error = String;
     fn try_from(fields: HelloFields) -> Result<Hello, String> {
-        let name = fields.name.as_deref().map(validate_name).transpose()?;
+        let name = fields.name.as_deref().map(validate_name).transpose().map_err(|e| e.to_string())?;
         Hello::from_parts(fields.token, name).ok_or_else(|| HELLO_NEEDS_SOMETHING.to_owned())
     }
 }
@@ -538,7 +563,7 @@ pub enum ServerMsg {
 }
 
 /// Why a frame was refused: stable, machine-readable names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorReason {
     /// Not JSON, or JSON that does not match any frame's fields.
@@ -747,12 +772,12 @@ fn explain(frame: &str, e: &serde_json::Error) -> FrameError {
         return FrameError::new(ErrorReason::UnknownType, format!("unknown frame type {kind:?}"));
     }
     if let Some(Err(detail)) = obj.get("room").and_then(Value::as_str).map(RoomId::parse) {
-        return FrameError::new(ErrorReason::BadRoom, detail);
+        return FrameError::new(ErrorReason::BadRoom, detail.to_string());
     }
     if kind == Some("hello") {
         let given = |field: &str| obj.get(field).is_some_and(|v| !v.is_null());
         if let Some(Err(detail)) = obj.get("name").and_then(Value::as_str).map(validate_name) {
-            return FrameError::new(ErrorReason::BadName, detail);
+            return FrameError::new(ErrorReason::BadName, detail.to_string());
         }
         if !given("name") && !given("token") {
             return FrameError::new(ErrorReason::BadName, HELLO_NEEDS_SOMETHING);

@@ -4,19 +4,32 @@
 
 use crate::hub::Hub;
 use app::history::RenderedPage;
+use app::locale::{Lang, LANG_COOKIE};
 use app::location::Place;
 use app::protocol::HISTORY_PAGE;
 use app::shell;
-use axum::{body::Body, extract::State, http::Request, response::Response};
+use axum::{
+    body::Body,
+    extract::State,
+    http::{header, Request, StatusCode},
+    response::{IntoResponse, Response},
+};
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
 
-/// `GET /` and `GET /r/{room}`.
+/// How long the language chosen with the page's switch is remembered: a year.
+const LANG_COOKIE_SECONDS: u32 = 365 * 24 * 3600;
+
+/// `GET /` and `GET /r/{room}`, rendered in the reader's language (`?lang=ko` chooses
+/// one: remembered in a cookie, then the same address without it).
 pub async fn page(
     State(hub): State<Arc<Hub>>,
     State(options): State<LeptosOptions>,
     request: Request<Body>,
 ) -> Response {
+    if let Some(chosen) = request.uri().query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang="))) {
+        return choose_language(request.uri().path(), chosen);
+    }
     let rendered = match Place::of(request.uri().path()) {
         Place::Room(room) => match hub.store().latest(&room, HISTORY_PAGE).await {
             Ok(page) => Some(RenderedPage { room, page }),
@@ -37,4 +50,15 @@ pub async fn page(
         move || shell(options.clone()),
     );
     render(request).await
+}
+
+/// `?lang=CODE`: remember the language and show the page again at its own address.
+fn choose_language(path: &str, code: &str) -> Response {
+    let Some(lang) = Lang::parse(code).filter(|l| l.code() == code) else {
+        let spoken: Vec<&str> = Lang::ALL.iter().map(|l| l.code()).collect();
+        let message = format!("unknown language {code:?}: Palaver speaks {}\n", spoken.join(" and "));
+        return (StatusCode::BAD_REQUEST, message).into_response();
+    };
+    let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age={LANG_COOKIE_SECONDS}; SameSite=Lax", lang.code());
+    (StatusCode::SEE_OTHER, [(header::LOCATION, path.to_owned()), (header::SET_COOKIE, cookie)]).into_response()
 }

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::chat::{Chat, Me};
 use crate::history::RenderedHistory;
+use crate::locale::{fill, Locale};
 use crate::location::{Link, Location, Place};
 use crate::protocol::RoomId;
 use leptos::either::{Either, EitherOf3};
@@ -18,12 +19,15 @@ pub fn ChatPage() -> impl IntoView {
     let chat = expect_context::<Chat>();
     let location = expect_context::<Location>();
     let place = Memo::new(move |_| location.place());
+    let t = Locale::get().t();
+    #[cfg(feature = "hydrate")]
+    let lang = Locale::get().lang;
     // The socket task follows the page to whatever room it shows, and so does the title
     // (the server writes the first one into the page).
     Effect::new(move |_| {
         let place = place.get();
         #[cfg(feature = "hydrate")]
-        document().set_title(&place.title());
+        document().set_title(&place.title(lang));
         if let Place::Room(r) = place {
             chat.switch_room(r);
         }
@@ -35,9 +39,9 @@ pub fn ChatPage() -> impl IntoView {
             not_found();
             EitherOf3::B(view! {
                 <main class="chat bad-room" data-testid="bad-room">
-                    <h1>"No such room"</h1>
-                    <p>{format!("“{name}” is not a valid room name: {reason}.")}</p>
-                    <p><Link href="/".into() text="Go to the lobby".into()/></p>
+                    <h1>{t.no_such_room}</h1>
+                    <p>{fill(t.bad_room_name, &[("name", &name), ("reason", &t.invalid(reason))])}</p>
+                    <p><Link href="/".into() text=t.go_to_lobby.into()/></p>
                 </main>
             })
         }
@@ -45,8 +49,8 @@ pub fn ChatPage() -> impl IntoView {
             not_found();
             EitherOf3::C(view! {
                 <main class="chat not-found" data-testid="not-found">
-                    <h1>"Page not found"</h1>
-                    <p><Link href="/".into() text="Go to the lobby".into()/></p>
+                    <h1>{t.page_not_found}</h1>
+                    <p><Link href="/".into() text=t.go_to_lobby.into()/></p>
                 </main>
             })
         }
@@ -64,6 +68,7 @@ fn not_found() {
 #[component]
 fn RoomView(room: RoomId) -> impl IntoView {
     let chat = expect_context::<Chat>();
+    let t = Locale::get().t();
     let ssr_page = expect_context::<RenderedHistory>().take(&room);
     let named = Memo::new(move |_| chat.me.with(|m| !matches!(m, Me::Anonymous)));
     let heading = format!("#{}", room);
@@ -129,7 +134,7 @@ fn RoomView(room: RoomId) -> impl IntoView {
                 href=move || if named.get() { "#message-input" } else { "#display-name" }
                 data-testid="skip-link"
             >
-                "Skip to the message box"
+                {t.skip_to_composer}
             </a>
             <div class="drawer" class:open=drawer id="rooms-drawer" node_ref=drawer_ref on:keydown=on_drawer_key>
                 <RoomList current=for_list/>
@@ -147,14 +152,14 @@ fn RoomView(room: RoomId) -> impl IntoView {
                         aria-expanded=move || drawer.get().to_string()
                         on:click=open_drawer
                     >
-                        "Rooms"
+                        {t.rooms}
                     </button>
                     <h1 data-testid="room-name">{heading}</h1>
                     <Presence room=for_presence/>
                     <ConnectionStatusBadge/>
                 </header>
                 <noscript>
-                    <p class="notice">"Palaver needs JavaScript to show and send messages live."</p>
+                    <p class="notice">{t.needs_javascript}</p>
                 </noscript>
                 <MessageList room=r ssr_page/>
                 // What a screen reader says of new messages (see `Chat::announcement`).

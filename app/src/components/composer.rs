@@ -10,6 +10,7 @@
 
 use super::name_form::NameForm;
 use crate::chat::{now_ms, Chat, Intent};
+use crate::locale::{around, fill, Locale};
 use crate::protocol::{validate_text, RoomId, MAX_TEXT_CHARS};
 use leptos::{either::Either, ev::KeyboardEvent, ev::SubmitEvent, html, prelude::*};
 
@@ -46,6 +47,7 @@ pub fn Composer(
     room: RoomId,
 ) -> impl IntoView {
     let chat = expect_context::<Chat>();
+    let t = Locale::get().t();
     let draft = RwSignal::new(chat.draft(&room));
     // What is typed stays the room's draft until it is sent.
     Effect::new(move |_| draft.with(|d| chat.keep_draft(&room, d)));
@@ -220,11 +222,12 @@ pub fn Composer(
             Either::Right(has_name.get().then(|| {
                 view! {
                     <p class="me" data-testid="me">
-                        "You are "
+                        {around(t.you_are, "name").0}
                         <strong data-testid="my-name">{my_name}</strong>
+                        {around(t.you_are, "name").1}
                         " · "
                         <button class="link" data-testid="rename-button" on:click=move |_| renaming.set(true)>
-                            "change name"
+                            {t.change_name}
                         </button>
                     </p>
                 }
@@ -239,9 +242,10 @@ pub fn Composer(
                 editing.get().then(|| {
                     view! {
                         <p class="composer-editing" data-testid="editing-hint">
-                            "Editing your message · Enter to save · Esc to cancel "
+                            {t.editing_hint}
+                            " "
                             <button type="button" class="link" data-testid="cancel-edit" on:click=move |_| stop_editing()>
-                                "Cancel"
+                                {t.cancel}
                             </button>
                         </p>
                     }
@@ -251,10 +255,10 @@ pub fn Composer(
                 chat.replying.get().map(|(_, quote)| {
                     view! {
                         <p class="composer-replying" data-testid="replying-hint">
-                            "Replying to " {quote}
-                            " · Esc to cancel "
+                            {fill(t.replying_hint, &[("quote", &quote)])}
+                            " "
                             <button type="button" class="link" data-testid="cancel-reply" on:click=move |_| chat.replying.set(None)>
-                                "Cancel"
+                                {t.cancel}
                             </button>
                         </p>
                     }
@@ -287,7 +291,7 @@ pub fn Composer(
                             })
                             .collect_view();
                         view! {
-                            <ul class="mentions-list" id="mention-list" role="listbox" aria-label="People to mention" data-testid="mention-suggestions">
+                            <ul class="mentions-list" id="mention-list" role="listbox" aria-label=t.people_to_mention data-testid="mention-suggestions">
                                 {options}
                             </ul>
                         }
@@ -299,8 +303,8 @@ pub fn Composer(
                     rows="1"
                     name="text"
                     data-testid="composer-input"
-                    aria-label="Message"
-                    placeholder="Write a message…"
+                    aria-label=t.message
+                    placeholder=t.message_placeholder
                     autocomplete="off"
                     aria-autocomplete="list"
                     aria-controls=move || (!suggested().is_empty()).then_some("mention-list")
@@ -318,13 +322,16 @@ pub fn Composer(
                     }
                 ></textarea>
                 <button type="submit" data-testid="send-button" disabled=move || !sendable()>
-                    {move || if editing.get() { "Save" } else { "Send" }}
+                    {move || if editing.get() { t.save } else { t.send }}
                 </button>
                 {move || {
                     showing_over_limit.get().then(|| {
                         view! {
                             <p class="composer-hint" role="alert">
-                                {move || format!("{} characters over the {MAX_TEXT_CHARS}-character limit", over_limit())}
+                                {move || {
+                                    let (count, limit) = (over_limit().to_string(), MAX_TEXT_CHARS.to_string());
+                                    fill(t.over_limit, &[("count", &count), ("limit", &limit)])
+                                }}
                             </p>
                         }
                     })

@@ -1,11 +1,13 @@
 //! The badge that says whether the page is connected to the server right now.
 
 use crate::chat::Chat;
+use crate::locale::Locale;
 use leptos::prelude::*;
 
 #[component]
 pub fn ConnectionStatusBadge() -> impl IntoView {
     let status = expect_context::<Chat>().status;
+    let t = Locale::get().t();
     view! {
         <p
             class="connection-status"
@@ -13,7 +15,7 @@ pub fn ConnectionStatusBadge() -> impl IntoView {
             data-testid="connection-status"
             data-status=move || status.get().as_str()
         >
-            {move || status.get().label()}
+            {move || status.get().label(t)}
         </p>
     }
 }

@@ -2,7 +2,8 @@
 //! scrolled up, in which case a "new messages" marker appears; scrolling to the top
 //! (or the button there) loads older pages until the beginning.
 
-use crate::chat::{avatar_colour, format_time, full_time, initials, iso_time, Chat, Delivery, Entry, Row, Timeline};
+use crate::chat::{avatar_colour, initials, Chat, Delivery, Entry, Row, Timeline};
+use crate::locale::{fill, iso_time, Locale};
 use crate::protocol::{HistoryPage, MessageKind, RoomId, Seq, REACTIONS};
 use leptos::{
     either::{Either, EitherOf3},
@@ -18,6 +19,8 @@ const LOAD_OLDER_PX: i32 = 40;
 #[component]
 pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView {
     let chat = expect_context::<Chat>();
+    let locale = Locale::get();
+    let t = locale.t();
     let list = NodeRef::<html::Ol>::new();
     let at_bottom = RwSignal::new(true);
     let unseen = RwSignal::new(false);
@@ -47,7 +50,11 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
             })
         }
     };
-    let rows = move || with_timeline(&Timeline::rows);
+    // Days as the reader's clock has them (the server's guess of it, until hydrated).
+    let rows = move || {
+        let today = locale.day(locale.now());
+        with_timeline(&|t: &Timeline| t.rows(&|at| locale.day(at), today))
+    };
     let timeline_flag = {
         let room = room.clone();
         move |f: fn(&Timeline) -> bool| {
@@ -213,7 +220,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
             <ol
                 class="messages"
                 data-testid="message-list"
-                aria-label="Messages"
+                aria-label=t.messages
                 tabindex="0"
                 node_ref=list
                 on:scroll=on_scroll
@@ -225,24 +232,29 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
                         view! {
                             <li class="notice older">
                                 <button class="link" data-testid="load-older" on:click=move |_| chat.load_older() disabled=loading_older>
-                                    {move || if loading_older.get() { "Loading…" } else { "Load older messages" }}
+                                    {move || if loading_older.get() { t.loading } else { t.load_older }}
                                 </button>
                             </li>
                         }
                     })
                 }}
-                {move || empty.get().then(|| view! { <li class="notice empty">"No messages yet. Say hello!"</li> })}
+                {move || empty.get().then(|| view! { <li class="notice empty">{t.no_messages}</li> })}
                 <For
                     each=rows
                     // Keyed by everything shown, so a row is redrawn when any of it changes.
                     key=|row: &Row| row.clone()
                     children=move |row: Row| match row {
-                        Row::Message(entry) => Either::Left(view! { <MessageItem entry/> }),
-                        Row::Gap(after) => Either::Right(view! {
+                        Row::Message(entry) => EitherOf3::A(view! { <MessageItem entry/> }),
+                        Row::Gap(after) => EitherOf3::B(view! {
                             <li class="notice gap">
                                 <button class="link" data-testid="load-between" data-act="fill" data-after=after>
-                                    "Load the messages in between"
+                                    {t.load_between}
                                 </button>
+                            </li>
+                        }),
+                        Row::Day(day) => EitherOf3::C(view! {
+                            <li class="day" data-testid="day-separator">
+                                <span>{move || locale.day_label(day)}</span>
                             </li>
                         }),
                     }
@@ -252,7 +264,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
                 unseen.get().then(|| {
                     view! {
                         <button class="new-messages" data-testid="new-messages" on:click=jump_to_newest>
-                            "New messages ↓"
+                            {t.new_messages}
                         </button>
                     }
                 })
@@ -272,9 +284,11 @@ struct Actions {
 fn MessageItem(entry: Entry) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let actions = expect_context::<Actions>();
+    let locale = Locale::get();
+    let t = locale.t();
     let author = entry.author.as_ref().map(|a| a.name.clone()).unwrap_or_default();
     if entry.kind == MessageKind::Renamed {
-        let line = format!("{} is now known as {}", entry.text, author);
+        let line = fill(t.renamed, &[("old", &entry.text), ("new", &author)]);
         return Either::Left(view! { <li class="notice rename" data-testid="rename-notice">{line}</li> });
     }
     let state = match &entry.delivery {
@@ -284,7 +298,11 @@ fn MessageItem(entry: Entry) -> impl IntoView {
         Some(Delivery::Failed(_)) => "failed",
     };
     let time = entry.sent_at.map(|at| {
-        view! { <time datetime=iso_time(at) title=full_time(at) data-testid="message-time">{format_time(at)}</time> }
+        view! {
+            <time datetime=iso_time(at) title=move || locale.full_time(at) data-testid="message-time">
+                {move || locale.time(at)}
+            </time>
+        }
     });
     let seq = entry.seq;
     let deleted = entry.deleted;
@@ -317,16 +335,16 @@ fn MessageItem(entry: Entry) -> impl IntoView {
         class
     };
     let footer = match entry.delivery {
-        Some(Delivery::Pending) => EitherOf3::A(view! { <span class="delivery">"Sending…"</span> }),
+        Some(Delivery::Pending) => EitherOf3::A(view! { <span class="delivery">{t.sending}</span> }),
         Some(Delivery::Failed(reason)) => EitherOf3::B(view! {
-            <span class="delivery failed">"Not sent: " {reason}</span>
-            <button class="retry" data-testid="retry" data-act="retry" data-id=entry.id.0.clone()>"Retry"</button>
+            <span class="delivery failed">{fill(t.not_sent, &[("reason", t.error(reason))])}</span>
+            <button class="retry" data-testid="retry" data-act="retry" data-id=entry.id.0.clone()>{t.retry}</button>
         }),
         _ => EitherOf3::C(()),
     };
     // What a reply answers: a link to it (with JavaScript, a jump that loads it if needed).
     let quote = entry.quote.zip(entry.target).map(|(q, target)| {
-        let text = if q.deleted { "deleted".to_owned() } else { q.text };
+        let text = if q.deleted { t.quote_deleted.to_owned() } else { q.text };
         view! {
             <a class="quote" class:gone=q.deleted href=format!("#m-{target}") data-testid="reply-quote" data-act="jump" data-target=target>
                 <span class="quote-author">{q.author}</span>
@@ -336,7 +354,7 @@ fn MessageItem(entry: Entry) -> impl IntoView {
         }
     });
     let body = if deleted {
-        Either::Left(view! { <div class="text" data-testid="message-deleted">"message deleted"</div> })
+        Either::Left(view! { <div class="text" data-testid="message-deleted">{t.message_deleted}</div> })
     } else {
         let names: Vec<&str> = entry.mentions.iter().map(|u| u.name.as_str()).collect();
         // Formatted (markdown.rs): a block, as it may hold paragraphs, lists and code.
@@ -372,7 +390,7 @@ fn MessageItem(entry: Entry) -> impl IntoView {
                         }
                     })
                     .collect_view();
-                view! { <div class="reactions" role="group" aria-label="Reactions" data-testid="reactions">{chips}</div> }
+                view! { <div class="reactions" role="group" aria-label=t.reactions data-testid="reactions">{chips}</div> }
             })
         })
     };
@@ -381,7 +399,7 @@ fn MessageItem(entry: Entry) -> impl IntoView {
     let buttons = seq.filter(|_| !deleted).map(|seq| {
         view! {
             <span class="actions">
-                <button class="link" data-testid="reply-button" data-act="reply">"Reply"</button>
+                <button class="link" data-testid="reply-button" data-act="reply">{t.reply}</button>
                 <button
                     class="link"
                     data-testid="react-button"
@@ -389,11 +407,11 @@ fn MessageItem(entry: Entry) -> impl IntoView {
                     aria-haspopup="true"
                     aria-expanded=move || (actions.picking.get() == Some(seq)).to_string()
                 >
-                    "React"
+                    {t.react}
                 </button>
-                <button class="link own" data-testid="edit-button" data-act="edit">"Edit"</button>
+                <button class="link own" data-testid="edit-button" data-act="edit">{t.edit}</button>
                 <button class="link own danger" data-testid="delete-button" data-act="delete">
-                    {move || if actions.confirming.get() == Some(seq) { "Delete for everyone?" } else { "Delete" }}
+                    {move || if actions.confirming.get() == Some(seq) { t.delete_confirm } else { t.delete }}
                 </button>
             </span>
         }
@@ -416,7 +434,7 @@ fn MessageItem(entry: Entry) -> impl IntoView {
             })
             .collect_view();
         Some(
-            view! { <div class="picker" role="group" aria-label="Add a reaction" data-testid="reaction-picker" data-seq=seq>{picks}</div> },
+            view! { <div class="picker" role="group" aria-label=t.add_reaction data-testid="reaction-picker" data-seq=seq>{picks}</div> },
         )
     };
     let edited = entry.edited;
@@ -428,7 +446,7 @@ fn MessageItem(entry: Entry) -> impl IntoView {
             {body}
             {chips}
             <span class="meta">
-                {edited.then(|| view! { <span class="edited" data-testid="edited">"(edited)"</span> })}
+                {edited.then(|| view! { <span class="edited" data-testid="edited">{t.edited}</span> })}
                 {time}
                 {footer}
                 {buttons}

@@ -2,6 +2,7 @@
 
 use super::form_error::FormError;
 use crate::chat::Chat;
+use crate::locale::Locale;
 use crate::protocol::{validate_name, MAX_NAME_CHARS};
 use leptos::{ev::SubmitEvent, prelude::*};
 
@@ -10,6 +11,7 @@ pub fn NameForm(#[prop(optional)] on_done: Option<Callback<()>>) -> impl IntoVie
     let chat = expect_context::<Chat>();
     let draft = RwSignal::new(chat.me.with_untracked(|m| m.name().unwrap_or_default().to_owned()));
     let problem = RwSignal::new(None::<String>);
+    let t = Locale::get().t();
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         match validate_name(&draft.get_untracked()) {
@@ -20,23 +22,23 @@ pub fn NameForm(#[prop(optional)] on_done: Option<Callback<()>>) -> impl IntoVie
                     done.run(());
                 }
             }
-            Err(reason) => problem.set(Some(reason)),
+            Err(reason) => problem.set(Some(t.invalid(reason))),
         }
     };
     view! {
         <form class="name-form" data-testid="name-form" on:submit=on_submit>
-            <label for="display-name">"Your name"</label>
+            <label for="display-name">{t.your_name}</label>
             <input
                 id="display-name"
                 type="text"
                 data-testid="name-input"
-                placeholder="How others will see you"
+                placeholder=t.name_placeholder
                 maxlength=MAX_NAME_CHARS * 2
                 autocomplete="nickname"
                 prop:value=draft
                 on:input=move |ev| draft.set(event_target_value(&ev))
             />
-            <button type="submit" data-testid="name-button">"Start chatting"</button>
+            <button type="submit" data-testid="name-button">{t.start_chatting}</button>
             <FormError problem testid="name-error"/>
         </form>
     }

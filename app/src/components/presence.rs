@@ -1,12 +1,16 @@
 //! Who is in the room right now.
 
 use crate::chat::Chat;
+use crate::locale::{around, Locale};
 use crate::protocol::RoomId;
 use leptos::prelude::*;
 
 #[component]
 pub fn Presence(room: RoomId) -> impl IntoView {
     let chat = expect_context::<Chat>();
+    // "{count} online: {names}": the count and the names are elements of their own.
+    let (before, rest) = around(Locale::get().t().online, "count");
+    let (between, after) = around(rest, "names");
     let names = move || {
         chat.online.with(|o| o.get(&room).map(|users| users.iter().map(|u| u.name.clone()).collect::<Vec<_>>()))
     };
@@ -15,9 +19,11 @@ pub fn Presence(room: RoomId) -> impl IntoView {
             {move || {
                 names().filter(|names| !names.is_empty()).map(|names| {
                     view! {
+                        {before}
                         <span class="presence-count" data-testid="online-count">{names.len()}</span>
-                        " online: "
+                        {between}
                         <span data-testid="online-names">{names.join(", ")}</span>
+                        {after}
                     }
                 })
             }}

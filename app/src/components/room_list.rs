@@ -3,6 +3,7 @@
 
 use super::form_error::FormError;
 use crate::chat::Chat;
+use crate::locale::Locale;
 use crate::location::{room_href, Link, Location};
 use crate::protocol::{RoomId, RoomSummary};
 use leptos::{ev::SubmitEvent, prelude::*};
@@ -52,6 +53,9 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
     }
     let draft = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
+    let locale = Locale::get();
+    let t = locale.t();
+    let other = locale.lang.other();
     let location = expect_context::<Location>();
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -62,13 +66,13 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
                 draft.set(String::new());
                 location.go_to(&room_href(&room));
             }
-            Err(reason) => problem.set(Some(reason)),
+            Err(reason) => problem.set(Some(t.invalid(reason))),
         }
     };
 
     view! {
-        <nav class="room-list" aria-label="Rooms">
-            <h2>"Rooms"</h2>
+        <nav class="room-list" aria-label=t.rooms>
+            <h2>{t.rooms}</h2>
             <ul data-testid="room-list">
                 <For
                     each=rooms
@@ -78,7 +82,7 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
                         view! {
                             <li class:current=is_current data-testid="room-entry" data-room=r.room.to_string()>
                                 <Link href=room_href(&r.room) text=format!("#{}", r.room)/>
-                                <span class="online-count" data-testid="room-online" title="people online">{r.online}</span>
+                                <span class="online-count" data-testid="room-online" title=t.people_online>{r.online}</span>
                             </li>
                         }
                     }
@@ -88,15 +92,23 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
                 <input
                     type="text"
                     data-testid="join-room-input"
-                    aria-label="Room name"
-                    placeholder="Join or create a room"
+                    aria-label=t.room_name
+                    placeholder=t.join_placeholder
                     autocomplete="off"
                     prop:value=draft
                     on:input=move |ev| draft.set(event_target_value(&ev))
                 />
-                <button type="submit" data-testid="join-room-button">"Go"</button>
+                <button type="submit" data-testid="join-room-button">{t.go}</button>
                 <FormError problem testid="join-room-error"/>
             </form>
+            // The other language, by a plain link: the server remembers the choice and
+            // renders the page in it.
+            <p class="language">
+                <span class="sr-only">{t.language} ": "</span>
+                <a href=format!("?lang={}", other.code()) hreflang=other.code() lang=other.code() data-testid="language-switch">
+                    {other.own_name()}
+                </a>
+            </p>
         </nav>
     }
 }

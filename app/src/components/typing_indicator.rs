@@ -1,6 +1,7 @@
 //! "Ann is typing…", shown while others type and for a few seconds after.
 
-use crate::chat::{now_ms, typing_line, typing_names, Chat};
+use crate::chat::{now_ms, typing_names, Chat};
+use crate::locale::Locale;
 use crate::protocol::RoomId;
 use leptos::prelude::*;
 
@@ -16,7 +17,8 @@ pub fn TypingIndicator(room: RoomId) -> impl IntoView {
             on_cleanup(move || clock.clear());
         }
     });
-    let line = move || chat.typing.with(|t| typing_line(&typing_names(t.get(&room), now.get())));
+    let t = Locale::get().t();
+    let line = move || chat.typing.with(|typing| t.typing(&typing_names(typing.get(&room), now.get())));
     view! {
         <p class="typing" data-testid="typing">{line}</p>
     }
