@@ -204,6 +204,11 @@ test("no axe violations with 200 messages, with a form's error, and usable at 20
   await page.getByTestId("name-button").click();
   await expect(page.getByRole("alert")).toBeVisible();
   await scan(page, "the name form's error");
+  // The join-a-room box refuses a name it cannot be, and says why.
+  await page.getByTestId("join-room-input").fill("No Spaces!");
+  await page.getByTestId("join-room-button").click();
+  await expect(page.getByTestId("join-room-error")).toHaveText("a room name uses only lowercase letters, digits, - and _");
+  await scan(page, "the join-a-room form's error");
   await openChat(page, `/r/${room}`, "Ann");
   await expect(page.getByTestId("message")).toHaveCount(50);
   // Older pages load (scrolling the button into view at the top may load one by itself).
