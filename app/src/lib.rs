@@ -56,7 +56,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang=reader.lang.code() data-tz=reader.utc_offset_min data-rendered=reader.rendered_at>
             <head>
                 <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover, interactive-widget=resizes-content"/>
                 <title>{title}</title>
                 <meta name="theme-color" content="#ffffff" media="(prefers-color-scheme: light)"/>
                 <meta name="theme-color" content="#1f232b" media="(prefers-color-scheme: dark)"/>

@@ -161,6 +161,24 @@ test("on a touch screen every control of a message is at least 44 px each way", 
   }
 });
 
+test("on a phone the box to write in stays on screen above the on-screen keyboard", async ({ browser }) => {
+  const context = await browser.newContext({ hasTouch: true, isMobile: true, viewport: { width: 375, height: 740 } });
+  const page = await context.newPage();
+  await openChat(page, `/r/${uniqueRoom("keyboard")}`, "Kim");
+  // The page asks the browser to resize it when the keyboard opens...
+  await expect(page.locator('meta[name="viewport"]')).toHaveAttribute("content", /interactive-widget=resizes-content/);
+  // ...and when it does (here: the keyboard takes 400 px), the box and its button stay whole in view.
+  await page.getByTestId("composer-input").focus();
+  await page.setViewportSize({ width: 375, height: 340 });
+  for (const id of ["composer-input", "send-button"]) {
+    await expect(page.getByTestId(id)).toBeInViewport({ ratio: 1 });
+  }
+  await page.keyboard.type("still here");
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("message")).toHaveAttribute("data-state", "sent");
+  await expect(page.getByTestId("composer-input")).toBeInViewport({ ratio: 1 });
+});
+
 test("on a phone the room list is a drawer: it keeps the focus, Esc and a tap outside close it", async ({ browser }) => {
   const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
   const page = await context.newPage();
