@@ -1042,8 +1042,11 @@ mod tests {
         assert_eq!(t.message(100).unwrap().quote, quote("", true));
         // Jumping to it loads the page around it, leaving a gap before the rest.
         t.around((1..=30).map(|n| msg(n, &format!("m{n}"), "old")).collect(), false);
-        let gaps: Vec<_> =
-            t.rows(&|_| 0, 0).into_iter().filter_map(|r| if let Row::Gap(after) = r { Some(after) } else { None }).collect();
+        let gaps: Vec<_> = t
+            .rows(&|_| 0, 0)
+            .into_iter()
+            .filter_map(|r| if let Row::Gap(after) = r { Some(after) } else { None })
+            .collect();
         assert_eq!(gaps, [30]);
         assert!(!t.has_older);
         assert_eq!(t.last_seq(), Some(102), "resuming still starts after the newest");

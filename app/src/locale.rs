@@ -110,10 +110,8 @@ impl Reader {
         let lang = cookie(LANG_COOKIE)
             .and_then(|c| Lang::parse(&c))
             .unwrap_or_else(|| accept_language.map(Lang::from_accept_language).unwrap_or_default());
-        let utc_offset_min = cookie(TZ_COOKIE)
-            .and_then(|c| c.parse::<i32>().ok())
-            .filter(|m| m.abs() <= MAX_OFFSET_MIN)
-            .unwrap_or(0);
+        let utc_offset_min =
+            cookie(TZ_COOKIE).and_then(|c| c.parse::<i32>().ok()).filter(|m| m.abs() <= MAX_OFFSET_MIN).unwrap_or(0);
         Reader { lang, utc_offset_min, rendered_at }
     }
 
@@ -584,16 +582,14 @@ mod tests {
 
         let korean_browser = Some("ko-KR,ko;q=0.9");
         assert_eq!(Reader::of_request(None, korean_browser, 0).lang, Lang::Ko);
-        assert_eq!(Reader::of_request(Some("a=1; lang=en; tz=540"), korean_browser, 7), Reader {
-            lang: Lang::En,
-            utc_offset_min: 540,
-            rendered_at: 7
-        });
-        assert_eq!(Reader::of_request(Some("lang=fr; tz=-300"), korean_browser, 0), Reader {
-            lang: Lang::Ko,
-            utc_offset_min: -300,
-            rendered_at: 0
-        });
+        assert_eq!(
+            Reader::of_request(Some("a=1; lang=en; tz=540"), korean_browser, 7),
+            Reader { lang: Lang::En, utc_offset_min: 540, rendered_at: 7 }
+        );
+        assert_eq!(
+            Reader::of_request(Some("lang=fr; tz=-300"), korean_browser, 0),
+            Reader { lang: Lang::Ko, utc_offset_min: -300, rendered_at: 0 }
+        );
         assert_eq!(Reader::of_request(Some("tz=99999"), None, 0), Reader::default(), "no such offset");
         assert_eq!(Reader::of_request(Some("tz=abc;lang"), None, 0), Reader::default());
     }
@@ -638,7 +634,8 @@ mod tests {
         owner.set();
         let day_ms = 86_400_000;
         // Rendered on day 10 at 23:00 UTC, for a reader the server takes to be at UTC.
-        let locale = Locale::new(Reader { lang: Lang::En, utc_offset_min: 0, rendered_at: 10 * day_ms + 23 * 3_600_000 });
+        let locale =
+            Locale::new(Reader { lang: Lang::En, utc_offset_min: 0, rendered_at: 10 * day_ms + 23 * 3_600_000 });
         assert_eq!(locale.day_label(10), "Today", "as the server rendered it");
         assert_eq!(locale.time(10 * day_ms), "12:00 AM");
         locale.use_browser_zone();
@@ -647,7 +644,10 @@ mod tests {
 
     #[test]
     fn templates_fill_and_cut() {
-        assert_eq!(fill(ENGLISH.over_limit, &[("count", "3"), ("limit", "2000")]), "3 characters over the 2000-character limit");
+        assert_eq!(
+            fill(ENGLISH.over_limit, &[("count", "3"), ("limit", "2000")]),
+            "3 characters over the 2000-character limit"
+        );
         assert_eq!(around(KOREAN.you_are, "name"), ("", " 님으로 대화 중"));
         assert_eq!(around(ENGLISH.you_are, "name"), ("You are ", ""));
         assert_eq!(ENGLISH.typing(&["A".into(), "B".into(), "C".into()]).unwrap(), "3 people are typing…");

@@ -25,7 +25,10 @@ async fn expect_error(client: &mut Client, reason: ErrorReason) -> ServerMsg {
         .next_where(|m| {
             !matches!(
                 m,
-                ServerMsg::Rooms { .. } | ServerMsg::Arrived { .. } | ServerMsg::Departed { .. } | ServerMsg::Message(_)
+                ServerMsg::Rooms { .. }
+                    | ServerMsg::Arrived { .. }
+                    | ServerMsg::Departed { .. }
+                    | ServerMsg::Message(_)
             )
         })
         .await;
