@@ -6,8 +6,8 @@
 //! state in signals for the components and the socket task.
 
 use crate::protocol::{
-    toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, MessageKind, Quote, Reaction, RoomId, RoomSummary, Seq,
-    ServerMsg, User, UserId, HISTORY_PAGE,
+    toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, MessageKind, Quote, Reaction, RoomId, RoomSummary,
+    SearchHit, Seq, ServerMsg, User, UserId, HISTORY_PAGE,
 };
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
@@ -458,6 +458,28 @@ pub enum Intent {
     Rejoin,
     /// Load the page around this number.
     Around(Seq),
+    /// Search every room (from search position `before`).
+    Search { query: String, before: Option<u64> },
+}
+
+/// The search on screen: what was asked last, and what has been found for it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Results {
+    pub query: String,
+    pub hits: Vec<SearchHit>,
+    /// Where the next page starts, if there is more.
+    pub next: Option<u64>,
+    /// Asked and not answered yet.
+    pub loading: bool,
+    /// The page asked is a further one, to add below the hits.
+    more: bool,
+}
+
+impl Results {
+    /// What the server found for a query (the page it rendered, or a `results` answer).
+    pub fn found(query: String, hits: Vec<SearchHit>, next: Option<u64>) -> Results {
+        Results { query, hits, next, loading: false, more: false }
+    }
 }
 
 /// What the user sees of the connection.
@@ -504,6 +526,8 @@ pub struct Chat {
     pub replying: RwSignal<Option<(Seq, String)>>,
     /// The message jumped to (from a reply's quote), shown highlighted.
     pub highlight: RwSignal<Option<Seq>>,
+    /// The search on screen.
+    pub found: RwSignal<Option<Results>>,
     /// What is typed and not sent, per room.
     drafts: StoredValue<HashMap<RoomId, String>>,
     /// The last message from someone else in the room on screen, as a screen reader
@@ -532,6 +556,7 @@ impl Chat {
             editing: RwSignal::new(None),
             replying: RwSignal::new(None),
             highlight: RwSignal::new(None),
+            found: RwSignal::new(None),
             drafts: StoredValue::new(HashMap::new()),
             announcement: RwSignal::new(String::new()),
             intents: StoredValue::new(tx),
@@ -619,6 +644,33 @@ impl Chat {
         }
     }
 
+    /// Shows message `seq` of `room` (a search result): moves there, then loads the page
+    /// around it once the room is joined, if the newest page does not have it.
+    pub fn open_at(&self, room: RoomId, seq: Seq) {
+        self.switch_room(room);
+        self.highlight.set(Some(seq));
+    }
+
+    /// Searches every room for `query`; with `more`, the next page of the search shown.
+    pub fn search(&self, query: String, more: bool) {
+        let mut before = None;
+        self.found.update(|found| match found {
+            Some(r) if more && r.query == query && r.next.is_some() => {
+                before = r.next;
+                r.loading = true;
+                r.more = true;
+            }
+            // A new query: the hits shown stay until its answer replaces them.
+            Some(r) => {
+                r.query = query.clone();
+                r.loading = true;
+                r.more = false;
+            }
+            None => *found = Some(Results { query: query.clone(), loading: true, ..Results::default() }),
+        });
+        self.intend(Intent::Search { query, before });
+    }
+
     /// Loads the messages missing after number `after`.
     pub fn fill_gap(&self, after: Seq) {
         self.intend(Intent::Around(Timeline::gap_fill(after)));
@@ -701,6 +753,12 @@ impl Chat {
             ServerMsg::Welcome { user, .. } => self.me.set(Me::Named { name: user.name.clone(), user: Some(user) }),
             ServerMsg::Joined { room, messages, complete, has_older, online } => {
                 self.update_timeline(&room, |t| t.joined(messages, complete, has_older));
+                // A message opened from elsewhere (a search result) and not in this page.
+                if let Some(seq) = self.highlight.get_untracked().filter(|_| self.room.with_untracked(|r| r == &room)) {
+                    if self.timelines.with_untracked(|all| all.get(&room).is_none_or(|t| t.message(seq).is_none())) {
+                        self.intend(Intent::Around(seq));
+                    }
+                }
                 self.online.update(|o| {
                     o.insert(room, online);
                 });
@@ -732,6 +790,19 @@ impl Chat {
             ServerMsg::Around { room, messages, has_older, .. } => {
                 self.update_timeline(&room, |t| t.around(messages, has_older))
             }
+            // The answer to the search asked last (an older one is of no use now).
+            ServerMsg::Results { query, hits, next } => self.found.update(|found| {
+                if let Some(r) = found.as_mut().filter(|r| r.query == query && r.loading) {
+                    if r.more {
+                        r.hits.extend(hits);
+                    } else {
+                        r.hits = hits;
+                    }
+                    r.next = next;
+                    r.loading = false;
+                    r.more = false;
+                }
+            }),
             ServerMsg::Presence { room, online } => self.online.update(|o| {
                 o.insert(room, online);
             }),

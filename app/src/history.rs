@@ -27,20 +27,24 @@ impl RenderedPage {
 pub const RENDERED_PAGE_ID: &str = "palaver-rendered-page";
 
 impl RenderedPage {
-    /// As JSON that is safe inside a `<script>` element: no `<`, `>` or `&` in it.
+    /// As JSON that is safe inside a `<script>` element.
     pub fn to_script_json(&self) -> String {
-        let json = serde_json::to_string(self).unwrap_or_default();
-        let mut out = String::with_capacity(json.len());
-        for c in json.chars() {
-            match c {
-                '<' => out.push_str("\\u003c"),
-                '>' => out.push_str("\\u003e"),
-                '&' => out.push_str("\\u0026"),
-                c => out.push(c),
-            }
-        }
-        out
+        script_json(&serde_json::to_string(self).unwrap_or_default())
     }
+}
+
+/// JSON made safe inside a `<script>` element: no `<`, `>` or `&` in it.
+pub fn script_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Holds the rendered page until the room view that shows it takes it; provided by

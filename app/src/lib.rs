@@ -13,6 +13,7 @@ pub use palaver_protocol as protocol;
 
 use chat::{Chat, ChatLink};
 use components::chat_page::ChatPage;
+use components::search_page::{RenderedSearch, RENDERED_SEARCH_ID};
 use history::{RenderedHistory, RENDERED_PAGE_ID};
 use leptos::prelude::*;
 use locale::{Locale, Reader};
@@ -47,6 +48,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let rendered = use_context::<history::RenderedPage>().map(|page| {
         view! { <script type="application/json" id=RENDERED_PAGE_ID inner_html=page.to_script_json()></script> }
     });
+    let found = use_context::<RenderedSearch>().map(|found| {
+        view! { <script type="application/json" id=RENDERED_SEARCH_ID inner_html=found.to_script_json()></script> }
+    });
     // Worked out once, here, and the same for the app inside.
     let reader = Reader::current();
     provide_context(reader);
@@ -67,6 +71,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 {rendered}
+                {found}
             </head>
             <body>
                 <App/>

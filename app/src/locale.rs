@@ -392,6 +392,16 @@ texts! {
     skip_to_composer: "Skip to the message box", "메시지 입력란으로 건너뛰기";
     needs_javascript: "Palaver needs JavaScript to show and send messages live.", "Palaver에서 메시지를 실시간으로 보고 보내려면 JavaScript가 필요합니다.";
     language: "Language", "언어";
+    // Search.
+    search: "Search", "검색";
+    search_for: "“{query}” · Search", "“{query}” · 검색";
+    search_messages: "Search messages", "메시지 검색";
+    search_placeholder: "Search every room", "모든 방에서 검색";
+    search_results: "Found messages", "검색된 메시지";
+    search_hint: "Words from messages in any room: the last word may be the start of one.", "아무 방의 메시지에 있는 단어를 입력하세요. 마지막 단어는 앞부분만 써도 됩니다.";
+    searching: "Searching…", "검색하는 중…";
+    no_results: "No messages with “{query}”.", "“{query}”이(가) 들어간 메시지가 없습니다.";
+    more_results: "More results", "결과 더 보기";
     // The room list.
     rooms: "Rooms", "방 목록";
     people_online: "people online", "접속한 사람 수";
@@ -473,6 +483,7 @@ texts! {
     error_deleted: "that message was deleted", "삭제된 메시지입니다";
     error_bad_reaction: "that reaction is not offered", "쓸 수 없는 반응입니다";
     error_too_many_reactions: "the message has all the kinds of reaction it can", "이 메시지에는 반응을 더 달 수 없습니다";
+    error_bad_query: "search for at least one word", "검색할 단어를 하나 이상 입력하세요";
 }
 
 impl Texts {
@@ -497,6 +508,7 @@ impl Texts {
             ErrorReason::Deleted => self.error_deleted,
             ErrorReason::BadReaction => self.error_bad_reaction,
             ErrorReason::TooManyReactions => self.error_too_many_reactions,
+            ErrorReason::BadQuery => self.error_bad_query,
         }
     }
 

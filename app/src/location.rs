@@ -1,7 +1,8 @@
-//! The page's address: which room `/` and `/r/NAME` show, and moving between rooms in
-//! the browser without reloading (the History API, Back and Forward included).
+//! The page's address: which room `/` and `/r/NAME` show, what `/search?q=WORDS`
+//! looks for, and moving between them in the browser without reloading (the History
+//! API, Back and Forward included).
 //!
-//! Two addresses and one kind of link do not need a router: this keeps the page's
+//! Three addresses and one kind of link do not need a router: this keeps the page's
 //! WebAssembly small.
 
 use crate::locale::Lang;
@@ -17,12 +18,30 @@ pub enum Place {
         name: String,
         reason: Invalid,
     },
+    /// Messages found for `query` (`?q=`), from search position `before` (`&before=`).
+    Search {
+        query: String,
+        before: Option<u64>,
+    },
     NotFound,
 }
 
 impl Place {
-    /// The place a path (percent-encoded, as in a URL) shows.
+    /// The place a path (percent-encoded, as in a URL, with its query if any) shows.
     pub fn of(path: &str) -> Place {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        if path == "/search" {
+            let param = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                    .map(|v| percent_decode(&v.replace('+', " ")))
+            };
+            return Place::Search {
+                query: param("q").unwrap_or_default(),
+                before: param("before").and_then(|b| b.parse().ok()),
+            };
+        }
         if path == "/" || path.is_empty() {
             return Place::Room(RoomId::lobby());
         }
@@ -44,6 +63,8 @@ impl Place {
         let place = match self {
             Place::Room(room) => format!("#{room}"),
             Place::BadRoom { .. } => t.no_such_room.to_owned(),
+            Place::Search { query, .. } if query.trim().is_empty() => t.search.to_owned(),
+            Place::Search { query, .. } => crate::locale::fill(t.search_for, &[("query", query.trim())]),
             Place::NotFound => t.page_not_found.to_owned(),
         };
         crate::locale::fill(t.site_title, &[("place", &place)])
@@ -57,6 +78,29 @@ pub fn room_href(room: &RoomId) -> String {
     } else {
         format!("/r/{room}")
     }
+}
+
+/// The address of the search for `query` (from search position `before`).
+pub fn search_href(query: &str, before: Option<u64>) -> String {
+    let mut href = format!("/search?q={}", percent_encode(query));
+    if let Some(before) = before {
+        href.push_str(&format!("&before={before}"));
+    }
+    href
+}
+
+/// Text as a URL's query value: letters, digits and `-._~` as they are, every other
+/// byte as `%XX`.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `%XX` sequences decoded as UTF-8 (invalid sequences replaced, never an error).
@@ -119,14 +163,16 @@ impl Location {
 
 #[cfg(feature = "hydrate")]
 fn initial_path() -> String {
-    window().location().pathname().unwrap_or_else(|_| "/".into())
+    let location = window().location();
+    let path = location.pathname().unwrap_or_else(|_| "/".into());
+    path + &location.search().unwrap_or_default()
 }
 
 #[cfg(not(feature = "hydrate"))]
 fn initial_path() -> String {
     #[cfg(feature = "ssr")]
     if let Some(parts) = use_context::<http::request::Parts>() {
-        return parts.uri.path().to_owned();
+        return parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     }
     "/".to_owned()
 }
@@ -161,6 +207,19 @@ mod tests {
         for path in ["/r/", "/r/a/b", "/no/such/page", "/favicon.ico", "/r"] {
             assert_eq!(Place::of(path), Place::NotFound, "{path}");
         }
+        assert_eq!(Place::of("/r/design?x=1"), Place::Room(RoomId::parse("design").unwrap()));
+    }
+
+    #[test]
+    fn searches_have_addresses_that_carry_any_text() {
+        for query in ["plain", "two words", "회의는 3시?", "a&b=c+d%e #f", ""] {
+            for before in [None, Some(42)] {
+                let href = search_href(query, before);
+                assert_eq!(Place::of(&href), Place::Search { query: query.to_owned(), before }, "{href}");
+            }
+        }
+        assert_eq!(Place::of("/search?q=hello+world"), Place::Search { query: "hello world".into(), before: None });
+        assert_eq!(Place::of("/search"), Place::Search { query: String::new(), before: None });
     }
 
     #[test]

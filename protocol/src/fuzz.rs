@@ -62,7 +62,9 @@ fn frame_like() -> impl Strategy<Value = String> {
         nasty_string().prop_map(Value::from),
         json_value(),
     ];
-    let field = prop::sample::select(vec!["token", "name", "room", "after", "before", "id", "text", "target", "extra"]);
+    let field = prop::sample::select(vec![
+        "token", "name", "room", "after", "before", "id", "text", "target", "query", "extra",
+    ]);
     (kind, proptest::collection::vec((field, json_value()), 0..6)).prop_map(|(kind, fields)| {
         let mut frame = serde_json::Map::new();
         frame.insert("type".into(), kind);
@@ -92,6 +94,10 @@ fn check(frame: &str) -> Result<(), TestCaseError> {
                     prop_assert!(RoomId::parse(room.as_str()).is_ok());
                     prop_assert!(!id.0.is_empty() && id.0.len() <= MAX_CLIENT_MSG_ID_BYTES);
                     prop_assert_eq!(validate_text(text), Ok(text.as_str()));
+                }
+                ClientMsg::Search { query, .. } => {
+                    prop_assert!(!query.is_empty() && query.trim() == query);
+                    prop_assert!(query.chars().count() <= crate::MAX_QUERY_CHARS);
                 }
                 ClientMsg::Delete { room, id, .. } => {
                     prop_assert!(RoomId::parse(room.as_str()).is_ok());

@@ -10,7 +10,7 @@
 
 use crate::{
     ChatMessage, ClientMsg, ClientMsgId, ErrorReason, Hello, HistoryPage, MessageKind, Quote, Reaction, RoomId,
-    RoomSummary, ServerMsg, User, UserId,
+    RoomSummary, SearchHit, ServerMsg, User, UserId,
 };
 use std::fmt::Write;
 
@@ -294,6 +294,7 @@ pub fn encode_client(msg: &ClientMsg) -> String {
         ClientMsg::Typing { room } => ("typing", Some(room)),
         ClientMsg::History { room, .. } => ("history", Some(room)),
         ClientMsg::Around { room, .. } => ("around", Some(room)),
+        ClientMsg::Search { .. } => ("search", None),
     };
     write_str(&mut out, kind);
     if let Some(room) = room {
@@ -344,6 +345,12 @@ pub fn encode_client(msg: &ClientMsg) -> String {
         }
         ClientMsg::History { before, .. } => number(&mut out, "before", *before),
         ClientMsg::Around { seq, .. } => number(&mut out, "seq", *seq),
+        ClientMsg::Search { query, before } => {
+            field(&mut out, "query", query);
+            if let Some(before) = before {
+                number(&mut out, "before", *before);
+            }
+        }
         ClientMsg::Leave { .. } | ClientMsg::Typing { .. } => {}
     }
     out.push('}');
@@ -376,6 +383,17 @@ pub fn decode_server(frame: &Json) -> Option<ServerMsg> {
         "around" => {
             ServerMsg::Around { room: room()?, seq: seq()?, messages: messages()?, has_older: flag("has_older")? }
         }
+        "results" => ServerMsg::Results {
+            query: frame.get("query")?.str()?.to_owned(),
+            hits: frame.get("hits")?.list(|hit| {
+                let marks = hit.get("marks")?.list(|m| {
+                    let pair = m.list(|n| u32::try_from(n.int()?).ok())?;
+                    <[u32; 2]>::try_from(pair).ok()
+                })?;
+                Some(SearchHit { message: message_of(hit.get("message")?)?, marks })
+            })?,
+            next: optional(frame.get("next"), |n| u64::try_from(n.int()?).ok())?,
+        },
         "presence" => ServerMsg::Presence { room: room()?, online: online()? },
         "arrived" => ServerMsg::Arrived { room: room()?, user: user()? },
         "departed" => ServerMsg::Departed { room: room()?, user: user()? },

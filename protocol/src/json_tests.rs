@@ -91,6 +91,16 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
             messages,
             has_older
         }),
+        (
+            text(),
+            proptest::collection::vec((message(), proptest::collection::vec(any::<[u32; 2]>(), 0..3)), 0..3),
+            proptest::option::of(any::<u64>())
+        )
+            .prop_map(|(query, hits, next)| ServerMsg::Results {
+                query,
+                hits: hits.into_iter().map(|(message, marks)| SearchHit { message, marks }).collect(),
+                next
+            }),
         (room(), people()).prop_map(|(room, online)| ServerMsg::Presence { room, online }),
         (room(), user()).prop_map(|(room, user)| ServerMsg::Arrived { room, user }),
         (room(), user()).prop_map(|(room, user)| ServerMsg::Departed { room, user }),
@@ -136,6 +146,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         room().prop_map(|room| ClientMsg::Typing { room }),
         (room(), seq()).prop_map(|(room, before)| ClientMsg::History { room, before }),
         (room(), seq()).prop_map(|(room, seq)| ClientMsg::Around { room, seq }),
+        (text(), proptest::option::of(any::<u64>())).prop_map(|(query, before)| ClientMsg::Search { query, before }),
     ]
 }
 

@@ -23,6 +23,10 @@ pub const MAX_CLIENT_MSG_ID_BYTES: usize = 64;
 pub const MAX_FRAME_BYTES: usize = 32 * 1024;
 /// Messages per history page: shown when a room opens, and per "load older".
 pub const HISTORY_PAGE: usize = 50;
+/// Longest search query, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// Found messages per `results` page.
+pub const SEARCH_PAGE: usize = 20;
 /// Most messages replayed to a client resuming a room; a larger gap reloads the room.
 pub const MAX_REPLAY: usize = 500;
 /// Messages one connection may send per second, on average (`PALAVER_RATE_PER_SEC`).
@@ -318,6 +322,21 @@ pub enum ClientMsg {
     /// The page of messages around number `seq` in a joined room (to show a message
     /// that is not loaded, or to fill a hole after one).
     Around { room: RoomId, seq: Seq },
+    /// Messages of every room with these words, newest first; the next page after the
+    /// `next` of a `results` answer.
+    Search {
+        query: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+    },
+}
+
+/// A message a search found, and where its text matches: ranges of characters (start
+/// inclusive, end exclusive), in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub message: ChatMessage,
+    pub marks: Vec<[u32; 2]>,
 }
 
 /// What a message is.
@@ -535,6 +554,14 @@ pub enum ServerMsg {
     Older { room: RoomId, messages: Vec<ChatMessage>, has_older: bool },
     /// The answer to `around`: the messages around `seq`, oldest first.
     Around { room: RoomId, seq: Seq, messages: Vec<ChatMessage>, has_older: bool },
+    /// The answer to a `search`: found messages, newest first, and where the next page
+    /// starts (`None`: there is no more).
+    Results {
+        query: String,
+        hits: Vec<SearchHit>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<u64>,
+    },
     /// Who is in a joined room now, all of them (after a connection caught up from
     /// storage; `joined` carries the same list).
     Presence { room: RoomId, online: Vec<User> },
@@ -602,10 +629,12 @@ pub enum ErrorReason {
     BadReaction,
     /// The message already has [`MAX_REACTIONS`] kinds of reaction.
     TooManyReactions,
+    /// A search query with no word to look for, or longer than [`MAX_QUERY_CHARS`].
+    BadQuery,
 }
 
 impl ErrorReason {
-    pub const ALL: [ErrorReason; 18] = [
+    pub const ALL: [ErrorReason; 19] = [
         ErrorReason::BadFrame,
         ErrorReason::UnknownType,
         ErrorReason::BinaryUnsupported,
@@ -624,6 +653,7 @@ impl ErrorReason {
         ErrorReason::Deleted,
         ErrorReason::BadReaction,
         ErrorReason::TooManyReactions,
+        ErrorReason::BadQuery,
     ];
 
     /// Its name on the wire.
@@ -647,6 +677,7 @@ impl ErrorReason {
             ErrorReason::Deleted => "deleted",
             ErrorReason::BadReaction => "bad_reaction",
             ErrorReason::TooManyReactions => "too_many_reactions",
+            ErrorReason::BadQuery => "bad_query",
         }
     }
 
@@ -715,6 +746,14 @@ impl ClientMsg {
 
     /// Checks what reading a frame cannot: a `send`'s id and text (trimmed).
     pub fn validated(self) -> Result<ClientMsg, FrameError> {
+        if let ClientMsg::Search { query, before } = &self {
+            let query = query.trim();
+            if query.is_empty() || query.chars().count() > MAX_QUERY_CHARS {
+                let detail = format!("a search query has 1 to {MAX_QUERY_CHARS} characters");
+                return Err(FrameError::new(ErrorReason::BadQuery, detail));
+            }
+            return Ok(ClientMsg::Search { query: query.to_owned(), before: *before });
+        }
         let (room, id) = match &self {
             ClientMsg::Send { room, id, .. }
             | ClientMsg::Edit { room, id, .. }
@@ -757,7 +796,7 @@ impl ClientMsg {
 }
 
 const KNOWN_TYPES: &[&str] =
-    &["hello", "join", "leave", "send", "edit", "delete", "react", "typing", "history", "around"];
+    &["hello", "join", "leave", "send", "edit", "delete", "react", "typing", "history", "around", "search"];
 
 /// Why a frame could not be read, in the protocol's terms: the frame is read again
 /// loosely to find the field at fault. In this order: an unknown type, a bad room, a

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod listen;
 pub mod origin;
 pub mod pages;
+pub mod search;
 pub mod socket;
 pub mod store;
 
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         .route("/", get(pages::page))
         .route("/r/{room}", get(pages::page))
+        .route("/search", get(pages::page))
         // Static files, and every other address: a page that says it is not there (404).
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(

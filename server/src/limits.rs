@@ -26,6 +26,10 @@ pub const TYPING_RATE: Rate = Rate { per_sec: 2, burst: 4 };
 /// stays well within it; a client toggling rooms to spam presence does not.
 pub const MOVES_RATE: Rate = Rate { per_sec: 2, burst: 20 };
 
+/// Searches a connection may make: a search box asks as one types (a moment after the
+/// last key), well within it.
+pub const SEARCH_RATE: Rate = Rate { per_sec: 5, burst: 15 };
+
 /// A token bucket: holds up to `burst` tokens, refilled at `per_sec`. After a refusal
 /// it refuses everything until the wait it gave is over, so a later post cannot slip in
 /// ahead of a refused one and the connection's posts keep their order.

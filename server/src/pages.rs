@@ -3,6 +3,8 @@
 //! for the browser to hydrate).
 
 use crate::hub::Hub;
+use app::chat::Results;
+use app::components::search_page::RenderedSearch;
 use app::history::RenderedPage;
 use app::locale::{Lang, LANG_COOKIE};
 use app::location::Place;
@@ -27,10 +29,27 @@ pub async fn page(
     State(options): State<LeptosOptions>,
     request: Request<Body>,
 ) -> Response {
-    if let Some(chosen) = request.uri().query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang="))) {
-        return choose_language(request.uri().path(), chosen);
+    let query = request.uri().query().unwrap_or_default();
+    if let Some(chosen) = query.split('&').find_map(|kv| kv.strip_prefix("lang=")) {
+        let rest: Vec<&str> = query.split('&').filter(|kv| !kv.starts_with("lang=") && !kv.is_empty()).collect();
+        let back = match rest.is_empty() {
+            true => request.uri().path().to_owned(),
+            false => format!("{}?{}", request.uri().path(), rest.join("&")),
+        };
+        return choose_language(&back, chosen);
     }
-    let rendered = match Place::of(request.uri().path()) {
+    let place = Place::of(request.uri().path_and_query().map_or("/", |p| p.as_str()));
+    let found = match &place {
+        Place::Search { query, before } if !query.trim().is_empty() => {
+            match crate::search::find(hub.store(), query, *before).await {
+                Ok((hits, next)) => Some(RenderedSearch(Results::found(query.trim().to_owned(), hits, next))),
+                // Nothing to look for, or the store failed (logged): the page says none found.
+                Err(_) => Some(RenderedSearch(Results::found(query.trim().to_owned(), Vec::new(), None))),
+            }
+        }
+        _ => None,
+    };
+    let rendered = match place {
         Place::Room(room) => match hub.store().latest(&room, HISTORY_PAGE).await {
             Ok(page) => Some(RenderedPage { room, page }),
             Err(e) => {
@@ -39,12 +58,15 @@ pub async fn page(
                 None
             }
         },
-        Place::BadRoom { .. } | Place::NotFound => None,
+        Place::BadRoom { .. } | Place::NotFound | Place::Search { .. } => None,
     };
     let render = leptos_axum::render_app_to_stream_with_context(
         move || {
             if let Some(rendered) = rendered.clone() {
                 leptos::prelude::provide_context(rendered);
+            }
+            if let Some(found) = found.clone() {
+                leptos::prelude::provide_context(found);
             }
         },
         move || shell(options.clone()),

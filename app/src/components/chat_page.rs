@@ -4,14 +4,14 @@
 
 use super::{
     composer::Composer, connection_status::ConnectionStatusBadge, message_list::MessageList, name_form::NameForm,
-    presence::Presence, room_list::RoomList, typing_indicator::TypingIndicator,
+    presence::Presence, room_list::RoomList, search_page::SearchPage, typing_indicator::TypingIndicator,
 };
 use crate::chat::{Chat, Me};
 use crate::history::RenderedHistory;
 use crate::locale::{fill, Locale};
 use crate::location::{Link, Location, Place};
 use crate::protocol::RoomId;
-use leptos::either::{Either, EitherOf3};
+use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 
 #[component]
@@ -34,10 +34,11 @@ pub fn ChatPage() -> impl IntoView {
     });
 
     move || match place.get() {
-        Place::Room(r) => EitherOf3::A(view! { <RoomView room=r/> }),
+        Place::Room(r) => EitherOf4::A(view! { <RoomView room=r/> }),
+        Place::Search { query, .. } => EitherOf4::D(view! { <SearchPage query/> }),
         Place::BadRoom { name, reason } => {
             not_found();
-            EitherOf3::B(view! {
+            EitherOf4::B(view! {
                 <main class="chat bad-room" data-testid="bad-room">
                     <h1>{t.no_such_room}</h1>
                     <p>{fill(t.bad_room_name, &[("name", &name), ("reason", &t.invalid(reason))])}</p>
@@ -47,7 +48,7 @@ pub fn ChatPage() -> impl IntoView {
         }
         Place::NotFound => {
             not_found();
-            EitherOf3::C(view! {
+            EitherOf4::C(view! {
                 <main class="chat not-found" data-testid="not-found">
                     <h1>{t.page_not_found}</h1>
                     <p><Link href="/".into() text=t.go_to_lobby.into()/></p>

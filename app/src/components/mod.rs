@@ -8,4 +8,5 @@ pub mod message_list;
 pub mod name_form;
 pub mod presence;
 pub mod room_list;
+pub mod search_page;
 pub mod typing_indicator;

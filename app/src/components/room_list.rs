@@ -2,6 +2,7 @@
 //! create a room by name. Alt+Up and Alt+Down move to the room above or below.
 
 use super::form_error::FormError;
+use super::search_page::SearchBox;
 use crate::chat::Chat;
 use crate::locale::Locale;
 use crate::location::{room_href, Link, Location};
@@ -72,6 +73,7 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
 
     view! {
         <nav class="room-list" aria-label=t.rooms>
+            <SearchBox/>
             <h2>{t.rooms}</h2>
             <ul data-testid="room-list">
                 <For

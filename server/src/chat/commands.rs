@@ -68,6 +68,12 @@ impl<T: Transport> Connection<T> {
                 let page = self.cx.hub.store().span(&room, from, to).await.map_err(unavailable)?;
                 Ok(vec![ServerMsg::Around { room, seq, messages: page.messages, has_older: page.has_older }])
             }
+            // Every room is public: anyone, named or not, finds messages in all of them.
+            ClientMsg::Search { query, before } => {
+                self.searches.take_or_refuse("searches")?;
+                let (hits, next) = crate::search::find(self.cx.hub.store(), &query, before).await?;
+                Ok(vec![ServerMsg::Results { query, hits, next }])
+            }
         }
     }
 
@@ -246,7 +252,7 @@ fn refused(refusal: Refusal) -> FrameError {
 }
 
 /// What a client is told when the store fails it; the cause goes to the log.
-pub(super) fn unavailable(e: StoreError) -> FrameError {
+pub fn unavailable(e: StoreError) -> FrameError {
     tracing::error!("{e}");
     FrameError::new(ErrorReason::Unavailable, "messages cannot be stored or loaded right now; try again")
 }

@@ -8,7 +8,7 @@ use super::rooms::Joins;
 use super::transport::Transport;
 use super::Context;
 use crate::hub::Frame;
-use crate::limits::{Bucket, MOVES_RATE, TYPING_RATE};
+use crate::limits::{Bucket, MOVES_RATE, SEARCH_RATE, TYPING_RATE};
 use crate::socket::{finish, read_failure, Ending, Heartbeat, Outbox};
 use app::protocol::{Close, RoomId, ServerMsg, User};
 use axum::extract::ws::{Message, Utf8Bytes};
@@ -42,6 +42,8 @@ pub(super) struct Connection<T> {
     pub(super) typing: Bucket,
     /// Joins, leaves and renames: each one is announced to everyone in the room.
     pub(super) moves: Bucket,
+    /// Searches it may make.
+    pub(super) searches: Bucket,
     pub(super) user: Option<User>,
     /// Declared (so dropped) before `rooms`: a room is let go once its last member's
     /// feed and membership are both gone.
@@ -85,6 +87,7 @@ where
         acks: VecDeque::new(),
         typing: Bucket::new(TYPING_RATE),
         moves: Bucket::new(MOVES_RATE),
+        searches: Bucket::new(SEARCH_RATE),
         user: None,
         rooms: Joins::default(),
         feeds: StreamMap::new(),

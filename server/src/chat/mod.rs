@@ -11,6 +11,7 @@ mod rooms;
 mod tests;
 mod transport;
 
+pub use commands::unavailable;
 pub use connection::serve;
 pub use transport::{plain_line, Plain, Protocol, Transport};
 

@@ -7,6 +7,7 @@ pub mod sqlite;
 #[cfg(test)]
 mod tests;
 
+use crate::search::Query;
 use app::protocol::{
     toggle_reaction, ChatMessage, ClientMsgId, HistoryPage, MessageKind, Quote, RoomId, Seq, User, HISTORY_PAGE,
 };
@@ -201,6 +202,14 @@ pub fn around_span(seq: Seq) -> (Seq, Seq) {
     (from, from + HISTORY_PAGE as Seq - 1)
 }
 
+/// A message a search found, and its place in the order of search results (newest
+/// first is highest first), from which the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub position: u64,
+    pub message: ChatMessage,
+}
+
 /// The cause of a store error, shared: one failed commit answers every post in it.
 pub type Cause = Arc<dyn Error + Send + Sync>;
 
@@ -236,6 +245,11 @@ pub trait Store: Send + Sync + 'static {
     /// The messages of a room numbered `from` to `to`, oldest first; `has_older` if
     /// the room has messages before them.
     async fn span(&self, room: &RoomId, from: Seq, to: Seq) -> Result<HistoryPage, StoreError>;
+
+    /// Up to `limit` messages of any room (all rooms are public) whose latest text has
+    /// all of the query's words, newest first, starting after search position `before`
+    /// (a [`Found::position`] of an earlier page). Deleted messages are not found.
+    async fn search(&self, query: &Query, before: Option<u64>, limit: usize) -> Result<Vec<Found>, StoreError>;
 
     /// Every room that has messages.
     async fn rooms(&self) -> Result<Vec<RoomId>, StoreError>;

@@ -4,10 +4,13 @@
 //! recognised by (room, author, client id) whichever node stored it first.
 
 use super::{
-    decorate, kind_from_str, lookups, mentions_from_db, mentions_to_db, Appended, OriginalRow, Post, ReactionRow,
-    Refusal, Store, StoreError,
+    decorate, kind_from_str, lookups, mentions_from_db, mentions_to_db, Appended, Found, OriginalRow, Post,
+    ReactionRow, Refusal, Store, StoreError,
 };
-use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, Quote, RoomId, Seq, User, UserId, MAX_REACTIONS};
+use crate::search::Query;
+use app::protocol::{
+    ChatMessage, ClientMsgId, HistoryPage, MessageKind, Quote, RoomId, Seq, User, UserId, MAX_REACTIONS,
+};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::{sync::Arc, time::Duration};
@@ -18,7 +21,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_messages.sql"),
     include_str!("../../migrations/postgres/0002_edits.sql"),
     include_str!("../../migrations/postgres/0003_replies_reactions.sql"),
+    include_str!("../../migrations/postgres/0004_search.sql"),
 ];
+/// The migration that adds the search index: the messages already stored are indexed
+/// with it.
+const SEARCH_MIGRATION: usize = 4;
 /// Any number, the same on every node: the advisory lock that makes nodes starting at
 /// once migrate one after the other.
 const MIGRATION_LOCK: i64 = 0x0070_616c_6176_6572;
@@ -91,6 +98,9 @@ impl PostgresStore {
             tx.query_opt("SELECT version FROM palaver_schema", &[]).await?.map_or(0, |row| row.get::<_, i32>(0));
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
             tx.batch_execute(sql).await?;
+            if i + 1 == SEARCH_MIGRATION {
+                index_stored(&tx).await?;
+            }
             tx.execute("DELETE FROM palaver_schema", &[]).await?;
             tx.execute("INSERT INTO palaver_schema (version) VALUES ($1)", &[&(i as i32 + 1)]).await?;
         }
@@ -99,8 +109,9 @@ impl PostgresStore {
     }
 
     async fn append_once(&self, batch: &[Post]) -> Result<Vec<(Option<i64>, String, Option<Quote>)>, Attempt> {
-        let client = self.client().await.map_err(Attempt::Failed)?;
-        let stmt = client
+        let mut client = self.client().await.map_err(Attempt::Failed)?;
+        let tx = client.transaction().await?;
+        let stmt = tx
             .prepare_cached(
                 "SELECT out_seq, out_state, out_quote_author, out_quote_text, out_quote_deleted \
                  FROM palaver_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -118,8 +129,8 @@ impl PostgresStore {
         let max = MAX_REACTIONS as i32;
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 10] =
             [&rooms, &ids, &authors, &names, &kinds, &texts, &sent, &targets, &mentions, &max];
-        let rows = client.query(&stmt, &params).await?;
-        Ok(rows
+        let rows = tx.query(&stmt, &params).await?;
+        let numbered: Vec<(Option<i64>, String, Option<Quote>)> = rows
             .iter()
             .map(|r| {
                 let quote = r
@@ -127,7 +138,10 @@ impl PostgresStore {
                     .map(|author| Quote::of(&author, &r.get::<_, Option<String>>(3).unwrap_or_default(), r.get(4)));
                 (r.get::<_, Option<i64>>(0), r.get::<_, String>(1), quote)
             })
-            .collect())
+            .collect();
+        index(&tx, batch, &numbered).await?;
+        tx.commit().await?;
+        Ok(numbered)
     }
 
     async fn messages(
@@ -169,6 +183,78 @@ impl PostgresStore {
         }
         Ok(HistoryPage { messages, has_older })
     }
+}
+
+/// Keeps the search index up to date with what a batch stored, in its transaction: new
+/// text messages in, edited ones under their new words, deleted ones out.
+async fn index(
+    tx: &deadpool_postgres::Transaction<'_>,
+    batch: &[Post],
+    numbered: &[(Option<i64>, String, Option<Quote>)],
+) -> Result<(), tokio_postgres::Error> {
+    let (mut rooms, mut seqs, mut words) = (Vec::new(), Vec::new(), Vec::new());
+    for (post, (seq, state, _)) in batch.iter().zip(numbered) {
+        let (Some(seq), "new") = (*seq, state.as_str()) else { continue };
+        let words_of = |text: &str| crate::search::tokens(text).join(" ");
+        match (post.kind, post.target) {
+            (MessageKind::Text, _) => {
+                rooms.push(post.room.as_str());
+                seqs.push(seq);
+                words.push(words_of(&post.text));
+            }
+            (MessageKind::Edit, Some(target)) => {
+                let sql = "UPDATE search_docs SET words = array_to_tsvector(string_to_array($3, ' ')) \
+                           WHERE room = $1 AND seq = $2";
+                let stmt = tx.prepare_cached(sql).await?;
+                tx.execute(&stmt, &[&post.room.as_str(), &(target as i64), &words_of(&post.text)]).await?;
+            }
+            (MessageKind::Delete, Some(target)) => {
+                let stmt = tx.prepare_cached("DELETE FROM search_docs WHERE room = $1 AND seq = $2").await?;
+                tx.execute(&stmt, &[&post.room.as_str(), &(target as i64)]).await?;
+            }
+            _ => {}
+        }
+    }
+    if !rooms.is_empty() {
+        let sql = "INSERT INTO search_docs (room, seq, words) \
+                   SELECT r, s, array_to_tsvector(string_to_array(w, ' ')) \
+                   FROM unnest($1::text[], $2::bigint[], $3::text[]) AS t (r, s, w) ORDER BY s";
+        let stmt = tx.prepare_cached(sql).await?;
+        tx.execute(&stmt, &[&rooms, &seqs, &words]).await?;
+    }
+    Ok(())
+}
+
+/// A query in PostgreSQL's `tsquery` syntax: every word quoted (so nothing typed is an
+/// operator), all required, the prefixes with `:*`.
+fn ts_query(query: &Query) -> String {
+    let quoted = |w: &str| format!("'{}'", w.replace('\\', "\\\\").replace('\'', "''"));
+    let words = query.words.iter().map(|w| quoted(w));
+    let prefixes = query.prefixes.iter().map(|p| format!("{}:*", quoted(p)));
+    words.chain(prefixes).collect::<Vec<_>>().join(" & ")
+}
+
+/// Indexes every text message stored before there was a search index.
+async fn index_stored(tx: &tokio_postgres::Transaction<'_>) -> Result<(), tokio_postgres::Error> {
+    let rows = tx
+        .query(
+            "SELECT room, seq, text FROM messages WHERE kind = 'text' AND NOT deleted ORDER BY sent_at, room, seq",
+            &[],
+        )
+        .await?;
+    for chunk in rows.chunks(1_000) {
+        let rooms: Vec<&str> = chunk.iter().map(|r| r.get(0)).collect();
+        let seqs: Vec<i64> = chunk.iter().map(|r| r.get(1)).collect();
+        let words: Vec<String> = chunk.iter().map(|r| crate::search::tokens(r.get(2)).join(" ")).collect();
+        tx.execute(
+            "INSERT INTO search_docs (room, seq, words) \
+             SELECT r, s, array_to_tsvector(string_to_array(w, ' ')) \
+             FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS t (r, s, w, n) ORDER BY n",
+            &[&rooms, &seqs, &words],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The rows of a (cached) statement.
@@ -215,21 +301,26 @@ fn room_named(room: &str) -> Result<RoomId, StoreError> {
 }
 
 fn row_to_message(r: &Row) -> Result<ChatMessage, StoreError> {
-    let kind: String = r.get(5);
+    row_to_message_at(r, 0)
+}
+
+/// A message from the row's [`COLUMNS`], which start at column `at`.
+fn row_to_message_at(r: &Row, at: usize) -> Result<ChatMessage, StoreError> {
+    let kind: String = r.get(at + 5);
     Ok(ChatMessage {
-        room: room_named(r.get(0))?,
-        seq: r.get::<_, i64>(1) as Seq,
-        id: ClientMsgId(r.get(2)),
-        author: User { id: UserId(r.get(3)), name: r.get(4) },
+        room: room_named(r.get(at))?,
+        seq: r.get::<_, i64>(at + 1) as Seq,
+        id: ClientMsgId(r.get(at + 2)),
+        author: User { id: UserId(r.get(at + 3)), name: r.get(at + 4) },
         kind: kind_from_str(&kind),
-        text: r.get(6),
-        sent_at: r.get(7),
-        target: r.get::<_, Option<i64>>(8).map(|t| t as Seq),
-        edited: r.get(9),
-        deleted: r.get(10),
+        text: r.get(at + 6),
+        sent_at: r.get(at + 7),
+        target: r.get::<_, Option<i64>>(at + 8).map(|t| t as Seq),
+        edited: r.get(at + 9),
+        deleted: r.get(at + 10),
         quote: None,
         reactions: Vec::new(),
-        mentions: mentions_from_db(r.get(11)),
+        mentions: mentions_from_db(r.get(at + 11)),
     })
 }
 
@@ -283,6 +374,20 @@ impl Store for PostgresStore {
         let messages = self.messages(&sql, &[&room.as_str(), &(from as i64), &(to as i64)]).await?;
         let has_older = messages.first().is_some_and(|m| m.seq > 1);
         Ok(HistoryPage { messages, has_older })
+    }
+
+    async fn search(&self, words: &Query, before: Option<u64>, limit: usize) -> Result<Vec<Found>, StoreError> {
+        let client = self.client().await?;
+        let columns = COLUMNS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT d.id, {columns} FROM search_docs d JOIN messages m ON m.room = d.room AND m.seq = d.seq \
+             WHERE d.words @@ $1::text::tsquery AND d.id < $2 ORDER BY d.id DESC LIMIT $3"
+        );
+        let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
+        let rows = query(&client, &sql, &[&ts_query(words), &before, &(limit as i64)]).await?;
+        rows.iter()
+            .map(|r| Ok(Found { position: r.get::<_, i64>(0) as u64, message: row_to_message_at(r, 1)? }))
+            .collect()
     }
 
     async fn rooms(&self) -> Result<Vec<RoomId>, StoreError> {

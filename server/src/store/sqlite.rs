@@ -2,9 +2,10 @@
 //! synced to disk (`synchronous=FULL`) before anything is acknowledged.
 
 use super::{
-    decorate, kind_from_str, lookups, mentions_from_db, mentions_to_db, Appended, OriginalRow, Post, ReactionRow,
-    Refusal, Store, StoreError,
+    decorate, kind_from_str, lookups, mentions_from_db, mentions_to_db, Appended, Found, OriginalRow, Post,
+    ReactionRow, Refusal, Store, StoreError,
 };
+use crate::search::Query;
 use app::protocol::{
     ChatMessage, ClientMsgId, HistoryPage, MessageKind, Quote, RoomId, Seq, User, UserId, MAX_REACTIONS,
 };
@@ -21,7 +22,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_messages.sql"),
     include_str!("../../migrations/0002_edits.sql"),
     include_str!("../../migrations/0003_replies_reactions.sql"),
+    include_str!("../../migrations/0004_search.sql"),
 ];
+/// The migration that adds the search index: the messages already stored are indexed
+/// with it.
+const SEARCH_MIGRATION: usize = 4;
 /// Read connections kept open; WAL lets them read while the writer commits.
 const READERS: usize = 4;
 
@@ -128,31 +133,91 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if i + 1 == SEARCH_MIGRATION {
+            index_stored(&tx)?;
+        }
         tx.pragma_update(None, "user_version", i + 1)?;
         tx.commit()?;
     }
     Ok(())
 }
 
+/// Indexes every text message stored before there was a search index.
+fn index_stored(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let mut read = tx.prepare(
+        "SELECT room, seq, text FROM messages WHERE kind = 'text' AND deleted = 0 ORDER BY sent_at, room, seq",
+    )?;
+    let rows = read.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
+    for row in rows {
+        let (room, seq, text) = row?;
+        index_new(tx, &room, seq, &text)?;
+    }
+    Ok(())
+}
+
+/// Puts a new text message in the search index.
+fn index_new(tx: &rusqlite::Transaction<'_>, room: &str, seq: i64, text: &str) -> rusqlite::Result<()> {
+    let id: i64 = tx
+        .prepare_cached("INSERT INTO search_docs (room, seq) VALUES (?1, ?2) RETURNING id")?
+        .query_row(params![room, seq], |r| r.get(0))?;
+    tx.prepare_cached("INSERT INTO search_index (rowid, words) VALUES (?1, ?2)")?
+        .execute(params![id, crate::search::tokens(text).join(" ")])?;
+    Ok(())
+}
+
+/// Indexes a message again under its new text (`Some`), or takes it out (`None`).
+fn reindex(tx: &rusqlite::Transaction<'_>, room: &str, seq: i64, text: Option<&str>) -> rusqlite::Result<()> {
+    let found = tx
+        .prepare_cached("SELECT id FROM search_docs WHERE room = ?1 AND seq = ?2")?
+        .query_row(params![room, seq], |r| r.get::<_, i64>(0))
+        .optional()?;
+    let Some(id) = found else { return Ok(()) };
+    tx.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?.execute(params![id])?;
+    match text {
+        Some(text) => {
+            tx.prepare_cached("INSERT INTO search_index (rowid, words) VALUES (?1, ?2)")?
+                .execute(params![id, crate::search::tokens(text).join(" ")])?;
+        }
+        None => {
+            tx.prepare_cached("DELETE FROM search_docs WHERE id = ?1")?.execute(params![id])?;
+        }
+    }
+    Ok(())
+}
+
+/// A query in FTS5's syntax: every word quoted (so nothing typed is an operator), the
+/// prefixes with `*`.
+fn fts_query(query: &Query) -> String {
+    let quoted = |w: &str| format!("\"{}\"", w.replace('"', "\"\""));
+    let words = query.words.iter().map(|w| quoted(w));
+    let prefixes = query.prefixes.iter().map(|p| format!("{}*", quoted(p)));
+    words.chain(prefixes).collect::<Vec<_>>().join(" ")
+}
+
 const COLUMNS: &str =
     "room, seq, client_id, author_id, author_name, kind, text, sent_at, target, edited, deleted, mentions";
 
 fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
-    let kind: String = r.get(5)?;
+    row_to_message_at(r, 0)
+}
+
+/// A message from the row's [`COLUMNS`], which start at column `at`.
+fn row_to_message_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ChatMessage> {
+    let kind: String = r.get(at + 5)?;
     Ok(ChatMessage {
-        room: room_at(r, 0)?,
-        seq: r.get::<_, i64>(1)? as Seq,
-        id: ClientMsgId(r.get(2)?),
-        author: User { id: UserId(r.get(3)?), name: r.get(4)? },
+        room: room_at(r, at)?,
+        seq: r.get::<_, i64>(at + 1)? as Seq,
+        id: ClientMsgId(r.get(at + 2)?),
+        author: User { id: UserId(r.get(at + 3)?), name: r.get(at + 4)? },
         kind: kind_from_str(&kind),
-        text: r.get(6)?,
-        sent_at: r.get(7)?,
-        target: r.get::<_, Option<i64>>(8)?.map(|t| t as Seq),
-        edited: r.get::<_, i64>(9)? != 0,
-        deleted: r.get::<_, i64>(10)? != 0,
+        text: r.get(at + 6)?,
+        sent_at: r.get(at + 7)?,
+        target: r.get::<_, Option<i64>>(at + 8)?.map(|t| t as Seq),
+        edited: r.get::<_, i64>(at + 9)? != 0,
+        deleted: r.get::<_, i64>(at + 10)? != 0,
         quote: None,
         reactions: Vec::new(),
-        mentions: mentions_from_db(r.get(11)?),
+        mentions: mentions_from_db(r.get(at + 11)?),
     })
 }
 
@@ -297,8 +362,10 @@ fn append_in_transaction(
                 match m.kind {
                     MessageKind::Edit => {
                         edit.execute(params![room, changed as i64, m.text, mentions_to_db(&m.mentions)])?;
+                        reindex(&tx, room, changed as i64, Some(&m.text))?;
                     }
                     MessageKind::Delete => {
+                        reindex(&tx, room, changed as i64, None)?;
                         delete.execute(at)?;
                         wipe.execute(at)?;
                         unreact_all.execute(at)?;
@@ -334,6 +401,9 @@ fn append_in_transaction(
                 continue;
             }
             remember(next_seq, &m.room, seq + 1);
+            if m.kind == MessageKind::Text {
+                index_new(&tx, m.room.as_str(), seq, &m.text)?;
+            }
             out.push(Appended::New(ChatMessage { quote, ..m.numbered(seq as Seq) }));
         }
     }
@@ -410,6 +480,25 @@ impl Store for SqliteStore {
         self.read(|c| {
             let mut stmt = c.prepare_cached("SELECT DISTINCT room FROM messages ORDER BY room")?;
             let rows = stmt.query_map([], |r| room_at(r, 0))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn search(&self, query: &Query, before: Option<u64>, limit: usize) -> Result<Vec<Found>, StoreError> {
+        let fts = fts_query(query);
+        self.read(move |c| {
+            let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT d.id, {} FROM search_index s JOIN search_docs d ON d.id = s.rowid \
+                 JOIN messages m ON m.room = d.room AND m.seq = d.seq \
+                 WHERE search_index MATCH ?1 AND s.rowid < ?2 ORDER BY s.rowid DESC LIMIT ?3",
+                COLUMNS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ")
+            ))?;
+            let rows = stmt.query_map(params![fts, before, limit as i64], |r| {
+                let id: i64 = r.get(0)?;
+                Ok(Found { position: id as u64, message: row_to_message_at(r, 1)? })
+            })?;
             rows.collect()
         })
         .await

@@ -42,7 +42,62 @@ const SUITE: &[(&str, Check)] = &[
     ("replies quote, reactions count once per person, mentions are kept", |s| {
         Box::pin(replies_quote_reactions_count_once_per_person_mentions_are_kept(s))
     }),
+    ("search finds words folded, Korean inside words, newest first, latest text", |s| {
+        Box::pin(search_finds_words_folded_korean_inside_words_newest_first_latest_text(s))
+    }),
 ];
+
+/// What a search typed as `text` finds: (room, seq), newest first, all pages.
+async fn found(store: &dyn Store, text: &str) -> Vec<(String, Seq)> {
+    let query = crate::search::query(text).expect("words to look for");
+    let mut out = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.search(&query, before, 2).await.unwrap();
+        out.extend(page.iter().map(|f| (f.message.room.to_string(), f.message.seq)));
+        match page.last() {
+            Some(last) if page.len() == 2 => before = Some(last.position),
+            _ => return out,
+        }
+    }
+}
+
+async fn search_finds_words_folded_korean_inside_words_newest_first_latest_text(open: Reopen) {
+    let store = open().await;
+    store
+        .append(vec![
+            new("r", "u1", "a", "Le Café Crème est ouvert"),
+            new("r", "u1", "b", "내일 회의는 세 시에 합니다"),
+            new("r", "u2", "c", "a helicopter AND a \"quoted\" (thing)*"),
+            new("other", "u2", "d", "café again, in another room"),
+            new("r", "u1", "e", "secret plans for the café"),
+            new("r", "u2", "f", "회의 자료"),
+        ])
+        .await
+        .unwrap();
+    let r = |seq| ("r".to_owned(), seq);
+    // Case and accents folded, every room (all are public), newest first, in pages.
+    assert_eq!(found(&*store, "CAFE ").await, [r(4), ("other".into(), 1), r(1)]);
+    assert_eq!(found(&*store, "café crème ").await, [r(1)]);
+    // Korean: a word inside the word-with-particle it was written as.
+    assert_eq!(found(&*store, "회의 ").await, [r(5), r(2)]);
+    assert_eq!(found(&*store, "회의는").await, [r(2)]);
+    // The last word while typing is the start of a word.
+    assert_eq!(found(&*store, "helic").await, [r(3)]);
+    assert_eq!(found(&*store, "helic ").await, Vec::<(String, Seq)>::new(), "a finished word is whole");
+    // Quotes, operators and stars are plain words.
+    assert_eq!(found(&*store, "\"quoted\" AND (thing)*").await, [r(3)]);
+    assert_eq!(found(&*store, "NOT helicopter").await, Vec::<(String, Seq)>::new(), "NOT is a word, not an operator");
+    // An edited message is found by its new words only; a deleted one not at all.
+    store.append(vec![edit("u1", "e1", 1, "Le bistro est fermé")]).await.unwrap();
+    assert_eq!(found(&*store, "creme").await, Vec::<(String, Seq)>::new());
+    assert_eq!(found(&*store, "ferme ").await, [r(1)], "at its own place in the order");
+    assert_eq!(found(&*store, "bistro est").await, [r(1)]);
+    let Post { room, author, id, .. } = new("r", "u1", "d1", "");
+    store.append(vec![Post::delete(room, author, id, 4)]).await.unwrap();
+    assert_eq!(found(&*store, "plans").await, Vec::<(String, Seq)>::new());
+    assert_eq!(found(&*store, "cafe ").await, [("other".into(), 1)]);
+}
 
 async fn numbers_per_room_and_deduplicates_per_author(open: Reopen) {
     let store = open().await;
@@ -381,6 +436,9 @@ async fn brought_up_to_date(store: Arc<dyn Store>) {
     assert_eq!(chips(&all[0]), [("🎉".into(), vec!["u2".into()])]);
     assert_eq!(all[0].text, "from the first version, edited");
     assert_eq!(all[2].quote.as_ref().map(|q| q.text.as_str()), Some("from the first version, edited"), "as it is now");
+    // Messages stored before there was a search index are found too.
+    assert_eq!(found(&*store, "first version").await, [("r".into(), 1)]);
+    assert_eq!(found(&*store, "still here").await, [("r".into(), 3)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
