@@ -913,3 +913,77 @@ async fn replies_reactions_and_mentions_over_real_sockets() {
     bob.send_msg(reply("lobby", "l3", lobby_seq, "hello Ann")).await;
     assert_eq!(plain.next_raw().await, Message::text("Bob (replying to Ann): hello Ann"));
 }
+
+#[tokio::test]
+async fn search_finds_messages_of_every_room_newest_first_with_their_words_marked() {
+    use app::protocol::SEARCH_PAGE;
+    let server = TestServer::start();
+    let mut ann = server.named("Ann").await;
+    ann.join("design", None).await;
+    ann.say("design", "d1", "Le Café est ouvert").await;
+    ann.next_ack().await;
+    ann.join("ops", None).await;
+    ann.say("ops", "o1", "내일 회의는 세 시").await;
+    ann.next_ack().await;
+    for i in 0..SEARCH_PAGE + 5 {
+        ann.say("ops", &format!("n{i}"), &format!("note {i} about the cafe")).await;
+        ann.next_ack().await;
+    }
+
+    // A visitor who has not said hello searches every room.
+    let mut visitor = server.client().await;
+    let search = |query: &str, before| ClientMsg::Search { query: query.into(), before };
+    let results = |msg: ServerMsg| match msg {
+        ServerMsg::Results { query, hits, next } => (query, hits, next),
+        other => panic!("expected results, got {other:?}"),
+    };
+    visitor.send_msg(search("회의", None)).await;
+    let (query, hits, next) = results(visitor.next_where(|m| matches!(m, ServerMsg::Results { .. })).await);
+    assert_eq!((query.as_str(), hits.len(), next), ("회의", 1, None));
+    assert_eq!((hits[0].message.room.as_str(), hits[0].message.text.as_str()), ("ops", "내일 회의는 세 시"));
+    assert_eq!(hits[0].marks, [[3, 5]], "회의 marked inside 회의는");
+
+    // Newest first, a page at a time; the café of another room last.
+    visitor.send_msg(search("CAFE", None)).await;
+    let (_, first, next) = results(visitor.next_where(|m| matches!(m, ServerMsg::Results { .. })).await);
+    assert_eq!(first.len(), SEARCH_PAGE);
+    assert_eq!(first[0].message.text, format!("note {} about the cafe", SEARCH_PAGE + 4));
+    visitor.send_msg(search("CAFE", next)).await;
+    let (_, rest, next) = results(visitor.next_where(|m| matches!(m, ServerMsg::Results { .. })).await);
+    assert_eq!((rest.len(), next), (6, None));
+    let last = rest.last().unwrap();
+    assert_eq!((last.message.room.as_str(), last.marks.as_slice()), ("design", &[[3, 7]][..]), "Café, as written");
+
+    // Nothing to look for, or too long: a clear error. Too fast: slowed down.
+    visitor.send_raw(Message::text(r#"{"type":"search","query":"  "}"#)).await;
+    expect_error(&mut visitor, ErrorReason::BadQuery).await;
+    visitor.send_msg(search("***", None)).await;
+    expect_error(&mut visitor, ErrorReason::BadQuery).await;
+    visitor.send_msg(search(&"x".repeat(201), None)).await;
+    expect_error(&mut visitor, ErrorReason::BadQuery).await;
+    let mut limited = false;
+    for _ in 0..40 {
+        visitor.send_msg(search("note", None)).await;
+        if let ServerMsg::Error { reason, retry_after_ms, .. } =
+            visitor.next_where(|m| matches!(m, ServerMsg::Results { .. } | ServerMsg::Error { .. })).await
+        {
+            assert_eq!(reason, ErrorReason::RateLimited);
+            assert!(retry_after_ms.is_some());
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "searching without pause is slowed down");
+
+    // The search page, rendered by the server: results with their words marked, linked
+    // to their messages, and the next page a plain link.
+    let (status, html) = server.get("/search?q=caf%C3%A9+ouv");
+    assert_eq!(status, 200);
+    assert!(html.contains("<mark>Café</mark> est <mark>ouvert</mark>"), "{html}");
+    assert!(html.contains("href=\"/r/design#m-1\""), "{html}");
+    let (_, html) = server.get("/search?q=cafe");
+    assert!(html.contains(&format!("href=\"/search?q=cafe&amp;before=")), "a link to more: {html}");
+    let (status, html) = server.get("/search?q=%22%29%28*");
+    assert_eq!(status, 200, "any text is a query");
+    assert!(html.contains("No messages with"), "{html}");
+}
