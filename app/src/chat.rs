@@ -458,8 +458,8 @@ pub enum Intent {
     Rejoin,
     /// Load the page around this number.
     Around(Seq),
-    /// Search every room (from search position `before`).
-    Search { query: String, before: Option<u64> },
+    /// Search every room.
+    Search(String),
 }
 
 /// The search on screen: what was asked last, and what has been found for it.
@@ -471,14 +471,12 @@ pub struct Results {
     pub next: Option<u64>,
     /// Asked and not answered yet.
     pub loading: bool,
-    /// The page asked is a further one, to add below the hits.
-    more: bool,
 }
 
 impl Results {
     /// What the server found for a query (the page it rendered, or a `results` answer).
     pub fn found(query: String, hits: Vec<SearchHit>, next: Option<u64>) -> Results {
-        Results { query, hits, next, loading: false, more: false }
+        Results { query, hits, next, loading: false }
     }
 }
 
@@ -651,24 +649,15 @@ impl Chat {
         self.highlight.set(Some(seq));
     }
 
-    /// Searches every room for `query`; with `more`, the next page of the search shown.
-    pub fn search(&self, query: String, more: bool) {
-        let mut before = None;
-        self.found.update(|found| match found {
-            Some(r) if more && r.query == query && r.next.is_some() => {
-                before = r.next;
-                r.loading = true;
-                r.more = true;
-            }
-            // A new query: the hits shown stay until its answer replaces them.
-            Some(r) => {
-                r.query = query.clone();
-                r.loading = true;
-                r.more = false;
-            }
-            None => *found = Some(Results { query: query.clone(), loading: true, ..Results::default() }),
+    /// Searches every room for `query` (the hits shown stay until its answer replaces
+    /// them).
+    pub fn search(&self, query: String) {
+        self.found.update(|found| {
+            let r = found.get_or_insert_with(Results::default);
+            r.query = query.clone();
+            r.loading = true;
         });
-        self.intend(Intent::Search { query, before });
+        self.intend(Intent::Search(query));
     }
 
     /// Loads the messages missing after number `after`.
@@ -793,14 +782,7 @@ impl Chat {
             // The answer to the search asked last (an older one is of no use now).
             ServerMsg::Results { query, hits, next } => self.found.update(|found| {
                 if let Some(r) = found.as_mut().filter(|r| r.query == query && r.loading) {
-                    if r.more {
-                        r.hits.extend(hits);
-                    } else {
-                        r.hits = hits;
-                    }
-                    r.next = next;
-                    r.loading = false;
-                    r.more = false;
+                    *r = Results::found(query, hits, next);
                 }
             }),
             ServerMsg::Presence { room, online } => self.online.update(|o| {
@@ -1269,6 +1251,28 @@ mod tests {
         let english = &crate::locale::ENGLISH;
         assert_eq!(english.typing(&["Ann".into()]).unwrap(), "Ann is typing…");
         assert_eq!(english.typing(&["Ann".into(), "Bob".into()]).unwrap(), "Ann and Bob are typing…");
+    }
+
+    #[test]
+    fn a_search_shows_the_answer_to_what_was_asked_last() {
+        let owner = leptos::prelude::Owner::new();
+        owner.set();
+        let (chat, _link) = Chat::new();
+        let hit = |text: &str| SearchHit { message: msg(1, "a", text), marks: vec![[0, 1]] };
+        let answer =
+            |query: &str, text: &str| ServerMsg::Results { query: query.into(), hits: vec![hit(text)], next: None };
+        chat.search("ca".into());
+        chat.search("cafe".into());
+        // The answer to "ca" comes after "cafe" was asked: not shown.
+        chat.apply(answer("ca", "cat"), 0.0);
+        let shown = || chat.found.get_untracked().unwrap();
+        assert!(shown().loading && shown().hits.is_empty());
+        chat.apply(answer("cafe", "café"), 0.0);
+        assert!(!shown().loading);
+        assert_eq!(shown().hits, [hit("café")]);
+        // A new query keeps the hits on screen until its answer.
+        chat.search("cafes".into());
+        assert!(shown().loading && shown().hits == [hit("café")]);
     }
 
     #[test]

@@ -221,9 +221,7 @@ impl Session {
                 out
             }
             // Any connection may search, in a room or not.
-            Intent::Search { query, before } => {
-                vec![Action::Send(ClientMsg::Search { query: query.clone(), before: *before })]
-            }
+            Intent::Search(query) => vec![Action::Send(ClientMsg::Search { query: query.clone(), before: None })],
             _ if !c.ready => Vec::new(),
             Intent::Flush => c.pending(page),
             Intent::SwitchRoom => Vec::new(),

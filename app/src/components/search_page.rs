@@ -5,9 +5,9 @@
 
 use crate::chat::{Chat, ConnectionStatus, Results};
 use crate::history::script_json;
-use crate::locale::{fill, iso_time, Locale};
-use crate::location::{room_href, search_href, Location};
-use crate::protocol::{SearchHit, ServerMsg};
+use crate::locale::{fill, Locale};
+use crate::location::{room_href, search_href, Link, Location};
+use crate::protocol::{RoomId, SearchHit, ServerMsg};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 /// How long after the last key the box searches, in milliseconds.
@@ -42,31 +42,21 @@ fn rendered_results() -> Option<Results> {
     use_context::<RenderedSearch>().map(|r| r.0)
 }
 
-/// The box that searches every room, for the room list: a plain form to `/search`, or,
-/// with JavaScript, the same without a reload.
+/// The box that searches every room, for the room list: a plain form to `/search`
+/// (the server renders the results page).
 #[component]
 pub fn SearchBox() -> impl IntoView {
-    let location = expect_context::<Location>();
     let t = Locale::get().t();
-    let draft = RwSignal::new(String::new());
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let query = draft.get_untracked();
-        if !query.trim().is_empty() {
-            location.go_to(&search_href(query.trim(), None));
-        }
-    };
     view! {
-        <form class="search-box" role="search" action="/search" method="get" on:submit=on_submit>
+        <form class="search-box" role="search" action="/search" method="get">
             <input
                 type="search"
                 name="q"
+                required
                 data-testid="search-box"
                 aria-label=t.search_messages
                 placeholder=t.search_placeholder
                 autocomplete="off"
-                prop:value=draft
-                on:input=move |ev| draft.set(event_target_value(&ev))
             />
         </form>
     }
@@ -76,7 +66,8 @@ pub fn SearchBox() -> impl IntoView {
 pub fn SearchPage(query: String) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let location = expect_context::<Location>();
-    let t = Locale::get().t();
+    let locale = Locale::get();
+    let t = locale.t();
     if let Some(found) = rendered_results().filter(|r| r.query == query.trim()) {
         chat.found.set(Some(found));
     }
@@ -92,7 +83,7 @@ pub fn SearchPage(query: String) -> impl IntoView {
                 let href = search_href(&query, None);
                 let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&href));
             }
-            chat.search(query, false);
+            chat.search(query);
         }
     };
     let on_input = move |ev| {
@@ -114,17 +105,6 @@ pub fn SearchPage(query: String) -> impl IntoView {
         keys.update_value(|k| *k += 1);
         ask(draft.get_untracked());
     };
-    // Down from the box goes to the first result.
-    let on_key = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "ArrowDown" {
-            use leptos::wasm_bindgen::JsCast;
-            let first = document().query_selector("[data-testid=\"search-result\"]").ok().flatten();
-            if let Some(first) = first.and_then(|el| el.dyn_into::<leptos::web_sys::HtmlElement>().ok()) {
-                ev.prevent_default();
-                let _ = first.focus();
-            }
-        }
-    };
     // Once connected, a search the page does not have the answer to is asked (typed
     // before the socket was up, or an address opened in the page).
     Effect::new(move |_| {
@@ -132,12 +112,24 @@ pub fn SearchPage(query: String) -> impl IntoView {
             let query = draft.get_untracked().trim().to_owned();
             let answered = chat.found.with_untracked(|f| f.as_ref().is_some_and(|r| r.query == query && !r.loading));
             if !query.is_empty() && !answered {
-                chat.search(query, false);
+                chat.search(query);
             }
         }
     });
 
     let hits = move || chat.found.with(|f| f.as_ref().map(|r| r.hits.clone()).unwrap_or_default());
+    // The results: the server renders them; the browser keeps them current with a few
+    // DOM calls (cheaper in the page's WebAssembly than a reactive view of them).
+    let list = NodeRef::<leptos::html::Ol>::new();
+    Effect::new(move |_| {
+        let hits = hits();
+        if let Some(list) = list.get() {
+            list.set_text_content(None);
+            for hit in hits {
+                let _ = list.append_child(&hit_node(hit, locale));
+            }
+        }
+    });
     let status = move || {
         chat.found.with(|f| match f {
             Some(r) if r.loading && r.hits.is_empty() => t.searching.to_owned(),
@@ -147,35 +139,34 @@ pub fn SearchPage(query: String) -> impl IntoView {
             _ => String::new(),
         })
     };
+    // The next page: a plain link (the server renders it), with or without JavaScript.
     let more = move || {
         chat.found.with(|f| {
             let r = f.as_ref()?;
             let href = search_href(&r.query, Some(r.next?));
-            let query = r.query.clone();
-            Some(view! {
-                <p class="more">
-                    <a
-                        href=href
-                        data-testid="more-results"
-                        on:click=move |ev: leptos::ev::MouseEvent| {
-                            ev.prevent_default();
-                            chat.search(query.clone(), true);
-                        }
-                    >
-                        {t.more_results}
-                    </a>
-                </p>
-            })
+            Some(view! { <p class="more"><a href=href data-testid="more-results">{t.more_results}</a></p> })
         })
+    };
+    // A result opens its room at the message (one handler for the list).
+    let open = move |ev: leptos::ev::MouseEvent| {
+        if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() {
+            return;
+        }
+        let Some(hit) = event_target::<leptos::web_sys::Element>(&ev).closest("[data-seq]").ok().flatten() else {
+            return;
+        };
+        let attr = |name: &str| hit.get_attribute(name).unwrap_or_default();
+        if let (Ok(room), Ok(seq)) = (RoomId::parse(&attr("data-room")), attr("data-seq").parse()) {
+            ev.prevent_default();
+            chat.open_at(room.clone(), seq);
+            location.go_to(&room_href(&room));
+        }
     };
 
     view! {
         <main class="chat search-page" data-testid="search-page">
             <header class="chat-header">
-                <a class="back" href=room_href(&back) on:click=move |ev: leptos::ev::MouseEvent| {
-                    ev.prevent_default();
-                    location.go_to(&room_href(&chat.room.get_untracked()));
-                }>{format!("← #{back}")}</a>
+                <Link href=room_href(&back) text=format!("← #{back}")/>
                 <h1>{t.search}</h1>
             </header>
             <form class="search-form" role="search" action="/search" method="get" on:submit=on_submit>
@@ -189,63 +180,29 @@ pub fn SearchPage(query: String) -> impl IntoView {
                     autocomplete="off"
                     prop:value=draft
                     on:input=on_input
-                    on:keydown=on_key
                 />
                 <button type="submit" data-testid="search-button">{t.search}</button>
                 <p class="hint" id="search-hint">{t.search_hint}</p>
             </form>
             <p class="search-status" role="status" data-testid="search-status">{status}</p>
-            <ol class="hits" aria-label=t.search_results data-testid="search-results">
-                <For
-                    each=hits
-                    key=|hit: &SearchHit| (hit.message.room.clone(), hit.message.seq, hit.message.text.clone())
-                    children=move |hit: SearchHit| view! { <Hit hit/> }
-                />
+            <ol class="hits" aria-label=t.search_results data-testid="search-results" node_ref=list on:click=open>
+                {rendered_hits(hits(), locale)}
             </ol>
             {more}
         </main>
     }
 }
 
-/// One result: where and when, and the text with its matches marked. A link to the
-/// message; with JavaScript it opens the room at the message, however far back.
-#[component]
-fn Hit(hit: SearchHit) -> impl IntoView {
-    let chat = expect_context::<Chat>();
-    let location = expect_context::<Location>();
-    let locale = Locale::get();
-    let SearchHit { message, marks } = hit;
-    let (room, seq, at) = (message.room.clone(), message.seq, message.sent_at);
-    let href = format!("{}#m-{seq}", room_href(&room));
-    let open = {
-        let room = room.clone();
-        move |ev: leptos::ev::MouseEvent| {
-            if ev.button() == 0 && !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key()) {
-                ev.prevent_default();
-                chat.open_at(room.clone(), seq);
-                location.go_to(&room_href(&room));
-            }
-        }
-    };
-    view! {
-        <li>
-            <a class="hit" href=href on:click=open data-testid="search-result" data-room=room.to_string() data-seq=seq>
-                <span class="hit-where">
-                    <span class="hit-room">{format!("#{room}")}</span>
-                    " · "
-                    <span class="hit-author">{message.author.name.clone()}</span>
-                    " · "
-                    <time datetime=iso_time(at) title=move || locale.full_time(at)>{move || locale.time(at)}</time>
-                </span>
-                <span class="hit-text" data-testid="search-result-text">{marked(&message.text, &marks)}</span>
-            </a>
-        </li>
-    }
+/// Where and when a result was written, in one line.
+fn hit_place(hit: &SearchHit, locale: Locale) -> String {
+    let m = &hit.message;
+    format!("#{} · {} · {}", m.room, m.author.name, locale.time(m.sent_at))
 }
 
-/// The text in pieces: plain, and `<mark>`ed where it matches.
-fn marked(text: &str, marks: &[[u32; 2]]) -> Vec<AnyView> {
+/// The text of a result in pieces, each marked (where it matches) or not.
+fn pieces(text: &str, marks: &[[u32; 2]]) -> Vec<(String, bool)> {
     let chars: Vec<char> = text.chars().collect();
+    let piece = |from: usize, to: usize| chars[from..to].iter().collect::<String>();
     let mut out = Vec::new();
     let mut at = 0;
     for &[start, end] in marks {
@@ -254,13 +211,95 @@ fn marked(text: &str, marks: &[[u32; 2]]) -> Vec<AnyView> {
             continue;
         }
         if start > at {
-            out.push(chars[at..start].iter().collect::<String>().into_any());
+            out.push((piece(at, start), false));
         }
-        out.push(view! { <mark>{chars[start..end].iter().collect::<String>()}</mark> }.into_any());
+        out.push((piece(start, end), true));
         at = end;
     }
     if at < chars.len() {
-        out.push(chars[at..].iter().collect::<String>().into_any());
+        out.push((piece(at, chars.len()), false));
     }
     out
+}
+
+/// The results as the server renders them: each a link to its message.
+#[cfg(feature = "ssr")]
+fn rendered_hits(hits: Vec<SearchHit>, locale: Locale) -> impl IntoView {
+    hits.into_iter()
+        .map(|hit| {
+            let place = hit_place(&hit, locale);
+            let (room, seq, at) = (hit.message.room.clone(), hit.message.seq, hit.message.sent_at);
+            let text = pieces(&hit.message.text, &hit.marks)
+                .into_iter()
+                .map(|(piece, mark)| {
+                    use leptos::either::Either;
+                    if mark {
+                        Either::Left(view! { <mark>{piece}</mark> })
+                    } else {
+                        Either::Right(piece)
+                    }
+                })
+                .collect_view();
+            view! {
+                <li>
+                    <a
+                        class="hit"
+                        href=format!("{}#m-{seq}", room_href(&room))
+                        title=locale.full_time(at)
+                        data-testid="search-result"
+                        data-room=room.to_string()
+                        data-seq=seq
+                    >
+                        <span class="hit-where">{place}</span>
+                        <span class="hit-text" data-testid="search-result-text">{text}</span>
+                    </a>
+                </li>
+            }
+        })
+        .collect_view()
+}
+
+/// In the browser the list is filled by [`hit_node`], not by the view.
+#[cfg(not(feature = "ssr"))]
+fn rendered_hits(_: Vec<SearchHit>, _: Locale) {}
+
+/// A result as the browser adds it to the list: the same elements as the server's.
+fn hit_node(hit: SearchHit, locale: Locale) -> leptos::web_sys::Element {
+    let doc = document();
+    let element = |tag: &str, class: &str| {
+        let el = doc.create_element(tag).expect("an element");
+        if !class.is_empty() {
+            el.set_class_name(class);
+        }
+        el
+    };
+    let (room, seq, at) = (&hit.message.room, hit.message.seq, hit.message.sent_at);
+    let link = element("a", "hit");
+    for (name, value) in [
+        ("href", format!("{}#m-{seq}", room_href(room))),
+        ("title", locale.full_time(at)),
+        ("data-testid", "search-result".to_owned()),
+        ("data-room", room.to_string()),
+        ("data-seq", seq.to_string()),
+    ] {
+        let _ = link.set_attribute(name, &value);
+    }
+    let place = element("span", "hit-where");
+    place.set_text_content(Some(&hit_place(&hit, locale)));
+    let text = element("span", "hit-text");
+    let _ = text.set_attribute("data-testid", "search-result-text");
+    for (piece, mark) in pieces(&hit.message.text, &hit.marks) {
+        if mark {
+            let m = element("mark", "");
+            m.set_text_content(Some(&piece));
+            let _ = text.append_child(&m);
+        } else {
+            let _ = text.append_with_str_1(&piece);
+        }
+    }
+    let _ = link.append_child(&place);
+    let _ = link.append_child(&text);
+    let item = element("li", "");
+    let _ = item.append_child(&link);
+    item
 }
