@@ -122,7 +122,7 @@ pub async fn run(settings: &Settings) -> Result<()> {
     let rooms: Vec<RoomId> = (0..WRITERS).map(|w| room(&format!("cluster-writes-{w}"))).collect();
     let conns = cluster.open(WRITERS, |i| rooms[i].clone()).await?;
     let before = cluster.cpu();
-    let (acked, took) = write_flat_out(conns, rooms.clone(), total / WRITERS as u64).await?;
+    let (acked, took) = write_flat_out(conns, rooms.clone(), total / WRITERS as u64, super::ordinary).await?;
     let cpu: Vec<String> =
         cluster.cpu().iter().zip(before).map(|(a, b)| format!("{:.0}%", (a - b) / took * 100.0)).collect();
     let stored: u64 = cluster

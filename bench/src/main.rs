@@ -6,7 +6,7 @@
 //! palaver-bench [--quick] [--check] [SCENARIO ...]
 //! ```
 //! Scenarios: fanout, rooms, idle, writes (also fills the room `history` reads),
-//! history, slow, page, cluster (two nodes with PostgreSQL and Redis). With none, all of them run. `--quick` runs each for less time
+//! history, search, slow, page, cluster (two nodes with PostgreSQL and Redis). With none, all of them run. `--quick` runs each for less time
 //! and with fewer messages, for a smoke test. `--check` first compares Palaver's cost per
 //! delivery with the yardstick's in the same run, and fails if it has doubled (see
 //! [`CHECK_FLOOR`]). See docs/PERFORMANCE.md.
@@ -14,6 +14,7 @@
 mod baseline;
 mod client;
 mod cluster;
+mod search;
 mod server;
 
 use client::{Conn, Seen};
@@ -77,7 +78,7 @@ fn main() {
     }
     let settings = Settings { quick: args.iter().any(|a| a == "--quick") };
     let mut wanted: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
-    const ALL: [&str; 8] = ["baseline", "fanout", "rooms", "idle", "history", "slow", "page", "cluster"];
+    const ALL: [&str; 9] = ["baseline", "fanout", "rooms", "idle", "history", "search", "slow", "page", "cluster"];
     let checking = args.iter().any(|a| a == "--check");
     if wanted.is_empty() && !checking {
         wanted = ALL.to_vec();
@@ -99,6 +100,7 @@ fn main() {
                 "rooms" => many_rooms(&settings).await,
                 "idle" => idle(&settings).await,
                 "writes" | "history" => writes_and_history(&settings).await,
+                "search" => search::run(&settings).await,
                 "slow" => slow_readers(&settings).await,
                 "page" => page(&settings).await,
                 "cluster" => cluster::run(&settings).await,
@@ -509,7 +511,7 @@ async fn writes_and_history(settings: &Settings) -> Result<()> {
     let (conns, _) = open_all(&server, WRITERS, WRITERS, |_| room.clone(), None).await?;
     let cpu_before = server.cpu_seconds();
     let rooms = vec![room.clone(); WRITERS];
-    let (acked, took) = write_flat_out(conns, rooms, total / WRITERS as u64).await?;
+    let (acked, took) = write_flat_out(conns, rooms, total / WRITERS as u64, ordinary).await?;
     let cpu = server.cpu_seconds() - cpu_before;
     println!();
     println!(
@@ -565,9 +567,20 @@ async fn writes_and_history(settings: &Settings) -> Result<()> {
     Ok(())
 }
 
-/// Each connection posts `each` messages to its room as fast as they are acknowledged
-/// (at most 1,000 waiting for their ack). How many were acknowledged, in how many seconds.
-async fn write_flat_out(conns: Vec<Conn>, rooms: Vec<RoomId>, each: u64) -> Result<(u64, f64)> {
+/// Writer `w`'s message `n`, of an ordinary length.
+fn ordinary(w: usize, n: u64) -> String {
+    format!("message {n} from writer {w}: some words of an ordinary length")
+}
+
+/// Each connection posts `each` messages (`text(writer, n)`) to its room as fast as they
+/// are acknowledged (at most 1,000 waiting for their ack). How many were acknowledged,
+/// in how many seconds.
+async fn write_flat_out(
+    conns: Vec<Conn>,
+    rooms: Vec<RoomId>,
+    each: u64,
+    text: fn(usize, u64) -> String,
+) -> Result<(u64, f64)> {
     const WINDOW: u64 = 1000;
     let started = Instant::now();
     let acked = Arc::new(AtomicU64::new(0));
@@ -581,7 +594,7 @@ async fn write_flat_out(conns: Vec<Conn>, rooms: Vec<RoomId>, each: u64) -> Resu
                     let frame = client::text(&palaver_protocol::ClientMsg::Send {
                         room: room.clone(),
                         id: palaver_protocol::ClientMsgId(format!("w{w}-{sent}")),
-                        text: format!("message {sent} from writer {w}: some words of an ordinary length"),
+                        text: text(w, sent),
                         reply_to: None,
                     });
                     conn.send(&frame).await?;

@@ -126,6 +126,11 @@ impl Server {
         self.process.cpu_seconds()
     }
 
+    /// The server's data directory (SQLite's `palaver.db` is in it).
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self._data.as_ref().map(|d| d.path())
+    }
+
     /// Resident memory, in KiB.
     pub fn rss_kib(&self) -> u64 {
         self.process.rss_kib()

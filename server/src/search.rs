@@ -50,6 +50,12 @@ fn is_hangul(c: char) -> bool {
 fn fold(text: &str) -> (Vec<char>, Vec<usize>) {
     let (mut folded, mut origin) = (Vec::with_capacity(text.len()), Vec::with_capacity(text.len()));
     for (i, c) in text.chars().enumerate() {
+        // Most text is ASCII: nothing to decompose.
+        if c.is_ascii() {
+            folded.push(c.to_ascii_lowercase());
+            origin.push(i);
+            continue;
+        }
         if is_hangul(c) {
             // Hangul syllables decompose into letters (jamo): keep them whole.
             folded.push(c);
