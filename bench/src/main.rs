@@ -658,29 +658,50 @@ async fn slow_readers(settings: &Settings) -> Result<()> {
     const MOST: Duration = Duration::from_secs(60);
     let server = Server::start(&[]);
     let room = room("slow");
-    let (stuck, _) = open_all(&server, STUCK, 100, |_| room.clone(), Some(4096)).await?;
+    // The stuck clients, by name: `stuck0`, `stuck1`, … (a small receive buffer each).
+    let addr = server.addr;
+    let stuck: Vec<std::io::Result<Conn>> = stream::iter(0..STUCK)
+        .map(|i| {
+            let room = room.clone();
+            async move {
+                let mut conn = Conn::open_with(addr, source(i), Some(4096)).await?;
+                conn.enter(&format!("stuck{i}"), &room).await?;
+                Ok(conn)
+            }
+        })
+        .buffered(100)
+        .collect()
+        .await;
+    let stuck = stuck.into_iter().collect::<std::io::Result<Vec<_>>>()?;
     let rss_before = server.rss_kib();
     let (readers, _) = open_all(&server, 200, 100, |_| room.clone(), None).await?;
-    // Someone in the room who counts departures: only the stuck clients leave it, when
+    // Someone in the room who notes departures: only the stuck clients leave it, when
     // the server lets them go.
     let mut watcher = Conn::open(server.addr, source(300)).await?;
     watcher.enter("watcher", &room).await?;
-    let (departures, let_go) = watch::channel(0usize);
+    let (departures, let_go) = watch::channel(std::collections::HashSet::<String>::new());
     tokio::spawn(async move {
         while let Ok(Some(frame)) = watcher.next_text().await {
             if frame.starts_with(r#"{"type":"departed""#) {
-                departures.send_modify(|n| *n += 1);
+                let value: serde_json::Value = serde_json::from_str(&frame).unwrap_or_default();
+                if let Some(name) = value["user"]["name"].as_str() {
+                    departures.send_modify(|gone| {
+                        gone.insert(name.to_owned());
+                    });
+                }
             }
         }
     });
-    // Once all are let go, the stuck clients read again: each should find its connection
-    // closed with 4008. (The server waits 2 s for a stuck client to take its close frame,
-    // so they read as soon as that happens, not after the load.)
-    let endings = futures::future::join_all(stuck.into_iter().map(|mut conn| {
+    // Once let go, each stuck client reads again: it should find its connection closed
+    // with 4008. It reads as soon as it is let go, while the server still waits (2 s)
+    // for it to take the close frame; behind the frame are whatever the kernel's
+    // buffers held for it, which a busy load generator takes a while to read.
+    let endings = futures::future::join_all(stuck.into_iter().enumerate().map(|(i, mut conn)| {
         let mut let_go = let_go.clone();
+        let name = format!("stuck{i}");
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(MOST, let_go.wait_for(|n| *n >= STUCK)).await;
-            match tokio::time::timeout(Duration::from_secs(5), conn.close_code()).await {
+            let _ = tokio::time::timeout(MOST, let_go.wait_for(|gone| gone.contains(&name))).await;
+            match tokio::time::timeout(Duration::from_secs(30), conn.close_code()).await {
                 Ok(Ok(Some(code))) => format!("closed with {code}"),
                 Ok(Ok(None)) => "ended without a close frame".to_owned(),
                 Ok(Err(e)) => format!("ended without a close frame ({})", e.kind()),
@@ -695,7 +716,7 @@ async fn slow_readers(settings: &Settings) -> Result<()> {
     let mut peak = rss_before;
     let sent = {
         let at_least = settings.run_for() * 2;
-        let go_on = |elapsed| elapsed < at_least || (elapsed < MOST && *let_go.borrow() < STUCK);
+        let go_on = |elapsed| elapsed < at_least || (elapsed < MOST && let_go.borrow().len() < STUCK);
         let sending = load.send_while(&senders, per_sec, 2000, go_on);
         tokio::pin!(sending);
         loop {
