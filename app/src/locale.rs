@@ -209,9 +209,28 @@ impl Locale {
         }
         self.zone.set(Zone::Browser);
         self.rendered_at.set(None);
+        #[cfg(feature = "hydrate")]
+        self.at_midnight();
     }
 
-    /// What time it is for the page (tracks going live).
+    /// At each local midnight, what names a day from today ("Today", "Yesterday") is
+    /// named again.
+    #[cfg(feature = "hydrate")]
+    fn at_midnight(self) {
+        let now = js_sys::Date::now() as i64;
+        let local = now + Zone::Browser.offset_min(now) * 60_000;
+        let wait = 86_400_000 - local.rem_euclid(86_400_000) + 1_000;
+        set_timeout(
+            move || {
+                // Unchanged, but said again: what reads the time of day reads it anew.
+                self.rendered_at.set(None);
+                self.at_midnight();
+            },
+            std::time::Duration::from_millis(wait as u64),
+        );
+    }
+
+    /// What time it is for the page (tracks going live, and each midnight).
     pub fn now(self) -> i64 {
         self.rendered_at.get().unwrap_or_else(|| crate::chat::now_ms() as i64)
     }

@@ -141,5 +141,17 @@ test("a day's name stands above its messages: Today, Yesterday, then the date", 
     await expect(reader.getByTestId("day-separator")).toHaveText([label]);
     await later.close();
   }
+
+  // A page left open over midnight: its "Today" becomes "Yesterday".
+  const lateContext = await browser.newContext({ locale: "en-US", timezoneId: "UTC" });
+  const late = await lateContext.newPage();
+  const endOfDay = new Date(iso);
+  endOfDay.setUTCHours(23, 59, 50, 0);
+  await late.clock.install({ time: Math.max(endOfDay.getTime(), Date.parse(iso) + 1000) });
+  await late.goto(`/r/${room}`);
+  await expect(late.getByTestId("day-separator")).toHaveText(["Today"]);
+  await late.clock.fastForward(60_000);
+  await expect(late.getByTestId("day-separator")).toHaveText(["Yesterday"]);
+  await lateContext.close();
   await writer.close();
 });
