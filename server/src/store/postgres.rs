@@ -185,6 +185,12 @@ impl PostgresStore {
     }
 }
 
+/// Indexes messages (rooms, numbers and their words, space-separated), in the order
+/// given: the order of the search results.
+const INSERT_DOCS: &str = "INSERT INTO search_docs (room, seq, words) \
+     SELECT r, s, array_to_tsvector(string_to_array(w, ' ')) \
+     FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS t (r, s, w, n) ORDER BY n";
+
 /// Keeps the search index up to date with what a batch stored, in its transaction: new
 /// text messages in, edited ones under their new words, deleted ones out.
 async fn index(
@@ -216,10 +222,7 @@ async fn index(
         }
     }
     if !rooms.is_empty() {
-        let sql = "INSERT INTO search_docs (room, seq, words) \
-                   SELECT r, s, array_to_tsvector(string_to_array(w, ' ')) \
-                   FROM unnest($1::text[], $2::bigint[], $3::text[]) AS t (r, s, w) ORDER BY s";
-        let stmt = tx.prepare_cached(sql).await?;
+        let stmt = tx.prepare_cached(INSERT_DOCS).await?;
         tx.execute(&stmt, &[&rooms, &seqs, &words]).await?;
     }
     Ok(())
@@ -246,13 +249,7 @@ async fn index_stored(tx: &tokio_postgres::Transaction<'_>) -> Result<(), tokio_
         let rooms: Vec<&str> = chunk.iter().map(|r| r.get(0)).collect();
         let seqs: Vec<i64> = chunk.iter().map(|r| r.get(1)).collect();
         let words: Vec<String> = chunk.iter().map(|r| crate::search::tokens(r.get(2)).join(" ")).collect();
-        tx.execute(
-            "INSERT INTO search_docs (room, seq, words) \
-             SELECT r, s, array_to_tsvector(string_to_array(w, ' ')) \
-             FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS t (r, s, w, n) ORDER BY n",
-            &[&rooms, &seqs, &words],
-        )
-        .await?;
+        tx.execute(INSERT_DOCS, &[&rooms, &seqs, &words]).await?;
     }
     Ok(())
 }

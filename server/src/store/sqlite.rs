@@ -160,6 +160,11 @@ fn index_new(tx: &rusqlite::Transaction<'_>, room: &str, seq: i64, text: &str) -
     let id: i64 = tx
         .prepare_cached("INSERT INTO search_docs (room, seq) VALUES (?1, ?2) RETURNING id")?
         .query_row(params![room, seq], |r| r.get(0))?;
+    put_words(tx, id, text)
+}
+
+/// Indexes search document `id` under the words of `text`.
+fn put_words(tx: &rusqlite::Transaction<'_>, id: i64, text: &str) -> rusqlite::Result<()> {
     tx.prepare_cached("INSERT INTO search_index (rowid, words) VALUES (?1, ?2)")?
         .execute(params![id, crate::search::tokens(text).join(" ")])?;
     Ok(())
@@ -174,10 +179,7 @@ fn reindex(tx: &rusqlite::Transaction<'_>, room: &str, seq: i64, text: Option<&s
     let Some(id) = found else { return Ok(()) };
     tx.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?.execute(params![id])?;
     match text {
-        Some(text) => {
-            tx.prepare_cached("INSERT INTO search_index (rowid, words) VALUES (?1, ?2)")?
-                .execute(params![id, crate::search::tokens(text).join(" ")])?;
-        }
+        Some(text) => put_words(tx, id, text)?,
         None => {
             tx.prepare_cached("DELETE FROM search_docs WHERE id = ?1")?.execute(params![id])?;
         }
