@@ -82,6 +82,9 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
     let previous = StoredValue::new((None::<Seq>, 0));
     // A message jumped to is scrolled to the middle once it is in the list.
     let jump_to = StoredValue::new(None::<Seq>);
+    let here = StoredValue::new(room.clone());
+    let first_now =
+        move || here.with_value(|room| chat.timelines.with_untracked(|all| all.get(room).and_then(Timeline::first_seq)));
     let try_jump = move || {
         let (Some(seq), Some(el)) = (jump_to.get_value(), list.get_untracked()) else { return };
         if let Ok(Some(target)) = el.query_selector(&format!("[data-seq=\"{seq}\"]")) {
@@ -90,6 +93,9 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
             let options = web_sys::ScrollIntoViewOptions::new();
             options.set_block(web_sys::ScrollLogicalPosition::Center);
             target.scroll_into_view_with_scroll_into_view_options(&options);
+            // The place is the jump's now: a "keep the reader's place" still queued
+            // for the page that brought the message must not move it again.
+            previous.set_value((first_now(), el.scroll_height()));
         }
     };
     Effect::new(move |_| {
