@@ -7,7 +7,7 @@
 
 use crate::protocol::{
     toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, MessageKind, Quote, Reaction, RoomId, RoomSummary,
-    SearchHit, Seq, ServerMsg, User, UserId, HISTORY_PAGE,
+    RoomUnread, SearchHit, Seq, ServerMsg, User, UserId, HISTORY_PAGE,
 };
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
@@ -460,6 +460,8 @@ pub enum Intent {
     Around(Seq),
     /// Search every room.
     Search(String),
+    /// The room on screen is read up to this number.
+    Read(Seq),
 }
 
 /// The search on screen: what was asked last, and what has been found for it.
@@ -526,6 +528,8 @@ pub struct Chat {
     pub highlight: RwSignal<Option<Seq>>,
     /// The search on screen.
     pub found: RwSignal<Option<Results>>,
+    /// My read position and unread counts, per room that has any.
+    pub unread: RwSignal<HashMap<RoomId, RoomUnread>>,
     /// What is typed and not sent, per room.
     drafts: StoredValue<HashMap<RoomId, String>>,
     /// The last message from someone else in the room on screen, as a screen reader
@@ -555,6 +559,7 @@ impl Chat {
             replying: RwSignal::new(None),
             highlight: RwSignal::new(None),
             found: RwSignal::new(None),
+            unread: RwSignal::new(HashMap::new()),
             drafts: StoredValue::new(HashMap::new()),
             announcement: RwSignal::new(String::new()),
             intents: StoredValue::new(tx),
@@ -634,10 +639,15 @@ impl Chat {
     /// Shows message `seq` of the room on screen, highlighted: at once if it is loaded,
     /// else once the page around it is.
     pub fn jump(&self, seq: Seq) {
-        let room = self.room.get_untracked();
-        let loaded = self.timelines.with_untracked(|all| all.get(&room).is_some_and(|t| t.message(seq).is_some()));
         self.highlight.set(Some(seq));
-        if !loaded {
+        self.show(seq);
+    }
+
+    /// Loads the page around message `seq` of the room on screen, unless it is loaded
+    /// (or the room is not joined yet: its `joined` answer brings it then).
+    pub fn show(&self, seq: Seq) {
+        let room = self.room.get_untracked();
+        if self.timelines.with_untracked(|all| all.get(&room).is_some_and(|t| t.loaded && t.message(seq).is_none())) {
             self.intend(Intent::Around(seq));
         }
     }
@@ -742,8 +752,11 @@ impl Chat {
             ServerMsg::Welcome { user, .. } => self.me.set(Me::Named { name: user.name.clone(), user: Some(user) }),
             ServerMsg::Joined { room, messages, complete, has_older, online } => {
                 self.update_timeline(&room, |t| t.joined(messages, complete, has_older));
-                // A message opened from elsewhere (a search result) and not in this page.
-                if let Some(seq) = self.highlight.get_untracked().filter(|_| self.room.with_untracked(|r| r == &room)) {
+                // A message opened from elsewhere (a search result), or the first unread
+                // one, and not in this page.
+                let first_unread = || self.unread.with_untracked(|u| u.get(&room).and_then(|r| r.first));
+                let wanted = self.highlight.get_untracked().or_else(first_unread);
+                if let Some(seq) = wanted.filter(|_| self.room.with_untracked(|r| r == &room)) {
                     if self.timelines.with_untracked(|all| all.get(&room).is_none_or(|t| t.message(seq).is_none())) {
                         self.intend(Intent::Around(seq));
                     }
@@ -810,6 +823,14 @@ impl Chat {
                 });
             }
             ServerMsg::Rooms { rooms } => self.rooms.set(rooms),
+            ServerMsg::Unread { rooms, all } => self.unread.update(|unread| {
+                if all {
+                    unread.clear();
+                }
+                for r in rooms {
+                    unread.insert(r.room.clone(), r);
+                }
+            }),
             // Too fast: it stays pending, and the socket task sends it again shortly.
             ServerMsg::Error { reason: ErrorReason::RateLimited, .. } => {}
             ServerMsg::Error { reason, id: Some(id), room: Some(room), .. } => {

@@ -424,6 +424,8 @@ texts! {
     // The room list.
     rooms: "Rooms", "방 목록";
     people_online: "people online", "접속한 사람 수";
+    unread_count: "{count} unread", "읽지 않은 메시지 {count}개";
+    mention_count: "{count} mentioning you", "나를 언급한 메시지 {count}개";
     room_name: "Room name", "방 이름";
     join_placeholder: "Join or create a room", "방에 들어가거나 새로 만들기";
     go: "Go", "이동";
@@ -438,6 +440,8 @@ texts! {
     load_older: "Load older messages", "이전 메시지 불러오기";
     no_messages: "No messages yet. Say hello!", "아직 메시지가 없습니다. 인사를 건네 보세요!";
     load_between: "Load the messages in between", "사이의 메시지 불러오기";
+    new_line: "New", "새 메시지";
+    mark_read: "Mark all as read", "모두 읽음으로 표시";
     new_messages: "New messages ↓", "새 메시지 ↓";
     renamed: "{old} is now known as {new}", "{old} 님의 이름이 {new}(으)로 바뀌었습니다";
     sending: "Sending…", "보내는 중…";

@@ -130,6 +130,8 @@ impl Session {
                 out.push(Action::Remember { token: token.clone(), name: user.name.clone() });
                 if !c.welcomed {
                     c.welcomed = true;
+                    // My unread counts, and their changes from now on.
+                    out.push(Action::Send(ClientMsg::Unread));
                     // A watcher is already in the room: the server lists it there now.
                     if std::mem::take(&mut c.watching) && c.ready {
                         out.extend(c.pending(page));
@@ -231,6 +233,10 @@ impl Session {
                 None => Vec::new(),
             },
             Intent::Around(seq) => vec![Action::Send(ClientMsg::Around { room: page.room.clone(), seq: *seq })],
+            Intent::Read(seq) if c.welcomed => {
+                vec![Action::Send(ClientMsg::Read { room: page.room.clone(), seq: *seq })]
+            }
+            Intent::Read(_) => Vec::new(),
         }
     }
 }
@@ -507,7 +513,11 @@ mod tests {
         assert_eq!(tab.intend(Intent::Hello), [say(Hello::Name("Vi".into()))]);
         let user = User { id: UserId("vi".into()), name: "Vi".into() };
         let welcome = ServerMsg::Welcome { user: user.clone(), token: "t".into() };
-        assert_eq!(tab.hear(welcome), [Action::Remember { token: "t".into(), name: "Vi".into() }], "no second join");
+        assert_eq!(
+            tab.hear(welcome),
+            [Action::Remember { token: "t".into(), name: "Vi".into() }, Action::Send(ClientMsg::Unread)],
+            "no second join"
+        );
         tab.timelines.entry(lobby.clone()).or_default().push_pending(id("m1"), Some(user), "m1".into());
         assert_eq!(tab.intend(Intent::Flush), [send(&lobby, "m1")]);
     }
@@ -525,10 +535,26 @@ mod tests {
         tab.open();
         assert_eq!(
             tab.hear(welcome()),
-            [Action::Remember { token: "tok".into(), name: "Ann".into() }, join(&dev, Some(7))]
+            [
+                Action::Remember { token: "tok".into(), name: "Ann".into() },
+                Action::Send(ClientMsg::Unread),
+                join(&dev, Some(7))
+            ],
+            "my unread counts asked for, then the room"
         );
         let renamed = ServerMsg::Welcome { user: User { name: "Bo".into(), ..ann() }, token: "tok2".into() };
         assert_eq!(tab.hear(renamed), [Action::Remember { token: "tok2".into(), name: "Bo".into() }], "joined once");
+    }
+
+    #[test]
+    fn reading_is_told_once_the_room_on_screen_is_joined() {
+        let mut tab = Tab::ann();
+        tab.open();
+        assert_eq!(tab.intend(Intent::Read(3)), [], "not before the room is joined");
+        tab.hear(welcome());
+        let room = tab.room.clone();
+        tab.hear(joined(&room, Vec::new()));
+        assert_eq!(tab.intend(Intent::Read(3)), [Action::Send(ClientMsg::Read { room, seq: 3 })]);
     }
 
     #[test]
@@ -537,7 +563,7 @@ mod tests {
         let mut tab = Tab::ann();
         tab.timelines.insert(RoomId::lobby(), Timeline::from_page(vec![message(&RoomId::lobby(), 4, "m4")], true));
         tab.open();
-        assert_eq!(tab.hear(welcome())[1], join(&RoomId::lobby(), None));
+        assert_eq!(tab.hear(welcome())[2], join(&RoomId::lobby(), None));
     }
 
     #[test]
@@ -595,7 +621,7 @@ mod tests {
         assert_eq!(tab.intend(Intent::Flush), [send(&lobby, "a"), send(&lobby, "b"), send(&lobby, "c")]);
         tab.close(0.5);
         tab.open();
-        assert_eq!(tab.hear(welcome())[1], join(&lobby, Some(1)), "resumes after the last message seen");
+        assert_eq!(tab.hear(welcome())[2], join(&lobby, Some(1)), "resumes after the last message seen");
         assert_eq!(tab.intend(Intent::Flush), []);
         // "a" was stored before the connection dropped: the replay confirms it.
         let replay = vec![message(&lobby, 2, "a")];

@@ -89,7 +89,9 @@ fn check(frame: &str) -> Result<(), TestCaseError> {
                 | ClientMsg::Leave { room }
                 | ClientMsg::Typing { room }
                 | ClientMsg::History { room, .. }
-                | ClientMsg::Around { room, .. } => prop_assert!(RoomId::parse(room.as_str()).is_ok()),
+                | ClientMsg::Around { room, .. }
+                | ClientMsg::Read { room, .. } => prop_assert!(RoomId::parse(room.as_str()).is_ok()),
+                ClientMsg::Unread => {}
                 ClientMsg::Send { room, id, text, .. } | ClientMsg::Edit { room, id, text, .. } => {
                     prop_assert!(RoomId::parse(room.as_str()).is_ok());
                     prop_assert!(!id.0.is_empty() && id.0.len() <= MAX_CLIENT_MSG_ID_BYTES);

@@ -10,7 +10,7 @@
 
 use crate::{
     ChatMessage, ClientMsg, ClientMsgId, ErrorReason, Hello, HistoryPage, MessageKind, Quote, Reaction, RoomId,
-    RoomSummary, SearchHit, ServerMsg, User, UserId,
+    RoomSummary, RoomUnread, SearchHit, ServerMsg, User, UserId,
 };
 use std::fmt::Write;
 
@@ -295,6 +295,8 @@ pub fn encode_client(msg: &ClientMsg) -> String {
         ClientMsg::History { room, .. } => ("history", Some(room)),
         ClientMsg::Around { room, .. } => ("around", Some(room)),
         ClientMsg::Search { .. } => ("search", None),
+        ClientMsg::Read { room, .. } => ("read", Some(room)),
+        ClientMsg::Unread => ("unread", None),
     };
     write_str(&mut out, kind);
     if let Some(room) = room {
@@ -344,14 +346,14 @@ pub fn encode_client(msg: &ClientMsg) -> String {
             }
         }
         ClientMsg::History { before, .. } => number(&mut out, "before", *before),
-        ClientMsg::Around { seq, .. } => number(&mut out, "seq", *seq),
+        ClientMsg::Around { seq, .. } | ClientMsg::Read { seq, .. } => number(&mut out, "seq", *seq),
         ClientMsg::Search { query, before } => {
             field(&mut out, "query", query);
             if let Some(before) = before {
                 number(&mut out, "before", *before);
             }
         }
-        ClientMsg::Leave { .. } | ClientMsg::Typing { .. } => {}
+        ClientMsg::Leave { .. } | ClientMsg::Typing { .. } | ClientMsg::Unread => {}
     }
     out.push('}');
     out
@@ -402,6 +404,24 @@ pub fn decode_server(frame: &Json) -> Option<ServerMsg> {
             rooms: frame.get("rooms")?.list(|r| {
                 let online = usize::try_from(r.get("online")?.int()?).ok()?;
                 Some(RoomSummary { room: room_of(r.get("room")?)?, online })
+            })?,
+        },
+        "unread" => ServerMsg::Unread {
+            all: optional(frame.get("all"), |b| match b {
+                Json::Bool(b) => Some(*b),
+                _ => None,
+            })?
+            .unwrap_or(false),
+            rooms: frame.get("rooms")?.list(|r| {
+                let count = |name: &str| u32::try_from(r.get(name)?.int()?).ok();
+                let number = |name: &str| optional(r.get(name), |n| u64::try_from(n.int()?).ok());
+                Some(RoomUnread {
+                    room: room_of(r.get("room")?)?,
+                    read: number("read")?,
+                    unread: count("unread")?,
+                    mentions: count("mentions")?,
+                    first: number("first")?,
+                })
             })?,
         },
         "error" => ServerMsg::Error {

@@ -109,6 +109,20 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
             rooms: rs.into_iter().map(|(room, online)| RoomSummary { room, online }).collect()
         }),
         (
+            proptest::collection::vec(
+                (room(), proptest::option::of(seq()), any::<u32>(), any::<u32>(), proptest::option::of(seq())),
+                0..3
+            ),
+            any::<bool>()
+        )
+            .prop_map(|(rs, all)| ServerMsg::Unread {
+                all,
+                rooms: rs
+                    .into_iter()
+                    .map(|(room, read, unread, mentions, first)| RoomUnread { room, read, unread, mentions, first })
+                    .collect()
+            }),
+        (
             prop::sample::select(ErrorReason::ALL.to_vec()),
             text(),
             proptest::option::of(text()),
@@ -147,6 +161,8 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         (room(), seq()).prop_map(|(room, before)| ClientMsg::History { room, before }),
         (room(), seq()).prop_map(|(room, seq)| ClientMsg::Around { room, seq }),
         (text(), proptest::option::of(any::<u64>())).prop_map(|(query, before)| ClientMsg::Search { query, before }),
+        (room(), seq()).prop_map(|(room, seq)| ClientMsg::Read { room, seq }),
+        Just(ClientMsg::Unread),
     ]
 }
 

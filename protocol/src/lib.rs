@@ -329,6 +329,12 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         before: Option<u64>,
     },
+    /// I have read a joined room up to number `seq` (the newest message I have seen).
+    /// A read position only moves forward, and never past what this connection was sent.
+    Read { room: RoomId, seq: Seq },
+    /// Send me my unread counts (an `unread` answer with every room that has any), then
+    /// each change to them as it happens: new messages, and reading in any of my tabs.
+    Unread,
 }
 
 /// A message a search found, and where its text matches: ranges of characters (start
@@ -536,6 +542,23 @@ pub struct RoomSummary {
     pub online: usize,
 }
 
+/// Where I stopped reading a room, and what came since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomUnread {
+    pub room: RoomId,
+    /// The number I have read up to; absent for a room I have never opened (of which
+    /// only the messages that mention me count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<Seq>,
+    /// Messages from others since (deleted ones no longer count).
+    pub unread: u32,
+    /// Of those, the ones that mention me.
+    pub mentions: u32,
+    /// The first of them, where the "New" line goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<Seq>,
+}
+
 /// What the server sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -573,6 +596,14 @@ pub enum ServerMsg {
     Typing { room: RoomId, user: User },
     /// The rooms and how many people are in each (sent whenever it changes).
     Rooms { rooms: Vec<RoomSummary> },
+    /// My read position and unread counts: the rooms that changed (a room at zero is
+    /// read); with `all`, every room that has any (the answer to `unread`): any other
+    /// room has none.
+    Unread {
+        rooms: Vec<RoomUnread>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        all: bool,
+    },
     /// A frame from this client was refused; the connection stays open.
     Error {
         reason: ErrorReason,
@@ -795,8 +826,10 @@ impl ClientMsg {
     }
 }
 
-const KNOWN_TYPES: &[&str] =
-    &["hello", "join", "leave", "send", "edit", "delete", "react", "typing", "history", "around", "search"];
+const KNOWN_TYPES: &[&str] = &[
+    "hello", "join", "leave", "send", "edit", "delete", "react", "typing", "history", "around", "search", "read",
+    "unread",
+];
 
 /// Why a frame could not be read, in the protocol's terms: the frame is read again
 /// loosely to find the field at fault. In this order: an unknown type, a bad room, a

@@ -104,6 +104,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
     if tokio::time::timeout(left, connections.wait()).await.is_err() {
         tracing::warn!(open = connections.len(), "chat connections still open after {:?}", config.shutdown_grace);
     }
+    hub.save_reads().await;
     hub.leave_cluster().await;
     tracing::info!("stopped");
     Ok(())

@@ -4,8 +4,8 @@
 mod common;
 
 use app::protocol::{
-    ClientMsg, ClientMsgId, Close, ErrorReason, Hello, MessageKind, RoomId, ServerMsg, HISTORY_PAGE, MAX_FRAME_BYTES,
-    MAX_TEXT_CHARS,
+    ClientMsg, ClientMsgId, Close, ErrorReason, Hello, MessageKind, RoomId, RoomUnread, Seq, ServerMsg, HISTORY_PAGE,
+    MAX_FRAME_BYTES, MAX_TEXT_CHARS,
 };
 use common::{room_id, Client, TestServer};
 use std::time::Duration;
@@ -986,4 +986,99 @@ async fn search_finds_messages_of_every_room_newest_first_with_their_words_marke
     let (status, html) = server.get("/search?q=%22%29%28*");
     assert_eq!(status, 200, "any text is a query");
     assert!(html.contains("No messages with"), "{html}");
+}
+
+/// The next `unread` frame that says how `room` stands (the others are skipped).
+async fn unread_in(client: &mut Client, room: &str) -> RoomUnread {
+    let room = room_id(room);
+    let about = |m: &ServerMsg| match m {
+        ServerMsg::Unread { rooms, .. } => rooms.iter().find(|r| r.room == room).cloned(),
+        _ => None,
+    };
+    let frame = client.next_where(|m| about(m).is_some()).await;
+    about(&frame).expect("about the room")
+}
+
+/// Ann's whole state, as the answer to `unread` gives it.
+async fn all_unread(client: &mut Client) -> Vec<RoomUnread> {
+    client.send_msg(ClientMsg::Unread).await;
+    match client.next_where(|m| matches!(m, ServerMsg::Unread { all: true, .. })).await {
+        ServerMsg::Unread { rooms, .. } => rooms,
+        _ => unreachable!(),
+    }
+}
+
+fn counts(read: Option<Seq>, unread: u32, mentions: u32, first: Option<Seq>) -> impl Fn(&RoomUnread) -> bool {
+    move |r| (r.read, r.unread, r.mentions, r.first) == (read, unread, mentions, first)
+}
+
+#[tokio::test]
+async fn unread_counts_follow_every_tab_of_a_person_and_survive_a_restart() {
+    let mut server = TestServer::binary();
+    let mut ann = server.named("Ann").await;
+    let token = ann.token();
+    let mut ann2 = server.client().await;
+    ann2.hello(Some(&token), None).await;
+    let mut bob = server.named("Bob").await;
+    for c in [&mut ann, &mut bob] {
+        c.join("design", None).await;
+    }
+    bob.say("design", "b1", "first").await;
+    assert_eq!(ann.next_message().await.seq, 1);
+    ann.send_msg(ClientMsg::Read { room: room_id("design"), seq: 1 }).await;
+    assert_eq!(all_unread(&mut ann).await, [], "read: nothing unread");
+    assert_eq!(all_unread(&mut ann2).await, []);
+
+    // Bob writes on; one names Ann. Both her tabs count, the one not in the room too.
+    bob.say("design", "b2", "more").await;
+    bob.say("design", "b3", "@Ann look").await;
+    let now = unread_in(&mut ann2, "design").await;
+    let now = if now.unread == 1 { unread_in(&mut ann2, "design").await } else { now };
+    assert!(counts(Some(1), 2, 1, Some(2))(&now), "{now:?}");
+
+    // Reading in one tab clears the other; a read position never moves back, nor past
+    // what the tab was sent.
+    for seq in [2, 3] {
+        assert_eq!(ann.next_message().await.seq, seq);
+    }
+    ann.send_msg(ClientMsg::Read { room: room_id("design"), seq: 3 }).await;
+    let now = unread_in(&mut ann2, "design").await;
+    assert!(counts(Some(3), 0, 0, None)(&now), "{now:?}");
+    ann.send_msg(ClientMsg::Read { room: room_id("design"), seq: 1 }).await;
+    bob.say("design", "b4", "after").await;
+    let now = unread_in(&mut ann2, "design").await;
+    assert!(counts(Some(3), 1, 0, Some(4))(&now), "{now:?}");
+    assert_eq!(ann.next_message().await.seq, 4);
+    ann.send_msg(ClientMsg::Read { room: room_id("design"), seq: 999 }).await;
+    let now = unread_in(&mut ann2, "design").await;
+    assert!(counts(Some(4), 0, 0, None)(&now), "only as far as she was sent: {now:?}");
+    // Her own messages never count; reading a room not joined is refused.
+    ann.say("design", "a1", "mine").await;
+    assert_eq!(ann.next_ack().await.1, 5);
+    bob.say("design", "b6", "later").await;
+    let now = unread_in(&mut ann2, "design").await;
+    assert!(counts(Some(4), 1, 0, Some(6))(&now), "{now:?}");
+    let mut carl = server.named("Carl").await;
+    carl.send_msg(ClientMsg::Read { room: room_id("elsewhere"), seq: 1 }).await;
+    expect_error(&mut carl, ErrorReason::NotJoined).await;
+
+    // A room she never opened: only the message naming her counts.
+    ann2.join("ops", None).await;
+    bob.join("ops", None).await;
+    bob.say("ops", "o1", "unrelated").await;
+    bob.say("ops", "o2", "@Ann ops?").await;
+    let now = unread_in(&mut ann, "ops").await;
+    assert!(counts(None, 1, 1, Some(2))(&now), "{now:?}");
+
+    // After a restart (read positions are written by then), from the store.
+    drop((ann, ann2, bob, carl));
+    server.process().signal("TERM");
+    assert!(server.process().wait_exit(Duration::from_secs(20)).is_some_and(|s| s.success()));
+    let server = TestServer::binary_in(server.data.clone(), &[]);
+    let mut ann = server.client().await;
+    ann.hello(Some(&token), None).await;
+    let all = all_unread(&mut ann).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(counts(Some(4), 1, 0, Some(6))(&all[0]) && all[0].room == room_id("design"), "{all:?}");
+    assert!(counts(None, 1, 1, Some(2))(&all[1]) && all[1].room == room_id("ops"), "{all:?}");
 }

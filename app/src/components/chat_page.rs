@@ -25,11 +25,21 @@ pub fn ChatPage() -> impl IntoView {
     // The socket task follows the page to whatever room it shows, and so does the title
     // (the server writes the first one into the page).
     Effect::new(move |_| {
-        let place = place.get();
-        #[cfg(feature = "hydrate")]
-        document().set_title(&place.title(lang));
-        if let Place::Room(r) = place {
+        if let Place::Room(r) = place.get() {
             chat.switch_room(r);
+        }
+    });
+    // The title counts what is unread in every room, "(3) #lobby · Palaver", and the
+    // icon gets a dot while something mentions me.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let (unread, mentions) =
+            chat.unread.with(|u| u.values().fold((0, 0), |(n, m), r| (n + r.unread, m + r.mentions)));
+        let title = place.with(|p| p.title(lang));
+        document().set_title(&if unread > 0 { format!("({unread}) {title}") } else { title });
+        let icon = if mentions > 0 { "/favicon-mention.svg" } else { "/favicon.svg" };
+        if let Ok(Some(link)) = document().query_selector("link[rel=icon]") {
+            let _ = link.set_attribute("href", icon);
         }
     });
 

@@ -2,7 +2,7 @@
 //! scrolled up, in which case a "new messages" marker appears; scrolling to the top
 //! (or the button there) loads older pages until the beginning.
 
-use crate::chat::{avatar_colour, initials, Chat, Delivery, Entry, Row, Timeline};
+use crate::chat::{avatar_colour, initials, Chat, Delivery, Entry, Intent, Row, Timeline};
 use crate::locale::{fill, iso_time, Locale};
 use crate::protocol::{HistoryPage, MessageKind, RoomId, Seq, REACTIONS};
 use leptos::{
@@ -83,16 +83,17 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
     // A message jumped to is scrolled to the middle once it is in the list.
     let jump_to = StoredValue::new(None::<Seq>);
     let here = StoredValue::new(room.clone());
-    let first_now =
-        move || here.with_value(|room| chat.timelines.with_untracked(|all| all.get(room).and_then(Timeline::first_seq)));
+    let first_now = move || {
+        here.with_value(|room| chat.timelines.with_untracked(|all| all.get(room).and_then(Timeline::first_seq)))
+    };
     let try_jump = move || {
         let (Some(seq), Some(el)) = (jump_to.get_value(), list.get_untracked()) else { return };
         if let Ok(Some(target)) = el.query_selector(&format!("[data-seq=\"{seq}\"]")) {
             jump_to.set_value(None);
-            at_bottom.set(false);
             let options = web_sys::ScrollIntoViewOptions::new();
             options.set_block(web_sys::ScrollLogicalPosition::Center);
             target.scroll_into_view_with_scroll_into_view_options(&options);
+            at_bottom.set(el.scroll_height() - el.scroll_top() - el.client_height() < STICK_TO_BOTTOM_PX);
             // The place is the jump's now: a "keep the reader's place" still queued
             // for the page that brought the message must not move it again.
             previous.set_value((first_now(), el.scroll_height()));
@@ -104,6 +105,50 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
             request_animation_frame(try_jump);
         }
     });
+    // The newest message is read once it is on screen in a tab in front: the server
+    // keeps how far, for every tab of mine.
+    let last_read = StoredValue::new(0);
+    // Until this tab reads the room, the first unread message the server names gets the
+    // "New" line, and the room opens there (loading it, if it is far back).
+    let armed = StoredValue::new(true);
+    let new_line = RwSignal::new(None::<Seq>);
+    provide_context(NewLine(new_line));
+    let mark_read = move || {
+        let connected = chat.status.get_untracked() == crate::chat::ConnectionStatus::Connected;
+        let newest = here.with_value(|room| chat.timelines.with_untracked(|all| all.get(room)?.last_seq()));
+        if let Some(seq) = newest.filter(|s| connected && at_bottom.get_untracked() && *s > last_read.get_value()) {
+            if in_front() {
+                armed.set_value(false);
+                last_read.set_value(seq);
+                chat.intend(Intent::Read(seq));
+            }
+        }
+    };
+    Effect::new(move |_| {
+        let first = here.with_value(|room| chat.unread.with(|u| u.get(room).and_then(|r| r.first)));
+        if let Some(first) = first.filter(|_| armed.get_value()) {
+            armed.set_value(false);
+            new_line.set(Some(first));
+            chat.show(first);
+            jump_to.set_value(Some(first));
+            request_animation_frame(try_jump);
+        }
+    });
+    Effect::new(move |_| {
+        if chat.status.get() == crate::chat::ConnectionStatus::Connected {
+            request_animation_frame(mark_read);
+        }
+    });
+    for event in ["focus", "visibilitychange"] {
+        let handle = window_event_listener_untyped(event, move |_| mark_read());
+        on_cleanup(move || handle.remove());
+    }
+    let mark_all_read = move |_| {
+        new_line.set(None);
+        chat.intend(Intent::Read(Seq::MAX));
+    };
+    let unread_here =
+        Memo::new(move |_| here.with_value(|room| chat.unread.with(|u| u.get(room).map_or(0, |r| r.unread))));
     {
         let room = room.clone();
         Effect::new(move |_| {
@@ -123,6 +168,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
                 }
                 previous.set_value((first, el.scroll_height()));
                 try_jump();
+                mark_read();
             });
         });
     }
@@ -136,6 +182,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
             if bottom {
                 at_bottom.set(true);
                 unseen.set(false);
+                mark_read();
             } else if top < last_top.get_value() {
                 at_bottom.set(false);
             }
@@ -267,6 +314,15 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
                 />
             </ol>
             {move || {
+                (unread_here.get() > 0 || new_line.get().is_some()).then(|| {
+                    view! {
+                        <button class="mark-read link" data-testid="mark-read" on:click=mark_all_read>
+                            {t.mark_read}
+                        </button>
+                    }
+                })
+            }}
+            {move || {
                 unseen.get().then(|| {
                     view! {
                         <button class="new-messages" data-testid="new-messages" on:click=jump_to_newest>
@@ -277,6 +333,21 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
             }}
         </div>
     }
+}
+
+/// The first message unread when the room was opened here: the "New" line goes above it.
+#[derive(Clone, Copy)]
+struct NewLine(RwSignal<Option<Seq>>);
+
+/// Whether this tab is the one in front: shown, and with the focus.
+fn in_front() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let doc = document();
+        doc.visibility_state() == web_sys::VisibilityState::Visible && doc.has_focus().unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
 }
 
 /// What the rows' buttons have open: the reaction picker, and a delete to confirm.
@@ -290,6 +361,7 @@ struct Actions {
 fn MessageItem(entry: Entry) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let actions = expect_context::<Actions>();
+    let NewLine(new_line) = expect_context::<NewLine>();
     let locale = Locale::get();
     let t = locale.t();
     let author = entry.author.as_ref().map(|a| a.name.clone()).unwrap_or_default();
@@ -445,7 +517,14 @@ fn MessageItem(entry: Entry) -> impl IntoView {
     };
     let edited = entry.edited;
     Either::Right(view! {
-        <li class=class id=seq.map(|s| format!("m-{s}")) data-testid="message" data-state=state data-seq=seq>
+        <li
+            class=class
+            id=seq.map(|s| format!("m-{s}"))
+            data-testid="message"
+            data-state=state
+            data-seq=seq
+            data-new=move || (seq.is_some() && new_line.get() == seq).then_some(t.new_line)
+        >
             {quote}
             {avatar}
             <span class="author" data-testid="message-author">{author}</span>

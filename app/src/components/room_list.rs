@@ -4,14 +4,15 @@
 use super::form_error::FormError;
 use super::search_page::SearchBox;
 use crate::chat::Chat;
-use crate::locale::Locale;
+use crate::locale::{fill, Locale};
 use crate::location::{room_href, Link, Location};
 use crate::protocol::{RoomId, RoomSummary};
 use leptos::{ev::SubmitEvent, prelude::*};
 
-/// The rooms listed: the server's, the lobby and the current one, in name order.
-fn listed(mut rooms: Vec<RoomSummary>, current: &RoomId) -> Vec<RoomSummary> {
-    for must in [RoomId::lobby(), current.clone()] {
+/// The rooms listed: the server's, the lobby, the current one and any with something
+/// unread, in name order.
+fn listed(mut rooms: Vec<RoomSummary>, current: &RoomId, unread: Vec<RoomId>) -> Vec<RoomSummary> {
+    for must in [RoomId::lobby(), current.clone()].into_iter().chain(unread) {
         if !rooms.iter().any(|r| r.room == must) {
             rooms.push(RoomSummary { room: must, online: 0 });
         }
@@ -32,7 +33,7 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let rooms = {
         let current = current.clone();
-        move || listed(chat.rooms.get(), &current)
+        move || listed(chat.rooms.get(), &current, chat.unread.with(|u| u.keys().cloned().collect()))
     };
     // Alt+Up / Alt+Down: the room above or below, from anywhere in the page.
     {
@@ -44,7 +45,8 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
                 "ArrowDown" if ev.alt_key() => 1,
                 _ => return,
             };
-            let rooms = listed(chat.rooms.get_untracked(), &current);
+            let unread = chat.unread.with_untracked(|u| u.keys().cloned().collect());
+            let rooms = listed(chat.rooms.get_untracked(), &current, unread);
             if let Some(room) = neighbour(&rooms, &current, step) {
                 ev.prevent_default();
                 location.go_to(&room_href(&room));
@@ -81,9 +83,23 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
                     key=|r: &RoomSummary| (r.room.clone(), r.online)
                     children=move |r: RoomSummary| {
                         let is_current = r.room == current;
+                        // Unread messages, and of them those naming me.
+                        let room = r.room.clone();
+                        let counts = Memo::new(move |_| {
+                            chat.unread.with(|u| u.get(&room).map_or((0, 0), |c| (c.unread, c.mentions)))
+                        });
+                        let badge = move |count: u32, class: &'static str, label: &'static str| {
+                            (count > 0).then(|| {
+                                let shown = if count > 999 { "999+".to_owned() } else { count.to_string() };
+                                let label = fill(label, &[("count", &shown)]);
+                                view! { <span class=class data-testid=class title=label.clone() aria-label=label>{shown}</span> }
+                            })
+                        };
                         view! {
-                            <li class:current=is_current data-testid="room-entry" data-room=r.room.to_string()>
+                            <li class:current=is_current class:unread=Signal::derive(move || counts.get().0 > 0) data-testid="room-entry" data-room=r.room.to_string()>
                                 <Link href=room_href(&r.room) text=format!("#{}", r.room)/>
+                                {move || badge(counts.get().1, "mention-count", t.mention_count)}
+                                {move || badge(counts.get().0, "unread-count", t.unread_count)}
                                 <span class="online-count" data-testid="room-online" title=t.people_online>{r.online}</span>
                             </li>
                         }
@@ -122,9 +138,10 @@ mod tests {
     #[test]
     fn alt_arrows_step_through_the_listed_rooms() {
         let room = |n: &str| RoomId::parse(n).unwrap();
-        let rooms = listed(vec![RoomSummary { room: room("zed"), online: 1 }], &room("alpha"));
-        assert_eq!(rooms.iter().map(|r| r.room.as_str()).collect::<Vec<_>>(), ["alpha", "lobby", "zed"]);
-        assert_eq!(neighbour(&rooms, &room("lobby"), 1), Some(room("zed")));
+        // The server's, the current one, the lobby, and one with unread messages.
+        let rooms = listed(vec![RoomSummary { room: room("zed"), online: 1 }], &room("alpha"), vec![room("mid")]);
+        assert_eq!(rooms.iter().map(|r| r.room.as_str()).collect::<Vec<_>>(), ["alpha", "lobby", "mid", "zed"]);
+        assert_eq!(neighbour(&rooms, &room("lobby"), 1), Some(room("mid")));
         assert_eq!(neighbour(&rooms, &room("lobby"), -1), Some(room("alpha")));
         assert_eq!(neighbour(&rooms, &room("alpha"), -1), None, "the top stays");
         assert_eq!(neighbour(&rooms, &room("zed"), 1), None, "the bottom stays");

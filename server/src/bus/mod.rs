@@ -1,6 +1,6 @@
 //! What the nodes of one Palaver tell each other: every stored message, who is typing,
-//! and who is here. One seam, two sides: [`Local`] when this node is the only one, and
-//! [`redis::RedisBus`] (Redis pub/sub) when several share a database.
+//! who is here, and who read what. One seam, two sides: [`Local`] when this node is the
+//! only one, and [`redis::RedisBus`] (Redis pub/sub) when several share a database.
 //!
 //! Delivery across nodes is best effort, as Redis pub/sub is: the hub numbers, orders
 //! and completes every room's messages from the store, so a lost or late event costs
@@ -48,6 +48,12 @@ pub enum Event {
     Gone {
         room: RoomId,
         user: UserId,
+    },
+    /// `user` read `room` up to `seq` in a tab on this node.
+    Read {
+        user: UserId,
+        room: RoomId,
+        seq: app::protocol::Seq,
     },
     /// Everyone in every room through this node, sent every few seconds: it corrects
     /// any lost `here`/`gone`, and a node that stops sending it is taken for dead.
@@ -143,6 +149,7 @@ mod tests {
             Event::Here { room: room.clone(), user: user.clone() },
             Event::Gone { room: room.clone(), user: user.id.clone() },
             Event::Snapshot { rooms: vec![(room.clone(), vec![user.clone()])] },
+            Event::Read { user: user.id.clone(), room: room.clone(), seq: 9 },
         ] {
             let envelope = Envelope { node: NodeId("n1".into()), event };
             let wire = serde_json::to_vec(&envelope).unwrap();

@@ -2,7 +2,7 @@
 //! `typing` and `history`. Every refusal is a [`FrameError`] the client is told about;
 //! nothing here ends the connection.
 
-use super::connection::Connection;
+use super::connection::{Connection, Follow};
 use super::rooms::Joined;
 use super::transport::Transport;
 use super::MAX_ROOMS_PER_CONNECTION;
@@ -73,6 +73,25 @@ impl<T: Transport> Connection<T> {
                 self.searches.take_or_refuse("searches")?;
                 let (hits, next) = crate::search::find(self.cx.hub.store(), &query, before).await?;
                 Ok(vec![ServerMsg::Results { query, hits, next }])
+            }
+            ClientMsg::Read { room, seq } => {
+                let user = self.identified()?;
+                self.require_joined(&room, None)?;
+                // Never past what this connection was sent.
+                let delivered = self.rooms.get(&room).map_or(0, |j| j.delivered);
+                if seq.min(delivered) > 0 {
+                    self.cx.hub.mark_read(&user.id, &room, seq.min(delivered));
+                }
+                Ok(Vec::new())
+            }
+            ClientMsg::Unread => {
+                let user = self.identified()?;
+                if self.following.is_some() {
+                    return Ok(self.cx.hub.unread_now(&user.id).into_iter().collect());
+                }
+                let (feed, now, following) = self.cx.hub.follow(&user.id).await.map_err(unavailable)?;
+                self.following = Some(Box::new(Follow { feed: BroadcastStream::new(feed), _following: following }));
+                Ok(now.into_iter().collect())
             }
         }
     }

@@ -7,7 +7,7 @@
 use super::rooms::Joins;
 use super::transport::Transport;
 use super::Context;
-use crate::hub::Frame;
+use crate::hub::{Following, Frame};
 use crate::limits::{Bucket, MOVES_RATE, SEARCH_RATE, TYPING_RATE};
 use crate::socket::{finish, read_failure, Ending, Heartbeat, Outbox};
 use app::protocol::{Close, RoomId, ServerMsg, User};
@@ -49,6 +49,15 @@ pub(super) struct Connection<T> {
     /// feed and membership are both gone.
     pub(super) feeds: StreamMap<RoomId, BroadcastStream<Frame>>,
     pub(super) rooms: Joins,
+    /// The person's unread counts, once asked for (boxed: most connections never ask).
+    pub(super) following: Option<Box<Follow>>,
+}
+
+/// A connection's feed of its person's unread counts.
+pub(super) struct Follow {
+    pub(super) feed: BroadcastStream<Frame>,
+    /// Declared after the feed, so that the counts are let go once no feed is left.
+    pub(super) _following: Following,
 }
 
 /// Runs one connection. Generic over the socket so tests can drive it with channels.
@@ -91,6 +100,7 @@ where
         user: None,
         rooms: Joins::default(),
         feeds: StreamMap::new(),
+        following: None,
     };
     Box::pin(conn.open()).await;
 
@@ -129,6 +139,18 @@ where
                 Err(_) => break Ending::Gone,
             },
             Some(rooms) = next_room_list(&mut directory), if conn.user.is_some() => vec![Message::Text(rooms)],
+            counts = next_counts(&mut conn.following), if conn.following.is_some() => match counts {
+                Some(Ok(frame)) => conn.transport.live(&frame).into_iter().collect(),
+                // Behind on them: everything again.
+                Some(Err(_)) => {
+                    let user = conn.user.as_ref().map(|u| u.id.clone());
+                    conn.write(user.and_then(|u| conn.cx.hub.unread_now(&u)))
+                }
+                None => {
+                    conn.following = None;
+                    Vec::new()
+                }
+            },
             incoming = stream.next() => {
                 heartbeat.heard();
                 match incoming {
@@ -243,6 +265,16 @@ fn ready_frames(
 fn next_room_list(directory: &mut Option<WatchStream<Utf8Bytes>>) -> impl Future<Output = Option<Utf8Bytes>> + '_ {
     std::future::poll_fn(move |cx| match directory {
         Some(rooms) => rooms.poll_next_unpin(cx),
+        None => std::task::Poll::Pending,
+    })
+}
+
+/// The next change to the person's unread counts, for a connection that follows them.
+fn next_counts(
+    following: &mut Option<Box<Follow>>,
+) -> impl Future<Output = Option<Result<Frame, BroadcastStreamRecvError>>> + '_ {
+    std::future::poll_fn(move |cx| match following {
+        Some(follow) => follow.feed.poll_next_unpin(cx),
         None => std::task::Poll::Pending,
     })
 }

@@ -171,6 +171,10 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
             Event::Here { room, user } => shared.rooms().remote_set(&node, &room, &user.id, Some(user.name)),
             Event::Gone { room, user } => shared.rooms().remote_set(&node, &room, &user, None),
             Event::Snapshot { rooms } => shared.rooms().remote_snapshot(&node, rooms),
+            Event::Read { user, room, seq } => {
+                shared.readers().read(&user, &room, seq);
+                false
+            }
         };
         if changed {
             shared.directory_dirty.notify_one();

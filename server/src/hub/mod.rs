@@ -15,6 +15,7 @@
 mod cluster;
 mod directory;
 mod presence;
+mod reading;
 
 use crate::bus::{Bus, Event, Inbound};
 use crate::store::{Appended, Post, Refusal, Store, StoreError};
@@ -23,6 +24,7 @@ use axum::extract::ws::Utf8Bytes;
 use cluster::Order;
 pub use directory::MAX_LISTED_ROOMS;
 use presence::Remote;
+pub use reading::Following;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     sync::{Arc, Mutex, MutexGuard},
@@ -118,6 +120,12 @@ struct Shared {
     directory: watch::Sender<Utf8Bytes>,
     directory_dirty: Notify,
     bus: Arc<dyn Bus>,
+    /// Unread counts of the people here, and read positions to write.
+    readers: Mutex<reading::Readers>,
+    saving: Notify,
+    /// Held while read positions are written: one write at a time, and the last one
+    /// at shutdown waits for any under way.
+    save_lock: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
@@ -127,10 +135,15 @@ impl Shared {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn readers(&self) -> MutexGuard<'_, reading::Readers> {
+        self.readers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Delivers a stored message (from this node's writer, another node, or the store)
     /// to this node's connections in its room, in number order.
     fn publish(&self, message: ChatMessage) {
         let (seq, room) = (message.seq, message.room.clone());
+        self.readers().count(&message);
         {
             let mut rooms = self.rooms();
             if !rooms.stored.contains(&room) {
@@ -222,10 +235,14 @@ impl Hub {
             directory: watch::channel(Utf8Bytes::from_static("")).0,
             directory_dirty: Notify::new(),
             bus,
+            readers: Mutex::default(),
+            saving: Notify::new(),
+            save_lock: tokio::sync::Mutex::new(()),
         });
         let (writes, queue) = mpsc::channel(WRITE_QUEUE);
         tokio::spawn(write_loop(store.clone(), shared.clone(), queue));
         tokio::spawn(directory::directory_loop(shared.clone()));
+        tokio::spawn(reading::save_loop(store.clone(), shared.clone()));
         if spans_nodes {
             cluster::spawn(store.clone(), shared.clone(), inbound, shutdown);
         }

@@ -9,7 +9,7 @@ mod tests;
 
 use crate::search::Query;
 use app::protocol::{
-    toggle_reaction, ChatMessage, ClientMsgId, HistoryPage, MessageKind, Quote, RoomId, Seq, User, HISTORY_PAGE,
+    toggle_reaction, ChatMessage, ClientMsgId, HistoryPage, MessageKind, Quote, RoomId, Seq, User, UserId, HISTORY_PAGE,
 };
 use async_trait::async_trait;
 use std::{error::Error, sync::Arc};
@@ -210,6 +210,67 @@ pub struct Found {
     pub message: ChatMessage,
 }
 
+/// Where a person stopped reading a room, and what came since, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    pub room: RoomId,
+    /// How far they have read; `None` for a room they never opened.
+    pub read: Option<Seq>,
+    /// The newest (at most [`UNREAD_KEPT`]) text messages from others after `read`,
+    /// oldest first; for a room never opened, only those that mention them.
+    pub unread: Vec<Seq>,
+    /// Of the messages after `read`, those that mention them (newest, at most
+    /// [`UNREAD_KEPT`]), oldest first.
+    pub mentions: Vec<Seq>,
+    /// The first message after `read` that counts, even when more than
+    /// [`UNREAD_KEPT`] do.
+    pub first: Option<Seq>,
+}
+
+/// Unread messages a store reads per room at most: a count past it shows as many.
+pub const UNREAD_KEPT: usize = 1000;
+
+/// The reads of unread counts, the same for both backends (`$1` the person, `$2` the
+/// room, `$3` the read position, `$4` how many).
+pub(crate) mod unread_sql {
+    pub const READS: &str = "SELECT room, seq FROM reads WHERE user_id = $1";
+    /// Text messages from others after the read position, newest first.
+    pub const OTHERS: &str = "SELECT seq FROM messages WHERE room = $2 AND seq > $3 AND kind = 'text' \
+         AND NOT deleted AND author_id <> $1 ORDER BY seq DESC LIMIT $4";
+    pub const FIRST: &str = "SELECT seq FROM messages WHERE room = $2 AND seq > $3 AND kind = 'text' \
+         AND NOT deleted AND author_id <> $1 ORDER BY seq LIMIT 1";
+    /// Messages from others that mention the person after the read position.
+    pub const MENTIONS: &str = "SELECT n.seq FROM mentioned n JOIN messages m ON m.room = n.room AND m.seq = n.seq \
+         WHERE n.user_id = $1 AND n.room = $2 AND n.seq > $3 AND m.author_id <> $1 ORDER BY n.seq DESC LIMIT $4";
+    /// Messages from others that mention the person in rooms they never opened.
+    pub const MENTIONS_ELSEWHERE: &str = "SELECT n.room, n.seq FROM mentioned n \
+         JOIN messages m ON m.room = n.room AND m.seq = n.seq \
+         WHERE n.user_id = $1 AND m.author_id <> $1 \
+         AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.user_id = $1 AND r.room = n.room) \
+         ORDER BY n.room, n.seq DESC";
+}
+
+/// A room never opened, from its mentions of the person (newest first, as read).
+pub(crate) fn never_opened(mentions: Vec<(RoomId, Seq)>) -> Vec<Unread> {
+    let mut out: Vec<Unread> = Vec::new();
+    for (room, seq) in mentions {
+        match out.last_mut() {
+            Some(last) if last.room == room => {
+                if last.mentions.len() < UNREAD_KEPT {
+                    last.mentions.push(seq);
+                }
+            }
+            _ => out.push(Unread { room, read: None, unread: Vec::new(), mentions: vec![seq], first: None }),
+        }
+    }
+    for u in &mut out {
+        u.mentions.reverse();
+        u.unread = u.mentions.clone();
+        u.first = u.mentions.first().copied();
+    }
+    out
+}
+
 /// The cause of a store error, shared: one failed commit answers every post in it.
 pub type Cause = Arc<dyn Error + Send + Sync>;
 
@@ -250,6 +311,15 @@ pub trait Store: Send + Sync + 'static {
     /// all of the query's words, newest first, starting after search position `before`
     /// (a [`Found::position`] of an earlier page). Deleted messages are not found.
     async fn search(&self, query: &Query, before: Option<u64>, limit: usize) -> Result<Vec<Found>, StoreError>;
+
+    /// Where `user` has read to in each room they opened, and what came since; and
+    /// each room they never opened where someone mentions them. Rooms with nothing
+    /// unread are in it too, if opened.
+    async fn unread(&self, user: &UserId) -> Result<Vec<Unread>, StoreError>;
+
+    /// Moves read positions (person, room, number) forward, in one commit; a position
+    /// never moves back.
+    async fn mark_read(&self, marks: Vec<(UserId, RoomId, Seq)>) -> Result<(), StoreError>;
 
     /// Every room that has messages.
     async fn rooms(&self) -> Result<Vec<RoomId>, StoreError>;

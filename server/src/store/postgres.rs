@@ -4,8 +4,8 @@
 //! recognised by (room, author, client id) whichever node stored it first.
 
 use super::{
-    decorate, kind_from_str, lookups, mentions_from_db, mentions_to_db, Appended, Found, OriginalRow, Post,
-    ReactionRow, Refusal, Store, StoreError,
+    decorate, kind_from_str, lookups, mentions_from_db, mentions_to_db, never_opened, unread_sql, Appended, Found,
+    OriginalRow, Post, ReactionRow, Refusal, Store, StoreError, Unread, UNREAD_KEPT,
 };
 use crate::search::Query;
 use app::protocol::{
@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_edits.sql"),
     include_str!("../../migrations/postgres/0003_replies_reactions.sql"),
     include_str!("../../migrations/postgres/0004_search.sql"),
+    include_str!("../../migrations/postgres/0005_reads.sql"),
 ];
 /// The migration that adds the search index: the messages already stored are indexed
 /// with it.
@@ -411,6 +412,52 @@ impl Store for PostgresStore {
                 Some((room, r.get::<_, i64>(1) as Seq))
             })
             .collect())
+    }
+
+    async fn unread(&self, user: &UserId) -> Result<Vec<Unread>, StoreError> {
+        let client = self.client().await?;
+        let user = user.as_str();
+        let reads = query(&client, unread_sql::READS, &[&user]).await?;
+        let kept = UNREAD_KEPT as i64;
+        let mut out = Vec::with_capacity(reads.len());
+        for row in reads {
+            let (room, read): (&str, i64) = (row.get(0), row.get(1));
+            let seqs = |rows: Vec<Row>| rows.iter().rev().map(|r| r.get::<_, i64>(0) as Seq).collect::<Vec<_>>();
+            let others = query(&client, unread_sql::OTHERS, &[&user, &room, &read, &kept]).await?;
+            let mentions = query(&client, unread_sql::MENTIONS, &[&user, &room, &read, &kept]).await?;
+            let first = query(&client, unread_sql::FIRST, &[&user, &room, &read]).await?;
+            out.push(Unread {
+                room: room_named(room)?,
+                read: Some(read as Seq),
+                unread: seqs(others),
+                mentions: seqs(mentions),
+                first: first.first().map(|r| r.get::<_, i64>(0) as Seq),
+            });
+        }
+        let elsewhere = query(&client, unread_sql::MENTIONS_ELSEWHERE, &[&user])
+            .await?
+            .iter()
+            .map(|r| Ok((room_named(r.get(0))?, r.get::<_, i64>(1) as Seq)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        out.extend(never_opened(elsewhere));
+        Ok(out)
+    }
+
+    async fn mark_read(&self, marks: Vec<(UserId, RoomId, Seq)>) -> Result<(), StoreError> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let users: Vec<&str> = marks.iter().map(|m| m.0.as_str()).collect();
+        let rooms: Vec<&str> = marks.iter().map(|m| m.1.as_str()).collect();
+        let seqs: Vec<i64> = marks.iter().map(|m| m.2 as i64).collect();
+        let client = self.client().await?;
+        // One statement (one commit) for the batch; a person and room twice in it keep
+        // the furthest.
+        let sql = "INSERT INTO reads (user_id, room, seq) \
+                   SELECT u, r, MAX(s) FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t (u, r, s) GROUP BY u, r \
+                   ON CONFLICT (user_id, room) DO UPDATE SET seq = GREATEST(reads.seq, excluded.seq)";
+        query(&client, sql, &[&users, &rooms, &seqs]).await?;
+        Ok(())
     }
 
     async fn shared_secret(&self, candidate: Vec<u8>) -> Result<Option<Vec<u8>>, StoreError> {

@@ -2,8 +2,8 @@
 //! synced to disk (`synchronous=FULL`) before anything is acknowledged.
 
 use super::{
-    decorate, kind_from_str, lookups, mentions_from_db, mentions_to_db, Appended, Found, OriginalRow, Post,
-    ReactionRow, Refusal, Store, StoreError,
+    decorate, kind_from_str, lookups, mentions_from_db, mentions_to_db, never_opened, unread_sql, Appended, Found,
+    OriginalRow, Post, ReactionRow, Refusal, Store, StoreError, Unread, UNREAD_KEPT,
 };
 use crate::search::Query;
 use app::protocol::{
@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_edits.sql"),
     include_str!("../../migrations/0003_replies_reactions.sql"),
     include_str!("../../migrations/0004_search.sql"),
+    include_str!("../../migrations/0005_reads.sql"),
 ];
 /// The migration that adds the search index: the messages already stored are indexed
 /// with it.
@@ -194,6 +195,12 @@ fn fts_query(query: &Query) -> String {
     let words = query.words.iter().map(|w| quoted(w));
     let prefixes = query.prefixes.iter().map(|p| format!("{}*", quoted(p)));
     words.chain(prefixes).collect::<Vec<_>>().join(" ")
+}
+
+/// SQL written for both backends (`$1`), with SQLite's numbered parameters (`?1`: a
+/// `$1` would be a named one, numbered in order of appearance).
+fn sqlite_params(sql: &str) -> String {
+    sql.replace('$', "?")
 }
 
 const COLUMNS: &str =
@@ -504,6 +511,66 @@ impl Store for SqliteStore {
             rows.collect()
         })
         .await
+    }
+
+    async fn unread(&self, user: &UserId) -> Result<Vec<Unread>, StoreError> {
+        let user = user.as_str().to_owned();
+        self.read(move |c| {
+            let reads = c
+                .prepare_cached(&sqlite_params(unread_sql::READS))?
+                .query_map(params![user], |r| Ok((room_at(r, 0)?, r.get::<_, i64>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut out = Vec::with_capacity(reads.len());
+            let kept = UNREAD_KEPT as i64;
+            for (room, read) in reads {
+                let seqs = |sql: &str, limit: i64| -> rusqlite::Result<Vec<Seq>> {
+                    let mut stmt = c.prepare_cached(&sqlite_params(sql))?;
+                    let rows = stmt.query_map(params![user, room.as_str(), read, limit], |r| r.get::<_, i64>(0))?;
+                    let mut seqs = rows.map(|s| s.map(|s| s as Seq)).collect::<rusqlite::Result<Vec<_>>>()?;
+                    seqs.reverse();
+                    Ok(seqs)
+                };
+                let first = c
+                    .prepare_cached(&sqlite_params(unread_sql::FIRST))?
+                    .query_row(params![user, room.as_str(), read], |r| r.get::<_, i64>(0))
+                    .optional()?;
+                out.push(Unread {
+                    unread: seqs(unread_sql::OTHERS, kept)?,
+                    mentions: seqs(unread_sql::MENTIONS, kept)?,
+                    first: first.map(|s| s as Seq),
+                    read: Some(read as Seq),
+                    room,
+                });
+            }
+            let elsewhere = c
+                .prepare_cached(&sqlite_params(unread_sql::MENTIONS_ELSEWHERE))?
+                .query_map(params![user], |r| Ok((room_at(r, 0)?, r.get::<_, i64>(1)? as Seq)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            out.extend(never_opened(elsewhere));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn mark_read(&self, marks: Vec<(UserId, RoomId, Seq)>) -> Result<(), StoreError> {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = writer.conn.transaction()?;
+            {
+                let mut mark = tx.prepare_cached(
+                    "INSERT INTO reads (user_id, room, seq) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (user_id, room) DO UPDATE SET seq = max(seq, excluded.seq)",
+                )?;
+                for (user, room, seq) in marks {
+                    mark.execute(params![user.as_str(), room.as_str(), seq as i64])?;
+                }
+            }
+            tx.commit()
+        })
+        .await
+        .map_err(StoreError::backend)?
+        .map_err(backend)
     }
 
     async fn heads(&self, rooms: &[RoomId]) -> Result<Vec<(RoomId, Seq)>, StoreError> {

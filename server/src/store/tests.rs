@@ -45,7 +45,55 @@ const SUITE: &[(&str, Check)] = &[
     ("search finds words folded, Korean inside words, newest first, latest text", |s| {
         Box::pin(search_finds_words_folded_korean_inside_words_newest_first_latest_text(s))
     }),
+    ("read positions move forward and count what came since", |s| {
+        Box::pin(read_positions_move_forward_and_count_what_came_since(s))
+    }),
 ];
+
+async fn read_positions_move_forward_and_count_what_came_since(open: Reopen) {
+    use super::Unread;
+    let store = open().await;
+    let ann = User { id: UserId("ann".into()), name: "ANN".into() };
+    store
+        .append(vec![
+            new("r", "u2", "a", "one"),
+            new("r", "ann", "b", "mine"),
+            new("r", "u2", "c", "hey @ANN").mentioning(vec![ann.clone()]),
+            new("r", "u2", "d", "three"),
+            new("other", "u2", "e", "@ANN look").mentioning(vec![ann.clone()]),
+        ])
+        .await
+        .unwrap();
+    let unread = |read, unread: &[Seq], mentions: &[Seq], room_name: &str| Unread {
+        room: room(room_name),
+        read,
+        unread: unread.to_vec(),
+        mentions: mentions.to_vec(),
+        first: unread.first().copied(),
+    };
+    // Rooms never opened: only what mentions her counts.
+    let mut now = store.unread(&ann.id).await.unwrap();
+    now.sort_by(|a, b| a.room.cmp(&b.room));
+    assert_eq!(now, [unread(None, &[1], &[1], "other"), unread(None, &[3], &[3], "r")]);
+    // Opened and read to 1: everything from others after it (not her own), her mention.
+    store.mark_read(vec![(ann.id.clone(), room("r"), 1)]).await.unwrap();
+    let in_r = |all: Vec<Unread>| all.into_iter().find(|u| u.room == room("r")).unwrap();
+    assert_eq!(in_r(store.unread(&ann.id).await.unwrap()), unread(Some(1), &[3, 4], &[3], "r"));
+    // Never back, also within one batch; kept across reopening.
+    store.mark_read(vec![(ann.id.clone(), room("r"), 0), (ann.id.clone(), room("other"), 1)]).await.unwrap();
+    store.mark_read(vec![(ann.id.clone(), room("other"), 0)]).await.unwrap();
+    let again = open().await;
+    let mut now = again.unread(&ann.id).await.unwrap();
+    now.sort_by(|a, b| a.room.cmp(&b.room));
+    assert_eq!(now, [unread(Some(1), &[], &[], "other"), unread(Some(1), &[3, 4], &[3], "r")]);
+    // An edit that drops the mention, a deleted message: no longer counted.
+    again.append(vec![edit("u2", "e1", 3, "hey"), delete("u2", "d1", 4)]).await.unwrap();
+    assert_eq!(in_r(again.unread(&ann.id).await.unwrap()), unread(Some(1), &[3], &[], "r"));
+    again.mark_read(vec![(ann.id.clone(), room("r"), 7)]).await.unwrap();
+    assert_eq!(in_r(again.unread(&ann.id).await.unwrap()), unread(Some(7), &[], &[], "r"));
+    // Someone who never read or was named anywhere has nothing.
+    assert_eq!(again.unread(&UserId("u9".into())).await.unwrap(), []);
+}
 
 /// What a search typed as `text` finds: (room, seq), newest first, all pages.
 async fn found(store: &dyn Store, text: &str) -> Vec<(String, Seq)> {

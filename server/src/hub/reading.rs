@@ -1,0 +1,375 @@
+//! Read positions and unread counts of the people connected to this node. A person's
+//! counts are read from the store when their first tab asks for them, then kept here:
+//! every message published on this node (its own, another node's, or one caught up from
+//! the store) counts for the people following its room, and reading in any tab of theirs
+//! (on any node: the bus carries it) takes them away. Each change goes to all their tabs
+//! as an `unread` frame. Read positions are written to the store in batches, a moment
+//! after they move, so reading costs no commit of its own.
+
+use super::{Frame, Hub, Shared};
+use crate::bus::Event;
+use crate::store::{Store, StoreError, Unread};
+use app::protocol::{ChatMessage, MessageKind, RoomId, RoomUnread, Seq, ServerMsg, UserId};
+use std::{
+    collections::{BTreeSet, HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
+use tokio::sync::broadcast;
+
+/// Updates a person's tabs may fall behind before they are sent the whole state again.
+const READER_QUEUE: usize = 16;
+/// How long read positions wait to be written with others.
+const SAVE_AFTER: Duration = Duration::from_millis(250);
+
+#[derive(Default)]
+pub(super) struct Readers {
+    people: HashMap<UserId, Reader>,
+    /// Who follows each room here (has counts for it).
+    followers: HashMap<RoomId, HashSet<UserId>>,
+    /// Read positions not yet written.
+    unsaved: HashMap<(UserId, RoomId), Seq>,
+}
+
+struct Reader {
+    feed: broadcast::Sender<Frame>,
+    rooms: HashMap<RoomId, Counts>,
+    /// While their counts load from the store: the messages published meanwhile, to be
+    /// counted once they are in.
+    loading: Option<Vec<ChatMessage>>,
+}
+
+/// One person's place in one room.
+#[derive(Debug, Default)]
+struct Counts {
+    /// `None`: never opened (only mentions count).
+    read: Option<Seq>,
+    unread: BTreeSet<Seq>,
+    mentions: BTreeSet<Seq>,
+    /// The first unread message as the store found it (it may be older than any kept).
+    first: Option<Seq>,
+}
+
+impl Counts {
+    fn stored(u: Unread) -> Counts {
+        Counts {
+            read: u.read,
+            unread: u.unread.into_iter().collect(),
+            mentions: u.mentions.into_iter().collect(),
+            first: u.first,
+        }
+    }
+
+    fn summary(&self, room: &RoomId) -> RoomUnread {
+        RoomUnread {
+            room: room.clone(),
+            read: self.read,
+            unread: self.unread.len() as u32,
+            mentions: self.mentions.len() as u32,
+            first: self.first.into_iter().chain(self.unread.first().copied()).min(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.unread.is_empty() && self.mentions.is_empty()
+    }
+
+    /// Counts `m` for `me`; whether anything changed.
+    fn count(&mut self, me: &UserId, m: &ChatMessage) -> bool {
+        let mentioned = m.mentions.iter().any(|u| &u.id == me);
+        let read = self.read.unwrap_or(0);
+        match (m.kind, m.target) {
+            (MessageKind::Text, _) if &m.author.id != me && m.seq > read && (self.read.is_some() || mentioned) => {
+                let mut changed = self.unread.insert(m.seq);
+                if mentioned {
+                    changed |= self.mentions.insert(m.seq);
+                }
+                changed
+            }
+            // An edit can name me, or stop naming me.
+            (MessageKind::Edit, Some(target)) if &m.author.id != me && target > read => {
+                let opened = self.read.is_some();
+                if mentioned {
+                    let added = self.mentions.insert(target);
+                    added | (!opened && self.unread.insert(target))
+                } else {
+                    let taken = self.mentions.remove(&target);
+                    taken | (!opened && self.unread.remove(&target))
+                }
+            }
+            (MessageKind::Delete, Some(target)) => {
+                if self.first == Some(target) {
+                    self.first = None;
+                }
+                self.unread.remove(&target) | self.mentions.remove(&target)
+            }
+            _ => false,
+        }
+    }
+
+    /// Read up to `seq`; whether anything changed.
+    fn read_to(&mut self, seq: Seq) -> bool {
+        if self.read.is_some_and(|r| r >= seq) {
+            return false;
+        }
+        self.read = Some(seq);
+        self.unread = self.unread.split_off(&(seq + 1));
+        self.mentions = self.mentions.split_off(&(seq + 1));
+        self.first = self.first.filter(|f| *f > seq);
+        true
+    }
+}
+
+impl Reader {
+    fn everything(&self) -> ServerMsg {
+        let mut rooms: Vec<RoomUnread> =
+            self.rooms.iter().filter(|(_, c)| !c.is_empty()).map(|(room, c)| c.summary(room)).collect();
+        rooms.sort_by(|a, b| a.room.cmp(&b.room));
+        ServerMsg::Unread { rooms, all: true }
+    }
+}
+
+/// Tells a person's tabs how these rooms stand now.
+fn tell(feed: &broadcast::Sender<Frame>, rooms: Vec<RoomUnread>) {
+    // An error only means no tab listens right now.
+    let _ = feed.send(Frame::event(&ServerMsg::Unread { rooms, all: false }));
+}
+
+impl Readers {
+    /// Counts a published message for the people here it concerns.
+    pub(super) fn count(&mut self, m: &ChatMessage) {
+        let Readers { people, followers, .. } = self;
+        let following = followers.get(&m.room).into_iter().flatten();
+        let named = m.mentions.iter().map(|u| &u.id);
+        let concerned: HashSet<&UserId> = following.chain(named).filter(|u| people.contains_key(*u)).collect();
+        let mut new_followers = Vec::new();
+        for user in concerned {
+            let Some(reader) = people.get_mut(user) else { continue };
+            if let Some(loading) = &mut reader.loading {
+                loading.push(m.clone());
+                continue;
+            }
+            let counts = reader.rooms.entry(m.room.clone()).or_default();
+            if counts.count(user, m) {
+                let summary = counts.summary(&m.room);
+                tell(&reader.feed, vec![summary]);
+            }
+            if counts.read.is_none() && counts.is_empty() {
+                reader.rooms.remove(&m.room);
+            } else {
+                new_followers.push(user.clone());
+            }
+        }
+        if !new_followers.is_empty() {
+            followers.entry(m.room.clone()).or_default().extend(new_followers);
+        }
+    }
+
+    /// `user` read `room` up to `seq` (in a tab here or on another node).
+    pub(super) fn read(&mut self, user: &UserId, room: &RoomId, seq: Seq) {
+        let Some(reader) = self.people.get_mut(user) else { return };
+        let counts = reader.rooms.entry(room.clone()).or_default();
+        if counts.read_to(seq) {
+            let summary = counts.summary(room);
+            tell(&reader.feed, vec![summary]);
+        }
+        self.followers.entry(room.clone()).or_default().insert(user.clone());
+    }
+
+    fn forget(&mut self, user: &UserId) {
+        if let Some(reader) = self.people.remove(user) {
+            for room in reader.rooms.keys() {
+                if let Some(set) = self.followers.get_mut(room) {
+                    set.remove(user);
+                    if set.is_empty() {
+                        self.followers.remove(room);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A tab following its person's counts; when the last of them goes, so do the counts.
+pub struct Following {
+    shared: Arc<Shared>,
+    user: UserId,
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        let mut readers = self.shared.readers();
+        if readers.people.get(&self.user).is_some_and(|r| r.feed.receiver_count() == 0) {
+            readers.forget(&self.user);
+        }
+    }
+}
+
+impl Hub {
+    /// Follows `user`'s unread counts: their updates, and everything now (in the answer
+    /// if known here, else as the first update once read from the store).
+    pub async fn follow(
+        &self,
+        user: &UserId,
+    ) -> Result<(broadcast::Receiver<Frame>, Option<ServerMsg>, Following), StoreError> {
+        let following = Following { shared: self.shared.clone(), user: user.clone() };
+        let feed = {
+            let mut readers = self.shared.readers();
+            if let Some(reader) = readers.people.get(user) {
+                let now = reader.loading.is_none().then(|| reader.everything());
+                return Ok((reader.feed.subscribe(), now, following));
+            }
+            let feed = broadcast::channel(READER_QUEUE).0;
+            let rx = feed.subscribe();
+            readers.people.insert(user.clone(), Reader { feed, rooms: HashMap::new(), loading: Some(Vec::new()) });
+            rx
+        };
+        let stored = match self.store.unread(user).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.shared.readers().forget(user);
+                return Err(e);
+            }
+        };
+        let mut readers = self.shared.readers();
+        let meanwhile = {
+            let Readers { people, followers, .. } = &mut *readers;
+            let Some(reader) = people.get_mut(user) else { return Ok((feed, None, following)) };
+            for u in stored {
+                followers.entry(u.room.clone()).or_default().insert(user.clone());
+                reader.rooms.insert(u.room.clone(), Counts::stored(u));
+            }
+            reader.loading.take().unwrap_or_default()
+        };
+        for m in &meanwhile {
+            readers.count(m);
+        }
+        // Reading not yet written is as good as written.
+        let unsaved: Vec<(RoomId, Seq)> =
+            readers.unsaved.iter().filter(|((u, _), _)| u == user).map(|((_, r), s)| (r.clone(), *s)).collect();
+        for (room, seq) in unsaved {
+            readers.read(user, &room, seq);
+        }
+        Ok((feed, readers.people.get(user).map(Reader::everything), following))
+    }
+
+    /// Everything about `user`'s counts now (for a tab that fell behind their updates).
+    pub fn unread_now(&self, user: &UserId) -> Option<ServerMsg> {
+        self.shared.readers().people.get(user).filter(|r| r.loading.is_none()).map(Reader::everything)
+    }
+
+    /// `user` has read `room` up to `seq`: their tabs everywhere are told, and it is
+    /// written to the store shortly.
+    pub fn mark_read(&self, user: &UserId, room: &RoomId, seq: Seq) {
+        {
+            let mut readers = self.shared.readers();
+            readers.read(user, room, seq);
+            let unsaved = readers.unsaved.entry((user.clone(), room.clone())).or_insert(seq);
+            *unsaved = (*unsaved).max(seq);
+        }
+        self.shared.saving.notify_one();
+        self.shared.bus.publish(Event::Read { user: user.clone(), room: room.clone(), seq });
+    }
+
+    /// Writes the read positions not yet written (at shutdown).
+    pub async fn save_reads(&self) {
+        save(self.store.as_ref(), &self.shared).await;
+    }
+}
+
+/// Writes read positions a moment after they move, many in one commit.
+pub(super) async fn save_loop(store: Arc<dyn Store>, shared: Arc<Shared>) {
+    loop {
+        shared.saving.notified().await;
+        tokio::time::sleep(SAVE_AFTER).await;
+        save(store.as_ref(), &shared).await;
+    }
+}
+
+async fn save(store: &dyn Store, shared: &Shared) {
+    let _one_at_a_time = shared.save_lock.lock().await;
+    let marks: Vec<(UserId, RoomId, Seq)> =
+        std::mem::take(&mut shared.readers().unsaved).into_iter().map(|((u, r), s)| (u, r, s)).collect();
+    if marks.is_empty() {
+        return;
+    }
+    if let Err(e) = store.mark_read(marks.clone()).await {
+        tracing::warn!(count = marks.len(), "cannot write read positions (trying again soon): {e}");
+        let mut readers = shared.readers();
+        for (u, r, s) in marks {
+            let unsaved = readers.unsaved.entry((u, r)).or_insert(s);
+            *unsaved = (*unsaved).max(s);
+        }
+        drop(readers);
+        shared.saving.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::protocol::{ClientMsgId, User};
+
+    fn message(seq: Seq, author: &str, kind: MessageKind, target: Option<Seq>, mentions: &[&str]) -> ChatMessage {
+        ChatMessage {
+            room: RoomId::parse("r").unwrap(),
+            seq,
+            id: ClientMsgId(format!("c{seq}")),
+            author: User { id: UserId(author.into()), name: author.into() },
+            kind,
+            text: String::new(),
+            sent_at: 0,
+            target,
+            edited: false,
+            deleted: false,
+            quote: None,
+            reactions: Vec::new(),
+            mentions: mentions.iter().map(|u| User { id: UserId((*u).into()), name: (*u).into() }).collect(),
+        }
+    }
+
+    fn seen(c: &Counts) -> (Vec<Seq>, Vec<Seq>, Option<Seq>) {
+        (
+            c.unread.iter().copied().collect(),
+            c.mentions.iter().copied().collect(),
+            c.summary(&RoomId::parse("r").unwrap()).first,
+        )
+    }
+
+    #[test]
+    fn counts_follow_messages_edits_deletes_and_reading() {
+        let me = UserId("me".into());
+        let text = |seq, author, mentions: &[&str]| message(seq, author, MessageKind::Text, None, mentions);
+        let mut c = Counts { read: Some(2), ..Counts::default() };
+        assert!(!c.count(&me, &text(2, "bob", &[])), "already read");
+        assert!(!c.count(&me, &text(3, "me", &[])), "my own");
+        assert!(c.count(&me, &text(4, "bob", &[])));
+        assert!(!c.count(&me, &text(4, "bob", &[])), "twice (from two paths) counts once");
+        assert!(c.count(&me, &text(5, "bob", &["me"])));
+        assert!(!c.count(&me, &message(6, "bob", MessageKind::React, Some(4), &[])), "a reaction is no message");
+        assert_eq!(seen(&c), (vec![4, 5], vec![5], Some(4)));
+        assert!(c.count(&me, &message(7, "bob", MessageKind::Edit, Some(4), &["me"])), "an edit names me");
+        assert!(c.count(&me, &message(8, "bob", MessageKind::Edit, Some(5), &[])), "another stops naming me");
+        assert_eq!(seen(&c), (vec![4, 5], vec![4], Some(4)));
+        assert!(c.count(&me, &message(9, "bob", MessageKind::Delete, Some(4), &[])));
+        assert_eq!(seen(&c), (vec![5], vec![], Some(5)));
+        assert!(c.read_to(5));
+        assert!(!c.read_to(3), "never back");
+        assert_eq!((seen(&c), c.read), ((vec![], vec![], None), Some(5)));
+    }
+
+    #[test]
+    fn in_a_room_never_opened_only_mentions_count() {
+        let me = UserId("me".into());
+        let mut c = Counts::default();
+        assert!(!c.count(&me, &message(1, "bob", MessageKind::Text, None, &[])));
+        assert!(c.count(&me, &message(2, "bob", MessageKind::Text, None, &["me"])));
+        assert_eq!(seen(&c), (vec![2], vec![2], Some(2)));
+        assert!(c.count(&me, &message(3, "bob", MessageKind::Edit, Some(2), &[])), "the mention edited away");
+        assert_eq!(seen(&c), (vec![], vec![], None));
+        // Opened: from then on, everything counts.
+        assert!(c.read_to(3));
+        assert!(c.count(&me, &message(4, "bob", MessageKind::Text, None, &[])));
+        assert_eq!(seen(&c), (vec![4], vec![], Some(4)));
+    }
+}
