@@ -5,13 +5,13 @@
 //! `Timeline` is plain data so its rules are tested without a browser; `Chat` wraps the
 //! state in signals for the components and the socket task.
 
+use crate::by_room::ByRoom;
 use crate::protocol::{
     toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, MessageKind, Quote, Reaction, RoomId, RoomSummary,
     RoomUnread, SearchHit, Seq, ServerMsg, User, UserId, HISTORY_PAGE,
 };
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
-use std::collections::HashMap;
 
 /// Messages of one author this close together (milliseconds) share one name line.
 pub const GROUP_MS: i64 = 5 * 60 * 1000;
@@ -56,6 +56,9 @@ pub struct Entry {
     /// Follows a message of the same author within [`GROUP_MS`] (set by
     /// [`Timeline::rows`]): shown without the name line.
     pub continued: bool,
+    /// The first message unread when the room was opened: the "New" line goes above it
+    /// (set by [`Timeline::rows`]).
+    pub new_line: bool,
     /// The newest number its state already includes: changes numbered up to it were
     /// made before the server read it (it came in a batch that reached this far).
     as_of: Seq,
@@ -78,6 +81,7 @@ impl Entry {
             reactions: m.reactions,
             mentions: m.mentions,
             continued: false,
+            new_line: false,
             as_of,
         }
     }
@@ -130,7 +134,8 @@ impl Timeline {
     /// where numbers are missing between two loaded ones (after a jump to an older
     /// message), a gap to fill. `day_of` gives the reader's local day of an instant;
     /// a line still on its way (no time yet) is `today`'s.
-    pub fn rows(&self, day_of: &dyn Fn(i64) -> i64, today: i64) -> Vec<Row> {
+    pub fn rows(&self, day_of: &dyn Fn(i64) -> i64, today: i64, new_from: Option<Seq>) -> Vec<Row> {
+        let mut new_line = new_from;
         let mut rows = Vec::new();
         let mut last = None;
         let mut group = Group::default();
@@ -155,7 +160,14 @@ impl Timeline {
                 rows.push(Row::Day(day));
                 group = Group::default();
             }
-            rows.push(Row::Message(group.place(e)));
+            let first_new = confirmed && new_line.is_some_and(|from| e.seq.is_some_and(|seq| seq >= from));
+            if first_new {
+                new_line = None;
+                group = Group::default();
+            }
+            let mut entry = group.place(e);
+            entry.new_line = first_new;
+            rows.push(Row::Message(entry));
         }
         rows
     }
@@ -219,6 +231,7 @@ impl Timeline {
             reactions: Vec::new(),
             mentions: Vec::new(),
             continued: false,
+            new_line: false,
             as_of: 0,
         });
     }
@@ -460,8 +473,8 @@ pub enum Intent {
     Around(Seq),
     /// Search every room.
     Search(String),
-    /// The room on screen is read up to this number.
-    Read(Seq),
+    /// A room is read up to this number (`Seq::MAX`: all of it).
+    Read(RoomId, Seq),
 }
 
 /// The search on screen: what was asked last, and what has been found for it.
@@ -514,10 +527,10 @@ impl ConnectionStatus {
 pub struct Chat {
     pub me: RwSignal<Me>,
     pub room: RwSignal<RoomId>,
-    pub timelines: RwSignal<HashMap<RoomId, Timeline>>,
-    pub online: RwSignal<HashMap<RoomId, Vec<User>>>,
+    pub timelines: RwSignal<ByRoom<Timeline>>,
+    pub online: RwSignal<ByRoom<Vec<User>>>,
     /// Per room, who is typing and until when (browser clock, milliseconds).
-    pub typing: RwSignal<HashMap<RoomId, Vec<(User, f64)>>>,
+    pub typing: RwSignal<ByRoom<Vec<(User, f64)>>>,
     pub rooms: RwSignal<Vec<RoomSummary>>,
     pub status: RwSignal<ConnectionStatus>,
     /// The message of mine being edited in the composer, and its text when editing began.
@@ -529,9 +542,9 @@ pub struct Chat {
     /// The search on screen.
     pub found: RwSignal<Option<Results>>,
     /// My read position and unread counts, per room that has any.
-    pub unread: RwSignal<HashMap<RoomId, RoomUnread>>,
+    pub unread: RwSignal<ByRoom<RoomUnread>>,
     /// What is typed and not sent, per room.
-    drafts: StoredValue<HashMap<RoomId, String>>,
+    drafts: StoredValue<ByRoom<String>>,
     /// The last message from someone else in the room on screen, as a screen reader
     /// should say it ("Bob: see you"): the page's one polite live region reads it.
     pub announcement: RwSignal<String>,
@@ -550,17 +563,17 @@ impl Chat {
         let chat = Chat {
             me: RwSignal::new(Me::Unknown),
             room: RwSignal::new(RoomId::lobby()),
-            timelines: RwSignal::new(HashMap::new()),
-            online: RwSignal::new(HashMap::new()),
-            typing: RwSignal::new(HashMap::new()),
+            timelines: RwSignal::new(ByRoom::new()),
+            online: RwSignal::new(ByRoom::new()),
+            typing: RwSignal::new(ByRoom::new()),
             rooms: RwSignal::new(Vec::new()),
             status: RwSignal::new(ConnectionStatus::Connecting),
             editing: RwSignal::new(None),
             replying: RwSignal::new(None),
             highlight: RwSignal::new(None),
             found: RwSignal::new(None),
-            unread: RwSignal::new(HashMap::new()),
-            drafts: StoredValue::new(HashMap::new()),
+            unread: RwSignal::new(ByRoom::new()),
+            drafts: StoredValue::new(ByRoom::new()),
             announcement: RwSignal::new(String::new()),
             intents: StoredValue::new(tx),
         };
@@ -580,7 +593,7 @@ impl Chat {
         let mut out = None;
         self.timelines.update(|all| {
             if let Some(f) = f.take() {
-                out = Some(f(all.entry(room.clone()).or_default()));
+                out = Some(f(all.or_default(room.clone())));
             }
         });
         out.expect("update runs its closure")
@@ -802,7 +815,7 @@ impl Chat {
                 o.insert(room, online);
             }),
             ServerMsg::Arrived { room, user } => self.online.update(|o| {
-                let list = o.entry(room).or_default();
+                let list = o.or_default(room);
                 list.retain(|u| u.id != user.id);
                 let at = list.partition_point(|u| (&u.name, &u.id) < (&user.name, &user.id));
                 list.insert(at, user);
@@ -817,7 +830,7 @@ impl Chat {
                     return;
                 }
                 self.typing.update(|t| {
-                    let list = t.entry(room).or_default();
+                    let list = t.or_default(room);
                     list.retain(|(u, _)| u.id != user.id);
                     list.push((user, now + TYPING_SHOWN_MS));
                 });
@@ -1001,7 +1014,7 @@ mod tests {
         );
         t.push_pending(id("p"), Some(user("Ann")), "mine".into());
         let continued: Vec<bool> = t
-            .rows(&|_| 0, 0)
+            .rows(&|_| 0, 0, None)
             .into_iter()
             .filter_map(|r| match r {
                 Row::Message(e) => Some(e.continued),
@@ -1035,11 +1048,11 @@ mod tests {
                 })
                 .collect()
         };
-        assert_eq!(shown(t.rows(&day_of, 1)), ["day 0", "x", "x+", "day 1", "x", "x+", "mine+"]);
-        assert_eq!(shown(t.rows(&day_of, 5)), ["day 0", "x", "x+", "day 1", "x", "x+", "day 5", "mine"]);
+        assert_eq!(shown(t.rows(&day_of, 1, None)), ["day 0", "x", "x+", "day 1", "x", "x+", "mine+"]);
+        assert_eq!(shown(t.rows(&day_of, 5, None)), ["day 0", "x", "x+", "day 1", "x", "x+", "day 5", "mine"]);
         // In a zone three hours east, all four were sent on day 1.
         let east = |ms: i64| (ms + 180 * minute).div_euclid(1440 * minute);
-        assert_eq!(shown(t.rows(&east, 1)), ["day 1", "x", "x+", "x+", "x+", "mine+"]);
+        assert_eq!(shown(t.rows(&east, 1, None)), ["day 1", "x", "x+", "x+", "x+", "mine+"]);
     }
 
     #[test]
@@ -1117,7 +1130,7 @@ mod tests {
         // Jumping to it loads the page around it, leaving a gap before the rest.
         t.around((1..=30).map(|n| msg(n, &format!("m{n}"), "old")).collect(), false);
         let gaps: Vec<_> = t
-            .rows(&|_| 0, 0)
+            .rows(&|_| 0, 0, None)
             .into_iter()
             .filter_map(|r| if let Row::Gap(after) = r { Some(after) } else { None })
             .collect();
@@ -1127,7 +1140,7 @@ mod tests {
         // Filling it: the page from just after the gap.
         assert_eq!(Timeline::gap_fill(30) - HISTORY_PAGE as Seq / 2, 31);
         t.around((31..=99).map(|n| msg(n, &format!("m{n}"), "mid")).collect(), true);
-        assert!(t.rows(&|_| 0, 0).iter().all(|r| !matches!(r, Row::Gap(_))));
+        assert!(t.rows(&|_| 0, 0, None).iter().all(|r| !matches!(r, Row::Gap(_))));
         // My reply shows its quote at once.
         t.push_reply(id("mine"), Some(user("Ann")), "me too".into(), 31);
         assert_eq!(t.entries().last().unwrap().quote, Some(Quote::of("Ann", "mid", false)));

@@ -1,6 +1,7 @@
 //! Palaver's shared crate: the wire protocol both sides speak, the chat's client state,
 //! and the Leptos components, rendered on the server and hydrated in the browser.
 
+pub mod by_room;
 pub mod chat;
 pub mod components;
 pub mod history;

@@ -11,7 +11,6 @@
 //! again), and nesting is capped at [`MAX_DEPTH`], so no message can make it slow or deep.
 
 use leptos::prelude::*;
-use std::collections::HashMap;
 
 /// Blocks and spans nested deeper than this are shown flat, as their contents: views are
 /// built recursively, and a message of a thousand `>` must not exhaust the stack.
@@ -158,18 +157,26 @@ fn inline(text: &str, depth: usize) -> Vec<Node> {
     let chars: Vec<char> = text.chars().collect();
     let n = chars.len();
     let (next_bracket, next_paren, next_angle) = (next_of(&chars, ']'), next_of(&chars, ')'), next_of(&chars, '>'));
-    // Backtick runs by length, so each code span's closing run is found by moving a
-    // cursor forward, never by searching again.
-    let mut runs: HashMap<usize, Vec<usize>> = HashMap::new();
+    // Backtick runs by length (where each starts, and a cursor), so each code span's
+    // closing run is found by moving a cursor forward, never by searching again. Sorted
+    // by length: a text of n characters has fewer than √(2n) lengths of run.
+    let mut runs: Vec<(usize, Vec<usize>, usize)> = Vec::new();
+    let run_of = |runs: &mut Vec<(usize, Vec<usize>, usize)>, len: usize| {
+        let at = runs.binary_search_by_key(&len, |r| r.0).unwrap_or_else(|at| {
+            runs.insert(at, (len, Vec::new(), 0));
+            at
+        });
+        at
+    };
     let mut k = 0;
     while k < n {
         let len = chars[k..].iter().take_while(|c| **c == '`').count();
         if len > 0 {
-            runs.entry(len).or_default().push(k);
+            let at = run_of(&mut runs, len);
+            runs[at].1.push(k);
         }
         k += len.max(1);
     }
-    let mut cursors: HashMap<usize, usize> = HashMap::new();
 
     let mut pieces: Vec<Piece> = Vec::new();
     let mut openers: Vec<usize> = Vec::new();
@@ -196,13 +203,13 @@ fn inline(text: &str, depth: usize) -> Vec<Node> {
             }
             '`' => {
                 let len = chars[i..].iter().take_while(|c| **c == '`').count();
-                let positions = runs.get(&len).map(Vec::as_slice).unwrap_or_default();
-                let cursor = cursors.entry(len).or_insert(0);
+                let at = run_of(&mut runs, len);
+                let (_, positions, cursor) = &mut runs[at];
                 while *cursor < positions.len() && positions[*cursor] <= i {
                     *cursor += 1;
                 }
-                match positions.get(*cursor) {
-                    Some(&end) => {
+                match positions.get(*cursor).copied() {
+                    Some(end) => {
                         flush(&mut plain, &mut pieces);
                         let code: String =
                             chars[i + len..end].iter().map(|c| if *c == '\n' { ' ' } else { *c }).collect();

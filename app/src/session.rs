@@ -6,9 +6,9 @@
 //! the front end does the I/O (socket, timers, storage), so every rule here is tested
 //! without a browser.
 
+use crate::by_room::ByRoom;
 use crate::chat::{ConnectionStatus, Intent, Timeline};
 use crate::protocol::{ClientMsg, ClientMsgId, ErrorReason, Hello, MessageKind, RoomId, ServerMsg};
-use std::collections::{HashMap, HashSet};
 
 /// The first wait before reconnecting, in milliseconds; it doubles per failure.
 pub const FIRST_RETRY_MS: f64 = 250.0;
@@ -23,7 +23,7 @@ const RETRY_MARGIN_MS: f64 = 5.0;
 pub struct Page<'a> {
     /// The room on screen.
     pub room: &'a RoomId,
-    pub timelines: &'a HashMap<RoomId, Timeline>,
+    pub timelines: &'a ByRoom<Timeline>,
     /// The name chosen on this browser, if any.
     pub name: Option<&'a str>,
     /// The session token an earlier `welcome` left in storage; read only when a hello is
@@ -84,7 +84,7 @@ struct Connection {
     /// Whether this connection ever got that far.
     was_ready: bool,
     /// What went out on this connection; after a reconnect everything pending goes again.
-    sent_here: HashSet<ClientMsgId>,
+    sent_here: Vec<ClientMsgId>,
     /// After "slow down", nothing more is sent until then (ms since the epoch), so a later
     /// message cannot overtake the refused one: the page's messages keep their order.
     held_until: f64,
@@ -158,7 +158,7 @@ impl Session {
             ServerMsg::Error { reason: ErrorReason::RateLimited, id: Some(id), retry_after_ms, .. } => {
                 // Sent too fast: still pending. Hold everything back until the server will
                 // take it, then send what is pending, in order.
-                c.sent_here.remove(id);
+                c.sent_here.retain(|sent| sent != id);
                 let wait = retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS) as f64;
                 c.held_until = c.held_until.max(page.now_ms + wait);
                 out.push(Action::Wake { at_ms: page.now_ms + wait + RETRY_MARGIN_MS, intent: Intent::Flush });
@@ -192,7 +192,7 @@ impl Session {
             }
             ServerMsg::Error { id: Some(id), .. } => {
                 // Refused: a retry of it must go out again.
-                c.sent_here.remove(id);
+                c.sent_here.retain(|sent| sent != id);
             }
             _ => {}
         }
@@ -224,6 +224,10 @@ impl Session {
             }
             // Any connection may search, in a room or not.
             Intent::Search(query) => vec![Action::Send(ClientMsg::Search { query: query.clone(), before: None })],
+            Intent::Read(room, seq) if c.welcomed => {
+                vec![Action::Send(ClientMsg::Read { room: room.clone(), seq: *seq })]
+            }
+            Intent::Read(..) => Vec::new(),
             _ if !c.ready => Vec::new(),
             Intent::Flush => c.pending(page),
             Intent::SwitchRoom => Vec::new(),
@@ -233,10 +237,6 @@ impl Session {
                 None => Vec::new(),
             },
             Intent::Around(seq) => vec![Action::Send(ClientMsg::Around { room: page.room.clone(), seq: *seq })],
-            Intent::Read(seq) if c.welcomed => {
-                vec![Action::Send(ClientMsg::Read { room: page.room.clone(), seq: *seq })]
-            }
-            Intent::Read(_) => Vec::new(),
         }
     }
 }
@@ -268,7 +268,13 @@ impl Connection {
         let Some(timeline) = page.timelines.get(room) else { return Vec::new() };
         timeline
             .pending()
-            .filter(|e| self.sent_here.insert(e.id.clone()))
+            .filter(|e| {
+                let new = !self.sent_here.contains(&e.id);
+                if new {
+                    self.sent_here.push(e.id.clone());
+                }
+                new
+            })
             .map(|e| {
                 let (room, id, text) = (room.clone(), e.id.clone(), e.text.clone());
                 Action::Send(match (e.kind, e.target) {
@@ -356,7 +362,7 @@ mod tests {
     struct Tab {
         session: Session,
         room: RoomId,
-        timelines: HashMap<RoomId, Timeline>,
+        timelines: ByRoom<Timeline>,
         name: Option<String>,
         token: Option<String>,
         now: f64,
@@ -367,7 +373,7 @@ mod tests {
             Tab {
                 session: Session::default(),
                 room: RoomId::lobby(),
-                timelines: HashMap::new(),
+                timelines: ByRoom::new(),
                 name: name.map(str::to_owned),
                 token: token.map(str::to_owned),
                 now: 1_000.0,
@@ -403,9 +409,9 @@ mod tests {
         fn hear(&mut self, msg: ServerMsg) -> Vec<Action> {
             match &msg {
                 ServerMsg::Joined { room, messages, complete, has_older, .. } => {
-                    self.timelines.entry(room.clone()).or_default().joined(messages.clone(), *complete, *has_older)
+                    self.timelines.or_default(room.clone()).joined(messages.clone(), *complete, *has_older)
                 }
-                ServerMsg::Ack { room, id, seq } => self.timelines.entry(room.clone()).or_default().ack(id, *seq),
+                ServerMsg::Ack { room, id, seq } => self.timelines.or_default(room.clone()).ack(id, *seq),
                 _ => {}
             }
             self.with_page(|s, page| s.received(&msg, page))
@@ -422,7 +428,7 @@ mod tests {
 
         /// Typed into the room on screen: pending until the server stores it.
         fn type_message(&mut self, msg_id: &str) {
-            self.timelines.entry(self.room.clone()).or_default().push_pending(id(msg_id), None, msg_id.into());
+            self.timelines.or_default(self.room.clone()).push_pending(id(msg_id), None, msg_id.into());
         }
 
         /// Opened, welcomed and in the room on screen.
@@ -518,7 +524,7 @@ mod tests {
             [Action::Remember { token: "t".into(), name: "Vi".into() }, Action::Send(ClientMsg::Unread)],
             "no second join"
         );
-        tab.timelines.entry(lobby.clone()).or_default().push_pending(id("m1"), Some(user), "m1".into());
+        tab.timelines.or_default(lobby.clone()).push_pending(id("m1"), Some(user), "m1".into());
         assert_eq!(tab.intend(Intent::Flush), [send(&lobby, "m1")]);
     }
 
@@ -527,7 +533,7 @@ mod tests {
         let dev = room("dev");
         let mut tab = Tab::ann();
         tab.room = dev.clone();
-        tab.timelines.entry(dev.clone()).or_default().joined(
+        tab.timelines.or_default(dev.clone()).joined(
             (1..=7).map(|n| message(&dev, n, &format!("m{n}"))).collect(),
             true,
             false,
@@ -547,14 +553,13 @@ mod tests {
     }
 
     #[test]
-    fn reading_is_told_once_the_room_on_screen_is_joined() {
+    fn reading_is_told_once_welcomed() {
         let mut tab = Tab::ann();
         tab.open();
-        assert_eq!(tab.intend(Intent::Read(3)), [], "not before the room is joined");
+        let read = Intent::Read(room("dev"), 3);
+        assert_eq!(tab.intend(read.clone()), [], "not before the welcome");
         tab.hear(welcome());
-        let room = tab.room.clone();
-        tab.hear(joined(&room, Vec::new()));
-        assert_eq!(tab.intend(Intent::Read(3)), [Action::Send(ClientMsg::Read { room, seq: 3 })]);
+        assert_eq!(tab.intend(read), [Action::Send(ClientMsg::Read { room: room("dev"), seq: 3 })]);
     }
 
     #[test]
@@ -570,7 +575,7 @@ mod tests {
     fn pending_edits_and_deletes_go_as_their_own_frames_and_again_after_a_reconnect() {
         let lobby = RoomId::lobby();
         let mut tab = Tab::ann();
-        let timeline = tab.timelines.entry(lobby.clone()).or_default();
+        let timeline = tab.timelines.or_default(lobby.clone());
         timeline.push_pending_kind(id("e"), None, MessageKind::Edit, Some(3), "new words".into());
         timeline.push_pending_kind(id("d"), None, MessageKind::Delete, Some(4), String::new());
         tab.open();

@@ -329,8 +329,9 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         before: Option<u64>,
     },
-    /// I have read a joined room up to number `seq` (the newest message I have seen).
-    /// A read position only moves forward, and never past what this connection was sent.
+    /// I have read a room up to number `seq` (the newest message I have seen). A read
+    /// position only moves forward, and never past what this connection was sent (in a
+    /// joined room) or the room's newest message (in another: "mark all as read").
     Read { room: RoomId, seq: Seq },
     /// Send me my unread counts (an `unread` answer with every room that has any), then
     /// each change to them as it happens: new messages, and reading in any of my tabs.

@@ -29,18 +29,14 @@ pub fn ChatPage() -> impl IntoView {
             chat.switch_room(r);
         }
     });
-    // The title counts what is unread in every room, "(3) #lobby · Palaver", and the
-    // icon gets a dot while something mentions me.
+    // What is unread, where it shows: the title, the icon and the room list.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        let (unread, mentions) =
-            chat.unread.with(|u| u.values().fold((0, 0), |(n, m), r| (n + r.unread, m + r.mentions)));
         let title = place.with(|p| p.title(lang));
-        document().set_title(&if unread > 0 { format!("({unread}) {title}") } else { title });
-        let icon = if mentions > 0 { "/favicon-mention.svg" } else { "/favicon.svg" };
-        if let Ok(Some(link)) = document().query_selector("link[rel=icon]") {
-            let _ = link.set_attribute("href", icon);
-        }
+        // The list's rows are drawn again when the rooms change.
+        chat.rooms.track();
+        let unread = chat.unread.get();
+        request_animation_frame(move || show_unread(unread.values(), &title));
     });
 
     move || match place.get() {
@@ -64,6 +60,40 @@ pub fn ChatPage() -> impl IntoView {
                     <p><Link href="/".into() text=t.go_to_lobby.into()/></p>
                 </main>
             })
+        }
+    }
+}
+
+/// Shows the unread counts: in the title, "(3) #lobby · Palaver"; in the icon, a dot
+/// while something mentions me; on each room of the list, `data-unread` and
+/// `data-mentions` (drawn by the style sheet), the room in bold, and its link's name
+/// saying both.
+#[cfg(feature = "hydrate")]
+fn show_unread<'a>(unread: impl Iterator<Item = &'a crate::protocol::RoomUnread> + Clone, title: &str) {
+    use leptos::wasm_bindgen::JsCast;
+    let t = Locale::get().t();
+    let doc = document();
+    let total = unread.clone().fold((0, 0), |(n, m), r| (n + r.unread, m + r.mentions));
+    doc.set_title(&if total.0 > 0 { format!("({}) {title}", total.0) } else { title.to_owned() });
+    if let Ok(Some(icon)) = doc.query_selector("link[rel=icon]") {
+        let _ = icon.set_attribute("href", if total.1 > 0 { "/favicon-mention.svg" } else { "/favicon.svg" });
+    }
+    let Ok(rows) = doc.query_selector_all("[data-testid=room-entry]") else { return };
+    for row in (0..rows.length()).filter_map(|i| rows.item(i)?.dyn_into::<leptos::web_sys::Element>().ok()) {
+        let name = row.get_attribute("data-room").unwrap_or_default();
+        let (n, m) = unread.clone().find(|r| r.room.as_str() == name).map_or((0, 0), |r| (r.unread, r.mentions));
+        let shown = |count: u32| if count > 999 { "999+".to_owned() } else { count.to_string() };
+        let mut label = format!("#{name}");
+        for (attr, count, text) in [("data-unread", n, t.unread_count), ("data-mentions", m, t.mention_count)] {
+            if count > 0 {
+                let _ = row.set_attribute(attr, &shown(count));
+                label = format!("{label} · {}", fill(text, &[("count", &shown(count))]));
+            } else {
+                let _ = row.remove_attribute(attr);
+            }
+        }
+        if let Ok(Some(link)) = row.query_selector("a") {
+            let _ = link.set_attribute("aria-label", &label);
         }
     }
 }

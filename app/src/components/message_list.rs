@@ -50,10 +50,13 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
             })
         }
     };
+    // The first message unread when the room was opened here: the "New" line's place.
+    let new_line = RwSignal::new(None::<Seq>);
     // Days as the reader's clock has them (the server's guess of it, until hydrated).
     let rows = move || {
         let today = locale.day(locale.now());
-        with_timeline(&|t: &Timeline| t.rows(&|at| locale.day(at), today))
+        let new_from = new_line.get();
+        with_timeline(&|t: &Timeline| t.rows(&|at| locale.day(at), today, new_from))
     };
     let timeline_flag = {
         let room = room.clone();
@@ -105,22 +108,24 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
             request_animation_frame(try_jump);
         }
     });
-    // The newest message is read once it is on screen in a tab in front: the server
+    // The newest message is read once it is on screen in the tab in front: the server
     // keeps how far, for every tab of mine.
     let last_read = StoredValue::new(0);
     // Until this tab reads the room, the first unread message the server names gets the
     // "New" line, and the room opens there (loading it, if it is far back).
     let armed = StoredValue::new(true);
-    let new_line = RwSignal::new(None::<Seq>);
-    provide_context(NewLine(new_line));
     let mark_read = move || {
-        let connected = chat.status.get_untracked() == crate::chat::ConnectionStatus::Connected;
+        // Connected, and welcomed as someone (a visitor without a name reads nothing).
+        let connected = chat.status.get_untracked() == crate::chat::ConnectionStatus::Connected
+            && chat.me.with_untracked(|m| m.user().is_some());
         let newest = here.with_value(|room| chat.timelines.with_untracked(|all| all.get(room)?.last_seq()));
-        if let Some(seq) = newest.filter(|s| connected && at_bottom.get_untracked() && *s > last_read.get_value()) {
+        // Not while the list is on its way to a message further back.
+        let here_to_stay = connected && at_bottom.get_untracked() && jump_to.get_value().is_none();
+        if let Some(seq) = newest.filter(|s| here_to_stay && *s > last_read.get_value()) {
             if in_front() {
                 armed.set_value(false);
                 last_read.set_value(seq);
-                chat.intend(Intent::Read(seq));
+                chat.intend(Intent::Read(here.get_value(), seq));
             }
         }
     };
@@ -131,24 +136,19 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
             new_line.set(Some(first));
             chat.show(first);
             jump_to.set_value(Some(first));
-            request_animation_frame(try_jump);
         }
-    });
-    Effect::new(move |_| {
+        chat.me.track();
         if chat.status.get() == crate::chat::ConnectionStatus::Connected {
-            request_animation_frame(mark_read);
+            request_animation_frame(move || {
+                try_jump();
+                mark_read();
+            });
         }
     });
     for event in ["focus", "visibilitychange"] {
         let handle = window_event_listener_untyped(event, move |_| mark_read());
         on_cleanup(move || handle.remove());
     }
-    let mark_all_read = move |_| {
-        new_line.set(None);
-        chat.intend(Intent::Read(Seq::MAX));
-    };
-    let unread_here =
-        Memo::new(move |_| here.with_value(|room| chat.unread.with(|u| u.get(room).map_or(0, |r| r.unread))));
     {
         let room = room.clone();
         Effect::new(move |_| {
@@ -314,15 +314,6 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
                 />
             </ol>
             {move || {
-                (unread_here.get() > 0 || new_line.get().is_some()).then(|| {
-                    view! {
-                        <button class="mark-read link" data-testid="mark-read" on:click=mark_all_read>
-                            {t.mark_read}
-                        </button>
-                    }
-                })
-            }}
-            {move || {
                 unseen.get().then(|| {
                     view! {
                         <button class="new-messages" data-testid="new-messages" on:click=jump_to_newest>
@@ -334,10 +325,6 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
         </div>
     }
 }
-
-/// The first message unread when the room was opened here: the "New" line goes above it.
-#[derive(Clone, Copy)]
-struct NewLine(RwSignal<Option<Seq>>);
 
 /// Whether this tab is the one in front: shown, and with the focus.
 fn in_front() -> bool {
@@ -361,7 +348,6 @@ struct Actions {
 fn MessageItem(entry: Entry) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let actions = expect_context::<Actions>();
-    let NewLine(new_line) = expect_context::<NewLine>();
     let locale = Locale::get();
     let t = locale.t();
     let author = entry.author.as_ref().map(|a| a.name.clone()).unwrap_or_default();
@@ -383,6 +369,7 @@ fn MessageItem(entry: Entry) -> impl IntoView {
         }
     });
     let seq = entry.seq;
+    let new_line = entry.new_line;
     let deleted = entry.deleted;
     let continued = entry.continued;
     let avatar = entry.author.as_ref().map(|a| {
@@ -523,7 +510,7 @@ fn MessageItem(entry: Entry) -> impl IntoView {
             data-testid="message"
             data-state=state
             data-seq=seq
-            data-new=move || (seq.is_some() && new_line.get() == seq).then_some(t.new_line)
+            data-new=new_line.then_some(t.new_line)
         >
             {quote}
             {avatar}

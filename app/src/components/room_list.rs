@@ -3,10 +3,10 @@
 
 use super::form_error::FormError;
 use super::search_page::SearchBox;
-use crate::chat::Chat;
-use crate::locale::{fill, Locale};
+use crate::chat::{Chat, Intent};
+use crate::locale::Locale;
 use crate::location::{room_href, Link, Location};
-use crate::protocol::{RoomId, RoomSummary};
+use crate::protocol::{RoomId, RoomSummary, Seq};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 /// The rooms listed: the server's, the lobby, the current one and any with something
@@ -83,23 +83,22 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
                     key=|r: &RoomSummary| (r.room.clone(), r.online)
                     children=move |r: RoomSummary| {
                         let is_current = r.room == current;
-                        // Unread messages, and of them those naming me.
                         let room = r.room.clone();
-                        let counts = Memo::new(move |_| {
-                            chat.unread.with(|u| u.get(&room).map_or((0, 0), |c| (c.unread, c.mentions)))
-                        });
-                        let badge = move |count: u32, class: &'static str, label: &'static str| {
-                            (count > 0).then(|| {
-                                let shown = if count > 999 { "999+".to_owned() } else { count.to_string() };
-                                let label = fill(label, &[("count", &shown)]);
-                                view! { <span class=class data-testid=class title=label.clone() aria-label=label>{shown}</span> }
-                            })
-                        };
+                        // How many messages are unread, and how many name me, the chat page
+                        // writes on the row (`data-unread`, `data-mentions`) for the style
+                        // sheet to show; "mark all as read" shows with them.
                         view! {
-                            <li class:current=is_current class:unread=Signal::derive(move || counts.get().0 > 0) data-testid="room-entry" data-room=r.room.to_string()>
+                            <li class:current=is_current data-testid="room-entry" data-room=r.room.to_string()>
                                 <Link href=room_href(&r.room) text=format!("#{}", r.room)/>
-                                {move || badge(counts.get().1, "mention-count", t.mention_count)}
-                                {move || badge(counts.get().0, "unread-count", t.unread_count)}
+                                <button
+                                    class="mark-read link"
+                                    data-testid="mark-read"
+                                    title=t.mark_read
+                                    aria-label=format!("{}: #{}", t.mark_read, r.room)
+                                    on:click=move |_| chat.intend(Intent::Read(room.clone(), Seq::MAX))
+                                >
+                                    "✓"
+                                </button>
                                 <span class="online-count" data-testid="room-online" title=t.people_online>{r.online}</span>
                             </li>
                         }

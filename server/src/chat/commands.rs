@@ -76,11 +76,19 @@ impl<T: Transport> Connection<T> {
             }
             ClientMsg::Read { room, seq } => {
                 let user = self.identified()?;
-                self.require_joined(&room, None)?;
-                // Never past what this connection was sent.
-                let delivered = self.rooms.get(&room).map_or(0, |j| j.delivered);
-                if seq.min(delivered) > 0 {
-                    self.cx.hub.mark_read(&user.id, &room, seq.min(delivered));
+                // Never past what this connection was sent in a joined room; in another
+                // (marked read from the room list), past its newest message.
+                let newest = match self.rooms.get(&room) {
+                    Some(joined) => joined.delivered,
+                    None => {
+                        self.searches.take_or_refuse("reads of rooms not joined")?;
+                        let heads =
+                            self.cx.hub.store().heads(std::slice::from_ref(&room)).await.map_err(unavailable)?;
+                        heads.first().map_or(0, |(_, head)| *head)
+                    }
+                };
+                if seq.min(newest) > 0 {
+                    self.cx.hub.mark_read(&user.id, &room, seq.min(newest));
                 }
                 Ok(Vec::new())
             }
