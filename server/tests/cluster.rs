@@ -118,6 +118,42 @@ async fn messages_presence_and_typing_cross_nodes_both_ways_and_plain_clients_ge
     let (_, _, online) = ann_elsewhere.join("r", None).await;
     assert_eq!(online.len(), 2);
 
+    // Her read position follows her across nodes: read on one, her tab on the other is
+    // told; a message counts for both; read on the other, and it is gone on the first.
+    for tab in [&mut ann, &mut ann_elsewhere] {
+        tab.send_msg(ClientMsg::Unread).await;
+        tab.next_where(|m| matches!(m, ServerMsg::Unread { all: true, .. })).await;
+    }
+    let counts_of_r = |m: &ServerMsg| match m {
+        ServerMsg::Unread { rooms, .. } => {
+            rooms.iter().find(|r| r.room.as_str() == "r").map(|r| (r.read, r.unread, r.first))
+        }
+        _ => None,
+    };
+    async fn next_counts(
+        tab: &mut Client,
+        counts: impl Fn(&ServerMsg) -> Option<(Option<Seq>, u32, Option<Seq>)>,
+    ) -> (Option<Seq>, u32, Option<Seq>) {
+        let frame = tab.next_where(|m| counts(m).is_some()).await;
+        counts(&frame).unwrap()
+    }
+    ann.send_msg(ClientMsg::Read { room: room_id("r"), seq: 2 }).await;
+    for tab in [&mut ann, &mut ann_elsewhere] {
+        assert_eq!(next_counts(tab, counts_of_r).await, (Some(2), 0, None));
+    }
+    bob.say("r", "b2", "counted on both nodes").await;
+    assert_eq!(next_counts(&mut ann, counts_of_r).await, (Some(2), 1, Some(3)));
+    // (Her tab there is sent the message too, before or after its count.)
+    let (mut counted, mut sent) = (None, false);
+    while counted.is_none() || !sent {
+        let frame = ann_elsewhere.next_where(|m| counts_of_r(m).is_some() || matches!(m, ServerMsg::Message(_))).await;
+        sent |= matches!(&frame, ServerMsg::Message(m) if m.seq == 3);
+        counted = counted.or(counts_of_r(&frame));
+    }
+    assert_eq!(counted, Some((Some(2), 1, Some(3))));
+    ann_elsewhere.send_msg(ClientMsg::Read { room: room_id("r"), seq: 3 }).await;
+    assert_eq!(next_counts(&mut ann, counts_of_r).await, (Some(3), 0, None));
+
     // A plain WebSocket client in the lobby of node 1 reads what is said on node 0.
     let mut plain = Client::connect(&cluster.nodes[1].ws_url("/")).await;
     ann.join("lobby", None).await;
