@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 /// means its task did not run for a while.
 pub const LIVE_QUEUE: usize = 64;
 /// Most messages stored in one commit.
-pub const MAX_BATCH: usize = 512;
+pub const MAX_BATCH: usize = 2048;
 /// Posts waiting for the writer; senders wait when it is full.
 const WRITE_QUEUE: usize = 4096;
 
