@@ -207,7 +207,8 @@ impl Drop for Following {
 
 impl Hub {
     /// Follows `user`'s unread counts: their updates, and everything now (in the answer
-    /// if known here, else as the first update once read from the store).
+    /// if known here, else as the first update once read from the store, to every tab
+    /// that asked meanwhile).
     pub async fn follow(
         &self,
         user: &UserId,
@@ -250,7 +251,11 @@ impl Hub {
         for (room, seq) in unsaved {
             readers.read(user, &room, seq);
         }
-        Ok((feed, readers.people.get(user).map(Reader::everything), following))
+        // To every tab that asked meanwhile, this one included.
+        if let Some(reader) = readers.people.get(user) {
+            let _ = reader.feed.send(Frame::event(&reader.everything()));
+        }
+        Ok((feed, None, following))
     }
 
     /// Everything about `user`'s counts now (for a tab that fell behind their updates).
