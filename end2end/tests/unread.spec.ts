@@ -1,4 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 import { openChat, unique, uniqueRoom, watch } from "./helpers";
 import { Speaker } from "./speaker";
 
@@ -47,6 +48,11 @@ test("away, then back: counts, title and icon; the New line; reading clears ever
   await expect(row(ann, design).getByRole("link")).toHaveCSS("font-weight", "700");
   await expect(ann).toHaveTitle(`(4) #${home} · Palaver`);
   await expect(ann.locator("link[rel=icon]")).toHaveAttribute("href", "/favicon-mention.svg");
+  // Accessible with the counts shown (axe: the WCAG A and AA rules, best practices).
+  const axe = await new AxeBuilder({ page: ann })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"])
+    .analyze();
+  expect(axe.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
 
   // Back in #design: the New line above the first message she has not seen; read.
   await row(ann, design).getByRole("link").click();
