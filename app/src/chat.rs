@@ -1190,7 +1190,9 @@ mod tests {
         owner.set();
         let (chat, _link) = Chat::new();
         let lobby = RoomId::lobby;
-        let names = || chat.online.with_untracked(|o| o[&lobby()].iter().map(|u| u.name.clone()).collect::<Vec<_>>());
+        let names = || {
+            chat.online.with_untracked(|o| o.get(&lobby()).unwrap().iter().map(|u| u.name.clone()).collect::<Vec<_>>())
+        };
         chat.apply(ServerMsg::Presence { room: lobby(), online: vec![user("Bob")] }, 0.0);
         chat.apply(ServerMsg::Arrived { room: lobby(), user: user("Ann") }, 0.0);
         chat.apply(ServerMsg::Arrived { room: lobby(), user: user("Cy") }, 0.0);

@@ -162,11 +162,10 @@ fn inline(text: &str, depth: usize) -> Vec<Node> {
     // by length: a text of n characters has fewer than √(2n) lengths of run.
     let mut runs: Vec<(usize, Vec<usize>, usize)> = Vec::new();
     let run_of = |runs: &mut Vec<(usize, Vec<usize>, usize)>, len: usize| {
-        let at = runs.binary_search_by_key(&len, |r| r.0).unwrap_or_else(|at| {
+        runs.binary_search_by_key(&len, |r| r.0).unwrap_or_else(|at| {
             runs.insert(at, (len, Vec::new(), 0));
             at
-        });
-        at
+        })
     };
     let mut k = 0;
     while k < n {
