@@ -142,7 +142,7 @@ impl Readers {
         let following = followers.get(&m.room).into_iter().flatten();
         let named = m.mentions.iter().map(|u| &u.id);
         let concerned: HashSet<&UserId> = following.chain(named).filter(|u| people.contains_key(*u)).collect();
-        let mut new_followers = Vec::new();
+        let (mut new_followers, mut gone) = (Vec::new(), Vec::new());
         for user in concerned {
             let Some(reader) = people.get_mut(user) else { continue };
             if let Some(loading) = &mut reader.loading {
@@ -154,14 +154,23 @@ impl Readers {
                 let summary = counts.summary(&m.room);
                 tell(&reader.feed, vec![summary]);
             }
+            // A room never opened follows only while something in it names them.
             if counts.read.is_none() && counts.is_empty() {
                 reader.rooms.remove(&m.room);
+                gone.push(user.clone());
             } else {
                 new_followers.push(user.clone());
             }
         }
-        if !new_followers.is_empty() {
-            followers.entry(m.room.clone()).or_default().extend(new_followers);
+        if !new_followers.is_empty() || !gone.is_empty() {
+            let set = followers.entry(m.room.clone()).or_default();
+            set.extend(new_followers);
+            for user in &gone {
+                set.remove(user);
+            }
+            if set.is_empty() {
+                followers.remove(&m.room);
+            }
         }
     }
 
@@ -361,6 +370,28 @@ mod tests {
         assert!(c.read_to(5));
         assert!(!c.read_to(3), "never back");
         assert_eq!((seen(&c), c.read), ((vec![], vec![], None), Some(5)));
+    }
+
+    #[test]
+    fn a_person_follows_a_room_never_opened_only_while_something_there_names_them() {
+        let me = UserId("me".into());
+        let room = RoomId::parse("r").unwrap();
+        let mut readers = Readers::default();
+        let feed = broadcast::channel(READER_QUEUE).0;
+        let mut heard = feed.subscribe();
+        readers.people.insert(me.clone(), Reader { feed, rooms: HashMap::new(), loading: None });
+        readers.count(&message(1, "bob", MessageKind::Text, None, &[]));
+        assert!(readers.followers.is_empty(), "nothing there for me");
+        readers.count(&message(2, "bob", MessageKind::Text, None, &["me"]));
+        assert!(readers.followers[&room].contains(&me));
+        assert!(heard.try_recv().unwrap().text.contains(r#""mentions":1"#), "told");
+        readers.count(&message(3, "bob", MessageKind::Edit, Some(2), &[]));
+        assert!(readers.followers.is_empty() && readers.people[&me].rooms.is_empty(), "the mention edited away");
+        // Reading it makes it followed for good; forgetting the person leaves nothing.
+        readers.read(&me, &room, 3);
+        assert!(readers.followers[&room].contains(&me));
+        readers.forget(&me);
+        assert!(readers.followers.is_empty() && readers.people.is_empty());
     }
 
     #[test]
