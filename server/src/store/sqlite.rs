@@ -119,13 +119,17 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // free space in the file.
     conn.pragma_update(None, "secure_delete", "ON")?;
     // Keep the rooms' recent pages in memory: a busy server appends to many rooms at
-    // once, and each append reads the room's last page and its resend index.
+    // once, and each append reads the room's last page and its resend index; and the
+    // search index's merges read its pages again and again. The cache fills only as far
+    // as the database is big.
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     Ok(())
 }
 
-/// Page cache of the writer connection, in KiB (SQLite's default is 2 MiB).
-const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// Page cache of the writer connection, in KiB (SQLite's default is 2 MiB): at a
+/// million messages (a 220 MiB file), 64 MiB held the writer to 18,200-18,900 messages
+/// a second with the search index, 256 MiB lets it reach 20,100-20,300.
+const WRITER_CACHE_KIB: i64 = 256 * 1024;
 /// Page cache of each reader connection, in KiB.
 const READER_CACHE_KIB: i64 = 16 * 1024;
 
