@@ -770,9 +770,7 @@ impl Chat {
                 let first_unread = || self.unread.with_untracked(|u| u.get(&room).and_then(|r| r.first));
                 let wanted = self.highlight.get_untracked().or_else(first_unread);
                 if let Some(seq) = wanted.filter(|_| self.room.with_untracked(|r| r == &room)) {
-                    if self.timelines.with_untracked(|all| all.get(&room).is_none_or(|t| t.message(seq).is_none())) {
-                        self.intend(Intent::Around(seq));
-                    }
+                    self.show(seq);
                 }
                 self.online.update(|o| {
                     o.insert(room, online);

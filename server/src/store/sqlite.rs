@@ -77,6 +77,18 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Runs `f` with the one writing connection, off the async threads.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Writer) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || f(&mut writer.lock().unwrap_or_else(|p| p.into_inner())))
+            .await
+            .map_err(StoreError::backend)?
+            .map_err(backend)
+    }
+
     /// Runs a read on a free reader connection, off the async threads.
     async fn read<T: Send + 'static>(
         &self,
@@ -449,14 +461,7 @@ fn page(conn: &Connection, room: &str, before: Option<Seq>, limit: usize) -> rus
 #[async_trait]
 impl Store for SqliteStore {
     async fn append(&self, batch: Vec<Post>) -> Result<Vec<Appended>, StoreError> {
-        let writer = self.writer.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
-            append_batch(&mut writer, batch)
-        })
-        .await
-        .map_err(StoreError::backend)?
-        .map_err(backend)
+        self.write(move |writer| append_batch(writer, batch)).await
     }
 
     async fn latest(&self, room: &RoomId, limit: usize) -> Result<HistoryPage, StoreError> {
@@ -557,9 +562,7 @@ impl Store for SqliteStore {
     }
 
     async fn mark_read(&self, marks: Vec<(UserId, RoomId, Seq)>) -> Result<(), StoreError> {
-        let writer = self.writer.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.write(move |writer| {
             let tx = writer.conn.transaction()?;
             {
                 let mut mark = tx.prepare_cached(
@@ -573,8 +576,6 @@ impl Store for SqliteStore {
             tx.commit()
         })
         .await
-        .map_err(StoreError::backend)?
-        .map_err(backend)
     }
 
     async fn heads(&self, rooms: &[RoomId]) -> Result<Vec<(RoomId, Seq)>, StoreError> {
