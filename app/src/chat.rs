@@ -539,6 +539,9 @@ pub struct Chat {
     pub replying: RwSignal<Option<(Seq, String)>>,
     /// The message jumped to (from a reply's quote), shown highlighted.
     pub highlight: RwSignal<Option<Seq>>,
+    /// A message of the room on screen to load once it is joined (the first unread
+    /// one, when the room opens there).
+    wanted: StoredValue<Option<Seq>>,
     /// The search on screen.
     pub found: RwSignal<Option<Results>>,
     /// My read position and unread counts, per room that has any.
@@ -571,6 +574,7 @@ impl Chat {
             editing: RwSignal::new(None),
             replying: RwSignal::new(None),
             highlight: RwSignal::new(None),
+            wanted: StoredValue::new(None),
             found: RwSignal::new(None),
             unread: RwSignal::new(ByRoom::new()),
             drafts: StoredValue::new(ByRoom::new()),
@@ -660,8 +664,11 @@ impl Chat {
     /// (or the room is not joined yet: its `joined` answer brings it then).
     pub fn show(&self, seq: Seq) {
         let room = self.room.get_untracked();
-        if self.timelines.with_untracked(|all| all.get(&room).is_some_and(|t| t.loaded && t.message(seq).is_none())) {
-            self.intend(Intent::Around(seq));
+        let loaded = self.timelines.with_untracked(|all| all.get(&room).map(|t| (t.loaded, t.message(seq).is_some())));
+        match loaded {
+            Some((true, false)) => self.intend(Intent::Around(seq)),
+            Some((true, true)) => {}
+            _ => self.wanted.set_value(Some(seq)),
         }
     }
 
@@ -742,6 +749,7 @@ impl Chat {
             self.editing.set(None);
             self.replying.set(None);
             self.highlight.set(None);
+            self.wanted.set_value(None);
             self.room.set(room);
             self.intend(Intent::SwitchRoom);
         }
@@ -766,11 +774,13 @@ impl Chat {
             ServerMsg::Joined { room, messages, complete, has_older, online } => {
                 self.update_timeline(&room, |t| t.joined(messages, complete, has_older));
                 // A message opened from elsewhere (a search result), or the first unread
-                // one, and not in this page.
-                let first_unread = || self.unread.with_untracked(|u| u.get(&room).and_then(|r| r.first));
-                let wanted = self.highlight.get_untracked().or_else(first_unread);
-                if let Some(seq) = wanted.filter(|_| self.room.with_untracked(|r| r == &room)) {
-                    self.show(seq);
+                // one the room opens at, and not in this page. (A room joined again after
+                // a reconnect stays where the reader is.)
+                if self.room.with_untracked(|r| r == &room) {
+                    let wanted = self.wanted.try_update_value(Option::take).flatten();
+                    if let Some(seq) = self.highlight.get_untracked().or(wanted) {
+                        self.show(seq);
+                    }
                 }
                 self.online.update(|o| {
                     o.insert(room, online);
@@ -1307,6 +1317,46 @@ mod tests {
         // A new query keeps the hits on screen until its answer.
         chat.search("cafes".into());
         assert!(shown().loading && shown().hits == [hit("café")]);
+    }
+
+    #[test]
+    fn a_room_opens_at_its_first_unread_message_but_a_rejoin_keeps_the_readers_place() {
+        let owner = leptos::prelude::Owner::new();
+        owner.set();
+        let lobby = RoomId::lobby;
+        let unread = ServerMsg::Unread {
+            rooms: vec![RoomUnread { room: lobby(), read: Some(5), unread: 520, mentions: 0, first: Some(6) }],
+            all: true,
+        };
+        let joined = |complete| ServerMsg::Joined {
+            room: lobby(),
+            messages: (476..=525).map(|n| msg(n, &n.to_string(), "flood")).collect(),
+            complete,
+            has_older: true,
+            online: Vec::new(),
+        };
+        let arounds = |link: &mut ChatLink| {
+            std::iter::from_fn(|| link.intents.try_recv().ok())
+                .filter(|i| matches!(i, Intent::Around(_)))
+                .collect::<Vec<_>>()
+        };
+        // Opening: the list asks for the first unread one before the room is joined.
+        let (chat, mut link) = Chat::new();
+        chat.apply(unread.clone(), 0.0);
+        chat.show(6);
+        assert_eq!(arounds(&mut link), [], "not before the room is joined");
+        chat.apply(joined(true), 0.0);
+        assert_eq!(arounds(&mut link), [Intent::Around(6)]);
+        // Back after a long time offline: the newest page replaces what was shown, and
+        // nothing loads the first unread one beside it (a page with a hole in it).
+        chat.apply(joined(false), 0.0);
+        assert_eq!(arounds(&mut link), []);
+        // The same, in a tab that had read the room before the unread counts came.
+        let (chat, mut link) = Chat::new();
+        chat.apply(joined(true), 0.0);
+        chat.apply(unread, 0.0);
+        chat.apply(joined(false), 0.0);
+        assert_eq!(arounds(&mut link), []);
     }
 
     #[test]
