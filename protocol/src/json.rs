@@ -10,7 +10,7 @@
 
 use crate::{
     ChatMessage, ClientMsg, ClientMsgId, ErrorReason, Hello, HistoryPage, MessageKind, Quote, Reaction, RoomId,
-    RoomSummary, RoomUnread, SearchHit, ServerMsg, User, UserId,
+    Level, RoomSummary, RoomUnread, SearchHit, ServerMsg, User, UserId,
 };
 use std::fmt::Write;
 
@@ -297,6 +297,7 @@ pub fn encode_client(msg: &ClientMsg) -> String {
         ClientMsg::Search { .. } => ("search", None),
         ClientMsg::Read { room, .. } => ("read", Some(room)),
         ClientMsg::Unread => ("unread", None),
+        ClientMsg::Notify { room, .. } => ("notify", Some(room)),
     };
     write_str(&mut out, kind);
     if let Some(room) = room {
@@ -353,6 +354,7 @@ pub fn encode_client(msg: &ClientMsg) -> String {
                 number(&mut out, "before", *before);
             }
         }
+        ClientMsg::Notify { level, .. } => field(&mut out, "level", level.as_str()),
         ClientMsg::Leave { .. } | ClientMsg::Typing { .. } | ClientMsg::Unread => {}
     }
     out.push('}');
@@ -421,6 +423,7 @@ pub fn decode_server(frame: &Json) -> Option<ServerMsg> {
                     unread: count("unread")?,
                     mentions: count("mentions")?,
                     first: number("first")?,
+                    level: optional(r.get("level"), |l| Level::named(l.str()?))?.unwrap_or_default(),
                 })
             })?,
         },

@@ -110,7 +110,14 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
         }),
         (
             proptest::collection::vec(
-                (room(), proptest::option::of(seq()), any::<u32>(), any::<u32>(), proptest::option::of(seq())),
+                (
+                    room(),
+                    proptest::option::of(seq()),
+                    any::<u32>(),
+                    any::<u32>(),
+                    proptest::option::of(seq()),
+                    prop::sample::select(Level::ALL.to_vec())
+                ),
                 0..3
             ),
             any::<bool>()
@@ -119,7 +126,14 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
                 all,
                 rooms: rs
                     .into_iter()
-                    .map(|(room, read, unread, mentions, first)| RoomUnread { room, read, unread, mentions, first })
+                    .map(|(room, read, unread, mentions, first, level)| RoomUnread {
+                        room,
+                        read,
+                        unread,
+                        mentions,
+                        first,
+                        level
+                    })
                     .collect()
             }),
         (
@@ -163,6 +177,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         (text(), proptest::option::of(any::<u64>())).prop_map(|(query, before)| ClientMsg::Search { query, before }),
         (room(), seq()).prop_map(|(room, seq)| ClientMsg::Read { room, seq }),
         Just(ClientMsg::Unread),
+        (room(), prop::sample::select(Level::ALL.to_vec())).prop_map(|(room, level)| ClientMsg::Notify { room, level }),
     ]
 }
 

@@ -336,6 +336,42 @@ pub enum ClientMsg {
     /// Send me my unread counts (an `unread` answer with every room that has any), then
     /// each change to them as it happens: new messages, and reading in any of my tabs.
     Unread,
+    /// How room `room` tells me of new messages from now on (in every tab of mine: an
+    /// `unread` update carries it to each).
+    Notify { room: RoomId, level: Level },
+}
+
+/// How a room tells a person of new messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Every message from others notifies.
+    All,
+    /// Only messages that mention me notify; every message counts as unread.
+    #[default]
+    Mentions,
+    /// Nothing notifies, and no count shows: only a dot says the room has new messages.
+    Muted,
+}
+
+impl Level {
+    pub const ALL: [Level; 3] = [Level::All, Level::Mentions, Level::Muted];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::All => "all",
+            Level::Mentions => "mentions",
+            Level::Muted => "muted",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.as_str() == name)
+    }
+
+    fn is_default(&self) -> bool {
+        *self == Level::Mentions
+    }
 }
 
 /// A message a search found, and where its text matches: ranges of characters (start
@@ -558,6 +594,9 @@ pub struct RoomUnread {
     /// The first of them, where the "New" line goes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first: Option<Seq>,
+    /// How the room tells me of new messages (absent: `mentions`).
+    #[serde(default, skip_serializing_if = "Level::is_default")]
+    pub level: Level,
 }
 
 /// What the server sends.
@@ -829,7 +868,7 @@ impl ClientMsg {
 
 const KNOWN_TYPES: &[&str] = &[
     "hello", "join", "leave", "send", "edit", "delete", "react", "typing", "history", "around", "search", "read",
-    "unread",
+    "unread", "notify",
 ];
 
 /// Why a frame could not be read, in the protocol's terms: the frame is read again

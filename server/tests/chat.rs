@@ -4,7 +4,7 @@
 mod common;
 
 use app::protocol::{
-    ClientMsg, ClientMsgId, Close, ErrorReason, Hello, MessageKind, RoomId, RoomUnread, Seq, ServerMsg, HISTORY_PAGE,
+    ClientMsg, ClientMsgId, Close, ErrorReason, Hello, Level, MessageKind, RoomId, RoomUnread, Seq, ServerMsg, HISTORY_PAGE,
     MAX_FRAME_BYTES, MAX_TEXT_CHARS,
 };
 use common::{room_id, Client, TestServer};
@@ -1088,4 +1088,47 @@ async fn unread_counts_follow_every_tab_of_a_person_and_survive_a_restart() {
     assert_eq!(all.len(), 2, "{all:?}");
     assert!(counts(Some(4), 1, 0, Some(6))(&all[0]) && all[0].room == room_id("design"), "{all:?}");
     assert!(counts(None, 1, 1, Some(1))(&all[1]) && all[1].room == room_id("qa"), "{all:?}");
+}
+
+#[tokio::test]
+async fn how_a_room_notifies_reaches_every_tab_of_a_person_and_is_kept() {
+    let server = TestServer::binary();
+    let mut ann = server.named("Ann").await;
+    let token = ann.token();
+    let mut ann2 = server.client().await;
+    ann2.hello(Some(&token), None).await;
+    for tab in [&mut ann, &mut ann2] {
+        assert_eq!(all_unread(tab).await, []);
+    }
+    // Muted in one tab: the other is told, with nothing unread in the room yet.
+    ann.send_msg(ClientMsg::Notify { room: room_id("design"), level: Level::Muted }).await;
+    let now = unread_in(&mut ann2, "design").await;
+    assert_eq!((now.level, now.unread, now.read), (Level::Muted, 0, None));
+    // Messages still count in a muted room (the page shows a dot for them).
+    let mut bob = server.named("Bob").await;
+    for c in [&mut ann, &mut bob] {
+        c.join("design", None).await;
+    }
+    bob.say("design", "b1", "@Ann in a muted room").await;
+    let now = unread_in(&mut ann2, "design").await;
+    assert_eq!((now.level, now.mentions), (Level::Muted, 1));
+    ann2.send_msg(ClientMsg::Notify { room: room_id("ops"), level: Level::All }).await;
+    assert_eq!(unread_in(&mut ann, "ops").await.level, Level::All);
+    // Someone without a name has no settings.
+    let mut visitor = server.client().await;
+    visitor.send_msg(ClientMsg::Notify { room: room_id("ops"), level: Level::All }).await;
+    expect_error(&mut visitor, ErrorReason::NotIdentified).await;
+
+    // Kept: a tab opened after all hers closed reads them from the store.
+    drop((ann, ann2));
+    let mut ann = server.client().await;
+    ann.hello(Some(&token), None).await;
+    let all = all_unread(&mut ann).await;
+    let levels: Vec<(&str, Level)> = all.iter().map(|r| (r.room.as_str(), r.level)).collect();
+    assert_eq!(levels, [("design", Level::Muted), ("ops", Level::All)]);
+    // Back to the default: the room has nothing more to say.
+    ann.send_msg(ClientMsg::Notify { room: room_id("ops"), level: Level::Mentions }).await;
+    assert_eq!(unread_in(&mut ann, "ops").await.level, Level::Mentions);
+    let all = all_unread(&mut ann).await;
+    assert_eq!(all.iter().map(|r| r.room.as_str()).collect::<Vec<_>>(), ["design"]);
 }

@@ -55,6 +55,12 @@ pub enum Event {
         room: RoomId,
         seq: app::protocol::Seq,
     },
+    /// `user` chose how `room` tells them of new messages, in a tab on this node.
+    Level {
+        user: UserId,
+        room: RoomId,
+        level: app::protocol::Level,
+    },
     /// Everyone in every room through this node, sent every few seconds: it corrects
     /// any lost `here`/`gone`, and a node that stops sending it is taken for dead.
     Snapshot {
@@ -150,6 +156,7 @@ mod tests {
             Event::Gone { room: room.clone(), user: user.id.clone() },
             Event::Snapshot { rooms: vec![(room.clone(), vec![user.clone()])] },
             Event::Read { user: user.id.clone(), room: room.clone(), seq: 9 },
+            Event::Level { user: user.id.clone(), room: room.clone(), level: app::protocol::Level::Muted },
         ] {
             let envelope = Envelope { node: NodeId("n1".into()), event };
             let wire = serde_json::to_vec(&envelope).unwrap();

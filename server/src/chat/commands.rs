@@ -92,6 +92,12 @@ impl<T: Transport> Connection<T> {
                 }
                 Ok(Vec::new())
             }
+            ClientMsg::Notify { room, level } => {
+                let user = self.identified()?;
+                self.searches.take_or_refuse("notification settings").map_err(|e| e.about(Some(&room), None))?;
+                self.cx.hub.set_level(&user.id, &room, level).await.map_err(unavailable)?;
+                Ok(Vec::new())
+            }
             ClientMsg::Unread => {
                 let user = self.identified()?;
                 if self.following.is_some() {

@@ -175,6 +175,10 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
                 shared.readers().read(&user, &room, seq);
                 false
             }
+            Event::Level { user, room, level } => {
+                shared.readers().level(&user, &room, level);
+                false
+            }
         };
         if changed {
             shared.directory_dirty.notify_one();

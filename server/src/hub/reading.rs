@@ -9,7 +9,7 @@
 use super::{Frame, Hub, Shared};
 use crate::bus::Event;
 use crate::store::{Store, StoreError, Unread};
-use app::protocol::{ChatMessage, MessageKind, RoomId, RoomUnread, Seq, ServerMsg, UserId};
+use app::protocol::{ChatMessage, Level, MessageKind, RoomId, RoomUnread, Seq, ServerMsg, UserId};
 use std::{
     collections::{BTreeSet, HashMap, HashSet},
     sync::Arc,
@@ -48,6 +48,7 @@ struct Counts {
     mentions: BTreeSet<Seq>,
     /// The first unread message as the store found it (it may be older than any kept).
     first: Option<Seq>,
+    level: Level,
 }
 
 impl Counts {
@@ -57,6 +58,7 @@ impl Counts {
             unread: u.unread.into_iter().collect(),
             mentions: u.mentions.into_iter().collect(),
             first: u.first,
+            level: Level::default(),
         }
     }
 
@@ -67,11 +69,14 @@ impl Counts {
             unread: self.unread.len() as u32,
             mentions: self.mentions.len() as u32,
             first: self.first.into_iter().chain(self.unread.first().copied()).min(),
+            level: self.level,
         }
     }
 
+    /// Nothing to tell of: no unread message, and the room tells of new ones as rooms do
+    /// by default.
     fn is_empty(&self) -> bool {
-        self.unread.is_empty() && self.mentions.is_empty()
+        self.unread.is_empty() && self.mentions.is_empty() && self.level == Level::default()
     }
 
     /// Counts `m` for `me`; whether anything changed.
@@ -185,6 +190,19 @@ impl Readers {
         self.followers.entry(room.clone()).or_default().insert(user.clone());
     }
 
+    /// `room` tells `user` of new messages as `level` says (set in a tab here or on
+    /// another node).
+    pub(super) fn level(&mut self, user: &UserId, room: &RoomId, level: Level) {
+        let Some(reader) = self.people.get_mut(user) else { return };
+        let counts = reader.rooms.entry(room.clone()).or_default();
+        if counts.level != level {
+            counts.level = level;
+            let summary = counts.summary(room);
+            tell(&reader.feed, vec![summary]);
+        }
+        self.followers.entry(room.clone()).or_default().insert(user.clone());
+    }
+
     fn forget(&mut self, user: &UserId) {
         if let Some(reader) = self.people.remove(user) {
             for room in reader.rooms.keys() {
@@ -235,6 +253,10 @@ impl Hub {
             rx
         };
         let stored = match self.store.unread(user).await {
+            Ok(stored) => self.store.levels(user).await.map(|levels| (stored, levels)),
+            Err(e) => Err(e),
+        };
+        let (stored, levels) = match stored {
             Ok(stored) => stored,
             Err(e) => {
                 self.shared.readers().forget(user);
@@ -248,6 +270,10 @@ impl Hub {
             for u in stored {
                 followers.entry(u.room.clone()).or_default().insert(user.clone());
                 reader.rooms.insert(u.room.clone(), Counts::stored(u));
+            }
+            for (room, level) in levels {
+                followers.entry(room.clone()).or_default().insert(user.clone());
+                reader.rooms.entry(room).or_default().level = level;
             }
             reader.loading.take().unwrap_or_default()
         };
@@ -283,6 +309,15 @@ impl Hub {
         }
         self.shared.saving.notify_one();
         self.shared.bus.publish(Event::Read { user: user.clone(), room: room.clone(), seq });
+    }
+
+    /// `room` tells `user` of new messages as `level` says from now on: kept in the
+    /// store, then their tabs everywhere are told.
+    pub async fn set_level(&self, user: &UserId, room: &RoomId, level: Level) -> Result<(), StoreError> {
+        self.store.set_level(user, room, level).await?;
+        self.shared.readers().level(user, room, level);
+        self.shared.bus.publish(Event::Level { user: user.clone(), room: room.clone(), level });
+        Ok(())
     }
 
     /// Writes the read positions not yet written (at shutdown).

@@ -9,7 +9,8 @@ mod tests;
 
 use crate::search::Query;
 use app::protocol::{
-    toggle_reaction, ChatMessage, ClientMsgId, HistoryPage, MessageKind, Quote, RoomId, Seq, User, UserId, HISTORY_PAGE,
+    toggle_reaction, ChatMessage, ClientMsgId, HistoryPage, Level, MessageKind, Quote, RoomId, Seq, User, UserId,
+    HISTORY_PAGE,
 };
 use async_trait::async_trait;
 use std::{error::Error, sync::Arc};
@@ -243,6 +244,10 @@ pub(crate) mod unread_sql {
     pub const MENTIONS: &str = "SELECT n.seq FROM mentioned n JOIN messages m ON m.room = n.room AND m.seq = n.seq \
          WHERE n.user_id = $1 AND n.room = $2 AND n.seq > $3 AND m.author_id <> $1 ORDER BY n.seq DESC LIMIT $4";
     /// Messages from others that mention the person in rooms they never opened.
+    pub const LEVELS: &str = "SELECT room, level FROM levels WHERE user_id = $1";
+    pub const SET_LEVEL: &str = "INSERT INTO levels (user_id, room, level) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id, room) DO UPDATE SET level = excluded.level";
+    pub const DEFAULT_LEVEL: &str = "DELETE FROM levels WHERE user_id = $1 AND room = $2";
     pub const MENTIONS_ELSEWHERE: &str = "SELECT n.room, n.seq FROM mentioned n \
          JOIN messages m ON m.room = n.room AND m.seq = n.seq \
          WHERE n.user_id = $1 AND m.author_id <> $1 \
@@ -320,6 +325,13 @@ pub trait Store: Send + Sync + 'static {
     /// Moves read positions (person, room, number) forward, in one commit; a position
     /// never moves back.
     async fn mark_read(&self, marks: Vec<(UserId, RoomId, Seq)>) -> Result<(), StoreError>;
+
+    /// The rooms where `user` chose how they are told of new messages (other than the
+    /// default, [`Level::Mentions`]).
+    async fn levels(&self, user: &UserId) -> Result<Vec<(RoomId, Level)>, StoreError>;
+
+    /// Keeps how `room` tells `user` of new messages.
+    async fn set_level(&self, user: &UserId, room: &RoomId, level: Level) -> Result<(), StoreError>;
 
     /// Every room that has messages.
     async fn rooms(&self) -> Result<Vec<RoomId>, StoreError>;

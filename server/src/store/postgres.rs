@@ -9,7 +9,7 @@ use super::{
 };
 use crate::search::Query;
 use app::protocol::{
-    ChatMessage, ClientMsgId, HistoryPage, MessageKind, Quote, RoomId, Seq, User, UserId, MAX_REACTIONS,
+    ChatMessage, ClientMsgId, HistoryPage, Level, MessageKind, Quote, RoomId, Seq, User, UserId, MAX_REACTIONS,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0003_replies_reactions.sql"),
     include_str!("../../migrations/postgres/0004_search.sql"),
     include_str!("../../migrations/postgres/0005_reads.sql"),
+    include_str!("../../migrations/postgres/0006_levels.sql"),
 ];
 /// The migration that adds the search index: the messages already stored are indexed
 /// with it.
@@ -457,6 +458,29 @@ impl Store for PostgresStore {
                    SELECT u, r, MAX(s) FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t (u, r, s) GROUP BY u, r \
                    ON CONFLICT (user_id, room) DO UPDATE SET seq = GREATEST(reads.seq, excluded.seq)";
         query(&client, sql, &[&users, &rooms, &seqs]).await?;
+        Ok(())
+    }
+
+    async fn levels(&self, user: &UserId) -> Result<Vec<(RoomId, Level)>, StoreError> {
+        let client = self.client().await?;
+        let rows = query(&client, unread_sql::LEVELS, &[&user.as_str()]).await?;
+        let mut levels = Vec::with_capacity(rows.len());
+        for r in rows {
+            if let Some(level) = Level::named(r.get(1)) {
+                levels.push((room_named(r.get(0))?, level));
+            }
+        }
+        Ok(levels)
+    }
+
+    async fn set_level(&self, user: &UserId, room: &RoomId, level: Level) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let (user, room) = (user.as_str(), room.as_str());
+        if level == Level::Mentions {
+            query(&client, unread_sql::DEFAULT_LEVEL, &[&user, &room]).await?;
+        } else {
+            query(&client, unread_sql::SET_LEVEL, &[&user, &room, &level.as_str()]).await?;
+        }
         Ok(())
     }
 

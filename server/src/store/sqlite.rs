@@ -7,7 +7,7 @@ use super::{
 };
 use crate::search::Query;
 use app::protocol::{
-    ChatMessage, ClientMsgId, HistoryPage, MessageKind, Quote, RoomId, Seq, User, UserId, MAX_REACTIONS,
+    ChatMessage, ClientMsgId, HistoryPage, Level, MessageKind, Quote, RoomId, Seq, User, UserId, MAX_REACTIONS,
 };
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_replies_reactions.sql"),
     include_str!("../../migrations/0004_search.sql"),
     include_str!("../../migrations/0005_reads.sql"),
+    include_str!("../../migrations/0006_levels.sql"),
 ];
 /// The migration that adds the search index: the messages already stored are indexed
 /// with it.
@@ -574,6 +575,30 @@ impl Store for SqliteStore {
                 }
             }
             tx.commit()
+        })
+        .await
+    }
+
+    async fn levels(&self, user: &UserId) -> Result<Vec<(RoomId, Level)>, StoreError> {
+        let user = user.as_str().to_owned();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&sqlite_params(unread_sql::LEVELS))?;
+            let rows = stmt.query_map(params![user], |r| Ok((room_at(r, 0)?, r.get::<_, String>(1)?)))?;
+            let levels = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(levels.into_iter().filter_map(|(room, level)| Some((room, Level::named(&level)?))).collect())
+        })
+        .await
+    }
+
+    async fn set_level(&self, user: &UserId, room: &RoomId, level: Level) -> Result<(), StoreError> {
+        let (user, room) = (user.as_str().to_owned(), room.as_str().to_owned());
+        self.write(move |writer| {
+            if level == Level::Mentions {
+                writer.conn.execute(&sqlite_params(unread_sql::DEFAULT_LEVEL), params![user, room])?;
+            } else {
+                writer.conn.execute(&sqlite_params(unread_sql::SET_LEVEL), params![user, room, level.as_str()])?;
+            }
+            Ok(())
         })
         .await
     }

@@ -45,7 +45,7 @@ const SUITE: &[(&str, Check)] = &[
     ("search finds words folded, Korean inside words, newest first, latest text", |s| {
         Box::pin(search_finds_words_folded_korean_inside_words_newest_first_latest_text(s))
     }),
-    ("read positions move forward and count what came since", |s| {
+    ("read positions move forward and count what came since; levels are kept", |s| {
         Box::pin(read_positions_move_forward_and_count_what_came_since(s))
     }),
 ];
@@ -93,6 +93,19 @@ async fn read_positions_move_forward_and_count_what_came_since(open: Reopen) {
     assert_eq!(in_r(again.unread(&ann.id).await.unwrap()), unread(Some(7), &[], &[], "r"));
     // Someone who never read or was named anywhere has nothing.
     assert_eq!(again.unread(&UserId("u9".into())).await.unwrap(), []);
+    // How each room tells her of new messages: the default is not kept, the last choice
+    // is, per person.
+    use app::protocol::Level;
+    assert_eq!(again.levels(&ann.id).await.unwrap(), []);
+    again.set_level(&ann.id, &room("r"), Level::Muted).await.unwrap();
+    again.set_level(&ann.id, &room("other"), Level::All).await.unwrap();
+    again.set_level(&ann.id, &room("r"), Level::All).await.unwrap();
+    again.set_level(&UserId("u2".into()), &room("r"), Level::Muted).await.unwrap();
+    let mut levels = open().await.levels(&ann.id).await.unwrap();
+    levels.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(levels, [(room("other"), Level::All), (room("r"), Level::All)]);
+    again.set_level(&ann.id, &room("other"), Level::Mentions).await.unwrap();
+    assert_eq!(again.levels(&ann.id).await.unwrap(), [(room("r"), Level::All)]);
 }
 
 /// What a search typed as `text` finds: (room, seq), newest first, all pages.
