@@ -7,7 +7,7 @@
 
 use crate::by_room::ByRoom;
 use crate::protocol::{
-    toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, MessageKind, Quote, Reaction, RoomId, RoomSummary,
+    toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, Level, MessageKind, Quote, Reaction, RoomId, RoomSummary,
     RoomUnread, SearchHit, Seq, ServerMsg, User, UserId, HISTORY_PAGE,
 };
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
@@ -475,6 +475,8 @@ pub enum Intent {
     Search(String),
     /// A room is read up to this number (`Seq::MAX`: all of it).
     Read(RoomId, Seq),
+    /// How a room tells me of new messages from now on.
+    Notify(RoomId, Level),
 }
 
 /// The search on screen: what was asked last, and what has been found for it.
@@ -690,6 +692,11 @@ impl Chat {
         self.intend(Intent::Search(query));
     }
 
+    /// How `room` tells me of new messages (the default until the server says).
+    pub fn level(&self, room: &RoomId) -> Level {
+        self.unread.with(|u| u.get(room).map(|r| r.level).unwrap_or_default())
+    }
+
     /// Loads the messages missing after number `after`.
     pub fn fill_gap(&self, after: Seq) {
         self.intend(Intent::Around(Timeline::gap_fill(after)));
@@ -852,6 +859,20 @@ impl Chat {
                     unread.insert(r.room.clone(), r);
                 }
             }),
+            ServerMsg::Notification(m) => {
+                #[cfg(feature = "hydrate")]
+                {
+                    let chat = *self;
+                    let on_screen = self.room.with_untracked(|r| r == &m.room);
+                    let (room, seq) = (m.room.clone(), m.seq);
+                    crate::notify::tell(&m, on_screen, move || {
+                        chat.open_at(room.clone(), seq);
+                        crate::location::go_to_from_outside(&crate::location::room_href(&room));
+                    });
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = m;
+            }
             // Too fast: it stays pending, and the socket task sends it again shortly.
             ServerMsg::Error { reason: ErrorReason::RateLimited, .. } => {}
             ServerMsg::Error { reason, id: Some(id), room: Some(room), .. } => {
@@ -1325,7 +1346,14 @@ mod tests {
         owner.set();
         let lobby = RoomId::lobby;
         let unread = ServerMsg::Unread {
-            rooms: vec![RoomUnread { room: lobby(), read: Some(5), unread: 520, mentions: 0, first: Some(6) }],
+            rooms: vec![RoomUnread {
+                room: lobby(),
+                read: Some(5),
+                unread: 520,
+                mentions: 0,
+                first: Some(6),
+                level: Default::default(),
+            }],
             all: true,
         };
         let joined = |complete| ServerMsg::Joined {

@@ -8,6 +8,8 @@ pub mod history;
 pub mod locale;
 pub mod location;
 pub mod markdown;
+#[cfg(feature = "hydrate")]
+pub mod notify;
 pub mod session;
 
 pub use palaver_protocol as protocol;

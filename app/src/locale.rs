@@ -426,6 +426,7 @@ texts! {
     people_online: "people online", "접속한 사람 수";
     unread_count: "{count} unread", "읽지 않은 메시지 {count}개";
     mention_count: "{count} mentioning you", "나를 언급한 메시지 {count}개";
+    muted_unread: "new messages, muted", "새 메시지 (알림 끔)";
     room_name: "Room name", "방 이름";
     join_placeholder: "Join or create a room", "방에 들어가거나 새로 만들기";
     go: "Go", "이동";
@@ -434,6 +435,11 @@ texts! {
     connecting: "Connecting…", "연결 중…";
     connected: "Connected", "연결됨";
     reconnecting: "Reconnecting…", "다시 연결하는 중…";
+    notify_label: "Notify me of", "알림 받을 메시지";
+    notify_all: "All messages", "모든 메시지";
+    notify_mentions: "Mentions of me", "나를 언급한 메시지";
+    notify_muted: "Nothing (muted)", "받지 않음 (알림 끔)";
+    enable_notifications: "Enable notifications", "알림 켜기";
     // The messages.
     messages: "Messages", "메시지 목록";
     loading: "Loading…", "불러오는 중…";

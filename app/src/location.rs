@@ -162,6 +162,19 @@ impl Location {
     }
 }
 
+/// Shows `href` from outside the page's views (a notification's click): the address
+/// bar moves, and [`Location`] follows it as it follows Back and Forward.
+#[cfg(feature = "hydrate")]
+pub fn go_to_from_outside(href: &str) {
+    let window = window();
+    if let Ok(history) = window.history() {
+        let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(href));
+    }
+    if let Ok(popstate) = leptos::web_sys::Event::new("popstate") {
+        let _ = window.dispatch_event(&popstate);
+    }
+}
+
 #[cfg(feature = "hydrate")]
 fn initial_path() -> String {
     let location = window().location();

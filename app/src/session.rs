@@ -227,7 +227,10 @@ impl Session {
             Intent::Read(room, seq) if c.welcomed => {
                 vec![Action::Send(ClientMsg::Read { room: room.clone(), seq: *seq })]
             }
-            Intent::Read(..) => Vec::new(),
+            Intent::Notify(room, level) if c.welcomed => {
+                vec![Action::Send(ClientMsg::Notify { room: room.clone(), level: *level })]
+            }
+            Intent::Read(..) | Intent::Notify(..) => Vec::new(),
             _ if !c.ready => Vec::new(),
             Intent::Flush => c.pending(page),
             Intent::SwitchRoom => Vec::new(),
@@ -553,13 +556,17 @@ mod tests {
     }
 
     #[test]
-    fn reading_is_told_once_welcomed() {
+    fn reading_and_notification_levels_are_told_once_welcomed() {
         let mut tab = Tab::ann();
         tab.open();
         let read = Intent::Read(room("dev"), 3);
+        let level = Intent::Notify(room("dev"), crate::protocol::Level::Muted);
         assert_eq!(tab.intend(read.clone()), [], "not before the welcome");
+        assert_eq!(tab.intend(level.clone()), []);
         tab.hear(welcome());
         assert_eq!(tab.intend(read), [Action::Send(ClientMsg::Read { room: room("dev"), seq: 3 })]);
+        let muted = ClientMsg::Notify { room: room("dev"), level: crate::protocol::Level::Muted };
+        assert_eq!(tab.intend(level), [Action::Send(muted)]);
     }
 
     #[test]

@@ -42,7 +42,8 @@ test("an author edits with the Up arrow and deletes; the other person sees both,
   // Delete asks once more, then the message is a tombstone for everyone.
   const row = ann.getByTestId("message").filter({ hasText: fixed });
   await row.getByTestId("delete-button").click();
-  await expect(row.getByTestId("delete-button")).toHaveText("Delete for everyone?");
+  await expect(row.getByTestId("delete-button")).toHaveText("Delete for everyone?", { useInnerText: true });
+  await expect(row.getByTestId("delete-button")).toHaveAccessibleName("Delete for everyone?");
   await row.getByTestId("delete-button").click();
   for (const page of [ann, bob]) {
     await expect(page.getByTestId("message-deleted")).toHaveText(["message deleted"]);

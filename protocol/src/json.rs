@@ -9,8 +9,8 @@
 //! Nesting deeper than [`MAX_DEPTH`] is refused rather than followed.
 
 use crate::{
-    ChatMessage, ClientMsg, ClientMsgId, ErrorReason, Hello, HistoryPage, MessageKind, Quote, Reaction, RoomId,
-    Level, RoomSummary, RoomUnread, SearchHit, ServerMsg, User, UserId,
+    ChatMessage, ClientMsg, ClientMsgId, ErrorReason, Hello, HistoryPage, Level, MessageKind, Quote, Reaction, RoomId,
+    RoomSummary, RoomUnread, SearchHit, ServerMsg, User, UserId,
 };
 use std::fmt::Write;
 
@@ -374,6 +374,7 @@ pub fn decode_server(frame: &Json) -> Option<ServerMsg> {
     let online = || frame.get("online")?.list(user_of);
     Some(match frame.get("type")?.str()? {
         "message" => ServerMsg::Message(message_of(frame)?),
+        "notification" => ServerMsg::Notification(message_of(frame)?),
         "welcome" => ServerMsg::Welcome { user: user()?, token: frame.get("token")?.str()?.to_owned() },
         "joined" => ServerMsg::Joined {
             room: room()?,

@@ -79,6 +79,7 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
             }
         ),
         message().prop_map(ServerMsg::Message),
+        message().prop_map(ServerMsg::Notification),
         (room(), text(), seq()).prop_map(|(room, id, seq)| ServerMsg::Ack { room, id: ClientMsgId(id), seq }),
         (room(), messages(), any::<bool>()).prop_map(|(room, messages, has_older)| ServerMsg::Older {
             room,

@@ -329,7 +329,8 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         before: Option<u64>,
     },
-    /// I have read a room up to number `seq` (the newest message I have seen). A read
+    /// I have read a room up to number `seq` (the newest message I have seen; 0 in an
+    /// empty room, which opens it: what comes later counts as unread). A read
     /// position only moves forward, and never past what this connection was sent (in a
     /// joined room) or the room's newest message (in another: "mark all as read").
     Read { room: RoomId, seq: Seq },
@@ -644,6 +645,10 @@ pub enum ServerMsg {
         #[serde(default, skip_serializing_if = "is_false")]
         all: bool,
     },
+    /// A message to tell me of (it mentions me, or its room is set to `all`; never my
+    /// own, never from a muted room), sent to each tab of mine that follows my unread
+    /// counts, once per message, whether or not the tab is in its room.
+    Notification(ChatMessage),
     /// A frame from this client was refused; the connection stays open.
     Error {
         reason: ErrorReason,

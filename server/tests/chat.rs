@@ -4,8 +4,8 @@
 mod common;
 
 use app::protocol::{
-    ClientMsg, ClientMsgId, Close, ErrorReason, Hello, Level, MessageKind, RoomId, RoomUnread, Seq, ServerMsg, HISTORY_PAGE,
-    MAX_FRAME_BYTES, MAX_TEXT_CHARS,
+    ClientMsg, ClientMsgId, Close, ErrorReason, Hello, Level, MessageKind, RoomId, RoomUnread, Seq, ServerMsg,
+    HISTORY_PAGE, MAX_FRAME_BYTES, MAX_TEXT_CHARS,
 };
 use common::{room_id, Client, TestServer};
 use std::time::Duration;
@@ -1131,4 +1131,18 @@ async fn how_a_room_notifies_reaches_every_tab_of_a_person_and_is_kept() {
     assert_eq!(unread_in(&mut ann, "ops").await.level, Level::Mentions);
     let all = all_unread(&mut ann).await;
     assert_eq!(all.iter().map(|r| r.room.as_str()).collect::<Vec<_>>(), ["design"]);
+
+    // An empty room read (at 0) is opened: what comes later counts, and tells her of it
+    // when it is set to.
+    ann.join("quiet", None).await;
+    ann.send_msg(ClientMsg::Read { room: room_id("quiet"), seq: 0 }).await;
+    assert_eq!(unread_in(&mut ann, "quiet").await.read, Some(0));
+    ann.send_msg(ClientMsg::Notify { room: room_id("quiet"), level: Level::All }).await;
+    assert_eq!(unread_in(&mut ann, "quiet").await.level, Level::All);
+    bob.join("quiet", None).await;
+    bob.say("quiet", "q1", "anyone?").await;
+    let now = unread_in(&mut ann, "quiet").await;
+    assert_eq!((now.unread, now.first), (1, Some(1)));
+    let told = ann.next_where(|m| matches!(m, ServerMsg::Notification(_))).await;
+    assert!(matches!(told, ServerMsg::Notification(m) if m.text == "anyone?"));
 }

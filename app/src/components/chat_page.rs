@@ -10,7 +10,7 @@ use crate::chat::{Chat, Me};
 use crate::history::RenderedHistory;
 use crate::locale::{fill, Locale};
 use crate::location::{Link, Location, Place};
-use crate::protocol::RoomId;
+use crate::protocol::{Level, RoomId};
 use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 
@@ -38,6 +38,9 @@ pub fn ChatPage() -> impl IntoView {
         let unread = chat.unread.get();
         request_animation_frame(move || show_unread(unread.values(), &title));
     });
+
+    #[cfg(feature = "hydrate")]
+    crate::notify::take_turn();
 
     move || match place.get() {
         Place::Room(r) => EitherOf4::A(view! { <RoomView room=r/> }),
@@ -73,25 +76,51 @@ fn show_unread<'a>(unread: impl Iterator<Item = &'a crate::protocol::RoomUnread>
     use leptos::wasm_bindgen::JsCast;
     let t = Locale::get().t();
     let doc = document();
-    let total = unread.clone().fold((0, 0), |(n, m), r| (n + r.unread, m + r.mentions));
+    // Muted rooms count for nothing here: their rows get a dot.
+    let total =
+        unread.clone().filter(|r| r.level != Level::Muted).fold((0, 0), |(n, m), r| (n + r.unread, m + r.mentions));
     doc.set_title(&if total.0 > 0 { format!("({}) {title}", total.0) } else { title.to_owned() });
     if let Ok(Some(icon)) = doc.query_selector("link[rel=icon]") {
         let _ = icon.set_attribute("href", if total.1 > 0 { "/favicon-mention.svg" } else { "/favicon.svg" });
     }
+    // This room's level, and whether notifications are still to be allowed.
+    if let Ok(Some(select)) = doc.query_selector("[data-testid=notify-level]") {
+        let room = doc.query_selector("main[data-room]").ok().flatten().and_then(|r| r.get_attribute("data-room"));
+        let level = unread.clone().find(|r| Some(r.room.as_str()) == room.as_deref()).map(|r| r.level);
+        if let Ok(select) = select.dyn_into::<leptos::web_sys::HtmlSelectElement>() {
+            select.set_value(level.unwrap_or_default().as_str());
+        }
+    }
+    if let Ok(Some(ask)) = doc.query_selector("[data-testid=enable-notifications]") {
+        let _ = ask.toggle_attribute_with_force("hidden", !crate::notify::may_ask());
+    }
     let Ok(rows) = doc.query_selector_all("[data-testid=room-entry]") else { return };
     for row in (0..rows.length()).filter_map(|i| rows.item(i)?.dyn_into::<leptos::web_sys::Element>().ok()) {
         let name = row.get_attribute("data-room").unwrap_or_default();
-        let (n, m) = unread.clone().find(|r| r.room.as_str() == name).map_or((0, 0), |r| (r.unread, r.mentions));
-        let shown = |count: u32| if count > 999 { "999+".to_owned() } else { count.to_string() };
+        let (n, m, muted) = unread
+            .clone()
+            .find(|r| r.room.as_str() == name)
+            .map_or((0, 0, false), |r| (r.unread, r.mentions, r.level == Level::Muted));
+        let shown = |count: u32| match count {
+            0 => None,
+            _ if muted => Some(String::new()),
+            1000.. => Some("999+".to_owned()),
+            _ => Some(count.to_string()),
+        };
         let mut label = format!("#{name}");
         for (attr, count, text) in [("data-unread", n, t.unread_count), ("data-mentions", m, t.mention_count)] {
-            if count > 0 {
-                let _ = row.set_attribute(attr, &shown(count));
-                label = format!("{label} · {}", fill(text, &[("count", &shown(count))]));
-            } else {
-                let _ = row.remove_attribute(attr);
+            match shown(count).filter(|_| !muted || attr == "data-unread") {
+                Some(count) => {
+                    let _ = row.set_attribute(attr, &count);
+                    let said = if muted { t.muted_unread.to_owned() } else { fill(text, &[("count", &count)]) };
+                    label = format!("{label} · {said}");
+                }
+                None => {
+                    let _ = row.remove_attribute(attr);
+                }
             }
         }
+        let _ = if muted { row.set_attribute("data-muted", "") } else { row.remove_attribute("data-muted") };
         if let Ok(Some(link)) = row.query_selector("a") {
             let _ = link.set_attribute("aria-label", &label);
         }
@@ -216,4 +245,37 @@ fn RoomView(room: RoomId) -> impl IntoView {
             </main>
         </div>
     }
+}
+
+/// How this room tells me of new messages, and the control that asks this browser's
+/// permission to show notifications (shown, by [`show_unread`], until it is asked):
+/// last in the room list, so that neither moves anything as it appears. The style
+/// sheet hides both from a visitor without a name. Fixed markup from the
+/// locale's own strings (no one's input), answered by one handler for both.
+#[component]
+pub fn NotifyControls(room: RoomId) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let t = Locale::get().t();
+    let markup = format!(
+        "<label>{}<select class=\"notify-level\" data-testid=\"notify-level\">\
+         <option value=\"all\">{}</option><option value=\"mentions\" selected>{}</option>\
+         <option value=\"muted\">{}</option></select></label>\
+         <button class=\"enable-notifications\" data-testid=\"enable-notifications\" hidden>{}</button>",
+        t.notify_label, t.notify_all, t.notify_mentions, t.notify_muted, t.enable_notifications
+    );
+    let on_change = move |ev: leptos::ev::Event| {
+        if let Some(level) = Level::named(&event_target_value(&ev)) {
+            chat.intend(crate::chat::Intent::Notify(room.clone(), level));
+        }
+    };
+    let ask = move |ev: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        if event_target::<leptos::web_sys::Element>(&ev).tag_name() == "BUTTON" {
+            // The answer shows (or hides) the control again.
+            crate::notify::ask(move || chat.unread.update(|_| ()));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! { <div class="notify" inner_html=markup on:change=on_change on:click=ask></div> }
 }

@@ -110,7 +110,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
     });
     // The newest message is read once it is on screen in the tab in front: the server
     // keeps how far, for every tab of mine.
-    let last_read = StoredValue::new(0);
+    let last_read = StoredValue::new(None::<Seq>);
     // Until this tab reads the room, the first unread message the server names gets the
     // "New" line, and the room opens there (loading it, if it is far back).
     let armed = StoredValue::new(true);
@@ -118,13 +118,16 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
         // Connected, and welcomed as someone (a visitor without a name reads nothing).
         let connected = chat.status.get_untracked() == crate::chat::ConnectionStatus::Connected
             && chat.me.with_untracked(|m| m.user().is_some());
-        let newest = here.with_value(|room| chat.timelines.with_untracked(|all| all.get(room)?.last_seq()));
+        // (An empty room is read too, at 0: opened, so that what comes later counts.)
+        let newest = here.with_value(|room| {
+            chat.timelines.with_untracked(|all| all.get(room).filter(|t| t.loaded).map(|t| t.last_seq().unwrap_or(0)))
+        });
         // Not while the list is on its way to a message further back.
         let here_to_stay = connected && at_bottom.get_untracked() && jump_to.get_value().is_none();
-        if let Some(seq) = newest.filter(|s| here_to_stay && *s > last_read.get_value()) {
+        if let Some(seq) = newest.filter(|s| here_to_stay && Some(*s) > last_read.get_value()) {
             if in_front() {
                 armed.set_value(false);
-                last_read.set_value(seq);
+                last_read.set_value(Some(seq));
                 chat.intend(Intent::Read(here.get_value(), seq));
             }
         }
@@ -246,8 +249,21 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
             }
         });
     };
+    // An opened picker takes the focus; the rows' React buttons (fixed markup) say
+    // which one is open.
+    let shown = StoredValue::new(None::<Seq>);
     Effect::new(move |_| {
-        if let Some(seq) = actions.picking.get() {
+        let picking = actions.picking.get();
+        for (seq, open) in [(shown.get_value(), "false"), (picking, "true")] {
+            let found = list.get_untracked().zip(seq).and_then(|(el, s)| {
+                el.query_selector(&format!("li[data-seq=\"{s}\"] [data-act=react]")).ok().flatten()
+            });
+            if let Some(button) = found {
+                let _ = button.set_attribute("aria-expanded", open);
+            }
+        }
+        shown.set_value(picking);
+        if let Some(seq) = picking {
             focus_in_list(format!("[data-testid=\"reaction-picker\"][data-seq=\"{seq}\"] .pick"));
         }
     });
@@ -392,6 +408,7 @@ fn MessageItem(entry: Entry) -> impl IntoView {
             (mine, " mine"),
             (named, " mentions-me"),
             (seq.is_some() && chat.highlight.get() == seq, " highlighted"),
+            (seq.is_some() && actions.confirming.get() == seq, " confirming"),
         ] {
             if on {
                 class.push_str(name);
@@ -461,46 +478,39 @@ fn MessageItem(entry: Entry) -> impl IntoView {
     };
     // Anyone may answer or react to a stored message; my own can be edited and deleted
     // (deleting asks once more).
-    let buttons = seq.filter(|_| !deleted).map(|seq| {
-        view! {
-            <span class="actions">
-                <button class="link" data-testid="reply-button" data-act="reply">{t.reply}</button>
-                <button
-                    class="link"
-                    data-testid="react-button"
-                    data-act="react"
-                    aria-haspopup="true"
-                    aria-expanded=move || (actions.picking.get() == Some(seq)).to_string()
-                >
-                    {t.react}
-                </button>
-                <button class="link own" data-testid="edit-button" data-act="edit">{t.edit}</button>
-                <button class="link own danger" data-testid="delete-button" data-act="delete">
-                    {move || if actions.confirming.get() == Some(seq) { t.delete_confirm } else { t.delete }}
-                </button>
-            </span>
-        }
+    // Fixed markup (the locale's words): what is open, the row's class says, and the
+    // list's effect above.
+    let buttons = seq.filter(|_| !deleted).map(|_| {
+        let markup = format!(
+            "<button class=\"link\" data-testid=\"reply-button\" data-act=\"reply\">{}</button>\
+             <button class=\"link\" data-testid=\"react-button\" data-act=\"react\" aria-haspopup=\"true\" aria-expanded=\"false\">{}</button>\
+             <button class=\"link own\" data-testid=\"edit-button\" data-act=\"edit\">{}</button>\
+             <button class=\"link own danger\" data-testid=\"delete-button\" data-act=\"delete\">\
+             <span class=\"ask\">{}</span><span class=\"sure\">{}</span></button>",
+            t.reply, t.react, t.edit, t.delete, t.delete_confirm
+        );
+        view! { <span class="actions" inner_html=markup></span> }
     });
     // The picker: every emoji a reaction may be; one I already gave takes it back.
     let picker = move || {
         let seq = seq.filter(|s| actions.picking.get() == Some(*s))?;
         let me = chat.me.with_untracked(|m| m.user().map(|u| u.id.clone()));
-        let picks = REACTIONS
+        // Fixed markup: the emoji are the protocol's own, nobody's input.
+        let picks: String = REACTIONS
             .iter()
             .map(|emoji| {
                 let had = reactions.with_value(|rs| {
                     rs.iter().any(|r| &r.emoji == emoji && r.by.iter().any(|u| Some(&u.id) == me.as_ref()))
                 });
-                view! {
-                    <button class="pick" data-testid="pick-reaction" data-act="pick" data-emoji=*emoji aria-pressed=had.to_string() aria-label=*emoji title=*emoji>
-                        {*emoji}
-                    </button>
-                }
+                format!(
+                    "<button class=\"pick\" data-testid=\"pick-reaction\" data-act=\"pick\" data-emoji=\"{emoji}\" \
+                     aria-pressed=\"{had}\" aria-label=\"{emoji}\" title=\"{emoji}\">{emoji}</button>"
+                )
             })
-            .collect_view();
-        Some(
-            view! { <div class="picker" role="group" aria-label=t.add_reaction data-testid="reaction-picker" data-seq=seq>{picks}</div> },
-        )
+            .collect();
+        Some(view! {
+            <div class="picker" role="group" aria-label=t.add_reaction data-testid="reaction-picker" data-seq=seq inner_html=picks></div>
+        })
     };
     let edited = entry.edited;
     Either::Right(view! {

@@ -1,6 +1,7 @@
 //! The sidebar: every room with how many people are in it, and a box to join or
 //! create a room by name. Alt+Up and Alt+Down move to the room above or below.
 
+use super::chat_page::NotifyControls;
 use super::form_error::FormError;
 use super::search_page::SearchBox;
 use crate::chat::{Chat, Intent};
@@ -11,14 +12,16 @@ use leptos::{ev::SubmitEvent, prelude::*};
 
 /// The rooms listed: the server's, the lobby, the current one and any with something
 /// unread, in name order.
-fn listed(mut rooms: Vec<RoomSummary>, current: &RoomId, unread: Vec<RoomId>) -> Vec<RoomSummary> {
-    for must in [RoomId::lobby(), current.clone()].into_iter().chain(unread) {
-        if !rooms.iter().any(|r| r.room == must) {
-            rooms.push(RoomSummary { room: must, online: 0 });
+fn listed(rooms: Vec<RoomSummary>, current: &RoomId, unread: Vec<RoomId>) -> Vec<RoomSummary> {
+    let others = [RoomId::lobby(), current.clone()].into_iter().chain(unread);
+    let mut out: Vec<RoomSummary> = Vec::with_capacity(rooms.len() + 2);
+    // Each put in its place (a short list: no sort needed), the first of a name kept.
+    for room in rooms.into_iter().chain(others.map(|room| RoomSummary { room, online: 0 })) {
+        if let Err(at) = out.binary_search_by(|r| r.room.cmp(&room.room)) {
+            out.insert(at, room);
         }
     }
-    rooms.sort_by(|a, b| a.room.cmp(&b.room));
-    rooms
+    out
 }
 
 /// The room `step` places from `current` in the list (the ends stay where they are).
@@ -60,6 +63,7 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
     let t = locale.t();
     let other = locale.lang.other();
     let location = expect_context::<Location>();
+    let for_notify = current.clone();
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let name = draft.get_untracked().trim().to_ascii_lowercase();
@@ -126,6 +130,7 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
                     {other.own_name()}
                 </a>
             </p>
+            <NotifyControls room=for_notify/>
         </nav>
     }
 }

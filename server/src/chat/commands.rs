@@ -87,9 +87,8 @@ impl<T: Transport> Connection<T> {
                         heads.first().map_or(0, |(_, head)| *head)
                     }
                 };
-                if seq.min(newest) > 0 {
-                    self.cx.hub.mark_read(&user.id, &room, seq.min(newest));
-                }
+                // At 0 (an empty room): opened, so that what comes later counts.
+                self.cx.hub.mark_read(&user.id, &room, seq.min(newest));
                 Ok(Vec::new())
             }
             ClientMsg::Notify { room, level } => {

@@ -112,6 +112,17 @@ impl Counts {
         }
     }
 
+    /// Whether `m`, just counted, is one to tell `me` of: a new message from someone
+    /// else that names me, or any in a room set to tell of all, unless muted.
+    fn notifies(&self, me: &UserId, m: &ChatMessage) -> bool {
+        let wanted = match self.level {
+            Level::All => true,
+            Level::Mentions => m.mentions.iter().any(|u| &u.id == me),
+            Level::Muted => false,
+        };
+        wanted && m.kind == MessageKind::Text && &m.author.id != me
+    }
+
     /// Read up to `seq`; whether anything changed.
     fn read_to(&mut self, seq: Seq) -> bool {
         if self.read.is_some_and(|r| r >= seq) {
@@ -158,6 +169,9 @@ impl Readers {
             if counts.count(user, m) {
                 let summary = counts.summary(&m.room);
                 tell(&reader.feed, vec![summary]);
+                if counts.notifies(user, m) {
+                    let _ = reader.feed.send(Frame::event(&ServerMsg::Notification(m.clone())));
+                }
             }
             // A room never opened follows only while something in it names them.
             if counts.read.is_none() && counts.is_empty() {
@@ -405,6 +419,35 @@ mod tests {
         assert!(c.read_to(5));
         assert!(!c.read_to(3), "never back");
         assert_eq!((seen(&c), c.read), ((vec![], vec![], None), Some(5)));
+    }
+
+    #[test]
+    fn a_person_is_told_of_mentions_or_of_everything_as_each_room_says_once_each() {
+        let me = UserId("me".into());
+        let room = RoomId::parse("r").unwrap();
+        let mut readers = Readers::default();
+        let feed = broadcast::channel(64).0;
+        let mut heard = feed.subscribe();
+        readers.people.insert(me.clone(), Reader { feed, rooms: HashMap::new(), loading: None });
+        readers.read(&me, &room, 1);
+        let mut told = |readers: &mut Readers, m: ChatMessage| {
+            readers.count(&m);
+            let frames: Vec<String> =
+                std::iter::from_fn(|| heard.try_recv().ok()).map(|f| f.text.to_string()).collect();
+            frames.iter().filter(|f| f.starts_with(r#"{"type":"notification""#)).count()
+        };
+        let text = |seq, author, mentions: &[&str]| message(seq, author, MessageKind::Text, None, mentions);
+        // By default, what names me.
+        assert_eq!(told(&mut readers, text(2, "bob", &[])), 0);
+        assert_eq!(told(&mut readers, text(3, "bob", &["me"])), 1);
+        assert_eq!(told(&mut readers, text(3, "bob", &["me"])), 0, "a message counted twice tells once");
+        assert_eq!(told(&mut readers, text(4, "me", &["me"])), 0, "never my own");
+        // Everything, in a room set so; nothing at all when muted.
+        readers.level(&me, &room, Level::All);
+        assert_eq!(told(&mut readers, text(5, "bob", &[])), 1);
+        assert_eq!(told(&mut readers, message(6, "bob", MessageKind::React, Some(5), &[])), 0, "not a reaction");
+        readers.level(&me, &room, Level::Muted);
+        assert_eq!(told(&mut readers, text(7, "bob", &["me"])), 0);
     }
 
     #[test]
