@@ -11,6 +11,7 @@ pub mod markdown;
 #[cfg(feature = "hydrate")]
 pub mod notify;
 pub mod session;
+pub mod start;
 
 pub use palaver_protocol as protocol;
 
@@ -51,6 +52,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let rendered = use_context::<history::RenderedPage>().map(|page| {
         view! { <script type="application/json" id=RENDERED_PAGE_ID inner_html=page.to_script_json()></script> }
     });
+    let start = use_context::<start::PageStart>().unwrap_or_default();
+    // What is unread, in the title and the icon (the page keeps them current).
+    let unread = start.unread().filter(|r| r.level != protocol::Level::Muted);
+    let (count, mentions) = unread.fold((0, 0), |(n, m), r| (n + r.unread, m + r.mentions));
+    let start =
+        view! { <script type="application/json" id=start::PAGE_START_ID inner_html=start.to_script()></script> };
     let found = use_context::<RenderedSearch>().map(|found| {
         view! { <script type="application/json" id=RENDERED_SEARCH_ID inner_html=found.to_script_json()></script> }
     });
@@ -58,6 +65,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let reader = Reader::current();
     provide_context(reader);
     let title = Place::of(&Location::initial()).title(reader.lang);
+    let title = if count > 0 { format!("({count}) {title}") } else { title };
+    let icon = if mentions > 0 { "/favicon-mention.svg" } else { "/favicon.svg" };
     view! {
         <!DOCTYPE html>
         <html lang=reader.lang.code() data-tz=reader.utc_offset_min data-rendered=reader.rendered_at>
@@ -67,7 +76,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <title>{title}</title>
                 <meta name="theme-color" content="#ffffff" media="(prefers-color-scheme: light)"/>
                 <meta name="theme-color" content="#1f232b" media="(prefers-color-scheme: dark)"/>
-                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="icon" type="image/svg+xml" href=icon/>
                 <link rel="apple-touch-icon" href="/icon-192.png"/>
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="stylesheet" id="leptos" href="/pkg/palaver.css"/>
@@ -75,6 +84,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options/>
                 {rendered}
                 {found}
+                {start}
             </head>
             <body>
                 <App/>
@@ -90,6 +100,7 @@ pub fn App(
     connect: Option<Connector>,
 ) -> impl IntoView {
     let (chat, link) = Chat::new();
+    start::PageStart::apply(chat);
     provide_context(chat);
     let locale = Locale::new(Reader::current());
     provide_context(locale);

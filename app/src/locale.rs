@@ -474,6 +474,7 @@ texts! {
     // Writing.
     you_are: "You are {name}", "{name} 님으로 대화 중";
     change_name: "change name", "이름 바꾸기";
+    sign_out: "sign out", "로그아웃";
     editing_hint: "Editing your message · Enter to save · Esc to cancel", "메시지 수정 중 · Enter 키로 저장 · Esc 키로 취소";
     replying_hint: "Replying to {quote} · Esc to cancel", "{quote}에 답장 · Esc 키로 취소";
     cancel: "Cancel", "취소";

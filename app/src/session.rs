@@ -8,9 +8,13 @@
 
 use crate::by_room::ByRoom;
 use crate::chat::{ConnectionStatus, Intent, Timeline};
-use crate::protocol::{ClientMsg, ClientMsgId, ErrorReason, Hello, MessageKind, RoomId, ServerMsg};
+use crate::protocol::{ClientMsg, ClientMsgId, ErrorReason, Hello, MessageKind, RoomId, Seq, ServerMsg};
 
 /// The first wait before reconnecting, in milliseconds; it doubles per failure.
+/// Where the browser keeps the person's token and name (`localStorage`).
+pub const TOKEN_KEY: &str = "palaver.token";
+pub const NAME_KEY: &str = "palaver.name";
+
 pub const FIRST_RETRY_MS: f64 = 250.0;
 /// The longest wait before reconnecting, in milliseconds.
 pub const MAX_RETRY_MS: f64 = 10_000.0;
@@ -224,7 +228,9 @@ impl Session {
             }
             // Any connection may search, in a room or not.
             Intent::Search(query) => vec![Action::Send(ClientMsg::Search { query: query.clone(), before: None })],
-            Intent::Read(room, seq) if c.welcomed => {
+            // Reading the room joined, or a whole room marked read from the list (up to
+            // its newest, `Seq::MAX`); a read of a room left since is stale.
+            Intent::Read(room, seq) if c.welcomed && (c.joined.as_ref() == Some(room) || *seq == Seq::MAX) => {
                 vec![Action::Send(ClientMsg::Read { room: room.clone(), seq: *seq })]
             }
             Intent::Notify(room, level) if c.welcomed => {
@@ -559,12 +565,15 @@ mod tests {
     fn reading_and_notification_levels_are_told_once_welcomed() {
         let mut tab = Tab::ann();
         tab.open();
-        let read = Intent::Read(room("dev"), 3);
+        let read = Intent::Read(RoomId::lobby(), 3);
         let level = Intent::Notify(room("dev"), crate::protocol::Level::Muted);
         assert_eq!(tab.intend(read.clone()), [], "not before the welcome");
         assert_eq!(tab.intend(level.clone()), []);
         tab.hear(welcome());
-        assert_eq!(tab.intend(read), [Action::Send(ClientMsg::Read { room: room("dev"), seq: 3 })]);
+        assert_eq!(tab.intend(read), [Action::Send(ClientMsg::Read { room: RoomId::lobby(), seq: 3 })]);
+        assert_eq!(tab.intend(Intent::Read(room("dev"), 3)), [], "a room left since");
+        let all = ClientMsg::Read { room: room("dev"), seq: Seq::MAX };
+        assert_eq!(tab.intend(Intent::Read(room("dev"), Seq::MAX)), [Action::Send(all)], "marked read from the list");
         let muted = ClientMsg::Notify { room: room("dev"), level: crate::protocol::Level::Muted };
         assert_eq!(tab.intend(level), [Action::Send(muted)]);
     }

@@ -5,7 +5,7 @@
 
 use app::chat::{now_ms, Chat, ChatLink, Intent, Me};
 use app::protocol::ServerMsg;
-use app::session::{Action, Page, Session};
+use app::session::{Action, Page, Session, NAME_KEY, TOKEN_KEY};
 use futures::{
     channel::mpsc::{unbounded, UnboundedReceiver},
     future::{select, Either},
@@ -16,18 +16,16 @@ use gloo_timers::future::sleep;
 use leptos::prelude::*;
 use std::time::Duration;
 
-const TOKEN_KEY: &str = "palaver.token";
-const NAME_KEY: &str = "palaver.name";
-
 pub fn connect(link: ChatLink) {
     leptos::task::spawn_local(run(link));
 }
 
 async fn run(ChatLink { chat, mut intents }: ChatLink) {
     // After hydration (this task starts once it is done): the page was rendered not
-    // knowing who we are.
+    // knowing who we are, or for the person of its session cookie.
+    let rendered_for = chat.me.with_untracked(|m| m.user().cloned());
     chat.me.set(match stored(NAME_KEY) {
-        Some(name) => Me::Named { name, user: None },
+        Some(name) => Me::Named { user: rendered_for.filter(|u| u.name == name), name },
         None => Me::Anonymous,
     });
     // Back online, or the tab shown again: retry now rather than after the backoff.
@@ -46,6 +44,7 @@ async fn run(ChatLink { chat, mut intents }: ChatLink) {
     }
     window_event_listener(leptos::ev::visibilitychange, move |_| {
         if document().visibility_state() == web_sys::VisibilityState::Visible {
+            signed_out_elsewhere();
             let _ = nudge.unbounded_send(());
         }
     });
@@ -131,8 +130,12 @@ fn perform(chat: Chat, action: Action) {
     match action {
         Action::Status(status) => chat.status.set(status),
         Action::Remember { token, name } => {
+            signed_out_elsewhere();
             store(TOKEN_KEY, &token);
             store(NAME_KEY, &name);
+            // The session cookie, for the pages the server renders (see the server's
+            // `session.rs`): a request that outlives the page if need be.
+            let _ = window().navigator().send_beacon_with_opt_str("/session", Some(&token));
         }
         Action::ForgetToken => forget(TOKEN_KEY),
         Action::Wake { at_ms, intent } => leptos::task::spawn_local(async move {
@@ -141,6 +144,20 @@ fn perform(chat: Chat, action: Action) {
         }),
         Action::Send(_) | Action::Reconnect { .. } => {}
     }
+}
+
+thread_local! {
+    /// Whether this page has kept a token (so that its going means signing out).
+    static KEPT_A_TOKEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Signed out in another tab (the token this page kept is gone): this one starts again
+/// as a visitor, rather than sign in again with the token it still holds.
+fn signed_out_elsewhere() {
+    if KEPT_A_TOKEN.get() && stored(TOKEN_KEY).is_none() {
+        let _ = window().location().reload();
+    }
+    KEPT_A_TOKEN.set(stored(TOKEN_KEY).is_some());
 }
 
 /// How long from now until `at_ms` (ms since the epoch).

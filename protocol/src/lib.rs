@@ -332,7 +332,8 @@ pub enum ClientMsg {
     /// I have read a room up to number `seq` (the newest message I have seen; 0 in an
     /// empty room, which opens it: what comes later counts as unread). A read
     /// position only moves forward, and never past what this connection was sent (in a
-    /// joined room) or the room's newest message (in another: "mark all as read").
+    /// joined room); in another room, only `Seq::MAX` counts ("mark all as read", to its
+    /// newest message), any other number is a stale read and does nothing.
     Read { room: RoomId, seq: Seq },
     /// Send me my unread counts (an `unread` answer with every room that has any), then
     /// each change to them as it happens: new messages, and reading in any of my tabs.

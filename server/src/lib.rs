@@ -17,6 +17,7 @@ pub mod listen;
 pub mod origin;
 pub mod pages;
 pub mod search;
+pub mod session;
 pub mod socket;
 pub mod store;
 
@@ -135,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::page))
         .route("/r/{room}", get(pages::page))
         .route("/search", get(pages::page))
+        .route("/session", axum::routing::post(session::start))
+        .route("/session/end", axum::routing::post(session::end))
         // Static files, and every other address: a page that says it is not there (404).
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(

@@ -2,14 +2,16 @@
 //! app is rendered around them (and the same messages written into the page as JSON,
 //! for the browser to hydrate).
 
+use crate::chat::Gate;
 use crate::hub::Hub;
 use app::chat::Results;
 use app::components::search_page::RenderedSearch;
 use app::history::RenderedPage;
 use app::locale::{Lang, LANG_COOKIE};
 use app::location::Place;
-use app::protocol::HISTORY_PAGE;
+use app::protocol::{ServerMsg, HISTORY_PAGE};
 use app::shell;
+use app::start::PageStart;
 use axum::{
     body::Body,
     extract::State,
@@ -26,6 +28,7 @@ const LANG_COOKIE_SECONDS: u32 = 365 * 24 * 3600;
 /// one: remembered in a cookie, then the same address without it).
 pub async fn page(
     State(hub): State<Arc<Hub>>,
+    State(gate): State<Gate>,
     State(options): State<LeptosOptions>,
     request: Request<Body>,
 ) -> Response {
@@ -60,8 +63,20 @@ pub async fn page(
         },
         Place::BadRoom { .. } | Place::NotFound | Place::Search { .. } => None,
     };
+    // The rooms as the socket will list them, and the person of the session cookie
+    // (the page is then theirs: see the Cache-Control below).
+    let mut start = PageStart { frames: vec![ServerMsg::Rooms { rooms: hub.rooms() }] };
+    if let Some(user) = crate::session::signed_in(&gate, request.headers()) {
+        let unread = hub.unread_of(&user.id).await.unwrap_or_else(|e| {
+            tracing::warn!("rendering a page without its reader's unread counts: {e}");
+            Vec::new()
+        });
+        start.frames.push(ServerMsg::Welcome { user, token: String::new() });
+        start.frames.push(ServerMsg::Unread { rooms: unread, all: true });
+    }
     let render = leptos_axum::render_app_to_stream_with_context(
         move || {
+            leptos::prelude::provide_context(start.clone());
             if let Some(rendered) = rendered.clone() {
                 leptos::prelude::provide_context(rendered);
             }
@@ -71,7 +86,10 @@ pub async fn page(
         },
         move || shell(options.clone()),
     );
-    render(request).await
+    let mut response = render(request).await;
+    // A page may be one person's: kept by no shared cache, checked again by the browser.
+    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-cache"));
+    response
 }
 
 /// `?lang=CODE`: remember the language and show the page again at its own address.

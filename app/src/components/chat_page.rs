@@ -101,15 +101,9 @@ fn show_unread<'a>(unread: impl Iterator<Item = &'a crate::protocol::RoomUnread>
             .clone()
             .find(|r| r.room.as_str() == name)
             .map_or((0, 0, false), |r| (r.unread, r.mentions, r.level == Level::Muted));
-        let shown = |count: u32| match count {
-            0 => None,
-            _ if muted => Some(String::new()),
-            1000.. => Some("999+".to_owned()),
-            _ => Some(count.to_string()),
-        };
         let mut label = format!("#{name}");
         for (attr, count, text) in [("data-unread", n, t.unread_count), ("data-mentions", m, t.mention_count)] {
-            match shown(count).filter(|_| !muted || attr == "data-unread") {
+            match super::room_list::badge(count, muted).filter(|_| !muted || attr == "data-unread") {
                 Some(count) => {
                     let _ = row.set_attribute(attr, &count);
                     let said = if muted { t.muted_unread.to_owned() } else { fill(text, &[("count", &count)]) };
@@ -247,10 +241,10 @@ fn RoomView(room: RoomId) -> impl IntoView {
     }
 }
 
-/// How this room tells me of new messages, and the control that asks this browser's
-/// permission to show notifications (shown, by [`show_unread`], until it is asked):
-/// last in the room list, so that neither moves anything as it appears. The style
-/// sheet hides both from a visitor without a name. Fixed markup from the
+/// My settings: how this room tells me of new messages, the control that asks this
+/// browser's permission to show notifications (shown, by [`show_unread`], until it is
+/// asked), and signing out (a plain form). Last in the room list, so that nothing
+/// moves as they appear; the style sheet hides them from a visitor without a name. Fixed markup from the
 /// locale's own strings (no one's input), answered by one handler for both.
 #[component]
 pub fn NotifyControls(room: RoomId) -> impl IntoView {
@@ -260,22 +254,35 @@ pub fn NotifyControls(room: RoomId) -> impl IntoView {
         "<label>{}<select class=\"notify-level\" data-testid=\"notify-level\">\
          <option value=\"all\">{}</option><option value=\"mentions\" selected>{}</option>\
          <option value=\"muted\">{}</option></select></label>\
-         <button class=\"enable-notifications\" data-testid=\"enable-notifications\" hidden>{}</button>",
-        t.notify_label, t.notify_all, t.notify_mentions, t.notify_muted, t.enable_notifications
+         <button class=\"enable-notifications\" data-testid=\"enable-notifications\" hidden>{}</button>\
+         <form method=\"post\" action=\"/session/end\">\
+         <button class=\"link\" data-testid=\"sign-out\" data-act=\"sign-out\">{}</button></form>",
+        t.notify_label, t.notify_all, t.notify_mentions, t.notify_muted, t.enable_notifications, t.sign_out
     );
     let on_change = move |ev: leptos::ev::Event| {
         if let Some(level) = Level::named(&event_target_value(&ev)) {
             chat.intend(crate::chat::Intent::Notify(room.clone(), level));
         }
     };
-    let ask = move |ev: leptos::ev::MouseEvent| {
+    let on_click = move |ev: leptos::ev::MouseEvent| {
         #[cfg(feature = "hydrate")]
-        if event_target::<leptos::web_sys::Element>(&ev).tag_name() == "BUTTON" {
-            // The answer shows (or hides) the control again.
-            crate::notify::ask(move || chat.unread.update(|_| ()));
+        {
+            let target = event_target::<leptos::web_sys::Element>(&ev);
+            if target.has_attribute("data-act") {
+                // Signing out (the form goes on): this browser forgets who it was, and
+                // the server's answer clears the session cookie.
+                if let Ok(Some(storage)) = window().local_storage() {
+                    for key in [crate::session::TOKEN_KEY, crate::session::NAME_KEY] {
+                        let _ = storage.remove_item(key);
+                    }
+                }
+            } else if target.tag_name() == "BUTTON" {
+                // The answer shows (or hides) the control again.
+                crate::notify::ask(move || chat.unread.update(|_| ()));
+            }
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
     };
-    view! { <div class="notify" inner_html=markup on:change=on_change on:click=ask></div> }
+    view! { <div class="notify" inner_html=markup on:change=on_change on:click=on_click></div> }
 }

@@ -51,7 +51,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView
         }
     };
     // The first message unread when the room was opened here: the "New" line's place.
-    let new_line = RwSignal::new(None::<Seq>);
+    let new_line = RwSignal::new(chat.unread.with_untracked(|u| u.get(&room).and_then(|r| r.first)));
     // Days as the reader's clock has them (the server's guess of it, until hydrated).
     let rows = move || {
         let today = locale.day(locale.now());

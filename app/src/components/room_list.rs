@@ -7,7 +7,7 @@ use super::search_page::SearchBox;
 use crate::chat::{Chat, Intent};
 use crate::locale::Locale;
 use crate::location::{room_href, Link, Location};
-use crate::protocol::{RoomId, RoomSummary, Seq};
+use crate::protocol::{Level, RoomId, RoomSummary, Seq};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 /// The rooms listed: the server's, the lobby, the current one and any with something
@@ -22,6 +22,17 @@ fn listed(rooms: Vec<RoomSummary>, current: &RoomId, unread: Vec<RoomId>) -> Vec
         }
     }
     out
+}
+
+/// What a room's row shows of a count (in `data-unread`, `data-mentions`): nothing for
+/// none, up to "999+", and an empty mark (a dot) in a muted room.
+pub fn badge(count: u32, muted: bool) -> Option<String> {
+    match count {
+        0 => None,
+        _ if muted => Some(String::new()),
+        1000.. => Some("999+".to_owned()),
+        _ => Some(count.to_string()),
+    }
 }
 
 /// The room `step` places from `current` in the list (the ends stay where they are).
@@ -88,11 +99,23 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
                     children=move |r: RoomSummary| {
                         let is_current = r.room == current;
                         let room = r.room.clone();
+                        // As the page starts (the server's counts for its reader); the chat
+                        // page keeps them current from then on.
+                        let (unread, mentions, muted) = chat.unread.with_untracked(|u| {
+                            u.get(&room).map_or((0, 0, false), |c| (c.unread, c.mentions, c.level == Level::Muted))
+                        });
                         // How many messages are unread, and how many name me, the chat page
                         // writes on the row (`data-unread`, `data-mentions`) for the style
                         // sheet to show; "mark all as read" shows with them.
                         view! {
-                            <li class:current=is_current data-testid="room-entry" data-room=r.room.to_string()>
+                            <li
+                                class:current=is_current
+                                data-testid="room-entry"
+                                data-room=r.room.to_string()
+                                data-unread=badge(unread, muted)
+                                data-mentions=badge(mentions, false).filter(|_| !muted)
+                                data-muted=muted.then_some("")
+                            >
                                 <Link href=room_href(&r.room) text=format!("#{}", r.room)/>
                                 <button
                                     class="mark-read link"

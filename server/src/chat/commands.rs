@@ -10,7 +10,7 @@ use crate::hub::PostOutcome;
 use crate::identity::{fresh_id, SecretError};
 use crate::store::{around_span, Post, Refusal, StoreError};
 use app::protocol::{
-    find_mentions, ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, ServerMsg, User, HISTORY_PAGE,
+    find_mentions, ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, Seq, ServerMsg, User, HISTORY_PAGE,
     MAX_REACTIONS,
 };
 use tokio_stream::wrappers::BroadcastStream;
@@ -76,10 +76,12 @@ impl<T: Transport> Connection<T> {
             }
             ClientMsg::Read { room, seq } => {
                 let user = self.identified()?;
-                // Never past what this connection was sent in a joined room; in another
-                // (marked read from the room list), past its newest message.
+                // Never past what this connection was sent in a joined room; in another,
+                // only "mark all as read" from the room list (`Seq::MAX`): its newest.
                 let newest = match self.rooms.get(&room) {
                     Some(joined) => joined.delivered,
+                    // Of a room left since: stale (nothing of it was sent here now).
+                    None if seq != Seq::MAX => return Ok(Vec::new()),
                     None => {
                         self.searches.take_or_refuse("reads of rooms not joined")?;
                         let heads =

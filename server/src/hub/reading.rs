@@ -138,11 +138,16 @@ impl Counts {
 
 impl Reader {
     fn everything(&self) -> ServerMsg {
-        let mut rooms: Vec<RoomUnread> =
-            self.rooms.iter().filter(|(_, c)| !c.is_empty()).map(|(room, c)| c.summary(room)).collect();
-        rooms.sort_by(|a, b| a.room.cmp(&b.room));
-        ServerMsg::Unread { rooms, all: true }
+        ServerMsg::Unread { rooms: summaries(&self.rooms), all: true }
     }
+}
+
+/// Every room with something to say, in name order.
+fn summaries(rooms: &HashMap<RoomId, Counts>) -> Vec<RoomUnread> {
+    let mut out: Vec<RoomUnread> =
+        rooms.iter().filter(|(_, c)| !c.is_empty()).map(|(room, c)| c.summary(room)).collect();
+    out.sort_by(|a, b| a.room.cmp(&b.room));
+    out
 }
 
 /// Tells a person's tabs how these rooms stand now.
@@ -305,6 +310,21 @@ impl Hub {
             let _ = reader.feed.send(Frame::event(&reader.everything()));
         }
         Ok((feed, None, following))
+    }
+
+    /// `user`'s counts now, for a page rendered for them: as kept here while a tab of
+    /// theirs follows them, else as stored.
+    pub async fn unread_of(&self, user: &UserId) -> Result<Vec<RoomUnread>, StoreError> {
+        if let Some(ServerMsg::Unread { rooms, .. }) = self.unread_now(user) {
+            return Ok(rooms);
+        }
+        let (stored, levels) = (self.store.unread(user).await?, self.store.levels(user).await?);
+        let mut rooms: HashMap<RoomId, Counts> =
+            stored.into_iter().map(|u| (u.room.clone(), Counts::stored(u))).collect();
+        for (room, level) in levels {
+            rooms.entry(room).or_default().level = level;
+        }
+        Ok(summaries(&rooms))
     }
 
     /// Everything about `user`'s counts now (for a tab that fell behind their updates).
