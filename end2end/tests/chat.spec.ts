@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { messageTexts, openChat, person, say, unique, uniqueRoom } from "./helpers";
 import { postAs } from "./speaker";
 import { lockStore, sharedDataDir } from "../server";

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { openChat, person, unique, uniqueRoom } from "./helpers";
 
 // Writing: Enter sends, Shift+Enter starts a new line, an input method's Enter only ends

@@ -1,4 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
+import { Page } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { messageTexts, openChat, person, say, unique, uniqueRoom, watch, watchedPerson } from "./helpers";
 import { Frame, Speaker } from "./speaker";
 import { freshDataDir, startServer, stopServer } from "../server";

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { spawn, ChildProcess } from "child_process";
 import * as path from "path";
 import { messageTexts, openChat, say, unique, uniqueRoom } from "./helpers";

@@ -1,4 +1,5 @@
-import { test, expect, Page, BrowserContext } from "@playwright/test";
+import { Page, BrowserContext } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import AxeBuilder from "@axe-core/playwright";
 import { openChat, uniqueRoom } from "./helpers";
 import { Speaker } from "./speaker";

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { person, say, uniqueRoom } from "./helpers";
 
 // Reading: one author's messages close together share one name line and avatar; each

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { openChat, person, say, unique, uniqueRoom } from "./helpers";
 import { Speaker } from "./speaker";
 

@@ -1,4 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
+import { Page } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { messageTexts, person, say, unique, uniqueRoom } from "./helpers";
 import { postAs } from "./speaker";
 

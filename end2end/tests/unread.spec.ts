@@ -1,4 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
+import { Page } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import AxeBuilder from "@axe-core/playwright";
 import { openChat, unique, uniqueRoom, watch } from "./helpers";
 import { Speaker } from "./speaker";
