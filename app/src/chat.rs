@@ -692,11 +692,6 @@ impl Chat {
         self.intend(Intent::Search(query));
     }
 
-    /// How `room` tells me of new messages (the default until the server says).
-    pub fn level(&self, room: &RoomId) -> Level {
-        self.unread.with(|u| u.get(room).map(|r| r.level).unwrap_or_default())
-    }
-
     /// Loads the messages missing after number `after`.
     pub fn fill_gap(&self, after: Seq) {
         self.intend(Intent::Around(Timeline::gap_fill(after)));

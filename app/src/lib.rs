@@ -54,8 +54,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     });
     let start = use_context::<start::PageStart>().unwrap_or_default();
     // What is unread, in the title and the icon (the page keeps them current).
-    let unread = start.unread().filter(|r| r.level != protocol::Level::Muted);
-    let (count, mentions) = unread.fold((0, 0), |(n, m), r| (n + r.unread, m + r.mentions));
+    let (count, mentions) = components::room_list::totals(start.unread());
     let start =
         view! { <script type="application/json" id=start::PAGE_START_ID inner_html=start.to_script()></script> };
     let found = use_context::<RenderedSearch>().map(|found| {

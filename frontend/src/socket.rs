@@ -154,10 +154,10 @@ thread_local! {
 /// Signed out in another tab (the token this page kept is gone): this one starts again
 /// as a visitor, rather than sign in again with the token it still holds.
 fn signed_out_elsewhere() {
-    if KEPT_A_TOKEN.get() && stored(TOKEN_KEY).is_none() {
+    let kept = stored(TOKEN_KEY).is_some();
+    if KEPT_A_TOKEN.replace(kept) && !kept {
         let _ = window().location().reload();
     }
-    KEPT_A_TOKEN.set(stored(TOKEN_KEY).is_some());
 }
 
 /// How long from now until `at_ms` (ms since the epoch).

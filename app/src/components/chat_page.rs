@@ -77,8 +77,7 @@ fn show_unread<'a>(unread: impl Iterator<Item = &'a crate::protocol::RoomUnread>
     let t = Locale::get().t();
     let doc = document();
     // Muted rooms count for nothing here: their rows get a dot.
-    let total =
-        unread.clone().filter(|r| r.level != Level::Muted).fold((0, 0), |(n, m), r| (n + r.unread, m + r.mentions));
+    let total = super::room_list::totals(unread.clone());
     doc.set_title(&if total.0 > 0 { format!("({}) {title}", total.0) } else { title.to_owned() });
     if let Ok(Some(icon)) = doc.query_selector("link[rel=icon]") {
         let _ = icon.set_attribute("href", if total.1 > 0 { "/favicon-mention.svg" } else { "/favicon.svg" });
@@ -97,13 +96,10 @@ fn show_unread<'a>(unread: impl Iterator<Item = &'a crate::protocol::RoomUnread>
     let Ok(rows) = doc.query_selector_all("[data-testid=room-entry]") else { return };
     for row in (0..rows.length()).filter_map(|i| rows.item(i)?.dyn_into::<leptos::web_sys::Element>().ok()) {
         let name = row.get_attribute("data-room").unwrap_or_default();
-        let (n, m, muted) = unread
-            .clone()
-            .find(|r| r.room.as_str() == name)
-            .map_or((0, 0, false), |r| (r.unread, r.mentions, r.level == Level::Muted));
+        let (n, m, muted) = super::room_list::marks(unread.clone().find(|r| r.room.as_str() == name));
         let mut label = format!("#{name}");
         for (attr, count, text) in [("data-unread", n, t.unread_count), ("data-mentions", m, t.mention_count)] {
-            match super::room_list::badge(count, muted).filter(|_| !muted || attr == "data-unread") {
+            match count {
                 Some(count) => {
                     let _ = row.set_attribute(attr, &count);
                     let said = if muted { t.muted_unread.to_owned() } else { fill(text, &[("count", &count)]) };
@@ -244,8 +240,8 @@ fn RoomView(room: RoomId) -> impl IntoView {
 /// My settings: how this room tells me of new messages, the control that asks this
 /// browser's permission to show notifications (shown, by [`show_unread`], until it is
 /// asked), and signing out (a plain form). Last in the room list, so that nothing
-/// moves as they appear; the style sheet hides them from a visitor without a name. Fixed markup from the
-/// locale's own strings (no one's input), answered by one handler for both.
+/// moves as they appear; the style sheet hides them from a visitor without a name.
+/// Fixed markup from the locale's own strings (no one's input), one handler for all.
 #[component]
 pub fn NotifyControls(room: RoomId) -> impl IntoView {
     let chat = expect_context::<Chat>();

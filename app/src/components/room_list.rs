@@ -7,7 +7,7 @@ use super::search_page::SearchBox;
 use crate::chat::{Chat, Intent};
 use crate::locale::Locale;
 use crate::location::{room_href, Link, Location};
-use crate::protocol::{Level, RoomId, RoomSummary, Seq};
+use crate::protocol::{Level, RoomId, RoomSummary, RoomUnread, Seq};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 /// The rooms listed: the server's, the lobby, the current one and any with something
@@ -24,15 +24,27 @@ fn listed(rooms: Vec<RoomSummary>, current: &RoomId, unread: Vec<RoomId>) -> Vec
     out
 }
 
-/// What a room's row shows of a count (in `data-unread`, `data-mentions`): nothing for
-/// none, up to "999+", and an empty mark (a dot) in a muted room.
-pub fn badge(count: u32, muted: bool) -> Option<String> {
-    match count {
+/// What a room's row shows (`data-unread`, `data-mentions`, and whether it is muted):
+/// nothing for none, counts up to "999+"; a muted room only an empty mark (a dot) for
+/// what is unread.
+pub fn marks(r: Option<&RoomUnread>) -> (Option<String>, Option<String>, bool) {
+    let Some(r) = r else { return (None, None, false) };
+    let muted = r.level == Level::Muted;
+    let shown = |count: u32| match count {
         0 => None,
-        _ if muted => Some(String::new()),
         1000.. => Some("999+".to_owned()),
         _ => Some(count.to_string()),
+    };
+    match muted {
+        true => ((r.unread > 0).then(String::new), None, true),
+        false => (shown(r.unread), shown(r.mentions), false),
     }
+}
+
+/// How many messages are unread, and how many mention me, in rooms not muted (the
+/// title's count and the icon's dot).
+pub fn totals<'a>(rooms: impl Iterator<Item = &'a RoomUnread>) -> (u32, u32) {
+    rooms.filter(|r| r.level != Level::Muted).fold((0, 0), |(n, m), r| (n + r.unread, m + r.mentions))
 }
 
 /// The room `step` places from `current` in the list (the ends stay where they are).
@@ -101,9 +113,7 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
                         let room = r.room.clone();
                         // As the page starts (the server's counts for its reader); the chat
                         // page keeps them current from then on.
-                        let (unread, mentions, muted) = chat.unread.with_untracked(|u| {
-                            u.get(&room).map_or((0, 0, false), |c| (c.unread, c.mentions, c.level == Level::Muted))
-                        });
+                        let (unread, mentions, muted) = chat.unread.with_untracked(|u| marks(u.get(&room)));
                         // How many messages are unread, and how many name me, the chat page
                         // writes on the row (`data-unread`, `data-mentions`) for the style
                         // sheet to show; "mark all as read" shows with them.
@@ -112,8 +122,8 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
                                 class:current=is_current
                                 data-testid="room-entry"
                                 data-room=r.room.to_string()
-                                data-unread=badge(unread, muted)
-                                data-mentions=badge(mentions, false).filter(|_| !muted)
+                                data-unread=unread
+                                data-mentions=mentions
                                 data-muted=muted.then_some("")
                             >
                                 <Link href=room_href(&r.room) text=format!("#{}", r.room)/>

@@ -150,6 +150,16 @@ fn summaries(rooms: &HashMap<RoomId, Counts>) -> Vec<RoomUnread> {
     out
 }
 
+/// A person's counts and levels as stored, per room.
+async fn stored_counts(store: &dyn Store, user: &UserId) -> Result<HashMap<RoomId, Counts>, StoreError> {
+    let (stored, levels) = (store.unread(user).await?, store.levels(user).await?);
+    let mut rooms: HashMap<RoomId, Counts> = stored.into_iter().map(|u| (u.room.clone(), Counts::stored(u))).collect();
+    for (room, level) in levels {
+        rooms.entry(room).or_default().level = level;
+    }
+    Ok(rooms)
+}
+
 /// Tells a person's tabs how these rooms stand now.
 fn tell(feed: &broadcast::Sender<Frame>, rooms: Vec<RoomUnread>) {
     // An error only means no tab listens right now.
@@ -271,11 +281,7 @@ impl Hub {
             readers.people.insert(user.clone(), Reader { feed, rooms: HashMap::new(), loading: Some(Vec::new()) });
             rx
         };
-        let stored = match self.store.unread(user).await {
-            Ok(stored) => self.store.levels(user).await.map(|levels| (stored, levels)),
-            Err(e) => Err(e),
-        };
-        let (stored, levels) = match stored {
+        let stored = match stored_counts(self.store.as_ref(), user).await {
             Ok(stored) => stored,
             Err(e) => {
                 self.shared.readers().forget(user);
@@ -286,13 +292,9 @@ impl Hub {
         let meanwhile = {
             let Readers { people, followers, .. } = &mut *readers;
             let Some(reader) = people.get_mut(user) else { return Ok((feed, None, following)) };
-            for u in stored {
-                followers.entry(u.room.clone()).or_default().insert(user.clone());
-                reader.rooms.insert(u.room.clone(), Counts::stored(u));
-            }
-            for (room, level) in levels {
+            for (room, counts) in stored {
                 followers.entry(room.clone()).or_default().insert(user.clone());
-                reader.rooms.entry(room).or_default().level = level;
+                reader.rooms.insert(room, counts);
             }
             reader.loading.take().unwrap_or_default()
         };
@@ -318,13 +320,7 @@ impl Hub {
         if let Some(ServerMsg::Unread { rooms, .. }) = self.unread_now(user) {
             return Ok(rooms);
         }
-        let (stored, levels) = (self.store.unread(user).await?, self.store.levels(user).await?);
-        let mut rooms: HashMap<RoomId, Counts> =
-            stored.into_iter().map(|u| (u.room.clone(), Counts::stored(u))).collect();
-        for (room, level) in levels {
-            rooms.entry(room).or_default().level = level;
-        }
-        Ok(summaries(&rooms))
+        Ok(summaries(&stored_counts(self.store.as_ref(), user).await?))
     }
 
     /// Everything about `user`'s counts now (for a tab that fell behind their updates).
