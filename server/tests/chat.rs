@@ -1146,3 +1146,57 @@ async fn how_a_room_notifies_reaches_every_tab_of_a_person_and_is_kept() {
     let told = ann.next_where(|m| matches!(m, ServerMsg::Notification(_))).await;
     assert!(matches!(told, ServerMsg::Notification(m) if m.text == "anyone?"));
 }
+
+#[tokio::test]
+async fn a_mention_reaches_someone_in_another_room_or_away_and_a_restart_keeps_who_is_who() {
+    let mut server = TestServer::binary();
+    // Cat chose her name once and went away; Ann is in another room.
+    let cat = server.named("Cat").await;
+    let cat_token = cat.token();
+    drop(cat);
+    let mut ann = server.named("Ann").await;
+    ann.join("ops", None).await;
+    assert_eq!(all_unread(&mut ann).await, []);
+    let mut bob = server.named("Bob").await;
+    bob.join("design", None).await;
+
+    // Neither is in #design: both are named, Ann is told at once.
+    bob.say("design", "b1", "@ann and @Cat: the plan").await;
+    let (mut told, mut counted) = (None, None);
+    while told.is_none() || counted.is_none() {
+        match ann.next().await {
+            ServerMsg::Notification(m) => told = Some(m),
+            ServerMsg::Unread { rooms, .. } => counted = rooms.into_iter().find(|r| r.room == room_id("design")),
+            _ => {}
+        }
+    }
+    let m = told.unwrap();
+    let named: Vec<&str> = m.mentions.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!((m.text.as_str(), named), ("@ann and @Cat: the plan", vec!["Ann", "Cat"]));
+    assert!(counts(None, 1, 1, Some(1))(&counted.unwrap()));
+    // A name that is nobody's names nobody.
+    bob.say("design", "b2", "@Zed?").await;
+    let m = bob.next_where(|m| matches!(m, ServerMsg::Message(m) if m.seq == 2)).await;
+    assert!(matches!(&m, ServerMsg::Message(m) if m.mentions.is_empty()), "{m:?}");
+
+    // Cat comes back: the mention waited for her.
+    let mut cat = server.client().await;
+    cat.hello(Some(&cat_token), None).await;
+    assert!(counts(None, 1, 1, Some(1))(&all_unread(&mut cat).await[0]));
+
+    // After a restart, everyone is still known by name: a mention of Cat, away again.
+    let bob_token = bob.token();
+    drop((ann, bob, cat));
+    server.process().signal("TERM");
+    assert!(server.process().wait_exit(Duration::from_secs(20)).is_some_and(|s| s.success()));
+    let server = TestServer::binary_in(server.data.clone(), &[]);
+    let mut bob = server.client().await;
+    bob.hello(Some(&bob_token), None).await;
+    bob.join("design", None).await;
+    bob.say("design", "b3", "@CAT again").await;
+    assert_eq!(bob.next_ack().await.1, 3);
+    let mut cat = server.client().await;
+    cat.hello(Some(&cat_token), None).await;
+    let now = all_unread(&mut cat).await;
+    assert!(now.len() == 1 && counts(None, 2, 2, Some(1))(&now[0]), "{now:?}");
+}

@@ -10,7 +10,7 @@ use crate::hub::PostOutcome;
 use crate::identity::{fresh_id, SecretError};
 use crate::store::{around_span, Post, Refusal, StoreError};
 use app::protocol::{
-    find_mentions, ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, Seq, ServerMsg, User, HISTORY_PAGE,
+    ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, Seq, ServerMsg, User, HISTORY_PAGE,
     MAX_REACTIONS,
 };
 use tokio_stream::wrappers::BroadcastStream;
@@ -33,12 +33,12 @@ impl<T: Transport> Connection<T> {
             }
             ClientMsg::Send { room, id, text, reply_to } => {
                 let user = self.identified()?;
-                let mentions = self.mentions(&room, &text);
+                let mentions = self.cx.hub.named(&room, &text);
                 self.store_and_ack(Post::reply(room, user, id, text, reply_to).mentioning(mentions)).await
             }
             ClientMsg::Edit { room, id, target, text } => {
                 let user = self.identified()?;
-                let mentions = self.mentions(&room, &text);
+                let mentions = self.cx.hub.named(&room, &text);
                 self.store_and_ack(Post::edit(room, user, id, target, text).mentioning(mentions)).await
             }
             ClientMsg::React { room, id, target, emoji, remove } => {
@@ -109,24 +109,6 @@ impl<T: Transport> Connection<T> {
                 Ok(now.into_iter().collect())
             }
         }
-    }
-
-    /// The people in `room` now whom `text`'s `@name`s name.
-    fn mentions(&self, room: &RoomId, text: &str) -> Vec<User> {
-        if !text.contains('@') {
-            return Vec::new();
-        }
-        let online = self.cx.hub.online(room);
-        let names: Vec<&str> = online.iter().map(|u| u.name.as_str()).collect();
-        let named = find_mentions(text, &names);
-        let mut people: Vec<User> = Vec::new();
-        for user in &online {
-            let is_named = named.iter().any(|(_, name)| name.eq_ignore_ascii_case(&user.name));
-            if is_named && !people.iter().any(|p| p.id == user.id) {
-                people.push(user.clone());
-            }
-        }
-        people
     }
 
     /// Hands a post (a message, an edit or a delete) to the writer; it is acknowledged,
@@ -221,6 +203,7 @@ impl<T: Transport> Connection<T> {
                 }
             }
         }
+        self.cx.hub.remember(&user);
         self.user = Some(user.clone());
         let token = self.cx.identity.token(&user);
         let rooms = ServerMsg::Rooms { rooms: self.cx.hub.rooms() };

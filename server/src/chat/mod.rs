@@ -13,7 +13,7 @@ mod transport;
 
 pub use commands::unavailable;
 pub use connection::serve;
-pub use transport::{plain_line, Plain, Protocol, Transport};
+pub use transport::{is_guest, plain_line, Plain, Protocol, Transport};
 
 use crate::admission::{Admission, Pass, Refused};
 use crate::hub::Hub;

@@ -61,6 +61,15 @@ impl Transport for Protocol {
     }
 }
 
+/// How a guest's id begins.
+const GUEST: &str = "guest-";
+
+/// Whether `id` is a plain client's guest (a new one for each connection, so never
+/// kept as one of the people an `@name` names).
+pub fn is_guest(id: &UserId) -> bool {
+    id.as_str().starts_with(GUEST)
+}
+
 /// A plain client: a guest in the lobby, lines of text both ways.
 pub struct Plain {
     guest: User,
@@ -70,7 +79,7 @@ impl Plain {
     /// A new guest, named `guest-` and four hex digits.
     pub fn guest() -> Result<Plain, crate::identity::SecretError> {
         let hex: String = random_bytes::<6>()?.iter().map(|b| format!("{b:02x}")).collect();
-        let guest = User { id: UserId(format!("guest-{hex}")), name: format!("guest-{}", &hex[..4]) };
+        let guest = User { id: UserId(format!("{GUEST}{hex}")), name: format!("guest-{}", &hex[..4]) };
         tracing::debug!(guest = %guest.name, "plain client connected");
         Ok(Plain { guest })
     }

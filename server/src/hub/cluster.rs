@@ -168,7 +168,13 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
                 }
                 false
             }
-            Event::Here { room, user } => shared.rooms().remote_set(&node, &room, &user.id, Some(user.name)),
+            Event::Here { room, user } => {
+                // Someone who said hello there: that node keeps their name in the store.
+                if !crate::chat::is_guest(&user.id) {
+                    shared.people().seen(&user);
+                }
+                shared.rooms().remote_set(&node, &room, &user.id, Some(user.name))
+            }
             Event::Gone { room, user } => shared.rooms().remote_set(&node, &room, &user, None),
             Event::Snapshot { rooms } => shared.rooms().remote_snapshot(&node, rooms),
             Event::Read { user, room, seq } => {

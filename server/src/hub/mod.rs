@@ -14,6 +14,7 @@
 
 mod cluster;
 mod directory;
+mod people;
 mod presence;
 mod reading;
 
@@ -122,6 +123,8 @@ struct Shared {
     bus: Arc<dyn Bus>,
     /// Unread counts of the people here, and read positions to write.
     readers: Mutex<reading::Readers>,
+    /// Everyone an `@name` can name, and names to write.
+    people: Mutex<people::People>,
     saving: Notify,
     /// Held while read positions are written: one write at a time, and the last one
     /// at shutdown waits for any under way.
@@ -137,6 +140,10 @@ impl Shared {
 
     fn readers(&self) -> MutexGuard<'_, reading::Readers> {
         self.readers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn people(&self) -> MutexGuard<'_, people::People> {
+        self.people.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Delivers a stored message (from this node's writer, another node, or the store)
@@ -229,6 +236,7 @@ impl Hub {
         shutdown: CancellationToken,
     ) -> Result<Arc<Hub>, StoreError> {
         let stored = store.rooms().await?.into_iter().collect();
+        let people = people::People::from(store.people().await?);
         let spans_nodes = bus.spans_nodes();
         let shared = Arc::new(Shared {
             rooms: Mutex::new(Rooms { stored, ..Rooms::default() }),
@@ -236,6 +244,7 @@ impl Hub {
             directory_dirty: Notify::new(),
             bus,
             readers: Mutex::default(),
+            people: Mutex::new(people),
             saving: Notify::new(),
             save_lock: tokio::sync::Mutex::new(()),
         });
@@ -341,6 +350,23 @@ impl Hub {
     /// Who is in a room now, on any node.
     pub fn online(&self, room: &RoomId) -> Vec<User> {
         self.shared.rooms().online(room)
+    }
+
+    /// Someone who said hello here, by the name they go by now: an `@name` names them
+    /// from now on (kept in the store a moment later, with the read positions).
+    pub fn remember(&self, user: &User) {
+        if self.shared.people().remember(user) {
+            self.shared.saving.notify_one();
+        }
+    }
+
+    /// The people that `text`'s `@name`s name, posted in `room` (see `people.rs`).
+    pub fn named(&self, room: &RoomId, text: &str) -> Vec<User> {
+        if !text.contains('@') {
+            return Vec::new();
+        }
+        let here = self.online(room);
+        self.shared.people().named(text, &here)
     }
 
     /// Updates a person's name in every room they are in (after a rename).

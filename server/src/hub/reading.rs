@@ -9,7 +9,7 @@
 use super::{Frame, Hub, Shared};
 use crate::bus::Event;
 use crate::store::{Store, StoreError, Unread};
-use app::protocol::{ChatMessage, Level, MessageKind, RoomId, RoomUnread, Seq, ServerMsg, UserId};
+use app::protocol::{ChatMessage, Level, MessageKind, RoomId, RoomUnread, Seq, ServerMsg, User, UserId};
 use std::{
     collections::{BTreeSet, HashMap, HashSet},
     sync::Arc,
@@ -369,18 +369,31 @@ async fn save(store: &dyn Store, shared: &Shared) {
     let _one_at_a_time = shared.save_lock.lock().await;
     let marks: Vec<(UserId, RoomId, Seq)> =
         std::mem::take(&mut shared.readers().unsaved).into_iter().map(|((u, r), s)| (u, r, s)).collect();
-    if marks.is_empty() {
-        return;
-    }
-    if let Err(e) = store.mark_read(marks.clone()).await {
-        tracing::warn!(count = marks.len(), "cannot write read positions (trying again soon): {e}");
-        let mut readers = shared.readers();
-        for (u, r, s) in marks {
-            let unsaved = readers.unsaved.entry((u, r)).or_insert(s);
-            *unsaved = (*unsaved).max(s);
+    if !marks.is_empty() {
+        if let Err(e) = store.mark_read(marks.clone()).await {
+            tracing::warn!(count = marks.len(), "cannot write read positions (trying again soon): {e}");
+            let mut readers = shared.readers();
+            for (u, r, s) in marks {
+                let unsaved = readers.unsaved.entry((u, r)).or_insert(s);
+                *unsaved = (*unsaved).max(s);
+            }
+            drop(readers);
+            shared.saving.notify_one();
         }
-        drop(readers);
-        shared.saving.notify_one();
+    }
+    let people: Vec<User> =
+        std::mem::take(&mut shared.people().unsaved).into_iter().map(|(id, name)| User { id, name }).collect();
+    if !people.is_empty() {
+        if let Err(e) = store.remember(people.clone()).await {
+            tracing::warn!(count = people.len(), "cannot write people's names (trying again soon): {e}");
+            let mut kept = shared.people();
+            for user in people {
+                // A newer name given meanwhile stays.
+                kept.unsaved.entry(user.id).or_insert(user.name);
+            }
+            drop(kept);
+            shared.saving.notify_one();
+        }
     }
 }
 

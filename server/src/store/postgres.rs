@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0004_search.sql"),
     include_str!("../../migrations/postgres/0005_reads.sql"),
     include_str!("../../migrations/postgres/0006_levels.sql"),
+    include_str!("../../migrations/postgres/0007_people.sql"),
 ];
 /// The migration that adds the search index: the messages already stored are indexed
 /// with it.
@@ -481,6 +482,26 @@ impl Store for PostgresStore {
         } else {
             query(&client, unread_sql::SET_LEVEL, &[&user, &room, &level.as_str()]).await?;
         }
+        Ok(())
+    }
+
+    async fn people(&self) -> Result<Vec<User>, StoreError> {
+        let client = self.client().await?;
+        let rows = query(&client, unread_sql::PEOPLE, &[]).await?;
+        Ok(rows.into_iter().map(|r| User { id: UserId(r.get(0)), name: r.get(1) }).collect())
+    }
+
+    async fn remember(&self, people: Vec<User>) -> Result<(), StoreError> {
+        if people.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = people.iter().map(|u| u.id.as_str()).collect();
+        let names: Vec<&str> = people.iter().map(|u| u.name.as_str()).collect();
+        let client = self.client().await?;
+        // One statement (one commit); the hub hands each person over once a batch.
+        let sql = "INSERT INTO people (user_id, name) SELECT * FROM unnest($1::text[], $2::text[]) \
+                   ON CONFLICT (user_id) DO UPDATE SET name = excluded.name";
+        query(&client, sql, &[&ids, &names]).await?;
         Ok(())
     }
 

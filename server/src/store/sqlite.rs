@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_search.sql"),
     include_str!("../../migrations/0005_reads.sql"),
     include_str!("../../migrations/0006_levels.sql"),
+    include_str!("../../migrations/0007_people.sql"),
 ];
 /// The migration that adds the search index: the messages already stored are indexed
 /// with it.
@@ -599,6 +600,32 @@ impl Store for SqliteStore {
                 writer.conn.execute(&sqlite_params(unread_sql::SET_LEVEL), params![user, room, level.as_str()])?;
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn people(&self) -> Result<Vec<User>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(unread_sql::PEOPLE)?;
+            let rows = stmt.query_map([], |r| Ok(User { id: UserId(r.get(0)?), name: r.get(1)? }))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn remember(&self, people: Vec<User>) -> Result<(), StoreError> {
+        self.write(move |writer| {
+            let tx = writer.conn.transaction()?;
+            {
+                let mut keep = tx.prepare_cached(
+                    "INSERT INTO people (user_id, name) VALUES (?1, ?2) \
+                     ON CONFLICT (user_id) DO UPDATE SET name = excluded.name",
+                )?;
+                for user in people {
+                    keep.execute(params![user.id.as_str(), user.name])?;
+                }
+            }
+            tx.commit()
         })
         .await
     }

@@ -48,7 +48,20 @@ const SUITE: &[(&str, Check)] = &[
     ("read positions move forward and count what came since; levels are kept", |s| {
         Box::pin(read_positions_move_forward_and_count_what_came_since(s))
     }),
+    ("people are kept by their latest name", |s| Box::pin(people_are_kept_by_their_latest_name(s))),
 ];
+
+async fn people_are_kept_by_their_latest_name(open: Reopen) {
+    let store = open().await;
+    let person = |id: &str, name: &str| User { id: UserId(id.into()), name: name.into() };
+    assert_eq!(store.people().await.unwrap(), []);
+    store.remember(vec![person("u1", "Ann"), person("u2", "김민준")]).await.unwrap();
+    store.remember(vec![person("u1", "Ann Lee")]).await.unwrap();
+    store.remember(Vec::new()).await.unwrap();
+    let mut people = open().await.people().await.unwrap();
+    people.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(people, [person("u1", "Ann Lee"), person("u2", "김민준")]);
+}
 
 async fn read_positions_move_forward_and_count_what_came_since(open: Reopen) {
     use super::Unread;
@@ -500,6 +513,8 @@ async fn brought_up_to_date(store: Arc<dyn Store>) {
     // Messages stored before there was a search index are found too.
     assert_eq!(found(&*store, "first version").await, [("r".into(), 1)]);
     assert_eq!(found(&*store, "still here").await, [("r".into(), 3)]);
+    // Its author is someone an `@name` can name, by the name they wrote under.
+    assert_eq!(store.people().await.unwrap(), [User { id: UserId("u1".into()), name: "U1".into() }]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
