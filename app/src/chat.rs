@@ -264,10 +264,17 @@ impl Timeline {
     }
 
     /// The server's answer to a join: `complete` false means what is shown may have a
-    /// hole in it, so it is replaced.
+    /// hole in it, so it is replaced. The first answer replaces the server-rendered page
+    /// from its first message on; a page rendered before that (around the first unread
+    /// message) stays, above a gap if the two do not meet.
     pub fn joined(&mut self, messages: Vec<ChatMessage>, complete: bool, has_older: bool) {
-        if !complete || !self.loaded {
+        if !complete {
             self.confirmed.clear();
+        } else if !self.loaded {
+            let from = messages.first().map(|m| m.seq);
+            self.confirmed.retain(|e| from.is_some_and(|from| e.seq < Some(from)));
+        }
+        if self.confirmed.is_empty() {
             self.has_older = has_older;
         }
         self.loaded = true;

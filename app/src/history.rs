@@ -1,7 +1,9 @@
-//! The room's latest messages in the server-rendered page. The server loads them before
-//! rendering and also writes them into the page as JSON, so that the browser hydrates
-//! the same list it was sent; after that, the socket keeps every room current.
+//! The room's latest messages in the server-rendered page (and, for a reader whose first
+//! unread message is further back, the page around that one too). The server loads them
+//! before rendering and also writes them into the page as JSON, so that the browser
+//! hydrates the same list it was sent; after that, the socket keeps every room current.
 
+use crate::chat::Timeline;
 use crate::protocol::{HistoryPage, RoomId};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -11,6 +13,10 @@ use serde::{Deserialize, Serialize};
 pub struct RenderedPage {
     pub room: RoomId,
     pub page: HistoryPage,
+    /// The page around the reader's first unread message, when the newest page does
+    /// not reach back to it: shown above the newest, with a gap between.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub around: Option<HistoryPage>,
 }
 
 impl RenderedPage {
@@ -19,7 +25,21 @@ impl RenderedPage {
     pub fn read(json: &str) -> Option<RenderedPage> {
         let value = crate::protocol::json::Json::parse(json).ok()?;
         let room = crate::protocol::json::room_field(&value)?;
-        Some(RenderedPage { room, page: crate::protocol::json::page_of(value.get("page")?)? })
+        let page = crate::protocol::json::page_of(value.get("page")?)?;
+        let around = match value.get("around") {
+            Some(around) => Some(crate::protocol::json::page_of(around)?),
+            None => None,
+        };
+        Some(RenderedPage { room, page, around })
+    }
+
+    /// The room's timeline as the page shows it.
+    pub fn timeline(self) -> Timeline {
+        let mut timeline = Timeline::from_page(self.page.messages, self.page.has_older);
+        if let Some(around) = self.around {
+            timeline.around(around.messages, around.has_older);
+        }
+        timeline
     }
 }
 
@@ -60,12 +80,12 @@ impl RenderedHistory {
         RenderedHistory(StoredValue::new(rendered_page()))
     }
 
-    /// The rendered page of `room`, once.
-    pub fn take(&self, room: &RoomId) -> Option<HistoryPage> {
+    /// The rendered timeline of `room`, once.
+    pub fn take(&self, room: &RoomId) -> Option<Timeline> {
         let mut taken = None;
         self.0.update_value(|held| {
             if held.as_ref().is_some_and(|p| &p.room == room) {
-                taken = held.take().map(|p| p.page);
+                taken = held.take().map(RenderedPage::timeline);
             }
         });
         taken
@@ -86,6 +106,7 @@ fn rendered_page() -> Option<RenderedPage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::Row;
     use crate::protocol::{ChatMessage, MessageKind, User, UserId};
 
     #[test]
@@ -110,10 +131,55 @@ mod tests {
                 }],
                 has_older: false,
             },
+            around: None,
         };
         let json = page.to_script_json();
         assert!(!json.contains('<') && !json.contains('>') && !json.contains('&'), "{json}");
         assert_eq!(serde_json::from_str::<RenderedPage>(&json).unwrap(), page);
         assert_eq!(RenderedPage::read(&json), Some(page), "the page's own reader reads the same");
+    }
+
+    fn page(seqs: std::ops::RangeInclusive<u64>, has_older: bool) -> HistoryPage {
+        let messages = seqs
+            .map(|seq| ChatMessage {
+                room: RoomId::lobby(),
+                seq,
+                id: crate::protocol::ClientMsgId(format!("m{seq}")),
+                author: User { id: UserId("u".into()), name: "Bob".into() },
+                kind: MessageKind::Text,
+                text: format!("message {seq}"),
+                sent_at: 1,
+                target: None,
+                edited: false,
+                deleted: false,
+                quote: None,
+                reactions: Vec::new(),
+                mentions: Vec::new(),
+            })
+            .collect();
+        HistoryPage { messages, has_older }
+    }
+
+    #[test]
+    fn a_page_rendered_around_the_first_unread_stays_above_the_newest_once_joined() {
+        let rendered =
+            RenderedPage { room: RoomId::lobby(), page: page(71..=120, true), around: Some(page(1..=50, false)) };
+        let read = RenderedPage::read(&rendered.to_script_json()).expect("reads back");
+        assert_eq!(read, rendered);
+        let mut t = read.timeline();
+        let gaps = |t: &Timeline| -> Vec<u64> {
+            t.rows(&|_| 0, 0, None)
+                .into_iter()
+                .filter_map(|r| if let Row::Gap(after) = r { Some(after) } else { None })
+                .collect()
+        };
+        assert_eq!((t.first_seq(), t.last_seq(), gaps(&t), t.has_older), (Some(1), Some(120), vec![50], false));
+        // The socket's first answer: the newest page, two messages on. The page above stays.
+        t.joined(page(73..=122, true).messages, true, true);
+        assert_eq!((t.first_seq(), t.last_seq(), gaps(&t), t.has_older), (Some(1), Some(122), vec![50], false));
+        assert!(t.message(71).is_some() && t.message(30).is_some());
+        // Later, an answer with a hole in it (back after too long away) replaces it all.
+        t.joined(page(300..=349, true).messages, false, true);
+        assert_eq!((t.first_seq(), gaps(&t), t.has_older), (Some(300), vec![], true));
     }
 }

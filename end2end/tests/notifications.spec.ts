@@ -134,6 +134,14 @@ test("asked for after a click; one tab shows what mentions me or a room set to a
   await expect.poll(() => shown(second)).toHaveLength(2);
   expect((await shown(second))[1]).toEqual({ title: `Bob · #${design}`, body: "@Ann a question" });
   expect(await shown(third)).toEqual([]);
+
+  // A room she has never opened: "@Ann" there names her too, and she is told.
+  const far = uniqueRoom("far");
+  await bob.join(far);
+  await bob.post(far, ["@Ann from a room you never opened"]);
+  await expect.poll(() => shown(second)).toHaveLength(3);
+  expect((await shown(second))[2]).toEqual({ title: `Bob · #${far}`, body: "@Ann from a room you never opened" });
+  await expect(row(second, far)).toHaveAttribute("data-mentions", "1");
   bob.close();
   await context.close();
 });

@@ -89,7 +89,8 @@ test("a room with many unread opens at the first of them, far back", async ({ br
   const bob = await Speaker.connect(baseURL!, "Bob");
   await bob.join(room);
   await bob.post(room, ["already read"]);
-  const ann = await (await browser.newContext()).newPage();
+  const context = await browser.newContext();
+  const ann = await context.newPage();
   const traffic = watch(ann);
   await openChat(ann, `/r/${room}`, "Ann");
   await expect.poll(() => traffic.sent.some(({ frame }) => frame.type === "read" && frame.room === room)).toBe(true);
@@ -100,6 +101,24 @@ test("a room with many unread opens at the first of them, far back", async ({ br
   const first = unique("the first you missed");
   await bob.post(room, [first, ...Array.from({ length: 119 }, (_, i) => `later ${i}`)]);
   await expect(row(ann, room)).toHaveAttribute("data-unread", "120");
+
+  // The server's page for her opens there too: the page around it, above the newest
+  // (a gap between), the New line on it; the browser then loads nothing more for it.
+  const html = await (await ann.request.get(`/r/${room}`)).text();
+  expect(html).toMatch(new RegExp(`data-new="New"[^>]*>(?:(?!</li>).)*${first}`, "s"));
+  expect(html.match(/data-new=/g)).toHaveLength(1);
+  expect(html).toContain(`data-testid="load-between"`);
+  expect(html).toContain("later 118");
+  const direct = await context.newPage();
+  const directTraffic = watch(direct);
+  await direct.goto(`/r/${room}`);
+  await expect(direct.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
+  const directLine = direct.getByTestId("message").filter({ hasText: first });
+  await expect(directLine).toHaveAttribute("data-new", "New");
+  await expect(directLine).toBeInViewport();
+  expect(directTraffic.sent.filter(({ frame }) => frame.type === "around")).toEqual([]);
+  await direct.close();
+
   await row(ann, room).getByRole("link").click();
   const line = ann.getByTestId("message").filter({ hasText: first });
   await expect(line).toHaveAttribute("data-new", "New");

@@ -1,15 +1,17 @@
-//! The server-rendered chat pages: a room's latest messages are loaded first, then the
-//! app is rendered around them (and the same messages written into the page as JSON,
-//! for the browser to hydrate).
+//! The server-rendered chat pages: a room's latest messages are loaded first (and for a
+//! reader with a first unread message further back, the page around it), then the app
+//! is rendered around them (and the same messages written into the page as JSON, for
+//! the browser to hydrate).
 
 use crate::chat::Gate;
 use crate::hub::Hub;
+use crate::store::around_span;
 use app::chat::Results;
 use app::components::search_page::RenderedSearch;
 use app::history::RenderedPage;
 use app::locale::{Lang, LANG_COOKIE};
 use app::location::Place;
-use app::protocol::{ServerMsg, HISTORY_PAGE};
+use app::protocol::{RoomId, ServerMsg, HISTORY_PAGE};
 use app::shell;
 use app::start::PageStart;
 use axum::{
@@ -52,17 +54,6 @@ pub async fn page(
         }
         _ => None,
     };
-    let rendered = match place {
-        Place::Room(room) => match hub.store().latest(&room, HISTORY_PAGE).await {
-            Ok(page) => Some(RenderedPage { room, page }),
-            Err(e) => {
-                // The page still works: the socket brings the messages once it connects.
-                tracing::warn!(%room, "rendering a page without its history: {e}");
-                None
-            }
-        },
-        Place::BadRoom { .. } | Place::NotFound | Place::Search { .. } => None,
-    };
     // The rooms as the socket will list them, and the person of the session cookie
     // (the page is then theirs: see the Cache-Control below).
     let mut start = PageStart { frames: vec![ServerMsg::Rooms { rooms: hub.rooms() }] };
@@ -74,6 +65,10 @@ pub async fn page(
         start.frames.push(ServerMsg::Welcome { user, token: String::new() });
         start.frames.push(ServerMsg::Unread { rooms: unread, all: true });
     }
+    let rendered = match place {
+        Place::Room(room) => rendered_room(&hub, room, &start).await,
+        Place::BadRoom { .. } | Place::NotFound | Place::Search { .. } => None,
+    };
     let render = leptos_axum::render_app_to_stream_with_context(
         move || {
             leptos::prelude::provide_context(start.clone());
@@ -90,6 +85,36 @@ pub async fn page(
     // A page may be one person's: kept by no shared cache, checked again by the browser.
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-cache"));
     response
+}
+
+/// A room's newest page as the page shows it, with the page around the reader's first
+/// unread message if the newest does not reach back to it (the room opens there).
+async fn rendered_room(hub: &Hub, room: RoomId, start: &PageStart) -> Option<RenderedPage> {
+    let page = match hub.store().latest(&room, HISTORY_PAGE).await {
+        Ok(page) => page,
+        Err(e) => {
+            // The page still works: the socket brings the messages once it connects.
+            tracing::warn!(%room, "rendering a page without its history: {e}");
+            return None;
+        }
+    };
+    let first = start.unread().find(|r| r.room == room).and_then(|r| r.first);
+    let oldest = page.messages.first().map(|m| m.seq);
+    let around = match first.filter(|f| oldest.is_some_and(|o| *f < o)) {
+        Some(first) => {
+            let (from, to) = around_span(first);
+            match hub.store().span(&room, from, to).await {
+                Ok(around) => Some(around),
+                Err(e) => {
+                    // The page then loads it once the room is joined.
+                    tracing::warn!(%room, "rendering a page without its first unread message: {e}");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    Some(RenderedPage { room, page, around })
 }
 
 /// `?lang=CODE`: remember the language and show the page again at its own address.

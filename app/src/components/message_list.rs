@@ -4,7 +4,7 @@
 
 use crate::chat::{avatar_colour, initials, Chat, Delivery, Entry, Intent, Row, Timeline};
 use crate::locale::{fill, iso_time, Locale};
-use crate::protocol::{HistoryPage, MessageKind, RoomId, Seq, REACTIONS};
+use crate::protocol::{MessageKind, RoomId, Seq, REACTIONS};
 use leptos::{
     either::{Either, EitherOf3},
     html,
@@ -17,14 +17,14 @@ const STICK_TO_BOTTOM_PX: i32 = 48;
 const LOAD_OLDER_PX: i32 = 40;
 
 #[component]
-pub fn MessageList(room: RoomId, ssr_page: Option<HistoryPage>) -> impl IntoView {
+pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let locale = Locale::get();
     let t = locale.t();
     let list = NodeRef::<html::Ol>::new();
     let at_bottom = RwSignal::new(true);
     let unseen = RwSignal::new(false);
-    let server_rendered = StoredValue::new(ssr_page.map(|p| Timeline::from_page(p.messages, p.has_older)));
+    let server_rendered = StoredValue::new(ssr_page);
 
     // Once in the browser, the server-rendered page becomes the room's timeline, which
     // the socket then keeps current.

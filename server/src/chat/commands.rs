@@ -10,8 +10,7 @@ use crate::hub::PostOutcome;
 use crate::identity::{fresh_id, SecretError};
 use crate::store::{around_span, Post, Refusal, StoreError};
 use app::protocol::{
-    ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, Seq, ServerMsg, User, HISTORY_PAGE,
-    MAX_REACTIONS,
+    ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, Seq, ServerMsg, User, HISTORY_PAGE, MAX_REACTIONS,
 };
 use tokio_stream::wrappers::BroadcastStream;
 

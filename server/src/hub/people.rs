@@ -74,7 +74,10 @@ impl People {
             let in_room: Vec<&User> = here.iter().filter(|u| folded(&u.name) == key).collect();
             let named: Vec<User> = if in_room.is_empty() {
                 let known = self.by_name.range((key.clone(), UserId(String::new()))..);
-                known.take_while(|((n, _), _)| *n == key).map(|((_, id), name)| User { id: id.clone(), name: name.clone() }).collect()
+                known
+                    .take_while(|((n, _), _)| *n == key)
+                    .map(|((_, id), name)| User { id: id.clone(), name: name.clone() })
+                    .collect()
             } else {
                 in_room.into_iter().cloned().collect()
             };
@@ -102,7 +105,8 @@ mod tests {
 
     #[test]
     fn a_name_names_whoever_has_it_in_the_room_else_everyone_known_by_it() {
-        let mut people = People::from(vec![user("u1", "Ann"), user("u2", "ann"), user("u3", "Ann Lee"), user("u4", "민준")]);
+        let mut people =
+            People::from(vec![user("u1", "Ann"), user("u2", "ann"), user("u3", "Ann Lee"), user("u4", "민준")]);
         let here = [user("u2", "ann"), user("u5", "Bob")];
         // In the room: only the Ann here, though another Ann is known.
         assert_eq!(ids(people.named("hi @ANN!", &here)), ["u2"]);
