@@ -104,6 +104,11 @@ pub fn App(
     let locale = Locale::new(Reader::current());
     provide_context(locale);
     provide_context(Location::current());
+    // An address that names a message (a search result's) opens the room there.
+    let initial = Location::initial();
+    if let (Place::Room(room), Some(seq)) = (Place::of(&initial), location::message_at(&initial)) {
+        chat.open_at(room, seq);
+    }
     provide_context(RenderedHistory::current());
     if let Some(connect) = connect {
         connect(link);

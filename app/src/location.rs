@@ -6,7 +6,7 @@
 //! WebAssembly small.
 
 use crate::locale::Lang;
-use crate::protocol::{Invalid, RoomId, DEFAULT_ROOM};
+use crate::protocol::{Invalid, RoomId, Seq, DEFAULT_ROOM};
 use leptos::prelude::*;
 
 /// What an address shows.
@@ -31,12 +31,7 @@ impl Place {
     pub fn of(path: &str) -> Place {
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
         if path == "/search" {
-            let param = |name: &str| {
-                query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-                    .map(|v| percent_decode(&v.replace('+', " ")))
-            };
+            let param = |name: &str| query_param(query, name);
             return Place::Search {
                 query: param("q").unwrap_or_default(),
                 before: param("before").and_then(|b| b.parse().ok()),
@@ -78,6 +73,26 @@ pub fn room_href(room: &RoomId) -> String {
     } else {
         format!("/r/{room}")
     }
+}
+
+/// A value of a URL's query, decoded.
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        .map(|v| percent_decode(&v.replace('+', " ")))
+}
+
+/// The address of message `seq` of `room`: the room opened there (the server renders
+/// the page around it, so it works without JavaScript too), highlighted.
+pub fn message_href(room: &RoomId, seq: Seq) -> String {
+    format!("{}?at={seq}#m-{seq}", room_href(room))
+}
+
+/// The message a room's address asks to open at (`?at=`), if any.
+pub fn message_at(path: &str) -> Option<Seq> {
+    let (path, query) = path.split_once('?')?;
+    query_param(query, "at").filter(|_| path != "/search")?.parse().ok()
 }
 
 /// The address of the search for `query` (from search position `before`).
@@ -242,5 +257,12 @@ mod tests {
             assert_eq!(Place::of(&room_href(&room)), Place::Room(room.clone()));
         }
         assert_eq!(room_href(&RoomId::lobby()), "/");
+        let design = RoomId::parse("design").unwrap();
+        let href = message_href(&design, 42);
+        assert_eq!(href, "/r/design?at=42#m-42");
+        let path = href.split('#').next().unwrap();
+        assert_eq!((Place::of(path), message_at(path)), (Place::Room(design), Some(42)));
+        assert_eq!(message_at("/r/design"), None);
+        assert_eq!(message_at("/r/design?at=x"), None);
     }
 }

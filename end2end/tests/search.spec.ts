@@ -1,6 +1,6 @@
 import { test, expect } from "./fixtures";
 import AxeBuilder from "@axe-core/playwright";
-import { openChat, say, unique, uniqueRoom } from "./helpers";
+import { openChat, say, unique, uniqueRoom, watch } from "./helpers";
 import { postAs } from "./speaker";
 
 // Search: a word from far back in a room is found from any page, with the word marked,
@@ -34,6 +34,7 @@ test("a word from 300 messages back is found, marked, and its result opens the r
   expect(scan.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`)).toEqual([]);
 
   // The keyboard opens it: the room, scrolled to the message 300 back, highlighted.
+  const href = (await result.getAttribute("href"))!;
   await result.focus();
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(new RegExp(`/r/${room}$`));
@@ -41,6 +42,17 @@ test("a word from 300 messages back is found, marked, and its result opens the r
   await expect(found).toHaveClass(/highlighted/);
   await expect(found).toBeInViewport();
   await expect(page.getByTestId("room-name")).toHaveText(`#${room}`);
+
+  // Its address opened in a tab of its own: the server renders the room around it, so
+  // the page has it at once, highlighted, and loads nothing more for it.
+  const tab = await page.context().newPage();
+  const traffic = watch(tab);
+  await tab.goto(href);
+  await expect(tab.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
+  const there = tab.getByTestId("message").filter({ hasText: `the ${word} plan` });
+  await expect(there).toHaveClass(/highlighted/);
+  await expect(there).toBeInViewport();
+  expect(traffic.sent.filter(({ frame }) => frame.type === "around")).toEqual([]);
 });
 
 test("results follow the box as one types, newest first; Korean is found inside its written forms", async ({ browser }) => {
@@ -78,6 +90,8 @@ test("@nojs the search page lists results without JavaScript, a page at a time",
   const room = uniqueRoom("nojs-search");
   const tag = `q${Date.now().toString(36)}`;
   await postAs(baseURL!, "Nadia", room, Array.from({ length: 25 }, (_, i) => `item ${i} ${tag}`));
+  // Then more than a page of others, so every result is further back than the newest 50.
+  await postAs(baseURL!, "Nadia", room, Array.from({ length: 60 }, (_, i) => `chatter ${i}`));
   await page.goto(`/search?q=${tag}`);
   const texts = page.getByTestId("search-result-text");
   await expect(texts).toHaveCount(20);
@@ -90,5 +104,13 @@ test("@nojs the search page lists results without JavaScript, a page at a time",
   await page.getByTestId("search-input").fill(`item 7 ${tag}`);
   await page.getByTestId("search-button").click();
   await expect(texts).toHaveText([`item 7 ${tag}`]);
-  await expect(page.getByTestId("search-result")).toHaveAttribute("href", `/r/${room}#m-8`);
+  await expect(page.getByTestId("search-result")).toHaveAttribute("href", `/r/${room}?at=8#m-8`);
+  // Followed: the room as the server renders it around that message, which is in view
+  // and highlighted, with the newest messages below a gap.
+  await page.getByTestId("search-result").click();
+  const found = page.locator("#m-8");
+  await expect(found).toHaveClass(/highlighted/);
+  await expect(found).toContainText(`item 7 ${tag}`);
+  await expect(found).toBeInViewport();
+  await expect(page.getByTestId("message-text").filter({ hasText: "chatter 59" })).toHaveCount(1);
 });

@@ -11,7 +11,7 @@ use app::components::search_page::RenderedSearch;
 use app::history::RenderedPage;
 use app::locale::{Lang, LANG_COOKIE};
 use app::location::Place;
-use app::protocol::{RoomId, ServerMsg, HISTORY_PAGE};
+use app::protocol::{RoomId, Seq, ServerMsg, HISTORY_PAGE};
 use app::shell;
 use app::start::PageStart;
 use axum::{
@@ -66,7 +66,10 @@ pub async fn page(
         start.frames.push(ServerMsg::Unread { rooms: unread, all: true });
     }
     let rendered = match place {
-        Place::Room(room) => rendered_room(&hub, room, &start).await,
+        Place::Room(room) => {
+            let at = request.uri().path_and_query().and_then(|p| app::location::message_at(p.as_str()));
+            rendered_room(&hub, room, &start, at).await
+        }
         Place::BadRoom { .. } | Place::NotFound | Place::Search { .. } => None,
     };
     let render = leptos_axum::render_app_to_stream_with_context(
@@ -87,9 +90,10 @@ pub async fn page(
     response
 }
 
-/// A room's newest page as the page shows it, with the page around the reader's first
-/// unread message if the newest does not reach back to it (the room opens there).
-async fn rendered_room(hub: &Hub, room: RoomId, start: &PageStart) -> Option<RenderedPage> {
+/// A room's newest page as the page shows it, with the page around the message the room
+/// opens at if the newest does not reach back to it: the one the address names (`at`),
+/// else the reader's first unread one.
+async fn rendered_room(hub: &Hub, room: RoomId, start: &PageStart, at: Option<Seq>) -> Option<RenderedPage> {
     let page = match hub.store().latest(&room, HISTORY_PAGE).await {
         Ok(page) => page,
         Err(e) => {
@@ -98,16 +102,16 @@ async fn rendered_room(hub: &Hub, room: RoomId, start: &PageStart) -> Option<Ren
             return None;
         }
     };
-    let first = start.unread().find(|r| r.room == room).and_then(|r| r.first);
+    let wanted = at.or_else(|| start.unread().find(|r| r.room == room).and_then(|r| r.first));
     let oldest = page.messages.first().map(|m| m.seq);
-    let around = match first.filter(|f| oldest.is_some_and(|o| *f < o)) {
-        Some(first) => {
-            let (from, to) = around_span(first);
+    let around = match wanted.filter(|w| oldest.is_some_and(|o| *w < o)) {
+        Some(wanted) => {
+            let (from, to) = around_span(wanted);
             match hub.store().span(&room, from, to).await {
                 Ok(around) => Some(around),
                 Err(e) => {
                     // The page then loads it once the room is joined.
-                    tracing::warn!(%room, "rendering a page without its first unread message: {e}");
+                    tracing::warn!(%room, "rendering a page without the message it opens at: {e}");
                     None
                 }
             }

@@ -137,8 +137,11 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
         if let Some(first) = first.filter(|_| armed.get_value()) {
             armed.set_value(false);
             new_line.set(Some(first));
-            chat.show(first);
-            jump_to.set_value(Some(first));
+            // (Unless the room was opened at another message.)
+            if chat.highlight.get_untracked().is_none() {
+                chat.show(first);
+                jump_to.set_value(Some(first));
+            }
         }
         chat.me.track();
         if chat.status.get() == crate::chat::ConnectionStatus::Connected {

@@ -6,7 +6,7 @@
 use crate::chat::{Chat, ConnectionStatus, Results};
 use crate::history::script_json;
 use crate::locale::{fill, Locale};
-use crate::location::{room_href, search_href, Link, Location};
+use crate::location::{message_href, room_href, search_href, Link, Location};
 use crate::protocol::{RoomId, SearchHit, ServerMsg};
 use leptos::{ev::SubmitEvent, prelude::*};
 
@@ -244,7 +244,7 @@ fn rendered_hits(hits: Vec<SearchHit>, locale: Locale) -> impl IntoView {
                 <li>
                     <a
                         class="hit"
-                        href=format!("{}#m-{seq}", room_href(&room))
+                        href=message_href(&room, seq)
                         title=locale.full_time(at)
                         data-testid="search-result"
                         data-room=room.to_string()
@@ -276,7 +276,7 @@ fn hit_node(hit: SearchHit, locale: Locale) -> leptos::web_sys::Element {
     let (room, seq, at) = (&hit.message.room, hit.message.seq, hit.message.sent_at);
     let link = element("a", "hit");
     for (name, value) in [
-        ("href", format!("{}#m-{seq}", room_href(room))),
+        ("href", message_href(room, seq)),
         ("title", locale.full_time(at)),
         ("data-testid", "search-result".to_owned()),
         ("data-room", room.to_string()),
