@@ -5,7 +5,7 @@
 //! ```text
 //! palaver-bench [--quick] [--check] [SCENARIO ...]
 //! ```
-//! Scenarios: fanout, rooms, idle, writes (also fills the room `history` reads),
+//! Scenarios: fanout, max (the highest fan-out one core sustains), rooms, idle, writes (also fills the room `history` reads),
 //! history, search, slow, page, cluster (two nodes with PostgreSQL and Redis). With none, all of them run. `--quick` runs each for less time
 //! and with fewer messages, for a smoke test. `--check` first compares Palaver's cost per
 //! delivery with the yardstick's in the same run, and fails if it has doubled (see
@@ -78,7 +78,8 @@ fn main() {
     }
     let settings = Settings { quick: args.iter().any(|a| a == "--quick") };
     let mut wanted: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
-    const ALL: [&str; 9] = ["baseline", "fanout", "rooms", "idle", "history", "search", "slow", "page", "cluster"];
+    const ALL: [&str; 10] =
+        ["baseline", "fanout", "max", "rooms", "idle", "history", "search", "slow", "page", "cluster"];
     let checking = args.iter().any(|a| a == "--check");
     if wanted.is_empty() && !checking {
         wanted = ALL.to_vec();
@@ -97,6 +98,7 @@ fn main() {
             match name {
                 "baseline" => baseline_fanout(&settings).await,
                 "fanout" => fanout(&settings).await,
+                "max" => max(&settings).await,
                 "rooms" => many_rooms(&settings).await,
                 "idle" => idle(&settings).await,
                 "writes" | "history" => writes_and_history(&settings).await,
@@ -291,6 +293,16 @@ impl Measured {
         n as f64 / self.elapsed
     }
 
+    /// Deliveries per CPU-second of the first part measured (the server).
+    fn per_cpu_second(&self) -> f64 {
+        let cpu = self.cpu[0];
+        if cpu > 0.0 {
+            self.delivered as f64 / cpu
+        } else {
+            f64::INFINITY
+        }
+    }
+
     /// Fails the scenario on anything lost, doubled or refused.
     fn check(&self, label: &str) -> Result<()> {
         if self.lost > 0 || self.duplicates > 0 || self.errors > 0 {
@@ -362,16 +374,30 @@ async fn measure_fanout(
     members_per_room: u64,
     settings: &Settings,
 ) -> Result<f64> {
+    let m = fanout_line(label, server, conns, senders, per_sec, members_per_room, settings).await;
+    m.check(label)?;
+    Ok(m.per_cpu_second())
+}
+
+/// Runs a fan-out load on one server's connections, prints one line of the table and
+/// returns what it measured.
+async fn fanout_line(
+    label: &str,
+    server: &Server,
+    conns: Vec<Conn>,
+    senders: Vec<(usize, RoomId)>,
+    per_sec: f64,
+    members_per_room: u64,
+    settings: &Settings,
+) -> Measured {
     let fanout = Fanout { senders, per_sec, members_per_room, spin: true };
     let m = run_fanout(label, conns, fanout, settings, || vec![server.cpu_seconds()]).await;
-    let cpu = m.cpu[0];
-    let per_cpu_second = if cpu > 0.0 { m.delivered as f64 / cpu } else { f64::INFINITY };
     println!(
         "| {label} | {:.0} | {:.0} | {:.1}% | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
         per_sec * members_per_room as f64,
         m.per_sec(m.delivered),
-        cpu / m.elapsed * 100.0,
-        per_cpu_second,
+        m.cpu[0] / m.elapsed * 100.0,
+        m.per_cpu_second(),
         m.latency.p50,
         m.latency.p99,
         m.latency.max,
@@ -379,8 +405,7 @@ async fn measure_fanout(
         m.duplicates,
         m.errors,
     );
-    m.check(label)?;
-    Ok(per_cpu_second)
+    m
 }
 
 fn fanout_header() {
@@ -435,6 +460,43 @@ async fn one_room(settings: &Settings, what: &str, start: impl Fn() -> Server, r
         per_cpu.push(measure_fanout(&label, &server, conns, senders, 100.0 * per_sender, 1000, settings).await?);
     }
     Ok(per_cpu)
+}
+
+/// The p99 latency past which a rate is no longer sustained, in the `max` scenario.
+const MAX_P99_MS: f64 = 50.0;
+
+/// The highest fan-out one server core sustains: 1,000 in one room, the offered rate
+/// raised step by step until p99 passes [`MAX_P99_MS`] or anything is lost; the
+/// yardstick first, then Palaver (its per-connection rate limit lifted), each on a fresh
+/// server per step.
+async fn max(settings: &Settings) -> Result<()> {
+    let lifted = [("PALAVER_RATE_PER_SEC", "1000000".to_owned()), ("PALAVER_RATE_BURST", "1000000".to_owned())];
+    let start = |palaver: bool| if palaver { Server::start(&lifted) } else { Server::start_baseline() };
+    // Messages a second per sender, each step 100,000 deliveries/s apart (50,000 at first).
+    let steps: &[f64] =
+        if settings.quick { &[1.0, 2.0, 3.0, 4.0, 5.0] } else { &[1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0] };
+    let mut highest = Vec::new();
+    for (what, palaver) in [("yardstick", false), ("Palaver", true)] {
+        fanout_header();
+        let mut best = 0.0;
+        for &per_sender in steps {
+            let server = start(palaver);
+            let room = room("max");
+            let (conns, _) = open_all(&server, 1000, 200, |_| room.clone(), None).await?;
+            let senders: Vec<(usize, RoomId)> = (0..100).map(|i| (i * 10, room.clone())).collect();
+            let label = format!("max, {what}: 1,000 in one room, 100 sending {per_sender}/s each");
+            let m = fanout_line(&label, &server, conns, senders, 100.0 * per_sender, 1000, settings).await;
+            if m.latency.p99 > MAX_P99_MS || m.check(&label).is_err() {
+                break;
+            }
+            best = m.per_sec(m.delivered);
+        }
+        highest.push((what, best));
+    }
+    for (what, best) in highest {
+        println!("max: {what} sustains {best:.0} deliveries/s on one core (p99 under {MAX_P99_MS} ms, nothing lost)");
+    }
+    Ok(())
 }
 
 /// 5,000 clients in 500 rooms of 10, everyone sending once a second.
@@ -676,20 +738,26 @@ async fn slow_readers(settings: &Settings) -> Result<()> {
     let rss_before = server.rss_kib();
     let (readers, _) = open_all(&server, 200, 100, |_| room.clone(), None).await?;
     // Someone in the room who notes departures: only the stuck clients leave it, when
-    // the server lets them go.
+    // the server lets them go. (If the watcher itself falls behind the stream, it is
+    // caught up with the list of who is still here instead of each departure.)
     let mut watcher = Conn::open(server.addr, source(300)).await?;
     watcher.enter("watcher", &room).await?;
     let (departures, let_go) = watch::channel(std::collections::HashSet::<String>::new());
     tokio::spawn(async move {
         while let Ok(Some(frame)) = watcher.next_text().await {
-            if frame.starts_with(r#"{"type":"departed""#) {
-                let value: serde_json::Value = serde_json::from_str(&frame).unwrap_or_default();
-                if let Some(name) = value["user"]["name"].as_str() {
-                    departures.send_modify(|gone| {
-                        gone.insert(name.to_owned());
-                    });
-                }
+            let departed = frame.starts_with(r#"{"type":"departed""#);
+            if !departed && !frame.starts_with(r#"{"type":"presence""#) {
+                continue;
             }
+            let value: serde_json::Value = serde_json::from_str(&frame).unwrap_or_default();
+            let gone: Vec<String> = if departed {
+                value["user"]["name"].as_str().map(str::to_owned).into_iter().collect()
+            } else {
+                let here: std::collections::HashSet<&str> =
+                    value["online"].as_array().into_iter().flatten().filter_map(|u| u["name"].as_str()).collect();
+                (0..STUCK).map(|i| format!("stuck{i}")).filter(|name| !here.contains(name.as_str())).collect()
+            };
+            departures.send_modify(|all| all.extend(gone));
         }
     });
     // Once let go, each stuck client reads again: it should find its connection closed

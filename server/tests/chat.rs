@@ -980,7 +980,7 @@ async fn search_finds_messages_of_every_room_newest_first_with_their_words_marke
     let (status, html) = server.get("/search?q=caf%C3%A9+ouv");
     assert_eq!(status, 200);
     assert!(html.contains("<mark>Café</mark> est <mark>ouvert</mark>"), "{html}");
-    assert!(html.contains("href=\"/r/design#m-1\""), "{html}");
+    assert!(html.contains("href=\"/r/design?at=1#m-1\""), "{html}");
     let (_, html) = server.get("/search?q=cafe");
     assert!(html.contains("href=\"/search?q=cafe&amp;before="), "a link to more: {html}");
     let (status, html) = server.get("/search?q=%22%29%28*");

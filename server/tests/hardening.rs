@@ -173,9 +173,18 @@ async fn readers_that_stop_reading_are_closed_as_slow_and_cost_bounded_memory() 
     let mut stuck_ids: HashSet<_> = stuck.iter().map(|c| c.user().id).chain(doors.keys().cloned()).collect();
     let doorman = tokio::spawn(async move {
         while !stuck_ids.is_empty() {
-            if let ServerMsg::Departed { user, .. } = doorman.next().await {
-                stuck_ids.remove(&user.id);
-                if let Some(open) = doors.remove(&user.id) {
+            // Departures one by one, or (after the doorman itself fell behind the flood
+            // and caught up) the whole list of who is still here.
+            let gone: Vec<_> = match doorman.next().await {
+                ServerMsg::Departed { user, .. } => vec![user.id],
+                ServerMsg::Presence { online, .. } => {
+                    stuck_ids.iter().filter(|id| !online.iter().any(|u| &u.id == *id)).cloned().collect()
+                }
+                _ => Vec::new(),
+            };
+            for id in gone {
+                stuck_ids.remove(&id);
+                if let Some(open) = doors.remove(&id) {
                     let _ = open.send(());
                 }
             }
