@@ -150,12 +150,28 @@ fn summaries(rooms: &HashMap<RoomId, Counts>) -> Vec<RoomUnread> {
     out
 }
 
-/// A person's counts and levels as stored, per room.
-async fn stored_counts(store: &dyn Store, user: &UserId) -> Result<HashMap<RoomId, Counts>, StoreError> {
+/// A person's counts and levels as stored, per room, with their reading not yet
+/// written (or being written) applied.
+async fn stored_counts(
+    store: &dyn Store,
+    shared: &Shared,
+    user: &UserId,
+) -> Result<HashMap<RoomId, Counts>, StoreError> {
+    // Their reading not yet written is written first, so the store counts from it.
+    if shared.readers().unsaved.keys().any(|(u, _)| u == user) {
+        save(store, shared).await;
+    }
+    // Any still unsaved (the store failed it) is applied: taken before the store is read,
+    // as a position no longer unsaved by then is in it.
+    let unsaved: Vec<(RoomId, Seq)> =
+        shared.readers().unsaved.iter().filter(|((u, _), _)| u == user).map(|((_, r), s)| (r.clone(), *s)).collect();
     let (stored, levels) = (store.unread(user).await?, store.levels(user).await?);
     let mut rooms: HashMap<RoomId, Counts> = stored.into_iter().map(|u| (u.room.clone(), Counts::stored(u))).collect();
     for (room, level) in levels {
         rooms.entry(room).or_default().level = level;
+    }
+    for (room, seq) in unsaved {
+        rooms.entry(room).or_default().read_to(seq);
     }
     Ok(rooms)
 }
@@ -281,7 +297,7 @@ impl Hub {
             readers.people.insert(user.clone(), Reader { feed, rooms: HashMap::new(), loading: Some(Vec::new()) });
             rx
         };
-        let stored = match stored_counts(self.store.as_ref(), user).await {
+        let stored = match stored_counts(self.store.as_ref(), &self.shared, user).await {
             Ok(stored) => stored,
             Err(e) => {
                 self.shared.readers().forget(user);
@@ -320,7 +336,7 @@ impl Hub {
         if let Some(ServerMsg::Unread { rooms, .. }) = self.unread_now(user) {
             return Ok(rooms);
         }
-        Ok(summaries(&stored_counts(self.store.as_ref(), user).await?))
+        Ok(summaries(&stored_counts(self.store.as_ref(), &self.shared, user).await?))
     }
 
     /// Everything about `user`'s counts now (for a tab that fell behind their updates).
@@ -367,32 +383,44 @@ pub(super) async fn save_loop(store: Arc<dyn Store>, shared: Arc<Shared>) {
 
 async fn save(store: &dyn Store, shared: &Shared) {
     let _one_at_a_time = shared.save_lock.lock().await;
+    // Kept as unsaved until committed: a person's counts read from the store meanwhile
+    // still see them (see `stored_counts`).
     let marks: Vec<(UserId, RoomId, Seq)> =
-        std::mem::take(&mut shared.readers().unsaved).into_iter().map(|((u, r), s)| (u, r, s)).collect();
+        shared.readers().unsaved.iter().map(|((u, r), s)| (u.clone(), r.clone(), *s)).collect();
     if !marks.is_empty() {
-        if let Err(e) = store.mark_read(marks.clone()).await {
-            tracing::warn!(count = marks.len(), "cannot write read positions (trying again soon): {e}");
-            let mut readers = shared.readers();
-            for (u, r, s) in marks {
-                let unsaved = readers.unsaved.entry((u, r)).or_insert(s);
-                *unsaved = (*unsaved).max(s);
+        match store.mark_read(marks.clone()).await {
+            Ok(()) => {
+                let mut readers = shared.readers();
+                for (u, r, s) in marks {
+                    let key = (u, r);
+                    // (Unless it moved on meanwhile: that is written next time.)
+                    if readers.unsaved.get(&key) == Some(&s) {
+                        readers.unsaved.remove(&key);
+                    }
+                }
             }
-            drop(readers);
-            shared.saving.notify_one();
+            Err(e) => {
+                tracing::warn!(count = marks.len(), "cannot write read positions (trying again soon): {e}");
+                shared.saving.notify_one();
+            }
         }
     }
     let people: Vec<User> =
-        std::mem::take(&mut shared.people().unsaved).into_iter().map(|(id, name)| User { id, name }).collect();
+        shared.people().unsaved.iter().map(|(id, name)| User { id: id.clone(), name: name.clone() }).collect();
     if !people.is_empty() {
-        if let Err(e) = store.remember(people.clone()).await {
-            tracing::warn!(count = people.len(), "cannot write people's names (trying again soon): {e}");
-            let mut kept = shared.people();
-            for user in people {
-                // A newer name given meanwhile stays.
-                kept.unsaved.entry(user.id).or_insert(user.name);
+        match store.remember(people.clone()).await {
+            Ok(()) => {
+                let mut kept = shared.people();
+                for user in people {
+                    if kept.unsaved.get(&user.id) == Some(&user.name) {
+                        kept.unsaved.remove(&user.id);
+                    }
+                }
             }
-            drop(kept);
-            shared.saving.notify_one();
+            Err(e) => {
+                tracing::warn!(count = people.len(), "cannot write people's names (trying again soon): {e}");
+                shared.saving.notify_one();
+            }
         }
     }
 }

@@ -252,3 +252,24 @@ mod several_nodes {
         assert!(matches!(typing, ServerMsg::Typing { user, .. } if user == ann));
     }
 }
+
+#[tokio::test]
+async fn reading_not_yet_written_counts_for_counts_read_from_the_store() {
+    let (hub, _dir) = hub().await;
+    for id in ["a", "b", "c"] {
+        post(&hub, "r", "bob", id).await;
+    }
+    // Ann reads up to 2 in a tab that then closes: nobody here follows her counts, and
+    // the position is not written yet (it is, a moment later).
+    hub.mark_read(&UserId("ann".into()), &room("r"), 2);
+    let now = hub.unread_of(&UserId("ann".into())).await.unwrap();
+    assert_eq!(now.iter().map(|r| (r.read, r.unread)).collect::<Vec<_>>(), [(Some(2), 1)], "{now:?}");
+    let (mut feed, now, _following) = hub.follow(&UserId("ann".into())).await.unwrap();
+    let now = now.unwrap_or_else(|| decode(&feed.try_recv().unwrap()));
+    let ServerMsg::Unread { rooms, .. } = now else { panic!("{now:?}") };
+    assert_eq!(rooms.iter().map(|r| (r.read, r.unread)).collect::<Vec<_>>(), [(Some(2), 1)]);
+    // Written: the same from the store alone.
+    hub.save_reads().await;
+    let stored = hub.store().unread(&UserId("ann".into())).await.unwrap();
+    assert_eq!(stored.iter().map(|u| (u.read, u.unread.len())).collect::<Vec<_>>(), [(Some(2), 1)]);
+}
