@@ -111,28 +111,9 @@ mod tests {
 
     #[test]
     fn the_page_as_script_json_cannot_end_its_script_and_reads_back_the_same() {
-        let page = RenderedPage {
-            room: RoomId::lobby(),
-            page: HistoryPage {
-                messages: vec![ChatMessage {
-                    room: RoomId::lobby(),
-                    seq: 1,
-                    id: crate::protocol::ClientMsgId("a".into()),
-                    author: User { id: UserId("u".into()), name: "Ann".into() },
-                    kind: MessageKind::Text,
-                    text: "</script><script>alert(1)</script> & <!--".into(),
-                    sent_at: 1,
-                    target: None,
-                    edited: false,
-                    deleted: false,
-                    quote: None,
-                    reactions: Vec::new(),
-                    mentions: Vec::new(),
-                }],
-                has_older: false,
-            },
-            around: None,
-        };
+        let mut rendered = page(1..=1, false);
+        rendered.messages[0].text = "</script><script>alert(1)</script> & <!--".into();
+        let page = RenderedPage { room: RoomId::lobby(), page: rendered, around: None };
         let json = page.to_script_json();
         assert!(!json.contains('<') && !json.contains('>') && !json.contains('&'), "{json}");
         assert_eq!(serde_json::from_str::<RenderedPage>(&json).unwrap(), page);
