@@ -3,7 +3,7 @@
 //! nothing here ends the connection.
 
 use super::connection::{Connection, Follow};
-use super::rooms::Joined;
+use super::rooms::{Feed, Joined};
 use super::transport::Transport;
 use super::MAX_ROOMS_PER_CONNECTION;
 use crate::hub::PostOutcome;
@@ -12,6 +12,7 @@ use crate::store::{around_span, Post, Refusal, StoreError};
 use app::protocol::{
     ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, Seq, ServerMsg, User, HISTORY_PAGE, MAX_REACTIONS,
 };
+use std::sync::Arc;
 use tokio_stream::wrappers::BroadcastStream;
 
 impl<T: Transport> Connection<T> {
@@ -78,7 +79,7 @@ impl<T: Transport> Connection<T> {
                 // Never past what this connection was sent in a joined room; in another,
                 // only "mark all as read" from the room list (`Seq::MAX`): its newest.
                 let newest = match self.rooms.get(&room) {
-                    Some(joined) => joined.delivered,
+                    Some(joined) => joined.feed.delivered(),
                     // Of a room left since: stale (nothing of it was sent here now).
                     None if seq != Seq::MAX => return Ok(Vec::new()),
                     None => {
@@ -146,24 +147,28 @@ impl<T: Transport> Connection<T> {
             let detail = format!("at most {MAX_ROOMS_PER_CONNECTION} rooms per connection; leave one first");
             return Err(FrameError::new(ErrorReason::BadRoom, detail).about(Some(&room), None));
         }
-        // Subscribe before loading, so nothing stored in between is missed; what
-        // arrives twice is skipped by number.
+        // In the room (its frames held) before loading, so nothing stored in between
+        // is missed; what arrives twice is skipped by number.
         if new {
             self.moves.take_or_refuse("joins and leaves").map_err(|e| e.about(Some(&room), None))?;
             self.enter(room.clone(), user);
         }
+        let Some(feed) = self.rooms.get(&room).map(|j| j.feed.clone()) else { return Ok(Vec::new()) };
+        feed.hold();
         match self.joined_frame(&room, after).await {
             Ok((frame, newest)) => {
-                if let Some(joined) = self.rooms.get_mut(&room) {
-                    joined.delivered = newest;
-                }
                 self.cx.hub.caught_up(&room, newest);
-                Ok(vec![frame])
+                // The history first, then what the room sent meanwhile.
+                self.send([frame]);
+                feed.release(newest);
+                Ok(Vec::new())
             }
             Err(e) => {
                 // Not joined after all: the client was told so.
                 if new {
                     self.leave(&room);
+                } else {
+                    feed.release(0);
                 }
                 Err(e)
             }
@@ -196,9 +201,8 @@ impl<T: Transport> Connection<T> {
             // Watching until now: listed from now on in every room watched.
             let rooms: Vec<RoomId> = self.rooms.names().cloned().collect();
             for room in rooms {
-                let membership = self.cx.hub.attend(&room, &user);
                 if let Some(joined) = self.rooms.get_mut(&room) {
-                    joined._membership = membership;
+                    self.cx.hub.attend(&mut joined.membership, &user);
                 }
             }
         }
@@ -228,20 +232,17 @@ impl<T: Transport> Connection<T> {
         Ok(())
     }
 
-    /// Into a room: its live feed, and a place in its presence (for someone who said
-    /// hello; a visitor only watches).
+    /// Into a room: its frames (held until its history is written: see
+    /// [`Feed::release`]), and a place in its presence (for someone who said hello; a
+    /// visitor only watches).
     pub(super) fn enter(&mut self, room: RoomId, user: Option<&User>) {
-        let (feed, membership) = match user {
-            Some(user) => self.cx.hub.join(&room, user),
-            None => self.cx.hub.watch(&room),
-        };
-        self.feeds.insert(room.clone(), BroadcastStream::new(feed));
-        self.rooms.insert(room, Joined { delivered: 0, _membership: membership });
+        let feed = Arc::new(Feed::new(self.wire.clone(), T::live));
+        let membership = self.cx.hub.join(&room, user, feed.clone());
+        self.rooms.insert(room, Joined { feed, membership });
     }
 
-    /// Out of a room: the feed first, then the membership (see `Connection::feeds`).
+    /// Out of a room.
     pub(super) fn leave(&mut self, room: &RoomId) {
-        self.feeds.remove(room);
         self.rooms.remove(room);
     }
 

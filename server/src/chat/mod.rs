@@ -20,9 +20,9 @@ use crate::hub::Hub;
 use crate::identity::Identity;
 use crate::limits::Rate;
 use crate::origin::{AllowedOrigins, CrossOrigin};
-use crate::socket::{limited, Liveness};
+use crate::socket::{Liveness, Upgrade};
 use axum::{
-    extract::{ws::WebSocketUpgrade, ConnectInfo, FromRequestParts, Request, State},
+    extract::{ConnectInfo, Request, State},
     http::{header, HeaderMap, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -64,18 +64,27 @@ impl Gate {
         self.admission.admit(ip).map_err(Denied::Address)
     }
 
-    /// Upgrades to a connection that speaks `transport`, run as a task of its own.
-    fn accept<T: Transport>(&self, ws: WebSocketUpgrade, pass: Pass, transport: T) -> Response {
+    /// Upgrades to a connection that speaks `transport`, run as a task of its own once
+    /// the `101` response has gone out.
+    fn accept<T: Transport>(&self, upgrade: Upgrade, response: Response, pass: Pass, transport: T) -> Response {
         let cx = self.cx.clone();
         let connections = self.connections.clone();
-        limited(ws).on_upgrade(move |socket| {
+        self.connections.spawn(async move {
+            let (stream, early) = match upgrade.socket().await {
+                Ok(socket) => socket,
+                Err(e) => {
+                    tracing::debug!("{e}");
+                    return;
+                }
+            };
+            let (frames, wire) = crate::socket::open(stream, early).await;
             // A task of the connection's own: the upgrade's task ends here, and with it
-            // the state it kept for the handshake (a third of an idle connection's
-            // memory). `map`, not an `async` block: a block would keep a second copy of
-            // the connection's future next to the one it awaits.
-            connections.spawn(serve(socket, cx, transport).map(move |()| drop(pass)));
-            std::future::ready(())
-        })
+            // the state it kept for the handshake. `map`, not an `async` block: a block
+            // would keep a second copy of the connection's future next to the one it
+            // awaits.
+            connections.spawn(serve(frames, wire, cx, transport).map(move |()| drop(pass)));
+        });
+        response
     }
 }
 
@@ -95,21 +104,20 @@ impl IntoResponse for Denied {
 }
 
 /// `GET /ws`: a chat protocol connection.
-pub async fn upgrade(
-    ws: WebSocketUpgrade,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    State(gate): State<Gate>,
-) -> Response {
-    match gate.admit(peer, &headers) {
-        Ok(pass) => gate.accept(ws, pass, Protocol),
-        Err(denied) => denied.into_response(),
+pub async fn upgrade(ConnectInfo(peer): ConnectInfo<SocketAddr>, State(gate): State<Gate>, mut req: Request) -> Response {
+    let pass = match gate.admit(peer, req.headers()) {
+        Ok(pass) => pass,
+        Err(denied) => return denied.into_response(),
+    };
+    match Upgrade::answer(&mut req) {
+        Ok((upgrade, response)) => gate.accept(upgrade, response, pass, Protocol),
+        Err(refused) => refused,
     }
 }
 
 /// A WebSocket upgrade at `/` is a plain client (`websocat ws://HOST/`): it is served
 /// here; every other request goes on to the pages.
-pub async fn plain_upgrade(State(gate): State<Gate>, req: Request, next: Next) -> Response {
+pub async fn plain_upgrade(State(gate): State<Gate>, mut req: Request, next: Next) -> Response {
     let wants_socket = req.uri().path() == "/"
         && req
             .headers()
@@ -126,16 +134,15 @@ pub async fn plain_upgrade(State(gate): State<Gate>, req: Request, next: Next) -
         Ok(pass) => pass,
         Err(denied) => return denied.into_response(),
     };
-    let (mut parts, _) = req.into_parts();
-    match WebSocketUpgrade::from_request_parts(&mut parts, &gate).await {
-        Ok(ws) => match Plain::guest() {
-            Ok(plain) => gate.accept(ws, pass, plain),
+    match Upgrade::answer(&mut req) {
+        Ok((upgrade, response)) => match Plain::guest() {
+            Ok(plain) => gate.accept(upgrade, response, pass, plain),
             Err(e) => {
                 tracing::error!("cannot name a guest: {e}");
                 (StatusCode::SERVICE_UNAVAILABLE, "the server cannot take a guest right now; try again\n")
                     .into_response()
             }
         },
-        Err(rejection) => rejection.into_response(),
+        Err(refused) => refused,
     }
 }

@@ -1,20 +1,130 @@
-//! The rooms one connection has joined, and keeping it current in each: live frames
-//! skipped by number when already delivered, and a catch-up from the store when it fell
-//! behind a room's live feed, so nothing is ever skipped silently.
+//! The rooms one connection has joined, and keeping it current in each. A room offers
+//! each frame to the connection's [`Feed`] from the task that sends it; the feed writes
+//! it straight to the connection's wire, skipping by number what was already sent.
+//! While the connection loads a room's history (a join, a catch-up) the feed holds the
+//! room's frames, and lets those past the history through once it is written. A number
+//! missing before a frame (it went out before this connection joined, on another
+//! node's account) makes the connection catch up from the store, so nothing is ever
+//! skipped silently and the numbers arrive in order.
 
 use super::connection::Connection;
 use super::transport::Transport;
-use crate::hub::{Frame, Membership};
-use crate::socket::{Ending, Outbox};
+use crate::hub::{Frame, Listener, Membership};
+use crate::socket::Wire;
 use app::protocol::{FrameError, RoomId, Seq, ServerMsg, HISTORY_PAGE, MAX_REPLAY};
-use axum::extract::ws::Message;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use bytes::Bytes;
+use std::{
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+/// Frames a feed holds while its history loads; past this, the rest is read from the
+/// store afterwards.
+const MAX_HELD: usize = 1024;
+/// How long a connection waits before trying again to catch up when the store failed.
+const RETRY_AFTER: Duration = Duration::from_millis(500);
 
 /// A joined room, as one connection sees it.
 pub(super) struct Joined {
-    /// The newest message number this client has; live frames at or below it are skipped.
-    pub(super) delivered: Seq,
-    pub(super) _membership: Membership,
+    pub(super) feed: Arc<Feed>,
+    pub(super) membership: Membership,
+}
+
+/// One connection's place in one room's fan-out.
+pub(super) struct Feed {
+    wire: Arc<Wire>,
+    /// The frame's bytes as this connection's kind of client reads them.
+    live: fn(&Frame) -> Option<Bytes>,
+    state: Mutex<FeedState>,
+}
+
+struct FeedState {
+    /// The newest message number this client has; frames at or below it are skipped.
+    delivered: Seq,
+    /// Frames held while the history is written.
+    held: Option<Vec<Frame>>,
+    /// More arrived than could be held.
+    overflow: bool,
+    /// The connection should catch this room up from the store.
+    behind: bool,
+}
+
+impl Feed {
+    /// A feed that holds frames until [`Feed::release`].
+    pub(super) fn new(wire: Arc<Wire>, live: fn(&Frame) -> Option<Bytes>) -> Feed {
+        let state = FeedState { delivered: 0, held: Some(Vec::new()), overflow: false, behind: false };
+        Feed { wire, live, state: Mutex::new(state) }
+    }
+
+    fn state(&self) -> MutexGuard<'_, FeedState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The newest number sent.
+    pub(super) fn delivered(&self) -> Seq {
+        self.state().delivered
+    }
+
+    /// Whether the connection should catch this room up.
+    pub(super) fn behind(&self) -> bool {
+        self.state().behind
+    }
+
+    /// Holds frames from now on (while history loads).
+    pub(super) fn hold(&self) {
+        self.state().held.get_or_insert_with(Vec::new);
+    }
+
+    /// The history up to `newest` is written: what was held after it goes out.
+    pub(super) fn release(&self, newest: Seq) {
+        let mut state = self.state();
+        state.delivered = state.delivered.max(newest);
+        state.behind = false;
+        for frame in state.held.take().unwrap_or_default() {
+            self.pass(&mut state, &frame);
+        }
+        if std::mem::take(&mut state.overflow) && !state.behind {
+            tracing::debug!(delivered = state.delivered, "held too much; catching up from the store");
+            state.held.get_or_insert_with(Vec::new);
+            state.behind = true;
+            self.wire.fall_behind();
+        }
+    }
+
+    fn pass(&self, state: &mut FeedState, frame: &Frame) {
+        if let Some(held) = &mut state.held {
+            if held.len() < MAX_HELD {
+                held.push(frame.clone());
+            } else {
+                state.overflow = true;
+            }
+            return;
+        }
+        match frame.seq {
+            Some(seq) if seq <= state.delivered => {}
+            Some(seq) if seq > state.delivered + 1 => {
+                tracing::debug!(seq, delivered = state.delivered, "catching up a gap from the store");
+                state.held = Some(vec![frame.clone()]);
+                state.behind = true;
+                self.wire.fall_behind();
+            }
+            seq => {
+                if let Some(seq) = seq {
+                    state.delivered = seq;
+                }
+                if let Some(bytes) = (self.live)(frame) {
+                    self.wire.send_one(&bytes);
+                }
+            }
+        }
+    }
+}
+
+impl Listener for Feed {
+    fn offer(&self, frame: &Frame) {
+        let mut state = self.state();
+        self.pass(&mut state, frame);
+    }
 }
 
 /// The rooms a connection has joined: a few at most, so a list (a hash map would cost
@@ -51,62 +161,44 @@ impl Joins {
     pub(super) fn names(&self) -> impl Iterator<Item = &RoomId> {
         self.0.iter().map(|(r, _)| r)
     }
+
+    /// The rooms to catch up from the store.
+    pub(super) fn behind(&self) -> Vec<RoomId> {
+        self.0.iter().filter(|(_, j)| j.feed.behind()).map(|(r, _)| r.clone()).collect()
+    }
 }
 
 impl<T: Transport> Connection<T> {
-    /// A frame from a joined room's live feed, queued for the peer. Says which room to
-    /// catch up from the store, if the connection fell behind its feed.
-    pub(super) fn live(
-        &mut self,
-        room: RoomId,
-        frame: Result<Frame, BroadcastStreamRecvError>,
-        outbox: &mut Outbox,
-    ) -> Result<Option<RoomId>, Ending> {
-        let Some(joined) = self.rooms.get_mut(&room) else { return Ok(None) };
-        match frame {
-            Ok(Frame { seq: Some(seq), .. }) if seq <= joined.delivered => Ok(None),
-            // A number is missing before this one (it went out before this connection
-            // subscribed on another node's account): the store has it, as it was
-            // committed first.
-            Ok(Frame { seq: Some(seq), .. }) if seq > joined.delivered + 1 => {
-                tracing::debug!(seq, delivered = joined.delivered, %room, "catching up a gap from the store");
-                Ok(Some(room))
-            }
-            Ok(frame) => {
-                if let Some(seq) = frame.seq {
-                    joined.delivered = seq;
-                }
-                outbox.push(self.transport.live(&frame)).map(|()| None)
-            }
-            Err(BroadcastStreamRecvError::Lagged(missed)) => {
-                tracing::debug!(missed, %room, "catching up from the store");
-                Ok(Some(room))
-            }
+    /// Catches up every room whose feed asked for it.
+    pub(super) async fn catch_up_all(&mut self) {
+        for room in self.rooms.behind() {
+            self.catch_up(room).await;
         }
     }
 
-    /// What a connection that fell behind its room's feed missed, from the store.
-    pub(super) async fn catch_up(&mut self, room: RoomId) -> Vec<Message> {
-        let after = self.rooms.get(&room).map_or(0, |j| j.delivered);
-        let mut out = match self.joined_frame(&room, Some(after)).await {
-            Ok((frame, newest)) => {
-                if let Some(joined) = self.rooms.get_mut(&room) {
-                    joined.delivered = joined.delivered.max(newest);
+    /// What a connection that fell behind a room missed, from the store, then what the
+    /// room sent meanwhile.
+    async fn catch_up(&mut self, room: RoomId) {
+        let Some(feed) = self.rooms.get(&room).map(|j| j.feed.clone()) else { return };
+        let after = feed.delivered();
+        let (mut out, newest) = match self.joined_frame(&room, Some(after)).await {
+            Ok((frame, newest)) => match frame {
+                // Within reach: just the missed messages, as live frames.
+                ServerMsg::Joined { messages, complete: true, .. } => {
+                    (messages.into_iter().map(ServerMsg::Message).collect(), newest)
                 }
-                match frame {
-                    // Within reach: just the missed messages, as live frames.
-                    ServerMsg::Joined { messages, complete: true, .. } => {
-                        messages.into_iter().map(ServerMsg::Message).collect()
-                    }
-                    // Too far behind: the room starts over, as on a fresh join.
-                    other => vec![other],
-                }
+                // Too far behind: the room starts over, as on a fresh join.
+                other => (vec![other], newest),
+            },
+            Err(e) => {
+                tokio::time::sleep(RETRY_AFTER).await;
+                (vec![e.into()], after)
             }
-            Err(e) => vec![e.into()],
         };
         // Presence changes may have been among the missed frames.
         out.push(ServerMsg::Presence { online: self.cx.hub.online(&room), room });
-        self.write(out)
+        self.send(out);
+        feed.release(newest);
     }
 
     /// The `joined` frame for a room: the latest page, or everything after `after` when

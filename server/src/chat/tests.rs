@@ -1,55 +1,26 @@
-//! The connection driven over channels instead of a network: every transport, the
-//! catch-up, rate limits, shutdown, and a fuzz target for hostile frames.
+//! The connection over a real loopback socket, without the HTTP upgrade: every
+//! transport, the catch-up, rate limits, shutdown, and a fuzz target for hostile frames.
 
 use super::{serve, Context, Plain, Protocol, Transport, MAX_ROOMS_PER_CONNECTION};
 use crate::hub::Hub;
 use crate::identity::Identity;
 use crate::limits::Rate;
-use crate::socket::Liveness;
+use crate::socket::{Frames, Liveness, Wire};
 use crate::store::{sqlite::SqliteStore, Post};
 use app::protocol::{ClientMsgId, Close, ErrorReason, RoomId, Seq, ServerMsg, User};
-use axum::extract::ws::Message;
-use futures::{channel::mpsc, Sink, Stream, StreamExt};
-use std::{
-    pin::Pin,
-    sync::Arc,
-    task::{Context as TaskContext, Poll},
-    time::Duration,
+use futures::{channel::mpsc, SinkExt, StreamExt};
+use std::{sync::Arc, time::Duration};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::{
+    tungstenite::{protocol::Role, Message},
+    WebSocketStream,
 };
 use tokio_util::sync::CancellationToken;
 
-/// A socket made of two channels: what the test sends in, and what the server sends out.
-struct ChannelSocket {
-    incoming: mpsc::UnboundedReceiver<Result<Message, axum::Error>>,
-    outgoing: mpsc::Sender<Message>,
-}
-
-impl Stream for ChannelSocket {
-    type Item = Result<Message, axum::Error>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
-        self.incoming.poll_next_unpin(cx)
-    }
-}
-
-impl Sink<Message> for ChannelSocket {
-    type Error = mpsc::SendError;
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
-        self.outgoing.poll_ready(cx)
-    }
-    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
-        self.outgoing.start_send(item)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
-        Pin::new(&mut self.outgoing).poll_flush(cx)
-    }
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
-        Pin::new(&mut self.outgoing).poll_close(cx)
-    }
-}
-
+/// The test's end of a connection: frames it reads, and a queue of frames to send.
 struct Peer {
-    to_server: mpsc::UnboundedSender<Result<Message, axum::Error>>,
-    from_server: mpsc::Receiver<Message>,
+    to_server: mpsc::UnboundedSender<Message>,
+    from_server: futures::stream::SplitStream<WebSocketStream<TcpStream>>,
 }
 
 impl Peer {
@@ -58,12 +29,16 @@ impl Peer {
             .await
             .expect("a frame in time")
             .expect("socket open")
+            .expect("a frame")
     }
 
     async fn next_msg(&mut self) -> ServerMsg {
-        match self.next().await {
-            Message::Text(t) => ServerMsg::decode(t.as_str()).unwrap(),
-            other => panic!("expected text, got {other:?}"),
+        loop {
+            match self.next().await {
+                Message::Text(t) => return ServerMsg::decode(t.as_str()).unwrap(),
+                Message::Ping(_) => continue,
+                other => panic!("expected text, got {other:?}"),
+            }
         }
     }
 
@@ -81,7 +56,7 @@ impl Peer {
     async fn close_code(&mut self) -> Option<u16> {
         loop {
             match self.next().await {
-                Message::Close(frame) => return frame.map(|f| f.code),
+                Message::Close(frame) => return frame.map(|f| f.code.into()),
                 Message::Text(_) | Message::Ping(_) => continue,
                 other => panic!("{other:?}"),
             }
@@ -89,7 +64,7 @@ impl Peer {
     }
 
     fn send(&self, text: &str) {
-        self.to_server.unbounded_send(Ok(Message::text(text))).unwrap();
+        self.to_server.unbounded_send(Message::text(text)).unwrap();
     }
 }
 
@@ -103,17 +78,29 @@ fn context(hub: &Arc<Hub>) -> Context {
     }
 }
 
-/// Runs a connection speaking `transport`; `outgoing` frames fit before the server waits.
-fn connect_with<T: Transport>(cx: Context, transport: T, outgoing: usize) -> (Peer, tokio::task::JoinHandle<()>) {
-    let (to_server, incoming) = mpsc::unbounded();
-    let (out_tx, from_server) = mpsc::channel(outgoing);
-    let task = tokio::spawn(serve(ChannelSocket { incoming, outgoing: out_tx }, cx, transport));
+/// Runs a connection speaking `transport` over a loopback socket.
+async fn connect_with<T: Transport>(cx: Context, transport: T) -> (Peer, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    let (frames, wire) = crate::socket::open(server, Default::default()).await;
+    let task = tokio::spawn(serve(frames, wire, cx, transport));
+    let (mut sink, from_server) = WebSocketStream::from_raw_socket(client, Role::Client, None).await.split();
+    let (to_server, mut outgoing) = mpsc::unbounded();
+    // Sends until the peer is dropped, then closes the socket.
+    tokio::spawn(async move {
+        while let Some(frame) = outgoing.next().await {
+            if sink.send(frame).await.is_err() {
+                break;
+            }
+        }
+    });
     (Peer { to_server, from_server }, task)
 }
 
 /// Runs a chat protocol connection against the hub.
-fn connect(hub: &Arc<Hub>, outgoing: usize) -> (Peer, tokio::task::JoinHandle<()>) {
-    connect_with(context(hub), Protocol, outgoing)
+async fn connect(hub: &Arc<Hub>) -> (Peer, tokio::task::JoinHandle<()>) {
+    connect_with(context(hub), Protocol).await
 }
 
 async fn hub() -> (Arc<Hub>, tempfile::TempDir) {
@@ -132,7 +119,7 @@ async fn enter(peer: &mut Peer) {
 #[tokio::test]
 async fn answers_frames_and_relays_the_live_feed() {
     let (hub, _dir) = hub().await;
-    let (mut peer, _task) = connect(&hub, 64);
+    let (mut peer, _task) = connect(&hub).await;
     peer.send(r#"{"type":"send","room":"lobby","id":"x","text":"hi"}"#);
     assert!(matches!(peer.next_msg().await, ServerMsg::Error { reason: ErrorReason::NotIdentified, .. }));
     enter(&mut peer).await;
@@ -152,7 +139,7 @@ async fn answers_frames_and_relays_the_live_feed() {
 #[tokio::test]
 async fn posts_sent_without_waiting_are_acknowledged_in_order_after_their_commits() {
     let (hub, _dir) = hub().await;
-    let (mut peer, _task) = connect(&hub, 256);
+    let (mut peer, _task) = connect(&hub).await;
     enter(&mut peer).await;
     // A burst the rate limit allows.
     for n in 0..10 {
@@ -171,16 +158,12 @@ async fn posts_sent_without_waiting_are_acknowledged_in_order_after_their_commit
 }
 
 /// Bob posts `line 0`, `line 1`, ... to the lobby, all queued before any is stored: the
-/// writer stores and broadcasts them in a few large batches, faster than any connection
-/// task can take them off its room's live feed, so every reader falls behind it.
+/// writer stores and sends them in a few large batches.
 async fn bob_posts(hub: &Hub, count: usize) {
-    let bob = User { id: app::protocol::UserId("u-bob".into()), name: "Bob".into() };
-    // Unconstrained: all queued in one go, with no yield to the readers in between.
     let stored = tokio::task::unconstrained(async {
         let mut stored = Vec::new();
         for n in 0..count {
-            let post = Post::text(RoomId::lobby(), bob.clone(), ClientMsgId(format!("m{n}")), format!("line {n}"));
-            stored.push(hub.submit(post).await.unwrap());
+            stored.push(hub.submit(bob_says(n)).await.unwrap());
         }
         stored
     })
@@ -188,6 +171,19 @@ async fn bob_posts(hub: &Hub, count: usize) {
     for outcome in stored {
         outcome.await.unwrap();
     }
+}
+
+fn bob_says(n: usize) -> Post {
+    let bob = User { id: app::protocol::UserId("u-bob".into()), name: "Bob".into() };
+    Post::text(RoomId::lobby(), bob, ClientMsgId(format!("m{n}")), format!("line {n}"))
+}
+
+/// Bob's lines 0 to `count - 1`, all but the last stored without going out (as another
+/// node's would be, told over a bus that lost them): the last one, sent live, shows
+/// every reader the gap before it.
+async fn bob_posts_out_of_sight(hub: &Hub, count: usize) {
+    hub.store().append((0..count - 1).map(bob_says).collect()).await.unwrap();
+    hub.post(bob_says(count - 1)).await.unwrap();
 }
 
 /// Waits until `count` people are in the lobby.
@@ -205,15 +201,15 @@ async fn lobby_holds(hub: &Hub, count: usize) -> Vec<User> {
 }
 
 #[tokio::test]
-async fn a_reader_that_falls_behind_catches_up_from_the_store_without_gaps() {
+async fn a_reader_that_misses_messages_catches_up_from_the_store_without_gaps() {
     let (hub, _dir) = hub().await;
-    let (mut peer, _task) = connect(&hub, 1);
+    let (mut peer, _task) = connect(&hub).await;
     enter(&mut peer).await;
-    // Behind by more than the live queue, but within what a resume replays.
-    let count = crate::hub::LIVE_QUEUE + 100;
-    bob_posts(&hub, count).await;
+    // Within what a resume replays.
+    let count = 150;
+    bob_posts_out_of_sight(&hub, count).await;
     let (mut seqs, mut caught_up) = (Vec::new(), false);
-    // A catch-up ends with the room's presence, which may come after the newest message.
+    // A catch-up ends with the room's presence.
     while seqs.last() != Some(&(count as Seq)) || !caught_up {
         match peer.next_msg().await {
             ServerMsg::Message(m) => seqs.push(m.seq),
@@ -223,6 +219,38 @@ async fn a_reader_that_falls_behind_catches_up_from_the_store_without_gaps() {
         }
     }
     assert_eq!(seqs, (1..=count as Seq).collect::<Vec<_>>(), "every message, once, in order");
+}
+
+#[tokio::test]
+async fn a_join_during_a_burst_gets_the_history_then_every_later_message_once_in_order() {
+    let (hub, _dir) = hub().await;
+    let count = 600;
+    let burst = tokio::spawn({
+        let hub = hub.clone();
+        async move {
+            for chunk in 0..6 {
+                let stored: Vec<_> = futures::future::join_all((0..100).map(|n| hub.post(bob_says(chunk * 100 + n))))
+                    .await;
+                assert!(stored.iter().all(|s| s.is_ok()));
+            }
+        }
+    });
+    let (mut peer, _task) = connect(&hub).await;
+    peer.send(r#"{"type":"join","room":"lobby"}"#);
+    let mut seqs: Vec<Seq> = loop {
+        if let ServerMsg::Joined { messages, .. } = peer.next_msg().await {
+            break messages.iter().map(|m| m.seq).collect();
+        }
+    };
+    let first_live = seqs.last().map_or(1, |s| s + 1);
+    while seqs.last() != Some(&(count as Seq)) {
+        if let ServerMsg::Message(m) = peer.next_msg().await {
+            seqs.push(m.seq);
+        }
+    }
+    burst.await.unwrap();
+    let first = seqs[0];
+    assert_eq!(seqs, (first..=count as Seq).collect::<Vec<_>>(), "live from {first_live}: none twice, none missing");
 }
 
 /// Frames a hostile client might send: any text, frames of every type with made-up
@@ -262,9 +290,9 @@ fn fuzz_a_connection_survives_any_frames_and_keeps_working() {
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let result = runner.run(&proptest::collection::vec(hostile_frame(), 1..16), |frames| {
         runtime.block_on(async {
-            let (mut peer, task) = connect(&hub, 1024);
+            let (mut peer, task) = connect(&hub).await;
             for frame in frames {
-                peer.to_server.unbounded_send(Ok(frame)).unwrap();
+                peer.to_server.unbounded_send(frame).unwrap();
             }
             enter(&mut peer).await;
             assert!(!task.is_finished(), "the connection is still open");
@@ -277,7 +305,7 @@ fn fuzz_a_connection_survives_any_frames_and_keeps_working() {
 #[tokio::test]
 async fn a_room_is_let_go_when_its_last_connection_ends_without_leaving() {
     let (hub, _dir) = hub().await;
-    let (mut peer, task) = connect(&hub, 64);
+    let (mut peer, task) = connect(&hub).await;
     enter(&mut peer).await;
     assert_eq!(hub.live_rooms(), 1);
     drop(peer);
@@ -288,7 +316,7 @@ async fn a_room_is_let_go_when_its_last_connection_ends_without_leaving() {
 #[tokio::test]
 async fn joins_and_renames_are_rate_limited_and_a_refused_join_leaves_nothing_behind() {
     let (hub, _dir) = hub().await;
-    let (mut peer, _task) = connect(&hub, 256);
+    let (mut peer, _task) = connect(&hub).await;
     peer.send(r#"{"type":"hello","name":"Ann"}"#);
     let token = loop {
         if let ServerMsg::Welcome { token, .. } = peer.next_msg().await {
@@ -332,11 +360,11 @@ async fn joins_and_renames_are_rate_limited_and_a_refused_join_leaves_nothing_be
 #[tokio::test]
 async fn a_plain_client_far_behind_gets_the_newest_lines_after_a_note() {
     let (hub, _dir) = hub().await;
-    let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap(), 1);
+    let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap()).await;
     lobby_holds(&hub, 1).await;
-    // More than a resume replays, in one go.
+    // More than a resume replays.
     let count = app::protocol::MAX_REPLAY + 100;
-    bob_posts(&hub, count).await;
+    bob_posts_out_of_sight(&hub, count).await;
     assert_eq!(plain.next_text().await, "(some lines were missed; the newest follow)");
     let mut numbers = Vec::new();
     while numbers.last() != Some(&(count - 1)) {
@@ -354,7 +382,7 @@ async fn shutdown_closes_with_going_away() {
     let (hub, _dir) = hub().await;
     let cx = context(&hub);
     let shutdown = cx.shutdown.clone();
-    let (mut peer, task) = connect_with(cx, Protocol, 4);
+    let (mut peer, task) = connect_with(cx, Protocol).await;
     enter(&mut peer).await;
     shutdown.cancel();
     assert_eq!(peer.close_code().await, Some(Close::GoingAway.code()));
@@ -365,10 +393,10 @@ async fn shutdown_closes_with_going_away() {
 #[tokio::test]
 async fn a_plain_client_is_a_guest_in_the_lobby_speaking_lines() {
     let (hub, _dir) = hub().await;
-    let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap(), 64);
+    let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap()).await;
     // The guest is listed in the lobby once its connection has opened.
     let guest = lobby_holds(&hub, 1).await.remove(0);
-    let (mut ann, _ann_task) = connect(&hub, 64);
+    let (mut ann, _ann_task) = connect(&hub).await;
     enter(&mut ann).await;
     assert!(guest.name.starts_with("guest-") && guest.name.len() == 10, "{}", guest.name);
     ann.send(r#"{"type":"send","room":"lobby","id":"a1","text":"hello guest"}"#);
@@ -384,32 +412,47 @@ async fn a_plain_client_is_a_guest_in_the_lobby_speaking_lines() {
     assert_eq!(plain.next_text().await, format!("{}: hi Ann", guest.name), "a guest sees its own lines too");
     plain.send("   ");
     assert_eq!(plain.next_text().await, "error: message text is empty");
-    plain.to_server.unbounded_send(Ok(Message::Binary(vec![1, 2].into()))).unwrap();
+    plain.to_server.unbounded_send(Message::Binary(vec![1, 2].into())).unwrap();
     assert_eq!(plain.close_code().await, Some(Close::Unsupported.code()));
 }
 
 #[tokio::test]
-async fn a_plain_client_that_falls_behind_gets_every_line_it_missed() {
+async fn a_plain_client_gets_every_line_of_a_burst_once_in_order() {
     let (hub, _dir) = hub().await;
-    // Room for one frame at a time: the guest falls behind the live feed at once.
-    let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap(), 1);
+    let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap()).await;
     lobby_holds(&hub, 1).await;
-    let count = crate::hub::LIVE_QUEUE + 100;
+    let count = 300;
     bob_posts(&hub, count).await;
     for n in 0..count {
         assert_eq!(plain.next_text().await, format!("Bob: line {n}"), "every line, once, in order");
     }
 }
 
-/// An idle connection's memory is mostly its task: the future below. It is checked here
-/// so that a change that grows it (an unboxed rare path, a second copy of the socket)
-/// shows up as a failure, not as a slow creep in the idle benchmark.
+#[tokio::test]
+async fn a_plain_client_that_misses_lines_gets_them_from_the_store() {
+    let (hub, _dir) = hub().await;
+    let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap()).await;
+    lobby_holds(&hub, 1).await;
+    let count = 150;
+    bob_posts_out_of_sight(&hub, count).await;
+    for n in 0..count {
+        assert_eq!(plain.next_text().await, format!("Bob: line {n}"), "every line, once, in order");
+    }
+}
+
+/// An idle connection's memory is mostly its task: the future below, which holds the
+/// socket's reading side too. It is checked here so that a change that grows it (an
+/// unboxed rare path, a second copy of something) shows up as a failure, not as a slow
+/// creep in the idle benchmark.
 #[test]
 fn a_connection_task_stays_small() {
     use futures::FutureExt;
     fn size_of_return<A, R>(_: impl Fn(A) -> R) -> usize {
         std::mem::size_of::<R>()
     }
-    let task = size_of_return(|(ws, cx): (axum::extract::ws::WebSocket, Context)| serve(ws, cx, Protocol).map(|()| ()));
-    assert!(task <= 1536, "a chat connection's future takes {task} bytes");
+    let task =
+        size_of_return(|(frames, wire, cx): (Frames, Arc<Wire>, Context)| serve(frames, wire, cx, Protocol).map(|()| ()));
+    let reading = std::mem::size_of::<Frames>();
+    eprintln!("a chat connection's future: {task} bytes, of which reading {reading}");
+    assert!(task - reading <= 1600, "a chat connection's future takes {task} bytes, {reading} of them reading");
 }

@@ -9,7 +9,8 @@ use crate::socket::Ending;
 use app::protocol::{
     ChatMessage, ClientMsg, Close, ErrorReason, FrameError, MessageKind, RoomId, ServerMsg, User, UserId,
 };
-use axum::extract::ws::Message;
+use crate::socket::frames;
+use bytes::Bytes;
 
 /// One way of speaking over a chat connection.
 pub trait Transport: Send + Sync + 'static {
@@ -27,10 +28,10 @@ pub trait Transport: Send + Sync + 'static {
     fn binary(&self) -> Result<ServerMsg, Ending>;
 
     /// An answer or event, as the frames this peer reads (none, if it does not see it).
-    fn write(&self, msg: &ServerMsg, out: &mut Vec<Message>);
+    fn write(&self, msg: &ServerMsg, out: &mut Vec<Bytes>);
 
-    /// A frame from a room's live feed, as this peer reads it.
-    fn live(&self, frame: &Frame) -> Option<Message>;
+    /// A frame from a room, as this kind of peer reads it (the same bytes for all).
+    fn live(frame: &Frame) -> Option<Bytes>;
 }
 
 /// The chat protocol: JSON text frames both ways.
@@ -51,13 +52,13 @@ impl Transport for Protocol {
         Ok(FrameError::binary().into())
     }
 
-    fn write(&self, msg: &ServerMsg, out: &mut Vec<Message>) {
-        out.push(Message::Text(msg.encode().into()));
+    fn write(&self, msg: &ServerMsg, out: &mut Vec<Bytes>) {
+        out.push(frames::text(&msg.encode()));
     }
 
-    fn live(&self, frame: &Frame) -> Option<Message> {
-        // Encoded once for the whole room.
-        Some(Message::Text(frame.text.clone()))
+    fn live(frame: &Frame) -> Option<Bytes> {
+        // Framed once for the whole room.
+        Some(frame.bytes.clone())
     }
 }
 
@@ -102,8 +103,8 @@ impl Transport for Plain {
         Err(Ending::Close(Close::Unsupported))
     }
 
-    fn write(&self, msg: &ServerMsg, out: &mut Vec<Message>) {
-        let mut line = |text: String| out.push(Message::Text(text.into()));
+    fn write(&self, msg: &ServerMsg, out: &mut Vec<Bytes>) {
+        let mut line = |text: String| out.push(frames::text(&text));
         match msg {
             ServerMsg::Message(m) => plain_line(m).into_iter().for_each(line),
             ServerMsg::Error { detail, .. } => line(format!("error: {detail}")),
@@ -117,8 +118,9 @@ impl Transport for Plain {
         }
     }
 
-    fn live(&self, frame: &Frame) -> Option<Message> {
-        frame.message.as_deref().and_then(plain_line).map(|line| Message::Text(line.into()))
+    fn live(frame: &Frame) -> Option<Bytes> {
+        // Framed once for every plain client in the room.
+        frame.plain(|m| plain_line(m).map(|line| frames::text(&line))).cloned()
     }
 }
 

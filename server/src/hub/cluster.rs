@@ -3,7 +3,7 @@
 //! rooms from the store (the bus may lose events), applying what the other nodes say
 //! (their presence is kept in `presence.rs`), and telling them who is here.
 
-use super::{Frame, Shared};
+use super::{Fanout, Frame, Shared};
 use crate::bus::{Envelope, Event, Inbound};
 use crate::store::Store;
 use app::protocol::{RoomId, Seq, ServerMsg};
@@ -12,7 +12,7 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
-use tokio::sync::{broadcast, mpsc, Notify};
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 /// How long a room waits for a missing number to arrive before reading it from the store.
@@ -53,18 +53,17 @@ impl Order {
 
     /// Sends `frame` (number `seq`) to the room's feed if it is the next, with the early
     /// ones it lets go; holds it if it is early; drops it if it already went out.
-    pub(super) fn deliver(&mut self, seq: Seq, frame: Frame, feed: &broadcast::Sender<Frame>) {
+    pub(super) fn deliver(&mut self, seq: Seq, frame: Frame, feed: &Fanout) {
         match self.next {
             Some(next) if seq < next => {}
             Some(next) if seq == next => {
-                // An error only means nobody is subscribed right now.
-                let _ = feed.send(frame);
+                feed.send(frame);
                 self.started = true;
                 self.next = Some(next + 1);
                 self.release(feed);
             }
             None if !self.hold => {
-                let _ = feed.send(frame);
+                feed.send(frame);
                 self.started = true;
                 self.next = Some(seq + 1);
             }
@@ -81,7 +80,7 @@ impl Order {
     /// yet, what goes out first is the one after the lowest such number (a connection
     /// that joined later skips what it has). Once something has gone out, every later
     /// joiner subscribed before it read, so the feed already suits it.
-    pub(super) fn start_after(&mut self, newest: Seq, feed: &broadcast::Sender<Frame>) {
+    pub(super) fn start_after(&mut self, newest: Seq, feed: &Fanout) {
         if !self.hold || self.started {
             return;
         }
@@ -93,7 +92,7 @@ impl Order {
     }
 
     /// Sends the early messages that now follow on, and drops those already sent.
-    fn release(&mut self, feed: &broadcast::Sender<Frame>) {
+    fn release(&mut self, feed: &Fanout) {
         let Some(mut next) = self.next else { return };
         while let Some((&seq, _)) = self.early.first_key_value() {
             if seq > next {
@@ -101,7 +100,7 @@ impl Order {
             }
             if let Some((_, frame)) = self.early.pop_first() {
                 if seq == next {
-                    let _ = feed.send(frame);
+                    feed.send(frame);
                     self.started = true;
                     next += 1;
                 }
@@ -113,7 +112,7 @@ impl Order {
 
     /// The number to read from the store on, if one has been missing for `wait`. A room
     /// whose start was never learnt starts from the first message held.
-    fn missing(&mut self, wait: Duration, feed: &broadcast::Sender<Frame>) -> Option<Seq> {
+    fn missing(&mut self, wait: Duration, feed: &Fanout) -> Option<Seq> {
         self.gap_since.filter(|since| since.elapsed() >= wait)?;
         if self.next.is_none() {
             let first = *self.early.keys().next()?;

@@ -4,7 +4,7 @@
 
 use super::Shared;
 use app::protocol::{RoomId, RoomSummary, ServerMsg};
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 /// Room-list updates are sent at most this often.
@@ -44,13 +44,18 @@ pub(super) fn directory_interval(listeners: usize) -> Duration {
     DIRECTORY_EVERY.max(Duration::from_secs_f64(listeners as f64 / DIRECTORY_BUDGET_PER_SEC as f64))
 }
 
+/// The room list as a whole frame.
+pub(super) fn frame(shared: &Shared) -> Bytes {
+    crate::socket::frames::text(&ServerMsg::Rooms { rooms: shared.summary() }.encode())
+}
+
 /// Sends the room list when it changed, at most every [`DIRECTORY_EVERY`] (less often
 /// with many connections: see [`DIRECTORY_BUDGET_PER_SEC`]).
 pub(super) async fn directory_loop(shared: Arc<Shared>) {
     loop {
         shared.directory_dirty.notified().await;
         tokio::time::sleep(directory_interval(shared.directory.receiver_count())).await;
-        let frame: Utf8Bytes = ServerMsg::Rooms { rooms: shared.summary() }.encode().into();
+        let frame = frame(&shared);
         shared.directory.send_if_modified(|current| {
             let changed = *current != frame;
             *current = frame;

@@ -3,9 +3,10 @@
 //! broadcasts each stored message to its room as one frame serialized once, in the
 //! order the store numbered them.
 //!
-//! A connection that falls more than [`LIVE_QUEUE`] frames behind its room's live feed
-//! is never skipped silently: it catches up from the store (see `chat/rooms.rs`).
-//! Connections themselves, and shutting them down, are not the hub's: see `chat/`.
+//! Each room hands its frames to its members' [`Listener`]s as they go out, from the
+//! task that sends them: a connection's listener writes them straight to its socket
+//! (see `chat/rooms.rs`), so a delivery wakes no task. Connections themselves, and
+//! shutting them down, are not the hub's: see `chat/`.
 //!
 //! With several nodes (see `cluster.rs`), every node's writer stores into the shared
 //! database and tells the others over the [`Bus`]; each node delivers a room's messages
@@ -21,42 +22,82 @@ mod reading;
 use crate::bus::{Bus, Event, Inbound};
 use crate::store::{Appended, Post, Refusal, Store, StoreError};
 use app::protocol::{ChatMessage, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use cluster::Order;
 pub use directory::MAX_LISTED_ROOMS;
 use presence::Remote;
 pub use reading::Following;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard, OnceLock},
     time::Duration,
 };
-use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-/// Frames a connection may fall behind a room's live feed before it must catch up
-/// from the store. Each live room holds this many slots; a connection takes frames
-/// off its feeds into its own outbox as fast as they come, so falling this far behind
-/// means its task did not run for a while.
-pub const LIVE_QUEUE: usize = 64;
 /// Most messages stored in one commit.
 pub const MAX_BATCH: usize = 2048;
 /// Posts waiting for the writer; senders wait when it is full.
 const WRITE_QUEUE: usize = 4096;
 
-/// One frame for a room's subscribers, serialized once and shared.
+/// One frame for a room's members, serialized and framed once and shared.
 #[derive(Debug, Clone)]
 pub struct Frame {
     /// For stored messages: the number, so a connection can skip what it already has.
     pub seq: Option<Seq>,
-    pub text: Utf8Bytes,
-    /// The message itself, for subscribers that render it differently (plain clients).
+    /// The whole WebSocket frame, as chat protocol clients read it.
+    pub bytes: Bytes,
+    /// The message itself, for members that show it differently (plain clients).
     pub message: Option<Arc<ChatMessage>>,
+    /// The message as plain clients read it, framed by the first one that needs it.
+    plain: OnceLock<Option<Bytes>>,
 }
 
 impl Frame {
+    fn new(seq: Option<Seq>, msg: &ServerMsg, message: Option<Arc<ChatMessage>>) -> Frame {
+        Frame { seq, bytes: crate::socket::frames::text(&msg.encode()), message, plain: OnceLock::new() }
+    }
+
     fn event(msg: &ServerMsg) -> Frame {
-        Frame { seq: None, text: msg.encode().into(), message: None }
+        Frame::new(None, msg, None)
+    }
+
+    /// The frame as plain clients read it: made by `make` once, for all of them.
+    pub fn plain(&self, make: impl FnOnce(&ChatMessage) -> Option<Bytes>) -> Option<&Bytes> {
+        self.plain.get_or_init(|| self.message.as_deref().and_then(make)).as_ref()
+    }
+
+    /// The frame's text, as the client reads it.
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(crate::socket::frames::payload(&self.bytes)).unwrap_or_default()
+    }
+}
+
+/// Where a room's frames go: one connection's place in the room. Offered every frame
+/// the room sends, in order, by the task sending it, so it must not wait.
+pub trait Listener: Send + Sync {
+    fn offer(&self, frame: &Frame);
+}
+
+/// A room's listeners.
+#[derive(Default)]
+struct Fanout(Vec<Arc<dyn Listener>>);
+
+impl Fanout {
+    fn send(&self, frame: Frame) {
+        for listener in &self.0 {
+            listener.offer(&frame);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn remove(&mut self, listener: &Arc<dyn Listener>) {
+        if let Some(at) = self.0.iter().position(|l| Arc::ptr_eq(l, listener)) {
+            self.0.swap_remove(at);
+        }
     }
 }
 
@@ -87,7 +128,7 @@ struct Write {
 }
 
 struct Room {
-    feed: broadcast::Sender<Frame>,
+    feed: Fanout,
     /// Who is here through this node, with how many of their connections (tabs) are.
     online: BTreeMap<UserId, (String, usize)>,
     /// Which number goes out next, and what arrived early.
@@ -96,12 +137,11 @@ struct Room {
 
 impl Room {
     fn new(spans_nodes: bool) -> Room {
-        Room { feed: broadcast::channel(LIVE_QUEUE).0, online: BTreeMap::new(), order: Order::new(spans_nodes) }
+        Room { feed: Fanout::default(), online: BTreeMap::new(), order: Order::new(spans_nodes) }
     }
 
     fn send(&self, msg: &ServerMsg) {
-        // An error only means nobody is subscribed right now.
-        let _ = self.feed.send(Frame::event(msg));
+        self.feed.send(Frame::event(msg));
     }
 }
 
@@ -118,7 +158,7 @@ struct Rooms {
 /// State the writer task shares with the hub.
 struct Shared {
     rooms: Mutex<Rooms>,
-    directory: watch::Sender<Utf8Bytes>,
+    directory: watch::Sender<Bytes>,
     directory_dirty: Notify,
     bus: Arc<dyn Bus>,
     /// Unread counts of the people here, and read positions to write.
@@ -164,8 +204,8 @@ impl Shared {
             }
         }
         // Encoded outside the lock.
-        let text = Utf8Bytes::from(ServerMsg::Message(message.clone()).encode());
-        let frame = Frame { seq: Some(seq), text, message: Some(Arc::new(message)) };
+        let message = Arc::new(message);
+        let frame = Frame::new(Some(seq), &ServerMsg::Message(message.as_ref().clone()), Some(message));
         if let Some(live) = self.rooms().live.get_mut(&room) {
             live.order.deliver(seq, frame, &live.feed);
         }
@@ -178,21 +218,25 @@ pub struct Hub {
     writes: mpsc::Sender<Write>,
 }
 
-/// A connection's place in a room: a person's presence through it (none for a visitor
-/// who has not chosen a name and only watches); leaves when dropped, so a connection
-/// that ends any way at all is no longer listed.
+/// A connection's place in a room: its listener, and a person's presence through it
+/// (none for a visitor who has not chosen a name and only watches); leaves when
+/// dropped, so a connection that ends any way at all is no longer listed or sent to.
 pub struct Membership {
     shared: Arc<Shared>,
     room: RoomId,
     user: Option<UserId>,
+    listener: Arc<dyn Listener>,
 }
 
 impl Drop for Membership {
     fn drop(&mut self) {
         let mut rooms = self.shared.rooms();
+        if let Some(room) = rooms.live.get_mut(&self.room) {
+            room.feed.remove(&self.listener);
+        }
         let Some(user) = &self.user else {
             // A watcher: the room is dropped with the last of anyone in it.
-            if rooms.live.get(&self.room).is_some_and(|r| r.online.is_empty() && r.feed.receiver_count() == 0) {
+            if rooms.live.get(&self.room).is_some_and(|r| r.online.is_empty() && r.feed.is_empty()) {
                 rooms.live.remove(&self.room);
             }
             return;
@@ -212,7 +256,7 @@ impl Drop for Membership {
             self.shared.directory_dirty.notify_one();
             self.shared.bus.publish(Event::Gone { room: self.room.clone(), user: user.clone() });
         }
-        if rooms.live.get(&self.room).is_some_and(|r| r.online.is_empty() && r.feed.receiver_count() == 0) {
+        if rooms.live.get(&self.room).is_some_and(|r| r.online.is_empty() && r.feed.is_empty()) {
             rooms.live.remove(&self.room);
         }
     }
@@ -240,7 +284,7 @@ impl Hub {
         let spans_nodes = bus.spans_nodes();
         let shared = Arc::new(Shared {
             rooms: Mutex::new(Rooms { stored, ..Rooms::default() }),
-            directory: watch::channel(Utf8Bytes::from_static("")).0,
+            directory: watch::channel(Bytes::new()).0,
             directory_dirty: Notify::new(),
             bus,
             readers: Mutex::default(),
@@ -255,7 +299,7 @@ impl Hub {
         if spans_nodes {
             cluster::spawn(store.clone(), shared.clone(), inbound, shutdown);
         }
-        shared.directory.send_replace(ServerMsg::Rooms { rooms: shared.summary() }.encode().into());
+        shared.directory.send_replace(directory::frame(&shared));
         Ok(Arc::new(Hub { store, shared, writes }))
     }
 
@@ -287,26 +331,30 @@ impl Hub {
         })
     }
 
-    /// Enters a room: the live feed from now on, and the membership that keeps `user`
-    /// listed until it is dropped. (Who is there comes from [`Hub::online`], when the
+    /// Enters a room: `listener` is offered its frames from now on, and `user` (if any:
+    /// a visitor who has not chosen a name only watches) is listed there, until the
+    /// membership is dropped. (Who is there comes from [`Hub::online`], when the
     /// `joined` answer is made; the list is not built twice.)
-    pub fn join(&self, room: &RoomId, user: &User) -> (broadcast::Receiver<Frame>, Membership) {
-        let (feed, _watching) = self.watch(room);
-        (feed, self.attend(room, user))
+    pub fn join(&self, room: &RoomId, user: Option<&User>, listener: Arc<dyn Listener>) -> Membership {
+        {
+            let mut rooms = self.shared.rooms();
+            let spans_nodes = self.shared.bus.spans_nodes();
+            let entry = rooms.live.entry(room.clone()).or_insert_with(|| Room::new(spans_nodes));
+            entry.feed.0.push(listener.clone());
+        }
+        let mut membership = Membership { shared: self.shared.clone(), room: room.clone(), user: None, listener };
+        if let Some(user) = user {
+            self.attend(&mut membership, user);
+        }
+        membership
     }
 
-    /// Watches a room without being listed in it: the live feed only (a visitor who has
-    /// not chosen a name yet).
-    pub fn watch(&self, room: &RoomId) -> (broadcast::Receiver<Frame>, Membership) {
-        let mut rooms = self.shared.rooms();
-        let spans_nodes = self.shared.bus.spans_nodes();
-        let entry = rooms.live.entry(room.clone()).or_insert_with(|| Room::new(spans_nodes));
-        let feed = entry.feed.subscribe();
-        (feed, Membership { shared: self.shared.clone(), room: room.clone(), user: None })
-    }
-
-    /// Lists `user` in a room whose feed is watched here: presence without another feed.
-    pub fn attend(&self, room: &RoomId, user: &User) -> Membership {
+    /// Lists `user` in a room watched until now.
+    pub fn attend(&self, membership: &mut Membership, user: &User) {
+        if membership.user.is_some() {
+            return;
+        }
+        let room = &membership.room;
         let mut rooms = self.shared.rooms();
         let before = rooms.present(room, &user.id);
         let spans_nodes = self.shared.bus.spans_nodes();
@@ -321,7 +369,7 @@ impl Hub {
         if first_tab {
             self.shared.bus.publish(Event::Here { room: room.clone(), user: user.clone() });
         }
-        Membership { shared: self.shared.clone(), room: room.clone(), user: Some(user.id.clone()) }
+        membership.user = Some(user.id.clone());
     }
 
     /// Rooms held in memory (with a live feed or people in them).
@@ -392,8 +440,8 @@ impl Hub {
         self.shared.bus.publish(Event::Typing { room: room.clone(), user: user.clone() });
     }
 
-    /// The room list, as a `rooms` frame, and its updates.
-    pub fn directory(&self) -> watch::Receiver<Utf8Bytes> {
+    /// The room list, as a `rooms` frame (framed once for everyone), and its updates.
+    pub fn directory(&self) -> watch::Receiver<Bytes> {
         self.shared.directory.subscribe()
     }
 

@@ -490,7 +490,7 @@ mod tests {
         let mut told = |readers: &mut Readers, m: ChatMessage| {
             readers.count(&m);
             let frames: Vec<String> =
-                std::iter::from_fn(|| heard.try_recv().ok()).map(|f| f.text.to_string()).collect();
+                std::iter::from_fn(|| heard.try_recv().ok()).map(|f| f.text().to_string()).collect();
             frames.iter().filter(|f| f.starts_with(r#"{"type":"notification""#)).count()
         };
         let text = |seq, author, mentions: &[&str]| message(seq, author, MessageKind::Text, None, mentions);
@@ -519,7 +519,7 @@ mod tests {
         assert!(readers.followers.is_empty(), "nothing there for me");
         readers.count(&message(2, "bob", MessageKind::Text, None, &["me"]));
         assert!(readers.followers[&room].contains(&me));
-        assert!(heard.try_recv().unwrap().text.contains(r#""mentions":1"#), "told");
+        assert!(heard.try_recv().unwrap().text().contains(r#""mentions":1"#), "told");
         readers.count(&message(3, "bob", MessageKind::Edit, Some(2), &[]));
         assert!(readers.followers.is_empty() && readers.people[&me].rooms.is_empty(), "the mention edited away");
         // Reading it makes it followed for good; forgetting the person leaves nothing.

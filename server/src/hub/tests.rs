@@ -24,13 +24,28 @@ async fn post(hub: &Hub, r: &str, u: &str, id: &str) -> PostOutcome {
 }
 
 fn decode(frame: &Frame) -> ServerMsg {
-    ServerMsg::decode(frame.text.as_str()).unwrap()
+    ServerMsg::decode(frame.text()).unwrap()
+}
+
+/// A listener that keeps what it is offered, for the test to read.
+struct Tap(mpsc::UnboundedSender<Frame>);
+
+impl Listener for Tap {
+    fn offer(&self, frame: &Frame) {
+        let _ = self.0.send(frame.clone());
+    }
+}
+
+/// Joins `room` as `user`, with a listener the test reads.
+fn join(hub: &Hub, room: &RoomId, user: &User) -> (mpsc::UnboundedReceiver<Frame>, Membership) {
+    let (tap, heard) = mpsc::unbounded_channel();
+    (heard, hub.join(room, Some(user), Arc::new(Tap(tap))))
 }
 
 #[tokio::test]
 async fn posts_are_numbered_per_room_broadcast_once_serialized_and_deduplicated() {
     let (hub, _dir) = hub().await;
-    let (mut feed, _m) = hub.join(&room("a"), &user("u1"));
+    let (mut feed, _m) = join(&hub, &room("a"), &user("u1"));
     assert!(matches!(decode(&feed.recv().await.unwrap()), ServerMsg::Arrived { .. }));
     assert_eq!(post(&hub, "a", "u1", "m1").await, PostOutcome::Accepted(1));
     assert_eq!(post(&hub, "b", "u1", "m1").await, PostOutcome::Accepted(1));
@@ -72,10 +87,10 @@ async fn concurrent_posts_get_one_gapless_order() {
 #[tokio::test]
 async fn presence_counts_people_not_tabs() {
     let (hub, _dir) = hub().await;
-    let (_f1, tab1) = hub.join(&room("r"), &user("ann"));
+    let (_f1, tab1) = join(&hub, &room("r"), &user("ann"));
     assert_eq!(hub.online(&room("r")), [user("ann")]);
-    let (_f2, tab2) = hub.join(&room("r"), &user("ann"));
-    let (mut watcher, _bob) = hub.join(&room("r"), &user("bob"));
+    let (_f2, tab2) = join(&hub, &room("r"), &user("ann"));
+    let (mut watcher, _bob) = join(&hub, &room("r"), &user("bob"));
     assert_eq!(hub.online(&room("r")).len(), 2);
     let _ = watcher.recv().await; // bob's own arrival
     drop(tab1);
@@ -94,7 +109,7 @@ async fn presence_counts_people_not_tabs() {
 async fn the_room_list_counts_who_is_in_each_room() {
     let (hub, _dir) = hub().await;
     post(&hub, "history-only", "u1", "m1").await;
-    let _m = hub.join(&room("lobby"), &user("ann"));
+    let _m = join(&hub, &room("lobby"), &user("ann"));
     let rooms = hub.rooms();
     assert_eq!(
         rooms,
@@ -103,7 +118,8 @@ async fn the_room_list_counts_who_is_in_each_room() {
     let mut directory = hub.directory();
     tokio::time::timeout(Duration::from_secs(2), directory.changed()).await.unwrap().unwrap();
     let frame = directory.borrow().clone();
-    assert!(matches!(ServerMsg::decode(frame.as_str()).unwrap(), ServerMsg::Rooms { rooms: r } if r == rooms));
+    let text = std::str::from_utf8(crate::socket::frames::payload(&frame)).unwrap();
+    assert!(matches!(ServerMsg::decode(text).unwrap(), ServerMsg::Rooms { rooms: r } if r == rooms));
 
     // Many rooms: the list names the busiest, so its size stays bounded.
     for n in 0..MAX_LISTED_ROOMS + 10 {
@@ -119,7 +135,7 @@ async fn the_room_list_counts_who_is_in_each_room() {
 async fn a_room_entered_and_left_without_a_message_is_forgotten() {
     let (hub, _dir) = hub().await;
     for n in 0..100 {
-        let (feed, membership) = hub.join(&room(&format!("passing-{n}")), &user("u1"));
+        let (feed, membership) = join(&hub, &room(&format!("passing-{n}")), &user("u1"));
         drop((feed, membership));
     }
     post(&hub, "kept", "u1", "m1").await;
@@ -174,7 +190,7 @@ mod several_nodes {
         out.into_iter().map(|a| if let Appended::New(m) = a { m } else { panic!("new") }).collect()
     }
 
-    async fn next_seq(feed: &mut broadcast::Receiver<Frame>) -> Seq {
+    async fn next_seq(feed: &mut mpsc::UnboundedReceiver<Frame>) -> Seq {
         loop {
             let frame = tokio::time::timeout(Duration::from_secs(3), feed.recv()).await.expect("in time").unwrap();
             if let Some(seq) = frame.seq {
@@ -186,7 +202,7 @@ mod several_nodes {
     #[tokio::test]
     async fn messages_out_of_order_go_out_in_order_and_a_lost_one_is_read_from_the_store() {
         let (hub, store, tell, _dir) = node().await;
-        let (mut feed, _m) = hub.join(&room("r"), &user("me"));
+        let (mut feed, _m) = join(&hub, &room("r"), &user("me"));
         // Two joiners found the room empty and at 2 messages: it starts after the lower.
         hub.caught_up(&room("r"), 2);
         hub.caught_up(&room("r"), 0);
@@ -214,7 +230,7 @@ mod several_nodes {
     #[tokio::test]
     async fn a_lost_last_message_arrives_from_the_store_without_a_later_one() {
         let (hub, store, tell, _dir) = node().await;
-        let (mut feed, _m) = hub.join(&room("r"), &user("me"));
+        let (mut feed, _m) = join(&hub, &room("r"), &user("me"));
         hub.caught_up(&room("r"), 0);
         let m = stored_elsewhere(&store, "r", 1).await;
         tell.send(from("n-a", Event::Message(m[0].clone()))).await.unwrap();
@@ -228,7 +244,7 @@ mod several_nodes {
     #[tokio::test]
     async fn people_on_other_nodes_are_listed_once_and_leave_when_their_node_says_so() {
         let (hub, _store, tell, _dir) = node().await;
-        let (mut feed, _me) = hub.join(&room("r"), &user("me"));
+        let (mut feed, _me) = join(&hub, &room("r"), &user("me"));
         let _ = feed.recv().await; // my own arrival
         let ann = user("ann");
         tell.send(from("n-a", Event::Here { room: room("r"), user: ann.clone() })).await.unwrap();

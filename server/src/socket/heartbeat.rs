@@ -2,7 +2,7 @@
 
 use super::Ending;
 use app::protocol::Close;
-use axum::extract::ws::Message;
+use bytes::Bytes;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -34,13 +34,13 @@ impl Heartbeat {
     }
 
     /// Waits for the next beat: a ping to send, or the end of a silent connection.
-    pub async fn beat(&mut self) -> Result<Message, Ending> {
+    pub async fn beat(&mut self) -> Result<Bytes, Ending> {
         self.interval.tick().await;
         if self.last_heard.elapsed() >= self.idle_timeout {
             tracing::debug!("closing a silent connection");
             return Err(Ending::Close(Close::Idle));
         }
-        Ok(Message::Ping(Default::default()))
+        Ok(super::wire::ping())
     }
 
     /// The peer said something (any frame, pongs included).
@@ -58,7 +58,7 @@ mod tests {
         let mut heartbeat =
             Heartbeat::new(Liveness { ping_every: Duration::from_secs(1), idle_timeout: Duration::from_secs(3) });
         for _ in 0..5 {
-            assert!(matches!(heartbeat.beat().await, Ok(Message::Ping(_))));
+            assert_eq!(heartbeat.beat().await, Ok(super::super::wire::ping()));
             heartbeat.heard();
         }
         assert!(heartbeat.beat().await.is_ok());
