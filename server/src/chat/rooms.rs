@@ -80,9 +80,11 @@ impl Feed {
         let mut state = self.state();
         state.delivered = state.delivered.max(newest);
         state.behind = false;
+        let mut out = Vec::new();
         for frame in state.held.take().unwrap_or_default() {
-            self.pass(&mut state, &frame);
+            out.extend(self.pass(&mut state, &frame));
         }
+        self.wire.send(out);
         if std::mem::take(&mut state.overflow) && !state.behind {
             tracing::debug!(delivered = state.delivered, "held too much; catching up from the store");
             state.held.get_or_insert_with(Vec::new);
@@ -91,30 +93,31 @@ impl Feed {
         }
     }
 
-    fn pass(&self, state: &mut FeedState, frame: &Frame) {
+    /// What of `frame` to write now, if anything: the caller writes it before letting
+    /// go of the state, so frames leave in the order they passed.
+    fn pass(&self, state: &mut FeedState, frame: &Frame) -> Option<Bytes> {
         if let Some(held) = &mut state.held {
             if held.len() < MAX_HELD {
                 held.push(frame.clone());
             } else {
                 state.overflow = true;
             }
-            return;
+            return None;
         }
         match frame.seq {
-            Some(seq) if seq <= state.delivered => {}
+            Some(seq) if seq <= state.delivered => None,
             Some(seq) if seq > state.delivered + 1 => {
                 tracing::debug!(seq, delivered = state.delivered, "catching up a gap from the store");
                 state.held = Some(vec![frame.clone()]);
                 state.behind = true;
                 self.wire.fall_behind();
+                None
             }
             seq => {
                 if let Some(seq) = seq {
                     state.delivered = seq;
                 }
-                if let Some(bytes) = (self.live)(frame) {
-                    self.wire.send_one(&bytes);
-                }
+                (self.live)(frame)
             }
         }
     }
@@ -123,7 +126,15 @@ impl Feed {
 impl Listener for Feed {
     fn offer(&self, frame: &Frame) {
         let mut state = self.state();
-        self.pass(&mut state, frame);
+        if let Some(bytes) = self.pass(&mut state, frame) {
+            self.wire.send_one(bytes);
+        }
+    }
+
+    fn offer_all(&self, frames: &[Frame]) {
+        let mut state = self.state();
+        let out: Vec<Bytes> = frames.iter().filter_map(|frame| self.pass(&mut state, frame)).collect();
+        self.wire.send(out);
     }
 }
 

@@ -53,7 +53,7 @@ impl Order {
 
     /// Sends `frame` (number `seq`) to the room's feed if it is the next, with the early
     /// ones it lets go; holds it if it is early; drops it if it already went out.
-    pub(super) fn deliver(&mut self, seq: Seq, frame: Frame, feed: &Fanout) {
+    pub(super) fn deliver(&mut self, seq: Seq, frame: Frame, feed: &mut Fanout) {
         match self.next {
             Some(next) if seq < next => {}
             Some(next) if seq == next => {
@@ -80,7 +80,7 @@ impl Order {
     /// yet, what goes out first is the one after the lowest such number (a connection
     /// that joined later skips what it has). Once something has gone out, every later
     /// joiner subscribed before it read, so the feed already suits it.
-    pub(super) fn start_after(&mut self, newest: Seq, feed: &Fanout) {
+    pub(super) fn start_after(&mut self, newest: Seq, feed: &mut Fanout) {
         if !self.hold || self.started {
             return;
         }
@@ -92,7 +92,7 @@ impl Order {
     }
 
     /// Sends the early messages that now follow on, and drops those already sent.
-    fn release(&mut self, feed: &Fanout) {
+    fn release(&mut self, feed: &mut Fanout) {
         let Some(mut next) = self.next else { return };
         while let Some((&seq, _)) = self.early.first_key_value() {
             if seq > next {
@@ -112,7 +112,7 @@ impl Order {
 
     /// The number to read from the store on, if one has been missing for `wait`. A room
     /// whose start was never learnt starts from the first message held.
-    fn missing(&mut self, wait: Duration, feed: &Fanout) -> Option<Seq> {
+    fn missing(&mut self, wait: Duration, feed: &mut Fanout) -> Option<Seq> {
         self.gap_since.filter(|since| since.elapsed() >= wait)?;
         if self.next.is_none() {
             let first = *self.early.keys().next()?;
@@ -206,7 +206,7 @@ async fn mend(store: Arc<dyn Store>, shared: Arc<Shared>, resync: Arc<Notify>, s
             rooms
                 .live
                 .iter_mut()
-                .filter_map(|(id, r)| Some((id.clone(), r.order.missing(GAP_WAIT, &r.feed)?)))
+                .filter_map(|(id, r)| Some((id.clone(), r.order.missing(GAP_WAIT, &mut r.feed)?)))
                 .collect()
         };
         for (room, from) in gaps {
@@ -252,9 +252,7 @@ async fn fill(store: &dyn Store, shared: &Shared, room: &RoomId, from: Seq) {
             if !messages.is_empty() {
                 tracing::debug!(%room, from, count = messages.len(), "filled from the store");
             }
-            for message in messages {
-                shared.publish(message);
-            }
+            shared.publish_all(messages);
         }
         Err(e) => tracing::warn!(%room, "cannot fill a gap from the store yet: {e}"),
     }

@@ -77,26 +77,62 @@ impl Frame {
 /// the room sends, in order, by the task sending it, so it must not wait.
 pub trait Listener: Send + Sync {
     fn offer(&self, frame: &Frame);
+
+    /// Several frames in a row, which should leave in one write.
+    fn offer_all(&self, frames: &[Frame]) {
+        for frame in frames {
+            self.offer(frame);
+        }
+    }
 }
 
 /// A room's listeners.
 #[derive(Default)]
-struct Fanout(Vec<Arc<dyn Listener>>);
+struct Fanout {
+    listeners: Vec<Arc<dyn Listener>>,
+    /// While a batch is delivered: its frames, handed over together at the end.
+    corked: Option<Vec<Frame>>,
+}
 
 impl Fanout {
-    fn send(&self, frame: Frame) {
-        for listener in &self.0 {
-            listener.offer(&frame);
+    fn send(&mut self, frame: Frame) {
+        match &mut self.corked {
+            Some(corked) => corked.push(frame),
+            None => self.offer(&frame),
+        }
+    }
+
+    /// Hands a frame to every listener now. (Events: never part of a batch.)
+    fn offer(&self, frame: &Frame) {
+        for listener in &self.listeners {
+            listener.offer(frame);
+        }
+    }
+
+    /// Gathers frames until [`Fanout::uncork`].
+    fn cork(&mut self) {
+        self.corked.get_or_insert_with(Vec::new);
+    }
+
+    fn uncork(&mut self) {
+        match self.corked.take().as_deref() {
+            None | Some([]) => {}
+            Some([frame]) => self.offer(frame),
+            Some(frames) => self.listeners.iter().for_each(|l| l.offer_all(frames)),
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.listeners.is_empty()
+    }
+
+    fn add(&mut self, listener: Arc<dyn Listener>) {
+        self.listeners.push(listener);
     }
 
     fn remove(&mut self, listener: &Arc<dyn Listener>) {
-        if let Some(at) = self.0.iter().position(|l| Arc::ptr_eq(l, listener)) {
-            self.0.swap_remove(at);
+        if let Some(at) = self.listeners.iter().position(|l| Arc::ptr_eq(l, listener)) {
+            self.listeners.swap_remove(at);
         }
     }
 }
@@ -141,7 +177,7 @@ impl Room {
     }
 
     fn send(&self, msg: &ServerMsg) {
-        self.feed.send(Frame::event(msg));
+        self.feed.offer(&Frame::event(msg));
     }
 }
 
@@ -189,25 +225,60 @@ impl Shared {
     /// Delivers a stored message (from this node's writer, another node, or the store)
     /// to this node's connections in its room, in number order.
     fn publish(&self, message: ChatMessage) {
-        let (seq, room) = (message.seq, message.room.clone());
-        self.readers().count(&message);
+        self.publish_all(vec![message]);
+    }
+
+    /// Delivers stored messages in number order, each room's together: a connection
+    /// gets all of a batch's frames for its room in one write.
+    fn publish_all(&self, messages: Vec<ChatMessage>) {
+        let mut readers = self.readers();
+        for message in &messages {
+            readers.count(message);
+        }
+        drop(readers);
+        let mut frames = Vec::with_capacity(messages.len());
         {
             let mut rooms = self.rooms();
-            if !rooms.stored.contains(&room) {
-                rooms.stored.insert(room.clone());
-                self.directory_dirty.notify_one();
-            }
-            // Another node's message for a room nobody here is in: nothing to encode.
-            // (Someone entering meanwhile loads it from the store, where it already is.)
-            if !rooms.live.contains_key(&room) {
-                return;
+            for message in messages {
+                if !rooms.stored.contains(&message.room) {
+                    rooms.stored.insert(message.room.clone());
+                    self.directory_dirty.notify_one();
+                }
+                // Another node's message for a room nobody here is in: nothing to
+                // encode. (Someone entering meanwhile loads it from the store, where
+                // it already is.)
+                if rooms.live.contains_key(&message.room) {
+                    frames.push(message);
+                }
             }
         }
+        if frames.is_empty() {
+            return;
+        }
         // Encoded outside the lock.
-        let message = Arc::new(message);
-        let frame = Frame::new(Some(seq), &ServerMsg::Message(message.as_ref().clone()), Some(message));
-        if let Some(live) = self.rooms().live.get_mut(&room) {
-            live.order.deliver(seq, frame, &live.feed);
+        let frames: Vec<(RoomId, Frame)> = frames
+            .into_iter()
+            .map(|message| {
+                let (seq, room) = (message.seq, message.room.clone());
+                let message = Arc::new(message);
+                (room, Frame::new(Some(seq), &ServerMsg::Message(message.as_ref().clone()), Some(message)))
+            })
+            .collect();
+        let mut rooms = self.rooms();
+        let mut touched: Vec<RoomId> = Vec::new();
+        for (room, frame) in frames {
+            if let Some(live) = rooms.live.get_mut(&room) {
+                if live.feed.corked.is_none() {
+                    live.feed.cork();
+                    touched.push(room);
+                }
+                live.order.deliver(frame.seq.unwrap_or_default(), frame, &mut live.feed);
+            }
+        }
+        for room in touched {
+            if let Some(live) = rooms.live.get_mut(&room) {
+                live.feed.uncork();
+            }
         }
     }
 }
@@ -340,7 +411,7 @@ impl Hub {
             let mut rooms = self.shared.rooms();
             let spans_nodes = self.shared.bus.spans_nodes();
             let entry = rooms.live.entry(room.clone()).or_insert_with(|| Room::new(spans_nodes));
-            entry.feed.0.push(listener.clone());
+            entry.feed.add(listener.clone());
         }
         let mut membership = Membership { shared: self.shared.clone(), room: room.clone(), user: None, listener };
         if let Some(user) = user {
@@ -382,7 +453,7 @@ impl Hub {
     /// message has gone out live there, this node sends from the one after it.
     pub fn caught_up(&self, room: &RoomId, newest: Seq) {
         if let Some(r) = self.shared.rooms().live.get_mut(room) {
-            r.order.start_after(newest, &r.feed);
+            r.order.start_after(newest, &mut r.feed);
         }
     }
 
@@ -458,11 +529,13 @@ async fn write_loop(store: Arc<dyn Store>, shared: Arc<Shared>, mut queue: mpsc:
         let (messages, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|w| (w.message, w.reply)).unzip();
         match store.append(messages).await {
             Ok(results) => {
+                let new: Vec<ChatMessage> =
+                    results.iter().filter_map(|r| if let Appended::New(m) = r { Some(m.clone()) } else { None }).collect();
+                for m in &new {
+                    shared.bus.publish(Event::Message(m.clone()));
+                }
+                shared.publish_all(new);
                 for (result, reply) in results.into_iter().zip(replies) {
-                    if let Appended::New(m) = &result {
-                        shared.publish(m.clone());
-                        shared.bus.publish(Event::Message(m.clone()));
-                    }
                     let _ = reply.send(Ok(result));
                 }
             }

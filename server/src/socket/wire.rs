@@ -29,11 +29,16 @@ const MAX_SLICES: usize = 64;
 /// Where a wire's bytes go: a socket that takes what it can without waiting, and says
 /// when it can take more.
 pub trait Socket: Send + Sync + 'static {
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
     fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
 impl Socket for tokio::net::tcp::OwnedWriteHalf {
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        tokio::net::tcp::OwnedWriteHalf::try_write(self, buf)
+    }
+
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         tokio::net::tcp::OwnedWriteHalf::try_write_vectored(self, bufs)
     }
@@ -108,6 +113,10 @@ impl Wire {
     /// limit by itself, like a resume that replays hundreds of long messages; it is
     /// taken whole: the peer is too slow only while more than the limit is waiting.)
     pub fn send(&self, frames: impl IntoIterator<Item = Bytes>) {
+        let mut frames = frames.into_iter().peekable();
+        if frames.peek().is_none() {
+            return;
+        }
         let mut inner = self.lock();
         if inner.trouble.is_some() || inner.closed {
             return;
@@ -129,8 +138,8 @@ impl Wire {
     }
 
     /// Hands one frame over (see [`Wire::send`]).
-    pub fn send_one(&self, frame: &Bytes) {
-        self.send(std::iter::once(frame.clone()));
+    pub fn send_one(&self, frame: Bytes) {
+        self.send(std::iter::once(frame));
     }
 
     /// Asks the connection's task to catch a room up.
@@ -209,7 +218,12 @@ impl Inner {
                 slices[i] = IoSlice::new(&frame[skip..]);
                 count += 1;
             }
-            match self.socket.try_write_vectored(&slices[..count]) {
+            // One frame (the usual case when keeping up): a plain `write`.
+            let written = match count {
+                1 => self.socket.try_write(&slices[0]),
+                _ => self.socket.try_write_vectored(&slices[..count]),
+            };
+            match written {
                 Ok(0) => self.fail(Ending::Gone),
                 Ok(n) => self.advance(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -358,6 +372,9 @@ mod tests {
     }
 
     impl Socket for Tank {
+        fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+            self.try_write_vectored(&[IoSlice::new(buf)])
+        }
         fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
             let mut t = self.0.lock().unwrap();
             if t.1 == 0 {
@@ -400,7 +417,7 @@ mod tests {
         let wire = Arc::new(Wire::new(tank.clone()));
         wire.send([Bytes::from_static(b"abc"), Bytes::from_static(b"defgh")]);
         assert_eq!(tank.taken(), b"abcdefg", "what fits is written by the sender, the rest waits");
-        wire.send_one(&Bytes::from_static(b"ij"));
+        wire.send_one(Bytes::from_static(b"ij"));
         assert_eq!(tank.taken(), b"abcdefg", "behind what waits, never ahead of it");
         let task = tokio::spawn({
             let wire = wire.clone();
