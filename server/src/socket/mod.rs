@@ -113,7 +113,9 @@ impl Upgrade {
         let parts = upgraded
             .downcast::<TokioIo<TcpStream>>()
             .map_err(|_| "an upgraded connection that is not a TCP socket".to_owned())?;
-        Ok((parts.io.into_inner(), parts.read_buf))
+        // Copied: the bytes share the HTTP connection's whole read buffer, which every
+        // idle connection would otherwise keep.
+        Ok((parts.io.into_inner(), Bytes::copy_from_slice(&parts.read_buf)))
     }
 }
 
