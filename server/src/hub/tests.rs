@@ -289,3 +289,39 @@ async fn reading_not_yet_written_counts_for_counts_read_from_the_store() {
     let stored = hub.store().unread(&UserId("ann".into())).await.unwrap();
     assert_eq!(stored.iter().map(|u| (u.read, u.unread.len())).collect::<Vec<_>>(), [(Some(2), 1)]);
 }
+
+/// A listener that notes how many frames each handing-over carried.
+struct Counter(Mutex<Vec<usize>>);
+
+impl Listener for Counter {
+    fn offer(&self, _: &Frame) {
+        self.0.lock().unwrap().push(1);
+    }
+
+    fn offer_all(&self, frames: &[Frame]) {
+        self.0.lock().unwrap().push(frames.len());
+    }
+}
+
+#[tokio::test]
+async fn a_batch_stored_in_one_commit_reaches_each_member_in_one_handing_over() {
+    let (hub, _dir) = hub().await;
+    let counter = Arc::new(Counter(Mutex::new(Vec::new())));
+    let _watching = hub.join(&room("r"), None, counter.clone());
+    // All queued before the writer runs: one commit, one batch.
+    let pending = tokio::task::unconstrained(async {
+        let mut pending = Vec::new();
+        for n in 0..5 {
+            let post = Post::text(room("r"), user("u"), ClientMsgId(format!("b{n}")), "x".into());
+            pending.push(hub.submit(post).await.unwrap());
+        }
+        pending
+    })
+    .await;
+    for outcome in pending {
+        outcome.await.unwrap();
+    }
+    assert_eq!(*counter.0.lock().unwrap(), [5], "five frames, handed over together (so written together)");
+    post(&hub, "r", "u", "alone").await;
+    assert_eq!(*counter.0.lock().unwrap(), [5, 1]);
+}

@@ -137,8 +137,26 @@ impl Wire {
         }
     }
 
-    /// Hands one frame over (see [`Wire::send`]).
+    /// Hands one frame over (see [`Wire::send`]). The usual case of a connection that
+    /// keeps up, so the queue is skipped when the socket takes the frame whole.
     pub fn send_one(&self, frame: Bytes) {
+        let mut inner = self.lock();
+        if inner.queue.is_empty() && inner.trouble.is_none() && !inner.closed {
+            match inner.socket.try_write(&frame) {
+                Ok(n) if n == frame.len() => return,
+                Ok(0) => {}
+                Ok(n) => {
+                    inner.bytes += frame.len();
+                    inner.queue.push_back(frame);
+                    inner.advance(n);
+                    inner.wake();
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => {}
+            }
+        }
+        drop(inner);
         self.send(std::iter::once(frame));
     }
 
@@ -419,6 +437,17 @@ mod tests {
         assert_eq!(tank.taken(), b"abcdefg", "what fits is written by the sender, the rest waits");
         wire.send_one(Bytes::from_static(b"ij"));
         assert_eq!(tank.taken(), b"abcdefg", "behind what waits, never ahead of it");
+        let alone = Tank::with_room(2);
+        let wire_alone = Wire::new(alone.clone());
+        wire_alone.send_one(Bytes::from_static(b"xyz"));
+        wire_alone.send_one(Bytes::from_static(b"!"));
+        alone.make_room(10);
+        futures::future::poll_fn(|cx| {
+            let _ = wire_alone.poll_attention(cx);
+            std::task::Poll::Ready(())
+        })
+        .await;
+        assert_eq!(alone.taken(), b"xyz!", "the rest of a frame begun, then the next");
         let task = tokio::spawn({
             let wire = wire.clone();
             async move { wire.attention().await }
