@@ -419,7 +419,8 @@ async fn fanout(settings: &Settings) -> Result<()> {
     let rates = [1.0, 3.0];
     let yardstick = one_room(settings, "yardstick", Server::start_baseline, &rates).await?;
     let palaver = one_room(settings, "fan-out", || Server::start(&[]), &rates).await?;
-    for ((rate, target), (p, y)) in [(100_000, 0.9), (300_000, 1.3)].into_iter().zip(palaver.into_iter().zip(yardstick)) {
+    for ((rate, target), (p, y)) in [(100_000, 0.9), (300_000, 1.3)].into_iter().zip(palaver.into_iter().zip(yardstick))
+    {
         println!(
             "fanout: deliveries per CPU-second at {rate}/s: Palaver {p:.0}, yardstick {y:.0} (this run): {:.2}x \
              (target {target}x)",

@@ -104,14 +104,18 @@ impl IntoResponse for Denied {
 }
 
 /// `GET /ws`: a chat protocol connection.
-pub async fn upgrade(ConnectInfo(peer): ConnectInfo<SocketAddr>, State(gate): State<Gate>, mut req: Request) -> Response {
+pub async fn upgrade(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    State(gate): State<Gate>,
+    mut req: Request,
+) -> Response {
     let pass = match gate.admit(peer, req.headers()) {
         Ok(pass) => pass,
         Err(denied) => return denied.into_response(),
     };
     match Upgrade::answer(&mut req) {
         Ok((upgrade, response)) => gate.accept(upgrade, response, pass, Protocol),
-        Err(refused) => refused,
+        Err(refused) => refused.into_response(),
     }
 }
 
@@ -143,6 +147,6 @@ pub async fn plain_upgrade(State(gate): State<Gate>, mut req: Request, next: Nex
                     .into_response()
             }
         },
-        Err(refused) => refused,
+        Err(refused) => refused.into_response(),
     }
 }

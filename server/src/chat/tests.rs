@@ -229,8 +229,8 @@ async fn a_join_during_a_burst_gets_the_history_then_every_later_message_once_in
         let hub = hub.clone();
         async move {
             for chunk in 0..6 {
-                let stored: Vec<_> = futures::future::join_all((0..100).map(|n| hub.post(bob_says(chunk * 100 + n))))
-                    .await;
+                let stored: Vec<_> =
+                    futures::future::join_all((0..100).map(|n| hub.post(bob_says(chunk * 100 + n)))).await;
                 assert!(stored.iter().all(|s| s.is_ok()));
             }
         }
@@ -450,8 +450,9 @@ fn a_connection_task_stays_small() {
     fn size_of_return<A, R>(_: impl Fn(A) -> R) -> usize {
         std::mem::size_of::<R>()
     }
-    let task =
-        size_of_return(|(frames, wire, cx): (Frames, Arc<Wire>, Context)| serve(frames, wire, cx, Protocol).map(|()| ()));
+    let task = size_of_return(|(frames, wire, cx): (Frames, Arc<Wire>, Context)| {
+        serve(frames, wire, cx, Protocol).map(|()| ())
+    });
     let reading = std::mem::size_of::<Frames>();
     eprintln!("a chat connection's future: {task} bytes, of which reading {reading}");
     assert!(task - reading <= 1600, "a chat connection's future takes {task} bytes, {reading} of them reading");

@@ -5,11 +5,11 @@
 
 use crate::hub::Frame;
 use crate::identity::{fresh_id, random_bytes};
+use crate::socket::frames;
 use crate::socket::Ending;
 use app::protocol::{
     ChatMessage, ClientMsg, Close, ErrorReason, FrameError, MessageKind, RoomId, ServerMsg, User, UserId,
 };
-use crate::socket::frames;
 use bytes::Bytes;
 
 /// One way of speaking over a chat connection.

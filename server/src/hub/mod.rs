@@ -529,8 +529,10 @@ async fn write_loop(store: Arc<dyn Store>, shared: Arc<Shared>, mut queue: mpsc:
         let (messages, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|w| (w.message, w.reply)).unzip();
         match store.append(messages).await {
             Ok(results) => {
-                let new: Vec<ChatMessage> =
-                    results.iter().filter_map(|r| if let Appended::New(m) = r { Some(m.clone()) } else { None }).collect();
+                let new: Vec<ChatMessage> = results
+                    .iter()
+                    .filter_map(|r| if let Appended::New(m) = r { Some(m.clone()) } else { None })
+                    .collect();
                 for m in &new {
                     shared.bus.publish(Event::Message(m.clone()));
                 }

@@ -80,8 +80,8 @@ pub struct Upgrade {
 
 impl Upgrade {
     /// Checks that `req` asks for a WebSocket this server speaks, and answers it.
-    pub fn answer(req: &mut Request) -> Result<(Upgrade, Response), Response> {
-        let refuse = |status: StatusCode, why: &'static str| Err((status, why).into_response());
+    pub fn answer(req: &mut Request) -> Result<(Upgrade, Response), (StatusCode, &'static str)> {
+        let refuse = |status: StatusCode, why: &'static str| Err((status, why));
         if req.method() != Method::GET {
             return refuse(StatusCode::METHOD_NOT_ALLOWED, "a WebSocket upgrade is a GET request\n");
         }
@@ -140,10 +140,7 @@ pub async fn open(stream: TcpStream, early: Bytes) -> (Frames, Arc<Wire>) {
 
 /// A connection over any byte stream that reads, and a wire: for tests.
 #[cfg(test)]
-pub async fn open_with(
-    read: impl AsyncRead + Send + Sync + Unpin + 'static,
-    wire: Arc<Wire>,
-) -> Frames {
+pub async fn open_with(read: impl AsyncRead + Send + Sync + Unpin + 'static, wire: Arc<Wire>) -> Frames {
     let reading = Reading { read: Box::new(read), early: Bytes::new(), wire };
     WebSocketStream::from_raw_socket(reading, Role::Server, Some(config())).await
 }

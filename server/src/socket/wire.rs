@@ -367,9 +367,12 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    /// What it took, how much more it takes, and who waits for room.
+    type TankState = (Vec<u8>, usize, Option<Waker>);
+
     /// A socket that takes up to `room` bytes, then nothing until given more room.
     #[derive(Clone, Default)]
-    struct Tank(Arc<Mutex<(Vec<u8>, usize, Option<Waker>)>>);
+    struct Tank(Arc<Mutex<TankState>>);
 
     impl Tank {
         fn with_room(room: usize) -> Tank {
