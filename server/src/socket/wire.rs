@@ -171,11 +171,8 @@ impl Wire {
     /// something else to do: it is over, or behind in a room.
     pub fn poll_attention(&self, cx: &mut Context<'_>) -> Poll<Attention> {
         let mut inner = self.lock();
-        if inner.drain(cx).is_ready() {
-            if let Some(ending) = inner.trouble {
-                return Poll::Ready(Attention::End(ending));
-            }
-        }
+        // Pending or not, the socket wakes the task when it takes more.
+        let _ = inner.drain(cx);
         if let Some(ending) = inner.trouble {
             return Poll::Ready(Attention::End(ending));
         }
@@ -214,14 +211,7 @@ impl Wire {
             }
             inner.closed = true;
         }
-        std::future::poll_fn(|cx| {
-            let mut inner = self.lock();
-            match inner.drain(cx) {
-                Poll::Ready(()) => Poll::Ready(()),
-                Poll::Pending => Poll::Pending,
-            }
-        })
-        .await
+        std::future::poll_fn(|cx| self.lock().drain(cx)).await
     }
 }
 
