@@ -6,7 +6,7 @@ use super::connection::{Connection, Follow};
 use super::rooms::{Feed, Joined};
 use super::transport::Transport;
 use super::MAX_ROOMS_PER_CONNECTION;
-use crate::hub::PostOutcome;
+use crate::hub::{Answer, PostOutcome};
 use crate::identity::{fresh_id, SecretError};
 use crate::store::{around_span, Post, Refusal, StoreError};
 use app::protocol::{
@@ -117,15 +117,23 @@ impl<T: Transport> Connection<T> {
         let (room, id) = (post.room.clone(), post.id.clone());
         self.require_joined(&room, Some(&id))?;
         self.posts.take_or_refuse("messages").map_err(|e| e.about(Some(&room), Some(&id)))?;
-        // Stored while the connection reads on; acknowledged in order once committed.
-        let stored = self.cx.hub.submit(post).await.map_err(|e| unavailable(e).about(Some(&room), Some(&id)))?;
-        self.acks.push_back(Box::pin(async move {
-            match stored.await {
+        // Stored while the connection reads on; the writer acknowledges it (in the order
+        // posts came) once committed, in the same write as the sender's own copy.
+        let answer: Answer = Box::new(move |outcome| {
+            let msg = match outcome {
                 Ok(PostOutcome::Refused(refusal)) => refused(refusal).about(Some(&room), Some(&id)).into(),
                 Ok(outcome) => ServerMsg::Ack { seq: outcome.seq().unwrap_or_default(), room, id },
                 Err(e) => unavailable(e).about(Some(&room), Some(&id)).into(),
-            }
-        }));
+            };
+            let mut out = Vec::with_capacity(1);
+            T::write(&msg, &mut out);
+            out
+        });
+        self.cx
+            .hub
+            .submit_answered(post, self.wire.clone(), answer)
+            .await
+            .map_err(|(e, post)| unavailable(e).about(Some(&post.room), Some(&post.id)))?;
         Ok(Vec::new())
     }
 

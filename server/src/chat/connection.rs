@@ -1,7 +1,8 @@
-//! One connection, from upgrade to goodbye: a single loop that sends pings, relays the
-//! live feed of every joined room, answers the client's frames, acknowledges posts once
-//! they are stored, and writes through the wire, until either side closes, the client
-//! goes silent or too slow, or the server shuts down. What the frames look like is the
+//! One connection, from upgrade to goodbye: a single loop that sends pings, answers the
+//! client's frames and writes through the wire, until either side closes, the client
+//! goes silent or too slow, or the server shuts down. (Rooms' frames, and the
+//! acknowledgements of posts once they are stored, are written to the wire by whoever
+//! has them: the rooms and the writer.) What the frames look like is the
 //! transport's business; everything else is the same for every kind of client.
 
 use super::rooms::Joins;
@@ -12,11 +13,9 @@ use crate::limits::{Bucket, MOVES_RATE, SEARCH_RATE, TYPING_RATE};
 use crate::socket::{finish, read_failure, Attention, Ending, Frames, Heartbeat, Wire};
 use app::protocol::{Close, ServerMsg, User};
 use bytes::Bytes;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use std::{
-    collections::VecDeque,
     future::Future,
-    pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -26,18 +25,12 @@ use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream, 
 use tokio_tungstenite::tungstenite::Message;
 use tracing::Instrument;
 
-/// The answer to a post, once it is committed.
-pub(super) type PendingAck = Pin<Box<dyn Future<Output = ServerMsg> + Send + Sync>>;
-
 /// A connection's state between frames.
 pub(super) struct Connection<T> {
     pub(super) cx: Context,
     pub(super) transport: T,
     /// Where its frames go: its own answers, and its rooms' frames.
     pub(super) wire: Arc<Wire>,
-    /// Posts being stored, answered in the order they came (the writer commits in that
-    /// order, so only the oldest needs watching).
-    pub(super) acks: VecDeque<PendingAck>,
     pub(super) posts: Bucket,
     pub(super) typing: Bucket,
     /// Joins, leaves and renames: each one is announced to everyone in the room.
@@ -84,7 +77,6 @@ async fn run<T: Transport>(mut frames: Frames, wire: Arc<Wire>, cx: Context, tra
         cx,
         transport,
         wire: wire.clone(),
-        acks: VecDeque::new(),
         typing: Bucket::new(TYPING_RATE),
         moves: Bucket::new(MOVES_RATE),
         searches: Bucket::new(SEARCH_RATE),
@@ -98,7 +90,7 @@ async fn run<T: Transport>(mut frames: Frames, wire: Arc<Wire>, cx: Context, tra
         // The rooms' frames do not pass through here: they are written as they go out
         // (see `rooms.rs`). This loop answers the client, and writes what the socket
         // could not take at once.
-        let mut out: Vec<ServerMsg> = tokio::select! {
+        let out: Vec<ServerMsg> = tokio::select! {
             biased;
             () = &mut stopping => break Ending::Close(Close::GoingAway),
             attention = wire.attention() => match attention {
@@ -117,7 +109,6 @@ async fn run<T: Transport>(mut frames: Frames, wire: Arc<Wire>, cx: Context, tra
                 }
                 Err(ending) => break ending,
             },
-            ack = next_ack(&mut conn.acks), if !conn.acks.is_empty() => vec![ack],
             Some(rooms) = next_room_list(&mut directory), if conn.user.is_some() => {
                 wire.send([rooms]);
                 continue;
@@ -151,11 +142,6 @@ async fn run<T: Transport>(mut frames: Frames, wire: Arc<Wire>, cx: Context, tra
                 }
             }
         };
-        // Acknowledgements already committed go in the same write (a sender's own
-        // message and its ack usually arrive together).
-        while let Some(ack) = next_ack(&mut conn.acks).now_or_never() {
-            out.push(ack);
-        }
         conn.send(out);
     };
     tracing::debug!(?ending, "disconnected");
@@ -202,7 +188,7 @@ impl<T: Transport> Connection<T> {
     pub(super) fn send(&self, msgs: impl IntoIterator<Item = ServerMsg>) {
         let mut out: Vec<Bytes> = Vec::new();
         for msg in msgs {
-            self.transport.write(&msg, &mut out);
+            T::write(&msg, &mut out);
         }
         if !out.is_empty() {
             self.wire.send(out);
@@ -226,15 +212,4 @@ fn next_counts(
         Some(follow) => follow.feed.poll_next_unpin(cx),
         None => std::task::Poll::Pending,
     })
-}
-
-/// The answer to the oldest post being stored, once it is committed.
-async fn next_ack(acks: &mut VecDeque<PendingAck>) -> ServerMsg {
-    let answer = std::future::poll_fn(|cx| match acks.front_mut() {
-        Some(oldest) => oldest.as_mut().poll(cx),
-        None => std::task::Poll::Pending,
-    })
-    .await;
-    acks.pop_front();
-    answer
 }

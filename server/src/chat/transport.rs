@@ -27,8 +27,9 @@ pub trait Transport: Send + Sync + 'static {
     /// A binary frame from the peer: the answer, or the end of the connection.
     fn binary(&self) -> Result<ServerMsg, Ending>;
 
-    /// An answer or event, as the frames this peer reads (none, if it does not see it).
-    fn write(&self, msg: &ServerMsg, out: &mut Vec<Bytes>);
+    /// An answer or event, as the frames this kind of peer reads (none, if it does not
+    /// see it).
+    fn write(msg: &ServerMsg, out: &mut Vec<Bytes>);
 
     /// A frame from a room, as this kind of peer reads it (the same bytes for all).
     fn live(frame: &Frame) -> Option<Bytes>;
@@ -52,7 +53,7 @@ impl Transport for Protocol {
         Ok(FrameError::binary().into())
     }
 
-    fn write(&self, msg: &ServerMsg, out: &mut Vec<Bytes>) {
+    fn write(msg: &ServerMsg, out: &mut Vec<Bytes>) {
         out.push(frames::text(&msg.encode()));
     }
 
@@ -103,7 +104,7 @@ impl Transport for Plain {
         Err(Ending::Close(Close::Unsupported))
     }
 
-    fn write(&self, msg: &ServerMsg, out: &mut Vec<Bytes>) {
+    fn write(msg: &ServerMsg, out: &mut Vec<Bytes>) {
         let mut line = |text: String| out.push(frames::text(&text));
         match msg {
             ServerMsg::Message(m) => plain_line(m).into_iter().for_each(line),

@@ -20,6 +20,7 @@ mod presence;
 mod reading;
 
 use crate::bus::{Bus, Event, Inbound};
+use crate::socket::Wire;
 use crate::store::{Appended, Post, Refusal, Store, StoreError};
 use app::protocol::{ChatMessage, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
 use bytes::Bytes;
@@ -39,6 +40,11 @@ use tokio_util::sync::CancellationToken;
 pub const MAX_BATCH: usize = 2048;
 /// Posts waiting for the writer; senders wait when it is full.
 const WRITE_QUEUE: usize = 4096;
+/// A busy writer starts a commit at most this often: what arrives meanwhile joins the
+/// next one. Every commit syncs the log to disk and writes its pages (the messages,
+/// their indexes, a search segment), so under load fewer, larger commits cost far less
+/// per message; an idle writer commits at once.
+const COMMIT_EVERY: Duration = Duration::from_millis(2);
 
 /// One frame for a room's members, serialized and framed once and shared.
 #[derive(Debug, Clone)]
@@ -158,9 +164,51 @@ impl PostOutcome {
     }
 }
 
+impl From<Appended> for PostOutcome {
+    fn from(appended: Appended) -> PostOutcome {
+        match appended {
+            Appended::New(m) => PostOutcome::Accepted(m.seq),
+            Appended::Duplicate(seq) => PostOutcome::Duplicate(seq),
+            Appended::Refused(refusal) => PostOutcome::Refused(refusal),
+        }
+    }
+}
+
+/// What a poster's connection writes once its post's commit is over: the frames that
+/// answer it (an acknowledgement, or why not).
+pub type Answer = Box<dyn FnOnce(Result<PostOutcome, StoreError>) -> Vec<Bytes> + Send>;
+
 struct Write {
     message: Post,
-    reply: oneshot::Sender<Result<Appended, StoreError>>,
+    reply: Reply,
+}
+
+/// Who is told how a post went.
+enum Reply {
+    /// A caller waiting on the outcome.
+    Waiting(oneshot::Sender<Result<Appended, StoreError>>),
+    /// The poster's wire, written to by the writer itself: no task of the poster's is
+    /// woken, and the answer leaves in the same write as the commit's frames for that
+    /// connection (its own message, usually).
+    Wire(Arc<Wire>, Answer),
+}
+
+impl Reply {
+    fn wire(&self) -> Option<&Arc<Wire>> {
+        match self {
+            Reply::Waiting(_) => None,
+            Reply::Wire(wire, _) => Some(wire),
+        }
+    }
+
+    fn send(self, result: Result<Appended, StoreError>) {
+        match self {
+            Reply::Waiting(reply) => {
+                let _ = reply.send(result);
+            }
+            Reply::Wire(wire, answer) => wire.send(answer(result.map(PostOutcome::from))),
+        }
+    }
 }
 
 struct Room {
@@ -392,14 +440,17 @@ impl Hub {
     ) -> Result<impl std::future::Future<Output = Result<PostOutcome, StoreError>> + Send + Sync + 'static, StoreError>
     {
         let (reply, outcome) = oneshot::channel();
-        self.writes.send(Write { message: post, reply }).await.map_err(|_| writer_stopped())?;
-        Ok(async move {
-            match outcome.await.map_err(|_| writer_stopped())?? {
-                Appended::New(m) => Ok(PostOutcome::Accepted(m.seq)),
-                Appended::Duplicate(seq) => Ok(PostOutcome::Duplicate(seq)),
-                Appended::Refused(refusal) => Ok(PostOutcome::Refused(refusal)),
-            }
-        })
+        self.writes.send(Write { message: post, reply: Reply::Waiting(reply) }).await.map_err(|_| writer_stopped())?;
+        Ok(async move { Ok(outcome.await.map_err(|_| writer_stopped())??.into()) })
+    }
+
+    /// Queues a message for the writer (waiting only while the queue is full); once it
+    /// is committed, the writer writes what `answer` makes of the outcome to `wire`.
+    /// A connection's posts are answered in the order it submitted them.
+    /// (Should the writer have stopped, the post is handed back with the error.)
+    pub async fn submit_answered(&self, post: Post, wire: Arc<Wire>, answer: Answer) -> Result<(), (StoreError, Post)> {
+        let write = Write { message: post, reply: Reply::Wire(wire, answer) };
+        self.writes.send(write).await.map_err(|unsent| (writer_stopped(), unsent.0.message))
     }
 
     /// Enters a room: `listener` is offered its frames from now on, and `user` (if any:
@@ -521,14 +572,31 @@ impl Hub {
     }
 }
 
-/// The single writer: takes whatever posts are waiting (up to [`MAX_BATCH`]), stores
-/// them in one commit, broadcasts the new ones in order, then answers each poster.
+/// The single writer: takes whatever posts are waiting (up to [`MAX_BATCH`], gathering
+/// for what is left of [`COMMIT_EVERY`] after the last commit started), stores them in
+/// one commit, broadcasts the new ones in order, then answers each poster.
 async fn write_loop(store: Arc<dyn Store>, shared: Arc<Shared>, mut queue: mpsc::Receiver<Write>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut last_commit: Option<tokio::time::Instant> = None;
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (messages, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|w| (w.message, w.reply)).unzip();
+        if let Some(wait) = last_commit.and_then(|at| COMMIT_EVERY.checked_sub(at.elapsed())) {
+            if batch.len() < MAX_BATCH {
+                tokio::time::sleep(wait).await;
+                while batch.len() < MAX_BATCH {
+                    let Ok(write) = queue.try_recv() else { break };
+                    batch.push(write);
+                }
+            }
+        }
+        last_commit = Some(tokio::time::Instant::now());
+        let (messages, replies): (Vec<_>, Vec<Reply>) = batch.drain(..).map(|w| (w.message, w.reply)).unzip();
         match store.append(messages).await {
             Ok(results) => {
+                // Posters' wires hold the commit's frames until their answers join them.
+                let posters: Vec<Arc<Wire>> = replies.iter().filter_map(Reply::wire).cloned().collect();
+                for wire in &posters {
+                    wire.hold();
+                }
                 let new: Vec<ChatMessage> = results
                     .iter()
                     .filter_map(|r| if let Appended::New(m) = r { Some(m.clone()) } else { None })
@@ -538,13 +606,16 @@ async fn write_loop(store: Arc<dyn Store>, shared: Arc<Shared>, mut queue: mpsc:
                 }
                 shared.publish_all(new);
                 for (result, reply) in results.into_iter().zip(replies) {
-                    let _ = reply.send(Ok(result));
+                    reply.send(Ok(result));
+                }
+                for wire in &posters {
+                    wire.release();
                 }
             }
             Err(e) => {
                 tracing::error!("storing messages failed: {e}");
                 for reply in replies {
-                    let _ = reply.send(Err(e.clone()));
+                    reply.send(Err(e.clone()));
                 }
             }
         }

@@ -325,3 +325,33 @@ async fn a_batch_stored_in_one_commit_reaches_each_member_in_one_handing_over() 
     post(&hub, "r", "u", "alone").await;
     assert_eq!(*counter.0.lock().unwrap(), [5, 1]);
 }
+
+/// A member whose frames go to its wire as they are offered (as a connection's feed).
+struct OnWire(Arc<Wire>);
+
+impl Listener for OnWire {
+    fn offer(&self, frame: &Frame) {
+        self.0.send_one(frame.bytes.clone());
+    }
+}
+
+#[tokio::test]
+async fn a_posters_own_copy_and_its_answer_leave_in_one_write_once_committed() {
+    let (hub, _dir) = hub().await;
+    let socket = crate::socket::Tank::with_room(1 << 20);
+    let wire = Arc::new(Wire::new(socket.clone()));
+    let _member = hub.join(&room("r"), None, Arc::new(OnWire(wire.clone())));
+    let (answered, outcome) = oneshot::channel();
+    let answer: Answer = Box::new(move |result| {
+        let _ = answered.send(result.clone());
+        vec![crate::socket::frames::text(&format!("{result:?}"))]
+    });
+    let post = Post::text(room("r"), user("u"), ClientMsgId("own".into()), "hello".into());
+    hub.submit_answered(post, wire.clone(), answer).await.map_err(|(e, _)| e).unwrap();
+    assert_eq!(outcome.await.unwrap().unwrap(), PostOutcome::Accepted(1));
+    let written = socket.taken();
+    let text = String::from_utf8_lossy(&written);
+    let (own, ack) = (text.find("hello").expect("its own copy"), text.find("Accepted(1)").expect("the answer"));
+    assert!(own < ack, "the message first, then its answer: {text}");
+    assert_eq!(socket.writes(), 1, "in one write");
+}

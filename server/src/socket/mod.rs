@@ -11,6 +11,9 @@ mod heartbeat;
 mod wire;
 
 pub use heartbeat::{Heartbeat, Liveness};
+/// A socket that takes only so much, for tests of what is written.
+#[cfg(test)]
+pub(crate) use wire::tests::Tank;
 pub use wire::{Attention, Socket, Wire, MAX_OUTBOX_BYTES};
 pub mod frames {
     //! Server frames as bytes on the wire.

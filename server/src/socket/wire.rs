@@ -78,6 +78,8 @@ struct Inner {
     behind: bool,
     /// The close frame is queued: nothing more goes after it.
     closed: bool,
+    /// Holds in place ([`Wire::hold`]): what is handed over waits until the last ends.
+    held: usize,
     /// The connection's task, while it waits.
     task: Option<Waker>,
 }
@@ -98,6 +100,7 @@ impl Wire {
                 trouble: None,
                 behind: false,
                 closed: false,
+                held: 0,
                 task: None,
             }),
         }
@@ -126,13 +129,36 @@ impl Wire {
             inner.bytes += frame.len();
             inner.queue.push_back(frame);
         }
-        if was_empty {
+        if inner.held > 0 {
+            // Written, with what follows, on release.
+        } else if was_empty {
             inner.write_now();
         } else if backlog > inner.limit {
             tracing::debug!(bytes = inner.bytes, "closing a connection that does not keep up");
             inner.fail(Ending::Close(Close::SlowConsumer));
         }
-        if (was_empty && !inner.queue.is_empty()) || inner.trouble.is_some() {
+        if (was_empty && inner.held == 0 && !inner.queue.is_empty()) || inner.trouble.is_some() {
+            inner.wake();
+        }
+    }
+
+    /// Holds what is handed over from now on, to go out in one write with what follows
+    /// until [`Wire::release`]. Holds nest; they are meant to be brief (one commit's
+    /// frames and answers), so they do not count against the limit.
+    pub fn hold(&self) {
+        self.lock().held += 1;
+    }
+
+    /// Ends a [`Wire::hold`]: at the last, what was held is written (what the socket
+    /// does not take is left to the connection's task, as with [`Wire::send`]).
+    pub fn release(&self) {
+        let mut inner = self.lock();
+        inner.held = inner.held.saturating_sub(1);
+        if inner.held > 0 || inner.queue.is_empty() || inner.trouble.is_some() {
+            return;
+        }
+        inner.write_now();
+        if !inner.queue.is_empty() || inner.trouble.is_some() {
             inner.wake();
         }
     }
@@ -141,7 +167,7 @@ impl Wire {
     /// keeps up, so the queue is skipped when the socket takes the frame whole.
     pub fn send_one(&self, frame: Bytes) {
         let mut inner = self.lock();
-        if inner.queue.is_empty() && inner.trouble.is_none() && !inner.closed {
+        if inner.queue.is_empty() && inner.trouble.is_none() && !inner.closed && inner.held == 0 {
             match inner.socket.try_write(&frame) {
                 Ok(n) if n == frame.len() => return,
                 Ok(0) => {}
@@ -353,19 +379,20 @@ pub fn close_with(code: u16, reason: &str) -> Bytes {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::sync::Arc;
 
-    /// What it took, how much more it takes, and who waits for room.
-    type TankState = (Vec<u8>, usize, Option<Waker>);
+    /// What it took, how much more it takes, who waits for room, and how many writes
+    /// it took it in.
+    type TankState = (Vec<u8>, usize, Option<Waker>, usize);
 
     /// A socket that takes up to `room` bytes, then nothing until given more room.
     #[derive(Clone, Default)]
-    struct Tank(Arc<Mutex<TankState>>);
+    pub(crate) struct Tank(Arc<Mutex<TankState>>);
 
     impl Tank {
-        fn with_room(room: usize) -> Tank {
+        pub(crate) fn with_room(room: usize) -> Tank {
             let tank = Tank::default();
             tank.0.lock().unwrap().1 = room;
             tank
@@ -377,8 +404,11 @@ mod tests {
                 w.wake();
             }
         }
-        fn taken(&self) -> Vec<u8> {
+        pub(crate) fn taken(&self) -> Vec<u8> {
             self.0.lock().unwrap().0.clone()
+        }
+        pub(crate) fn writes(&self) -> usize {
+            self.0.lock().unwrap().3
         }
     }
 
@@ -391,6 +421,7 @@ mod tests {
             if t.1 == 0 {
                 return Err(io::ErrorKind::WouldBlock.into());
             }
+            t.3 += 1;
             let mut n = 0;
             for b in bufs {
                 let take = b.len().min(t.1);
@@ -420,6 +451,24 @@ mod tests {
         assert_eq!(&text(&"x".repeat(200))[..4], b"\x81\x7e\x00\xc8");
         assert_eq!(&frame(0x1, &vec![0; 70_000])[..10], b"\x81\x7f\x00\x00\x00\x00\x00\x01\x11\x70");
         assert_eq!(&close(Close::SlowConsumer)[..4], &[0x88, 2 + Close::SlowConsumer.reason().len() as u8, 0x0f, 0xa8]);
+    }
+
+    #[test]
+    fn what_is_handed_over_while_held_leaves_in_one_write_when_the_last_hold_ends() {
+        let tank = Tank::with_room(1000);
+        let wire = Wire::new(tank.clone());
+        wire.hold();
+        wire.send_one(Bytes::from_static(b"own message,"));
+        wire.hold();
+        wire.send([Bytes::from_static(b"ack,")]);
+        wire.release();
+        assert_eq!(tank.taken(), b"", "nothing leaves while a hold is left");
+        wire.send([Bytes::from_static(b"another")]);
+        wire.release();
+        assert_eq!(tank.taken(), b"own message,ack,another", "in the order handed over");
+        assert_eq!(tank.writes(), 1, "in one write");
+        wire.send_one(Bytes::from_static(b"!"));
+        assert_eq!((tank.taken().last(), tank.writes()), (Some(&b'!'), 2), "unheld, written at once");
     }
 
     #[tokio::test]
