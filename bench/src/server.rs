@@ -121,6 +121,11 @@ impl Server {
         launch(command, None)
     }
 
+    /// Whether this is the yardstick (the only server started without data).
+    pub fn is_baseline(&self) -> bool {
+        self._data.is_none()
+    }
+
     /// CPU time the server has used, user and system, in seconds.
     pub fn cpu_seconds(&self) -> f64 {
         self.process.cpu_seconds()
