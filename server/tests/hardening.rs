@@ -142,7 +142,7 @@ async fn readers_that_stop_reading_are_closed_as_slow_and_cost_bounded_memory() 
     // Every stuck reader must be dropped: a doorman below sees each one leave the room.
     // A few of them read again as soon as they are dropped, and must find, after what
     // was already on its way, the close frame that says why: 4008. (Only a few: the
-    // server waits 2 s to say goodbye, and each has megabytes in the pipe to read first.)
+    // server waits 5 s to say goodbye, and each has megabytes in the pipe to read first.)
     const WOKEN: usize = 3;
     let mut doors = HashMap::new();
     let mut stuck_readers = Vec::new();

@@ -49,8 +49,10 @@ use tokio_tungstenite::{
 /// connection). Client frames are small; a larger one takes a few reads. Every idle
 /// connection keeps this buffer.
 const READ_BUFFER_BYTES: usize = 256;
-/// How long a closing connection may take to say goodbye to an unresponsive peer.
-const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// How long a closing connection may take to say goodbye to an unresponsive peer: a
+/// client closed as too slow must first read what its socket already holds (megabytes)
+/// to reach the close frame that says why.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 /// Why a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
