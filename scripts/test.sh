@@ -41,11 +41,15 @@ timings+=("$(printf '%5d s  %s' "$SECONDS" "setup")")
 step "formatting"
 cargo fmt --all -- --check
 
-step "lints"
-cargo clippy -p palaver-protocol -p app -p server -p bench -p testkit --all-targets -- -D warnings
-cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+# Clippy lints Palaver's own crates while they are compiled, by every cargo command below
+# (clippy-driver as cargo's workspace wrapper, which is what `cargo clippy` does for a
+# check): the test build lints every native target, the release build the WebAssembly
+# front end, and no dependency is compiled a second time for a separate check. Any
+# warning fails the build.
+export RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
-step "unit and integration tests"
+step "lints, unit and integration tests"
 cargo test -p palaver-protocol -p app -p server -p bench -p testkit
 
 step "release build"
