@@ -26,9 +26,10 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_reads.sql"),
     include_str!("../../migrations/0006_levels.sql"),
     include_str!("../../migrations/0007_people.sql"),
+    include_str!("../../migrations/0008_search_by_message.sql"),
 ];
-/// The migration that adds the search index: the messages already stored are indexed
-/// with it.
+/// The migration that adds the search index. A database older than it has its messages
+/// indexed in the last migration's transaction, by the index as it is now.
 const SEARCH_MIGRATION: usize = 4;
 /// Read connections kept open; WAL lets them read while the writer commits.
 const READERS: usize = 4;
@@ -69,7 +70,7 @@ impl SqliteStore {
             .map_err(|e| fail(e.to_string()))?;
         Ok(SqliteStore {
             path,
-            writer: Arc::new(Mutex::new(Writer { conn: writer, next_seq: HashMap::new() })),
+            writer: Arc::new(Mutex::new(Writer { conn: writer, next_seq: HashMap::new(), next_doc: None })),
             readers: Arc::new(readers),
             reading: Arc::new(tokio::sync::Semaphore::new(READERS)),
         })
@@ -152,7 +153,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        if i + 1 == SEARCH_MIGRATION {
+        if i + 1 == MIGRATIONS.len() && done < SEARCH_MIGRATION {
             index_stored(&tx)?;
         }
         tx.pragma_update(None, "user_version", i + 1)?;
@@ -161,48 +162,32 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Indexes every text message stored before there was a search index.
+/// Indexes every text message stored before there was a search index, in the order
+/// they were written.
 fn index_stored(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     let mut read = tx.prepare(
         "SELECT room, seq, text FROM messages WHERE kind = 'text' AND deleted = 0 ORDER BY sent_at, room, seq",
     )?;
     let rows = read.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
-    for row in rows {
+    let mut number = tx.prepare("UPDATE messages SET doc = ?3 WHERE room = ?1 AND seq = ?2")?;
+    for (doc, row) in (1..).zip(rows) {
         let (room, seq, text) = row?;
-        index_new(tx, &room, seq, &text)?;
+        number.execute(params![room, seq, doc])?;
+        put_words(tx, doc, &text)?;
     }
     Ok(())
 }
 
-/// Puts a new text message in the search index.
-fn index_new(tx: &rusqlite::Transaction<'_>, room: &str, seq: i64, text: &str) -> rusqlite::Result<()> {
-    let id: i64 = tx
-        .prepare_cached("INSERT INTO search_docs (room, seq) VALUES (?1, ?2) RETURNING id")?
-        .query_row(params![room, seq], |r| r.get(0))?;
-    put_words(tx, id, text)
-}
-
-/// Indexes search document `id` under the words of `text`.
-fn put_words(tx: &rusqlite::Transaction<'_>, id: i64, text: &str) -> rusqlite::Result<()> {
+/// Indexes the message numbered `doc` in the search index under the words of `text`.
+fn put_words(tx: &rusqlite::Transaction<'_>, doc: i64, text: &str) -> rusqlite::Result<()> {
     tx.prepare_cached("INSERT INTO search_index (rowid, words) VALUES (?1, ?2)")?
-        .execute(params![id, crate::search::tokens(text).join(" ")])?;
+        .execute(params![doc, crate::search::tokens(text).join(" ")])?;
     Ok(())
 }
 
-/// Indexes a message again under its new text (`Some`), or takes it out (`None`).
-fn reindex(tx: &rusqlite::Transaction<'_>, room: &str, seq: i64, text: Option<&str>) -> rusqlite::Result<()> {
-    let found = tx
-        .prepare_cached("SELECT id FROM search_docs WHERE room = ?1 AND seq = ?2")?
-        .query_row(params![room, seq], |r| r.get::<_, i64>(0))
-        .optional()?;
-    let Some(id) = found else { return Ok(()) };
-    tx.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?.execute(params![id])?;
-    match text {
-        Some(text) => put_words(tx, id, text)?,
-        None => {
-            tx.prepare_cached("DELETE FROM search_docs WHERE id = ?1")?.execute(params![id])?;
-        }
-    }
+/// Takes the message numbered `doc` out of the search index.
+fn take_words(tx: &rusqlite::Transaction<'_>, doc: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?.execute(params![doc])?;
     Ok(())
 }
 
@@ -285,11 +270,13 @@ fn read_messages(
     Ok(messages)
 }
 
-/// The one connection that writes, and the next number of each room it has written to
-/// (only it writes, so these stay right; they spare every append a lookup).
+/// The one connection that writes, the next number of each room it has written to and
+/// the next search number (only it writes, so these stay right; they spare every append
+/// a lookup).
 struct Writer {
     conn: Connection,
     next_seq: HashMap<String, i64>,
+    next_doc: Option<i64>,
 }
 
 /// Rooms whose next number the writer keeps at most; past it, it starts over.
@@ -300,10 +287,11 @@ fn append_batch(writer: &mut Writer, batch: Vec<Post>) -> rusqlite::Result<Vec<A
         writer.next_seq.clear();
     }
     let deletes = batch.iter().any(|p| p.kind == MessageKind::Delete);
-    let result = append_in_transaction(&mut writer.conn, &mut writer.next_seq, batch);
+    let result = append_in_transaction(writer, batch);
     if result.is_err() {
         // Rolled back: numbers taken in it were not stored.
         writer.next_seq.clear();
+        writer.next_doc = None;
     } else if deletes {
         // The write-ahead log still holds the deleted text's old pages: copy the new
         // ones into the database file and empty the log (if no reader holds it up;
@@ -313,30 +301,33 @@ fn append_batch(writer: &mut Writer, batch: Vec<Post>) -> rusqlite::Result<Vec<A
     result
 }
 
-fn append_in_transaction(
-    conn: &mut Connection,
-    next_seq: &mut HashMap<String, i64>,
-    batch: Vec<Post>,
-) -> rusqlite::Result<Vec<Appended>> {
+fn append_in_transaction(writer: &mut Writer, batch: Vec<Post>) -> rusqlite::Result<Vec<Appended>> {
+    let Writer { conn, next_seq, next_doc } = writer;
     let tx = conn.transaction()?;
+    let mut doc = match *next_doc {
+        Some(doc) => doc,
+        None => {
+            tx.query_row("SELECT COALESCE(MAX(doc), 0) + 1 FROM messages WHERE doc IS NOT NULL", [], |r| r.get(0))?
+        }
+    };
     let mut out = Vec::with_capacity(batch.len());
     {
         // A resend (same room, author and client id) inserts nothing; then the number
         // it was stored under is looked up.
         let mut insert = tx.prepare_cached(&format!(
-            "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, ?10) \
+            "INSERT INTO messages ({COLUMNS}, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, ?10, ?11) \
              ON CONFLICT (room, author_id, client_id) DO NOTHING"
         ))?;
         let mut find =
             tx.prepare_cached("SELECT seq FROM messages WHERE room = ?1 AND author_id = ?2 AND client_id = ?3")?;
         let mut last = tx.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1")?;
         let mut target = tx.prepare_cached(
-            "SELECT author_id, author_name, kind, text, deleted FROM messages WHERE room = ?1 AND seq = ?2",
+            "SELECT author_id, author_name, kind, text, deleted, doc FROM messages WHERE room = ?1 AND seq = ?2",
         )?;
         let mut edit =
             tx.prepare_cached("UPDATE messages SET text = ?3, edited = 1, mentions = ?4 WHERE room = ?1 AND seq = ?2")?;
         let mut delete = tx.prepare_cached(
-            "UPDATE messages SET text = '', deleted = 1, mentions = NULL WHERE room = ?1 AND seq = ?2",
+            "UPDATE messages SET text = '', deleted = 1, mentions = NULL, doc = NULL WHERE room = ?1 AND seq = ?2",
         )?;
         let mut unreact_all = tx.prepare_cached("DELETE FROM reactions WHERE room = ?1 AND seq = ?2")?;
         let mut kinds = tx.prepare_cached(
@@ -367,13 +358,15 @@ fn append_in_transaction(
                 let found = target
                     .query_row(at, |r| {
                         let (author, name, kind): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-                        Ok((author, name, kind, r.get::<_, String>(3)?, r.get::<_, i64>(4)? != 0))
+                        Ok((author, name, kind, r.get::<_, String>(3)?, r.get::<_, i64>(4)? != 0, r.get(5)?))
                     })
                     .optional()?;
                 let mut verdict = match &found {
                     None => Err(Refusal::NoSuchMessage),
-                    Some((author, _, kind, _, deleted)) => Refusal::check(&m, author, kind, *deleted),
+                    Some((author, _, kind, _, deleted, _)) => Refusal::check(&m, author, kind, *deleted),
                 };
+                // Where the changed message is in the search index, if it is.
+                let indexed: Option<i64> = found.as_ref().and_then(|f| f.5);
                 if verdict.is_ok() && m.kind == MessageKind::React {
                     let (count, has): (i64, i64) = kinds
                         .query_row(params![m.room.as_str(), changed as i64, m.text], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -389,10 +382,15 @@ fn append_in_transaction(
                 match m.kind {
                     MessageKind::Edit => {
                         edit.execute(params![room, changed as i64, m.text, mentions_to_db(&m.mentions)])?;
-                        reindex(&tx, room, changed as i64, Some(&m.text))?;
+                        if let Some(indexed) = indexed {
+                            take_words(&tx, indexed)?;
+                            put_words(&tx, indexed, &m.text)?;
+                        }
                     }
                     MessageKind::Delete => {
-                        reindex(&tx, room, changed as i64, None)?;
+                        if let Some(indexed) = indexed {
+                            take_words(&tx, indexed)?;
+                        }
                         delete.execute(at)?;
                         wipe.execute(at)?;
                         unreact_all.execute(at)?;
@@ -404,10 +402,11 @@ fn append_in_transaction(
                         unreact.execute(params![room, changed as i64, m.text, who])?;
                     }
                     MessageKind::Text | MessageKind::Renamed => {
-                        quote = found.map(|(_, name, _, text, deleted)| Quote::of(&name, &text, deleted));
+                        quote = found.map(|(_, name, _, text, deleted, _)| Quote::of(&name, &text, deleted));
                     }
                 }
             }
+            let indexed = (m.kind == MessageKind::Text).then_some(doc);
             let inserted = insert.execute(params![
                 m.room.as_str(),
                 seq,
@@ -419,6 +418,7 @@ fn append_in_transaction(
                 m.sent_at,
                 m.target.map(|t| t as i64),
                 mentions_to_db(&m.mentions),
+                indexed,
             ])?;
             if inserted == 0 {
                 let existing: i64 =
@@ -428,13 +428,15 @@ fn append_in_transaction(
                 continue;
             }
             remember(next_seq, &m.room, seq + 1);
-            if m.kind == MessageKind::Text {
-                index_new(&tx, m.room.as_str(), seq, &m.text)?;
+            if let Some(indexed) = indexed {
+                put_words(&tx, indexed, &m.text)?;
+                doc += 1;
             }
             out.push(Appended::New(ChatMessage { quote, ..m.numbered(seq as Seq) }));
         }
     }
     tx.commit()?;
+    *next_doc = Some(doc);
     Ok(out)
 }
 
@@ -510,8 +512,7 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT d.id, {} FROM search_index s JOIN search_docs d ON d.id = s.rowid \
-                 JOIN messages m ON m.room = d.room AND m.seq = d.seq \
+                "SELECT s.rowid, {} FROM search_index s JOIN messages m ON m.doc = s.rowid \
                  WHERE search_index MATCH ?1 AND s.rowid < ?2 ORDER BY s.rowid DESC LIMIT ?3",
                 COLUMNS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ")
             ))?;
@@ -681,6 +682,67 @@ mod tests {
         assert_eq!(synchronous, 2, "synchronous=FULL: an acknowledged message survives power loss");
         let journal: String = writer.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(journal, "wal");
+    }
+
+    #[tokio::test]
+    async fn a_search_index_numbered_by_search_docs_is_kept_and_follows_edits_deletes_and_new_messages() {
+        use crate::store::tests::{delete, edit, found};
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // A database of the version before: its search index numbers messages by
+            // rows of `search_docs`.
+            let conn = Connection::open(dir.path().join("palaver.db")).unwrap();
+            for sql in &MIGRATIONS[..7] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 7).unwrap();
+            conn.execute_batch(
+                "INSERT INTO messages (room, seq, client_id, author_id, author_name, kind, text, sent_at) VALUES \
+                 ('r', 1, 'c1', 'u', 'U', 'text', 'kept words', 1), ('s', 1, 'c2', 'u', 'U', 'text', 'more words', 2), \
+                 ('r', 2, 'c3', 'u', 'U', 'text', 'last words', 3); \
+                 INSERT INTO search_docs (id, room, seq) VALUES (1, 'r', 1), (2, 's', 1), (3, 'r', 2); \
+                 INSERT INTO search_index (rowid, words) VALUES (1, 'kept words'), (2, 'more words'), (3, 'last words');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let pair = |room: &str, seq: Seq| (room.to_string(), seq);
+        assert_eq!(found(&store, "words").await, [pair("r", 2), pair("s", 1), pair("r", 1)], "newest first");
+        store.append(vec![new("s", "u", "c4", "new words")]).await.unwrap();
+        store.append(vec![edit("u", "e", 1, "changed"), delete("u", "d", 2)]).await.unwrap();
+        assert_eq!(found(&store, "words").await, [pair("s", 2), pair("s", 1)]);
+        assert_eq!(found(&store, "changed").await, [pair("r", 1)]);
+        assert_eq!(found(&store, "kept").await, []);
+        // Reopened, the next message is numbered after the newest.
+        drop(store);
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.append(vec![new("r", "u", "c5", "newest words")]).await.unwrap();
+        assert_eq!(found(&store, "words").await, [pair("r", 5), pair("s", 2), pair("s", 1)]);
+        let writer = store.writer.lock().unwrap();
+        let tables: i64 = writer
+            .conn
+            .query_row("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'search_docs'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tables, 0);
+    }
+
+    #[test]
+    fn a_search_finds_its_messages_through_the_index_of_search_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let writer = store.writer.lock().unwrap();
+        let plan: Vec<String> = writer
+            .conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT m.text FROM search_index s JOIN messages m ON m.doc = s.rowid \
+                 WHERE search_index MATCH 'x' AND s.rowid < 10 ORDER BY s.rowid DESC LIMIT 20",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(plan.iter().any(|step| step.contains("INDEX messages_doc")), "{plan:?}");
     }
 
     #[test]

@@ -122,7 +122,7 @@ async fn read_positions_move_forward_and_count_what_came_since(open: Reopen) {
 }
 
 /// What a search typed as `text` finds: (room, seq), newest first, all pages.
-async fn found(store: &dyn Store, text: &str) -> Vec<(String, Seq)> {
+pub(super) async fn found(store: &dyn Store, text: &str) -> Vec<(String, Seq)> {
     let query = crate::search::query(text).expect("words to look for");
     let mut out = Vec::new();
     let mut before = None;
@@ -355,12 +355,12 @@ async fn an_unreachable_database_is_a_clear_error_at_start() {
 }
 
 /// A post of another kind by `author` in room `r`.
-fn edit(author: &str, id: &str, target: Seq, text: &str) -> Post {
+pub(super) fn edit(author: &str, id: &str, target: Seq, text: &str) -> Post {
     let Post { room, author, id, .. } = new("r", author, id, "");
     Post::edit(room, author, id, target, text.into())
 }
 
-fn delete(author: &str, id: &str, target: Seq) -> Post {
+pub(super) fn delete(author: &str, id: &str, target: Seq) -> Post {
     let Post { room, author, id, .. } = new("r", author, id, "");
     Post::delete(room, author, id, target)
 }
