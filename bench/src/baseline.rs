@@ -1,9 +1,10 @@
 //! The yardstick: a minimal broadcaster that speaks just enough of Palaver's protocol for
-//! the load to run against it (hello, join, send), stores nothing, frames each message
-//! once and makes one `write(2)` per delivery. `palaver-bench baseline` measures it
+//! the load to run against it (hello, join, send), keeps its rooms' members and numbers in
+//! memory and nothing else, frames each message once and makes one `write(2)` per
+//! delivery. `palaver-bench baseline` measures it
 //! under the same fan-out load as Palaver, on the same core, so the two compare.
 
-use std::{cell::RefCell, io, rc::Rc};
+use std::{cell::RefCell, collections::HashMap, io, rc::Rc};
 use tokio::{
     io::AsyncReadExt,
     net::{tcp::OwnedWriteHalf, TcpListener},
@@ -16,24 +17,29 @@ pub fn serve() -> io::Result<()> {
     local.block_on(&runtime, async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         println!("baseline listening on http://{}", listener.local_addr()?);
-        let peers: Rc<RefCell<Vec<Rc<OwnedWriteHalf>>>> = Rc::default();
-        let seq = Rc::new(RefCell::new(0u64));
+        let rooms: Rooms = Rc::default();
         loop {
             let (stream, _) = listener.accept().await?;
             stream.set_nodelay(true)?;
-            let (peers, seq) = (peers.clone(), seq.clone());
+            let rooms = rooms.clone();
             tokio::task::spawn_local(async move {
-                let _ = connection(stream, peers, seq).await;
+                let _ = connection(stream, rooms).await;
             });
         }
     })
 }
 
-async fn connection(
-    stream: tokio::net::TcpStream,
-    peers: Rc<RefCell<Vec<Rc<OwnedWriteHalf>>>>,
-    seq: Rc<RefCell<u64>>,
-) -> io::Result<()> {
+/// A room: its members' sockets and the number of its last message.
+#[derive(Default)]
+struct Room {
+    members: Vec<Rc<OwnedWriteHalf>>,
+    seq: u64,
+}
+
+/// Every room, by name.
+type Rooms = Rc<RefCell<HashMap<String, Room>>>;
+
+async fn connection(stream: tokio::net::TcpStream, rooms: Rooms) -> io::Result<()> {
     let (mut read, write) = stream.into_split();
     let write = Rc::new(write);
     let mut buf = Vec::with_capacity(4096);
@@ -61,27 +67,31 @@ async fn connection(
                 write_all(&write, &server_frame(br#"{"type":"welcome","user":{"id":"u","name":"n"},"token":"t"}"#))
                     .await?;
             } else if text.contains(r#""type":"join""#) {
-                peers.borrow_mut().push(write.clone());
+                let room = field(&text, r#""room":""#).unwrap_or("");
+                rooms.borrow_mut().entry(room.to_owned()).or_default().members.push(write.clone());
                 let joined =
                     br#"{"type":"joined","room":"r","messages":[],"complete":true,"has_older":false,"online":[]}"#;
                 write_all(&write, &server_frame(joined)).await?;
             } else if text.contains(r#""type":"send""#) {
-                let n = {
-                    let mut s = seq.borrow_mut();
-                    *s += 1;
-                    *s
-                };
+                let name = field(&text, r#""room":""#).unwrap_or("");
                 let body = field(&text, r#""text":""#).unwrap_or("");
                 let id = field(&text, r#""id":""#).unwrap_or("");
-                let message = format!(
-                    r#"{{"type":"message","room":"r","seq":{n},"id":"{id}","author":{{"id":"u","name":"n"}},"kind":"text","text":"{body}","sent_at":0}}"#
-                );
-                // Framed once; one write per recipient.
-                let frame = server_frame(message.as_bytes());
-                for peer in peers.borrow().iter() {
-                    let _ = peer.try_write(&frame);
-                }
-                let ack = format!(r#"{{"type":"ack","room":"r","id":"{id}","seq":{n}}}"#);
+                let n = {
+                    let mut rooms = rooms.borrow_mut();
+                    let Some(room) = rooms.get_mut(name) else { continue };
+                    room.seq += 1;
+                    let n = room.seq;
+                    let message = format!(
+                        r#"{{"type":"message","room":"{name}","seq":{n},"id":"{id}","author":{{"id":"u","name":"n"}},"kind":"text","text":"{body}","sent_at":0}}"#
+                    );
+                    // Framed once; one write per recipient.
+                    let frame = server_frame(message.as_bytes());
+                    for member in &room.members {
+                        let _ = member.try_write(&frame);
+                    }
+                    n
+                };
+                let ack = format!(r#"{{"type":"ack","room":"{name}","id":"{id}","seq":{n}}}"#);
                 write_all(&write, &server_frame(ack.as_bytes())).await?;
             }
         }
