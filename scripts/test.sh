@@ -53,7 +53,9 @@ step "lints, unit and integration tests"
 cargo test -p palaver-protocol -p app -p server -p bench -p testkit
 
 step "release build"
-cargo leptos build --release
+# The load test is built in the same cargo run as the server: its crates compile while
+# the server's last ones do, on a core that would otherwise wait.
+cargo leptos build --release --bin-cargo-args=--package=bench --bin-cargo-args=--bin=palaver-bench
 scripts/precompress.sh
 
 # The test runs have time limits (Playwright's own, the bench's per scenario); these are
@@ -64,7 +66,6 @@ cargo build -p testkit --bin palaver-services
 (cd end2end && npx tsc -p . && timeout --kill-after=30 25m npx playwright test)
 
 step "load smoke test (cost per delivery against the yardstick, fan-out at 300,000 deliveries/s, slow readers, page, search, two nodes; fails if anything is lost or duplicated, or the cost doubled)"
-cargo build --release -p bench
 # The two-node scenario opens 5,000 connections: as many file descriptors on each side.
 ulimit -n "$(ulimit -Hn)"
 taskset_load=()
