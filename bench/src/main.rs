@@ -799,7 +799,7 @@ async fn slow_readers(settings: &Settings) -> Result<()> {
         }
     });
     // Once let go, each stuck client reads again: it should find its connection closed
-    // with 4008. It reads as soon as it is let go, while the server still waits (5 s)
+    // with 4008. It reads as soon as it is let go, while the server still waits (10 s)
     // for it to take the close frame; behind the frame are whatever the kernel's
     // buffers held for it, which a busy load generator takes a while to read.
     let endings = futures::future::join_all(stuck.into_iter().enumerate().map(|(i, mut conn)| {

@@ -51,8 +51,8 @@ use tokio_tungstenite::{
 const READ_BUFFER_BYTES: usize = 256;
 /// How long a closing connection may take to say goodbye to an unresponsive peer: a
 /// client closed as too slow must first read what its socket already holds (megabytes)
-/// to reach the close frame that says why.
-const CLOSE_WAIT: Duration = Duration::from_secs(5);
+/// to reach the close frame that says why, and a stalled one may only then resume.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
 
 /// Why a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
