@@ -1,8 +1,8 @@
 //! The yardstick: a minimal broadcaster that speaks just enough of Palaver's protocol for
 //! the load to run against it (hello, join, send), keeps its rooms' members and numbers in
 //! memory and nothing else, frames each message once and makes one `write(2)` per
-//! delivery. `palaver-bench baseline` measures it
-//! under the same fan-out load as Palaver, on the same core, so the two compare.
+//! delivery. `palaver-bench baseline` measures it under the same fan-out load as
+//! Palaver, on the same core, so the two compare.
 
 use std::{cell::RefCell, collections::HashMap, io, rc::Rc};
 use tokio::{
