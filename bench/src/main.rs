@@ -6,7 +6,8 @@
 //! palaver-bench [--quick] [--check] [SCENARIO ...]
 //! ```
 //! Scenarios: fanout, max (the highest fan-out one core sustains), rooms (500 of 10), idle, writes (also fills the room `history` reads),
-//! history, search, slow, page, cluster (two nodes with PostgreSQL and Redis). With none, all of them run. `--quick` runs each for less time
+//! history, search, slow, page, cluster (two nodes with PostgreSQL and Redis), costs (hostile requests beside plain
+//! ones, see `costs.rs`). With none, all of them run. `--quick` runs each for less time
 //! and with fewer messages, for a smoke test. `--check` first compares Palaver's cost per
 //! delivery with the yardstick's in the same run, and fails if it has doubled (see
 //! [`CHECK_FLOOR`]). See docs/PERFORMANCE.md.
@@ -14,6 +15,7 @@
 mod baseline;
 mod client;
 mod cluster;
+mod costs;
 mod search;
 mod server;
 
@@ -45,6 +47,8 @@ fn source(i: usize) -> IpAddr {
 
 struct Settings {
     quick: bool,
+    /// `--check`: scenarios with bounds of their own fail past them.
+    check: bool,
 }
 
 impl Settings {
@@ -76,11 +80,11 @@ fn main() {
         }
         return;
     }
-    let settings = Settings { quick: args.iter().any(|a| a == "--quick") };
+    let settings = Settings { quick: args.iter().any(|a| a == "--quick"), check: args.iter().any(|a| a == "--check") };
     let mut wanted: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
-    const ALL: [&str; 10] =
-        ["baseline", "fanout", "max", "rooms", "idle", "history", "search", "slow", "page", "cluster"];
-    let checking = args.iter().any(|a| a == "--check");
+    const ALL: [&str; 11] =
+        ["baseline", "fanout", "max", "rooms", "idle", "history", "search", "slow", "page", "cluster", "costs"];
+    let checking = settings.check;
     if wanted.is_empty() && !checking {
         wanted = ALL.to_vec();
     }
@@ -106,6 +110,7 @@ fn main() {
                 "slow" => slow_readers(&settings).await,
                 "page" => page(&settings).await,
                 "cluster" => cluster::run(&settings).await,
+                "costs" => costs::run(&settings).await,
                 "check" => check(&settings).await,
                 _ => unreachable!(),
             }

@@ -63,7 +63,8 @@ fn frame_like() -> impl Strategy<Value = String> {
         json_value(),
     ];
     let field = prop::sample::select(vec![
-        "token", "name", "room", "after", "before", "id", "text", "target", "query", "extra",
+        "token", "name", "room", "after", "before", "id", "text", "target", "query", "seq", "reply_to", "emoji",
+        "remove", "level", "extra",
     ]);
     (kind, proptest::collection::vec((field, json_value()), 0..6)).prop_map(|(kind, fields)| {
         let mut frame = serde_json::Map::new();
@@ -96,10 +97,13 @@ fn check(frame: &str) -> Result<(), TestCaseError> {
                 ClientMsg::Send { room, id, text, .. } | ClientMsg::Edit { room, id, text, .. } => {
                     prop_assert!(RoomId::parse(room.as_str()).is_ok());
                     prop_assert!(!id.0.is_empty() && id.0.len() <= MAX_CLIENT_MSG_ID_BYTES);
+                    prop_assert!(!has_control(&id.0, &[]), "no control characters in an id");
                     prop_assert_eq!(validate_text(text), Ok(text.as_str()));
+                    prop_assert!(!has_control(text, &['\n', '\t']), "no NUL or other control characters in text");
                 }
                 ClientMsg::Search { query, .. } => {
                     prop_assert!(!query.is_empty() && query.trim() == query);
+                    prop_assert!(!has_control(query, &[]), "no control characters in a query");
                     prop_assert!(query.chars().count() <= crate::MAX_QUERY_CHARS);
                 }
                 ClientMsg::Delete { room, id, .. } => {
@@ -112,6 +116,7 @@ fn check(frame: &str) -> Result<(), TestCaseError> {
                     prop_assert!(REACTIONS.contains(&emoji.as_str()));
                 }
             }
+            prop_assert!(msg.numbers().all(|(_, n)| n <= MAX_SEQ), "numbers a store can hold");
             // What was accepted reads back the same.
             prop_assert_eq!(ClientMsg::decode(&msg.encode()), Ok(msg));
         }
@@ -133,7 +138,7 @@ proptest! {
     }
 
     #[test]
-    fn fuzz_valid_sends_round_trip(room in "[a-z0-9_-]{1,64}", id in "[!-~]{1,64}", text in "[^\\s]{1,2000}") {
+    fn fuzz_valid_sends_round_trip(room in "[a-z0-9_-]{1,64}", id in "[!-~]{1,64}", text in "[^\\s\\p{Cc}]{1,2000}") {
         let msg = ClientMsg::Send { room: RoomId(room), id: ClientMsgId(id), text, reply_to: None };
         prop_assert_eq!(ClientMsg::decode(&msg.encode()), Ok(msg));
     }

@@ -44,6 +44,9 @@ pub const REACTIONS: [&str; 24] = [
 ];
 /// Longest reply quote: the start of the original's first line, in characters.
 pub const QUOTE_CHARS: usize = 80;
+/// The highest message number a frame may name: what both stores' 64-bit signed
+/// integers hold.
+pub const MAX_SEQ: Seq = i64::MAX as Seq;
 
 /// Every way a chat connection can be closed by the server: one table of close code and
 /// reason text, used wherever a connection ends and listed in `docs/PROTOCOL.md`.
@@ -670,7 +673,8 @@ pub enum ServerMsg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorReason {
-    /// Not JSON, or JSON that does not match any frame's fields.
+    /// Not JSON, or JSON that does not match any frame's fields, or message text with
+    /// control characters other than newline and tab.
     BadFrame,
     /// A JSON object whose `type` is not one this server knows.
     UnknownType,
@@ -802,16 +806,24 @@ impl From<FrameError> for ServerMsg {
     }
 }
 
-/// Message text after trimming, checked against the limits.
+/// Message text after trimming, checked against the limits: no control characters
+/// but newline and tab (a NUL byte, for one, cannot be stored by every backend).
 pub fn validate_text(text: &str) -> Result<&str, ErrorReason> {
     let text = text.trim();
     if text.is_empty() {
         Err(ErrorReason::EmptyText)
     } else if text.chars().count() > MAX_TEXT_CHARS {
         Err(ErrorReason::TextTooLong)
+    } else if has_control(text, &['\n', '\t']) {
+        Err(ErrorReason::BadFrame)
     } else {
         Ok(text)
     }
+}
+
+/// Whether `text` holds a control character other than those `allowed`.
+pub fn has_control(text: &str, allowed: &[char]) -> bool {
+    text.chars().any(|c| c.is_control() && !allowed.contains(&c))
 }
 
 impl ClientMsg {
@@ -821,13 +833,21 @@ impl ClientMsg {
         serde_json::from_str::<ClientMsg>(frame).map_err(|e| explain(frame, &e))?.validated()
     }
 
-    /// Checks what reading a frame cannot: a `send`'s id and text (trimmed).
+    /// Checks what reading a frame cannot: a `send`'s id and text (trimmed), and that
+    /// every message number is one a store can hold (at most [`MAX_SEQ`]).
     pub fn validated(self) -> Result<ClientMsg, FrameError> {
+        if let Some((room, n)) = self.numbers().find(|(_, n)| *n > MAX_SEQ) {
+            let detail = format!("message numbers are at most {MAX_SEQ}, not {n}");
+            return Err(FrameError::new(ErrorReason::BadFrame, detail).about(room, self.id()));
+        }
         if let ClientMsg::Search { query, before } = &self {
             let query = query.trim();
             if query.is_empty() || query.chars().count() > MAX_QUERY_CHARS {
                 let detail = format!("a search query has 1 to {MAX_QUERY_CHARS} characters");
                 return Err(FrameError::new(ErrorReason::BadQuery, detail));
+            }
+            if has_control(query, &[]) {
+                return Err(FrameError::new(ErrorReason::BadQuery, "a search query cannot contain control characters"));
             }
             return Ok(ClientMsg::Search { query: query.to_owned(), before: *before });
         }
@@ -838,14 +858,17 @@ impl ClientMsg {
             | ClientMsg::React { room, id, .. } => (room, id),
             _ => return Ok(self),
         };
-        if id.0.is_empty() || id.0.len() > MAX_CLIENT_MSG_ID_BYTES {
-            let detail = format!("id must be 1 to {MAX_CLIENT_MSG_ID_BYTES} bytes");
+        if id.0.is_empty() || id.0.len() > MAX_CLIENT_MSG_ID_BYTES || has_control(&id.0, &[]) {
+            let detail = format!("id must be 1 to {MAX_CLIENT_MSG_ID_BYTES} bytes, without control characters");
             return Err(FrameError::new(ErrorReason::BadId, detail).about(Some(room), None));
         }
         let checked = |text: &str| {
             validate_text(text).map(str::to_owned).map_err(|reason| {
                 let detail = match reason {
                     ErrorReason::EmptyText => "message text is empty".to_owned(),
+                    ErrorReason::BadFrame => {
+                        "message text cannot contain control characters other than newline and tab".to_owned()
+                    }
                     _ => format!("message text is longer than {MAX_TEXT_CHARS} characters"),
                 };
                 FrameError::new(reason, detail).about(Some(room), Some(id))
@@ -863,6 +886,34 @@ impl ClientMsg {
                 Ok(ClientMsg::Edit { text: checked(text)?, id: id.clone(), room: room.clone(), target: *target })
             }
             _ => Ok(self),
+        }
+    }
+
+    /// The message numbers the frame carries, with its room, but a `read`'s (any number
+    /// there means "up to the newest I was sent").
+    fn numbers(&self) -> impl Iterator<Item = (Option<&RoomId>, Seq)> {
+        let (room, numbers): (Option<&RoomId>, [Option<Seq>; 1]) = match self {
+            ClientMsg::Join { room, after } => (Some(room), [*after]),
+            ClientMsg::Send { room, reply_to, .. } => (Some(room), [*reply_to]),
+            ClientMsg::Edit { room, target, .. }
+            | ClientMsg::Delete { room, target, .. }
+            | ClientMsg::React { room, target, .. } => (Some(room), [Some(*target)]),
+            ClientMsg::History { room, before } => (Some(room), [Some(*before)]),
+            ClientMsg::Around { room, seq } => (Some(room), [Some(*seq)]),
+            ClientMsg::Search { before, .. } => (None, [*before]),
+            _ => (None, [None]),
+        };
+        numbers.into_iter().flatten().map(move |n| (room, n))
+    }
+
+    /// The client's id of a post frame.
+    fn id(&self) -> Option<&ClientMsgId> {
+        match self {
+            ClientMsg::Send { id, .. }
+            | ClientMsg::Edit { id, .. }
+            | ClientMsg::Delete { id, .. }
+            | ClientMsg::React { id, .. } => Some(id),
+            _ => None,
         }
     }
 
@@ -1104,6 +1155,47 @@ mod tests {
         assert!(ClientMsg::decode(&at_limit).is_ok());
         let over = send(&"a".repeat(MAX_TEXT_CHARS + 1));
         assert_eq!(ClientMsg::decode(&over).unwrap_err().reason, ErrorReason::TextTooLong);
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_text_ids_and_queries() {
+        // A NUL byte, which PostgreSQL cannot store in text, among others; newline and tab stay.
+        for bad in ["a\u{0}b", "bell\u{7}", "a\u{1b}[31mred", "x\u{7f}", "x\u{85}y", "cr\rlf"] {
+            let err = ClientMsg::decode(&send(bad)).unwrap_err();
+            assert_eq!(err.reason, ErrorReason::BadFrame, "{bad:?}");
+            assert!(err.detail.contains("control"), "{}", err.detail);
+            assert_eq!(err.id, Some(id("m1")));
+            let edit = serde_json::json!({"type": "edit", "room": "lobby", "id": "e1", "target": 1, "text": bad});
+            assert_eq!(ClientMsg::decode(&edit.to_string()).unwrap_err().reason, ErrorReason::BadFrame);
+            let query = serde_json::json!({"type": "search", "query": bad}).to_string();
+            assert_eq!(ClientMsg::decode(&query).unwrap_err().reason, ErrorReason::BadQuery, "{bad:?}");
+            let frame = serde_json::json!({"type": "send", "room": "lobby", "id": bad, "text": "hi"}).to_string();
+            assert_eq!(ClientMsg::decode(&frame).unwrap_err().reason, ErrorReason::BadId, "{bad:?}");
+        }
+        assert!(ClientMsg::decode(&send("line one\n\tline two")).is_ok());
+    }
+
+    #[test]
+    fn message_numbers_are_ones_a_store_can_hold() {
+        let frames = [
+            serde_json::json!({"type": "join", "room": "lobby", "after": u64::MAX}),
+            serde_json::json!({"type": "history", "room": "lobby", "before": MAX_SEQ + 1}),
+            serde_json::json!({"type": "around", "room": "lobby", "seq": u64::MAX}),
+            serde_json::json!({"type": "send", "room": "lobby", "id": "m1", "text": "x", "reply_to": u64::MAX}),
+            serde_json::json!({"type": "edit", "room": "lobby", "id": "m1", "target": u64::MAX, "text": "x"}),
+            serde_json::json!({"type": "delete", "room": "lobby", "id": "m1", "target": u64::MAX}),
+            serde_json::json!({"type": "react", "room": "lobby", "id": "m1", "target": u64::MAX, "emoji": "👍"}),
+            serde_json::json!({"type": "search", "query": "x", "before": u64::MAX}),
+        ];
+        for frame in frames {
+            let err = ClientMsg::decode(&frame.to_string()).unwrap_err();
+            assert_eq!(err.reason, ErrorReason::BadFrame, "{frame}");
+            assert!(err.detail.contains(&MAX_SEQ.to_string()), "{}", err.detail);
+        }
+        let at_most = serde_json::json!({"type": "around", "room": "lobby", "seq": MAX_SEQ});
+        assert!(ClientMsg::decode(&at_most.to_string()).is_ok());
+        let read_all = serde_json::json!({"type": "read", "room": "lobby", "seq": u64::MAX});
+        assert!(ClientMsg::decode(&read_all.to_string()).is_ok(), "mark all as read");
     }
 
     #[test]

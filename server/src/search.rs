@@ -11,19 +11,19 @@
 //! messages for the same query.
 
 use crate::store::Store;
-use app::protocol::{ErrorReason, FrameError, SearchHit, SEARCH_PAGE};
+use app::protocol::{has_control, ErrorReason, FrameError, SearchHit, MAX_QUERY_CHARS, SEARCH_PAGE};
+use std::collections::HashSet;
 use unicode_normalization::UnicodeNormalization;
 
 /// A page of the messages found for a query as typed, newest first, their matches
-/// marked; and where the next page starts, if there is more.
+/// marked; and where the next page starts, if there is more. The socket and the search
+/// page both come here, so both have the same limits (see [`query`]).
 pub async fn find(
     store: &dyn Store,
     text: &str,
     before: Option<u64>,
 ) -> Result<(Vec<SearchHit>, Option<u64>), FrameError> {
-    let Some(query) = query(text) else {
-        return Err(FrameError::new(ErrorReason::BadQuery, "the query has no word to look for"));
-    };
+    let query = query(text)?;
     let mut found = store.search(&query, before, SEARCH_PAGE + 1).await.map_err(crate::chat::unavailable)?;
     let next = (found.len() > SEARCH_PAGE).then(|| found[SEARCH_PAGE - 1].position);
     found.truncate(SEARCH_PAGE);
@@ -31,6 +31,10 @@ pub async fn find(
         found.into_iter().map(|f| SearchHit { marks: marks(&f.message.text, &query), message: f.message }).collect();
     Ok((hits, next))
 }
+
+/// The most distinct words one query may look for: each is a term of the index's query
+/// and a pass over every found message's text.
+pub const MAX_QUERY_TERMS: usize = 16;
 
 /// A query's words: each must be in a message; the last one, still being typed, may be
 /// the start of a word.
@@ -130,68 +134,95 @@ pub fn tokens(text: &str) -> Vec<String> {
     out
 }
 
-/// What a query asks for, or `None` when it has no word to look for.
-pub fn query(text: &str) -> Option<Query> {
+/// What a query asks for: at most [`MAX_QUERY_CHARS`] characters with no control
+/// characters, at least one word, each word once, at most [`MAX_QUERY_TERMS`] of them.
+pub fn query(text: &str) -> Result<Query, FrameError> {
+    let refuse = |detail: String| Err(FrameError::new(ErrorReason::BadQuery, detail));
+    let text = text.trim_start();
+    if text.trim_end().chars().count() > MAX_QUERY_CHARS {
+        return refuse(format!("a search query has at most {MAX_QUERY_CHARS} characters"));
+    }
+    if has_control(text, &[]) {
+        return refuse("a search query cannot contain control characters".to_owned());
+    }
     let words_typed = words(&fold(text).0);
     let still_typing = !text.ends_with(char::is_whitespace);
     let last = words_typed.len().checked_sub(1);
     let mut query = Query { words: Vec::new(), prefixes: Vec::new() };
+    let mut seen = HashSet::new();
     for (i, word) in words_typed.into_iter().enumerate() {
-        match word {
+        let (terms, prefix) = match word {
             // One syllable is the start of a word (of its pairs).
-            Word::Hangul(run) if run.chars().count() == 1 => query.prefixes.push(run),
-            Word::Hangul(run) => query.words.extend(pairs(&run)),
-            Word::Other(w) if still_typing && Some(i) == last => query.prefixes.push(w),
-            Word::Other(w) => query.words.push(w),
+            Word::Hangul(run) if run.chars().count() == 1 => (vec![run], true),
+            Word::Hangul(run) => (pairs(&run), false),
+            Word::Other(w) => (vec![w], still_typing && Some(i) == last),
+        };
+        for term in terms {
+            if !seen.insert((term.clone(), prefix)) {
+                continue;
+            }
+            if seen.len() > MAX_QUERY_TERMS {
+                return refuse(format!("a search looks for at most {MAX_QUERY_TERMS} different words"));
+            }
+            if prefix {
+                query.prefixes.push(term)
+            } else {
+                query.words.push(term)
+            }
         }
     }
-    query.words.dedup();
-    (!query.words.is_empty() || !query.prefixes.is_empty()).then_some(query)
+    if query.words.is_empty() && query.prefixes.is_empty() {
+        return refuse("the query has no word to look for".to_owned());
+    }
+    Ok(query)
 }
 
 /// Where a text matches a query: ranges of characters (start, end), in order, merged.
-/// A word matches at the start of a word of the text (to its end, for a prefix); a pair
-/// of syllables anywhere.
+/// A word matches a whole word of the text, a prefix the start of one (marked to its
+/// end); a pair of syllables anywhere in a run of Hangul, one syllable too. One pass over
+/// the text's words, each looked up once: linear in the text for any query.
 pub fn marks(text: &str, query: &Query) -> Vec<[u32; 2]> {
     let (folded, origin) = fold(text);
-    let starts_word = |i: usize| i == 0 || !folded[i - 1].is_alphanumeric();
-    let word_end = |mut i: usize| {
-        while i < folded.len() && folded[i].is_alphanumeric() && !is_hangul(folded[i]) {
-            i += 1;
-        }
-        i
-    };
-    let mut found: Vec<(usize, usize)> = Vec::new();
-    let terms = query.words.iter().map(|w| (w, false)).chain(query.prefixes.iter().map(|p| (p, true)));
-    for (term, prefix) in terms {
-        let term: Vec<char> = term.chars().collect();
-        let hangul = term.iter().all(|c| is_hangul(*c));
-        if term.is_empty() || term.len() > folded.len() {
-            continue;
-        }
-        for i in 0..=folded.len() - term.len() {
-            if folded[i..i + term.len()] != term[..] || !(hangul || starts_word(i)) {
-                continue;
-            }
-            let end = i + term.len();
-            let whole = end == folded.len() || !folded[end].is_alphanumeric() || is_hangul(folded[end]) != hangul;
-            match (hangul, prefix) {
-                (true, _) => found.push((i, end)),
-                (false, true) => found.push((i, word_end(end))),
-                (false, false) if whole => found.push((i, end)),
-                _ => {}
-            }
-        }
-    }
-    found.sort_unstable();
+    let words: Vec<Vec<char>> = query.words.iter().map(|w| w.chars().collect()).collect();
+    let whole: HashSet<&[char]> = words.iter().map(Vec::as_slice).collect();
+    let prefixes: Vec<Vec<char>> = query.prefixes.iter().map(|p| p.chars().collect()).collect();
     let mut merged: Vec<[u32; 2]> = Vec::new();
-    for (start, end) in found {
+    let mut mark = |start: usize, end: usize| {
         // Back to the text's own characters.
         let (start, end) = (origin[start] as u32, origin[end - 1] as u32 + 1);
         match merged.last_mut() {
             Some(last) if start <= last[1] => last[1] = last[1].max(end),
             _ => merged.push([start, end]),
         }
+    };
+    let mut i = 0;
+    while i < folded.len() {
+        if !folded[i].is_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let hangul = is_hangul(folded[i]);
+        let mut end = i;
+        while end < folded.len() && folded[end].is_alphanumeric() && is_hangul(folded[end]) == hangul {
+            end += 1;
+        }
+        let word = &folded[i..end];
+        if !hangul {
+            if whole.contains(word) || prefixes.iter().any(|p| word.starts_with(p)) {
+                mark(i, end);
+            }
+        } else {
+            for k in i..end {
+                let single = prefixes.iter().any(|p| p.len() == 1 && p[0] == folded[k]);
+                let pair = k + 1 < end && whole.contains(&folded[k..k + 2]);
+                match (pair, single) {
+                    (true, _) => mark(k, k + 2),
+                    (false, true) => mark(k, k + 1),
+                    _ => {}
+                }
+            }
+        }
+        i = end;
     }
     merged
 }
@@ -228,15 +259,40 @@ mod tests {
 
     #[test]
     fn a_query_is_words_and_the_last_one_is_being_typed() {
-        assert_eq!(query("Hello wor"), Some(Query { words: vec!["hello".into()], prefixes: vec!["wor".into()] }));
-        assert_eq!(
-            query("hello world "),
-            Some(Query { words: vec!["hello".into(), "world".into()], prefixes: vec![] })
-        );
+        assert_eq!(query("Hello wor"), Ok(Query { words: vec!["hello".into()], prefixes: vec!["wor".into()] }));
+        assert_eq!(query("hello world "), Ok(Query { words: vec!["hello".into(), "world".into()], prefixes: vec![] }));
         // Operators and quotes are just text: only the words are looked for.
         assert_eq!(query("\"a\" AND b* OR NOT (c)").unwrap().words, ["a", "and", "b", "or", "not"]);
-        assert_eq!(query("   "), None);
-        assert_eq!(query("*** \" -"), None);
+        assert_eq!(query("   ").unwrap_err().reason, ErrorReason::BadQuery);
+        assert_eq!(query("*** \" -").unwrap_err().reason, ErrorReason::BadQuery);
+    }
+
+    #[test]
+    fn a_query_has_each_word_once_and_few_of_them() {
+        // Repeats anywhere in the query count once (not only next to each other).
+        let q = query(&"alpha beta ".repeat(MAX_QUERY_CHARS / 11)).unwrap();
+        assert_eq!((q.words.len() + q.prefixes.len()), 2, "{q:?}");
+        assert_eq!(query(&"alpha beta ".repeat(3_000)).unwrap_err().reason, ErrorReason::BadQuery);
+        assert_eq!(query("b a b a b ").unwrap().words, ["b", "a"]);
+        let many: Vec<String> = (0..=MAX_QUERY_TERMS).map(|i| format!("w{i}")).collect();
+        let err = query(&many.join(" ")).unwrap_err();
+        assert_eq!(err.reason, ErrorReason::BadQuery);
+        assert!(err.detail.contains("at most"), "{}", err.detail);
+        assert!(query(&many[..MAX_QUERY_TERMS].join(" ")).is_ok());
+        // The same limits as the socket's: length and control characters.
+        assert_eq!(query(&"a".repeat(MAX_QUERY_CHARS + 1)).unwrap_err().reason, ErrorReason::BadQuery);
+        assert!(query(&format!("{} ", "a".repeat(MAX_QUERY_CHARS))).is_ok());
+        assert_eq!(query("a\u{0}b").unwrap_err().reason, ErrorReason::BadQuery);
+    }
+
+    #[test]
+    fn every_match_of_a_long_text_is_marked_once() {
+        // Every word of a long text matches: each is still looked at once.
+        let text = "ab ".repeat(600) + &"회의".repeat(300);
+        let q = query("ab 회의 a b c d e f g h i j k l m n").unwrap();
+        let marks = marks(&text, &q);
+        assert_eq!(marks.len(), 601, "each word its mark, the Hangul run one");
+        assert_eq!(marks[600], [1800, 2400]);
     }
 
     #[test]

@@ -31,22 +31,23 @@ impl<T: Transport> Connection<T> {
                 }
                 Ok(Vec::new())
             }
+            // Whom a text names is worked out only for a post that is let in.
             ClientMsg::Send { room, id, text, reply_to } => {
-                let user = self.identified()?;
+                let user = self.admit_post(&room, &id)?;
                 let mentions = self.cx.hub.named(&room, &text);
                 self.store_and_ack(Post::reply(room, user, id, text, reply_to).mentioning(mentions)).await
             }
             ClientMsg::Edit { room, id, target, text } => {
-                let user = self.identified()?;
+                let user = self.admit_post(&room, &id)?;
                 let mentions = self.cx.hub.named(&room, &text);
                 self.store_and_ack(Post::edit(room, user, id, target, text).mentioning(mentions)).await
             }
             ClientMsg::React { room, id, target, emoji, remove } => {
-                let user = self.identified()?;
+                let user = self.admit_post(&room, &id)?;
                 self.store_and_ack(Post::react(room, user, id, target, emoji, remove)).await
             }
             ClientMsg::Delete { room, id, target } => {
-                let user = self.identified()?;
+                let user = self.admit_post(&room, &id)?;
                 self.store_and_ack(Post::delete(room, user, id, target)).await
             }
             ClientMsg::Typing { room } => {
@@ -111,18 +112,33 @@ impl<T: Transport> Connection<T> {
         }
     }
 
-    /// Hands a post (a message, an edit or a delete) to the writer; it is acknowledged,
-    /// in the order posts came, once committed, or refused with the reason.
+    /// Who may post `id` to `room` now: someone who said hello, joined it, and is within
+    /// the posting rate. Checked before anything costs more than the frame's reading.
+    fn admit_post(&mut self, room: &RoomId, id: &ClientMsgId) -> Result<User, FrameError> {
+        let user = self.identified().map_err(|e| e.about(Some(room), Some(id)))?;
+        self.require_joined(room, Some(id))?;
+        self.posts.take_or_refuse("messages").map_err(|e| e.about(Some(room), Some(id)))?;
+        Ok(user)
+    }
+
+    /// Hands a post (a message, an edit or a delete) let in by [`Self::admit_post`] to
+    /// the writer; it is acknowledged, in the order posts came, once committed, or
+    /// refused with the reason.
     async fn store_and_ack(&mut self, post: Post) -> Result<Vec<ServerMsg>, FrameError> {
         let (room, id) = (post.room.clone(), post.id.clone());
-        self.require_joined(&room, Some(&id))?;
-        self.posts.take_or_refuse("messages").map_err(|e| e.about(Some(&room), Some(&id)))?;
         // Stored while the connection reads on; the writer acknowledges it (in the order
         // posts came) once committed, in the same write as the sender's own copy.
         let answer: Answer = Box::new(move |outcome| {
             let msg = match outcome {
                 Ok(PostOutcome::Refused(refusal)) => refused(refusal).about(Some(&room), Some(&id)).into(),
                 Ok(outcome) => ServerMsg::Ack { seq: outcome.seq().unwrap_or_default(), room, id },
+                // Trying again would fail again: the page marks it failed, not pending.
+                Err(e) if e.is_the_datas() => {
+                    tracing::warn!("a post the store refused: {e}");
+                    FrameError::new(ErrorReason::BadFrame, "the store cannot hold this message as it is")
+                        .about(Some(&room), Some(&id))
+                        .into()
+                }
                 Err(e) => unavailable(e).about(Some(&room), Some(&id)).into(),
             };
             let mut out = Vec::with_capacity(1);

@@ -18,6 +18,7 @@ mod directory;
 mod people;
 mod presence;
 mod reading;
+mod writer;
 
 use crate::bus::{Bus, Event, Inbound};
 use crate::socket::Wire;
@@ -35,16 +36,8 @@ use std::{
 };
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio_util::sync::CancellationToken;
-
-/// Most messages stored in one commit.
-pub const MAX_BATCH: usize = 2048;
-/// Posts waiting for the writer; senders wait when it is full.
-const WRITE_QUEUE: usize = 4096;
-/// A busy writer starts a commit at most this often: what arrives meanwhile joins the
-/// next one. Every commit syncs the log to disk and writes its pages (the messages,
-/// their indexes, a search segment), so under load fewer, larger commits cost far less
-/// per message; an idle writer commits at once.
-const COMMIT_EVERY: Duration = Duration::from_millis(2);
+use writer::{write_loop, writer_stopped, Reply, Write, WRITE_QUEUE};
+pub use writer::{Answer, MAX_BATCH};
 
 /// One frame for a room's members, serialized and framed once and shared.
 #[derive(Debug, Clone)]
@@ -170,43 +163,6 @@ impl From<Appended> for PostOutcome {
             Appended::New(m) => PostOutcome::Accepted(m.seq),
             Appended::Duplicate(seq) => PostOutcome::Duplicate(seq),
             Appended::Refused(refusal) => PostOutcome::Refused(refusal),
-        }
-    }
-}
-
-/// What a poster's connection writes once its post's commit is over: the frames that
-/// answer it (an acknowledgement, or why not).
-pub type Answer = Box<dyn FnOnce(Result<PostOutcome, StoreError>) -> Vec<Bytes> + Send>;
-
-struct Write {
-    message: Post,
-    reply: Reply,
-}
-
-/// Who is told how a post went.
-enum Reply {
-    /// A caller waiting on the outcome.
-    Waiting(oneshot::Sender<Result<Appended, StoreError>>),
-    /// The poster's wire, written to by the writer itself: no task of the poster's is
-    /// woken, and the answer leaves in the same write as the commit's frames for that
-    /// connection (its own message, usually).
-    Wire(Arc<Wire>, Answer),
-}
-
-impl Reply {
-    fn wire(&self) -> Option<&Arc<Wire>> {
-        match self {
-            Reply::Waiting(_) => None,
-            Reply::Wire(wire, _) => Some(wire),
-        }
-    }
-
-    fn send(self, result: Result<Appended, StoreError>) {
-        match self {
-            Reply::Waiting(reply) => {
-                let _ = reply.send(result);
-            }
-            Reply::Wire(wire, answer) => wire.send(answer(result.map(PostOutcome::from))),
         }
     }
 }
@@ -530,13 +486,18 @@ impl Hub {
         }
     }
 
-    /// The people that `text`'s `@name`s name, posted in `room` (see `people.rs`).
+    /// The people that `text`'s `@name`s name, posted in `room` (see `people.rs`): a
+    /// pass over the text under the people lock, then one presence lookup per person.
     pub fn named(&self, room: &RoomId, text: &str) -> Vec<User> {
         if !text.contains('@') {
             return Vec::new();
         }
-        let here = self.online(room);
-        self.shared.people().named(text, &here)
+        let groups = self.shared.people().mentioned(text);
+        if groups.is_empty() {
+            return Vec::new();
+        }
+        let rooms = self.shared.rooms();
+        people::choose(groups, |id| rooms.present(room, id).is_some())
     }
 
     /// Updates a person's name in every room they are in (after a rename).
@@ -570,60 +531,6 @@ impl Hub {
     pub fn rooms(&self) -> Vec<RoomSummary> {
         self.shared.summary()
     }
-}
-
-/// The single writer: takes whatever posts are waiting (up to [`MAX_BATCH`], gathering
-/// for what is left of [`COMMIT_EVERY`] after the last commit started), stores them in
-/// one commit, broadcasts the new ones in order, then answers each poster.
-async fn write_loop(store: Arc<dyn Store>, shared: Arc<Shared>, mut queue: mpsc::Receiver<Write>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut last_commit: Option<tokio::time::Instant> = None;
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        if let Some(wait) = last_commit.and_then(|at| COMMIT_EVERY.checked_sub(at.elapsed())) {
-            if batch.len() < MAX_BATCH {
-                tokio::time::sleep(wait).await;
-                while batch.len() < MAX_BATCH {
-                    let Ok(write) = queue.try_recv() else { break };
-                    batch.push(write);
-                }
-            }
-        }
-        last_commit = Some(tokio::time::Instant::now());
-        let (messages, replies): (Vec<_>, Vec<Reply>) = batch.drain(..).map(|w| (w.message, w.reply)).unzip();
-        match store.append(messages).await {
-            Ok(results) => {
-                // Posters' wires hold the commit's frames until their answers join them.
-                let posters: Vec<Arc<Wire>> = replies.iter().filter_map(Reply::wire).cloned().collect();
-                for wire in &posters {
-                    wire.hold();
-                }
-                let new: Vec<ChatMessage> = results
-                    .iter()
-                    .filter_map(|r| if let Appended::New(m) = r { Some(m.clone()) } else { None })
-                    .collect();
-                for m in &new {
-                    shared.bus.publish(Event::Message(m.clone()));
-                }
-                shared.publish_all(new);
-                for (result, reply) in results.into_iter().zip(replies) {
-                    reply.send(Ok(result));
-                }
-                for wire in &posters {
-                    wire.release();
-                }
-            }
-            Err(e) => {
-                tracing::error!("storing messages failed: {e}");
-                for reply in replies {
-                    reply.send(Err(e.clone()));
-                }
-            }
-        }
-    }
-}
-
-fn writer_stopped() -> StoreError {
-    StoreError::backend("the writer has stopped")
 }
 
 #[cfg(test)]

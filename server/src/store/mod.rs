@@ -200,7 +200,7 @@ pub fn decorate(messages: &mut [ChatMessage], reactions: Vec<ReactionRow>, origi
 /// The numbers an `around` page of `seq` spans: half a page before it, the rest after.
 pub fn around_span(seq: Seq) -> (Seq, Seq) {
     let from = seq.saturating_sub(HISTORY_PAGE as Seq / 2).max(1);
-    (from, from + HISTORY_PAGE as Seq - 1)
+    (from, from.saturating_add(HISTORY_PAGE as Seq - 1))
 }
 
 /// A message a search found, and its place in the order of search results (newest
@@ -291,6 +291,26 @@ pub enum StoreError {
 impl StoreError {
     pub fn backend(e: impl Into<Box<dyn Error + Send + Sync>>) -> StoreError {
         StoreError::Backend(Arc::from(e.into()))
+    }
+
+    /// Whether the store refused what it was given (a value it cannot hold, a broken
+    /// constraint) rather than being unable to work: PostgreSQL's SQLSTATE classes 22
+    /// and 23, SQLite's constraint, size and type failures. Retrying the same data
+    /// fails again; retrying without it need not.
+    pub fn is_the_datas(&self) -> bool {
+        let StoreError::Backend(cause) = self else { return false };
+        let mut next: Option<&(dyn Error + 'static)> = Some(&**cause);
+        while let Some(e) = next {
+            if let Some(pg) = e.downcast_ref::<tokio_postgres::Error>() {
+                return pg.code().is_some_and(|c| c.code().starts_with("22") || c.code().starts_with("23"));
+            }
+            if let Some(rusqlite::Error::SqliteFailure(failure, _)) = e.downcast_ref::<rusqlite::Error>() {
+                use rusqlite::ErrorCode::{ConstraintViolation, TooBig, TypeMismatch};
+                return matches!(failure.code, ConstraintViolation | TooBig | TypeMismatch);
+            }
+            next = e.source();
+        }
+        false
     }
 }
 

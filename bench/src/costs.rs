@@ -1,0 +1,170 @@
+//! The `costs` scenario: what the hostile form of each costly request costs the server,
+//! as a ratio to its plain form measured in the same run (server CPU from `/proc`).
+//! With `--check`, a ratio past its bound fails the run: a request whose cost grows
+//! with what a visitor puts in it, rather than with what it answers, shows up here.
+//!
+//! - mentions: posts of 2,000 characters of `@a @a …` (every `@` the start of 200
+//!   known names), and posts naming 200 people, beside plain posts of the same length;
+//! - search over the socket: a 200-character query of the same 16 words over and over,
+//!   beside a one-word query, over messages full of those words;
+//! - the search page: `/search?q=` with 30,000 repeated words beside a one-word page.
+
+use super::{get, room, source, Result, Settings};
+use crate::client::{text, Conn};
+use crate::server::Server;
+use palaver_protocol::{ClientMsg, ClientMsgId, RoomId};
+
+/// Known people, all named `a…`: what an `@a` could name.
+const PEOPLE: usize = 200;
+/// Words of the messages searched, and of the hostile query.
+const WORDS: [&str; 16] = [
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu", "xi",
+    "omicron", "pi",
+];
+/// Queries one connection asks (its search rate allows a burst of 15).
+const QUERIES_PER_CONNECTION: usize = 14;
+
+/// How much more a hostile form may cost than the plain one, at most.
+const MENTIONS_BOUND: f64 = 3.0;
+const SEARCH_BOUND: f64 = 12.0;
+const SEARCH_PAGE_BOUND: f64 = 2.0;
+
+/// `n` copies of `unit`, cut to at most 2,000 characters.
+fn filled(unit: &str) -> String {
+    unit.repeat(2_000 / unit.len())
+}
+
+pub async fn run(settings: &Settings) -> Result<()> {
+    let server = Server::start(&[
+        ("PALAVER_RATE_PER_SEC", "1000000".into()),
+        ("PALAVER_RATE_BURST", "1000000".into()),
+        ("PALAVER_PAGES_PER_IP_PER_SEC", "1000000".into()),
+        ("PALAVER_PAGES_PER_IP_BURST", "1000000".into()),
+        ("PALAVER_SEARCH_PAGES_PER_IP_PER_SEC", "1000000".into()),
+        ("PALAVER_SEARCH_PAGES_PER_IP_BURST", "1000000".into()),
+    ]);
+    let posts = if settings.quick { 300 } else { 1_000 };
+    let room = room("costs");
+    for i in 0..PEOPLE {
+        let mut conn = Conn::open(server.addr, source(i)).await?;
+        conn.enter(&format!("a{i}"), &room).await?;
+    }
+    let mut poster = Conn::open(server.addr, source(0)).await?;
+    poster.enter("poster", &room).await?;
+    let everyone: Vec<String> = (0..PEOPLE).map(|i| format!("@a{i}")).collect();
+    let forms = [
+        ("plain posts", filled("lorem ipsum ")),
+        ("posts of `@a @a …`", filled("@a ")),
+        ("posts naming 200 people", everyone.join(" ").chars().take(2_000).collect()),
+    ];
+    let mut cpu = Vec::new();
+    for (n, (_, text)) in forms.iter().enumerate() {
+        cpu.push(measure(&server, post_all(&mut poster, &room, n, posts, text)).await?);
+    }
+    let mut failed = Vec::new();
+    for (n, (name, _)) in forms.iter().enumerate().skip(1) {
+        failed.extend(report(
+            "mentions",
+            &format!("{posts} {}", forms[0].0),
+            cpu[0],
+            &format!("{posts} {name}"),
+            cpu[n],
+            MENTIONS_BOUND,
+        ));
+    }
+
+    // Messages full of the same sixteen words, then queries of one and of all of them.
+    let full = filled(&(WORDS.join(" ") + " "));
+    post_all(&mut poster, &room, forms.len(), posts, &full).await?;
+    let queries = if settings.quick { 140 } else { 700 };
+    let hostile: String = filled(&(WORDS.join(" ") + " ")).chars().take(200).collect();
+    let plain = measure(&server, search(&server, queries, "alpha ")).await?;
+    let worst = measure(&server, search(&server, queries, hostile.trim_end())).await?;
+    failed.extend(report(
+        "search",
+        &format!("{queries} one-word queries"),
+        plain,
+        &format!("{queries} queries of 16 words repeated to 200 characters"),
+        worst,
+        SEARCH_BOUND,
+    ));
+
+    // The search page reads its query from the address: 30,000 words there.
+    let pages = if settings.quick { 40 } else { 200 };
+    let long = format!("/search?q={}", vec!["alpha+beta"; 15_000].join("+"));
+    let plain = measure(&server, search_pages(&server, pages, "/search?q=alpha")).await?;
+    let worst = measure(&server, search_pages(&server, pages, &long)).await?;
+    failed.extend(report(
+        "search page",
+        &format!("{pages} one-word pages"),
+        plain,
+        &format!("{pages} pages asking for 30,000 words"),
+        worst,
+        SEARCH_PAGE_BOUND,
+    ));
+    if settings.check && !failed.is_empty() {
+        return Err(failed.join("; ").into());
+    }
+    Ok(())
+}
+
+/// The server's CPU seconds while `work` runs.
+async fn measure(server: &Server, work: impl std::future::Future<Output = Result<()>>) -> Result<f64> {
+    let before = server.cpu_seconds();
+    work.await?;
+    Ok(server.cpu_seconds() - before)
+}
+
+/// Prints one comparison; its failure, if the ratio is past `bound`.
+fn report(what: &str, plain: &str, plain_cpu: f64, hostile: &str, hostile_cpu: f64, bound: f64) -> Option<String> {
+    // /proc counts in ticks of 10 ms: never divide by less than one.
+    let ratio = hostile_cpu / plain_cpu.max(0.01);
+    println!(
+        "costs: {what}: {plain} {:.0} ms of server CPU, {hostile} {:.0} ms: {ratio:.2}x (at most {bound}x)",
+        plain_cpu * 1000.0,
+        hostile_cpu * 1000.0
+    );
+    (ratio > bound).then(|| format!("{what}: {ratio:.2}x the plain form's CPU, over {bound}x"))
+}
+
+/// Posts `count` copies of `text` (ids `c{batch}-{i}`) and waits for every answer.
+async fn post_all(conn: &mut Conn, room: &RoomId, batch: usize, count: usize, text_: &str) -> Result<()> {
+    for i in 0..count {
+        let msg = ClientMsg::Send {
+            room: room.clone(),
+            id: ClientMsgId(format!("c{batch}-{i}")),
+            text: text_.to_owned(),
+            reply_to: None,
+        };
+        conn.send(&text(&msg)).await?;
+    }
+    for _ in 0..count {
+        conn.expect(r#"{"type":"ack""#).await?;
+    }
+    Ok(())
+}
+
+/// Asks `rounds` searches for `query` over the socket, a fresh connection every few.
+async fn search(server: &Server, rounds: usize, query: &str) -> Result<()> {
+    let mut conn: Option<Conn> = None;
+    for i in 0..rounds {
+        if i % QUERIES_PER_CONNECTION == 0 {
+            conn = Some(Conn::open(server.addr, source(i)).await?);
+        }
+        let conn = conn.as_mut().ok_or("no connection")?;
+        conn.send(&text(&ClientMsg::Search { query: query.to_owned(), before: None })).await?;
+        conn.expect(r#"{"type":"results""#).await?;
+    }
+    Ok(())
+}
+
+/// Loads the page at `path` `rounds` times.
+async fn search_pages(server: &Server, rounds: usize, path: &str) -> Result<()> {
+    for _ in 0..rounds {
+        let (status, _, _) = get(server, path, "identity").await?;
+        if status != 200 {
+            return Err(format!("GET {}…: {status}", &path[..path.len().min(40)]).into());
+        }
+    }
+    Ok(())
+}
