@@ -47,6 +47,7 @@ export function serverEnv(port: number, dataDir: string): NodeJS.ProcessEnv {
     PALAVER_MAX_CONNECTIONS_PER_IP: "10000",
     PALAVER_NEW_CONNECTIONS_PER_IP_PER_SEC: "10000",
     PALAVER_NEW_CONNECTIONS_PER_IP_BURST: "10000",
+    PALAVER_MAX_HTTP_CONNECTIONS_PER_IP: "10000",
   };
 }
 

@@ -1,5 +1,6 @@
 //! Who may open a chat socket: at most so many open sockets per client address, and at
-//! most so many new ones a second (a token bucket per address). A client's address is
+//! most so many new ones a second (a token bucket per address); and, before any request
+//! is read, at most so many open HTTP connections per TCP peer. A client's address is
 //! the TCP peer's, or, when that peer is a trusted proxy, the nearest untrusted address
 //! in its `X-Forwarded-For` header. Nothing else ever reads that header: a client that
 //! is not behind a trusted proxy cannot choose its own address.
@@ -178,6 +179,84 @@ impl IntoResponse for Refused {
     }
 }
 
+/// Open HTTP connections per TCP peer (an IPv6 /64 counts as one), counted by the
+/// accept loop before any request is read, so one address cannot hold every task and
+/// file descriptor with connections that never finish (`PALAVER_MAX_HTTP_CONNECTIONS_PER_IP`).
+/// A connection counts until it closes or becomes a chat socket (the socket limits above
+/// count it from then on). Trusted proxies are not counted: every client behind one
+/// shares its address, so the proxy limits connections per client itself (docs/DEPLOY.md).
+#[derive(Clone)]
+pub struct HttpConnections {
+    max: u32,
+    trusted_proxies: Arc<[IpAddr]>,
+    /// Per counted address: its open connections, and whether a refusal was logged since
+    /// it was last under the limit (one log line per flood, not per connection).
+    open: Arc<Mutex<HashMap<IpAddr, (u32, bool)>>>,
+}
+
+impl HttpConnections {
+    pub fn new(max: u32, trusted_proxies: &[IpAddr]) -> HttpConnections {
+        HttpConnections { max, trusted_proxies: trusted_proxies.into(), open: Arc::default() }
+    }
+
+    /// Counts one more connection from `peer`, or refuses it past the limit. The
+    /// connection's place is held until the returned value is dropped.
+    pub fn open(&self, peer: IpAddr) -> Result<OpenConnection, TooManyConnections> {
+        let peer = peer.to_canonical();
+        if self.trusted_proxies.contains(&peer) {
+            return Ok(OpenConnection { counted: None });
+        }
+        let ip = counted_as(peer);
+        let mut table = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let (open, logged) = table.entry(ip).or_insert((0, false));
+        if *open >= self.max {
+            if !std::mem::replace(logged, true) {
+                tracing::warn!(%ip, open = *open, "refusing HTTP connections: too many open from one address");
+            }
+            return Err(TooManyConnections(self.max));
+        }
+        *open += 1;
+        Ok(OpenConnection { counted: Some((ip, self.open.clone())) })
+    }
+}
+
+/// One counted HTTP connection; dropping it frees its place.
+#[derive(Debug)]
+pub struct OpenConnection {
+    counted: Option<(IpAddr, Arc<Mutex<HashMap<IpAddr, (u32, bool)>>>)>,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        let Some((ip, table)) = &self.counted else { return };
+        let mut table = table.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((open, _)) = table.get_mut(ip) {
+            *open = open.saturating_sub(1);
+            // An address with nothing open is forgotten, its refusal log with it.
+            if *open == 0 {
+                table.remove(ip);
+            }
+        }
+    }
+}
+
+/// A connection refused because its address holds too many: answered with 429 and a
+/// message, written by the accept loop straight to the socket.
+#[derive(Debug)]
+pub struct TooManyConnections(pub u32);
+
+impl TooManyConnections {
+    /// The whole HTTP/1.1 response, closing the connection.
+    pub fn response(&self) -> String {
+        let why = format!("too many open connections from your address (at most {}); close one first\n", self.0);
+        format!(
+            "HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n\
+             retry-after: 1\r\nconnection: close\r\n\r\n{why}",
+            why.len()
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +321,25 @@ mod tests {
         assert!(matches!(admission.admit(a), Err(Refused::TooFast(_))), "burst of 3 used up");
         tokio::time::advance(Duration::from_secs(1)).await;
         assert!(admission.admit(a).is_ok());
+    }
+
+    #[test]
+    fn open_http_connections_are_limited_per_address_but_not_for_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let connections = HttpConnections::new(2, &[proxy]);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let first = connections.open(a).unwrap();
+        let _second = connections.open(a).unwrap();
+        let refused = connections.open(a).unwrap_err();
+        assert!(refused.response().starts_with("HTTP/1.1 429 "), "{}", refused.response());
+        assert!(refused.response().ends_with("(at most 2); close one first\n"));
+        assert!(connections.open("192.0.2.2".parse().unwrap()).is_ok(), "another address has its own count");
+        assert!(connections.open("::ffff:192.0.2.1".parse().unwrap()).is_err(), "the same address, mapped");
+        let _v6 = [connections.open("2001:db8::1".parse().unwrap()), connections.open("2001:db8::2".parse().unwrap())];
+        assert!(connections.open("2001:db8::3".parse().unwrap()).is_err(), "an IPv6 /64 counts as one address");
+        drop(first);
+        assert!(connections.open(a).is_ok(), "a closed connection frees its place");
+        let behind_the_proxy: Vec<_> = (0..10).map(|_| connections.open(proxy).unwrap()).collect();
+        assert_eq!(behind_the_proxy.len(), 10, "a trusted proxy is not counted");
     }
 }

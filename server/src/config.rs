@@ -4,7 +4,7 @@
 use crate::admission::IpLimits;
 use crate::error::StartError;
 use crate::limits::Rate;
-use crate::origin::AllowedOrigins;
+use crate::origin::{AllowedHosts, AllowedOrigins};
 use crate::socket::Liveness;
 use leptos::config::{Env, LeptosOptions, ReloadWSProtocol};
 use std::{net::IpAddr, net::SocketAddr, path::PathBuf, str::FromStr, sync::Arc, time::Duration};
@@ -23,6 +23,12 @@ pub struct Config {
     /// Origins besides the server's own host whose pages may open chat sockets
     /// (`PALAVER_ALLOWED_ORIGINS`, comma-separated).
     pub allowed_origins: AllowedOrigins,
+    /// Host names besides `localhost` and IP addresses that requests may be for
+    /// (`PALAVER_ALLOWED_HOSTS`, comma-separated).
+    pub allowed_hosts: AllowedHosts,
+    /// Open HTTP connections per client address, chat sockets aside
+    /// (`PALAVER_MAX_HTTP_CONNECTIONS_PER_IP`).
+    pub max_http_connections_per_ip: u32,
     /// Messages per second and burst per connection (`PALAVER_RATE_PER_SEC`, `PALAVER_RATE_BURST`).
     pub rate: Rate,
     /// How long shutdown waits for requests and connections to close (`PALAVER_SHUTDOWN_GRACE_MS`).
@@ -57,6 +63,9 @@ impl Config {
                 idle_timeout: settings.millis("PALAVER_IDLE_TIMEOUT_MS", liveness.idle_timeout)?,
             },
             allowed_origins: AllowedOrigins::parse(&var("PALAVER_ALLOWED_ORIGINS").unwrap_or_default()),
+            allowed_hosts: AllowedHosts::parse(&var("PALAVER_ALLOWED_HOSTS").unwrap_or_default())
+                .map_err(|e| StartError::Config(format!("PALAVER_ALLOWED_HOSTS: {e}")))?,
+            max_http_connections_per_ip: settings.number("PALAVER_MAX_HTTP_CONNECTIONS_PER_IP", 64)?,
             rate: Rate {
                 per_sec: settings.number("PALAVER_RATE_PER_SEC", Rate::default().per_sec)?,
                 burst: settings.number("PALAVER_RATE_BURST", Rate::default().burst)?,
@@ -90,6 +99,7 @@ impl Config {
             posts_per_sec = self.rate.per_sec,
             post_burst = self.rate.burst,
             sockets_per_ip = ip.max_open,
+            http_connections_per_ip = self.max_http_connections_per_ip,
             new_sockets_per_ip_per_sec = ip.new_per_sec.per_sec,
             new_socket_burst_per_ip = ip.new_per_sec.burst,
             trusted_proxies = ip.trusted_proxies.len(),
@@ -281,6 +291,8 @@ mod tests {
             ("PALAVER_RATE_PER_SEC", "0"),
             ("PALAVER_IDLE_TIMEOUT_MS", "soon"),
             ("PALAVER_TRUSTED_PROXIES", "10.0.0.1, proxy.local"),
+            ("PALAVER_ALLOWED_HOSTS", "chat.example.com, https://chat.example.com"),
+            ("PALAVER_MAX_HTTP_CONNECTIONS_PER_IP", "0"),
             ("LEPTOS_SITE_ADDR", "localhost"),
             ("LEPTOS_ENV", "staging"),
             ("LEPTOS_RELOAD_WS_PROTOCOL", "http"),

@@ -79,6 +79,13 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
             Hub::start(store).await?
         }
     };
+    let door = listen::Door {
+        connections: admission::HttpConnections::new(
+            config.max_http_connections_per_ip,
+            &config.ip_limits.trusted_proxies,
+        ),
+        hosts: Arc::new(config.allowed_hosts),
+    };
     let connections = TaskTracker::new();
     let gate = Gate {
         cx: Context {
@@ -99,7 +106,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         shutdown.cancelled().await;
         tracing::info!("shutting down: closing chat connections");
     };
-    let began = listen::serve(listener, app, stopping, config.shutdown_grace).await;
+    let began = listen::serve(listener, app, door, stopping, config.shutdown_grace).await;
     connections.close();
     let left = config.shutdown_grace.saturating_sub(began.elapsed());
     if tokio::time::timeout(left, connections.wait()).await.is_err() {

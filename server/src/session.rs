@@ -6,8 +6,10 @@
 //! in `hello`, as plain protocol clients do.
 
 use crate::chat::Gate;
+use crate::listen::read_body;
 use app::protocol::User;
 use axum::{
+    body::Body,
     extract::State,
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -16,14 +18,20 @@ use axum::{
 pub const SESSION_COOKIE: &str = "palaver_session";
 /// How long a browser keeps the session: a year, as it keeps the token.
 const SESSION_SECONDS: u32 = 365 * 24 * 3600;
+/// The most a `POST /session` body may hold: a token is a few hundred bytes.
+const MAX_TOKEN_BYTES: usize = 2048;
 
 /// `POST /session`, the body a token this server signed: the browser keeps it as the
-/// session cookie.
-pub async fn start(State(gate): State<Gate>, headers: HeaderMap, token: String) -> Response {
+/// session cookie. Where the request came from is checked before its body is read.
+pub async fn start(State(gate): State<Gate>, headers: HeaderMap, body: Body) -> Response {
     if !from_our_page(&gate, &headers) {
         return not_from_our_page();
     }
-    let token = token.trim();
+    let token = match read_body(body, MAX_TOKEN_BYTES).await {
+        Ok(token) => token,
+        Err(refused) => return refused.into_response(),
+    };
+    let token = std::str::from_utf8(&token).unwrap_or_default().trim();
     if gate.cx.identity.verify(token).is_none() {
         return (StatusCode::BAD_REQUEST, "not a token this server signed: choose a name again\n").into_response();
     }

@@ -38,22 +38,35 @@ pub fn header(head: &str, name: &str) -> Option<String> {
 
 /// `GET path` with `extra` header lines (each ending in CRLF).
 pub fn get(addr: SocketAddr, path: &str, extra: &str) -> std::io::Result<Response> {
+    exchange(addr, format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n").as_bytes())
+}
+
+/// Sends `request` (a whole HTTP/1.1 request, as it goes on the wire) on a connection of
+/// its own and reads the response until the server closes the connection.
+pub fn exchange(addr: SocketAddr, request: &[u8]) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n")?;
+    stream.write_all(request)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let body = raw.get(split + 4..).unwrap_or_default();
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let mut response = Response { status, head, body: Vec::new() };
-    response.body = match response.header("transfer-encoding") {
-        Some(te) if te.eq_ignore_ascii_case("chunked") => dechunk(body),
-        _ => body.to_vec(),
-    };
-    Ok(response)
+    Ok(Response::parse(&raw))
+}
+
+impl Response {
+    /// A response as read from the wire: head, then body (de-chunked).
+    pub fn parse(raw: &[u8]) -> Response {
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let body = raw.get(split + 4..).unwrap_or_default();
+        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let mut response = Response { status, head, body: Vec::new() };
+        response.body = match response.header("transfer-encoding") {
+            Some(te) if te.eq_ignore_ascii_case("chunked") => dechunk(body),
+            _ => body.to_vec(),
+        };
+        response
+    }
 }
 
 fn dechunk(mut body: &[u8]) -> Vec<u8> {

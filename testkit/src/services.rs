@@ -26,20 +26,20 @@ pub fn free_port() -> u16 {
 }
 
 /// A service process with its watchdog.
-struct Running {
-    child: Child,
+pub(crate) struct Running {
+    pub(crate) child: Child,
     _watchdog: mpsc::Sender<()>,
 }
 
 impl Running {
-    fn spawn(mut command: Command, lifetime: Duration) -> Result<Running, String> {
+    pub(crate) fn spawn(mut command: Command, lifetime: Duration) -> Result<Running, String> {
         let child = command.spawn().map_err(|e| format!("cannot start {command:?}: {e}"))?;
         let watchdog = watch(child.id(), lifetime);
         Ok(Running { child, _watchdog: watchdog })
     }
 
     /// Asks it to stop with `signal`, and waits; kills it if it has not stopped in 20 s.
-    fn stop(mut self, signal: &str) {
+    pub(crate) fn stop(mut self, signal: &str) {
         let _ = Command::new("kill").arg(format!("-{signal}")).arg(self.child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -66,11 +66,16 @@ fn postgres_bin() -> PathBuf {
     versions.pop().map(|(_, bin)| bin).unwrap_or_default()
 }
 
+/// Whether this process runs as root.
+pub(crate) fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|ids| ids.split_whitespace().nth(1));
+    euid == Some("0")
+}
+
 /// The uid and gid of the `postgres` user, when this process runs as root.
 fn postgres_user() -> Option<(u32, u32)> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let euid: u32 = status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    if euid != 0 {
+    if !is_root() {
         return None;
     }
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
