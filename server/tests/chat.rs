@@ -529,6 +529,33 @@ async fn sigterm_closes_connections_with_going_away_and_exits() {
     assert!(status.success(), "{status:?}");
 }
 
+/// Shutdown keeps to `PALAVER_SHUTDOWN_GRACE_MS`, however long what is in flight would
+/// take: here a request whose body never comes (its own deadline is longer).
+#[tokio::test]
+async fn sigterm_exits_within_its_grace_time_with_a_request_stuck_in_flight() {
+    use std::io::Write;
+    let grace = Duration::from_millis(1_500);
+    let data = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut server = TestServer::binary_in(data, &[("PALAVER_SHUTDOWN_GRACE_MS", "1500")]);
+    let mut alice = server.named("Alice").await;
+    alice.join("lobby", None).await;
+    let mut stuck = std::net::TcpStream::connect(&server.addr).unwrap();
+    let head = format!(
+        "POST /session HTTP/1.1\r\nHost: {0}\r\nOrigin: http://{0}\r\nContent-Type: text/plain\r\n\
+         Content-Length: 1000\r\n\r\nab",
+        server.addr
+    );
+    stuck.write_all(head.as_bytes()).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let began = std::time::Instant::now();
+    server.process().signal("TERM");
+    assert_eq!(u16::from(alice.next_close().await.expect("a close frame").code), Close::GoingAway.code());
+    let status = server.process().wait_exit(grace * 4).expect("the server exits after SIGTERM");
+    let took = began.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(took < grace + Duration::from_millis(1_500), "exited {took:?} after SIGTERM, with a grace of {grace:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutting_down_closes_every_connection_with_going_away_before_run_returns() {
     let mut server = TestServer::start();
