@@ -89,13 +89,16 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen_version\$"; then
   cargo install wasm-bindgen-cli --version "$bindgen_version" --force
 fi
 
-# --- 3. Chromium, sqlite3, PostgreSQL, Redis and the end-to-end packages (also gives wasm-opt via binaryen)
+# --- 3. Chromium, sqlite3, PostgreSQL, Redis, nginx and the end-to-end packages (also gives wasm-opt via binaryen)
 # (The end-to-end tests lock the message database with the sqlite3 shell to make the
 # server fail a commit.)
 apt_install chromium sqlite3
 # PostgreSQL and Redis for the tests and benchmark of several nodes (each test starts
 # servers of its own in a temporary directory; no service is used or needed).
 apt_install postgresql redis-server
+# nginx and openssl: the documented nginx configuration (docs/nginx.conf) is tested for
+# real, with TLS, by a test that starts an nginx of its own with a certificate it makes.
+apt_install nginx openssl
 # zopfli: the release WebAssembly's gzip twin (scripts/precompress.sh).
 apt_install zopfli
 # Node.js runs Playwright; Debian 12's nodejs (18) and npm do, where none is installed.

@@ -130,11 +130,14 @@ async fn a_session_request_from_another_site_is_refused_before_its_body_is_read(
     for origin in [Some("http://evil.example"), None] {
         let mut stream = TcpStream::connect(&server.addr).unwrap();
         // A body declared and never sent: only a check made before reading it can answer.
-        stream.write_all(post_head(&server, "/session", origin, 300).as_bytes()).unwrap();
+        // (On a connection meant to stay open.)
+        let head = post_head(&server, "/session", origin, 300).replace("Connection: close\r\n", "");
+        stream.write_all(head.as_bytes()).unwrap();
         let answer = answer_within(&mut stream, Duration::from_secs(2))
             .unwrap_or_else(|| panic!("Origin {origin:?}: no answer while the body was awaited"));
         assert_eq!(answer.status, 403, "{origin:?}: {}", answer.head);
         assert!(answer.text().contains("only from Palaver's own pages"), "{}", answer.text());
+        assert!(closed_within(&mut stream, Duration::from_secs(2)), "the unread body holds no connection");
     }
 }
 

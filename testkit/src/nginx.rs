@@ -100,9 +100,18 @@ pub struct Certificate {
     pub cert_der: Vec<u8>,
 }
 
-/// Makes a self-signed certificate for the host name `name`, in `dir`.
+/// Makes a self-signed certificate for the host name `name`, in `dir`: a server's
+/// certificate (not a CA's, which TLS clients refuse to see as a server's), which a
+/// client trusts by adding it to its roots.
 pub fn self_signed(dir: &Path, name: &str) -> Result<Certificate, String> {
-    let (cert_pem, key_pem) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
+    let (cert_pem, key_pem, config) =
+        (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")), dir.join(format!("{name}.cnf")));
+    let extensions = format!(
+        "[req]\ndistinguished_name = dn\nx509_extensions = server\nprompt = no\n[dn]\nCN = {name}\n\
+         [server]\nsubjectAltName = DNS:{name}\nbasicConstraints = critical, CA:FALSE\n\
+         keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n"
+    );
+    std::fs::write(&config, extensions).map_err(|e| format!("cannot write {}: {e}", config.display()))?;
     let openssl = |args: &[&std::ffi::OsStr]| -> Result<Vec<u8>, String> {
         let out = Command::new("openssl").args(args).output().map_err(|e| format!("cannot run openssl: {e}"))?;
         match out.status.success() {
@@ -110,25 +119,19 @@ pub fn self_signed(dir: &Path, name: &str) -> Result<Certificate, String> {
             false => Err(format!("openssl failed: {}", String::from_utf8_lossy(&out.stderr))),
         }
     };
-    let subject = format!("/CN={name}");
-    let san = format!("subjectAltName=DNS:{name}");
-    openssl(&[
-        "req".as_ref(),
-        "-x509".as_ref(),
-        "-newkey".as_ref(),
-        "rsa:2048".as_ref(),
-        "-nodes".as_ref(),
-        "-days".as_ref(),
-        "2".as_ref(),
-        "-subj".as_ref(),
-        subject.as_ref(),
-        "-addext".as_ref(),
-        san.as_ref(),
+    let mut request: Vec<&std::ffi::OsStr> = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        .into_iter()
+        .chain(["-nodes", "-days", "2", "-config"])
+        .map(AsRef::as_ref)
+        .collect();
+    request.extend([
+        config.as_os_str(),
         "-keyout".as_ref(),
         key_pem.as_os_str(),
         "-out".as_ref(),
         cert_pem.as_os_str(),
-    ])?;
+    ]);
+    openssl(&request)?;
     let cert_der =
         openssl(&["x509".as_ref(), "-in".as_ref(), cert_pem.as_os_str(), "-outform".as_ref(), "DER".as_ref()])?;
     Ok(Certificate { cert_pem, key_pem, cert_der })
