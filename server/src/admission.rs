@@ -191,7 +191,7 @@ pub struct HttpConnections {
     trusted_proxies: Arc<[IpAddr]>,
     /// Per counted address: its open connections, and whether a refusal was logged since
     /// it was last under the limit (one log line per flood, not per connection).
-    open: Arc<Mutex<HashMap<IpAddr, (u32, bool)>>>,
+    open: OpenCounts,
 }
 
 impl HttpConnections {
@@ -220,10 +220,14 @@ impl HttpConnections {
     }
 }
 
+/// Per counted address: its open connections, and whether a refusal was logged since it
+/// was last under the limit.
+type OpenCounts = Arc<Mutex<HashMap<IpAddr, (u32, bool)>>>;
+
 /// One counted HTTP connection; dropping it frees its place.
 #[derive(Debug)]
 pub struct OpenConnection {
-    counted: Option<(IpAddr, Arc<Mutex<HashMap<IpAddr, (u32, bool)>>>)>,
+    counted: Option<(IpAddr, OpenCounts)>,
 }
 
 impl Drop for OpenConnection {

@@ -158,7 +158,8 @@ pub fn query(text: &str) -> Result<Query, FrameError> {
             Word::Other(w) => (vec![w], still_typing && Some(i) == last),
         };
         for term in terms {
-            if !seen.insert((term.clone(), prefix)) {
+            // A word asked for whole already has every start of it.
+            if !seen.insert(term.clone()) {
                 continue;
             }
             if seen.len() > MAX_QUERY_TERMS {
@@ -274,6 +275,7 @@ mod tests {
         assert_eq!((q.words.len() + q.prefixes.len()), 2, "{q:?}");
         assert_eq!(query(&"alpha beta ".repeat(3_000)).unwrap_err().reason, ErrorReason::BadQuery);
         assert_eq!(query("b a b a b ").unwrap().words, ["b", "a"]);
+        assert_eq!(query("b a b a b").unwrap(), Query { words: vec!["b".into(), "a".into()], prefixes: vec![] });
         let many: Vec<String> = (0..=MAX_QUERY_TERMS).map(|i| format!("w{i}")).collect();
         let err = query(&many.join(" ")).unwrap_err();
         assert_eq!(err.reason, ErrorReason::BadQuery);

@@ -13,6 +13,9 @@ use std::ops::Bound;
 
 /// The most people one message can name: past them, further `@name`s name nobody.
 pub const MAX_MENTIONED: usize = 32;
+/// The most `@`s of one message looked at: past them, the rest of the text names nobody,
+/// so a text of nothing but `@`s costs a few lookups.
+pub const MAX_MENTION_TRIES: usize = 4 * MAX_MENTIONED;
 
 #[derive(Default)]
 pub(super) struct People {
@@ -22,6 +25,9 @@ pub(super) struct People {
     /// Names not yet written to the store.
     pub(super) unsaved: HashMap<UserId, String>,
 }
+
+/// The people who go by one name: ids and names as they write them.
+type Holders = [(UserId, String)];
 
 /// A name as `@name`s match it: ASCII letters in either case are the same.
 fn folded(name: &str) -> String {
@@ -73,7 +79,8 @@ impl People {
     }
 
     /// Who has each name that `text`'s `@name`s spell, in order, for [`choose`]; at most
-    /// [`MAX_MENTIONED`] names and people by each. One pass over the text: after each `@`,
+    /// [`MAX_MENTIONED`] names and people by each, from the first [`MAX_MENTION_TRIES`]
+    /// `@`s. One pass over the text: after each `@`,
     /// the name grows a character at a time only while some known name starts with it
     /// (one ordered lookup each, at most [`MAX_NAME_CHARS`]); the longest whole one counts.
     pub(super) fn mentioned(&self, text: &str) -> Vec<Vec<User>> {
@@ -81,11 +88,16 @@ impl People {
         let mut groups = Vec::new();
         let mut word_before = false;
         let mut skip_to = 0;
+        let mut tries = 0;
         for (at, c) in text.char_indices() {
             let mention = c == '@' && !word_before && at >= skip_to;
             word_before = is_word(c);
             if !mention {
                 continue;
+            }
+            tries += 1;
+            if tries > MAX_MENTION_TRIES {
+                break;
             }
             let Some((len, name, known)) = self.longest_name(&text[at + 1..]) else { continue };
             skip_to = at + 1 + len;
@@ -104,7 +116,7 @@ impl People {
 
     /// The longest known name that `text` starts with as a whole word (its length in
     /// bytes of `text`), and who has it.
-    fn longest_name(&self, text: &str) -> Option<(usize, &str, &[(UserId, String)])> {
+    fn longest_name(&self, text: &str) -> Option<(usize, &str, &Holders)> {
         let mut key = String::new();
         let mut best = None;
         for (i, c) in text.char_indices().take(MAX_NAME_CHARS) {
@@ -198,5 +210,9 @@ mod tests {
         assert_eq!(ids(people.named(&"@aa".repeat(600), |_| false)), ["u2"], "an @ after a word is no mention");
         assert_eq!(ids(people.named(&"@aa @a ".repeat(250), |_| false)), ["u2", "u1"]);
         assert!(people.named(&"@".repeat(2_000), |_| false).is_empty());
+        // Only so many `@`s are looked at: a name after them names nobody.
+        let late = format!("{}@aa", "@b ".repeat(MAX_MENTION_TRIES));
+        assert!(people.named(&late, |_| false).is_empty());
+        assert_eq!(ids(people.named(&format!("{}@aa", "@b ".repeat(MAX_MENTION_TRIES - 1)), |_| false)), ["u2"]);
     }
 }
