@@ -65,7 +65,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
     let hub = match &config.redis_url {
         Some(url) => {
             let node = bus::NodeId::fresh()?;
-            let (bus, inbound) = bus::redis::RedisBus::start(url, node.clone(), shutdown.clone())
+            let key = bus::signing::BusKey::new(&identity);
+            let (bus, inbound) = bus::redis::RedisBus::start(url, node.clone(), key, shutdown.clone())
                 .map_err(|e| StartError::Config(format!("PALAVER_REDIS_URL: {e}")))?;
             tracing::info!(%node, "one of several nodes: telling the others through Redis");
             Hub::start_with(store, Arc::new(bus), inbound, shutdown.clone()).await?

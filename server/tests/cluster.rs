@@ -1,13 +1,18 @@
 //! Several Palaver nodes sharing a real PostgreSQL database and a real Redis, each a
 //! real server binary: messages, presence and typing across nodes, two nodes posting to
-//! one room at once, a node killed (-9) under load, Redis killed and restarted, and
-//! PostgreSQL stopped and started.
+//! one room at once, a node killed (-9) under load, Redis killed and restarted,
+//! PostgreSQL stopped and started, and events forged or replayed on Redis.
 
 mod common;
 
 use app::protocol::{ClientMsg, ClientMsgId, ErrorReason, Seq, ServerMsg};
 use common::{room_id, Client, TestServer};
 use futures::{SinkExt, StreamExt};
+use server::bus::{
+    signing::{now_ms, BusKey},
+    Envelope, Event, NodeId,
+};
+use server::identity::Identity;
 use std::{
     collections::{BTreeMap, HashMap},
     sync::Arc,
@@ -508,4 +513,149 @@ async fn a_node_stopped_for_a_restart_takes_its_people_off_every_list_at_once_an
     moved.join("r", Some(0)).await;
     let arrived = bob.next_where(|m| matches!(m, ServerMsg::Arrived { .. })).await;
     assert!(matches!(arrived, ServerMsg::Arrived { user, .. } if user.name == "Ann"));
+}
+
+/// Everything published on the bus, as anyone with access to Redis can read it.
+async fn eavesdrop(url: &str) -> Arc<std::sync::Mutex<Vec<Vec<u8>>>> {
+    let mut pubsub = redis::Client::open(url).unwrap().get_async_pubsub().await.unwrap();
+    pubsub.subscribe("palaver:events").await.unwrap();
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = heard.clone();
+    tokio::spawn(async move {
+        let mut messages = pubsub.into_on_message();
+        while let Some(m) = messages.next().await {
+            keep.lock().unwrap().push(m.get_payload_bytes().to_vec());
+        }
+    });
+    heard
+}
+
+/// The first payload heard on the bus with all of `parts` in it.
+async fn overheard(heard: &std::sync::Mutex<Vec<Vec<u8>>>, parts: &[&str]) -> Vec<u8> {
+    let has = |payload: &[u8], part: &str| payload.windows(part.len()).any(|w| w == part.as_bytes());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(p) = heard.lock().unwrap().iter().find(|p| parts.iter().all(|part| has(p, part))) {
+            return p.clone();
+        }
+        assert!(Instant::now() < deadline, "nothing with {parts:?} on the bus");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Someone who can publish on Redis forges events (a message, a read that clears
+/// Bob's counts, a snapshot that empties Ann's node's presence), unsigned and with a
+/// signature of another key, replays a genuine event, and sends junk: Bob, on the
+/// other node, sees none of it; Ann's genuine messages still reach him; his node counts
+/// what it dropped and says so in its log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_forged_or_replayed_on_redis_are_dropped_and_counted_while_genuine_ones_arrive() {
+    let mut cluster = Cluster::start(1);
+    let log = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let lines = log.clone();
+    let (db, url) = (cluster.pg.url("palaver"), cluster.redis.url());
+    let env = [("PALAVER_DATABASE_URL", db.as_str()), ("PALAVER_REDIS_URL", url.as_str())];
+    let data = Arc::new(tempfile::tempdir().unwrap());
+    cluster.nodes.push(TestServer::binary_watched(data, &env, move |l| lines.lock().unwrap().push(l.to_owned())));
+    let heard = eavesdrop(&url).await;
+    let mut attacker = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+
+    let mut ann = member(&cluster, 0, "Ann", "r").await;
+    let mut bob = cluster.nodes[1].named("Bob").await;
+    bob.join("r", None).await;
+    ann.next_where(|m| matches!(m, ServerMsg::Arrived { user, .. } if user.name == "Bob")).await;
+    // Carol, on Ann's node, comes and goes and comes back: her `gone` is there to replay.
+    let carol = member(&cluster, 0, "Carol", "r").await;
+    let token = carol.token();
+    bob.next_where(|m| matches!(m, ServerMsg::Arrived { user, .. } if user.name == "Carol")).await;
+    carol.close().await;
+    bob.next_where(|m| matches!(m, ServerMsg::Departed { user, .. } if user.name == "Carol")).await;
+    let mut carol = cluster.nodes[0].client().await;
+    carol.hello(Some(&token), None).await;
+    carol.join("r", None).await;
+    bob.next_where(|m| matches!(m, ServerMsg::Arrived { user, .. } if user.name == "Carol")).await;
+
+    ann.say("r", "a1", "the first word").await;
+    assert_eq!(ann.next_ack().await.1, 1);
+    let first = bob.next_message().await;
+    bob.send_msg(ClientMsg::Unread).await;
+    bob.next_where(|m| matches!(m, ServerMsg::Unread { all: true, .. })).await;
+    bob.send_msg(ClientMsg::Read { room: room_id("r"), seq: 1 }).await;
+    let counts_of_r = |m: &ServerMsg| match m {
+        ServerMsg::Unread { rooms, .. } => {
+            rooms.iter().find(|r| r.room.as_str() == "r").map(|r| (r.read, r.unread, r.first))
+        }
+        _ => None,
+    };
+    let counts = bob.next_where(|m| counts_of_r(m).is_some()).await;
+    assert_eq!(counts_of_r(&counts), Some((Some(1), 0, None)));
+
+    // What the attacker learns from listening: Ann's node, and Carol's `gone`.
+    let here = overheard(&heard, &[r#""t":"here""#, r#""name":"Ann""#]).await;
+    let here = String::from_utf8_lossy(&here);
+    let node = here.split(r#""node":""#).nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
+    let gone = overheard(&heard, &[r#""t":"gone""#]).await;
+
+    let envelope = |event| serde_json::to_vec(&Envelope { node: NodeId(node.clone()), event }).unwrap();
+    let mut message = first.clone();
+    (message.seq, message.id, message.text) = (2, ClientMsgId("forged".into()), "forged".into());
+    // Signed as the nodes sign, but with a key of the attacker's guessing.
+    let guessed = BusKey::new(&Identity::new(b"a guess at the secret of this chat".to_vec()));
+    let mut forgeries = Vec::new();
+    for (n, event) in [
+        Event::Message(message),
+        Event::Read { user: bob.user().id, room: room_id("r"), seq: 1000 },
+        Event::Snapshot { rooms: Vec::new() },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let plain = envelope(event);
+        let mut signed = BusKey::blank();
+        signed.extend_from_slice(&plain);
+        guessed.sign(&mut signed, now_ms(), 1_000_000 + n as u64);
+        forgeries.extend([plain, signed]);
+    }
+    forgeries.push(gone);
+    forgeries.push(b"junk".to_vec());
+    for forged in &forgeries {
+        let heard_by: i64 =
+            redis::cmd("PUBLISH").arg("palaver:events").arg(forged).query_async(&mut attacker).await.unwrap();
+        assert_eq!(heard_by, 3, "both nodes and the eavesdropper are listening");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Until Ann's next message and its count reach Bob, nothing forged does.
+    ann.say("r", "a2", "the second word").await;
+    let (mut delivered, mut counted) = (false, false);
+    while !(delivered && counted) {
+        let frame = bob.next().await;
+        match &frame {
+            ServerMsg::Message(m) => {
+                assert_eq!((m.seq, m.text.as_str(), m.author.name.as_str()), (2, "the second word", "Ann"));
+                delivered = true;
+            }
+            ServerMsg::Departed { user, .. } => panic!("{} left Bob's list on a forged event", user.name),
+            _ => {}
+        }
+        if let Some(counts) = counts_of_r(&frame) {
+            assert_eq!(counts, (Some(1), 1, Some(2)), "Bob's counts as his own reading left them");
+            counted = true;
+        }
+    }
+    let (_, _, online) = bob.join("r", Some(2)).await;
+    let mut names: Vec<_> = online.iter().map(|u| u.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["Ann", "Bob", "Carol"], "everyone still listed");
+
+    // Bob's node counted each event it dropped, and tells its operator (once: the
+    // warning is repeated at most every 10 s, with the running total).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let total = format!("bus events dropped since start: {} ", forgeries.len());
+    while !log.lock().unwrap().iter().any(|l| l.contains(&total)) {
+        assert!(Instant::now() < deadline, "no log line with {total:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let warnings = log.lock().unwrap().iter().filter(|l| l.contains("bus events dropped")).count();
+    assert!(warnings <= 2, "{warnings} warnings for {} dropped events", forgeries.len());
 }

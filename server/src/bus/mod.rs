@@ -7,6 +7,7 @@
 //! a short wait, never a message.
 
 pub mod redis;
+pub mod signing;
 
 use app::protocol::{ChatMessage, RoomId, User, UserId};
 use serde::{Deserialize, Serialize};
@@ -94,6 +95,11 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Tells the other nodes, without waiting for them.
     fn publish(&self, event: Event);
+
+    /// Events heard from the bus and dropped since start (forged, replayed or unreadable).
+    fn dropped(&self) -> u64 {
+        0
+    }
 
     /// Waits, at most `limit`, until what was published has been sent (at shutdown).
     fn flush(&self, limit: std::time::Duration) -> futures::future::BoxFuture<'_, ()> {

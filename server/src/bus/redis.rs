@@ -1,12 +1,17 @@
 //! The bus over Redis pub/sub: one channel every node publishes to and subscribes to.
 //! Redis being away never stops a node: it serves its own clients, drops what it
 //! cannot send (the others catch up from the database), and reconnects by itself;
-//! each (re)subscription tells the hub to resync.
+//! each (re)subscription tells the hub to resync. Every event is signed as it is sent
+//! and checked as it is heard ([`super::signing`]).
 
+use super::signing::{now_ms, BusKey, Checkpoint, Dropped};
 use super::{Bus, Envelope, Event, Inbound, NodeId};
 use futures::StreamExt;
 use redis::{aio::MultiplexedConnection, AsyncConnectionConfig, Client};
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -27,22 +32,27 @@ const RETRY_EVERY: Duration = Duration::from_millis(500);
 pub struct RedisBus {
     node: NodeId,
     outgoing: mpsc::Sender<Vec<u8>>,
+    dropped: Arc<Dropped>,
 }
 
 impl RedisBus {
-    /// Starts publishing and subscribing at `url` (`redis://...`). Only a malformed URL
-    /// is an error: an unreachable Redis is tried again until `shutdown`.
+    /// Starts publishing and subscribing at `url` (`redis://...`), signing and checking
+    /// events with `key`. Only a malformed URL is an error: an unreachable Redis is
+    /// tried again until `shutdown`.
     pub fn start(
         url: &str,
         node: NodeId,
+        key: BusKey,
         shutdown: CancellationToken,
     ) -> Result<(RedisBus, mpsc::Receiver<Inbound>), redis::RedisError> {
         let client = Client::open(url)?;
         let (outgoing, queue) = mpsc::channel(OUTGOING);
         let (inbound, events) = mpsc::channel(INCOMING);
-        tokio::spawn(publish_loop(client.clone(), queue));
-        tokio::spawn(subscribe_loop(client, node.clone(), inbound, shutdown));
-        Ok((RedisBus { node, outgoing }, events))
+        let dropped = Arc::new(Dropped::default());
+        let checkpoint = Checkpoint::new(key.clone(), node.clone(), dropped.clone());
+        tokio::spawn(publish_loop(client.clone(), key, queue));
+        tokio::spawn(subscribe_loop(client, checkpoint, inbound, shutdown));
+        Ok((RedisBus { node, outgoing, dropped }, events))
     }
 }
 
@@ -57,13 +67,19 @@ impl Bus for RedisBus {
 
     fn publish(&self, event: Event) {
         let envelope = Envelope { node: self.node.clone(), event };
-        match serde_json::to_vec(&envelope) {
+        // Room for the signature in front, filled in as it is sent.
+        let mut payload = BusKey::blank();
+        match serde_json::to_writer(&mut payload, &envelope) {
             // Full: Redis is slow or away; the other nodes catch up from the database.
-            Ok(bytes) => {
-                let _ = self.outgoing.try_send(bytes);
+            Ok(()) => {
+                let _ = self.outgoing.try_send(payload);
             }
             Err(e) => tracing::error!("cannot encode a bus event: {e}"),
         }
+    }
+
+    fn dropped(&self) -> u64 {
+        self.dropped.total()
     }
 
     fn flush(&self, limit: Duration) -> futures::future::BoxFuture<'_, ()> {
@@ -83,9 +99,11 @@ async fn connect(client: &Client) -> redis::RedisResult<MultiplexedConnection> {
     client.get_multiplexed_async_connection_with_config(&config).await
 }
 
-/// Sends what is queued, many events per round trip, until the bus is dropped (so what
-/// a node says as it shuts down still goes out).
-async fn publish_loop(client: Client, mut queue: mpsc::Receiver<Vec<u8>>) {
+/// Signs and sends what is queued, many events per round trip, until the bus is dropped
+/// (so what a node says as it shuts down still goes out). Events are numbered here, in
+/// the order Redis gets them, as the other nodes' checks expect.
+async fn publish_loop(client: Client, key: BusKey, mut queue: mpsc::Receiver<Vec<u8>>) {
+    let mut number: u64 = 0;
     let mut connection: Option<MultiplexedConnection> = None;
     let mut last_attempt: Option<Instant> = None;
     // Said once per outage, not on every attempt.
@@ -114,7 +132,10 @@ async fn publish_loop(client: Client, mut queue: mpsc::Receiver<Vec<u8>>) {
             continue;
         };
         let mut pipe = redis::pipe();
-        for payload in batch.drain(..) {
+        let sent = now_ms();
+        for mut payload in batch.drain(..) {
+            number += 1;
+            key.sign(&mut payload, sent, number);
             pipe.cmd("PUBLISH").arg(CHANNEL).arg(payload).ignore();
         }
         if let Err(e) = pipe.query_async::<()>(conn).await {
@@ -125,8 +146,14 @@ async fn publish_loop(client: Client, mut queue: mpsc::Receiver<Vec<u8>>) {
     }
 }
 
-/// Receives every node's events, resubscribing whenever the subscription drops.
-async fn subscribe_loop(client: Client, node: NodeId, inbound: mpsc::Sender<Inbound>, shutdown: CancellationToken) {
+/// Receives every other node's events that pass the checkpoint, resubscribing whenever
+/// the subscription drops.
+async fn subscribe_loop(
+    client: Client,
+    mut checkpoint: Checkpoint,
+    inbound: mpsc::Sender<Inbound>,
+    shutdown: CancellationToken,
+) {
     let mut lost_at: Option<Instant> = None;
     while !shutdown.is_cancelled() {
         let subscribed = async {
@@ -143,26 +170,27 @@ async fn subscribe_loop(client: Client, node: NodeId, inbound: mpsc::Sender<Inbo
             Ok(pubsub) => {
                 match lost_at.take() {
                     Some(at) => tracing::info!("Redis is back after {:?}: catching up from the database", at.elapsed()),
-                    None => tracing::info!(%node, "subscribed to Redis"),
+                    None => tracing::info!(node = %checkpoint.node(), "subscribed to Redis"),
                 }
                 if inbound.send(Inbound::Resync).await.is_err() {
                     return;
                 }
                 let mut messages = pubsub.into_on_message();
                 loop {
+                    let warning = checkpoint.warning_due();
                     let message = tokio::select! {
                         m = messages.next() => m,
+                        () = until(warning) => {
+                            checkpoint.warn(Instant::now());
+                            continue;
+                        }
                         () = shutdown.cancelled() => return,
                     };
                     let Some(message) = message else { break };
-                    match serde_json::from_slice::<Envelope>(message.get_payload_bytes()) {
-                        Ok(envelope) if envelope.node == node => {}
-                        Ok(envelope) => {
-                            if inbound.send(Inbound::Event(envelope)).await.is_err() {
-                                return;
-                            }
+                    if let Some(envelope) = checkpoint.admit(message.get_payload_bytes()) {
+                        if inbound.send(Inbound::Event(envelope)).await.is_err() {
+                            return;
                         }
-                        Err(e) => tracing::warn!("ignoring a bus event this node cannot read: {e}"),
                     }
                 }
                 tracing::warn!("lost the Redis subscription; serving this node's clients and reconnecting");
@@ -182,6 +210,60 @@ async fn subscribe_loop(client: Client, node: NodeId, inbound: mpsc::Sender<Inbo
     }
 }
 
+/// Waits until `at`, or forever.
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 fn timeout() -> redis::RedisError {
     redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, "Redis did not answer in time"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::signing::now_ms;
+    use crate::identity::Identity;
+    use app::protocol::{RoomId, UserId};
+
+    async fn next(heard: &mut mpsc::Receiver<Inbound>) -> Inbound {
+        tokio::time::timeout(Duration::from_secs(5), heard.recv()).await.expect("an event in time").expect("open")
+    }
+
+    #[tokio::test]
+    async fn nodes_hear_each_others_signed_events_and_drop_and_count_the_rest() {
+        let redis = testkit::services::Redis::start(Duration::from_secs(60)).unwrap();
+        let secret = Identity::new(b"0123456789abcdef0123456789abcdef".to_vec());
+        let shutdown = CancellationToken::new();
+        let start = |node: &str| {
+            RedisBus::start(&redis.url(), NodeId(node.into()), BusKey::new(&secret), shutdown.clone()).unwrap()
+        };
+        let (a, _) = start("a");
+        let (b, mut heard) = start("b");
+        assert!(matches!(next(&mut heard).await, Inbound::Resync), "b subscribed");
+        let gone = |user: &str| Event::Gone { room: RoomId::parse("r").unwrap(), user: UserId(user.into()) };
+        let from_a = |event| Envelope { node: NodeId("a".into()), event };
+
+        a.publish(gone("u1"));
+        assert!(matches!(next(&mut heard).await, Inbound::Event(e) if e == from_a(gone("u1"))));
+
+        let mut attacker = connect(&Client::open(redis.url()).unwrap()).await.unwrap();
+        let plain = serde_json::to_vec(&from_a(gone("u2"))).unwrap();
+        let mut guessed = BusKey::blank();
+        guessed.extend_from_slice(&plain);
+        BusKey::new(&Identity::new(b"a guess at the secret of this chat".to_vec())).sign(&mut guessed, now_ms(), 99);
+        for forged in [plain, guessed, b"junk".to_vec()] {
+            redis::cmd("PUBLISH").arg(CHANNEL).arg(forged).query_async::<i64>(&mut attacker).await.unwrap();
+        }
+        a.publish(gone("u3"));
+        assert!(
+            matches!(next(&mut heard).await, Inbound::Event(e) if e == from_a(gone("u3"))),
+            "the next event b hears is a's, not a forged one"
+        );
+        assert_eq!(b.dropped(), 3, "each forged one counted");
+        shutdown.cancel();
+    }
 }

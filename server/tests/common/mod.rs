@@ -95,9 +95,22 @@ impl TestServer {
     /// The real binary on an existing data directory (a restart), with `env` on top of
     /// the test settings.
     pub fn binary_in(data: Arc<tempfile::TempDir>, env: &[(&str, &str)]) -> TestServer {
+        Self::binary_watched(data, env, |_| {})
+    }
+
+    /// [`TestServer::binary_in`], with each line of the server's log also passed to
+    /// `on_line` (for tests of what it tells its operator).
+    pub fn binary_watched(
+        data: Arc<tempfile::TempDir>,
+        env: &[(&str, &str)],
+        on_line: impl Fn(&str) + Send + 'static,
+    ) -> TestServer {
+        let print = move |line: &str| {
+            eprintln!("[server] {line}");
+            on_line(line);
+        };
         let process =
-            ServerProcess::start(binary_command(data.path(), env), LIFETIME, |line| eprintln!("[server] {line}"))
-                .expect("the server binary starts");
+            ServerProcess::start(binary_command(data.path(), env), LIFETIME, print).expect("the server binary starts");
         TestServer { addr: process.addr.to_string(), data, running: Running::Binary(process) }
     }
 
