@@ -5,7 +5,6 @@
 
 use crate::chat::Gate;
 use crate::hub::Hub;
-use crate::store::around_span;
 use app::chat::Results;
 use app::components::search_page::RenderedSearch;
 use app::history::RenderedPage;
@@ -106,8 +105,7 @@ async fn rendered_room(hub: &Hub, room: RoomId, start: &PageStart, at: Option<Se
     let oldest = page.messages.first().map(|m| m.seq);
     let around = match wanted.filter(|w| oldest.is_some_and(|o| *w < o)) {
         Some(wanted) => {
-            let (from, to) = around_span(wanted);
-            match hub.store().span(&room, from, to).await {
+            match hub.store().around(&room, wanted, HISTORY_PAGE).await {
                 Ok(around) => Some(around),
                 Err(e) => {
                     // The page then loads it once the room is joined.

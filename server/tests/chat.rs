@@ -834,6 +834,77 @@ async fn authors_edit_and_delete_their_messages_and_everyone_sees_the_latest_sta
     assert_eq!(plain.next_raw().await, Message::text("Ann deleted a message"));
 }
 
+/// Ann's edit of her message `target` in the lobby, acknowledged; its number.
+async fn edit_in_lobby(ann: &mut Client, id: &str, target: Seq, text: &str) -> Seq {
+    let room = room_id("lobby");
+    ann.send_msg(ClientMsg::Edit { room, id: ClientMsgId(id.into()), target, text: text.into() }).await;
+    ann.next_ack().await.1
+}
+
+#[tokio::test]
+async fn text_edited_away_is_served_to_nobody_and_kept_nowhere() {
+    const SECRET: &str = "hunter2xyzzy";
+    let server = TestServer::start();
+    let mut ann = server.named("Ann").await;
+    let mut bob = server.named("Bob").await;
+    ann.join("lobby", None).await;
+    bob.join("lobby", None).await;
+    ann.say("lobby", "m1", "the plan").await;
+    let (_, first) = ann.next_ack().await;
+    bob.send_msg(reply("lobby", "b1", first, "which plan?")).await;
+    let (_, answer) = bob.next_ack().await;
+    // Carol was here before the edits, then went away.
+    let mut carol = server.named("Carol").await;
+    let (seen, _, _) = carol.join("lobby", None).await;
+    let carol_had = seen.last().unwrap().seq;
+    let carol_token = carol.token();
+    carol.close().await;
+
+    // Ann types a secret into her message, then takes it out again.
+    edit_in_lobby(&mut ann, "e1", first, &format!("the plan: {SECRET}")).await;
+    let last = edit_in_lobby(&mut ann, "e2", first, "the plan, later").await;
+    let none_shows_it = |what: &str, messages: &[app::protocol::ChatMessage]| {
+        for m in messages {
+            let quoted = m.quote.as_ref().map_or("", |q| q.text.as_str());
+            assert!(!m.text.contains(SECRET) && !quoted.contains(SECRET), "{what}: {m:?}");
+        }
+    };
+    // Carol resumes from before the edits: both edits, each with the text as it is now.
+    let mut carol = server.client().await;
+    carol.hello(Some(&carol_token), None).await;
+    let (missed, complete, _) = carol.join("lobby", Some(carol_had)).await;
+    assert!(complete);
+    none_shows_it("a resume", &missed);
+    let edits: Vec<&str> = missed.iter().filter(|m| m.kind == MessageKind::Edit).map(|m| m.text.as_str()).collect();
+    assert_eq!(edits, ["the plan, later", "the plan, later"]);
+    // A newcomer's page, an older page, the page around the first edit.
+    let mut dan = server.named("Dan").await;
+    let (page, _, _) = dan.join("lobby", None).await;
+    none_shows_it("a newcomer's page", &page);
+    let quote = page.iter().find(|m| m.seq == answer).and_then(|m| m.quote.clone()).expect("the reply's quote");
+    assert_eq!(quote.text, "the plan, later", "a reply quotes the message as it is now");
+    dan.send_msg(ClientMsg::History { room: room_id("lobby"), before: last + 1 }).await;
+    let ServerMsg::Older { messages, .. } = dan.next_where(|m| matches!(m, ServerMsg::Older { .. })).await else {
+        unreachable!()
+    };
+    none_shows_it("an older page", &messages);
+    dan.send_msg(ClientMsg::Around { room: room_id("lobby"), seq: last - 1 }).await;
+    let ServerMsg::Around { messages, .. } = dan.next_where(|m| matches!(m, ServerMsg::Around { .. })).await else {
+        unreachable!()
+    };
+    assert!(messages.iter().any(|m| m.seq == last - 1));
+    none_shows_it("the page around an edit", &messages);
+    // The server-rendered page, and the database file with its log.
+    let (status, html) = server.get("/");
+    assert_eq!(status, 200);
+    assert!(html.contains("the plan, later") && !html.contains(SECRET), "the server-rendered page");
+    assert!(!contains(&database_bytes(&server), SECRET), "the database file and its log");
+    // A plain client reads an edit as a line with the text as it is now.
+    let mut plain = Client::connect(&server.ws_url("/")).await;
+    edit_in_lobby(&mut ann, "e3", first, "the plan, final").await;
+    assert_eq!(plain.next_raw().await, Message::text("Ann edited: the plan, final"));
+}
+
 fn react(room: &str, id: &str, target: u64, emoji: &str, remove: bool) -> ClientMsg {
     ClientMsg::React { room: room_id(room), id: ClientMsgId(id.into()), target, emoji: emoji.into(), remove }
 }
@@ -1127,7 +1198,9 @@ async fn how_a_room_notifies_reaches_every_tab_of_a_person_and_is_kept() {
     for tab in [&mut ann, &mut ann2] {
         assert_eq!(all_unread(tab).await, []);
     }
-    // Muted in one tab: the other is told, with nothing unread in the room yet.
+    // Muted in one tab: the other is told, with nothing unread in the room yet. (Only a
+    // room that exists has settings: one with someone in it, or with messages.)
+    ann.join("design", None).await;
     ann.send_msg(ClientMsg::Notify { room: room_id("design"), level: Level::Muted }).await;
     let now = unread_in(&mut ann2, "design").await;
     assert_eq!((now.level, now.unread, now.read), (Level::Muted, 0, None));
@@ -1139,6 +1212,9 @@ async fn how_a_room_notifies_reaches_every_tab_of_a_person_and_is_kept() {
     bob.say("design", "b1", "@Ann in a muted room").await;
     let now = unread_in(&mut ann2, "design").await;
     assert_eq!((now.level, now.mentions), (Level::Muted, 1));
+    bob.join("ops", None).await;
+    bob.say("ops", "o1", "anyone here?").await;
+    bob.next_ack().await;
     ann2.send_msg(ClientMsg::Notify { room: room_id("ops"), level: Level::All }).await;
     assert_eq!(unread_in(&mut ann, "ops").await.level, Level::All);
     // Someone without a name has no settings.

@@ -8,7 +8,7 @@ use super::transport::Transport;
 use super::MAX_ROOMS_PER_CONNECTION;
 use crate::hub::{Answer, PostOutcome};
 use crate::identity::{fresh_id, SecretError};
-use crate::store::{around_span, Post, Refusal, StoreError};
+use crate::store::{Post, Refusal, StoreError};
 use app::protocol::{
     ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, Seq, ServerMsg, User, HISTORY_PAGE, MAX_REACTIONS,
 };
@@ -65,8 +65,7 @@ impl<T: Transport> Connection<T> {
             }
             ClientMsg::Around { room, seq } => {
                 self.require_joined(&room, None)?;
-                let (from, to) = around_span(seq);
-                let page = self.cx.hub.store().span(&room, from, to).await.map_err(unavailable)?;
+                let page = self.cx.hub.store().around(&room, seq, HISTORY_PAGE).await.map_err(unavailable)?;
                 Ok(vec![ServerMsg::Around { room, seq, messages: page.messages, has_older: page.has_older }])
             }
             // Every room is public: anyone, named or not, finds messages in all of them.

@@ -510,3 +510,22 @@ fn a_connection_task_stays_small() {
     eprintln!("a chat connection's future: {task} bytes, of which reading {reading}");
     assert!(task - reading <= 1600, "a chat connection's future takes {task} bytes, {reading} of them reading");
 }
+
+#[tokio::test]
+async fn a_plain_client_catching_up_reads_each_edit_with_the_text_as_it_is_now() {
+    let (hub, _dir) = hub().await;
+    let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap()).await;
+    lobby_holds(&hub, 1).await;
+    let Post { room, author, .. } = bob_says(0);
+    let edit = |id: &str, text: &str| Post::edit(room.clone(), author.clone(), ClientMsgId(id.into()), 1, text.into());
+    // Bob's line and two edits, the first with what he then took out, stored out of
+    // sight (another node's, lost on the bus); his next line, sent live, shows the gap.
+    let stored = vec![bob_says(0), edit("e1", "line 0 and hunter2xyzzy"), edit("e2", "line 0, again")];
+    hub.store().append(stored).await.unwrap();
+    hub.post(bob_says(1)).await.unwrap();
+    let lines =
+        ["Bob: line 0, again (edited)", "Bob edited: line 0, again", "Bob edited: line 0, again", "Bob: line 1"];
+    for line in lines {
+        assert_eq!(plain.next_text().await, line);
+    }
+}

@@ -2,6 +2,7 @@
 //! calls [`Store::append`] from a single writer per node, so backends number messages in
 //! order: SQLite for one machine, PostgreSQL for several nodes sharing one database.
 
+mod history;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
@@ -320,18 +321,26 @@ pub trait Store: Send + Sync + 'static {
     /// newest of its room. Returns once the commit is on disk, one result per message.
     async fn append(&self, batch: Vec<Post>) -> Result<Vec<Appended>, StoreError>;
 
-    /// The newest `limit` messages of a room.
+    // Pages count lines people read (messages, rename notices), not events: a page is
+    // its lines and every event after the oldest of them (the messages come in their
+    // latest state, so older events are not needed), at most ten rows a line
+    // (`history::ROWS_PER_LINE`), oldest first; `has_older` if the room has rows
+    // before it. An edit comes with its message's current text.
+
+    /// The newest `limit` lines of a room, and the events after the oldest of them.
     async fn latest(&self, room: &RoomId, limit: usize) -> Result<HistoryPage, StoreError>;
 
-    /// Up to `limit` messages of a room numbered after `after`, oldest first.
+    /// Up to `limit` rows of a room numbered after `after`, events included, oldest
+    /// first: what a client that has everything to `after` lacks.
     async fn after(&self, room: &RoomId, after: Seq, limit: usize) -> Result<Vec<ChatMessage>, StoreError>;
 
-    /// Up to `limit` messages of a room numbered before `before`, oldest first.
+    /// The newest `limit` lines of a room numbered before `before`, and the events
+    /// between the oldest of them and `before`.
     async fn before(&self, room: &RoomId, before: Seq, limit: usize) -> Result<HistoryPage, StoreError>;
 
-    /// The messages of a room numbered `from` to `to`, oldest first; `has_older` if
-    /// the room has messages before them.
-    async fn span(&self, room: &RoomId, from: Seq, to: Seq) -> Result<HistoryPage, StoreError>;
+    /// The page around number `seq`: half of `limit` lines before it (fewer at the
+    /// start of the room), the rest from it on, and the events between them.
+    async fn around(&self, room: &RoomId, seq: Seq, limit: usize) -> Result<HistoryPage, StoreError>;
 
     /// Up to `limit` messages of any room (all rooms are public) whose latest text has
     /// all of the query's words, newest first, starting after search position `before`

@@ -4,8 +4,8 @@
 //! recognised by (room, author, client id) whichever node stored it first.
 
 use super::{
-    decorate, kind_from_str, lookups, mentions_from_db, mentions_to_db, never_opened, unread_sql, Appended, Found,
-    OriginalRow, Post, ReactionRow, Refusal, Store, StoreError, Unread, UNREAD_KEPT,
+    decorate, history, kind_from_str, lookups, mentions_from_db, mentions_to_db, never_opened, unread_sql, Appended,
+    Found, OriginalRow, Post, ReactionRow, Refusal, Store, StoreError, Unread, UNREAD_KEPT,
 };
 use crate::search::Query;
 use app::protocol::{
@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0005_reads.sql"),
     include_str!("../../migrations/postgres/0006_levels.sql"),
     include_str!("../../migrations/postgres/0007_people.sql"),
+    include_str!("../../migrations/postgres/0008_edits_served_as_they_are_now.sql"),
 ];
 /// The migration that adds the search index: the messages already stored are indexed
 /// with it.
@@ -152,8 +153,17 @@ impl PostgresStore {
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<ChatMessage>, StoreError> {
-        let client = self.client().await?;
-        let rows = query(&client, sql, params).await?;
+        self.messages_on(&self.client().await?, sql, params).await
+    }
+
+    /// As [`Self::messages`], on a connection already taken from the pool.
+    async fn messages_on(
+        &self,
+        client: &Object,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let rows = query(client, sql, params).await?;
         let mut messages = rows.iter().map(row_to_message).collect::<Result<Vec<_>, _>>()?;
         messages.sort_by_key(|m| m.seq);
         let Some(room) = messages.first().map(|m| m.room.as_str().to_owned()) else { return Ok(messages) };
@@ -161,13 +171,13 @@ impl PostgresStore {
         let (shown, originals) = lookups(&messages);
         let sql =
             "SELECT seq, emoji, user_id, user_name FROM reactions WHERE room = $1 AND seq = ANY($2) ORDER BY added";
-        let reactions: Vec<ReactionRow> = query(&client, sql, &[&room, &shown])
+        let reactions: Vec<ReactionRow> = query(client, sql, &[&room, &shown])
             .await?
             .iter()
             .map(|r| (r.get::<_, i64>(0) as Seq, r.get(1), User { id: UserId(r.get(2)), name: r.get(3) }))
             .collect();
         let sql = "SELECT seq, author_name, text, deleted FROM messages WHERE room = $1 AND seq = ANY($2)";
-        let found: Vec<OriginalRow> = query(&client, sql, &[&room, &originals])
+        let found: Vec<OriginalRow> = query(client, sql, &[&room, &originals])
             .await?
             .iter()
             .map(|r| (r.get::<_, i64>(0) as Seq, r.get(1), r.get(2), r.get(3)))
@@ -176,16 +186,45 @@ impl PostgresStore {
         Ok(messages)
     }
 
-    /// The newest `limit` messages before `before`, oldest first.
+    /// The newest `limit` lines before `before`, with the events after the oldest of
+    /// them, oldest first.
     async fn page(&self, room: &RoomId, before: i64, limit: usize) -> Result<HistoryPage, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3");
-        let mut messages = self.messages(&sql, &[&room.as_str(), &before, &(limit as i64 + 1)]).await?;
-        let has_older = messages.len() > limit;
-        if has_older {
-            messages.remove(0);
-        }
+        let client = self.client().await?;
+        let (from, _) = start_before(&client, room.as_str(), before, limit).await?;
+        self.rows_between(&client, room.as_str(), from, before.saturating_sub(1)).await
+    }
+
+    /// The rows of a room numbered `from` to `to`, served, as a page.
+    async fn rows_between(&self, client: &Object, room: &str, from: i64, to: i64) -> Result<HistoryPage, StoreError> {
+        let messages = self.messages_on(client, history::ROWS_BETWEEN, &[&room, &from, &to]).await?;
+        let has_older = messages.first().is_some_and(|m| m.seq > 1);
         Ok(HistoryPage { messages, has_older })
     }
+}
+
+/// Where a page of `lines` lines before number `at` starts (its oldest line, or the
+/// oldest row it may read), and how many lines it has (see `history`).
+async fn start_before(client: &Object, room: &str, at: i64, lines: usize) -> Result<(i64, usize), StoreError> {
+    let Some(nth) = lines.checked_sub(1) else { return Ok((at, 0)) };
+    let (rows, nth) = (history::rows_for(lines), nth as i64);
+    if let Some(row) = query(client, history::NTH_LINE_BEFORE, &[&room, &at, &rows, &nth]).await?.first() {
+        return Ok((row.get(0), lines));
+    }
+    let found = query(client, history::ROWS_BEFORE, &[&room, &at, &rows]).await?;
+    let (count, oldest) = found.first().map_or((0, None), |r| (r.get::<_, i64>(0), r.get::<_, Option<i64>>(1)));
+    Ok((oldest.unwrap_or(at), (count as usize).min(lines)))
+}
+
+/// Where a page of `lines` lines from number `at` on ends (its newest line, or the
+/// newest row it may read).
+async fn end_from(client: &Object, room: &str, at: i64, lines: usize) -> Result<i64, StoreError> {
+    let Some(nth) = lines.checked_sub(1) else { return Ok(at.saturating_sub(1)) };
+    let (until, nth) = (at.saturating_add(history::rows_for(lines)), nth as i64);
+    if let Some(row) = query(client, history::NTH_LINE_FROM, &[&room, &at, &until, &nth]).await?.first() {
+        return Ok(row.get(0));
+    }
+    let found = query(client, history::LAST_ROW_FROM, &[&room, &at, &until]).await?;
+    Ok(found.first().and_then(|r| r.get::<_, Option<i64>>(0)).unwrap_or(at.saturating_sub(1)))
 }
 
 /// Indexes messages (rooms, numbers and their words, space-separated), in the order
@@ -361,19 +400,19 @@ impl Store for PostgresStore {
     }
 
     async fn after(&self, room: &RoomId, after: Seq, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3");
-        self.messages(&sql, &[&room.as_str(), &(after as i64), &(limit as i64)]).await
+        let (after, limit) = (history::stored(after), i64::try_from(limit).unwrap_or(i64::MAX));
+        self.messages(history::ROWS_AFTER, &[&room.as_str(), &after, &limit]).await
     }
 
     async fn before(&self, room: &RoomId, before: Seq, limit: usize) -> Result<HistoryPage, StoreError> {
-        self.page(room, before as i64, limit).await
+        self.page(room, history::stored(before), limit).await
     }
 
-    async fn span(&self, room: &RoomId, from: Seq, to: Seq) -> Result<HistoryPage, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq");
-        let messages = self.messages(&sql, &[&room.as_str(), &(from as i64), &(to as i64)]).await?;
-        let has_older = messages.first().is_some_and(|m| m.seq > 1);
-        Ok(HistoryPage { messages, has_older })
+    async fn around(&self, room: &RoomId, seq: Seq, limit: usize) -> Result<HistoryPage, StoreError> {
+        let (at, client) = (history::stored(seq), self.client().await?);
+        let (from, before) = start_before(&client, room.as_str(), at, limit / 2).await?;
+        let to = end_from(&client, room.as_str(), at, limit.saturating_sub(before)).await?;
+        self.rows_between(&client, room.as_str(), from, to).await
     }
 
     async fn search(&self, words: &Query, before: Option<u64>, limit: usize) -> Result<Vec<Found>, StoreError> {

@@ -2,8 +2,8 @@
 //! synced to disk (`synchronous=FULL`) before anything is acknowledged.
 
 use super::{
-    decorate, kind_from_str, lookups, mentions_from_db, mentions_to_db, never_opened, unread_sql, Appended, Found,
-    OriginalRow, Post, ReactionRow, Refusal, Store, StoreError, Unread, UNREAD_KEPT,
+    decorate, history, kind_from_str, lookups, mentions_from_db, mentions_to_db, never_opened, unread_sql, Appended,
+    Found, OriginalRow, Post, ReactionRow, Refusal, Store, StoreError, Unread, UNREAD_KEPT,
 };
 use crate::search::Query;
 use app::protocol::{
@@ -27,10 +27,14 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_levels.sql"),
     include_str!("../../migrations/0007_people.sql"),
     include_str!("../../migrations/0008_search_by_message.sql"),
+    include_str!("../../migrations/0009_edits_served_as_they_are_now.sql"),
 ];
 /// The migration that adds the search index. A database older than it has its messages
 /// indexed in the last migration's transaction, by the index as it is now.
 const SEARCH_MIGRATION: usize = 4;
+/// The migration that makes the search index anew: the messages are indexed again in
+/// its transaction.
+const WORDS_MIGRATION: usize = 9;
 /// Read connections kept open; WAL lets them read while the writer commits.
 const READERS: usize = 4;
 
@@ -153,11 +157,19 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if i + 1 == WORDS_MIGRATION {
+            index_again(&tx)?;
+        }
         if i + 1 == MIGRATIONS.len() && done < SEARCH_MIGRATION {
             index_stored(&tx)?;
         }
         tx.pragma_update(None, "user_version", i + 1)?;
         tx.commit()?;
+    }
+    if done < MIGRATIONS.len() {
+        // What a migration blanked (the texts of superseded edits) may still be in the
+        // write-ahead log's older pages: copy the new ones into the file, empty the log.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     }
     Ok(())
 }
@@ -185,9 +197,21 @@ fn put_words(tx: &rusqlite::Transaction<'_>, doc: i64, text: &str) -> rusqlite::
     Ok(())
 }
 
-/// Takes the message numbered `doc` out of the search index.
+/// Takes the message numbered `doc` out of the search index: the index reads the words
+/// it keeps for it and, with `secure-delete`, takes them out of its pages at once.
 fn take_words(tx: &rusqlite::Transaction<'_>, doc: i64) -> rusqlite::Result<()> {
     tx.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?.execute(params![doc])?;
+    Ok(())
+}
+
+/// Indexes again every message in the search index (made anew), by its search number.
+fn index_again(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let mut read = tx.prepare("SELECT doc, text FROM messages WHERE doc IS NOT NULL ORDER BY doc")?;
+    let rows = read.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (doc, text) = row?;
+        put_words(tx, doc, &text)?;
+    }
     Ok(())
 }
 
@@ -279,6 +303,12 @@ struct Writer {
     next_doc: Option<i64>,
 }
 
+/// Blanks the edits of message `?2` of room `?1`: a message's edits keep no text of it
+/// but the newest (its current text), and a deleted message's none. By the index of
+/// edits (without statistics SQLite would rather walk the room's rows).
+const WIPE_EDITS: &str = "UPDATE messages INDEXED BY messages_edits SET text = '', mentions = NULL \
+     WHERE room = ?1 AND target = ?2 AND kind = 'edit' AND (text <> '' OR mentions IS NOT NULL)";
+
 /// Rooms whose next number the writer keeps at most; past it, it starts over.
 const REMEMBERED_ROOMS: usize = 65_536;
 
@@ -286,16 +316,16 @@ fn append_batch(writer: &mut Writer, batch: Vec<Post>) -> rusqlite::Result<Vec<A
     if writer.next_seq.len() > REMEMBERED_ROOMS {
         writer.next_seq.clear();
     }
-    let deletes = batch.iter().any(|p| p.kind == MessageKind::Delete);
+    let takes_back = batch.iter().any(|p| matches!(p.kind, MessageKind::Delete | MessageKind::Edit));
     let result = append_in_transaction(writer, batch);
     if result.is_err() {
         // Rolled back: numbers taken in it were not stored.
         writer.next_seq.clear();
         writer.next_doc = None;
-    } else if deletes {
-        // The write-ahead log still holds the deleted text's old pages: copy the new
-        // ones into the database file and empty the log (if no reader holds it up;
-        // then at the next delete or automatic checkpoint).
+    } else if takes_back {
+        // The write-ahead log still holds the old pages of a text deleted or edited
+        // away: copy the new ones into the database file and empty the log (if no
+        // reader holds it up; then at the next edit, delete or automatic checkpoint).
         let _ = writer.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
     result
@@ -339,9 +369,7 @@ fn append_in_transaction(writer: &mut Writer, batch: Vec<Post>) -> rusqlite::Res
         )?;
         let mut unreact =
             tx.prepare_cached("DELETE FROM reactions WHERE room = ?1 AND seq = ?2 AND emoji = ?3 AND user_id = ?4")?;
-        // A deleted message's text is gone from its edits too.
-        let mut wipe =
-            tx.prepare_cached("UPDATE messages SET text = '' WHERE room = ?1 AND target = ?2 AND kind = 'edit'")?;
+        let mut wipe = tx.prepare_cached(WIPE_EDITS)?;
         for m in batch {
             let seq = match next_seq.get(m.room.as_str()) {
                 Some(seq) => *seq,
@@ -382,6 +410,7 @@ fn append_in_transaction(writer: &mut Writer, batch: Vec<Post>) -> rusqlite::Res
                 match m.kind {
                     MessageKind::Edit => {
                         edit.execute(params![room, changed as i64, m.text, mentions_to_db(&m.mentions)])?;
+                        wipe.execute(at)?;
                         if let Some(indexed) = indexed {
                             take_words(&tx, indexed)?;
                             put_words(&tx, indexed, &m.text)?;
@@ -450,16 +479,55 @@ fn remember(next_seq: &mut HashMap<String, i64>, room: &RoomId, next: i64) {
     }
 }
 
-/// The newest `limit` messages before `before` (or of the whole room), oldest first.
-fn page(conn: &Connection, room: &str, before: Option<Seq>, limit: usize) -> rusqlite::Result<HistoryPage> {
-    let before = before.map_or(i64::MAX, |b| b as i64);
-    let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3");
-    let mut messages = read_messages(conn, room, &sql, params![room, before, limit as i64 + 1])?;
-    let has_older = messages.len() > limit;
-    if has_older {
-        messages.remove(0);
+/// Where a page of `lines` lines before number `at` starts (its oldest line, or the
+/// oldest row it may read), and how many lines it has (see `history`).
+fn start_before(c: &Connection, room: &str, at: i64, lines: usize) -> rusqlite::Result<(i64, usize)> {
+    let Some(nth) = lines.checked_sub(1) else { return Ok((at, 0)) };
+    let rows = history::rows_for(lines);
+    let found = c
+        .prepare_cached(&sqlite_params(history::NTH_LINE_BEFORE))?
+        .query_row(params![room, at, rows, nth as i64], |r| r.get::<_, i64>(0))
+        .optional()?;
+    if let Some(seq) = found {
+        return Ok((seq, lines));
     }
+    let (count, oldest): (i64, Option<i64>) = c
+        .prepare_cached(&sqlite_params(history::ROWS_BEFORE))?
+        .query_row(params![room, at, rows], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok((oldest.unwrap_or(at), (count as usize).min(lines)))
+}
+
+/// Where a page of `lines` lines from number `at` on ends (its newest line, or the
+/// newest row it may read).
+fn end_from(c: &Connection, room: &str, at: i64, lines: usize) -> rusqlite::Result<i64> {
+    let Some(nth) = lines.checked_sub(1) else { return Ok(at.saturating_sub(1)) };
+    let until = at.saturating_add(history::rows_for(lines));
+    let found = c
+        .prepare_cached(&sqlite_params(history::NTH_LINE_FROM))?
+        .query_row(params![room, at, until, nth as i64], |r| r.get::<_, i64>(0))
+        .optional()?;
+    match found {
+        Some(seq) => Ok(seq),
+        None => Ok(c
+            .prepare_cached(&sqlite_params(history::LAST_ROW_FROM))?
+            .query_row(params![room, at, until], |r| r.get::<_, Option<i64>>(0))?
+            .unwrap_or(at.saturating_sub(1))),
+    }
+}
+
+/// The rows of a room numbered `from` to `to`, served, as a page.
+fn rows_between(c: &Connection, room: &str, from: i64, to: i64) -> rusqlite::Result<HistoryPage> {
+    let messages = read_messages(c, room, &sqlite_params(history::ROWS_BETWEEN), params![room, from, to])?;
+    let has_older = messages.first().is_some_and(|m| m.seq > 1);
     Ok(HistoryPage { messages, has_older })
+}
+
+/// The newest `limit` lines before `before` (or of the whole room) with the events
+/// after the oldest of them, oldest first.
+fn page(conn: &Connection, room: &str, before: Option<Seq>, limit: usize) -> rusqlite::Result<HistoryPage> {
+    let before = before.map_or(i64::MAX, history::stored);
+    let (from, _) = start_before(conn, room, before, limit)?;
+    rows_between(conn, room, from, before.saturating_sub(1))
 }
 
 #[async_trait]
@@ -475,20 +543,17 @@ impl Store for SqliteStore {
 
     async fn after(&self, room: &RoomId, after: Seq, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
         let room = room.as_str().to_owned();
-        self.read(move |c| {
-            let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
-            read_messages(c, &room, &sql, params![room, after as i64, limit as i64])
-        })
-        .await
+        let (after, limit) = (history::stored(after), i64::try_from(limit).unwrap_or(i64::MAX));
+        self.read(move |c| read_messages(c, &room, &sqlite_params(history::ROWS_AFTER), params![room, after, limit]))
+            .await
     }
 
-    async fn span(&self, room: &RoomId, from: Seq, to: Seq) -> Result<HistoryPage, StoreError> {
-        let room = room.as_str().to_owned();
+    async fn around(&self, room: &RoomId, seq: Seq, limit: usize) -> Result<HistoryPage, StoreError> {
+        let (room, at) = (room.as_str().to_owned(), history::stored(seq));
         self.read(move |c| {
-            let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq");
-            let messages = read_messages(c, &room, &sql, params![room, from as i64, to as i64])?;
-            let has_older = messages.first().is_some_and(|m| m.seq > 1);
-            Ok(HistoryPage { messages, has_older })
+            let (from, before) = start_before(c, &room, at, limit / 2)?;
+            let to = end_from(c, &room, at, limit.saturating_sub(before))?;
+            rows_between(c, &room, from, to)
         })
         .await
     }
@@ -745,11 +810,58 @@ mod tests {
         assert!(plan.iter().any(|step| step.contains("INDEX messages_doc")), "{plan:?}");
     }
 
+    /// The writer has a connection of its own: with every reader taken (by page loads
+    /// that have not finished), posts still commit at once while reads wait their turn.
+    #[tokio::test]
+    async fn posts_commit_at_once_while_every_reader_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let _permits = store.reading.clone().acquire_many_owned(READERS as u32).await.unwrap();
+        let _readers: Vec<_> = store.readers.iter().map(|r| r.lock().unwrap()).collect();
+        let room = RoomId::parse("r").unwrap();
+        let wait = std::time::Duration::from_secs(1);
+        let stored = tokio::time::timeout(wait, store.append(vec![new("r", "u", "m1", "one")])).await;
+        assert!(matches!(&stored.expect("committed at once").unwrap()[..], [Appended::New(m)] if m.seq == 1));
+        let read = tokio::time::timeout(std::time::Duration::from_millis(100), store.latest(&room, 50)).await;
+        assert!(read.is_err(), "reads wait for a reader");
+    }
+
     #[test]
     fn a_file_that_is_not_a_database_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("palaver.db"), vec![0x5a; 8192]).unwrap();
         let err = SqliteStore::open(dir.path()).err().expect("refused");
         assert!(err.to_string().contains("palaver.db"), "{err}");
+    }
+
+    #[test]
+    fn pages_and_edits_read_only_the_rows_they_need() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let writer = store.writer.lock().unwrap();
+        let plan = |sql: &str| -> Vec<String> {
+            let mut stmt = writer.conn.prepare(&format!("EXPLAIN QUERY PLAN {}", sqlite_params(sql))).unwrap();
+            let (mut rows, mut steps) = (stmt.raw_query(), Vec::new());
+            while let Some(row) = rows.next().unwrap() {
+                steps.push(row.get(3).unwrap());
+            }
+            steps
+        };
+        let reads = [
+            history::NTH_LINE_BEFORE,
+            history::ROWS_BEFORE,
+            history::NTH_LINE_FROM,
+            history::LAST_ROW_FROM,
+            history::ROWS_BETWEEN,
+            history::ROWS_AFTER,
+        ];
+        for sql in reads {
+            let plan = plan(sql);
+            // A range of the primary key, in its order: never the whole room, never sorted.
+            assert!(plan.iter().any(|step| step.contains("PRIMARY KEY (room=? AND seq")), "{sql}: {plan:?}");
+            assert!(!plan.iter().any(|step| step.contains("SCAN") || step.contains("TEMP B-TREE")), "{sql}: {plan:?}");
+        }
+        let plan = plan(WIPE_EDITS);
+        assert!(plan.iter().any(|step| step.contains("INDEX messages_edits (room=? AND target=?)")), "{plan:?}");
     }
 }
