@@ -277,6 +277,9 @@ impl Timeline {
         if self.confirmed.is_empty() {
             self.has_older = has_older;
         }
+        // An older page asked for before is answered by now, or was lost with its
+        // connection: the page may ask again.
+        self.loading_older = false;
         self.loaded = true;
         self.confirm_all(messages);
     }
@@ -478,6 +481,8 @@ pub enum Intent {
     Rejoin,
     /// Load the page around this number.
     Around(Seq),
+    /// Ask again for the history page the server refused for now (asked too fast).
+    PageAgain,
     /// Search every room.
     Search(String),
     /// A room is read up to this number (`Seq::MAX`: all of it).

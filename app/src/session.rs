@@ -97,6 +97,9 @@ struct Connection {
     not_left: Vec<RoomId>,
     /// A retry of refused joins and leaves is waiting for the server's wait to pass.
     rejoin_due: bool,
+    /// The history page (`history` or `around`) asked for last and not answered yet:
+    /// asked again should the server refuse it for now.
+    page_asked: Option<ClientMsg>,
 }
 
 impl Session {
@@ -166,6 +169,18 @@ impl Session {
                 let wait = retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS) as f64;
                 c.held_until = c.held_until.max(page.now_ms + wait);
                 out.push(Action::Wake { at_ms: page.now_ms + wait + RETRY_MARGIN_MS, intent: Intent::Flush });
+            }
+            ServerMsg::Older { .. } | ServerMsg::Around { .. } => c.page_asked = None,
+            ServerMsg::Error {
+                reason: ErrorReason::RateLimited, id: None, room: Some(room), retry_after_ms, ..
+            } if c.ready && c.joined.as_ref() == Some(room) => {
+                // In the room already: a page of its history was refused (pages asked for
+                // too fast). Asked again once the server will take it; it shows as loading
+                // meanwhile.
+                if c.page_asked.is_some() {
+                    let wait = retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS) as f64;
+                    out.push(Action::Wake { at_ms: page.now_ms + wait + RETRY_MARGIN_MS, intent: Intent::PageAgain });
+                }
             }
             ServerMsg::Error {
                 reason: ErrorReason::RateLimited, id: None, room: Some(room), retry_after_ms, ..
@@ -242,10 +257,12 @@ impl Session {
             Intent::SwitchRoom => Vec::new(),
             Intent::Typing => vec![Action::Send(ClientMsg::Typing { room: page.room.clone() })],
             Intent::LoadOlder => match page.timelines.get(page.room).and_then(Timeline::first_seq) {
-                Some(before) => vec![Action::Send(ClientMsg::History { room: page.room.clone(), before })],
+                Some(before) => c.ask_page(ClientMsg::History { room: page.room.clone(), before }),
                 None => Vec::new(),
             },
-            Intent::Around(seq) => vec![Action::Send(ClientMsg::Around { room: page.room.clone(), seq: *seq })],
+            Intent::Around(seq) => c.ask_page(ClientMsg::Around { room: page.room.clone(), seq: *seq }),
+            // (Forgotten on moving to another room: see `join`.)
+            Intent::PageAgain => c.page_asked.clone().map(Action::Send).into_iter().collect(),
         }
     }
 }
@@ -262,9 +279,16 @@ impl Connection {
             }
         }
         self.ready = false;
+        self.page_asked = None;
         let after = page.timelines.get(&room).filter(|t| t.loaded).and_then(Timeline::last_seq);
         out.push(Action::Send(ClientMsg::Join { room, after }));
         out
+    }
+
+    /// Asks for a history page of the joined room.
+    fn ask_page(&mut self, msg: ClientMsg) -> Vec<Action> {
+        self.page_asked = Some(msg.clone());
+        vec![Action::Send(msg)]
     }
 
     /// The joined room's pending messages this connection has not sent.
@@ -810,6 +834,43 @@ mod tests {
         let mut nameless = Tab::new(None, Some("old"));
         nameless.open();
         assert_eq!(nameless.hear(bad_token), [Action::ForgetToken], "no name to start over with yet");
+    }
+
+    #[test]
+    fn a_history_page_refused_for_now_is_asked_again_once_the_server_takes_it() {
+        let (lobby, dev) = (RoomId::lobby(), room("dev"));
+        let mut tab = Tab::ann();
+        tab.open();
+        tab.hear(welcome());
+        tab.hear(joined(&lobby, vec![message(&lobby, 51, "m51")]));
+        tab.now = 30_000.0;
+        let older = Action::Send(ClientMsg::History { room: lobby.clone(), before: 51 });
+        assert_eq!(tab.intend(Intent::LoadOlder), std::slice::from_ref(&older));
+        let slow_down = refused(ErrorReason::RateLimited, &lobby, None, Some(400));
+        assert_eq!(tab.hear(slow_down.clone()), [Action::Wake { at_ms: 30_405.0, intent: Intent::PageAgain }]);
+        tab.now = 30_405.0;
+        assert_eq!(tab.intend(Intent::PageAgain), [older], "the same page again");
+        let page = ServerMsg::Older { room: lobby.clone(), messages: Vec::new(), has_older: false };
+        assert_eq!(tab.hear(page), []);
+        assert_eq!(tab.intend(Intent::PageAgain), [], "answered: nothing to ask again");
+        // The page around a quoted message likewise; not once the reader has moved on.
+        let around = Action::Send(ClientMsg::Around { room: lobby.clone(), seq: 7 });
+        assert_eq!(tab.intend(Intent::Around(7)), std::slice::from_ref(&around));
+        assert_eq!(tab.hear(slow_down.clone()), [Action::Wake { at_ms: 30_810.0, intent: Intent::PageAgain }]);
+        assert_eq!(tab.intend(Intent::PageAgain), [around]);
+        tab.hear(slow_down);
+        tab.switch_to(&dev);
+        tab.hear(joined(&dev, Vec::new()));
+        assert_eq!(tab.intend(Intent::PageAgain), [], "another room on screen");
+    }
+
+    #[test]
+    fn an_older_page_lost_with_its_connection_can_be_asked_for_again() {
+        let lobby = RoomId::lobby();
+        let mut timeline = Timeline::from_page(vec![message(&lobby, 51, "m51")], true);
+        timeline.loading_older = true;
+        timeline.joined(vec![message(&lobby, 51, "m51")], true, true);
+        assert!(!timeline.loading_older, "the page's button works again once the room is joined");
     }
 
     #[test]

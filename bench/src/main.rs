@@ -645,12 +645,18 @@ async fn writes_and_history(settings: &Settings) -> Result<()> {
         opens.push(t.elapsed());
         reader.send(&client::text(&palaver_protocol::ClientMsg::Leave { room: room.clone() })).await?;
     }
-    let reader = readers.last_mut().ok_or("no reader")?;
-    reader.send(&client::text(&palaver_protocol::ClientMsg::Join { room: room.clone(), after: None })).await?;
-    reader.expect(r#"{"type":"joined""#).await?;
+    // Older pages: rate-limited per connection too (a burst of 20), so each connection
+    // loads a few.
+    const PAGES_PER_CONNECTION: usize = 20;
     let mut pages = Vec::new();
     let mut pick: u64 = 12345;
-    for _ in 0..rounds {
+    for round in 0..rounds {
+        if round % PAGES_PER_CONNECTION == 0 {
+            let mut fresh = Conn::open(server.addr, source(round)).await?;
+            fresh.enter("reader", &room).await?;
+            readers.push(fresh);
+        }
+        let reader = readers.last_mut().ok_or("no reader")?;
         pick = pick.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let before = 51 + (pick >> 33) % total.saturating_sub(51).max(1);
         let t = Instant::now();

@@ -108,6 +108,8 @@ impl Server {
             .env("PALAVER_NEW_CONNECTIONS_PER_IP_PER_SEC", "1000000")
             .env("PALAVER_NEW_CONNECTIONS_PER_IP_BURST", "1000000")
             .env("PALAVER_MAX_HTTP_CONNECTIONS_PER_IP", "1000000")
+            .env("PALAVER_PAGES_PER_IP_PER_SEC", "1000000")
+            .env("PALAVER_PAGES_PER_IP_BURST", "1000000")
             .env("RUST_LOG", std::env::var("PALAVER_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn,server=info".into()))
             .env("NO_COLOR", "1")
             .envs(env.iter().map(|(k, v)| (k, v)));

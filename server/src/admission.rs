@@ -31,11 +31,20 @@ pub struct IpLimits {
     pub new_per_sec: Rate,
     /// Proxies whose `X-Forwarded-For` is believed (`PALAVER_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<IpAddr>,
+    /// Pages (`/`, `/r/NAME`, `/search`) one address may load each second, and in a
+    /// burst (`PALAVER_PAGES_PER_IP_PER_SEC`, `PALAVER_PAGES_PER_IP_BURST`): each one
+    /// reads the store.
+    pub pages_per_sec: Rate,
 }
 
 impl Default for IpLimits {
     fn default() -> Self {
-        IpLimits { max_open: 64, new_per_sec: Rate { per_sec: 10, burst: 30 }, trusted_proxies: Vec::new() }
+        IpLimits {
+            max_open: 64,
+            new_per_sec: Rate { per_sec: 10, burst: 30 },
+            trusted_proxies: Vec::new(),
+            pages_per_sec: Rate { per_sec: 10, burst: 30 },
+        }
     }
 }
 
@@ -47,6 +56,7 @@ const SWEEP_AT: usize = 4096;
 struct Entry {
     open: u32,
     new: Bucket,
+    pages: Bucket,
     seen: tokio::time::Instant,
 }
 
@@ -111,18 +121,8 @@ impl Admission {
     /// as the socket is open.
     pub fn admit(&self, ip: IpAddr) -> Result<Pass, Refused> {
         let ip = counted_as(ip);
-        let mut guard = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        let Table { entries: table, sweep_at } = &mut *guard;
-        let now = tokio::time::Instant::now();
-        if table.len() >= *sweep_at {
-            table.retain(|_, e| e.open > 0 || now.duration_since(e.seen) < FORGET_AFTER);
-            // Sweep again only once the table has doubled: a sweep per admit would make a
-            // reconnect storm from many addresses quadratic.
-            *sweep_at = (table.len() * 2).max(SWEEP_AT);
-        }
-        let entry =
-            table.entry(ip).or_insert_with(|| Entry { open: 0, new: Bucket::new(self.limits.new_per_sec), seen: now });
-        entry.seen = now;
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = table.entry(ip, &self.limits);
         if entry.open >= self.limits.max_open {
             tracing::warn!(%ip, open = entry.open, "refused a chat socket: too many open from one address");
             return Err(Refused::TooManyOpen(self.limits.max_open));
@@ -133,6 +133,40 @@ impl Admission {
         }
         entry.open += 1;
         Ok(Pass { ip, table: self.table.clone() })
+    }
+
+    /// Lets one more page load in from the client address of `request`, or says how
+    /// long to wait. (A request that did not come through the accept loop has no peer
+    /// address, and nothing to count it against.)
+    pub fn admit_page<B>(&self, request: &axum::http::Request<B>) -> Result<(), Refused> {
+        let Some(peer) = crate::listen::peer(request.extensions()) else { return Ok(()) };
+        let ip = counted_as(self.client_ip(peer, request.headers()));
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        table.entry(ip, &self.limits).pages.take().map_err(|wait| {
+            tracing::debug!(%ip, "refused a page: too many from one address");
+            Refused::TooManyPages(wait)
+        })
+    }
+}
+
+impl Table {
+    /// The entry of `ip`, seen now; quiet addresses are forgotten now and then.
+    fn entry(&mut self, ip: IpAddr, limits: &IpLimits) -> &mut Entry {
+        let now = tokio::time::Instant::now();
+        if self.entries.len() >= self.sweep_at {
+            self.entries.retain(|_, e| e.open > 0 || now.duration_since(e.seen) < FORGET_AFTER);
+            // Sweep again only once the table has doubled: a sweep per admit would make a
+            // reconnect storm from many addresses quadratic.
+            self.sweep_at = (self.entries.len() * 2).max(SWEEP_AT);
+        }
+        let entry = self.entries.entry(ip).or_insert_with(|| Entry {
+            open: 0,
+            new: Bucket::new(limits.new_per_sec),
+            pages: Bucket::new(limits.pages_per_sec),
+            seen: now,
+        });
+        entry.seen = now;
+        entry
     }
 }
 
@@ -152,11 +186,13 @@ impl Drop for Pass {
     }
 }
 
-/// Why an address may not open another socket: answered with 429 and a message.
+/// Why an address may not open another socket, or load another page: answered with
+/// 429 and a message.
 #[derive(Debug)]
 pub enum Refused {
     TooManyOpen(u32),
     TooFast(Duration),
+    TooManyPages(Duration),
 }
 
 impl IntoResponse for Refused {
@@ -167,16 +203,18 @@ impl IntoResponse for Refused {
                 format!("too many open chat connections from your address (at most {max}); close one first\n"),
             )
                 .into_response(),
-            Refused::TooFast(wait) => {
-                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-                let mut response =
-                    (StatusCode::TOO_MANY_REQUESTS, format!("too many new chat connections; retry in {secs} s\n"))
-                        .into_response();
-                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
-                response
-            }
+            Refused::TooFast(wait) => retry_after(wait, "too many new chat connections"),
+            Refused::TooManyPages(wait) => retry_after(wait, "too many pages loaded from your address"),
         }
     }
+}
+
+/// 429 with `Retry-After` (whole seconds, at least one) and a message that says it.
+fn retry_after(wait: Duration, what: &str) -> Response {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, format!("{what}; retry in {secs} s\n")).into_response();
+    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+    response
 }
 
 /// Open HTTP connections per TCP peer (an IPv6 /64 counts as one), counted by the
@@ -270,6 +308,7 @@ mod tests {
             max_open: 2,
             new_per_sec: Rate { per_sec: 1, burst: 3 },
             trusted_proxies: trusted.iter().map(|a| a.parse().unwrap()).collect(),
+            pages_per_sec: Rate { per_sec: 1, burst: 2 },
         })
     }
 

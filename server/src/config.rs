@@ -102,6 +102,8 @@ impl Config {
             http_connections_per_ip = self.max_http_connections_per_ip,
             new_sockets_per_ip_per_sec = ip.new_per_sec.per_sec,
             new_socket_burst_per_ip = ip.new_per_sec.burst,
+            pages_per_ip_per_sec = ip.pages_per_sec.per_sec,
+            page_burst_per_ip = ip.pages_per_sec.burst,
             trusted_proxies = ip.trusted_proxies.len(),
             ping_every_ms = self.liveness.ping_every.as_millis() as u64,
             idle_timeout_ms = self.liveness.idle_timeout.as_millis() as u64,
@@ -208,6 +210,10 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
                 burst: self.number("PALAVER_NEW_CONNECTIONS_PER_IP_BURST", defaults.new_per_sec.burst)?,
             },
             trusted_proxies,
+            pages_per_sec: Rate {
+                per_sec: self.number("PALAVER_PAGES_PER_IP_PER_SEC", defaults.pages_per_sec.per_sec)?,
+                burst: self.number("PALAVER_PAGES_PER_IP_BURST", defaults.pages_per_sec.burst)?,
+            },
         })
     }
 
@@ -293,6 +299,7 @@ mod tests {
             ("PALAVER_TRUSTED_PROXIES", "10.0.0.1, proxy.local"),
             ("PALAVER_ALLOWED_HOSTS", "chat.example.com, https://chat.example.com"),
             ("PALAVER_MAX_HTTP_CONNECTIONS_PER_IP", "0"),
+            ("PALAVER_PAGES_PER_IP_BURST", "-3"),
             ("LEPTOS_SITE_ADDR", "localhost"),
             ("LEPTOS_ENV", "staging"),
             ("LEPTOS_RELOAD_WS_PROTOCOL", "http"),

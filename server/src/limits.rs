@@ -30,6 +30,12 @@ pub const MOVES_RATE: Rate = Rate { per_sec: 2, burst: 20 };
 /// last key), well within it.
 pub const SEARCH_RATE: Rate = Rate { per_sec: 5, burst: 15 };
 
+/// History pages a connection may load (`history`, `around`, and a `join` of a room it
+/// is already in, which loads the room again): scrolling back fast or following a
+/// reply's quote stays well within it; asking page after page to keep the store busy
+/// does not.
+pub const PAGES_RATE: Rate = Rate { per_sec: 5, burst: 20 };
+
 /// A token bucket: holds up to `burst` tokens, refilled at `per_sec`. After a refusal
 /// it refuses everything until the wait it gave is over, so a later post cannot slip in
 /// ahead of a refused one and the connection's posts keep their order.

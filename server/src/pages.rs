@@ -33,6 +33,9 @@ pub async fn page(
     State(options): State<LeptosOptions>,
     request: Request<Body>,
 ) -> Response {
+    if let Err(refused) = gate.admission.admit_page(&request) {
+        return refused.into_response();
+    }
     let query = request.uri().query().unwrap_or_default();
     if let Some(chosen) = query.split('&').find_map(|kv| kv.strip_prefix("lang=")) {
         let rest: Vec<&str> = query.split('&').filter(|kv| !kv.starts_with("lang=") && !kv.is_empty()).collect();

@@ -358,20 +358,24 @@ async fn post_until_killed(
 /// from every poster is still being stored when the server is killed.
 const BURST: usize = 50;
 
-/// Every message in a room, oldest first, by paging back through history.
+/// Every message in a room, oldest first, by paging back through history (as fast as
+/// the server lets one connection load pages).
 async fn whole_history(client: &mut Client, room: &str) -> Vec<ChatMessage> {
     let (mut all, _, _) = client.join(room, None).await;
     loop {
         let Some(before) = all.first().map(|m| m.seq) else { return all };
         client.send_msg(ClientMsg::History { room: room_id(room), before }).await;
-        match client.next_where(|m| matches!(m, ServerMsg::Older { .. })).await {
+        match client.next_where(|m| matches!(m, ServerMsg::Older { .. } | ServerMsg::Error { .. })).await {
             ServerMsg::Older { messages, has_older, .. } => {
                 all.splice(0..0, messages);
                 if !has_older {
                     return all;
                 }
             }
-            _ => unreachable!(),
+            ServerMsg::Error { reason: ErrorReason::RateLimited, retry_after_ms: Some(wait), .. } => {
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

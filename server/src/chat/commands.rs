@@ -60,11 +60,13 @@ impl<T: Transport> Connection<T> {
             }
             ClientMsg::History { room, before } => {
                 self.require_joined(&room, None)?;
+                self.pages.take_or_refuse("history pages").map_err(|e| e.about(Some(&room), None))?;
                 let page = self.cx.hub.store().before(&room, before, HISTORY_PAGE).await.map_err(unavailable)?;
                 Ok(vec![ServerMsg::Older { room, messages: page.messages, has_older: page.has_older }])
             }
             ClientMsg::Around { room, seq } => {
                 self.require_joined(&room, None)?;
+                self.pages.take_or_refuse("history pages").map_err(|e| e.about(Some(&room), None))?;
                 let page = self.cx.hub.store().around(&room, seq, HISTORY_PAGE).await.map_err(unavailable)?;
                 Ok(vec![ServerMsg::Around { room, seq, messages: page.messages, has_older: page.has_older }])
             }
@@ -84,9 +86,7 @@ impl<T: Transport> Connection<T> {
                     None if seq != Seq::MAX => return Ok(Vec::new()),
                     None => {
                         self.searches.take_or_refuse("reads of rooms not joined")?;
-                        let heads =
-                            self.cx.hub.store().heads(std::slice::from_ref(&room)).await.map_err(unavailable)?;
-                        heads.first().map_or(0, |(_, head)| *head)
+                        self.newest_of_existing(&room).await?
                     }
                 };
                 // At 0 (an empty room): opened, so that what comes later counts.
@@ -96,6 +96,9 @@ impl<T: Transport> Connection<T> {
             ClientMsg::Notify { room, level } => {
                 let user = self.identified()?;
                 self.searches.take_or_refuse("notification settings").map_err(|e| e.about(Some(&room), None))?;
+                if !self.cx.hub.exists(&room) {
+                    self.newest_of_existing(&room).await?;
+                }
                 self.cx.hub.set_level(&user.id, &room, level).await.map_err(unavailable)?;
                 Ok(Vec::new())
             }
@@ -171,10 +174,13 @@ impl<T: Transport> Connection<T> {
             return Err(FrameError::new(ErrorReason::BadRoom, detail).about(Some(&room), None));
         }
         // In the room (its frames held) before loading, so nothing stored in between
-        // is missed; what arrives twice is skipped by number.
+        // is missed; what arrives twice is skipped by number. A room joined again is
+        // loaded again: a history page.
         if new {
             self.moves.take_or_refuse("joins and leaves").map_err(|e| e.about(Some(&room), None))?;
             self.enter(room.clone(), user);
+        } else {
+            self.pages.take_or_refuse("history pages").map_err(|e| e.about(Some(&room), None))?;
         }
         let Some(feed) = self.rooms.get(&room).map(|j| j.feed.clone()) else { return Ok(Vec::new()) };
         feed.hold();
@@ -267,6 +273,21 @@ impl<T: Transport> Connection<T> {
     /// Out of a room.
     pub(super) fn leave(&mut self, room: &RoomId) {
         self.rooms.remove(room);
+    }
+
+    /// The newest number of `room`, a room not joined here, as the store has it; a room
+    /// that has no message (in the store) and nobody in it (on any node) is refused, so
+    /// that no read position or setting is kept for a room that does not exist.
+    async fn newest_of_existing(&self, room: &RoomId) -> Result<Seq, FrameError> {
+        let heads = self.cx.hub.store().heads(std::slice::from_ref(room)).await.map_err(unavailable)?;
+        match heads.first().map(|(_, head)| *head) {
+            Some(head) if head > 0 => Ok(head),
+            _ if self.cx.hub.exists(room) => Ok(0),
+            _ => {
+                let detail = format!("there is no room {room}: nothing was said there and nobody is in it");
+                Err(FrameError::new(ErrorReason::BadRoom, detail).about(Some(room), None))
+            }
+        }
     }
 
     fn require_joined(&self, room: &RoomId, id: Option<&ClientMsgId>) -> Result<(), FrameError> {

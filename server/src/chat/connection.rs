@@ -9,7 +9,7 @@ use super::rooms::Joins;
 use super::transport::Transport;
 use super::Context;
 use crate::hub::{Following, Frame};
-use crate::limits::{Bucket, MOVES_RATE, SEARCH_RATE, TYPING_RATE};
+use crate::limits::{Bucket, MOVES_RATE, PAGES_RATE, SEARCH_RATE, TYPING_RATE};
 use crate::socket::{finish, read_failure, Attention, Ending, Frames, Heartbeat, Wire};
 use app::protocol::{Close, ServerMsg, User};
 use bytes::Bytes;
@@ -37,6 +37,8 @@ pub(super) struct Connection<T> {
     pub(super) moves: Bucket,
     /// Searches it may make.
     pub(super) searches: Bucket,
+    /// History pages it may load, rooms it is in loaded again included.
+    pub(super) pages: Bucket,
     pub(super) user: Option<User>,
     pub(super) rooms: Joins,
     /// The person's unread counts, once asked for (boxed: most connections never ask).
@@ -80,6 +82,7 @@ async fn run<T: Transport>(mut frames: Frames, wire: Arc<Wire>, cx: Context, tra
         typing: Bucket::new(TYPING_RATE),
         moves: Bucket::new(MOVES_RATE),
         searches: Bucket::new(SEARCH_RATE),
+        pages: Bucket::new(PAGES_RATE),
         user: None,
         rooms: Joins::default(),
         following: None,

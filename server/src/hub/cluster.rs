@@ -145,7 +145,12 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
                 resync.notify_waiters();
                 match store.rooms().await {
                     Ok(stored) => {
-                        shared.rooms().stored.extend(stored);
+                        let mut rooms = shared.rooms();
+                        for room in stored {
+                            rooms.relist(&room);
+                            rooms.stored.insert(room);
+                        }
+                        drop(rooms);
                         shared.directory_dirty.notify_one();
                     }
                     Err(e) => tracing::warn!("cannot refresh the room list: {e}"),

@@ -1,11 +1,18 @@
 //! The room list every identified connection is sent: the busiest rooms by name, with
 //! how many people are in each (on any node), sent again when it changes, at most twice
-//! a second, and less often on a busy server.
+//! a second, and less often on a busy server. The list is kept as rooms change: each
+//! room whose people change takes its new place in a ranking, so reading the list (on
+//! every page load and `hello`) costs the same with ten rooms or ten thousand.
 
-use super::Shared;
+use super::{Hub, Rooms, Shared};
 use app::protocol::{RoomId, RoomSummary, ServerMsg};
 use bytes::Bytes;
-use std::{collections::BTreeSet, sync::Arc, time::Duration};
+use std::{
+    cmp::Reverse,
+    collections::{BTreeSet, HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 /// Room-list updates are sent at most this often.
 pub(super) const DIRECTORY_EVERY: Duration = Duration::from_millis(500);
@@ -13,25 +20,117 @@ pub(super) const DIRECTORY_EVERY: Duration = Duration::from_millis(500);
 /// gets the list when it changes, so its size is paid once per connection.
 pub const MAX_LISTED_ROOMS: usize = 30;
 
-impl Shared {
-    /// The busiest [`MAX_LISTED_ROOMS`] rooms, by name.
-    pub(super) fn summary(&self) -> Vec<RoomSummary> {
-        let rooms = self.rooms();
-        let elsewhere = rooms.remote.rooms();
-        let unstored: BTreeSet<&RoomId> =
-            rooms.live.keys().chain(elsewhere.iter()).filter(|r| !rooms.stored.contains(*r)).collect();
-        let mut list: Vec<RoomSummary> = rooms
-            .stored
-            .iter()
-            .chain(unstored)
-            .map(|r| RoomSummary { room: r.clone(), online: rooms.online_count(r) })
-            .collect();
-        if list.len() > MAX_LISTED_ROOMS {
-            list.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.room.cmp(&b.room)));
-            list.truncate(MAX_LISTED_ROOMS);
+/// Every room that exists (with messages, or people in it), ranked by how many people
+/// are in it; and the list as last read.
+#[derive(Default)]
+pub(super) struct Listing {
+    /// How many people each room has (on any node), as ranked.
+    people: HashMap<RoomId, usize>,
+    /// Every room, busiest first, then by name.
+    ranking: BTreeSet<(Reverse<usize>, RoomId)>,
+    /// Rooms whose people (or whether they exist) may have changed since the list was
+    /// last read: ranked again then, each once however often it changed.
+    touched: HashSet<RoomId>,
+    /// The list as last read, until a room's place changes.
+    listed: Option<Arc<Vec<RoomSummary>>>,
+}
+
+impl Listing {
+    /// Puts `room` where `people` ranks it (`None`: the room no longer exists).
+    fn place(&mut self, room: RoomId, people: Option<usize>) {
+        let before = self.people.get(&room).copied();
+        if before == people {
+            return;
         }
+        if let Some(n) = before {
+            self.ranking.remove(&(Reverse(n), room.clone()));
+        }
+        match people {
+            Some(n) => {
+                self.ranking.insert((Reverse(n), room.clone()));
+                self.people.insert(room, n);
+            }
+            None => {
+                self.people.remove(&room);
+            }
+        }
+        self.listed = None;
+    }
+
+    /// The busiest [`MAX_LISTED_ROOMS`] rooms, by name.
+    fn top(&self) -> Vec<RoomSummary> {
+        let mut list: Vec<RoomSummary> = self
+            .ranking
+            .iter()
+            .take(MAX_LISTED_ROOMS)
+            .map(|(Reverse(online), room)| RoomSummary { room: room.clone(), online: *online })
+            .collect();
         list.sort_by(|a, b| a.room.cmp(&b.room));
         list
+    }
+}
+
+impl Rooms {
+    /// The rooms of a node starting up: those with messages in the store.
+    pub(super) fn with_stored(stored: BTreeSet<RoomId>) -> Rooms {
+        let mut rooms = Rooms::default();
+        rooms.listing.touched.extend(stored.iter().cloned());
+        rooms.stored = stored;
+        rooms
+    }
+
+    /// `room`'s people, or whether it exists, may have changed: its place in the list
+    /// is looked at again when the list is next read.
+    pub(super) fn relist(&mut self, room: &RoomId) {
+        if !self.listing.touched.contains(room) {
+            self.listing.touched.insert(room.clone());
+        }
+    }
+
+    /// Whether `room` exists: it has messages, or someone is in it (on any node).
+    pub(super) fn exists(&self, room: &RoomId) -> bool {
+        self.stored.contains(room) || self.live.contains_key(room) || self.remote.has_room(room)
+    }
+
+    /// The busiest [`MAX_LISTED_ROOMS`] rooms, by name: the rooms changed since the
+    /// last time ranked again, then the list (made again only if a place changed).
+    pub(super) fn listed(&mut self) -> Arc<Vec<RoomSummary>> {
+        for room in std::mem::take(&mut self.listing.touched) {
+            let people = self.exists(&room).then(|| self.online_count(&room));
+            self.listing.place(room, people);
+        }
+        if self.listing.listed.is_none() {
+            self.listing.listed = Some(Arc::new(self.listing.top()));
+        }
+        self.listing.listed.clone().unwrap_or_default()
+    }
+
+    /// The list made from nothing, every room counted again (to check the kept one).
+    #[cfg(test)]
+    pub(super) fn listed_from_scratch(&self) -> Vec<RoomSummary> {
+        let elsewhere: Vec<RoomId> = self.remote.rooms().into_iter().collect();
+        let all: BTreeSet<&RoomId> = self.stored.iter().chain(self.live.keys()).chain(elsewhere.iter()).collect();
+        let mut list: Vec<RoomSummary> =
+            all.into_iter().map(|r| RoomSummary { room: r.clone(), online: self.online_count(r) }).collect();
+        list.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.room.cmp(&b.room)));
+        list.truncate(MAX_LISTED_ROOMS);
+        list.sort_by(|a, b| a.room.cmp(&b.room));
+        list
+    }
+}
+
+impl Shared {
+    /// The busiest [`MAX_LISTED_ROOMS`] rooms, by name.
+    pub(super) fn summary(&self) -> Arc<Vec<RoomSummary>> {
+        self.rooms().listed()
+    }
+}
+
+impl Hub {
+    /// Whether `room` exists here: it has messages, or someone is in it (on any node).
+    /// (A room another node started may be known only to the store for a moment.)
+    pub fn exists(&self, room: &RoomId) -> bool {
+        self.shared.rooms().exists(room)
     }
 }
 
@@ -46,7 +145,8 @@ pub(super) fn directory_interval(listeners: usize) -> Duration {
 
 /// The room list as a whole frame.
 pub(super) fn frame(shared: &Shared) -> Bytes {
-    crate::socket::frames::text(&ServerMsg::Rooms { rooms: shared.summary() }.encode())
+    let rooms = shared.summary().as_ref().clone();
+    crate::socket::frames::text(&ServerMsg::Rooms { rooms }.encode())
 }
 
 /// Sends the room list when it changed, at most every [`DIRECTORY_EVERY`] (less often

@@ -193,6 +193,8 @@ struct Rooms {
     stored: BTreeSet<RoomId>,
     /// Who is here through each other node.
     remote: Remote,
+    /// The room list, kept as rooms change.
+    listing: directory::Listing,
 }
 
 /// State the writer task shares with the hub.
@@ -246,6 +248,7 @@ impl Shared {
             for message in messages {
                 if !rooms.stored.contains(&message.room) {
                     rooms.stored.insert(message.room.clone());
+                    rooms.relist(&message.room);
                     self.directory_dirty.notify_one();
                 }
                 // Another node's message for a room nobody here is in: nothing to
@@ -313,6 +316,7 @@ impl Drop for Membership {
             // A watcher: the room is dropped with the last of anyone in it.
             if rooms.live.get(&self.room).is_some_and(|r| r.online.is_empty() && r.feed.is_empty()) {
                 rooms.live.remove(&self.room);
+                rooms.relist(&self.room);
             }
             return;
         };
@@ -327,12 +331,14 @@ impl Drop for Membership {
             None => false,
         };
         if last_tab {
+            rooms.relist(&self.room);
             rooms.announce(&self.room, user, before);
             self.shared.directory_dirty.notify_one();
             self.shared.bus.publish(Event::Gone { room: self.room.clone(), user: user.clone() });
         }
         if rooms.live.get(&self.room).is_some_and(|r| r.online.is_empty() && r.feed.is_empty()) {
             rooms.live.remove(&self.room);
+            rooms.relist(&self.room);
         }
     }
 }
@@ -358,7 +364,7 @@ impl Hub {
         let people = people::People::from(store.people().await?);
         let spans_nodes = bus.spans_nodes();
         let shared = Arc::new(Shared {
-            rooms: Mutex::new(Rooms { stored, ..Rooms::default() }),
+            rooms: Mutex::new(Rooms::with_stored(stored)),
             directory: watch::channel(Bytes::new()).0,
             directory_dirty: Notify::new(),
             bus,
@@ -419,6 +425,7 @@ impl Hub {
             let spans_nodes = self.shared.bus.spans_nodes();
             let entry = rooms.live.entry(room.clone()).or_insert_with(|| Room::new(spans_nodes));
             entry.feed.add(listener.clone());
+            rooms.relist(room);
         }
         let mut membership = Membership { shared: self.shared.clone(), room: room.clone(), user: None, listener };
         if let Some(user) = user {
@@ -441,6 +448,7 @@ impl Hub {
         *conns += 1;
         let first_tab = *conns == 1;
         *name = user.name.clone();
+        rooms.relist(room);
         if rooms.announce(room, &user.id, before) || first_tab {
             self.shared.directory_dirty.notify_one();
         }
@@ -528,8 +536,9 @@ impl Hub {
         self.shared.directory.subscribe()
     }
 
+    /// The room list now: a copy of the list kept as rooms change.
     pub fn rooms(&self) -> Vec<RoomSummary> {
-        self.shared.summary()
+        self.shared.summary().as_ref().clone()
     }
 }
 

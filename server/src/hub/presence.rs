@@ -7,7 +7,7 @@ use super::Rooms;
 use crate::bus::NodeId;
 use app::protocol::{RoomId, ServerMsg, User, UserId};
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, HashMap},
     time::{Duration, Instant},
 };
 
@@ -97,12 +97,18 @@ impl Remote {
     }
 
     /// Rooms with someone in them through another node.
-    pub(super) fn rooms(&self) -> BTreeSet<RoomId> {
+    #[cfg(test)]
+    pub(super) fn rooms(&self) -> std::collections::BTreeSet<RoomId> {
         self.nodes.values().flat_map(|n| n.rooms.keys().cloned()).collect()
     }
 
     pub(super) fn is_empty(&self) -> bool {
         self.nodes.values().all(|n| n.rooms.is_empty())
+    }
+
+    /// Whether someone is in `room` through another node.
+    pub(super) fn has_room(&self, room: &RoomId) -> bool {
+        self.nodes.values().any(|n| n.rooms.contains_key(room))
     }
 
     /// Notes that `node` was heard from now (it is alive).
@@ -128,6 +134,7 @@ impl Rooms {
     /// and tells this node's connections if that changes what they see.
     pub(super) fn remote_set(&mut self, node: &NodeId, room: &RoomId, user: &UserId, name: Option<String>) -> bool {
         let before = self.present(room, user);
+        self.relist(room);
         let entry = self.remote.touch(node);
         match name {
             Some(name) => {

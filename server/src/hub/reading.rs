@@ -3,8 +3,9 @@
 //! every message published on this node (its own, another node's, or one caught up from
 //! the store) counts for the people following its room, and reading in any tab of theirs
 //! (on any node: the bus carries it) takes them away. Each change goes to all their tabs
-//! as an `unread` frame. Read positions are written to the store in batches, a moment
-//! after they move, so reading costs no commit of its own.
+//! as an `unread` frame. Read positions are told to the other nodes and written to the
+//! store in batches, a moment after they move: however many `read` frames a tab sends,
+//! each person's position in a room costs at most one bus event and one row per batch.
 
 use super::{Frame, Hub, Shared};
 use crate::bus::Event;
@@ -19,7 +20,7 @@ use tokio::sync::broadcast;
 
 /// Updates a person's tabs may fall behind before they are sent the whole state again.
 const READER_QUEUE: usize = 16;
-/// How long read positions wait to be written with others.
+/// How long read positions wait to be told and written with others.
 const SAVE_AFTER: Duration = Duration::from_millis(250);
 
 #[derive(Default)]
@@ -29,6 +30,8 @@ pub(super) struct Readers {
     followers: HashMap<RoomId, HashSet<UserId>>,
     /// Read positions not yet written.
     unsaved: HashMap<(UserId, RoomId), Seq>,
+    /// Read positions not yet told to the other nodes: the newest per person and room.
+    untold: HashMap<(UserId, RoomId), Seq>,
 }
 
 struct Reader {
@@ -224,15 +227,18 @@ impl Readers {
         }
     }
 
-    /// `user` read `room` up to `seq` (in a tab here or on another node).
-    pub(super) fn read(&mut self, user: &UserId, room: &RoomId, seq: Seq) {
-        let Some(reader) = self.people.get_mut(user) else { return };
+    /// `user` read `room` up to `seq` (in a tab here or on another node). Whether that
+    /// may be news: false only when their position here was already as far.
+    pub(super) fn read(&mut self, user: &UserId, room: &RoomId, seq: Seq) -> bool {
+        let Some(reader) = self.people.get_mut(user) else { return true };
         let counts = reader.rooms.entry(room.clone()).or_default();
-        if counts.read_to(seq) {
+        let moved = counts.read_to(seq);
+        if moved {
             let summary = counts.summary(room);
             tell(&reader.feed, vec![summary]);
         }
         self.followers.entry(room.clone()).or_default().insert(user.clone());
+        moved
     }
 
     /// `room` tells `user` of new messages as `level` says (set in a tab here or on
@@ -344,17 +350,21 @@ impl Hub {
         self.shared.readers().people.get(user).filter(|r| r.loading.is_none()).map(Reader::everything)
     }
 
-    /// `user` has read `room` up to `seq`: their tabs everywhere are told, and it is
-    /// written to the store shortly.
+    /// `user` has read `room` up to `seq`: their tabs here are told at once; their tabs
+    /// on other nodes, and the store, shortly (the newest position of the moment, once).
     pub fn mark_read(&self, user: &UserId, room: &RoomId, seq: Seq) {
         {
             let mut readers = self.shared.readers();
-            readers.read(user, room, seq);
-            let unsaved = readers.unsaved.entry((user.clone(), room.clone())).or_insert(seq);
+            if !readers.read(user, room, seq) {
+                return;
+            }
+            let key = (user.clone(), room.clone());
+            let unsaved = readers.unsaved.entry(key.clone()).or_insert(seq);
             *unsaved = (*unsaved).max(seq);
+            let untold = readers.untold.entry(key).or_insert(seq);
+            *untold = (*untold).max(seq);
         }
         self.shared.saving.notify_one();
-        self.shared.bus.publish(Event::Read { user: user.clone(), room: room.clone(), seq });
     }
 
     /// `room` tells `user` of new messages as `level` says from now on: kept in the
@@ -366,18 +376,30 @@ impl Hub {
         Ok(())
     }
 
-    /// Writes the read positions not yet written (at shutdown).
+    /// Tells and writes the read positions not yet told and written (at shutdown).
     pub async fn save_reads(&self) {
+        tell_nodes(&self.shared);
         save(self.store.as_ref(), &self.shared).await;
     }
 }
 
-/// Writes read positions a moment after they move, many in one commit.
+/// Tells the other nodes and writes read positions a moment after they move, many at
+/// once.
 pub(super) async fn save_loop(store: Arc<dyn Store>, shared: Arc<Shared>) {
     loop {
         shared.saving.notified().await;
         tokio::time::sleep(SAVE_AFTER).await;
+        tell_nodes(&shared);
         save(store.as_ref(), &shared).await;
+    }
+}
+
+/// Tells the other nodes where people read to since last time: one event per person
+/// and room.
+fn tell_nodes(shared: &Shared) {
+    let untold = std::mem::take(&mut shared.readers().untold);
+    for ((user, room), seq) in untold {
+        shared.bus.publish(Event::Read { user, room, seq });
     }
 }
 

@@ -267,6 +267,54 @@ mod several_nodes {
         let typing = decode(&tokio::time::timeout(Duration::from_secs(3), feed.recv()).await.unwrap().unwrap());
         assert!(matches!(typing, ServerMsg::Typing { user, .. } if user == ann));
     }
+
+    #[tokio::test]
+    async fn the_kept_room_list_is_always_the_one_counted_afresh() {
+        let (hub, store, tell, _dir) = node().await;
+        // Rooms coming and going in every way, more of them than the list names: people
+        // and watchers here, people on other nodes, messages here and elsewhere.
+        let mut here: Vec<Membership> = Vec::new();
+        let mut pick: u64 = 7;
+        let mut next = |n: u64| {
+            pick = pick.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (pick >> 33) % n
+        };
+        for step in 0..400 {
+            let r = room(&format!("r{:02}", next(45)));
+            let someone = user(&format!("u{}", next(12)));
+            match next(9) {
+                0 | 1 => here.push(hub.join(&r, Some(&someone), Arc::new(Tap(mpsc::unbounded_channel().0)))),
+                2 => here.push(hub.join(&r, None, Arc::new(Tap(mpsc::unbounded_channel().0)))),
+                3 | 4 if !here.is_empty() => drop(here.swap_remove(next(here.len() as u64) as usize)),
+                5 => {
+                    let node = format!("n-{}", next(3));
+                    tell.send(from(&node, Event::Here { room: r, user: someone })).await.unwrap();
+                }
+                6 => {
+                    let node = format!("n-{}", next(3));
+                    tell.send(from(&node, Event::Gone { room: r, user: someone.id })).await.unwrap();
+                }
+                7 => {
+                    let node = format!("n-{}", next(3));
+                    let rooms = if next(2) == 0 { Vec::new() } else { vec![(r, vec![someone])] };
+                    tell.send(from(&node, Event::Snapshot { rooms })).await.unwrap();
+                }
+                _ => {
+                    let m = stored_elsewhere(&store, r.as_str(), 1).await;
+                    tell.send(from("n-0", Event::Message(m[0].clone()))).await.unwrap();
+                }
+            }
+            if step % 4 == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            let mut rooms = hub.shared.rooms();
+            let (kept, afresh) = (rooms.listed(), rooms.listed_from_scratch());
+            assert_eq!(*kept, afresh, "step {step}");
+        }
+        drop(here);
+        let mut rooms = hub.shared.rooms();
+        assert_eq!(*rooms.listed(), rooms.listed_from_scratch());
+    }
 }
 
 #[tokio::test]
@@ -354,4 +402,46 @@ async fn a_posters_own_copy_and_its_answer_leave_in_one_write_once_committed() {
     let (own, ack) = (text.find("hello").expect("its own copy"), text.find("Accepted(1)").expect("the answer"));
     assert!(own < ack, "the message first, then its answer: {text}");
     assert_eq!(socket.writes(), 1, "in one write");
+}
+
+/// The room list of a page load, timed with 10 and with 10,000 rooms while people come
+/// and go: kept as rooms change, it costs about the same (sorting every room for each
+/// page load cost a thousand times more).
+#[tokio::test]
+async fn reading_the_room_list_costs_the_same_with_ten_rooms_or_ten_thousand() {
+    async fn hub_of(rooms: usize) -> (Arc<Hub>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let posts = (0..rooms)
+            .map(|n| Post::text(room(&format!("room-{n:05}")), user("u1"), ClientMsgId(format!("m{n}")), "x".into()));
+        store.append(posts.collect()).await.unwrap();
+        (Hub::start(store).await.unwrap(), dir)
+    }
+    /// The median time of a page load's room list, someone having come or gone since
+    /// the one before.
+    fn median_list(hub: &Hub) -> Duration {
+        let mut times = Vec::new();
+        for n in 0..300 {
+            let visiting = hub.join(
+                &room(&format!("room-{:05}", n % 10)),
+                Some(&user("visitor")),
+                Arc::new(Tap(mpsc::unbounded_channel().0)),
+            );
+            let started = std::time::Instant::now();
+            let list = hub.rooms();
+            times.push(started.elapsed());
+            assert!(list.iter().any(|r| r.online == 1) && list.len() <= MAX_LISTED_ROOMS, "{list:?}");
+            drop(visiting);
+        }
+        times.sort();
+        times[times.len() / 2]
+    }
+    let (few, _a) = hub_of(10).await;
+    let (many, _b) = hub_of(10_000).await;
+    let (with_few, with_many) = (median_list(&few), median_list(&many));
+    eprintln!("a page load's room list: {with_few:?} with 10 rooms, {with_many:?} with 10,000 (medians of 300)");
+    assert!(
+        with_many < with_few * 10 + Duration::from_micros(50),
+        "{with_many:?} with 10,000 rooms against {with_few:?} with 10: it grows with the rooms"
+    );
 }

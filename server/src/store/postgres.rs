@@ -33,8 +33,13 @@ const SEARCH_MIGRATION: usize = 4;
 /// Any number, the same on every node: the advisory lock that makes nodes starting at
 /// once migrate one after the other.
 const MIGRATION_LOCK: i64 = 0x0070_616c_6176_6572;
-/// Connections each node keeps to the database at most.
+/// Connections each node keeps to the database at most for reading (and small writes:
+/// read positions, settings, names).
 const POOL_SIZE: usize = 16;
+/// Connections kept for the writer's commits alone, besides the pool: however many
+/// page loads and reads wait for a connection, posts never wait behind them. (One
+/// writer commits one batch at a time.)
+const APPEND_POOL_SIZE: usize = 1;
 /// How long a request waits for a connection, or to make one, before it fails (and the
 /// client is told to try again) rather than hang while the database is away.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -46,6 +51,8 @@ const CONFLICT_RETRIES: usize = 3;
 
 pub struct PostgresStore {
     pool: Pool,
+    /// The writer's own connection, for appends only.
+    appends: Pool,
     /// Where, without the password, for the log.
     place: String,
 }
@@ -69,16 +76,20 @@ impl PostgresStore {
             config.get_ports().first().map_or(String::new(), |p| format!(":{p}")),
             config.get_dbname().unwrap_or("")
         );
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(CONNECT_TIMEOUT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .recycle_timeout(Some(CONNECT_TIMEOUT))
-            .build()
-            .map_err(|e| open_error(&place, e))?;
-        let store = PostgresStore { pool, place };
+        let pool = |size: usize| {
+            let manager =
+                Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            Pool::builder(manager)
+                .max_size(size)
+                .runtime(Runtime::Tokio1)
+                .wait_timeout(Some(CONNECT_TIMEOUT))
+                .create_timeout(Some(CONNECT_TIMEOUT))
+                .recycle_timeout(Some(CONNECT_TIMEOUT))
+                .build()
+                .map_err(|e| open_error(&place, e))
+        };
+        let (pool, appends) = (pool(POOL_SIZE)?, pool(APPEND_POOL_SIZE)?);
+        let store = PostgresStore { pool, appends, place };
         store.migrate().await.map_err(|e| open_error(&store.place, e))?;
         Ok(store)
     }
@@ -113,7 +124,7 @@ impl PostgresStore {
     }
 
     async fn append_once(&self, batch: &[Post]) -> Result<Vec<(Option<i64>, String, Option<Quote>)>, Attempt> {
-        let mut client = self.client().await.map_err(Attempt::Failed)?;
+        let mut client = self.appends.get().await.map_err(|e| Attempt::Failed(StoreError::backend(e)))?;
         let tx = client.transaction().await?;
         let stmt = tx
             .prepare_cached(

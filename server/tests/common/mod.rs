@@ -39,6 +39,8 @@ fn test_settings(data: &std::path::Path) -> Vec<(String, String)> {
         ("PALAVER_NEW_CONNECTIONS_PER_IP_PER_SEC", "100000"),
         ("PALAVER_NEW_CONNECTIONS_PER_IP_BURST", "100000"),
         ("PALAVER_MAX_HTTP_CONNECTIONS_PER_IP", "100000"),
+        ("PALAVER_PAGES_PER_IP_PER_SEC", "100000"),
+        ("PALAVER_PAGES_PER_IP_BURST", "100000"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
