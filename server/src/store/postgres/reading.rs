@@ -1,0 +1,126 @@
+//! Reads of the PostgreSQL store's history: rows as served, with their reactions and
+//! quotes, and the pages they make.
+
+use super::{query, room_named, PostgresStore};
+use crate::store::{decorate, history, kind_from_str, lookups, mentions_from_db, OriginalRow, ReactionRow, StoreError};
+use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, UserId};
+use deadpool_postgres::Object;
+use tokio_postgres::Row;
+
+impl PostgresStore {
+    pub(super) async fn messages(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        self.messages_on(&self.client().await?, sql, params).await
+    }
+
+    /// As [`Self::messages`], on a connection already taken from the pool.
+    async fn messages_on(
+        &self,
+        client: &Object,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let rows = query(client, sql, params).await?;
+        let mut messages = rows.iter().map(row_to_message).collect::<Result<Vec<_>, _>>()?;
+        messages.sort_by_key(|m| m.seq);
+        let Some(room) = messages.first().map(|m| m.room.as_str().to_owned()) else { return Ok(messages) };
+        // Their reactions and the originals replies quote, in two more reads.
+        let (shown, originals) = lookups(&messages);
+        let sql =
+            "SELECT seq, emoji, user_id, user_name FROM reactions WHERE room = $1 AND seq = ANY($2) ORDER BY added";
+        let reactions: Vec<ReactionRow> = query(client, sql, &[&room, &shown])
+            .await?
+            .iter()
+            .map(|r| (r.get::<_, i64>(0) as Seq, r.get(1), User { id: UserId(r.get(2)), name: r.get(3) }))
+            .collect();
+        let sql = "SELECT seq, author_name, text, deleted FROM messages WHERE room = $1 AND seq = ANY($2)";
+        let found: Vec<OriginalRow> = query(client, sql, &[&room, &originals])
+            .await?
+            .iter()
+            .map(|r| (r.get::<_, i64>(0) as Seq, r.get(1), r.get(2), r.get(3)))
+            .collect();
+        decorate(&mut messages, reactions, found);
+        Ok(messages)
+    }
+
+    /// The newest `limit` lines before `before`, with the events after the oldest of
+    /// them, oldest first.
+    pub(super) async fn page(&self, room: &RoomId, before: i64, limit: usize) -> Result<HistoryPage, StoreError> {
+        let client = self.client().await?;
+        let (from, _) = start_before(&client, room.as_str(), before, limit).await?;
+        self.rows_between(&client, room.as_str(), from, before.saturating_sub(1)).await
+    }
+
+    /// The rows of a room numbered `from` to `to`, served, as a page.
+    pub(super) async fn rows_between(
+        &self,
+        client: &Object,
+        room: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<HistoryPage, StoreError> {
+        let messages = self.messages_on(client, history::ROWS_BETWEEN, &[&room, &from, &to]).await?;
+        let has_older = messages.first().is_some_and(|m| m.seq > 1);
+        Ok(HistoryPage { messages, has_older })
+    }
+}
+
+/// Where a page of `lines` lines before number `at` starts (its oldest line, or the
+/// oldest row it may read), and how many lines it has (see `history`).
+pub(super) async fn start_before(
+    client: &Object,
+    room: &str,
+    at: i64,
+    lines: usize,
+) -> Result<(i64, usize), StoreError> {
+    let Some(nth) = lines.checked_sub(1) else { return Ok((at, 0)) };
+    let (rows, nth) = (history::rows_for(lines), nth as i64);
+    if let Some(row) = query(client, history::NTH_LINE_BEFORE, &[&room, &at, &rows, &nth]).await?.first() {
+        return Ok((row.get(0), lines));
+    }
+    let found = query(client, history::ROWS_BEFORE, &[&room, &at, &rows]).await?;
+    let (count, oldest) = found.first().map_or((0, None), |r| (r.get::<_, i64>(0), r.get::<_, Option<i64>>(1)));
+    Ok((oldest.unwrap_or(at), (count as usize).min(lines)))
+}
+
+/// Where a page of `lines` lines from number `at` on ends (its newest line, or the
+/// newest row it may read).
+pub(super) async fn end_from(client: &Object, room: &str, at: i64, lines: usize) -> Result<i64, StoreError> {
+    let Some(nth) = lines.checked_sub(1) else { return Ok(at.saturating_sub(1)) };
+    let (until, nth) = (at.saturating_add(history::rows_for(lines)), nth as i64);
+    if let Some(row) = query(client, history::NTH_LINE_FROM, &[&room, &at, &until, &nth]).await?.first() {
+        return Ok(row.get(0));
+    }
+    let found = query(client, history::LAST_ROW_FROM, &[&room, &at, &until]).await?;
+    Ok(found.first().and_then(|r| r.get::<_, Option<i64>>(0)).unwrap_or(at.saturating_sub(1)))
+}
+
+pub(super) const COLUMNS: &str =
+    "room, seq, client_id, author_id, author_name, kind, text, sent_at, target, edited, deleted, mentions";
+
+fn row_to_message(r: &Row) -> Result<ChatMessage, StoreError> {
+    row_to_message_at(r, 0)
+}
+
+/// A message from the row's [`COLUMNS`], which start at column `at`.
+pub(super) fn row_to_message_at(r: &Row, at: usize) -> Result<ChatMessage, StoreError> {
+    let kind: String = r.get(at + 5);
+    Ok(ChatMessage {
+        room: room_named(r.get(at))?,
+        seq: r.get::<_, i64>(at + 1) as Seq,
+        id: ClientMsgId(r.get(at + 2)),
+        author: User { id: UserId(r.get(at + 3)), name: r.get(at + 4) },
+        kind: kind_from_str(&kind),
+        text: r.get(at + 6),
+        sent_at: r.get(at + 7),
+        target: r.get::<_, Option<i64>>(at + 8).map(|t| t as Seq),
+        edited: r.get(at + 9),
+        deleted: r.get(at + 10),
+        quote: None,
+        reactions: Vec::new(),
+        mentions: mentions_from_db(r.get(at + 11)),
+    })
+}
