@@ -404,6 +404,36 @@ async fn a_posters_own_copy_and_its_answer_leave_in_one_write_once_committed() {
     assert_eq!(socket.writes(), 1, "in one write");
 }
 
+/// A post whose text PostgreSQL cannot hold (a NUL byte, which the protocol refuses, so
+/// made here past it) fails alone: the others of its batch are stored and answered.
+#[tokio::test]
+async fn one_post_the_store_refuses_fails_alone_not_its_whole_batch() {
+    let pg = testkit::services::Postgres::start(Duration::from_secs(300)).expect("PostgreSQL (scripts/setup.sh)");
+    pg.create_database("apart").unwrap();
+    let store = Arc::new(crate::store::postgres::PostgresStore::open(&pg.url("apart")).await.unwrap());
+    let hub = Hub::start(store).await.unwrap();
+    let post = |id: &str, text: &str| Post::text(room("a"), user("u1"), ClientMsgId(id.into()), text.into());
+    // Handed over together before the writer runs (one thread): one batch.
+    let mut pending = Vec::new();
+    for (id, text) in [("m1", "first"), ("m2", "bad\u{0}text"), ("m3", "third"), ("m4", "fourth")] {
+        pending.push(hub.submit(post(id, text)).await.unwrap());
+    }
+    let mut outcomes = Vec::new();
+    for outcome in pending {
+        outcomes.push(outcome.await);
+    }
+    assert_eq!(outcomes[0].as_ref().unwrap(), &PostOutcome::Accepted(1));
+    let refused = outcomes[1].as_ref().unwrap_err();
+    assert!(refused.is_the_datas(), "{refused}");
+    assert_eq!(outcomes[2].as_ref().unwrap(), &PostOutcome::Accepted(2));
+    assert_eq!(outcomes[3].as_ref().unwrap(), &PostOutcome::Accepted(3));
+    let stored = hub.store().latest(&room("a"), 10).await.unwrap().messages;
+    let texts: Vec<&str> = stored.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["first", "third", "fourth"]);
+    // The store being away is not the data's fault: that fails the batch as before.
+    assert!(!crate::store::StoreError::backend("the writer has stopped").is_the_datas());
+}
+
 /// The room list of a page load, timed with 10 and with 10,000 rooms while people come
 /// and go: kept as rooms change, it costs about the same (sorting every room for each
 /// page load cost a thousand times more).
