@@ -481,8 +481,6 @@ pub enum Intent {
     Rejoin,
     /// Load the page around this number.
     Around(Seq),
-    /// Ask again for the history page the server refused for now (asked too fast).
-    PageAgain,
     /// Search every room.
     Search(String),
     /// A room is read up to this number (`Seq::MAX`: all of it).

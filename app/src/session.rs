@@ -97,9 +97,6 @@ struct Connection {
     not_left: Vec<RoomId>,
     /// A retry of refused joins and leaves is waiting for the server's wait to pass.
     rejoin_due: bool,
-    /// The history page (`history` or `around`) asked for last and not answered yet:
-    /// asked again should the server refuse it for now.
-    page_asked: Option<ClientMsg>,
 }
 
 impl Session {
@@ -170,26 +167,16 @@ impl Session {
                 c.held_until = c.held_until.max(page.now_ms + wait);
                 out.push(Action::Wake { at_ms: page.now_ms + wait + RETRY_MARGIN_MS, intent: Intent::Flush });
             }
-            ServerMsg::Older { .. } | ServerMsg::Around { .. } => c.page_asked = None,
-            ServerMsg::Error {
-                reason: ErrorReason::RateLimited, id: None, room: Some(room), retry_after_ms, ..
-            } if c.ready && c.joined.as_ref() == Some(room) => {
-                // In the room already: a page of its history was refused (pages asked for
-                // too fast). Asked again once the server will take it; it shows as loading
-                // meanwhile.
-                if c.page_asked.is_some() {
-                    let wait = retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS) as f64;
-                    out.push(Action::Wake { at_ms: page.now_ms + wait + RETRY_MARGIN_MS, intent: Intent::PageAgain });
-                }
-            }
             ServerMsg::Error {
                 reason: ErrorReason::RateLimited, id: None, room: Some(room), retry_after_ms, ..
             } => {
-                // A join or leave refused for now (rooms switched too fast): ask again
-                // once the server will take it.
+                // A join or leave refused for now (rooms switched too fast), or a page of
+                // the room's history (pages asked for too fast): join again once the
+                // server will take it, which also lets the page ask for older ones again.
                 if c.joined.as_ref() != Some(room) && !c.not_left.contains(room) {
                     c.not_left.push(room.clone());
                 }
+                c.ready &= c.joined.as_ref() != Some(room);
                 // One retry for all of them: the server refuses everything until then.
                 if !c.rejoin_due {
                     c.rejoin_due = true;
@@ -257,12 +244,10 @@ impl Session {
             Intent::SwitchRoom => Vec::new(),
             Intent::Typing => vec![Action::Send(ClientMsg::Typing { room: page.room.clone() })],
             Intent::LoadOlder => match page.timelines.get(page.room).and_then(Timeline::first_seq) {
-                Some(before) => c.ask_page(ClientMsg::History { room: page.room.clone(), before }),
+                Some(before) => vec![Action::Send(ClientMsg::History { room: page.room.clone(), before })],
                 None => Vec::new(),
             },
-            Intent::Around(seq) => c.ask_page(ClientMsg::Around { room: page.room.clone(), seq: *seq }),
-            // (Forgotten on moving to another room: see `join`.)
-            Intent::PageAgain => c.page_asked.clone().map(Action::Send).into_iter().collect(),
+            Intent::Around(seq) => vec![Action::Send(ClientMsg::Around { room: page.room.clone(), seq: *seq })],
         }
     }
 }
@@ -279,16 +264,9 @@ impl Connection {
             }
         }
         self.ready = false;
-        self.page_asked = None;
         let after = page.timelines.get(&room).filter(|t| t.loaded).and_then(Timeline::last_seq);
         out.push(Action::Send(ClientMsg::Join { room, after }));
         out
-    }
-
-    /// Asks for a history page of the joined room.
-    fn ask_page(&mut self, msg: ClientMsg) -> Vec<Action> {
-        self.page_asked = Some(msg.clone());
-        vec![Action::Send(msg)]
     }
 
     /// The joined room's pending messages this connection has not sent.
@@ -837,31 +815,24 @@ mod tests {
     }
 
     #[test]
-    fn a_history_page_refused_for_now_is_asked_again_once_the_server_takes_it() {
-        let (lobby, dev) = (RoomId::lobby(), room("dev"));
+    fn a_history_page_refused_for_now_is_followed_by_joining_again_once_the_server_takes_it() {
+        let lobby = RoomId::lobby();
         let mut tab = Tab::ann();
         tab.open();
         tab.hear(welcome());
         tab.hear(joined(&lobby, vec![message(&lobby, 51, "m51")]));
         tab.now = 30_000.0;
         let older = Action::Send(ClientMsg::History { room: lobby.clone(), before: 51 });
-        assert_eq!(tab.intend(Intent::LoadOlder), std::slice::from_ref(&older));
+        assert_eq!(tab.intend(Intent::LoadOlder), [older]);
         let slow_down = refused(ErrorReason::RateLimited, &lobby, None, Some(400));
-        assert_eq!(tab.hear(slow_down.clone()), [Action::Wake { at_ms: 30_405.0, intent: Intent::PageAgain }]);
+        assert_eq!(tab.hear(slow_down), [Action::Wake { at_ms: 30_405.0, intent: Intent::Rejoin }]);
+        assert_eq!(tab.intend(Intent::LoadOlder), [], "nothing more asked meanwhile");
         tab.now = 30_405.0;
-        assert_eq!(tab.intend(Intent::PageAgain), [older], "the same page again");
-        let page = ServerMsg::Older { room: lobby.clone(), messages: Vec::new(), has_older: false };
-        assert_eq!(tab.hear(page), []);
-        assert_eq!(tab.intend(Intent::PageAgain), [], "answered: nothing to ask again");
-        // The page around a quoted message likewise; not once the reader has moved on.
-        let around = Action::Send(ClientMsg::Around { room: lobby.clone(), seq: 7 });
-        assert_eq!(tab.intend(Intent::Around(7)), std::slice::from_ref(&around));
-        assert_eq!(tab.hear(slow_down.clone()), [Action::Wake { at_ms: 30_810.0, intent: Intent::PageAgain }]);
-        assert_eq!(tab.intend(Intent::PageAgain), [around]);
-        tab.hear(slow_down);
-        tab.switch_to(&dev);
-        tab.hear(joined(&dev, Vec::new()));
-        assert_eq!(tab.intend(Intent::PageAgain), [], "another room on screen");
+        // Joined again (the page's older button then works again: see the next test).
+        let again = tab.intend(Intent::Rejoin);
+        assert!(matches!(&again[..], [Action::Send(ClientMsg::Join { room, .. })] if *room == lobby), "{again:?}");
+        tab.hear(joined(&lobby, vec![message(&lobby, 51, "m51")]));
+        assert_eq!(tab.intend(Intent::LoadOlder).len(), 1, "asked again as the reader scrolls");
     }
 
     #[test]

@@ -11,7 +11,6 @@ mod tests;
 use crate::search::Query;
 use app::protocol::{
     toggle_reaction, ChatMessage, ClientMsgId, HistoryPage, Level, MessageKind, Quote, RoomId, Seq, User, UserId,
-    HISTORY_PAGE,
 };
 use async_trait::async_trait;
 use std::{error::Error, sync::Arc};
@@ -196,12 +195,6 @@ pub fn decorate(messages: &mut [ChatMessage], reactions: Vec<ReactionRow>, origi
             m.quote = Some(Quote::of(author, text, *deleted));
         }
     }
-}
-
-/// The numbers an `around` page of `seq` spans: half a page before it, the rest after.
-pub fn around_span(seq: Seq) -> (Seq, Seq) {
-    let from = seq.saturating_sub(HISTORY_PAGE as Seq / 2).max(1);
-    (from, from.saturating_add(HISTORY_PAGE as Seq - 1))
 }
 
 /// A message a search found, and its place in the order of search results (newest

@@ -543,18 +543,6 @@ async fn a_database_of_the_first_version_keeps_its_messages_when_brought_up_to_d
     brought_up_to_date(Arc::new(PostgresStore::open(&pg.url("first")).await.unwrap())).await;
 }
 
-#[test]
-fn the_span_around_any_number_is_a_page_and_never_overflows() {
-    use super::around_span;
-    use app::protocol::HISTORY_PAGE;
-    assert_eq!(around_span(1), (1, HISTORY_PAGE as Seq));
-    assert_eq!(around_span(100), (75, 124));
-    for seq in [u64::MAX, u64::MAX - 1, app::protocol::MAX_SEQ] {
-        let (from, to) = around_span(seq);
-        assert!(from <= seq && seq <= to && to - from < HISTORY_PAGE as Seq, "{seq}: {from}..{to}");
-    }
-}
-
 /// What a message's author typed and then edited away.
 const SECRET: &str = "hunter2xyzzy";
 
