@@ -135,12 +135,10 @@ impl Admission {
         Ok(Pass { ip, table: self.table.clone() })
     }
 
-    /// Lets one more page load in from the client address of `request`, or says how
-    /// long to wait. (A request that did not come through the accept loop has no peer
-    /// address, and nothing to count it against.)
-    pub fn admit_page<B>(&self, request: &axum::http::Request<B>) -> Result<(), Refused> {
-        let Some(peer) = crate::listen::peer(request.extensions()) else { return Ok(()) };
-        let ip = counted_as(self.client_ip(peer, request.headers()));
+    /// Lets one more page load in from the client address of a request from `peer` with
+    /// `headers`, or says how long to wait.
+    pub fn admit_page(&self, peer: SocketAddr, headers: &HeaderMap) -> Result<(), Refused> {
+        let ip = counted_as(self.client_ip(peer, headers));
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         table.entry(ip, &self.limits).pages.take().map_err(|wait| {
             tracing::debug!(%ip, "refused a page: too many from one address");

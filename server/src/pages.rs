@@ -33,8 +33,12 @@ pub async fn page(
     State(options): State<LeptosOptions>,
     request: Request<Body>,
 ) -> Response {
-    if let Err(refused) = gate.admission.admit_page(&request) {
-        return refused.into_response();
+    // (A request that did not come through the accept loop has no peer address, and
+    // nothing to count it against.)
+    if let Some(peer) = crate::listen::peer(request.extensions()) {
+        if let Err(refused) = gate.admission.admit_page(peer, request.headers()) {
+            return refused.into_response();
+        }
     }
     let query = request.uri().query().unwrap_or_default();
     if let Some(chosen) = query.split('&').find_map(|kv| kv.strip_prefix("lang=")) {

@@ -159,10 +159,10 @@ impl<T: Transport> Connection<T> {
     /// in the lobby), receiving what is posted from now on.
     async fn open(&mut self) {
         let Some((user, room)) = self.transport.opening() else { return };
-        self.enter(room.clone(), Some(&user));
-        self.user = Some(user);
         // Messages from before are not shown, so those stored until now count as delivered
-        // (should the connection fall behind, it catches up from here).
+        // (should the connection fall behind, it catches up from here). Read before it
+        // enters the room: once the others are told it is there, whatever they say
+        // reaches it (a message stored in between comes from the store with the next).
         let newest = match self.cx.hub.store().latest(&room, 1).await {
             Ok(page) => page.messages.last().map_or(0, |m| m.seq),
             Err(e) => {
@@ -170,6 +170,8 @@ impl<T: Transport> Connection<T> {
                 0
             }
         };
+        self.enter(room.clone(), Some(&user));
+        self.user = Some(user);
         if let Some(joined) = self.rooms.get(&room) {
             joined.feed.release(newest);
         }
