@@ -22,7 +22,7 @@ mod writer;
 
 use crate::bus::{Bus, Event, Inbound};
 use crate::socket::Wire;
-use crate::store::{Appended, Post, Refusal, Store, StoreError};
+use crate::store::{Appended, Post, Store, StoreError};
 use app::protocol::{ChatMessage, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
 use bytes::Bytes;
 use cluster::Order;
@@ -37,7 +37,7 @@ use std::{
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio_util::sync::CancellationToken;
 use writer::{write_loop, writer_stopped, Reply, Write, WRITE_QUEUE};
-pub use writer::{Answer, MAX_BATCH};
+pub use writer::{Answer, PostOutcome, MAX_BATCH};
 
 /// One frame for a room's members, serialized and framed once and shared.
 #[derive(Debug, Clone)]
@@ -132,37 +132,6 @@ impl Fanout {
     fn remove(&mut self, listener: &Arc<dyn Listener>) {
         if let Some(at) = self.listeners.iter().position(|l| Arc::ptr_eq(l, listener)) {
             self.listeners.swap_remove(at);
-        }
-    }
-}
-
-/// What became of a post.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PostOutcome {
-    /// Stored (and broadcast) as this number.
-    Accepted(Seq),
-    /// The same author already posted this client id here, as this number.
-    Duplicate(Seq),
-    /// An edit or delete that may not be made; nothing was stored.
-    Refused(Refusal),
-}
-
-impl PostOutcome {
-    /// The number the post is stored as, unless it was refused.
-    pub fn seq(self) -> Option<Seq> {
-        match self {
-            PostOutcome::Accepted(s) | PostOutcome::Duplicate(s) => Some(s),
-            PostOutcome::Refused(_) => None,
-        }
-    }
-}
-
-impl From<Appended> for PostOutcome {
-    fn from(appended: Appended) -> PostOutcome {
-        match appended {
-            Appended::New(m) => PostOutcome::Accepted(m.seq),
-            Appended::Duplicate(seq) => PostOutcome::Duplicate(seq),
-            Appended::Refused(refusal) => PostOutcome::Refused(refusal),
         }
     }
 }

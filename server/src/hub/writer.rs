@@ -2,12 +2,11 @@
 //! batch, then hands the stored messages to their rooms and answers each poster. A
 //! batch that fails because of one post's own data is stored without it.
 
-use super::PostOutcome;
 use super::Shared;
 use crate::bus::Event;
 use crate::socket::Wire;
-use crate::store::{Appended, Post, Store, StoreError};
-use app::protocol::ChatMessage;
+use crate::store::{Appended, Post, Refusal, Store, StoreError};
+use app::protocol::{ChatMessage, Seq};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use std::{sync::Arc, time::Duration};
@@ -22,6 +21,37 @@ pub(super) const WRITE_QUEUE: usize = 4096;
 /// their indexes, a search segment), so under load fewer, larger commits cost far less
 /// per message; an idle writer commits at once.
 const COMMIT_EVERY: Duration = Duration::from_millis(2);
+
+/// What became of a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostOutcome {
+    /// Stored (and broadcast) as this number.
+    Accepted(Seq),
+    /// The same author already posted this client id here, as this number.
+    Duplicate(Seq),
+    /// An edit or delete that may not be made; nothing was stored.
+    Refused(Refusal),
+}
+
+impl PostOutcome {
+    /// The number the post is stored as, unless it was refused.
+    pub fn seq(self) -> Option<Seq> {
+        match self {
+            PostOutcome::Accepted(s) | PostOutcome::Duplicate(s) => Some(s),
+            PostOutcome::Refused(_) => None,
+        }
+    }
+}
+
+impl From<Appended> for PostOutcome {
+    fn from(appended: Appended) -> PostOutcome {
+        match appended {
+            Appended::New(m) => PostOutcome::Accepted(m.seq),
+            Appended::Duplicate(seq) => PostOutcome::Duplicate(seq),
+            Appended::Refused(refusal) => PostOutcome::Refused(refusal),
+        }
+    }
+}
 
 /// What a poster's connection writes once its post's commit is over: the frames that
 /// answer it (an acknowledgement, or why not).
