@@ -163,8 +163,8 @@ impl<T: Transport> Connection<T> {
         // (should the connection fall behind, it catches up from here). Read before it
         // enters the room: once the others are told it is there, whatever they say
         // reaches it (a message stored in between comes from the store with the next).
-        let newest = match self.cx.hub.store().latest(&room, 1).await {
-            Ok(page) => page.messages.last().map_or(0, |m| m.seq),
+        let newest = match self.cx.hub.store().heads(std::slice::from_ref(&room)).await {
+            Ok(heads) => heads.first().map_or(0, |(_, head)| *head),
             Err(e) => {
                 tracing::warn!(%room, "cannot tell a new connection's place in its room: {e}");
                 0

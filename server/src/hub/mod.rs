@@ -22,7 +22,7 @@ mod writer;
 
 use crate::bus::{Bus, Event, Inbound};
 use crate::socket::Wire;
-use crate::store::{Appended, Post, Store, StoreError};
+use crate::store::{Post, Store, StoreError};
 use app::protocol::{ChatMessage, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
 use bytes::Bytes;
 use cluster::Order;

@@ -3,6 +3,7 @@
 use super::directory::{directory_interval, DIRECTORY_BUDGET_PER_SEC, DIRECTORY_EVERY};
 use super::*;
 use crate::store::sqlite::SqliteStore;
+use crate::store::Appended;
 use app::protocol::ClientMsgId;
 
 async fn hub() -> (Arc<Hub>, tempfile::TempDir) {
