@@ -6,6 +6,8 @@
 //! state in signals for the components and the socket task.
 
 use crate::by_room::ByRoom;
+// The components and the socket task read the clock through here too.
+pub use crate::clock::now_ms;
 use crate::protocol::{
     toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, Level, MessageKind, Quote, Reaction, RoomId, RoomSummary,
     RoomUnread, SearchHit, Seq, ServerMsg, User, UserId, HISTORY_PAGE,
@@ -920,14 +922,6 @@ pub fn new_message_id() -> ClientMsgId {
         (now, COUNTER.fetch_add(1, Ordering::Relaxed))
     };
     ClientMsgId::fresh(now, noise)
-}
-
-/// The clock, in milliseconds since the Unix epoch.
-pub fn now_ms() -> f64 {
-    #[cfg(feature = "hydrate")]
-    return js_sys::Date::now();
-    #[cfg(not(feature = "hydrate"))]
-    return std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_millis() as f64);
 }
 
 /// Up to two initials of a name, for its avatar.

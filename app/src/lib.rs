@@ -3,6 +3,7 @@
 
 pub mod by_room;
 pub mod chat;
+pub mod clock;
 pub mod components;
 pub mod history;
 pub mod locale;

@@ -125,7 +125,7 @@ impl Reader {
         #[cfg(feature = "ssr")]
         if let Some(request) = use_context::<http::request::Parts>() {
             let header = |name| request.headers.get(name).and_then(|v| v.to_str().ok());
-            let now = crate::chat::now_ms() as i64;
+            let now = crate::clock::now_ms() as i64;
             return Reader::of_request(header(http::header::COOKIE), header(http::header::ACCEPT_LANGUAGE), now);
         }
         #[cfg(feature = "hydrate")]
@@ -133,10 +133,10 @@ impl Reader {
             let number = |name: &str| html.get_attribute(name).and_then(|t| t.parse::<i64>().ok());
             let lang = html.get_attribute("lang").and_then(|l| Lang::parse(&l)).unwrap_or_default();
             let utc_offset_min = number("data-tz").and_then(|m| i32::try_from(m).ok()).unwrap_or(0);
-            let rendered_at = number("data-rendered").unwrap_or_else(|| crate::chat::now_ms() as i64);
+            let rendered_at = number("data-rendered").unwrap_or_else(|| crate::clock::now_ms() as i64);
             return Reader { lang, utc_offset_min, rendered_at };
         }
-        Reader { rendered_at: crate::chat::now_ms() as i64, ..Reader::default() }
+        Reader { rendered_at: crate::clock::now_ms() as i64, ..Reader::default() }
     }
 }
 
@@ -232,7 +232,7 @@ impl Locale {
 
     /// What time it is for the page (tracks going live, and each midnight).
     pub fn now(self) -> i64 {
-        self.rendered_at.get().unwrap_or_else(|| crate::chat::now_ms() as i64)
+        self.rendered_at.get().unwrap_or_else(|| crate::clock::now_ms() as i64)
     }
 
     /// Local date and time of an instant (tracks the zone).
