@@ -104,6 +104,22 @@ pub fn fresh_id() -> Result<ClientMsgId, SecretError> {
     Ok(ClientMsgId::fresh(now, u64::from_le_bytes(random_bytes::<8>()?)))
 }
 
+/// How a guest's id begins.
+const GUEST: &str = "guest-";
+
+/// A new guest: a plain client, a new one for each connection, named `guest-` and
+/// four hex digits.
+pub fn new_guest() -> Result<User, SecretError> {
+    let hex: String = random_bytes::<6>()?.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(User { id: UserId(format!("{GUEST}{hex}")), name: format!("guest-{}", &hex[..4]) })
+}
+
+/// Whether `id` is a plain client's guest (a new one for each connection, so never
+/// kept as one of the people an `@name` names).
+pub fn is_guest(id: &UserId) -> bool {
+    id.as_str().starts_with(GUEST)
+}
+
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();

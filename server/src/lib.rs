@@ -20,6 +20,7 @@ pub mod search;
 pub mod session;
 pub mod socket;
 pub mod store;
+pub mod words;
 
 use admission::Admission;
 use app::shell;

@@ -2,17 +2,15 @@
 //! `typing` and `history`. Every refusal is a [`FrameError`] the client is told about;
 //! nothing here ends the connection.
 
-use super::connection::{Connection, Follow};
-use super::rooms::{Feed, Joined};
+use super::rooms::{joined_frame, MAX_ROOMS_PER_CONNECTION};
+use super::state::{Connection, Follow};
 use super::transport::Transport;
-use super::MAX_ROOMS_PER_CONNECTION;
 use crate::hub::{Answer, PostOutcome};
 use crate::identity::{fresh_id, SecretError};
-use crate::store::{Post, Refusal, StoreError};
+use crate::store::{unavailable, Post, Refusal};
 use app::protocol::{
     ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, Seq, ServerMsg, User, HISTORY_PAGE, MAX_REACTIONS,
 };
-use std::sync::Arc;
 use tokio_stream::wrappers::BroadcastStream;
 
 impl<T: Transport> Connection<T> {
@@ -184,7 +182,7 @@ impl<T: Transport> Connection<T> {
         }
         let Some(feed) = self.rooms.get(&room).map(|j| j.feed.clone()) else { return Ok(Vec::new()) };
         feed.hold();
-        match self.joined_frame(&room, after).await {
+        match joined_frame(&self.cx.hub, &room, after).await {
             Ok((frame, newest)) => {
                 self.cx.hub.caught_up(&room, newest);
                 // The history first, then what the room sent meanwhile.
@@ -261,20 +259,6 @@ impl<T: Transport> Connection<T> {
         Ok(())
     }
 
-    /// Into a room: its frames (held until its history is written: see
-    /// [`Feed::release`]), and a place in its presence (for someone who said hello; a
-    /// visitor only watches).
-    pub(super) fn enter(&mut self, room: RoomId, user: Option<&User>) {
-        let feed = Arc::new(Feed::new(self.wire.clone(), T::live));
-        let membership = self.cx.hub.join(&room, user, feed.clone());
-        self.rooms.insert(room, Joined { feed, membership });
-    }
-
-    /// Out of a room.
-    pub(super) fn leave(&mut self, room: &RoomId) {
-        self.rooms.remove(room);
-    }
-
     /// The newest number of `room`, a room not joined here, as the store has it; a room
     /// that has no message (in the store) and nobody in it (on any node) is refused, so
     /// that no read position or setting is kept for a room that does not exist.
@@ -310,10 +294,4 @@ fn refused(refusal: Refusal) -> FrameError {
             format!("a message has at most {MAX_REACTIONS} kinds of reaction"),
         ),
     }
-}
-
-/// What a client is told when the store fails it; the cause goes to the log.
-pub fn unavailable(e: StoreError) -> FrameError {
-    tracing::error!("{e}");
-    FrameError::new(ErrorReason::Unavailable, "messages cannot be stored or loaded right now; try again")
 }

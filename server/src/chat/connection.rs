@@ -5,13 +5,12 @@
 //! has them: the rooms and the writer.) What the frames look like is the
 //! transport's business; everything else is the same for every kind of client.
 
-use super::rooms::Joins;
+use super::context::Context;
+use super::state::{Connection, Follow};
 use super::transport::Transport;
-use super::Context;
-use crate::hub::{Following, Frame};
-use crate::limits::{Bucket, MOVES_RATE, PAGES_RATE, SEARCH_RATE, TYPING_RATE};
+use crate::hub::Frame;
 use crate::socket::{finish, read_failure, Attention, Ending, Frames, Heartbeat, Wire};
-use app::protocol::{Close, ServerMsg, User};
+use app::protocol::{Close, ServerMsg};
 use bytes::Bytes;
 use futures::StreamExt;
 use std::{
@@ -21,36 +20,9 @@ use std::{
         Arc,
     },
 };
-use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream, WatchStream};
+use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, WatchStream};
 use tokio_tungstenite::tungstenite::Message;
 use tracing::Instrument;
-
-/// A connection's state between frames.
-pub(super) struct Connection<T> {
-    pub(super) cx: Context,
-    pub(super) transport: T,
-    /// Where its frames go: its own answers, and its rooms' frames.
-    pub(super) wire: Arc<Wire>,
-    pub(super) posts: Bucket,
-    pub(super) typing: Bucket,
-    /// Joins, leaves and renames: each one is announced to everyone in the room.
-    pub(super) moves: Bucket,
-    /// Searches it may make.
-    pub(super) searches: Bucket,
-    /// History pages it may load, rooms it is in loaded again included.
-    pub(super) pages: Bucket,
-    pub(super) user: Option<User>,
-    pub(super) rooms: Joins,
-    /// The person's unread counts, once asked for (boxed: most connections never ask).
-    pub(super) following: Option<Box<Follow>>,
-}
-
-/// A connection's feed of its person's unread counts.
-pub(super) struct Follow {
-    pub(super) feed: BroadcastStream<Frame>,
-    /// Declared after the feed, so that the counts are let go once no feed is left.
-    pub(super) _following: Following,
-}
 
 /// Runs one connection: its frames to read, and the wire its frames are written to.
 /// Not an `async fn`, so the span is made before the connection's future.
@@ -74,19 +46,7 @@ async fn run<T: Transport>(mut frames: Frames, wire: Arc<Wire>, cx: Context, tra
     // show it (plain clients do not), so only they count towards its refresh budget.
     let mut directory = T::ROOM_LIST.then(|| WatchStream::from_changes(cx.hub.directory()));
     let mut heartbeat = Heartbeat::new(cx.liveness);
-    let mut conn = Connection {
-        posts: Bucket::new(cx.rate),
-        cx,
-        transport,
-        wire: wire.clone(),
-        typing: Bucket::new(TYPING_RATE),
-        moves: Bucket::new(MOVES_RATE),
-        searches: Bucket::new(SEARCH_RATE),
-        pages: Bucket::new(PAGES_RATE),
-        user: None,
-        rooms: Joins::default(),
-        following: None,
-    };
+    let mut conn = Connection::new(cx, transport, wire.clone());
     Box::pin(conn.open()).await;
 
     let ending = loop {
@@ -101,7 +61,7 @@ async fn run<T: Transport>(mut frames: Frames, wire: Arc<Wire>, cx: Context, tra
                 // Rare, and it waits on the store: boxed, so that state does not sit in
                 // every connection's task.
                 Attention::Behind => {
-                    Box::pin(conn.catch_up_all()).await;
+                    Box::pin(conn.rooms.catch_up_all::<T>(&conn.cx.hub, &conn.wire)).await;
                     continue;
                 }
             },
@@ -187,17 +147,6 @@ impl<T: Transport> Connection<T> {
             tracing::debug!(reason = ?e.reason, "refused a frame: {e}");
             vec![e.into()]
         })
-    }
-
-    /// Answers and events for the peer, as its transport writes them, in one write.
-    pub(super) fn send(&self, msgs: impl IntoIterator<Item = ServerMsg>) {
-        let mut out: Vec<Bytes> = Vec::new();
-        for msg in msgs {
-            T::write(&msg, &mut out);
-        }
-        if !out.is_empty() {
-            self.wire.send(out);
-        }
     }
 }
 

@@ -1,26 +1,29 @@
 //! Chat connections: the upgrade at `/ws` (the chat protocol) and at `/` (plain
-//! WebSocket clients), each run as a task of its own by one connection skeleton
-//! (`connection.rs`) that differs only in how frames are read and written
-//! (`transport.rs`). The commands a client may send are answered in `commands.rs`;
-//! the rooms a connection has joined, and catching up on them, live in `rooms.rs`.
+//! WebSocket clients), each run as a task of its own by one connection skeleton that
+//! differs only in how frames are read and written. From the bottom up, each module
+//! depending only on those before it: `transport.rs` (JSON frames or plain lines),
+//! `context.rs` (what the server gives every connection), `rooms.rs` (the rooms a
+//! connection has joined, each one's feed, catching up on them), `state.rs` (what a
+//! connection keeps between frames), `commands.rs` (each command's answer) and
+//! `connection.rs` (the loop); the upgrades, here, on top.
 
 mod commands;
 mod connection;
+mod context;
 mod rooms;
+mod state;
 #[cfg(test)]
 mod tests;
 mod transport;
 
-pub use commands::unavailable;
 pub use connection::serve;
-pub use transport::{is_guest, plain_line, Plain, Protocol, Transport};
+pub use context::Context;
+pub use rooms::MAX_ROOMS_PER_CONNECTION;
+pub use transport::{plain_line, Plain, Protocol, Transport};
 
 use crate::admission::{Admission, Pass, Refused};
-use crate::hub::Hub;
-use crate::identity::Identity;
-use crate::limits::Rate;
 use crate::origin::{AllowedOrigins, CrossOrigin};
-use crate::socket::{Liveness, Upgrade};
+use crate::socket::Upgrade;
 use axum::{
     extract::{ConnectInfo, Request, State},
     http::{header, HeaderMap, StatusCode},
@@ -28,23 +31,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures::FutureExt;
-use std::{net::SocketAddr, sync::Arc};
-use tokio_util::{sync::CancellationToken, task::TaskTracker};
-
-/// Most rooms one connection may have joined at once.
-pub const MAX_ROOMS_PER_CONNECTION: usize = 32;
-
-/// Everything a connection needs from the server; each connection keeps a copy, so
-/// it stays small.
-#[derive(Clone)]
-pub struct Context {
-    pub hub: Arc<Hub>,
-    pub identity: Identity,
-    pub liveness: Liveness,
-    pub rate: Rate,
-    /// Cancelled when the server shuts down: every connection closes with "going away".
-    pub shutdown: CancellationToken,
-}
+use std::net::SocketAddr;
+use tokio_util::task::TaskTracker;
 
 /// What the upgrade handlers need: who may connect, and where connections are counted.
 #[derive(Clone)]

@@ -7,10 +7,10 @@
 //! node's account) makes the connection catch up from the store, so nothing is ever
 //! skipped silently and the numbers arrive in order.
 
-use super::connection::Connection;
 use super::transport::Transport;
-use crate::hub::{Frame, Listener, Membership};
+use crate::hub::{Frame, Hub, Listener, Membership};
 use crate::socket::Wire;
+use crate::store::unavailable;
 use app::protocol::{FrameError, RoomId, Seq, ServerMsg, HISTORY_PAGE, MAX_REPLAY};
 use bytes::Bytes;
 use std::{
@@ -18,6 +18,8 @@ use std::{
     time::Duration,
 };
 
+/// Most rooms one connection may have joined at once.
+pub const MAX_ROOMS_PER_CONNECTION: usize = 32;
 /// Frames a feed holds while its history loads; past this, the rest is read from the
 /// store afterwards.
 const MAX_HELD: usize = 1024;
@@ -179,20 +181,21 @@ impl Joins {
     }
 }
 
-impl<T: Transport> Connection<T> {
+/// What a connection that fell behind its rooms missed.
+impl Joins {
     /// Catches up every room whose feed asked for it.
-    pub(super) async fn catch_up_all(&mut self) {
-        for room in self.rooms.behind() {
-            self.catch_up(room).await;
+    pub(super) async fn catch_up_all<T: Transport>(&self, hub: &Hub, wire: &Wire) {
+        for room in self.behind() {
+            self.catch_up::<T>(hub, wire, room).await;
         }
     }
 
     /// What a connection that fell behind a room missed, from the store, then what the
     /// room sent meanwhile.
-    async fn catch_up(&mut self, room: RoomId) {
-        let Some(feed) = self.rooms.get(&room).map(|j| j.feed.clone()) else { return };
+    async fn catch_up<T: Transport>(&self, hub: &Hub, wire: &Wire, room: RoomId) {
+        let Some(feed) = self.get(&room).map(|j| j.feed.clone()) else { return };
         let after = feed.delivered();
-        let (mut out, newest) = match self.joined_frame(&room, Some(after)).await {
+        let (mut out, newest) = match joined_frame(hub, &room, Some(after)).await {
             Ok((frame, newest)) => match frame {
                 // Within reach: just the missed messages, as live frames.
                 ServerMsg::Joined { messages, complete: true, .. } => {
@@ -207,41 +210,41 @@ impl<T: Transport> Connection<T> {
             }
         };
         // Presence changes may have been among the missed frames.
-        out.push(ServerMsg::Presence { online: self.cx.hub.online(&room), room });
-        self.send(out);
+        out.push(ServerMsg::Presence { online: hub.online(&room), room });
+        T::send(wire, out);
         feed.release(newest);
     }
+}
 
-    /// The `joined` frame for a room: the latest page, or everything after `after` when
-    /// that is within [`MAX_REPLAY`]. Also the newest number it covers.
-    pub(super) async fn joined_frame(&self, room: &RoomId, after: Option<Seq>) -> Result<(ServerMsg, Seq), FrameError> {
-        let store = self.cx.hub.store();
-        let online = self.cx.hub.online(room);
-        let wrap = |e| super::commands::unavailable(e).about(Some(room), None);
-        if let Some(after) = after {
-            let missed = store.after(room, after, MAX_REPLAY + 1).await.map_err(wrap)?;
-            if missed.len() <= MAX_REPLAY {
-                let newest = missed.last().map_or(after, |m| m.seq);
-                // A number beyond this room's newest is from some other history: reload.
-                let known =
-                    !missed.is_empty() || after == 0 || store.after(room, after - 1, 1).await.map_err(wrap)?.len() == 1;
-                if known {
-                    let has_older = after > 0 || missed.first().is_some_and(|m| m.seq > 1);
-                    let frame =
-                        ServerMsg::Joined { room: room.clone(), messages: missed, complete: true, has_older, online };
-                    return Ok((frame, newest));
-                }
+/// The `joined` frame for a room: the latest page, or everything after `after` when
+/// that is within [`MAX_REPLAY`]. Also the newest number it covers.
+pub(super) async fn joined_frame(hub: &Hub, room: &RoomId, after: Option<Seq>) -> Result<(ServerMsg, Seq), FrameError> {
+    let store = hub.store();
+    let online = hub.online(room);
+    let wrap = |e| unavailable(e).about(Some(room), None);
+    if let Some(after) = after {
+        let missed = store.after(room, after, MAX_REPLAY + 1).await.map_err(wrap)?;
+        if missed.len() <= MAX_REPLAY {
+            let newest = missed.last().map_or(after, |m| m.seq);
+            // A number beyond this room's newest is from some other history: reload.
+            let known =
+                !missed.is_empty() || after == 0 || store.after(room, after - 1, 1).await.map_err(wrap)?.len() == 1;
+            if known {
+                let has_older = after > 0 || missed.first().is_some_and(|m| m.seq > 1);
+                let frame =
+                    ServerMsg::Joined { room: room.clone(), messages: missed, complete: true, has_older, online };
+                return Ok((frame, newest));
             }
         }
-        let page = store.latest(room, HISTORY_PAGE).await.map_err(wrap)?;
-        let newest = page.messages.last().map_or(0, |m| m.seq);
-        let frame = ServerMsg::Joined {
-            room: room.clone(),
-            messages: page.messages,
-            complete: after.is_none(),
-            has_older: page.has_older,
-            online,
-        };
-        Ok((frame, newest))
     }
+    let page = store.latest(room, HISTORY_PAGE).await.map_err(wrap)?;
+    let newest = page.messages.last().map_or(0, |m| m.seq);
+    let frame = ServerMsg::Joined {
+        room: room.clone(),
+        messages: page.messages,
+        complete: after.is_none(),
+        has_older: page.has_older,
+        online,
+    };
+    Ok((frame, newest))
 }

@@ -4,12 +4,9 @@
 //! as `name: text`. Both run on the same connection: only reading and writing differ.
 
 use crate::hub::Frame;
-use crate::identity::{fresh_id, random_bytes};
-use crate::socket::frames;
-use crate::socket::Ending;
-use app::protocol::{
-    ChatMessage, ClientMsg, Close, ErrorReason, FrameError, MessageKind, RoomId, ServerMsg, User, UserId,
-};
+use crate::identity::{fresh_id, new_guest, SecretError};
+use crate::socket::{frames, Ending, Wire};
+use app::protocol::{ChatMessage, ClientMsg, Close, ErrorReason, FrameError, MessageKind, RoomId, ServerMsg, User};
 use bytes::Bytes;
 
 /// One way of speaking over a chat connection.
@@ -33,6 +30,17 @@ pub trait Transport: Send + Sync + 'static {
 
     /// A frame from a room, as this kind of peer reads it (the same bytes for all).
     fn live(frame: &Frame) -> Option<Bytes>;
+
+    /// Answers and events for the peer, as this kind of peer reads them, in one write.
+    fn send(wire: &Wire, msgs: impl IntoIterator<Item = ServerMsg>) {
+        let mut out: Vec<Bytes> = Vec::new();
+        for msg in msgs {
+            Self::write(&msg, &mut out);
+        }
+        if !out.is_empty() {
+            wire.send(out);
+        }
+    }
 }
 
 /// The chat protocol: JSON text frames both ways.
@@ -63,25 +71,15 @@ impl Transport for Protocol {
     }
 }
 
-/// How a guest's id begins.
-const GUEST: &str = "guest-";
-
-/// Whether `id` is a plain client's guest (a new one for each connection, so never
-/// kept as one of the people an `@name` names).
-pub fn is_guest(id: &UserId) -> bool {
-    id.as_str().starts_with(GUEST)
-}
-
 /// A plain client: a guest in the lobby, lines of text both ways.
 pub struct Plain {
     guest: User,
 }
 
 impl Plain {
-    /// A new guest, named `guest-` and four hex digits.
-    pub fn guest() -> Result<Plain, crate::identity::SecretError> {
-        let hex: String = random_bytes::<6>()?.iter().map(|b| format!("{b:02x}")).collect();
-        let guest = User { id: UserId(format!("{GUEST}{hex}")), name: format!("guest-{}", &hex[..4]) };
+    /// A new guest (see [`new_guest`]).
+    pub fn guest() -> Result<Plain, SecretError> {
+        let guest = new_guest()?;
         tracing::debug!(guest = %guest.name, "plain client connected");
         Ok(Plain { guest })
     }

@@ -5,6 +5,7 @@
 
 use super::{Fanout, Frame, Shared};
 use crate::bus::{Envelope, Event, Inbound};
+use crate::identity::is_guest;
 use crate::store::Store;
 use app::protocol::{RoomId, Seq, ServerMsg};
 use std::{
@@ -174,7 +175,7 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
             }
             Event::Here { room, user } => {
                 // Someone who said hello there: that node keeps their name in the store.
-                if !crate::chat::is_guest(&user.id) {
+                if !is_guest(&user.id) {
                     shared.people().seen(&user);
                 }
                 shared.rooms().remote_set(&node, &room, &user.id, Some(user.name))

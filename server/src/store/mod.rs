@@ -8,9 +8,10 @@ pub mod sqlite;
 #[cfg(test)]
 mod tests;
 
-use crate::search::Query;
+use crate::words::Query;
 use app::protocol::{
-    toggle_reaction, ChatMessage, ClientMsgId, HistoryPage, Level, MessageKind, Quote, RoomId, Seq, User, UserId,
+    toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, FrameError, HistoryPage, Level, MessageKind, Quote, RoomId,
+    Seq, User, UserId,
 };
 use async_trait::async_trait;
 use std::{error::Error, sync::Arc};
@@ -306,6 +307,12 @@ impl StoreError {
         }
         false
     }
+}
+
+/// What a client is told when the store fails it; the cause goes to the log.
+pub fn unavailable(e: StoreError) -> FrameError {
+    tracing::error!("{e}");
+    FrameError::new(ErrorReason::Unavailable, "messages cannot be stored or loaded right now; try again")
 }
 
 #[async_trait]

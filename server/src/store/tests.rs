@@ -127,7 +127,7 @@ async fn read_positions_move_forward_and_count_what_came_since(open: Reopen) {
 
 /// What a search typed as `text` finds: (room, seq), newest first, all pages.
 pub(super) async fn found(store: &dyn Store, text: &str) -> Vec<(String, Seq)> {
-    let query = crate::search::query(text).expect("words to look for");
+    let query = crate::words::query(text).expect("words to look for");
     let mut out = Vec::new();
     let mut before = None;
     loop {

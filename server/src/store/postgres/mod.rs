@@ -13,7 +13,7 @@ mod schema;
 mod search;
 
 use super::{history, Appended, Found, Post, Store, StoreError, Unread};
-use crate::search::Query;
+use crate::words::Query;
 use app::protocol::{ChatMessage, HistoryPage, Level, RoomId, Seq, User, UserId};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};

@@ -3,8 +3,8 @@
 
 use super::reading::{row_to_message_at, COLUMNS};
 use super::{query, PostgresStore};
-use crate::search::Query;
 use crate::store::{Found, Post, StoreError};
+use crate::words::Query;
 use app::protocol::{MessageKind, Quote};
 
 /// Indexes messages (rooms, numbers and their words, space-separated), in the order
@@ -23,7 +23,7 @@ pub(super) async fn index(
     let (mut rooms, mut seqs, mut words) = (Vec::new(), Vec::new(), Vec::new());
     for (post, (seq, state, _)) in batch.iter().zip(numbered) {
         let (Some(seq), "new") = (*seq, state.as_str()) else { continue };
-        let words_of = |text: &str| crate::search::tokens(text).join(" ");
+        let words_of = |text: &str| crate::words::tokens(text).join(" ");
         match (post.kind, post.target) {
             (MessageKind::Text, _) => {
                 rooms.push(post.room.as_str());
@@ -70,7 +70,7 @@ pub(super) async fn index_stored(tx: &tokio_postgres::Transaction<'_>) -> Result
     for chunk in rows.chunks(1_000) {
         let rooms: Vec<&str> = chunk.iter().map(|r| r.get(0)).collect();
         let seqs: Vec<i64> = chunk.iter().map(|r| r.get(1)).collect();
-        let words: Vec<String> = chunk.iter().map(|r| crate::search::tokens(r.get(2)).join(" ")).collect();
+        let words: Vec<String> = chunk.iter().map(|r| crate::words::tokens(r.get(2)).join(" ")).collect();
         tx.execute(INSERT_DOCS, &[&rooms, &seqs, &words]).await?;
     }
     Ok(())

@@ -12,7 +12,7 @@ mod search;
 mod tests;
 
 use super::{history, Appended, Found, Post, Store, StoreError, Unread};
-use crate::search::Query;
+use crate::words::Query;
 use app::protocol::{ChatMessage, HistoryPage, Level, RoomId, Seq, User, UserId};
 use async_trait::async_trait;
 use messages::{append_batch, Writer};

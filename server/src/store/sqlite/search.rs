@@ -2,8 +2,8 @@
 //! the number kept in the message's row (`doc`).
 
 use super::reading::{row_to_message_at, COLUMNS};
-use crate::search::Query;
 use crate::store::Found;
+use crate::words::Query;
 use rusqlite::{params, Connection};
 
 /// Indexes every text message stored before there was a search index, in the order
@@ -25,7 +25,7 @@ pub(super) fn index_stored(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<(
 /// Indexes the message numbered `doc` in the search index under the words of `text`.
 pub(super) fn put_words(tx: &rusqlite::Transaction<'_>, doc: i64, text: &str) -> rusqlite::Result<()> {
     tx.prepare_cached("INSERT INTO search_index (rowid, words) VALUES (?1, ?2)")?
-        .execute(params![doc, crate::search::tokens(text).join(" ")])?;
+        .execute(params![doc, crate::words::tokens(text).join(" ")])?;
     Ok(())
 }
 

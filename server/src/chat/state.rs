@@ -1,0 +1,79 @@
+//! What one connection keeps between frames: who it is, the rooms it is in, how much it
+//! may still do (its rates), its person's unread counts once asked for, and the wire
+//! it writes to; and what every part of the connection does with them: write answers,
+//! enter and leave rooms.
+
+use super::context::Context;
+use super::rooms::{Feed, Joined, Joins};
+use super::transport::Transport;
+use crate::hub::{Following, Frame};
+use crate::limits::{Bucket, MOVES_RATE, PAGES_RATE, SEARCH_RATE, TYPING_RATE};
+use crate::socket::Wire;
+use app::protocol::{RoomId, ServerMsg, User};
+use std::sync::Arc;
+use tokio_stream::wrappers::BroadcastStream;
+
+/// A connection's state between frames.
+pub(super) struct Connection<T> {
+    pub(super) cx: Context,
+    pub(super) transport: T,
+    /// Where its frames go: its own answers, and its rooms' frames.
+    pub(super) wire: Arc<Wire>,
+    pub(super) posts: Bucket,
+    pub(super) typing: Bucket,
+    /// Joins, leaves and renames: each one is announced to everyone in the room.
+    pub(super) moves: Bucket,
+    /// Searches it may make.
+    pub(super) searches: Bucket,
+    /// History pages it may load, rooms it is in loaded again included.
+    pub(super) pages: Bucket,
+    pub(super) user: Option<User>,
+    pub(super) rooms: Joins,
+    /// The person's unread counts, once asked for (boxed: most connections never ask).
+    pub(super) following: Option<Box<Follow>>,
+}
+
+/// A connection's feed of its person's unread counts.
+pub(super) struct Follow {
+    pub(super) feed: BroadcastStream<Frame>,
+    /// Declared after the feed, so that the counts are let go once no feed is left.
+    pub(super) _following: Following,
+}
+
+impl<T: Transport> Connection<T> {
+    /// A connection that has said nothing yet and is in no room.
+    pub(super) fn new(cx: Context, transport: T, wire: Arc<Wire>) -> Connection<T> {
+        Connection {
+            posts: Bucket::new(cx.rate),
+            cx,
+            transport,
+            wire,
+            typing: Bucket::new(TYPING_RATE),
+            moves: Bucket::new(MOVES_RATE),
+            searches: Bucket::new(SEARCH_RATE),
+            pages: Bucket::new(PAGES_RATE),
+            user: None,
+            rooms: Joins::default(),
+            following: None,
+        }
+    }
+
+    /// Answers and events for the peer, as its transport writes them, in one write.
+    pub(super) fn send(&self, msgs: impl IntoIterator<Item = ServerMsg>) {
+        T::send(&self.wire, msgs);
+    }
+
+    /// Into a room: its frames (held until its history is written: see
+    /// [`Feed::release`]), and a place in its presence (for someone who said hello; a
+    /// visitor only watches).
+    pub(super) fn enter(&mut self, room: RoomId, user: Option<&User>) {
+        let feed = Arc::new(Feed::new(self.wire.clone(), T::live));
+        let membership = self.cx.hub.join(&room, user, feed.clone());
+        self.rooms.insert(room, Joined { feed, membership });
+    }
+
+    /// Out of a room.
+    pub(super) fn leave(&mut self, room: &RoomId) {
+        self.rooms.remove(room);
+    }
+}
