@@ -3,18 +3,20 @@
 //! broadcasts each stored message to its room as one frame serialized once, in the
 //! order the store numbered them.
 //!
-//! Each room hands its frames to its members' [`Listener`]s as they go out, from the
-//! task that sends them: a connection's listener writes them straight to its socket
-//! (see `chat/rooms.rs`), so a delivery wakes no task. Connections themselves, and
-//! shutting them down, are not the hub's: see `chat/`.
+//! Each room hands its frames to its members' [`Listener`]s as they go out
+//! (`fanout.rs`), from the task that sends them: a connection's listener writes them
+//! straight to its socket (see `chat/rooms.rs`), so a delivery wakes no task.
+//! Connections themselves, and shutting them down, are not the hub's: see `chat/`.
 //!
 //! With several nodes (see `cluster.rs`), every node's writer stores into the shared
 //! database and tells the others over the [`Bus`]; each node delivers a room's messages
-//! to its own connections in number order, filling any gap from the store, and lists
-//! everyone present on any node.
+//! to its own connections in number order (`order.rs`, the same on one node), filling
+//! any gap from the store, and lists everyone present on any node.
 
 mod cluster;
 mod directory;
+mod fanout;
+mod order;
 mod people;
 mod presence;
 mod reading;
@@ -25,116 +27,21 @@ use crate::socket::Wire;
 use crate::store::{Post, Store, StoreError};
 use app::protocol::{ChatMessage, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
 use bytes::Bytes;
-use cluster::Order;
 pub use directory::MAX_LISTED_ROOMS;
+use fanout::Fanout;
+pub use fanout::{Frame, Listener};
+use order::Order;
 use presence::Remote;
 pub use reading::Following;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
-    sync::{Arc, Mutex, MutexGuard, OnceLock},
+    sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio_util::sync::CancellationToken;
 use writer::{write_loop, writer_stopped, Reply, Write, WRITE_QUEUE};
 pub use writer::{Answer, PostOutcome, MAX_BATCH};
-
-/// One frame for a room's members, serialized and framed once and shared.
-#[derive(Debug, Clone)]
-pub struct Frame {
-    /// For stored messages: the number, so a connection can skip what it already has.
-    pub seq: Option<Seq>,
-    /// The whole WebSocket frame, as chat protocol clients read it.
-    pub bytes: Bytes,
-    /// The message itself, for members that show it differently (plain clients).
-    pub message: Option<Arc<ChatMessage>>,
-    /// The message as plain clients read it, framed by the first one that needs it.
-    plain: OnceLock<Option<Bytes>>,
-}
-
-impl Frame {
-    fn new(seq: Option<Seq>, msg: &ServerMsg, message: Option<Arc<ChatMessage>>) -> Frame {
-        Frame { seq, bytes: crate::socket::frames::text(&msg.encode()), message, plain: OnceLock::new() }
-    }
-
-    fn event(msg: &ServerMsg) -> Frame {
-        Frame::new(None, msg, None)
-    }
-
-    /// The frame as plain clients read it: made by `make` once, for all of them.
-    pub fn plain(&self, make: impl FnOnce(&ChatMessage) -> Option<Bytes>) -> Option<&Bytes> {
-        self.plain.get_or_init(|| self.message.as_deref().and_then(make)).as_ref()
-    }
-
-    /// The frame's text, as the client reads it.
-    pub fn text(&self) -> &str {
-        std::str::from_utf8(crate::socket::frames::payload(&self.bytes)).unwrap_or_default()
-    }
-}
-
-/// Where a room's frames go: one connection's place in the room. Offered every frame
-/// the room sends, in order, by the task sending it, so it must not wait.
-pub trait Listener: Send + Sync {
-    fn offer(&self, frame: &Frame);
-
-    /// Several frames in a row, which should leave in one write.
-    fn offer_all(&self, frames: &[Frame]) {
-        for frame in frames {
-            self.offer(frame);
-        }
-    }
-}
-
-/// A room's listeners.
-#[derive(Default)]
-struct Fanout {
-    listeners: Vec<Arc<dyn Listener>>,
-    /// While a batch is delivered: its frames, handed over together at the end.
-    corked: Option<Vec<Frame>>,
-}
-
-impl Fanout {
-    fn send(&mut self, frame: Frame) {
-        match &mut self.corked {
-            Some(corked) => corked.push(frame),
-            None => self.offer(&frame),
-        }
-    }
-
-    /// Hands a frame to every listener now. (Events: never part of a batch.)
-    fn offer(&self, frame: &Frame) {
-        for listener in &self.listeners {
-            listener.offer(frame);
-        }
-    }
-
-    /// Gathers frames until [`Fanout::uncork`].
-    fn cork(&mut self) {
-        self.corked.get_or_insert_with(Vec::new);
-    }
-
-    fn uncork(&mut self) {
-        match self.corked.take().as_deref() {
-            None | Some([]) => {}
-            Some([frame]) => self.offer(frame),
-            Some(frames) => self.listeners.iter().for_each(|l| l.offer_all(frames)),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.listeners.is_empty()
-    }
-
-    fn add(&mut self, listener: Arc<dyn Listener>) {
-        self.listeners.push(listener);
-    }
-
-    fn remove(&mut self, listener: &Arc<dyn Listener>) {
-        if let Some(at) = self.listeners.iter().position(|l| Arc::ptr_eq(l, listener)) {
-            self.listeners.swap_remove(at);
-        }
-    }
-}
 
 struct Room {
     feed: Fanout,
@@ -244,7 +151,7 @@ impl Shared {
         let mut touched: Vec<RoomId> = Vec::new();
         for (room, frame) in frames {
             if let Some(live) = rooms.live.get_mut(&room) {
-                if live.feed.corked.is_none() {
+                if !live.feed.is_corked() {
                     live.feed.cork();
                     touched.push(room);
                 }
