@@ -1,9 +1,9 @@
 //! Who is who: session tokens that bind a user id to a display name, signed with the
 //! server's secret (HMAC-SHA256), so nobody can post as someone else by editing frames.
 
-use app::protocol::{validate_name, ClientMsgId, User, UserId};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use hmac::{Hmac, Mac};
+use palaver_protocol::{validate_name, ClientMsgId, User, UserId};
 use sha2::Sha256;
 use std::{path::Path, sync::Arc};
 

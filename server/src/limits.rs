@@ -1,7 +1,7 @@
 //! How fast a client may act: the token bucket behind every per-connection and
 //! per-address rate, and the rates that are not settings.
 
-use app::protocol::{ErrorReason, FrameError, RATE_BURST, RATE_PER_SEC};
+use palaver_protocol::{ErrorReason, FrameError, RATE_BURST, RATE_PER_SEC};
 use std::time::Duration;
 use tokio::time::Instant;
 

@@ -10,7 +10,6 @@ use app::components::search_page::RenderedSearch;
 use app::history::RenderedPage;
 use app::locale::{Lang, LANG_COOKIE};
 use app::location::Place;
-use app::protocol::{RoomId, Seq, ServerMsg, HISTORY_PAGE};
 use app::shell;
 use app::start::PageStart;
 use axum::{
@@ -20,6 +19,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use leptos::prelude::LeptosOptions;
+use palaver_protocol::{RoomId, Seq, ServerMsg, HISTORY_PAGE};
 use std::sync::Arc;
 
 /// How long the language chosen with the page's switch is remembered: a year.

@@ -4,7 +4,7 @@
 
 use crate::store::{unavailable, Store};
 use crate::words::{marks, query};
-use app::protocol::{FrameError, SearchHit, SEARCH_PAGE};
+use palaver_protocol::{FrameError, SearchHit, SEARCH_PAGE};
 
 /// A page of the messages found for a query as typed, newest first, their matches
 /// marked; and where the next page starts, if there is more. The socket and the search

@@ -7,13 +7,13 @@
 
 use crate::chat::Gate;
 use crate::listen::read_body;
-use app::protocol::User;
 use axum::{
     body::Body,
     extract::State,
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
+use palaver_protocol::User;
 
 pub const SESSION_COOKIE: &str = "palaver_session";
 /// How long a browser keeps the session: a year, as it keeps the token.

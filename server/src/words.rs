@@ -10,7 +10,7 @@
 //! words as they are (SQLite's FTS5, PostgreSQL's `tsvector`), so both find the same
 //! messages for the same query.
 
-use app::protocol::{has_control, ErrorReason, FrameError, MAX_QUERY_CHARS};
+use palaver_protocol::{has_control, ErrorReason, FrameError, MAX_QUERY_CHARS};
 use std::collections::HashSet;
 use unicode_normalization::UnicodeNormalization;
 

@@ -3,11 +3,11 @@
 
 mod common;
 
-use app::protocol::{
+use common::{room_id, Client, TestServer};
+use palaver_protocol::{
     ClientMsg, ClientMsgId, Close, ErrorReason, Hello, Level, MessageKind, RoomId, RoomUnread, Seq, ServerMsg,
     HISTORY_PAGE, MAX_FRAME_BYTES, MAX_TEXT_CHARS,
 };
-use common::{room_id, Client, TestServer};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::{
     protocol::frame::{
@@ -863,7 +863,7 @@ async fn text_edited_away_is_served_to_nobody_and_kept_nowhere() {
     // Ann types a secret into her message, then takes it out again.
     edit_in_lobby(&mut ann, "e1", first, &format!("the plan: {SECRET}")).await;
     let last = edit_in_lobby(&mut ann, "e2", first, "the plan, later").await;
-    let none_shows_it = |what: &str, messages: &[app::protocol::ChatMessage]| {
+    let none_shows_it = |what: &str, messages: &[palaver_protocol::ChatMessage]| {
         for m in messages {
             let quoted = m.quote.as_ref().map_or("", |q| q.text.as_str());
             assert!(!m.text.contains(SECRET) && !quoted.contains(SECRET), "{what}: {m:?}");
@@ -1014,7 +1014,7 @@ async fn replies_reactions_and_mentions_over_real_sockets() {
 
 #[tokio::test]
 async fn search_finds_messages_of_every_room_newest_first_with_their_words_marked() {
-    use app::protocol::SEARCH_PAGE;
+    use palaver_protocol::SEARCH_PAGE;
     let server = TestServer::start();
     let mut ann = server.named("Ann").await;
     ann.join("design", None).await;

@@ -5,9 +5,9 @@
 
 mod common;
 
-use app::protocol::{ClientMsg, ClientMsgId, ErrorReason, Seq, ServerMsg};
 use common::{room_id, Client, TestServer};
 use futures::{SinkExt, StreamExt};
+use palaver_protocol::{ClientMsg, ClientMsgId, ErrorReason, Seq, ServerMsg};
 use server::bus::{
     signing::{now_ms, BusKey},
     Envelope, Event, NodeId,

@@ -5,8 +5,8 @@
 
 mod common;
 
-use app::protocol::{ClientMsg, ErrorReason, Level, RoomUnread, Seq, ServerMsg};
 use common::{header, room_id, Client, TestServer};
+use palaver_protocol::{ClientMsg, ErrorReason, Level, RoomUnread, Seq, ServerMsg};
 use std::{
     sync::Arc,
     time::{Duration, Instant},

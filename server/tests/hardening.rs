@@ -4,9 +4,9 @@
 
 mod common;
 
-use app::protocol::{ChatMessage, ClientMsg, Close, ErrorReason, Seq, ServerMsg};
 use common::{header, room_id, Client, TestServer, WAIT};
 use futures::StreamExt;
+use palaver_protocol::{ChatMessage, ClientMsg, Close, ErrorReason, Seq, ServerMsg};
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     io::Read,
@@ -320,7 +320,7 @@ async fn post_until_killed(
                     let id = format!("c{who:02}-{next:04}");
                     let frame = ClientMsg::Send {
                         room: room_id("crash"),
-                        id: app::protocol::ClientMsgId(id.clone()),
+                        id: palaver_protocol::ClientMsgId(id.clone()),
                         text: id.clone(),
                         reply_to: None,
                     };

@@ -4,8 +4,8 @@
 
 mod common;
 
-use app::protocol::{ErrorReason, ServerMsg};
 use common::{Client, TestServer};
+use palaver_protocol::{ErrorReason, ServerMsg};
 use std::{
     io::{Read, Write},
     net::TcpStream,

@@ -9,7 +9,7 @@
 pub mod redis;
 pub mod signing;
 
-use app::protocol::{ChatMessage, RoomId, User, UserId};
+use palaver_protocol::{ChatMessage, RoomId, User, UserId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -54,13 +54,13 @@ pub enum Event {
     Read {
         user: UserId,
         room: RoomId,
-        seq: app::protocol::Seq,
+        seq: palaver_protocol::Seq,
     },
     /// `user` chose how `room` tells them of new messages, in a tab on this node.
     Level {
         user: UserId,
         room: RoomId,
-        level: app::protocol::Level,
+        level: palaver_protocol::Level,
     },
     /// Everyone in every room through this node, sent every few seconds: it corrects
     /// any lost `here`/`gone`, and a node that stops sending it is taken for dead.
@@ -134,7 +134,7 @@ impl Bus for Local {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::{ClientMsgId, MessageKind};
+    use palaver_protocol::{ClientMsgId, MessageKind};
 
     #[test]
     fn events_survive_the_wire() {
@@ -162,7 +162,7 @@ mod tests {
             Event::Gone { room: room.clone(), user: user.id.clone() },
             Event::Snapshot { rooms: vec![(room.clone(), vec![user.clone()])] },
             Event::Read { user: user.id.clone(), room: room.clone(), seq: 9 },
-            Event::Level { user: user.id.clone(), room: room.clone(), level: app::protocol::Level::Muted },
+            Event::Level { user: user.id.clone(), room: room.clone(), level: palaver_protocol::Level::Muted },
         ] {
             let envelope = Envelope { node: NodeId("n1".into()), event };
             let wire = serde_json::to_vec(&envelope).unwrap();

@@ -227,7 +227,7 @@ mod tests {
     use super::*;
     use crate::bus::signing::now_ms;
     use crate::identity::Identity;
-    use app::protocol::{RoomId, UserId};
+    use palaver_protocol::{RoomId, UserId};
 
     async fn next(heard: &mut mpsc::Receiver<Inbound>) -> Inbound {
         tokio::time::timeout(Duration::from_secs(5), heard.recv()).await.expect("an event in time").expect("open")

@@ -279,7 +279,7 @@ pub fn now_ms() -> u64 {
 mod tests {
     use super::*;
     use crate::bus::Event;
-    use app::protocol::{RoomId, UserId};
+    use palaver_protocol::{RoomId, UserId};
 
     fn key(secret: &[u8]) -> BusKey {
         BusKey::new(&Identity::new(secret.to_vec()))

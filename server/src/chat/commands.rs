@@ -8,7 +8,7 @@ use super::transport::Transport;
 use crate::hub::{Answer, PostOutcome};
 use crate::identity::{fresh_id, SecretError};
 use crate::store::{unavailable, Post, Refusal};
-use app::protocol::{
+use palaver_protocol::{
     ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, Seq, ServerMsg, User, HISTORY_PAGE, MAX_REACTIONS,
 };
 use tokio_stream::wrappers::BroadcastStream;

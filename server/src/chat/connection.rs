@@ -10,9 +10,9 @@ use super::state::{Connection, Follow};
 use super::transport::Transport;
 use crate::hub::Frame;
 use crate::socket::{finish, read_failure, Attention, Ending, Frames, Heartbeat, Wire};
-use app::protocol::{Close, ServerMsg};
 use bytes::Bytes;
 use futures::StreamExt;
+use palaver_protocol::{Close, ServerMsg};
 use std::{
     future::Future,
     sync::{

@@ -11,8 +11,8 @@ use super::transport::Transport;
 use crate::hub::{Frame, Hub, Listener, Membership};
 use crate::socket::Wire;
 use crate::store::unavailable;
-use app::protocol::{FrameError, RoomId, Seq, ServerMsg, HISTORY_PAGE, MAX_REPLAY};
 use bytes::Bytes;
+use palaver_protocol::{FrameError, RoomId, Seq, ServerMsg, HISTORY_PAGE, MAX_REPLAY};
 use std::{
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,

@@ -9,7 +9,7 @@ use super::transport::Transport;
 use crate::hub::{Following, Frame};
 use crate::limits::{Bucket, MOVES_RATE, PAGES_RATE, SEARCH_RATE, TYPING_RATE};
 use crate::socket::Wire;
-use app::protocol::{RoomId, ServerMsg, User};
+use palaver_protocol::{RoomId, ServerMsg, User};
 use std::sync::Arc;
 use tokio_stream::wrappers::BroadcastStream;
 

@@ -7,8 +7,8 @@ use crate::identity::Identity;
 use crate::limits::Rate;
 use crate::socket::{Frames, Liveness, Wire};
 use crate::store::{sqlite::SqliteStore, Post};
-use app::protocol::{ClientMsgId, Close, ErrorReason, RoomId, Seq, ServerMsg, User};
 use futures::{channel::mpsc, SinkExt, StreamExt};
+use palaver_protocol::{ClientMsgId, Close, ErrorReason, RoomId, Seq, ServerMsg, User};
 use std::{sync::Arc, time::Duration};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::{
@@ -174,7 +174,7 @@ async fn bob_posts(hub: &Hub, count: usize) {
 }
 
 fn bob_says(n: usize) -> Post {
-    let bob = User { id: app::protocol::UserId("u-bob".into()), name: "Bob".into() };
+    let bob = User { id: palaver_protocol::UserId("u-bob".into()), name: "Bob".into() };
     Post::text(RoomId::lobby(), bob, ClientMsgId(format!("m{n}")), format!("line {n}"))
 }
 
@@ -416,7 +416,7 @@ async fn a_plain_client_far_behind_gets_the_newest_lines_after_a_note() {
     let (mut plain, _task) = connect_with(context(&hub), Plain::guest().unwrap()).await;
     lobby_holds(&hub, 1).await;
     // More than a resume replays.
-    let count = app::protocol::MAX_REPLAY + 100;
+    let count = palaver_protocol::MAX_REPLAY + 100;
     bob_posts_out_of_sight(&hub, count).await;
     assert_eq!(plain.next_text().await, "(some lines were missed; the newest follow)");
     let mut numbers = Vec::new();
@@ -426,7 +426,7 @@ async fn a_plain_client_far_behind_gets_the_newest_lines_after_a_note() {
         numbers.push(n);
     }
     let first = numbers[0];
-    assert!(first > count - app::protocol::MAX_REPLAY, "only the newest ({first} first)");
+    assert!(first > count - palaver_protocol::MAX_REPLAY, "only the newest ({first} first)");
     assert_eq!(numbers, (first..count).collect::<Vec<_>>(), "in order, none twice, none missing after the note");
 }
 

@@ -6,8 +6,8 @@
 use crate::hub::Frame;
 use crate::identity::{fresh_id, new_guest, SecretError};
 use crate::socket::{frames, Ending, Wire};
-use app::protocol::{ChatMessage, ClientMsg, Close, ErrorReason, FrameError, MessageKind, RoomId, ServerMsg, User};
 use bytes::Bytes;
+use palaver_protocol::{ChatMessage, ClientMsg, Close, ErrorReason, FrameError, MessageKind, RoomId, ServerMsg, User};
 
 /// One way of speaking over a chat connection.
 pub trait Transport: Send + Sync + 'static {

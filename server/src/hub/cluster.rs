@@ -7,7 +7,7 @@ use super::Shared;
 use crate::bus::{Envelope, Event, Inbound};
 use crate::identity::is_guest;
 use crate::store::Store;
-use app::protocol::{RoomId, Seq, ServerMsg};
+use palaver_protocol::{RoomId, Seq, ServerMsg};
 use std::{
     sync::Arc,
     time::{Duration, Instant},

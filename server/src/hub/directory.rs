@@ -5,8 +5,8 @@
 //! every page load and `hello`) costs the same with ten rooms or ten thousand.
 
 use super::{Hub, Rooms, Shared};
-use app::protocol::{RoomId, RoomSummary, ServerMsg};
 use bytes::Bytes;
+use palaver_protocol::{RoomId, RoomSummary, ServerMsg};
 use std::{
     cmp::Reverse,
     collections::{BTreeSet, HashMap, HashSet},

@@ -2,8 +2,8 @@
 //! once and shared, the [`Listener`] each member is, and the list of them a room hands
 //! its frames to.
 
-use app::protocol::{ChatMessage, Seq, ServerMsg};
 use bytes::Bytes;
+use palaver_protocol::{ChatMessage, Seq, ServerMsg};
 use std::sync::{Arc, OnceLock};
 
 /// One frame for a room's members, serialized and framed once and shared.

@@ -25,12 +25,12 @@ mod writer;
 use crate::bus::{Bus, Event, Inbound};
 use crate::socket::Wire;
 use crate::store::{Post, Store, StoreError};
-use app::protocol::{ChatMessage, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
 use bytes::Bytes;
 pub use directory::MAX_LISTED_ROOMS;
 use fanout::Fanout;
 pub use fanout::{Frame, Listener};
 use order::Order;
+use palaver_protocol::{ChatMessage, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
 use presence::Remote;
 pub use reading::Following;
 use std::{

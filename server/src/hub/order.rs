@@ -5,7 +5,7 @@
 //! (`cluster.rs` does).
 
 use super::fanout::{Fanout, Frame};
-use app::protocol::Seq;
+use palaver_protocol::Seq;
 use std::{
     collections::BTreeMap,
     time::{Duration, Instant},

@@ -7,7 +7,7 @@
 //! known by it, wherever they are: so a mention reaches a person in another room, or not
 //! connected at all, as an unread mention and a notification.
 
-use app::protocol::{is_word, User, UserId, MAX_NAME_CHARS};
+use palaver_protocol::{is_word, User, UserId, MAX_NAME_CHARS};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 

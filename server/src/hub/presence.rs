@@ -5,7 +5,7 @@
 
 use super::Rooms;
 use crate::bus::NodeId;
-use app::protocol::{RoomId, ServerMsg, User, UserId};
+use palaver_protocol::{RoomId, ServerMsg, User, UserId};
 use std::{
     collections::{BTreeMap, HashMap},
     time::{Duration, Instant},

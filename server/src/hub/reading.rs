@@ -10,7 +10,7 @@
 use super::{Frame, Hub, Shared};
 use crate::bus::Event;
 use crate::store::{Store, StoreError, Unread};
-use app::protocol::{ChatMessage, Level, MessageKind, RoomId, RoomUnread, Seq, ServerMsg, User, UserId};
+use palaver_protocol::{ChatMessage, Level, MessageKind, RoomId, RoomUnread, Seq, ServerMsg, User, UserId};
 use std::{
     collections::{BTreeSet, HashMap, HashSet},
     sync::Arc,
@@ -450,7 +450,7 @@ async fn save(store: &dyn Store, shared: &Shared) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::{ClientMsgId, User};
+    use palaver_protocol::{ClientMsgId, User};
 
     fn message(seq: Seq, author: &str, kind: MessageKind, target: Option<Seq>, mentions: &[&str]) -> ChatMessage {
         ChatMessage {

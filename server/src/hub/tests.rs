@@ -4,7 +4,7 @@ use super::directory::{directory_interval, DIRECTORY_BUDGET_PER_SEC, DIRECTORY_E
 use super::*;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Appended;
-use app::protocol::ClientMsgId;
+use palaver_protocol::ClientMsgId;
 
 async fn hub() -> (Arc<Hub>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();

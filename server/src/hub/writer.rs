@@ -6,9 +6,9 @@ use super::Shared;
 use crate::bus::Event;
 use crate::socket::Wire;
 use crate::store::{Appended, Post, Refusal, Store, StoreError};
-use app::protocol::{ChatMessage, Seq};
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use palaver_protocol::{ChatMessage, Seq};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::{mpsc, oneshot};
 

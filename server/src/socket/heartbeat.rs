@@ -1,8 +1,8 @@
 //! Liveness: the server pings on a timer and closes a connection that stays silent.
 
 use super::Ending;
-use app::protocol::Close;
 use bytes::Bytes;
+use palaver_protocol::Close;
 use std::time::Duration;
 use tokio::time::Instant;
 

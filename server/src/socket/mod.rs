@@ -20,7 +20,6 @@ pub mod frames {
     pub use super::wire::{close, close_with, payload, ping, text};
 }
 
-use app::protocol::{Close, MAX_FRAME_BYTES};
 use axum::{
     extract::Request,
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
@@ -29,6 +28,7 @@ use axum::{
 use bytes::Bytes;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use palaver_protocol::{Close, MAX_FRAME_BYTES};
 use std::{
     io,
     pin::Pin,

@@ -12,8 +12,8 @@
 //! resumes from history).
 
 use super::Ending;
-use app::protocol::Close;
 use bytes::Bytes;
+use palaver_protocol::Close;
 use std::{
     collections::VecDeque,
     io::{self, IoSlice},

@@ -76,6 +76,6 @@ pub const NTH_LINE_FROM: &str = concat!(
 pub const LAST_ROW_FROM: &str = "SELECT MAX(seq) FROM messages WHERE room = $1 AND seq >= $2 AND seq < $3";
 
 /// A message number as the stores keep numbers (past their largest: the end).
-pub fn stored(seq: app::protocol::Seq) -> i64 {
+pub fn stored(seq: palaver_protocol::Seq) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }

@@ -9,11 +9,11 @@ pub mod sqlite;
 mod tests;
 
 use crate::words::Query;
-use app::protocol::{
+use async_trait::async_trait;
+use palaver_protocol::{
     toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, FrameError, HistoryPage, Level, MessageKind, Quote, RoomId,
     Seq, User, UserId,
 };
-use async_trait::async_trait;
 use std::{error::Error, sync::Arc};
 
 /// A message on its way to the store, which gives it its number.

@@ -2,7 +2,7 @@
 //! database on a PostgreSQL server of the test's own.
 
 use super::{postgres::PostgresStore, sqlite::SqliteStore, Appended, Post, Store};
-use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, UserId};
+use palaver_protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, UserId};
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 use testkit::services::Postgres;
 
@@ -112,7 +112,7 @@ async fn read_positions_move_forward_and_count_what_came_since(open: Reopen) {
     assert_eq!(again.unread(&UserId("u9".into())).await.unwrap(), []);
     // How each room tells her of new messages: the default is not kept, the last choice
     // is, per person.
-    use app::protocol::Level;
+    use palaver_protocol::Level;
     assert_eq!(again.levels(&ann.id).await.unwrap(), []);
     again.set_level(&ann.id, &room("r"), Level::Muted).await.unwrap();
     again.set_level(&ann.id, &room("other"), Level::All).await.unwrap();
@@ -402,7 +402,7 @@ async fn edits_and_deletes_change_the_message_and_are_numbered_events(open: Reop
         assert!(!m.text.contains("words"), "the deleted message's text is gone, its edits' too: {m:?}");
     }
     assert_eq!(all.iter().map(|m| m.kind).collect::<Vec<_>>(), {
-        use app::protocol::MessageKind::*;
+        use palaver_protocol::MessageKind::*;
         [Text, Text, Edit, Delete]
     });
     let out = store.append(vec![new("r", "u1", "c", "next")]).await.unwrap();
@@ -426,7 +426,7 @@ fn chips(m: &ChatMessage) -> Vec<(String, Vec<String>)> {
 
 async fn replies_quote_reactions_count_once_per_person_mentions_are_kept(open: Reopen) {
     use super::Refusal;
-    use app::protocol::{Quote, MAX_REACTIONS, REACTIONS};
+    use palaver_protocol::{Quote, MAX_REACTIONS, REACTIONS};
     let store = open().await;
     let bob = User { id: UserId("u2".into()), name: "U2".into() };
     let first = new("r", "u1", "a", "the question\nsecond line").mentioning(vec![bob.clone()]);
@@ -566,7 +566,7 @@ async fn edit_a_secret_away(store: &dyn Store) {
 }
 
 async fn an_edit_is_served_with_its_messages_current_text_an_earlier_text_nowhere(open: Reopen) {
-    use app::protocol::{MessageKind, Quote};
+    use palaver_protocol::{MessageKind, Quote};
     let store = open().await;
     edit_a_secret_away(&*store).await;
     let r = room("r");
@@ -615,7 +615,7 @@ fn reactions(tag: &str, count: usize, target: Seq) -> Vec<Post> {
 }
 
 async fn pages_count_the_lines_people_read_not_events(open: Reopen) {
-    use app::protocol::HISTORY_PAGE;
+    use palaver_protocol::HISTORY_PAGE;
     let store = open().await;
     let r = room("r");
     let texts = |from: usize, to: usize| -> Vec<Post> {

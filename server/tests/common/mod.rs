@@ -3,8 +3,8 @@
 //! speaks the chat protocol.
 #![allow(dead_code)]
 
-use app::protocol::{ChatMessage, ClientMsg, ClientMsgId, Hello, RoomId, Seq, ServerMsg, User};
 use futures::{SinkExt, StreamExt};
+use palaver_protocol::{ChatMessage, ClientMsg, ClientMsgId, Hello, RoomId, Seq, ServerMsg, User};
 use server::config::Config;
 use std::{
     collections::HashMap,

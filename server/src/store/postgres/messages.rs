@@ -5,7 +5,7 @@
 use super::search::index;
 use super::PostgresStore;
 use crate::store::{mentions_to_db, Appended, Post, Refusal, StoreError};
-use app::protocol::{ChatMessage, Quote, Seq, MAX_REACTIONS};
+use palaver_protocol::{ChatMessage, Quote, Seq, MAX_REACTIONS};
 use tokio_postgres::error::SqlState;
 
 /// Times a batch is tried again when the database undoes it for a conflict with another

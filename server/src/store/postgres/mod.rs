@@ -14,9 +14,9 @@ mod search;
 
 use super::{history, Appended, Found, Post, Store, StoreError, Unread};
 use crate::words::Query;
-use app::protocol::{ChatMessage, HistoryPage, Level, RoomId, Seq, User, UserId};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use palaver_protocol::{ChatMessage, HistoryPage, Level, RoomId, Seq, User, UserId};
 use reading::{end_from, start_before};
 use std::{sync::Arc, time::Duration};
 use tokio_postgres::{NoTls, Row};

@@ -3,7 +3,7 @@
 
 use super::{query, room_named, PostgresStore};
 use crate::store::{never_opened, unread_sql, StoreError, Unread, UNREAD_KEPT};
-use app::protocol::{Level, RoomId, Seq, User, UserId};
+use palaver_protocol::{Level, RoomId, Seq, User, UserId};
 use tokio_postgres::Row;
 
 pub(super) async fn unread(store: &PostgresStore, user: &UserId) -> Result<Vec<Unread>, StoreError> {

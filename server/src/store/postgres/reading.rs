@@ -3,8 +3,8 @@
 
 use super::{query, room_named, PostgresStore};
 use crate::store::{decorate, history, kind_from_str, lookups, mentions_from_db, OriginalRow, ReactionRow, StoreError};
-use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, UserId};
 use deadpool_postgres::Object;
+use palaver_protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, UserId};
 use tokio_postgres::Row;
 
 impl PostgresStore {

@@ -5,7 +5,7 @@ use super::reading::{row_to_message_at, COLUMNS};
 use super::{query, PostgresStore};
 use crate::store::{Found, Post, StoreError};
 use crate::words::Query;
-use app::protocol::{MessageKind, Quote};
+use palaver_protocol::{MessageKind, Quote};
 
 /// Indexes messages (rooms, numbers and their words, space-separated), in the order
 /// given: the order of the search results.

@@ -4,7 +4,7 @@
 use super::reading::COLUMNS;
 use super::search::{put_words, take_words};
 use crate::store::{mentions_to_db, Appended, Post, Refusal};
-use app::protocol::{ChatMessage, MessageKind, Quote, RoomId, Seq, MAX_REACTIONS};
+use palaver_protocol::{ChatMessage, MessageKind, Quote, RoomId, Seq, MAX_REACTIONS};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 

@@ -13,9 +13,9 @@ mod tests;
 
 use super::{history, Appended, Found, Post, Store, StoreError, Unread};
 use crate::words::Query;
-use app::protocol::{ChatMessage, HistoryPage, Level, RoomId, Seq, User, UserId};
 use async_trait::async_trait;
 use messages::{append_batch, Writer};
+use palaver_protocol::{ChatMessage, HistoryPage, Level, RoomId, Seq, User, UserId};
 use reading::{page, read_messages, sqlite_params};
 use rusqlite::{params, Connection, OpenFlags};
 use std::{

@@ -3,7 +3,7 @@
 
 use super::{reading::sqlite_params, room_at, Writer};
 use crate::store::{never_opened, unread_sql, Unread, UNREAD_KEPT};
-use app::protocol::{Level, RoomId, Seq, User, UserId};
+use palaver_protocol::{Level, RoomId, Seq, User, UserId};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Where `user` has read to in each room, and what came since (see

@@ -3,7 +3,7 @@
 
 use super::room_at;
 use crate::store::{decorate, history, kind_from_str, lookups, mentions_from_db, OriginalRow, ReactionRow};
-use app::protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, UserId};
+use palaver_protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, UserId};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// SQL written for both backends (`$1`), with SQLite's numbered parameters (`?1`: a
