@@ -7,6 +7,7 @@
 //! palaver-protocol --release fuzz` runs longer.
 
 use super::*;
+use crate::client::KNOWN_TYPES;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -139,7 +140,7 @@ proptest! {
 
     #[test]
     fn fuzz_valid_sends_round_trip(room in "[a-z0-9_-]{1,64}", id in "[!-~]{1,64}", text in "[^\\s\\p{Cc}]{1,2000}") {
-        let msg = ClientMsg::Send { room: RoomId(room), id: ClientMsgId(id), text, reply_to: None };
+        let msg = ClientMsg::Send { room: RoomId::parse(&room).unwrap(), id: ClientMsgId(id), text, reply_to: None };
         prop_assert_eq!(ClientMsg::decode(&msg.encode()), Ok(msg));
     }
 }

@@ -1,0 +1,269 @@
+//! What browsers send: the frames, and how one is read and checked (rooms, names, ids,
+//! text, numbers) before the server acts on it. Written as JSON by `json`, for the page.
+
+use crate::error::{ErrorReason, FrameError};
+use crate::ids::{validate_name, ClientMsgId, RoomId, Seq, MAX_SEQ};
+use crate::limits::{MAX_CLIENT_MSG_ID_BYTES, MAX_QUERY_CHARS, MAX_TEXT_CHARS, REACTIONS};
+use crate::message::is_false;
+use crate::rooms::Level;
+use serde::{Deserialize, Serialize};
+
+/// Who a `hello` says this is. On the wire, a `token`, a `name`, or both; a display
+/// name is checked (and trimmed) when the frame is read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "HelloFields", into = "HelloFields")]
+pub enum Hello {
+    /// Someone new, by the name they chose.
+    Name(String),
+    /// Someone back, by the session token an earlier `welcome` gave them.
+    Token(String),
+    /// Someone back, taking a new name.
+    Rename { token: String, name: String },
+}
+
+impl Hello {
+    /// The hello for what a client knows: a token, a name, or both (`None` for neither).
+    pub fn from_parts(token: Option<String>, name: Option<String>) -> Option<Hello> {
+        match (token, name) {
+            (Some(token), Some(name)) => Some(Hello::Rename { token, name }),
+            (Some(token), None) => Some(Hello::Token(token)),
+            (None, Some(name)) => Some(Hello::Name(name)),
+            (None, None) => None,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct HelloFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+}
+
+impl TryFrom<HelloFields> for Hello {
+    type Error = String;
+    fn try_from(fields: HelloFields) -> Result<Hello, String> {
+        let name = fields.name.as_deref().map(validate_name).transpose().map_err(|e| e.to_string())?;
+        Hello::from_parts(fields.token, name).ok_or_else(|| HELLO_NEEDS_SOMETHING.to_owned())
+    }
+}
+
+impl From<Hello> for HelloFields {
+    fn from(hello: Hello) -> HelloFields {
+        match hello {
+            Hello::Name(name) => HelloFields { token: None, name: Some(name) },
+            Hello::Token(token) => HelloFields { token: Some(token), name: None },
+            Hello::Rename { token, name } => HelloFields { token: Some(token), name: Some(name) },
+        }
+    }
+}
+
+const HELLO_NEEDS_SOMETHING: &str = "hello needs a token or a name";
+
+/// What browsers send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// Who this is: a session token from an earlier `welcome`, a name, or both (a rename).
+    Hello(Hello),
+    /// Start receiving a room: its latest messages, or everything after `after`.
+    Join {
+        room: RoomId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<Seq>,
+    },
+    /// Stop receiving a room.
+    Leave { room: RoomId },
+    /// Post a message to a joined room, answering message `reply_to` if given.
+    Send {
+        room: RoomId,
+        id: ClientMsgId,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<Seq>,
+    },
+    /// Change the text of one's own message `target` (everyone sees it, marked edited).
+    Edit { room: RoomId, id: ClientMsgId, target: Seq, text: String },
+    /// Take back one's own message `target`: its text is gone, a tombstone stays.
+    Delete { room: RoomId, id: ClientMsgId, target: Seq },
+    /// Add (or, with `remove`, take back) my reaction `emoji` on message `target`.
+    React {
+        room: RoomId,
+        id: ClientMsgId,
+        target: Seq,
+        emoji: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        remove: bool,
+    },
+    /// "I am typing" in a joined room; shown to the others for a few seconds.
+    Typing { room: RoomId },
+    /// The page of messages just before `before` in a joined room.
+    History { room: RoomId, before: Seq },
+    /// The page of messages around number `seq` in a joined room (to show a message
+    /// that is not loaded, or to fill a hole after one).
+    Around { room: RoomId, seq: Seq },
+    /// Messages of every room with these words, newest first; the next page after the
+    /// `next` of a `results` answer.
+    Search {
+        query: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+    },
+    /// I have read a room up to number `seq` (the newest message I have seen; 0 in an
+    /// empty room, which opens it: what comes later counts as unread). A read
+    /// position only moves forward, and never past what this connection was sent (in a
+    /// joined room); in another room, only `Seq::MAX` counts ("mark all as read", to its
+    /// newest message), any other number is a stale read and does nothing.
+    Read { room: RoomId, seq: Seq },
+    /// Send me my unread counts (an `unread` answer with every room that has any), then
+    /// each change to them as it happens: new messages, and reading in any of my tabs.
+    Unread,
+    /// How room `room` tells me of new messages from now on (in every tab of mine: an
+    /// `unread` update carries it to each).
+    Notify { room: RoomId, level: Level },
+}
+
+/// Message text after trimming, checked against the limits: no control characters
+/// but newline and tab (a NUL byte, for one, cannot be stored by every backend).
+pub fn validate_text(text: &str) -> Result<&str, ErrorReason> {
+    let text = text.trim();
+    if text.is_empty() {
+        Err(ErrorReason::EmptyText)
+    } else if text.chars().count() > MAX_TEXT_CHARS {
+        Err(ErrorReason::TextTooLong)
+    } else if has_control(text, &['\n', '\t']) {
+        Err(ErrorReason::BadFrame)
+    } else {
+        Ok(text)
+    }
+}
+
+/// Whether `text` holds a control character other than those `allowed`.
+pub fn has_control(text: &str, allowed: &[char]) -> bool {
+    text.chars().any(|c| c.is_control() && !allowed.contains(&c))
+}
+
+impl ClientMsg {
+    /// Parses and validates one text frame from a client. Rooms, names and ids are
+    /// checked as they are read; text comes back trimmed.
+    pub fn decode(frame: &str) -> Result<ClientMsg, FrameError> {
+        serde_json::from_str::<ClientMsg>(frame).map_err(|e| explain(frame, &e))?.validated()
+    }
+
+    /// Checks what reading a frame cannot: a `send`'s id and text (trimmed), and that
+    /// every message number is one a store can hold (at most [`MAX_SEQ`]).
+    pub fn validated(self) -> Result<ClientMsg, FrameError> {
+        if let Some((room, n)) = self.numbers().find(|(_, n)| *n > MAX_SEQ) {
+            let detail = format!("message numbers are at most {MAX_SEQ}, not {n}");
+            return Err(FrameError::new(ErrorReason::BadFrame, detail).about(room, self.id()));
+        }
+        if let ClientMsg::Search { query, before } = &self {
+            let query = query.trim();
+            if query.is_empty() || query.chars().count() > MAX_QUERY_CHARS {
+                let detail = format!("a search query has 1 to {MAX_QUERY_CHARS} characters");
+                return Err(FrameError::new(ErrorReason::BadQuery, detail));
+            }
+            if has_control(query, &[]) {
+                return Err(FrameError::new(ErrorReason::BadQuery, "a search query cannot contain control characters"));
+            }
+            return Ok(ClientMsg::Search { query: query.to_owned(), before: *before });
+        }
+        let (room, id) = match &self {
+            ClientMsg::Send { room, id, .. }
+            | ClientMsg::Edit { room, id, .. }
+            | ClientMsg::Delete { room, id, .. }
+            | ClientMsg::React { room, id, .. } => (room, id),
+            _ => return Ok(self),
+        };
+        if id.0.is_empty() || id.0.len() > MAX_CLIENT_MSG_ID_BYTES || has_control(&id.0, &[]) {
+            let detail = format!("id must be 1 to {MAX_CLIENT_MSG_ID_BYTES} bytes, without control characters");
+            return Err(FrameError::new(ErrorReason::BadId, detail).about(Some(room), None));
+        }
+        let checked = |text: &str| {
+            validate_text(text).map(str::to_owned).map_err(|reason| {
+                let detail = match reason {
+                    ErrorReason::EmptyText => "message text is empty".to_owned(),
+                    ErrorReason::BadFrame => {
+                        "message text cannot contain control characters other than newline and tab".to_owned()
+                    }
+                    _ => format!("message text is longer than {MAX_TEXT_CHARS} characters"),
+                };
+                FrameError::new(reason, detail).about(Some(room), Some(id))
+            })
+        };
+        match &self {
+            ClientMsg::Send { room, id, text, reply_to } => {
+                Ok(ClientMsg::Send { text: checked(text)?, id: id.clone(), room: room.clone(), reply_to: *reply_to })
+            }
+            ClientMsg::React { emoji, .. } if !REACTIONS.contains(&emoji.as_str()) => {
+                let detail = format!("a reaction is one of {}", REACTIONS.concat());
+                Err(FrameError::new(ErrorReason::BadReaction, detail).about(Some(room), Some(id)))
+            }
+            ClientMsg::Edit { room, id, target, text } => {
+                Ok(ClientMsg::Edit { text: checked(text)?, id: id.clone(), room: room.clone(), target: *target })
+            }
+            _ => Ok(self),
+        }
+    }
+
+    /// The message numbers the frame carries, with its room, but a `read`'s (any number
+    /// there means "up to the newest I was sent").
+    pub(crate) fn numbers(&self) -> impl Iterator<Item = (Option<&RoomId>, Seq)> {
+        let (room, numbers): (Option<&RoomId>, [Option<Seq>; 1]) = match self {
+            ClientMsg::Join { room, after } => (Some(room), [*after]),
+            ClientMsg::Send { room, reply_to, .. } => (Some(room), [*reply_to]),
+            ClientMsg::Edit { room, target, .. }
+            | ClientMsg::Delete { room, target, .. }
+            | ClientMsg::React { room, target, .. } => (Some(room), [Some(*target)]),
+            ClientMsg::History { room, before } => (Some(room), [Some(*before)]),
+            ClientMsg::Around { room, seq } => (Some(room), [Some(*seq)]),
+            ClientMsg::Search { before, .. } => (None, [*before]),
+            _ => (None, [None]),
+        };
+        numbers.into_iter().flatten().map(move |n| (room, n))
+    }
+
+    /// The client's id of a post frame.
+    fn id(&self) -> Option<&ClientMsgId> {
+        match self {
+            ClientMsg::Send { id, .. }
+            | ClientMsg::Edit { id, .. }
+            | ClientMsg::Delete { id, .. }
+            | ClientMsg::React { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) const KNOWN_TYPES: &[&str] = &[
+    "hello", "join", "leave", "send", "edit", "delete", "react", "typing", "history", "around", "search", "read",
+    "unread", "notify",
+];
+
+/// Why a frame could not be read, in the protocol's terms: the frame is read again
+/// loosely to find the field at fault. In this order: an unknown type, a bad room, a
+/// hello's bad or missing name; anything else is a bad frame.
+fn explain(frame: &str, e: &serde_json::Error) -> FrameError {
+    use serde_json::Value;
+    let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(frame) else {
+        return FrameError::new(ErrorReason::BadFrame, format!("not a JSON object frame: {e}"));
+    };
+    let kind = obj.get("type").and_then(Value::as_str);
+    if let Some(kind) = kind.filter(|k| !KNOWN_TYPES.contains(k)) {
+        return FrameError::new(ErrorReason::UnknownType, format!("unknown frame type {kind:?}"));
+    }
+    if let Some(Err(detail)) = obj.get("room").and_then(Value::as_str).map(RoomId::parse) {
+        return FrameError::new(ErrorReason::BadRoom, detail.to_string());
+    }
+    if kind == Some("hello") {
+        let given = |field: &str| obj.get(field).is_some_and(|v| !v.is_null());
+        if let Some(Err(detail)) = obj.get("name").and_then(Value::as_str).map(validate_name) {
+            return FrameError::new(ErrorReason::BadName, detail.to_string());
+        }
+        if !given("name") && !given("token") {
+            return FrameError::new(ErrorReason::BadName, HELLO_NEEDS_SOMETHING);
+        }
+    }
+    FrameError::new(ErrorReason::BadFrame, format!("invalid frame: {e}"))
+}
