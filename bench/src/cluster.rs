@@ -2,8 +2,9 @@
 //! all on this machine, with the clients split over the nodes. Fan-out in one room and
 //! in many small rooms, then committed messages per second through both nodes.
 
-use super::{open_all, room, run_fanout, write_flat_out, Fanout, Measured, Result, Settings};
+use crate::load::{open_all, ordinary, room, run_fanout, write_flat_out, Fanout, Measured};
 use crate::server::Server;
+use crate::settings::{Result, Settings};
 use palaver_protocol::RoomId;
 use std::time::Duration;
 use testkit::{
@@ -48,7 +49,7 @@ impl Cluster {
     }
 
     /// `count` connections, alternately on each node, `room(i)` for the i-th.
-    async fn open(&self, count: usize, room: impl Fn(usize) -> RoomId + Copy) -> Result<Vec<super::client::Conn>> {
+    async fn open(&self, count: usize, room: impl Fn(usize) -> RoomId + Copy) -> Result<Vec<crate::client::Conn>> {
         let half = count / 2;
         let (mut first, _) = open_all(&self.nodes[0], half, 200, |i| room(2 * i), None).await?;
         let (second, _) = open_all(&self.nodes[1], count - half, 200, |i| room(2 * i + 1), None).await?;
@@ -122,7 +123,7 @@ pub async fn run(settings: &Settings) -> Result<()> {
     let rooms: Vec<RoomId> = (0..WRITERS).map(|w| room(&format!("cluster-writes-{w}"))).collect();
     let conns = cluster.open(WRITERS, |i| rooms[i].clone()).await?;
     let before = cluster.cpu();
-    let (acked, took) = write_flat_out(conns, rooms.clone(), total / WRITERS as u64, super::ordinary).await?;
+    let (acked, took) = write_flat_out(conns, rooms.clone(), total / WRITERS as u64, ordinary).await?;
     let cpu: Vec<String> =
         cluster.cpu().iter().zip(before).map(|(a, b)| format!("{:.0}%", (a - b) / took * 100.0)).collect();
     let stored: u64 = cluster

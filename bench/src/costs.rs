@@ -9,9 +9,11 @@
 //!   beside a one-word query, over messages full of those words;
 //! - the search page: `/search?q=` with 10,000 repeated words beside a one-word page.
 
-use super::{get, room, source, Result, Settings};
 use crate::client::{text, Conn};
+use crate::load::{room, source};
+use crate::page::get;
 use crate::server::Server;
+use crate::settings::{Result, Settings};
 use palaver_protocol::{ClientMsg, ClientMsgId, RoomId};
 
 /// Known people, all named `a…`: what an `@a` could name.

@@ -3,9 +3,10 @@
 //! and queries whose last word is being typed, over the socket; and what the index costs
 //! on disk beside the messages themselves.
 
-use super::{ms, open_all, source, write_flat_out, Result, Settings};
 use crate::client::{text, Conn};
+use crate::load::{ms, open_all, source, write_flat_out};
 use crate::server::Server;
+use crate::settings::{Result, Settings};
 use palaver_protocol::{ClientMsg, RoomId};
 use std::time::{Duration, Instant};
 
