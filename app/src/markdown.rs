@@ -1,19 +1,19 @@
 //! How a message's text is shown: a small Markdown subset (`*italic*`, `**bold**`,
 //! `` `code` ``, fenced code blocks, `>` quotes, `-` and `1.` lists, `[links](https://…)`
-//! and bare `https://` addresses), parsed into plain [`Node`]s and rendered as Leptos
-//! views. No HTML string is ever built from a message: raw HTML in it is shown as text,
-//! and only http, https and mailto links become links. The same code renders on the
-//! server and in the browser, so the hydrated page matches the server's.
+//! and bare `https://` addresses), parsed into plain [`Node`]s and written as HTML by
+//! one function that escapes every piece of the message's own text (and each link's
+//! address) as it writes it: raw HTML in a message is shown as text, and only http,
+//! https and mailto links become links. The same code renders on the server and in the
+//! browser, so the hydrated page matches the server's.
 //!
 //! The parser is Palaver's own, for the subset only: a full CommonMark parser grew the
 //! page's WebAssembly by a third (past its 250 KB budget). Every step is linear in the
 //! text (openers are matched with stacks and precomputed positions, never by searching
 //! again), and nesting is capped at [`MAX_DEPTH`], so no message can make it slow or deep.
 
-use leptos::prelude::*;
 
-/// Blocks and spans nested deeper than this are shown flat, as their contents: views are
-/// built recursively, and a message of a thousand `>` must not exhaust the stack.
+/// Blocks and spans nested deeper than this are shown flat, as their contents: the HTML
+/// is written recursively, and a message of a thousand `>` must not exhaust the stack.
 pub const MAX_DEPTH: usize = 12;
 
 /// A piece of a formatted message.
@@ -380,10 +380,15 @@ pub fn plain_text(nodes: &[Node]) -> String {
     out
 }
 
-/// A message's text, formatted, with the `@name`s of `names` marked.
-pub fn render(text: &str, names: &[&str]) -> AnyView {
+/// A message's text, formatted, with the `@name`s of `names` marked: the HTML of its
+/// nodes, every piece of text escaped. One string for the page to set, rather than a
+/// view per node: a message's formatting never changes in place (an edit renders the
+/// message again), and the page's WebAssembly carries no rendering code per tag.
+pub fn render(text: &str, names: &[&str]) -> String {
     let nodes = parse(text);
-    view_of(if names.is_empty() { nodes } else { mark_mentions(nodes, names) })
+    let mut html = String::with_capacity(text.len() + 16);
+    write_html(&mut html, &if names.is_empty() { nodes } else { mark_mentions(nodes, names) });
+    html
 }
 
 /// Nodes with the `@name`s of `names` in their text marked (not in code or links).
@@ -417,43 +422,77 @@ pub fn mark_mentions(nodes: Vec<Node>, names: &[&str]) -> Vec<Node> {
     out
 }
 
-fn view_of(nodes: Vec<Node>) -> AnyView {
-    nodes.into_iter().map(view_of_node).collect_view().into_any()
-}
-
-/// One element, built the same way for every tag: a handful of tags cost one copy of
-/// the rendering code in the page's WebAssembly, not one each.
-fn element(tag: &'static str, class: Option<&'static str>, children: AnyView) -> AnyView {
-    leptos::html::custom(tag).attr("class", class).child(children).into_any()
-}
-
-fn view_of_node(node: Node) -> AnyView {
-    match node {
-        Node::Text(t) => t.into_any(),
-        // The message keeps whitespace (`white-space: pre-wrap`): a line break is a newline.
-        Node::LineBreak => "\n".into_any(),
-        Node::Code(t) => element("code", Some("md-code"), t.into_any()),
-        Node::Mention(t) => element("span", Some("mention"), t.into_any()),
-        Node::Emphasis(c) => element("em", None, view_of(c)),
-        Node::Strong(c) => element("strong", None, view_of(c)),
-        Node::Paragraph(c) => element("p", Some("md-p"), view_of(c)),
-        Node::Quote(c) => element("blockquote", Some("md-quote"), view_of(c)),
-        Node::CodeBlock(t) => element("pre", Some("md-pre"), element("code", None, t.into_any())),
-        Node::Link { href, children } => view! {
-            <a href=href target="_blank" rel="noopener noreferrer nofollow">{view_of(children)}</a>
+/// Appends `text` with the characters that mean something in HTML escaped (in text and
+/// in a quoted attribute alike).
+fn escape(html: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            '\'' => html.push_str("&#39;"),
+            c => html.push(c),
         }
-        .into_any(),
-        Node::List { start, items } => {
-            let items = items.into_iter().map(|i| element("li", None, view_of(i))).collect_view().into_any();
-            match start {
-                Some(start) => leptos::html::custom("ol")
-                    .attr("class", "md-list")
-                    .attr("start", start.to_string())
-                    .child(items)
-                    .into_any(),
-                None => element("ul", Some("md-list"), items),
+    }
+}
+
+/// Appends the nodes' HTML. The message keeps whitespace (`white-space: pre-wrap`): a
+/// line break is a newline.
+fn write_html(html: &mut String, nodes: &[Node]) {
+    for node in nodes {
+        let (open, inner, close): (&str, Option<&[Node]>, &str) = match node {
+            Node::Text(t) => {
+                escape(html, t);
+                continue;
             }
+            Node::LineBreak => {
+                html.push('\n');
+                continue;
+            }
+            Node::Code(t) | Node::Mention(t) | Node::CodeBlock(t) => {
+                html.push_str(match node {
+                    Node::Code(_) => "<code class=\"md-code\">",
+                    Node::Mention(_) => "<span class=\"mention\">",
+                    _ => "<pre class=\"md-pre\"><code>",
+                });
+                escape(html, t);
+                html.push_str(match node {
+                    Node::Code(_) => "</code>",
+                    Node::Mention(_) => "</span>",
+                    _ => "</code></pre>",
+                });
+                continue;
+            }
+            Node::Emphasis(c) => ("<em>", Some(c), "</em>"),
+            Node::Strong(c) => ("<strong>", Some(c), "</strong>"),
+            Node::Paragraph(c) => ("<p class=\"md-p\">", Some(c), "</p>"),
+            Node::Quote(c) => ("<blockquote class=\"md-quote\">", Some(c), "</blockquote>"),
+            Node::Link { href, children } => {
+                html.push_str("<a href=\"");
+                escape(html, href);
+                html.push_str("\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">");
+                ("", Some(children), "</a>")
+            }
+            Node::List { start, items } => {
+                match start {
+                    Some(start) => html.push_str(&format!("<ol class=\"md-list\" start=\"{start}\">")),
+                    None => html.push_str("<ul class=\"md-list\">"),
+                }
+                for item in items {
+                    html.push_str("<li>");
+                    write_html(html, item);
+                    html.push_str("</li>");
+                }
+                html.push_str(if start.is_some() { "</ol>" } else { "</ul>" });
+                continue;
+            }
+        };
+        html.push_str(open);
+        if let Some(inner) = inner {
+            write_html(html, inner);
         }
+        html.push_str(close);
     }
 }
 
@@ -544,6 +583,64 @@ mod tests {
             let shown = plain_text(&parse(hostile));
             assert_eq!(shown.trim(), hostile.trim(), "{hostile}");
             assert!(!format!("{:?}", parse(hostile)).contains("Link"), "{hostile}");
+        }
+    }
+
+    #[test]
+    fn the_html_escapes_the_message_and_keeps_the_formatting() {
+        assert_eq!(
+            render("**bold** <b>x</b> & `a<b>` @Ann [\"q\"](https://a.example/?q=\"'<x>)\n- one", &["Ann"]),
+            "<p class=\"md-p\"><strong>bold</strong> &lt;b&gt;x&lt;/b&gt; &amp; <code class=\"md-code\">a&lt;b&gt;</code> \
+             <span class=\"mention\">@Ann</span> <a href=\"https://a.example/?q=&quot;&#39;&lt;x&gt;\" target=\"_blank\" \
+             rel=\"noopener noreferrer nofollow\">&quot;q&quot;</a></p><ul class=\"md-list\"><li>one</li></ul>"
+        );
+        assert_eq!(render("```\n<script>\n```", &[]), "<pre class=\"md-pre\"><code>&lt;script&gt;\n</code></pre>");
+        assert_eq!(render("3. c\n4. d", &[]), "<ol class=\"md-list\" start=\"3\"><li>c</li><li>d</li></ol>");
+    }
+
+    /// Each `<` of the HTML begins one of the tags the formatting writes, and no quote
+    /// ends an attribute early: what a message holds can only ever be text.
+    fn only_formatting_tags(html: &str) -> bool {
+        const TAGS: [&str; 22] = [
+            "<p class=\"md-p\">", "</p>", "<em>", "</em>", "<strong>", "</strong>", "<code class=\"md-code\">",
+            "<code>", "</code>", "<span class=\"mention\">", "</span>", "<blockquote class=\"md-quote\">",
+            "</blockquote>", "<pre class=\"md-pre\">", "</pre>", "<ul class=\"md-list\">", "</ul>", "</ol>", "<li>",
+            "</li>", "</a>", "<ol class=\"md-list\" start=\"",
+        ];
+        let link_end = "\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">";
+        let mut rest = html;
+        while let Some(at) = rest.find(['<', '"']) {
+            rest = &rest[at..];
+            if let Some(tag) = TAGS.iter().find(|t| rest.starts_with(**t)) {
+                rest = &rest[tag.len()..];
+                if tag.ends_with('"') {
+                    let Some(end) = rest.find("\">") else { return false };
+                    if !rest[..end].chars().all(|c| c.is_ascii_digit()) {
+                        return false;
+                    }
+                    rest = &rest[end + 2..];
+                }
+            } else if let Some(after) = rest.strip_prefix("<a href=\"") {
+                let Some(end) = after.find('"') else { return false };
+                if after[..end].contains(['<', '>', '\'']) || !after[end..].starts_with(link_end) {
+                    return false;
+                }
+                rest = &after[end + link_end.len()..];
+            } else {
+                return false;
+            }
+        }
+        true
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// Any text, formatted, holds only the formatting's own tags.
+        #[test]
+        fn any_text_renders_as_text_in_formatting_tags(
+            text in "(\\PC|[*_`>\\[\\]()<!#\"'&-]|\n|https://|javascript:|<script>|\" onload=\"){0,200}"
+        ) {
+            proptest::prop_assert!(only_formatting_tags(&render(&text, &["Ann"])), "{}", render(&text, &["Ann"]));
         }
     }
 

@@ -444,7 +444,7 @@ fn MessageItem(entry: Entry) -> impl IntoView {
         let names: Vec<&str> = entry.mentions.iter().map(|u| u.name.as_str()).collect();
         // Formatted (markdown.rs): a block, as it may hold paragraphs, lists and code.
         Either::Right(
-            view! { <div class="text" data-testid="message-text">{crate::markdown::render(&entry.text, &names)}</div> },
+            view! { <div class="text" data-testid="message-text" inner_html=crate::markdown::render(&entry.text, &names)></div> },
         )
     };
     // Each emoji: how many, who (shown on hover or focus), and whether I did.
