@@ -1,6 +1,6 @@
 //! Liveness: the server pings on a timer and closes a connection that stays silent.
 
-use super::Ending;
+use super::ending::Ending;
 use bytes::Bytes;
 use palaver_protocol::Close;
 use std::time::Duration;

@@ -7,9 +7,11 @@
 //! size limits, pings), and written as ready-made bytes through the wire, from whichever
 //! task has them (see `wire.rs`).
 
+mod ending;
 mod heartbeat;
 mod wire;
 
+pub use ending::Ending;
 pub use heartbeat::{Heartbeat, Liveness};
 /// A socket that takes only so much, for tests of what is written.
 #[cfg(test)]
@@ -53,17 +55,6 @@ const READ_BUFFER_BYTES: usize = 256;
 /// client closed as too slow must first read what its socket already holds (megabytes)
 /// to reach the close frame that says why, and a stalled one may only then resume.
 const CLOSE_WAIT: Duration = Duration::from_secs(10);
-
-/// Why a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    /// The socket failed: nothing more to say.
-    Gone,
-    /// The client said goodbye: the server answers in kind.
-    Left,
-    /// The server ends it, and says why.
-    Close(Close),
-}
 
 /// The frames a connection reads.
 pub type Frames = WebSocketStream<Reading>;

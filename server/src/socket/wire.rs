@@ -11,7 +11,7 @@
 //! the peer is too slow, and the server closes with [`Close::SlowConsumer`] (the client
 //! resumes from history).
 
-use super::Ending;
+use super::ending::Ending;
 use bytes::Bytes;
 use palaver_protocol::Close;
 use std::{
