@@ -6,6 +6,7 @@ pub mod connection_status;
 pub mod form_error;
 pub mod message_list;
 pub mod name_form;
+pub mod notify_controls;
 pub mod presence;
 pub mod room_list;
 pub mod search_page;

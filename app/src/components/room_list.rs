@@ -1,8 +1,8 @@
 //! The sidebar: every room with how many people are in it, and a box to join or
 //! create a room by name. Alt+Up and Alt+Down move to the room above or below.
 
-use super::chat_page::NotifyControls;
 use super::form_error::FormError;
+use super::notify_controls::NotifyControls;
 use super::search_page::SearchBox;
 use crate::chat::{Chat, Intent};
 use crate::locale::Locale;

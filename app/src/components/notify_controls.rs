@@ -1,0 +1,54 @@
+//! My settings at the foot of the room list: how a room tells me of new messages,
+//! notifications allowed in this browser, and signing out.
+
+use crate::chat::Chat;
+use crate::locale::Locale;
+use crate::protocol::{Level, RoomId};
+use leptos::prelude::*;
+
+/// My settings: how this room tells me of new messages, the control that asks this
+/// browser's permission to show notifications (shown, by the chat page's
+/// `show_unread`, until it is asked), and signing out (a plain form). Last in the room
+/// list, so that nothing moves as they appear; the style sheet hides them from a
+/// visitor without a name. Fixed markup from the locale's own strings (no one's
+/// input), one handler for all.
+#[component]
+pub fn NotifyControls(room: RoomId) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let t = Locale::get().t();
+    let markup = format!(
+        "<label>{}<select class=\"notify-level\" data-testid=\"notify-level\">\
+         <option value=\"all\">{}</option><option value=\"mentions\" selected>{}</option>\
+         <option value=\"muted\">{}</option></select></label>\
+         <button class=\"enable-notifications\" data-testid=\"enable-notifications\" hidden>{}</button>\
+         <form method=\"post\" action=\"/session/end\">\
+         <button class=\"link\" data-testid=\"sign-out\" data-act=\"sign-out\">{}</button></form>",
+        t.notify_label, t.notify_all, t.notify_mentions, t.notify_muted, t.enable_notifications, t.sign_out
+    );
+    let on_change = move |ev: leptos::ev::Event| {
+        if let Some(level) = Level::named(&event_target_value(&ev)) {
+            chat.intend(crate::chat::Intent::Notify(room.clone(), level));
+        }
+    };
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            let target = event_target::<leptos::web_sys::Element>(&ev);
+            if target.has_attribute("data-act") {
+                // Signing out (the form goes on): this browser forgets who it was, and
+                // the server's answer clears the session cookie.
+                if let Ok(Some(storage)) = window().local_storage() {
+                    for key in [crate::session::TOKEN_KEY, crate::session::NAME_KEY] {
+                        let _ = storage.remove_item(key);
+                    }
+                }
+            } else if target.tag_name() == "BUTTON" {
+                // The answer shows (or hides) the control again.
+                crate::notify::ask(move || chat.unread.update(|_| ()));
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! { <div class="notify" inner_html=markup on:change=on_change on:click=on_click></div> }
+}
