@@ -8,8 +8,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/setup.sh
 
-cargo leptos build --release
-scripts/precompress.sh
+scripts/release.sh
 cargo build --release -p bench
 
 # 10,000 connections need as many file descriptors on each side.

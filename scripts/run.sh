@@ -4,6 +4,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/setup.sh
-cargo leptos build --release
-scripts/precompress.sh
+scripts/release.sh
 exec target/release/server

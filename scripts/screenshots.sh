@@ -6,6 +6,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/setup.sh
 # Fonts for the pictures: Korean and colour emoji (the tests do not need them).
 apt_install fonts-noto-cjk fonts-noto-color-emoji
-cargo leptos build --release
-scripts/precompress.sh
+scripts/release.sh
 cd end2end && npx tsc -p . && npx playwright test --config screenshots.config.ts

@@ -45,6 +45,8 @@ have_rustup_wasm() {
 
 if have_rustup_wasm; then
   say "using the rustup toolchain's $WASM_TARGET target"
+  # The release build compiles the page's standard library for size (scripts/release.sh).
+  rustup component list --installed 2>/dev/null | grep -q '^rust-src' || rustup component add rust-src
 else
   apt_install rustc-web cargo-web rust-web-src lld-22 rust-web-clippy rustfmt-web pkg-config
   sysroot_lib="/usr/lib/rustlib/$WASM_TARGET/lib"

@@ -55,8 +55,7 @@ cargo test -p palaver-protocol -p app -p server -p bench -p testkit
 step "release build"
 # The load test is built in the same cargo run as the server: its crates compile while
 # the server's last ones do, on a core that would otherwise wait.
-cargo leptos build --release --bin-cargo-args=--package=bench --bin-cargo-args=--bin=palaver-bench
-scripts/precompress.sh
+scripts/release.sh --bin-cargo-args=--package=bench --bin-cargo-args=--bin=palaver-bench
 
 # The test runs have time limits (Playwright's own, the bench's per scenario); these are
 # the last resort, killing the whole process group if a run hangs anyway.

@@ -25,8 +25,9 @@ pub async fn page(settings: &Settings) -> Result<()> {
             gzipped = body;
         }
     }
-    // The page's budget: a phone on a slow line loads the chat in a few seconds.
-    const WASM_BUDGET_GZIP: usize = 250_000;
+    // The page's budget: a phone on a slow line loads the chat in a few seconds. It only
+    // ever comes down: the bundle is 219 KB today (scripts/release.sh builds it for size).
+    const WASM_BUDGET_GZIP: usize = 225_000;
     if gzipped == 0 || gzipped > WASM_BUDGET_GZIP {
         return Err(
             format!("the wasm bundle is {gzipped} bytes gzipped: over the {WASM_BUDGET_GZIP}-byte budget").into()
