@@ -11,7 +11,6 @@
 //! text (openers are matched with stacks and precomputed positions, never by searching
 //! again), and nesting is capped at [`MAX_DEPTH`], so no message can make it slow or deep.
 
-
 /// Blocks and spans nested deeper than this are shown flat, as their contents: the HTML
 /// is written recursively, and a message of a thousand `>` must not exhaust the stack.
 pub const MAX_DEPTH: usize = 12;
@@ -424,7 +423,7 @@ pub fn mark_mentions(nodes: Vec<Node>, names: &[&str]) -> Vec<Node> {
 
 /// Appends `text` with the characters that mean something in HTML escaped (in text and
 /// in a quoted attribute alike).
-fn escape(html: &mut String, text: &str) {
+pub(crate) fn escape(html: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => html.push_str("&amp;"),
@@ -602,10 +601,28 @@ mod tests {
     /// ends an attribute early: what a message holds can only ever be text.
     fn only_formatting_tags(html: &str) -> bool {
         const TAGS: [&str; 22] = [
-            "<p class=\"md-p\">", "</p>", "<em>", "</em>", "<strong>", "</strong>", "<code class=\"md-code\">",
-            "<code>", "</code>", "<span class=\"mention\">", "</span>", "<blockquote class=\"md-quote\">",
-            "</blockquote>", "<pre class=\"md-pre\">", "</pre>", "<ul class=\"md-list\">", "</ul>", "</ol>", "<li>",
-            "</li>", "</a>", "<ol class=\"md-list\" start=\"",
+            "<p class=\"md-p\">",
+            "</p>",
+            "<em>",
+            "</em>",
+            "<strong>",
+            "</strong>",
+            "<code class=\"md-code\">",
+            "<code>",
+            "</code>",
+            "<span class=\"mention\">",
+            "</span>",
+            "<blockquote class=\"md-quote\">",
+            "</blockquote>",
+            "<pre class=\"md-pre\">",
+            "</pre>",
+            "<ul class=\"md-list\">",
+            "</ul>",
+            "</ol>",
+            "<li>",
+            "</li>",
+            "</a>",
+            "<ol class=\"md-list\" start=\"",
         ];
         let link_end = "\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">";
         let mut rest = html;

@@ -4,6 +4,7 @@ pub mod chat_page;
 pub mod composer;
 pub mod connection_status;
 pub mod form_error;
+pub mod message_item;
 pub mod message_list;
 pub mod name_form;
 pub mod notify_controls;

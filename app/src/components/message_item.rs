@@ -1,0 +1,219 @@
+//! One message of the list: its author, text, reactions and the buttons that act on it
+//! (answered by the list's one click handler, by their `data-act`).
+//!
+//! What never changes once a row is drawn (the quote it answers, the avatar, the
+//! author, the formatted text, "(edited)", the delivery line and the buttons) is written
+//! as HTML, escaping every piece of a person's text; only what changes in place is a
+//! view of its own: the row's classes, the time (in the browser's zone once hydrated),
+//! the reactions and the picker. The page's WebAssembly then carries little rendering
+//! code per message part. A changed message is a new row (the list is keyed by it).
+
+use crate::chat::{avatar_colour, initials, Chat, Delivery, Entry};
+use crate::locale::{fill, iso_time, Locale};
+use crate::markdown::escape;
+use crate::protocol::{MessageKind, Seq, REACTIONS};
+use leptos::{either::Either, prelude::*};
+
+/// What the rows' buttons have open: the reaction picker, and a delete to confirm.
+#[derive(Clone, Copy)]
+pub struct Actions {
+    pub picking: RwSignal<Option<Seq>>,
+    pub confirming: RwSignal<Option<Seq>>,
+}
+
+/// The parts of a row before its reactions: the quote it answers, the avatar, the
+/// author and the text.
+fn lead_html(entry: &Entry, locale: Locale) -> String {
+    let t = locale.t();
+    let mut html = String::new();
+    if let (Some(q), Some(target)) = (&entry.quote, entry.target) {
+        html.push_str(&format!(
+            "<a class=\"quote{}\" href=\"#m-{target}\" data-testid=\"reply-quote\" data-act=\"jump\" data-target=\"{target}\">\
+             <span class=\"quote-author\">",
+            if q.deleted { " gone" } else { "" }
+        ));
+        escape(&mut html, &q.author);
+        html.push_str("</span> <span class=\"quote-text\">");
+        escape(&mut html, if q.deleted { t.quote_deleted } else { &q.text });
+        html.push_str("</span></a>");
+    }
+    if let Some(a) = &entry.author {
+        html.push_str(&format!("<span class=\"avatar avatar-{}\" aria-hidden=\"true\">", avatar_colour(&a.id)));
+        escape(&mut html, &initials(&a.name));
+        html.push_str("</span>");
+    }
+    html.push_str("<span class=\"author\" data-testid=\"message-author\">");
+    escape(&mut html, entry.author.as_ref().map_or("", |a| a.name.as_str()));
+    html.push_str("</span>");
+    if entry.deleted {
+        html.push_str("<div class=\"text\" data-testid=\"message-deleted\">");
+        escape(&mut html, t.message_deleted);
+    } else {
+        // Formatted (markdown.rs): a block, as it may hold paragraphs, lists and code.
+        let names: Vec<&str> = entry.mentions.iter().map(|u| u.name.as_str()).collect();
+        html.push_str("<div class=\"text\" data-testid=\"message-text\">");
+        html.push_str(&crate::markdown::render(&entry.text, &names));
+    }
+    html.push_str("</div>");
+    html
+}
+
+/// The parts of a row's last line after its time: how its sending goes, and the buttons
+/// (anyone may answer or react to a stored message; my own can be edited and deleted,
+/// which asks once more: what is open, the row's class says).
+fn tail_html(entry: &Entry, locale: Locale) -> String {
+    let t = locale.t();
+    let mut html = String::new();
+    match &entry.delivery {
+        Some(Delivery::Pending) => html.push_str(&format!("<span class=\"delivery\">{}</span>", t.sending)),
+        Some(Delivery::Failed(reason)) => {
+            html.push_str("<span class=\"delivery failed\">");
+            escape(&mut html, &fill(t.not_sent, &[("reason", t.error(*reason))]));
+            html.push_str("</span><button class=\"retry\" data-testid=\"retry\" data-act=\"retry\" data-id=\"");
+            escape(&mut html, &entry.id.0);
+            html.push_str(&format!("\">{}</button>", t.retry));
+        }
+        _ => {}
+    }
+    if entry.seq.is_some() && !entry.deleted {
+        html.push_str(&format!(
+            "<span class=\"actions\"><button class=\"link\" data-testid=\"reply-button\" data-act=\"reply\">{}</button>\
+             <button class=\"link\" data-testid=\"react-button\" data-act=\"react\" aria-haspopup=\"true\" aria-expanded=\"false\">{}</button>\
+             <button class=\"link own\" data-testid=\"edit-button\" data-act=\"edit\">{}</button>\
+             <button class=\"link own danger\" data-testid=\"delete-button\" data-act=\"delete\">\
+             <span class=\"ask\">{}</span><span class=\"sure\">{}</span></button></span>",
+            t.reply, t.react, t.edit, t.delete, t.delete_confirm
+        ));
+    }
+    html
+}
+
+#[component]
+pub fn MessageItem(entry: Entry) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let actions = expect_context::<Actions>();
+    let locale = Locale::get();
+    let t = locale.t();
+    if entry.kind == MessageKind::Renamed {
+        let author = entry.author.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+        let line = fill(t.renamed, &[("old", &entry.text), ("new", &author)]);
+        return Either::Left(view! { <li class="notice rename" data-testid="rename-notice">{line}</li> });
+    }
+    let state = match &entry.delivery {
+        None => "received",
+        Some(Delivery::Pending) => "pending",
+        Some(Delivery::Sent) => "sent",
+        Some(Delivery::Failed(_)) => "failed",
+    };
+    let time = entry.sent_at.map(|at| {
+        view! {
+            <time datetime=iso_time(at) title=move || locale.full_time(at) data-testid="message-time">
+                {move || locale.time(at)}
+            </time>
+        }
+    });
+    let (lead, tail) = (lead_html(&entry, locale), tail_html(&entry, locale));
+    let edited = if entry.edited {
+        format!("<span class=\"edited\" data-testid=\"edited\">{}</span>", t.edited)
+    } else {
+        String::new()
+    };
+    let seq = entry.seq;
+    let (new_line, deleted, continued) = (entry.new_line, entry.deleted, entry.continued);
+    // Mine (my own, or sent from here), naming me, jumped to: one class list.
+    let author_id = entry.author.as_ref().map(|a| a.id.clone());
+    let own = entry.delivery.is_some();
+    let mentioned: Vec<_> = entry.mentions.iter().map(|u| u.id.clone()).collect();
+    let class = move || {
+        let (mine, named) = chat.me.with(|m| match m.user() {
+            Some(me) => (own || Some(&me.id) == author_id.as_ref(), mentioned.contains(&me.id)),
+            None => (own, false),
+        });
+        let mut class = String::from("message");
+        for (on, name) in [
+            (deleted, " deleted"),
+            (continued, " continued"),
+            (mine, " mine"),
+            (named, " mentions-me"),
+            (seq.is_some() && chat.highlight.get() == seq, " highlighted"),
+            (seq.is_some() && actions.confirming.get() == seq, " confirming"),
+        ] {
+            if on {
+                class.push_str(name);
+            }
+        }
+        class
+    };
+    // Each emoji: how many, who (shown on hover or focus), and whether I did.
+    let reactions = StoredValue::new(entry.reactions);
+    let chips = move || {
+        let me = chat.me.with(|m| m.user().map(|u| u.id.clone()));
+        reactions.with_value(|rs| {
+            (!rs.is_empty()).then(|| {
+                let chips = rs
+                    .iter()
+                    .map(|r| {
+                        let who = r.by.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", ");
+                        let mine = r.by.iter().any(|u| Some(&u.id) == me.as_ref());
+                        let count = r.by.len();
+                        view! {
+                            <button
+                                class=if mine { "chip mine" } else { "chip" }
+                                aria-pressed=mine.to_string()
+                                aria-label=format!("{} {count}: {who}", r.emoji)
+                                title=who.clone()
+                                data-who=who
+                                data-testid="reaction"
+                                data-act="chip"
+                                data-emoji=r.emoji.clone()
+                            >
+                                {format!("{} {count}", r.emoji)}
+                            </button>
+                        }
+                    })
+                    .collect_view();
+                view! { <div class="reactions" role="group" aria-label=t.reactions data-testid="reactions">{chips}</div> }
+            })
+        })
+    };
+    // The picker: every emoji a reaction may be; one I already gave takes it back.
+    let picker = move || {
+        let seq = seq.filter(|s| actions.picking.get() == Some(*s))?;
+        let me = chat.me.with_untracked(|m| m.user().map(|u| u.id.clone()));
+        // Fixed markup: the emoji are the protocol's own, nobody's input.
+        let picks: String = REACTIONS
+            .iter()
+            .map(|emoji| {
+                let had = reactions.with_value(|rs| {
+                    rs.iter().any(|r| &r.emoji == emoji && r.by.iter().any(|u| Some(&u.id) == me.as_ref()))
+                });
+                format!(
+                    "<button class=\"pick\" data-testid=\"pick-reaction\" data-act=\"pick\" data-emoji=\"{emoji}\" \
+                     aria-pressed=\"{had}\" aria-label=\"{emoji}\" title=\"{emoji}\">{emoji}</button>"
+                )
+            })
+            .collect();
+        Some(view! {
+            <div class="picker" role="group" aria-label=t.add_reaction data-testid="reaction-picker" data-seq=seq inner_html=picks></div>
+        })
+    };
+    Either::Right(view! {
+        <li
+            class=class
+            id=seq.map(|s| format!("m-{s}"))
+            data-testid="message"
+            data-state=state
+            data-seq=seq
+            data-new=new_line.then_some(t.new_line)
+        >
+            <div class="fixed" inner_html=lead></div>
+            {chips}
+            <span class="meta">
+                <span class="fixed" inner_html=edited></span>
+                {time}
+                <span class="fixed" inner_html=tail></span>
+            </span>
+            {picker}
+        </li>
+    })
+}
