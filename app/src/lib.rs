@@ -104,7 +104,8 @@ pub fn App(
     provide_context(chat);
     let locale = Locale::new(Reader::current());
     provide_context(locale);
-    provide_context(Location::current());
+    let location = Location::current();
+    provide_context(location);
     // An address that names a message (a search result's) opens the room there.
     let initial = Location::initial();
     if let (Place::Room(room), Some(seq)) = (Place::of(&initial), location::message_at(&initial)) {
@@ -115,6 +116,15 @@ pub fn App(
         connect(link);
         // Hydrated as the server rendered it; from here on, the browser's own clock.
         Effect::new(move |_| locale.use_browser_zone());
+        // The other tabs hear which room this one shows (see notify.rs).
+        #[cfg(feature = "hydrate")]
+        Effect::new(move |_| {
+            let shown = match location.place() {
+                Place::Room(room) => Some(room.to_string()),
+                _ => None,
+            };
+            notify::show_room(shown);
+        });
     }
 
     view! { <ChatPage/> }

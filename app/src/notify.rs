@@ -4,9 +4,15 @@
 //! message is shown once however many tabs are open; when that tab closes, the next
 //! waiting tab takes the lock over. Each notification's tag names its message too, so
 //! a browser without locks still keeps one on screen.
+//!
+//! A message is not shown while any tab of the browser shows its room: each tab that
+//! shows a room, in sight, says so in `localStorage` (`palaver-shown-TAB`: the room and
+//! when it last said so, again every [`SHOWN_AGAIN_MS`] while it does), and takes it
+//! back when hidden or closed. A word older than [`SHOWN_FRESH_MS`] (a tab that
+//! crashed) counts for nothing.
 
 use crate::protocol::ChatMessage;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use wasm_bindgen::{prelude::*, JsCast};
 use web_sys::{Notification, NotificationOptions, NotificationPermission};
 
@@ -19,6 +25,51 @@ extern "C" {
 
 thread_local! {
     static SHOWN_HERE: Cell<bool> = const { Cell::new(false) };
+    /// This tab's key in `localStorage`, and the room it shows.
+    static TAB: String = format!("{SHOWN_KEY}{}", (js_sys::Math::random() * 1e12) as u64);
+    static ROOM: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The start of every tab's key that says which room it shows.
+const SHOWN_KEY: &str = "palaver-shown-";
+/// How often a tab in sight says again which room it shows.
+const SHOWN_AGAIN_MS: u64 = 10_000;
+/// How long a tab's word holds: a few of its repeats.
+const SHOWN_FRESH_MS: u64 = 35_000;
+
+/// Tells the other tabs which room this one shows (`None`: no room).
+pub fn show_room(room: Option<String>) {
+    ROOM.set(room);
+    say_shown();
+}
+
+/// Writes (or, out of sight, takes back) this tab's word of the room it shows.
+fn say_shown() {
+    let Ok(Some(storage)) = leptos::prelude::window().local_storage() else { return };
+    let room = ROOM.with_borrow(Clone::clone).filter(|_| !leptos::prelude::document().hidden());
+    TAB.with(|key| match room {
+        Some(room) => storage.set_item(key, &format!("{room} {}", crate::clock::now_ms() as u64)),
+        None => storage.remove_item(key),
+    })
+    .ok();
+}
+
+/// Whether another tab of this browser shows `room`, in sight.
+fn shown_elsewhere(room: &str) -> bool {
+    let Ok(Some(storage)) = leptos::prelude::window().local_storage() else { return false };
+    // Whole milliseconds: the page carries no code to write or read fractions.
+    let now = crate::clock::now_ms() as u64;
+    TAB.with(|own| {
+        (0..storage.length().unwrap_or(0))
+            .filter_map(|i| storage.key(i).ok().flatten())
+            .filter(|key| key.starts_with(SHOWN_KEY) && key != own)
+            .filter_map(|key| storage.get_item(&key).ok().flatten())
+            .any(|word| {
+                word.rsplit_once(' ').is_some_and(|(shown, at)| {
+                    shown == room && at.parse::<u64>().is_ok_and(|at| now.saturating_sub(at) < SHOWN_FRESH_MS)
+                })
+            })
+    })
 }
 
 /// Whether this browser shows notifications at all (not in an insecure page).
@@ -40,6 +91,13 @@ pub fn ask(answered: impl FnOnce() + 'static) {
 /// Waits in line, for as long as the tab is open, to be the tab that shows
 /// notifications.
 pub fn take_turn() {
+    // Which room this tab shows, said again while in sight and taken back when not.
+    leptos::prelude::window_event_listener_untyped("visibilitychange", |_| say_shown());
+    leptos::prelude::window_event_listener_untyped("pagehide", |_| {
+        ROOM.set(None);
+        say_shown();
+    });
+    let _ = leptos::prelude::set_interval_with_handle(say_shown, std::time::Duration::from_millis(SHOWN_AGAIN_MS));
     // Held until the tab goes: the callback's promise never settles.
     let hold = Closure::once_into_js(|_: JsValue| -> JsValue {
         SHOWN_HERE.set(true);
@@ -70,9 +128,10 @@ fn show(title: &str, body: &str, tag: &str, open: impl FnOnce() + 'static) {
 }
 
 /// Tells of message `m` on the desktop, unless it is on screen in this tab (its room is
-/// the one shown, in a tab not hidden). A click on it runs `open`.
+/// the one shown, in a tab not hidden) or in another tab of the browser. A click on it
+/// runs `open`.
 pub fn tell(m: &ChatMessage, room_on_screen: bool, open: impl FnOnce() + 'static) {
-    if room_on_screen && !leptos::prelude::document().hidden() {
+    if (room_on_screen && !leptos::prelude::document().hidden()) || shown_elsewhere(m.room.as_str()) {
         return;
     }
     let title = format!("{} · #{}", m.author.name, m.room);

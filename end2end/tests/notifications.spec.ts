@@ -124,12 +124,25 @@ test("asked for after a click; one tab shows what mentions me or a room set to a
   await openChat(third, `/r/${design}`, "Ann");
   await expect(third.getByTestId("notify-level")).toHaveValue("muted");
 
-  // By default, what mentions me, when my tab is hidden. (Her tab in #design makes
-  // "@Ann" there name her.)
+  // By default, what mentions me, when no tab of hers shows the room. (Her tab in
+  // #design makes "@Ann" there name her.) While the third tab shows #design, the tab
+  // that tells (the second, in #home) tells her nothing of it.
   await third.getByTestId("notify-level").selectOption("mentions");
   await expect(row(second, design)).not.toHaveAttribute("data-muted");
-  await third.evaluate(() => ((window as any).__hidden = true));
-  await second.evaluate(() => ((window as any).__hidden = true));
+  await bob.post(design, ["@Ann you are looking at this"]);
+  await expect(third.getByTestId("message-text").last()).toHaveText("@Ann you are looking at this");
+  // (Given time to show it, the tab that tells did not.)
+  await second.waitForTimeout(500);
+  expect(await shown(second)).toHaveLength(1);
+  expect(await shown(third)).toEqual([]);
+  // Out of sight: the browser says so to the tab (the event the page hears).
+  const hide = (page: Page) =>
+    page.evaluate(() => {
+      (window as any).__hidden = true;
+      document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
+    });
+  await hide(third);
+  await hide(second);
   await bob.post(design, ["not for anyone", "@Ann a question"]);
   await expect.poll(() => shown(second)).toHaveLength(2);
   expect((await shown(second))[1]).toEqual({ title: `Bob · #${design}`, body: "@Ann a question" });
