@@ -133,16 +133,9 @@ fn write_html(html: &mut String, nodes: &[Node]) {
 
 #[cfg(test)]
 mod tests {
+    use super::parse::tests::{p, text};
     use super::*;
     use Node::*;
-
-    fn text(t: &str) -> Node {
-        Text(t.into())
-    }
-
-    fn p(children: Vec<Node>) -> Node {
-        Paragraph(children)
-    }
 
     #[test]
     fn mentions_are_marked_outside_code_and_links() {

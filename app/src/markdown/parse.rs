@@ -370,15 +370,15 @@ pub fn plain_text(nodes: &[Node]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use Node::*;
 
-    fn text(t: &str) -> Node {
+    pub(in crate::markdown) fn text(t: &str) -> Node {
         Text(t.into())
     }
 
-    fn p(children: Vec<Node>) -> Node {
+    pub(in crate::markdown) fn p(children: Vec<Node>) -> Node {
         Paragraph(children)
     }
 
