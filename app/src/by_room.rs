@@ -2,7 +2,7 @@
 //! As fast at this size, and far smaller in the WebAssembly bundle, where every hash
 //! map type brings its own copy of the hashing table's code.
 
-use crate::protocol::RoomId;
+use palaver_protocol::RoomId;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ByRoom<V>(Vec<(RoomId, V)>);

@@ -15,12 +15,12 @@ pub use timeline::{Delivery, Entry, Row, Timeline, GROUP_MS};
 use crate::by_room::ByRoom;
 // The components and the socket task read the clock through here too.
 pub use crate::clock::now_ms;
-use crate::protocol::{
+use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use leptos::prelude::*;
+use palaver_protocol::{
     ClientMsgId, ErrorReason, Level, MessageKind, Quote, RoomId, RoomSummary, RoomUnread, SearchHit, Seq, ServerMsg,
     User,
 };
-use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
-use leptos::prelude::*;
 
 /// What the page wants the socket task to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -477,7 +477,7 @@ pub fn new_message_id() -> ClientMsgId {
 mod tests {
     use super::timeline::tests::{msg, user};
     use super::*;
-    use crate::protocol::{ChatMessage, UserId};
+    use palaver_protocol::{ChatMessage, UserId};
 
     #[test]
     fn messages_from_others_in_the_room_on_screen_are_announced_briefly() {

@@ -4,8 +4,8 @@
 //! hydrates the same list it was sent; after that, the socket keeps every room current.
 
 use crate::chat::Timeline;
-use crate::protocol::{HistoryPage, RoomId};
 use leptos::prelude::*;
+use palaver_protocol::{HistoryPage, RoomId};
 use serde::{Deserialize, Serialize};
 
 /// The page the server rendered into the HTML, for the room it was rendered for.
@@ -23,11 +23,11 @@ impl RenderedPage {
     /// Reads what [`RenderedPage::to_script_json`] wrote (with the page's plain JSON
     /// reader, not serde's, which would grow the page's WebAssembly).
     pub fn read(json: &str) -> Option<RenderedPage> {
-        let value = crate::protocol::json::Json::parse(json).ok()?;
-        let room = crate::protocol::json::room_field(&value)?;
-        let page = crate::protocol::json::page_of(value.get("page")?)?;
+        let value = palaver_protocol::json::Json::parse(json).ok()?;
+        let room = palaver_protocol::json::room_field(&value)?;
+        let page = palaver_protocol::json::page_of(value.get("page")?)?;
         let around = match value.get("around") {
-            Some(around) => Some(crate::protocol::json::page_of(around)?),
+            Some(around) => Some(palaver_protocol::json::page_of(around)?),
             None => None,
         };
         Some(RenderedPage { room, page, around })
@@ -107,7 +107,7 @@ fn rendered_page() -> Option<RenderedPage> {
 mod tests {
     use super::*;
     use crate::chat::Row;
-    use crate::protocol::{ChatMessage, MessageKind, User, UserId};
+    use palaver_protocol::{ChatMessage, MessageKind, User, UserId};
 
     #[test]
     fn the_page_as_script_json_cannot_end_its_script_and_reads_back_the_same() {
@@ -125,7 +125,7 @@ mod tests {
             .map(|seq| ChatMessage {
                 room: RoomId::lobby(),
                 seq,
-                id: crate::protocol::ClientMsgId(format!("m{seq}")),
+                id: palaver_protocol::ClientMsgId(format!("m{seq}")),
                 author: User { id: UserId("u".into()), name: "Bob".into() },
                 kind: MessageKind::Text,
                 text: format!("message {seq}"),

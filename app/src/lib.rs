@@ -14,8 +14,6 @@ pub mod notify;
 pub mod session;
 pub mod start;
 
-pub use palaver_protocol as protocol;
-
 use chat::{Chat, ChatLink};
 use components::chat_page::ChatPage;
 use components::search_page::{RenderedSearch, RENDERED_SEARCH_ID};

@@ -6,8 +6,8 @@
 //! WebAssembly small.
 
 use crate::locale::Lang;
-use crate::protocol::{Invalid, RoomId, Seq, DEFAULT_ROOM};
 use leptos::prelude::*;
+use palaver_protocol::{Invalid, RoomId, Seq, DEFAULT_ROOM};
 
 /// What an address shows.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,7 +33,7 @@ pub fn mark_mentions(nodes: Vec<Node>, names: &[&str]) -> Vec<Node> {
         match node {
             Node::Text(t) => {
                 let mut from = 0;
-                for (range, _) in crate::protocol::find_mentions(&t, names) {
+                for (range, _) in palaver_protocol::find_mentions(&t, names) {
                     if range.start > from {
                         out.push(Node::Text(t[from..range.start].to_owned()));
                     }

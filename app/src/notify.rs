@@ -11,7 +11,7 @@
 //! back when hidden or closed. A word older than [`SHOWN_FRESH_MS`] (a tab that
 //! crashed) counts for nothing.
 
-use crate::protocol::ChatMessage;
+use palaver_protocol::ChatMessage;
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::{prelude::*, JsCast};
 use web_sys::{Notification, NotificationOptions, NotificationPermission};

@@ -8,7 +8,7 @@
 
 use crate::by_room::ByRoom;
 use crate::chat::{ConnectionStatus, Intent, Timeline};
-use crate::protocol::{ClientMsg, ClientMsgId, ErrorReason, Hello, MessageKind, RoomId, Seq, ServerMsg};
+use palaver_protocol::{ClientMsg, ClientMsgId, ErrorReason, Hello, MessageKind, RoomId, Seq, ServerMsg};
 
 /// The first wait before reconnecting, in milliseconds; it doubles per failure.
 /// Where the browser keeps the person's token and name (`localStorage`).
@@ -309,7 +309,7 @@ fn hello(token: Option<String>, name: Option<&str>) -> Vec<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{ChatMessage, MessageKind, Seq, User, UserId};
+    use palaver_protocol::{ChatMessage, MessageKind, Seq, User, UserId};
 
     fn room(name: &str) -> RoomId {
         RoomId::parse(name).unwrap()
@@ -568,7 +568,7 @@ mod tests {
         let mut tab = Tab::ann();
         tab.open();
         let read = Intent::Read(RoomId::lobby(), 3);
-        let level = Intent::Notify(room("dev"), crate::protocol::Level::Muted);
+        let level = Intent::Notify(room("dev"), palaver_protocol::Level::Muted);
         assert_eq!(tab.intend(read.clone()), [], "not before the welcome");
         assert_eq!(tab.intend(level.clone()), []);
         tab.hear(welcome());
@@ -576,7 +576,7 @@ mod tests {
         assert_eq!(tab.intend(Intent::Read(room("dev"), 3)), [], "a room left since");
         let all = ClientMsg::Read { room: room("dev"), seq: Seq::MAX };
         assert_eq!(tab.intend(Intent::Read(room("dev"), Seq::MAX)), [Action::Send(all)], "marked read from the list");
-        let muted = ClientMsg::Notify { room: room("dev"), level: crate::protocol::Level::Muted };
+        let muted = ClientMsg::Notify { room: room("dev"), level: palaver_protocol::Level::Muted };
         assert_eq!(tab.intend(level), [Action::Send(muted)]);
     }
 

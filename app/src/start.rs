@@ -5,7 +5,7 @@
 //! hydrates from the same, so nothing moves when the socket brings the same news.
 
 use crate::chat::Chat;
-use crate::protocol::{RoomUnread, ServerMsg};
+use palaver_protocol::{RoomUnread, ServerMsg};
 
 /// Provided by the server's page handler.
 #[derive(Debug, Clone, Default)]

@@ -4,7 +4,6 @@
 //! online or the tab is shown.
 
 use app::chat::{now_ms, Chat, ChatLink, Intent, Me};
-use app::protocol::ServerMsg;
 use app::session::{Action, Page, Session, NAME_KEY, TOKEN_KEY};
 use futures::{
     channel::mpsc::{unbounded, UnboundedReceiver},
@@ -14,6 +13,7 @@ use futures::{
 use gloo_net::websocket::{futures::WebSocket, Message};
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
+use palaver_protocol::ServerMsg;
 use std::time::Duration;
 
 pub fn connect(link: ChatLink) {

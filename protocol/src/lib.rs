@@ -3,7 +3,7 @@
 //!
 //! Frames are JSON text frames tagged by a `type` field; `docs/PROTOCOL.md` is the
 //! reference with examples. A crate of its own, so that everything that speaks to a
-//! Palaver server (the page through `app::protocol`, the server, the load tester) uses
+//! Palaver server (the page, the server, the load tester) uses
 //! the same frames without building the page.
 //!
 //! One module per concern, each depending only on those listed before it: `limits`,

@@ -1,7 +1,7 @@
 //! People as the page shows them: who I am to the chat, who is typing, and each
 //! person's initials and avatar colour.
 
-use crate::protocol::{User, UserId};
+use palaver_protocol::{User, UserId};
 
 /// How long "X is typing…" stays up after X's last keystroke, in milliseconds.
 pub const TYPING_SHOWN_MS: f64 = 4_000.0;

@@ -3,7 +3,7 @@
 //! reactions do to the messages they name; and the rows a room is drawn as (days, name
 //! lines, gaps). Plain data, so its rules are tested without a browser.
 
-use crate::protocol::{
+use palaver_protocol::{
     toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, MessageKind, Quote, Reaction, Seq, User, UserId,
     HISTORY_PAGE,
 };
@@ -431,7 +431,7 @@ pub enum Row {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::protocol::RoomId;
+    use palaver_protocol::RoomId;
 
     fn id(s: &str) -> ClientMsgId {
         ClientMsgId(s.into())
@@ -580,7 +580,7 @@ pub(super) mod tests {
         // An older page after its newer events: the message's state already has them,
         // so the events in the page (older than that state) are not applied again.
         let latest = ChatMessage {
-            reactions: vec![crate::protocol::Reaction { emoji: "🎉".into(), by: vec![user("Cy")] }],
+            reactions: vec![palaver_protocol::Reaction { emoji: "🎉".into(), by: vec![user("Cy")] }],
             edited: true,
             ..msg(1, "a", "v3")
         };

@@ -10,9 +10,9 @@ use crate::chat::{Chat, Me};
 use crate::history::RenderedHistory;
 use crate::locale::{fill, Locale};
 use crate::location::{Link, Location, Place};
-use crate::protocol::RoomId;
 use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
+use palaver_protocol::RoomId;
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
@@ -72,7 +72,7 @@ pub fn ChatPage() -> impl IntoView {
 /// `data-mentions` (drawn by the style sheet), the room in bold, and its link's name
 /// saying both.
 #[cfg(feature = "hydrate")]
-fn show_unread<'a>(unread: impl Iterator<Item = &'a crate::protocol::RoomUnread> + Clone, title: &str) {
+fn show_unread<'a>(unread: impl Iterator<Item = &'a palaver_protocol::RoomUnread> + Clone, title: &str) {
     use leptos::wasm_bindgen::JsCast;
     let t = Locale::get().t();
     let doc = document();

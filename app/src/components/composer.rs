@@ -11,8 +11,8 @@
 use super::name_form::NameForm;
 use crate::chat::{now_ms, Chat, Intent};
 use crate::locale::{around, fill, Locale};
-use crate::protocol::{validate_text, RoomId, MAX_TEXT_CHARS};
 use leptos::{either::Either, ev::KeyboardEvent, ev::SubmitEvent, html, prelude::*};
+use palaver_protocol::{validate_text, RoomId, MAX_TEXT_CHARS};
 
 /// Least time between two "typing" notes to the room, in milliseconds.
 const TYPING_EVERY_MS: f64 = 2_000.0;
@@ -24,8 +24,8 @@ pub fn mention_query(text: &str, caret: usize) -> Option<(usize, &str)> {
     let before = text.get(..caret)?;
     let at = before.rfind('@')?;
     let query = &before[at + 1..];
-    let starts_word = before[..at].chars().next_back().is_none_or(|c| !crate::protocol::is_word(c));
-    (starts_word && query.chars().count() <= crate::protocol::MAX_NAME_CHARS && !query.contains(['\n', '@']))
+    let starts_word = before[..at].chars().next_back().is_none_or(|c| !palaver_protocol::is_word(c));
+    (starts_word && query.chars().count() <= palaver_protocol::MAX_NAME_CHARS && !query.contains(['\n', '@']))
         .then_some((at, query))
 }
 

@@ -11,8 +11,8 @@
 use crate::chat::{avatar_colour, initials, Chat, Delivery, Entry};
 use crate::locale::{fill, iso_time, Locale};
 use crate::markdown::escape;
-use crate::protocol::{MessageKind, Seq, REACTIONS};
 use leptos::{either::Either, prelude::*};
+use palaver_protocol::{MessageKind, Seq, REACTIONS};
 
 /// What the rows' buttons have open: the reaction picker, and a delete to confirm.
 #[derive(Clone, Copy)]

@@ -5,8 +5,8 @@
 use super::message_item::{Actions, MessageItem};
 use crate::chat::{Chat, Intent, Row, Timeline};
 use crate::locale::Locale;
-use crate::protocol::{RoomId, Seq};
 use leptos::{either::EitherOf3, html, prelude::*};
+use palaver_protocol::{RoomId, Seq};
 
 /// How close to the bottom (in pixels) still counts as "reading the newest".
 const STICK_TO_BOTTOM_PX: i32 = 48;
@@ -221,7 +221,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
                 }
             }
             ("fill", _) => chat.fill_gap(number("data-after").unwrap_or_default()),
-            ("retry", _) => chat.retry(crate::protocol::ClientMsgId(attr("data-id"))),
+            ("retry", _) => chat.retry(palaver_protocol::ClientMsgId(attr("data-id"))),
             ("reply", Some(seq)) => chat.reply_to(seq),
             ("edit", Some(seq)) => {
                 chat.start_editing(Some(seq));

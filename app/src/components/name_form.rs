@@ -3,8 +3,8 @@
 use super::form_error::FormError;
 use crate::chat::Chat;
 use crate::locale::Locale;
-use crate::protocol::{validate_name, MAX_NAME_CHARS};
 use leptos::{ev::SubmitEvent, prelude::*};
+use palaver_protocol::{validate_name, MAX_NAME_CHARS};
 
 #[component]
 pub fn NameForm(#[prop(optional)] on_done: Option<Callback<()>>) -> impl IntoView {

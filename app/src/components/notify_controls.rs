@@ -3,8 +3,8 @@
 
 use crate::chat::Chat;
 use crate::locale::Locale;
-use crate::protocol::{Level, RoomId};
 use leptos::prelude::*;
+use palaver_protocol::{Level, RoomId};
 
 /// My settings: how this room tells me of new messages, the control that asks this
 /// browser's permission to show notifications (shown, by the chat page's

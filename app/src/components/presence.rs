@@ -2,8 +2,8 @@
 
 use crate::chat::Chat;
 use crate::locale::{around, Locale};
-use crate::protocol::RoomId;
 use leptos::prelude::*;
+use palaver_protocol::RoomId;
 
 #[component]
 pub fn Presence(room: RoomId) -> impl IntoView {

@@ -7,8 +7,8 @@ use super::search_page::SearchBox;
 use crate::chat::{Chat, Intent};
 use crate::locale::Locale;
 use crate::location::{room_href, Link, Location};
-use crate::protocol::{Level, RoomId, RoomSummary, RoomUnread, Seq};
 use leptos::{ev::SubmitEvent, prelude::*};
+use palaver_protocol::{Level, RoomId, RoomSummary, RoomUnread, Seq};
 
 /// The rooms listed: the server's, the lobby, the current one and any with something
 /// unread, in name order.

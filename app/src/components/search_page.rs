@@ -7,8 +7,8 @@ use crate::chat::{Chat, ConnectionStatus, Results};
 use crate::history::script_json;
 use crate::locale::{fill, Locale};
 use crate::location::{message_href, room_href, search_href, Link, Location};
-use crate::protocol::{RoomId, SearchHit, ServerMsg};
 use leptos::{ev::SubmitEvent, prelude::*};
+use palaver_protocol::{RoomId, SearchHit, ServerMsg};
 
 /// How long after the last key the box searches, in milliseconds.
 const SEARCH_AFTER_MS: u64 = 250;

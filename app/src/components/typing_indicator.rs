@@ -2,8 +2,8 @@
 
 use crate::chat::{now_ms, typing_names, Chat};
 use crate::locale::Locale;
-use crate::protocol::RoomId;
 use leptos::prelude::*;
+use palaver_protocol::RoomId;
 
 #[component]
 pub fn TypingIndicator(room: RoomId) -> impl IntoView {

@@ -2,7 +2,7 @@
 //! either language does not compile), the words for a refusal, a name's problem and who
 //! is typing, and the templates' `{slots}` filled in or cut around.
 
-use crate::protocol::{ErrorReason, Invalid, MAX_NAME_CHARS, MAX_ROOM_CHARS};
+use palaver_protocol::{ErrorReason, Invalid, MAX_NAME_CHARS, MAX_ROOM_CHARS};
 
 /// `template` with each `{name}` replaced by its value.
 pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
