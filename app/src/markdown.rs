@@ -76,59 +76,47 @@ pub(crate) fn escape(html: &mut String, text: &str) {
 /// line break is a newline.
 fn write_html(html: &mut String, nodes: &[Node]) {
     for node in nodes {
-        let (open, inner, close): (&str, Option<&[Node]>, &str) = match node {
-            Node::Text(t) => {
-                escape(html, t);
-                continue;
-            }
-            Node::LineBreak => {
-                html.push('\n');
-                continue;
-            }
-            Node::Code(t) | Node::Mention(t) | Node::CodeBlock(t) => {
-                html.push_str(match node {
-                    Node::Code(_) => "<code class=\"md-code\">",
-                    Node::Mention(_) => "<span class=\"mention\">",
-                    _ => "<pre class=\"md-pre\"><code>",
-                });
-                escape(html, t);
-                html.push_str(match node {
-                    Node::Code(_) => "</code>",
-                    Node::Mention(_) => "</span>",
-                    _ => "</code></pre>",
-                });
-                continue;
-            }
-            Node::Emphasis(c) => ("<em>", Some(c), "</em>"),
-            Node::Strong(c) => ("<strong>", Some(c), "</strong>"),
-            Node::Paragraph(c) => ("<p class=\"md-p\">", Some(c), "</p>"),
-            Node::Quote(c) => ("<blockquote class=\"md-quote\">", Some(c), "</blockquote>"),
+        match node {
+            Node::Text(t) => escape(html, t),
+            Node::LineBreak => html.push('\n'),
+            Node::Code(t) => around_text(html, "<code class=\"md-code\">", t, "</code>"),
+            Node::Mention(t) => around_text(html, "<span class=\"mention\">", t, "</span>"),
+            Node::CodeBlock(t) => around_text(html, "<pre class=\"md-pre\"><code>", t, "</code></pre>"),
+            Node::Emphasis(c) => around(html, "<em>", c, "</em>"),
+            Node::Strong(c) => around(html, "<strong>", c, "</strong>"),
+            Node::Paragraph(c) => around(html, "<p class=\"md-p\">", c, "</p>"),
+            Node::Quote(c) => around(html, "<blockquote class=\"md-quote\">", c, "</blockquote>"),
             Node::Link { href, children } => {
                 html.push_str("<a href=\"");
                 escape(html, href);
-                html.push_str("\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">");
-                ("", Some(children), "</a>")
+                around(html, "\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">", children, "</a>");
             }
-            Node::List { start, items } => {
-                match start {
-                    Some(start) => html.push_str(&format!("<ol class=\"md-list\" start=\"{start}\">")),
-                    None => html.push_str("<ul class=\"md-list\">"),
-                }
-                for item in items {
-                    html.push_str("<li>");
-                    write_html(html, item);
-                    html.push_str("</li>");
-                }
-                html.push_str(if start.is_some() { "</ol>" } else { "</ul>" });
-                continue;
+            Node::List { start: Some(start), items } => {
+                html.push_str(&format!("<ol class=\"md-list\" start=\"{start}\">"));
+                items.iter().for_each(|item| around(html, "<li>", item, "</li>"));
+                html.push_str("</ol>");
             }
-        };
-        html.push_str(open);
-        if let Some(inner) = inner {
-            write_html(html, inner);
+            Node::List { start: None, items } => {
+                html.push_str("<ul class=\"md-list\">");
+                items.iter().for_each(|item| around(html, "<li>", item, "</li>"));
+                html.push_str("</ul>");
+            }
         }
-        html.push_str(close);
     }
+}
+
+/// Appends `open`, the nodes' HTML, and `close`.
+fn around(html: &mut String, open: &str, nodes: &[Node], close: &str) {
+    html.push_str(open);
+    write_html(html, nodes);
+    html.push_str(close);
+}
+
+/// Appends `open`, `text` escaped, and `close`.
+fn around_text(html: &mut String, open: &str, text: &str, close: &str) {
+    html.push_str(open);
+    escape(html, text);
+    html.push_str(close);
 }
 
 #[cfg(test)]
