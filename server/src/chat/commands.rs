@@ -32,12 +32,12 @@ impl<T: Transport> Connection<T> {
             // Whom a text names is worked out only for a post that is let in.
             ClientMsg::Send { room, id, text, reply_to } => {
                 let user = self.admit_post(&room, &id)?;
-                let mentions = self.cx.hub.named(&room, &text);
+                let mentions = self.cx.hub.named(&room, &text).await.map_err(unavailable)?;
                 self.store_and_ack(Post::reply(room, user, id, text, reply_to).mentioning(mentions)).await
             }
             ClientMsg::Edit { room, id, target, text } => {
                 let user = self.admit_post(&room, &id)?;
-                let mentions = self.cx.hub.named(&room, &text);
+                let mentions = self.cx.hub.named(&room, &text).await.map_err(unavailable)?;
                 self.store_and_ack(Post::edit(room, user, id, target, text).mentioning(mentions)).await
             }
             ClientMsg::React { room, id, target, emoji, remove } => {

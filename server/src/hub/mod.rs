@@ -237,7 +237,6 @@ impl Hub {
         shutdown: CancellationToken,
     ) -> Result<Arc<Hub>, StoreError> {
         let stored = store.rooms().await?.into_iter().collect();
-        let people = people::People::from(store.people().await?);
         let spans_nodes = bus.spans_nodes();
         let shared = Arc::new(Shared {
             rooms: Mutex::new(Rooms::with_stored(stored)),
@@ -245,7 +244,7 @@ impl Hub {
             directory_dirty: Notify::new(),
             bus,
             readers: Mutex::default(),
-            people: Mutex::new(people),
+            people: Mutex::default(),
             saving: Notify::new(),
             save_lock: tokio::sync::Mutex::new(()),
         });
@@ -371,17 +370,18 @@ impl Hub {
     }
 
     /// The people that `text`'s `@name`s name, posted in `room` (see `people.rs`): a
-    /// pass over the text under the people lock, then one presence lookup per person.
-    pub fn named(&self, room: &RoomId, text: &str) -> Vec<User> {
-        if !text.contains('@') {
-            return Vec::new();
+    /// pass over the text, one store read for the names it could spell (none for a text
+    /// without an `@name`), then one presence lookup per person.
+    pub async fn named(&self, room: &RoomId, text: &str) -> Result<Vec<User>, StoreError> {
+        let asked = people::Asked::new(text);
+        if asked.is_empty() {
+            return Ok(Vec::new());
         }
-        let groups = self.shared.people().mentioned(text);
-        if groups.is_empty() {
-            return Vec::new();
-        }
+        let stored = self.store.people_named(asked.names.clone(), people::MAX_MENTIONED).await?;
+        let known = self.shared.people().known(&asked.names, stored);
+        let groups = asked.mentioned(&known);
         let rooms = self.shared.rooms();
-        people::choose(groups, |id| rooms.present(room, id).is_some())
+        Ok(people::choose(groups, |id| rooms.present(room, id).is_some()))
     }
 
     /// Updates a person's name in every room they are in (after a rename).

@@ -10,7 +10,7 @@
 use super::{Frame, Hub, Shared};
 use crate::bus::Event;
 use crate::store::{Store, StoreError, Unread};
-use palaver_protocol::{ChatMessage, Level, MessageKind, RoomId, RoomUnread, Seq, ServerMsg, User, UserId};
+use palaver_protocol::{ChatMessage, Level, MessageKind, RoomId, RoomUnread, Seq, ServerMsg, UserId};
 use std::{
     collections::{BTreeSet, HashMap, HashSet},
     sync::Arc,
@@ -427,18 +427,10 @@ async fn save(store: &dyn Store, shared: &Shared) {
             }
         }
     }
-    let people: Vec<User> =
-        shared.people().unsaved.iter().map(|(id, name)| User { id: id.clone(), name: name.clone() }).collect();
+    let people = shared.people().unsaved();
     if !people.is_empty() {
         match store.remember(people.clone()).await {
-            Ok(()) => {
-                let mut kept = shared.people();
-                for user in people {
-                    if kept.unsaved.get(&user.id) == Some(&user.name) {
-                        kept.unsaved.remove(&user.id);
-                    }
-                }
-            }
+            Ok(()) => shared.people().saved(&people),
             Err(e) => {
                 tracing::warn!(count = people.len(), "cannot write people's names (trying again soon): {e}");
                 shared.saving.notify_one();

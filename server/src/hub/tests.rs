@@ -339,6 +339,26 @@ async fn reading_not_yet_written_counts_for_counts_read_from_the_store() {
     assert_eq!(stored.iter().map(|u| (u.read, u.unread.len())).collect::<Vec<_>>(), [(Some(2), 1)]);
 }
 
+#[tokio::test]
+async fn a_name_is_looked_up_in_the_store_and_a_new_one_said_here_counts_at_once() {
+    let (hub, _dir) = hub().await;
+    let named = |text: &'static str| {
+        let hub = hub.clone();
+        async move { hub.named(&room("r"), text).await.unwrap().into_iter().map(|u| u.name).collect::<Vec<_>>() }
+    };
+    // Written after this node started (by another node, or before a restart): nobody
+    // this node has heard of, and still named.
+    let cat = User { id: UserId("cat".into()), name: "Cat".into() };
+    hub.store().remember(vec![cat.clone()]).await.unwrap();
+    assert_eq!(named("@cat, look").await, ["Cat"]);
+    // A new name said here names her before it is written, and the old one no longer does.
+    hub.remember(&User { id: cat.id.clone(), name: "Kit".into() });
+    assert_eq!(named("@Kit and @Cat").await, ["Kit"]);
+    hub.save_reads().await;
+    assert_eq!(hub.store().people_named(vec!["kit".into()], 5).await.unwrap().len(), 1, "written with the reads");
+    assert!(named("hello, nobody@cat").await.is_empty());
+}
+
 /// A listener that notes how many frames each handing-over carried.
 struct Counter(Mutex<Vec<usize>>);
 

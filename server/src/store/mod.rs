@@ -242,7 +242,6 @@ pub(crate) mod unread_sql {
     pub const LEVELS: &str = "SELECT room, level FROM levels WHERE user_id = $1";
     pub const SET_LEVEL: &str = "INSERT INTO levels (user_id, room, level) VALUES ($1, $2, $3) \
          ON CONFLICT (user_id, room) DO UPDATE SET level = excluded.level";
-    pub const PEOPLE: &str = "SELECT user_id, name FROM people";
     pub const DEFAULT_LEVEL: &str = "DELETE FROM levels WHERE user_id = $1 AND room = $2";
     pub const MENTIONS_ELSEWHERE: &str = "SELECT n.room, n.seq FROM mentioned n \
          JOIN messages m ON m.room = n.room AND m.seq = n.seq \
@@ -363,8 +362,9 @@ pub trait Store: Send + Sync + 'static {
     /// Keeps how `room` tells `user` of new messages.
     async fn set_level(&self, user: &UserId, room: &RoomId, level: Level) -> Result<(), StoreError>;
 
-    /// Everyone who has chosen a name, by their latest one.
-    async fn people(&self) -> Result<Vec<User>, StoreError>;
+    /// The people whose latest name, ASCII letters folded to lowercase, is one of
+    /// `names` (folded already), at most `per_name` of each (the first by id).
+    async fn people_named(&self, names: Vec<String>, per_name: usize) -> Result<Vec<User>, StoreError>;
 
     /// Keeps these people's latest names, in one commit (each person once).
     async fn remember(&self, people: Vec<User>) -> Result<(), StoreError>;

@@ -58,13 +58,21 @@ const SUITE: &[(&str, Check)] = &[
 async fn people_are_kept_by_their_latest_name(open: Reopen) {
     let store = open().await;
     let person = |id: &str, name: &str| User { id: UserId(id.into()), name: name.into() };
-    assert_eq!(store.people().await.unwrap(), []);
-    store.remember(vec![person("u1", "Ann"), person("u2", "김민준")]).await.unwrap();
+    let asked = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    assert_eq!(store.people_named(asked(&["ann"]), 5).await.unwrap(), []);
+    store.remember(vec![person("u1", "Ann"), person("u2", "김민준"), person("u3", "ANN")]).await.unwrap();
     store.remember(vec![person("u1", "Ann Lee")]).await.unwrap();
     store.remember(Vec::new()).await.unwrap();
-    let mut people = open().await.people().await.unwrap();
-    people.sort_by(|a, b| a.id.cmp(&b.id));
-    assert_eq!(people, [person("u1", "Ann Lee"), person("u2", "김민준")]);
+    let store = open().await;
+    // By name as mentions match it: ASCII letters in either case, other letters as they are.
+    let named = store.people_named(asked(&["ann lee", "김민준", "ann", "nobody"]), 5).await.unwrap();
+    assert_eq!(named, [person("u1", "Ann Lee"), person("u2", "김민준"), person("u3", "ANN")]);
+    store.remember(vec![person("u4", "Éva"), person("u5", "éva")]).await.unwrap();
+    assert_eq!(store.people_named(asked(&["éva"]), 5).await.unwrap(), [person("u5", "éva")], "only ASCII folds");
+    // Many people by one name: the first few by id.
+    store.remember((10..30).map(|i| person(&format!("s{i}"), "Sam")).collect()).await.unwrap();
+    let sams = store.people_named(asked(&["sam"]), 3).await.unwrap();
+    assert_eq!(sams, [person("s10", "Sam"), person("s11", "Sam"), person("s12", "Sam")]);
 }
 
 async fn read_positions_move_forward_and_count_what_came_since(open: Reopen) {
@@ -518,7 +526,8 @@ async fn brought_up_to_date(store: Arc<dyn Store>) {
     assert_eq!(found(&*store, "first version").await, [("r".into(), 1)]);
     assert_eq!(found(&*store, "still here").await, [("r".into(), 3)]);
     // Its author is someone an `@name` can name, by the name they wrote under.
-    assert_eq!(store.people().await.unwrap(), [User { id: UserId("u1".into()), name: "U1".into() }]);
+    let named = store.people_named(vec!["u1".into()], 5).await.unwrap();
+    assert_eq!(named, [User { id: UserId("u1".into()), name: "U1".into() }]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -706,7 +715,7 @@ async fn a_database_of_the_version_before_keeps_no_text_edited_away() {
     // What the version before kept: the first edit's text beside the second's.
     let restore = format!(
         "UPDATE messages SET text = 'the plan: {SECRET}' WHERE room = 'r' AND seq = 3; \
-         DROP INDEX IF EXISTS messages_edits;"
+         DROP INDEX IF EXISTS messages_edits; DROP INDEX IF EXISTS people_by_name;"
     );
     let dir = tempfile::tempdir().unwrap();
     edit_a_secret_away(&SqliteStore::open(dir.path()).unwrap()).await;

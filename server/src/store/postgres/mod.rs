@@ -180,8 +180,8 @@ impl Store for PostgresStore {
         people::set_level(self, user, room, level).await
     }
 
-    async fn people(&self) -> Result<Vec<User>, StoreError> {
-        people::people(self).await
+    async fn people_named(&self, names: Vec<String>, per_name: usize) -> Result<Vec<User>, StoreError> {
+        people::named(self, names, per_name).await
     }
 
     async fn remember(&self, people: Vec<User>) -> Result<(), StoreError> {

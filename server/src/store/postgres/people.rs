@@ -80,9 +80,15 @@ pub(super) async fn set_level(
     Ok(())
 }
 
-pub(super) async fn people(store: &PostgresStore) -> Result<Vec<User>, StoreError> {
+/// Who goes by each of these folded names, at most `per_name`: one statement, an index
+/// lookup per name.
+pub(super) async fn named(store: &PostgresStore, names: Vec<String>, per_name: usize) -> Result<Vec<User>, StoreError> {
     let client = store.client().await?;
-    let rows = query(&client, unread_sql::PEOPLE, &[]).await?;
+    let sql = "SELECT p.user_id, p.name FROM unnest($1::text[]) AS asked(folded) \
+               CROSS JOIN LATERAL (SELECT user_id, name FROM people \
+               WHERE translate(people.name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') = asked.folded \
+               ORDER BY user_id LIMIT $2) p";
+    let rows = query(&client, sql, &[&names, &(per_name as i64)]).await?;
     Ok(rows.into_iter().map(|r| User { id: UserId(r.get(0)), name: r.get(1) }).collect())
 }
 
@@ -95,7 +101,7 @@ pub(super) async fn remember(store: &PostgresStore, people: Vec<User>) -> Result
     let client = store.client().await?;
     // One statement (one commit); the hub hands each person over once a batch.
     let sql = "INSERT INTO people (user_id, name) SELECT * FROM unnest($1::text[], $2::text[]) \
-               ON CONFLICT (user_id) DO UPDATE SET name = excluded.name";
+               ON CONFLICT (user_id) DO UPDATE SET name = excluded.name WHERE people.name <> excluded.name";
     query(&client, sql, &[&ids, &names]).await?;
     Ok(())
 }

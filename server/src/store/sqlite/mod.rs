@@ -196,8 +196,8 @@ impl Store for SqliteStore {
         self.write(move |writer| people::set_level(writer, &user, &room, level)).await
     }
 
-    async fn people(&self) -> Result<Vec<User>, StoreError> {
-        self.read(people::people).await
+    async fn people_named(&self, names: Vec<String>, per_name: usize) -> Result<Vec<User>, StoreError> {
+        self.read(move |c| people::named(c, &names, per_name)).await
     }
 
     async fn remember(&self, people: Vec<User>) -> Result<(), StoreError> {

@@ -76,11 +76,19 @@ pub(super) fn set_level(writer: &mut Writer, user: &str, room: &str, level: Leve
     Ok(())
 }
 
-/// Everyone who has chosen a name, by their latest one.
-pub(super) fn people(c: &Connection) -> rusqlite::Result<Vec<User>> {
-    let mut stmt = c.prepare_cached(unread_sql::PEOPLE)?;
-    let rows = stmt.query_map([], |r| Ok(User { id: UserId(r.get(0)?), name: r.get(1)? }))?;
-    rows.collect()
+/// Who goes by each of these folded names (one index lookup each), at most `per_name`.
+pub(super) fn named(c: &Connection, names: &[String], per_name: usize) -> rusqlite::Result<Vec<User>> {
+    let mut stmt =
+        c.prepare_cached("SELECT user_id, name FROM people WHERE lower(name) = ?1 ORDER BY user_id LIMIT ?2")?;
+    let mut people = Vec::new();
+    for name in names {
+        let rows =
+            stmt.query_map(params![name, per_name as i64], |r| Ok(User { id: UserId(r.get(0)?), name: r.get(1)? }))?;
+        for user in rows {
+            people.push(user?);
+        }
+    }
+    Ok(people)
 }
 
 /// Keeps these people's latest names, in one commit.
@@ -89,7 +97,7 @@ pub(super) fn remember(writer: &mut Writer, people: Vec<User>) -> rusqlite::Resu
     {
         let mut keep = tx.prepare_cached(
             "INSERT INTO people (user_id, name) VALUES (?1, ?2) \
-             ON CONFLICT (user_id) DO UPDATE SET name = excluded.name",
+             ON CONFLICT (user_id) DO UPDATE SET name = excluded.name WHERE name <> excluded.name",
         )?;
         for user in people {
             keep.execute(params![user.id.as_str(), user.name])?;
