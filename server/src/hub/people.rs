@@ -21,9 +21,10 @@ pub const MAX_MENTIONED: usize = 32;
 /// so a text of nothing but `@`s costs a few lookups.
 pub const MAX_MENTION_TRIES: usize = 4 * MAX_MENTIONED;
 /// The most names one message asks the store for (each `@` asks for every whole-word
-/// start of what follows it, up to [`MAX_NAME_CHARS`]): past them, further `@`s name
-/// nobody, so one post costs at most this many index lookups.
-pub const MAX_LOOKUPS: usize = 256;
+/// start of what follows it, up to [`MAX_NAME_CHARS`] and the next `@name`, shortest
+/// first): past them, longer names name nobody, so one post costs at most this many
+/// index lookups.
+pub const MAX_LOOKUPS: usize = 64;
 /// How long someone heard of is kept in memory once the store has them.
 const FRESH_FOR: Duration = Duration::from_secs(600);
 
@@ -44,10 +45,11 @@ pub(super) struct Asked {
 
 impl Asked {
     /// One pass over the text (at most [`MAX_NAME_CHARS`] characters after each of the
-    /// first [`MAX_MENTION_TRIES`] `@`s that start a word).
+    /// first [`MAX_MENTION_TRIES`] `@`s that start a word); then the names to ask for,
+    /// shortest first, each `@` in turn, so every `@`'s first word is asked for before
+    /// any `@`'s longer names.
     pub(super) fn new(text: &str) -> Asked {
-        let mut asked = Asked { ats: Vec::new(), names: Vec::new() };
-        let mut places: HashMap<String, usize> = HashMap::new();
+        let mut spans: Vec<(usize, Vec<usize>)> = Vec::new();
         let mut word_before = false;
         for (at, c) in text.char_indices() {
             let mention = c == '@' && !word_before;
@@ -55,38 +57,28 @@ impl Asked {
             if !mention {
                 continue;
             }
-            if asked.ats.len() == MAX_MENTION_TRIES {
+            if spans.len() == MAX_MENTION_TRIES {
                 break;
             }
-            let start = at + 1;
-            let rest = &text[start..];
-            let mut ends = Vec::new();
-            let mut name = String::new();
-            for (i, c) in rest.char_indices().take(MAX_NAME_CHARS) {
-                if c.is_whitespace() && i == 0 {
-                    break;
-                }
-                name.push(c.to_ascii_lowercase());
-                let end = i + c.len_utf8();
-                // Names are trimmed: one ends on something other than a space.
-                let whole = rest[end..].chars().next().is_none_or(|next| !is_word(next));
-                if !whole || c.is_whitespace() {
-                    continue;
-                }
+            spans.push((at + 1, name_ends(&text[at + 1..]).into_iter().map(|end| at + 1 + end).collect()));
+        }
+        let mut asked = Asked { ats: spans.iter().map(|(start, _)| (*start, Vec::new())).collect(), names: Vec::new() };
+        let mut places: HashMap<String, usize> = HashMap::new();
+        let deepest = spans.iter().map(|(_, ends)| ends.len()).max().unwrap_or(0);
+        'asking: for depth in 0..deepest {
+            for (n, (start, ends)) in spans.iter().enumerate() {
+                let Some(&end) = ends.get(depth) else { continue };
+                let name = folded(&text[*start..end]);
                 let place = match places.get(&name) {
                     Some(&place) => place,
                     None if asked.names.len() < MAX_LOOKUPS => {
                         places.insert(name.clone(), asked.names.len());
-                        asked.names.push(name.clone());
+                        asked.names.push(name);
                         asked.names.len() - 1
                     }
-                    None => break,
+                    None => break 'asking,
                 };
-                ends.push((start + end, place));
-            }
-            asked.ats.push((start, ends));
-            if asked.names.len() == MAX_LOOKUPS {
-                break;
+                asked.ats[n].1.push((end, place));
             }
         }
         asked
@@ -122,6 +114,26 @@ impl Asked {
         }
         groups
     }
+}
+
+/// Where a name could end in the text after an `@` (byte offsets): after a character
+/// other than a space (names are trimmed) that ends a word, within [`MAX_NAME_CHARS`]
+/// characters, and short of the next `@` that starts a word (the next mention).
+fn name_ends(rest: &str) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut after_word = false;
+    for (i, c) in rest.char_indices().take(MAX_NAME_CHARS) {
+        if (c.is_whitespace() && i == 0) || (c == '@' && !after_word) {
+            break;
+        }
+        after_word = is_word(c);
+        let end = i + c.len_utf8();
+        let whole = rest[end..].chars().next().is_none_or(|next| !is_word(next));
+        if whole && !c.is_whitespace() {
+            ends.push(end);
+        }
+    }
+    ends
 }
 
 /// Of each name's people, those in the room (`here`), or if none is, all of them; each
@@ -322,8 +334,11 @@ mod tests {
 
     #[test]
     fn a_text_asks_for_its_whole_words_after_each_at_and_no_more() {
-        let asked = Asked::new("@Ann Lee, hi @ann");
-        assert_eq!(asked.names, ["ann", "ann lee", "ann lee,", "ann lee, hi", "ann lee, hi @ann"]);
+        let asked = Asked::new("@Ann Lee, hi @ann, x@y.z");
+        assert_eq!(
+            asked.names,
+            ["ann", "ann lee", "ann,", "ann lee,", "ann, x", "ann lee, hi", "ann, x@y", "ann, x@y.z"]
+        );
         assert!(Asked::new("@ x@y").is_empty(), "no name starts with a space, nor after a word");
         // Names that share their starts, and text that keeps going: still whole names only.
         let stored = [user("u1", "a"), user("u2", "aa"), user("u3", "a a")];
@@ -342,10 +357,13 @@ mod tests {
         for text in [dots, "@a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q ".repeat(100), "@x".repeat(1_000)] {
             assert!(Asked::new(&text).names.len() <= MAX_LOOKUPS);
         }
-        let spread: String = (0..MAX_LOOKUPS).map(|i| format!("@n{i} ")).collect();
+        let spread: String = (0..MAX_LOOKUPS).map(|i| format!("@n{i}.{i} ")).collect();
         assert_eq!(Asked::new(&spread).names.len(), MAX_LOOKUPS);
-        let stored = [user("u0", "n0"), user("u1", "n1"), user("late", &format!("n{}", MAX_LOOKUPS - 1))];
-        assert_eq!(named(&people, &stored, &spread, |_| false), ["u0", "u1"], "past the lookups, nobody");
+        let stored = [user("u0", "n0"), user("u1", "n1.1"), user("late", &format!("n{}", MAX_LOOKUPS))];
+        assert_eq!(named(&people, &stored, &spread, |_| false), ["u0"], "past the lookups, nobody");
+        // First words first: past the lookups, each `@` still asked for its first word.
+        let few: String = (0..MAX_LOOKUPS / 2).map(|i| format!("@n{i}.{i}.{i}.{i} ")).collect();
+        assert_eq!(named(&people, &stored, &few, |_| false), ["u0", "u1"]);
     }
 
     #[test]

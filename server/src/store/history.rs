@@ -36,7 +36,7 @@ pub const ROWS_AFTER: &str = concat!(served!(), "WHERE m.room = $1 AND m.seq > $
 /// between them (reactions, edits, deletes: there, so that its numbers have no hole);
 /// a run of events longer than this (reactions toggled over and over) makes the page
 /// shorter, never unbounded.
-pub const ROWS_PER_LINE: usize = 10;
+pub const ROWS_PER_LINE: usize = 4;
 
 /// Rows a page looking for `lines` lines reads at most.
 pub fn rows_for(lines: usize) -> i64 {

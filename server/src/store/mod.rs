@@ -322,7 +322,7 @@ pub trait Store: Send + Sync + 'static {
 
     // Pages count lines people read (messages, rename notices), not events: a page is
     // its lines and every event after the oldest of them (the messages come in their
-    // latest state, so older events are not needed), at most ten rows a line
+    // latest state, so older events are not needed), at most four rows a line
     // (`history::ROWS_PER_LINE`), oldest first; `has_older` if the room has rows
     // before it. An edit comes with its message's current text.
 

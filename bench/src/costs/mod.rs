@@ -4,10 +4,14 @@
 //! with what a visitor puts in it, rather than with what it answers, shows up here.
 //!
 //! - mentions: posts of 2,000 characters of `@a @a …` (every `@` the start of 200
-//!   known names), and posts naming 200 people, beside plain posts of the same length;
+//!   known names), posts whose `@`s start the most names there are to look up, and
+//!   posts naming 200 people, beside plain posts of the same length;
 //! - search over the socket: a query of the same 16 words over and over, to 200 characters,
 //!   beside a one-word query, over messages full of those words;
-//! - the search page: `/search?q=` with 10,000 repeated words beside a one-word page.
+//! - the search page: `/search?q=` with 10,000 repeated words beside a one-word page;
+//! - reading requests (history pages, `around`, `read`/`notify`, page loads): `reads.rs`.
+
+mod reads;
 
 use crate::client::{text, Conn};
 use crate::load::{room, source};
@@ -29,6 +33,8 @@ const QUERIES_PER_CONNECTION: usize = 14;
 /// How much more a hostile form may cost than the plain one, at most. A message that
 /// does name 32 people (the most one can) is stored with them and counted for each.
 const MENTIONS_BOUND: f64 = 3.0;
+/// (The same text without its `@`s costs 2.5x: it has twice the words to index.)
+const LOOKUPS_BOUND: f64 = 5.0;
 const NAMING_BOUND: f64 = 8.0;
 const SEARCH_BOUND: f64 = 6.0;
 const SEARCH_PAGE_BOUND: f64 = 2.0;
@@ -52,6 +58,7 @@ pub async fn run(settings: &Settings) -> Result<()> {
     let forms = [
         ("plain posts", filled("lorem ipsum "), 1.0),
         ("posts of `@a @a …`", filled("@a "), MENTIONS_BOUND),
+        ("posts of `@1.1.1.1 @2.2.2.2 …` (the most names a post looks up)", many_names(), LOOKUPS_BOUND),
         ("posts naming 200 people", everyone.join(" ").chars().take(2_000).collect(), NAMING_BOUND),
     ];
     let mut cpu = Vec::new();
@@ -102,10 +109,25 @@ pub async fn run(settings: &Settings) -> Result<()> {
         worst,
         SEARCH_PAGE_BOUND,
     ));
+    failed.extend(reads::run(settings, &server, &mut poster).await?);
     if settings.check && !failed.is_empty() {
         return Err(failed.join("; ").into());
     }
     Ok(())
+}
+
+/// `@`s each followed by words of its own, to 2,000 characters: every `@` adds names to
+/// look up, to the most one post may ask for.
+fn many_names() -> String {
+    let mut text = String::new();
+    for i in 0.. {
+        let unit = format!("@{i}.{i}.{i}.{i} ");
+        if text.len() + unit.len() > 2_000 {
+            break;
+        }
+        text += &unit;
+    }
+    text
 }
 
 /// The server's CPU seconds while `work` runs.
