@@ -7,16 +7,17 @@
 //! ```
 //! Scenarios: fanout, max (the highest fan-out one core sustains), rooms (500 of 10), idle, writes (also fills the room `history` reads),
 //! history, search, slow, page, cluster (two nodes with PostgreSQL and Redis), costs (hostile requests beside plain
-//! ones, see `costs.rs`). With none, all of them run. `--quick` runs each for less time
+//! ones, see `costs/`). With none, all of them run. `--quick` runs each for less time
 //! and with fewer messages, for a smoke test. `--check` first compares Palaver's cost per
 //! delivery with the yardstick's in the same run, and fails if it has doubled (see
 //! [`fanout::CHECK_FLOOR`]). See docs/PERFORMANCE.md.
 //!
 //! Each scenario is a module: `fanout.rs` (fanout, baseline, max, rooms, and `--check`),
 //! `connections.rs` (idle, slow), `history.rs` (writes, history), `search.rs`,
-//! `page.rs`, `cluster.rs`, `costs.rs`. What they share: `load.rs` (opening connections,
-//! a running load, what it measured), `client.rs` (one connection), `server.rs` (the
-//! server under test), `settings.rs`; `baseline.rs` is the yardstick.
+//! `page.rs`, `cluster.rs`, `costs/` (`mod.rs`: posts and searches; `reads.rs`: pages,
+//! `read`, `notify`). What they share: `load.rs` (opening connections, a running load,
+//! what it measured), `client.rs` (one connection), `server.rs` (the server under
+//! test), `settings.rs`; `baseline.rs` is the yardstick.
 
 mod baseline;
 mod client;
