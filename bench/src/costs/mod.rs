@@ -99,8 +99,8 @@ pub async fn run(settings: &Settings) -> Result<()> {
     // 64 KiB an address may have).
     let pages = if settings.quick { 100 } else { 500 };
     let long = format!("/search?q={}", vec!["alpha+beta"; 5_000].join("+"));
-    let plain = measure(&server, search_pages(&server, pages, "/search?q=alpha")).await?;
-    let worst = measure(&server, search_pages(&server, pages, &long)).await?;
+    let plain = measure(&server, load(&server, pages, |_| "/search?q=alpha".into())).await?;
+    let worst = measure(&server, load(&server, pages, |_| long.clone())).await?;
     failed.extend(report(
         "search page",
         &format!("{pages} one-word pages"),
@@ -180,10 +180,11 @@ async fn search(server: &Server, rounds: usize, query: &str) -> Result<()> {
     Ok(())
 }
 
-/// Loads the page at `path` `rounds` times.
-async fn search_pages(server: &Server, rounds: usize, path: &str) -> Result<()> {
-    for _ in 0..rounds {
-        let (status, _, _) = get(server, path, "identity").await?;
+/// Loads `rounds` pages (`path(i)`), each answered 200.
+async fn load(server: &Server, rounds: usize, path: impl Fn(usize) -> String) -> Result<()> {
+    for i in 0..rounds {
+        let path = path(i);
+        let (status, _, _) = get(server, &path, "identity").await?;
         if status != 200 {
             return Err(format!("GET {}…: {status}", &path[..path.len().min(40)]).into());
         }

@@ -12,10 +12,9 @@
 //! - page loads: `/r/plain`, beside `/r/flooded`, rooms that do not exist and an
 //!   address with 8 KiB of query.
 
-use super::{measure, report};
+use super::{load, measure, report};
 use crate::client::{text, Conn};
 use crate::load::{room, source};
-use crate::page::get;
 use crate::server::Server;
 use crate::settings::{Result, Settings};
 use palaver_protocol::{ClientMsg, ClientMsgId, Level, RoomId, Seq, MAX_SEQ};
@@ -137,18 +136,6 @@ async fn tell(server: &Server, r: &RoomId, rounds: usize, msg: impl Fn(usize) ->
                 Some(_) => continue,
                 None => return Err("closed before its unread counts".into()),
             }
-        }
-    }
-    Ok(())
-}
-
-/// Loads `rounds` pages (`path(i)`); every one answered, none with a server error.
-async fn load(server: &Server, rounds: usize, path: impl Fn(usize) -> String) -> Result<()> {
-    for i in 0..rounds {
-        let path = path(i);
-        let (status, _, _) = get(server, &path, "identity").await?;
-        if !(200..500).contains(&status) || status == 429 {
-            return Err(format!("GET {}…: {status}", &path[..path.len().min(40)]).into());
         }
     }
     Ok(())

@@ -29,7 +29,7 @@ pub const MAX_LOOKUPS: usize = 64;
 const FRESH_FOR: Duration = Duration::from_secs(600);
 
 /// A name as `@name`s match it: ASCII letters in either case are the same.
-pub fn folded(name: &str) -> String {
+fn folded(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
