@@ -151,9 +151,25 @@ impl Location {
     /// The current request's path on the server, the address bar's in the browser.
     pub fn current() -> Location {
         let path = RwSignal::new(initial_path());
+        let location = Location { path };
         #[cfg(feature = "hydrate")]
-        window_event_listener(leptos::ev::popstate, move |_| path.set(initial_path()));
-        Location { path }
+        {
+            window_event_listener(leptos::ev::popstate, move |_| path.set(initial_path()));
+            // Every link marked `data-nav` ([`Link`], the room list's rows) is followed
+            // here, by one listener for the page.
+            window_event_listener(leptos::ev::click, move |ev| {
+                let modified = ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key();
+                if ev.button() != 0 || modified || ev.default_prevented() {
+                    return;
+                }
+                let link = event_target::<leptos::web_sys::Element>(&ev).closest("a[data-nav]").ok().flatten();
+                if let Some(href) = link.and_then(|a| a.get_attribute("href")) {
+                    ev.prevent_default();
+                    location.go_to(&href);
+                }
+            });
+        }
+        location
     }
 
     pub fn place(&self) -> Place {
@@ -206,19 +222,12 @@ fn initial_path() -> String {
     "/".to_owned()
 }
 
-/// A link to one of this site's pages, followed without reloading the page (a click with
-/// a modifier key, to open a new tab or window, is left to the browser).
+/// A link to one of this site's pages, followed without reloading the page (by the
+/// listener [`Location::current`] sets; a click with a modifier key, to open a new tab
+/// or window, is left to the browser).
 #[component]
 pub fn Link(href: String, text: String) -> impl IntoView {
-    let location = expect_context::<Location>();
-    let target = href.clone();
-    let follow = move |ev: leptos::ev::MouseEvent| {
-        if ev.button() == 0 && !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key()) {
-            ev.prevent_default();
-            location.go_to(&target);
-        }
-    };
-    view! { <a href=href on:click=follow>{text}</a> }
+    view! { <a href=href data-nav="">{text}</a> }
 }
 
 #[cfg(test)]

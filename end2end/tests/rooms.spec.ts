@@ -31,6 +31,24 @@ test("two people in a room see each other's messages, presence and typing", asyn
   await expect(ann.getByTestId("online-names")).toHaveText("Ann", { timeout: 3_000 });
 });
 
+test("the room list keeps the keyboard's place when its rows are drawn anew", async ({ browser }) => {
+  const room = uniqueRoom("focus");
+  const ann = await person(browser, "Ann", `/r/${room}`);
+  const row = ann.locator(`[data-testid="room-entry"][data-room="${room}"]`);
+  await expect(row.getByTestId("room-online")).toHaveText("1");
+  await row.getByRole("link").focus();
+  // Someone joins: the list is drawn again with the new count.
+  await person(browser, "Bob", `/r/${room}`);
+  await expect(row.getByTestId("room-online")).toHaveText("2");
+  await expect(row.getByRole("link")).toBeFocused();
+  // Enter follows the focused link, without reloading the page.
+  await ann.evaluate(() => ((window as unknown as { stay: boolean }).stay = true));
+  await ann.getByTestId("room-list").locator('[data-room="lobby"] a').focus();
+  await ann.keyboard.press("Enter");
+  await expect(ann.getByTestId("room-name")).toHaveText("#lobby");
+  expect(await ann.evaluate(() => (window as unknown as { stay?: boolean }).stay)).toBe(true);
+});
+
 test("typing stops showing a few seconds after the typist stops", async ({ browser }) => {
   const room = uniqueRoom("quiet");
   const ann = await person(browser, "Ann", `/r/${room}`);

@@ -4,9 +4,11 @@
 use super::form_error::FormError;
 use super::notify_controls::NotifyControls;
 use super::search_page::SearchBox;
+use crate::by_room::ByRoom;
 use crate::chat::{Chat, Intent};
-use crate::locale::Locale;
-use crate::location::{room_href, Link, Location};
+use crate::locale::{Locale, Texts};
+use crate::location::{room_href, Location};
+use crate::markdown::escape;
 use leptos::{ev::SubmitEvent, prelude::*};
 use palaver_protocol::{Level, RoomId, RoomSummary, RoomUnread, Seq};
 
@@ -52,6 +54,64 @@ pub fn neighbour(rooms: &[RoomSummary], current: &RoomId, step: isize) -> Option
     let at = rooms.iter().position(|r| &r.room == current)?;
     let to = at.checked_add_signed(step)?;
     rooms.get(to).map(|r| r.room.clone()).filter(|r| r != current)
+}
+
+/// The list's rows: each room's link, its "mark as read" button and how many are
+/// online, with what is unread as `data-unread`, `data-mentions` and `data-muted` (drawn
+/// by the style sheet).
+fn rows_html(rooms: &[RoomSummary], current: &RoomId, unread: &ByRoom<RoomUnread>, t: &Texts) -> String {
+    let mut html = String::new();
+    for r in rooms {
+        let name = r.room.as_str();
+        let (n, m, muted) = marks(unread.get(&r.room));
+        html.push_str(if &r.room == current { "<li class=\"current\"" } else { "<li" });
+        html.push_str(" data-testid=\"room-entry\" data-room=\"");
+        escape(&mut html, name);
+        html.push('"');
+        for (attr, value) in
+            [(" data-unread=\"", n), (" data-mentions=\"", m), (" data-muted=\"", muted.then(String::new))]
+        {
+            if let Some(value) = value {
+                html.push_str(attr);
+                escape(&mut html, &value);
+                html.push('"');
+            }
+        }
+        html.push_str("><a data-nav=\"\" href=\"");
+        escape(&mut html, &room_href(&r.room));
+        html.push_str("\">#");
+        escape(&mut html, name);
+        html.push_str("</a><button class=\"mark-read link\" data-testid=\"mark-read\" data-act=\"mark-read\" title=\"");
+        escape(&mut html, t.mark_read);
+        html.push_str("\" aria-label=\"");
+        escape(&mut html, &format!("{}: #{name}", t.mark_read));
+        html.push_str("\">✓</button><span class=\"online-count\" data-testid=\"room-online\" title=\"");
+        escape(&mut html, t.people_online);
+        html.push_str(&format!("\">{}</span></li>", r.online));
+    }
+    html
+}
+
+/// Keeps the keyboard's place when the rows are drawn anew: the same room's link or
+/// button takes the focus back.
+fn keep_focus(list: NodeRef<leptos::html::Ul>) {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(ul) = list.get_untracked() else { return };
+        let Some(active) = document().active_element().filter(|a| ul.contains(Some(a))) else { return };
+        let room = active.closest("[data-room]").ok().flatten().and_then(|li| li.get_attribute("data-room"));
+        let what = if active.tag_name() == "A" { "a" } else { "button" };
+        request_animation_frame(move || {
+            use leptos::wasm_bindgen::JsCast;
+            let selector = format!("[data-room=\"{}\"] {what}", room.unwrap_or_default());
+            let found = ul.query_selector(&selector).ok().flatten();
+            if let Some(el) = found.and_then(|el| el.dyn_into::<leptos::web_sys::HtmlElement>().ok()) {
+                let _ = el.focus();
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = list;
 }
 
 #[component]
@@ -100,48 +160,32 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
         }
     };
 
+    // The rows are one piece of HTML ([`rows_html`]); their links are followed by the
+    // page's listener (`data-nav`), and their buttons answer here.
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let target = event_target::<leptos::web_sys::Element>(&ev);
+        let Some(button) = target.closest("[data-act=mark-read]").ok().flatten() else { return };
+        let room = button.closest("[data-room]").ok().flatten().and_then(|li| li.get_attribute("data-room"));
+        if let Some(room) = room.and_then(|r| RoomId::parse(&r).ok()) {
+            chat.intend(Intent::Read(room, Seq::MAX));
+        }
+    };
+    let list = NodeRef::<leptos::html::Ul>::new();
+    let html = move || {
+        // Drawn anew when the rooms listed change. The counts are those of the moment (as
+        // the page starts, the server's for its reader); the chat page keeps them current
+        // on the rows from then on.
+        let listed = rooms();
+        let html = chat.unread.with_untracked(|u| rows_html(&listed, &current, u, t));
+        keep_focus(list);
+        html
+    };
+
     view! {
         <nav class="room-list" aria-label=t.rooms>
             <SearchBox/>
             <h2>{t.rooms}</h2>
-            <ul data-testid="room-list">
-                <For
-                    each=rooms
-                    key=|r: &RoomSummary| (r.room.clone(), r.online)
-                    children=move |r: RoomSummary| {
-                        let is_current = r.room == current;
-                        let room = r.room.clone();
-                        // As the page starts (the server's counts for its reader); the chat
-                        // page keeps them current from then on.
-                        let (unread, mentions, muted) = chat.unread.with_untracked(|u| marks(u.get(&room)));
-                        // How many messages are unread, and how many name me, the chat page
-                        // writes on the row (`data-unread`, `data-mentions`) for the style
-                        // sheet to show; "mark all as read" shows with them.
-                        view! {
-                            <li
-                                class:current=is_current
-                                data-testid="room-entry"
-                                data-room=r.room.to_string()
-                                data-unread=unread
-                                data-mentions=mentions
-                                data-muted=muted.then_some("")
-                            >
-                                <Link href=room_href(&r.room) text=format!("#{}", r.room)/>
-                                <button
-                                    class="mark-read link"
-                                    data-testid="mark-read"
-                                    title=t.mark_read
-                                    aria-label=format!("{}: #{}", t.mark_read, r.room)
-                                    on:click=move |_| chat.intend(Intent::Read(room.clone(), Seq::MAX))
-                                >
-                                    "✓"
-                                </button>
-                                <span class="online-count" data-testid="room-online" title=t.people_online>{r.online}</span>
-                            </li>
-                        }
-                    }
-                />
-            </ul>
+            <ul data-testid="room-list" node_ref=list on:click=on_click inner_html=html></ul>
             <form class="join-room" on:submit=on_submit>
                 <input
                     type="text"
@@ -171,6 +215,43 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rows_say_which_room_is_current_and_what_is_unread() {
+        let room = |n: &str| RoomId::parse(n).unwrap();
+        let rooms = [RoomSummary { room: room("lobby"), online: 2 }, RoomSummary { room: room("design"), online: 0 }];
+        let mut unread = ByRoom::new();
+        unread.insert(
+            room("design"),
+            RoomUnread {
+                room: room("design"),
+                read: None,
+                unread: 1200,
+                mentions: 2,
+                first: Some(3),
+                level: Level::All,
+            },
+        );
+        let html = rows_html(&rooms, &room("lobby"), &unread, &crate::locale::ENGLISH);
+        let rows: Vec<&str> = html.split("</li>").filter(|r| !r.is_empty()).collect();
+        assert_eq!(rows.len(), 2);
+        assert!(
+            rows[0].starts_with("<li class=\"current\" data-testid=\"room-entry\" data-room=\"lobby\">"),
+            "{}",
+            rows[0]
+        );
+        assert!(rows[0].contains("<a data-nav=\"\" href=\"/\">#lobby</a>"), "{}", rows[0]);
+        assert!(rows[0].ends_with(">2</span>"), "{}", rows[0]);
+        assert!(
+            rows[1].starts_with(
+                "<li data-testid=\"room-entry\" data-room=\"design\" data-unread=\"999+\" data-mentions=\"2\">"
+            ),
+            "{}",
+            rows[1]
+        );
+        assert!(rows[1].contains("href=\"/r/design\">#design</a>"), "{}", rows[1]);
+        assert!(rows[1].contains("aria-label=\"Mark all as read: #design\""), "{}", rows[1]);
+    }
 
     #[test]
     fn alt_arrows_step_through_the_listed_rooms() {
