@@ -154,6 +154,27 @@ impl Chat {
         (chat, ChatLink { chat, intents: rx })
     }
 
+    /// Me as the server knows me (none until welcomed, or without a name): a copy, the
+    /// one way the page reads it (a reading of the signal per use costs page size).
+    pub fn my_user(&self, tracked: bool) -> Option<User> {
+        let user = |m: &Me| m.user().cloned();
+        if tracked {
+            self.me.with(user)
+        } else {
+            self.me.with_untracked(user)
+        }
+    }
+
+    /// The name I chose, if any (tracked or not).
+    pub fn my_name(&self, tracked: bool) -> Option<String> {
+        let name = |m: &Me| m.name().map(str::to_owned);
+        if tracked {
+            self.me.with(name)
+        } else {
+            self.me.with_untracked(name)
+        }
+    }
+
     pub fn intend(&self, intent: Intent) {
         // Fails only when no socket task runs (server rendering): nothing to do then.
         self.intents.with_value(|tx| {
@@ -177,7 +198,7 @@ impl Chat {
     /// answers the message being replied to, if any.
     pub fn send(&self, text: String) {
         let room = self.room.get_untracked();
-        let me = self.me.with_untracked(|m| m.user().cloned());
+        let me = self.my_user(false);
         let replying = self.replying.get_untracked().map(|(seq, _)| seq);
         self.replying.set(None);
         self.update_timeline(&room, |t| match replying {
@@ -269,7 +290,7 @@ impl Chat {
     /// `None`); false if there is none.
     pub fn start_editing(&self, seq: Option<Seq>) -> bool {
         let room = self.room.get_untracked();
-        let Some(me) = self.me.with_untracked(|m| m.user().cloned()) else { return false };
+        let Some(me) = self.my_user(false) else { return false };
         let found = self.timelines.with_untracked(|all| {
             let t = all.get(&room)?;
             let entry = match seq {
@@ -295,7 +316,7 @@ impl Chat {
 
     fn change(&self, kind: MessageKind, target: Seq, text: String) {
         let room = self.room.get_untracked();
-        let me = self.me.with_untracked(|m| m.user().cloned());
+        let me = self.my_user(false);
         self.update_timeline(&room, |t| t.push_pending_kind(new_message_id(), me, kind, Some(target), text));
         self.intend(Intent::Flush);
     }
@@ -309,7 +330,7 @@ impl Chat {
 
     /// Sets (or changes) this browser's name; the server confirms it.
     pub fn choose_name(&self, name: String) {
-        let user = self.me.with_untracked(|m| m.user().cloned());
+        let user = self.my_user(false);
         self.me.set(Me::Named { name, user });
         self.intend(Intent::Hello);
     }
@@ -370,7 +391,7 @@ impl Chat {
                         }
                     });
                 }
-                let mine = self.me.with_untracked(|me| me.user().is_some_and(|me| me.id == author));
+                let mine = self.my_user(false).is_some_and(|me| me.id == author);
                 if m.kind == MessageKind::Text && !mine && self.room.with_untracked(|r| r == &room) {
                     self.announcement.set(announce(&m.author.name, &m.text));
                 }
@@ -404,7 +425,7 @@ impl Chat {
                 }
             }),
             ServerMsg::Typing { room, user } => {
-                if self.me.with_untracked(|m| m.user().is_some_and(|me| me.id == user.id)) {
+                if self.my_user(false).is_some_and(|me| me.id == user.id) {
                     return;
                 }
                 self.typing.update(|t| {

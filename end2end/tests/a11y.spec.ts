@@ -57,10 +57,15 @@ test("no axe violations with the picker, a reply, suggestions, someone typing, o
   await row.getByTestId("reply-button").click();
   await ann.getByTestId("composer-input").pressSequentially("@b");
   await expect(ann.getByTestId("mention-option")).toHaveText(["Bob"]);
+  // The box names the list it offers from and the option Enter takes.
+  await expect(ann.getByTestId("composer-input")).toHaveAttribute("aria-controls", "mention-list");
+  await expect(ann.getByTestId("composer-input")).toHaveAttribute("aria-activedescendant", "mention-0");
+  await expect(ann.getByTestId("mention-option")).toHaveAttribute("aria-selected", "true");
   await bob.getByTestId("composer-input").pressSequentially("typing");
   await expect(ann.getByTestId("typing")).toContainText("Bob is typing");
   await scan(ann, "replying, names suggested, someone typing");
   await ann.getByTestId("composer-input").press("Enter");
+  await expect(ann.getByTestId("composer-input")).not.toHaveAttribute("aria-activedescendant", /./);
   await ann.getByTestId("composer-input").pressSequentially("yes");
   await ann.getByTestId("composer-input").press("Enter");
   await expect(ann.getByTestId("reply-quote")).toHaveCount(1);

@@ -23,7 +23,7 @@ pub fn connect(link: ChatLink) {
 async fn run(ChatLink { chat, mut intents }: ChatLink) {
     // After hydration (this task starts once it is done): the page was rendered not
     // knowing who we are, or for the person of its session cookie.
-    let rendered_for = chat.me.with_untracked(|m| m.user().cloned());
+    let rendered_for = chat.my_user(false);
     chat.me.set(match stored(NAME_KEY) {
         Some(name) => Me::Named { user: rendered_for.filter(|u| u.name == name), name },
         None => Me::Anonymous,
@@ -117,7 +117,7 @@ async fn converse(
 /// Lets the session decide, reading the page as it is now.
 fn decide(chat: Chat, session_decides: impl FnOnce(&Page) -> Vec<Action>) -> Vec<Action> {
     let room = chat.room.get_untracked();
-    let name = chat.me.with_untracked(|m| m.name().map(str::to_owned));
+    let name = chat.my_name(false);
     let token = || stored(TOKEN_KEY);
     chat.timelines.with_untracked(|timelines| {
         session_decides(&Page { room: &room, timelines, name: name.as_deref(), token: &token, now_ms: now_ms() })

@@ -10,7 +10,7 @@ use crate::chat::{Chat, Me};
 use crate::history::RenderedHistory;
 use crate::locale::{fill, Locale};
 use crate::location::{Link, Location, Place};
-use leptos::either::{Either, EitherOf4};
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use palaver_protocol::RoomId;
 
@@ -43,27 +43,26 @@ pub fn ChatPage() -> impl IntoView {
     crate::notify::take_turn();
 
     move || match place.get() {
-        Place::Room(r) => EitherOf4::A(view! { <RoomView room=r/> }),
-        Place::Search { query, .. } => EitherOf4::D(view! { <SearchPage query/> }),
+        Place::Room(r) => EitherOf3::A(view! { <RoomView room=r/> }),
+        Place::Search { query, .. } => EitherOf3::C(view! { <SearchPage query/> }),
         Place::BadRoom { name, reason } => {
-            not_found();
-            EitherOf4::B(view! {
-                <main class="chat bad-room" data-testid="bad-room">
-                    <h1>{t.no_such_room}</h1>
-                    <p>{fill(t.bad_room_name, &[("name", &name), ("reason", &t.invalid(reason))])}</p>
-                    <p><Link href="/".into() text=t.go_to_lobby.into()/></p>
-                </main>
-            })
+            let why = fill(t.bad_room_name, &[("name", &name), ("reason", &t.invalid(reason))]);
+            EitherOf3::B(no_page("chat bad-room", "bad-room", t.no_such_room, Some(why)))
         }
-        Place::NotFound => {
-            not_found();
-            EitherOf4::C(view! {
-                <main class="chat not-found" data-testid="not-found">
-                    <h1>{t.page_not_found}</h1>
-                    <p><Link href="/".into() text=t.go_to_lobby.into()/></p>
-                </main>
-            })
-        }
+        Place::NotFound => EitherOf3::B(no_page("chat not-found", "not-found", t.page_not_found, None)),
+    }
+}
+
+/// A page that is not there (answered with 404): what is wrong, and the way back.
+fn no_page(class: &'static str, testid: &'static str, title: &'static str, why: Option<String>) -> impl IntoView {
+    not_found();
+    let t = Locale::get().t();
+    view! {
+        <main class=class data-testid=testid>
+            <h1>{title}</h1>
+            {why.map(|why| view! { <p>{why}</p> })}
+            <p><Link href="/".into() text=t.go_to_lobby.into()/></p>
+        </main>
     }
 }
 

@@ -11,6 +11,7 @@
 use super::name_form::NameForm;
 use crate::chat::{now_ms, Chat, Intent};
 use crate::locale::{around, fill, Locale};
+use crate::markdown::escape;
 use leptos::{either::Either, ev::KeyboardEvent, ev::SubmitEvent, html, prelude::*};
 use palaver_protocol::{validate_text, RoomId, MAX_TEXT_CHARS};
 
@@ -39,6 +40,22 @@ pub fn suggestions(names: &[String], query: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The names offered for an `@`, as the list's options (`chosen` is the one Enter takes).
+fn options_html(names: &[String], chosen: usize) -> String {
+    let mut html = String::new();
+    for (i, name) in names.iter().enumerate() {
+        html.push_str(&format!(
+            "<li role=\"option\" id=\"mention-{i}\" class=\"mention-option\" aria-selected=\"{}\" data-testid=\"mention-option\" data-name=\"",
+            i == chosen
+        ));
+        escape(&mut html, name);
+        html.push_str("\">");
+        escape(&mut html, name);
+        html.push_str("</li>");
+    }
+    html
 }
 
 #[component]
@@ -78,6 +95,11 @@ pub fn Composer(
         chat.editing.set(None);
         draft.set(String::new());
     };
+    // The note's Cancel: of the edit, else of the answer.
+    let cancel = move || match chat.editing.with_untracked(Option::is_some) {
+        true => stop_editing(),
+        false => chat.replying.set(None),
+    };
 
     // `@` suggestions: the people in the room whose names start with what follows it.
     let caret = RwSignal::new(0usize);
@@ -101,7 +123,7 @@ pub fn Composer(
             return Vec::new();
         }
         let room = chat.room.get();
-        let me = chat.me.with(|m| m.user().map(|u| u.id.clone()));
+        let me = chat.my_user(true).map(|u| u.id);
         draft.with(|d| {
             let Some((_, query)) = mention_query(d, caret.get()) else { return Vec::new() };
             chat.online.with(|o| {
@@ -211,26 +233,30 @@ pub fn Composer(
             chat.intend(Intent::Typing);
         }
     };
-    let my_name = move || chat.me.with(|m| m.name().map(str::to_owned));
+    let my_name = move || chat.my_name(true);
 
-    let has_name = Memo::new(move |_| my_name().is_some());
-    let showing_over_limit = Memo::new(move |_| over_limit() > 0);
     let me_or_rename = move || {
         if renaming.get() {
             Either::Left(view! { <NameForm on_done=Callback::new(move |()| renaming.set(false))/> })
         } else {
-            Either::Right(has_name.get().then(|| {
-                view! {
-                    <p class="me" data-testid="me">
-                        {around(t.you_are, "name").0}
-                        <strong data-testid="my-name">{my_name}</strong>
-                        {around(t.you_are, "name").1}
-                        " · "
-                        <button class="link" data-testid="rename-button" on:click=move |_| renaming.set(true)>
-                            {t.change_name}
-                        </button>
-                    </p>
-                }
+            Either::Right(my_name().map(|name| {
+                let (before, after) = around(t.you_are, "name");
+                let mut html = String::new();
+                escape(&mut html, before);
+                html.push_str("<strong data-testid=\"my-name\">");
+                escape(&mut html, &name);
+                html.push_str("</strong>");
+                escape(&mut html, after);
+                html.push_str(&format!(
+                    " · <button class=\"link\" data-testid=\"rename-button\" data-act=\"rename\">{}</button>",
+                    t.change_name
+                ));
+                let on_click = move |ev: leptos::ev::MouseEvent| {
+                    if event_target::<web_sys::Element>(&ev).closest("[data-act=rename]").ok().flatten().is_some() {
+                        renaming.set(true);
+                    }
+                };
+                view! { <p class="me" data-testid="me" inner_html=html on:click=on_click></p> }
             }))
         }
     };
@@ -238,62 +264,57 @@ pub fn Composer(
     view! {
         <div class="composer-area">
             {me_or_rename}
+            // What the box is doing other than writing a new message: editing one of
+            // mine, or answering one (editing shows when both are under way).
             {move || {
-                editing.get().then(|| {
-                    view! {
-                        <p class="composer-editing" data-testid="editing-hint">
-                            {t.editing_hint}
-                            " "
-                            <button type="button" class="link" data-testid="cancel-edit" on:click=move |_| stop_editing()>
-                                {t.cancel}
-                            </button>
-                        </p>
-                    }
-                })
-            }}
-            {move || {
-                chat.replying.get().map(|(_, quote)| {
-                    view! {
-                        <p class="composer-replying" data-testid="replying-hint">
-                            {fill(t.replying_hint, &[("quote", &quote)])}
-                            " "
-                            <button type="button" class="link" data-testid="cancel-reply" on:click=move |_| chat.replying.set(None)>
-                                {t.cancel}
-                            </button>
-                        </p>
-                    }
+                let (class, testid, text) = if editing.get() {
+                    ("composer-editing", "editing-hint", t.editing_hint.to_owned())
+                } else {
+                    let (_, quote) = chat.replying.get()?;
+                    ("composer-replying", "replying-hint", fill(t.replying_hint, &[("quote", &quote)]))
+                };
+                let cancel_id = if editing.get_untracked() { "cancel-edit" } else { "cancel-reply" };
+                Some(view! {
+                    <p class=class data-testid=testid>
+                        {text}
+                        " "
+                        <button type="button" class="link" data-testid=cancel_id on:click=move |_| cancel()>
+                            {t.cancel}
+                        </button>
+                    </p>
                 })
             }}
             <form class="composer" class:editing=editing on:submit=on_submit>
                 {move || {
                     let offered = suggested();
+                    let html = options_html(&offered, chosen.get());
+                    // The box says which list it offers names from, and which one Enter takes.
+                    if let Some(el) = input.get_untracked() {
+                        let _ = match offered.is_empty() {
+                            true => el.remove_attribute("aria-controls").and(el.remove_attribute("aria-activedescendant")),
+                            false => el
+                                .set_attribute("aria-controls", "mention-list")
+                                .and(el.set_attribute("aria-activedescendant", &format!("mention-{}", chosen.get_untracked()))),
+                        };
+                    }
                     (!offered.is_empty()).then(|| {
-                        let options = offered
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, name)| {
-                                let pick = name.clone();
-                                view! {
-                                    <li
-                                        role="option"
-                                        id=format!("mention-{i}")
-                                        class="mention-option"
-                                        aria-selected=move || (chosen.get() == i).to_string()
-                                        data-testid="mention-option"
-                                        on:mousedown=move |ev| {
-                                            ev.prevent_default();
-                                            take_suggestion(pick.clone());
-                                        }
-                                    >
-                                        {name}
-                                    </li>
-                                }
-                            })
-                            .collect_view();
                         view! {
-                            <ul class="mentions-list" id="mention-list" role="listbox" aria-label=t.people_to_mention data-testid="mention-suggestions">
-                                {options}
-                            </ul>
+                            <ul
+                                class="mentions-list"
+                                id="mention-list"
+                                role="listbox"
+                                aria-label=t.people_to_mention
+                                data-testid="mention-suggestions"
+                                inner_html=html
+                                on:mousedown=move |ev| {
+                                    // The box keeps the focus; the name clicked is taken.
+                                    ev.prevent_default();
+                                    let option = event_target::<web_sys::Element>(&ev).closest("[data-name]").ok().flatten();
+                                    if let Some(name) = option.and_then(|o| o.get_attribute("data-name")) {
+                                        take_suggestion(name);
+                                    }
+                                }
+                            ></ul>
                         }
                     })
                 }}
@@ -307,10 +328,6 @@ pub fn Composer(
                     placeholder=t.message_placeholder
                     autocomplete="off"
                     aria-autocomplete="list"
-                    aria-controls=move || (!suggested().is_empty()).then_some("mention-list")
-                    aria-activedescendant=move || {
-                        (!suggested().is_empty()).then(|| format!("mention-{}", chosen.get()))
-                    }
                     prop:value=draft
                     on:input=on_input
                     on:keydown=on_keydown
@@ -325,15 +342,10 @@ pub fn Composer(
                     {move || if editing.get() { t.save } else { t.send }}
                 </button>
                 {move || {
-                    showing_over_limit.get().then(|| {
-                        view! {
-                            <p class="composer-hint" role="alert">
-                                {move || {
-                                    let (count, limit) = (over_limit().to_string(), MAX_TEXT_CHARS.to_string());
-                                    fill(t.over_limit, &[("count", &count), ("limit", &limit)])
-                                }}
-                            </p>
-                        }
+                    let over = over_limit();
+                    (over > 0).then(|| {
+                        let (count, limit) = (over.to_string(), MAX_TEXT_CHARS.to_string());
+                        view! { <p class="composer-hint" role="alert">{fill(t.over_limit, &[("count", &count), ("limit", &limit)])}</p> }
                     })
                 }}
             </form>
@@ -344,6 +356,17 @@ pub fn Composer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_names_offered_are_options_with_the_chosen_one_selected() {
+        let html = options_html(&["Ann".to_owned(), "<b>\"x\"".to_owned()], 1);
+        assert_eq!(
+            html,
+            "<li role=\"option\" id=\"mention-0\" class=\"mention-option\" aria-selected=\"false\" data-testid=\"mention-option\" data-name=\"Ann\">Ann</li>\
+             <li role=\"option\" id=\"mention-1\" class=\"mention-option\" aria-selected=\"true\" data-testid=\"mention-option\" \
+             data-name=\"&lt;b&gt;&quot;x&quot;\">&lt;b&gt;&quot;x&quot;</li>"
+        );
+    }
 
     #[test]
     fn an_at_sign_starts_a_name_to_suggest() {

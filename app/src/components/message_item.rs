@@ -96,8 +96,9 @@ pub fn MessageItem(entry: Entry) -> impl IntoView {
     let t = locale.t();
     if entry.kind == MessageKind::Renamed {
         let author = entry.author.as_ref().map(|a| a.name.clone()).unwrap_or_default();
-        let line = fill(t.renamed, &[("old", &entry.text), ("new", &author)]);
-        return Either::Left(view! { <li class="notice rename" data-testid="rename-notice">{line}</li> });
+        let mut line = String::new();
+        escape(&mut line, &fill(t.renamed, &[("old", &entry.text), ("new", &author)]));
+        return Either::Left(notice("notice rename", Some("rename-notice"), Box::new(move || line.clone())));
     }
     let state = match &entry.delivery {
         None => "received",
@@ -125,10 +126,10 @@ pub fn MessageItem(entry: Entry) -> impl IntoView {
     let own = entry.delivery.is_some();
     let mentioned: Vec<_> = entry.mentions.iter().map(|u| u.id.clone()).collect();
     let class = move || {
-        let (mine, named) = chat.me.with(|m| match m.user() {
+        let (mine, named) = match chat.my_user(true) {
             Some(me) => (own || Some(&me.id) == author_id.as_ref(), mentioned.contains(&me.id)),
             None => (own, false),
-        });
+        };
         let mut class = String::from("message");
         for (on, name) in [
             (deleted, " deleted"),
@@ -146,40 +147,37 @@ pub fn MessageItem(entry: Entry) -> impl IntoView {
     };
     // Each emoji: how many, who (shown on hover or focus), and whether I did.
     let reactions = StoredValue::new(entry.reactions);
+    // My reactions show as mine (and take back when clicked again).
     let chips = move || {
-        let me = chat.me.with(|m| m.user().map(|u| u.id.clone()));
+        let me = chat.my_user(true).map(|u| u.id);
+        let mut html = String::new();
         reactions.with_value(|rs| {
-            (!rs.is_empty()).then(|| {
-                let chips = rs
-                    .iter()
-                    .map(|r| {
-                        let who = r.by.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", ");
-                        let mine = r.by.iter().any(|u| Some(&u.id) == me.as_ref());
-                        let count = r.by.len();
-                        view! {
-                            <button
-                                class=if mine { "chip mine" } else { "chip" }
-                                aria-pressed=mine.to_string()
-                                aria-label=format!("{} {count}: {who}", r.emoji)
-                                title=who.clone()
-                                data-who=who
-                                data-testid="reaction"
-                                data-act="chip"
-                                data-emoji=r.emoji.clone()
-                            >
-                                {format!("{} {count}", r.emoji)}
-                            </button>
-                        }
-                    })
-                    .collect_view();
-                view! { <div class="reactions" role="group" aria-label=t.reactions data-testid="reactions">{chips}</div> }
-            })
-        })
+            for r in rs {
+                let who = r.by.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", ");
+                let mine = r.by.iter().any(|u| Some(&u.id) == me.as_ref());
+                let count = r.by.len();
+                html.push_str(&format!(
+                    "<button class=\"chip{}\" aria-pressed=\"{mine}\" data-testid=\"reaction\" data-act=\"chip\" data-emoji=\"",
+                    if mine { " mine" } else { "" }
+                ));
+                escape(&mut html, &r.emoji);
+                html.push_str("\" aria-label=\"");
+                escape(&mut html, &format!("{} {count}: {who}", r.emoji));
+                for attr in ["\" title=\"", "\" data-who=\""] {
+                    html.push_str(attr);
+                    escape(&mut html, &who);
+                }
+                html.push_str("\">");
+                escape(&mut html, &format!("{} {count}", r.emoji));
+                html.push_str("</button>");
+            }
+        });
+        (!html.is_empty()).then(|| group("reactions", t.reactions, "reactions", None, html))
     };
     // The picker: every emoji a reaction may be; one I already gave takes it back.
     let picker = move || {
         let seq = seq.filter(|s| actions.picking.get() == Some(*s))?;
-        let me = chat.me.with_untracked(|m| m.user().map(|u| u.id.clone()));
+        let me = chat.my_user(false).map(|u| u.id);
         // Fixed markup: the emoji are the protocol's own, nobody's input.
         let picks: String = REACTIONS
             .iter()
@@ -193,9 +191,7 @@ pub fn MessageItem(entry: Entry) -> impl IntoView {
                 )
             })
             .collect();
-        Some(view! {
-            <div class="picker" role="group" aria-label=t.add_reaction data-testid="reaction-picker" data-seq=seq inner_html=picks></div>
-        })
+        Some(group("picker", t.add_reaction, "reaction-picker", Some(seq), picks))
     };
     Either::Right(view! {
         <li
@@ -216,4 +212,27 @@ pub fn MessageItem(entry: Entry) -> impl IntoView {
             {picker}
         </li>
     })
+}
+
+/// A group of buttons under a message (its reactions, the reaction picker): fixed HTML,
+/// one view for both.
+fn group(
+    class: &'static str,
+    label: &'static str,
+    testid: &'static str,
+    seq: Option<Seq>,
+    html: String,
+) -> impl IntoView {
+    view! { <div class=class role="group" aria-label=label data-testid=testid data-seq=seq inner_html=html></div> }
+}
+
+/// A row of the list that is not a message from someone ("load older", "no messages
+/// yet", a gap, a day, a rename): fixed HTML, drawn again when what `html` reads changes. Every such row is this
+/// one view, and its buttons answer through the list's `data-act` handler.
+pub fn notice(
+    class: &'static str,
+    testid: Option<&'static str>,
+    html: Box<dyn FnMut() -> String + Send>,
+) -> impl IntoView {
+    view! { <li class=class data-testid=testid inner_html=html></li> }
 }

@@ -2,10 +2,11 @@
 //! scrolled up, in which case a "new messages" marker appears; scrolling to the top
 //! (or the button there) loads older pages until the beginning.
 
-use super::message_item::{Actions, MessageItem};
+use super::message_item::{notice, Actions, MessageItem};
 use crate::chat::{Chat, Intent, Row, Timeline};
 use crate::locale::Locale;
-use leptos::{either::EitherOf3, html, prelude::*};
+use crate::markdown::escape;
+use leptos::{either::Either, html, prelude::*};
 use palaver_protocol::{RoomId, Seq};
 
 /// How close to the bottom (in pixels) still counts as "reading the newest".
@@ -113,8 +114,8 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
     let armed = StoredValue::new(true);
     let mark_read = move || {
         // Connected, and welcomed as someone (a visitor without a name reads nothing).
-        let connected = chat.status.get_untracked() == crate::chat::ConnectionStatus::Connected
-            && chat.me.with_untracked(|m| m.user().is_some());
+        let connected =
+            chat.status.get_untracked() == crate::chat::ConnectionStatus::Connected && chat.my_user(false).is_some();
         // (An empty room is read too, at 0: opened, so that what comes later counts.)
         let newest = here.with_value(|room| {
             chat.timelines.with_untracked(|all| all.get(room).filter(|t| t.loaded).map(|t| t.last_seq().unwrap_or(0)))
@@ -220,6 +221,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
                     chat.jump(target);
                 }
             }
+            ("older", _) => chat.load_older(),
             ("fill", _) => chat.fill_gap(number("data-after").unwrap_or_default()),
             ("retry", _) => chat.retry(palaver_protocol::ClientMsgId(attr("data-id"))),
             ("reply", Some(seq)) => chat.reply_to(seq),
@@ -298,34 +300,27 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
             >
                 {move || {
                     has_older.get().then(|| {
-                        view! {
-                            <li class="notice older">
-                                <button class="link" data-testid="load-older" on:click=move |_| chat.load_older() disabled=loading_older>
-                                    {move || if loading_older.get() { t.loading } else { t.load_older }}
-                                </button>
-                            </li>
-                        }
+                        notice("notice older", None, Box::new(move || {
+                            let (text, disabled) = if loading_older.get() { (t.loading, " disabled") } else { (t.load_older, "") };
+                            format!("<button class=\"link\" data-testid=\"load-older\" data-act=\"older\"{disabled}>{text}</button>")
+                        }))
                     })
                 }}
-                {move || empty.get().then(|| view! { <li class="notice empty">{t.no_messages}</li> })}
+                {move || empty.get().then(|| notice("notice empty", None, Box::new(move || t.no_messages.to_owned())))}
                 <For
                     each=rows
                     // Keyed by everything shown, so a row is redrawn when any of it changes.
                     key=|row: &Row| row.clone()
                     children=move |row: Row| match row {
-                        Row::Message(entry) => EitherOf3::A(view! { <MessageItem entry/> }),
-                        Row::Gap(after) => EitherOf3::B(view! {
-                            <li class="notice gap">
-                                <button class="link" data-testid="load-between" data-act="fill" data-after=after>
-                                    {t.load_between}
-                                </button>
-                            </li>
-                        }),
-                        Row::Day(day) => EitherOf3::C(view! {
-                            <li class="day" data-testid="day-separator">
-                                <span>{move || locale.day_label(day)}</span>
-                            </li>
-                        }),
+                        Row::Message(entry) => Either::Left(view! { <MessageItem entry/> }),
+                        Row::Gap(after) => Either::Right(notice("notice gap", None, Box::new(move || {
+                            format!("<button class=\"link\" data-testid=\"load-between\" data-act=\"fill\" data-after=\"{after}\">{}</button>", t.load_between)
+                        }))),
+                        Row::Day(day) => Either::Right(notice("day", Some("day-separator"), Box::new(move || {
+                            let mut html = String::from("<span>");
+                            escape(&mut html, &locale.day_label(day));
+                            html + "</span>"
+                        }))),
                     }
                 />
             </ol>

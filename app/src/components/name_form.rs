@@ -9,7 +9,7 @@ use palaver_protocol::{validate_name, MAX_NAME_CHARS};
 #[component]
 pub fn NameForm(#[prop(optional)] on_done: Option<Callback<()>>) -> impl IntoView {
     let chat = expect_context::<Chat>();
-    let draft = RwSignal::new(chat.me.with_untracked(|m| m.name().unwrap_or_default().to_owned()));
+    let draft = RwSignal::new(chat.my_name(false).unwrap_or_default());
     let problem = RwSignal::new(None::<String>);
     let t = Locale::get().t();
     let on_submit = move |ev: SubmitEvent| {
