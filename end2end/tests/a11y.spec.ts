@@ -231,7 +231,7 @@ test("no axe violations with 200 messages, with a form's error, and usable at 20
   // The join-a-room box refuses a name it cannot be, and says why.
   await page.getByTestId("join-room-input").fill("No Spaces!");
   await page.getByTestId("join-room-button").click();
-  await expect(page.getByTestId("join-room-error")).toHaveText("a room name uses only lowercase letters, digits, - and _");
+  await expect(page.getByTestId("join-room-error")).toHaveText("A room name uses only lowercase letters, digits, - and _");
   await scan(page, "the join-a-room form's error");
   await openChat(page, `/r/${room}`, "Ann");
   await expect(page.getByTestId("message")).toHaveCount(50);

@@ -67,3 +67,23 @@ test("each room keeps its draft while another is shown", async ({ browser }) => 
   await expect(page.getByTestId("room-name")).toHaveText(`#${first}`);
   await expect(input).toHaveValue(draft);
 });
+
+test("after choosing a name with Enter the next words go into the box; Change name puts the focus in the name box", async ({ browser }) => {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`/r/${uniqueRoom("focus")}`);
+  await expect(page.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
+  await page.getByTestId("name-input").fill("Ann");
+  await page.getByTestId("name-input").press("Enter");
+  await expect(page.getByTestId("composer-input")).toBeFocused();
+  await page.keyboard.type("first words");
+  await expect(page.getByTestId("composer-input")).toHaveValue("first words");
+
+  await page.getByTestId("rename-button").click();
+  await expect(page.getByTestId("name-input")).toBeFocused();
+  await page.keyboard.press("End");
+  await page.keyboard.type("a");
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("my-name")).toHaveText("Anna");
+  await expect(page.getByTestId("composer-input")).toBeFocused();
+  await expect(page.getByTestId("composer-input")).toHaveValue("first words");
+});

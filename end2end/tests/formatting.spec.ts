@@ -23,6 +23,8 @@ async function checkFormatting(page: Page, marker: string) {
   await expect(block.locator("pre")).toHaveText("fn main() {\n    println!(\"<hi>\");\n}\n");
   await expect(block.locator("blockquote")).toHaveText("quoted");
   await expect(block.locator("ul li")).toHaveText(["one", "two"]);
+  // A numbered list right after the bullets is a list of its own.
+  await expect(block.locator("ol li")).toHaveText(["first", "second"]);
 
   const links = page.getByTestId("message").filter({ hasText: `${marker} links` });
   for (const href of ["https://example.com/a?b=1", "https://example.org/"]) {
@@ -42,7 +44,7 @@ async function checkFormatting(page: Page, marker: string) {
 function samples(marker: string) {
   return [
     `${marker} *emphasis* and **strong** and \`a < b\``,
-    `${marker} block\n\`\`\`\nfn main() {\n    println!("<hi>");\n}\n\`\`\`\n> quoted\n\n- one\n- two`,
+    `${marker} block\n\`\`\`\nfn main() {\n    println!("<hi>");\n}\n\`\`\`\n> quoted\n\n- one\n- two\n1. first\n2. second`,
     `${marker} links: https://example.com/a?b=1, and [a site](https://example.org/).`,
     ...hostile,
   ];

@@ -66,7 +66,7 @@ test("a name of up to 32 characters is taken; a longer one is refused on the for
 
   await input.fill(`${name32}?`);
   await page.getByTestId("name-button").click();
-  await expect(error).toHaveText("a name has at most 32 characters");
+  await expect(error).toHaveText("A name has at most 32 characters");
   await expect(page.getByTestId("name-form")).toBeVisible();
   await expect(page.getByTestId("composer-input")).toHaveCount(0);
 
@@ -82,7 +82,7 @@ test("a name of up to 32 characters is taken; a longer one is refused on the for
   await other.getByTestId("rename-button").click();
   await other.getByTestId("name-input").fill("O".repeat(33));
   await other.getByTestId("name-button").click();
-  await expect(other.getByTestId("name-error")).toHaveText("a name has at most 32 characters");
+  await expect(other.getByTestId("name-error")).toHaveText("A name has at most 32 characters");
   await other.getByTestId("name-input").fill("Olaf");
   await other.getByTestId("name-button").click();
   await expect(page.getByTestId("online-names")).toHaveText(`Olaf, ${name32}`);

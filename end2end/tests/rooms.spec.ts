@@ -49,6 +49,24 @@ test("the room list keeps the keyboard's place when its rows are drawn anew", as
   expect(await ann.evaluate(() => (window as unknown as { stay?: boolean }).stay)).toBe(true);
 });
 
+test("the room box takes a room's name as the page shows it or as people type it", async ({ browser }) => {
+  const room = uniqueRoom("design-team");
+  const ann = await person(browser, "Ann", "/");
+  const box = ann.getByTestId("join-room-input");
+  for (const typed of [`#${room}`, room.toUpperCase(), ` # ${room.replace(/-/g, " ")} `]) {
+    await ann.goto("/");
+    await box.fill(typed);
+    await box.press("Enter");
+    await expect(ann.getByTestId("room-name")).toHaveText(`#${room}`);
+    await expect(ann).toHaveURL(new RegExp(`/r/${room}$`));
+  }
+  // What cannot become a name is refused, in a sentence.
+  await box.fill("#design!");
+  await box.press("Enter");
+  await expect(ann.getByTestId("join-room-error")).toHaveText("A room name uses only lowercase letters, digits, - and _");
+  await expect(ann).toHaveURL(new RegExp(`/r/${room}$`));
+});
+
 test("typing stops showing a few seconds after the typist stops", async ({ browser }) => {
   const room = uniqueRoom("quiet");
   const ann = await person(browser, "Ann", `/r/${room}`);
@@ -130,7 +148,7 @@ test("rooms do not leak into each other, and one page switches rooms without rel
   // A bad room name is explained, not sent anywhere.
   await bob.getByTestId("join-room-input").fill("Not A Room!");
   await bob.getByTestId("join-room-button").click();
-  await expect(bob.getByTestId("join-room-error")).toContainText("lowercase");
+  await expect(bob.getByTestId("join-room-error")).toContainText("A room name uses only lowercase");
 });
 
 test("switching rooms faster than the server allows ends in the last room, and out of the others", async ({

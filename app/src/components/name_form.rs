@@ -21,10 +21,16 @@ pub fn NameForm(#[prop(optional)] on_done: Option<Callback<()>>) -> impl IntoVie
                 if let Some(done) = on_done {
                     done.run(());
                 }
+                // The composer takes the place of this form: the next words typed go there.
+                request_animation_frame(|| focus("#message-input"));
             }
             Err(reason) => problem.set(Some(t.invalid(reason))),
         }
     };
+    // Opened by "Change name": the box to type the new one in has the focus.
+    if on_done.is_some() {
+        Effect::new(|_| focus("#display-name"));
+    }
     view! {
         <form class="name-form" data-testid="name-form" on:submit=on_submit>
             <label for="display-name">{t.your_name}</label>
@@ -41,5 +47,14 @@ pub fn NameForm(#[prop(optional)] on_done: Option<Callback<()>>) -> impl IntoVie
             <button type="submit" data-testid="name-button">{t.start_chatting}</button>
             <FormError problem testid="name-error"/>
         </form>
+    }
+}
+
+/// Moves the focus to the element `selector` names, if it is on the page.
+fn focus(selector: &str) {
+    use leptos::wasm_bindgen::JsCast;
+    let found = document().query_selector(selector).ok().flatten();
+    if let Some(el) = found.and_then(|el| el.dyn_into::<leptos::web_sys::HtmlElement>().ok()) {
+        let _ = el.focus();
     }
 }

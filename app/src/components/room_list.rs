@@ -26,6 +26,14 @@ fn listed(rooms: Vec<RoomSummary>, current: &RoomId, unread: Vec<RoomId>) -> Vec
     out
 }
 
+/// A room's name as people type it: `#design-team`, `Design-Team` and `design team`
+/// are all `design-team` (a leading `#` dropped, letters lowercased, spaces made `-`).
+fn typed_room(typed: &str) -> String {
+    let name = typed.trim();
+    let name = name.strip_prefix('#').unwrap_or(name).trim_start();
+    name.split_whitespace().collect::<Vec<_>>().join("-").to_ascii_lowercase()
+}
+
 /// What a room's row shows (`data-unread`, `data-mentions`, and whether it is muted):
 /// nothing for none, counts up to "999+"; a muted room only an empty mark (a dot) for
 /// what is unread.
@@ -149,8 +157,7 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
     let for_notify = current.clone();
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let name = draft.get_untracked().trim().to_ascii_lowercase();
-        match RoomId::parse(&name) {
+        match RoomId::parse(&typed_room(&draft.get_untracked())) {
             Ok(room) => {
                 problem.set(None);
                 draft.set(String::new());
@@ -251,6 +258,15 @@ mod tests {
         );
         assert!(rows[1].contains("href=\"/r/design\">#design</a>"), "{}", rows[1]);
         assert!(rows[1].contains("aria-label=\"Mark all as read: #design\""), "{}", rows[1]);
+    }
+
+    #[test]
+    fn a_room_is_found_by_the_forms_the_page_shows() {
+        for typed in ["design-team", "#design-team", "Design-Team", " # Design Team ", "DESIGN  team"] {
+            assert_eq!(RoomId::parse(&typed_room(typed)), RoomId::parse("design-team"), "{typed}");
+        }
+        assert!(RoomId::parse(&typed_room("Not A Room!")).is_err());
+        assert!(RoomId::parse(&typed_room("#")).is_err());
     }
 
     #[test]

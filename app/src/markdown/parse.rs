@@ -103,7 +103,10 @@ fn blocks(lines: &[&str], depth: usize) -> Vec<Node> {
             i = end;
         } else if let Some((_, start)) = list_item(line) {
             let mut items = Vec::new();
-            while let Some((first, _)) = lines.get(i).and_then(|l| list_item(l)) {
+            // A list of the other kind (numbered after bullets, or bullets after
+            // numbers) starts a list of its own.
+            let same_kind = |(_, s): &(&str, Option<u64>)| s.is_some() == start.is_some();
+            while let Some((first, _)) = lines.get(i).and_then(|l| list_item(l)).filter(same_kind) {
                 // Lines indented under an item continue it.
                 let mut text = first.to_owned();
                 i += 1;
@@ -403,6 +406,15 @@ pub(super) mod tests {
         assert_eq!(parse("```\nfn main() {\n    x\n}\n```"), [CodeBlock("fn main() {\n    x\n}\n".into())]);
         assert_eq!(parse("> quoted"), [Quote(vec![p(vec![text("quoted")])])]);
         assert_eq!(parse("- one\n- two"), [List { start: None, items: vec![vec![text("one")], vec![text("two")]] }]);
+        assert_eq!(
+            parse("- one\n1. first\n2. second\n- two"),
+            [
+                List { start: None, items: vec![vec![text("one")]] },
+                List { start: Some(1), items: vec![vec![text("first")], vec![text("second")]] },
+                List { start: None, items: vec![vec![text("two")]] },
+            ],
+            "numbers after bullets are a numbered list, and the other way round"
+        );
         assert_eq!(
             parse("3. three\n4. four").first(),
             Some(&List { start: Some(3), items: vec![vec![text("three")], vec![text("four")]] })
