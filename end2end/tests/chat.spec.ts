@@ -23,6 +23,12 @@ test("two people chat both ways, and see the same order", async ({ browser }) =>
   const mine = alice.getByTestId("message").filter({ hasText: hello });
   await expect(mine.getByTestId("message-time")).toHaveText(/^\d{1,2}:\d\d [AP]M$/);
   await expect(mine).toHaveAttribute("data-state", "sent");
+
+  // A screen reader names the author: "You" on one's own message, the name on others'.
+  expect(await mine.ariaSnapshot()).toMatch(/\bYou\b/);
+  const theirs = bob.getByTestId("message").filter({ hasText: hello });
+  expect(await theirs.ariaSnapshot()).toContain("Alice");
+  expect(await theirs.ariaSnapshot()).not.toMatch(/\bYou\b/);
 });
 
 test("Enter sends and clears the box; blank text is not sent", async ({ page }) => {

@@ -79,6 +79,8 @@ test("asked for after a click; one tab shows what mentions me or a room set to a
   // #design tells Ann of everything; she goes to #home.
   const level = first.getByTestId("notify-level");
   await expect(level).toHaveValue("mentions");
+  // The control says which room it is for.
+  await expect(first.getByLabel(`In #${design}, notify me of`)).toHaveValue("mentions");
   await level.selectOption("all");
   await goTo(first, home);
   await bob.post(design, ["the plan is ready"]);

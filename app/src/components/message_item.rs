@@ -44,7 +44,8 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
     }
     html.push_str("<span class=\"author\" data-testid=\"message-author\">");
     escape(&mut html, entry.author.as_ref().map_or("", |a| a.name.as_str()));
-    html.push_str("</span>");
+    // On my own messages the name is not shown; a screen reader says "You" (style sheet).
+    html.push_str(&format!("</span><span class=\"you\">{}</span>", t.you));
     if entry.deleted {
         html.push_str("<div class=\"text\" data-testid=\"message-deleted\">");
         escape(&mut html, t.message_deleted);

@@ -2,7 +2,7 @@
 //! notifications allowed in this browser, and signing out.
 
 use crate::chat::Chat;
-use crate::locale::Locale;
+use crate::locale::{fill, Locale};
 use leptos::prelude::*;
 use palaver_protocol::{Level, RoomId};
 
@@ -23,7 +23,12 @@ pub fn NotifyControls(room: RoomId) -> impl IntoView {
          <button class=\"enable-notifications\" data-testid=\"enable-notifications\" hidden>{}</button>\
          <form method=\"post\" action=\"/session/end\">\
          <button class=\"link\" data-testid=\"sign-out\" data-act=\"sign-out\">{}</button></form>",
-        t.notify_label, t.notify_all, t.notify_mentions, t.notify_muted, t.enable_notifications, t.sign_out
+        fill(t.notify_label, &[("room", room.as_str())]),
+        t.notify_all,
+        t.notify_mentions,
+        t.notify_muted,
+        t.enable_notifications,
+        t.sign_out
     );
     let on_change = move |ev: leptos::ev::Event| {
         if let Some(level) = Level::named(&event_target_value(&ev)) {

@@ -68,7 +68,7 @@ texts! {
     connecting: "Connecting…", "연결 중…";
     connected: "Connected", "연결됨";
     reconnecting: "Reconnecting…", "다시 연결하는 중…";
-    notify_label: "Notify me of", "알림 받을 메시지";
+    notify_label: "In #{room}, notify me of", "#{room}에서 알림 받을 메시지";
     notify_all: "All messages", "모든 메시지";
     notify_mentions: "Mentions of me", "나를 언급한 메시지";
     notify_muted: "Nothing (muted)", "받지 않음 (알림 끔)";
@@ -86,6 +86,7 @@ texts! {
     sending: "Sending…", "보내는 중…";
     not_sent: "Not sent: {reason}", "보내지 못했습니다: {reason}";
     retry: "Retry", "다시 보내기";
+    you: "You", "나";
     quote_deleted: "deleted", "삭제됨";
     message_deleted: "message deleted", "삭제된 메시지입니다";
     edited: "(edited)", "(수정됨)";
