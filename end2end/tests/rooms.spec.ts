@@ -297,6 +297,18 @@ test("new messages below show a marker while the reader is scrolled up", async (
   await ann.getByTestId("new-messages").click();
   await expect(ann.getByTestId("message-list").getByText("second news")).toBeInViewport();
   await expect(ann.getByTestId("new-messages")).toHaveCount(0);
+  // Scrolled up again: a reaction to a message is not news, and no marker comes.
+  await ann.getByTestId("message-list").evaluate((el) => (el.scrollTop = el.scrollHeight / 2));
+  const news = bob.getByTestId("message").filter({ hasText: "second news" });
+  await news.getByTestId("react-button").click();
+  await news.getByTestId("pick-reaction").first().click();
+  await expect(ann.getByTestId("message").filter({ hasText: "second news" }).getByTestId("reaction")).toHaveCount(1);
+  await ann.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  await expect(ann.getByTestId("new-messages")).toHaveCount(0);
+  // Sending while scrolled up shows my own message.
+  await say(ann, "my answer");
+  await expect(ann.getByTestId("message-list").getByText("my answer")).toBeInViewport();
+  await expect(ann.getByTestId("new-messages")).toHaveCount(0);
 });
 
 test("a visitor without a name sees the room live, is not listed, and joins in by choosing one", async ({ browser }) => {

@@ -3,7 +3,7 @@
 //! (or the button there) loads older pages until the beginning.
 
 use super::message_item::{notice, Actions, MessageItem};
-use crate::chat::{Chat, Intent, Row, Timeline};
+use crate::chat::{Chat, Delivery, Intent, Row, Timeline};
 use crate::locale::Locale;
 use crate::markdown::escape;
 use leptos::{either::Either, html, prelude::*};
@@ -155,19 +155,32 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
     }
     {
         let room = room.clone();
+        // How many messages the list had: only more of them below is news (a reaction or
+        // an edit above is not).
+        let counted = StoredValue::new(0u64);
         Effect::new(move |_| {
-            let (first, count) = chat
+            let (first, count, sending) = chat
                 .timelines
-                .with(|all| all.get(&room).map(|t| (t.first_seq(), t.entries().count())))
-                .unwrap_or((None, 0));
+                .with(|all| {
+                    all.get(&room).map(|t| {
+                        let sending = t.entries().last().is_some_and(|e| matches!(e.delivery, Some(Delivery::Pending)));
+                        (t.first_seq(), t.entries().count() as u64, sending)
+                    })
+                })
+                .unwrap_or((None, 0, false));
             request_animation_frame(move || {
                 let Some(el) = list.get_untracked() else { return };
                 let (prev_first, prev_height) = previous.get_value();
+                let more = count > counted.get_value();
+                counted.set_value(count);
                 if prev_first.is_some() && first < prev_first {
                     el.set_scroll_top(el.scroll_top() + el.scroll_height() - prev_height);
-                } else if at_bottom.get_untracked() {
+                } else if at_bottom.get_untracked() || (more && sending) {
+                    // At the newest, or I just sent one: my message is in view.
                     el.set_scroll_top(el.scroll_height());
-                } else if count > 0 {
+                    at_bottom.set(true);
+                    unseen.set(false);
+                } else if more {
                     unseen.set(true);
                 }
                 previous.set_value((first, el.scroll_height()));
