@@ -48,6 +48,14 @@ test("away, then back: counts, title and icon; the New line; reading clears ever
   await expect(row(ann, design).getByRole("link")).toHaveAccessibleName(`#${design} · 3 unread`);
   await expect(row(ann, design).getByRole("link")).toHaveCSS("font-weight", "700");
   await expect(ann).toHaveTitle(`(4) #${home} · Palaver`);
+  // On a phone the list is behind the Rooms button, which says what is unread elsewhere.
+  await ann.setViewportSize({ width: 390, height: 800 });
+  const menu = ann.getByTestId("menu-button");
+  await expect(menu).toBeVisible();
+  await expect(menu).toHaveAccessibleName("Rooms · 4 unread · 1 mentioning you");
+  await expect(menu).toHaveAttribute("data-unread", "4");
+  await expect(menu).toHaveAttribute("data-mentions", "1");
+  await ann.setViewportSize({ width: 1280, height: 720 });
   await expect(ann.locator("link[rel=icon]")).toHaveAttribute("href", "/favicon-mention.svg");
   // Accessible with the counts shown (axe: the WCAG A and AA rules, best practices).
   const axe = await new AxeBuilder({ page: ann })

@@ -81,9 +81,15 @@ fn show_unread<'a>(unread: impl Iterator<Item = &'a palaver_protocol::RoomUnread
     if let Ok(Some(icon)) = doc.query_selector("link[rel=icon]") {
         let _ = icon.set_attribute("href", if total.1 > 0 { "/favicon-mention.svg" } else { "/favicon.svg" });
     }
+    let room = doc.query_selector("main[data-room]").ok().flatten().and_then(|r| r.get_attribute("data-room"));
+    // The Rooms button (a phone's way to the list) says what is unread in other rooms.
+    if let Ok(Some(menu)) = doc.query_selector("[data-testid=menu-button]") {
+        let (n, m) = super::room_list::totals(unread.clone().filter(|r| Some(r.room.as_str()) != room.as_deref()));
+        let shown = |count: u32| (count > 0).then(|| count.to_string());
+        mark(&menu, &menu, t.rooms.to_owned(), (shown(n), shown(m), false));
+    }
     // This room's level, and whether notifications are still to be allowed.
     if let Ok(Some(select)) = doc.query_selector("[data-testid=notify-level]") {
-        let room = doc.query_selector("main[data-room]").ok().flatten().and_then(|r| r.get_attribute("data-room"));
         let level = unread.clone().find(|r| Some(r.room.as_str()) == room.as_deref()).map(|r| r.level);
         if let Ok(select) = select.dyn_into::<leptos::web_sys::HtmlSelectElement>() {
             select.set_value(level.unwrap_or_default().as_str());
@@ -95,25 +101,43 @@ fn show_unread<'a>(unread: impl Iterator<Item = &'a palaver_protocol::RoomUnread
     let Ok(rows) = doc.query_selector_all("[data-testid=room-entry]") else { return };
     for row in (0..rows.length()).filter_map(|i| rows.item(i)?.dyn_into::<leptos::web_sys::Element>().ok()) {
         let name = row.get_attribute("data-room").unwrap_or_default();
-        let (n, m, muted) = super::room_list::marks(unread.clone().find(|r| r.room.as_str() == name));
-        let mut label = format!("#{name}");
-        for (attr, count, text) in [("data-unread", n, t.unread_count), ("data-mentions", m, t.mention_count)] {
-            match count {
-                Some(count) => {
-                    let _ = row.set_attribute(attr, &count);
-                    let said = if muted { t.muted_unread.to_owned() } else { fill(text, &[("count", &count)]) };
-                    label = format!("{label} · {said}");
-                }
-                None => {
-                    let _ = row.remove_attribute(attr);
-                }
-            }
-        }
-        let _ = if muted { row.set_attribute("data-muted", "") } else { row.remove_attribute("data-muted") };
         if let Ok(Some(link)) = row.query_selector("a") {
-            let _ = link.set_attribute("aria-label", &label);
+            mark(
+                &row,
+                &link,
+                format!("#{name}"),
+                super::room_list::marks(unread.clone().find(|r| r.room.as_str() == name)),
+            );
         }
     }
+}
+
+/// Writes what is unread on `el` (`data-unread`, `data-mentions`, `data-muted`, which
+/// the style sheet draws) and says it in `labelled`'s name: "#design · 3 unread".
+#[cfg(feature = "hydrate")]
+fn mark(
+    el: &leptos::web_sys::Element,
+    labelled: &leptos::web_sys::Element,
+    name: String,
+    marks: (Option<String>, Option<String>, bool),
+) {
+    let t = Locale::get().t();
+    let (n, m, muted) = marks;
+    let mut label = name;
+    for (attr, count, text) in [("data-unread", n, t.unread_count), ("data-mentions", m, t.mention_count)] {
+        match count {
+            Some(count) => {
+                let _ = el.set_attribute(attr, &count);
+                let said = if muted { t.muted_unread.to_owned() } else { fill(text, &[("count", &count)]) };
+                label = format!("{label} · {said}");
+            }
+            None => {
+                let _ = el.remove_attribute(attr);
+            }
+        }
+    }
+    let _ = if muted { el.set_attribute("data-muted", "") } else { el.remove_attribute("data-muted") };
+    let _ = labelled.set_attribute("aria-label", &label);
 }
 
 /// Answers the page's request with 404 (on the server; nothing to do in the browser).

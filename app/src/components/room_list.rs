@@ -64,9 +64,9 @@ pub fn neighbour(rooms: &[RoomSummary], current: &RoomId, step: isize) -> Option
     rooms.get(to).map(|r| r.room.clone()).filter(|r| r != current)
 }
 
-/// The list's rows: each room's link, its "mark as read" button and how many are
-/// online, with what is unread as `data-unread`, `data-mentions` and `data-muted` (drawn
-/// by the style sheet).
+/// The list's rows: each room's link and its "mark as read" button, with what is unread
+/// as `data-unread`, `data-mentions` and `data-muted` (drawn by the style sheet). Who is
+/// online shows in the room's header, not here: a bare number read as unread.
 fn rows_html(rooms: &[RoomSummary], current: &RoomId, unread: &ByRoom<RoomUnread>, t: &Texts) -> String {
     let mut html = String::new();
     for r in rooms {
@@ -93,9 +93,7 @@ fn rows_html(rooms: &[RoomSummary], current: &RoomId, unread: &ByRoom<RoomUnread
         escape(&mut html, t.mark_read);
         html.push_str("\" aria-label=\"");
         escape(&mut html, &format!("{}: #{name}", t.mark_read));
-        html.push_str("\">✓</button><span class=\"online-count\" data-testid=\"room-online\" title=\"");
-        escape(&mut html, t.people_online);
-        html.push_str(&format!("\">{}</span></li>", r.online));
+        html.push_str("\">✓</button></li>");
     }
     html
 }
@@ -248,7 +246,7 @@ mod tests {
             rows[0]
         );
         assert!(rows[0].contains("<a data-nav=\"\" href=\"/\">#lobby</a>"), "{}", rows[0]);
-        assert!(rows[0].ends_with(">2</span>"), "{}", rows[0]);
+        assert!(!rows[0].contains(">2<"), "who is online is the header's: {}", rows[0]);
         assert!(
             rows[1].starts_with(
                 "<li data-testid=\"room-entry\" data-room=\"design\" data-unread=\"999+\" data-mentions=\"2\">"

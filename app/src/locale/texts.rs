@@ -56,7 +56,6 @@ texts! {
     more_results: "More results", "결과 더 보기";
     // The room list.
     rooms: "Rooms", "방 목록";
-    people_online: "people online", "접속한 사람 수";
     unread_count: "{count} unread", "읽지 않은 메시지 {count}개";
     mention_count: "{count} mentioning you", "나를 언급한 메시지 {count}개";
     muted_unread: "new messages, muted", "새 메시지 (알림 끔)";
