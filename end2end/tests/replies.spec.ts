@@ -1,6 +1,6 @@
 import { test, expect } from "./fixtures";
 import { openChat, person, say, unique, uniqueRoom } from "./helpers";
-import { Speaker } from "./speaker";
+import { postAs, Speaker } from "./speaker";
 
 // Replies (a quote that jumps to the original, loading it when it is far back),
 // reactions (a picker, chips with counts and who), and @mentions (suggested from the
@@ -117,17 +117,21 @@ test("reactions: pick, count, see who, take back; one person's tabs count once",
   await expect(on(bob).getByTestId("reaction")).toHaveAttribute("data-who", "Ann");
 });
 
-test("@mentions: suggested from the room by keyboard, marked, and marked for me", async ({ browser }) => {
+test("@mentions: suggested from the room by keyboard, marked, and marked for me", async ({ browser, baseURL }) => {
   const room = uniqueRoom("mentions");
   const ann = await person(browser, "Ann", `/r/${room}`);
   const bob = await person(browser, "Bobby Tables", `/r/${room}`);
   await person(browser, "Bea", `/r/${room}`);
   await expect(ann.getByTestId("online-count")).toHaveText("3");
+  // Someone who wrote here and left is offered too, after who is here.
+  await postAs(baseURL!, "Bertha", room, ["back later"]);
+  await expect(ann.getByTestId("message-text").filter({ hasText: "back later" })).toBeVisible();
+  await expect(ann.getByTestId("online-count")).toHaveText("3");
 
   const input = ann.getByTestId("composer-input");
   await input.pressSequentially("hi @b");
   const options = ann.getByTestId("mention-option");
-  await expect(options).toHaveText(["Bea", "Bobby Tables"]);
+  await expect(options).toHaveText(["Bea", "Bobby Tables", "Bertha"]);
   await expect(options.first()).toHaveAttribute("aria-selected", "true");
   await input.press("ArrowDown");
   await expect(options.nth(1)).toHaveAttribute("aria-selected", "true");

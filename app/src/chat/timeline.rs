@@ -118,7 +118,7 @@ impl Timeline {
 
     /// The lines of the room, in order: messages and notices (edits, deletes and
     /// reactions show in the messages they change).
-    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+    pub fn entries(&self) -> impl DoubleEndedIterator<Item = &Entry> {
         self.confirmed.iter().chain(self.unconfirmed.iter()).filter(|e| !e.is_change())
     }
 

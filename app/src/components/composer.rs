@@ -5,7 +5,8 @@
 //! the room (at most every couple of seconds). Up in an empty box edits my last
 //! message (as does its Edit button); Enter saves the edit, Esc cancels it. A message's
 //! Reply button makes the next message an answer to it (Esc cancels). Typing `@` offers
-//! the names of the people in the room (arrows to choose, Enter or Tab to take one).
+//! the names of the people in the room and of those who wrote in it lately (arrows to
+//! choose, Enter or Tab to take one).
 //! Also who "I" am, with a way to rename.
 
 use super::name_form::NameForm;
@@ -13,12 +14,14 @@ use crate::chat::{now_ms, Chat, Intent};
 use crate::locale::{around, fill, Locale};
 use crate::markdown::escape;
 use leptos::{either::Either, ev::KeyboardEvent, ev::SubmitEvent, html, prelude::*};
-use palaver_protocol::{validate_text, RoomId, MAX_TEXT_CHARS};
+use palaver_protocol::{validate_text, RoomId, User, MAX_TEXT_CHARS};
 
 /// Least time between two "typing" notes to the room, in milliseconds.
 const TYPING_EVERY_MS: f64 = 2_000.0;
 /// Most names offered at once for an `@`.
 const MAX_SUGGESTIONS: usize = 6;
+/// How many of the room's latest messages offer their authors for an `@`.
+const RECENT_AUTHORS: usize = 200;
 
 /// The `@name` being typed just before `caret`: where its `@` is, and what follows it.
 pub fn mention_query(text: &str, caret: usize) -> Option<(usize, &str)> {
@@ -126,16 +129,19 @@ pub fn Composer(
         let me = chat.my_user(true).map(|u| u.id);
         draft.with(|d| {
             let Some((_, query)) = mention_query(d, caret.get()) else { return Vec::new() };
-            chat.online.with(|o| {
-                let names: Vec<String> = o
-                    .get(&room)
-                    .into_iter()
-                    .flatten()
-                    .filter(|u| Some(&u.id) != me.as_ref())
-                    .map(|u| u.name.clone())
-                    .collect();
-                suggestions(&names, query)
-            })
+            // Who is here, then who wrote here lately (newest first).
+            let mut names = Vec::new();
+            let mut add = |u: &User| {
+                if Some(&u.id) != me.as_ref() {
+                    names.push(u.name.clone());
+                }
+            };
+            chat.online.with(|o| o.get(&room).into_iter().flatten().for_each(&mut add));
+            chat.timelines.with(|all| {
+                let recent = all.get(&room).into_iter().flat_map(|t| t.entries().rev().take(RECENT_AUTHORS));
+                recent.filter_map(|e| e.author.as_ref()).for_each(&mut add);
+            });
+            suggestions(&names, query)
         })
     };
     let take_suggestion = move |name: String| {
