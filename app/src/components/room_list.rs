@@ -1,5 +1,6 @@
-//! The sidebar: every room with how many people are in it, and a box to join or
-//! create a room by name. Alt+Up and Alt+Down move to the room above or below.
+//! The sidebar: every room, with what is unread in it, and a box to join or create a
+//! room by name (typed as the page shows it, `#design-team`, or as people say it,
+//! "Design Team"). Alt+Up and Alt+Down move to the room above or below.
 
 use super::form_error::FormError;
 use super::notify_controls::NotifyControls;
