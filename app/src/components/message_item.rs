@@ -228,8 +228,9 @@ fn group(
 }
 
 /// A row of the list that is not a message from someone ("load older", "no messages
-/// yet", a gap, a day, a rename): fixed HTML, drawn again when what `html` reads changes. Every such row is this
-/// one view, and its buttons answer through the list's `data-act` handler.
+/// yet", a gap, a day, a rename): fixed HTML, drawn again when what `html` reads
+/// changes. Every such row is this one view, and its buttons answer through the list's
+/// `data-act` handler.
 pub fn notice(
     class: &'static str,
     testid: Option<&'static str>,

@@ -177,12 +177,17 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
         }
     };
     let list = NodeRef::<leptos::html::Ul>::new();
+    // Drawn anew when the rooms listed change. The server's page carries its reader's
+    // counts; from then on the chat page writes them on the rows, so new counts alone do
+    // not draw the rows again.
+    let mut drawn = false;
     let html = move || {
-        // Drawn anew when the rooms listed change. The counts are those of the moment (as
-        // the page starts, the server's for its reader); the chat page keeps them current
-        // on the rows from then on.
         let listed = rooms();
-        let html = chat.unread.with_untracked(|u| rows_html(&listed, &current, u, t));
+        let html = match drawn {
+            false => chat.unread.with_untracked(|u| rows_html(&listed, &current, u, t)),
+            true => rows_html(&listed, &current, &ByRoom::new(), t),
+        };
+        drawn = true;
         keep_focus(list);
         html
     };
