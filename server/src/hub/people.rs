@@ -110,7 +110,8 @@ impl Asked {
                 break;
             }
             named.push(place);
-            groups.push(known[place].iter().take(MAX_MENTIONED).cloned().collect());
+            // Whole: [`choose`] keeps those in the room before it takes the most it may.
+            groups.push(known[place].clone());
         }
         groups
     }
@@ -328,8 +329,11 @@ mod tests {
         assert_eq!(named.len(), MAX_MENTIONED);
         assert_eq!(named[0], "u000", "the first ones named, in order");
         // Many people by one name: still the cap.
-        let twins: Vec<User> = (0..100).map(|i| user(&format!("t{i}"), "Sam")).collect();
+        let twins: Vec<User> = (0..100).map(|i| user(&format!("t{i:03}"), "Sam")).collect();
         assert_eq!(super::tests::named(&People::default(), &twins, "@sam", |_| false).len(), MAX_MENTIONED);
+        // And the Sam in the room is the one named, wherever the others' ids sort.
+        let here = |id: &UserId| id.0 == "t099";
+        assert_eq!(super::tests::named(&People::default(), &twins, "@sam", here), ["t099"]);
     }
 
     #[test]
