@@ -69,10 +69,6 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
         let flag = timeline_flag.clone();
         Memo::new(move |_| flag(|t| t.has_older))
     };
-    let loading_older = {
-        let flag = timeline_flag.clone();
-        Memo::new(move |_| flag(|t| t.loading_older))
-    };
     // "No messages yet" only once that is known (the server's page, or the socket's
     // `joined`), not while a room moved to is still on its way.
     let empty = Memo::new(move |_| timeline_flag(Timeline::is_empty));
@@ -311,11 +307,12 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
                 on:click=on_click
                 on:keydown=on_keydown
             >
+                // The same markup while a page loads, so the button is never redrawn under
+                // a click; a click while a page is on its way does nothing.
                 {move || {
                     has_older.get().then(|| {
                         notice("notice older", None, Box::new(move || {
-                            let (text, disabled) = if loading_older.get() { (t.loading, " disabled") } else { (t.load_older, "") };
-                            format!("<button class=\"link\" data-testid=\"load-older\" data-act=\"older\"{disabled}>{text}</button>")
+                            format!("<button class=\"link\" data-testid=\"load-older\" data-act=\"older\">{}</button>", t.load_older)
                         }))
                     })
                 }}
