@@ -435,9 +435,12 @@ impl Chat {
                 });
             }
             ServerMsg::Rooms { rooms } => self.rooms.set(rooms),
-            ServerMsg::Unread { rooms, all } => self.unread.update(|unread| {
+            ServerMsg::Unread { rooms, all, left } => self.unread.update(|unread| {
                 if all {
                     unread.clear();
+                }
+                for room in &left {
+                    unread.remove(room);
                 }
                 for r in rooms {
                     unread.insert(r.room.clone(), r);

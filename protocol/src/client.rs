@@ -116,9 +116,14 @@ pub enum ClientMsg {
     /// joined room); in another room, only `Seq::MAX` counts ("mark all as read", to its
     /// newest message), any other number is a stale read and does nothing.
     Read { room: RoomId, seq: Seq },
-    /// Send me my unread counts (an `unread` answer with every room that has any), then
-    /// each change to them as it happens: new messages, and reading in any of my tabs.
+    /// Send me my rooms and unread counts (an `unread` answer with every room on my
+    /// list), then each change to them as it happens: new messages, reading in any of my
+    /// tabs, a room opened or left. From then on, a room this connection joins goes on my
+    /// list (read from its newest message on) if it is not there yet.
     Unread,
+    /// Take room `room` off my list for good, in every tab of mine (my read position
+    /// and notification level there are forgotten); joining it again puts it back.
+    Forget { room: RoomId },
     /// How room `room` tells me of new messages from now on (in every tab of mine: an
     /// `unread` update carries it to each).
     Notify { room: RoomId, level: Level },

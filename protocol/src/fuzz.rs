@@ -93,7 +93,8 @@ fn check(frame: &str) -> Result<(), TestCaseError> {
                 | ClientMsg::History { room, .. }
                 | ClientMsg::Around { room, .. }
                 | ClientMsg::Read { room, .. }
-                | ClientMsg::Notify { room, .. } => prop_assert!(RoomId::parse(room.as_str()).is_ok()),
+                | ClientMsg::Notify { room, .. }
+                | ClientMsg::Forget { room } => prop_assert!(RoomId::parse(room.as_str()).is_ok()),
                 ClientMsg::Unread => {}
                 ClientMsg::Send { room, id, text, .. } | ClientMsg::Edit { room, id, text, .. } => {
                     prop_assert!(RoomId::parse(room.as_str()).is_ok());

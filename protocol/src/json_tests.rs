@@ -121,10 +121,12 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
                 ),
                 0..3
             ),
-            any::<bool>()
+            any::<bool>(),
+            proptest::collection::vec(room(), 0..3)
         )
-            .prop_map(|(rs, all)| ServerMsg::Unread {
+            .prop_map(|(rs, all, left)| ServerMsg::Unread {
                 all,
+                left,
                 rooms: rs
                     .into_iter()
                     .map(|(room, read, unread, mentions, first, level)| RoomUnread {
@@ -178,6 +180,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         (text(), proptest::option::of(any::<u64>())).prop_map(|(query, before)| ClientMsg::Search { query, before }),
         (room(), seq()).prop_map(|(room, seq)| ClientMsg::Read { room, seq }),
         Just(ClientMsg::Unread),
+        room().prop_map(|room| ClientMsg::Forget { room }),
         (room(), prop::sample::select(Level::ALL.to_vec())).prop_map(|(room, level)| ClientMsg::Notify { room, level }),
     ]
 }

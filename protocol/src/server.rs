@@ -44,13 +44,16 @@ pub enum ServerMsg {
     Typing { room: RoomId, user: User },
     /// The rooms and how many people are in each (sent whenever it changes).
     Rooms { rooms: Vec<RoomSummary> },
-    /// My read position and unread counts: the rooms that changed (a room at zero is
-    /// read); with `all`, every room that has any (the answer to `unread`): any other
-    /// room has none.
+    /// My rooms, with my read position and unread counts in each: the rooms that changed
+    /// (a room at zero is read), and those I `left` for good (off my list now); with
+    /// `all`, every room on my list (the answer to `unread`): rooms I opened and did not
+    /// leave, and any where someone mentions me.
     Unread {
         rooms: Vec<RoomUnread>,
         #[serde(default, skip_serializing_if = "is_false")]
         all: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        left: Vec<RoomId>,
     },
     /// A message to tell me of (it mentions me, or its room is set to `all`; never my
     /// own, never from a muted room), sent to each tab of mine that follows my unread

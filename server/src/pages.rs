@@ -69,7 +69,7 @@ pub async fn page(
             Vec::new()
         });
         start.frames.push(ServerMsg::Welcome { user, token: String::new() });
-        start.frames.push(ServerMsg::Unread { rooms: unread, all: true });
+        start.frames.push(ServerMsg::Unread { rooms: unread, all: true, left: Vec::new() });
     }
     let rendered = match place {
         Place::Room(room) => {

@@ -1124,8 +1124,11 @@ async fn unread_counts_follow_every_tab_of_a_person_and_survive_a_restart() {
     bob.say("design", "b1", "first").await;
     assert_eq!(ann.next_message().await.seq, 1);
     ann.send_msg(ClientMsg::Read { room: room_id("design"), seq: 1 }).await;
-    assert_eq!(all_unread(&mut ann).await, [], "read: nothing unread");
-    assert_eq!(all_unread(&mut ann2).await, []);
+    // On her list (a room she opened), with nothing unread.
+    for tab in [&mut ann, &mut ann2] {
+        let all = all_unread(tab).await;
+        assert!(all.len() == 1 && counts(Some(1), 0, 0, None)(&all[0]), "read: nothing unread: {all:?}");
+    }
 
     // Bob writes on; one names Ann. Both her tabs count, the one not in the room too.
     bob.say("design", "b2", "more").await;
@@ -1158,13 +1161,11 @@ async fn unread_counts_follow_every_tab_of_a_person_and_survive_a_restart() {
     assert!(counts(Some(4), 1, 0, Some(6))(&now), "{now:?}");
 
     // Rooms she never opened: only what names her counts.
-    ann2.join("ops", None).await;
     bob.join("ops", None).await;
     bob.say("ops", "o1", "unrelated").await;
     bob.say("ops", "o2", "@Ann ops?").await;
     let now = unread_in(&mut ann, "ops").await;
     assert!(counts(None, 1, 1, Some(2))(&now), "{now:?}");
-    ann2.join("qa", None).await;
     bob.join("qa", None).await;
     bob.say("qa", "q1", "@Ann qa too").await;
     let now = unread_in(&mut ann, "qa").await;
@@ -1172,6 +1173,7 @@ async fn unread_counts_follow_every_tab_of_a_person_and_survive_a_restart() {
     // Marked read from the room list, by a tab not in the room: up to its newest.
     ann.send_msg(ClientMsg::Read { room: room_id("ops"), seq: Seq::MAX }).await;
     let now = unread_in(&mut ann2, "ops").await;
+    let now = if now.read.is_none() { unread_in(&mut ann2, "ops").await } else { now };
     assert!(counts(Some(2), 0, 0, None)(&now), "{now:?}");
     ann.send_msg(ClientMsg::Read { room: room_id("nowhere"), seq: 5 }).await;
 
@@ -1183,9 +1185,73 @@ async fn unread_counts_follow_every_tab_of_a_person_and_survive_a_restart() {
     let mut ann = server.client().await;
     ann.hello(Some(&token), None).await;
     let all = all_unread(&mut ann).await;
-    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all.len(), 3, "{all:?}");
     assert!(counts(Some(4), 1, 0, Some(6))(&all[0]) && all[0].room == room_id("design"), "{all:?}");
-    assert!(counts(None, 1, 1, Some(1))(&all[1]) && all[1].room == room_id("qa"), "{all:?}");
+    assert!(counts(Some(2), 0, 0, None)(&all[1]) && all[1].room == room_id("ops"), "{all:?}");
+    assert!(counts(None, 1, 1, Some(1))(&all[2]) && all[2].room == room_id("qa"), "{all:?}");
+}
+
+/// The next `unread` frame that takes `room` off the list.
+async fn left(client: &mut Client, room: &str) {
+    let room = room_id(room);
+    client.next_where(|m| matches!(m, ServerMsg::Unread { left, .. } if left.contains(&room))).await;
+}
+
+#[tokio::test]
+async fn a_room_opened_stays_on_a_persons_list_in_every_tab_until_left_for_good() {
+    let mut server = TestServer::binary();
+    let mut bob = server.named("Bob").await;
+    let token = bob.token();
+    let mut tab2 = server.client().await;
+    tab2.hello(Some(&token), None).await;
+    for tab in [&mut bob, &mut tab2] {
+        assert_eq!(all_unread(tab).await, []);
+    }
+    let mut ann = server.named("Ann").await;
+    ann.join("quiet", None).await;
+    ann.say("quiet", "a1", "hello").await;
+    ann.next_ack().await;
+    // Opened in one tab: on his list in every tab, read from its newest message.
+    bob.join("quiet", None).await;
+    let now = unread_in(&mut tab2, "quiet").await;
+    assert!(counts(Some(1), 0, 0, None)(&now), "{now:?}");
+    bob.join("empty", None).await;
+    let now = unread_in(&mut tab2, "empty").await;
+    assert!(counts(Some(0), 0, 0, None)(&now), "{now:?}");
+    // A room never opened where someone names him: opened, what names him stays unread.
+    ann.join("ops", None).await;
+    ann.say("ops", "o1", "@Bob a look?").await;
+    let now = unread_in(&mut tab2, "ops").await;
+    assert!(counts(None, 1, 1, Some(1))(&now), "{now:?}");
+    bob.join("ops", None).await;
+    let now = unread_in(&mut tab2, "ops").await;
+    assert!(counts(Some(0), 1, 1, Some(1))(&now), "{now:?}");
+    // Once he is elsewhere, what is said there counts for him.
+    bob.send_msg(ClientMsg::Leave { room: room_id("quiet") }).await;
+    ann.say("quiet", "a2", "later").await;
+    let now = unread_in(&mut tab2, "quiet").await;
+    assert!(counts(Some(1), 1, 0, Some(2))(&now), "{now:?}");
+
+    // Left for good in one tab: off the list in every tab, and kept so.
+    bob.send_msg(ClientMsg::Forget { room: room_id("quiet") }).await;
+    left(&mut tab2, "quiet").await;
+    left(&mut bob, "quiet").await;
+    let rooms = |all: &[RoomUnread]| all.iter().map(|r| r.room.as_str().to_owned()).collect::<Vec<_>>();
+    assert_eq!(rooms(&all_unread(&mut tab2).await), ["empty", "ops"]);
+    drop((bob, tab2, ann));
+    server.process().signal("TERM");
+    assert!(server.process().wait_exit(Duration::from_secs(20)).is_some_and(|s| s.success()));
+    let server = TestServer::binary_in(server.data.clone(), &[]);
+    let mut bob = server.client().await;
+    bob.hello(Some(&token), None).await;
+    assert_eq!(rooms(&all_unread(&mut bob).await), ["empty", "ops"], "after a restart");
+    // Opened again: back on the list, from its newest message.
+    bob.join("quiet", None).await;
+    let now = unread_in(&mut bob, "quiet").await;
+    assert!(counts(Some(2), 0, 0, None)(&now), "{now:?}");
+    // A room that was never anyone's cannot be left; the connection stays.
+    bob.send_msg(ClientMsg::Forget { room: room_id("nowhere") }).await;
+    assert_eq!(rooms(&all_unread(&mut bob).await), ["empty", "ops", "quiet"]);
 }
 
 #[tokio::test]
@@ -1201,9 +1267,11 @@ async fn how_a_room_notifies_reaches_every_tab_of_a_person_and_is_kept() {
     // Muted in one tab: the other is told, with nothing unread in the room yet. (Only a
     // room that exists has settings: one with someone in it, or with messages.)
     ann.join("design", None).await;
+    let now = unread_in(&mut ann2, "design").await;
+    assert_eq!((now.level, now.unread, now.read), (Level::Mentions, 0, Some(0)), "opened");
     ann.send_msg(ClientMsg::Notify { room: room_id("design"), level: Level::Muted }).await;
     let now = unread_in(&mut ann2, "design").await;
-    assert_eq!((now.level, now.unread, now.read), (Level::Muted, 0, None));
+    assert_eq!((now.level, now.unread, now.read), (Level::Muted, 0, Some(0)));
     // Messages still count in a muted room (the page shows a dot for them).
     let mut bob = server.named("Bob").await;
     for c in [&mut ann, &mut bob] {

@@ -158,6 +158,9 @@ async fn messages_presence_and_typing_cross_nodes_both_ways_and_plain_clients_ge
     assert_eq!(counted, Some((Some(2), 1, Some(3))));
     ann_elsewhere.send_msg(ClientMsg::Read { room: room_id("r"), seq: 3 }).await;
     assert_eq!(next_counts(&mut ann, counts_of_r).await, (Some(3), 0, None));
+    // Left for good on one node: off her list on the other too.
+    ann_elsewhere.send_msg(ClientMsg::Forget { room: room_id("r") }).await;
+    ann.next_where(|m| matches!(m, ServerMsg::Unread { left, .. } if left.iter().any(|r| r.as_str() == "r"))).await;
 
     // A plain WebSocket client in the lobby of node 1 reads what is said on node 0.
     let mut plain = Client::connect(&cluster.nodes[1].ws_url("/")).await;

@@ -53,6 +53,7 @@ pub fn encode_client(msg: &ClientMsg) -> String {
         ClientMsg::Read { room, .. } => ("read", Some(room)),
         ClientMsg::Unread => ("unread", None),
         ClientMsg::Notify { room, .. } => ("notify", Some(room)),
+        ClientMsg::Forget { room } => ("forget", Some(room)),
     };
     write_str(&mut out, kind);
     if let Some(room) = room {
@@ -110,7 +111,7 @@ pub fn encode_client(msg: &ClientMsg) -> String {
             }
         }
         ClientMsg::Notify { level, .. } => field(&mut out, "level", level.as_str()),
-        ClientMsg::Leave { .. } | ClientMsg::Typing { .. } | ClientMsg::Unread => {}
+        ClientMsg::Leave { .. } | ClientMsg::Typing { .. } | ClientMsg::Unread | ClientMsg::Forget { .. } => {}
     }
     out.push('}');
     out
@@ -182,6 +183,7 @@ pub fn decode_server(frame: &Json) -> Option<ServerMsg> {
                     level: optional(r.get("level"), |l| Level::named(l.str()?))?.unwrap_or_default(),
                 })
             })?,
+            left: optional(frame.get("left"), |l| l.list(room_of))?.unwrap_or_default(),
         },
         "error" => ServerMsg::Error {
             reason: ErrorReason::named(frame.get("reason")?.str()?)?,

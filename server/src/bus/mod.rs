@@ -62,6 +62,11 @@ pub enum Event {
         room: RoomId,
         level: palaver_protocol::Level,
     },
+    /// `user` took `room` off their list, in a tab on this node.
+    Left {
+        user: UserId,
+        room: RoomId,
+    },
     /// Everyone in every room through this node, sent every few seconds: it corrects
     /// any lost `here`/`gone`, and a node that stops sending it is taken for dead.
     Snapshot {
@@ -163,6 +168,7 @@ mod tests {
             Event::Snapshot { rooms: vec![(room.clone(), vec![user.clone()])] },
             Event::Read { user: user.id.clone(), room: room.clone(), seq: 9 },
             Event::Level { user: user.id.clone(), room: room.clone(), level: palaver_protocol::Level::Muted },
+            Event::Left { user: user.id.clone(), room: room.clone() },
         ] {
             let envelope = Envelope { node: NodeId("n1".into()), event };
             let wire = serde_json::to_vec(&envelope).unwrap();

@@ -107,7 +107,17 @@ impl<T: Transport> Connection<T> {
                 }
                 let (feed, now, following) = self.cx.hub.follow(&user.id).await.map_err(unavailable)?;
                 self.following = Some(Box::new(Follow { feed: BroadcastStream::new(feed), _following: following }));
+                // The rooms joined before go on the list too.
+                for (room, newest) in self.rooms.delivered() {
+                    self.cx.hub.open(&user.id, room, newest);
+                }
                 Ok(now.into_iter().collect())
+            }
+            ClientMsg::Forget { room } => {
+                let user = self.identified()?;
+                self.searches.take_or_refuse("rooms left").map_err(|e| e.about(Some(&room), None))?;
+                self.cx.hub.leave_for_good(&user.id, &room).await.map_err(|e| unavailable(e).about(Some(&room), None))?;
+                Ok(Vec::new())
             }
         }
     }
@@ -188,6 +198,10 @@ impl<T: Transport> Connection<T> {
                 // The history first, then what the room sent meanwhile.
                 self.send([frame]);
                 feed.release(newest);
+                // On the person's list from now on, if their tab follows it.
+                if let (Some(user), Some(_)) = (user, &self.following) {
+                    self.cx.hub.open(&user.id, &room, newest);
+                }
                 Ok(Vec::new())
             }
             Err(e) => {

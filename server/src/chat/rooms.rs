@@ -175,6 +175,11 @@ impl Joins {
         self.0.iter().map(|(r, _)| r)
     }
 
+    /// Each room with the newest number this connection was sent of it.
+    pub(super) fn delivered(&self) -> impl Iterator<Item = (&RoomId, Seq)> {
+        self.0.iter().map(|(r, j)| (r, j.feed.delivered()))
+    }
+
     /// The rooms to catch up from the store.
     pub(super) fn behind(&self) -> Vec<RoomId> {
         self.0.iter().filter(|(_, j)| j.feed.behind()).map(|(r, _)| r.clone()).collect()

@@ -94,6 +94,10 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
                 shared.readers().level(&user, &room, level);
                 false
             }
+            Event::Left { user, room } => {
+                shared.readers().leave(&user, &room);
+                false
+            }
         };
         if changed {
             shared.directory_dirty.notify_one();

@@ -40,6 +40,9 @@ struct Reader {
     /// While their counts load from the store: the messages published meanwhile, to be
     /// counted once they are in.
     loading: Option<Vec<ChatMessage>>,
+    /// Rooms opened meanwhile (with the newest number the tab was sent), to be put on
+    /// their list once the counts are in.
+    opening: Vec<(RoomId, Seq)>,
 }
 
 /// One person's place in one room.
@@ -71,7 +74,7 @@ impl Counts {
             read: self.read,
             unread: self.unread.len() as u32,
             mentions: self.mentions.len() as u32,
-            first: self.first.into_iter().chain(self.unread.first().copied()).min(),
+            first: self.summary_first(),
             level: self.level,
         }
     }
@@ -80,6 +83,25 @@ impl Counts {
     /// by default.
     fn is_empty(&self) -> bool {
         self.unread.is_empty() && self.mentions.is_empty() && self.level == Level::default()
+    }
+
+    /// On the person's room list: opened (and not left since), or something in it
+    /// names them.
+    fn listed(&self) -> bool {
+        self.read.is_some() || !self.is_empty()
+    }
+
+    /// Where reading starts in a room opened for the first time: at its newest message
+    /// (`newest`), or just before the first one still to read (one that names me).
+    fn opened_at(&self, newest: Seq) -> Option<Seq> {
+        match self.read {
+            Some(_) => None,
+            None => Some(self.summary_first().map_or(newest, |f| f.saturating_sub(1).min(newest))),
+        }
+    }
+
+    fn summary_first(&self) -> Option<Seq> {
+        self.first.into_iter().chain(self.unread.first().copied()).min()
     }
 
     /// Counts `m` for `me`; whether anything changed.
@@ -141,14 +163,14 @@ impl Counts {
 
 impl Reader {
     fn everything(&self) -> ServerMsg {
-        ServerMsg::Unread { rooms: summaries(&self.rooms), all: true }
+        ServerMsg::Unread { rooms: summaries(&self.rooms), all: true, left: Vec::new() }
     }
 }
 
-/// Every room with something to say, in name order.
+/// Every room on the person's list, in name order.
 fn summaries(rooms: &HashMap<RoomId, Counts>) -> Vec<RoomUnread> {
     let mut out: Vec<RoomUnread> =
-        rooms.iter().filter(|(_, c)| !c.is_empty()).map(|(room, c)| c.summary(room)).collect();
+        rooms.iter().filter(|(_, c)| c.listed()).map(|(room, c)| c.summary(room)).collect();
     out.sort_by(|a, b| a.room.cmp(&b.room));
     out
 }
@@ -182,7 +204,7 @@ async fn stored_counts(
 /// Tells a person's tabs how these rooms stand now.
 fn tell(feed: &broadcast::Sender<Frame>, rooms: Vec<RoomUnread>) {
     // An error only means no tab listens right now.
-    let _ = feed.send(Frame::event(&ServerMsg::Unread { rooms, all: false }));
+    let _ = feed.send(Frame::event(&ServerMsg::Unread { rooms, all: false, left: Vec::new() }));
 }
 
 impl Readers {
@@ -254,6 +276,37 @@ impl Readers {
         self.followers.entry(room.clone()).or_default().insert(user.clone());
     }
 
+    /// `user` opened `room` in a tab here, whose newest message is `newest`: where their
+    /// reading starts if the room is not on their list yet (`None`: it is, or their counts
+    /// are still loading, and it is put there once they are in).
+    fn open(&mut self, user: &UserId, room: &RoomId, newest: Seq) -> Option<Seq> {
+        let reader = self.people.get_mut(user)?;
+        if reader.loading.is_some() {
+            reader.opening.push((room.clone(), newest));
+            return None;
+        }
+        reader.rooms.get(room).map_or(Some(newest), |c| c.opened_at(newest))
+    }
+
+    /// `user` left `room` for good (in a tab here or on another node): it goes off their
+    /// list in every tab, and no position of it is left to write.
+    pub(super) fn leave(&mut self, user: &UserId, room: &RoomId) {
+        let key = (user.clone(), room.clone());
+        self.unsaved.remove(&key);
+        self.untold.remove(&key);
+        if let Some(set) = self.followers.get_mut(room) {
+            set.remove(user);
+            if set.is_empty() {
+                self.followers.remove(room);
+            }
+        }
+        if let Some(reader) = self.people.get_mut(user) {
+            reader.rooms.remove(room);
+            let left = ServerMsg::Unread { rooms: Vec::new(), all: false, left: vec![room.clone()] };
+            let _ = reader.feed.send(Frame::event(&left));
+        }
+    }
+
     fn forget(&mut self, user: &UserId) {
         if let Some(reader) = self.people.remove(user) {
             for room in reader.rooms.keys() {
@@ -300,7 +353,8 @@ impl Hub {
             }
             let feed = broadcast::channel(READER_QUEUE).0;
             let rx = feed.subscribe();
-            readers.people.insert(user.clone(), Reader { feed, rooms: HashMap::new(), loading: Some(Vec::new()) });
+            let reader = Reader { feed, rooms: HashMap::new(), loading: Some(Vec::new()), opening: Vec::new() };
+            readers.people.insert(user.clone(), reader);
             rx
         };
         let stored = match stored_counts(self.store.as_ref(), &self.shared, user).await {
@@ -311,18 +365,23 @@ impl Hub {
             }
         };
         let mut readers = self.shared.readers();
-        let meanwhile = {
+        let (meanwhile, opened) = {
             let Readers { people, followers, .. } = &mut *readers;
             let Some(reader) = people.get_mut(user) else { return Ok((feed, None, following)) };
             for (room, counts) in stored {
                 followers.entry(room.clone()).or_default().insert(user.clone());
                 reader.rooms.insert(room, counts);
             }
-            reader.loading.take().unwrap_or_default()
+            (reader.loading.take().unwrap_or_default(), std::mem::take(&mut reader.opening))
         };
         for m in &meanwhile {
             readers.count(m);
         }
+        drop(readers);
+        for (room, newest) in opened {
+            self.open(user, &room, newest);
+        }
+        let mut readers = self.shared.readers();
         // Reading not yet written is as good as written.
         let unsaved: Vec<(RoomId, Seq)> =
             readers.unsaved.iter().filter(|((u, _), _)| u == user).map(|((_, r), s)| (r.clone(), *s)).collect();
@@ -365,6 +424,28 @@ impl Hub {
             *untold = (*untold).max(seq);
         }
         self.shared.saving.notify_one();
+    }
+
+    /// `user` opened `room` in a tab here that follows their counts, and was sent up to
+    /// `newest` of it: a room not on their list yet is put there, read from then on
+    /// (what names them there before stays unread), in all their tabs, and kept.
+    pub fn open(&self, user: &UserId, room: &RoomId, newest: Seq) {
+        let at = self.shared.readers().open(user, room, newest);
+        if let Some(at) = at {
+            self.mark_read(user, room, at);
+        }
+    }
+
+    /// `user` takes `room` off their list: their read position and level there are
+    /// forgotten, in the store and in all their tabs, on every node. Opening it again
+    /// puts it back, read from then on.
+    pub async fn leave_for_good(&self, user: &UserId, room: &RoomId) -> Result<(), StoreError> {
+        // No write of a position of it in between, to bring it back.
+        let _one_at_a_time = self.shared.save_lock.lock().await;
+        self.shared.readers().leave(user, room);
+        self.store.forget_room(user, room).await?;
+        self.shared.bus.publish(Event::Left { user: user.clone(), room: room.clone() });
+        Ok(())
     }
 
     /// `room` tells `user` of new messages as `level` says from now on: kept in the
@@ -499,7 +580,7 @@ mod tests {
         let mut readers = Readers::default();
         let feed = broadcast::channel(64).0;
         let mut heard = feed.subscribe();
-        readers.people.insert(me.clone(), Reader { feed, rooms: HashMap::new(), loading: None });
+        readers.people.insert(me.clone(), Reader { feed, rooms: HashMap::new(), loading: None, opening: Vec::new() });
         readers.read(&me, &room, 1);
         let mut told = |readers: &mut Readers, m: ChatMessage| {
             readers.count(&m);
@@ -528,7 +609,7 @@ mod tests {
         let mut readers = Readers::default();
         let feed = broadcast::channel(READER_QUEUE).0;
         let mut heard = feed.subscribe();
-        readers.people.insert(me.clone(), Reader { feed, rooms: HashMap::new(), loading: None });
+        readers.people.insert(me.clone(), Reader { feed, rooms: HashMap::new(), loading: None, opening: Vec::new() });
         readers.count(&message(1, "bob", MessageKind::Text, None, &[]));
         assert!(readers.followers.is_empty(), "nothing there for me");
         readers.count(&message(2, "bob", MessageKind::Text, None, &["me"]));

@@ -243,6 +243,7 @@ pub(crate) mod unread_sql {
     pub const SET_LEVEL: &str = "INSERT INTO levels (user_id, room, level) VALUES ($1, $2, $3) \
          ON CONFLICT (user_id, room) DO UPDATE SET level = excluded.level";
     pub const DEFAULT_LEVEL: &str = "DELETE FROM levels WHERE user_id = $1 AND room = $2";
+    pub const FORGET_READ: &str = "DELETE FROM reads WHERE user_id = $1 AND room = $2";
     pub const MENTIONS_ELSEWHERE: &str = "SELECT n.room, n.seq FROM mentioned n \
          JOIN messages m ON m.room = n.room AND m.seq = n.seq \
          WHERE n.user_id = $1 AND m.author_id <> $1 \
@@ -361,6 +362,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Keeps how `room` tells `user` of new messages.
     async fn set_level(&self, user: &UserId, room: &RoomId, level: Level) -> Result<(), StoreError>;
+
+    /// Forgets `user`'s read position and level in `room` (they left it for good), in
+    /// one commit.
+    async fn forget_room(&self, user: &UserId, room: &RoomId) -> Result<(), StoreError>;
 
     /// The people whose latest name, ASCII letters folded to lowercase, is one of
     /// `names` (folded already), at most `per_name` of each (the first by id).

@@ -180,6 +180,10 @@ impl Store for PostgresStore {
         people::set_level(self, user, room, level).await
     }
 
+    async fn forget_room(&self, user: &UserId, room: &RoomId) -> Result<(), StoreError> {
+        people::forget_room(self, user, room).await
+    }
+
     async fn people_named(&self, names: Vec<String>, per_name: usize) -> Result<Vec<User>, StoreError> {
         people::named(self, names, per_name).await
     }

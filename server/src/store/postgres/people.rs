@@ -80,6 +80,15 @@ pub(super) async fn set_level(
     Ok(())
 }
 
+/// Forgets `user`'s read position and level in `room`: one statement, one commit.
+pub(super) async fn forget_room(store: &PostgresStore, user: &UserId, room: &RoomId) -> Result<(), StoreError> {
+    let client = store.client().await?;
+    let sql = "WITH gone AS (DELETE FROM reads WHERE user_id = $1 AND room = $2) \
+               DELETE FROM levels WHERE user_id = $1 AND room = $2";
+    query(&client, sql, &[&user.as_str(), &room.as_str()]).await?;
+    Ok(())
+}
+
 /// Who goes by each of these folded names, at most `per_name`: one statement, an index
 /// lookup per name.
 pub(super) async fn named(store: &PostgresStore, names: Vec<String>, per_name: usize) -> Result<Vec<User>, StoreError> {

@@ -196,6 +196,11 @@ impl Store for SqliteStore {
         self.write(move |writer| people::set_level(writer, &user, &room, level)).await
     }
 
+    async fn forget_room(&self, user: &UserId, room: &RoomId) -> Result<(), StoreError> {
+        let (user, room) = (user.as_str().to_owned(), room.as_str().to_owned());
+        self.write(move |writer| people::forget_room(writer, &user, &room)).await
+    }
+
     async fn people_named(&self, names: Vec<String>, per_name: usize) -> Result<Vec<User>, StoreError> {
         self.read(move |c| people::named(c, &names, per_name)).await
     }

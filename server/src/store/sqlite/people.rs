@@ -76,6 +76,15 @@ pub(super) fn set_level(writer: &mut Writer, user: &str, room: &str, level: Leve
     Ok(())
 }
 
+/// Forgets `user`'s read position and level in `room`, in one commit.
+pub(super) fn forget_room(writer: &mut Writer, user: &str, room: &str) -> rusqlite::Result<()> {
+    let tx = writer.conn.transaction()?;
+    for sql in [unread_sql::FORGET_READ, unread_sql::DEFAULT_LEVEL] {
+        tx.execute(&sqlite_params(sql), params![user, room])?;
+    }
+    tx.commit()
+}
+
 /// Who goes by each of these folded names (one index lookup each), at most `per_name`.
 pub(super) fn named(c: &Connection, names: &[String], per_name: usize) -> rusqlite::Result<Vec<User>> {
     let mut stmt =
