@@ -45,6 +45,17 @@ pub struct RoomSummary {
     pub online: usize,
 }
 
+/// A room as the directory of rooms lists it ("Browse rooms").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomListing {
+    pub room: RoomId,
+    /// People who have it on their list.
+    pub members: u64,
+    /// When its newest message was written (ms since the Unix epoch); `None`: none yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_at: Option<i64>,
+}
+
 /// Where I stopped reading a room, and what came since.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomUnread {

@@ -116,7 +116,11 @@ impl<T: Transport> Connection<T> {
             ClientMsg::Forget { room } => {
                 let user = self.identified()?;
                 self.searches.take_or_refuse("rooms left").map_err(|e| e.about(Some(&room), None))?;
-                self.cx.hub.leave_for_good(&user.id, &room).await.map_err(|e| unavailable(e).about(Some(&room), None))?;
+                self.cx
+                    .hub
+                    .leave_for_good(&user.id, &room)
+                    .await
+                    .map_err(|e| unavailable(e).about(Some(&room), None))?;
                 Ok(Vec::new())
             }
         }

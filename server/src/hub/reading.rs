@@ -169,8 +169,7 @@ impl Reader {
 
 /// Every room on the person's list, in name order.
 fn summaries(rooms: &HashMap<RoomId, Counts>) -> Vec<RoomUnread> {
-    let mut out: Vec<RoomUnread> =
-        rooms.iter().filter(|(_, c)| c.listed()).map(|(room, c)| c.summary(room)).collect();
+    let mut out: Vec<RoomUnread> = rooms.iter().filter(|(_, c)| c.listed()).map(|(room, c)| c.summary(room)).collect();
     out.sort_by(|a, b| a.room.cmp(&b.room));
     out
 }

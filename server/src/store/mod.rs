@@ -12,7 +12,7 @@ use crate::words::Query;
 use async_trait::async_trait;
 use palaver_protocol::{
     toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, FrameError, HistoryPage, Level, MessageKind, Quote, RoomId,
-    Seq, User, UserId,
+    RoomListing, Seq, User, UserId,
 };
 use std::{error::Error, sync::Arc};
 
@@ -251,6 +251,25 @@ pub(crate) mod unread_sql {
          ORDER BY n.room, n.seq DESC";
 }
 
+/// The reads of the directory of rooms, the same for both backends (`$1` a room name).
+pub(crate) mod directory_sql {
+    /// The first room with messages after `$1` (an index seek).
+    pub const NEXT_WITH_MESSAGES: &str = "SELECT room FROM messages WHERE room > $1 ORDER BY room LIMIT 1";
+    /// Rooms on someone's list after `$1`, `$2` of them.
+    pub const WITH_MEMBERS: &str = "SELECT room FROM members WHERE room > $1 AND count > 0 ORDER BY room LIMIT $2";
+    pub const MEMBERS: &str = "SELECT count FROM members WHERE room = $1";
+    pub const LAST_AT: &str = "SELECT sent_at FROM messages WHERE room = $1 ORDER BY seq DESC LIMIT 1";
+}
+
+/// The first `limit` rooms of two lists in name order, each room once.
+pub(crate) fn first_rooms(a: Vec<RoomId>, b: Vec<RoomId>, limit: usize) -> Vec<RoomId> {
+    let mut all: Vec<RoomId> = a.into_iter().chain(b).collect();
+    all.sort();
+    all.dedup();
+    all.truncate(limit);
+    all
+}
+
 /// A room never opened, from its mentions of the person (newest first, as read).
 pub(crate) fn never_opened(mentions: Vec<(RoomId, Seq)>) -> Vec<Unread> {
     let mut out: Vec<Unread> = Vec::new();
@@ -376,6 +395,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every room that has messages.
     async fn rooms(&self) -> Result<Vec<RoomId>, StoreError>;
+
+    /// The directory of rooms: up to `limit` rooms that have messages or are on
+    /// someone's list, by name, after `after`; each with how many people have it on
+    /// their list and when its newest message was written. Each room costs a few index
+    /// lookups, however many messages or members it has.
+    async fn directory(&self, after: Option<RoomId>, limit: usize) -> Result<Vec<RoomListing>, StoreError>;
 
     /// The newest number of each of these rooms that has messages.
     async fn heads(&self, rooms: &[RoomId]) -> Result<Vec<(RoomId, Seq)>, StoreError>;

@@ -2,7 +2,7 @@
 //! database on a PostgreSQL server of the test's own.
 
 use super::{postgres::PostgresStore, sqlite::SqliteStore, Appended, Post, Store};
-use palaver_protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, UserId};
+use palaver_protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, RoomListing, Seq, User, UserId};
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 use testkit::services::Postgres;
 
@@ -53,7 +53,41 @@ const SUITE: &[(&str, Check)] = &[
         Box::pin(an_edit_is_served_with_its_messages_current_text_an_earlier_text_nowhere(s))
     }),
     ("pages count the lines people read, not events", |s| Box::pin(pages_count_the_lines_people_read_not_events(s))),
+    ("the directory lists rooms by name with their members and newest message", |s| {
+        Box::pin(the_directory_lists_rooms_by_name_with_their_members_and_newest_message(s))
+    }),
 ];
+
+async fn the_directory_lists_rooms_by_name_with_their_members_and_newest_message(open: Reopen) {
+    let store = open().await;
+    let said = |room: &str, at: i64| Post { sent_at: at, ..new(room, "u", &format!("{room}{at}"), "x") };
+    store.append(vec![said("b", 10), said("b", 20), said("d", 5), said("a", 7)]).await.unwrap();
+    let (ann, bob) = (UserId("ann".into()), UserId("bob".into()));
+    // Rooms on someone's list, with messages or not.
+    store
+        .mark_read(vec![(ann.clone(), room("b"), 1), (bob.clone(), room("b"), 0), (ann.clone(), room("c"), 0)])
+        .await
+        .unwrap();
+    store.mark_read(vec![(ann.clone(), room("b"), 2)]).await.unwrap();
+    let listed = |l: Vec<RoomListing>| {
+        l.into_iter().map(|r| (r.room.as_str().to_owned(), r.members, r.last_at)).collect::<Vec<_>>()
+    };
+    let all = listed(store.directory(None, 10).await.unwrap());
+    let at = |n: i64| Some(n);
+    assert_eq!(all, [("a".into(), 0, at(7)), ("b".into(), 2, at(20)), ("c".into(), 1, None), ("d".into(), 0, at(5))]);
+    // Pages of it, after a name.
+    let first = listed(store.directory(None, 2).await.unwrap());
+    assert_eq!(first.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    let next = listed(store.directory(Some(room("b")), 2).await.unwrap());
+    assert_eq!(next.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["c", "d"]);
+    // Left for good: one member fewer, and a room nobody has left without messages.
+    store.forget_room(&bob, &room("b")).await.unwrap();
+    store.forget_room(&ann, &room("c")).await.unwrap();
+    store.forget_room(&ann, &room("never")).await.unwrap();
+    let all = listed(open().await.directory(None, 10).await.unwrap());
+    assert_eq!(all.iter().map(|r| (r.0.as_str(), r.1)).collect::<Vec<_>>(), [("a", 0), ("b", 1), ("d", 0)]);
+    assert!(store.unread(&ann).await.unwrap().iter().all(|u| u.room != room("c")), "her position there is gone");
+}
 
 async fn people_are_kept_by_their_latest_name(open: Reopen) {
     let store = open().await;
@@ -718,7 +752,8 @@ async fn a_database_of_the_version_before_keeps_no_text_edited_away() {
     // What the version before kept: the first edit's text beside the second's.
     let restore = format!(
         "UPDATE messages SET text = 'the plan: {SECRET}' WHERE room = 'r' AND seq = 3; \
-         DROP INDEX IF EXISTS messages_edits; DROP INDEX IF EXISTS people_by_name;"
+         DROP INDEX IF EXISTS messages_edits; DROP INDEX IF EXISTS people_by_name; \
+         DROP TABLE IF EXISTS members; DROP TRIGGER IF EXISTS members_joined; DROP TRIGGER IF EXISTS members_left;"
     );
     let dir = tempfile::tempdir().unwrap();
     edit_a_secret_away(&SqliteStore::open(dir.path()).unwrap()).await;
@@ -736,6 +771,9 @@ async fn a_database_of_the_version_before_keeps_no_text_edited_away() {
     let pg = postgres();
     pg.create_database("before").unwrap();
     edit_a_secret_away(&PostgresStore::open(&pg.url("before")).await.unwrap()).await;
+    let restore = restore.replace("DROP TRIGGER IF EXISTS members_joined; DROP TRIGGER IF EXISTS members_left;", "");
+    let restore =
+        format!("{restore} DROP TRIGGER IF EXISTS members_kept ON reads; DROP FUNCTION IF EXISTS palaver_members();");
     pg.sql("before", &format!("{restore} UPDATE palaver_schema SET version = 7;")).unwrap();
     let kept = format!("SELECT count(*) FROM messages WHERE text LIKE '%{SECRET}%'");
     assert_eq!(pg.sql("before", &kept).unwrap(), "1", "kept by the version before");

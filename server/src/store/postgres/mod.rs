@@ -16,7 +16,7 @@ use super::{history, Appended, Found, Post, Store, StoreError, Unread};
 use crate::words::Query;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use palaver_protocol::{ChatMessage, HistoryPage, Level, RoomId, Seq, User, UserId};
+use palaver_protocol::{ChatMessage, HistoryPage, Level, RoomId, RoomListing, Seq, User, UserId};
 use reading::{end_from, start_before};
 use std::{sync::Arc, time::Duration};
 use tokio_postgres::{NoTls, Row};
@@ -145,6 +145,10 @@ impl Store for PostgresStore {
             .await
             .map_err(StoreError::backend)?;
         rows.iter().map(|r| room_named(r.get(0))).collect()
+    }
+
+    async fn directory(&self, after: Option<RoomId>, limit: usize) -> Result<Vec<RoomListing>, StoreError> {
+        reading::directory(self, after, limit).await
     }
 
     async fn heads(&self, rooms: &[RoomId]) -> Result<Vec<(RoomId, Seq)>, StoreError> {

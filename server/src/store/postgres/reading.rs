@@ -2,9 +2,12 @@
 //! quotes, and the pages they make.
 
 use super::{query, room_named, PostgresStore};
-use crate::store::{decorate, history, kind_from_str, lookups, mentions_from_db, OriginalRow, ReactionRow, StoreError};
+use crate::store::{
+    decorate, directory_sql, first_rooms, history, kind_from_str, lookups, mentions_from_db, OriginalRow, ReactionRow,
+    StoreError,
+};
 use deadpool_postgres::Object;
-use palaver_protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, UserId};
+use palaver_protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, RoomListing, Seq, User, UserId};
 use tokio_postgres::Row;
 
 impl PostgresStore {
@@ -123,4 +126,34 @@ pub(super) fn row_to_message_at(r: &Row, at: usize) -> Result<ChatMessage, Store
         reactions: Vec::new(),
         mentions: mentions_from_db(r.get(at + 11)),
     })
+}
+
+/// The directory of rooms (see [`crate::store::Store::directory`]): the rooms with
+/// messages from `rooms` (a row each), those on someone's list from `members`, then
+/// each one's count and newest message in one statement.
+pub(super) async fn directory(
+    store: &PostgresStore,
+    after: Option<RoomId>,
+    limit: usize,
+) -> Result<Vec<RoomListing>, StoreError> {
+    let client = store.client().await?;
+    let after = after.map(|r| r.as_str().to_owned()).unwrap_or_default();
+    let limit_i = limit as i64;
+    let names =
+        |rows: Vec<Row>| -> Result<Vec<RoomId>, StoreError> { rows.iter().map(|r| room_named(r.get(0))).collect() };
+    let sql = "SELECT room FROM rooms WHERE room > $1 AND last_seq > 0 ORDER BY room LIMIT $2";
+    let with_messages = names(query(&client, sql, &[&after, &limit_i]).await?)?;
+    let with_members = names(query(&client, directory_sql::WITH_MEMBERS, &[&after, &limit_i]).await?)?;
+    let rooms = first_rooms(with_messages, with_members, limit);
+    let wanted: Vec<&str> = rooms.iter().map(RoomId::as_str).collect();
+    let sql = "SELECT r.room, coalesce(m.count, 0), \
+               (SELECT sent_at FROM messages WHERE room = r.room ORDER BY seq DESC LIMIT 1) \
+               FROM unnest($1::text[]) AS r (room) LEFT JOIN members m ON m.room = r.room ORDER BY r.room";
+    let rows = query(&client, sql, &[&wanted]).await?;
+    rows.iter()
+        .map(|r| {
+            let members: i64 = r.get(1);
+            Ok(RoomListing { room: room_named(r.get(0))?, members: members.max(0) as u64, last_at: r.get(2) })
+        })
+        .collect()
 }

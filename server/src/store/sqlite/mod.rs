@@ -15,7 +15,7 @@ use super::{history, Appended, Found, Post, Store, StoreError, Unread};
 use crate::words::Query;
 use async_trait::async_trait;
 use messages::{append_batch, Writer};
-use palaver_protocol::{ChatMessage, HistoryPage, Level, RoomId, Seq, User, UserId};
+use palaver_protocol::{ChatMessage, HistoryPage, Level, RoomId, RoomListing, Seq, User, UserId};
 use reading::{page, read_messages, sqlite_params};
 use rusqlite::{params, Connection, OpenFlags};
 use std::{
@@ -207,6 +207,10 @@ impl Store for SqliteStore {
 
     async fn remember(&self, people: Vec<User>) -> Result<(), StoreError> {
         self.write(move |writer| people::remember(writer, people)).await
+    }
+
+    async fn directory(&self, after: Option<RoomId>, limit: usize) -> Result<Vec<RoomListing>, StoreError> {
+        self.read(move |c| reading::directory(c, after, limit)).await
     }
 
     async fn heads(&self, rooms: &[RoomId]) -> Result<Vec<(RoomId, Seq)>, StoreError> {

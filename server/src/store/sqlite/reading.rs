@@ -2,8 +2,10 @@
 //! quotes, and the pages they make.
 
 use super::room_at;
-use crate::store::{decorate, history, kind_from_str, lookups, mentions_from_db, OriginalRow, ReactionRow};
-use palaver_protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, Seq, User, UserId};
+use crate::store::{
+    decorate, directory_sql, first_rooms, history, kind_from_str, lookups, mentions_from_db, OriginalRow, ReactionRow,
+};
+use palaver_protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, RoomListing, Seq, User, UserId};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// SQL written for both backends (`$1`), with SQLite's numbered parameters (`?1`: a
@@ -139,6 +141,33 @@ pub(super) fn rooms(c: &Connection) -> rusqlite::Result<Vec<RoomId>> {
     let mut stmt = c.prepare_cached("SELECT DISTINCT room FROM messages ORDER BY room")?;
     let rows = stmt.query_map([], |r| room_at(r, 0))?;
     rows.collect()
+}
+
+/// The directory of rooms (see [`crate::store::Store::directory`]): the rooms with
+/// messages found one index seek each, those on someone's list from `members`.
+pub(super) fn directory(c: &Connection, after: Option<RoomId>, limit: usize) -> rusqlite::Result<Vec<RoomListing>> {
+    let after = after.map(|r| r.as_str().to_owned()).unwrap_or_default();
+    let mut next = c.prepare_cached(&sqlite_params(directory_sql::NEXT_WITH_MESSAGES))?;
+    let mut with_messages: Vec<RoomId> = Vec::new();
+    while with_messages.len() < limit {
+        let from = with_messages.last().map_or(after.as_str(), RoomId::as_str);
+        let Some(room) = next.query_row(params![from], |r| room_at(r, 0)).optional()? else { break };
+        with_messages.push(room);
+    }
+    let with_members = c
+        .prepare_cached(&sqlite_params(directory_sql::WITH_MEMBERS))?
+        .query_map(params![after, limit as i64], |r| room_at(r, 0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut members = c.prepare_cached(&sqlite_params(directory_sql::MEMBERS))?;
+    let mut last = c.prepare_cached(&sqlite_params(directory_sql::LAST_AT))?;
+    first_rooms(with_messages, with_members, limit)
+        .into_iter()
+        .map(|room| {
+            let count = members.query_row(params![room.as_str()], |r| r.get::<_, i64>(0)).optional()?;
+            let last_at = last.query_row(params![room.as_str()], |r| r.get::<_, i64>(0)).optional()?;
+            Ok(RoomListing { room, members: count.unwrap_or(0).max(0) as u64, last_at })
+        })
+        .collect()
 }
 
 /// The newest number of each of these rooms that has messages.
