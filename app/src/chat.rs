@@ -18,8 +18,7 @@ pub use crate::clock::now_ms;
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
 use palaver_protocol::{
-    ClientMsgId, ErrorReason, Level, MessageKind, Quote, RoomId, RoomSummary, RoomUnread, SearchHit, Seq, ServerMsg,
-    User,
+    ClientMsgId, ErrorReason, Level, MessageKind, Quote, RoomId, RoomUnread, SearchHit, Seq, ServerMsg, User,
 };
 
 /// What the page wants the socket task to do.
@@ -45,6 +44,8 @@ pub enum Intent {
     Read(RoomId, Seq),
     /// How a room tells me of new messages from now on.
     Notify(RoomId, Level),
+    /// Take a room off my list, in all my tabs.
+    Forget(RoomId),
 }
 
 /// The search on screen: what was asked last, and what has been found for it.
@@ -101,7 +102,6 @@ pub struct Chat {
     pub online: RwSignal<ByRoom<Vec<User>>>,
     /// Per room, who is typing and until when (browser clock, milliseconds).
     pub typing: RwSignal<ByRoom<Vec<(User, f64)>>>,
-    pub rooms: RwSignal<Vec<RoomSummary>>,
     pub status: RwSignal<ConnectionStatus>,
     /// The message of mine being edited in the composer, and its text when editing began.
     pub editing: RwSignal<Option<(Seq, String)>>,
@@ -139,7 +139,6 @@ impl Chat {
             timelines: RwSignal::new(ByRoom::new()),
             online: RwSignal::new(ByRoom::new()),
             typing: RwSignal::new(ByRoom::new()),
-            rooms: RwSignal::new(Vec::new()),
             status: RwSignal::new(ConnectionStatus::Connecting),
             editing: RwSignal::new(None),
             replying: RwSignal::new(None),
@@ -434,7 +433,8 @@ impl Chat {
                     list.push((user, now + TYPING_SHOWN_MS));
                 });
             }
-            ServerMsg::Rooms { rooms } => self.rooms.set(rooms),
+            // The busiest rooms: the page lists mine (`unread`), and offers the directory.
+            ServerMsg::Rooms { .. } => {}
             ServerMsg::Unread { rooms, all, left } => self.unread.update(|unread| {
                 if all {
                     unread.clear();
@@ -569,6 +569,26 @@ mod tests {
     }
 
     #[test]
+    fn a_room_left_for_good_goes_off_my_list() {
+        let owner = leptos::prelude::Owner::new();
+        owner.set();
+        let (chat, _link) = Chat::new();
+        let room = |name: &str| RoomUnread {
+            room: RoomId::parse(name).unwrap(),
+            read: Some(1),
+            unread: 0,
+            mentions: 0,
+            first: None,
+            level: Default::default(),
+        };
+        chat.apply(ServerMsg::Unread { rooms: vec![room("design"), room("ops")], all: true, left: Vec::new() }, 0.0);
+        let left = vec![RoomId::parse("design").unwrap()];
+        chat.apply(ServerMsg::Unread { rooms: Vec::new(), all: false, left }, 0.0);
+        let mine: Vec<String> = chat.unread.with_untracked(|u| u.keys().map(|r| r.to_string()).collect());
+        assert_eq!(mine, ["ops"]);
+    }
+
+    #[test]
     fn a_room_opens_at_its_first_unread_message_but_a_rejoin_keeps_the_readers_place() {
         let owner = leptos::prelude::Owner::new();
         owner.set();
@@ -583,6 +603,7 @@ mod tests {
                 level: Default::default(),
             }],
             all: true,
+            left: Vec::new(),
         };
         let joined = |complete| ServerMsg::Joined {
             room: lobby(),

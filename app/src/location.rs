@@ -23,6 +23,10 @@ pub enum Place {
         query: String,
         before: Option<u64>,
     },
+    /// The directory of rooms, from the first room named after `after` (`?after=`).
+    Rooms {
+        after: Option<String>,
+    },
     NotFound,
 }
 
@@ -36,6 +40,9 @@ impl Place {
                 query: param("q").unwrap_or_default(),
                 before: param("before").and_then(|b| b.parse().ok()),
             };
+        }
+        if path == "/rooms" {
+            return Place::Rooms { after: query_param(query, "after") };
         }
         if path == "/" || path.is_empty() {
             return Place::Room(RoomId::lobby());
@@ -60,6 +67,7 @@ impl Place {
             Place::BadRoom { .. } => t.no_such_room.to_owned(),
             Place::Search { query, .. } if query.trim().is_empty() => t.search.to_owned(),
             Place::Search { query, .. } => crate::locale::fill(t.search_for, &[("query", query.trim())]),
+            Place::Rooms { .. } => t.browse_rooms.to_owned(),
             Place::NotFound => t.page_not_found.to_owned(),
         };
         crate::locale::fill(t.site_title, &[("place", &place)])

@@ -238,7 +238,8 @@ impl Session {
             Intent::Notify(room, level) if c.welcomed => {
                 vec![Action::Send(ClientMsg::Notify { room: room.clone(), level: *level })]
             }
-            Intent::Read(..) | Intent::Notify(..) => Vec::new(),
+            Intent::Forget(room) if c.welcomed => vec![Action::Send(ClientMsg::Forget { room: room.clone() })],
+            Intent::Read(..) | Intent::Notify(..) | Intent::Forget(..) => Vec::new(),
             _ if !c.ready => Vec::new(),
             Intent::Flush => c.pending(page),
             Intent::SwitchRoom => Vec::new(),
@@ -576,6 +577,8 @@ mod tests {
         assert_eq!(tab.intend(Intent::Read(room("dev"), 3)), [], "a room left since");
         let all = ClientMsg::Read { room: room("dev"), seq: Seq::MAX };
         assert_eq!(tab.intend(Intent::Read(room("dev"), Seq::MAX)), [Action::Send(all)], "marked read from the list");
+        let left = ClientMsg::Forget { room: room("dev") };
+        assert_eq!(tab.intend(Intent::Forget(room("dev"))), [Action::Send(left)], "left for good");
         let muted = ClientMsg::Notify { room: room("dev"), level: palaver_protocol::Level::Muted };
         assert_eq!(tab.intend(level), [Action::Send(muted)]);
     }

@@ -31,7 +31,7 @@ pub struct IpLimits {
     pub new_per_sec: Rate,
     /// Proxies whose `X-Forwarded-For` is believed (`PALAVER_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<IpAddr>,
-    /// Pages (`/`, `/r/NAME`, `/search`) one address may load each second, and in a
+    /// Pages (`/`, `/r/NAME`, `/search`, `/rooms`) one address may load each second, and in a
     /// burst (`PALAVER_PAGES_PER_IP_PER_SEC`, `PALAVER_PAGES_PER_IP_BURST`): each one
     /// reads the store.
     pub pages_per_sec: Rate,

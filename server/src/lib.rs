@@ -145,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::page))
         .route("/r/{room}", get(pages::page))
         .route("/search", get(pages::page))
+        .route("/rooms", get(pages::page))
         .route("/session", axum::routing::post(session::start))
         .route("/session/end", axum::routing::post(session::end))
         // Static files, and every other address: a page that says it is not there (404).

@@ -6,6 +6,7 @@
 use crate::chat::Gate;
 use crate::hub::Hub;
 use app::chat::Results;
+use app::components::browse_page::{RenderedDirectory, DIRECTORY_PAGE};
 use app::components::search_page::RenderedSearch;
 use app::history::RenderedPage;
 use app::locale::{Lang, LANG_COOKIE};
@@ -25,7 +26,7 @@ use std::sync::Arc;
 /// How long the language chosen with the page's switch is remembered: a year.
 const LANG_COOKIE_SECONDS: u32 = 365 * 24 * 3600;
 
-/// `GET /` and `GET /r/{room}`, rendered in the reader's language (`?lang=ko` chooses
+/// `GET /`, `/r/{room}`, `/search` and `/rooms`, rendered in the reader's language (`?lang=ko` chooses
 /// one: remembered in a cookie, then the same address without it).
 pub async fn page(
     State(hub): State<Arc<Hub>>,
@@ -60,6 +61,10 @@ pub async fn page(
         }
         _ => None,
     };
+    let directory = match &place {
+        Place::Rooms { after } => Some(directory(&hub, after.as_deref()).await),
+        _ => None,
+    };
     // The rooms as the socket will list them, and the person of the session cookie
     // (the page is then theirs: see the Cache-Control below).
     let mut start = PageStart { frames: vec![ServerMsg::Rooms { rooms: hub.rooms() }] };
@@ -76,7 +81,7 @@ pub async fn page(
             let at = request.uri().path_and_query().and_then(|p| app::location::message_at(p.as_str()));
             rendered_room(&hub, room, &start, at).await
         }
-        Place::BadRoom { .. } | Place::NotFound | Place::Search { .. } => None,
+        Place::BadRoom { .. } | Place::NotFound | Place::Search { .. } | Place::Rooms { .. } => None,
     };
     let render = leptos_axum::render_app_to_stream_with_context(
         move || {
@@ -87,6 +92,9 @@ pub async fn page(
             if let Some(found) = found.clone() {
                 leptos::prelude::provide_context(found);
             }
+            if let Some(directory) = directory.clone() {
+                leptos::prelude::provide_context(directory);
+            }
         },
         move || shell(options.clone()),
     );
@@ -94,6 +102,25 @@ pub async fn page(
     // A page may be one person's: kept by no shared cache, checked again by the browser.
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-cache"));
     response
+}
+
+/// A page of the directory of rooms, from the first room named after `after` (a name
+/// that is no room's name starts from the top).
+async fn directory(hub: &Hub, after: Option<&str>) -> RenderedDirectory {
+    let after = after.and_then(|a| RoomId::parse(a).ok());
+    match hub.store().directory(after, DIRECTORY_PAGE + 1).await {
+        Ok(mut rooms) => {
+            let more = rooms.len() > DIRECTORY_PAGE;
+            rooms.truncate(DIRECTORY_PAGE);
+            let more_after = more.then(|| rooms.last().map(|r| r.room.clone())).flatten();
+            RenderedDirectory { rooms, more_after }
+        }
+        Err(e) => {
+            // The page says there are none (logged here).
+            tracing::warn!("rendering the directory of rooms without its rooms: {e}");
+            RenderedDirectory { rooms: Vec::new(), more_after: None }
+        }
+    }
 }
 
 /// A room's newest page as the page shows it, with the page around the message the room

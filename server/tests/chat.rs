@@ -1191,6 +1191,48 @@ async fn unread_counts_follow_every_tab_of_a_person_and_survive_a_restart() {
     assert!(counts(None, 1, 1, Some(1))(&all[2]) && all[2].room == room_id("qa"), "{all:?}");
 }
 
+#[tokio::test]
+async fn the_directory_page_lists_every_room_with_its_members_a_page_at_a_time() {
+    let server = TestServer::start_with(&[]);
+    let (_, html) = server.get("/rooms");
+    assert!(html.contains("No rooms yet"), "{html}");
+    let mut ann = server.named("Ann").await;
+    ann.join("room-00", None).await;
+    ann.say("room-00", "a1", "the first word").await;
+    ann.next_ack().await;
+    // Her tabs open 52 rooms (a tab joins a few at a time).
+    let mut tabs = Vec::new();
+    for chunk in (0..52).collect::<Vec<_>>().chunks(9) {
+        let mut tab = server.client().await;
+        tab.hello(Some(&ann.token()), None).await;
+        tab.send_msg(ClientMsg::Unread).await;
+        for n in chunk {
+            tab.join(&format!("room-{n:02}"), None).await;
+        }
+        tabs.push(tab);
+    }
+    // Her rooms go on her list a moment after she opens them (written in a batch).
+    let mut html = String::new();
+    for _ in 0..50 {
+        html = server.get("/rooms").1;
+        if html.contains("room-49") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(html.contains("<a href=\"/r/room-00\">#room-00</a> <span class=\"about\">1 member · <time"), "{html}");
+    assert!(html.contains("#room-01</a> <span class=\"about\">1 member · no messages yet</span>"), "{html}");
+    assert!(!html.contains("room-50"), "a page is 50 rooms: {html}");
+    assert!(html.contains("href=\"/rooms?after=room-49\">More rooms</a>"), "{html}");
+    let (status, html) = server.get("/rooms?after=room-49");
+    assert_eq!(status, 200);
+    assert!(html.contains("#room-50") && html.contains("#room-51") && !html.contains("#room-49"), "{html}");
+    assert!(!html.contains("More rooms"), "{html}");
+    let (status, html) = server.get("/rooms?after=%22%3E%3Cscript%3E");
+    assert_eq!(status, 200, "any text is a place to start");
+    assert!(html.contains("#room-00") && !html.contains("\"><script>"), "{html}");
+}
+
 /// The next `unread` frame that takes `room` off the list.
 async fn left(client: &mut Client, room: &str) {
     let room = room_id(room);

@@ -2,6 +2,7 @@
 //! the room's header with who is online, its messages, who is typing, and the composer
 //! (or the name form, until this browser has a name).
 
+use super::browse_page::BrowsePage;
 use super::{
     composer::Composer, connection_status::ConnectionStatusBadge, message_list::MessageList, name_form::NameForm,
     presence::Presence, room_list::RoomList, search_page::SearchPage, typing_indicator::TypingIndicator,
@@ -10,7 +11,7 @@ use crate::chat::{Chat, Me};
 use crate::history::RenderedHistory;
 use crate::locale::{fill, Locale};
 use crate::location::{Link, Location, Place};
-use leptos::either::{Either, EitherOf3};
+use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 use palaver_protocol::RoomId;
 
@@ -33,8 +34,6 @@ pub fn ChatPage() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         let title = place.with(|p| p.title(lang));
-        // The list's rows are drawn again when the rooms change.
-        chat.rooms.track();
         let unread = chat.unread.get();
         request_animation_frame(move || show_unread(unread.values(), &title));
     });
@@ -43,13 +42,14 @@ pub fn ChatPage() -> impl IntoView {
     crate::notify::take_turn();
 
     move || match place.get() {
-        Place::Room(r) => EitherOf3::A(view! { <RoomView room=r/> }),
-        Place::Search { query, .. } => EitherOf3::C(view! { <SearchPage query/> }),
+        Place::Room(r) => EitherOf4::A(view! { <RoomView room=r/> }),
+        Place::Search { query, .. } => EitherOf4::C(view! { <SearchPage query/> }),
         Place::BadRoom { name, reason } => {
             let why = fill(t.bad_room_name, &[("name", &name), ("reason", &t.invalid(reason))]);
-            EitherOf3::B(no_page("chat bad-room", "bad-room", t.no_such_room, Some(why)))
+            EitherOf4::B(no_page("chat bad-room", "bad-room", t.no_such_room, Some(why)))
         }
-        Place::NotFound => EitherOf3::B(no_page("chat not-found", "not-found", t.page_not_found, None)),
+        Place::NotFound => EitherOf4::B(no_page("chat not-found", "not-found", t.page_not_found, None)),
+        Place::Rooms { .. } => EitherOf4::D(view! { <BrowsePage/> }),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The chat page's visible parts, one file each.
 
+pub mod browse_page;
 pub mod chat_page;
 pub mod composer;
 pub mod connection_status;

@@ -1,4 +1,4 @@
-//! The sidebar: every room, with what is unread in it, and a box to join or create a
+//! The sidebar: my rooms, with what is unread in each, and a box to join or create a
 //! room by name (typed as the page shows it, `#design-team`, or as people say it,
 //! "Design Team"). Alt+Up and Alt+Down move to the room above or below.
 
@@ -11,16 +11,15 @@ use crate::locale::{Locale, Texts};
 use crate::location::{room_href, Location};
 use crate::markdown::escape;
 use leptos::{ev::SubmitEvent, prelude::*};
-use palaver_protocol::{Level, RoomId, RoomSummary, RoomUnread, Seq};
+use palaver_protocol::{Level, RoomId, RoomUnread, Seq};
 
-/// The rooms listed: the server's, the lobby, the current one and any with something
-/// unread, in name order.
-fn listed(rooms: Vec<RoomSummary>, current: &RoomId, unread: Vec<RoomId>) -> Vec<RoomSummary> {
-    let others = [RoomId::lobby(), current.clone()].into_iter().chain(unread);
-    let mut out: Vec<RoomSummary> = Vec::with_capacity(rooms.len() + 2);
-    // Each put in its place (a short list: no sort needed), the first of a name kept.
-    for room in rooms.into_iter().chain(others.map(|room| RoomSummary { room, online: 0 })) {
-        if let Err(at) = out.binary_search_by(|r| r.room.cmp(&room.room)) {
+/// The rooms listed: mine (opened and not left, or where someone names me), the lobby
+/// and the current one, in name order.
+fn listed(current: &RoomId, mine: Vec<RoomId>) -> Vec<RoomId> {
+    let mut out: Vec<RoomId> = Vec::with_capacity(mine.len() + 2);
+    // Each put in its place (a short list: no sort needed), each once.
+    for room in [RoomId::lobby(), current.clone()].into_iter().chain(mine) {
+        if let Err(at) = out.binary_search(&room) {
             out.insert(at, room);
         }
     }
@@ -59,21 +58,21 @@ pub fn totals<'a>(rooms: impl Iterator<Item = &'a RoomUnread>) -> (u32, u32) {
 }
 
 /// The room `step` places from `current` in the list (the ends stay where they are).
-pub fn neighbour(rooms: &[RoomSummary], current: &RoomId, step: isize) -> Option<RoomId> {
-    let at = rooms.iter().position(|r| &r.room == current)?;
+pub fn neighbour(rooms: &[RoomId], current: &RoomId, step: isize) -> Option<RoomId> {
+    let at = rooms.iter().position(|r| r == current)?;
     let to = at.checked_add_signed(step)?;
-    rooms.get(to).map(|r| r.room.clone()).filter(|r| r != current)
+    rooms.get(to).cloned().filter(|r| r != current)
 }
 
 /// The list's rows: each room's link and its "mark as read" button, with what is unread
 /// as `data-unread`, `data-mentions` and `data-muted` (drawn by the style sheet). Who is
 /// online shows in the room's header, not here: a bare number read as unread.
-fn rows_html(rooms: &[RoomSummary], current: &RoomId, unread: &ByRoom<RoomUnread>, t: &Texts) -> String {
+fn rows_html(rooms: &[RoomId], current: &RoomId, unread: &ByRoom<RoomUnread>, t: &Texts) -> String {
     let mut html = String::new();
-    for r in rooms {
-        let name = r.room.as_str();
-        let (n, m, muted) = marks(unread.get(&r.room));
-        html.push_str(if &r.room == current { "<li class=\"current\"" } else { "<li" });
+    for room in rooms {
+        let name = room.as_str();
+        let (n, m, muted) = marks(unread.get(room));
+        html.push_str(if room == current { "<li class=\"current\"" } else { "<li" });
         html.push_str(" data-testid=\"room-entry\" data-room=\"");
         escape(&mut html, name);
         html.push('"');
@@ -87,7 +86,7 @@ fn rows_html(rooms: &[RoomSummary], current: &RoomId, unread: &ByRoom<RoomUnread
             }
         }
         html.push_str("><a data-nav=\"\" href=\"");
-        escape(&mut html, &room_href(&r.room));
+        escape(&mut html, &room_href(room));
         html.push_str("\">#");
         escape(&mut html, name);
         html.push_str("</a><button class=\"mark-read link\" data-testid=\"mark-read\" data-act=\"mark-read\" title=\"");
@@ -126,7 +125,7 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let rooms = {
         let current = current.clone();
-        move || listed(chat.rooms.get(), &current, chat.unread.with(|u| u.keys().cloned().collect()))
+        move || listed(&current, chat.unread.with(|u| u.keys().cloned().collect()))
     };
     // Alt+Up / Alt+Down: the room above or below, from anywhere in the page.
     {
@@ -139,7 +138,7 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
                 _ => return,
             };
             let unread = chat.unread.with_untracked(|u| u.keys().cloned().collect());
-            let rooms = listed(chat.rooms.get_untracked(), &current, unread);
+            let rooms = listed(&current, unread);
             if let Some(room) = neighbour(&rooms, &current, step) {
                 ev.prevent_default();
                 location.go_to(&room_href(&room));
@@ -197,6 +196,8 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
             <SearchBox/>
             <h2>{t.rooms}</h2>
             <ul data-testid="room-list" node_ref=list on:click=on_click inner_html=html></ul>
+            // A page of the server's (a plain link).
+            <a class="browse" href="/rooms" data-testid="browse-rooms">{t.browse_rooms}</a>
             <form class="join-room" on:submit=on_submit>
                 <input
                     type="text"
@@ -230,7 +231,7 @@ mod tests {
     #[test]
     fn the_rows_say_which_room_is_current_and_what_is_unread() {
         let room = |n: &str| RoomId::parse(n).unwrap();
-        let rooms = [RoomSummary { room: room("lobby"), online: 2 }, RoomSummary { room: room("design"), online: 0 }];
+        let rooms = [room("lobby"), room("design")];
         let mut unread = ByRoom::new();
         unread.insert(
             room("design"),
@@ -252,7 +253,6 @@ mod tests {
             rows[0]
         );
         assert!(rows[0].contains("<a data-nav=\"\" href=\"/\">#lobby</a>"), "{}", rows[0]);
-        assert!(!rows[0].contains(">2<"), "who is online is the header's: {}", rows[0]);
         assert!(
             rows[1].starts_with(
                 "<li data-testid=\"room-entry\" data-room=\"design\" data-unread=\"999+\" data-mentions=\"2\">"
@@ -276,9 +276,9 @@ mod tests {
     #[test]
     fn alt_arrows_step_through_the_listed_rooms() {
         let room = |n: &str| RoomId::parse(n).unwrap();
-        // The server's, the current one, the lobby, and one with unread messages.
-        let rooms = listed(vec![RoomSummary { room: room("zed"), online: 1 }], &room("alpha"), vec![room("mid")]);
-        assert_eq!(rooms.iter().map(|r| r.room.as_str()).collect::<Vec<_>>(), ["alpha", "lobby", "mid", "zed"]);
+        // Mine, the current one and the lobby.
+        let rooms = listed(&room("alpha"), vec![room("zed"), room("mid"), room("lobby")]);
+        assert_eq!(rooms.iter().map(RoomId::as_str).collect::<Vec<_>>(), ["alpha", "lobby", "mid", "zed"]);
         assert_eq!(neighbour(&rooms, &room("lobby"), 1), Some(room("mid")));
         assert_eq!(neighbour(&rooms, &room("lobby"), -1), Some(room("alpha")));
         assert_eq!(neighbour(&rooms, &room("alpha"), -1), None, "the top stays");
