@@ -1,6 +1,6 @@
 import { Page } from "@playwright/test";
 import { test, expect } from "./fixtures";
-import { messageTexts, person, say, unique, uniqueRoom } from "./helpers";
+import { messageTexts, openChat, person, say, unique, uniqueRoom } from "./helpers";
 import { postAs } from "./speaker";
 
 test("two people in a room see each other's messages, presence and typing", async ({ browser }) => {
@@ -38,9 +38,9 @@ test("the room list keeps the keyboard's place when its rows are drawn anew", as
   const ann = await person(browser, "Ann", `/r/${room}`);
   const row = ann.locator(`[data-testid="room-entry"][data-room="${room}"]`);
   await row.getByRole("link").focus();
-  // Someone opens a new room: the list is drawn again with it.
+  // She opens a new room in another tab: the list is drawn again with it.
   const other = uniqueRoom("focus-other");
-  await person(browser, "Bob", `/r/${other}`);
+  await openChat(await ann.context().newPage(), `/r/${other}`, "Ann");
   await expect(ann.locator(`[data-testid="room-entry"][data-room="${other}"]`)).toHaveCount(1);
   await expect(row.getByRole("link")).toBeFocused();
   // Enter follows the focused link, without reloading the page.
@@ -330,4 +330,63 @@ test("a visitor without a name sees the room live, is not listed, and joins in b
   const hello = unique("hello from Vi");
   await say(visitor, hello);
   await expect(ann.getByTestId("message").filter({ hasText: hello }).getByTestId("message-author")).toHaveText("Vi");
+});
+
+test("a room one opened stays on one's list, in every tab and after a reload, until one leaves it", async ({ browser }) => {
+  const room = uniqueRoom("kept");
+  const bob = await person(browser, "Bob", `/r/${room}`);
+  const other = await bob.context().newPage();
+  await openChat(other, "/", "Bob");
+  const row = (page: Page) => page.locator(`[data-testid="room-entry"][data-room="${room}"]`);
+  // Nobody is there, nothing was said there: still his, in his other tab too.
+  await expect(row(other)).toHaveCount(1);
+  await bob.goto("/");
+  await expect(row(bob)).toHaveCount(1);
+  // Rendered by the server: there before the page's script runs.
+  const html = await (await bob.request.get("/")).text();
+  expect(html).toContain(`data-room="${room}"`);
+
+  // Left for good: off the list in both tabs and after a reload, back in the lobby.
+  await row(bob).getByRole("link").click();
+  await expect(bob.getByTestId("room-name")).toHaveText(`#${room}`);
+  await bob.getByTestId("leave-room").click();
+  await expect(bob.getByTestId("room-name")).toHaveText("#lobby");
+  for (const page of [bob, other]) await expect(row(page)).toHaveCount(0);
+  await bob.reload();
+  await expect(bob.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
+  await expect(row(bob)).toHaveCount(0);
+  // The lobby is everyone's and cannot be left.
+  await expect(bob.getByTestId("leave-room")).toHaveCount(0);
+});
+
+test("Browse rooms lists the rooms with their members and last message, and joins one in a click", async ({ browser }) => {
+  const room = uniqueRoom("browse");
+  const ann = await person(browser, "Ann", `/r/${room}`);
+  await say(ann, "welcome to the room");
+  await expect(ann.getByTestId("message").filter({ hasText: "welcome to the room" })).toHaveAttribute("data-state", "sent");
+  const bob = await person(browser, "Bob", "/");
+  await expect(bob.locator(`[data-testid="room-entry"][data-room="${room}"]`)).toHaveCount(0);
+  await bob.getByTestId("browse-rooms").click();
+  await expect(bob).toHaveURL(/\/rooms$/);
+  await expect(bob.getByRole("heading", { level: 1 })).toHaveText("Browse rooms");
+  // A page of the directory at a time: the room may be on a later one.
+  let listed = bob.locator(`[data-testid="directory-room"][data-room="${room}"]`);
+  while ((await listed.count()) === 0) {
+    await bob.getByTestId("more-rooms").click();
+    listed = bob.locator(`[data-testid="directory-room"][data-room="${room}"]`);
+  }
+  await expect(listed).toContainText(`#${room} 1 member · last message Today`);
+  await expect(listed.getByTestId("on-my-list")).toHaveCount(0);
+  await listed.getByRole("link").click();
+  await expect(bob.getByTestId("room-name")).toHaveText(`#${room}`);
+  await expect(bob.getByTestId("message-list").getByText("welcome to the room")).toBeVisible();
+  await expect(bob.locator(`[data-testid="room-entry"][data-room="${room}"]`)).toHaveCount(1);
+  await expect(bob.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
+  // Now his too: the directory says so, and counts him.
+  await expect(async () => {
+    await bob.goto(`/rooms?after=${room.slice(0, -1)}`);
+    const row = bob.locator(`[data-testid="directory-room"][data-room="${room}"]`);
+    await expect(row).toContainText("2 members", { timeout: 500 });
+    await expect(row.getByTestId("on-my-list")).toHaveText("on your list", { timeout: 500 });
+  }).toPass();
 });

@@ -4,12 +4,12 @@
 //! links plain links (so it works without JavaScript, and each page of the directory is
 //! as the store has it now); in the browser it stays as the server wrote it.
 
-use crate::chat::Chat;
-use crate::locale::Locale;
-use leptos::prelude::*;
-use palaver_protocol::RoomId;
 #[cfg(feature = "ssr")]
-use palaver_protocol::RoomListing;
+use crate::{chat::Chat, locale::Locale, markdown::escape};
+#[cfg(feature = "ssr")]
+use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use palaver_protocol::{RoomId, RoomListing};
 
 /// The rooms the server found for the page (provided by its handler): a page of the
 /// directory, and the last room's name when there are more after it.
@@ -20,37 +20,70 @@ pub struct RenderedDirectory {
     pub more_after: Option<RoomId>,
 }
 
-/// Rooms a page of the directory lists.
-pub const DIRECTORY_PAGE: usize = 50;
+/// The directory's own words, in each language: only the server writes them, so they
+/// are kept out of the page's WebAssembly.
+#[cfg(feature = "ssr")]
+struct Words {
+    members: &'static str,
+    one_member: &'static str,
+    last_message: &'static str,
+    no_messages_there: &'static str,
+    on_my_list: &'static str,
+    no_rooms: &'static str,
+    more_rooms: &'static str,
+}
 
-#[component]
-pub fn BrowsePage() -> impl IntoView {
-    let chat = expect_context::<Chat>();
-    let locale = Locale::get();
-    let t = locale.t();
-    let back = chat.room.get_untracked();
-    view! {
-        <main class="chat browse-page" data-testid="browse-page">
-            <header class="chat-header">
-                <a href=crate::location::room_href(&back)>{format!("← #{back}")}</a>
-                <h1>{t.browse_rooms}</h1>
-            </header>
-            <div class="directory" inner_html=rendered(chat, locale)></div>
-        </main>
+#[cfg(feature = "ssr")]
+static WORDS: [Words; 2] = [
+    Words {
+        members: "{count} members",
+        one_member: "1 member",
+        last_message: "last message {when}",
+        no_messages_there: "no messages yet",
+        on_my_list: "on your list",
+        no_rooms: "No rooms yet. Type a room's name in the room list to start one.",
+        more_rooms: "More rooms",
+    },
+    Words {
+        members: "멤버 {count}명",
+        one_member: "멤버 1명",
+        last_message: "마지막 메시지 {when}",
+        no_messages_there: "아직 메시지 없음",
+        on_my_list: "내 목록에 있음",
+        no_rooms: "아직 방이 없습니다. 방 목록에 방 이름을 입력해 새로 만드세요.",
+        more_rooms: "방 더 보기",
+    },
+];
+
+#[cfg(feature = "ssr")]
+fn words(locale: Locale) -> &'static Words {
+    match locale.lang {
+        crate::locale::Lang::En => &WORDS[0],
+        crate::locale::Lang::Ko => &WORDS[1],
     }
 }
 
-/// The directory as the server renders it.
-#[cfg(feature = "ssr")]
-fn rendered(chat: Chat, locale: Locale) -> String {
-    let Some(found) = use_context::<RenderedDirectory>() else { return String::new() };
-    let mine = chat.unread.with_untracked(|u| found.rooms.iter().map(|r| u.contains_key(&r.room)).collect());
-    directory_html(&found, mine, locale)
-}
+/// Rooms a page of the directory lists.
+pub const DIRECTORY_PAGE: usize = 50;
 
-/// In the browser the page keeps what the server wrote.
-#[cfg(not(feature = "ssr"))]
-fn rendered(_: Chat, _: Locale) -> String {
+/// The directory page's body: the way back to the room, and the rooms. The server
+/// writes it; in the browser the page keeps what the server wrote.
+pub fn directory() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        let chat = expect_context::<Chat>();
+        let locale = Locale::get();
+        let back = chat.room.get_untracked();
+        let mut html = String::from("<p><a href=\"");
+        escape(&mut html, &crate::location::room_href(&back));
+        html.push_str("\">← #");
+        escape(&mut html, back.as_str());
+        html.push_str("</a></p>");
+        let Some(found) = use_context::<RenderedDirectory>() else { return html };
+        let mine = chat.unread.with_untracked(|u| found.rooms.iter().map(|r| u.contains_key(&r.room)).collect());
+        html + &directory_html(&found, mine, locale)
+    }
+    #[cfg(not(feature = "ssr"))]
     String::new()
 }
 
@@ -59,8 +92,7 @@ fn rendered(_: Chat, _: Locale) -> String {
 #[cfg(feature = "ssr")]
 fn directory_html(found: &RenderedDirectory, mine: Vec<bool>, locale: Locale) -> String {
     use crate::locale::fill;
-    use crate::markdown::escape;
-    let t = locale.t();
+    let t = words(locale);
     if found.rooms.is_empty() {
         return format!("<p class=\"empty\" data-testid=\"no-rooms\">{}</p>", t.no_rooms);
     }
@@ -137,6 +169,10 @@ mod tests {
             html.ends_with("<a data-testid=\"more-rooms\" href=\"/rooms?after=quiet\">More rooms</a></p>"),
             "{html}"
         );
+        for words in &WORDS {
+            assert!(words.members.contains("{count}") && words.last_message.contains("{when}"));
+        }
+        assert!(WORDS[1].no_rooms.chars().any(|c| ('가'..='힣').contains(&c)), "Korean is Korean");
         let none = RenderedDirectory { rooms: Vec::new(), more_after: None };
         assert!(directory_html(&none, Vec::new(), Locale::new(Reader::default())).contains("No rooms yet"));
     }

@@ -2,7 +2,7 @@
 //! the room's header with who is online, its messages, who is typing, and the composer
 //! (or the name form, until this browser has a name).
 
-use super::browse_page::BrowsePage;
+use super::browse_page::directory;
 use super::{
     composer::Composer, connection_status::ConnectionStatusBadge, message_list::MessageList, name_form::NameForm,
     presence::Presence, room_list::RoomList, search_page::SearchPage, typing_indicator::TypingIndicator,
@@ -10,8 +10,9 @@ use super::{
 use crate::chat::{Chat, Me};
 use crate::history::RenderedHistory;
 use crate::locale::{fill, Locale};
-use crate::location::{Link, Location, Place};
-use leptos::either::{Either, EitherOf4};
+use crate::location::{Location, Place};
+use crate::markdown::escape;
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use palaver_protocol::RoomId;
 
@@ -42,28 +43,43 @@ pub fn ChatPage() -> impl IntoView {
     crate::notify::take_turn();
 
     move || match place.get() {
-        Place::Room(r) => EitherOf4::A(view! { <RoomView room=r/> }),
-        Place::Search { query, .. } => EitherOf4::C(view! { <SearchPage query/> }),
+        Place::Room(r) => EitherOf3::A(view! { <RoomView room=r/> }),
+        Place::Search { query, .. } => EitherOf3::C(view! { <SearchPage query/> }),
         Place::BadRoom { name, reason } => {
             let why = fill(t.bad_room_name, &[("name", &name), ("reason", &t.invalid(reason))]);
-            EitherOf4::B(no_page("chat bad-room", "bad-room", t.no_such_room, Some(why)))
+            EitherOf3::B(plain_page("chat bad-room", "bad-room", t.no_such_room, not_there(Some(why))))
         }
-        Place::NotFound => EitherOf4::B(no_page("chat not-found", "not-found", t.page_not_found, None)),
-        Place::Rooms { .. } => EitherOf4::D(view! { <BrowsePage/> }),
+        Place::NotFound => EitherOf3::B(plain_page("chat not-found", "not-found", t.page_not_found, not_there(None))),
+        Place::Rooms { .. } => EitherOf3::B(plain_page("chat browse-page", "browse-page", t.browse_rooms, directory())),
     }
 }
 
-/// A page that is not there (answered with 404): what is wrong, and the way back.
-fn no_page(class: &'static str, testid: &'static str, title: &'static str, why: Option<String>) -> impl IntoView {
-    not_found();
-    let t = Locale::get().t();
+/// A page of words, not the chat: what is wrong, or the directory of rooms. Its body is
+/// fixed markup (escaped where it holds a name).
+fn plain_page(class: &'static str, testid: &'static str, title: &'static str, body: String) -> impl IntoView {
     view! {
         <main class=class data-testid=testid>
             <h1>{title}</h1>
-            {why.map(|why| view! { <p>{why}</p> })}
-            <p><Link href="/".into() text=t.go_to_lobby.into()/></p>
+            <div inner_html=body></div>
         </main>
     }
+}
+
+/// What a page that is not there says (answered with 404): what is wrong, and the way
+/// back.
+fn not_there(why: Option<String>) -> String {
+    not_found();
+    let t = Locale::get().t();
+    let mut body = String::new();
+    if let Some(why) = why {
+        body.push_str("<p>");
+        escape(&mut body, &why);
+        body.push_str("</p>");
+    }
+    body.push_str("<p><a data-nav=\"\" href=\"/\">");
+    escape(&mut body, t.go_to_lobby);
+    body.push_str("</a></p>");
+    body
 }
 
 /// Shows the unread counts: in the title, "(3) #lobby · Palaver"; in the icon, a dot

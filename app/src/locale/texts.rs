@@ -64,14 +64,6 @@ texts! {
     go: "Go", "이동";
     browse_rooms: "Browse rooms", "방 둘러보기";
     leave_room: "Leave #{room}", "#{room}에서 나가기";
-    // The directory of rooms.
-    members: "{count} members", "멤버 {count}명";
-    one_member: "1 member", "멤버 1명";
-    last_message: "last message {when}", "마지막 메시지 {when}";
-    no_messages_there: "no messages yet", "아직 메시지 없음";
-    on_my_list: "on your list", "내 목록에 있음";
-    no_rooms: "No rooms yet. Type a room's name in the room list to start one.", "아직 방이 없습니다. 방 목록에 방 이름을 입력해 새로 만드세요.";
-    more_rooms: "More rooms", "방 더 보기";
     // The room's header.
     online: "{count} online: {names}", "{count}명 접속 중: {names}";
     connecting: "Connecting…", "연결 중…";
