@@ -17,7 +17,7 @@ async function scan(page: Page, state: string) {
 
 for (const scheme of ["light", "dark"] as const) {
   for (const width of [1280, 375]) {
-    test(`no axe violations, ${scheme}, ${width} px: before a name, in a room with messages, the 404 page`, async ({ browser }) => {
+    test(`no axe violations, ${scheme}, ${width} px: before a name, in a room with messages, the 404 page, the directory`, async ({ browser }) => {
       const context = await browser.newContext({ colorScheme: scheme, viewport: { width, height: 800 } });
       const page = await context.newPage();
       const room = uniqueRoom("a11y");
@@ -34,6 +34,9 @@ for (const scheme of ["light", "dark"] as const) {
       await scan(page, "a room with messages");
       await page.goto("/nowhere");
       await scan(page, "the 404 page");
+      await page.goto("/rooms");
+      await expect(page.getByTestId("directory-room").first()).toBeVisible();
+      await scan(page, "the directory of rooms");
       await context.close();
     });
   }
