@@ -296,6 +296,10 @@ test("new messages below show a marker while the reader is scrolled up", async (
   await say(bob, "second news");
   await expect(ann.getByTestId("new-messages")).toBeVisible();
   await expect(ann.getByTestId("message-list").getByText("second news")).not.toBeInViewport();
+  // It never covers what the reader reads: it has a line of its own under the list.
+  const marker = (await ann.getByTestId("new-messages").boundingBox())!;
+  const list = (await ann.getByTestId("message-list").boundingBox())!;
+  expect(marker.y).toBeGreaterThanOrEqual(list.y + list.height - 0.5);
   await ann.getByTestId("new-messages").click();
   await expect(ann.getByTestId("message-list").getByText("second news")).toBeInViewport();
   await expect(ann.getByTestId("new-messages")).toHaveCount(0);
@@ -389,4 +393,29 @@ test("Browse rooms lists the rooms with their members and last message, and join
     await expect(row).toContainText("2 members", { timeout: 500 });
     await expect(row.getByTestId("on-my-list")).toHaveText("on your list", { timeout: 500 });
   }).toPass();
+});
+
+test("on a phone the room's name wins the header; who is online and the connection fold away", async ({ browser }) => {
+  const room = uniqueRoom("plan");
+  const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
+  const ann = await context.newPage();
+  await openChat(ann, `/r/${room}`, "Annabel");
+  await person(browser, "Bartholomew", `/r/${room}`);
+  await expect(ann.getByTestId("online-count")).toHaveText("2");
+  const name = ann.getByTestId("room-name");
+  const box = async (id: string) => (await ann.getByTestId(id).boundingBox())!;
+  const [title, online, status, menu] = [await box("room-name"), await box("presence"), await box("connection-status"), await box("menu-button")];
+  // The whole name, on one line, beside the Rooms button and the connection's dot.
+  expect(await name.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+  const line = await name.evaluate((el) => parseFloat(getComputedStyle(el).lineHeight) || el.getBoundingClientRect().height);
+  expect(title.height).toBeLessThanOrEqual(line * 1.5);
+  expect(title.x).toBeGreaterThanOrEqual(menu.x + menu.width);
+  expect(status.x).toBeGreaterThanOrEqual(title.x + title.width - 0.5);
+  expect(status.width).toBeLessThan(24);
+  // Who is online: a line of its own, under the name, in full.
+  expect(online.y).toBeGreaterThanOrEqual(title.y + title.height - 0.5);
+  await expect(ann.getByTestId("presence")).toHaveText("2 online: Annabel, Bartholomew");
+  // The connection's state is still said to screen readers.
+  await expect(ann.getByTestId("connection-status")).toHaveText("Connected");
+  await context.close();
 });
