@@ -106,6 +106,22 @@ test("the keyboard alone: skip to the message box, send, scroll the list, react"
   await expect(page.getByTestId("pick-reaction").first()).toBeFocused();
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("reaction")).toHaveText(["👍 1"]);
+  // In the picker the arrow keys move between the emoji (8 a row on a desktop), Home and
+  // End to the ends; the picker is one Tab stop.
+  await page.getByTestId("react-button").first().focus();
+  await page.keyboard.press("Enter");
+  const picks = page.getByTestId("pick-reaction");
+  await expect(picks.first()).toBeFocused();
+  for (const [key, at] of [["ArrowRight", 1], ["ArrowDown", 9], ["ArrowLeft", 8], ["ArrowUp", 0], ["End", 23], ["Home", 0]] as const) {
+    await page.keyboard.press(key);
+    await expect(picks.nth(at), key).toBeFocused();
+  }
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("Tab");
+  await expect(page.locator("[data-testid=pick-reaction]:focus")).toHaveCount(0);
+  await picks.nth(1).focus();
+  await page.keyboard.press("Escape");
+  await expect(page.getByTestId("reaction-picker")).toHaveCount(0);
   await page.getByTestId("react-button").first().focus();
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("reaction-picker")).toBeVisible();
@@ -168,6 +184,26 @@ test("on a touch screen every control of a message is at least 44 px each way", 
     const box = (await page.getByTestId(id).first().boundingBox())!;
     expect(Math.min(box.width, box.height), id).toBeGreaterThanOrEqual(44);
   }
+});
+
+test("on a phone the reaction picker opens whole on the screen, under one's own newest message too", async ({ browser }) => {
+  const context = await browser.newContext({ hasTouch: true, isMobile: true, viewport: { width: 375, height: 740 } });
+  const page = await context.newPage();
+  await openChat(page, `/r/${uniqueRoom("picker")}`, "Tia");
+  for (const text of ["one", "two", "three", "four", "five", "six", "seven", "eight", "the newest, mine"]) await say(page, text);
+  const row = page.getByTestId("message").last();
+  await expect(row).toHaveAttribute("data-state", "sent");
+  await row.getByTestId("react-button").click();
+  const picker = row.getByTestId("reaction-picker");
+  await expect(picker).toBeInViewport({ ratio: 1 });
+  const box = (await picker.boundingBox())!;
+  const list = (await page.getByTestId("message-list").boundingBox())!;
+  expect(box.x).toBeGreaterThanOrEqual(list.x);
+  expect(box.x + box.width).toBeLessThanOrEqual(list.x + list.width);
+  expect(box.y + box.height).toBeLessThanOrEqual(list.y + list.height + 0.5);
+  await picker.getByRole("button", { name: "🎉" }).click();
+  await expect(row.getByTestId("reaction")).toHaveText("🎉 1");
+  await context.close();
 });
 
 test("on a phone the box to write in stays on screen above the on-screen keyboard", async ({ browser }) => {

@@ -180,15 +180,18 @@ pub fn MessageItem(entry: Entry) -> impl IntoView {
         let seq = seq.filter(|s| actions.picking.get() == Some(*s))?;
         let me = chat.my_user(false).map(|u| u.id);
         // Fixed markup: the emoji are the protocol's own, nobody's input.
+        // One Tab stop: the arrow keys move between the emoji (the list's keydown).
         let picks: String = REACTIONS
             .iter()
-            .map(|emoji| {
+            .enumerate()
+            .map(|(n, emoji)| {
                 let had = reactions.with_value(|rs| {
                     rs.iter().any(|r| &r.emoji == emoji && r.by.iter().any(|u| Some(&u.id) == me.as_ref()))
                 });
                 format!(
                     "<button class=\"pick\" data-testid=\"pick-reaction\" data-act=\"pick\" data-emoji=\"{emoji}\" \
-                     aria-pressed=\"{had}\" aria-label=\"{emoji}\" title=\"{emoji}\">{emoji}</button>"
+                     aria-pressed=\"{had}\" aria-label=\"{emoji}\" title=\"{emoji}\"{}>{emoji}</button>",
+                    if n == 0 { "" } else { " tabindex=\"-1\"" }
                 )
             })
             .collect();

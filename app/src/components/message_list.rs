@@ -275,14 +275,22 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
         }
         shown.set_value(picking);
         if let Some(seq) = picking {
+            // (Its first emoji's scroll margin brings the whole picker into sight.)
             focus_in_list(format!("[data-testid=\"reaction-picker\"][data-seq=\"{seq}\"] .pick"));
         }
     });
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Escape" {
+        let key = ev.key();
+        if key == "Escape" {
             if let Some(seq) = actions.picking.get_untracked() {
                 actions.picking.set(None);
                 focus_in_list(format!("li[data-seq=\"{seq}\"] [data-act=\"react\"]"));
+            }
+        } else if let Some(to) = pick_after(event_target(&ev), &key) {
+            use leptos::wasm_bindgen::JsCast;
+            ev.prevent_default();
+            if let Ok(to) = to.dyn_into::<web_sys::HtmlElement>() {
+                let _ = to.focus();
             }
         }
     };
@@ -345,6 +353,26 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
             }}
         </div>
     }
+}
+
+/// The emoji of its picker an arrow key, Home or End moves to from `from`, when it is
+/// one: a row is as many as the style sheet lays side by side.
+fn pick_after(from: web_sys::Element, key: &str) -> Option<web_sys::Element> {
+    let picker = from.parent_element().filter(|_| from.class_name() == "pick")?;
+    let row = picker.client_width() / from.client_width().max(1);
+    let (steps, forward) = match key {
+        "ArrowRight" => (1, true),
+        "ArrowLeft" => (1, false),
+        "ArrowDown" => (row, true),
+        "ArrowUp" => (row, false),
+        "Home" => return picker.first_element_child(),
+        "End" => return picker.last_element_child(),
+        _ => return None,
+    };
+    (0..steps).try_fold(from, |at, _| match forward {
+        true => at.next_element_sibling(),
+        false => at.previous_element_sibling(),
+    })
 }
 
 /// Whether this tab is the one in front: shown, and with the focus.
