@@ -50,6 +50,10 @@ async fn run<T: Transport>(mut frames: Frames, wire: Arc<Wire>, cx: Context, tra
     Box::pin(conn.open()).await;
 
     let ending = loop {
+        // A tab that follows its person's rooms (`unread`) lists those, not the busiest.
+        if conn.following.is_some() {
+            directory = None;
+        }
         // The rooms' frames do not pass through here: they are written as they go out
         // (see `rooms.rs`). This loop answers the client, and writes what the socket
         // could not take at once.
