@@ -1233,6 +1233,22 @@ async fn the_directory_page_lists_every_room_with_its_members_a_page_at_a_time()
     assert!(html.contains("#room-00") && !html.contains("\"><script>"), "{html}");
 }
 
+#[tokio::test]
+async fn a_tab_that_follows_its_persons_rooms_is_no_longer_sent_the_busiest() {
+    let server = TestServer::binary();
+    let mut ann = server.named("Ann").await;
+    let mut watcher = server.named("Cid").await;
+    assert_eq!(all_unread(&mut ann).await, []);
+    let mut bob = server.named("Bob").await;
+    bob.join("somewhere-new", None).await;
+    // A client that did not ask for its own rooms hears the list change; Ann does not.
+    let listed = |m: &ServerMsg| matches!(m, ServerMsg::Rooms { rooms } if rooms.iter().any(|r| r.room.as_str() == "somewhere-new"));
+    watcher.next_where(listed).await;
+    while let Some(m) = ann.next_within(Duration::from_millis(1200)).await {
+        assert!(!matches!(m, ServerMsg::Rooms { .. }), "{m:?}");
+    }
+}
+
 /// The next `unread` frame that takes `room` off the list.
 async fn left(client: &mut Client, room: &str) {
     let room = room_id(room);

@@ -6,7 +6,7 @@ use crate::client::{ClientMsg, Hello};
 use crate::error::ErrorReason;
 use crate::ids::{ClientMsgId, RoomId, User, UserId};
 use crate::message::{ChatMessage, HistoryPage, MessageKind, Quote, Reaction};
-use crate::rooms::{Level, RoomUnread};
+use crate::rooms::{Level, RoomSummary, RoomUnread};
 use crate::server::{SearchHit, ServerMsg};
 use std::fmt::Write;
 
@@ -159,9 +159,12 @@ pub fn decode_server(frame: &Json) -> Option<ServerMsg> {
         "arrived" => ServerMsg::Arrived { room: room()?, user: user()? },
         "departed" => ServerMsg::Departed { room: room()?, user: user()? },
         "typing" => ServerMsg::Typing { room: room()?, user: user()? },
-        // The page lists its person's rooms (`unread`), not the busiest: it reads the
-        // list as empty, and is sent it only until it asks for its own.
-        "rooms" => ServerMsg::Rooms { rooms: Vec::new() },
+        "rooms" => ServerMsg::Rooms {
+            rooms: frame.get("rooms")?.list(|r| {
+                let online = usize::try_from(r.get("online")?.int()?).ok()?;
+                Some(RoomSummary { room: room_of(r.get("room")?)?, online })
+            })?,
+        },
         "unread" => ServerMsg::Unread {
             all: optional(frame.get("all"), |b| match b {
                 Json::Bool(b) => Some(*b),
