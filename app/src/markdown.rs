@@ -89,7 +89,13 @@ fn write_html(html: &mut String, nodes: &[Node]) {
             Node::Link { href, children } => {
                 html.push_str("<a href=\"");
                 escape(html, href);
-                around(html, "\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">", children, "</a>");
+                // Out of the Tab order, as everything in a message (the list's arrow keys reach it).
+                around(
+                    html,
+                    "\" target=\"_blank\" rel=\"noopener noreferrer nofollow\" tabindex=\"-1\">",
+                    children,
+                    "</a>",
+                );
             }
             Node::List { start: Some(start), items } => {
                 html.push_str(&format!("<ol class=\"md-list\" start=\"{start}\">"));
@@ -151,7 +157,7 @@ mod tests {
             render("**bold** <b>x</b> & `a<b>` @Ann [\"q\"](https://a.example/?q=\"'<x>)\n- one", &["Ann"]),
             "<p class=\"md-p\"><strong>bold</strong> &lt;b&gt;x&lt;/b&gt; &amp; <code class=\"md-code\">a&lt;b&gt;</code> \
              <span class=\"mention\">@Ann</span> <a href=\"https://a.example/?q=&quot;&#39;&lt;x&gt;\" target=\"_blank\" \
-             rel=\"noopener noreferrer nofollow\">&quot;q&quot;</a></p><ul class=\"md-list\"><li>one</li></ul>"
+             rel=\"noopener noreferrer nofollow\" tabindex=\"-1\">&quot;q&quot;</a></p><ul class=\"md-list\"><li>one</li></ul>"
         );
         assert_eq!(render("```\n<script>\n```", &[]), "<pre class=\"md-pre\"><code>&lt;script&gt;\n</code></pre>");
         assert_eq!(render("3. c\n4. d", &[]), "<ol class=\"md-list\" start=\"3\"><li>c</li><li>d</li></ol>");
@@ -184,7 +190,7 @@ mod tests {
             "</a>",
             "<ol class=\"md-list\" start=\"",
         ];
-        let link_end = "\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">";
+        let link_end = "\" target=\"_blank\" rel=\"noopener noreferrer nofollow\" tabindex=\"-1\">";
         let mut rest = html;
         while let Some(at) = rest.find(['<', '"']) {
             rest = &rest[at..];

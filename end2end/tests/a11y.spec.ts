@@ -51,12 +51,15 @@ test("no axe violations with the picker, a reply, suggestions, someone typing, o
   await openChat(bob, `/r/${room}`, "Bob");
   await say(bob, "what do you think?");
   const row = ann.getByTestId("message").filter({ hasText: "what do you think?" });
+  await row.hover();
   await row.getByTestId("react-button").click();
   await row.getByTestId("reaction-picker").getByRole("button", { name: "🎉" }).click();
   await expect(row.getByTestId("reaction")).toHaveText("🎉 1");
+  await row.hover();
   await row.getByTestId("react-button").click();
   await expect(row.getByTestId("reaction-picker")).toBeVisible();
   await scan(ann, "the reaction picker open, a reaction");
+  await row.hover();
   await row.getByTestId("reply-button").click();
   await ann.getByTestId("composer-input").pressSequentially("@b");
   await expect(ann.getByTestId("mention-option")).toHaveText(["Bob"]);
@@ -95,12 +98,25 @@ test("the keyboard alone: skip to the message box, send, scroll the list, react"
   await page.keyboard.type("from the keyboard");
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("message-text")).toHaveText(["first", "from the keyboard"]);
-  // The list takes focus (to scroll with the arrow keys), and its buttons are reachable.
+  // The list is one Tab stop: Up and Down go from message to message, Left and Right
+  // through the focused one's actions (its toolbar shows), Esc back to the message.
   await page.getByTestId("message-list").focus();
   await expect(page.getByTestId("message-list")).toBeFocused();
-  await page.keyboard.press("Tab");
+  const messages = page.getByTestId("message");
+  await page.keyboard.press("ArrowUp");
+  await expect(messages.nth(1)).toBeFocused();
+  await page.keyboard.press("ArrowUp");
+  await expect(messages.nth(0)).toBeFocused();
+  await page.keyboard.press("ArrowDown");
+  await expect(messages.nth(1)).toBeFocused();
+  await page.keyboard.press("ArrowUp");
+  await page.keyboard.press("ArrowRight");
   await expect(page.getByTestId("reply-button").first()).toBeFocused();
-  await page.keyboard.press("Tab");
+  await expect(messages.nth(0).locator(".actions")).toHaveCSS("opacity", "1");
+  await page.keyboard.press("Escape");
+  await expect(messages.nth(0)).toBeFocused();
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowRight");
   await expect(page.getByTestId("react-button").first()).toBeFocused();
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("pick-reaction").first()).toBeFocused();
@@ -135,6 +151,26 @@ test("the keyboard alone: skip to the message box, send, scroll the list, react"
   await page.keyboard.press("Alt+ArrowUp");
   await expect(page.getByTestId("room-name")).toHaveText(`#${room}`);
   await expect(page.getByTestId("message-text")).toHaveText(["first", "from the keyboard"]);
+});
+
+test("the message list is one Tab stop however many messages it shows, and their actions are still read out", async ({ browser }) => {
+  const page = await (await browser.newContext()).newPage();
+  await openChat(page, `/r/${uniqueRoom("tabs")}`, "Kim");
+  for (let n = 1; n <= 12; n++) await say(page, `note ${n}, see https://example.com/${n}`);
+  await expect(page.getByTestId("message")).toHaveCount(12);
+  await expect(page.getByTestId("message").last()).toHaveAttribute("data-state", "sent");
+  await page.getByTestId("message-list").focus();
+  let presses = 0;
+  while (!(await page.getByTestId("composer-input").evaluate((el) => el === document.activeElement)) && presses < 10) {
+    await page.keyboard.press("Tab");
+    presses++;
+  }
+  // (The one between: the composer's "change name".)
+  expect(presses, "Tab presses from the list to the box to write in").toBeLessThanOrEqual(2);
+  // Out of the Tab order, but a screen reader finds each message's actions.
+  const row = page.getByTestId("message").last();
+  await expect(row.getByRole("toolbar", { name: "Message actions" }).getByRole("button", { name: "Reply" })).toHaveCount(1);
+  await expect(row.getByRole("link", { name: "https://example.com/12" })).toHaveCount(1);
 });
 
 test("a screen reader hears each new message from someone else, briefly, from one live region", async ({ browser }) => {
@@ -174,13 +210,21 @@ test("installable: a manifest with icons, and a theme colour for each theme", as
   await expect(page.locator('meta[name="viewport"]')).toHaveAttribute("content", /viewport-fit=cover/);
 });
 
-test("on a touch screen every control of a message is at least 44 px each way", async ({ browser }) => {
+test("on a touch screen a message's actions are behind its ⋯ button, each at least 44 px each way", async ({ browser }) => {
   const context = await browser.newContext({ hasTouch: true, isMobile: true, viewport: { width: 375, height: 740 } });
   const page = await context.newPage();
   await openChat(page, `/r/${uniqueRoom("touch")}`, "Tia");
   await say(page, "big enough?");
-  await expect(page.getByTestId("message")).toHaveAttribute("data-state", "sent");
-  for (const id of ["reply-button", "react-button", "edit-button", "delete-button", "send-button"]) {
+  const row = page.getByTestId("message");
+  await expect(row).toHaveAttribute("data-state", "sent");
+  // Nothing but the ⋯ button under the message until it is tapped; then the toolbar,
+  // Edit and Delete in its menu.
+  await expect(row.locator(".actions")).toHaveCSS("opacity", "0");
+  await row.getByRole("button", { name: "Message actions" }).tap();
+  await expect(row.locator(".actions")).toHaveCSS("opacity", "1");
+  await row.getByTestId("more-actions").tap();
+  await expect(row.getByTestId("edit-button")).toBeVisible();
+  for (const id of ["reply-button", "react-button", "more-actions", "edit-button", "delete-button", "send-button"]) {
     const box = (await page.getByTestId(id).first().boundingBox())!;
     expect(Math.min(box.width, box.height), id).toBeGreaterThanOrEqual(44);
   }
@@ -193,7 +237,8 @@ test("on a phone the reaction picker opens whole on the screen, under one's own 
   for (const text of ["one", "two", "three", "four", "five", "six", "seven", "eight", "the newest, mine"]) await say(page, text);
   const row = page.getByTestId("message").last();
   await expect(row).toHaveAttribute("data-state", "sent");
-  await row.getByTestId("react-button").click();
+  await row.getByRole("button", { name: "Message actions" }).tap();
+  await row.getByTestId("react-button").tap();
   const picker = row.getByTestId("reaction-picker");
   await expect(picker).toBeInViewport({ ratio: 1 });
   const box = (await picker.boundingBox())!;

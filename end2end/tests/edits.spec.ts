@@ -36,11 +36,17 @@ test("an author edits with the Up arrow and deletes; the other person sees both,
 
   // Bob may not edit or delete Ann's message: the page offers him nothing to click.
   const annsOnBob = bob.getByTestId("message").filter({ hasText: fixed });
+  await annsOnBob.hover();
+  await expect(annsOnBob.getByTestId("reply-button")).toBeVisible();
+  await expect(annsOnBob.getByTestId("more-actions")).toBeHidden();
   await expect(annsOnBob.getByTestId("edit-button")).toBeHidden();
   await expect(annsOnBob.getByTestId("delete-button")).toBeHidden();
 
-  // Delete asks once more, then the message is a tombstone for everyone.
+  // Delete, in the message's menu, asks once more, then the message is a tombstone for
+  // everyone.
   const row = ann.getByTestId("message").filter({ hasText: fixed });
+  await row.hover();
+  await row.getByTestId("more-actions").click();
   await row.getByTestId("delete-button").click();
   await expect(row.getByTestId("delete-button")).toHaveText("Delete for everyone?", { useInnerText: true });
   await expect(row.getByTestId("delete-button")).toHaveAccessibleName("Delete for everyone?");
@@ -63,6 +69,13 @@ test("the Edit button edits any of my messages, and the edit survives a reload",
   await say(ann, second);
   const row = ann.getByTestId("message").filter({ hasText: first });
   await expect(row).toHaveAttribute("data-state", "sent");
+  // Hidden until the pointer is on the message; Edit is in its menu.
+  await ann.mouse.move(0, 0);
+  await ann.getByTestId("composer-input").focus();
+  await expect(row.locator(".actions")).toHaveCSS("opacity", "0");
+  await row.hover();
+  await expect(row.locator(".actions")).toHaveCSS("opacity", "1");
+  await row.getByTestId("more-actions").click();
   await row.getByTestId("edit-button").click();
   const input = ann.getByTestId("composer-input");
   await expect(input).toHaveValue(first);

@@ -18,12 +18,14 @@ test("a reply quotes its original, and the quote jumps to an original far back, 
   const bob = await person(browser, "Bob", `/r/${room}`);
   // Bob answers the newest message with its Reply button; Esc would cancel.
   const newest = bob.getByTestId("message").filter({ hasText: "filler 119" });
+  await newest.hover();
   await newest.getByTestId("reply-button").click();
   const input = bob.getByTestId("composer-input");
   await expect(input).toBeFocused();
   await expect(bob.getByTestId("replying-hint")).toContainText("Replying to Olga: filler 119");
   await input.press("Escape");
   await expect(bob.getByTestId("replying-hint")).toHaveCount(0);
+  await newest.hover();
   await newest.getByTestId("reply-button").click();
   const answer = unique("yes, that one");
   await say(bob, answer);
@@ -76,6 +78,7 @@ test("reactions: pick, count, see who, take back; one person's tabs count once",
   await expect(on(ann)).toHaveAttribute("data-state", "sent");
 
   // Bob picks 👍 from the picker.
+  await on(bob).hover();
   await on(bob).getByTestId("react-button").click();
   const picker = on(bob).getByTestId("reaction-picker");
   await expect(picker).toBeVisible();
@@ -101,6 +104,7 @@ test("reactions: pick, count, see who, take back; one person's tabs count once",
   const annTab = await ann.context().newPage();
   await openChat(annTab, `/r/${room}`, "Ann");
   await expect(on(annTab).getByTestId("reaction")).toHaveAttribute("aria-pressed", "true");
+  await on(annTab).hover();
   await on(annTab).getByTestId("react-button").click();
   await on(annTab).getByTestId("reaction-picker").getByRole("button", { name: "🎉" }).click();
   for (const page of [ann, annTab, bob]) {

@@ -306,6 +306,7 @@ test("new messages below show a marker while the reader is scrolled up", async (
   // Scrolled up again: a reaction to a message is not news, and no marker comes.
   await ann.getByTestId("message-list").evaluate((el) => (el.scrollTop = el.scrollHeight / 2));
   const news = bob.getByTestId("message").filter({ hasText: "second news" });
+  await news.hover();
   await news.getByTestId("react-button").click();
   await news.getByTestId("pick-reaction").first().click();
   await expect(ann.getByTestId("message").filter({ hasText: "second news" }).getByTestId("reaction")).toHaveCount(1);

@@ -28,7 +28,7 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
     let mut html = String::new();
     if let (Some(q), Some(target)) = (&entry.quote, entry.target) {
         html.push_str(&format!(
-            "<a class=\"quote{}\" href=\"#m-{target}\" data-testid=\"reply-quote\" data-act=\"jump\" data-target=\"{target}\">\
+            "<a class=\"quote{}\" href=\"#m-{target}\" data-testid=\"reply-quote\" data-act=\"jump\" data-target=\"{target}\" tabindex=\"-1\">\
              <span class=\"quote-author\">",
             if q.deleted { " gone" } else { "" }
         ));
@@ -76,14 +76,20 @@ fn tail_html(entry: &Entry, locale: Locale) -> String {
         }
         _ => {}
     }
+    // A toolbar shown on hover and while the message has the focus (on a touch screen,
+    // its "⋯" button's tap gives it): out of the Tab order, the arrow keys go through it
+    // (the list's keydown); Edit and Delete in its menu.
     if entry.seq.is_some() && !entry.deleted {
         html.push_str(&format!(
-            "<span class=\"actions\"><button class=\"link\" data-testid=\"reply-button\" data-act=\"reply\">{}</button>\
-             <button class=\"link\" data-testid=\"react-button\" data-act=\"react\" aria-haspopup=\"true\" aria-expanded=\"false\">{}</button>\
-             <button class=\"link own\" data-testid=\"edit-button\" data-act=\"edit\">{}</button>\
-             <button class=\"link own danger\" data-testid=\"delete-button\" data-act=\"delete\">\
-             <span class=\"ask\">{}</span><span class=\"sure\">{}</span></button></span>",
-            t.reply, t.react, t.edit, t.delete, t.delete_confirm
+            "<button class=\"link open-actions\" tabindex=\"-1\" aria-label=\"{0}\" title=\"{0}\">⋯</button>\
+             <span class=\"actions\" role=\"toolbar\" aria-label=\"{0}\">\
+             <button class=\"link\" data-testid=\"reply-button\" data-act=\"reply\" tabindex=\"-1\">{1}</button>\
+             <button class=\"link\" data-testid=\"react-button\" data-act=\"react\" aria-haspopup=\"true\" aria-expanded=\"false\" tabindex=\"-1\">{2}</button>\
+             <details class=\"more own\"><summary class=\"link\" data-testid=\"more-actions\" tabindex=\"-1\" aria-label=\"{3}\" title=\"{3}\">⋯</summary>\
+             <span class=\"menu\"><button class=\"link\" data-testid=\"edit-button\" data-act=\"edit\" tabindex=\"-1\">{4}</button>\
+             <button class=\"link danger\" data-testid=\"delete-button\" data-act=\"delete\" tabindex=\"-1\">\
+             <span class=\"ask\">{5}</span><span class=\"sure\">{6}</span></button></span></details></span>",
+            t.message_actions, t.reply, t.react, t.more_actions, t.edit, t.delete, t.delete_confirm
         ));
     }
     html
@@ -158,7 +164,7 @@ pub fn MessageItem(entry: Entry) -> impl IntoView {
                 let mine = r.by.iter().any(|u| Some(&u.id) == me.as_ref());
                 let count = r.by.len();
                 html.push_str(&format!(
-                    "<button class=\"chip{}\" aria-pressed=\"{mine}\" data-testid=\"reaction\" data-act=\"chip\" data-emoji=\"",
+                    "<button class=\"chip{}\" tabindex=\"-1\" aria-pressed=\"{mine}\" data-testid=\"reaction\" data-act=\"chip\" data-emoji=\"",
                     if mine { " mine" } else { "" }
                 ));
                 escape(&mut html, &r.emoji);
@@ -201,6 +207,7 @@ pub fn MessageItem(entry: Entry) -> impl IntoView {
         <li
             class=class
             id=seq.map(|s| format!("m-{s}"))
+            tabindex="-1"
             data-testid="message"
             data-state=state
             data-seq=seq

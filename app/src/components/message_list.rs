@@ -209,6 +209,17 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
     // list, not one per button: less code in the page).
     let actions = Actions { picking: RwSignal::new(None), confirming: RwSignal::new(None) };
     provide_context(actions);
+    // An opened picker takes the focus (its first emoji); Esc gives it back to the
+    // React button it came from.
+    let focus_in_list = move |selector: String| {
+        request_animation_frame(move || {
+            use leptos::wasm_bindgen::JsCast;
+            let found = list.get_untracked().and_then(|el| el.query_selector(&selector).ok().flatten());
+            if let Some(el) = found.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = el.focus();
+            }
+        });
+    };
     let on_click = move |ev: leptos::ev::MouseEvent| {
         let target = event_target::<web_sys::Element>(&ev);
         let Some(button) = target.closest("[data-act]").ok().flatten() else {
@@ -220,6 +231,12 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
         let row = button.closest("[data-seq]").ok().flatten();
         let seq = row.and_then(|li| li.get_attribute("data-seq")).and_then(|v| v.parse::<Seq>().ok());
         let act = attr("data-act");
+        // A menu's choice closes it (Delete once sure).
+        if act != "delete" || actions.confirming.get_untracked() == seq {
+            if let Some(menu) = button.closest("details").ok().flatten() {
+                let _ = menu.remove_attribute("open");
+            }
+        }
         if act != "delete" {
             actions.confirming.set(None);
         }
@@ -243,22 +260,15 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
                 actions.picking.update(|p| *p = if *p == Some(seq) { None } else { Some(seq) });
             }
             ("pick" | "chip", Some(seq)) => {
+                // From the picker, the focus goes back to the React button it came from.
+                if actions.picking.get_untracked().is_some() {
+                    focus_in_list(format!("li[data-seq=\"{seq}\"] [data-act=\"react\"]"));
+                }
                 actions.picking.set(None);
                 chat.react(seq, &attr("data-emoji"), attr("aria-pressed") == "true");
             }
             _ => {}
         }
-    };
-    // An opened picker takes the focus (its first emoji); Esc gives it back to the
-    // React button it came from.
-    let focus_in_list = move |selector: String| {
-        request_animation_frame(move || {
-            use leptos::wasm_bindgen::JsCast;
-            let found = list.get_untracked().and_then(|el| el.query_selector(&selector).ok().flatten());
-            if let Some(el) = found.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
-                let _ = el.focus();
-            }
-        });
     };
     // An opened picker takes the focus; the rows' React buttons (fixed markup) say
     // which one is open.
@@ -279,19 +289,29 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
             focus_in_list(format!("[data-testid=\"reaction-picker\"][data-seq=\"{seq}\"] .pick"));
         }
     });
+    // The list is one Tab stop: Up and Down go from message to message, Left and Right
+    // through the focused message's links and buttons, Esc back to the message.
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        use leptos::wasm_bindgen::JsCast;
         let key = ev.key();
-        if key == "Escape" {
+        let target: web_sys::Element = event_target(&ev);
+        let to = if key == "Escape" {
             if let Some(seq) = actions.picking.get_untracked() {
                 actions.picking.set(None);
                 focus_in_list(format!("li[data-seq=\"{seq}\"] [data-act=\"react\"]"));
+                return;
             }
-        } else if let Some(to) = pick_after(event_target(&ev), &key) {
-            use leptos::wasm_bindgen::JsCast;
+            let row = target.closest("[data-testid=message]").ok().flatten().filter(|row| row != &target);
+            if let Some(menu) = row.as_ref().and_then(|row| row.query_selector("details[open]").ok().flatten()) {
+                let _ = menu.remove_attribute("open");
+            }
+            row
+        } else {
+            pick_after(target.clone(), &key).or_else(|| step_in_list(&target, &key))
+        };
+        if let Some(to) = to.and_then(|to| to.dyn_into::<web_sys::HtmlElement>().ok()) {
             ev.prevent_default();
-            if let Ok(to) = to.dyn_into::<web_sys::HtmlElement>() {
-                let _ = to.focus();
-            }
+            let _ = to.focus();
         }
     };
     let jump_to_newest = move |_| {
@@ -373,6 +393,48 @@ fn pick_after(from: web_sys::Element, key: &str) -> Option<web_sys::Element> {
         true => at.next_element_sibling(),
         false => at.previous_element_sibling(),
     })
+}
+
+/// Where Up or Down (from message to message; from the list itself Up goes to the
+/// newest), or Left or Right (through the links and buttons the message shows) moves
+/// the focus from `from`.
+fn step_in_list(from: &web_sys::Element, key: &str) -> Option<web_sys::Element> {
+    use leptos::wasm_bindgen::JsCast;
+    let row = from.closest("[data-testid=message]").ok().flatten();
+    let up = matches!(key, "ArrowUp" | "ArrowLeft");
+    let step = |e: &web_sys::Element| if up { e.previous_element_sibling() } else { e.next_element_sibling() };
+    match key {
+        _ if from.class_name() == "pick" => None,
+        "ArrowUp" | "ArrowDown" => {
+            let mut at = match &row {
+                Some(row) => step(row),
+                None if up => from.last_element_child(),
+                None => None,
+            };
+            while let Some(e) = at {
+                if e.get_attribute("data-testid").as_deref() == Some("message") {
+                    return Some(e);
+                }
+                at = step(&e);
+            }
+            None
+        }
+        "ArrowLeft" | "ArrowRight" => {
+            let all = row?.query_selector_all("a, button, summary").ok()?;
+            let shown: Vec<web_sys::HtmlElement> = (0..all.length())
+                .filter_map(|i| all.item(i)?.dyn_into::<web_sys::HtmlElement>().ok())
+                .filter(|e| e.offset_parent().is_some())
+                .collect();
+            let to = match shown.iter().position(|e| from == e.as_ref() as &web_sys::Element) {
+                None if up => shown.len().checked_sub(1)?,
+                None => 0,
+                Some(at) if up => at.checked_sub(1)?,
+                Some(at) => at + 1,
+            };
+            shown.get(to).map(|e| e.clone().into())
+        }
+        _ => None,
+    }
 }
 
 /// Whether this tab is the one in front: shown, and with the focus.

@@ -93,6 +93,8 @@ texts! {
     edited: "(edited)", "(수정됨)";
     reactions: "Reactions", "반응";
     add_reaction: "Add a reaction", "반응 남기기";
+    message_actions: "Message actions", "메시지 동작";
+    more_actions: "More actions", "동작 더 보기";
     reply: "Reply", "답장";
     react: "React", "반응";
     edit: "Edit", "수정";
