@@ -95,6 +95,8 @@ test("first screen on a 4x slower CPU and slow 3G: how soon the composer takes a
   const context = await browser.newContext({ viewport: { width: 412, height: 915 } });
   const earlier = await context.newPage();
   await openChat(earlier, "/", "Nia");
+  // (Its session cookie set, so that today's page is rendered for her.)
+  await expect.poll(async () => (await context.cookies()).some((c) => c.name === "palaver_session")).toBe(true);
   await earlier.close();
 
   // Today's visit: nothing from the cache, a slow phone on a slow line.

@@ -28,6 +28,10 @@ test("a word from 300 messages back is found, marked, and its result opens the r
   await expect(result.locator("mark")).toHaveText(word);
   await expect(result.getByTestId("search-result-text")).toHaveText(`the ${word} plan, before everything else`);
   await expect(result).toContainText(`#${room} · Olga ·`);
+  // In the same frame as a room: the room list beside the results, the room it was
+  // opened from marked, and the way back to it.
+  await expect(page.getByTestId("room-list").locator('[data-room="lobby"]')).toHaveClass("current");
+  await expect(page.getByTestId("search-page").getByRole("link", { name: "← #lobby" })).toBeVisible();
 
   // No accessibility problem on the results page.
   const scan = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa", "best-practice"]).analyze();

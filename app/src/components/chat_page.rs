@@ -10,9 +10,9 @@ use super::{
 use crate::chat::{Chat, Me};
 use crate::history::RenderedHistory;
 use crate::locale::{fill, Locale};
-use crate::location::{Location, Place};
+use crate::location::{room_href, Link, Location, Place};
 use crate::markdown::escape;
-use leptos::either::{Either, EitherOf3};
+use leptos::either::Either;
 use leptos::prelude::*;
 use palaver_protocol::RoomId;
 
@@ -43,14 +43,17 @@ pub fn ChatPage() -> impl IntoView {
     crate::notify::take_turn();
 
     move || match place.get() {
-        Place::Room(r) => EitherOf3::A(view! { <RoomView room=r/> }),
-        Place::Search { query, .. } => EitherOf3::C(view! { <SearchPage query/> }),
+        Place::Room(r) => Either::Left(view! { <RoomView room=r/> }),
+        // In the same frame, beside the room list of the room it was opened from.
+        Place::Search { query, .. } => Either::Left(view! { <RoomView room=chat.room.get_untracked() search=query/> }),
         Place::BadRoom { name, reason } => {
             let why = fill(t.bad_room_name, &[("name", &name), ("reason", &t.invalid(reason))]);
-            EitherOf3::B(plain_page("chat bad-room", "bad-room", t.no_such_room, not_there(Some(why))))
+            Either::Right(plain_page("chat bad-room", "bad-room", t.no_such_room, not_there(Some(why))))
         }
-        Place::NotFound => EitherOf3::B(plain_page("chat not-found", "not-found", t.page_not_found, not_there(None))),
-        Place::Rooms { .. } => EitherOf3::B(plain_page("chat browse-page", "browse-page", t.browse_rooms, directory())),
+        Place::NotFound => Either::Right(plain_page("chat not-found", "not-found", t.page_not_found, not_there(None))),
+        Place::Rooms { .. } => {
+            Either::Right(plain_page("chat browse-page", "browse-page", t.browse_rooms, directory()))
+        }
     }
 }
 
@@ -164,16 +167,14 @@ fn not_found() {
     }
 }
 
+/// A room, or the search page (`search`: its query) opened from it: the room list
+/// beside the page's own part.
 #[component]
-fn RoomView(room: RoomId) -> impl IntoView {
+fn RoomView(room: RoomId, #[prop(optional)] search: Option<String>) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let t = Locale::get().t();
-    let ssr_page = expect_context::<RenderedHistory>().take(&room);
     let named = Memo::new(move |_| chat.me.with(|m| !matches!(m, Me::Anonymous)));
-    let heading = format!("#{}", room);
-    let r = room.clone();
-    let data_room = room.to_string();
-    let (for_list, for_presence, for_typing) = (room.clone(), room.clone(), room.clone());
+    let for_list = room.clone();
     // On a phone the room list is a drawer behind the header's Rooms button: it keeps
     // the focus while open, and Esc or a tap outside closes it.
     let drawer = RwSignal::new(false);
@@ -225,23 +226,48 @@ fn RoomView(room: RoomId) -> impl IntoView {
         }
     };
 
+    let searching = search.is_some();
+    let (heading, rest) = match search {
+        Some(query) => (
+            Either::Left(view! {
+                <Link href=room_href(&room) text=format!("← #{room}")/>
+                <h1>{t.search}</h1>
+            }),
+            Either::Left(view! { <SearchPage query/> }),
+        ),
+        None => (
+            Either::Right(view! {
+                <h1 data-testid="room-name">{format!("#{room}")}</h1>
+                <Presence room=room.clone()/>
+                <ConnectionStatusBadge/>
+            }),
+            Either::Right(room_parts(room.clone(), named)),
+        ),
+    };
+
     view! {
         <div class="chat">
             // First in the tab order: straight to the box to write in.
-            <a
-                class="skip-link"
-                href=move || if named.get() { "#message-input" } else { "#display-name" }
-                data-testid="skip-link"
-            >
-                {t.skip_to_composer}
-            </a>
+            {(!searching).then(|| view! {
+                <a
+                    class="skip-link"
+                    href=move || if named.get() { "#message-input" } else { "#display-name" }
+                    data-testid="skip-link"
+                >
+                    {t.skip_to_composer}
+                </a>
+            })}
             <div class="drawer" class:open=drawer id="rooms-drawer" node_ref=drawer_ref on:keydown=on_drawer_key>
                 <RoomList current=for_list/>
             </div>
             {move || {
                 drawer.get().then(|| view! { <div class="backdrop" data-testid="drawer-backdrop" on:click=move |_| close_drawer()></div> })
             }}
-            <main class="room" data-testid="room" data-room=data_room>
+            <main
+                class=if searching { "room search-page" } else { "room" }
+                data-testid=if searching { "search-page" } else { "room" }
+                data-room=(!searching).then(|| room.to_string())
+            >
                 <header class="chat-header">
                     <button
                         class="menu-button"
@@ -253,25 +279,35 @@ fn RoomView(room: RoomId) -> impl IntoView {
                     >
                         {t.rooms}
                     </button>
-                    <h1 data-testid="room-name">{heading}</h1>
-                    <Presence room=for_presence/>
-                    <ConnectionStatusBadge/>
+                    {heading}
                 </header>
-                <noscript>
-                    <p class="notice">{t.needs_javascript}</p>
-                </noscript>
-                <MessageList room=r ssr_page/>
-                // What a screen reader says of new messages (see `Chat::announcement`).
-                <p class="sr-only" aria-live="polite" data-testid="announcer">{move || chat.announcement.get()}</p>
-                <TypingIndicator room=for_typing/>
-                {move || {
-                    if named.get() {
-                        Either::Left(view! { <Composer room=room.clone()/> })
-                    } else {
-                        Either::Right(view! { <NameForm/> })
-                    }
-                }}
+                {rest}
             </main>
         </div>
+    }
+}
+
+/// A room's own part under its header: its messages, who is typing, and the composer (or
+/// the name form, until this browser has a name).
+fn room_parts(room: RoomId, named: Memo<bool>) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let t = Locale::get().t();
+    let ssr_page = expect_context::<RenderedHistory>().take(&room);
+    let (for_list, for_typing) = (room.clone(), room.clone());
+    view! {
+        <noscript>
+            <p class="notice">{t.needs_javascript}</p>
+        </noscript>
+        <MessageList room=for_list ssr_page/>
+        // What a screen reader says of new messages (see `Chat::announcement`).
+        <p class="sr-only" aria-live="polite" data-testid="announcer">{move || chat.announcement.get()}</p>
+        <TypingIndicator room=for_typing/>
+        {move || {
+            if named.get() {
+                Either::Left(view! { <Composer room=room.clone()/> })
+            } else {
+                Either::Right(view! { <NameForm/> })
+            }
+        }}
     }
 }

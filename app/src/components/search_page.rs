@@ -6,7 +6,7 @@
 use crate::chat::{Chat, ConnectionStatus, Results};
 use crate::history::script_json;
 use crate::locale::{fill, Locale};
-use crate::location::{message_href, room_href, search_href, Link, Location};
+use crate::location::{message_href, room_href, search_href, Location};
 use leptos::{ev::SubmitEvent, prelude::*};
 use palaver_protocol::{RoomId, SearchHit, ServerMsg};
 
@@ -48,7 +48,7 @@ fn rendered_results() -> Option<Results> {
 pub fn SearchBox() -> impl IntoView {
     let t = Locale::get().t();
     view! {
-        <form class="search-box" role="search" action="/search" method="get">
+        <form class="search-box" role="search" aria-label=t.search action="/search" method="get">
             <input
                 type="search"
                 name="q"
@@ -72,7 +72,6 @@ pub fn SearchPage(query: String) -> impl IntoView {
         chat.found.set(Some(found));
     }
     let draft = RwSignal::new(query.clone());
-    let back = chat.room.get_untracked();
     // Searches a moment after the last key; the address follows the box.
     let keys = StoredValue::new(0u64);
     let ask = move |query: String| {
@@ -164,12 +163,7 @@ pub fn SearchPage(query: String) -> impl IntoView {
     };
 
     view! {
-        <main class="chat search-page" data-testid="search-page">
-            <header class="chat-header">
-                <Link href=room_href(&back) text=format!("← #{back}")/>
-                <h1>{t.search}</h1>
-            </header>
-            <form class="search-form" role="search" action="/search" method="get" on:submit=on_submit>
+            <form class="search-form" role="search" aria-label=t.search_messages action="/search" method="get" on:submit=on_submit>
                 <input
                     type="search"
                     name="q"
@@ -189,7 +183,6 @@ pub fn SearchPage(query: String) -> impl IntoView {
                 {rendered_hits(hits(), locale)}
             </ol>
             {more}
-        </main>
     }
 }
 
