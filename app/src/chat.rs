@@ -6,9 +6,11 @@
 //! are tested without a browser, as are who is who (`chat/people.rs`); `Chat` here
 //! wraps the state in signals for the components and the socket task.
 
+mod link;
 mod people;
 mod timeline;
 
+pub use link::{ConnectionStatus, Intent, Results};
 pub use people::{avatar_colour, initials, typing_names, Me, AVATAR_COLOURS, TYPING_SHOWN_MS};
 pub use timeline::{Delivery, Entry, Row, Timeline, GROUP_MS};
 
@@ -17,80 +19,7 @@ use crate::by_room::ByRoom;
 pub use crate::clock::now_ms;
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
-use palaver_protocol::{
-    ClientMsgId, ErrorReason, Level, MessageKind, Quote, RoomId, RoomUnread, SearchHit, Seq, ServerMsg, User,
-};
-
-/// What the page wants the socket task to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Intent {
-    /// Send whatever is pending in the current room.
-    Flush,
-    /// The name was chosen or changed: introduce ourselves (again).
-    Hello,
-    /// The page switched to another room.
-    SwitchRoom,
-    /// Tell the room we are typing.
-    Typing,
-    /// Load the page before the first message shown.
-    LoadOlder,
-    /// Ask again for a join or leave that the server refused for now (rate-limited).
-    Rejoin,
-    /// Load the page around this number.
-    Around(Seq),
-    /// Search every room.
-    Search(String),
-    /// A room is read up to this number (`Seq::MAX`: all of it).
-    Read(RoomId, Seq),
-    /// How a room tells me of new messages from now on.
-    Notify(RoomId, Level),
-    /// Take a room off my list, in all my tabs.
-    Forget(RoomId),
-}
-
-/// The search on screen: what was asked last, and what has been found for it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Results {
-    pub query: String,
-    pub hits: Vec<SearchHit>,
-    /// Where the next page starts, if there is more.
-    pub next: Option<u64>,
-    /// Asked and not answered yet.
-    pub loading: bool,
-}
-
-impl Results {
-    /// What the server found for a query (the page it rendered, or a `results` answer).
-    pub fn found(query: String, hits: Vec<SearchHit>, next: Option<u64>) -> Results {
-        Results { query, hits, next, loading: false }
-    }
-}
-
-/// What the user sees of the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectionStatus {
-    Connecting,
-    Connected,
-    Reconnecting,
-}
-
-impl ConnectionStatus {
-    pub fn label(self, t: &crate::locale::Texts) -> &'static str {
-        match self {
-            ConnectionStatus::Connecting => t.connecting,
-            ConnectionStatus::Connected => t.connected,
-            ConnectionStatus::Reconnecting => t.reconnecting,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectionStatus::Connecting => "connecting",
-            ConnectionStatus::Connected => "connected",
-            ConnectionStatus::Reconnecting => "reconnecting",
-        }
-    }
-}
+use palaver_protocol::{ClientMsgId, ErrorReason, MessageKind, Quote, RoomId, RoomUnread, Seq, ServerMsg, User};
 
 /// The chat's reactive state, shared by the components (through context) and the
 /// socket task that the front end starts.

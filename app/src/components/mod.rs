@@ -5,6 +5,7 @@ pub mod chat_page;
 pub mod composer;
 pub mod connection_status;
 pub mod form_error;
+pub mod list_keys;
 pub mod message_item;
 pub mod message_list;
 pub mod name_form;

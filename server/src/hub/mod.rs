@@ -14,6 +14,7 @@
 //! any gap from the store, and lists everyone present on any node.
 
 mod cluster;
+mod counts;
 mod directory;
 mod fanout;
 mod order;
