@@ -430,7 +430,7 @@ pub fn new_message_id() -> ClientMsgId {
 mod tests {
     use super::timeline::tests::{msg, user};
     use super::*;
-    use palaver_protocol::{ChatMessage, UserId};
+    use palaver_protocol::{ChatMessage, SearchHit, UserId};
 
     #[test]
     fn messages_from_others_in_the_room_on_screen_are_announced_briefly() {

@@ -122,6 +122,8 @@ test("the keyboard alone: skip to the message box, send, scroll the list, react"
   await expect(page.getByTestId("pick-reaction").first()).toBeFocused();
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("reaction")).toHaveText(["👍 1"]);
+  // The picker closed, the focus is back on React, in the row drawn anew with its reaction.
+  await expect(page.getByTestId("react-button").first()).toBeFocused();
   // In the picker the arrow keys move between the emoji (8 a row on a desktop), Home and
   // End to the ends; the picker is one Tab stop.
   await page.getByTestId("react-button").first().focus();
@@ -167,6 +169,16 @@ test("the message list is one Tab stop however many messages it shows, and their
   }
   // (The one between: the composer's "change name".)
   expect(presses, "Tab presses from the list to the box to write in").toBeLessThanOrEqual(2);
+  // From the top of the page: the skip link first, then the room list's controls, the
+  // list, the composer; however many messages there are.
+  await page.reload();
+  await expect(page.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
+  presses = 0;
+  while (!(await page.getByTestId("composer-input").evaluate((el) => el === document.activeElement)) && presses < 60) {
+    await page.keyboard.press("Tab");
+    presses++;
+  }
+  expect(presses, "Tab presses from the top of the page to the box to write in").toBeLessThanOrEqual(20);
   // Out of the Tab order, but a screen reader finds each message's actions.
   const row = page.getByTestId("message").last();
   await expect(row.getByRole("toolbar", { name: "Message actions" }).getByRole("button", { name: "Reply" })).toHaveCount(1);

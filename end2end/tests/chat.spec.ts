@@ -47,6 +47,7 @@ test("Enter sends and clears the box; blank text is not sent", async ({ page }) 
   await expect(send).toBeEnabled();
   await input.press("Enter");
   await expect(input).toHaveValue("");
+  await expect(input).toBeFocused();
   await expect(page.getByTestId("message").filter({ hasText: text })).toHaveAttribute("data-state", "sent");
   // The message sent after the blank one is the only new one: the blank one never showed.
   await expect(page.getByTestId("message")).toHaveCount(before + 1);
@@ -55,6 +56,8 @@ test("Enter sends and clears the box; blank text is not sent", async ({ page }) 
   await input.fill(clicked);
   await send.click();
   await expect(messageTexts(page).filter({ hasText: clicked })).toHaveCount(1);
+  // Sent with the button, the box takes the focus back for the next message.
+  await expect(input).toBeFocused();
 });
 
 test("markup typed into the box is shown as text and never runs", async ({ browser }) => {

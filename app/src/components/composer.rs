@@ -185,6 +185,10 @@ pub fn Composer(
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         send_now();
+        // Sent with the button too, the box keeps the focus for the next message.
+        if let Some(el) = input.get_untracked() {
+            let _ = el.focus();
+        }
     };
     let on_keydown = move |ev: KeyboardEvent| {
         // Keys that an input method is composing with are its own (229: what some

@@ -323,6 +323,34 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
         at_bottom.set(true);
     };
 
+    // The keyboard's place survives a row drawn anew (a reaction, an edit, a delete):
+    // what had the focus in a message, now gone from the page with its old row, gives it
+    // to the same control of the message's new row.
+    let kept = StoredValue::new_local(None::<(web_sys::Element, String)>);
+    let on_focusin = move |ev: leptos::ev::FocusEvent| {
+        let target: web_sys::Element = event_target(&ev);
+        let row = target.closest("[data-seq]").ok().flatten();
+        let place = row.and_then(|row| {
+            let seq = row.get_attribute("data-seq")?;
+            Some(match target.get_attribute("data-act") {
+                Some(act) => format!("li[data-seq=\"{seq}\"] [data-act=\"{act}\"]"),
+                None => format!("li[data-seq=\"{seq}\"]"),
+            })
+        });
+        kept.set_value(place.map(|place| (target, place)));
+    };
+    Effect::new(move |_| {
+        chat.timelines.track();
+        request_animation_frame(move || {
+            let Some((had, place)) = kept.get_value() else { return };
+            let body: Option<web_sys::Element> = document().body().map(Into::into);
+            let lost = document().active_element() == body || document().active_element().is_none();
+            if !had.is_connected() && lost {
+                focus_in_list(place);
+            }
+        });
+    });
+
     view! {
         <div class="messages-wrap">
             // Focusable, so the keyboard can scroll it.
@@ -335,6 +363,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
                 on:scroll=on_scroll
                 on:click=on_click
                 on:keydown=on_keydown
+                on:focusin=on_focusin
             >
                 // The same markup while a page loads, so the button is never redrawn under
                 // a click; a click while a page is on its way does nothing.
