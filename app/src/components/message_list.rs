@@ -341,10 +341,13 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
     };
     Effect::new(move |_| {
         chat.timelines.track();
+        if kept.with_value(Option::is_none) {
+            return;
+        }
         request_animation_frame(move || {
             let Some((had, place)) = kept.get_value() else { return };
-            let body: Option<web_sys::Element> = document().body().map(Into::into);
-            let lost = document().active_element() == body || document().active_element().is_none();
+            let active = document().active_element();
+            let lost = active.is_none() || active == document().body().map(Into::into);
             if !had.is_connected() && lost {
                 focus_in_list(place);
             }

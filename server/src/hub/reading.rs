@@ -178,12 +178,7 @@ impl Readers {
         let key = (user.clone(), room.clone());
         self.unsaved.remove(&key);
         self.untold.remove(&key);
-        if let Some(set) = self.followers.get_mut(room) {
-            set.remove(user);
-            if set.is_empty() {
-                self.followers.remove(room);
-            }
-        }
+        self.unfollow(user, room);
         if let Some(reader) = self.people.get_mut(user) {
             reader.rooms.remove(room);
             let left = ServerMsg::Unread { rooms: Vec::new(), all: false, left: vec![room.clone()] };
@@ -194,12 +189,17 @@ impl Readers {
     fn forget(&mut self, user: &UserId) {
         if let Some(reader) = self.people.remove(user) {
             for room in reader.rooms.keys() {
-                if let Some(set) = self.followers.get_mut(room) {
-                    set.remove(user);
-                    if set.is_empty() {
-                        self.followers.remove(room);
-                    }
-                }
+                self.unfollow(user, room);
+            }
+        }
+    }
+
+    /// `user` no longer follows `room` here (a room's set goes with its last follower).
+    fn unfollow(&mut self, user: &UserId, room: &RoomId) {
+        if let Some(set) = self.followers.get_mut(room) {
+            set.remove(user);
+            if set.is_empty() {
+                self.followers.remove(room);
             }
         }
     }
