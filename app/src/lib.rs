@@ -65,9 +65,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let title = Place::of(&Location::initial()).title(reader.lang);
     let title = if count > 0 { format!("({count}) {title}") } else { title };
     let icon = if mentions > 0 { "/favicon-mention.svg" } else { "/favicon.svg" };
+    // A signed-in account's page: its socket is the account's, with no token to keep.
+    #[cfg(feature = "ssr")]
+    let member = use_context::<Member>().map(|m| m.0);
+    #[cfg(not(feature = "ssr"))]
+    let member: Option<String> = None;
     view! {
         <!DOCTYPE html>
-        <html lang=reader.lang.code() data-tz=reader.utc_offset_min data-rendered=reader.rendered_at>
+        <html lang=reader.lang.code() data-tz=reader.utc_offset_min data-rendered=reader.rendered_at data-member=member>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover, interactive-widget=resizes-content"/>
@@ -90,6 +95,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         </html>
     }
 }
+
+/// The handle of the account a page is rendered for (the server provides it).
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone)]
+pub struct Member(pub String);
 
 #[component]
 pub fn App(

@@ -59,7 +59,7 @@ pub fn mark_mentions(nodes: Vec<Node>, names: &[&str]) -> Vec<Node> {
 
 /// Appends `text` with the characters that mean something in HTML escaped (in text and
 /// in a quoted attribute alike).
-pub(crate) fn escape(html: &mut String, text: &str) {
+pub fn escape(html: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => html.push_str("&amp;"),

@@ -10,7 +10,7 @@ use futures::{
     future::{select, Either},
     SinkExt, StreamExt,
 };
-use gloo_net::websocket::{futures::WebSocket, Message};
+use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
 use palaver_protocol::ServerMsg;
@@ -24,9 +24,11 @@ async fn run(ChatLink { chat, mut intents }: ChatLink) {
     // After hydration (this task starts once it is done): the page was rendered not
     // knowing who we are, or for the person of its session cookie.
     let rendered_for = chat.my_user(false);
-    chat.me.set(match stored(NAME_KEY) {
-        Some(name) => Me::Named { user: rendered_for.filter(|u| u.name == name), name },
-        None => Me::Anonymous,
+    chat.me.set(match (member(), stored(NAME_KEY)) {
+        // Signed in to an account: who the server rendered the page for.
+        (true, _) => rendered_for.map_or(Me::Anonymous, |user| Me::Named { name: user.name.clone(), user: Some(user) }),
+        (false, Some(name)) => Me::Named { user: rendered_for.filter(|u| u.name == name), name },
+        (false, None) => Me::Anonymous,
     });
     // Back online, or the tab shown again: retry now rather than after the backoff.
     let (nudge, mut nudges) = unbounded::<()>();
@@ -106,6 +108,11 @@ async fn converse(
                 }
             },
             Either::Left((Some(Ok(Message::Bytes(_))), _)) => Vec::new(),
+            // This browser signed out (here or elsewhere): the page starts again as it is now.
+            Either::Left((Some(Err(WebSocketError::ConnectionClose(close))), _)) if close.code == SIGNED_OUT => {
+                let _ = window().location().reload();
+                return;
+            }
             Either::Left((Some(Err(_)) | None, _)) => return,
             Either::Right((Either::Left((Some(intent), _)), _)) => decide(chat, |page| session.intended(&intent, page)),
             // Gone offline (or the page is gone).
@@ -118,7 +125,7 @@ async fn converse(
 fn decide(chat: Chat, session_decides: impl FnOnce(&Page) -> Vec<Action>) -> Vec<Action> {
     let room = chat.room.get_untracked();
     let name = chat.my_name(false);
-    let token = || stored(TOKEN_KEY);
+    let token = || if member() { None } else { stored(TOKEN_KEY) };
     chat.timelines.with_untracked(|timelines| {
         session_decides(&Page { room: &room, timelines, name: name.as_deref(), token: &token, now_ms: now_ms() })
     })
@@ -129,6 +136,8 @@ fn decide(chat: Chat, session_decides: impl FnOnce(&Page) -> Vec<Action>) -> Vec
 fn perform(chat: Chat, action: Action) {
     match action {
         Action::Status(status) => chat.status.set(status),
+        // An account's page keeps nothing: its session cookie is who it is.
+        Action::Remember { .. } if member() => {}
         Action::Remember { token, name } => {
             signed_out_elsewhere();
             store(TOKEN_KEY, &token);
@@ -154,11 +163,22 @@ thread_local! {
 /// Signed out in another tab (the token this page kept is gone): this one starts again
 /// as a visitor, rather than sign in again with the token it still holds.
 fn signed_out_elsewhere() {
+    if member() {
+        return;
+    }
     let kept = stored(TOKEN_KEY).is_some();
     if KEPT_A_TOKEN.replace(kept) && !kept {
         let _ = window().location().reload();
     }
 }
+
+/// Whether the page is a signed-in account's (the server marks `<html data-member>`).
+fn member() -> bool {
+    document().document_element().is_some_and(|e| e.has_attribute("data-member"))
+}
+
+/// The close code of a connection whose session ended.
+const SIGNED_OUT: u16 = palaver_protocol::Close::SignedOut.code();
 
 /// How long from now until `at_ms` (ms since the epoch).
 fn until(at_ms: f64) -> Duration {

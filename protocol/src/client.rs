@@ -19,6 +19,9 @@ pub enum Hello {
     Token(String),
     /// Someone back, taking a new name.
     Rename { token: String, name: String },
+    /// The account of the session cookie the socket was opened with (a page of a
+    /// signed-in browser): `{"type":"hello"}`.
+    Session,
 }
 
 impl Hello {
@@ -45,7 +48,7 @@ impl TryFrom<HelloFields> for Hello {
     type Error = String;
     fn try_from(fields: HelloFields) -> Result<Hello, String> {
         let name = fields.name.as_deref().map(validate_name).transpose().map_err(|e| e.to_string())?;
-        Hello::from_parts(fields.token, name).ok_or_else(|| HELLO_NEEDS_SOMETHING.to_owned())
+        Ok(Hello::from_parts(fields.token, name).unwrap_or(Hello::Session))
     }
 }
 
@@ -55,17 +58,17 @@ impl From<Hello> for HelloFields {
             Hello::Name(name) => HelloFields { token: None, name: Some(name) },
             Hello::Token(token) => HelloFields { token: Some(token), name: None },
             Hello::Rename { token, name } => HelloFields { token: Some(token), name: Some(name) },
+            Hello::Session => HelloFields { token: None, name: None },
         }
     }
 }
-
-const HELLO_NEEDS_SOMETHING: &str = "hello needs a token or a name";
 
 /// What browsers send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
-    /// Who this is: a session token from an earlier `welcome`, a name, or both (a rename).
+    /// Who this is: a session token from an earlier `welcome` (or a personal access
+    /// token), a name, both (a rename), or neither (the socket's session cookie).
     Hello(Hello),
     /// Start receiving a room: its latest messages, or everything after `after`.
     Join {
@@ -262,12 +265,8 @@ fn explain(frame: &str, e: &serde_json::Error) -> FrameError {
         return FrameError::new(ErrorReason::BadRoom, detail.to_string());
     }
     if kind == Some("hello") {
-        let given = |field: &str| obj.get(field).is_some_and(|v| !v.is_null());
         if let Some(Err(detail)) = obj.get("name").and_then(Value::as_str).map(validate_name) {
             return FrameError::new(ErrorReason::BadName, detail.to_string());
-        }
-        if !given("name") && !given("token") {
-            return FrameError::new(ErrorReason::BadName, HELLO_NEEDS_SOMETHING);
         }
     }
     FrameError::new(ErrorReason::BadFrame, format!("invalid frame: {e}"))

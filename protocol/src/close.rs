@@ -16,11 +16,21 @@ pub enum Close {
     TooBig,
     /// The client fell too far behind the live feed; reconnect and resume.
     SlowConsumer,
+    /// The session the connection was signed in with has ended (signed out, from this
+    /// browser or another), or its access token was revoked: sign in again.
+    SignedOut,
 }
 
 impl Close {
-    pub const ALL: [Close; 6] =
-        [Close::GoingAway, Close::Unsupported, Close::InvalidUtf8, Close::Idle, Close::TooBig, Close::SlowConsumer];
+    pub const ALL: [Close; 7] = [
+        Close::GoingAway,
+        Close::Unsupported,
+        Close::InvalidUtf8,
+        Close::Idle,
+        Close::TooBig,
+        Close::SlowConsumer,
+        Close::SignedOut,
+    ];
 
     /// The close code and the reason text sent with it.
     pub const fn frame(self) -> (u16, &'static str) {
@@ -31,6 +41,7 @@ impl Close {
             Close::Idle => (1008, "no answer to pings"),
             Close::TooBig => (1009, "message too big"),
             Close::SlowConsumer => (4008, "too slow: reconnect to catch up"),
+            Close::SignedOut => (4003, "signed out: this session has ended"),
         }
     }
 

@@ -86,7 +86,7 @@ fn check(frame: &str) -> Result<(), TestCaseError> {
                 ClientMsg::Hello(Hello::Name(name) | Hello::Rename { name, .. }) => {
                     prop_assert_eq!(validate_name(name), Ok(name.clone()));
                 }
-                ClientMsg::Hello(Hello::Token(_)) => {}
+                ClientMsg::Hello(Hello::Token(_) | Hello::Session) => {}
                 ClientMsg::Join { room, .. }
                 | ClientMsg::Leave { room }
                 | ClientMsg::Typing { room }

@@ -114,7 +114,7 @@ impl std::fmt::Display for Invalid {
             Invalid::RoomChars => f.write_str("a room name uses only lowercase letters, digits, - and _"),
             Invalid::NameEmpty => f.write_str("a name cannot be empty"),
             Invalid::NameLength => write!(f, "a name has at most {MAX_NAME_CHARS} characters"),
-            Invalid::NameControl => f.write_str("a name cannot contain control characters"),
+            Invalid::NameControl => f.write_str("a name cannot contain control, invisible or direction characters"),
         }
     }
 }
@@ -128,11 +128,18 @@ pub fn validate_name(name: &str) -> Result<String, Invalid> {
         Err(Invalid::NameEmpty)
     } else if name.chars().count() > MAX_NAME_CHARS {
         Err(Invalid::NameLength)
-    } else if name.chars().any(char::is_control) {
+    } else if name.chars().any(hidden) {
         Err(Invalid::NameControl)
     } else {
         Ok(name.to_owned())
     }
+}
+
+/// Whether `c` is a control character, or one that is invisible or turns the direction
+/// of the text around it (bidi embeddings, overrides and isolates, zero-width spaces and
+/// joiners, the byte-order mark): a name with one could pass for another.
+fn hidden(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{180E}' | '\u{061C}')
 }
 
 /// Someone in the chat.

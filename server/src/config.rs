@@ -1,6 +1,7 @@
 //! Settings, read from the environment with defaults that run out of the box. Every
 //! setting is listed in README.md.
 
+use crate::accounts::{self, Guests, SignUp, DAY_MS};
 use crate::admission::IpLimits;
 use crate::error::StartError;
 use crate::limits::Rate;
@@ -40,6 +41,11 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The Redis server nodes tell each other through (`PALAVER_REDIS_URL` or `REDIS_URL`).
     pub redis_url: Option<String>,
+    /// Who may sign up and chat, how long sessions last, sign-in limits
+    /// (`PALAVER_SIGN_UP`, `PALAVER_GUESTS`, `PALAVER_SESSION_IDLE_DAYS`,
+    /// `PALAVER_SESSION_MAX_DAYS`, `PALAVER_HASHING_THREADS`, `PALAVER_SIGN_IN_ATTEMPTS`,
+    /// `PALAVER_SIGN_IN_WINDOW_SECS`).
+    pub accounts: accounts::Settings,
 }
 
 /// Name of the front-end bundle under `/pkg`, as the workspace's Leptos metadata sets it.
@@ -74,6 +80,7 @@ impl Config {
             ip_limits: settings.ip_limits()?,
             database_url: settings.database_url()?,
             redis_url: settings.redis_url()?,
+            accounts: settings.accounts()?,
         })
         .and_then(Config::check_nodes)
     }
@@ -214,6 +221,43 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
                 per_sec: self.number("PALAVER_PAGES_PER_IP_PER_SEC", defaults.pages_per_sec.per_sec)?,
                 burst: self.number("PALAVER_PAGES_PER_IP_BURST", defaults.pages_per_sec.burst)?,
             },
+        })
+    }
+
+    fn accounts(&self) -> Result<accounts::Settings, StartError> {
+        let d = accounts::Settings::default();
+        let choice = |name: &str, options: &[&str]| -> Result<Option<usize>, StartError> {
+            match (self.0)(name) {
+                None => Ok(None),
+                Some(v) => options.iter().position(|o| *o == v.trim()).map(Some).ok_or_else(|| {
+                    StartError::Config(format!("{name}={v:?}: it is one of {}", options.join(", ")))
+                }),
+            }
+        };
+        let sign_up = match choice("PALAVER_SIGN_UP", &["invite", "open"])? {
+            Some(1) => SignUp::Open,
+            Some(_) => SignUp::Invite,
+            None => d.sign_up,
+        };
+        let guests = match choice("PALAVER_GUESTS", &["auto", "on", "off"])? {
+            Some(1) => Guests::On,
+            Some(2) => Guests::Off,
+            Some(_) => Guests::Auto,
+            None => d.guests,
+        };
+        let days = |name, default: i64| -> Result<i64, StartError> { Ok(self.number(name, default / DAY_MS)? * DAY_MS) };
+        Ok(accounts::Settings {
+            sign_up,
+            guests,
+            expiry: crate::store::accounts::Expiry {
+                idle_ms: days("PALAVER_SESSION_IDLE_DAYS", d.expiry.idle_ms)?,
+                absolute_ms: days("PALAVER_SESSION_MAX_DAYS", d.expiry.absolute_ms)?,
+            },
+            hashing_threads: self.number("PALAVER_HASHING_THREADS", d.hashing_threads)?,
+            attempts: self.number("PALAVER_SIGN_IN_ATTEMPTS", d.attempts)?,
+            attempts_window: Duration::from_secs(
+                self.number("PALAVER_SIGN_IN_WINDOW_SECS", d.attempts_window.as_secs())?,
+            ),
         })
     }
 

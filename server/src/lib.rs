@@ -4,6 +4,8 @@
 //! [`run`] is the whole server on a listener until a shutdown token is cancelled; the
 //! binary (`main.rs`) adds only settings from the environment, logging and signals.
 
+pub mod accounts;
+pub mod admin;
 pub mod admission;
 pub mod assets;
 pub mod bus;
@@ -54,15 +56,7 @@ pub struct AppState {
 /// connections to finish.
 pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     config.log();
-    let store = open_store(&config).await?;
-    let kept = match &config.secret {
-        None => store.shared_secret(identity::random_bytes::<32>()?.to_vec()).await?,
-        Some(_) => None,
-    };
-    let identity = match kept {
-        Some(kept) => Identity::new(kept),
-        None => Identity::load(config.secret.clone(), &config.data_dir)?,
-    };
+    let (store, identity) = open(&config).await?;
     let hub = match &config.redis_url {
         Some(url) => {
             let node = bus::NodeId::fresh()?;
@@ -81,6 +75,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
             Hub::start(store).await?
         }
     };
+    let auth = Arc::new(accounts::Auth::new(hub.store_handle(), Some(hub.clone()), identity.clone(), config.accounts.clone()));
+    auth.announce_first_run(listener.local_addr()?).await;
     let door = listen::Door {
         connections: admission::HttpConnections::new(
             config.max_http_connections_per_ip,
@@ -92,6 +88,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
     let gate = Gate {
         cx: Context {
             hub: hub.clone(),
+            auth,
             identity,
             liveness: config.liveness,
             rate: config.rate,
@@ -118,6 +115,22 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
     hub.leave_cluster().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The configured store, and the secret every node signs with: `PALAVER_SECRET`, else
+/// the one kept in the shared database (the first node to start makes it), else the
+/// one in the data directory.
+pub async fn open(config: &Config) -> Result<(Arc<dyn Store>, Identity), StartError> {
+    let store = open_store(config).await?;
+    let kept = match &config.secret {
+        None => store.shared_secret(identity::random_bytes::<32>()?.to_vec()).await?,
+        Some(_) => None,
+    };
+    let identity = match kept {
+        Some(kept) => Identity::new(kept),
+        None => Identity::load(config.secret.clone(), &config.data_dir)?,
+    };
+    Ok((store, identity))
 }
 
 /// The configured store: PostgreSQL when a database URL is set, else SQLite.
@@ -147,7 +160,11 @@ pub fn router(state: AppState) -> Router {
         .route("/search", get(pages::page))
         .route("/rooms", get(pages::page))
         .route("/session", axum::routing::post(session::start))
-        .route("/session/end", axum::routing::post(session::end))
+        .route("/session/end", axum::routing::post(accounts::forms::sign_out))
+        .route("/sign-out", axum::routing::post(accounts::forms::sign_out))
+        .route("/sign-in", get(accounts::forms::sign_in_page).post(accounts::forms::sign_in))
+        .route("/sign-up", get(accounts::forms::sign_up_page).post(accounts::forms::sign_up))
+        .route("/setup", get(accounts::forms::setup_page).post(accounts::forms::setup))
         // Static files, and every other address: a page that says it is not there (404).
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(

@@ -6,6 +6,14 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "admin") {
+        return admin(&args[1..]);
+    }
+    if let Some(arg) = args.first() {
+        eprintln!("unknown argument {arg:?}: `server` serves Palaver; `server admin` manages accounts\n\n{}", server::admin::USAGE);
+        return ExitCode::from(2);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
@@ -31,6 +39,36 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!("{e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `server admin ...`: its output on standard output, its log and errors on standard error.
+fn admin(args: &[String]) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    let outcome = Config::from_env().map_err(|e| server::admin::Failure::Usage(e.to_string())).and_then(|config| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| server::admin::Failure::Broken(e.to_string()))?;
+        runtime.block_on(server::admin::run(args, &config))
+    });
+    match outcome {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            match &failure {
+                server::admin::Failure::Usage(why) => eprintln!("{why}\n\n{}", server::admin::USAGE),
+                server::admin::Failure::Refused(why) | server::admin::Failure::Broken(why) => eprintln!("{why}"),
+            }
+            failure.exit_code()
         }
     }
 }

@@ -68,7 +68,12 @@ pub async fn page(
     // The rooms as the socket will list them, and the person of the session cookie
     // (the page is then theirs: see the Cache-Control below).
     let mut start = PageStart { frames: vec![ServerMsg::Rooms { rooms: hub.rooms() }] };
-    if let Some(user) = crate::session::signed_in(&gate, request.headers()) {
+    let visitor = crate::session::visitor(&gate, request.headers()).await;
+    let member = match &visitor {
+        Some(crate::session::Visitor::Member { account, .. }) => Some(app::Member(account.handle.clone())),
+        _ => None,
+    };
+    if let Some(user) = visitor.map(|v| v.user().clone()) {
         let unread = hub.unread_of(&user.id).await.unwrap_or_else(|e| {
             tracing::warn!("rendering a page without its reader's unread counts: {e}");
             Vec::new()
@@ -94,6 +99,9 @@ pub async fn page(
             }
             if let Some(directory) = directory.clone() {
                 leptos::prelude::provide_context(directory);
+            }
+            if let Some(member) = member.clone() {
+                leptos::prelude::provide_context(member);
             }
         },
         move || shell(options.clone()),

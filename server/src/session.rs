@@ -2,8 +2,12 @@
 //! (and on each welcome after), so that the pages the server renders know the person:
 //! their name, unread counts and "New" line are in the HTML. `HttpOnly` (no script
 //! reads it), `SameSite=Lax`, and `Secure` when the page came over HTTPS. Signing out
-//! (`POST /session/end`) clears it. Chat sockets still say who they are with the token
+//! (`POST /sign-out`) clears it. Chat sockets still say who they are with the token
 //! in `hello`, as plain protocol clients do.
+//!
+//! The same cookie holds a signed-in account's session instead (set by the accounts'
+//! forms, `accounts/forms.rs`): a random secret whose hash the store keeps. The page's
+//! socket is opened with it (the upgrade reads it), and says `hello` with nothing else.
 
 use crate::chat::Gate;
 use crate::listen::read_body;
@@ -13,6 +17,7 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
+use crate::store::accounts::Account;
 use palaver_protocol::User;
 
 pub const SESSION_COOKIE: &str = "palaver_session";
@@ -24,14 +29,18 @@ const MAX_TOKEN_BYTES: usize = 2048;
 /// `POST /session`, the body a token this server signed: the browser keeps it as the
 /// session cookie. Where the request came from is checked before its body is read.
 pub async fn start(State(gate): State<Gate>, headers: HeaderMap, body: Body) -> Response {
-    if !from_our_page(&gate, &headers) {
-        return not_from_our_page();
+    if let Err(refused) = from_our_page(&gate, &headers) {
+        return refused;
     }
     let token = match read_body(body, MAX_TOKEN_BYTES).await {
         Ok(token) => token,
         Err(refused) => return refused.into_response(),
     };
     let token = std::str::from_utf8(&token).unwrap_or_default().trim();
+    if let Some(Visitor::Member { .. }) = visitor(&gate, &headers).await {
+        // A tab rendered before this browser signed in: the account stays signed in.
+        return (StatusCode::CONFLICT, "this browser is signed in to an account\n").into_response();
+    }
     if gate.cx.identity.verify(token).is_none() {
         return (StatusCode::BAD_REQUEST, "not a token this server signed: choose a name again\n").into_response();
     }
@@ -42,34 +51,67 @@ pub async fn start(State(gate): State<Gate>, headers: HeaderMap, body: Body) -> 
     (StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response()
 }
 
-/// `POST /session/end` (the page's "Sign out", a plain form): the cookie is cleared
-/// and the browser goes back to the lobby.
-pub async fn end(State(gate): State<Gate>, headers: HeaderMap) -> Response {
-    if !from_our_page(&gate, &headers) {
-        return not_from_our_page();
-    }
-    let cookie = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}", secure(&headers));
-    (StatusCode::SEE_OTHER, [(header::LOCATION, "/".to_owned()), (header::SET_COOKIE, cookie)]).into_response()
+/// Whoever a request's session cookie names: a member (an account's session), or a
+/// guest (a token this server signed).
+#[derive(Debug, Clone)]
+pub enum Visitor {
+    Member { session: i64, account: Account },
+    Guest(User),
 }
 
-/// The person a request's session cookie names, if this server signed it.
-pub fn signed_in(gate: &Gate, headers: &HeaderMap) -> Option<User> {
+impl Visitor {
+    pub fn user(&self) -> &User {
+        match self {
+            Visitor::Member { account, .. } => &account.user,
+            Visitor::Guest(user) => user,
+        }
+    }
+}
+
+/// The value of the request's session cookie, if it has one.
+fn cookie(headers: &HeaderMap) -> Option<&str> {
     let cookies = headers.get_all(header::COOKIE).into_iter().filter_map(|v| v.to_str().ok());
-    let token = cookies.flat_map(|c| c.split(';')).find_map(|c| {
+    cookies.flat_map(|c| c.split(';')).find_map(|c| {
         let (name, value) = c.split_once('=')?;
         (name.trim() == SESSION_COOKIE).then(|| value.trim())
-    })?;
-    gate.cx.identity.verify(token)
+    })
+}
+
+/// Who the request's session cookie names, if anyone: an account's session still
+/// valid, or a guest's token this server signed. (A guest's token has dots; a
+/// session's secret has none.)
+pub async fn visitor(gate: &Gate, headers: &HeaderMap) -> Option<Visitor> {
+    let value = cookie(headers)?;
+    if value.contains('.') {
+        return gate.cx.identity.verify(value).map(Visitor::Guest);
+    }
+    let found = gate.cx.auth.session(value).await?;
+    Some(Visitor::Member { session: found.id, account: found.account })
+}
+
+/// A redirect to `to` that sets the session cookie to `value`.
+pub fn go_with_cookie(to: &str, value: &str, headers: &HeaderMap) -> Response {
+    let cookie = format!(
+        "{SESSION_COOKIE}={value}; Path=/; Max-Age={SESSION_SECONDS}; HttpOnly; SameSite=Lax{}",
+        secure(headers)
+    );
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned()), (header::SET_COOKIE, cookie)]).into_response()
+}
+
+/// A redirect to `to` that clears the session cookie.
+pub fn go_without_cookie(to: &str, headers: &HeaderMap) -> Response {
+    let cookie = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}", secure(headers));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned()), (header::SET_COOKIE, cookie)]).into_response()
 }
 
 /// Sessions change only from Palaver's own pages: a browser says where the request
 /// came from (`Origin`), and it must be this site or an allowed origin.
-fn from_our_page(gate: &Gate, headers: &HeaderMap) -> bool {
-    headers.contains_key(header::ORIGIN) && gate.allowed_origins.check(headers).is_ok()
-}
-
-fn not_from_our_page() -> Response {
-    (StatusCode::FORBIDDEN, "sessions change only from Palaver's own pages\n").into_response()
+pub fn from_our_page(gate: &Gate, headers: &HeaderMap) -> Result<(), Response> {
+    if headers.contains_key(header::ORIGIN) && gate.allowed_origins.check(headers).is_ok() {
+        Ok(())
+    } else {
+        Err((StatusCode::FORBIDDEN, "sessions change only from Palaver's own pages\n").into_response())
+    }
 }
 
 /// `; Secure` when the page was loaded over HTTPS (its `Origin` says so).

@@ -29,7 +29,7 @@ pub fn NotifyControls(room: RoomId) -> impl IntoView {
          <option value=\"all\">{}</option><option value=\"mentions\" selected>{}</option>\
          <option value=\"muted\">{}</option></select></label>\
          <button class=\"enable-notifications\" data-testid=\"enable-notifications\" hidden>{}</button>{}\
-         <form method=\"post\" action=\"/session/end\">\
+         <form method=\"post\" action=\"/sign-out\">\
          <button class=\"link\" data-testid=\"sign-out\" data-act=\"sign-out\">{}</button></form>",
         fill(t.notify_label, &[("room", room.as_str())]),
         t.notify_all,

@@ -112,6 +112,7 @@ texts! {
     you_are: "You are {name}", "{name} 님으로 대화 중";
     change_name: "change name", "이름 바꾸기";
     sign_out: "sign out", "로그아웃";
+    account_links: "or <a href=\"/sign-in\">sign in</a> · <a href=\"/sign-up\">sign up</a>", "또는 <a href=\"/sign-in\">로그인</a> · <a href=\"/sign-up\">가입</a>";
     editing_hint: "Editing your message · Enter to save · Esc to cancel", "메시지 수정 중 · Enter 키로 저장 · Esc 키로 취소";
     replying_hint: "Replying to {quote} · Esc to cancel", "{quote}에 답장 · Esc 키로 취소";
     cancel: "Cancel", "취소";
@@ -130,7 +131,7 @@ texts! {
     room_chars: "a room name uses only lowercase letters, digits, - and _", "방 이름에는 영문 소문자, 숫자, -, _만 쓸 수 있습니다";
     name_empty: "a name cannot be empty", "이름을 입력하세요";
     name_length: "a name has at most {max} characters", "이름은 {max}자까지입니다";
-    name_control: "a name cannot contain control characters", "이름에 제어 문자를 쓸 수 없습니다";
+    name_control: "a name cannot contain control, invisible or direction characters", "이름에 제어 문자, 보이지 않는 문자, 방향 문자를 쓸 수 없습니다";
     // Why the server refused something.
     error_bad_frame: "the server could not read it", "서버가 읽을 수 없는 요청입니다";
     error_unknown_type: "the server does not know this request", "서버가 모르는 요청입니다";

@@ -65,6 +65,7 @@ pub fn encode_client(msg: &ClientMsg) -> String {
                 Hello::Name(name) => (None, Some(name)),
                 Hello::Token(token) => (Some(token), None),
                 Hello::Rename { token, name } => (Some(token), Some(name)),
+                Hello::Session => (None, None),
             };
             if let Some(token) = token {
                 field(&mut out, "token", token);

@@ -221,19 +221,7 @@ impl<T: Transport> Connection<T> {
     }
 
     async fn hello(&mut self, hello: Hello) -> Result<Vec<ServerMsg>, FrameError> {
-        let identity = &self.cx.identity;
-        let verify = |token: &str| {
-            identity.verify(token).ok_or_else(|| {
-                FrameError::new(ErrorReason::BadToken, "this session token is not valid here; say hello with a name")
-            })
-        };
-        let user = match hello {
-            Hello::Token(token) => verify(&token)?,
-            Hello::Rename { token, name } => User { name, ..verify(&token)? },
-            Hello::Name(name) => {
-                identity.new_user(name).map_err(|e| FrameError::new(ErrorReason::Unavailable, e.to_string()))?
-            }
-        };
+        let user = self.identify(hello).await?;
         if let Some(current) = self.user.clone() {
             if current.id != user.id {
                 return Err(FrameError::new(ErrorReason::BadToken, "this connection is already someone else's"));
@@ -253,7 +241,8 @@ impl<T: Transport> Connection<T> {
         }
         self.cx.hub.remember(&user);
         self.user = Some(user.clone());
-        let token = self.cx.identity.token(&user);
+        // An account's connection has no token to keep: its cookie or access token is it.
+        let token = if self.member.is_some() { String::new() } else { self.cx.identity.token(&user) };
         let rooms = ServerMsg::Rooms { rooms: self.cx.hub.rooms() };
         Ok(vec![ServerMsg::Welcome { user, token }, rooms])
     }

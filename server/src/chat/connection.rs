@@ -6,7 +6,7 @@
 //! transport's business; everything else is the same for every kind of client.
 
 use super::context::Context;
-use super::state::{Connection, Follow};
+use super::state::{Connection, Follow, Member};
 use super::transport::Transport;
 use crate::hub::Frame;
 use crate::socket::{finish, read_failure, Attention, Ending, Frames, Heartbeat, Wire};
@@ -31,13 +31,14 @@ pub fn serve<T: Transport>(
     wire: Arc<Wire>,
     cx: Context,
     transport: T,
+    member: Option<Member>,
 ) -> impl Future<Output = ()> + Send {
     static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
     let span = tracing::debug_span!("conn", id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed));
-    run(frames, wire, cx, transport).instrument(span)
+    run(frames, wire, cx, transport, member).instrument(span)
 }
 
-async fn run<T: Transport>(mut frames: Frames, wire: Arc<Wire>, cx: Context, transport: T) {
+async fn run<T: Transport>(mut frames: Frames, wire: Arc<Wire>, cx: Context, transport: T, member: Option<Member>) {
     tracing::debug!("connected");
     let shutdown = cx.shutdown.clone();
     let stopping = shutdown.cancelled();
@@ -47,6 +48,10 @@ async fn run<T: Transport>(mut frames: Frames, wire: Arc<Wire>, cx: Context, tra
     let mut directory = T::ROOM_LIST.then(|| WatchStream::from_changes(cx.hub.directory()));
     let mut heartbeat = Heartbeat::new(cx.liveness);
     let mut conn = Connection::new(cx, transport, wire.clone());
+    if let Some(member) = member {
+        conn.cx.hub.signed_in(member.credential, &wire);
+        conn.member = Some(Box::new(member));
+    }
     Box::pin(conn.open()).await;
 
     let ending = loop {

@@ -1,6 +1,7 @@
 //! What every connection is given by the server: the hub, who signs tokens, the limits
 //! it runs under and the shutdown signal.
 
+use crate::accounts::Auth;
 use crate::hub::Hub;
 use crate::identity::Identity;
 use crate::limits::Rate;
@@ -13,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone)]
 pub struct Context {
     pub hub: Arc<Hub>,
+    /// Accounts, their sessions and tokens.
+    pub auth: Arc<Auth>,
     pub identity: Identity,
     pub liveness: Liveness,
     pub rate: Rate,

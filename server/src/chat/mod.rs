@@ -10,6 +10,7 @@
 mod commands;
 mod connection;
 mod context;
+mod identify;
 mod rooms;
 mod state;
 #[cfg(test)]
@@ -17,6 +18,7 @@ mod tests;
 mod transport;
 
 pub use connection::serve;
+pub use state::Member;
 pub use context::Context;
 pub use rooms::MAX_ROOMS_PER_CONNECTION;
 pub use transport::{plain_line, Plain, Protocol, Transport};
@@ -54,7 +56,14 @@ impl Gate {
 
     /// Upgrades to a connection that speaks `transport`, run as a task of its own once
     /// the `101` response has gone out.
-    fn accept<T: Transport>(&self, upgrade: Upgrade, response: Response, pass: Pass, transport: T) -> Response {
+    fn accept<T: Transport>(
+        &self,
+        upgrade: Upgrade,
+        response: Response,
+        pass: Pass,
+        transport: T,
+        member: Option<Member>,
+    ) -> Response {
         let cx = self.cx.clone();
         let connections = self.connections.clone();
         self.connections.spawn(async move {
@@ -70,7 +79,7 @@ impl Gate {
             // the state it kept for the handshake. `map`, not an `async` block: a block
             // would keep a second copy of the connection's future next to the one it
             // awaits.
-            connections.spawn(serve(frames, wire, cx, transport).map(move |()| drop(pass)));
+            connections.spawn(serve(frames, wire, cx, transport, member).map(move |()| drop(pass)));
         });
         response
     }
@@ -101,8 +110,15 @@ pub async fn upgrade(
         Ok(pass) => pass,
         Err(denied) => return denied.into_response(),
     };
+    // A signed-in browser's page: the socket is its account's.
+    let member = match crate::session::visitor(&gate, req.headers()).await {
+        Some(crate::session::Visitor::Member { session, account }) => {
+            Some(Member { credential: crate::hub::Credential::Session(session), user: account.user })
+        }
+        _ => None,
+    };
     match Upgrade::answer(&mut req) {
-        Ok((upgrade, response)) => gate.accept(upgrade, response, pass, Protocol),
+        Ok((upgrade, response)) => gate.accept(upgrade, response, pass, Protocol, member),
         Err(refused) => refused.into_response(),
     }
 }
@@ -128,7 +144,7 @@ pub async fn plain_upgrade(State(gate): State<Gate>, mut req: Request, next: Nex
     };
     match Upgrade::answer(&mut req) {
         Ok((upgrade, response)) => match Plain::guest() {
-            Ok(plain) => gate.accept(upgrade, response, pass, plain),
+            Ok(plain) => gate.accept(upgrade, response, pass, plain, None),
             Err(e) => {
                 tracing::error!("cannot name a guest: {e}");
                 (StatusCode::SERVICE_UNAVAILABLE, "the server cannot take a guest right now; try again\n")

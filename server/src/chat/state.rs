@@ -6,7 +6,7 @@
 use super::context::Context;
 use super::rooms::{Feed, Joined, Joins};
 use super::transport::Transport;
-use crate::hub::{Following, Frame};
+use crate::hub::{Credential, Following, Frame};
 use crate::limits::{Bucket, MOVES_RATE, PAGES_RATE, SEARCH_RATE, TYPING_RATE};
 use crate::socket::Wire;
 use palaver_protocol::{RoomId, ServerMsg, User};
@@ -28,9 +28,19 @@ pub(super) struct Connection<T> {
     /// History pages it may load, rooms it is in loaded again included.
     pub(super) pages: Bucket,
     pub(super) user: Option<User>,
+    /// The account the connection was signed in with (its session cookie, or a personal
+    /// access token said in `hello`): whoever it says hello as, it is this person.
+    pub(super) member: Option<Box<Member>>,
     pub(super) rooms: Joins,
     /// The person's unread counts, once asked for (boxed: most connections never ask).
     pub(super) following: Option<Box<Follow>>,
+}
+
+/// A signed-in account, and what it was signed in with.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub credential: Credential,
+    pub user: User,
 }
 
 /// A connection's feed of its person's unread counts.
@@ -53,6 +63,7 @@ impl<T: Transport> Connection<T> {
             searches: Bucket::new(SEARCH_RATE),
             pages: Bucket::new(PAGES_RATE),
             user: None,
+            member: None,
             rooms: Joins::default(),
             following: None,
         }

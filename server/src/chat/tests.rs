@@ -69,9 +69,11 @@ impl Peer {
 }
 
 fn context(hub: &Arc<Hub>) -> Context {
+    let identity = Identity::new(b"a test secret that is long enough".to_vec());
     Context {
         hub: hub.clone(),
-        identity: Identity::new(b"a test secret that is long enough".to_vec()),
+        auth: Arc::new(crate::accounts::Auth::new(hub.store_handle(), Some(hub.clone()), identity.clone(), Default::default())),
+        identity,
         liveness: Liveness::default(),
         rate: Rate::default(),
         shutdown: CancellationToken::new(),
@@ -84,7 +86,7 @@ async fn connect_with<T: Transport>(cx: Context, transport: T) -> (Peer, tokio::
     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     let (server, _) = listener.accept().await.unwrap();
     let (frames, wire) = crate::socket::open(server, Default::default()).await;
-    let task = tokio::spawn(serve(frames, wire, cx, transport));
+    let task = tokio::spawn(serve(frames, wire, cx, transport, None));
     let (mut sink, from_server) = WebSocketStream::from_raw_socket(client, Role::Client, None).await.split();
     let (to_server, mut outgoing) = mpsc::unbounded();
     // Sends until the peer is dropped, then closes the socket.
@@ -504,7 +506,7 @@ fn a_connection_task_stays_small() {
         std::mem::size_of::<R>()
     }
     let task = size_of_return(|(frames, wire, cx): (Frames, Arc<Wire>, Context)| {
-        serve(frames, wire, cx, Protocol).map(|()| ())
+        serve(frames, wire, cx, Protocol, None).map(|()| ())
     });
     let reading = std::mem::size_of::<Frames>();
     eprintln!("a chat connection's future: {task} bytes, of which reading {reading}");

@@ -98,6 +98,10 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
                 shared.readers().leave(&user, &room);
                 false
             }
+            Event::SignedOut { ended } => {
+                shared.sign_out(&ended);
+                false
+            }
         };
         if changed {
             shared.directory_dirty.notify_one();

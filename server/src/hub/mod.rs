@@ -21,12 +21,14 @@ mod order;
 mod people;
 mod presence;
 mod reading;
+mod signed;
 mod writer;
 
 use crate::bus::{Bus, Event, Inbound};
 use crate::socket::Wire;
 use crate::store::{Post, Store, StoreError};
 use bytes::Bytes;
+pub use signed::Credential;
 pub use directory::MAX_LISTED_ROOMS;
 use fanout::Fanout;
 pub use fanout::{Frame, Listener};
@@ -88,6 +90,8 @@ struct Shared {
     /// Held while read positions are written: one write at a time, and the last one
     /// at shutdown waits for any under way.
     save_lock: tokio::sync::Mutex<()>,
+    /// This node's connections by the session or token they were opened with.
+    signed: Mutex<signed::Signed>,
 }
 
 impl Shared {
@@ -248,6 +252,7 @@ impl Hub {
             people: Mutex::default(),
             saving: Notify::new(),
             save_lock: tokio::sync::Mutex::new(()),
+            signed: Mutex::default(),
         });
         let (writes, queue) = mpsc::channel(WRITE_QUEUE);
         tokio::spawn(write_loop(store.clone(), shared.clone(), queue));
@@ -262,6 +267,11 @@ impl Hub {
 
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// The store, to keep beside the hub.
+    pub fn store_handle(&self) -> Arc<dyn Store> {
+        self.store.clone()
     }
 
     /// Stores a message and broadcasts it to its room; resolves after the commit.

@@ -186,6 +186,16 @@ impl Wire {
         self.send(std::iter::once(frame));
     }
 
+    /// Ends the connection from outside its task (its session ended): what is queued is
+    /// dropped and `close` is its last frame.
+    pub fn end(&self, close: palaver_protocol::Close) {
+        let mut inner = self.lock();
+        if inner.trouble.is_none() && !inner.closed {
+            inner.trouble = Some(Ending::Close(close));
+            inner.wake();
+        }
+    }
+
     /// Asks the connection's task to catch a room up.
     pub fn fall_behind(&self) {
         let mut inner = self.lock();

@@ -2,6 +2,9 @@
 //! calls [`Store::append`] from a single writer per node, so backends number messages in
 //! order: SQLite for one machine, PostgreSQL for several nodes sharing one database.
 
+pub mod accounts;
+#[cfg(test)]
+mod accounts_tests;
 mod history;
 pub mod postgres;
 pub mod sqlite;
@@ -335,7 +338,7 @@ pub fn unavailable(e: StoreError) -> FrameError {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: accounts::Accounts + Send + Sync + 'static {
     /// Stores a batch in one durable commit, numbering each new message after the
     /// newest of its room. Returns once the commit is on disk, one result per message.
     async fn append(&self, batch: Vec<Post>) -> Result<Vec<Appended>, StoreError>;

@@ -26,7 +26,7 @@ fn seqs(messages: &[ChatMessage]) -> Vec<Seq> {
 
 /// Opens the store under test again: a new SQLite handle on the same file, or a new
 /// connection pool on the same database (as a second node would).
-type Reopen = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Arc<dyn Store>> + Send>> + Send + Sync>;
+pub(super) type Reopen = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Arc<dyn Store>> + Send>> + Send + Sync>;
 
 type Check = fn(Reopen) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -55,6 +55,9 @@ const SUITE: &[(&str, Check)] = &[
     ("pages count the lines people read, not events", |s| Box::pin(pages_count_the_lines_people_read_not_events(s))),
     ("the directory lists rooms by name with their members and newest message", |s| {
         Box::pin(the_directory_lists_rooms_by_name_with_their_members_and_newest_message(s))
+    }),
+    ("accounts: handles, one owner, invites, sessions and tokens", |s| {
+        Box::pin(super::accounts_tests::accounts_sessions_tokens_and_invites(s))
     }),
 ];
 

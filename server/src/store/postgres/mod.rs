@@ -6,6 +6,7 @@
 //! `search.rs`, people's positions, settings and names in `people.rs`, the schema in
 //! `schema.rs`.
 
+mod accounts;
 mod messages;
 mod people;
 mod reading;

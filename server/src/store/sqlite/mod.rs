@@ -3,6 +3,7 @@
 //! `messages.rs`, reads of history in `reading.rs`, the search index in `search.rs`,
 //! people's positions, settings and names in `people.rs`, the schema in `schema.rs`.
 
+mod accounts;
 mod messages;
 mod people;
 mod reading;
