@@ -165,6 +165,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", get(accounts::forms::sign_in_page).post(accounts::forms::sign_in))
         .route("/sign-up", get(accounts::forms::sign_up_page).post(accounts::forms::sign_up))
         .route("/setup", get(accounts::forms::setup_page).post(accounts::forms::setup))
+        .route("/settings", get(accounts::settings::show))
+        .route("/settings/{*what}", axum::routing::post(accounts::settings::change))
         // Static files, and every other address: a page that says it is not there (404).
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(

@@ -29,6 +29,7 @@ pub fn NotifyControls(room: RoomId) -> impl IntoView {
          <option value=\"all\">{}</option><option value=\"mentions\" selected>{}</option>\
          <option value=\"muted\">{}</option></select></label>\
          <button class=\"enable-notifications\" data-testid=\"enable-notifications\" hidden>{}</button>{}\
+         <a class=\"member-only\" href=\"/settings\">{}</a><a class=\"guest-only\" href=\"/sign-up\">{}</a>\
          <form method=\"post\" action=\"/sign-out\">\
          <button class=\"link\" data-testid=\"sign-out\" data-act=\"sign-out\">{}</button></form>",
         fill(t.notify_label, &[("room", room.as_str())]),
@@ -37,6 +38,8 @@ pub fn NotifyControls(room: RoomId) -> impl IntoView {
         t.notify_muted,
         t.enable_notifications,
         leave,
+        t.settings,
+        t.keep_name,
         t.sign_out
     );
     let (room_left, location) = (room.clone(), expect_context::<crate::location::Location>());

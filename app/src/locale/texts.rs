@@ -112,6 +112,8 @@ texts! {
     you_are: "You are {name}", "{name} 님으로 대화 중";
     change_name: "change name", "이름 바꾸기";
     sign_out: "sign out", "로그아웃";
+    settings: "settings", "설정";
+    keep_name: "sign up to keep this name", "가입해서 이 이름 지키기";
     account_links: "or <a href=\"/sign-in\">sign in</a> · <a href=\"/sign-up\">sign up</a>", "또는 <a href=\"/sign-in\">로그인</a> · <a href=\"/sign-up\">가입</a>";
     editing_hint: "Editing your message · Enter to save · Esc to cancel", "메시지 수정 중 · Enter 키로 저장 · Esc 키로 취소";
     replying_hint: "Replying to {quote} · Esc to cancel", "{quote}에 답장 · Esc 키로 취소";

@@ -8,13 +8,15 @@
 //! Modules, each using only those before it: `names.rs` (handles, their look-alike
 //! key, display names), `password.rs` (what is accepted, the hashing pool),
 //! `attempts.rs` (sign-in limits), this file (the rules, over the store), `pages.rs`
-//! (the forms, as HTML in both languages) and `forms.rs` (their HTTP handlers).
+//! (the forms, as HTML in both languages), `forms.rs` (their HTTP handlers) and
+//! `settings.rs` (a person's sessions, password, tokens and invite links).
 
 pub mod attempts;
 pub mod forms;
 pub mod names;
 mod pages;
 pub mod password;
+pub mod settings;
 
 pub use pages::refusal as refusal_text;
 

@@ -142,6 +142,10 @@ pub async fn plain_upgrade(State(gate): State<Gate>, mut req: Request, next: Nex
         Ok(pass) => pass,
         Err(denied) => return denied.into_response(),
     };
+    // Plain clients are guests: where there are none, they are turned away.
+    if !gate.cx.auth.guests_allowed().await {
+        return (StatusCode::FORBIDDEN, "this workspace has no guests: plain clients need an account\n").into_response();
+    }
     match Upgrade::answer(&mut req) {
         Ok((upgrade, response)) => match Plain::guest() {
             Ok(plain) => gate.accept(upgrade, response, pass, plain, None),

@@ -3,6 +3,8 @@
 //! speaks the chat protocol.
 #![allow(dead_code)]
 
+pub mod accounts;
+
 use futures::{SinkExt, StreamExt};
 use palaver_protocol::{ChatMessage, ClientMsg, ClientMsgId, Hello, RoomId, Seq, ServerMsg, User};
 use server::config::Config;

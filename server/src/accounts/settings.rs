@@ -1,0 +1,373 @@
+//! `/settings`: a signed-in person's account. Their sessions (each one's browser,
+//! address and when it was last seen; "sign out" for any, "sign out everywhere else"),
+//! a new password (which ends every other session), personal access tokens for
+//! programs (made, shown once, revoked), and for the owner and admins the invite
+//! links (made with a number of uses and an expiry, listed with who joined by each,
+//! revoked). Plain forms; each answers with the page again and what it did.
+
+use super::forms::{html, lang};
+use super::pages::{error_box, field, page, refusal};
+use super::Refusal;
+use crate::chat::Gate;
+use crate::session::{self, Visitor};
+use crate::store::accounts::{Account, Role, Which};
+use app::locale::{iso_time, Lang};
+use app::markdown::escape;
+use axum::{
+    extract::{ConnectInfo, Form, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use std::{net::SocketAddr, time::Duration};
+
+struct Words {
+    title: &'static str,
+    signed_in_as: &'static str,
+    sessions: &'static str,
+    this_browser: &'static str,
+    last_seen: &'static str,
+    signed_in: &'static str,
+    sign_out: &'static str,
+    sign_out_others: &'static str,
+    change_password: &'static str,
+    current_password: &'static str,
+    new_password: &'static str,
+    password_changed: &'static str,
+    tokens: &'static str,
+    tokens_intro: &'static str,
+    label: &'static str,
+    make_token: &'static str,
+    token_made: &'static str,
+    revoke: &'static str,
+    invites: &'static str,
+    uses: &'static str,
+    days: &'static str,
+    make_invite: &'static str,
+    invite_made: &'static str,
+    uses_left: &'static str,
+    expires: &'static str,
+    joined: &'static str,
+    revoked: &'static str,
+    ended: &'static str,
+    back: &'static str,
+}
+
+static WORDS: [Words; 2] = [
+    Words {
+        title: "Settings",
+        signed_in_as: "Signed in as {name} (@{handle}), {role}.",
+        sessions: "Where you are signed in",
+        this_browser: "this browser",
+        last_seen: "last seen",
+        signed_in: "signed in",
+        sign_out: "Sign out",
+        sign_out_others: "Sign out everywhere else",
+        change_password: "Change password",
+        current_password: "Current password",
+        new_password: "New password",
+        password_changed: "Password changed. Every other session has ended.",
+        tokens: "Personal access tokens",
+        tokens_intro: "For programs and bots: a token says hello as you (\"token\" in hello). Anyone who has it can chat as you until it is revoked.",
+        label: "What it is for",
+        make_token: "Make a token",
+        token_made: "Your new token, shown only this once:",
+        revoke: "Revoke",
+        invites: "Invite links",
+        uses: "Uses",
+        days: "Valid for (days)",
+        make_invite: "Make an invite link",
+        invite_made: "The new invite link, shown only this once:",
+        uses_left: "{count} uses left",
+        expires: "expires",
+        joined: "joined with it",
+        revoked: "revoked",
+        ended: "Signed out there.",
+        back: "Back to the chat",
+    },
+    Words {
+        title: "설정",
+        signed_in_as: "{name}(@{handle}) 계정으로 로그인됨, 역할: {role}.",
+        sessions: "로그인된 곳",
+        this_browser: "이 브라우저",
+        last_seen: "마지막 접속",
+        signed_in: "로그인",
+        sign_out: "로그아웃",
+        sign_out_others: "다른 곳에서 모두 로그아웃",
+        change_password: "비밀번호 바꾸기",
+        current_password: "지금 비밀번호",
+        new_password: "새 비밀번호",
+        password_changed: "비밀번호를 바꿨습니다. 다른 세션은 모두 끝났습니다.",
+        tokens: "개인 액세스 토큰",
+        tokens_intro: "프로그램과 봇용입니다. 토큰으로 hello를 하면 내 계정이 됩니다. 토큰을 가진 사람은 취소될 때까지 나로서 채팅할 수 있습니다.",
+        label: "용도",
+        make_token: "토큰 만들기",
+        token_made: "새 토큰입니다. 지금 한 번만 보입니다:",
+        revoke: "취소",
+        invites: "초대 링크",
+        uses: "사용 횟수",
+        days: "유효 기간(일)",
+        make_invite: "초대 링크 만들기",
+        invite_made: "새 초대 링크입니다. 지금 한 번만 보입니다:",
+        uses_left: "{count}번 남음",
+        expires: "만료",
+        joined: "이 링크로 가입",
+        revoked: "취소됨",
+        ended: "그곳에서 로그아웃했습니다.",
+        back: "채팅으로 돌아가기",
+    },
+];
+
+fn words(lang: Lang) -> &'static Words {
+    match lang {
+        Lang::En => &WORDS[0],
+        Lang::Ko => &WORDS[1],
+    }
+}
+
+/// What the page says after a form: done, a secret to copy once, or why not.
+#[derive(Default)]
+struct Said {
+    done: Option<String>,
+    secret: Option<(&'static str, String)>,
+    error: Option<String>,
+}
+
+fn text(html: &mut String, tag: &str, text: &str) {
+    html.push_str(&format!("<{tag}>"));
+    escape(html, text);
+    html.push_str(&format!("</{tag}>"));
+}
+
+fn when(html: &mut String, ms: i64) {
+    let iso = iso_time(ms);
+    html.push_str(&format!("<time datetime=\"{iso}\">{} UTC</time>", iso[..16].replace('T', " ")));
+}
+
+/// A form of one button, posting `fields` to `action`.
+fn button(html: &mut String, action: &str, fields: &[(&str, String)], label: &str) {
+    html.push_str(&format!("<form method=\"post\" action=\"{action}\" class=\"inline\">"));
+    for (name, value) in fields {
+        html.push_str(&format!("<input type=\"hidden\" name=\"{name}\" value=\"{value}\">"));
+    }
+    html.push_str("<button type=\"submit\">");
+    escape(html, label);
+    html.push_str("</button></form>");
+}
+
+async fn render(gate: &Gate, lang: Lang, session: i64, account: &Account, said: Said) -> Response {
+    let (w, store, auth) = (words(lang), gate.cx.auth.store(), &gate.cx.auth);
+    let now = super::now_ms();
+    let sessions = store.sessions(&account.user.id, now, auth.settings.expiry).await;
+    let tokens = store.tokens(&account.user.id).await;
+    let invites = match account.role >= Role::Admin {
+        true => Some(store.invites().await),
+        false => None,
+    };
+    let (Ok(sessions), Ok(tokens)) = (sessions, tokens) else {
+        return html(StatusCode::SERVICE_UNAVAILABLE, page(lang, w.title, &refusal(lang, &Refusal::Unavailable)));
+    };
+    let mut h = String::new();
+    text(&mut h, "h1", w.title);
+    let role = account.role.as_str();
+    let who = w.signed_in_as.replace("{role}", role).replace("{handle}", &account.handle);
+    text(&mut h, "p", &who.replace("{name}", &account.user.name));
+    error_box(&mut h, said.error.as_deref());
+    if let Some(done) = &said.done {
+        h.push_str("<p class=\"form-done\" role=\"status\">");
+        escape(&mut h, done);
+        h.push_str("</p>");
+    }
+    if let Some((intro, secret)) = &said.secret {
+        h.push_str("<p class=\"form-done\" role=\"status\">");
+        escape(&mut h, intro);
+        h.push_str(" <code data-testid=\"new-secret\">");
+        escape(&mut h, secret);
+        h.push_str("</code></p>");
+    }
+    text(&mut h, "h2", w.sessions);
+    h.push_str("<ul class=\"sessions\" data-testid=\"sessions\">");
+    for s in &sessions {
+        h.push_str("<li>");
+        escape(&mut h, &s.user_agent);
+        h.push_str(" · ");
+        escape(&mut h, &s.address);
+        h.push_str(&format!(" · {} ", w.signed_in));
+        when(&mut h, s.created_at);
+        h.push_str(&format!(" · {} ", w.last_seen));
+        when(&mut h, s.last_seen);
+        if s.id == session {
+            h.push_str(&format!(" · <strong>{}</strong>", w.this_browser));
+        } else {
+            button(&mut h, "/settings/sessions/end", &[("id", s.id.to_string())], w.sign_out);
+        }
+        h.push_str("</li>");
+    }
+    h.push_str("</ul>");
+    button(&mut h, "/settings/sessions/end-others", &[], w.sign_out_others);
+    text(&mut h, "h2", w.change_password);
+    h.push_str("<form method=\"post\" action=\"/settings/password\" class=\"account-form\">");
+    h.push_str(&format!(
+        "<input type=\"text\" name=\"username\" value=\"{}\" autocomplete=\"username\" hidden>",
+        account.handle
+    ));
+    field(&mut h, "current", w.current_password, "password", "", "autocomplete=\"current-password\"", None);
+    field(&mut h, "password", w.new_password, "password", "", "autocomplete=\"new-password\" minlength=\"10\"", None);
+    h.push_str("<button type=\"submit\">");
+    escape(&mut h, w.change_password);
+    h.push_str("</button></form>");
+    text(&mut h, "h2", w.tokens);
+    text(&mut h, "p", w.tokens_intro);
+    h.push_str("<ul data-testid=\"tokens\">");
+    for (id, label, made) in &tokens {
+        h.push_str("<li>");
+        escape(&mut h, label);
+        h.push_str(" · ");
+        when(&mut h, *made);
+        button(&mut h, "/settings/tokens/revoke", &[("id", id.to_string())], w.revoke);
+        h.push_str("</li>");
+    }
+    h.push_str("</ul><form method=\"post\" action=\"/settings/tokens\" class=\"account-form\">");
+    field(&mut h, "label", w.label, "text", "", "maxlength=\"64\"", None);
+    h.push_str("<button type=\"submit\">");
+    escape(&mut h, w.make_token);
+    h.push_str("</button></form>");
+    if let Some(invites) = invites {
+        text(&mut h, "h2", w.invites);
+        h.push_str("<ul data-testid=\"invites\">");
+        for i in invites.unwrap_or_default() {
+            h.push_str("<li>");
+            escape(&mut h, &w.uses_left.replace("{count}", &i.uses_left.to_string()));
+            h.push_str(&format!(" · {} ", w.expires));
+            when(&mut h, i.expires_at);
+            if !i.joined.is_empty() {
+                h.push_str(&format!(" · {}: ", w.joined));
+                escape(&mut h, &i.joined.iter().map(|j| format!("@{j}")).collect::<Vec<_>>().join(", "));
+            }
+            match i.revoked {
+                true => h.push_str(&format!(" · {}", w.revoked)),
+                false => button(&mut h, "/settings/invites/revoke", &[("id", i.id.to_string())], w.revoke),
+            }
+            h.push_str("</li>");
+        }
+        h.push_str("</ul><form method=\"post\" action=\"/settings/invites\" class=\"account-form\">");
+        field(&mut h, "uses", w.uses, "number", "1", "min=\"1\" max=\"1000\"", None);
+        field(&mut h, "days", w.days, "number", "7", "min=\"1\" max=\"365\"", None);
+        h.push_str("<button type=\"submit\">");
+        escape(&mut h, w.make_invite);
+        h.push_str("</button></form>");
+    }
+    h.push_str("<p class=\"account-links\"><a href=\"/\">");
+    escape(&mut h, w.back);
+    h.push_str("</a></p>");
+    let status = if said.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    html(status, page(lang, w.title, &h))
+}
+
+/// The signed-in member of a request, or the way to sign in.
+async fn member(gate: &Gate, headers: &HeaderMap) -> Result<(i64, Account), Response> {
+    match session::visitor(gate, headers).await {
+        Some(Visitor::Member { session, account }) => Ok((session, account)),
+        _ => Err(Redirect::to("/sign-in").into_response()),
+    }
+}
+
+/// `GET /settings`.
+pub async fn show(State(gate): State<Gate>, headers: HeaderMap) -> Response {
+    match member(&gate, &headers).await {
+        Ok((session, account)) => render(&gate, lang(&headers), session, &account, Said::default()).await,
+        Err(away) => away,
+    }
+}
+
+/// The fields any settings form may post.
+#[derive(Deserialize, Default)]
+pub struct Posted {
+    #[serde(default)]
+    id: Option<i64>,
+    #[serde(default)]
+    current: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    uses: Option<i64>,
+    #[serde(default)]
+    days: Option<u64>,
+}
+
+/// `POST /settings/{what}`: one change, then the page again.
+pub async fn change(
+    State(gate): State<Gate>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    axum::extract::Path(what): axum::extract::Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    if let Err(refused) = session::from_our_page(&gate, &headers) {
+        return refused;
+    }
+    let (session, account) = match member(&gate, &headers).await {
+        Ok(found) => found,
+        Err(away) => return away,
+    };
+    let (lang, auth, user) = (lang(&headers), &gate.cx.auth, &account.user.id);
+    let w = words(lang);
+    let failed = |r: Refusal| Said { error: Some(refusal(lang, &r)), ..Said::default() };
+    let done = |text: &str| Said { done: Some(text.to_owned()), ..Said::default() };
+    let said = match (what.as_str(), form) {
+        ("sessions/end", Posted { id: Some(id), .. }) if id != session => {
+            match auth.end_sessions(user, Which::One(id)).await {
+                Ok(_) => done(w.ended),
+                Err(e) => failed(Refusal::from(e)),
+            }
+        }
+        ("sessions/end-others", _) => match auth.end_sessions(user, Which::AllBut(session)).await {
+            Ok(_) => done(w.ended),
+            Err(e) => failed(Refusal::from(e)),
+        },
+        ("password", Posted { current: Some(current), password: Some(new), .. }) => {
+            let ip = gate.admission.client_ip(peer, &headers);
+            match auth.check_password(&account, &current, ip).await {
+                Ok(()) => match auth.change_password(user, Some(session), &new, &account.handle).await {
+                    Ok(()) => done(w.password_changed),
+                    Err(r) => failed(r),
+                },
+                Err(r) => failed(r),
+            }
+        }
+        ("tokens", Posted { label, .. }) => {
+            let label: String = label.unwrap_or_default().trim().chars().take(64).collect();
+            match auth.make_token(user, if label.is_empty() { "token" } else { &label }).await {
+                Ok(token) => Said { secret: Some((w.token_made, token)), ..Said::default() },
+                Err(r) => failed(r),
+            }
+        }
+        ("tokens/revoke", Posted { id: Some(id), .. }) => match auth.revoke_token(user, id).await {
+            Ok(_) => Said::default(),
+            Err(e) => failed(Refusal::from(e)),
+        },
+        ("invites", Posted { uses, days, .. }) if account.role >= Role::Admin => {
+            let (uses, days) = (uses.unwrap_or(1).clamp(1, 1000), days.unwrap_or(7).clamp(1, 365));
+            match auth.invite(Some(user), uses, Duration::from_secs(days * 86_400)).await {
+                Ok(code) => Said { secret: Some((w.invite_made, invite_link(&headers, &code))), ..Said::default() },
+                Err(r) => failed(r),
+            }
+        }
+        ("invites/revoke", Posted { id: Some(id), .. }) if account.role >= Role::Admin => {
+            match auth.store().revoke_invite(id).await {
+                Ok(_) => Said::default(),
+                Err(e) => failed(Refusal::from(e)),
+            }
+        }
+        _ => return (StatusCode::BAD_REQUEST, "not a change the settings page makes\n").into_response(),
+    };
+    render(&gate, lang, session, &account, said).await
+}
+
+/// The whole link of an invite, on the address the page was loaded from.
+fn invite_link(headers: &HeaderMap, code: &str) -> String {
+    let origin = headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or_default();
+    format!("{origin}/sign-up?invite={code}")
+}
