@@ -671,3 +671,47 @@ async fn events_forged_or_replayed_on_redis_are_dropped_and_counted_while_genuin
     let warnings = log.lock().unwrap().iter().filter(|l| l.contains("bus events dropped")).count();
     assert!(warnings <= 2, "{warnings} warnings for {} dropped events", forgeries.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_or_a_token_revoked_on_one_node_closes_its_sockets_on_the_other_within_a_second() {
+    use common::accounts::admin;
+    use palaver_protocol::Hello;
+    let cluster = Cluster::start(2);
+    let db = cluster.pg.url("palaver");
+    let env = [("PALAVER_DATABASE_URL", db.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let password = "correct horse battery";
+    let made = admin(dir.path(), &env, &["create-user", "--handle", "ann", "--password-stdin"], password);
+    assert_eq!(made.0, 0, "{}", made.2);
+    let (_, token, _) = admin(dir.path(), &env, &["create-token", "--handle", "ann"], "");
+    // Signed in on node 0; the page's socket and a bot on node 1.
+    let cookie = cluster.nodes[0].sign_in("ann", password);
+    let mut page = cluster.nodes[1].client_as(&cookie).await;
+    page.send_msg(ClientMsg::Hello(Hello::Session)).await;
+    let welcome = page.next_where(|m| matches!(m, ServerMsg::Welcome { .. } | ServerMsg::Error { .. })).await;
+    assert!(matches!(&welcome, ServerMsg::Welcome { user, .. } if user.name == "ann"), "{welcome:?}");
+    let mut bot = cluster.nodes[1].client().await;
+    bot.hello(Some(token.trim()), None).await;
+    let out = cluster.nodes[0].post("/sign-out", &[], Some(&cookie), "");
+    assert_eq!(out.status, 303);
+    assert_eq!(closed_within_a_second(&mut page).await, Some(4003));
+    // The token, revoked from node 0's settings page.
+    let cookie = cluster.nodes[0].sign_in("ann", password);
+    let settings = cluster.nodes[0].get_as("/settings", &cookie).text();
+    let id = settings
+        .split("action=\"/settings/tokens/revoke\"")
+        .nth(1)
+        .and_then(|r| r.split("value=\"").nth(1))
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(cluster.nodes[0].post("/settings/tokens/revoke", &[("id", &id)], Some(&cookie), "").status, 200);
+    assert_eq!(closed_within_a_second(&mut bot).await, Some(4003));
+}
+
+async fn closed_within_a_second(client: &mut Client) -> Option<u16> {
+    let started = Instant::now();
+    let frame = tokio::time::timeout(Duration::from_secs(1), client.next_close()).await.expect("within 1 s");
+    eprintln!("closed on the other node after {:?}", started.elapsed());
+    frame.map(|f| u16::from(f.code))
+}

@@ -756,7 +756,9 @@ async fn a_database_of_the_version_before_keeps_no_text_edited_away() {
     let restore = format!(
         "UPDATE messages SET text = 'the plan: {SECRET}' WHERE room = 'r' AND seq = 3; \
          DROP INDEX IF EXISTS messages_edits; DROP INDEX IF EXISTS people_by_name; \
-         DROP TABLE IF EXISTS members; DROP TRIGGER IF EXISTS members_joined; DROP TRIGGER IF EXISTS members_left;"
+         DROP TABLE IF EXISTS members; DROP TRIGGER IF EXISTS members_joined; DROP TRIGGER IF EXISTS members_left; \
+         DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS access_tokens; DROP TABLE IF EXISTS invites; \
+         DROP TABLE IF EXISTS accounts;"
     );
     let dir = tempfile::tempdir().unwrap();
     edit_a_secret_away(&SqliteStore::open(dir.path()).unwrap()).await;
