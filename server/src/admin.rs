@@ -90,8 +90,8 @@ fn duration(text: &str) -> Option<Duration> {
 fn refused(refusal: &Refusal) -> Failure {
     let lang = app::locale::Lang::En;
     match refusal {
-        Refusal::Unavailable | Refusal::Busy => Failure::Broken(crate::accounts::refusal_text(lang, refusal)),
-        other => Failure::Refused(crate::accounts::refusal_text(lang, other)),
+        Refusal::Unavailable | Refusal::Busy => Failure::Broken(crate::account_pages::refusal(lang, refusal)),
+        other => Failure::Refused(crate::account_pages::refusal(lang, other)),
     }
 }
 

@@ -104,6 +104,15 @@ pub fn fresh_id() -> Result<ClientMsgId, SecretError> {
     Ok(ClientMsgId::fresh(now, u64::from_le_bytes(random_bytes::<8>()?)))
 }
 
+/// What a connection was signed in with: an account's session, or a personal access
+/// token (each by its number in the store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    Session(i64),
+    Token(i64),
+}
+
 /// How a guest's id begins.
 const GUEST: &str = "guest-";
 

@@ -4,6 +4,7 @@
 //! [`run`] is the whole server on a listener until a shutdown token is cancelled; the
 //! binary (`main.rs`) adds only settings from the environment, logging and signals.
 
+pub mod account_pages;
 pub mod accounts;
 pub mod admin;
 pub mod admission;
@@ -160,13 +161,13 @@ pub fn router(state: AppState) -> Router {
         .route("/search", get(pages::page))
         .route("/rooms", get(pages::page))
         .route("/session", axum::routing::post(session::start))
-        .route("/session/end", axum::routing::post(accounts::forms::sign_out))
-        .route("/sign-out", axum::routing::post(accounts::forms::sign_out))
-        .route("/sign-in", get(accounts::forms::sign_in_page).post(accounts::forms::sign_in))
-        .route("/sign-up", get(accounts::forms::sign_up_page).post(accounts::forms::sign_up))
-        .route("/setup", get(accounts::forms::setup_page).post(accounts::forms::setup))
-        .route("/settings", get(accounts::settings::show))
-        .route("/settings/{*what}", axum::routing::post(accounts::settings::change))
+        .route("/session/end", axum::routing::post(account_pages::forms::sign_out))
+        .route("/sign-out", axum::routing::post(account_pages::forms::sign_out))
+        .route("/sign-in", get(account_pages::forms::sign_in_page).post(account_pages::forms::sign_in))
+        .route("/sign-up", get(account_pages::forms::sign_up_page).post(account_pages::forms::sign_up))
+        .route("/setup", get(account_pages::forms::setup_page).post(account_pages::forms::setup))
+        .route("/settings", get(account_pages::settings::show))
+        .route("/settings/{*what}", axum::routing::post(account_pages::settings::change))
         // Static files, and every other address: a page that says it is not there (404).
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(

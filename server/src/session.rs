@@ -17,10 +17,8 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use crate::store::accounts::Account;
-use palaver_protocol::User;
+pub use crate::accounts::{Visitor, SESSION_COOKIE};
 
-pub const SESSION_COOKIE: &str = "palaver_session";
 /// How long a browser keeps the session: a year, as it keeps the token.
 const SESSION_SECONDS: u32 = 365 * 24 * 3600;
 /// The most a `POST /session` body may hold: a token is a few hundred bytes.
@@ -51,42 +49,9 @@ pub async fn start(State(gate): State<Gate>, headers: HeaderMap, body: Body) -> 
     (StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response()
 }
 
-/// Whoever a request's session cookie names: a member (an account's session), or a
-/// guest (a token this server signed).
-#[derive(Debug, Clone)]
-pub enum Visitor {
-    Member { session: i64, account: Account },
-    Guest(User),
-}
-
-impl Visitor {
-    pub fn user(&self) -> &User {
-        match self {
-            Visitor::Member { account, .. } => &account.user,
-            Visitor::Guest(user) => user,
-        }
-    }
-}
-
-/// The value of the request's session cookie, if it has one.
-fn cookie(headers: &HeaderMap) -> Option<&str> {
-    let cookies = headers.get_all(header::COOKIE).into_iter().filter_map(|v| v.to_str().ok());
-    cookies.flat_map(|c| c.split(';')).find_map(|c| {
-        let (name, value) = c.split_once('=')?;
-        (name.trim() == SESSION_COOKIE).then(|| value.trim())
-    })
-}
-
-/// Who the request's session cookie names, if anyone: an account's session still
-/// valid, or a guest's token this server signed. (A guest's token has dots; a
-/// session's secret has none.)
+/// Who the request's session cookie names, if anyone (see [`crate::accounts::Auth::visitor`]).
 pub async fn visitor(gate: &Gate, headers: &HeaderMap) -> Option<Visitor> {
-    let value = cookie(headers)?;
-    if value.contains('.') {
-        return gate.cx.identity.verify(value).map(Visitor::Guest);
-    }
-    let found = gate.cx.auth.session(value).await?;
-    Some(Visitor::Member { session: found.id, account: found.account })
+    gate.cx.auth.visitor(headers).await
 }
 
 /// A redirect to `to` that sets the session cookie to `value`.

@@ -7,24 +7,20 @@
 //!
 //! Modules, each using only those before it: `names.rs` (handles, their look-alike
 //! key, display names), `password.rs` (what is accepted, the hashing pool),
-//! `attempts.rs` (sign-in limits), this file (the rules, over the store), `pages.rs`
-//! (the forms, as HTML in both languages), `forms.rs` (their HTTP handlers) and
-//! `settings.rs` (a person's sessions, password, tokens and invite links).
+//! `attempts.rs` (sign-in limits), and this file (the rules, over the store, and who a
+//! request's session cookie names). The pages are `account_pages/`.
 
 pub mod attempts;
-pub mod forms;
 pub mod names;
-mod pages;
 pub mod password;
-pub mod settings;
 
-pub use pages::refusal as refusal_text;
-
-use crate::hub::{Credential, Hub};
+use crate::hub::Hub;
+use crate::identity::Credential;
 use crate::identity::{random_bytes, Identity};
 use crate::store::accounts::{Account, Expiry, FoundSession, Made, NewAccount, Role, Which};
 use crate::store::{Store, StoreError};
 use attempts::Attempts;
+use axum::http::{header, HeaderMap};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use names::BadHandle;
 use palaver_protocol::{Invalid, User, UserId};
@@ -36,6 +32,10 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
+
+/// The cookie that holds a browser's session: a guest's signed token, or an account
+/// session's secret.
+pub const SESSION_COOKIE: &str = "palaver_session";
 
 /// How a personal access token begins, so that `hello` tells it from a guest's token.
 pub const TOKEN_PREFIX: &str = "pat_";
@@ -117,6 +117,32 @@ impl From<StoreError> for Refusal {
         tracing::warn!("accounts: {e}");
         Refusal::Unavailable
     }
+}
+
+/// Whoever a request's session cookie names: a member (an account's session), or a
+/// guest (a token this server signed).
+#[derive(Debug, Clone)]
+pub enum Visitor {
+    Member { session: i64, account: Account },
+    Guest(User),
+}
+
+impl Visitor {
+    pub fn user(&self) -> &User {
+        match self {
+            Visitor::Member { account, .. } => &account.user,
+            Visitor::Guest(user) => user,
+        }
+    }
+}
+
+/// The value of the request's session cookie, if it has one.
+fn cookie(headers: &HeaderMap) -> Option<&str> {
+    let cookies = headers.get_all(header::COOKIE).into_iter().filter_map(|v| v.to_str().ok());
+    cookies.flat_map(|c| c.split(';')).find_map(|c| {
+        let (name, value) = c.split_once('=')?;
+        (name.trim() == SESSION_COOKIE).then(|| value.trim())
+    })
 }
 
 /// An account to make, as typed in a form or given to the CLI.
@@ -241,6 +267,18 @@ impl Auth {
         Some(found)
     }
 
+    /// Who the request's session cookie names, if anyone: an account's session still
+    /// valid, or a guest's token this server signed. (A guest's token has dots; a
+    /// session's secret has none.)
+    pub async fn visitor(&self, headers: &HeaderMap) -> Option<Visitor> {
+        let value = cookie(headers)?;
+        if value.contains('.') {
+            return self.identity.verify(value).map(Visitor::Guest);
+        }
+        let found = self.session(value).await?;
+        Some(Visitor::Member { session: found.id, account: found.account })
+    }
+
     /// Ends some of `user`'s sessions; their connections close on every node.
     pub async fn end_sessions(&self, user: &UserId, which: Which) -> Result<usize, StoreError> {
         let ended = self.store.end_sessions(user, which, now_ms(), self.settings.expiry).await?;
@@ -333,7 +371,7 @@ impl Auth {
     /// Says in the log, at start, where the owner account is made while there is none.
     pub async fn announce_first_run(&self, addr: std::net::SocketAddr) {
         if let Ok(false) = self.has_owner().await {
-            tracing::warn!(
+            tracing::info!(
                 "this Palaver has no owner yet: create the owner account at http://{addr}/setup?code={} \
                  (or with `server admin create-user --role owner`)",
                 self.setup_code()

@@ -69,7 +69,7 @@ pub enum Event {
     },
     /// Sessions ended or tokens revoked on this node: their connections close everywhere.
     SignedOut {
-        ended: Vec<crate::hub::Credential>,
+        ended: Vec<crate::identity::Credential>,
     },
     /// Everyone in every room through this node, sent every few seconds: it corrects
     /// any lost `here`/`gone`, and a node that stops sending it is taken for dead.
@@ -172,7 +172,7 @@ mod tests {
             Event::Snapshot { rooms: vec![(room.clone(), vec![user.clone()])] },
             Event::Read { user: user.id.clone(), room: room.clone(), seq: 9 },
             Event::Level { user: user.id.clone(), room: room.clone(), level: palaver_protocol::Level::Muted },
-            Event::SignedOut { ended: vec![crate::hub::Credential::Session(7), crate::hub::Credential::Token(8)] },
+            Event::SignedOut { ended: vec![crate::identity::Credential::Session(7), crate::identity::Credential::Token(8)] },
             Event::Left { user: user.id.clone(), room: room.clone() },
         ] {
             let envelope = Envelope { node: NodeId("n1".into()), event };

@@ -111,9 +111,9 @@ pub async fn upgrade(
         Err(denied) => return denied.into_response(),
     };
     // A signed-in browser's page: the socket is its account's.
-    let member = match crate::session::visitor(&gate, req.headers()).await {
-        Some(crate::session::Visitor::Member { session, account }) => {
-            Some(Member { credential: crate::hub::Credential::Session(session), user: account.user })
+    let member = match gate.cx.auth.visitor(req.headers()).await {
+        Some(crate::accounts::Visitor::Member { session, account }) => {
+            Some(Member { credential: crate::identity::Credential::Session(session), user: account.user })
         }
         _ => None,
     };

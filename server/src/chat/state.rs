@@ -6,7 +6,8 @@
 use super::context::Context;
 use super::rooms::{Feed, Joined, Joins};
 use super::transport::Transport;
-use crate::hub::{Credential, Following, Frame};
+use crate::hub::{Following, Frame};
+use crate::identity::Credential;
 use crate::limits::{Bucket, MOVES_RATE, PAGES_RATE, SEARCH_RATE, TYPING_RATE};
 use crate::socket::Wire;
 use palaver_protocol::{RoomId, ServerMsg, User};

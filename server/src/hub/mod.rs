@@ -28,7 +28,6 @@ use crate::bus::{Bus, Event, Inbound};
 use crate::socket::Wire;
 use crate::store::{Post, Store, StoreError};
 use bytes::Bytes;
-pub use signed::Credential;
 pub use directory::MAX_LISTED_ROOMS;
 use fanout::Fanout;
 pub use fanout::{Frame, Listener};

@@ -5,21 +5,13 @@
 
 use super::{Hub, Shared};
 use crate::bus::Event;
+use crate::identity::Credential;
 use crate::socket::Wire;
 use palaver_protocol::Close;
-use serde::{Deserialize, Serialize};
 use std::{
     collections::HashMap,
     sync::{Arc, Weak},
 };
-
-/// What a connection was signed in with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Credential {
-    Session(i64),
-    Token(i64),
-}
 
 /// The connections of each credential (those that ended are dropped as the list grows).
 #[derive(Default)]

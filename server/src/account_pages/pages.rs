@@ -2,9 +2,9 @@
 //! creating the owner account on first run, and what an error in a form says. Plain
 //! forms that work without JavaScript; the server writes them whole.
 
-use super::names::BadHandle;
-use super::password::{Weak, MIN_CHARS};
-use super::Refusal;
+use crate::accounts::names::BadHandle;
+use crate::accounts::password::{Weak, MIN_CHARS};
+use crate::accounts::Refusal;
 use app::locale::Lang;
 use app::markdown::escape;
 

@@ -5,7 +5,7 @@
 //! redirect to the chat with the session cookie set.
 
 use super::pages::{self, Form, Typed};
-use super::{Applicant, Auth, Refusal, SignUp};
+use crate::accounts::{Applicant, Auth, Refusal, SignUp};
 use crate::chat::Gate;
 use crate::session::{self, Visitor};
 use crate::store::accounts::{Account, Role, Which};

@@ -7,7 +7,7 @@
 
 use super::forms::{html, lang};
 use super::pages::{error_box, field, page, refusal};
-use super::Refusal;
+use crate::accounts::{now_ms, Refusal};
 use crate::chat::Gate;
 use crate::session::{self, Visitor};
 use crate::store::accounts::{Account, Role, Which};
@@ -157,7 +157,7 @@ fn button(html: &mut String, action: &str, fields: &[(&str, String)], label: &st
 
 async fn render(gate: &Gate, lang: Lang, session: i64, account: &Account, said: Said) -> Response {
     let (w, store, auth) = (words(lang), gate.cx.auth.store(), &gate.cx.auth);
-    let now = super::now_ms();
+    let now = now_ms();
     let sessions = store.sessions(&account.user.id, now, auth.settings.expiry).await;
     let tokens = store.tokens(&account.user.id).await;
     let invites = match account.role >= Role::Admin {
