@@ -55,12 +55,29 @@ export function serverEnv(port: number, dataDir: string): NodeJS.ProcessEnv {
 
 /**
  * Starts a server of its own on `port` (with `extra` settings, such as a shared
- * database's) and resolves once it answers HTTP.
+ * database's) and resolves once it answers HTTP. With `onLine`, each line of its log
+ * goes there too.
  */
-export async function startServer(port: number, dataDir: string, extra: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+export async function startServer(
+  port: number,
+  dataDir: string,
+  extra: NodeJS.ProcessEnv = {},
+  onLine?: (line: string) => void,
+): Promise<ChildProcess> {
   const [command, args] = withLifetime(SERVER_LIFETIME_S, serverBinary);
   const env = { ...process.env, ...serverEnv(port, dataDir), ...extra };
-  const child = spawn(command, args, { env, stdio: "inherit" });
+  const child = spawn(command, args, { env, stdio: ["ignore", onLine ? "pipe" : "inherit", "inherit"] });
+  if (onLine) {
+    let rest = "";
+    child.stdout!.on("data", (d) => {
+      const lines = (rest + d).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) {
+        process.stdout.write(line + "\n");
+        onLine(line);
+      }
+    });
+  }
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);

@@ -52,6 +52,8 @@ pub async fn run(settings: &Settings) -> Result<()> {
         ("PALAVER_SIGN_UP", "open".into()),
         ("PALAVER_SIGN_IN_ATTEMPTS", "100000000".into()),
         ("PALAVER_GUESTS", "on".into()),
+        ("PALAVER_RATE_PER_SEC", "1000".into()),
+        ("PALAVER_RATE_BURST", "1000".into()),
     ]);
     let made = post(server.addr, "/sign-up", &format!("handle=bench&display_name=Bench&password={PASSWORD}")).await?;
     if made != 303 {
