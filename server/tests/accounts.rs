@@ -284,3 +284,23 @@ async fn settings_sign_out_everywhere_else_and_a_new_password_end_the_other_sess
     .unwrap();
     assert_eq!(forged.status, 403);
 }
+
+#[tokio::test]
+async fn an_at_handle_reaches_exactly_the_handles_owner_whoever_else_goes_by_that_name() {
+    let server = TestServer::start_with(&[("PALAVER_SIGN_UP", "open"), ("PALAVER_GUESTS", "on")]);
+    // A guest called "Ann" from before the account, in the room.
+    let mut guest = server.named("Ann").await;
+    guest.join("lobby", None).await;
+    let cookie = server.sign_up("ann", "Annie Lee", PASSWORD);
+    let mut annie = server.client_as(&cookie).await;
+    let ServerMsg::Welcome { user: owner, .. } = hello_session(&mut annie).await else { panic!() };
+    let mut bo = server.named("Bo").await;
+    bo.join("lobby", None).await;
+    bo.say("lobby", "b1", "@ann the report is ready").await;
+    let m = bo.next_message().await;
+    assert_eq!(m.mentions.iter().map(|u| u.id.clone()).collect::<Vec<_>>(), vec![owner.id], "the handle's owner alone");
+    // A display name still names its people where no handle is spelled.
+    bo.say("lobby", "b2", "@Annie Lee and @Bo").await;
+    let m = bo.next_message().await;
+    assert!(m.mentions.iter().any(|u| u.name == "Annie Lee"), "{:?}", m.mentions);
+}

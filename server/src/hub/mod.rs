@@ -380,15 +380,17 @@ impl Hub {
     }
 
     /// The people that `text`'s `@name`s name, posted in `room` (see `people.rs`): a
-    /// pass over the text, one store read for the names it could spell (none for a text
-    /// without an `@name`), then one presence lookup per person.
+    /// pass over the text, two store reads for the names it could spell (people's
+    /// names, and accounts' handles; none for a text without an `@name`), then one
+    /// presence lookup per person.
     pub async fn named(&self, room: &RoomId, text: &str) -> Result<Vec<User>, StoreError> {
         let asked = people::Asked::new(text);
         if asked.is_empty() {
             return Ok(Vec::new());
         }
         let stored = self.store.people_named(asked.names.clone(), people::MAX_MENTIONED).await?;
-        let known = self.shared.people().known(&asked.names, stored);
+        let handles = self.store.handles(asked.names.clone()).await?;
+        let known = people::by_handle(self.shared.people().known(&asked.names, stored), &asked.names, handles);
         let groups = asked.mentioned(&known);
         let rooms = self.shared.rooms();
         Ok(people::choose(groups, |id| rooms.present(room, id).is_some()))

@@ -8,7 +8,8 @@
 //!
 //! An `@name` names whoever in the room has that name; if nobody there does, everyone
 //! known by it, wherever they are: so a mention reaches a person in another room, or not
-//! connected at all, as an unread mention and a notification.
+//! connected at all, as an unread mention and a notification. An account's handle names
+//! that account alone (`by_handle`).
 
 use palaver_protocol::{is_word, User, UserId, MAX_NAME_CHARS};
 use std::collections::{HashMap, HashSet};
@@ -156,6 +157,17 @@ pub(super) fn choose(groups: Vec<Vec<User>>, here: impl Fn(&UserId) -> bool) -> 
     people
 }
 
+/// Who goes by each name, with a name that is an account's handle naming that account
+/// alone: `@handle` reaches exactly one person, whoever else has it as a display name.
+pub(super) fn by_handle(mut known: Vec<Vec<User>>, names: &[String], handles: Vec<(String, User)>) -> Vec<Vec<User>> {
+    for (handle, user) in handles {
+        if let Some(place) = names.iter().position(|n| *n == handle) {
+            known[place] = vec![user];
+        }
+    }
+    known
+}
+
 /// Someone heard of lately, by the name they go by now.
 struct Fresh {
     name: String,
@@ -289,6 +301,16 @@ mod tests {
         let answer = stored.iter().filter(|u| asked.names.contains(&folded(&u.name))).cloned().collect();
         let known = people.known(&asked.names, answer);
         choose(asked.mentioned(&known), here).into_iter().map(|u| u.id.0).collect()
+    }
+
+    #[test]
+    fn a_handle_names_its_account_alone_whoever_else_has_it_as_a_name() {
+        let stored = [user("u1", "Ann"), user("u2", "ann")];
+        let asked = Asked::new("hey @ann, and @ann lee");
+        let known = People::default().known(&asked.names, stored.to_vec());
+        let known = by_handle(known, &asked.names, vec![("ann".into(), user("u7", "Annie Lee"))]);
+        let ids: Vec<String> = choose(asked.mentioned(&known), |id| id.0 == "u1").into_iter().map(|u| u.id.0).collect();
+        assert_eq!(ids, ["u7"], "the Ann in the room is not the handle's owner");
     }
 
     #[test]

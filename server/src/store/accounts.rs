@@ -126,6 +126,8 @@ pub trait Accounts {
     async fn make_account(&self, new: NewAccount, now: i64) -> Result<Made, StoreError>;
     async fn account_by_key(&self, handle_key: &str) -> Result<Option<Account>, StoreError>;
     async fn account(&self, user: &UserId) -> Result<Option<Account>, StoreError>;
+    /// The accounts whose handle is one of `names`: each handle, and its person.
+    async fn handles(&self, names: Vec<String>) -> Result<Vec<(String, User)>, StoreError>;
     /// Whether an account has this display name (letters folded) or this handle key.
     async fn name_taken(&self, folded_name: &str, handle_key: &str) -> Result<bool, StoreError>;
     async fn has_owner(&self) -> Result<bool, StoreError>;

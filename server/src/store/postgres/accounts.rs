@@ -7,7 +7,7 @@ use crate::store::accounts::{
 };
 use crate::store::StoreError;
 use async_trait::async_trait;
-use palaver_protocol::UserId;
+use palaver_protocol::{User, UserId};
 use tokio_postgres::{error::SqlState, Row};
 
 fn account(r: &Row, at: usize) -> Account {
@@ -76,6 +76,13 @@ impl Accounts for PostgresStore {
 
     async fn account(&self, user: &UserId) -> Result<Option<Account>, StoreError> {
         self.one_account(sql::BY_ID, user.as_str()).await
+    }
+
+    async fn handles(&self, names: Vec<String>) -> Result<Vec<(String, User)>, StoreError> {
+        let client = self.client().await?;
+        let sql = "SELECT handle, user_id, display_name FROM accounts WHERE handle = ANY($1::text[])";
+        let rows = query(&client, sql, &[&names]).await?;
+        Ok(rows.iter().map(|r| (r.get(0), User { id: UserId(r.get(1)), name: r.get(2) })).collect())
     }
 
     async fn name_taken(&self, folded_name: &str, handle_key: &str) -> Result<bool, StoreError> {

@@ -7,7 +7,7 @@ use crate::store::accounts::{
 };
 use crate::store::StoreError;
 use async_trait::async_trait;
-use palaver_protocol::UserId;
+use palaver_protocol::{User, UserId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 fn account(r: &Row<'_>, at: usize) -> rusqlite::Result<Account> {
@@ -81,6 +81,18 @@ impl Accounts for SqliteStore {
     async fn account(&self, user: &UserId) -> Result<Option<Account>, StoreError> {
         let id = user.as_str().to_owned();
         self.read(move |c| one_account(c, sql::BY_ID, &id)).await
+    }
+
+    async fn handles(&self, names: Vec<String>) -> Result<Vec<(String, User)>, StoreError> {
+        let names = serde_json::to_string(&names).map_err(StoreError::backend)?;
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT handle, user_id, display_name FROM accounts WHERE handle IN (SELECT value FROM json_each(?1))",
+            )?
+            .query_map(params![names], |r| Ok((r.get(0)?, User { id: UserId(r.get(1)?), name: r.get(2)? })))?
+            .collect()
+        })
+        .await
     }
 
     async fn name_taken(&self, folded_name: &str, handle_key: &str) -> Result<bool, StoreError> {
