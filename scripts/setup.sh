@@ -95,6 +95,8 @@ fi
 # (The end-to-end tests lock the message database with the sqlite3 shell to make the
 # server fail a commit.)
 apt_install chromium sqlite3
+# Passkeys verify signatures with OpenSSL (webauthn-rs links it).
+apt_install libssl-dev pkg-config
 # PostgreSQL and Redis for the tests and benchmark of several nodes (each test starts
 # servers of its own in a temporary directory; no service is used or needed).
 apt_install postgresql redis-server

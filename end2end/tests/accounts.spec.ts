@@ -1,9 +1,9 @@
 import { Browser, BrowserContext, Page } from "@playwright/test";
-import { ChildProcess } from "child_process";
+import { ChildProcess, execFileSync } from "child_process";
 import AxeBuilder from "@axe-core/playwright";
 import { test, expect } from "./fixtures";
 import { say, unique } from "./helpers";
-import { freshDataDir, startServer, stopServer } from "../server";
+import { freshDataDir, serverBinary, startServer, stopServer } from "../server";
 
 // Accounts on a server of their own, started with no owner: the first-run page from
 // the link in the log, an invite link to a new member chatting, signing out everywhere
@@ -16,12 +16,14 @@ const PASSWORD = "correct horse battery";
 const RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"];
 
 let server: ChildProcess;
+let dataDir: string;
 let setupLink: Promise<string>;
 
 test.beforeAll(async () => {
   let found: (link: string) => void;
   setupLink = new Promise((resolve) => (found = resolve));
-  server = await startServer(port, freshDataDir(), { RUST_LOG: "info" }, (line) => {
+  dataDir = freshDataDir();
+  server = await startServer(port, dataDir, { RUST_LOG: "info" }, (line) => {
     const at = line.indexOf("/setup?code=");
     if (at >= 0) found(base + line.slice(at).split(/\s/)[0]);
   });
@@ -175,4 +177,54 @@ test("signing up, out and in works without JavaScript @nojs", async ({ page }) =
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByTestId("my-name")).toHaveText("Ann Lee");
+});
+
+test("a passkey added in settings signs in with no handle or password (a virtual authenticator)", async ({ browser }) => {
+  // Made with the CLI, on this server's store.
+  execFileSync(serverBinary, ["admin", "create-user", "--handle", "kim", "--display-name", "Kim Passkey", "--password-stdin"], {
+    input: PASSWORD,
+    env: { ...process.env, PALAVER_DATA_DIR: dataDir },
+  });
+  // A passkey's relying party is a domain: the site as `localhost`.
+  const site = `http://localhost:${port}`;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+  });
+  await page.goto(`${site}/sign-in`);
+  await page.getByLabel("Handle").fill("kim");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await inChatAs(page, "Kim Passkey");
+  await page.goto(`${site}/settings`);
+  await expect(page.getByTestId("passkeys").getByRole("listitem")).toHaveCount(0);
+  await page.getByLabel("Name of the new passkey").fill("this laptop");
+  await page.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(page.getByTestId("passkeys").getByRole("listitem")).toHaveCount(1);
+  await expect(page.getByTestId("passkeys")).toContainText("this laptop");
+  await expect(page.getByTestId("passkeys")).toContainText("not used yet");
+  await scan(page, "the settings page with a passkey");
+
+  // Signed out; back with the passkey alone.
+  await context.clearCookies();
+  await page.goto(`${site}/sign-in`);
+  await expect(page.locator("html")).not.toHaveAttribute("data-member", /.*/);
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await inChatAs(page, "Kim Passkey");
+  await page.goto(`${site}/settings`);
+  await expect(page.getByTestId("passkeys")).toContainText("last seen");
+
+  // A passkey removed signs in no more.
+  await page.getByTestId("passkeys").getByRole("button", { name: "Remove" }).click();
+  await expect(page.getByTestId("passkeys").getByRole("listitem")).toHaveCount(0);
+  await context.clearCookies();
+  await page.goto(`${site}/sign-in`);
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await expect(page.locator("#passkey-status")).toHaveText(
+    "That passkey could not be used here. Sign in with your password, or try another passkey.",
+  );
+  await expect(page.locator("html")).not.toHaveAttribute("data-member", /.*/);
 });

@@ -167,6 +167,10 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-up", get(account_pages::forms::sign_up_page).post(account_pages::forms::sign_up))
         .route("/setup", get(account_pages::forms::setup_page).post(account_pages::forms::setup))
         .route("/settings", get(account_pages::settings::show))
+        .route("/passkeys/add/begin", axum::routing::post(account_pages::passkeys::add_begin))
+        .route("/passkeys/add/finish", axum::routing::post(account_pages::passkeys::add_finish))
+        .route("/passkeys/sign-in/begin", axum::routing::post(account_pages::passkeys::sign_in_begin))
+        .route("/passkeys/sign-in/finish", axum::routing::post(account_pages::passkeys::sign_in_finish))
         .route("/settings/{*what}", axum::routing::post(account_pages::settings::change))
         // Static files, and every other address: a page that says it is not there (404).
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

@@ -42,11 +42,7 @@ pub async fn start(State(gate): State<Gate>, headers: HeaderMap, body: Body) -> 
     if gate.cx.identity.verify(token).is_none() {
         return (StatusCode::BAD_REQUEST, "not a token this server signed: choose a name again\n").into_response();
     }
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; Max-Age={SESSION_SECONDS}; HttpOnly; SameSite=Lax{}",
-        secure(&headers)
-    );
-    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response()
+    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, set_cookie(token, &headers))]).into_response()
 }
 
 /// Who the request's session cookie names, if anyone (see [`crate::accounts::Auth::visitor`]).
@@ -54,12 +50,14 @@ pub async fn visitor(gate: &Gate, headers: &HeaderMap) -> Option<Visitor> {
     gate.cx.auth.visitor(headers).await
 }
 
+/// The `Set-Cookie` value that makes `value` the browser's session.
+pub fn set_cookie(value: &str, headers: &HeaderMap) -> String {
+    format!("{SESSION_COOKIE}={value}; Path=/; Max-Age={SESSION_SECONDS}; HttpOnly; SameSite=Lax{}", secure(headers))
+}
+
 /// A redirect to `to` that sets the session cookie to `value`.
 pub fn go_with_cookie(to: &str, value: &str, headers: &HeaderMap) -> Response {
-    let cookie = format!(
-        "{SESSION_COOKIE}={value}; Path=/; Max-Age={SESSION_SECONDS}; HttpOnly; SameSite=Lax{}",
-        secure(headers)
-    );
+    let cookie = set_cookie(value, headers);
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned()), (header::SET_COOKIE, cookie)]).into_response()
 }
 

@@ -18,9 +18,10 @@ use axum::{
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 
-/// What the accounts' pages allow: nothing from elsewhere, no script, forms to here.
-const PAGE_POLICY: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// What the accounts' pages allow: nothing from elsewhere; the site's own script (passkeys)
+/// and requests; forms to here.
+const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+     img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 #[derive(Deserialize)]
 pub struct SignInForm {

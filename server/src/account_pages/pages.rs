@@ -40,6 +40,7 @@ pub(super) struct Words {
     pub no_account: &'static str,
     pub have_account: &'static str,
     pub back: &'static str,
+    pub passkey_sign_in: &'static str,
     pub closed: &'static str,
     pub wrong: &'static str,
     pub too_many: &'static str,
@@ -74,6 +75,7 @@ static WORDS: [Words; 2] = [
         no_account: "No account yet? Sign up",
         have_account: "Have an account? Sign in",
         back: "Back to the chat",
+        passkey_sign_in: "Sign in with a passkey",
         closed: "Signing up here needs an invite link. Ask someone in the workspace for one.",
         wrong: "That handle and password do not match an account.",
         too_many: "Too many sign-in attempts. Try again in {seconds} seconds.",
@@ -106,6 +108,7 @@ static WORDS: [Words; 2] = [
         no_account: "계정이 없나요? 가입하기",
         have_account: "계정이 있나요? 로그인",
         back: "채팅으로 돌아가기",
+        passkey_sign_in: "패스키로 로그인",
         closed: "여기서 가입하려면 초대 링크가 필요합니다. 워크스페이스의 누군가에게 요청하세요.",
         wrong: "핸들과 비밀번호가 일치하는 계정이 없습니다.",
         too_many: "로그인 시도가 너무 많습니다. {seconds}초 뒤에 다시 시도하세요.",
@@ -167,7 +170,8 @@ pub(super) fn page(lang: Lang, title: &str, body: &str) -> String {
     escape(&mut html, title);
     html.push_str(
         " · Palaver</title><link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\">\
-         <link rel=\"stylesheet\" href=\"/pkg/palaver.css\"></head><body><main class=\"account-page\">",
+         <link rel=\"stylesheet\" href=\"/pkg/palaver.css\"><script src=\"/passkeys.js\" defer></script>\
+         </head><body><main class=\"account-page\">",
     );
     html.push_str(body);
     html.push_str("</main></body></html>");
@@ -244,7 +248,14 @@ pub fn form(lang: Lang, form: &Form, typed: &Typed<'_>, error: Option<&str>) -> 
     }
     html.push_str("<button type=\"submit\">");
     escape(&mut html, button);
-    html.push_str("</button></form><p class=\"account-links\">");
+    html.push_str("</button></form>");
+    if let Form::SignIn = form {
+        // Shown by the page's script where the browser has passkeys.
+        html.push_str("<p class=\"passkey-area\" id=\"passkey-area\" hidden><button type=\"button\" id=\"passkey-sign-in\">");
+        escape(&mut html, w.passkey_sign_in);
+        html.push_str("</button></p><p class=\"form-error\" id=\"passkey-status\" role=\"alert\" hidden></p>");
+    }
+    html.push_str("<p class=\"account-links\">");
     let other = match form {
         Form::SignIn => Some(("/sign-up", w.no_account)),
         Form::SignUp { .. } => Some(("/sign-in", w.have_account)),

@@ -51,6 +51,13 @@ struct Words {
     revoked: &'static str,
     ended: &'static str,
     back: &'static str,
+    passkeys: &'static str,
+    passkeys_intro: &'static str,
+    passkey_name: &'static str,
+    add_passkey: &'static str,
+    remove: &'static str,
+    never_used: &'static str,
+    added: &'static str,
 }
 
 static WORDS: [Words; 2] = [
@@ -84,6 +91,13 @@ static WORDS: [Words; 2] = [
         revoked: "revoked",
         ended: "Signed out there.",
         back: "Back to the chat",
+        passkeys: "Passkeys",
+        passkeys_intro: "Sign in with your device's screen lock or a security key instead of your password.",
+        passkey_name: "Name of the new passkey",
+        add_passkey: "Add a passkey",
+        remove: "Remove",
+        never_used: "not used yet",
+        added: "added",
     },
     Words {
         title: "설정",
@@ -115,6 +129,13 @@ static WORDS: [Words; 2] = [
         revoked: "취소됨",
         ended: "그곳에서 로그아웃했습니다.",
         back: "채팅으로 돌아가기",
+        passkeys: "패스키",
+        passkeys_intro: "비밀번호 대신 기기의 화면 잠금이나 보안 키로 로그인합니다.",
+        passkey_name: "새 패스키 이름",
+        add_passkey: "패스키 추가",
+        remove: "삭제",
+        never_used: "아직 안 씀",
+        added: "추가",
     },
 ];
 
@@ -160,11 +181,12 @@ async fn render(gate: &Gate, lang: Lang, session: i64, account: &Account, said: 
     let now = now_ms();
     let sessions = store.sessions(&account.user.id, now, auth.settings.expiry).await;
     let tokens = store.tokens(&account.user.id).await;
+    let passkeys = store.passkeys(&account.user.id).await;
     let invites = match account.role >= Role::Admin {
         true => Some(store.invites().await),
         false => None,
     };
-    let (Ok(sessions), Ok(tokens)) = (sessions, tokens) else {
+    let (Ok(sessions), Ok(tokens), Ok(passkeys)) = (sessions, tokens, passkeys) else {
         return html(StatusCode::SERVICE_UNAVAILABLE, page(lang, w.title, &refusal(lang, &Refusal::Unavailable)));
     };
     let mut h = String::new();
@@ -216,6 +238,33 @@ async fn render(gate: &Gate, lang: Lang, session: i64, account: &Account, said: 
     h.push_str("<button type=\"submit\">");
     escape(&mut h, w.change_password);
     h.push_str("</button></form>");
+    text(&mut h, "h2", w.passkeys);
+    text(&mut h, "p", w.passkeys_intro);
+    h.push_str("<ul data-testid=\"passkeys\">");
+    for p in &passkeys {
+        h.push_str("<li>");
+        escape(&mut h, &p.label);
+        h.push_str(&format!(" · {} ", w.added));
+        when(&mut h, p.created_at);
+        h.push_str(" · ");
+        match p.last_used {
+            Some(used) => {
+                h.push_str(&format!("{} ", w.last_seen));
+                when(&mut h, used);
+            }
+            None => escape(&mut h, w.never_used),
+        }
+        button(&mut h, "/settings/passkeys/remove", &[("id", p.id.to_string())], w.remove);
+        h.push_str("</li>");
+    }
+    // Shown by the page's script where the browser has passkeys.
+    h.push_str("</ul><div class=\"account-form passkey-area\" id=\"passkey-area\" hidden>");
+    h.push_str(&format!("<label for=\"passkey-name\">{}</label>", w.passkey_name));
+    h.push_str("<input id=\"passkey-name\" type=\"text\" maxlength=\"64\" value=\"");
+    escape(&mut h, &format!("{} passkey", account.user.name));
+    h.push_str("\"><button type=\"button\" id=\"add-passkey\">");
+    escape(&mut h, w.add_passkey);
+    h.push_str("</button></div><p class=\"form-error\" id=\"passkey-status\" role=\"alert\" hidden></p>");
     text(&mut h, "h2", w.tokens);
     text(&mut h, "p", w.tokens_intro);
     h.push_str("<ul data-testid=\"tokens\">");
@@ -344,6 +393,10 @@ pub async fn change(
                 Err(r) => failed(r),
             }
         }
+        ("passkeys/remove", Posted { id: Some(id), .. }) => match auth.store().remove_passkey(user, id).await {
+            Ok(_) => Said::default(),
+            Err(e) => failed(Refusal::from(e)),
+        },
         ("tokens/revoke", Posted { id: Some(id), .. }) => match auth.revoke_token(user, id).await {
             Ok(_) => Said::default(),
             Err(e) => failed(Refusal::from(e)),

@@ -7,11 +7,13 @@
 //!
 //! Modules, each using only those before it: `names.rs` (handles, their look-alike
 //! key, display names), `password.rs` (what is accepted, the hashing pool),
-//! `attempts.rs` (sign-in limits), and this file (the rules, over the store, and who a
-//! request's session cookie names). The pages are `account_pages/`.
+//! `attempts.rs` (sign-in limits), this file (the rules, over the store, and who a
+//! request's session cookie names) and `passkeys.rs` (WebAuthn ceremonies). The pages
+//! are `account_pages/`.
 
 pub mod attempts;
 pub mod names;
+pub mod passkeys;
 pub mod password;
 
 use crate::hub::Hub;

@@ -83,6 +83,23 @@ pub(super) async fn accounts_sessions_tokens_and_invites(open: Reopen) {
     assert!(store.revoke_token(&ann.user.id, t).await.unwrap());
     assert!(store.token("th").await.unwrap().is_none());
 
+    // Passkeys: kept per person, found by credential id, updated when used, removed by
+    // their owner only; ceremonies taken once, and not once expired.
+    store.add_passkey(&ann.user.id, "cred-1", "laptop", "{\"k\":1}", now).await.unwrap();
+    assert_eq!(store.passkey("cred-1").await.unwrap(), Some((ann.user.id.clone(), "{\"k\":1}".to_owned())));
+    store.used_passkey("cred-1", "{\"k\":2}", now + 5).await.unwrap();
+    let listed = store.passkeys(&ann.user.id).await.unwrap();
+    assert_eq!((listed[0].label.as_str(), listed[0].last_used), ("laptop", Some(now + 5)));
+    assert_eq!(store.passkeys_kept(&ann.user.id).await.unwrap(), vec!["{\"k\":2}".to_owned()]);
+    assert!(!store.remove_passkey(&UserId("u3".into()), listed[0].id).await.unwrap());
+    assert!(store.remove_passkey(&ann.user.id, listed[0].id).await.unwrap());
+    assert!(store.passkey("cred-1").await.unwrap().is_none());
+    store.put_ceremony("c1", Some(&ann.user.id), "state", now, now + 1000).await.unwrap();
+    store.put_ceremony("c2", None, "other", now, now + 1000).await.unwrap();
+    assert_eq!(store.take_ceremony("c1", now + 1).await.unwrap(), Some((Some(ann.user.id.clone()), "state".to_owned())));
+    assert_eq!(store.take_ceremony("c1", now + 1).await.unwrap(), None, "once");
+    assert_eq!(store.take_ceremony("c2", now + 1000).await.unwrap(), None, "expired");
+
     // Kept: a new handle on the store (as another node) finds all of it.
     store.set_password(&ann.user.id, "new hash".into()).await.unwrap();
     store.set_display_name(&ann.user.id, "Ann Lee").await.unwrap();

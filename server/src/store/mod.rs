@@ -3,6 +3,7 @@
 //! order: SQLite for one machine, PostgreSQL for several nodes sharing one database.
 
 pub mod accounts;
+pub mod passkeys;
 #[cfg(test)]
 mod accounts_tests;
 mod history;
@@ -338,7 +339,7 @@ pub fn unavailable(e: StoreError) -> FrameError {
 }
 
 #[async_trait]
-pub trait Store: accounts::Accounts + Send + Sync + 'static {
+pub trait Store: accounts::Accounts + passkeys::Passkeys + Send + Sync + 'static {
     /// Stores a batch in one durable commit, numbering each new message after the
     /// newest of its room. Returns once the commit is on disk, one result per message.
     async fn append(&self, batch: Vec<Post>) -> Result<Vec<Appended>, StoreError>;

@@ -758,6 +758,7 @@ async fn a_database_of_the_version_before_keeps_no_text_edited_away() {
          DROP INDEX IF EXISTS messages_edits; DROP INDEX IF EXISTS people_by_name; \
          DROP TABLE IF EXISTS members; DROP TRIGGER IF EXISTS members_joined; DROP TRIGGER IF EXISTS members_left; \
          DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS access_tokens; DROP TABLE IF EXISTS invites; \
+         DROP TABLE IF EXISTS passkeys; DROP TABLE IF EXISTS ceremonies; \
          DROP TABLE IF EXISTS accounts;"
     );
     let dir = tempfile::tempdir().unwrap();

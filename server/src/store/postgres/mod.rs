@@ -7,6 +7,7 @@
 //! `schema.rs`.
 
 mod accounts;
+mod passkeys;
 mod messages;
 mod people;
 mod reading;

@@ -17,6 +17,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0009_people_by_name.sql"),
     include_str!("../../../migrations/postgres/0010_members.sql"),
     include_str!("../../../migrations/postgres/0011_accounts.sql"),
+    include_str!("../../../migrations/postgres/0012_passkeys.sql"),
 ];
 /// The migration that adds the search index: the messages already stored are indexed
 /// with it.

@@ -4,6 +4,7 @@
 //! people's positions, settings and names in `people.rs`, the schema in `schema.rs`.
 
 mod accounts;
+mod passkeys;
 mod messages;
 mod people;
 mod reading;
