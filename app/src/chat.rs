@@ -467,7 +467,7 @@ mod tests {
         chat.apply(ServerMsg::Arrived { room: lobby(), user: user("Cy") }, 0.0);
         chat.apply(ServerMsg::Arrived { room: lobby(), user: user("Ann") }, 0.0);
         assert_eq!(names(), ["Ann", "Bob", "Cy"], "an arrival already listed is not listed twice");
-        let renamed = User { id: UserId("cy".into()), name: "Al".into() };
+        let renamed = User { id: UserId("cy".into()), name: "Al".into(), handle: None };
         chat.apply(ServerMsg::Arrived { room: lobby(), user: renamed }, 0.0);
         assert_eq!(names(), ["Al", "Ann", "Bob"], "a rename replaces the old name");
         chat.apply(ServerMsg::Departed { room: lobby(), user: user("Bob") }, 0.0);

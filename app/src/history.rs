@@ -126,7 +126,7 @@ mod tests {
                 room: RoomId::lobby(),
                 seq,
                 id: palaver_protocol::ClientMsgId(format!("m{seq}")),
-                author: User { id: UserId("u".into()), name: "Bob".into() },
+                author: User { id: UserId("u".into()), name: "Bob".into(), handle: None },
                 kind: MessageKind::Text,
                 text: format!("message {seq}"),
                 sent_at: 1,

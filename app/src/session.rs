@@ -321,7 +321,7 @@ mod tests {
     }
 
     fn ann() -> User {
-        User { id: UserId("u1".into()), name: "Ann".into() }
+        User { id: UserId("u1".into()), name: "Ann".into(), handle: None }
     }
 
     fn message(room: &RoomId, seq: Seq, msg_id: &str) -> ChatMessage {
@@ -529,7 +529,7 @@ mod tests {
         assert_eq!(tab.hear(joined), [Action::Status(ConnectionStatus::Connected)], "live, not connecting");
         tab.name = Some("Vi".into());
         assert_eq!(tab.intend(Intent::Hello), [say(Hello::Name("Vi".into()))]);
-        let user = User { id: UserId("vi".into()), name: "Vi".into() };
+        let user = User { id: UserId("vi".into()), name: "Vi".into(), handle: None };
         let welcome = ServerMsg::Welcome { user: user.clone(), token: "t".into() };
         assert_eq!(
             tab.hear(welcome),

@@ -23,7 +23,8 @@ test.beforeAll(async () => {
   let found: (link: string) => void;
   setupLink = new Promise((resolve) => (found = resolve));
   dataDir = freshDataDir();
-  server = await startServer(port, dataDir, { RUST_LOG: "info" }, (line) => {
+  // Guests on: members and guests side by side.
+  server = await startServer(port, dataDir, { RUST_LOG: "info", PALAVER_GUESTS: "on" }, (line) => {
     const at = line.indexOf("/setup?code=");
     if (at >= 0) found(base + line.slice(at).split(/\s/)[0]);
   });
@@ -114,6 +115,30 @@ test("the owner is made from the link in the log, invites a member who signs up 
   await say(member, answer);
   await owner.goto(`${base}/`);
   await expect(owner.getByTestId("message").filter({ hasText: answer })).toBeVisible();
+  // The member's name shows their handle on hover; a mention suggested names the handle.
+  const cysMessage = owner.getByTestId("message").filter({ hasText: answer });
+  await expect(cysMessage.getByTestId("message-author")).toHaveAttribute("title", "@cy");
+  await expect(owner.getByTestId("online-names").locator("[title='@cy']")).toHaveText("Cy Young");
+  await owner.getByTestId("composer-input").fill("thanks @c");
+  await expect(owner.getByTestId("mention-option")).toHaveText("Cy Young @cy");
+  await owner.keyboard.press("Enter");
+  await expect(owner.getByTestId("composer-input")).toHaveValue("thanks @cy ");
+  await owner.getByTestId("composer-input").fill("");
+  // A guest beside them is marked as one on a member's page.
+  const guest = await (await browser.newContext()).newPage();
+  await guest.goto(`${base}/`);
+  await guest.getByTestId("name-input").fill("Visitor");
+  await guest.getByTestId("name-button").click();
+  await expect(guest.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
+  const visiting = unique("just visiting");
+  await say(guest, visiting);
+  const theirs = owner.getByTestId("message").filter({ hasText: visiting }).getByTestId("message-author");
+  await expect(theirs).toHaveText("Visitor");
+  const mark = await theirs.evaluate((el) => getComputedStyle(el, "::after").content);
+  expect(mark).toContain("guest");
+  expect(await guest.getByTestId("message").filter({ hasText: visiting }).getByTestId("message-author").evaluate(
+    (el) => getComputedStyle(el, "::after").content,
+  )).toBe("none");
   // Used once: the link is spent, and the list says who joined with it.
   await owner.goto(`${base}/settings`);
   await expect(owner.getByTestId("invites")).toContainText("@cy");
@@ -129,7 +154,7 @@ test("the owner is made from the link in the log, invites a member who signs up 
   await elsewhere.goto(`${base}/sign-in`);
   await elsewhere.getByLabel("Handle").fill("boss");
   await elsewhere.getByLabel("Password").fill(PASSWORD);
-  await elsewhere.getByRole("button", { name: "Sign in" }).click();
+  await elsewhere.getByRole("button", { name: "Sign in", exact: true }).click();
   await inChatAs(elsewhere, "The Boss");
   await owner.reload();
   await expect(owner.getByTestId("sessions").getByRole("listitem")).toHaveCount(2);
@@ -172,10 +197,10 @@ test("signing up, out and in works without JavaScript @nojs", async ({ page }) =
   await page.goto(`${base}/sign-in`);
   await page.getByLabel("Handle").fill("ann");
   await page.getByLabel("Password").fill("wrong password, surely");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("alert")).toHaveText("That handle and password do not match an account.");
   await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByTestId("my-name")).toHaveText("Ann Lee");
 });
 

@@ -147,4 +147,7 @@ fn hidden(c: char) -> bool {
 pub struct User {
     pub id: UserId,
     pub name: String,
+    /// An account's handle (what `@mentions` name); none for a guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
 }

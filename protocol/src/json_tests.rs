@@ -23,7 +23,7 @@ fn room() -> impl Strategy<Value = RoomId> {
 }
 
 fn user() -> impl Strategy<Value = User> {
-    (text(), text()).prop_map(|(id, name)| User { id: UserId(id), name })
+    (text(), text()).prop_map(|(id, name)| User { id: UserId(id), name, handle: None })
 }
 
 fn seq() -> impl Strategy<Value = Seq> {

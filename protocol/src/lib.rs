@@ -61,7 +61,7 @@ mod tests {
     }
 
     fn alice() -> User {
-        User { id: UserId("u1".into()), name: "Alice".into() }
+        User { id: UserId("u1".into()), name: "Alice".into(), handle: None }
     }
 
     #[test]
@@ -325,7 +325,7 @@ mod tests {
             assert_eq!((err.reason, err.id), (ErrorReason::BadReaction, Some(id("r1"))), "{bad:?}");
         }
         assert!(REACTIONS.len() > MAX_REACTIONS, "the limit can be reached from the picker");
-        let bob = User { id: UserId("u2".into()), name: "Bob".into() };
+        let bob = User { id: UserId("u2".into()), name: "Bob".into(), handle: None };
         let mut reactions = Vec::new();
         toggle_reaction(&mut reactions, "👍", &alice(), true);
         toggle_reaction(&mut reactions, "👍", &alice(), true);

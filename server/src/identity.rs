@@ -57,7 +57,7 @@ impl Identity {
     /// A new person with this (already validated) name.
     pub fn new_user(&self, name: String) -> Result<User, SecretError> {
         let id: String = random_bytes::<9>()?.iter().map(|b| format!("{b:02x}")).collect();
-        Ok(User { id: UserId(format!("u{id}")), name })
+        Ok(User { id: UserId(format!("u{id}")), name, handle: None })
     }
 
     /// The token that proves `user` is who it says.
@@ -74,7 +74,7 @@ impl Identity {
         let (id, name) = payload.split_once('.')?;
         let id = String::from_utf8(B64.decode(id).ok()?).ok()?;
         let name = validate_name(&String::from_utf8(B64.decode(name).ok()?).ok()?).ok()?;
-        Some(User { id: UserId(id), name })
+        Some(User { id: UserId(id), name, handle: None })
     }
 
     /// A key of its own for `purpose` (HMAC of its name under the secret), so that
@@ -120,7 +120,7 @@ const GUEST: &str = "guest-";
 /// four hex digits.
 pub fn new_guest() -> Result<User, SecretError> {
     let hex: String = random_bytes::<6>()?.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(User { id: UserId(format!("{GUEST}{hex}")), name: format!("guest-{}", &hex[..4]) })
+    Ok(User { id: UserId(format!("{GUEST}{hex}")), name: format!("guest-{}", &hex[..4]), handle: None })
 }
 
 /// Whether `id` is a plain client's guest (a new one for each connection, so never
@@ -156,7 +156,7 @@ mod tests {
     #[test]
     fn edited_or_foreign_tokens_are_refused() {
         let id = identity();
-        let user = User { id: UserId("u1".into()), name: "Ann".into() };
+        let user = User { id: UserId("u1".into()), name: "Ann".into(), handle: None };
         let token = id.token(&user);
         let (_, mac) = token.rsplit_once('.').unwrap();
         let forged = format!("{}.{}.{mac}", B64.encode("u1"), B64.encode("Mallory"));

@@ -299,6 +299,20 @@ async fn an_at_handle_reaches_exactly_the_handles_owner_whoever_else_goes_by_tha
     bo.say("lobby", "b1", "@ann the report is ready").await;
     let m = bo.next_message().await;
     assert_eq!(m.mentions.iter().map(|u| u.id.clone()).collect::<Vec<_>>(), vec![owner.id], "the handle's owner alone");
+    // The handle goes with the account's name wherever it is shown: presence, its
+    // messages live and from the history; a guest has none.
+    let (_, _, online) = annie.join("lobby", None).await;
+    let shown = |name: &str| online.iter().find(|u| u.name == name).map(|u| u.handle.clone());
+    assert_eq!((shown("Annie Lee"), shown("Ann")), (Some(Some("ann".into())), Some(None)));
+    annie.say("lobby", "a1", "from the account").await;
+    let m = bo.next_where(|m| matches!(m, ServerMsg::Message(m) if m.text == "from the account")).await;
+    let ServerMsg::Message(m) = m else { unreachable!() };
+    assert_eq!(m.author.handle.as_deref(), Some("ann"));
+    let mut later = server.named("Later").await;
+    let (history, _, _) = later.join("lobby", None).await;
+    let authors: Vec<(String, Option<String>)> = history.iter().map(|m| (m.author.name.clone(), m.author.handle.clone())).collect();
+    assert!(authors.contains(&("Annie Lee".into(), Some("ann".into()))), "{authors:?}");
+    assert!(authors.contains(&("Bo".into(), None)));
     // A display name still names its people where no handle is spelled.
     bo.say("lobby", "b2", "@Annie Lee and @Bo").await;
     let m = bo.next_message().await;

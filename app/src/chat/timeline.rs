@@ -438,7 +438,7 @@ pub(super) mod tests {
     }
 
     pub(crate) fn user(name: &str) -> User {
-        User { id: UserId(name.to_lowercase()), name: name.into() }
+        User { id: UserId(name.to_lowercase()), name: name.into(), handle: None }
     }
 
     pub(crate) fn msg(seq: Seq, i: &str, text: &str) -> ChatMessage {

@@ -33,29 +33,41 @@ pub fn mention_query(text: &str, caret: usize) -> Option<(usize, &str)> {
         .then_some((at, query))
 }
 
-/// The names (among `names`) that start with `query`, ignoring ASCII case, in order.
-pub fn suggestions(names: &[String], query: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for name in names {
-        let starts = name.get(..query.len()).is_some_and(|start| start.eq_ignore_ascii_case(query));
-        if starts && !out.contains(name) && out.len() < MAX_SUGGESTIONS {
-            out.push(name.clone());
+/// Someone to suggest: their name, and their handle if they have an account (an
+/// `@mention` then names the handle).
+pub type Named = (String, Option<String>);
+
+/// The people (among `people`) whose name or handle starts with `query`, ignoring ASCII
+/// case, in order, each once.
+pub fn suggestions(people: &[Named], query: &str) -> Vec<Named> {
+    let starts = |s: &str| s.get(..query.len()).is_some_and(|start| start.eq_ignore_ascii_case(query));
+    let mut out: Vec<Named> = Vec::new();
+    for person in people {
+        let matches = starts(&person.0) || person.1.as_deref().is_some_and(starts);
+        if matches && !out.contains(person) && out.len() < MAX_SUGGESTIONS {
+            out.push(person.clone());
         }
     }
     out
 }
 
-/// The names offered for an `@`, as the list's options (`chosen` is the one Enter takes).
-fn options_html(names: &[String], chosen: usize) -> String {
+/// The people offered for an `@`, as the list's options (`chosen` is the one Enter
+/// takes): each one's name, and handle if any, which is what the mention names.
+fn options_html(people: &[Named], chosen: usize) -> String {
     let mut html = String::new();
-    for (i, name) in names.iter().enumerate() {
+    for (i, (name, handle)) in people.iter().enumerate() {
         html.push_str(&format!(
             "<li role=\"option\" id=\"mention-{i}\" class=\"mention-option\" aria-selected=\"{}\" data-testid=\"mention-option\" data-name=\"",
             i == chosen
         ));
-        escape(&mut html, name);
+        escape(&mut html, handle.as_ref().unwrap_or(name));
         html.push_str("\">");
         escape(&mut html, name);
+        if let Some(handle) = handle {
+            html.push_str(" <span class=\"handle\">@");
+            escape(&mut html, handle);
+            html.push_str("</span>");
+        }
         html.push_str("</li>");
     }
     html
@@ -133,7 +145,7 @@ pub fn Composer(
             let mut names = Vec::new();
             let mut add = |u: &User| {
                 if Some(&u.id) != me.as_ref() {
-                    names.push(u.name.clone());
+                    names.push((u.name.clone(), u.handle.clone()));
                 }
             };
             chat.online.with(|o| o.get(&room).into_iter().flatten().for_each(&mut add));
@@ -203,7 +215,10 @@ pub fn Composer(
             match ev.key().as_str() {
                 "ArrowDown" => chosen.update(|c| *c = (*c + 1) % n),
                 "ArrowUp" => chosen.update(|c| *c = (*c + n - 1) % n),
-                "Enter" | "Tab" => take_suggestion(offered[chosen.get_untracked().min(n - 1)].clone()),
+                "Enter" | "Tab" => {
+                    let (name, handle) = offered[chosen.get_untracked().min(n - 1)].clone();
+                    take_suggestion(handle.unwrap_or(name))
+                }
                 "Escape" => dismissed.set(true),
                 _ => return,
             }
@@ -369,10 +384,10 @@ mod tests {
 
     #[test]
     fn the_names_offered_are_options_with_the_chosen_one_selected() {
-        let html = options_html(&["Ann".to_owned(), "<b>\"x\"".to_owned()], 1);
+        let html = options_html(&[("Ann".to_owned(), Some("ann".into())), ("<b>\"x\"".to_owned(), None)], 1);
         assert_eq!(
             html,
-            "<li role=\"option\" id=\"mention-0\" class=\"mention-option\" aria-selected=\"false\" data-testid=\"mention-option\" data-name=\"Ann\">Ann</li>\
+            "<li role=\"option\" id=\"mention-0\" class=\"mention-option\" aria-selected=\"false\" data-testid=\"mention-option\" data-name=\"ann\">Ann <span class=\"handle\">@ann</span></li>\
              <li role=\"option\" id=\"mention-1\" class=\"mention-option\" aria-selected=\"true\" data-testid=\"mention-option\" \
              data-name=\"&lt;b&gt;&quot;x&quot;\">&lt;b&gt;&quot;x&quot;</li>"
         );
@@ -386,9 +401,14 @@ mod tests {
         assert_eq!(mention_query("mail@example", 12), None, "not inside a word");
         assert_eq!(mention_query("hi @an and more", 6), Some((3, "an")), "up to the caret");
         assert_eq!(mention_query("no at", 5), None);
-        let names = vec!["Ann".to_owned(), "bob".into(), "Annika".into(), "Ann".into()];
-        assert_eq!(suggestions(&names, "an"), ["Ann", "Annika"]);
-        assert_eq!(suggestions(&names, "B"), ["bob"]);
-        assert_eq!(suggestions(&names, ""), ["Ann", "bob", "Annika"]);
+        let named = |n: &str| (n.to_owned(), None);
+        let names = vec![named("Ann"), named("bob"), named("Annika"), named("Ann")];
+        let shown = |people: Vec<Named>| people.into_iter().map(|p| p.0).collect::<Vec<_>>();
+        assert_eq!(shown(suggestions(&names, "an")), ["Ann", "Annika"]);
+        assert_eq!(shown(suggestions(&names, "B")), ["bob"]);
+        assert_eq!(shown(suggestions(&names, "")), ["Ann", "bob", "Annika"]);
+        let lee = ("Ann Lee".to_owned(), Some("alee".to_owned()));
+        assert_eq!(suggestions(&[lee.clone()], "al"), [lee.clone()], "by handle too");
+        assert_eq!(suggestions(&[lee.clone()], "ann"), [lee], "and by name");
     }
 }

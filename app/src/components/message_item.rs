@@ -42,7 +42,8 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
         escape(&mut html, &initials(&a.name));
         html.push_str("</span>");
     }
-    html.push_str("<span class=\"author\" data-testid=\"message-author\">");
+    person(&mut html, "author", entry.author.as_ref(), t);
+    html.push_str(" data-testid=\"message-author\">");
     escape(&mut html, entry.author.as_ref().map_or("", |a| a.name.as_str()));
     // On my own messages the name is not shown; a screen reader says "You" (style sheet).
     html.push_str(&format!("</span><span class=\"you\">{}</span>", t.you));
@@ -248,3 +249,18 @@ pub fn notice(
 ) -> impl IntoView {
     view! { <li class=class data-testid=testid inner_html=html></li> }
 }
+
+/// Opens a `<span>` of class `class` for a person's name: with their handle on hover if
+/// they have an account, else marked a guest (the style sheet shows the mark on the
+/// pages of members). The caller ends the tag.
+pub fn person(html: &mut String, class: &str, user: Option<&palaver_protocol::User>, t: &crate::locale::Texts) {
+    match user.and_then(|u| u.handle.as_deref()) {
+        Some(handle) => {
+            html.push_str(&format!("<span class=\"{class}\" title=\"@"));
+            escape(html, handle);
+            html.push('"');
+        }
+        None => html.push_str(&format!("<span class=\"{class} guest\" data-guest=\"{}\"", t.guest)),
+    }
+}
+

@@ -88,6 +88,7 @@ texts! {
     not_sent: "Not sent: {reason}", "보내지 못했습니다: {reason}";
     retry: "Retry", "다시 보내기";
     you: "You", "나";
+    guest: "guest", "게스트";
     quote_deleted: "deleted", "삭제됨";
     message_deleted: "message deleted", "삭제된 메시지입니다";
     edited: "(edited)", "(수정됨)";

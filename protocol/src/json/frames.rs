@@ -210,7 +210,8 @@ fn room_of(value: &Json) -> Option<RoomId> {
 }
 
 fn user_of(value: &Json) -> Option<User> {
-    Some(User { id: UserId(value.get("id")?.str()?.to_owned()), name: value.get("name")?.str()?.to_owned() })
+    let handle = optional(value.get("handle"), |h| Some(h.str()?.to_owned()))?;
+    Some(User { id: UserId(value.get("id")?.str()?.to_owned()), name: value.get("name")?.str()?.to_owned(), handle })
 }
 
 /// A stored message, from a `message` frame or a page's list.

@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn events_survive_the_wire() {
         let room = RoomId::parse("r").unwrap();
-        let user = User { id: UserId("u1".into()), name: "Ann".into() };
+        let user = User { id: UserId("u1".into()), name: "Ann".into(), handle: None };
         let message = ChatMessage {
             room: room.clone(),
             seq: 7,

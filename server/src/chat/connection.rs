@@ -31,14 +31,20 @@ pub fn serve<T: Transport>(
     wire: Arc<Wire>,
     cx: Context,
     transport: T,
-    member: Option<Member>,
+    member: Option<Box<Member>>,
 ) -> impl Future<Output = ()> + Send {
     static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
     let span = tracing::debug_span!("conn", id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed));
     run(frames, wire, cx, transport, member).instrument(span)
 }
 
-async fn run<T: Transport>(mut frames: Frames, wire: Arc<Wire>, cx: Context, transport: T, member: Option<Member>) {
+async fn run<T: Transport>(
+    mut frames: Frames,
+    wire: Arc<Wire>,
+    cx: Context,
+    transport: T,
+    member: Option<Box<Member>>,
+) {
     tracing::debug!("connected");
     let shutdown = cx.shutdown.clone();
     let stopping = shutdown.cancelled();
@@ -50,7 +56,7 @@ async fn run<T: Transport>(mut frames: Frames, wire: Arc<Wire>, cx: Context, tra
     let mut conn = Connection::new(cx, transport, wire.clone());
     if let Some(member) = member {
         conn.cx.hub.signed_in(member.credential, &wire);
-        conn.member = Some(Box::new(member));
+        conn.member = Some(member);
     }
     Box::pin(conn.open()).await;
 

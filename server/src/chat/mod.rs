@@ -62,7 +62,7 @@ impl Gate {
         response: Response,
         pass: Pass,
         transport: T,
-        member: Option<Member>,
+        member: Option<Box<Member>>,
     ) -> Response {
         let cx = self.cx.clone();
         let connections = self.connections.clone();
@@ -113,7 +113,7 @@ pub async fn upgrade(
     // A signed-in browser's page: the socket is its account's.
     let member = match gate.cx.auth.visitor(req.headers()).await {
         Some(crate::accounts::Visitor::Member { session, account }) => {
-            Some(Member { credential: crate::identity::Credential::Session(session), user: account.user })
+            Some(Box::new(Member { credential: crate::identity::Credential::Session(session), user: account.user }))
         }
         _ => None,
     };

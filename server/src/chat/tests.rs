@@ -176,7 +176,7 @@ async fn bob_posts(hub: &Hub, count: usize) {
 }
 
 fn bob_says(n: usize) -> Post {
-    let bob = User { id: palaver_protocol::UserId("u-bob".into()), name: "Bob".into() };
+    let bob = User { id: palaver_protocol::UserId("u-bob".into()), name: "Bob".into(), handle: None };
     Post::text(RoomId::lobby(), bob, ClientMsgId(format!("m{n}")), format!("line {n}"))
 }
 

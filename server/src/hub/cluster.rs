@@ -82,7 +82,7 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
                 if !is_guest(&user.id) {
                     shared.people().seen(&user);
                 }
-                shared.rooms().remote_set(&node, &room, &user.id, Some(user.name))
+                shared.rooms().remote_set(&node, &room, &user.id, Some(super::presence::Shown::of(&user)))
             }
             Event::Gone { room, user } => shared.rooms().remote_set(&node, &room, &user, None),
             Event::Snapshot { rooms } => shared.rooms().remote_snapshot(&node, rooms),

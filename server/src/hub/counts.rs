@@ -138,7 +138,7 @@ pub(super) mod tests {
             room: RoomId::parse("r").unwrap(),
             seq,
             id: ClientMsgId(format!("c{seq}")),
-            author: User { id: UserId(author.into()), name: author.into() },
+            author: User { id: UserId(author.into()), name: author.into(), handle: None },
             kind,
             text: String::new(),
             sent_at: 0,
@@ -147,7 +147,7 @@ pub(super) mod tests {
             deleted: false,
             quote: None,
             reactions: Vec::new(),
-            mentions: mentions.iter().map(|u| User { id: UserId((*u).into()), name: (*u).into() }).collect(),
+            mentions: mentions.iter().map(|u| User { id: UserId((*u).into()), name: (*u).into(), handle: None }).collect(),
         }
     }
 

@@ -48,7 +48,7 @@ pub use writer::{Answer, PostOutcome, MAX_BATCH};
 struct Room {
     feed: Fanout,
     /// Who is here through this node, with how many of their connections (tabs) are.
-    online: BTreeMap<UserId, (String, usize)>,
+    online: BTreeMap<UserId, (presence::Shown, usize)>,
     /// Which number goes out next, and what arrived early.
     order: Order,
 }
@@ -329,10 +329,10 @@ impl Hub {
         let before = rooms.present(room, &user.id);
         let spans_nodes = self.shared.bus.spans_nodes();
         let entry = rooms.live.entry(room.clone()).or_insert_with(|| Room::new(spans_nodes));
-        let (name, conns) = entry.online.entry(user.id.clone()).or_insert_with(|| (user.name.clone(), 0));
+        let (shown, conns) = entry.online.entry(user.id.clone()).or_insert_with(|| (presence::Shown::of(user), 0));
         *conns += 1;
         let first_tab = *conns == 1;
-        *name = user.name.clone();
+        *shown = presence::Shown::of(user);
         rooms.relist(room);
         if rooms.announce(room, &user.id, before) || first_tab {
             self.shared.directory_dirty.notify_one();
@@ -403,8 +403,8 @@ impl Hub {
             rooms.live.iter().filter(|(_, r)| r.online.contains_key(&user.id)).map(|(id, _)| id.clone()).collect();
         for id in theirs {
             let before = rooms.present(&id, &user.id);
-            if let Some((name, _)) = rooms.live.get_mut(&id).and_then(|r| r.online.get_mut(&user.id)) {
-                *name = user.name.clone();
+            if let Some((shown, _)) = rooms.live.get_mut(&id).and_then(|r| r.online.get_mut(&user.id)) {
+                *shown = presence::Shown::of(user);
             }
             rooms.announce(&id, &user.id, before);
             self.shared.bus.publish(Event::Here { room: id, user: user.clone() });

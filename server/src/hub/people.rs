@@ -245,7 +245,7 @@ impl People {
     /// Names not yet written to the store.
     pub(super) fn unsaved(&self) -> Vec<User> {
         let unsaved = self.fresh.iter().filter(|(_, f)| !f.saved);
-        unsaved.map(|(id, f)| User { id: id.clone(), name: f.name.clone() }).collect()
+        unsaved.map(|(id, f)| User { id: id.clone(), name: f.name.clone(), handle: None }).collect()
     }
 
     /// These names are in the store now (unless changed meanwhile).
@@ -268,7 +268,7 @@ impl People {
             for id in self.by_name.get(name).into_iter().flatten() {
                 if let Some(f) = self.fresh.get(id) {
                     listed.insert(id.clone());
-                    known[i].push(User { id: id.clone(), name: f.name.clone() });
+                    known[i].push(User { id: id.clone(), name: f.name.clone(), handle: None });
                 }
             }
         }
@@ -291,7 +291,7 @@ mod tests {
     use super::*;
 
     fn user(id: &str, name: &str) -> User {
-        User { id: UserId(id.into()), name: name.into() }
+        User { id: UserId(id.into()), name: name.into(), handle: None }
     }
 
     /// Whom `text` names, with `stored` in the store (asked as the store is: by folded

@@ -14,28 +14,41 @@ use std::{
 /// A node not heard from for this long is taken for dead: its people leave every list.
 pub const NODE_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How someone in a room is shown: their name, and their handle if they have an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Shown {
+    name: String,
+    handle: Option<String>,
+}
+
+impl Shown {
+    pub(super) fn of(user: &User) -> Shown {
+        Shown { name: user.name.clone(), handle: user.handle.clone() }
+    }
+
+    fn user(self, id: &UserId) -> User {
+        User { id: id.clone(), name: self.name, handle: self.handle }
+    }
+}
+
 impl Rooms {
-    /// The name `user` has in `room` on any node, if they are there.
-    pub(super) fn present(&self, room: &RoomId, user: &UserId) -> Option<String> {
+    /// How `user` is shown in `room` on any node, if they are there.
+    pub(super) fn present(&self, room: &RoomId, user: &UserId) -> Option<Shown> {
         let local = self.live.get(room).and_then(|r| r.online.get(user)).map(|(name, _)| name.clone());
         local.or_else(|| self.remote.name_of(room, user))
     }
 
     /// Tells this node's connections in `room` that `user` is now there as `now` (or
     /// gone), if that changes what they were told, which was `before`.
-    pub(super) fn announce(&self, room: &RoomId, user: &UserId, before: Option<String>) -> bool {
+    pub(super) fn announce(&self, room: &RoomId, user: &UserId, before: Option<Shown>) -> bool {
         let now = self.present(room, user);
         if now == before {
             return false;
         }
         if let Some(r) = self.live.get(room) {
             match (now, before) {
-                (Some(name), _) => {
-                    r.send(&ServerMsg::Arrived { room: room.clone(), user: User { id: user.clone(), name } })
-                }
-                (None, Some(name)) => {
-                    r.send(&ServerMsg::Departed { room: room.clone(), user: User { id: user.clone(), name } })
-                }
+                (Some(shown), _) => r.send(&ServerMsg::Arrived { room: room.clone(), user: shown.user(user) }),
+                (None, Some(shown)) => r.send(&ServerMsg::Departed { room: room.clone(), user: shown.user(user) }),
                 (None, None) => {}
             }
         }
@@ -44,11 +57,11 @@ impl Rooms {
 
     /// Who is in a room on any node, by name.
     pub(super) fn online(&self, room: &RoomId) -> Vec<User> {
-        let mut users: BTreeMap<UserId, String> = self.remote.in_room(room);
+        let mut users: BTreeMap<UserId, Shown> = self.remote.in_room(room);
         if let Some(r) = self.live.get(room) {
-            users.extend(r.online.iter().map(|(id, (name, _))| (id.clone(), name.clone())));
+            users.extend(r.online.iter().map(|(id, (shown, _))| (id.clone(), shown.clone())));
         }
-        let mut users: Vec<User> = users.into_iter().map(|(id, name)| User { id, name }).collect();
+        let mut users: Vec<User> = users.into_iter().map(|(id, shown)| shown.user(&id)).collect();
         users.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
         users
     }
@@ -69,13 +82,13 @@ pub(super) struct Remote {
 
 struct Node {
     seen: Instant,
-    rooms: HashMap<RoomId, BTreeMap<UserId, String>>,
+    rooms: HashMap<RoomId, BTreeMap<UserId, Shown>>,
 }
 
 impl Remote {
-    /// The name `user` has in `room` on another node (the same on every node: the
+    /// How `user` is shown in `room` on another node (the same on every node: the
     /// lowest node's).
-    pub(super) fn name_of(&self, room: &RoomId, user: &UserId) -> Option<String> {
+    pub(super) fn name_of(&self, room: &RoomId, user: &UserId) -> Option<Shown> {
         self.nodes
             .iter()
             .filter_map(|(id, node)| Some((id, node.rooms.get(room)?.get(user)?)))
@@ -84,7 +97,7 @@ impl Remote {
     }
 
     /// Everyone in `room` through other nodes.
-    pub(super) fn in_room(&self, room: &RoomId) -> BTreeMap<UserId, String> {
+    pub(super) fn in_room(&self, room: &RoomId) -> BTreeMap<UserId, Shown> {
         let mut users = BTreeMap::new();
         for node in self.nodes.values() {
             if let Some(here) = node.rooms.get(room) {
@@ -132,7 +145,7 @@ impl Remote {
 impl Rooms {
     /// Records that `user` is in `room` through `node` as `name`, or not at all (`None`),
     /// and tells this node's connections if that changes what they see.
-    pub(super) fn remote_set(&mut self, node: &NodeId, room: &RoomId, user: &UserId, name: Option<String>) -> bool {
+    pub(super) fn remote_set(&mut self, node: &NodeId, room: &RoomId, user: &UserId, name: Option<Shown>) -> bool {
         let before = self.present(room, user);
         self.relist(room);
         let entry = self.remote.touch(node);
@@ -154,9 +167,9 @@ impl Rooms {
 
     /// Replaces all that is known of `node`'s people with its own account of them.
     pub(super) fn remote_snapshot(&mut self, node: &NodeId, rooms: Vec<(RoomId, Vec<User>)>) -> bool {
-        let now: HashMap<RoomId, BTreeMap<UserId, String>> = rooms
+        let now: HashMap<RoomId, BTreeMap<UserId, Shown>> = rooms
             .into_iter()
-            .map(|(room, users)| (room, users.into_iter().map(|u| (u.id, u.name)).collect()))
+            .map(|(room, users)| (room, users.iter().map(|u| (u.id.clone(), Shown::of(u))).collect()))
             .collect();
         let mut changed = false;
         for (room, user) in self.remote.members(node) {
@@ -199,7 +212,7 @@ impl Rooms {
             .iter()
             .filter(|(_, r)| !r.online.is_empty())
             .map(|(id, r)| {
-                let users = r.online.iter().map(|(uid, (name, _))| User { id: uid.clone(), name: name.clone() });
+                let users = r.online.iter().map(|(uid, (shown, _))| shown.clone().user(uid));
                 (id.clone(), users.collect())
             })
             .collect()

@@ -13,7 +13,7 @@ async fn hub() -> (Arc<Hub>, tempfile::TempDir) {
 }
 
 fn user(id: &str) -> User {
-    User { id: UserId(id.into()), name: id.to_uppercase() }
+    User { id: UserId(id.into()), name: id.to_uppercase(), handle: None }
 }
 
 fn room(name: &str) -> RoomId {
@@ -348,11 +348,11 @@ async fn a_name_is_looked_up_in_the_store_and_a_new_one_said_here_counts_at_once
     };
     // Written after this node started (by another node, or before a restart): nobody
     // this node has heard of, and still named.
-    let cat = User { id: UserId("cat".into()), name: "Cat".into() };
+    let cat = User { id: UserId("cat".into()), name: "Cat".into(), handle: None };
     hub.store().remember(vec![cat.clone()]).await.unwrap();
     assert_eq!(named("@cat, look").await, ["Cat"]);
     // A new name said here names her before it is written, and the old one no longer does.
-    hub.remember(&User { id: cat.id.clone(), name: "Kit".into() });
+    hub.remember(&User { id: cat.id.clone(), name: "Kit".into(), handle: None });
     assert_eq!(named("@Kit and @Cat").await, ["Kit"]);
     hub.save_reads().await;
     assert_eq!(hub.store().people_named(vec!["kit".into()], 5).await.unwrap().len(), 1, "written with the reads");

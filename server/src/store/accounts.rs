@@ -223,5 +223,5 @@ pub fn gather_invites(rows: impl IntoIterator<Item = (InviteRow, Option<String>)
 
 /// An account from its columns as [`sql::ACCOUNT_COLUMNS`] lists them.
 pub fn account_from(id: String, name: String, handle: String, role: &str, password: Option<String>) -> Account {
-    Account { user: User { id: UserId(id), name }, handle, role: Role::parse(role).unwrap_or(Role::Member), password }
+    Account { user: User { id: UserId(id), name, handle: Some(handle.clone()) }, handle, role: Role::parse(role).unwrap_or(Role::Member), password }
 }

@@ -6,7 +6,7 @@ use palaver_protocol::{User, UserId};
 
 fn new(id: &str, handle: &str, key: &str, role: Role) -> NewAccount {
     NewAccount {
-        user: User { id: UserId(id.into()), name: handle.to_uppercase() },
+        user: User { id: UserId(id.into()), name: handle.to_uppercase(), handle: Some(handle.into()) },
         handle: handle.into(),
         handle_key: key.into(),
         role,

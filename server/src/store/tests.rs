@@ -10,7 +10,7 @@ use testkit::services::Postgres;
 pub(super) fn new(room: &str, author: &str, id: &str, text: &str) -> Post {
     Post::text(
         RoomId::parse(room).unwrap(),
-        User { id: UserId(author.into()), name: author.to_uppercase() },
+        User { id: UserId(author.into()), name: author.to_uppercase(), handle: None },
         ClientMsgId(id.into()),
         text.into(),
     )
@@ -94,7 +94,7 @@ async fn the_directory_lists_rooms_by_name_with_their_members_and_newest_message
 
 async fn people_are_kept_by_their_latest_name(open: Reopen) {
     let store = open().await;
-    let person = |id: &str, name: &str| User { id: UserId(id.into()), name: name.into() };
+    let person = |id: &str, name: &str| User { id: UserId(id.into()), name: name.into(), handle: None };
     let asked = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     assert_eq!(store.people_named(asked(&["ann"]), 5).await.unwrap(), []);
     store.remember(vec![person("u1", "Ann"), person("u2", "김민준"), person("u3", "ANN")]).await.unwrap();
@@ -115,7 +115,7 @@ async fn people_are_kept_by_their_latest_name(open: Reopen) {
 async fn read_positions_move_forward_and_count_what_came_since(open: Reopen) {
     use super::Unread;
     let store = open().await;
-    let ann = User { id: UserId("ann".into()), name: "ANN".into() };
+    let ann = User { id: UserId("ann".into()), name: "ANN".into(), handle: None };
     store
         .append(vec![
             new("r", "u2", "a", "one"),
@@ -473,7 +473,7 @@ async fn replies_quote_reactions_count_once_per_person_mentions_are_kept(open: R
     use super::Refusal;
     use palaver_protocol::{Quote, MAX_REACTIONS, REACTIONS};
     let store = open().await;
-    let bob = User { id: UserId("u2".into()), name: "U2".into() };
+    let bob = User { id: UserId("u2".into()), name: "U2".into(), handle: None };
     let first = new("r", "u1", "a", "the question\nsecond line").mentioning(vec![bob.clone()]);
     store.append(vec![first, new("r", "u2", "b", "other")]).await.unwrap();
     // A reply comes back with its quote, live and when read.
@@ -564,7 +564,7 @@ async fn brought_up_to_date(store: Arc<dyn Store>) {
     assert_eq!(found(&*store, "still here").await, [("r".into(), 3)]);
     // Its author is someone an `@name` can name, by the name they wrote under.
     let named = store.people_named(vec!["u1".into()], 5).await.unwrap();
-    assert_eq!(named, [User { id: UserId("u1".into()), name: "U1".into() }]);
+    assert_eq!(named, [User { id: UserId("u1".into()), name: "U1".into(), handle: None }]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -595,7 +595,7 @@ const SECRET: &str = "hunter2xyzzy";
 /// Message 1 edited to hold [`SECRET`] (naming u2), then again without it, with a reply
 /// quoting it and a reaction between; message 6 the same, both edits in one batch.
 async fn edit_a_secret_away(store: &dyn Store) {
-    let named = User { id: UserId("u2".into()), name: "U2".into() };
+    let named = User { id: UserId("u2".into()), name: "U2".into(), handle: None };
     store.append(vec![new("r", "u1", "a", "the plan"), reply("u2", "b", 1, "which plan?")]).await.unwrap();
     let secret = format!("the plan: @U2 {SECRET}");
     store.append(vec![edit("u1", "e1", 1, &secret).mentioning(vec![named.clone()])]).await.unwrap();

@@ -82,7 +82,7 @@ impl Accounts for PostgresStore {
         let client = self.client().await?;
         let sql = "SELECT handle, user_id, display_name FROM accounts WHERE handle = ANY($1::text[])";
         let rows = query(&client, sql, &[&names]).await?;
-        Ok(rows.iter().map(|r| (r.get(0), User { id: UserId(r.get(1)), name: r.get(2) })).collect())
+        Ok(rows.iter().map(|r| (r.get(0), User { id: UserId(r.get(1)), name: r.get(2), handle: Some(r.get(0)) })).collect())
     }
 
     async fn name_taken(&self, folded_name: &str, handle_key: &str) -> Result<bool, StoreError> {

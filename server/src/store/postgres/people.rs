@@ -98,7 +98,7 @@ pub(super) async fn named(store: &PostgresStore, names: Vec<String>, per_name: u
                WHERE translate(people.name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') = asked.folded \
                ORDER BY user_id LIMIT $2) p";
     let rows = query(&client, sql, &[&names, &(per_name as i64)]).await?;
-    Ok(rows.into_iter().map(|r| User { id: UserId(r.get(0)), name: r.get(1) }).collect())
+    Ok(rows.into_iter().map(|r| User { id: UserId(r.get(0)), name: r.get(1), handle: None }).collect())
 }
 
 pub(super) async fn remember(store: &PostgresStore, people: Vec<User>) -> Result<(), StoreError> {

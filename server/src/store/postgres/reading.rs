@@ -37,7 +37,7 @@ impl PostgresStore {
         let reactions: Vec<ReactionRow> = query(client, sql, &[&room, &shown])
             .await?
             .iter()
-            .map(|r| (r.get::<_, i64>(0) as Seq, r.get(1), User { id: UserId(r.get(2)), name: r.get(3) }))
+            .map(|r| (r.get::<_, i64>(0) as Seq, r.get(1), User { id: UserId(r.get(2)), name: r.get(3), handle: None }))
             .collect();
         let sql = "SELECT seq, author_name, text, deleted FROM messages WHERE room = $1 AND seq = ANY($2)";
         let found: Vec<OriginalRow> = query(client, sql, &[&room, &originals])
@@ -108,14 +108,15 @@ fn row_to_message(r: &Row) -> Result<ChatMessage, StoreError> {
     row_to_message_at(r, 0)
 }
 
-/// A message from the row's [`COLUMNS`], which start at column `at`.
+/// A message from the row's [`COLUMNS`], which start at column `at`, and its author's
+/// handle after them (`history::AUTHOR_HANDLE`).
 pub(super) fn row_to_message_at(r: &Row, at: usize) -> Result<ChatMessage, StoreError> {
     let kind: String = r.get(at + 5);
     Ok(ChatMessage {
         room: room_named(r.get(at))?,
         seq: r.get::<_, i64>(at + 1) as Seq,
         id: ClientMsgId(r.get(at + 2)),
-        author: User { id: UserId(r.get(at + 3)), name: r.get(at + 4) },
+        author: User { id: UserId(r.get(at + 3)), name: r.get(at + 4), handle: r.get(at + 12) },
         kind: kind_from_str(&kind),
         text: r.get(at + 6),
         sent_at: r.get(at + 7),

@@ -2,6 +2,7 @@
 //! (`search_docs`, a `tsvector` under a GIN index), kept in the commit that changes it.
 
 use super::reading::{row_to_message_at, COLUMNS};
+use crate::store::history::AUTHOR_HANDLE;
 use super::{query, PostgresStore};
 use crate::store::{Found, Post, StoreError};
 use crate::words::Query;
@@ -85,7 +86,8 @@ pub(super) async fn search(
     limit: usize,
 ) -> Result<Vec<Found>, StoreError> {
     let client = store.client().await?;
-    let columns = COLUMNS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ");
+    let columns =
+        COLUMNS.split(", ").map(|c| format!("m.{c}")).chain([AUTHOR_HANDLE.to_owned()]).collect::<Vec<_>>().join(", ");
     let sql = format!(
         "SELECT d.id, {columns} FROM search_docs d JOIN messages m ON m.room = d.room AND m.seq = d.seq \
          WHERE d.words @@ $1::text::tsquery AND d.id < $2 ORDER BY d.id DESC LIMIT $3"

@@ -89,7 +89,7 @@ impl Accounts for SqliteStore {
             c.prepare_cached(
                 "SELECT handle, user_id, display_name FROM accounts WHERE handle IN (SELECT value FROM json_each(?1))",
             )?
-            .query_map(params![names], |r| Ok((r.get(0)?, User { id: UserId(r.get(1)?), name: r.get(2)? })))?
+            .query_map(params![names], |r| Ok((r.get(0)?, User { id: UserId(r.get(1)?), name: r.get(2)?, handle: Some(r.get(0)?) })))?
             .collect()
         })
         .await

@@ -92,7 +92,7 @@ pub(super) fn named(c: &Connection, names: &[String], per_name: usize) -> rusqli
     let mut people = Vec::new();
     for name in names {
         let rows =
-            stmt.query_map(params![name, per_name as i64], |r| Ok(User { id: UserId(r.get(0)?), name: r.get(1)? }))?;
+            stmt.query_map(params![name, per_name as i64], |r| Ok(User { id: UserId(r.get(0)?), name: r.get(1)?, handle: None }))?;
         for user in rows {
             people.push(user?);
         }

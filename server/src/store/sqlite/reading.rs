@@ -21,14 +21,15 @@ pub(super) fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMess
     row_to_message_at(r, 0)
 }
 
-/// A message from the row's [`COLUMNS`], which start at column `at`.
+/// A message from the row's [`COLUMNS`], which start at column `at`, and its author's
+/// handle after them (`history::AUTHOR_HANDLE`).
 pub(super) fn row_to_message_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ChatMessage> {
     let kind: String = r.get(at + 5)?;
     Ok(ChatMessage {
         room: room_at(r, at)?,
         seq: r.get::<_, i64>(at + 1)? as Seq,
         id: ClientMsgId(r.get(at + 2)?),
-        author: User { id: UserId(r.get(at + 3)?), name: r.get(at + 4)? },
+        author: User { id: UserId(r.get(at + 3)?), name: r.get(at + 4)?, handle: r.get(at + 12)? },
         kind: kind_from_str(&kind),
         text: r.get(at + 6)?,
         sent_at: r.get(at + 7)?,
@@ -59,7 +60,7 @@ pub(super) fn read_messages(
     )?;
     for seq in shown {
         let rows = stmt.query_map(params![room, seq], |r| {
-            Ok((r.get::<_, i64>(0)? as Seq, r.get(1)?, User { id: UserId(r.get(2)?), name: r.get(3)? }))
+            Ok((r.get::<_, i64>(0)? as Seq, r.get(1)?, User { id: UserId(r.get(2)?), name: r.get(3)?, handle: None }))
         })?;
         reactions.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
     }

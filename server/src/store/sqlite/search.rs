@@ -2,6 +2,7 @@
 //! the number kept in the message's row (`doc`).
 
 use super::reading::{row_to_message_at, COLUMNS};
+use crate::store::history::AUTHOR_HANDLE;
 use crate::store::Found;
 use crate::words::Query;
 use rusqlite::{params, Connection};
@@ -63,7 +64,7 @@ pub(super) fn find(c: &Connection, fts: &str, before: Option<u64>, limit: usize)
     let mut stmt = c.prepare_cached(&format!(
         "SELECT s.rowid, {} FROM search_index s JOIN messages m ON m.doc = s.rowid \
          WHERE search_index MATCH ?1 AND s.rowid < ?2 ORDER BY s.rowid DESC LIMIT ?3",
-        COLUMNS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ")
+        COLUMNS.split(", ").map(|c| format!("m.{c}")).chain([AUTHOR_HANDLE.to_owned()]).collect::<Vec<_>>().join(", ")
     ))?;
     let rows = stmt.query_map(params![fts, before, limit as i64], |r| {
         let id: i64 = r.get(0)?;
