@@ -51,7 +51,8 @@ fn main() {
     let settings = Settings { quick: args.iter().any(|a| a == "--quick"), check: args.iter().any(|a| a == "--check") };
     let mut wanted: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
     const ALL: [&str; 12] = [
-        "baseline", "fanout", "max", "rooms", "idle", "history", "search", "slow", "page", "cluster", "costs", "signins",
+        "baseline", "fanout", "max", "rooms", "idle", "history", "search", "slow", "page", "cluster", "costs",
+        "signins",
     ];
     let checking = settings.check;
     if wanted.is_empty() && !checking {

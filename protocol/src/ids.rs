@@ -139,7 +139,8 @@ pub fn validate_name(name: &str) -> Result<String, Invalid> {
 /// of the text around it (bidi embeddings, overrides and isolates, zero-width spaces and
 /// joiners, the byte-order mark): a name with one could pass for another.
 fn hidden(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{180E}' | '\u{061C}')
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{180E}' | '\u{061C}')
 }
 
 /// Someone in the chat.

@@ -114,11 +114,15 @@ pub async fn run(args: &[String], config: &Config) -> Result<Vec<String>, Failur
         "create-user" => {
             let o = Options::parse(rest, &["password-stdin"], &["handle", "display-name", "role"])?;
             if !o.has("password-stdin") {
-                return Err(Failure::Usage("--password-stdin is required: the password is read from standard input".into()));
+                return Err(Failure::Usage(
+                    "--password-stdin is required: the password is read from standard input".into(),
+                ));
             }
             let role = match o.get("role") {
                 None => Role::Member,
-                Some(r) => Role::parse(r).ok_or_else(|| Failure::Usage(format!("--role {r:?}: owner, admin or member")))?,
+                Some(r) => {
+                    Role::parse(r).ok_or_else(|| Failure::Usage(format!("--role {r:?}: owner, admin or member")))?
+                }
             };
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password).map_err(|e| Failure::Broken(e.to_string()))?;
@@ -138,18 +142,23 @@ pub async fn run(args: &[String], config: &Config) -> Result<Vec<String>, Failur
         "create-token" => {
             let o = Options::parse(rest, &[], &["handle", "label"])?;
             let account = account(&auth, o.need("handle")?).await?;
-            let token = auth.make_token(&account.user.id, o.get("label").unwrap_or("cli")).await.map_err(|r| refused(&r))?;
+            let token =
+                auth.make_token(&account.user.id, o.get("label").unwrap_or("cli")).await.map_err(|r| refused(&r))?;
             Ok(vec![token])
         }
         "invite" => {
             let o = Options::parse(rest, &[], &["uses", "expires"])?;
             let uses = match o.get("uses") {
                 None => 1,
-                Some(n) => n.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| Failure::Usage(format!("--uses {n:?}")))?,
+                Some(n) => {
+                    n.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| Failure::Usage(format!("--uses {n:?}")))?
+                }
             };
             let valid = match o.get("expires") {
                 None => Duration::from_secs(7 * 86_400),
-                Some(d) => duration(d).ok_or_else(|| Failure::Usage(format!("--expires {d:?}: like 30m, 12h or 7d")))?,
+                Some(d) => {
+                    duration(d).ok_or_else(|| Failure::Usage(format!("--expires {d:?}: like 30m, 12h or 7d")))?
+                }
             };
             let code = auth.invite(None, uses, valid).await.map_err(|r| refused(&r))?;
             let base = std::env::var("PALAVER_PUBLIC_URL").unwrap_or_default();

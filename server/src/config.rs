@@ -226,14 +226,15 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
 
     fn accounts(&self) -> Result<accounts::Settings, StartError> {
         let d = accounts::Settings::default();
-        let choice = |name: &str, options: &[&str]| -> Result<Option<usize>, StartError> {
-            match (self.0)(name) {
-                None => Ok(None),
-                Some(v) => options.iter().position(|o| *o == v.trim()).map(Some).ok_or_else(|| {
-                    StartError::Config(format!("{name}={v:?}: it is one of {}", options.join(", ")))
-                }),
-            }
-        };
+        let choice =
+            |name: &str, options: &[&str]| -> Result<Option<usize>, StartError> {
+                match (self.0)(name) {
+                    None => Ok(None),
+                    Some(v) => options.iter().position(|o| *o == v.trim()).map(Some).ok_or_else(|| {
+                        StartError::Config(format!("{name}={v:?}: it is one of {}", options.join(", ")))
+                    }),
+                }
+            };
         let sign_up = match choice("PALAVER_SIGN_UP", &["invite", "open"])? {
             Some(1) => SignUp::Open,
             Some(_) => SignUp::Invite,
@@ -245,7 +246,8 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
             Some(_) => Guests::Auto,
             None => d.guests,
         };
-        let days = |name, default: i64| -> Result<i64, StartError> { Ok(self.number(name, default / DAY_MS)? * DAY_MS) };
+        let days =
+            |name, default: i64| -> Result<i64, StartError> { Ok(self.number(name, default / DAY_MS)? * DAY_MS) };
         Ok(accounts::Settings {
             sign_up,
             guests,

@@ -76,7 +76,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
             Hub::start(store).await?
         }
     };
-    let auth = Arc::new(accounts::Auth::new(hub.store_handle(), Some(hub.clone()), identity.clone(), config.accounts.clone()));
+    let auth =
+        Arc::new(accounts::Auth::new(hub.store_handle(), Some(hub.clone()), identity.clone(), config.accounts.clone()));
     auth.announce_first_run(listener.local_addr()?).await;
     let door = listen::Door {
         connections: admission::HttpConnections::new(

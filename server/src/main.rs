@@ -11,7 +11,10 @@ fn main() -> ExitCode {
         return admin(&args[1..]);
     }
     if let Some(arg) = args.first() {
-        eprintln!("unknown argument {arg:?}: `server` serves Palaver; `server admin` manages accounts\n\n{}", server::admin::USAGE);
+        eprintln!(
+            "unknown argument {arg:?}: `server` serves Palaver; `server admin` manages accounts\n\n{}",
+            server::admin::USAGE
+        );
         return ExitCode::from(2);
     }
     tracing_subscriber::fmt()

@@ -9,6 +9,7 @@
 //! forms, `accounts/forms.rs`): a random secret whose hash the store keeps. The page's
 //! socket is opened with it (the upgrade reads it), and says `hello` with nothing else.
 
+pub use crate::accounts::{Visitor, SESSION_COOKIE};
 use crate::chat::Gate;
 use crate::listen::read_body;
 use axum::{
@@ -17,7 +18,6 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-pub use crate::accounts::{Visitor, SESSION_COOKIE};
 
 /// How long a browser keeps the session: a year, as it keeps the token.
 const SESSION_SECONDS: u32 = 365 * 24 * 3600;
@@ -28,7 +28,7 @@ const MAX_TOKEN_BYTES: usize = 2048;
 /// session cookie. Where the request came from is checked before its body is read.
 pub async fn start(State(gate): State<Gate>, headers: HeaderMap, body: Body) -> Response {
     if let Err(refused) = from_our_page(&gate, &headers) {
-        return refused;
+        return refused.into_response();
     }
     let token = match read_body(body, MAX_TOKEN_BYTES).await {
         Ok(token) => token,
@@ -69,11 +69,20 @@ pub fn go_without_cookie(to: &str, headers: &HeaderMap) -> Response {
 
 /// Sessions change only from Palaver's own pages: a browser says where the request
 /// came from (`Origin`), and it must be this site or an allowed origin.
-pub fn from_our_page(gate: &Gate, headers: &HeaderMap) -> Result<(), Response> {
+pub fn from_our_page(gate: &Gate, headers: &HeaderMap) -> Result<(), NotOurPage> {
     if headers.contains_key(header::ORIGIN) && gate.allowed_origins.check(headers).is_ok() {
         Ok(())
     } else {
-        Err((StatusCode::FORBIDDEN, "sessions change only from Palaver's own pages\n").into_response())
+        Err(NotOurPage)
+    }
+}
+
+/// A request that did not come from the site's own pages: answered 403.
+pub struct NotOurPage;
+
+impl IntoResponse for NotOurPage {
+    fn into_response(self) -> Response {
+        (StatusCode::FORBIDDEN, "sessions change only from Palaver's own pages\n").into_response()
     }
 }
 

@@ -60,7 +60,12 @@ fn the_first_run_link_in_the_log_makes_the_owner_once_and_then_guests_need_an_ac
     assert!(body.contains("Create the owner account") && body.contains("name=\"code\""), "{body}");
     assert_eq!(server.get("/setup?code=wrong").0, 404, "only with the code from the log");
     let claim = |handle: &str, code: &str| {
-        server.post("/setup", &[("handle", handle), ("display_name", "Boss"), ("password", PASSWORD), ("code", code)], None, "")
+        server.post(
+            "/setup",
+            &[("handle", handle), ("display_name", "Boss"), ("password", PASSWORD), ("code", code)],
+            None,
+            "",
+        )
     };
     assert_eq!(claim("boss", "wrong").status, 404);
     let made = claim("boss", &code);
@@ -123,7 +128,8 @@ async fn an_unknown_handle_and_a_wrong_password_get_one_answer_in_one_time_and_t
     let from = |n: u32| format!("X-Forwarded-For: 10.0.{}.{}\r\n", n / 250, n % 250 + 1);
     let try_in = |handle: &str, address: u32| {
         let started = Instant::now();
-        let answer = server.post("/sign-in", &[("handle", handle), ("password", "not the password")], None, &from(address));
+        let answer =
+            server.post("/sign-in", &[("handle", handle), ("password", "not the password")], None, &from(address));
         (answer, started.elapsed())
     };
     let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
@@ -154,7 +160,12 @@ async fn an_unknown_handle_and_a_wrong_password_get_one_answer_in_one_time_and_t
     }
     assert_eq!(try_in("someone-else", 400).0.status, 429, "the address's limit, for any account");
     // Korean, from the language cookie.
-    let korean = server.post("/sign-in", &[("handle", "x"), ("password", "y")], None, &format!("{}Cookie: lang=ko\r\n", from(500)));
+    let korean = server.post(
+        "/sign-in",
+        &[("handle", "x"), ("password", "y")],
+        None,
+        &format!("{}Cookie: lang=ko\r\n", from(500)),
+    );
     assert_eq!(alert(&korean.text()), "핸들과 비밀번호가 일치하는 계정이 없습니다.");
 }
 
@@ -193,7 +204,10 @@ async fn guests_cannot_take_a_members_name_and_a_guest_who_signs_up_keeps_their_
 fn the_cli_makes_accounts_and_tokens_and_a_revoked_token_stops_at_once() {
     let data = Arc::new(tempfile::tempdir().unwrap());
     let cli = |args: &[&str], stdin: &str| admin(data.path(), &[], args, stdin);
-    let made = cli(&["create-user", "--handle", "Ann", "--display-name", "Ann Lee", "--password-stdin", "--role", "owner"], &format!("{PASSWORD}\n"));
+    let made = cli(
+        &["create-user", "--handle", "Ann", "--display-name", "Ann Lee", "--password-stdin", "--role", "owner"],
+        &format!("{PASSWORD}\n"),
+    );
     assert_eq!((made.0, made.1.as_str()), (0, "ann\n"), "{}", made.2);
     let taken = cli(&["create-user", "--handle", "аnn", "--password-stdin"], PASSWORD);
     assert_eq!(taken.0, 3, "a look-alike handle is refused: {}", taken.2);
@@ -231,7 +245,13 @@ fn the_cli_makes_accounts_and_tokens_and_a_revoked_token_stops_at_once() {
         // Revoked from the settings page: the bot's socket closes, and the token is no more.
         let cookie = server.sign_in("ann", PASSWORD);
         let settings = server.get_as("/settings", &cookie).text();
-        let id = settings.split("action=\"/settings/tokens/revoke\"").nth(1).and_then(|r| r.split("value=\"").nth(1)).and_then(|r| r.split('"').next()).unwrap().to_owned();
+        let id = settings
+            .split("action=\"/settings/tokens/revoke\"")
+            .nth(1)
+            .and_then(|r| r.split("value=\"").nth(1))
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_owned();
         assert_eq!(server.post("/settings/tokens/revoke", &[("id", &id)], Some(&cookie), "").status, 200);
         assert_eq!(closed_within_a_second(&mut bot).await, 4003);
         let mut again = server.client().await;
@@ -260,11 +280,17 @@ async fn settings_sign_out_everywhere_else_and_a_new_password_end_the_other_sess
     assert!(!server.get_as("/", &there).text().contains("data-member"));
     // A new password: the other sessions end; this one stays; the old password fails.
     let third = server.sign_in("ann", PASSWORD);
-    let wrong = server.post("/settings/password", &[("current", "nope"), ("password", "another fine secret")], Some(&here), "");
+    let wrong =
+        server.post("/settings/password", &[("current", "nope"), ("password", "another fine secret")], Some(&here), "");
     assert_eq!(wrong.status, 422);
     let weak = server.post("/settings/password", &[("current", PASSWORD), ("password", "qwertyuiop")], Some(&here), "");
     assert!(alert(&weak.text()).contains("common"), "{}", weak.text());
-    let changed = server.post("/settings/password", &[("current", PASSWORD), ("password", "another fine secret")], Some(&here), "");
+    let changed = server.post(
+        "/settings/password",
+        &[("current", PASSWORD), ("password", "another fine secret")],
+        Some(&here),
+        "",
+    );
     assert_eq!(changed.status, 200);
     assert!(changed.text().contains("Password changed"));
     assert!(!server.get_as("/", &third).text().contains("data-member"));
@@ -310,7 +336,8 @@ async fn an_at_handle_reaches_exactly_the_handles_owner_whoever_else_goes_by_tha
     assert_eq!(m.author.handle.as_deref(), Some("ann"));
     let mut later = server.named("Later").await;
     let (history, _, _) = later.join("lobby", None).await;
-    let authors: Vec<(String, Option<String>)> = history.iter().map(|m| (m.author.name.clone(), m.author.handle.clone())).collect();
+    let authors: Vec<(String, Option<String>)> =
+        history.iter().map(|m| (m.author.name.clone(), m.author.handle.clone())).collect();
     assert!(authors.contains(&("Annie Lee".into(), Some("ann".into()))), "{authors:?}");
     assert!(authors.contains(&("Bo".into(), None)));
     // A display name still names its people where no handle is spelled.

@@ -408,7 +408,7 @@ mod tests {
         assert_eq!(shown(suggestions(&names, "B")), ["bob"]);
         assert_eq!(shown(suggestions(&names, "")), ["Ann", "bob", "Annika"]);
         let lee = ("Ann Lee".to_owned(), Some("alee".to_owned()));
-        assert_eq!(suggestions(&[lee.clone()], "al"), [lee.clone()], "by handle too");
-        assert_eq!(suggestions(&[lee.clone()], "ann"), [lee], "and by name");
+        assert_eq!(suggestions(std::slice::from_ref(&lee), "al"), std::slice::from_ref(&lee), "by handle too");
+        assert_eq!(suggestions(std::slice::from_ref(&lee), "ann"), [lee], "and by name");
     }
 }

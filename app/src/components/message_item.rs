@@ -263,4 +263,3 @@ pub fn person(html: &mut String, class: &str, user: Option<&palaver_protocol::Us
         None => html.push_str(&format!("<span class=\"{class} guest\" data-guest=\"{}\"", t.guest)),
     }
 }
-

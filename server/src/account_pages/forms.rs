@@ -113,7 +113,7 @@ pub async fn sign_in(
     Posted(form): Posted<SignInForm>,
 ) -> Response {
     if let Err(refused) = session::from_our_page(&gate, &headers) {
-        return refused;
+        return refused.into_response();
     }
     let auth = &gate.cx.auth;
     let ip = client_ip(&gate, peer, &headers);
@@ -154,7 +154,7 @@ pub async fn sign_up(
     Posted(form): Posted<NewAccountForm>,
 ) -> Response {
     if let Err(refused) = session::from_our_page(&gate, &headers) {
-        return refused;
+        return refused.into_response();
     }
     let auth = &gate.cx.auth;
     let invite = form.invite.as_deref().filter(|c| !c.is_empty());
@@ -162,23 +162,37 @@ pub async fn sign_up(
         Some(Visitor::Guest(user)) => Some(user),
         _ => None,
     };
+    let allowed = invite.is_some() || auth.settings.sign_up == SignUp::Open;
+    let page = Form::SignUp { invite: invite.map(str::to_owned) };
+    make_and_sign_in(&gate, peer, &headers, &form, (Role::Member, invite, person, allowed), page).await
+}
+
+/// Makes the account a form asks for (with its role, invite, guest's person, and
+/// whether it may be made) and signs it in; else the form again, saying why not.
+async fn make_and_sign_in(
+    gate: &Gate,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    form: &NewAccountForm,
+    (role, invite, person, allowed): (Role, Option<&str>, Option<palaver_protocol::User>, bool),
+    page: Form,
+) -> Response {
+    let auth = &gate.cx.auth;
     let applicant = Applicant {
         handle: &form.handle,
         display_name: &form.display_name,
         password: &form.password,
-        role: Role::Member,
+        role,
         invite,
         person,
     };
-    let allowed = invite.is_some() || auth.settings.sign_up == SignUp::Open;
-    let ip = client_ip(&gate, peer, &headers);
+    let ip = client_ip(gate, peer, headers);
     let outcome = match auth.make(applicant, allowed).await {
-        Ok(account) => signed_in(auth, &account, ip, &headers).await,
+        Ok(account) => signed_in(auth, &account, ip, headers).await,
         Err(e) => Err(e),
     };
     let typed = Typed { handle: &form.handle, display_name: &form.display_name };
-    let page = Form::SignUp { invite: invite.map(str::to_owned) };
-    outcome.unwrap_or_else(|refusal| refused(&headers, &page, &typed, &refusal))
+    outcome.unwrap_or_else(|refusal| refused(headers, &page, &typed, &refusal))
 }
 
 /// Whether the first-run page is open to this code: the workspace has no owner yet and
@@ -213,35 +227,21 @@ pub async fn setup(
     Posted(form): Posted<NewAccountForm>,
 ) -> Response {
     if let Err(refused) = session::from_our_page(&gate, &headers) {
-        return refused;
+        return refused.into_response();
     }
     let auth = &gate.cx.auth;
     if !setup_open(auth, form.code.as_deref()).await {
         return no_setup(&headers);
     }
-    let applicant = Applicant {
-        handle: &form.handle,
-        display_name: &form.display_name,
-        password: &form.password,
-        role: Role::Owner,
-        invite: None,
-        person: None,
-    };
-    let ip = client_ip(&gate, peer, &headers);
-    let outcome = match auth.make(applicant, true).await {
-        Ok(account) => signed_in(auth, &account, ip, &headers).await,
-        Err(e) => Err(e),
-    };
-    let typed = Typed { handle: &form.handle, display_name: &form.display_name };
     let page = Form::Setup { code: form.code.clone().unwrap_or_default() };
-    outcome.unwrap_or_else(|refusal| refused(&headers, &page, &typed, &refusal))
+    make_and_sign_in(&gate, peer, &headers, &form, (Role::Owner, None, None, true), page).await
 }
 
 /// `POST /sign-out`: this browser's session ends (its sockets close, on every node) and
 /// its cookie is cleared.
 pub async fn sign_out(State(gate): State<Gate>, headers: HeaderMap) -> Response {
     if let Err(refused) = session::from_our_page(&gate, &headers) {
-        return refused;
+        return refused.into_response();
     }
     if let Some(Visitor::Member { session, account }) = session::visitor(&gate, &headers).await {
         if let Err(e) = gate.cx.auth.end_sessions(&account.user.id, Which::One(session)).await {

@@ -12,9 +12,13 @@ use app::markdown::escape;
 pub enum Form {
     SignIn,
     /// Signing up, with the invite link's code if there is one.
-    SignUp { invite: Option<String> },
+    SignUp {
+        invite: Option<String>,
+    },
     /// The first-run page: the owner account.
-    Setup { code: String },
+    Setup {
+        code: String,
+    },
 }
 
 /// What was typed, written back into the form after an error (never the password).
@@ -179,7 +183,15 @@ pub(super) fn page(lang: Lang, title: &str, body: &str) -> String {
 }
 
 /// A labelled input; `hint` is said after the label (and read with the field).
-pub(super) fn field(html: &mut String, name: &str, label: &str, kind: &str, value: &str, extra: &str, hint: Option<&str>) {
+pub(super) fn field(
+    html: &mut String,
+    name: &str,
+    label: &str,
+    kind: &str,
+    value: &str,
+    extra: &str,
+    hint: Option<&str>,
+) {
     html.push_str(&format!("<label for=\"{name}\">"));
     escape(html, label);
     html.push_str("</label>");
@@ -251,7 +263,9 @@ pub fn form(lang: Lang, form: &Form, typed: &Typed<'_>, error: Option<&str>) -> 
     html.push_str("</button></form>");
     if let Form::SignIn = form {
         // Shown by the page's script where the browser has passkeys.
-        html.push_str("<p class=\"passkey-area\" id=\"passkey-area\" hidden><button type=\"button\" id=\"passkey-sign-in\">");
+        html.push_str(
+            "<p class=\"passkey-area\" id=\"passkey-area\" hidden><button type=\"button\" id=\"passkey-sign-in\">",
+        );
         escape(&mut html, w.passkey_sign_in);
         html.push_str("</button></p><p class=\"form-error\" id=\"passkey-status\" role=\"alert\" hidden></p>");
     }

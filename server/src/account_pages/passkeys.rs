@@ -42,7 +42,9 @@ fn said(lang: Lang, error: &PasskeyError) -> String {
             "That passkey could not be used here. Sign in with your password, or try another passkey.",
             "그 패스키는 여기서 쓸 수 없습니다. 비밀번호로 로그인하거나 다른 패스키를 써 보세요.",
         ),
-        PasskeyError::BadOrigin => ("Passkeys work only from this site's own pages.", "패스키는 이 사이트의 페이지에서만 쓸 수 있습니다."),
+        PasskeyError::BadOrigin => {
+            ("Passkeys work only from this site's own pages.", "패스키는 이 사이트의 페이지에서만 쓸 수 있습니다.")
+        }
         PasskeyError::Refused(refusal) => return super::refusal(lang, refusal),
     };
     match lang {
@@ -69,32 +71,34 @@ fn begun(begun: Result<Begun, PasskeyError>, headers: &HeaderMap) -> Response {
 }
 
 /// The page's origin, once checked as the site's own.
-fn origin(gate: &Gate, headers: &HeaderMap) -> Result<String, Response> {
+fn origin(gate: &Gate, headers: &HeaderMap) -> Result<String, session::NotOurPage> {
     session::from_our_page(gate, headers)?;
     Ok(headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or_default().to_owned())
 }
 
-async fn member(gate: &Gate, headers: &HeaderMap) -> Result<crate::store::accounts::Account, Response> {
+/// The page's origin and its signed-in member's account, or the answer to give.
+async fn member(gate: &Gate, headers: &HeaderMap) -> Result<(String, crate::store::accounts::Account), Response> {
+    let origin = origin(gate, headers).map_err(IntoResponse::into_response)?;
     match gate.cx.auth.visitor(headers).await {
-        Some(Visitor::Member { account, .. }) => Ok(account),
+        Some(Visitor::Member { account, .. }) => Ok((origin, account)),
         _ => Err((StatusCode::UNAUTHORIZED, Json(json!({ "error": "sign in first" }))).into_response()),
     }
 }
 
 /// `POST /passkeys/add/begin`.
 pub async fn add_begin(State(gate): State<Gate>, headers: HeaderMap) -> Response {
-    let (origin, account) = match (origin(&gate, &headers), member(&gate, &headers).await) {
-        (Ok(origin), Ok(account)) => (origin, account),
-        (Err(refused), _) | (_, Err(refused)) => return refused,
+    let (origin, account) = match member(&gate, &headers).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
     begun(gate.cx.auth.begin_passkey(&origin, &account).await, &headers)
 }
 
 /// `POST /passkeys/add/finish`: `{id, label, credential}`.
 pub async fn add_finish(State(gate): State<Gate>, headers: HeaderMap, Json(added): Json<Added>) -> Response {
-    let (origin, account) = match (origin(&gate, &headers), member(&gate, &headers).await) {
-        (Ok(origin), Ok(account)) => (origin, account),
-        (Err(refused), _) | (_, Err(refused)) => return refused,
+    let (origin, account) = match member(&gate, &headers).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
     match gate.cx.auth.add_passkey(&origin, &account, &added.id, &added.label, &added.credential).await {
         Ok(()) => Json(json!({ "added": true })).into_response(),
@@ -106,7 +110,7 @@ pub async fn add_finish(State(gate): State<Gate>, headers: HeaderMap, Json(added
 pub async fn sign_in_begin(State(gate): State<Gate>, headers: HeaderMap) -> Response {
     match origin(&gate, &headers) {
         Ok(origin) => begun(gate.cx.auth.begin_passkey_sign_in(&origin).await, &headers),
-        Err(refused) => refused,
+        Err(refused) => refused.into_response(),
     }
 }
 
@@ -120,7 +124,7 @@ pub async fn sign_in_finish(
 ) -> Response {
     let origin = match origin(&gate, &headers) {
         Ok(origin) => origin,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let (auth, ip) = (&gate.cx.auth, gate.admission.client_ip(peer, &headers));
     let account = match auth.passkey_sign_in(&origin, &answered.id, &answered.credential, ip).await {

@@ -313,19 +313,19 @@ async fn render(gate: &Gate, lang: Lang, session: i64, account: &Account, said: 
     html(status, page(lang, w.title, &h))
 }
 
-/// The signed-in member of a request, or the way to sign in.
-async fn member(gate: &Gate, headers: &HeaderMap) -> Result<(i64, Account), Response> {
+/// The signed-in member of a request (their session and account), if any.
+async fn member(gate: &Gate, headers: &HeaderMap) -> Option<(i64, Account)> {
     match session::visitor(gate, headers).await {
-        Some(Visitor::Member { session, account }) => Ok((session, account)),
-        _ => Err(Redirect::to("/sign-in").into_response()),
+        Some(Visitor::Member { session, account }) => Some((session, account)),
+        _ => None,
     }
 }
 
 /// `GET /settings`.
 pub async fn show(State(gate): State<Gate>, headers: HeaderMap) -> Response {
     match member(&gate, &headers).await {
-        Ok((session, account)) => render(&gate, lang(&headers), session, &account, Said::default()).await,
-        Err(away) => away,
+        Some((session, account)) => render(&gate, lang(&headers), session, &account, Said::default()).await,
+        None => Redirect::to("/sign-in").into_response(),
     }
 }
 
@@ -355,11 +355,10 @@ pub async fn change(
     Form(form): Form<Posted>,
 ) -> Response {
     if let Err(refused) = session::from_our_page(&gate, &headers) {
-        return refused;
+        return refused.into_response();
     }
-    let (session, account) = match member(&gate, &headers).await {
-        Ok(found) => found,
-        Err(away) => return away,
+    let Some((session, account)) = member(&gate, &headers).await else {
+        return Redirect::to("/sign-in").into_response();
     };
     let (lang, auth, user) = (lang(&headers), &gate.cx.auth, &account.user.id);
     let w = words(lang);

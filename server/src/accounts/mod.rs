@@ -292,7 +292,13 @@ impl Auth {
     }
 
     /// A new password for `user`: every other session of theirs ends.
-    pub async fn change_password(&self, user: &UserId, keep: Option<i64>, new: &str, handle: &str) -> Result<(), Refusal> {
+    pub async fn change_password(
+        &self,
+        user: &UserId,
+        keep: Option<i64>,
+        new: &str,
+        handle: &str,
+    ) -> Result<(), Refusal> {
         password::acceptable(new, handle).map_err(Refusal::Weak)?;
         let hash = self.hasher.hash(new.to_owned()).await?;
         self.store.set_password(user, hash).await?;

@@ -50,7 +50,11 @@ pub fn handle(typed: &str) -> Result<String, BadHandle> {
 /// What a handle is compared by: its confusable skeleton, lower-cased, so that handles
 /// that look the same have the same key.
 pub fn key(handle: &str) -> String {
-    unicode_security::confusable_detection::skeleton(handle).flat_map(char::to_lowercase).collect::<String>().nfc().collect()
+    unicode_security::confusable_detection::skeleton(handle)
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .nfc()
+        .collect()
 }
 
 /// A display name as typed, checked (the protocol's rules for every name).

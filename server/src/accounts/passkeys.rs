@@ -54,9 +54,7 @@ pub struct Begun {
 fn party(origin: &str) -> Result<Webauthn, PasskeyError> {
     let url = Url::parse(origin).map_err(|_| PasskeyError::BadOrigin)?;
     let host = url.host_str().ok_or(PasskeyError::BadOrigin)?.to_owned();
-    WebauthnBuilder::new(&host, &url)
-        .and_then(|b| b.rp_name("Palaver").build())
-        .map_err(|_| PasskeyError::BadOrigin)
+    WebauthnBuilder::new(&host, &url).and_then(|b| b.rp_name("Palaver").build()).map_err(|_| PasskeyError::BadOrigin)
 }
 
 /// The user handle an account's passkeys carry: derived from its id (16 bytes of its
@@ -88,11 +86,8 @@ impl Auth {
     pub async fn begin_passkey(&self, origin: &str, account: &Account) -> Result<Begun, PasskeyError> {
         let party = party(origin)?;
         let kept = self.store.passkeys_kept(&account.user.id).await?;
-        let exclude: Vec<CredentialID> = kept
-            .iter()
-            .filter_map(|p| serde_json::from_str::<Passkey>(p).ok())
-            .map(|p| p.cred_id().clone())
-            .collect();
+        let exclude: Vec<CredentialID> =
+            kept.iter().filter_map(|p| serde_json::from_str::<Passkey>(p).ok()).map(|p| p.cred_id().clone()).collect();
         let (options, state) = party
             .start_passkey_registration(handle_of(&account.user.id), &account.handle, &account.user.name, Some(exclude))
             .map_err(|_| PasskeyError::NotVerified)?;
@@ -145,7 +140,8 @@ impl Auth {
         let party = party(origin)?;
         let (_, state) = self.take(id).await?;
         let state: DiscoverableAuthentication = serde_json::from_str(&state).map_err(|_| PasskeyError::Expired)?;
-        let (handle, credential) = party.identify_discoverable_authentication(answer).map_err(|_| PasskeyError::NotVerified)?;
+        let (handle, credential) =
+            party.identify_discoverable_authentication(answer).map_err(|_| PasskeyError::NotVerified)?;
         let credential = B64.encode(credential);
         let (user, kept) = self.store.passkey(&credential).await?.ok_or(PasskeyError::NotVerified)?;
         if handle_of(&user) != handle {

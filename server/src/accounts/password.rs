@@ -82,7 +82,10 @@ impl Hasher {
     }
 
     /// Runs `f` on a hashing thread, once one is free.
-    async fn on_pool<T: Send + 'static>(&self, f: impl FnOnce(&Argon2<'static>) -> T + Send + 'static) -> Result<T, Busy> {
+    async fn on_pool<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
+    ) -> Result<T, Busy> {
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(Busy);
@@ -110,7 +113,8 @@ impl Hasher {
         let real = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.decoy.to_string());
         self.on_pool(move |argon| {
-            let matches = PasswordHash::new(&hash).is_ok_and(|h| argon.verify_password(password.as_bytes(), &h).is_ok());
+            let matches =
+                PasswordHash::new(&hash).is_ok_and(|h| argon.verify_password(password.as_bytes(), &h).is_ok());
             real && matches
         })
         .await
@@ -155,8 +159,14 @@ mod tests {
     #[tokio::test]
     async fn a_full_pool_says_busy_rather_than_queue_forever() {
         let hasher = Hasher::new(1);
-        let waiting: Vec<_> =
-            (0..MAX_WAITING + 8).map(|_| tokio::spawn({ let h = hasher.clone(); async move { h.hash("correct horse battery".into()).await } })).collect();
+        let waiting: Vec<_> = (0..MAX_WAITING + 8)
+            .map(|_| {
+                tokio::spawn({
+                    let h = hasher.clone();
+                    async move { h.hash("correct horse battery".into()).await }
+                })
+            })
+            .collect();
         let mut busy = 0;
         for w in waiting {
             if w.await.unwrap().is_err() {

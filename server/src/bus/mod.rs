@@ -172,7 +172,9 @@ mod tests {
             Event::Snapshot { rooms: vec![(room.clone(), vec![user.clone()])] },
             Event::Read { user: user.id.clone(), room: room.clone(), seq: 9 },
             Event::Level { user: user.id.clone(), room: room.clone(), level: palaver_protocol::Level::Muted },
-            Event::SignedOut { ended: vec![crate::identity::Credential::Session(7), crate::identity::Credential::Token(8)] },
+            Event::SignedOut {
+                ended: vec![crate::identity::Credential::Session(7), crate::identity::Credential::Token(8)],
+            },
             Event::Left { user: user.id.clone(), room: room.clone() },
         ] {
             let envelope = Envelope { node: NodeId("n1".into()), event };

@@ -18,9 +18,9 @@ mod tests;
 mod transport;
 
 pub use connection::serve;
-pub use state::Member;
 pub use context::Context;
 pub use rooms::MAX_ROOMS_PER_CONNECTION;
+pub use state::Member;
 pub use transport::{plain_line, Plain, Protocol, Transport};
 
 use crate::admission::{Admission, Pass, Refused};
@@ -144,7 +144,8 @@ pub async fn plain_upgrade(State(gate): State<Gate>, mut req: Request, next: Nex
     };
     // Plain clients are guests: where there are none, they are turned away.
     if !gate.cx.auth.guests_allowed().await {
-        return (StatusCode::FORBIDDEN, "this workspace has no guests: plain clients need an account\n").into_response();
+        return (StatusCode::FORBIDDEN, "this workspace has no guests: plain clients need an account\n")
+            .into_response();
     }
     match Upgrade::answer(&mut req) {
         Ok((upgrade, response)) => match Plain::guest() {

@@ -72,7 +72,12 @@ fn context(hub: &Arc<Hub>) -> Context {
     let identity = Identity::new(b"a test secret that is long enough".to_vec());
     Context {
         hub: hub.clone(),
-        auth: Arc::new(crate::accounts::Auth::new(hub.store_handle(), Some(hub.clone()), identity.clone(), Default::default())),
+        auth: Arc::new(crate::accounts::Auth::new(
+            hub.store_handle(),
+            Some(hub.clone()),
+            identity.clone(),
+            Default::default(),
+        )),
         identity,
         liveness: Liveness::default(),
         rate: Rate::default(),

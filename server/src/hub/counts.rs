@@ -147,7 +147,10 @@ pub(super) mod tests {
             deleted: false,
             quote: None,
             reactions: Vec::new(),
-            mentions: mentions.iter().map(|u| User { id: UserId((*u).into()), name: (*u).into(), handle: None }).collect(),
+            mentions: mentions
+                .iter()
+                .map(|u| User { id: UserId((*u).into()), name: (*u).into(), handle: None })
+                .collect(),
         }
     }
 

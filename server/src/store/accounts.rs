@@ -134,8 +134,14 @@ pub trait Accounts {
     async fn set_password(&self, user: &UserId, hash: String) -> Result<(), StoreError>;
     async fn set_display_name(&self, user: &UserId, name: &str) -> Result<(), StoreError>;
 
-    async fn start_session(&self, secret_hash: String, user: &UserId, address: &str, agent: &str, now: i64)
-        -> Result<i64, StoreError>;
+    async fn start_session(
+        &self,
+        secret_hash: String,
+        user: &UserId,
+        address: &str,
+        agent: &str,
+        now: i64,
+    ) -> Result<i64, StoreError>;
     /// The valid session with this cookie hash, and its account.
     async fn session(&self, secret_hash: &str, now: i64, expiry: Expiry) -> Result<Option<FoundSession>, StoreError>;
     async fn touch_session(&self, id: i64, now: i64) -> Result<(), StoreError>;
@@ -152,8 +158,14 @@ pub trait Accounts {
     async fn tokens(&self, user: &UserId) -> Result<Vec<(i64, String, i64)>, StoreError>;
     async fn revoke_token(&self, user: &UserId, id: i64) -> Result<bool, StoreError>;
 
-    async fn add_invite(&self, secret_hash: String, by: Option<&UserId>, now: i64, expires_at: i64, uses: i64)
-        -> Result<i64, StoreError>;
+    async fn add_invite(
+        &self,
+        secret_hash: String,
+        by: Option<&UserId>,
+        now: i64,
+        expires_at: i64,
+        uses: i64,
+    ) -> Result<i64, StoreError>;
     /// Whether an invite link can still be used.
     async fn invite_open(&self, secret_hash: &str, now: i64) -> Result<bool, StoreError>;
     async fn invites(&self) -> Result<Vec<InviteRow>, StoreError>;
@@ -223,5 +235,10 @@ pub fn gather_invites(rows: impl IntoIterator<Item = (InviteRow, Option<String>)
 
 /// An account from its columns as [`sql::ACCOUNT_COLUMNS`] lists them.
 pub fn account_from(id: String, name: String, handle: String, role: &str, password: Option<String>) -> Account {
-    Account { user: User { id: UserId(id), name, handle: Some(handle.clone()) }, handle, role: Role::parse(role).unwrap_or(Role::Member), password }
+    Account {
+        user: User { id: UserId(id), name, handle: Some(handle.clone()) },
+        handle,
+        role: Role::parse(role).unwrap_or(Role::Member),
+        password,
+    }
 }

@@ -40,14 +40,21 @@ pub(super) async fn accounts_sessions_tokens_and_invites(open: Reopen) {
     let expired = store.add_invite("inv-old".into(), None, now - 2 * DAY, now - DAY, 5).await.unwrap();
     assert!(store.invite_open("inv-a", now).await.unwrap());
     assert!(!store.invite_open("inv-old", now).await.unwrap());
-    let invited = |id: &str, handle: &str, code: &str| NewAccount { invite: Some(code.into()), ..new(id, handle, handle, Role::Member) };
+    let invited = |id: &str, handle: &str, code: &str| NewAccount {
+        invite: Some(code.into()),
+        ..new(id, handle, handle, Role::Member)
+    };
     assert_eq!(store.make_account(invited("u3", "cy", "inv-old"), now).await.unwrap(), Made::InviteSpent);
     assert_eq!(store.make_account(invited("u3", "cy", "inv-a"), now).await.unwrap(), Made::Made);
     assert_eq!(store.make_account(invited("u4", "di", "inv-a"), now).await.unwrap(), Made::InviteSpent);
     assert!(store.account_by_key("di").await.unwrap().is_none(), "a refused sign-up makes nothing");
     let invites = store.invites().await.unwrap();
     assert_eq!(invites.len(), 2);
-    assert_eq!((invites[1].uses_left, invites[1].joined.clone()), (0, vec!["cy".to_owned()]), "who joined by which link");
+    assert_eq!(
+        (invites[1].uses_left, invites[1].joined.clone()),
+        (0, vec!["cy".to_owned()]),
+        "who joined by which link"
+    );
     assert!(store.revoke_invite(expired).await.unwrap());
     assert!(store.invites().await.unwrap().iter().find(|i| i.id == expired).unwrap().revoked);
 
@@ -96,7 +103,10 @@ pub(super) async fn accounts_sessions_tokens_and_invites(open: Reopen) {
     assert!(store.passkey("cred-1").await.unwrap().is_none());
     store.put_ceremony("c1", Some(&ann.user.id), "state", now, now + 1000).await.unwrap();
     store.put_ceremony("c2", None, "other", now, now + 1000).await.unwrap();
-    assert_eq!(store.take_ceremony("c1", now + 1).await.unwrap(), Some((Some(ann.user.id.clone()), "state".to_owned())));
+    assert_eq!(
+        store.take_ceremony("c1", now + 1).await.unwrap(),
+        Some((Some(ann.user.id.clone()), "state".to_owned()))
+    );
     assert_eq!(store.take_ceremony("c1", now + 1).await.unwrap(), None, "once");
     assert_eq!(store.take_ceremony("c2", now + 1000).await.unwrap(), None, "expired");
 

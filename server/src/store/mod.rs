@@ -3,10 +3,10 @@
 //! order: SQLite for one machine, PostgreSQL for several nodes sharing one database.
 
 pub mod accounts;
-pub mod passkeys;
 #[cfg(test)]
 mod accounts_tests;
 mod history;
+pub mod passkeys;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]

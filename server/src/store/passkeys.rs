@@ -17,8 +17,14 @@ pub struct PasskeyRow {
 
 #[async_trait]
 pub trait Passkeys {
-    async fn add_passkey(&self, user: &UserId, credential_id: &str, label: &str, passkey: &str, now: i64)
-        -> Result<(), StoreError>;
+    async fn add_passkey(
+        &self,
+        user: &UserId,
+        credential_id: &str,
+        label: &str,
+        passkey: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
     async fn passkeys(&self, user: &UserId) -> Result<Vec<PasskeyRow>, StoreError>;
     /// A person's passkeys as kept (JSON), to exclude from a new registration.
     async fn passkeys_kept(&self, user: &UserId) -> Result<Vec<String>, StoreError>;
@@ -28,8 +34,14 @@ pub trait Passkeys {
     async fn used_passkey(&self, credential_id: &str, passkey: &str, now: i64) -> Result<(), StoreError>;
     async fn remove_passkey(&self, user: &UserId, id: i64) -> Result<bool, StoreError>;
     /// Keeps a ceremony's state under `id` until `expires_at` (and drops expired ones).
-    async fn put_ceremony(&self, id: &str, user: Option<&UserId>, state: &str, now: i64, expires_at: i64)
-        -> Result<(), StoreError>;
+    async fn put_ceremony(
+        &self,
+        id: &str,
+        user: Option<&UserId>,
+        state: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
     /// Takes a ceremony's state (once): whose it was, and the state, if not expired.
     async fn take_ceremony(&self, id: &str, now: i64) -> Result<Option<(Option<UserId>, String)>, StoreError>;
 }
@@ -38,8 +50,7 @@ pub trait Passkeys {
 pub mod sql {
     pub const ADD: &str = "INSERT INTO passkeys (credential_id, user_id, label, passkey, created_at) \
          VALUES ($1, $2, $3, $4, $5)";
-    pub const LIST: &str =
-        "SELECT id, label, created_at, last_used FROM passkeys WHERE user_id = $1 ORDER BY id";
+    pub const LIST: &str = "SELECT id, label, created_at, last_used FROM passkeys WHERE user_id = $1 ORDER BY id";
     pub const KEPT: &str = "SELECT passkey FROM passkeys WHERE user_id = $1 ORDER BY id";
     pub const ONE: &str = "SELECT user_id, passkey FROM passkeys WHERE credential_id = $1";
     pub const USED: &str = "UPDATE passkeys SET passkey = $2, last_used = $3 WHERE credential_id = $1";

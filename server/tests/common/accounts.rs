@@ -84,7 +84,10 @@ pub fn admin(data: &std::path::Path, env: &[(&str, &str)], args: &[&str], stdin:
     use std::io::Write;
     let mut command = super::binary_command(data, env);
     command.arg("admin").args(args);
-    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let mut child = command.spawn().expect("the server binary runs");
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();

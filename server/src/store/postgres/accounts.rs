@@ -20,7 +20,11 @@ impl PostgresStore {
         Ok(query(&client, sql, &[&key]).await?.first().map(|r| account(r, 0)))
     }
 
-    async fn ids(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<Vec<i64>, StoreError> {
+    async fn ids(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<i64>, StoreError> {
         let client = self.client().await?;
         Ok(query(&client, sql, params).await?.iter().map(|r| r.get(0)).collect())
     }
@@ -82,7 +86,10 @@ impl Accounts for PostgresStore {
         let client = self.client().await?;
         let sql = "SELECT handle, user_id, display_name FROM accounts WHERE handle = ANY($1::text[])";
         let rows = query(&client, sql, &[&names]).await?;
-        Ok(rows.iter().map(|r| (r.get(0), User { id: UserId(r.get(1)), name: r.get(2), handle: Some(r.get(0)) })).collect())
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), User { id: UserId(r.get(1)), name: r.get(2), handle: Some(r.get(0)) }))
+            .collect())
     }
 
     async fn name_taken(&self, folded_name: &str, handle_key: &str) -> Result<bool, StoreError> {

@@ -7,8 +7,8 @@
 //! `schema.rs`.
 
 mod accounts;
-mod passkeys;
 mod messages;
+mod passkeys;
 mod people;
 mod reading;
 mod schema;

@@ -2,8 +2,8 @@
 //! (`search_docs`, a `tsvector` under a GIN index), kept in the commit that changes it.
 
 use super::reading::{row_to_message_at, COLUMNS};
-use crate::store::history::AUTHOR_HANDLE;
 use super::{query, PostgresStore};
+use crate::store::history::AUTHOR_HANDLE;
 use crate::store::{Found, Post, StoreError};
 use crate::words::Query;
 use palaver_protocol::{MessageKind, Quote};

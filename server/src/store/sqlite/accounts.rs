@@ -89,7 +89,9 @@ impl Accounts for SqliteStore {
             c.prepare_cached(
                 "SELECT handle, user_id, display_name FROM accounts WHERE handle IN (SELECT value FROM json_each(?1))",
             )?
-            .query_map(params![names], |r| Ok((r.get(0)?, User { id: UserId(r.get(1)?), name: r.get(2)?, handle: Some(r.get(0)?) })))?
+            .query_map(params![names], |r| {
+                Ok((r.get(0)?, User { id: UserId(r.get(1)?), name: r.get(2)?, handle: Some(r.get(0)?) }))
+            })?
             .collect()
         })
         .await
@@ -190,10 +192,9 @@ impl Accounts for SqliteStore {
     async fn add_token(&self, secret_hash: String, user: &UserId, label: &str, now: i64) -> Result<i64, StoreError> {
         let (id, label) = (user.as_str().to_owned(), label.to_owned());
         self.write(move |w| {
-            w.conn.prepare_cached(&sqlite_params(sql::ADD_TOKEN))?.query_row(
-                params![secret_hash, id, label, now],
-                |r| r.get(0),
-            )
+            w.conn
+                .prepare_cached(&sqlite_params(sql::ADD_TOKEN))?
+                .query_row(params![secret_hash, id, label, now], |r| r.get(0))
         })
         .await
     }
@@ -201,7 +202,9 @@ impl Accounts for SqliteStore {
     async fn token(&self, secret_hash: &str) -> Result<Option<(i64, Account)>, StoreError> {
         let hash = secret_hash.to_owned();
         self.read(move |c| {
-            c.prepare_cached(&sqlite_params(sql::TOKEN))?.query_row(params![hash], |r| Ok((r.get(0)?, account(r, 1)?))).optional()
+            c.prepare_cached(&sqlite_params(sql::TOKEN))?
+                .query_row(params![hash], |r| Ok((r.get(0)?, account(r, 1)?)))
+                .optional()
         })
         .await
     }
@@ -231,10 +234,9 @@ impl Accounts for SqliteStore {
     ) -> Result<i64, StoreError> {
         let by = by.map(|u| u.as_str().to_owned());
         self.write(move |w| {
-            w.conn.prepare_cached(&sqlite_params(sql::ADD_INVITE))?.query_row(
-                params![secret_hash, by, now, expires_at, uses],
-                |r| r.get(0),
-            )
+            w.conn
+                .prepare_cached(&sqlite_params(sql::ADD_INVITE))?
+                .query_row(params![secret_hash, by, now, expires_at, uses], |r| r.get(0))
         })
         .await
     }

@@ -4,8 +4,8 @@
 //! people's positions, settings and names in `people.rs`, the schema in `schema.rs`.
 
 mod accounts;
-mod passkeys;
 mod messages;
+mod passkeys;
 mod people;
 mod reading;
 mod schema;

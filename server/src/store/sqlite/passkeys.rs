@@ -39,8 +39,10 @@ impl Passkeys for SqliteStore {
 
     async fn passkeys_kept(&self, user: &UserId) -> Result<Vec<String>, StoreError> {
         let user = user.as_str().to_owned();
-        self.read(move |c| c.prepare_cached(&sqlite_params(sql::KEPT))?.query_map(params![user], |r| r.get(0))?.collect())
-            .await
+        self.read(move |c| {
+            c.prepare_cached(&sqlite_params(sql::KEPT))?.query_map(params![user], |r| r.get(0))?.collect()
+        })
+        .await
     }
 
     async fn passkey(&self, credential_id: &str) -> Result<Option<(UserId, String)>, StoreError> {

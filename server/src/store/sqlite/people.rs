@@ -91,8 +91,9 @@ pub(super) fn named(c: &Connection, names: &[String], per_name: usize) -> rusqli
         c.prepare_cached("SELECT user_id, name FROM people WHERE lower(name) = ?1 ORDER BY user_id LIMIT ?2")?;
     let mut people = Vec::new();
     for name in names {
-        let rows =
-            stmt.query_map(params![name, per_name as i64], |r| Ok(User { id: UserId(r.get(0)?), name: r.get(1)?, handle: None }))?;
+        let rows = stmt.query_map(params![name, per_name as i64], |r| {
+            Ok(User { id: UserId(r.get(0)?), name: r.get(1)?, handle: None })
+        })?;
         for user in rows {
             people.push(user?);
         }
