@@ -90,9 +90,8 @@ fn the_first_run_link_in_the_log_makes_the_owner_once_and_then_guests_need_an_ac
     });
 }
 
-#[tokio::test]
-async fn a_signed_in_page_socket_is_the_account_and_closes_when_its_session_ends() {
-    let server = TestServer::start_with(&OPEN);
+async fn a_signed_in_page_socket_is_the_account_and_closes_when_its_session_ends(backend: &[(&str, &str)]) {
+    let server = TestServer::start_with(&[OPEN.to_vec(), backend.to_vec()].concat());
     let cookie = server.sign_up("Ann", "Ann Lee", PASSWORD);
     let page = server.get_as("/", &cookie).text();
     assert!(page.contains("data-member=\"ann\""), "the handle, lower-cased");
@@ -120,10 +119,11 @@ async fn a_signed_in_page_socket_is_the_account_and_closes_when_its_session_ends
     assert!(matches!(hello_session(&mut elsewhere).await, ServerMsg::Welcome { .. }), "the other browser stays");
 }
 
-#[tokio::test]
-async fn an_unknown_handle_and_a_wrong_password_get_one_answer_in_one_time_and_tries_are_limited() {
+async fn an_unknown_handle_and_a_wrong_password_get_one_answer_in_one_time_and_tries_are_limited(
+    backend: &[(&str, &str)],
+) {
     let env = [("PALAVER_SIGN_UP", "open"), ("PALAVER_TRUSTED_PROXIES", "127.0.0.1")];
-    let server = TestServer::start_with(&env);
+    let server = TestServer::start_with(&[env.to_vec(), backend.to_vec()].concat());
     server.sign_up("ann", "Ann", PASSWORD);
     let from = |n: u32| format!("X-Forwarded-For: 10.0.{}.{}\r\n", n / 250, n % 250 + 1);
     let try_in = |handle: &str, address: u32| {
@@ -169,9 +169,10 @@ async fn an_unknown_handle_and_a_wrong_password_get_one_answer_in_one_time_and_t
     assert_eq!(alert(&korean.text()), "핸들과 비밀번호가 일치하는 계정이 없습니다.");
 }
 
-#[tokio::test]
-async fn guests_cannot_take_a_members_name_and_a_guest_who_signs_up_keeps_their_messages() {
-    let server = TestServer::start_with(&[("PALAVER_SIGN_UP", "open"), ("PALAVER_GUESTS", "on")]);
+async fn guests_cannot_take_a_members_name_and_a_guest_who_signs_up_keeps_their_messages(backend: &[(&str, &str)]) {
+    let server = TestServer::start_with(
+        &[vec![("PALAVER_SIGN_UP", "open"), ("PALAVER_GUESTS", "on")], backend.to_vec()].concat(),
+    );
     let mut guest = server.named("Cy").await;
     guest.join("lobby", None).await;
     guest.say("lobby", "c1", "written as a guest").await;
@@ -264,15 +265,30 @@ fn the_cli_makes_accounts_and_tokens_and_a_revoked_token_stops_at_once() {
     assert_eq!(cli(&["sessions", "--handle", "ann"], "").1, "");
 }
 
-#[tokio::test]
-async fn settings_sign_out_everywhere_else_and_a_new_password_end_the_other_sessions() {
-    let server = TestServer::start_with(&OPEN);
+async fn settings_sign_out_everywhere_else_and_a_new_password_end_the_other_sessions(backend: &[(&str, &str)]) {
+    let server = TestServer::start_with(&[OPEN.to_vec(), backend.to_vec()].concat());
     let here = server.sign_up("ann", "Ann", PASSWORD);
     let there = server.sign_in("ann", PASSWORD);
     let mut socket = server.client_as(&there).await;
     hello_session(&mut socket).await;
+    // "Sign out" on one session of the list: that one only.
+    let extra = server.sign_in("ann", PASSWORD);
     let page = server.get_as("/settings", &here).text();
-    assert_eq!(page.matches("<li>").count(), 2, "two sessions listed");
+    assert_eq!(
+        page.split("data-testid=\"sessions\"").nth(1).unwrap().split("</ul>").next().unwrap().matches("<li>").count(),
+        3
+    );
+    let newest_other = page
+        .split("action=\"/settings/sessions/end\"")
+        .nth(1)
+        .and_then(|r| r.split("value=\"").nth(1))
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(server.post("/settings/sessions/end", &[("id", &newest_other)], Some(&here), "").status, 200);
+    assert!(!server.get_as("/", &extra).text().contains("data-member"), "the one signed out");
+    assert!(server.get_as("/", &there).text().contains("data-member"), "not the others");
+    let page = server.get_as("/settings", &here).text();
     assert!(page.contains("this browser"));
     let ended = server.post("/settings/sessions/end-others", &[], Some(&here), "");
     assert_eq!(ended.status, 200);
@@ -311,9 +327,10 @@ async fn settings_sign_out_everywhere_else_and_a_new_password_end_the_other_sess
     assert_eq!(forged.status, 403);
 }
 
-#[tokio::test]
-async fn an_at_handle_reaches_exactly_the_handles_owner_whoever_else_goes_by_that_name() {
-    let server = TestServer::start_with(&[("PALAVER_SIGN_UP", "open"), ("PALAVER_GUESTS", "on")]);
+async fn an_at_handle_reaches_exactly_the_handles_owner_whoever_else_goes_by_that_name(backend: &[(&str, &str)]) {
+    let server = TestServer::start_with(
+        &[vec![("PALAVER_SIGN_UP", "open"), ("PALAVER_GUESTS", "on")], backend.to_vec()].concat(),
+    );
     // A guest called "Ann" from before the account, in the room.
     let mut guest = server.named("Ann").await;
     guest.join("lobby", None).await;
@@ -344,4 +361,44 @@ async fn an_at_handle_reaches_exactly_the_handles_owner_whoever_else_goes_by_tha
     bo.say("lobby", "b2", "@Annie Lee and @Bo").await;
     let m = bo.next_message().await;
     assert!(m.mentions.iter().any(|u| u.name == "Annie Lee"), "{:?}", m.mentions);
+}
+
+/// The tests of the server in this process, on each backend: the SQLite file, and a
+/// PostgreSQL database of the test's own.
+mod on_each_backend {
+    use super::*;
+    use testkit::services::Postgres;
+
+    fn postgres() -> (Postgres, String) {
+        let pg = Postgres::start(Duration::from_secs(300)).expect("PostgreSQL (scripts/setup.sh installs it)");
+        pg.create_database("palaver").unwrap();
+        let url = pg.url("palaver");
+        (pg, url)
+    }
+
+    macro_rules! on_each_backend {
+        ($($name:ident),* $(,)?) => {
+            mod sqlite {
+                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::super::$name(&[]).await;
+                })*
+            }
+            mod postgres {
+                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (_pg, url) = super::postgres();
+                    super::super::$name(&[("PALAVER_DATABASE_URL", url.as_str())]).await;
+                })*
+            }
+        };
+    }
+
+    on_each_backend!(
+        a_signed_in_page_socket_is_the_account_and_closes_when_its_session_ends,
+        an_unknown_handle_and_a_wrong_password_get_one_answer_in_one_time_and_tries_are_limited,
+        guests_cannot_take_a_members_name_and_a_guest_who_signs_up_keeps_their_messages,
+        settings_sign_out_everywhere_else_and_a_new_password_end_the_other_sessions,
+        an_at_handle_reaches_exactly_the_handles_owner_whoever_else_goes_by_that_name,
+    );
 }

@@ -33,10 +33,15 @@ impl Me {
     }
 }
 
-/// The names of who is typing in a room at `now`, for "X is typing…".
-pub fn typing_names(entries: Option<&Vec<(User, f64)>>, now: f64) -> Vec<String> {
+/// The names of who is typing in a room at `now`, for "X is typing…"; with `guest`
+/// (the word, on a member's page), a guest's name is marked as one.
+pub fn typing_names(entries: Option<&Vec<(User, f64)>>, now: f64, guest: Option<&str>) -> Vec<String> {
+    let shown = |u: &User| match (guest, &u.handle) {
+        (Some(guest), None) => format!("{} ({guest})", u.name),
+        _ => u.name.clone(),
+    };
     entries
-        .map(|list| list.iter().filter(|(_, until)| *until > now).map(|(u, _)| u.name.clone()).collect())
+        .map(|list| list.iter().filter(|(_, until)| *until > now).map(|(u, _)| shown(u)).collect())
         .unwrap_or_default()
 }
 
@@ -73,9 +78,12 @@ mod tests {
     #[test]
     fn typing_lines_read_naturally_and_expire() {
         let list = vec![(user("Ann"), 5_000.0), (user("Bob"), 2_000.0)];
-        assert_eq!(typing_names(Some(&list), 1_000.0), ["Ann", "Bob"]);
-        assert_eq!(typing_names(Some(&list), 3_000.0), ["Ann"]);
-        assert_eq!(typing_names(Some(&list), 6_000.0), Vec::<String>::new());
+        assert_eq!(typing_names(Some(&list), 1_000.0, None), ["Ann", "Bob"]);
+        assert_eq!(typing_names(Some(&list), 3_000.0, None), ["Ann"]);
+        assert_eq!(typing_names(Some(&list), 6_000.0, None), Vec::<String>::new());
+        let member = User { handle: Some("bo".into()), ..user("Bob") };
+        let list = vec![(user("Ann"), 5_000.0), (member, 5_000.0)];
+        assert_eq!(typing_names(Some(&list), 1_000.0, Some("guest")), ["Ann (guest)", "Bob"], "on a member's page");
         let english = &crate::locale::ENGLISH;
         assert_eq!(english.typing(&["Ann".into()]).unwrap(), "Ann is typing…");
         assert_eq!(english.typing(&["Ann".into(), "Bob".into()]).unwrap(), "Ann and Bob are typing…");

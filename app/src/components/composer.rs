@@ -53,11 +53,16 @@ pub fn suggestions(people: &[Named], query: &str) -> Vec<Named> {
 
 /// The people offered for an `@`, as the list's options (`chosen` is the one Enter
 /// takes): each one's name, and handle if any, which is what the mention names.
-fn options_html(people: &[Named], chosen: usize) -> String {
+fn options_html(people: &[Named], chosen: usize, guest: &str) -> String {
     let mut html = String::new();
     for (i, (name, handle)) in people.iter().enumerate() {
+        // A guest marked as one (the style sheet shows it on members' pages).
+        let mark = match handle {
+            None => format!(" guest\" data-guest=\"{guest}"),
+            Some(_) => String::new(),
+        };
         html.push_str(&format!(
-            "<li role=\"option\" id=\"mention-{i}\" class=\"mention-option\" aria-selected=\"{}\" data-testid=\"mention-option\" data-name=\"",
+            "<li role=\"option\" id=\"mention-{i}\" class=\"mention-option{mark}\" aria-selected=\"{}\" data-testid=\"mention-option\" data-name=\"",
             i == chosen
         ));
         escape(&mut html, handle.as_ref().unwrap_or(name));
@@ -312,7 +317,7 @@ pub fn Composer(
             <form class="composer" class:editing=editing on:submit=on_submit>
                 {move || {
                     let offered = suggested();
-                    let html = options_html(&offered, chosen.get());
+                    let html = options_html(&offered, chosen.get(), t.guest);
                     // The box says which list it offers names from, and which one Enter takes.
                     if let Some(el) = input.get_untracked() {
                         let _ = match offered.is_empty() {
@@ -384,11 +389,11 @@ mod tests {
 
     #[test]
     fn the_names_offered_are_options_with_the_chosen_one_selected() {
-        let html = options_html(&[("Ann".to_owned(), Some("ann".into())), ("<b>\"x\"".to_owned(), None)], 1);
+        let html = options_html(&[("Ann".to_owned(), Some("ann".into())), ("<b>\"x\"".to_owned(), None)], 1, "guest");
         assert_eq!(
             html,
             "<li role=\"option\" id=\"mention-0\" class=\"mention-option\" aria-selected=\"false\" data-testid=\"mention-option\" data-name=\"ann\">Ann <span class=\"handle\">@ann</span></li>\
-             <li role=\"option\" id=\"mention-1\" class=\"mention-option\" aria-selected=\"true\" data-testid=\"mention-option\" \
+             <li role=\"option\" id=\"mention-1\" class=\"mention-option guest\" data-guest=\"guest\" aria-selected=\"true\" data-testid=\"mention-option\" \
              data-name=\"&lt;b&gt;&quot;x&quot;\">&lt;b&gt;&quot;x&quot;</li>"
         );
     }

@@ -18,7 +18,11 @@ pub fn TypingIndicator(room: RoomId) -> impl IntoView {
         }
     });
     let t = Locale::get().t();
-    let line = move || chat.typing.with(|typing| t.typing(&typing_names(typing.get(&room), now.get())));
+    let line = move || {
+        // On a member's page, guests are marked as such.
+        let guest = chat.my_user(false).and_then(|me| me.handle).map(|_| t.guest);
+        chat.typing.with(|typing| t.typing(&typing_names(typing.get(&room), now.get(), guest)))
+    };
     view! {
         <p class="typing" data-testid="typing">{line}</p>
     }
