@@ -47,7 +47,7 @@ pub fn NameForm(#[prop(optional)] on_done: Option<Callback<()>>) -> impl IntoVie
             <button type="submit" data-testid="name-button">{t.start_chatting}</button>
             <FormError problem testid="name-error"/>
             // An account instead (on a first visit, not when changing the name).
-            {on_done.is_none().then(|| view! { <p class="account-links" inner_html=t.account_links></p> })}
+            <p class="account-links" inner_html=if on_done.is_none() { t.account_links } else { "" }></p>
         </form>
     }
 }
