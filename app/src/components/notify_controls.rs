@@ -29,7 +29,7 @@ pub fn NotifyControls(room: RoomId) -> impl IntoView {
          <option value=\"all\">{}</option><option value=\"mentions\" selected>{}</option>\
          <option value=\"muted\">{}</option></select></label>\
          <button class=\"enable-notifications\" data-testid=\"enable-notifications\" hidden>{}</button>{}\
-         <a class=\"member-only\" href=\"/settings\">{}</a><a class=\"guest-only\" href=\"/sign-up\">{}</a>\
+         <a class=\"link member-only\" href=\"/settings\">{}</a><a class=\"link guest-only\" href=\"/sign-up\">{}</a>\
          <form method=\"post\" action=\"/sign-out\">\
          <button class=\"link\" data-testid=\"sign-out\" data-act=\"sign-out\">{}</button></form>",
         fill(t.notify_label, &[("room", room.as_str())]),
