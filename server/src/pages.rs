@@ -68,9 +68,9 @@ pub async fn page(
     // The rooms as the socket will list them, and the person of the session cookie
     // (the page is then theirs: see the Cache-Control below).
     let mut start = PageStart { frames: vec![ServerMsg::Rooms { rooms: hub.rooms() }] };
-    let visitor = crate::session::visitor(&gate, request.headers()).await;
+    let visitor = gate.cx.auth.visitor(request.headers()).await;
     let member = match &visitor {
-        Some(crate::session::Visitor::Member { account, .. }) => Some(app::Member(account.handle.clone())),
+        Some(crate::accounts::Visitor::Member { account, .. }) => Some(app::Member(account.handle.clone())),
         _ => None,
     };
     if let Some(user) = visitor.map(|v| v.user().clone()) {

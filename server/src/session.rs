@@ -9,7 +9,7 @@
 //! forms, `accounts/forms.rs`): a random secret whose hash the store keeps. The page's
 //! socket is opened with it (the upgrade reads it), and says `hello` with nothing else.
 
-pub use crate::accounts::{Visitor, SESSION_COOKIE};
+use crate::accounts::{Visitor, SESSION_COOKIE};
 use crate::chat::Gate;
 use crate::listen::read_body;
 use axum::{
@@ -35,7 +35,7 @@ pub async fn start(State(gate): State<Gate>, headers: HeaderMap, body: Body) -> 
         Err(refused) => return refused.into_response(),
     };
     let token = std::str::from_utf8(&token).unwrap_or_default().trim();
-    if let Some(Visitor::Member { .. }) = visitor(&gate, &headers).await {
+    if let Some(Visitor::Member { .. }) = gate.cx.auth.visitor(&headers).await {
         // A tab rendered before this browser signed in: the account stays signed in.
         return (StatusCode::CONFLICT, "this browser is signed in to an account\n").into_response();
     }
@@ -43,11 +43,6 @@ pub async fn start(State(gate): State<Gate>, headers: HeaderMap, body: Body) -> 
         return (StatusCode::BAD_REQUEST, "not a token this server signed: choose a name again\n").into_response();
     }
     (StatusCode::NO_CONTENT, [(header::SET_COOKIE, set_cookie(token, &headers))]).into_response()
-}
-
-/// Who the request's session cookie names, if anyone (see [`crate::accounts::Auth::visitor`]).
-pub async fn visitor(gate: &Gate, headers: &HeaderMap) -> Option<Visitor> {
-    gate.cx.auth.visitor(headers).await
 }
 
 /// The `Set-Cookie` value that makes `value` the browser's session.

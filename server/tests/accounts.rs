@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::accounts::{admin, session_cookie};
+use common::accounts::{admin, closed_within_a_second, first_form_id, session_cookie};
 use common::{Client, TestServer};
 use palaver_protocol::{ClientMsg, ErrorReason, Hello, ServerMsg};
 use std::{
@@ -28,14 +28,6 @@ async fn refusal_of(client: &mut Client, hello: Hello) -> (ErrorReason, String) 
         ServerMsg::Error { reason, detail, .. } => (reason, detail),
         other => panic!("expected a refusal, got {other:?}"),
     }
-}
-
-/// The close code the server ends a connection with, within a second.
-async fn closed_within_a_second(client: &mut Client) -> u16 {
-    let started = Instant::now();
-    let frame = tokio::time::timeout(Duration::from_secs(1), client.next_close()).await.expect("closed within 1 s");
-    eprintln!("closed after {:?}", started.elapsed());
-    frame.map(|f| f.code.into()).unwrap_or(0)
 }
 
 /// The alert a form page shows.
@@ -246,13 +238,7 @@ fn the_cli_makes_accounts_and_tokens_and_a_revoked_token_stops_at_once() {
         // Revoked from the settings page: the bot's socket closes, and the token is no more.
         let cookie = server.sign_in("ann", PASSWORD);
         let settings = server.get_as("/settings", &cookie).text();
-        let id = settings
-            .split("action=\"/settings/tokens/revoke\"")
-            .nth(1)
-            .and_then(|r| r.split("value=\"").nth(1))
-            .and_then(|r| r.split('"').next())
-            .unwrap()
-            .to_owned();
+        let id = first_form_id(&settings, "/settings/tokens/revoke");
         assert_eq!(server.post("/settings/tokens/revoke", &[("id", &id)], Some(&cookie), "").status, 200);
         assert_eq!(closed_within_a_second(&mut bot).await, 4003);
         let mut again = server.client().await;
@@ -278,13 +264,7 @@ async fn settings_sign_out_everywhere_else_and_a_new_password_end_the_other_sess
         page.split("data-testid=\"sessions\"").nth(1).unwrap().split("</ul>").next().unwrap().matches("<li>").count(),
         3
     );
-    let newest_other = page
-        .split("action=\"/settings/sessions/end\"")
-        .nth(1)
-        .and_then(|r| r.split("value=\"").nth(1))
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_owned();
+    let newest_other = first_form_id(&page, "/settings/sessions/end");
     assert_eq!(server.post("/settings/sessions/end", &[("id", &newest_other)], Some(&here), "").status, 200);
     assert!(!server.get_as("/", &extra).text().contains("data-member"), "the one signed out");
     assert!(server.get_as("/", &there).text().contains("data-member"), "not the others");

@@ -674,7 +674,7 @@ async fn events_forged_or_replayed_on_redis_are_dropped_and_counted_while_genuin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_ended_or_a_token_revoked_on_one_node_closes_its_sockets_on_the_other_within_a_second() {
-    use common::accounts::admin;
+    use common::accounts::{admin, closed_within_a_second, first_form_id};
     use palaver_protocol::Hello;
     let cluster = Cluster::start(2);
     let db = cluster.pg.url("palaver");
@@ -694,24 +694,11 @@ async fn a_session_ended_or_a_token_revoked_on_one_node_closes_its_sockets_on_th
     bot.hello(Some(token.trim()), None).await;
     let out = cluster.nodes[0].post("/sign-out", &[], Some(&cookie), "");
     assert_eq!(out.status, 303);
-    assert_eq!(closed_within_a_second(&mut page).await, Some(4003));
+    assert_eq!(closed_within_a_second(&mut page).await, 4003);
     // The token, revoked from node 0's settings page.
     let cookie = cluster.nodes[0].sign_in("ann", password);
     let settings = cluster.nodes[0].get_as("/settings", &cookie).text();
-    let id = settings
-        .split("action=\"/settings/tokens/revoke\"")
-        .nth(1)
-        .and_then(|r| r.split("value=\"").nth(1))
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_owned();
+    let id = first_form_id(&settings, "/settings/tokens/revoke");
     assert_eq!(cluster.nodes[0].post("/settings/tokens/revoke", &[("id", &id)], Some(&cookie), "").status, 200);
-    assert_eq!(closed_within_a_second(&mut bot).await, Some(4003));
-}
-
-async fn closed_within_a_second(client: &mut Client) -> Option<u16> {
-    let started = Instant::now();
-    let frame = tokio::time::timeout(Duration::from_secs(1), client.next_close()).await.expect("within 1 s");
-    eprintln!("closed on the other node after {:?}", started.elapsed());
-    frame.map(|f| u16::from(f.code))
+    assert_eq!(closed_within_a_second(&mut bot).await, 4003);
 }

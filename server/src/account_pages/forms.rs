@@ -5,9 +5,10 @@
 //! redirect to the chat with the session cookie set.
 
 use super::pages::{self, Form, Typed};
+use crate::accounts::Visitor;
 use crate::accounts::{Applicant, Auth, Refusal, SignUp};
 use crate::chat::Gate;
-use crate::session::{self, Visitor};
+use crate::session;
 use crate::store::accounts::{Account, Role, Which};
 use app::locale::{Lang, Reader};
 use axum::{
@@ -158,7 +159,7 @@ pub async fn sign_up(
     }
     let auth = &gate.cx.auth;
     let invite = form.invite.as_deref().filter(|c| !c.is_empty());
-    let person = match session::visitor(&gate, &headers).await {
+    let person = match gate.cx.auth.visitor(&headers).await {
         Some(Visitor::Guest(user)) => Some(user),
         _ => None,
     };
@@ -243,7 +244,7 @@ pub async fn sign_out(State(gate): State<Gate>, headers: HeaderMap) -> Response 
     if let Err(refused) = session::from_our_page(&gate, &headers) {
         return refused.into_response();
     }
-    if let Some(Visitor::Member { session, account }) = session::visitor(&gate, &headers).await {
+    if let Some(Visitor::Member { session, account }) = gate.cx.auth.visitor(&headers).await {
         if let Err(e) = gate.cx.auth.end_sessions(&account.user.id, Which::One(session)).await {
             tracing::warn!("cannot end a session: {e}");
         }

@@ -7,9 +7,10 @@
 
 use super::forms::{html, lang};
 use super::pages::{error_box, field, page, refusal};
+use crate::accounts::Visitor;
 use crate::accounts::{now_ms, Refusal};
 use crate::chat::Gate;
-use crate::session::{self, Visitor};
+use crate::session;
 use crate::store::accounts::{Account, Role, Which};
 use app::locale::{iso_time, Lang};
 use app::markdown::escape;
@@ -315,7 +316,7 @@ async fn render(gate: &Gate, lang: Lang, session: i64, account: &Account, said: 
 
 /// The signed-in member of a request (their session and account), if any.
 async fn member(gate: &Gate, headers: &HeaderMap) -> Option<(i64, Account)> {
-    match session::visitor(gate, headers).await {
+    match gate.cx.auth.visitor(headers).await {
         Some(Visitor::Member { session, account }) => Some((session, account)),
         _ => None,
     }

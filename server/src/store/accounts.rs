@@ -174,7 +174,13 @@ pub trait Accounts {
 
 /// The SQL both backends run.
 pub mod sql {
-    pub const ACCOUNT_COLUMNS: &str = "a.user_id, a.display_name, a.handle, a.role, a.password";
+    /// An account's columns (`a`), as [`super::account_from`] reads them.
+    macro_rules! account_columns {
+        () => {
+            "a.user_id, a.display_name, a.handle, a.role, a.password"
+        };
+    }
+
     pub const HAS_KEY: &str = "SELECT 1 FROM accounts WHERE handle_key = $1";
     pub const HAS_OWNER: &str = "SELECT 1 FROM accounts WHERE role = 'owner'";
     pub const HAS_ACCOUNT: &str = "SELECT 1 FROM accounts WHERE user_id = $1";
@@ -185,10 +191,8 @@ pub mod sql {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     pub const KEEP_PERSON: &str =
         "INSERT INTO people (user_id, name) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET name = excluded.name";
-    pub const BY_KEY: &str =
-        "SELECT a.user_id, a.display_name, a.handle, a.role, a.password FROM accounts a WHERE a.handle_key = $1";
-    pub const BY_ID: &str =
-        "SELECT a.user_id, a.display_name, a.handle, a.role, a.password FROM accounts a WHERE a.user_id = $1";
+    pub const BY_KEY: &str = concat!("SELECT ", account_columns!(), " FROM accounts a WHERE a.handle_key = $1");
+    pub const BY_ID: &str = concat!("SELECT ", account_columns!(), " FROM accounts a WHERE a.user_id = $1");
     /// `$1` a display name folded as mentions fold it (ASCII letters), `$2` a handle key.
     pub const NAME_TAKEN: &str = "SELECT 1 FROM accounts WHERE handle_key = $2 OR handle = $1 \
          OR user_id IN (SELECT user_id FROM people WHERE lower(name) = $1) LIMIT 1";
@@ -196,9 +200,12 @@ pub mod sql {
     pub const SET_NAME: &str = "UPDATE accounts SET display_name = $2 WHERE user_id = $1";
     pub const START_SESSION: &str = "INSERT INTO sessions \
          (secret_hash, user_id, created_at, last_seen, address, user_agent) VALUES ($1, $2, $3, $3, $4, $5) RETURNING id";
-    pub const SESSION: &str = "SELECT s.id, s.last_seen, a.user_id, a.display_name, a.handle, a.role, a.password \
-         FROM sessions s JOIN accounts a ON a.user_id = s.user_id \
-         WHERE s.secret_hash = $1 AND s.last_seen > $2 AND s.created_at > $3";
+    pub const SESSION: &str = concat!(
+        "SELECT s.id, s.last_seen, ",
+        account_columns!(),
+        " FROM sessions s JOIN accounts a ON a.user_id = s.user_id \
+         WHERE s.secret_hash = $1 AND s.last_seen > $2 AND s.created_at > $3"
+    );
     pub const TOUCH: &str = "UPDATE sessions SET last_seen = $2 WHERE id = $1";
     pub const SESSIONS: &str = "SELECT id, created_at, last_seen, address, user_agent FROM sessions \
          WHERE user_id = $1 AND last_seen > $2 AND created_at > $3 ORDER BY last_seen DESC, id DESC";
@@ -208,8 +215,11 @@ pub mod sql {
     pub const END_EXPIRED: &str = "DELETE FROM sessions WHERE last_seen <= $1 OR created_at <= $2";
     pub const ADD_TOKEN: &str =
         "INSERT INTO access_tokens (secret_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
-    pub const TOKEN: &str = "SELECT t.id, a.user_id, a.display_name, a.handle, a.role, a.password \
-         FROM access_tokens t JOIN accounts a ON a.user_id = t.user_id WHERE t.secret_hash = $1";
+    pub const TOKEN: &str = concat!(
+        "SELECT t.id, ",
+        account_columns!(),
+        " FROM access_tokens t JOIN accounts a ON a.user_id = t.user_id WHERE t.secret_hash = $1"
+    );
     pub const TOKENS: &str = "SELECT id, label, created_at FROM access_tokens WHERE user_id = $1 ORDER BY id";
     pub const REVOKE_TOKEN: &str = "DELETE FROM access_tokens WHERE user_id = $1 AND id = $2";
     pub const ADD_INVITE: &str = "INSERT INTO invites (secret_hash, created_by, created_at, expires_at, uses_left) \
@@ -233,7 +243,7 @@ pub fn gather_invites(rows: impl IntoIterator<Item = (InviteRow, Option<String>)
     out
 }
 
-/// An account from its columns as [`sql::ACCOUNT_COLUMNS`] lists them.
+/// An account from its columns, as the queries of [`sql`] list them.
 pub fn account_from(id: String, name: String, handle: String, role: &str, password: Option<String>) -> Account {
     Account {
         user: User { id: UserId(id), name, handle: Some(handle.clone()) },

@@ -11,17 +11,26 @@
 /// they have an account ([`AUTHOR_HANDLE`]).
 macro_rules! served {
     () => {
-        "SELECT m.room, m.seq, m.client_id, m.author_id, m.author_name, m.kind, \
-         COALESCE(t.text, m.text), m.sent_at, m.target, m.edited, m.deleted, \
-         CASE WHEN t.seq IS NULL THEN m.mentions ELSE t.mentions END, \
-         (SELECT h.handle FROM accounts h WHERE h.user_id = m.author_id) \
-         FROM messages m LEFT JOIN messages t ON m.kind = 'edit' AND t.room = m.room AND t.seq = m.target "
+        concat!(
+            "SELECT m.room, m.seq, m.client_id, m.author_id, m.author_name, m.kind, \
+             COALESCE(t.text, m.text), m.sent_at, m.target, m.edited, m.deleted, \
+             CASE WHEN t.seq IS NULL THEN m.mentions ELSE t.mentions END, ",
+            author_handle!(),
+            " FROM messages m LEFT JOIN messages t ON m.kind = 'edit' AND t.room = m.room AND t.seq = m.target "
+        )
     };
 }
 
 /// The handle of a message's author (`m`), if they have an account: the last column
 /// of every message read.
-pub const AUTHOR_HANDLE: &str = "(SELECT h.handle FROM accounts h WHERE h.user_id = m.author_id)";
+macro_rules! author_handle {
+    () => {
+        "(SELECT h.handle FROM accounts h WHERE h.user_id = m.author_id)"
+    };
+}
+
+/// [`author_handle!`], for queries built at run time (search).
+pub const AUTHOR_HANDLE: &str = author_handle!();
 
 /// What a line of the room is (see [`NTH_LINE_BEFORE`]): any row but a change to
 /// another message.

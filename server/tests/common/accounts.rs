@@ -2,6 +2,7 @@
 //! own page), the session cookie they set, and sockets opened with it.
 
 use super::{Client, TestServer, WAIT};
+use std::time::{Duration, Instant};
 use testkit::http::{exchange, Response};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -93,4 +94,22 @@ pub fn admin(data: &std::path::Path, env: &[(&str, &str)], args: &[&str], stdin:
     let out = child.wait_with_output().unwrap();
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+/// The close code the server ends a connection with, within a second (0 for none).
+pub async fn closed_within_a_second(client: &mut Client) -> u16 {
+    let started = Instant::now();
+    let frame = tokio::time::timeout(Duration::from_secs(1), client.next_close()).await.expect("closed within 1 s");
+    eprintln!("closed after {:?}", started.elapsed());
+    frame.map(|f| f.code.into()).unwrap_or(0)
+}
+
+/// The `id` the first form posting to `action` on a settings page carries.
+pub fn first_form_id(page: &str, action: &str) -> String {
+    page.split(&format!("action=\"{action}\""))
+        .nth(1)
+        .and_then(|r| r.split("value=\"").nth(1))
+        .and_then(|r| r.split('"').next())
+        .expect("a form posting there, with an id")
+        .to_owned()
 }
