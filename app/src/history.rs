@@ -133,6 +133,7 @@ mod tests {
                 target: None,
                 edited: false,
                 deleted: false,
+                removed: false,
                 quote: None,
                 reactions: Vec::new(),
                 mentions: Vec::new(),

@@ -47,10 +47,13 @@ pub enum ErrorReason {
     TooManyReactions,
     /// A search query with no word to look for, or longer than [`MAX_QUERY_CHARS`](crate::MAX_QUERY_CHARS).
     BadQuery,
+    /// The room is private and this person is not in it, they were removed from it, it
+    /// is archived (read only), only admins post there, or only members may make rooms.
+    NotAllowed,
 }
 
 impl ErrorReason {
-    pub const ALL: [ErrorReason; 19] = [
+    pub const ALL: [ErrorReason; 20] = [
         ErrorReason::BadFrame,
         ErrorReason::UnknownType,
         ErrorReason::BinaryUnsupported,
@@ -70,6 +73,7 @@ impl ErrorReason {
         ErrorReason::BadReaction,
         ErrorReason::TooManyReactions,
         ErrorReason::BadQuery,
+        ErrorReason::NotAllowed,
     ];
 
     /// Its name on the wire.
@@ -94,6 +98,7 @@ impl ErrorReason {
             ErrorReason::BadReaction => "bad_reaction",
             ErrorReason::TooManyReactions => "too_many_reactions",
             ErrorReason::BadQuery => "bad_query",
+            ErrorReason::NotAllowed => "not_allowed",
         }
     }
 

@@ -130,6 +130,7 @@ mod tests {
             target: Some(2),
             edited: false,
             deleted: false,
+            removed: false,
             quote: Some(Quote::of("Bob", "the question", false)),
             reactions: vec![Reaction { emoji: "👍".into(), by: vec![alice()] }],
             mentions: vec![alice()],

@@ -171,6 +171,10 @@ pub struct ChatMessage {
     /// On a message: taken back by its author (`text` is empty).
     #[serde(default, skip_serializing_if = "is_false")]
     pub deleted: bool,
+    /// On a deleted message, and on the `delete` that took it down: it was an admin
+    /// who removed it, not its author.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub removed: bool,
     /// On a reply: what it answers, as that message is now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quote: Option<Quote>,

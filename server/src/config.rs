@@ -1,6 +1,7 @@
 //! Settings, read from the environment with defaults that run out of the box. Every
 //! setting is listed in README.md.
 
+use crate::access::Creators;
 use crate::accounts::{self, Guests, SignUp, DAY_MS};
 use crate::admission::IpLimits;
 use crate::error::StartError;
@@ -260,6 +261,12 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
             attempts_window: Duration::from_secs(
                 self.number("PALAVER_SIGN_IN_WINDOW_SECS", d.attempts_window.as_secs())?,
             ),
+            creators: match choice("PALAVER_ROOM_CREATORS", &["members", "admins"])? {
+                Some(1) => Creators::Admins,
+                Some(_) => Creators::Members,
+                None => d.creators,
+            },
+            audit_days: self.number("PALAVER_AUDIT_DAYS", d.audit_days)?,
         })
     }
 

@@ -4,6 +4,7 @@
 //! [`run`] is the whole server on a listener until a shutdown token is cancelled; the
 //! binary (`main.rs`) adds only settings from the environment, logging and signals.
 
+pub mod access;
 pub mod account_pages;
 pub mod accounts;
 pub mod admin;
@@ -79,6 +80,10 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
     let auth =
         Arc::new(accounts::Auth::new(hub.store_handle(), Some(hub.clone()), identity.clone(), config.accounts.clone()));
     auth.announce_first_run(listener.local_addr()?).await;
+    let pruning = tokio::spawn({
+        let auth = auth.clone();
+        async move { auth.prune_audit_forever().await }
+    });
     let door = listen::Door {
         connections: admission::HttpConnections::new(
             config.max_http_connections_per_ip,
@@ -113,6 +118,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
     if tokio::time::timeout(left, connections.wait()).await.is_err() {
         tracing::warn!(open = connections.len(), "chat connections still open after {:?}", config.shutdown_grace);
     }
+    pruning.abort();
     hub.save_reads().await;
     hub.leave_cluster().await;
     tracing::info!("stopped");

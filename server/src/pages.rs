@@ -3,6 +3,8 @@
 //! is rendered around them (and the same messages written into the page as JSON, for
 //! the browser to hydrate).
 
+use crate::access::{may_read, Reader, DIRECT_PREFIX};
+use crate::accounts::Visitor;
 use crate::chat::Gate;
 use crate::hub::Hub;
 use app::chat::Results;
@@ -51,9 +53,19 @@ pub async fn page(
         return choose_language(&back, chosen);
     }
     let place = Place::of(request.uri().path_and_query().map_or("/", |p| p.as_str()));
+    let visitor = gate.cx.auth.visitor(request.headers()).await;
+    let reader = reader_of(visitor.as_ref());
+    // Where guests may not chat, the chat is for those signed in.
+    if !reader.is_member() && !gate.cx.auth.guests_allowed().await {
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, "/sign-in")]).into_response();
+    }
+    let place = match place {
+        Place::Room(room) if !room_shown(&hub, &gate, &reader, &room).await => Place::NotFound,
+        place => place,
+    };
     let found = match &place {
         Place::Search { query, before } if !query.trim().is_empty() => {
-            match crate::search::find(hub.store(), query, *before).await {
+            match crate::search::find(hub.store(), query, reader.id(), *before).await {
                 Ok((hits, next)) => Some(RenderedSearch(Results::found(query.trim().to_owned(), hits, next))),
                 // Nothing to look for, or the store failed (logged): the page says none found.
                 Err(_) => Some(RenderedSearch(Results::found(query.trim().to_owned(), Vec::new(), None))),
@@ -68,9 +80,8 @@ pub async fn page(
     // The rooms as the socket will list them, and the person of the session cookie
     // (the page is then theirs: see the Cache-Control below).
     let mut start = PageStart { frames: vec![ServerMsg::Rooms { rooms: hub.rooms() }] };
-    let visitor = gate.cx.auth.visitor(request.headers()).await;
     let member = match &visitor {
-        Some(crate::accounts::Visitor::Member { account, .. }) => Some(app::Member(account.handle.clone())),
+        Some(Visitor::Member { account, .. }) => Some(app::Member(account.handle.clone())),
         _ => None,
     };
     if let Some(user) = visitor.map(|v| v.user().clone()) {
@@ -112,23 +123,60 @@ pub async fn page(
     response
 }
 
-/// A page of the directory of rooms, from the first room named after `after` (a name
-/// that is no room's name starts from the top).
-async fn directory(hub: &Hub, after: Option<&str>) -> RenderedDirectory {
-    let after = after.and_then(|a| RoomId::parse(a).ok());
-    match hub.store().directory(after, DIRECTORY_PAGE + 1).await {
-        Ok(mut rooms) => {
-            let more = rooms.len() > DIRECTORY_PAGE;
-            rooms.truncate(DIRECTORY_PAGE);
-            let more_after = more.then(|| rooms.last().map(|r| r.room.clone())).flatten();
-            RenderedDirectory { rooms, more_after }
-        }
+/// Who a page is rendered for, as the rules of rooms see them.
+fn reader_of(visitor: Option<&Visitor>) -> Reader {
+    match visitor {
+        Some(Visitor::Member { account, .. }) => Reader::Member { id: account.user.id.clone(), role: account.role },
+        Some(Visitor::Guest(user)) => Reader::Guest(user.id.clone()),
+        None => Reader::Visitor,
+    }
+}
+
+/// Whether a room's page is shown to `reader`: they may read it, and it exists or they
+/// may make it. Otherwise the page is "Page not found" (404), the same for a room that
+/// does not exist and one they may not read, so that a name tells nothing.
+async fn room_shown(hub: &Hub, gate: &Gate, reader: &Reader, room: &RoomId) -> bool {
+    let rules = match hub.rules(room).await {
+        Ok(rules) => rules,
         Err(e) => {
-            // The page says there are none (logged here).
-            tracing::warn!("rendering the directory of rooms without its rooms: {e}");
-            RenderedDirectory { rooms: Vec::new(), more_after: None }
+            tracing::warn!(%room, "cannot tell who may read a room: {e}");
+            return false;
+        }
+    };
+    if !may_read(&rules, reader) {
+        return false;
+    }
+    let exists = rules.made || *room == RoomId::lobby() || hub.exists(room);
+    exists || (!room.as_str().starts_with(DIRECT_PREFIX) && gate.cx.auth.may_make_rooms(reader).await)
+}
+
+/// A page of the directory of rooms, from the first room named after `after` (a name
+/// that is no room's name starts from the top): the rooms in everyone's lists (public,
+/// not archived).
+async fn directory(hub: &Hub, after: Option<&str>) -> RenderedDirectory {
+    let mut after = after.and_then(|a| RoomId::parse(a).ok());
+    let mut listed = Vec::new();
+    loop {
+        match hub.store().directory(after.clone(), DIRECTORY_PAGE + 1).await {
+            Ok(rooms) => {
+                let end = rooms.len() <= DIRECTORY_PAGE;
+                after = rooms.last().map(|r| r.room.clone());
+                listed.extend(rooms.into_iter().filter(|r| hub.listed(&r.room)));
+                if end || listed.len() > DIRECTORY_PAGE {
+                    break;
+                }
+            }
+            Err(e) => {
+                // The page says there are none (logged here).
+                tracing::warn!("rendering the directory of rooms without its rooms: {e}");
+                return RenderedDirectory { rooms: Vec::new(), more_after: None };
+            }
         }
     }
+    let more = listed.len() > DIRECTORY_PAGE;
+    listed.truncate(DIRECTORY_PAGE);
+    let more_after = more.then(|| listed.last().map(|r| r.room.clone())).flatten();
+    RenderedDirectory { rooms: listed, more_after }
 }
 
 /// A room's newest page as the page shows it, with the page around the message the room

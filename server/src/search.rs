@@ -4,7 +4,7 @@
 
 use crate::store::{unavailable, Store};
 use crate::words::{marks, query};
-use palaver_protocol::{FrameError, SearchHit, SEARCH_PAGE};
+use palaver_protocol::{FrameError, SearchHit, UserId, SEARCH_PAGE};
 
 /// A page of the messages found for a query as typed, newest first, their matches
 /// marked; and where the next page starts, if there is more. The socket and the search
@@ -12,10 +12,12 @@ use palaver_protocol::{FrameError, SearchHit, SEARCH_PAGE};
 pub async fn find(
     store: &dyn Store,
     text: &str,
+    reader: Option<&UserId>,
     before: Option<u64>,
 ) -> Result<(Vec<SearchHit>, Option<u64>), FrameError> {
     let query = query(text)?;
-    let mut found = store.search(&query, before, SEARCH_PAGE + 1).await.map_err(unavailable)?;
+    let reader = reader.map_or("", UserId::as_str);
+    let mut found = store.search(&query, reader, before, SEARCH_PAGE + 1).await.map_err(unavailable)?;
     let next = (found.len() > SEARCH_PAGE).then(|| found[SEARCH_PAGE - 1].position);
     found.truncate(SEARCH_PAGE);
     let hits =

@@ -40,6 +40,8 @@ pub struct Entry {
     pub edited: bool,
     /// Taken back by its author.
     pub deleted: bool,
+    /// Taken down by an admin (and so deleted).
+    pub removed: bool,
     /// On a reply: what it answers.
     pub quote: Option<Quote>,
     pub reactions: Vec<Reaction>,
@@ -69,6 +71,7 @@ impl Entry {
             target: m.target,
             edited: m.edited,
             deleted: m.deleted,
+            removed: m.removed,
             quote: m.quote,
             reactions: m.reactions,
             mentions: m.mentions,
@@ -219,6 +222,7 @@ impl Timeline {
             target,
             edited: false,
             deleted: false,
+            removed: false,
             quote: None,
             reactions: Vec::new(),
             mentions: Vec::new(),
@@ -377,6 +381,7 @@ fn apply_change(entry: &mut Entry, change: &ChatMessage) {
         MessageKind::Delete => {
             entry.text.clear();
             entry.deleted = true;
+            entry.removed = change.removed;
             entry.reactions.clear();
             entry.mentions.clear();
         }
@@ -453,6 +458,7 @@ pub(super) mod tests {
             target: None,
             edited: false,
             deleted: false,
+            removed: false,
             quote: None,
             reactions: Vec::new(),
             mentions: Vec::new(),

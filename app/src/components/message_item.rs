@@ -49,7 +49,7 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
     html.push_str(&format!("</span><span class=\"you\">{}</span>", t.you));
     if entry.deleted {
         html.push_str("<div class=\"text\" data-testid=\"message-deleted\">");
-        escape(&mut html, t.message_deleted);
+        escape(&mut html, if entry.removed { t.message_removed } else { t.message_deleted });
     } else {
         // Formatted (markdown.rs): a block, as it may hold paragraphs, lists and code.
         let names: Vec<&str> = entry.mentions.iter().map(|u| u.name.as_str()).collect();

@@ -91,6 +91,7 @@ texts! {
     guest: "guest", "게스트";
     quote_deleted: "deleted", "삭제됨";
     message_deleted: "message deleted", "삭제된 메시지입니다";
+    message_removed: "removed by an admin", "관리자가 삭제한 메시지입니다";
     edited: "(edited)", "(수정됨)";
     reactions: "Reactions", "반응";
     add_reaction: "Add a reaction", "반응 남기기";
@@ -155,6 +156,7 @@ texts! {
     error_bad_reaction: "that reaction is not offered", "쓸 수 없는 반응입니다";
     error_too_many_reactions: "the message has all the kinds of reaction it can", "이 메시지에는 반응을 더 달 수 없습니다";
     error_bad_query: "search for at least one word", "검색할 단어를 하나 이상 입력하세요";
+    error_not_allowed: "you may not do that in this room", "이 방에서는 할 수 없는 일입니다";
 }
 
 impl Texts {
@@ -180,6 +182,7 @@ impl Texts {
             ErrorReason::BadReaction => self.error_bad_reaction,
             ErrorReason::TooManyReactions => self.error_too_many_reactions,
             ErrorReason::BadQuery => self.error_bad_query,
+            ErrorReason::NotAllowed => self.error_not_allowed,
         }
     }
 

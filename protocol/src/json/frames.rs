@@ -236,6 +236,7 @@ pub fn message_of(m: &Json) -> Option<ChatMessage> {
         target: optional(m.get("target"), |t| u64::try_from(t.int()?).ok())?,
         edited: flag("edited")?,
         deleted: flag("deleted")?,
+        removed: flag("removed")?,
         quote: optional(m.get("quote"), |q| {
             let deleted = optional(q.get("deleted"), |v| match v {
                 Json::Bool(b) => Some(*b),

@@ -5,11 +5,13 @@
 //! redirect to the chat with the session cookie set.
 
 use super::pages::{self, Form, Typed};
+use crate::accounts::audit;
 use crate::accounts::Visitor;
 use crate::accounts::{Applicant, Auth, Refusal, SignUp};
 use crate::chat::Gate;
 use crate::session;
 use crate::store::accounts::{Account, Role, Which};
+use crate::store::rooms::AuditEntry;
 use app::locale::{Lang, Reader};
 use axum::{
     extract::{ConnectInfo, Form as Posted, Query, State},
@@ -70,7 +72,9 @@ fn status_of(refusal: &Refusal) -> StatusCode {
         Refusal::WrongPassword => StatusCode::UNAUTHORIZED,
         Refusal::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
         Refusal::Busy | Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        Refusal::SignUpClosed | Refusal::InviteSpent | Refusal::OwnerTaken => StatusCode::FORBIDDEN,
+        Refusal::SignUpClosed | Refusal::InviteSpent | Refusal::OwnerTaken | Refusal::Suspended => {
+            StatusCode::FORBIDDEN
+        }
         Refusal::HandleTaken | Refusal::AlreadyAnAccount => StatusCode::CONFLICT,
         Refusal::BadHandle(_) | Refusal::BadName(_) | Refusal::Weak(_) => StatusCode::UNPROCESSABLE_ENTITY,
     }
@@ -98,6 +102,7 @@ async fn signed_in(auth: &Auth, account: &Account, ip: IpAddr, headers: &HeaderM
     let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let secret = auth.start_session(account, ip, agent).await?;
     tracing::info!(handle = %account.handle, %ip, "signed in");
+    auth.audit(AuditEntry::new(audit::SIGN_IN).by(&account.user.id).from(&ip.to_string(), agent)).await;
     Ok(session::go_with_cookie("/", &secret, headers))
 }
 
@@ -123,12 +128,19 @@ pub async fn sign_in(
         Ok(account) => signed_in(auth, &account, ip, &headers).await,
         Err(e) => Err(e),
     };
-    outcome.unwrap_or_else(|refusal| {
-        if refusal == Refusal::WrongPassword {
-            tracing::info!(handle = %form.handle, %ip, "sign-in refused");
+    match outcome {
+        Ok(signed_in) => signed_in,
+        Err(refusal) => {
+            if matches!(refusal, Refusal::WrongPassword | Refusal::Suspended | Refusal::TooMany(_)) {
+                tracing::info!(handle = %form.handle, %ip, "sign-in refused");
+                let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+                let handle: String = form.handle.trim().chars().take(64).collect();
+                let entry = AuditEntry::new(audit::SIGN_IN_FAILED).from(&ip.to_string(), agent);
+                auth.audit(entry.saying(format!("as {handle}"))).await;
+            }
+            refused(&headers, &Form::SignIn, &typed, &refusal)
         }
-        refused(&headers, &Form::SignIn, &typed, &refusal)
-    })
+    }
 }
 
 /// `GET /sign-up` (`?invite=CODE` from an invite link).

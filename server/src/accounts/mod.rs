@@ -12,10 +12,13 @@
 //! are `account_pages/`.
 
 pub mod attempts;
+pub mod audit;
+pub mod moderation;
 pub mod names;
 pub mod passkeys;
 pub mod password;
 
+use crate::access::Creators;
 use crate::hub::Hub;
 use crate::identity::Credential;
 use crate::identity::{random_bytes, Identity};
@@ -71,6 +74,10 @@ pub struct Settings {
     /// Sign-ins allowed per address and per account in each window.
     pub attempts: usize,
     pub attempts_window: Duration,
+    /// Who may make rooms.
+    pub creators: Creators,
+    /// How long the audit log keeps an event.
+    pub audit_days: i64,
 }
 
 impl Default for Settings {
@@ -82,6 +89,8 @@ impl Default for Settings {
             hashing_threads: std::thread::available_parallelism().map_or(1, |n| n.get() / 2).max(1),
             attempts: 10,
             attempts_window: Duration::from_secs(180),
+            creators: Creators::Members,
+            audit_days: 365,
         }
     }
 }
@@ -105,6 +114,8 @@ pub enum Refusal {
     TooMany(Duration),
     Busy,
     AlreadyAnAccount,
+    /// An admin suspended the account.
+    Suspended,
     Unavailable,
 }
 
@@ -213,7 +224,8 @@ impl Auth {
             invite: a.invite.map(digest),
             user,
         };
-        let account = Account { user: new.user.clone(), handle: new.handle.clone(), role: new.role, password: None };
+        let (user, handle, role) = (new.user.clone(), new.handle.clone(), new.role);
+        let account = Account { user, handle, role, password: None, suspended: false };
         match self.store.make_account(new, now_ms()).await? {
             Made::Made => {
                 tracing::info!(handle = %account.handle, role = account.role.as_str(), "account made");
@@ -238,6 +250,7 @@ impl Auth {
         let hash = account.as_ref().and_then(|a| a.password.clone());
         let password = password.get(..password::MAX_BYTES.min(password.len())).unwrap_or(password).to_owned();
         match (self.hasher.verify(password, hash).await?, account) {
+            (true, Some(account)) if account.suspended => Err(Refusal::Suspended),
             (true, Some(account)) => Ok(account),
             _ => Err(Refusal::WrongPassword),
         }
@@ -374,6 +387,13 @@ impl Auth {
             Guests::Off => false,
             Guests::Auto => !self.has_owner().await.unwrap_or(true),
         }
+    }
+
+    /// Whether `reader` may make rooms: as `PALAVER_ROOM_CREATORS` says (guests never),
+    /// except that while the workspace has no owner (nobody has an account yet, and
+    /// guests chat as before) anyone may.
+    pub async fn may_make_rooms(&self, reader: &crate::access::Reader) -> bool {
+        self.settings.creators.admit(reader) || !reader.is_member() && !self.has_owner().await.unwrap_or(true)
     }
 
     /// Says in the log, at start, where the owner account is made while there is none.

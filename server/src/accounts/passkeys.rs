@@ -153,7 +153,10 @@ impl Auth {
             .map_err(|_| PasskeyError::NotVerified)?;
         passkey.update_credential(&result);
         self.store.used_passkey(&credential, &json(&passkey)?, now_ms()).await?;
-        self.store.account(&user).await?.ok_or(PasskeyError::NotVerified)
+        match self.store.account(&user).await?.ok_or(PasskeyError::NotVerified)? {
+            account if account.suspended => Err(PasskeyError::Refused(super::Refusal::Suspended)),
+            account => Ok(account),
+        }
     }
 }
 

@@ -67,6 +67,16 @@ pub enum Event {
         user: UserId,
         room: RoomId,
     },
+    /// A room's rules or people changed (in the store): every node reads them again,
+    /// and whoever may no longer read the room stops receiving it.
+    Rules {
+        room: RoomId,
+    },
+    /// A member's workspace role changed (`None`: suspended, or no longer a member).
+    Role {
+        user: UserId,
+        role: Option<String>,
+    },
     /// Sessions ended or tokens revoked on this node: their connections close everywhere.
     SignedOut {
         ended: Vec<crate::identity::Credential>,
@@ -160,6 +170,7 @@ mod tests {
             target: None,
             edited: false,
             deleted: false,
+            removed: false,
             quote: None,
             reactions: Vec::new(),
             mentions: Vec::new(),

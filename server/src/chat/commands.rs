@@ -5,11 +5,13 @@
 use super::rooms::{joined_frame, MAX_ROOMS_PER_CONNECTION};
 use super::state::{Connection, Follow};
 use super::transport::Transport;
+use crate::accounts::audit;
 use crate::hub::{Answer, PostOutcome};
 use crate::identity::{fresh_id, SecretError};
+use crate::store::rooms::AuditEntry;
 use crate::store::{unavailable, Post, Refusal};
 use palaver_protocol::{
-    ClientMsg, ClientMsgId, ErrorReason, FrameError, Hello, RoomId, Seq, ServerMsg, User, HISTORY_PAGE, MAX_REACTIONS,
+    ClientMsg, ErrorReason, FrameError, Hello, RoomId, Seq, ServerMsg, User, HISTORY_PAGE, MAX_REACTIONS,
 };
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -19,6 +21,7 @@ impl<T: Transport> Connection<T> {
             ClientMsg::Hello(hello) => self.hello(hello).await,
             // Before a hello, a visitor may watch rooms (listed nowhere) but not post.
             ClientMsg::Join { room, after } => {
+                self.may_open(&room).await?;
                 let user = self.user.clone();
                 self.join(room, after, user.as_ref()).await
             }
@@ -31,21 +34,33 @@ impl<T: Transport> Connection<T> {
             }
             // Whom a text names is worked out only for a post that is let in.
             ClientMsg::Send { room, id, text, reply_to } => {
-                let user = self.admit_post(&room, &id)?;
-                let mentions = self.cx.hub.named(&room, &text).await.map_err(unavailable)?;
+                let user = self.admit_post(&room, &id).await?;
+                let named = self.cx.hub.named(&room, &text).await.map_err(unavailable)?;
+                let mentions = self.may_be_told(&room, named).await?;
                 self.store_and_ack(Post::reply(room, user, id, text, reply_to).mentioning(mentions)).await
             }
             ClientMsg::Edit { room, id, target, text } => {
-                let user = self.admit_post(&room, &id)?;
-                let mentions = self.cx.hub.named(&room, &text).await.map_err(unavailable)?;
+                let user = self.admit_post(&room, &id).await?;
+                let named = self.cx.hub.named(&room, &text).await.map_err(unavailable)?;
+                let mentions = self.may_be_told(&room, named).await?;
                 self.store_and_ack(Post::edit(room, user, id, target, text).mentioning(mentions)).await
             }
             ClientMsg::React { room, id, target, emoji, remove } => {
-                let user = self.admit_post(&room, &id)?;
+                let user = self.admit_post(&room, &id).await?;
                 self.store_and_ack(Post::react(room, user, id, target, emoji, remove)).await
             }
+            // An admin's delete of someone else's message takes it down ("removed by an
+            // admin"), and is kept in the audit log.
             ClientMsg::Delete { room, id, target } => {
-                let user = self.admit_post(&room, &id)?;
+                let user = self.admit_post(&room, &id).await?;
+                if let Some(author) = self.removes_anothers(&room, target, &user).await? {
+                    let audit = AuditEntry::new(audit::MESSAGE_REMOVED)
+                        .by(&user.id)
+                        .to(&author)
+                        .in_room(&room)
+                        .saying(format!("message {target}"));
+                    return self.store_then(Post::remove(room, user, id, target), Some(audit)).await;
+                }
                 self.store_and_ack(Post::delete(room, user, id, target)).await
             }
             ClientMsg::Typing { room } => {
@@ -68,10 +83,16 @@ impl<T: Transport> Connection<T> {
                 let page = self.cx.hub.store().around(&room, seq, HISTORY_PAGE).await.map_err(unavailable)?;
                 Ok(vec![ServerMsg::Around { room, seq, messages: page.messages, has_older: page.has_older }])
             }
-            // Every room is public: anyone, named or not, finds messages in all of them.
+            // In the rooms this person may read: public ones (unless removed from them),
+            // and those they are listed in.
             ClientMsg::Search { query, before } => {
                 self.searches.take_or_refuse("searches")?;
-                let (hits, next) = crate::search::find(self.cx.hub.store(), &query, before).await?;
+                let reader = self.reader();
+                if !reader.is_member() && !self.cx.auth.guests_allowed().await {
+                    let detail = "this workspace has no guests: sign in to search";
+                    return Err(FrameError::new(ErrorReason::NotIdentified, detail));
+                }
+                let (hits, next) = crate::search::find(self.cx.hub.store(), &query, reader.id(), before).await?;
                 Ok(vec![ServerMsg::Results { query, hits, next }])
             }
             ClientMsg::Read { room, seq } => {
@@ -126,23 +147,24 @@ impl<T: Transport> Connection<T> {
         }
     }
 
-    /// Who may post `id` to `room` now: someone who said hello, joined it, and is within
-    /// the posting rate. Checked before anything costs more than the frame's reading.
-    fn admit_post(&mut self, room: &RoomId, id: &ClientMsgId) -> Result<User, FrameError> {
-        let user = self.identified().map_err(|e| e.about(Some(room), Some(id)))?;
-        self.require_joined(room, Some(id))?;
-        self.posts.take_or_refuse("messages").map_err(|e| e.about(Some(room), Some(id)))?;
-        Ok(user)
-    }
-
     /// Hands a post (a message, an edit or a delete) let in by [`Self::admit_post`] to
     /// the writer; it is acknowledged, in the order posts came, once committed, or
     /// refused with the reason.
     async fn store_and_ack(&mut self, post: Post) -> Result<Vec<ServerMsg>, FrameError> {
+        self.store_then(post, None).await
+    }
+
+    /// As [`Self::store_and_ack`], and once the post is stored, `audit` is kept in the
+    /// audit log.
+    async fn store_then(&mut self, post: Post, audit: Option<AuditEntry>) -> Result<Vec<ServerMsg>, FrameError> {
         let (room, id) = (post.room.clone(), post.id.clone());
+        let auth = self.cx.auth.clone();
         // Stored while the connection reads on; the writer acknowledges it (in the order
         // posts came) once committed, in the same write as the sender's own copy.
         let answer: Answer = Box::new(move |outcome| {
+            if let (Ok(PostOutcome::Accepted(_)), Some(entry)) = (&outcome, audit) {
+                tokio::spawn(async move { auth.audit(entry).await });
+            }
             let msg = match outcome {
                 Ok(PostOutcome::Refused(refusal)) => refused(refusal).about(Some(&room), Some(&id)).into(),
                 Ok(outcome) => ServerMsg::Ack { seq: outcome.seq().unwrap_or_default(), room, id },
@@ -168,7 +190,7 @@ impl<T: Transport> Connection<T> {
     }
 
     /// Who this connection is, once it has said hello.
-    fn identified(&self) -> Result<User, FrameError> {
+    pub(super) fn identified(&self) -> Result<User, FrameError> {
         self.user
             .clone()
             .ok_or_else(|| FrameError::new(ErrorReason::NotIdentified, "say hello with a name or token first"))
@@ -241,6 +263,13 @@ impl<T: Transport> Connection<T> {
         }
         self.cx.hub.remember(&user);
         self.user = Some(user.clone());
+        // The rooms watched until now are read as this person from now on.
+        let reader = self.reader();
+        for room in self.rooms.names() {
+            if let Some(joined) = self.rooms.get(room) {
+                joined.feed.read_as(reader.clone());
+            }
+        }
         // An account's connection has no token to keep: its cookie or access token is it.
         let token = if self.member.is_some() { String::new() } else { self.cx.identity.token(&user) };
         let rooms = ServerMsg::Rooms { rooms: self.cx.hub.rooms() };
@@ -264,29 +293,6 @@ impl<T: Transport> Connection<T> {
             self.cx.hub.post(post).await.map_err(|e| unavailable(e).about(Some(&room), Some(&id)))?;
         }
         Ok(())
-    }
-
-    /// The newest number of `room`, a room not joined here, as the store has it; a room
-    /// that has no message (in the store) and nobody in it (on any node) is refused, so
-    /// that no read position or setting is kept for a room that does not exist.
-    async fn newest_of_existing(&self, room: &RoomId) -> Result<Seq, FrameError> {
-        let heads = self.cx.hub.store().heads(std::slice::from_ref(room)).await.map_err(unavailable)?;
-        match heads.first().map(|(_, head)| *head) {
-            Some(head) if head > 0 => Ok(head),
-            _ if self.cx.hub.exists(room) => Ok(0),
-            _ => {
-                let detail = format!("there is no room {room}: nothing was said there and nobody is in it");
-                Err(FrameError::new(ErrorReason::BadRoom, detail).about(Some(room), None))
-            }
-        }
-    }
-
-    fn require_joined(&self, room: &RoomId, id: Option<&ClientMsgId>) -> Result<(), FrameError> {
-        if self.rooms.contains(room) {
-            Ok(())
-        } else {
-            Err(FrameError::new(ErrorReason::NotJoined, format!("join {room} first")).about(Some(room), id))
-        }
     }
 }
 

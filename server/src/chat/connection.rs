@@ -55,7 +55,8 @@ async fn run<T: Transport>(
     let mut heartbeat = Heartbeat::new(cx.liveness);
     let mut conn = Connection::new(cx, transport, wire.clone());
     if let Some(member) = member {
-        conn.cx.hub.signed_in(member.credential, &wire);
+        conn.cx.hub.signed_in(member.credential, &member.user.id, &wire);
+        conn.cx.hub.role_seen(&member.user.id, member.role);
         conn.member = Some(member);
     }
     Box::pin(conn.open()).await;
@@ -76,6 +77,9 @@ async fn run<T: Transport>(
                 // Rare, and it waits on the store: boxed, so that state does not sit in
                 // every connection's task.
                 Attention::Behind => {
+                    // Rooms whose rules no longer let it in first: left, and said why.
+                    let revoked = conn.rooms.take_revoked();
+                    conn.send(revoked.iter().map(|room| crate::access::unreadable(room).into()));
                     Box::pin(conn.rooms.catch_up_all::<T>(&conn.cx.hub, &conn.wire)).await;
                     continue;
                 }

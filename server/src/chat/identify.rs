@@ -67,8 +67,9 @@ impl<T: Transport> Connection<T> {
             let detail = "this access token is not valid: it was revoked, or never made here";
             return Err(FrameError::new(ErrorReason::BadToken, detail));
         };
-        self.cx.hub.signed_in(credential, &self.wire);
-        self.member = Some(Box::new(Member { credential, user: account.user }));
+        self.cx.hub.signed_in(credential, &account.user.id, &self.wire);
+        self.cx.hub.role_seen(&account.user.id, account.role);
+        self.member = Some(Box::new(Member { credential, role: account.role, user: account.user }));
         Ok(())
     }
 }

@@ -7,6 +7,7 @@
 //! connection keeps between frames), `commands.rs` (each command's answer) and
 //! `connection.rs` (the loop); the upgrades, here, on top.
 
+mod allowed;
 mod commands;
 mod connection;
 mod context;
@@ -113,7 +114,8 @@ pub async fn upgrade(
     // A signed-in browser's page: the socket is its account's.
     let member = match gate.cx.auth.visitor(req.headers()).await {
         Some(crate::accounts::Visitor::Member { session, account }) => {
-            Some(Box::new(Member { credential: crate::identity::Credential::Session(session), user: account.user }))
+            let credential = crate::identity::Credential::Session(session);
+            Some(Box::new(Member { credential, role: account.role, user: account.user }))
         }
         _ => None,
     };

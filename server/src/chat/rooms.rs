@@ -8,6 +8,7 @@
 //! skipped silently and the numbers arrive in order.
 
 use super::transport::Transport;
+use crate::access::Reader;
 use crate::hub::{Frame, Hub, Listener, Membership};
 use crate::socket::Wire;
 use crate::store::unavailable;
@@ -49,12 +50,17 @@ struct FeedState {
     overflow: bool,
     /// The connection should catch this room up from the store.
     behind: bool,
+    /// Who the connection reads the room as, for when the room's rules change.
+    reader: Reader,
+    /// No longer allowed in the room: offered nothing more, left by the connection.
+    revoked: bool,
 }
 
 impl Feed {
     /// A feed that holds frames until [`Feed::release`].
-    pub(super) fn new(wire: Arc<Wire>, live: fn(&Frame) -> Option<Bytes>) -> Feed {
-        let state = FeedState { delivered: 0, held: Some(Vec::new()), overflow: false, behind: false };
+    pub(super) fn new(wire: Arc<Wire>, live: fn(&Frame) -> Option<Bytes>, reader: Reader) -> Feed {
+        let state =
+            FeedState { delivered: 0, held: Some(Vec::new()), overflow: false, behind: false, reader, revoked: false };
         Feed { wire, live, state: Mutex::new(state) }
     }
 
@@ -69,7 +75,18 @@ impl Feed {
 
     /// Whether the connection should catch this room up.
     pub(super) fn behind(&self) -> bool {
-        self.state().behind
+        let state = self.state();
+        state.behind && !state.revoked
+    }
+
+    /// Whether the room's rules no longer let the connection read it.
+    pub(super) fn revoked(&self) -> bool {
+        self.state().revoked
+    }
+
+    /// The connection reads the room as `reader` from now on (a visitor who said hello).
+    pub(super) fn read_as(&self, reader: Reader) {
+        self.state().reader = reader;
     }
 
     /// Holds frames from now on (while history loads).
@@ -98,6 +115,9 @@ impl Feed {
     /// What of `frame` to write now, if anything: the caller writes it before letting
     /// go of the state, so frames leave in the order they passed.
     fn pass(&self, state: &mut FeedState, frame: &Frame) -> Option<Bytes> {
+        if state.revoked {
+            return None;
+        }
         if let Some(held) = &mut state.held {
             if held.len() < MAX_HELD {
                 held.push(frame.clone());
@@ -137,6 +157,19 @@ impl Listener for Feed {
         let mut state = self.state();
         let out: Vec<Bytes> = frames.iter().filter_map(|frame| self.pass(&mut state, frame)).collect();
         self.wire.send(out);
+    }
+
+    fn admits(&self, may: &dyn Fn(&Reader) -> bool) -> bool {
+        let mut state = self.state();
+        if may(&state.reader) {
+            return true;
+        }
+        state.revoked = true;
+        state.held = None;
+        drop(state);
+        // The connection's task leaves the room and says why.
+        self.wire.fall_behind();
+        false
     }
 }
 
@@ -178,6 +211,13 @@ impl Joins {
     /// Each room with the newest number this connection was sent of it.
     pub(super) fn delivered(&self) -> impl Iterator<Item = (&RoomId, Seq)> {
         self.0.iter().map(|(r, j)| (r, j.feed.delivered()))
+    }
+
+    /// Leaves the rooms whose rules no longer let this connection read them: their names.
+    pub(super) fn take_revoked(&mut self) -> Vec<RoomId> {
+        let revoked: Vec<RoomId> = self.0.iter().filter(|(_, j)| j.feed.revoked()).map(|(r, _)| r.clone()).collect();
+        self.0.retain(|(_, j)| !j.feed.revoked());
+        revoked
     }
 
     /// The rooms to catch up from the store.

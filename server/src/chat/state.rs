@@ -6,10 +6,12 @@
 use super::context::Context;
 use super::rooms::{Feed, Joined, Joins};
 use super::transport::Transport;
+use crate::access::Reader;
 use crate::hub::{Following, Frame};
 use crate::identity::Credential;
 use crate::limits::{Bucket, MOVES_RATE, PAGES_RATE, SEARCH_RATE, TYPING_RATE};
 use crate::socket::Wire;
+use crate::store::accounts::Role;
 use palaver_protocol::{RoomId, ServerMsg, User};
 use std::sync::Arc;
 use tokio_stream::wrappers::BroadcastStream;
@@ -42,6 +44,8 @@ pub(super) struct Connection<T> {
 pub struct Member {
     pub credential: Credential,
     pub user: User,
+    /// The workspace role it had when it signed in (the hub knows of later changes).
+    pub role: Role,
 }
 
 /// A connection's feed of its person's unread counts.
@@ -79,9 +83,22 @@ impl<T: Transport> Connection<T> {
     /// [`Feed::release`]), and a place in its presence (for someone who said hello; a
     /// visitor only watches).
     pub(super) fn enter(&mut self, room: RoomId, user: Option<&User>) {
-        let feed = Arc::new(Feed::new(self.wire.clone(), T::live));
+        let feed = Arc::new(Feed::new(self.wire.clone(), T::live, self.reader()));
         let membership = self.cx.hub.join(&room, user, feed.clone());
         self.rooms.insert(room, Joined { feed, membership });
+    }
+
+    /// Who this connection reads rooms as: its account (with its role as it is now),
+    /// a guest, or a visitor who has said nothing yet.
+    pub(super) fn reader(&self) -> Reader {
+        match (&self.member, &self.user) {
+            (Some(m), _) => {
+                let role = self.cx.hub.role(&m.user.id).unwrap_or(m.role);
+                Reader::Member { id: m.user.id.clone(), role }
+            }
+            (None, Some(user)) => Reader::Guest(user.id.clone()),
+            (None, None) => Reader::Visitor,
+        }
     }
 
     /// Out of a room.

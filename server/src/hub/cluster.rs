@@ -48,6 +48,7 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
             Inbound::Resync => {
                 // Wakes both the mender and the presence loop.
                 resync.notify_waiters();
+                shared.forget_access(&store);
                 match store.rooms().await {
                     Ok(stored) => {
                         let mut rooms = shared.rooms();
@@ -100,6 +101,14 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
             }
             Event::SignedOut { ended } => {
                 shared.sign_out(&ended);
+                false
+            }
+            Event::Rules { room } => {
+                tokio::spawn(super::access::reload(store.clone(), shared.clone(), room));
+                false
+            }
+            Event::Role { user, role } => {
+                shared.apply_role(&user, role.as_deref().and_then(crate::store::accounts::Role::parse));
                 false
             }
         };

@@ -145,6 +145,7 @@ pub(super) mod tests {
             target,
             edited: false,
             deleted: false,
+            removed: false,
             quote: None,
             reactions: Vec::new(),
             mentions: mentions

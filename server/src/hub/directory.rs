@@ -96,7 +96,8 @@ impl Rooms {
     /// last time ranked again, then the list (made again only if a place changed).
     pub(super) fn listed(&mut self) -> Arc<Vec<RoomSummary>> {
         for room in std::mem::take(&mut self.listing.touched) {
-            let people = self.exists(&room).then(|| self.online_count(&room));
+            let listed = self.exists(&room) && !self.unlisted.contains(&room);
+            let people = listed.then(|| self.online_count(&room));
             self.listing.place(room, people);
         }
         if self.listing.listed.is_none() {
@@ -109,7 +110,13 @@ impl Rooms {
     #[cfg(test)]
     pub(super) fn listed_from_scratch(&self) -> Vec<RoomSummary> {
         let elsewhere: Vec<RoomId> = self.remote.rooms().into_iter().collect();
-        let all: BTreeSet<&RoomId> = self.stored.iter().chain(self.live.keys()).chain(elsewhere.iter()).collect();
+        let all: BTreeSet<&RoomId> = self
+            .stored
+            .iter()
+            .chain(self.live.keys())
+            .chain(elsewhere.iter())
+            .filter(|r| !self.unlisted.contains(*r))
+            .collect();
         let mut list: Vec<RoomSummary> =
             all.into_iter().map(|r| RoomSummary { room: r.clone(), online: self.online_count(r) }).collect();
         list.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.room.cmp(&b.room)));
@@ -127,6 +134,11 @@ impl Shared {
 }
 
 impl Hub {
+    /// Whether `room` is in everyone's lists: not private, direct or archived.
+    pub fn listed(&self, room: &RoomId) -> bool {
+        !self.shared.rooms().unlisted.contains(room)
+    }
+
     /// Whether `room` exists here: it has messages, or someone is in it (on any node).
     /// (A room another node started may be known only to the store for a moment.)
     pub fn exists(&self, room: &RoomId) -> bool {

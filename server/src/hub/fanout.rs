@@ -2,6 +2,7 @@
 //! once and shared, the [`Listener`] each member is, and the list of them a room hands
 //! its frames to.
 
+use crate::access::Reader;
 use bytes::Bytes;
 use palaver_protocol::{ChatMessage, Seq, ServerMsg};
 use std::sync::{Arc, OnceLock};
@@ -49,6 +50,13 @@ pub trait Listener: Send + Sync {
         for frame in frames {
             self.offer(frame);
         }
+    }
+
+    /// Whether whoever listens may go on (`may` says of them), once the room's rules
+    /// changed; one that may not is offered nothing more, and is told why.
+    fn admits(&self, may: &dyn Fn(&Reader) -> bool) -> bool {
+        let _ = may;
+        true
     }
 }
 
@@ -99,6 +107,11 @@ impl Fanout {
 
     pub(super) fn add(&mut self, listener: Arc<dyn Listener>) {
         self.listeners.push(listener);
+    }
+
+    /// Keeps only the listeners that [`Listener::admits`].
+    pub(super) fn retain(&mut self, may: &dyn Fn(&Reader) -> bool) {
+        self.listeners.retain(|l| l.admits(may));
     }
 
     pub(super) fn remove(&mut self, listener: &Arc<dyn Listener>) {

@@ -13,6 +13,7 @@
 //! to its own connections in number order (`order.rs`, the same on one node), filling
 //! any gap from the store, and lists everyone present on any node.
 
+mod access;
 mod cluster;
 mod counts;
 mod directory;
@@ -36,7 +37,7 @@ use palaver_protocol::{ChatMessage, RoomId, RoomSummary, Seq, ServerMsg, User, U
 use presence::Remote;
 pub use reading::Following;
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
@@ -73,6 +74,8 @@ struct Rooms {
     remote: Remote,
     /// The room list, kept as rooms change.
     listing: directory::Listing,
+    /// Rooms out of the list: private, direct or archived.
+    unlisted: HashSet<RoomId>,
 }
 
 /// State the writer task shares with the hub.
@@ -91,6 +94,8 @@ struct Shared {
     save_lock: tokio::sync::Mutex<()>,
     /// This node's connections by the session or token they were opened with.
     signed: Mutex<signed::Signed>,
+    /// Rooms' rules and members' roles, as known here.
+    access: Mutex<access::Access>,
 }
 
 impl Shared {
@@ -241,9 +246,10 @@ impl Hub {
         shutdown: CancellationToken,
     ) -> Result<Arc<Hub>, StoreError> {
         let stored = store.rooms().await?.into_iter().collect();
+        let unlisted = store.unlisted().await?.into_iter().collect();
         let spans_nodes = bus.spans_nodes();
         let shared = Arc::new(Shared {
-            rooms: Mutex::new(Rooms::with_stored(stored)),
+            rooms: Mutex::new(Rooms { unlisted, ..Rooms::with_stored(stored) }),
             directory: watch::channel(Bytes::new()).0,
             directory_dirty: Notify::new(),
             bus,
@@ -252,11 +258,13 @@ impl Hub {
             saving: Notify::new(),
             save_lock: tokio::sync::Mutex::new(()),
             signed: Mutex::default(),
+            access: Mutex::default(),
         });
         let (writes, queue) = mpsc::channel(WRITE_QUEUE);
         tokio::spawn(write_loop(store.clone(), shared.clone(), queue));
         tokio::spawn(directory::directory_loop(shared.clone()));
         tokio::spawn(reading::save_loop(store.clone(), shared.clone()));
+        tokio::spawn(access::follow_changes(store.clone(), shared.clone(), shutdown.clone()));
         if spans_nodes {
             cluster::spawn(store.clone(), shared.clone(), inbound, shutdown);
         }

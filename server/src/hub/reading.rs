@@ -186,6 +186,11 @@ impl Readers {
         }
     }
 
+    /// The people here who follow `room`.
+    pub(super) fn followers_of<'a>(&'a self, room: &RoomId) -> impl Iterator<Item = &'a UserId> + 'a {
+        self.followers.get(room).into_iter().flatten()
+    }
+
     fn forget(&mut self, user: &UserId) {
         if let Some(reader) = self.people.remove(user) {
             for room in reader.rooms.keys() {

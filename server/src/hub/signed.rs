@@ -7,7 +7,7 @@ use super::{Hub, Shared};
 use crate::bus::Event;
 use crate::identity::Credential;
 use crate::socket::Wire;
-use palaver_protocol::Close;
+use palaver_protocol::{Close, UserId};
 use std::{
     collections::HashMap,
     sync::{Arc, Weak},
@@ -16,25 +16,37 @@ use std::{
 /// The connections of each credential (those that ended are dropped as the list grows).
 #[derive(Default)]
 pub(super) struct Signed {
-    by: HashMap<Credential, Vec<Weak<Wire>>>,
+    /// Each credential's person, and its connections.
+    by: HashMap<Credential, (UserId, Vec<Weak<Wire>>)>,
     /// Past this many credentials listed, the ones with no open connection go.
     prune_at: usize,
 }
 
 impl Signed {
-    fn add(&mut self, credential: Credential, wire: &Arc<Wire>) {
+    fn add(&mut self, credential: Credential, user: &UserId, wire: &Arc<Wire>) {
         if self.by.len() >= self.prune_at {
-            self.by.retain(|_, wires| {
+            self.by.retain(|_, (_, wires)| {
                 wires.retain(|w| w.strong_count() > 0);
                 !wires.is_empty()
             });
             self.prune_at = (self.by.len() * 2).max(64);
         }
-        self.by.entry(credential).or_default().push(Arc::downgrade(wire));
+        self.by.entry(credential).or_insert_with(|| (user.clone(), Vec::new())).1.push(Arc::downgrade(wire));
     }
 
     fn take(&mut self, credential: &Credential) -> Vec<Arc<Wire>> {
-        self.by.remove(credential).unwrap_or_default().iter().filter_map(Weak::upgrade).collect()
+        self.by
+            .remove(credential)
+            .map(|(_, wires)| wires)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect()
+    }
+
+    /// Every credential of `user` listed here.
+    fn of(&self, user: &UserId) -> Vec<Credential> {
+        self.by.iter().filter(|(_, (u, _))| u == user).map(|(c, _)| *c).collect()
     }
 }
 
@@ -55,10 +67,18 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Closes this node's connections of `user`, whatever they were signed in with.
+    pub(super) fn sign_out_person(&self, user: &UserId) {
+        let ended = self.signed().of(user);
+        self.sign_out(&ended);
+    }
+}
+
 impl Hub {
-    /// Lists a connection under the credential it was signed in with.
-    pub fn signed_in(&self, credential: Credential, wire: &Arc<Wire>) {
-        self.shared.signed().add(credential, wire);
+    /// Lists a connection under the credential it was signed in with, and its person.
+    pub fn signed_in(&self, credential: Credential, user: &UserId, wire: &Arc<Wire>) {
+        self.shared.signed().add(credential, user, wire);
     }
 
     /// These sessions or tokens have ended: their connections close, on every node.

@@ -39,6 +39,18 @@ pub struct Account {
     pub role: Role,
     /// The argon2id hash (PHC string), if the account has a password.
     pub password: Option<String>,
+    /// Suspended by an admin: no sign-in, no session, no token.
+    pub suspended: bool,
+}
+
+/// An account as the admin page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRow {
+    pub account: Account,
+    pub created_at: i64,
+    /// When one of its sessions was last seen.
+    pub last_seen: Option<i64>,
+    pub sessions: i64,
 }
 
 /// An account to make. `invite` is the hash of the invite link's code it is made with,
@@ -170,6 +182,16 @@ pub trait Accounts {
     async fn invite_open(&self, secret_hash: &str, now: i64) -> Result<bool, StoreError>;
     async fn invites(&self) -> Result<Vec<InviteRow>, StoreError>;
     async fn revoke_invite(&self, id: i64) -> Result<bool, StoreError>;
+
+    /// Gives an account a role below the owner's; false if it is the owner's, or none.
+    async fn set_role(&self, user: &UserId, role: Role, now: i64) -> Result<bool, StoreError>;
+    /// Makes `to` the owner and the owner (`from`) an admin, in one commit; false if
+    /// `from` is not the owner or `to` has no account.
+    async fn transfer_ownership(&self, from: &UserId, to: &UserId, now: i64) -> Result<bool, StoreError>;
+    /// Suspends an account (or lifts it); false if it already was (or was not).
+    async fn set_suspended(&self, user: &UserId, suspended: bool, now: i64) -> Result<bool, StoreError>;
+    /// Accounts by handle, after `after`.
+    async fn people(&self, after: &str, limit: usize) -> Result<Vec<PersonRow>, StoreError>;
 }
 
 /// The SQL both backends run.
@@ -177,7 +199,7 @@ pub mod sql {
     /// An account's columns (`a`), as [`super::account_from`] reads them.
     macro_rules! account_columns {
         () => {
-            "a.user_id, a.display_name, a.handle, a.role, a.password"
+            "a.user_id, a.display_name, a.handle, a.role, a.password, a.suspended_at IS NOT NULL"
         };
     }
 
@@ -204,7 +226,7 @@ pub mod sql {
         "SELECT s.id, s.last_seen, ",
         account_columns!(),
         " FROM sessions s JOIN accounts a ON a.user_id = s.user_id \
-         WHERE s.secret_hash = $1 AND s.last_seen > $2 AND s.created_at > $3"
+         WHERE s.secret_hash = $1 AND s.last_seen > $2 AND s.created_at > $3 AND a.suspended_at IS NULL"
     );
     pub const TOUCH: &str = "UPDATE sessions SET last_seen = $2 WHERE id = $1";
     pub const SESSIONS: &str = "SELECT id, created_at, last_seen, address, user_agent FROM sessions \
@@ -218,7 +240,8 @@ pub mod sql {
     pub const TOKEN: &str = concat!(
         "SELECT t.id, ",
         account_columns!(),
-        " FROM access_tokens t JOIN accounts a ON a.user_id = t.user_id WHERE t.secret_hash = $1"
+        " FROM access_tokens t JOIN accounts a ON a.user_id = t.user_id \
+         WHERE t.secret_hash = $1 AND a.suspended_at IS NULL"
     );
     pub const TOKENS: &str = "SELECT id, label, created_at FROM access_tokens WHERE user_id = $1 ORDER BY id";
     pub const REVOKE_TOKEN: &str = "DELETE FROM access_tokens WHERE user_id = $1 AND id = $2";
@@ -229,6 +252,24 @@ pub mod sql {
     pub const INVITES: &str = "SELECT i.id, i.created_by, i.expires_at, i.uses_left, i.revoked, a.handle \
          FROM invites i LEFT JOIN accounts a ON a.invite = i.id ORDER BY i.id DESC, a.handle";
     pub const REVOKE_INVITE: &str = "UPDATE invites SET revoked = 1 WHERE id = $1 AND revoked = 0";
+    /// A role below the owner's (the owner's changes only by a transfer).
+    pub const SET_ROLE: &str =
+        "UPDATE accounts SET role = $2, changed_at = $3 WHERE user_id = $1 AND role <> 'owner' AND $2 <> 'owner'";
+    pub const DEMOTE_OWNER: &str =
+        "UPDATE accounts SET role = 'admin', changed_at = $2 WHERE user_id = $1 AND role = 'owner'";
+    pub const CROWN: &str = "UPDATE accounts SET role = 'owner', changed_at = $2 WHERE user_id = $1";
+    pub const SUSPEND: &str =
+        "UPDATE accounts SET suspended_at = $2, changed_at = $2 WHERE user_id = $1 AND suspended_at IS NULL";
+    pub const UNSUSPEND: &str =
+        "UPDATE accounts SET suspended_at = NULL, changed_at = $2 WHERE user_id = $1 AND suspended_at IS NOT NULL";
+    /// Accounts by handle after `$1`, `$2` of them, with when they joined and their sessions.
+    pub const PEOPLE: &str = concat!(
+        "SELECT ",
+        account_columns!(),
+        ", a.created_at, (SELECT MAX(s.last_seen) FROM sessions s WHERE s.user_id = a.user_id), \
+         (SELECT COUNT(*) FROM sessions s WHERE s.user_id = a.user_id) \
+         FROM accounts a WHERE a.handle > $1 ORDER BY a.handle LIMIT $2"
+    );
 }
 
 /// Rows of [`sql::INVITES`] (an invite, and one who joined with it if any) gathered per invite.
@@ -244,11 +285,19 @@ pub fn gather_invites(rows: impl IntoIterator<Item = (InviteRow, Option<String>)
 }
 
 /// An account from its columns, as the queries of [`sql`] list them.
-pub fn account_from(id: String, name: String, handle: String, role: &str, password: Option<String>) -> Account {
+pub fn account_from(
+    id: String,
+    name: String,
+    handle: String,
+    role: &str,
+    password: Option<String>,
+    suspended: bool,
+) -> Account {
     Account {
         user: User { id: UserId(id), name, handle: Some(handle.clone()) },
         handle,
         role: Role::parse(role).unwrap_or(Role::Member),
         password,
+        suspended,
     }
 }

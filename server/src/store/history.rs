@@ -15,7 +15,7 @@ macro_rules! served {
             "SELECT m.room, m.seq, m.client_id, m.author_id, m.author_name, m.kind, \
              COALESCE(t.text, m.text), m.sent_at, m.target, m.edited, m.deleted, \
              CASE WHEN t.seq IS NULL THEN m.mentions ELSE t.mentions END, ",
-            author_handle!(),
+            served_tail!(),
             " FROM messages m LEFT JOIN messages t ON m.kind = 'edit' AND t.room = m.room AND t.seq = m.target "
         )
     };
@@ -29,14 +29,22 @@ macro_rules! author_handle {
     };
 }
 
-/// [`author_handle!`], for queries built at run time (search).
-pub const AUTHOR_HANDLE: &str = author_handle!();
+/// The columns every message read ends with: [`author_handle!`], and whether an
+/// admin took the message down (`removed`).
+macro_rules! served_tail {
+    () => {
+        concat!(author_handle!(), ", m.removed")
+    };
+}
+
+/// [`served_tail!`], for queries built at run time (search).
+pub const SERVED_TAIL: &str = served_tail!();
 
 /// What a line of the room is (see [`NTH_LINE_BEFORE`]): any row but a change to
 /// another message.
 macro_rules! line_kinds {
     () => {
-        "kind NOT IN ('edit', 'delete', 'react', 'unreact')"
+        "kind NOT IN ('edit', 'delete', 'remove', 'react', 'unreact')"
     };
 }
 

@@ -2,12 +2,37 @@
 //! calls [`Store::append`] from a single writer per node, so backends number messages in
 //! order: SQLite for one machine, PostgreSQL for several nodes sharing one database.
 
+/// Whether person `$person` (a parameter) may read the room in column `$room`: it is
+/// public and they were not removed from it, or they are listed in it. Only accounts
+/// are ever listed, so a guest's id (or `''`, a visitor's) reads public rooms only.
+/// The rules themselves are `access.rs`'s; this is their SQL, for reads over many rooms.
+macro_rules! readable {
+    ($room:literal, $person:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM room_members x WHERE x.room = ",
+            $room,
+            " AND x.user_id = ",
+            $person,
+            " AND x.removed <> 0) AND (NOT EXISTS (SELECT 1 FROM room_rules y WHERE y.room = ",
+            $room,
+            " AND y.kind <> 'public') OR EXISTS (SELECT 1 FROM room_members z WHERE z.room = ",
+            $room,
+            " AND z.user_id = ",
+            $person,
+            " AND z.removed = 0))"
+        )
+    };
+}
+
 pub mod accounts;
 #[cfg(test)]
 mod accounts_tests;
 mod history;
 pub mod passkeys;
 pub mod postgres;
+pub mod rooms;
+#[cfg(test)]
+mod rooms_tests;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -35,12 +60,15 @@ pub struct Post {
     pub target: Option<Seq>,
     /// For a message or an edit: the people its `@name`s name.
     pub mentions: Vec<User>,
+    /// For a delete: an admin takes down someone's message (the role was checked).
+    pub removed: bool,
 }
 
 impl Post {
     /// Something `author` wrote, taken now.
     pub fn text(room: RoomId, author: User, id: ClientMsgId, text: String) -> Post {
-        Post { room, id, author, kind: MessageKind::Text, text, sent_at: now_ms(), target: None, mentions: Vec::new() }
+        let (target, mentions) = (None, Vec::new());
+        Post { room, id, author, kind: MessageKind::Text, text, sent_at: now_ms(), target, mentions, removed: false }
     }
 
     /// `author`'s answer to message `target`.
@@ -69,6 +97,20 @@ impl Post {
         Post { kind: MessageKind::Delete, target: Some(target), ..Post::text(room, author, id, String::new()) }
     }
 
+    /// An admin (`author`) takes down message `target`, whoever wrote it.
+    pub fn remove(room: RoomId, author: User, id: ClientMsgId, target: Seq) -> Post {
+        Post { removed: true, ..Post::delete(room, author, id, target) }
+    }
+
+    /// The kind's name as the store keeps it: an admin's delete is a `remove`.
+    pub fn stored_kind(&self) -> &'static str {
+        if self.removed && self.kind == MessageKind::Delete {
+            REMOVE
+        } else {
+            self.kind.name()
+        }
+    }
+
     /// The message as stored, with its number.
     pub fn numbered(self, seq: Seq) -> ChatMessage {
         ChatMessage {
@@ -82,6 +124,7 @@ impl Post {
             target: self.target,
             edited: false,
             deleted: false,
+            removed: self.removed,
             quote: None,
             reactions: Vec::new(),
             mentions: self.mentions,
@@ -144,7 +187,7 @@ impl Refusal {
     /// Whether the target as stored (its author, kind, and whether deleted) allows
     /// `post`: anyone may answer or react, only the author edit or delete.
     pub fn check(post: &Post, author: &str, kind: &str, deleted: bool) -> Result<(), Refusal> {
-        let authors_only = matches!(post.kind, MessageKind::Edit | MessageKind::Delete);
+        let authors_only = matches!(post.kind, MessageKind::Edit | MessageKind::Delete) && !post.removed;
         if kind != "text" {
             Err(Refusal::NoSuchMessage)
         } else if authors_only && author != post.author.id.as_str() {
@@ -157,9 +200,15 @@ impl Refusal {
     }
 }
 
+/// How the store names an admin's delete (a `delete` with `removed` on the wire).
+pub const REMOVE: &str = "remove";
+
 /// The kind of a stored row: its name on the wire, as both backends write it (an
-/// unknown name, from a newer version, reads as text).
+/// unknown name, from a newer version, reads as text; a `remove` is a delete).
 pub fn kind_from_str(kind: &str) -> MessageKind {
+    if kind == REMOVE {
+        return MessageKind::Delete;
+    }
     MessageKind::named(kind).unwrap_or_default()
 }
 
@@ -233,7 +282,8 @@ pub const UNREAD_KEPT: usize = 1000;
 /// The reads of unread counts, the same for both backends (`$1` the person, `$2` the
 /// room, `$3` the read position, `$4` how many).
 pub(crate) mod unread_sql {
-    pub const READS: &str = "SELECT room, seq FROM reads WHERE user_id = $1";
+    pub const READS: &str =
+        concat!("SELECT room, seq FROM reads WHERE user_id = $1 AND ", readable!("reads.room", "$1"));
     /// Text messages from others after the read position, newest first.
     pub const OTHERS: &str = "SELECT seq FROM messages WHERE room = $2 AND seq > $3 AND kind = 'text' \
          AND NOT deleted AND author_id <> $1 ORDER BY seq DESC LIMIT $4";
@@ -248,11 +298,14 @@ pub(crate) mod unread_sql {
          ON CONFLICT (user_id, room) DO UPDATE SET level = excluded.level";
     pub const DEFAULT_LEVEL: &str = "DELETE FROM levels WHERE user_id = $1 AND room = $2";
     pub const FORGET_READ: &str = "DELETE FROM reads WHERE user_id = $1 AND room = $2";
-    pub const MENTIONS_ELSEWHERE: &str = "SELECT n.room, n.seq FROM mentioned n \
+    pub const MENTIONS_ELSEWHERE: &str = concat!(
+        "SELECT n.room, n.seq FROM mentioned n \
          JOIN messages m ON m.room = n.room AND m.seq = n.seq \
          WHERE n.user_id = $1 AND m.author_id <> $1 \
-         AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.user_id = $1 AND r.room = n.room) \
-         ORDER BY n.room, n.seq DESC";
+         AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.user_id = $1 AND r.room = n.room) AND ",
+        readable!("n.room", "$1"),
+        " ORDER BY n.room, n.seq DESC"
+    );
 }
 
 /// The reads of the directory of rooms, the same for both backends (`$1` a room name).
@@ -339,7 +392,7 @@ pub fn unavailable(e: StoreError) -> FrameError {
 }
 
 #[async_trait]
-pub trait Store: accounts::Accounts + passkeys::Passkeys + Send + Sync + 'static {
+pub trait Store: accounts::Accounts + passkeys::Passkeys + rooms::Rules + Send + Sync + 'static {
     /// Stores a batch in one durable commit, numbering each new message after the
     /// newest of its room. Returns once the commit is on disk, one result per message.
     async fn append(&self, batch: Vec<Post>) -> Result<Vec<Appended>, StoreError>;
@@ -365,10 +418,17 @@ pub trait Store: accounts::Accounts + passkeys::Passkeys + Send + Sync + 'static
     /// start of the room), the rest from it on, and the events between them.
     async fn around(&self, room: &RoomId, seq: Seq, limit: usize) -> Result<HistoryPage, StoreError>;
 
-    /// Up to `limit` messages of any room (all rooms are public) whose latest text has
-    /// all of the query's words, newest first, starting after search position `before`
-    /// (a [`Found::position`] of an earlier page). Deleted messages are not found.
-    async fn search(&self, query: &Query, before: Option<u64>, limit: usize) -> Result<Vec<Found>, StoreError>;
+    /// Up to `limit` messages of the rooms `reader` may read (see [`readable!`]; `''`
+    /// for a visitor) whose latest text has all of the query's words, newest first,
+    /// starting after search position `before` (a [`Found::position`] of an earlier
+    /// page). Deleted messages are not found.
+    async fn search(
+        &self,
+        query: &Query,
+        reader: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Found>, StoreError>;
 
     /// Where `user` has read to in each room they opened, and what came since; and
     /// each room they never opened where someone mentions them. Rooms with nothing

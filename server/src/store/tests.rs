@@ -59,6 +59,12 @@ const SUITE: &[(&str, Check)] = &[
     ("accounts: handles, one owner, invites, sessions and tokens", |s| {
         Box::pin(super::accounts_tests::accounts_sessions_tokens_and_invites(s))
     }),
+    ("rooms: private rooms' people, what reads and searches reach, removals", |s| {
+        Box::pin(super::rooms_tests::who_sees_what(s))
+    }),
+    ("moderation: removed messages, roles, suspension, the audit log, reports", |s| {
+        Box::pin(super::rooms_tests::moderation_roles_suspension_audit_and_reports(s))
+    }),
 ];
 
 async fn the_directory_lists_rooms_by_name_with_their_members_and_newest_message(open: Reopen) {
@@ -176,7 +182,7 @@ pub(super) async fn found(store: &dyn Store, text: &str) -> Vec<(String, Seq)> {
     let mut out = Vec::new();
     let mut before = None;
     loop {
-        let page = store.search(&query, before, 2).await.unwrap();
+        let page = store.search(&query, "", before, 2).await.unwrap();
         out.extend(page.iter().map(|f| (f.message.room.to_string(), f.message.seq)));
         match page.last() {
             Some(last) if page.len() == 2 => before = Some(last.position),
@@ -759,6 +765,8 @@ async fn a_database_of_the_version_before_keeps_no_text_edited_away() {
          DROP TABLE IF EXISTS members; DROP TRIGGER IF EXISTS members_joined; DROP TRIGGER IF EXISTS members_left; \
          DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS access_tokens; DROP TABLE IF EXISTS invites; \
          DROP TABLE IF EXISTS passkeys; DROP TABLE IF EXISTS ceremonies; \
+         DROP TABLE IF EXISTS room_rules; DROP TABLE IF EXISTS room_members; DROP TABLE IF EXISTS audit; \
+         DROP TABLE IF EXISTS reports; ALTER TABLE messages DROP COLUMN removed; \
          DROP TABLE IF EXISTS accounts;"
     );
     let dir = tempfile::tempdir().unwrap();

@@ -2,8 +2,8 @@
 
 use super::{query, PostgresStore};
 use crate::store::accounts::{
-    account_from, gather_invites, sql, Account, Accounts, Expiry, FoundSession, InviteRow, Made, NewAccount, Role,
-    SessionRow, Which,
+    account_from, gather_invites, sql, Account, Accounts, Expiry, FoundSession, InviteRow, Made, NewAccount, PersonRow,
+    Role, SessionRow, Which,
 };
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -11,7 +11,7 @@ use palaver_protocol::{User, UserId};
 use tokio_postgres::{error::SqlState, Row};
 
 fn account(r: &Row, at: usize) -> Account {
-    account_from(r.get(at), r.get(at + 1), r.get(at + 2), r.get(at + 3), r.get(at + 4))
+    account_from(r.get(at), r.get(at + 1), r.get(at + 2), r.get(at + 3), r.get(at + 4), r.get(at + 5))
 }
 
 impl PostgresStore {
@@ -228,8 +228,55 @@ impl Accounts for PostgresStore {
     }
 
     async fn revoke_invite(&self, id: i64) -> Result<bool, StoreError> {
+        self.changed(sql::REVOKE_INVITE, &[&id]).await
+    }
+
+    async fn set_role(&self, user: &UserId, role: Role, now: i64) -> Result<bool, StoreError> {
+        self.changed(sql::SET_ROLE, &[&user.as_str(), &role.as_str(), &now]).await
+    }
+
+    async fn transfer_ownership(&self, from: &UserId, to: &UserId, now: i64) -> Result<bool, StoreError> {
+        let db = StoreError::backend;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        // The owner steps down first: one owner at most, at every moment.
+        if tx.execute(sql::DEMOTE_OWNER, &[&from.as_str(), &now]).await.map_err(db)? == 0
+            || tx.execute(sql::CROWN, &[&to.as_str(), &now]).await.map_err(db)? == 0
+        {
+            return Ok(false);
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn set_suspended(&self, user: &UserId, suspended: bool, now: i64) -> Result<bool, StoreError> {
+        self.changed(if suspended { sql::SUSPEND } else { sql::UNSUSPEND }, &[&user.as_str(), &now]).await
+    }
+
+    async fn people(&self, after: &str, limit: usize) -> Result<Vec<PersonRow>, StoreError> {
         let client = self.client().await?;
-        let stmt = client.prepare_cached(sql::REVOKE_INVITE).await.map_err(StoreError::backend)?;
-        Ok(client.execute(&stmt, &[&id]).await.map_err(StoreError::backend)? > 0)
+        let rows = query(&client, sql::PEOPLE, &[&after, &(limit as i64)]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| PersonRow {
+                account: account(r, 0),
+                created_at: r.get(6),
+                last_seen: r.get(7),
+                sessions: r.get(8),
+            })
+            .collect())
+    }
+}
+
+impl PostgresStore {
+    /// Whether a (cached) statement changed any row.
+    async fn changed(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql).await.map_err(StoreError::backend)?;
+        Ok(client.execute(&stmt, params).await.map_err(StoreError::backend)? > 0)
     }
 }

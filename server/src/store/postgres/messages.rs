@@ -26,7 +26,7 @@ impl PostgresStore {
         let ids: Vec<&str> = batch.iter().map(|p| p.id.as_str()).collect();
         let authors: Vec<&str> = batch.iter().map(|p| p.author.id.as_str()).collect();
         let names: Vec<&str> = batch.iter().map(|p| p.author.name.as_str()).collect();
-        let kinds: Vec<&str> = batch.iter().map(|p| p.kind.name()).collect();
+        let kinds: Vec<&str> = batch.iter().map(Post::stored_kind).collect();
         let texts: Vec<&str> = batch.iter().map(|p| p.text.as_str()).collect();
         let sent: Vec<i64> = batch.iter().map(|p| p.sent_at).collect();
         let targets: Vec<Option<i64>> = batch.iter().map(|p| p.target.map(|t| t as i64)).collect();

@@ -11,6 +11,7 @@ mod messages;
 mod passkeys;
 mod people;
 mod reading;
+mod rules;
 mod schema;
 mod search;
 
@@ -136,8 +137,14 @@ impl Store for PostgresStore {
         self.rows_between(&client, room.as_str(), from, to).await
     }
 
-    async fn search(&self, words: &Query, before: Option<u64>, limit: usize) -> Result<Vec<Found>, StoreError> {
-        search::search(self, words, before, limit).await
+    async fn search(
+        &self,
+        words: &Query,
+        reader: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Found>, StoreError> {
+        search::search(self, words, reader, before, limit).await
     }
 
     async fn rooms(&self) -> Result<Vec<RoomId>, StoreError> {

@@ -4,7 +4,7 @@
 use super::{query, room_named, PostgresStore};
 use crate::store::{
     decorate, directory_sql, first_rooms, history, kind_from_str, lookups, mentions_from_db, OriginalRow, ReactionRow,
-    StoreError,
+    StoreError, REMOVE,
 };
 use deadpool_postgres::Object;
 use palaver_protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, RoomListing, Seq, User, UserId};
@@ -109,10 +109,11 @@ fn row_to_message(r: &Row) -> Result<ChatMessage, StoreError> {
 }
 
 /// A message from the row's [`COLUMNS`], which start at column `at`, and its author's
-/// handle after them (`history::AUTHOR_HANDLE`).
+/// handle and `removed` after them (`history::SERVED_TAIL`).
 pub(super) fn row_to_message_at(r: &Row, at: usize) -> Result<ChatMessage, StoreError> {
     let kind: String = r.get(at + 5);
     Ok(ChatMessage {
+        removed: kind == REMOVE || r.get::<_, bool>(at + 13),
         room: room_named(r.get(at))?,
         seq: r.get::<_, i64>(at + 1) as Seq,
         id: ClientMsgId(r.get(at + 2)),

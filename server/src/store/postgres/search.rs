@@ -3,7 +3,7 @@
 
 use super::reading::{row_to_message_at, COLUMNS};
 use super::{query, PostgresStore};
-use crate::store::history::AUTHOR_HANDLE;
+use crate::store::history::SERVED_TAIL;
 use crate::store::{Found, Post, StoreError};
 use crate::words::Query;
 use palaver_protocol::{MessageKind, Quote};
@@ -82,17 +82,19 @@ pub(super) async fn index_stored(tx: &tokio_postgres::Transaction<'_>) -> Result
 pub(super) async fn search(
     store: &PostgresStore,
     words: &Query,
+    reader: &str,
     before: Option<u64>,
     limit: usize,
 ) -> Result<Vec<Found>, StoreError> {
     let client = store.client().await?;
     let columns =
-        COLUMNS.split(", ").map(|c| format!("m.{c}")).chain([AUTHOR_HANDLE.to_owned()]).collect::<Vec<_>>().join(", ");
+        COLUMNS.split(", ").map(|c| format!("m.{c}")).chain([SERVED_TAIL.to_owned()]).collect::<Vec<_>>().join(", ");
     let sql = format!(
         "SELECT d.id, {columns} FROM search_docs d JOIN messages m ON m.room = d.room AND m.seq = d.seq \
-         WHERE d.words @@ $1::text::tsquery AND d.id < $2 ORDER BY d.id DESC LIMIT $3"
+         WHERE d.words @@ $1::text::tsquery AND d.id < $2 AND {} ORDER BY d.id DESC LIMIT $3",
+        readable!("m.room", "$4")
     );
     let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
-    let rows = query(&client, &sql, &[&ts_query(words), &before, &(limit as i64)]).await?;
+    let rows = query(&client, &sql, &[&ts_query(words), &before, &(limit as i64), &reader]).await?;
     rows.iter().map(|r| Ok(Found { position: r.get::<_, i64>(0) as u64, message: row_to_message_at(r, 1)? })).collect()
 }

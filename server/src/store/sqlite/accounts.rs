@@ -2,8 +2,8 @@
 
 use super::{reading::sqlite_params, SqliteStore};
 use crate::store::accounts::{
-    account_from, gather_invites, sql, Account, Accounts, Expiry, FoundSession, InviteRow, Made, NewAccount,
-    SessionRow, Which,
+    account_from, gather_invites, sql, Account, Accounts, Expiry, FoundSession, InviteRow, Made, NewAccount, PersonRow,
+    Role, SessionRow, Which,
 };
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -12,7 +12,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 fn account(r: &Row<'_>, at: usize) -> rusqlite::Result<Account> {
     let role: String = r.get(at + 3)?;
-    Ok(account_from(r.get(at)?, r.get(at + 1)?, r.get(at + 2)?, &role, r.get(at + 4)?))
+    let suspended = r.get::<_, i64>(at + 5)? != 0;
+    Ok(account_from(r.get(at)?, r.get(at + 1)?, r.get(at + 2)?, &role, r.get(at + 4)?, suspended))
 }
 
 fn one_account(c: &Connection, query: &str, key: &str) -> rusqlite::Result<Option<Account>> {
@@ -269,5 +270,50 @@ impl Accounts for SqliteStore {
 
     async fn revoke_invite(&self, id: i64) -> Result<bool, StoreError> {
         self.write(move |w| Ok(w.conn.execute(&sqlite_params(sql::REVOKE_INVITE), params![id])? > 0)).await
+    }
+
+    async fn set_role(&self, user: &UserId, role: Role, now: i64) -> Result<bool, StoreError> {
+        let id = user.as_str().to_owned();
+        self.write(move |w| Ok(w.conn.execute(&sqlite_params(sql::SET_ROLE), params![id, role.as_str(), now])? > 0))
+            .await
+    }
+
+    async fn transfer_ownership(&self, from: &UserId, to: &UserId, now: i64) -> Result<bool, StoreError> {
+        let (from, to) = (from.as_str().to_owned(), to.as_str().to_owned());
+        self.write(move |w| {
+            let tx = w.conn.transaction()?;
+            // The owner steps down first: one owner at most, at every moment.
+            if tx.execute(&sqlite_params(sql::DEMOTE_OWNER), params![from, now])? == 0
+                || tx.execute(&sqlite_params(sql::CROWN), params![to, now])? == 0
+            {
+                return Ok(false);
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn set_suspended(&self, user: &UserId, suspended: bool, now: i64) -> Result<bool, StoreError> {
+        let id = user.as_str().to_owned();
+        let query = if suspended { sql::SUSPEND } else { sql::UNSUSPEND };
+        self.write(move |w| Ok(w.conn.execute(&sqlite_params(query), params![id, now])? > 0)).await
+    }
+
+    async fn people(&self, after: &str, limit: usize) -> Result<Vec<PersonRow>, StoreError> {
+        let after = after.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&sqlite_params(sql::PEOPLE))?
+                .query_map(params![after, limit as i64], |r| {
+                    Ok(PersonRow {
+                        account: account(r, 0)?,
+                        created_at: r.get(6)?,
+                        last_seen: r.get(7)?,
+                        sessions: r.get(8)?,
+                    })
+                })?
+                .collect()
+        })
+        .await
     }
 }

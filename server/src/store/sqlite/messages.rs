@@ -71,7 +71,8 @@ fn append_in_transaction(writer: &mut Writer, batch: Vec<Post>) -> rusqlite::Res
         let mut edit =
             tx.prepare_cached("UPDATE messages SET text = ?3, edited = 1, mentions = ?4 WHERE room = ?1 AND seq = ?2")?;
         let mut delete = tx.prepare_cached(
-            "UPDATE messages SET text = '', deleted = 1, mentions = NULL, doc = NULL WHERE room = ?1 AND seq = ?2",
+            "UPDATE messages SET text = '', deleted = 1, removed = ?3, mentions = NULL, doc = NULL \
+             WHERE room = ?1 AND seq = ?2",
         )?;
         let mut unreact_all = tx.prepare_cached("DELETE FROM reactions WHERE room = ?1 AND seq = ?2")?;
         let mut kinds = tx.prepare_cached(
@@ -134,7 +135,7 @@ fn append_in_transaction(writer: &mut Writer, batch: Vec<Post>) -> rusqlite::Res
                         if let Some(indexed) = indexed {
                             take_words(&tx, indexed)?;
                         }
-                        delete.execute(at)?;
+                        delete.execute(params![m.room.as_str(), changed as i64, m.removed])?;
                         wipe.execute(at)?;
                         unreact_all.execute(at)?;
                     }
@@ -156,7 +157,7 @@ fn append_in_transaction(writer: &mut Writer, batch: Vec<Post>) -> rusqlite::Res
                 m.id.as_str(),
                 m.author.id.as_str(),
                 m.author.name,
-                m.kind.name(),
+                m.stored_kind(),
                 m.text,
                 m.sent_at,
                 m.target.map(|t| t as i64),

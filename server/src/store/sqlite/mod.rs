@@ -8,6 +8,7 @@ mod messages;
 mod passkeys;
 mod people;
 mod reading;
+mod rules;
 mod schema;
 mod search;
 #[cfg(test)]
@@ -174,9 +175,15 @@ impl Store for SqliteStore {
         self.read(reading::rooms).await
     }
 
-    async fn search(&self, query: &Query, before: Option<u64>, limit: usize) -> Result<Vec<Found>, StoreError> {
-        let fts = search::fts_query(query);
-        self.read(move |c| search::find(c, &fts, before, limit)).await
+    async fn search(
+        &self,
+        query: &Query,
+        reader: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Found>, StoreError> {
+        let (fts, reader) = (search::fts_query(query), reader.to_owned());
+        self.read(move |c| search::find(c, &fts, &reader, before, limit)).await
     }
 
     async fn unread(&self, user: &UserId) -> Result<Vec<Unread>, StoreError> {

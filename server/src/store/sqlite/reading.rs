@@ -4,6 +4,7 @@
 use super::room_at;
 use crate::store::{
     decorate, directory_sql, first_rooms, history, kind_from_str, lookups, mentions_from_db, OriginalRow, ReactionRow,
+    REMOVE,
 };
 use palaver_protocol::{ChatMessage, ClientMsgId, HistoryPage, RoomId, RoomListing, Seq, User, UserId};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -22,10 +23,11 @@ pub(super) fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMess
 }
 
 /// A message from the row's [`COLUMNS`], which start at column `at`, and its author's
-/// handle after them (`history::AUTHOR_HANDLE`).
+/// handle and `removed` after them (`history::SERVED_TAIL`).
 pub(super) fn row_to_message_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ChatMessage> {
     let kind: String = r.get(at + 5)?;
     Ok(ChatMessage {
+        removed: kind == REMOVE || r.get::<_, i64>(at + 13)? != 0,
         room: room_at(r, at)?,
         seq: r.get::<_, i64>(at + 1)? as Seq,
         id: ClientMsgId(r.get(at + 2)?),

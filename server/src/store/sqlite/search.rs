@@ -2,7 +2,7 @@
 //! the number kept in the message's row (`doc`).
 
 use super::reading::{row_to_message_at, COLUMNS};
-use crate::store::history::AUTHOR_HANDLE;
+use crate::store::history::SERVED_TAIL;
 use crate::store::Found;
 use crate::words::Query;
 use rusqlite::{params, Connection};
@@ -59,14 +59,21 @@ pub(super) fn fts_query(query: &Query) -> String {
 
 /// Up to `limit` messages whose words match `fts` (an FTS5 query), newest first, from
 /// search number `before` down.
-pub(super) fn find(c: &Connection, fts: &str, before: Option<u64>, limit: usize) -> rusqlite::Result<Vec<Found>> {
+pub(super) fn find(
+    c: &Connection,
+    fts: &str,
+    reader: &str,
+    before: Option<u64>,
+    limit: usize,
+) -> rusqlite::Result<Vec<Found>> {
     let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
     let mut stmt = c.prepare_cached(&format!(
         "SELECT s.rowid, {} FROM search_index s JOIN messages m ON m.doc = s.rowid \
-         WHERE search_index MATCH ?1 AND s.rowid < ?2 ORDER BY s.rowid DESC LIMIT ?3",
-        COLUMNS.split(", ").map(|c| format!("m.{c}")).chain([AUTHOR_HANDLE.to_owned()]).collect::<Vec<_>>().join(", ")
+         WHERE search_index MATCH ?1 AND s.rowid < ?2 AND {} ORDER BY s.rowid DESC LIMIT ?3",
+        COLUMNS.split(", ").map(|c| format!("m.{c}")).chain([SERVED_TAIL.to_owned()]).collect::<Vec<_>>().join(", "),
+        readable!("m.room", "?4"),
     ))?;
-    let rows = stmt.query_map(params![fts, before, limit as i64], |r| {
+    let rows = stmt.query_map(params![fts, before, limit as i64, reader], |r| {
         let id: i64 = r.get(0)?;
         Ok(Found { position: id as u64, message: row_to_message_at(r, 1)? })
     })?;
