@@ -41,10 +41,14 @@ fn message() -> impl Strategy<Value = ChatMessage> {
     (
         (room(), seq(), text(), user(), prop::sample::select(MessageKind::ALL.to_vec()), text()),
         (any::<i64>(), proptest::option::of(seq()), any::<bool>(), any::<bool>(), quote, reactions),
-        proptest::collection::vec(user(), 0..3),
+        (proptest::collection::vec(user(), 0..3), any::<bool>()),
     )
         .prop_map(
-            |((room, seq, id, author, kind, text), (sent_at, target, edited, deleted, quote, reactions), mentions)| {
+            |(
+                (room, seq, id, author, kind, text),
+                (sent_at, target, edited, deleted, quote, reactions),
+                (mentions, removed),
+            )| {
                 ChatMessage {
                     room,
                     seq,
@@ -56,6 +60,7 @@ fn message() -> impl Strategy<Value = ChatMessage> {
                     target,
                     edited,
                     deleted,
+                    removed,
                     quote,
                     reactions,
                     mentions,

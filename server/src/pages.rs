@@ -7,6 +7,7 @@ use crate::access::{may_read, Reader, DIRECT_PREFIX};
 use crate::accounts::Visitor;
 use crate::chat::Gate;
 use crate::hub::Hub;
+use crate::store::rooms::Kind;
 use app::chat::Results;
 use app::components::browse_page::{RenderedDirectory, DIRECTORY_PAGE};
 use app::components::search_page::RenderedSearch;
@@ -59,10 +60,11 @@ pub async fn page(
     if !reader.is_member() && !gate.cx.auth.guests_allowed().await {
         return (StatusCode::SEE_OTHER, [(header::LOCATION, "/sign-in")]).into_response();
     }
-    let place = match place {
-        Place::Room(room) if !room_shown(&hub, &gate, &reader, &room).await => Place::NotFound,
-        place => place,
-    };
+    if let Place::Room(room) = &place {
+        if !room_shown(&hub, &gate, &reader, room).await {
+            return crate::account_pages::not_found(request.headers());
+        }
+    }
     let found = match &place {
         Place::Search { query, before } if !query.trim().is_empty() => {
             match crate::search::find(hub.store(), query, reader.id(), *before).await {
@@ -161,7 +163,12 @@ async fn directory(hub: &Hub, after: Option<&str>) -> RenderedDirectory {
             Ok(rooms) => {
                 let end = rooms.len() <= DIRECTORY_PAGE;
                 after = rooms.last().map(|r| r.room.clone());
-                listed.extend(rooms.into_iter().filter(|r| hub.listed(&r.room)));
+                for room in rooms {
+                    let rules = hub.rules(&room.room).await;
+                    if rules.is_ok_and(|r| r.kind == Kind::Public && !r.archived) {
+                        listed.push(room);
+                    }
+                }
                 if end || listed.len() > DIRECTORY_PAGE {
                     break;
                 }

@@ -155,12 +155,8 @@ impl Hub {
             return Ok(rules.clone());
         }
         let rules = Arc::new(self.store.room_rules(room).await?);
-        let mut access = self.shared.access();
-        if access.rules.len() >= MAX_KEPT {
-            access.rules.clear();
-        }
-        // A change applied meanwhile wins: it was read later.
-        Ok(access.rules.entry(room.clone()).or_insert(rules).clone())
+        self.shared.apply_rules(room, rules.clone());
+        Ok(rules)
     }
 
     /// Whether `reader` may read `room` by its rules.

@@ -496,3 +496,18 @@ async fn reading_the_room_list_costs_the_same_with_ten_rooms_or_ten_thousand() {
         "{with_many:?} with 10,000 rooms against {with_few:?} with 10: it grows with the rooms"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_changed_in_the_store_by_another_process_apply_within_a_second_or_two() {
+    use crate::store::rooms::{Kind, RoomRules};
+    let (hub, _dir) = hub().await;
+    let r = RoomId::parse("plans").unwrap();
+    assert!(hub.listed(&r));
+    let private = RoomRules { kind: Kind::Private, made: true, ..RoomRules::default() };
+    assert!(hub.store_handle().make_room(&r, &private, None, crate::accounts::now_ms()).await.unwrap());
+    let started = std::time::Instant::now();
+    while hub.listed(&r) {
+        assert!(started.elapsed() < Duration::from_secs(3), "applied within about a second");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -5,6 +5,9 @@
 //! error. Exit codes: 0 done, 1 the store or the system failed, 2 the command was
 //! malformed, 3 refused (a handle taken, a password too weak, nobody by that handle).
 
+mod json;
+mod moderation;
+
 use crate::accounts::{Applicant, Auth, Refusal};
 use crate::config::Config;
 use crate::store::accounts::{Account, Role, Which};
@@ -19,7 +22,17 @@ usage: server admin COMMAND [OPTIONS]
   create-token --handle H [--label L]        prints a personal access token
   invite [--uses N] [--expires 7d]            prints an invite link (path; PALAVER_PUBLIC_URL for a whole URL)
   sessions --handle H                         lists the account's sessions, tab-separated
-  end-sessions --handle H                     signs the account out everywhere";
+  end-sessions --handle H                     signs the account out everywhere
+  create-room --name N --kind public|private [--members a,b] [--topic T]
+  set-room --room N [--kind public|private] [--topic T] [--posting everyone|admins] [--archived yes|no]
+  add-member --room N --handle H              lists someone in a private room (or lets them back in)
+  remove-member --room N --handle H           they stop receiving the room at once
+  set-role --handle H --role admin|member
+  transfer-ownership --handle H               the owner becomes an admin
+  suspend --handle H [--lift]                 signs them out everywhere and refuses sign-in (--lift: undoes it)
+  audit [--since 7d|2026-12-01] [--handle H] [--kind K]
+                                              the audit log as JSON Lines, oldest first
+  export-room --room N                        the room's messages as JSON Lines, oldest first";
 
 /// How an admin command ended.
 #[derive(Debug)]
@@ -41,10 +54,10 @@ impl Failure {
 }
 
 /// The options after the subcommand, as `--name value` pairs (and bare `--flag`s).
-struct Options(Vec<(String, Option<String>)>);
+pub(super) struct Options(Vec<(String, Option<String>)>);
 
 impl Options {
-    fn parse(args: &[String], flags: &[&str], valued: &[&str]) -> Result<Options, Failure> {
+    pub(super) fn parse(args: &[String], flags: &[&str], valued: &[&str]) -> Result<Options, Failure> {
         let mut out = Vec::new();
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -61,21 +74,21 @@ impl Options {
         Ok(Options(out))
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
     }
 
-    fn need(&self, name: &str) -> Result<&str, Failure> {
+    pub(super) fn need(&self, name: &str) -> Result<&str, Failure> {
         self.get(name).ok_or_else(|| Failure::Usage(format!("--{name} is required")))
     }
 
-    fn has(&self, name: &str) -> bool {
+    pub(super) fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(n, _)| n == name)
     }
 }
 
 /// A duration as `30m`, `12h` or `7d`.
-fn duration(text: &str) -> Option<Duration> {
+pub(super) fn duration(text: &str) -> Option<Duration> {
     let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
     let n: u64 = number.parse().ok().filter(|n| *n > 0)?;
     let secs = match unit {
@@ -180,7 +193,7 @@ pub async fn run(args: &[String], config: &Config) -> Result<Vec<String>, Failur
             let ended = auth.end_sessions(&account.user.id, Which::All).await.map_err(broken)?;
             Ok(vec![ended.to_string()])
         }
-        other => Err(Failure::Usage(format!("unknown command {other:?}"))),
+        other => moderation::run(&auth, other, rest).await,
     }
 }
 

@@ -1,0 +1,276 @@
+//! Who sees what, over real sockets and pages, on SQLite and on PostgreSQL: a private
+//! room's messages reach its members only, on every path (join, history, search, unread
+//! counts, mentions, the room list, the directory, the server-rendered page); someone
+//! removed stops receiving it at once; announcement and archived rooms; guests make no
+//! rooms; admins take messages down and suspend accounts; the audit log records it.
+
+mod common;
+
+use common::accounts::admin;
+use common::{room_id, Client, TestServer};
+use palaver_protocol::{ClientMsg, ClientMsgId, ErrorReason, Hello, RoomId, Seq, ServerMsg};
+use std::time::Duration;
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Workspace {
+    server: TestServer,
+    env: Vec<(String, String)>,
+}
+
+impl Workspace {
+    fn start(backend: &[(&str, &str)]) -> Workspace {
+        let env: Vec<(&str, &str)> = [&[("PALAVER_SIGN_UP", "open")], backend].concat();
+        let server = TestServer::start_with(&env);
+        Workspace { server, env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+    }
+
+    /// `server admin ARGS` on the workspace's store: its standard output (it must succeed).
+    fn cli(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.cli_answer(args);
+        assert_eq!(code, 0, "server admin {args:?}: {err}");
+        out
+    }
+
+    fn cli_answer(&self, args: &[&str]) -> (i32, String, String) {
+        self.cli_with(args, "")
+    }
+
+    fn cli_with(&self, args: &[&str], stdin: &str) -> (i32, String, String) {
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        admin(self.server.data.path(), &env, args, stdin)
+    }
+
+    /// A signed-up member's cookie, and their socket having said hello.
+    async fn member(&self, handle: &str) -> (String, Client) {
+        let cookie = self.server.sign_up(handle, &handle.to_uppercase(), PASSWORD);
+        (cookie.clone(), self.socket(&cookie).await)
+    }
+
+    async fn socket(&self, cookie: &str) -> Client {
+        let mut client = self.server.client_as(cookie).await;
+        client.send_msg(ClientMsg::Hello(Hello::Session)).await;
+        client.next_where(|m| matches!(m, ServerMsg::Welcome { .. })).await;
+        client
+    }
+}
+
+/// The refusal the next answer is, whatever came before it.
+async fn refusal(client: &mut Client) -> (ErrorReason, Option<RoomId>) {
+    match client.next_where(|m| matches!(m, ServerMsg::Error { .. } | ServerMsg::Joined { .. })).await {
+        ServerMsg::Error { reason, room, .. } => (reason, room),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn send(room: &str, id: &str, text: &str) -> ClientMsg {
+    ClientMsg::Send { room: room_id(room), id: ClientMsgId(id.into()), text: text.into(), reply_to: None }
+}
+
+/// Whether a frame comes within `limit` that `wanted` picks (others are skipped).
+async fn heard_within(client: &mut Client, limit: Duration, wanted: impl Fn(&ServerMsg) -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while let Some(msg) = client.next_within(deadline.saturating_duration_since(tokio::time::Instant::now())).await {
+        if wanted(&msg) {
+            return true;
+        }
+    }
+    false
+}
+
+async fn a_private_room_is_read_by_its_members_only_on_every_path(backend: &[(&str, &str)]) {
+    let w = Workspace::start(backend);
+    let (ann_cookie, mut ann) = w.member("ann").await;
+    let (bob_cookie, mut bob) = w.member("bob").await;
+    let (cat_cookie, mut cat) = w.member("cat").await;
+    assert_eq!(w.cli(&["create-room", "--name", "plans", "--kind", "private", "--members", "ann,bob"]), "plans\n");
+    ann.join("plans", None).await;
+    bob.join("plans", None).await;
+    for client in [&mut ann, &mut bob, &mut cat] {
+        client.send_msg(ClientMsg::Unread).await;
+        client.next_where(|m| matches!(m, ServerMsg::Unread { .. })).await;
+    }
+    // A mention of someone who may not read the room names nobody.
+    ann.send_msg(send("plans", "p1", "secret plans for @bob and @cat")).await;
+    let said = bob.next_message().await;
+    assert_eq!(said.mentions.iter().map(|u| u.handle.as_deref()).collect::<Vec<_>>(), [Some("bob")]);
+    let notified = |m: &ServerMsg| matches!(m, ServerMsg::Notification(_));
+    assert!(heard_within(&mut bob, Duration::from_secs(2), notified).await, "bob is told");
+
+    // Every path of the socket: nothing of it for cat.
+    cat.send_msg(ClientMsg::Join { room: room_id("plans"), after: None }).await;
+    assert_eq!(refusal(&mut cat).await, (ErrorReason::NotAllowed, Some(room_id("plans"))));
+    cat.send_msg(ClientMsg::History { room: room_id("plans"), before: 5 }).await;
+    assert_eq!(refusal(&mut cat).await.0, ErrorReason::NotJoined);
+    cat.send_msg(ClientMsg::Around { room: room_id("plans"), seq: 1 }).await;
+    assert_eq!(refusal(&mut cat).await.0, ErrorReason::NotJoined);
+    cat.send_msg(ClientMsg::Read { room: room_id("plans"), seq: Seq::MAX }).await;
+    let (no_room, _) = refusal(&mut cat).await;
+    cat.send_msg(ClientMsg::Read { room: room_id("nowhere-at-all"), seq: Seq::MAX }).await;
+    assert_eq!(refusal(&mut cat).await.0, no_room, "the same answer as a room that does not exist");
+    cat.send_msg(send("plans", "c1", "let me in")).await;
+    assert_eq!(refusal(&mut cat).await.0, ErrorReason::NotJoined);
+    cat.send_msg(ClientMsg::Search { query: "secret".into(), before: None }).await;
+    match cat.next_where(|m| matches!(m, ServerMsg::Results { .. })).await {
+        ServerMsg::Results { hits, .. } => assert!(hits.is_empty(), "{hits:?}"),
+        _ => unreachable!(),
+    }
+    assert!(
+        !heard_within(&mut cat, Duration::from_millis(500), |m| format!("{m:?}").contains("plans")).await,
+        "no count, notification or list entry of it"
+    );
+    // The members find it.
+    ann.send_msg(ClientMsg::Search { query: "secret".into(), before: None }).await;
+    match ann.next_where(|m| matches!(m, ServerMsg::Results { .. })).await {
+        ServerMsg::Results { hits, .. } => assert_eq!(hits.len(), 1),
+        _ => unreachable!(),
+    }
+
+    // The pages: 404 as for a room that does not exist, for cat and for a visitor.
+    let s = &w.server;
+    assert_eq!(s.get_as("/r/plans", &cat_cookie).status, 404);
+    assert_eq!(s.get("/r/plans").0, 404);
+    let page = s.get_as("/r/plans", &ann_cookie);
+    assert!(page.status == 200 && page.text().contains("secret plans"), "{}", page.status);
+    assert!(!s.get_as("/search?q=secret", &cat_cookie).text().contains("secret plans"));
+    assert!(s.get_as("/search?q=secret", &bob_cookie).text().contains("secret plans"));
+    let directory = s.get_as("/rooms", &ann_cookie).text();
+    let listed = directory.split("data-testid=\"browse-page\"").nth(1).and_then(|d| d.split("</main>").next());
+    let listed = listed.expect("the directory");
+    assert!(listed.contains("/r/lobby") || listed.contains("Browse"), "{listed}");
+    assert!(!listed.contains("/r/plans"), "out of the directory, even for its members: {listed}");
+    assert!(!s.get_as("/", &cat_cookie).text().contains("plans"), "out of cat's room list");
+
+    // Removed: bob stops receiving it at once, and cannot come back.
+    w.cli(&["remove-member", "--room", "plans", "--handle", "bob"]);
+    let left = |m: &ServerMsg| matches!(m, ServerMsg::Error { reason: ErrorReason::NotAllowed, .. });
+    assert!(heard_within(&mut bob, Duration::from_secs(3), left).await, "told the room is gone");
+    ann.send_msg(send("plans", "p2", "bob is gone")).await;
+    ann.next_ack().await;
+    let leak = |m: &ServerMsg| format!("{m:?}").contains("bob is gone");
+    assert!(!heard_within(&mut bob, Duration::from_millis(700), leak).await);
+    bob.send_msg(ClientMsg::Join { room: room_id("plans"), after: Some(0) }).await;
+    assert_eq!(refusal(&mut bob).await.0, ErrorReason::NotAllowed);
+    assert_eq!(s.get_as("/r/plans", &bob_cookie).status, 404);
+    // Let back in: the room again, with what was said meanwhile.
+    w.cli(&["add-member", "--room", "plans", "--handle", "bob"]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (messages, ..) = bob.join("plans", None).await;
+    assert!(messages.iter().any(|m| m.text == "bob is gone"));
+}
+
+async fn announcements_archives_guests_and_admins_taking_messages_down(backend: &[(&str, &str)]) {
+    let w = Workspace::start(&[backend, &[("PALAVER_GUESTS", "on")]].concat());
+    let (_, mut ann) = w.member("ann").await;
+    let (mem_cookie, mut mem) = w.member("mem").await;
+    w.cli(&["set-role", "--handle", "ann", "--role", "admin"]);
+    let mut ann = {
+        // Signed in again: the socket carries the role it signs in with.
+        ann.close().await;
+        let cookie = w.server.sign_in("ann", PASSWORD);
+        w.socket(&cookie).await
+    };
+    // Announcements: admins post, members read.
+    mem.join("news", None).await;
+    mem.say("news", "m0", "before").await;
+    mem.next_ack().await;
+    w.cli(&["set-room", "--room", "news", "--posting", "admins", "--topic", "What is new"]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    mem.send_msg(send("news", "m1", "can I?")).await;
+    assert_eq!(refusal(&mut mem).await.0, ErrorReason::NotAllowed);
+    ann.join("news", None).await;
+    ann.say("news", "a1", "release on friday").await;
+    ann.next_ack().await;
+    // An admin takes a member's message down: gone for everyone, marked as removed.
+    ann.send_msg(ClientMsg::Delete { room: room_id("news"), id: ClientMsgId("a2".into()), target: 1 }).await;
+    ann.next_ack().await;
+    let change = mem.next_where(|m| matches!(m, ServerMsg::Message(c) if c.target == Some(1))).await;
+    assert!(matches!(&change, ServerMsg::Message(c) if c.removed), "{change:?}");
+    let (history, ..) = mem.join("news", None).await;
+    let first = history.iter().find(|m| m.seq == 1).unwrap();
+    assert!(first.deleted && first.removed && first.text.is_empty(), "{first:?}");
+    // A member cannot do the same to an admin's message.
+    w.cli(&["set-room", "--room", "news", "--posting", "everyone"]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    mem.send_msg(ClientMsg::Delete { room: room_id("news"), id: ClientMsgId("m2".into()), target: 2 }).await;
+    assert_eq!(refusal(&mut mem).await.0, ErrorReason::NotYours);
+    let audit = w.cli(&["audit", "--kind", "message_removed"]);
+    assert_eq!(audit.lines().count(), 1, "{audit}");
+    assert!(audit.contains("\"room\":\"news\"") && !audit.contains("before"), "never the text: {audit}");
+
+    // Archived: read only, out of the directory.
+    w.cli(&["set-room", "--room", "news", "--archived", "yes"]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ann.send_msg(send("news", "a3", "too late")).await;
+    assert_eq!(refusal(&mut ann).await.0, ErrorReason::NotAllowed);
+    let directory = w.server.get_as("/rooms", &mem_cookie).text();
+    let listed = directory.split("data-testid=\"browse-page\"").nth(1).and_then(|d| d.split("</main>").next());
+    assert!(!listed.expect("the directory").contains("/r/news"));
+    assert!(w.server.get_as("/r/news", &mem_cookie).text().contains("release on friday"), "still readable");
+
+    // With an owner, guests join rooms that exist, and make none.
+    let made = w.cli_with(&["create-user", "--handle", "boss", "--role", "owner", "--password-stdin"], PASSWORD);
+    assert_eq!(made.0, 0, "{}", made.2);
+    let mut guest = w.server.named("Visitor").await;
+    guest.join("lobby", None).await;
+    guest.send_msg(ClientMsg::Join { room: room_id("brand-new"), after: None }).await;
+    assert_eq!(refusal(&mut guest).await.0, ErrorReason::NotAllowed);
+
+    // Suspended: signed out everywhere within a second or so, and refused at sign-in.
+    assert_eq!(w.cli(&["suspend", "--handle", "mem"]), "suspended\n");
+    let closed = tokio::time::timeout(Duration::from_secs(3), closed_within_a_second_or_two(&mut mem)).await;
+    assert_eq!(closed.expect("closed"), palaver_protocol::Close::SignedOut.code());
+    let refused = w.server.post("/sign-in", &[("handle", "mem"), ("password", PASSWORD)], None, "");
+    assert_eq!(refused.status, 403);
+    assert!(refused.text().contains("suspended"));
+    let audit = w.cli(&["audit", "--since", "1d"]);
+    for kind in ["sign_in", "role_changed", "room_changed", "message_removed", "suspended", "sign_in_failed"] {
+        assert!(audit.contains(&format!("\"kind\":\"{kind}\"")), "{kind} in {audit}");
+    }
+    w.cli(&["suspend", "--handle", "mem", "--lift"]);
+    w.server.sign_in("mem", PASSWORD);
+}
+
+/// The close code of the next close, however long it takes (the caller bounds it).
+async fn closed_within_a_second_or_two(client: &mut Client) -> u16 {
+    loop {
+        if let Some(frame) = client.next_close().await {
+            return frame.code.into();
+        }
+    }
+}
+
+mod on_each_backend {
+    use super::*;
+    use testkit::services::Postgres;
+
+    fn postgres() -> (Postgres, String) {
+        let pg = Postgres::start(Duration::from_secs(300)).expect("PostgreSQL (scripts/setup.sh installs it)");
+        pg.create_database("palaver").unwrap();
+        let url = pg.url("palaver");
+        (pg, url)
+    }
+
+    macro_rules! on_each_backend {
+        ($($name:ident),* $(,)?) => {
+            mod sqlite {
+                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::super::$name(&[]).await;
+                })*
+            }
+            mod postgres {
+                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (_pg, url) = super::postgres();
+                    super::super::$name(&[("PALAVER_DATABASE_URL", url.as_str())]).await;
+                })*
+            }
+        };
+    }
+
+    on_each_backend!(
+        a_private_room_is_read_by_its_members_only_on_every_path,
+        announcements_archives_guests_and_admins_taking_messages_down,
+    );
+}
