@@ -67,12 +67,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let icon = if mentions > 0 { "/favicon-mention.svg" } else { "/favicon.svg" };
     // A signed-in account's page: its socket is the account's, with no token to keep.
     #[cfg(feature = "ssr")]
-    let member = use_context::<Member>().map(|m| m.0);
+    let (member, admin) = use_context::<Member>().map_or((None, None), |m| (Some(m.0), m.1.then_some("")));
     #[cfg(not(feature = "ssr"))]
-    let member: Option<String> = None;
+    let (member, admin): (Option<String>, Option<&str>) = (None, None);
     view! {
         <!DOCTYPE html>
-        <html lang=reader.lang.code() data-tz=reader.utc_offset_min data-rendered=reader.rendered_at data-member=member>
+        <html lang=reader.lang.code() data-tz=reader.utc_offset_min data-rendered=reader.rendered_at data-member=member data-admin=admin>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover, interactive-widget=resizes-content"/>
@@ -96,10 +96,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The handle of the account a page is rendered for (the server provides it).
+/// The handle of the account a page is rendered for, and whether it is an admin's (or
+/// the owner's): the server provides it.
 #[cfg(feature = "ssr")]
 #[derive(Debug, Clone)]
-pub struct Member(pub String);
+pub struct Member(pub String, pub bool);
 
 #[component]
 pub fn App(

@@ -8,6 +8,7 @@ pub mod access;
 pub mod account_pages;
 pub mod accounts;
 pub mod admin;
+pub mod admin_page;
 pub mod admission;
 pub mod assets;
 pub mod bus;
@@ -20,6 +21,7 @@ pub mod limits;
 pub mod listen;
 pub mod origin;
 pub mod pages;
+pub mod room_pages;
 pub mod search;
 pub mod session;
 pub mod socket;
@@ -179,6 +181,13 @@ pub fn router(state: AppState) -> Router {
         .route("/passkeys/sign-in/begin", axum::routing::post(account_pages::passkeys::sign_in_begin))
         .route("/passkeys/sign-in/finish", axum::routing::post(account_pages::passkeys::sign_in_finish))
         .route("/settings/{*what}", axum::routing::post(account_pages::settings::change))
+        .route("/report", get(room_pages::report_page).post(room_pages::report))
+        .route("/direct", get(room_pages::direct_page).post(room_pages::direct))
+        .route("/people", get(room_pages::people_page))
+        .route("/people/{action}", axum::routing::post(room_pages::people_change))
+        .route("/admin", get(admin_page::show))
+        .route("/admin/{section}", get(admin_page::show_section))
+        .route("/admin/{section}/{action}", axum::routing::post(admin_page::change))
         // Static files, and every other address: a page that says it is not there (404).
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(

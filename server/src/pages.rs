@@ -83,7 +83,9 @@ pub async fn page(
     // (the page is then theirs: see the Cache-Control below).
     let mut start = PageStart { frames: vec![ServerMsg::Rooms { rooms: hub.rooms() }] };
     let member = match &visitor {
-        Some(Visitor::Member { account, .. }) => Some(app::Member(account.handle.clone())),
+        Some(Visitor::Member { account, .. }) => {
+            Some(app::Member(account.handle.clone(), account.role >= crate::store::accounts::Role::Admin))
+        }
         _ => None,
     };
     if let Some(user) = visitor.map(|v| v.user().clone()) {

@@ -62,8 +62,10 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
 
 /// The parts of a row's last line after its time: how its sending goes, and the buttons
 /// (anyone may answer or react to a stored message; my own can be edited and deleted,
-/// which asks once more: what is open, the row's class says).
-fn tail_html(entry: &Entry, locale: Locale) -> String {
+/// which asks once more: what is open, the row's class says; a member may report
+/// another's to the admins, and an admin delete it: the page's `data-member` and
+/// `data-admin` say, for the style sheet).
+fn tail_html(entry: &Entry, locale: Locale, room: &str) -> String {
     let t = locale.t();
     let mut html = String::new();
     match &entry.delivery {
@@ -86,11 +88,13 @@ fn tail_html(entry: &Entry, locale: Locale) -> String {
              <span class=\"actions\" role=\"toolbar\" aria-label=\"{0}\">\
              <button class=\"link\" data-testid=\"reply-button\" data-act=\"reply\" tabindex=\"-1\">{1}</button>\
              <button class=\"link\" data-testid=\"react-button\" data-act=\"react\" aria-haspopup=\"true\" aria-expanded=\"false\" tabindex=\"-1\">{2}</button>\
-             <details class=\"more own\"><summary class=\"link\" data-testid=\"more-actions\" tabindex=\"-1\" aria-label=\"{3}\" title=\"{3}\">⋯</summary>\
-             <span class=\"menu\"><button class=\"link\" data-testid=\"edit-button\" data-act=\"edit\" tabindex=\"-1\">{4}</button>\
-             <button class=\"link danger\" data-testid=\"delete-button\" data-act=\"delete\" tabindex=\"-1\">\
-             <span class=\"ask\">{5}</span><span class=\"sure\">{6}</span></button></span></details></span>",
-            t.message_actions, t.reply, t.react, t.more_actions, t.edit, t.delete, t.delete_confirm
+             <details class=\"more\"><summary class=\"link\" data-testid=\"more-actions\" tabindex=\"-1\" aria-label=\"{3}\" title=\"{3}\">⋯</summary>\
+             <span class=\"menu\"><button class=\"link own\" data-testid=\"edit-button\" data-act=\"edit\" tabindex=\"-1\">{4}</button>\
+             <button class=\"link danger own admin\" data-testid=\"delete-button\" data-act=\"delete\" tabindex=\"-1\">\
+             <span class=\"ask\">{5}</span><span class=\"sure\">{6}</span></button>\
+             <a class=\"link others\" data-testid=\"report-link\" tabindex=\"-1\" href=\"/report?room={8}&amp;seq={7}\">{9}</a></span></details></span>",
+            t.message_actions, t.reply, t.react, t.more_actions, t.edit, t.delete, t.delete_confirm,
+            entry.seq.unwrap_or_default(), room, t.report
         ));
     }
     html
@@ -121,7 +125,7 @@ pub fn MessageItem(entry: Entry) -> impl IntoView {
             </time>
         }
     });
-    let (lead, tail) = (lead_html(&entry, locale), tail_html(&entry, locale));
+    let (lead, tail) = (lead_html(&entry, locale), tail_html(&entry, locale, chat.room.get_untracked().as_str()));
     let edited = if entry.edited {
         format!("<span class=\"edited\" data-testid=\"edited\">{}</span>", t.edited)
     } else {

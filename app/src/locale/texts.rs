@@ -102,6 +102,10 @@ texts! {
     edit: "Edit", "수정";
     delete: "Delete", "삭제";
     delete_confirm: "Delete for everyone?", "모두에게서 삭제할까요?";
+    report: "Report", "신고";
+    direct_message: "direct message", "다이렉트 메시지";
+    room_people: "people here", "이 방의 사람들";
+    admin: "admin", "관리";
     today: "Today", "오늘";
     yesterday: "Yesterday", "어제";
     am: "AM", "오전";

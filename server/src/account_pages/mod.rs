@@ -5,7 +5,7 @@
 //! (`/settings`: sessions, password, passkeys, access tokens, invite links).
 
 pub mod forms;
-mod pages;
+pub(crate) mod pages;
 pub mod passkeys;
 pub mod settings;
 

@@ -5,7 +5,7 @@
 use crate::accounts::names::BadHandle;
 use crate::accounts::password::{Weak, MIN_CHARS};
 use crate::accounts::Refusal;
-use app::locale::Lang;
+use app::locale::{iso_time, Lang};
 use app::markdown::escape;
 
 /// Which form a page holds.
@@ -169,7 +169,7 @@ pub fn refusal(lang: Lang, refusal: &Refusal) -> String {
 }
 
 /// A whole page: `title`, then `body` (already HTML).
-pub(super) fn page(lang: Lang, title: &str, body: &str) -> String {
+pub(crate) fn page(lang: Lang, title: &str, body: &str) -> String {
     let mut html = format!(
         "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>",
@@ -187,7 +187,7 @@ pub(super) fn page(lang: Lang, title: &str, body: &str) -> String {
 }
 
 /// A labelled input; `hint` is said after the label (and read with the field).
-pub(super) fn field(
+pub(crate) fn field(
     html: &mut String,
     name: &str,
     label: &str,
@@ -214,7 +214,7 @@ pub(super) fn field(
 }
 
 /// The error of a form, if any, as an alert the form starts with.
-pub(super) fn error_box(html: &mut String, error: Option<&str>) {
+pub(crate) fn error_box(html: &mut String, error: Option<&str>) {
     if let Some(error) = error {
         html.push_str("<p class=\"form-error\" role=\"alert\">");
         escape(html, error);
@@ -288,4 +288,30 @@ pub fn form(lang: Lang, form: &Form, typed: &Typed<'_>, error: Option<&str>) -> 
     escape(&mut html, w.back);
     html.push_str("</a></p>");
     page(lang, title, &html)
+}
+
+/// `text` in a `tag` element.
+pub(crate) fn text(html: &mut String, tag: &str, text: &str) {
+    html.push_str(&format!("<{tag}>"));
+    escape(html, text);
+    html.push_str(&format!("</{tag}>"));
+}
+
+/// A time, in UTC, as a `<time>`.
+pub(crate) fn when(html: &mut String, ms: i64) {
+    let iso = iso_time(ms);
+    html.push_str(&format!("<time datetime=\"{iso}\">{} UTC</time>", iso[..16].replace('T', " ")));
+}
+
+/// A form of one button (each value escaped), posting `fields` to `action`.
+pub(crate) fn button(html: &mut String, action: &str, fields: &[(&str, String)], label: &str) {
+    html.push_str(&format!("<form method=\"post\" action=\"{action}\" class=\"inline\">"));
+    for (name, value) in fields {
+        html.push_str(&format!("<input type=\"hidden\" name=\"{name}\" value=\""));
+        escape(html, value);
+        html.push_str("\">");
+    }
+    html.push_str("<button type=\"submit\">");
+    escape(html, label);
+    html.push_str("</button></form>");
 }

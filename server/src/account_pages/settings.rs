@@ -6,13 +6,13 @@
 //! revoked). Plain forms; each answers with the page again and what it did.
 
 use super::forms::{html, lang};
-use super::pages::{error_box, field, page, refusal};
+use super::pages::{button, error_box, field, page, refusal, text, when};
 use crate::accounts::Visitor;
 use crate::accounts::{now_ms, Refusal};
 use crate::chat::Gate;
 use crate::session;
 use crate::store::accounts::{Account, Role, Which};
-use app::locale::{iso_time, Lang};
+use app::locale::Lang;
 use app::markdown::escape;
 use axum::{
     extract::{ConnectInfo, Form, State},
@@ -153,28 +153,6 @@ struct Said {
     done: Option<String>,
     secret: Option<(&'static str, String)>,
     error: Option<String>,
-}
-
-fn text(html: &mut String, tag: &str, text: &str) {
-    html.push_str(&format!("<{tag}>"));
-    escape(html, text);
-    html.push_str(&format!("</{tag}>"));
-}
-
-fn when(html: &mut String, ms: i64) {
-    let iso = iso_time(ms);
-    html.push_str(&format!("<time datetime=\"{iso}\">{} UTC</time>", iso[..16].replace('T', " ")));
-}
-
-/// A form of one button, posting `fields` to `action`.
-fn button(html: &mut String, action: &str, fields: &[(&str, String)], label: &str) {
-    html.push_str(&format!("<form method=\"post\" action=\"{action}\" class=\"inline\">"));
-    for (name, value) in fields {
-        html.push_str(&format!("<input type=\"hidden\" name=\"{name}\" value=\"{value}\">"));
-    }
-    html.push_str("<button type=\"submit\">");
-    escape(html, label);
-    html.push_str("</button></form>");
 }
 
 async fn render(gate: &Gate, lang: Lang, session: i64, account: &Account, said: Said) -> Response {

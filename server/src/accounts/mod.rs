@@ -23,6 +23,7 @@ use crate::hub::Hub;
 use crate::identity::Credential;
 use crate::identity::{random_bytes, Identity};
 use crate::store::accounts::{Account, Expiry, FoundSession, Made, NewAccount, Role, Which};
+use crate::store::rooms::AuditEntry;
 use crate::store::{Store, StoreError};
 use attempts::Attempts;
 use axum::http::{header, HeaderMap};
@@ -229,6 +230,9 @@ impl Auth {
         match self.store.make_account(new, now_ms()).await? {
             Made::Made => {
                 tracing::info!(handle = %account.handle, role = account.role.as_str(), "account made");
+                if a.invite.is_some() {
+                    self.audit(AuditEntry::new(audit::INVITE_USED).to(&account.user.id)).await;
+                }
                 Ok(account)
             }
             Made::HandleTaken => Err(Refusal::HandleTaken),
@@ -298,6 +302,9 @@ impl Auth {
     pub async fn end_sessions(&self, user: &UserId, which: Which) -> Result<usize, StoreError> {
         let ended = self.store.end_sessions(user, which, now_ms(), self.settings.expiry).await?;
         let count = ended.len();
+        if count > 0 {
+            self.audit(AuditEntry::new(audit::SESSION_ENDED).to(user).saying(format!("{count} ended"))).await;
+        }
         if let Some(hub) = &self.hub {
             hub.sign_out(ended.into_iter().map(Credential::Session).collect());
         }
@@ -350,7 +357,13 @@ impl Auth {
         let code = secret()?;
         let now = now_ms();
         let until = now.saturating_add(i64::try_from(valid.as_millis()).unwrap_or(i64::MAX));
-        self.store.add_invite(digest(&code), by, now, until, uses).await?;
+        let id = self.store.add_invite(digest(&code), by, now, until, uses).await?;
+        let entry = AuditEntry::new(audit::INVITE_CREATED).saying(format!("invite {id}, {uses} uses"));
+        self.audit(match by {
+            Some(by) => entry.by(by),
+            None => entry,
+        })
+        .await;
         Ok(code)
     }
 
