@@ -161,7 +161,7 @@ async fn a_private_room_is_read_by_its_members_only_on_every_path(backend: &[(&s
 
 async fn announcements_archives_guests_and_admins_taking_messages_down(backend: &[(&str, &str)]) {
     let w = Workspace::start(&[backend, &[("PALAVER_GUESTS", "on")]].concat());
-    let (_, mut ann) = w.member("ann").await;
+    let (_, ann) = w.member("ann").await;
     let (mem_cookie, mut mem) = w.member("mem").await;
     w.cli(&["set-role", "--handle", "ann", "--role", "admin"]);
     let mut ann = {

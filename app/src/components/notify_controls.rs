@@ -29,10 +29,7 @@ pub fn NotifyControls(room: RoomId) -> impl IntoView {
          <option value=\"all\">{}</option><option value=\"mentions\" selected>{}</option>\
          <option value=\"muted\">{}</option></select></label>\
          <button class=\"enable-notifications\" data-testid=\"enable-notifications\" hidden>{}</button>{}\
-         <a class=\"link member-only\" href=\"/direct\" data-testid=\"direct-link\">{}</a>\
-         <a class=\"link member-only\" href=\"/people?room={}\" data-testid=\"people-link\">{}</a>\
-         <a class=\"link member-only\" href=\"/settings\">{}</a><a class=\"link admin-only\" href=\"/admin\">{}</a>\
-         <a class=\"link guest-only\" href=\"/sign-up\">{}</a>\
+         <a class=\"link member-only\" href=\"/settings\">{}</a><a class=\"link guest-only\" href=\"/sign-up\">{}</a>\
          <form method=\"post\" action=\"/sign-out\">\
          <button class=\"link\" data-testid=\"sign-out\" data-act=\"sign-out\">{}</button></form>",
         fill(t.notify_label, &[("room", room.as_str())]),
@@ -41,11 +38,7 @@ pub fn NotifyControls(room: RoomId) -> impl IntoView {
         t.notify_muted,
         t.enable_notifications,
         leave,
-        t.direct_message,
-        room.as_str(),
-        t.room_people,
         t.settings,
-        t.admin,
         t.keep_name,
         t.sign_out
     );

@@ -103,9 +103,6 @@ texts! {
     delete: "Delete", "삭제";
     delete_confirm: "Delete for everyone?", "모두에게서 삭제할까요?";
     report: "Report", "신고";
-    direct_message: "direct message", "다이렉트 메시지";
-    room_people: "people here", "이 방의 사람들";
-    admin: "admin", "관리";
     today: "Today", "오늘";
     yesterday: "Yesterday", "어제";
     am: "AM", "오전";
@@ -142,11 +139,8 @@ texts! {
     name_control: "a name cannot contain control, invisible or direction characters", "이름에 제어 문자, 보이지 않는 문자, 방향 문자를 쓸 수 없습니다";
     // Why the server refused something.
     error_bad_frame: "the server could not read it", "서버가 읽을 수 없는 요청입니다";
-    error_unknown_type: "the server does not know this request", "서버가 모르는 요청입니다";
-    error_binary: "binary frames are not supported", "바이너리 프레임은 지원하지 않습니다";
     error_empty_text: "the message is empty", "메시지가 비어 있습니다";
     error_text_too_long: "the message is too long", "메시지가 너무 깁니다";
-    error_bad_id: "the message id is not valid", "메시지 ID가 올바르지 않습니다";
     error_bad_name: "the name is not valid", "이름이 올바르지 않습니다";
     error_bad_room: "the room name is not valid", "방 이름이 올바르지 않습니다";
     error_bad_token: "the session has expired", "세션이 만료되었습니다";
@@ -167,12 +161,13 @@ impl Texts {
     /// Why the server refused something, for the person who sent it.
     pub fn error(&self, reason: ErrorReason) -> &'static str {
         match reason {
-            ErrorReason::BadFrame => self.error_bad_frame,
-            ErrorReason::UnknownType => self.error_unknown_type,
-            ErrorReason::BinaryUnsupported => self.error_binary,
+            // What the page's own frames never are (an unknown type, a binary frame, an id
+            // the page did not make) reads as what it is: a frame the server could not read.
+            ErrorReason::BadFrame | ErrorReason::UnknownType | ErrorReason::BinaryUnsupported | ErrorReason::BadId => {
+                self.error_bad_frame
+            }
             ErrorReason::EmptyText => self.error_empty_text,
             ErrorReason::TextTooLong => self.error_text_too_long,
-            ErrorReason::BadId => self.error_bad_id,
             ErrorReason::BadName => self.error_bad_name,
             ErrorReason::BadRoom => self.error_bad_room,
             ErrorReason::BadToken => self.error_bad_token,
