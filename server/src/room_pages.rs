@@ -36,6 +36,7 @@ struct Words {
     leave: &'static str,
     handle: &'static str,
     everyone: &'static str,
+    my_rooms: &'static str,
     back: &'static str,
 }
 
@@ -55,6 +56,7 @@ static WORDS: [Words; 2] = [
         leave: "Leave this room",
         handle: "Handle",
         everyone: "Everyone in the workspace may read this room.",
+        my_rooms: "Your private rooms",
         back: "Back to the chat",
     },
     Words {
@@ -72,6 +74,7 @@ static WORDS: [Words; 2] = [
         leave: "이 방에서 나가기",
         handle: "핸들",
         everyone: "워크스페이스의 누구나 이 방을 읽을 수 있습니다.",
+        my_rooms: "내 비공개 방",
         back: "채팅으로 돌아가기",
     },
 ];
@@ -246,8 +249,27 @@ pub async fn people_page(State(gate): State<Gate>, headers: HeaderMap, Query(ask
     };
     match room_of(asked.room.as_deref()) {
         Some(room) => people(&gate, &headers, &account, &room, None).await,
-        None => crate::account_pages::not_found(&headers),
+        None => my_rooms(&gate, &headers, &account).await,
     }
+}
+
+/// `GET /people`: the private and direct rooms one is listed in.
+async fn my_rooms(gate: &Gate, headers: &HeaderMap, account: &Account) -> Response {
+    let (lang, w) = (lang(headers), words(lang(headers)));
+    let rooms = match gate.cx.auth.store().rooms_of(&account.user.id).await {
+        Ok(rooms) => rooms,
+        Err(e) => {
+            tracing::warn!("cannot list someone's private rooms: {e}");
+            let why = crate::account_pages::refusal(lang, &crate::accounts::Refusal::Unavailable);
+            return answer(lang, w.my_rooms, "", Some(&why));
+        }
+    };
+    let mut h = String::from("<ul data-testid=\"my-rooms\">");
+    for room in &rooms {
+        h.push_str(&format!("<li><a href=\"/people?room={room}\">#{room}</a></li>"));
+    }
+    h.push_str("</ul>");
+    answer(lang, w.my_rooms, &h, None)
 }
 
 async fn people(gate: &Gate, headers: &HeaderMap, account: &Account, room: &RoomId, error: Option<&str>) -> Response {

@@ -702,3 +702,66 @@ async fn a_session_ended_or_a_token_revoked_on_one_node_closes_its_sockets_on_th
     assert_eq!(cluster.nodes[0].post("/settings/tokens/revoke", &[("id", &id)], Some(&cookie), "").status, 200);
     assert_eq!(closed_within_a_second(&mut bot).await, 4003);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_room_across_nodes_removal_and_suspension_on_one_node_take_effect_on_the_other_at_once() {
+    use common::accounts::{admin, closed_within_a_second};
+    use palaver_protocol::Hello;
+    let cluster = Cluster::start(2);
+    let db = cluster.pg.url("palaver");
+    let env = [("PALAVER_DATABASE_URL", db.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let password = "correct horse battery";
+    for (handle, role) in [("boss", "owner"), ("ann", "member"), ("bob", "member"), ("cat", "member")] {
+        let made =
+            admin(dir.path(), &env, &["create-user", "--handle", handle, "--role", role, "--password-stdin"], password);
+        assert_eq!(made.0, 0, "{}", made.2);
+    }
+    let made =
+        admin(dir.path(), &env, &["create-room", "--name", "plans", "--kind", "private", "--members", "ann,bob"], "");
+    assert_eq!(made.0, 0, "{}", made.2);
+    let socket = |node: usize, handle: &'static str| {
+        let server = &cluster.nodes[node];
+        let cookie = server.sign_in(handle, password);
+        async move {
+            let mut client = server.client_as(&cookie).await;
+            client.send_msg(ClientMsg::Hello(Hello::Session)).await;
+            client.next_where(|m| matches!(m, ServerMsg::Welcome { .. })).await;
+            client
+        }
+    };
+    let (mut ann, mut bob, mut cat) = (socket(0, "ann").await, socket(1, "bob").await, socket(1, "cat").await);
+    ann.join("plans", None).await;
+    bob.join("plans", None).await;
+    ann.say("plans", "a1", "across the nodes").await;
+    assert_eq!(bob.next_message().await.text, "across the nodes");
+    cat.send_msg(ClientMsg::Join { room: room_id("plans"), after: None }).await;
+    let refused = cat.next_where(|m| matches!(m, ServerMsg::Error { .. } | ServerMsg::Joined { .. })).await;
+    assert!(matches!(refused, ServerMsg::Error { reason: ErrorReason::NotAllowed, .. }), "{refused:?}");
+
+    // The owner removes bob on node 0's admin page: node 1 stops sending him the room.
+    let boss = cluster.nodes[0].sign_in("boss", password);
+    let removed =
+        cluster.nodes[0].post("/admin/rooms/remove", &[("room", "plans"), ("handle", "bob")], Some(&boss), "");
+    assert_eq!(removed.status, 200, "{}", removed.text());
+    let started = std::time::Instant::now();
+    let told = bob.next_where(|m| matches!(m, ServerMsg::Error { .. } | ServerMsg::Message(_))).await;
+    assert!(matches!(told, ServerMsg::Error { reason: ErrorReason::NotAllowed, .. }), "{told:?}");
+    assert!(started.elapsed() < Duration::from_secs(1), "at once: {:?}", started.elapsed());
+    ann.say("plans", "a2", "bob may not read this").await;
+    ann.next_ack().await;
+    let leaked = tokio::time::timeout(Duration::from_millis(700), async {
+        loop {
+            if let ServerMsg::Message(m) = bob.next().await {
+                return m;
+            }
+        }
+    })
+    .await;
+    assert!(leaked.is_err(), "{leaked:?}");
+
+    // Suspended on node 0: cat's socket on node 1 closes within a second.
+    let suspended = cluster.nodes[0].post("/admin/people/suspend", &[("handle", "cat")], Some(&boss), "");
+    assert_eq!(suspended.status, 200, "{}", suspended.text());
+    assert_eq!(closed_within_a_second(&mut cat).await, 4003);
+}

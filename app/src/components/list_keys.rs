@@ -1,6 +1,9 @@
 //! Where the arrow keys move the focus in the message list, which is one Tab stop:
 //! from message to message, through a message's links and buttons, and between the
-//! emoji of a reaction picker.
+//! emoji of a reaction picker; and where the focus goes when its row is drawn anew.
+
+use crate::chat::Chat;
+use leptos::prelude::*;
 
 /// The emoji of its picker an arrow key, Home or End moves to from `from`, when it is
 /// one: a row is as many as the style sheet lays side by side.
@@ -61,5 +64,42 @@ pub fn step_in_list(from: &web_sys::Element, key: &str) -> Option<web_sys::Eleme
             shown.get(to).map(|e| e.clone().into())
         }
         _ => None,
+    }
+}
+
+/// The keyboard's place survives a row drawn anew (a reaction, an edit, a delete):
+/// what had the focus in a message, now gone from the page with its old row, gives it
+/// to the same control of the message's new row (`focus_in_list` finds it). The list's
+/// `focusin` handler.
+pub fn keep_focus_across_redraws(
+    chat: Chat,
+    focus_in_list: impl Fn(String) + Copy + 'static,
+) -> impl Fn(leptos::ev::FocusEvent) + Copy + 'static {
+    let kept = StoredValue::new_local(None::<(web_sys::Element, String)>);
+    Effect::new(move |_| {
+        chat.timelines.track();
+        if kept.with_value(Option::is_none) {
+            return;
+        }
+        request_animation_frame(move || {
+            let Some((had, place)) = kept.get_value() else { return };
+            let active = document().active_element();
+            let lost = active.is_none() || active == document().body().map(Into::into);
+            if !had.is_connected() && lost {
+                focus_in_list(place);
+            }
+        });
+    });
+    move |ev: leptos::ev::FocusEvent| {
+        let target: web_sys::Element = event_target(&ev);
+        let row = target.closest("[data-seq]").ok().flatten();
+        let place = row.and_then(|row| {
+            let seq = row.get_attribute("data-seq")?;
+            Some(match target.get_attribute("data-act") {
+                Some(act) => format!("li[data-seq=\"{seq}\"] [data-act=\"{act}\"]"),
+                None => format!("li[data-seq=\"{seq}\"]"),
+            })
+        });
+        kept.set_value(place.map(|place| (target, place)));
     }
 }

@@ -2,7 +2,7 @@
 //! scrolled up, in which case a "new messages" marker appears; scrolling to the top
 //! (or the button there) loads older pages until the beginning.
 
-use super::list_keys::{pick_after, step_in_list};
+use super::list_keys::{keep_focus_across_redraws, pick_after, step_in_list};
 use super::message_item::{notice, Actions, MessageItem};
 use crate::chat::{Chat, Delivery, Intent, Row, Timeline};
 use crate::locale::Locale;
@@ -323,36 +323,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
         at_bottom.set(true);
     };
 
-    // The keyboard's place survives a row drawn anew (a reaction, an edit, a delete):
-    // what had the focus in a message, now gone from the page with its old row, gives it
-    // to the same control of the message's new row.
-    let kept = StoredValue::new_local(None::<(web_sys::Element, String)>);
-    let on_focusin = move |ev: leptos::ev::FocusEvent| {
-        let target: web_sys::Element = event_target(&ev);
-        let row = target.closest("[data-seq]").ok().flatten();
-        let place = row.and_then(|row| {
-            let seq = row.get_attribute("data-seq")?;
-            Some(match target.get_attribute("data-act") {
-                Some(act) => format!("li[data-seq=\"{seq}\"] [data-act=\"{act}\"]"),
-                None => format!("li[data-seq=\"{seq}\"]"),
-            })
-        });
-        kept.set_value(place.map(|place| (target, place)));
-    };
-    Effect::new(move |_| {
-        chat.timelines.track();
-        if kept.with_value(Option::is_none) {
-            return;
-        }
-        request_animation_frame(move || {
-            let Some((had, place)) = kept.get_value() else { return };
-            let active = document().active_element();
-            let lost = active.is_none() || active == document().body().map(Into::into);
-            if !had.is_connected() && lost {
-                focus_in_list(place);
-            }
-        });
-    });
+    let on_focusin = keep_focus_across_redraws(chat, focus_in_list);
 
     view! {
         <div class="messages-wrap">

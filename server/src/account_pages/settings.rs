@@ -52,6 +52,9 @@ struct Words {
     revoked: &'static str,
     ended: &'static str,
     back: &'static str,
+    direct: &'static str,
+    my_rooms: &'static str,
+    admin: &'static str,
     passkeys: &'static str,
     passkeys_intro: &'static str,
     passkey_name: &'static str,
@@ -92,6 +95,9 @@ static WORDS: [Words; 2] = [
         revoked: "revoked",
         ended: "Signed out there.",
         back: "Back to the chat",
+        direct: "Send a direct message",
+        my_rooms: "Your private rooms, and who is in them",
+        admin: "The admin page",
         passkeys: "Passkeys",
         passkeys_intro: "Sign in with your device's screen lock or a security key instead of your password.",
         passkey_name: "Name of the new passkey",
@@ -130,6 +136,9 @@ static WORDS: [Words; 2] = [
         revoked: "취소됨",
         ended: "그곳에서 로그아웃했습니다.",
         back: "채팅으로 돌아가기",
+        direct: "다이렉트 메시지 보내기",
+        my_rooms: "내 비공개 방과 그 방의 사람들",
+        admin: "관리 페이지",
         passkeys: "패스키",
         passkeys_intro: "비밀번호 대신 기기의 화면 잠금이나 보안 키로 로그인합니다.",
         passkey_name: "새 패스키 이름",
@@ -285,7 +294,15 @@ async fn render(gate: &Gate, lang: Lang, session: i64, account: &Account, said: 
         escape(&mut h, w.make_invite);
         h.push_str("</button></form>");
     }
-    h.push_str("<p class=\"account-links\"><a href=\"/\">");
+    h.push_str("<p class=\"account-links\"><a href=\"/direct\">");
+    escape(&mut h, w.direct);
+    h.push_str("</a> · <a href=\"/people\">");
+    escape(&mut h, w.my_rooms);
+    if account.role >= Role::Admin {
+        h.push_str("</a> · <a href=\"/admin\">");
+        escape(&mut h, w.admin);
+    }
+    h.push_str("</a></p><p class=\"account-links\"><a href=\"/\">");
     escape(&mut h, w.back);
     h.push_str("</a></p>");
     let status = if said.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
