@@ -10,7 +10,7 @@ use common::{Client, TestServer};
 use palaver_protocol::{ClientMsg, ErrorReason, Hello, ServerMsg};
 use std::{
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 const PASSWORD: &str = "correct horse battery";
@@ -343,42 +343,12 @@ async fn an_at_handle_reaches_exactly_the_handles_owner_whoever_else_goes_by_tha
     assert!(m.mentions.iter().any(|u| u.name == "Annie Lee"), "{:?}", m.mentions);
 }
 
-/// The tests of the server in this process, on each backend: the SQLite file, and a
-/// PostgreSQL database of the test's own.
-mod on_each_backend {
-    use super::*;
-    use testkit::services::Postgres;
-
-    fn postgres() -> (Postgres, String) {
-        let pg = Postgres::start(Duration::from_secs(300)).expect("PostgreSQL (scripts/setup.sh installs it)");
-        pg.create_database("palaver").unwrap();
-        let url = pg.url("palaver");
-        (pg, url)
-    }
-
-    macro_rules! on_each_backend {
-        ($($name:ident),* $(,)?) => {
-            mod sqlite {
-                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::super::$name(&[]).await;
-                })*
-            }
-            mod postgres {
-                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (_pg, url) = super::postgres();
-                    super::super::$name(&[("PALAVER_DATABASE_URL", url.as_str())]).await;
-                })*
-            }
-        };
-    }
-
-    on_each_backend!(
-        a_signed_in_page_socket_is_the_account_and_closes_when_its_session_ends,
-        an_unknown_handle_and_a_wrong_password_get_one_answer_in_one_time_and_tries_are_limited,
-        guests_cannot_take_a_members_name_and_a_guest_who_signs_up_keeps_their_messages,
-        settings_sign_out_everywhere_else_and_a_new_password_end_the_other_sessions,
-        an_at_handle_reaches_exactly_the_handles_owner_whoever_else_goes_by_that_name,
-    );
-}
+// The tests of the server in this process, on each backend: the SQLite file, and a
+// PostgreSQL database of the test's own.
+on_each_backend!(
+    a_signed_in_page_socket_is_the_account_and_closes_when_its_session_ends,
+    an_unknown_handle_and_a_wrong_password_get_one_answer_in_one_time_and_tries_are_limited,
+    guests_cannot_take_a_members_name_and_a_guest_who_signs_up_keeps_their_messages,
+    settings_sign_out_everywhere_else_and_a_new_password_end_the_other_sessions,
+    an_at_handle_reaches_exactly_the_handles_owner_whoever_else_goes_by_that_name,
+);

@@ -240,37 +240,7 @@ async fn closed_within_a_second_or_two(client: &mut Client) -> u16 {
     }
 }
 
-mod on_each_backend {
-    use super::*;
-    use testkit::services::Postgres;
-
-    fn postgres() -> (Postgres, String) {
-        let pg = Postgres::start(Duration::from_secs(300)).expect("PostgreSQL (scripts/setup.sh installs it)");
-        pg.create_database("palaver").unwrap();
-        let url = pg.url("palaver");
-        (pg, url)
-    }
-
-    macro_rules! on_each_backend {
-        ($($name:ident),* $(,)?) => {
-            mod sqlite {
-                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::super::$name(&[]).await;
-                })*
-            }
-            mod postgres {
-                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (_pg, url) = super::postgres();
-                    super::super::$name(&[("PALAVER_DATABASE_URL", url.as_str())]).await;
-                })*
-            }
-        };
-    }
-
-    on_each_backend!(
-        a_private_room_is_read_by_its_members_only_on_every_path,
-        announcements_archives_guests_and_admins_taking_messages_down,
-    );
-}
+on_each_backend!(
+    a_private_room_is_read_by_its_members_only_on_every_path,
+    announcements_archives_guests_and_admins_taking_messages_down,
+);

@@ -114,7 +114,7 @@ pub(super) async fn reload(store: Arc<dyn Store>, shared: Arc<Shared>, room: Roo
 
 /// Applies what changed in the store lately, every [`CHANGES_EVERY`], until `shutdown`.
 pub(super) async fn follow_changes(store: Arc<dyn Store>, shared: Arc<Shared>, shutdown: CancellationToken) {
-    let now = || crate::accounts::now_ms();
+    let now = crate::store::now_ms;
     let mut since = now();
     let mut failing = false;
     loop {

@@ -137,7 +137,8 @@ impl Post {
     }
 }
 
-fn now_ms() -> i64 {
+/// Now, in milliseconds since the Unix epoch, as every stored time is.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 

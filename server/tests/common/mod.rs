@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod accounts;
+pub mod backends;
 
 use futures::{SinkExt, StreamExt};
 use palaver_protocol::{ChatMessage, ClientMsg, ClientMsgId, Hello, RoomId, Seq, ServerMsg, User};
