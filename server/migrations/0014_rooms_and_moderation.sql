@@ -28,6 +28,9 @@ CREATE INDEX room_members_by_person ON room_members (user_id, room);
 CREATE INDEX room_rules_changed ON room_rules (changed_at);
 CREATE INDEX room_members_changed ON room_members (added_at);
 
+-- A person's own messages, for their export.
+CREATE INDEX messages_by_author ON messages (author_id, room, seq);
+
 -- A message taken down by an admin (rather than deleted by its author).
 ALTER TABLE messages ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
 

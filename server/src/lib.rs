@@ -176,6 +176,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-up", get(account_pages::forms::sign_up_page).post(account_pages::forms::sign_up))
         .route("/setup", get(account_pages::forms::setup_page).post(account_pages::forms::setup))
         .route("/settings", get(account_pages::settings::show))
+        .route("/settings/export", get(account_pages::export::export))
         .route("/passkeys/add/begin", axum::routing::post(account_pages::passkeys::add_begin))
         .route("/passkeys/add/finish", axum::routing::post(account_pages::passkeys::add_finish))
         .route("/passkeys/sign-in/begin", axum::routing::post(account_pages::passkeys::sign_in_begin))

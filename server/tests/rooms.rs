@@ -152,6 +152,13 @@ async fn a_private_room_is_read_by_its_members_only_on_every_path(backend: &[(&s
     bob.send_msg(ClientMsg::Join { room: room_id("plans"), after: Some(0) }).await;
     assert_eq!(refusal(&mut bob).await.0, ErrorReason::NotAllowed);
     assert_eq!(s.get_as("/r/plans", &bob_cookie).status, 404);
+    // Her own messages, to keep: hers alone, as they are now.
+    let export = s.get_as("/settings/export", &ann_cookie);
+    assert_eq!(export.status, 200);
+    assert!(export.header("content-disposition").is_some_and(|d| d.contains("attachment")));
+    let mine: Vec<serde_json::Value> = serde_json::from_str(&export.text()).expect("JSON");
+    assert_eq!(mine.len(), 2, "{mine:?}");
+    assert!(mine.iter().all(|m| m["author"]["handle"] == "ann"));
     // Let back in: the room again, with what was said meanwhile.
     w.cli(&["add-member", "--room", "plans", "--handle", "bob"]);
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -4,10 +4,12 @@
 //! (the passkey ceremonies' JSON, for `public/passkeys.js`) and `settings.rs`
 //! (`/settings`: sessions, password, passkeys, access tokens, invite links).
 
+pub mod export;
 pub mod forms;
 pub(crate) mod pages;
 pub mod passkeys;
 pub mod settings;
+mod settings_words;
 
 pub use pages::refusal;
 

@@ -7,6 +7,7 @@
 
 use super::forms::{html, lang};
 use super::pages::{button, error_box, field, page, refusal, text, when};
+use super::settings_words::words;
 use crate::accounts::Visitor;
 use crate::accounts::{now_ms, Refusal};
 use crate::chat::Gate;
@@ -21,140 +22,6 @@ use axum::{
 };
 use serde::Deserialize;
 use std::{net::SocketAddr, time::Duration};
-
-struct Words {
-    title: &'static str,
-    signed_in_as: &'static str,
-    sessions: &'static str,
-    this_browser: &'static str,
-    last_seen: &'static str,
-    signed_in: &'static str,
-    sign_out: &'static str,
-    sign_out_others: &'static str,
-    change_password: &'static str,
-    current_password: &'static str,
-    new_password: &'static str,
-    password_changed: &'static str,
-    tokens: &'static str,
-    tokens_intro: &'static str,
-    label: &'static str,
-    make_token: &'static str,
-    token_made: &'static str,
-    revoke: &'static str,
-    invites: &'static str,
-    uses: &'static str,
-    days: &'static str,
-    make_invite: &'static str,
-    invite_made: &'static str,
-    uses_left: &'static str,
-    expires: &'static str,
-    joined: &'static str,
-    revoked: &'static str,
-    ended: &'static str,
-    back: &'static str,
-    direct: &'static str,
-    my_rooms: &'static str,
-    admin: &'static str,
-    passkeys: &'static str,
-    passkeys_intro: &'static str,
-    passkey_name: &'static str,
-    add_passkey: &'static str,
-    remove: &'static str,
-    never_used: &'static str,
-    added: &'static str,
-}
-
-static WORDS: [Words; 2] = [
-    Words {
-        title: "Settings",
-        signed_in_as: "Signed in as {name} (@{handle}), {role}.",
-        sessions: "Where you are signed in",
-        this_browser: "this browser",
-        last_seen: "last seen",
-        signed_in: "signed in",
-        sign_out: "Sign out",
-        sign_out_others: "Sign out everywhere else",
-        change_password: "Change password",
-        current_password: "Current password",
-        new_password: "New password",
-        password_changed: "Password changed. Every other session has ended.",
-        tokens: "Personal access tokens",
-        tokens_intro: "For programs and bots: a token says hello as you (\"token\" in hello). Anyone who has it can chat as you until it is revoked.",
-        label: "What it is for",
-        make_token: "Make a token",
-        token_made: "Your new token, shown only this once:",
-        revoke: "Revoke",
-        invites: "Invite links",
-        uses: "Uses",
-        days: "Valid for (days)",
-        make_invite: "Make an invite link",
-        invite_made: "The new invite link, shown only this once:",
-        uses_left: "{count} uses left",
-        expires: "expires",
-        joined: "joined with it",
-        revoked: "revoked",
-        ended: "Signed out there.",
-        back: "Back to the chat",
-        direct: "Send a direct message",
-        my_rooms: "Your private rooms, and who is in them",
-        admin: "The admin page",
-        passkeys: "Passkeys",
-        passkeys_intro: "Sign in with your device's screen lock or a security key instead of your password.",
-        passkey_name: "Name of the new passkey",
-        add_passkey: "Add a passkey",
-        remove: "Remove",
-        never_used: "not used yet",
-        added: "added",
-    },
-    Words {
-        title: "설정",
-        signed_in_as: "{name}(@{handle}) 계정으로 로그인됨, 역할: {role}.",
-        sessions: "로그인된 곳",
-        this_browser: "이 브라우저",
-        last_seen: "마지막 접속",
-        signed_in: "로그인",
-        sign_out: "로그아웃",
-        sign_out_others: "다른 곳에서 모두 로그아웃",
-        change_password: "비밀번호 바꾸기",
-        current_password: "지금 비밀번호",
-        new_password: "새 비밀번호",
-        password_changed: "비밀번호를 바꿨습니다. 다른 세션은 모두 끝났습니다.",
-        tokens: "개인 액세스 토큰",
-        tokens_intro: "프로그램과 봇용입니다. 토큰으로 hello를 하면 내 계정이 됩니다. 토큰을 가진 사람은 취소될 때까지 나로서 채팅할 수 있습니다.",
-        label: "용도",
-        make_token: "토큰 만들기",
-        token_made: "새 토큰입니다. 지금 한 번만 보입니다:",
-        revoke: "취소",
-        invites: "초대 링크",
-        uses: "사용 횟수",
-        days: "유효 기간(일)",
-        make_invite: "초대 링크 만들기",
-        invite_made: "새 초대 링크입니다. 지금 한 번만 보입니다:",
-        uses_left: "{count}번 남음",
-        expires: "만료",
-        joined: "이 링크로 가입",
-        revoked: "취소됨",
-        ended: "그곳에서 로그아웃했습니다.",
-        back: "채팅으로 돌아가기",
-        direct: "다이렉트 메시지 보내기",
-        my_rooms: "내 비공개 방과 그 방의 사람들",
-        admin: "관리 페이지",
-        passkeys: "패스키",
-        passkeys_intro: "비밀번호 대신 기기의 화면 잠금이나 보안 키로 로그인합니다.",
-        passkey_name: "새 패스키 이름",
-        add_passkey: "패스키 추가",
-        remove: "삭제",
-        never_used: "아직 안 씀",
-        added: "추가",
-    },
-];
-
-fn words(lang: Lang) -> &'static Words {
-    match lang {
-        Lang::En => &WORDS[0],
-        Lang::Ko => &WORDS[1],
-    }
-}
 
 /// What the page says after a form: done, a secret to copy once, or why not.
 #[derive(Default)]
@@ -294,15 +161,19 @@ async fn render(gate: &Gate, lang: Lang, session: i64, account: &Account, said: 
         escape(&mut h, w.make_invite);
         h.push_str("</button></form>");
     }
-    h.push_str("<p class=\"account-links\"><a href=\"/direct\">");
-    escape(&mut h, w.direct);
-    h.push_str("</a> · <a href=\"/people\">");
-    escape(&mut h, w.my_rooms);
-    if account.role >= Role::Admin {
-        h.push_str("</a> · <a href=\"/admin\">");
-        escape(&mut h, w.admin);
+    let links = [("/direct", w.direct), ("/people", w.my_rooms), ("/settings/export", w.export)];
+    h.push_str("<p class=\"account-links\">");
+    for (i, (href, label)) in links.iter().enumerate() {
+        h.push_str(&format!("{}<a href=\"{href}\">", if i > 0 { " · " } else { "" }));
+        escape(&mut h, label);
+        h.push_str("</a>");
     }
-    h.push_str("</a></p><p class=\"account-links\"><a href=\"/\">");
+    if account.role >= Role::Admin {
+        h.push_str(" · <a href=\"/admin\">");
+        escape(&mut h, w.admin);
+        h.push_str("</a>");
+    }
+    h.push_str("</p><p class=\"account-links\"><a href=\"/\">");
     escape(&mut h, w.back);
     h.push_str("</a></p>");
     let status = if said.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };

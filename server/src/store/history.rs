@@ -55,6 +55,14 @@ pub const ROWS_BETWEEN: &str = concat!(served!(), "WHERE m.room = $1 AND m.seq B
 /// events included (a resume replays them all).
 pub const ROWS_AFTER: &str = concat!(served!(), "WHERE m.room = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3");
 
+/// Up to `$4` messages (text, as they are now) by person `$1`, by room and number, after
+/// number `$3` of room `$2`: a page of their export.
+pub const BY_AUTHOR: &str = concat!(
+    served!(),
+    "WHERE m.author_id = $1 AND m.kind = 'text' AND (m.room > $2 OR (m.room = $2 AND m.seq > $3)) \
+     ORDER BY m.room, m.seq LIMIT $4"
+);
+
 /// Rows a page reads at most per line it is to show. A page is its lines and the events
 /// between them (reactions, edits, deletes: there, so that its numbers have no hole);
 /// a run of events longer than this (reactions toggled over and over) makes the page

@@ -196,6 +196,16 @@ pub trait Rules {
     /// Every room with rules, by name.
     async fn room_rows(&self) -> Result<Vec<RoomRow>, StoreError>;
 
+    /// Up to `limit` of `author`'s messages (text, as they are now), by room and number,
+    /// after number `seq` of `room` (`""` and 0 from the start): a page of their export.
+    async fn messages_by(
+        &self,
+        author: &UserId,
+        room: &str,
+        seq: Seq,
+        limit: usize,
+    ) -> Result<Vec<palaver_protocol::ChatMessage>, StoreError>;
+
     async fn audit(&self, entry: AuditEntry, now: i64) -> Result<(), StoreError>;
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditRow>, StoreError>;
     /// Forgets the events older than `before`; how many.

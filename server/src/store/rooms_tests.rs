@@ -115,6 +115,19 @@ pub(super) async fn moderation_roles_suspension_audit_and_reports(open: Reopen) 
     let found = store.search(&crate::words::query("rude").unwrap(), "", None, 10).await.unwrap();
     assert!(found.is_empty());
 
+    // A person's own messages, as they are now, room by room, a page at a time.
+    store
+        .append(vec![new("a", "mem", "m2", "first"), new("b", "mem", "m3", "second"), new("a", "own", "o1", "not hers")])
+        .await
+        .unwrap();
+    let page = store.messages_by(&id("mem"), "", 0, 2).await.unwrap();
+    let texts = |p: &[palaver_protocol::ChatMessage]| p.iter().map(|m| m.text.clone()).collect::<Vec<_>>();
+    assert_eq!(texts(&page), ["first", "second"]);
+    let last = page.last().unwrap();
+    let rest = store.messages_by(&id("mem"), last.room.as_str(), last.seq, 2).await.unwrap();
+    assert_eq!(rest.len(), 1, "the removed one, with no text: {rest:?}");
+    assert!(rest[0].removed && rest[0].text.is_empty());
+
     // Roles below the owner's; ownership moves whole.
     assert!(store.set_role(&id("mem"), Role::Admin, now + 1).await.unwrap());
     assert!(!store.set_role(&id("own"), Role::Member, now + 1).await.unwrap(), "the owner's, by a transfer only");

@@ -767,6 +767,7 @@ async fn a_database_of_the_version_before_keeps_no_text_edited_away() {
          DROP TABLE IF EXISTS passkeys; DROP TABLE IF EXISTS ceremonies; \
          DROP TABLE IF EXISTS room_rules; DROP TABLE IF EXISTS room_members; DROP TABLE IF EXISTS audit; \
          DROP TABLE IF EXISTS reports; ALTER TABLE messages DROP COLUMN removed; \
+         DROP INDEX IF EXISTS messages_by_author; \
          DROP TABLE IF EXISTS accounts;"
     );
     let dir = tempfile::tempdir().unwrap();

@@ -104,7 +104,7 @@ pub(super) async fn end_from(client: &Object, room: &str, at: i64, lines: usize)
 pub(super) const COLUMNS: &str =
     "room, seq, client_id, author_id, author_name, kind, text, sent_at, target, edited, deleted, mentions";
 
-fn row_to_message(r: &Row) -> Result<ChatMessage, StoreError> {
+pub(super) fn row_to_message(r: &Row) -> Result<ChatMessage, StoreError> {
     row_to_message_at(r, 0)
 }
 

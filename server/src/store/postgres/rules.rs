@@ -1,13 +1,15 @@
 //! The PostgreSQL store's room rules, audit log and reports (see `store/rooms.rs`).
 
+use super::reading::row_to_message;
 use super::{query, room_named, PostgresStore};
+use crate::store::history;
 use crate::store::rooms::{
     audit_row, rules_from, sql, AuditEntry, AuditQuery, AuditRow, Kind, Posting, ReportRow, RoomRow, RoomRules, Rules,
 };
 use crate::store::StoreError;
 use async_trait::async_trait;
 use deadpool_postgres::Object;
-use palaver_protocol::{RoomId, Seq, UserId};
+use palaver_protocol::{ChatMessage, RoomId, Seq, UserId};
 use tokio_postgres::types::ToSql;
 
 /// How many rows a (cached) statement changed.
@@ -136,6 +138,18 @@ impl Rules for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    async fn messages_by(
+        &self,
+        author: &UserId,
+        room: &str,
+        seq: Seq,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let client = self.client().await?;
+        let values: [&(dyn ToSql + Sync); 4] = [&author.as_str(), &room, &(seq as i64), &(limit as i64)];
+        query(&client, history::BY_AUTHOR, &values).await?.iter().map(row_to_message).collect()
     }
 
     async fn audit(&self, entry: AuditEntry, now: i64) -> Result<(), StoreError> {

@@ -1,12 +1,14 @@
 //! The SQLite store's room rules, audit log and reports (see `store/rooms.rs`).
 
-use super::{reading::sqlite_params, room_at, SqliteStore};
+use super::reading::{row_to_message, sqlite_params};
+use super::{room_at, SqliteStore};
+use crate::store::history;
 use crate::store::rooms::{
     audit_row, rules_from, sql, AuditEntry, AuditQuery, AuditRow, Kind, Posting, ReportRow, RoomRow, RoomRules, Rules,
 };
 use crate::store::StoreError;
 use async_trait::async_trait;
-use palaver_protocol::{RoomId, Seq, UserId};
+use palaver_protocol::{ChatMessage, RoomId, Seq, UserId};
 use rusqlite::{params, Connection, OptionalExtension};
 
 fn read_rules(c: &Connection, room: &str) -> rusqlite::Result<RoomRules> {
@@ -133,6 +135,22 @@ impl Rules for SqliteStore {
                         members: r.get(5)?,
                     })
                 })?
+                .collect()
+        })
+        .await
+    }
+
+    async fn messages_by(
+        &self,
+        author: &UserId,
+        room: &str,
+        seq: Seq,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let (author, room) = (author.as_str().to_owned(), room.to_owned());
+        self.read(move |c| {
+            c.prepare_cached(&sqlite_params(history::BY_AUTHOR))?
+                .query_map(params![author, room, seq as i64, limit as i64], row_to_message)?
                 .collect()
         })
         .await
