@@ -175,7 +175,7 @@ test("the admin pages are axe clean in both themes and both languages, and only 
       await page.getByLabel(/^(Password|비밀번호)$/).fill(PASSWORD);
       await page.getByRole("button", { name: /^(Sign in|로그인)$/ }).click();
       await expect(page.locator("html")).toHaveAttribute("data-member", "boss");
-      for (const path of ["/admin", "/admin/rooms", "/admin/reports", "/admin/audit", "/direct", "/people"]) {
+      for (const path of ["/admin", "/admin/invites", "/admin/rooms", "/admin/reports", "/admin/audit", "/direct", "/people"]) {
         await page.goto(base + path);
         const results = await new AxeBuilder({ page }).withTags(RULES).analyze();
         const found = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);

@@ -187,6 +187,7 @@ pub fn router(state: AppState) -> Router {
         .route("/people", get(room_pages::people_page))
         .route("/people/{action}", axum::routing::post(room_pages::people_change))
         .route("/admin", get(admin_page::show))
+        .route("/admin/rooms/export", get(admin_page::export_room))
         .route("/admin/{section}", get(admin_page::show_section))
         .route("/admin/{section}/{action}", axum::routing::post(admin_page::change))
         // Static files, and every other address: a page that says it is not there (404).

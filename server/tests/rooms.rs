@@ -171,12 +171,10 @@ async fn announcements_archives_guests_and_admins_taking_messages_down(backend: 
     let (_, ann) = w.member("ann").await;
     let (mem_cookie, mut mem) = w.member("mem").await;
     w.cli(&["set-role", "--handle", "ann", "--role", "admin"]);
-    let mut ann = {
-        // Signed in again: the socket carries the role it signs in with.
-        ann.close().await;
-        let cookie = w.server.sign_in("ann", PASSWORD);
-        w.socket(&cookie).await
-    };
+    // Signed in again: the socket carries the role it signs in with.
+    ann.close().await;
+    let ann_cookie = w.server.sign_in("ann", PASSWORD);
+    let mut ann = w.socket(&ann_cookie).await;
     // Announcements: admins post, members read.
     mem.join("news", None).await;
     mem.say("news", "m0", "before").await;
@@ -201,6 +199,13 @@ async fn announcements_archives_guests_and_admins_taking_messages_down(backend: 
     tokio::time::sleep(Duration::from_millis(1500)).await;
     mem.send_msg(ClientMsg::Delete { room: room_id("news"), id: ClientMsgId("m2".into()), target: 2 }).await;
     assert_eq!(refusal(&mut mem).await.0, ErrorReason::NotYours);
+    // The room, exported from the admin page: every event, the removed text nowhere.
+    let export = w.server.get_as("/admin/rooms/export?room=news", &ann_cookie);
+    assert_eq!(export.status, 200);
+    let lines: Vec<serde_json::Value> = export.text().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(export.text().contains("release on friday") && !export.text().contains("before"));
+    assert_eq!(w.server.get_as("/admin/rooms/export?room=news", &mem_cookie).status, 403);
     let audit = w.cli(&["audit", "--kind", "message_removed"]);
     assert_eq!(audit.lines().count(), 1, "{audit}");
     assert!(audit.contains("\"room\":\"news\"") && !audit.contains("before"), "never the text: {audit}");

@@ -22,9 +22,10 @@ pub const ROOM_CHANGED: &str = "room_changed";
 pub const MEMBER_ADDED: &str = "member_added";
 pub const MEMBER_REMOVED: &str = "member_removed";
 pub const REPORTED: &str = "reported";
+pub const ROOM_EXPORTED: &str = "room_exported";
 
 /// Every kind, for the admin page's filter.
-pub const KINDS: [&str; 15] = [
+pub const KINDS: [&str; 16] = [
     SIGN_IN,
     SIGN_IN_FAILED,
     SESSION_ENDED,
@@ -40,6 +41,7 @@ pub const KINDS: [&str; 15] = [
     MEMBER_ADDED,
     MEMBER_REMOVED,
     REPORTED,
+    ROOM_EXPORTED,
 ];
 
 /// How often old events are forgotten.

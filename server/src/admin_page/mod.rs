@@ -106,6 +106,7 @@ pub async fn show_section(
         Err(refused) => return refused,
     };
     let section = match section.as_str() {
+        "invites" => Section::Invites,
         "rooms" => Section::Rooms,
         "reports" => Section::Reports,
         "audit" => Section::Audit,
@@ -138,6 +139,14 @@ async fn render(
                 render::people(&mut h, w, account.role, &rows, more.as_deref());
             })
         }
+        Section::Invites => match auth.store().invites().await {
+            Ok(rows) => {
+                let names = handles(gate, rows.iter().filter_map(|i| i.created_by.clone()).collect()).await;
+                render::invites(&mut h, w, &rows, &names);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
         Section::Rooms => auth.store().room_rows().await.map(|rows| render::rooms(&mut h, w, &rows)),
         Section::Reports => reports(gate, &mut h, w).await,
         Section::Audit => audit_log(gate, &mut h, w, asked).await,
@@ -204,6 +213,41 @@ async fn audit_log(
     let names = handles(gate, ids).await;
     render::audit(h, w, &rows, &names, person_typed.trim(), kind.as_deref().unwrap_or_default());
     Ok(())
+}
+
+/// `GET /admin/rooms/export?room=R`: a room the admin may read, as JSON Lines (each
+/// message as the protocol writes it, oldest first), to download.
+pub async fn export_room(State(gate): State<Gate>, headers: HeaderMap, Query(asked): Query<Posted>) -> Response {
+    let account = match admin(&gate, &headers).await {
+        Ok(account) => account,
+        Err(refused) => return refused,
+    };
+    let reader = crate::access::Reader::Member { id: account.user.id.clone(), role: account.role };
+    let room = asked.room.as_deref().and_then(|r| RoomId::parse(r).ok());
+    let Some(room) = room else { return crate::account_pages::not_found(&headers) };
+    if !gate.cx.hub.may_read(&reader, &room).await.unwrap_or(false) {
+        return crate::account_pages::not_found(&headers);
+    }
+    let (mut after, mut body) = (0, String::new());
+    loop {
+        let page = match gate.cx.hub.store().after(&room, after, 500).await {
+            Ok(page) => page,
+            Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+        };
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for message in &page {
+            body.push_str(&serde_json::to_string(message).unwrap_or_default());
+            body.push('\n');
+        }
+    }
+    let file = format!("attachment; filename=\"palaver-{room}.jsonl\"");
+    let kept = [
+        (axum::http::header::CONTENT_TYPE, "application/jsonl".to_owned()),
+        (axum::http::header::CONTENT_DISPOSITION, file),
+    ];
+    gate.cx.auth.audit(AuditEntry::new(audit::ROOM_EXPORTED).by(&account.user.id).in_room(&room)).await;
+    (StatusCode::OK, kept, body).into_response()
 }
 
 /// `POST /admin/...`: each form; the section again, with what it did.

@@ -4,7 +4,7 @@
 use super::words::Words;
 use crate::account_pages::pages::{button, error_box, text, when};
 use crate::accounts::audit::KINDS;
-use crate::store::accounts::{PersonRow, Role};
+use crate::store::accounts::{InviteRow, PersonRow, Role};
 use crate::store::rooms::{AuditRow, Kind, Posting, ReportRow, RoomRow};
 use app::markdown::escape;
 use palaver_protocol::{ChatMessage, RoomId, UserId};
@@ -14,6 +14,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     People,
+    Invites,
     Rooms,
     Reports,
     Audit,
@@ -23,6 +24,7 @@ impl Section {
     pub fn path(self) -> &'static str {
         match self {
             Section::People => "/admin",
+            Section::Invites => "/admin/invites",
             Section::Rooms => "/admin/rooms",
             Section::Reports => "/admin/reports",
             Section::Audit => "/admin/audit",
@@ -32,6 +34,7 @@ impl Section {
     fn label(self, w: &Words) -> &'static str {
         match self {
             Section::People => w.people,
+            Section::Invites => w.invites,
             Section::Rooms => w.rooms,
             Section::Reports => w.reports,
             Section::Audit => w.audit,
@@ -44,15 +47,13 @@ impl Section {
 pub fn head(h: &mut String, w: &Words, on: Section, done: Option<&str>, error: Option<&str>) {
     text(h, "h1", w.title);
     h.push_str("<nav class=\"admin-nav\"><ul>");
-    for s in [Section::People, Section::Rooms, Section::Reports, Section::Audit] {
+    for s in [Section::People, Section::Invites, Section::Rooms, Section::Reports, Section::Audit] {
         let current = if s == on { " aria-current=\"page\"" } else { "" };
         h.push_str(&format!("<li><a href=\"{}\"{current}>", s.path()));
         escape(h, s.label(w));
         h.push_str("</a></li>");
     }
-    h.push_str("<li><a href=\"/settings\">");
-    escape(h, w.invites_in_settings);
-    h.push_str("</a></li></ul></nav>");
+    h.push_str("</ul></nav>");
     error_box(h, error);
     if let Some(done) = done {
         h.push_str("<p class=\"form-done\" role=\"status\">");
@@ -147,6 +148,27 @@ pub fn people(h: &mut String, w: &Words, by: Role, rows: &[PersonRow], more_afte
     }
 }
 
+/// Invite links: who made each, its uses left, when it expires, who joined with it;
+/// made (and revoked) in settings.
+pub fn invites(h: &mut String, w: &Words, rows: &[InviteRow], handles: &HashMap<UserId, String>) {
+    h.push_str("<p><a href=\"/settings\">");
+    escape(h, w.invites_in_settings);
+    h.push_str("</a></p><table class=\"admin-table\" data-testid=\"invites\">");
+    header_row(h, &[w.who, w.uses_left, w.expires, w.joined_with]);
+    for i in rows {
+        h.push_str("<tr>");
+        let by = i.created_by.as_ref().and_then(|id| handles.get(id)).map(|h| format!("@{h}"));
+        cell(h, &by.unwrap_or_default());
+        cell(h, &if i.revoked { w.revoked.to_owned() } else { i.uses_left.to_string() });
+        h.push_str("<td>");
+        when(h, i.expires_at);
+        h.push_str("</td>");
+        cell(h, &i.joined.iter().map(|j| format!("@{j}")).collect::<Vec<_>>().join(", "));
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table>");
+}
+
 /// The fields of a room's settings (in a form the caller opens and closes).
 fn room_fields(h: &mut String, w: &Words, room: &str, kind: Kind, topic: &str, posting: Posting, archived: bool) {
     let kinds = [("public", w.public), ("private", w.private)];
@@ -215,6 +237,11 @@ pub fn rooms(h: &mut String, w: &Words, rows: &[RoomRow]) {
             person_form(h, "/admin/rooms/add", &r.room, w.add_person);
             person_form(h, "/admin/rooms/remove", &r.room, w.remove_person);
         }
+        h.push_str(&format!("<a href=\"/admin/rooms/export?room={}\" aria-label=\"", r.room));
+        escape(h, &format!("{} #{}", w.export, r.room));
+        h.push_str("\">");
+        escape(h, w.export);
+        h.push_str("</a>");
         h.push_str("</td></tr>");
     }
     h.push_str("</tbody></table>");

@@ -117,7 +117,11 @@ pub(super) async fn moderation_roles_suspension_audit_and_reports(open: Reopen) 
 
     // A person's own messages, as they are now, room by room, a page at a time.
     store
-        .append(vec![new("a", "mem", "m2", "first"), new("b", "mem", "m3", "second"), new("a", "own", "o1", "not hers")])
+        .append(vec![
+            new("a", "mem", "m2", "first"),
+            new("b", "mem", "m3", "second"),
+            new("a", "own", "o1", "not hers"),
+        ])
         .await
         .unwrap();
     let page = store.messages_by(&id("mem"), "", 0, 2).await.unwrap();
