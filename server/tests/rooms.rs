@@ -240,7 +240,37 @@ async fn announcements_archives_guests_and_admins_taking_messages_down(backend: 
         assert!(audit.contains(&format!("\"kind\":\"{kind}\"")), "{kind} in {audit}");
     }
     w.cli(&["suspend", "--handle", "mem", "--lift"]);
-    w.server.sign_in("mem", PASSWORD);
+    let mem_cookie = w.server.sign_in("mem", PASSWORD);
+
+    // Deleting one's account: signed out, messages kept under "deleted account".
+    let mut mem = w.socket(&mem_cookie).await;
+    mem.join("chatter", None).await;
+    mem.say("chatter", "m9", "my last words").await;
+    mem.next_ack().await;
+    let form = [("current", PASSWORD), ("messages", "keep")];
+    let gone = w.server.post("/settings/delete", &form, Some(&mem_cookie), "");
+    assert_eq!(gone.status, 303, "{}", gone.text());
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(2), closed_within_a_second_or_two(&mut mem)).await.unwrap(),
+        4003
+    );
+    assert_eq!(w.server.post("/sign-in", &[("handle", "mem"), ("password", PASSWORD)], None, "").status, 401);
+    let page = w.server.get("/r/chatter").1;
+    assert!(page.contains("my last words") && page.contains("deleted account"), "kept, under another name");
+    // Or removed: ann's text is gone for everyone, at once.
+    let (cat_cookie, mut cat) = w.member("cat").await;
+    cat.join("chatter", None).await;
+    cat.say("chatter", "c1", "cat was here").await;
+    cat.next_ack().await;
+    ann.join("chatter", None).await;
+    let form = [("current", PASSWORD), ("messages", "remove")];
+    assert_eq!(w.server.post("/settings/delete", &form, Some(&cat_cookie), "").status, 303);
+    let taken =
+        ann.next_where(|m| matches!(m, ServerMsg::Message(c) if c.kind == palaver_protocol::MessageKind::Delete)).await;
+    assert!(matches!(taken, ServerMsg::Message(c) if !c.removed), "the author's own delete");
+    assert!(!w.server.get("/r/chatter").1.contains("cat was here"));
+    let audit = w.cli(&["audit", "--kind", "account_deleted"]);
+    assert_eq!(audit.lines().count(), 2, "{audit}");
 }
 
 /// The close code of the next close, however long it takes (the caller bounds it).

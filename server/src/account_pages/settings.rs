@@ -161,6 +161,7 @@ async fn render(gate: &Gate, lang: Lang, session: i64, account: &Account, said: 
         escape(&mut h, w.make_invite);
         h.push_str("</button></form>");
     }
+    delete_form(&mut h, w);
     let links = [("/direct", w.direct), ("/people", w.my_rooms), ("/settings/export", w.export)];
     h.push_str("<p class=\"account-links\">");
     for (i, (href, label)) in links.iter().enumerate() {
@@ -196,6 +197,28 @@ pub async fn show(State(gate): State<Gate>, headers: HeaderMap) -> Response {
     }
 }
 
+/// Deleting one's account: the password again, and what becomes of one's messages.
+fn delete_form(h: &mut String, w: &super::settings_words::Words) {
+    text(h, "h2", w.delete_title);
+    h.push_str(
+        "<form method=\"post\" action=\"/settings/delete\" class=\"account-form\" data-testid=\"delete-account\">",
+    );
+    text(h, "p", w.delete_intro);
+    h.push_str("<fieldset><legend>");
+    escape(h, w.delete_messages);
+    h.push_str("</legend>");
+    for (value, label, checked) in [("keep", w.keep_messages, " checked"), ("remove", w.remove_messages, "")] {
+        h.push_str(&format!("<label><input type=\"radio\" name=\"messages\" value=\"{value}\"{checked}> "));
+        escape(h, label);
+        h.push_str("</label>");
+    }
+    h.push_str("</fieldset>");
+    field(h, "current", w.current_password, "password", "", "autocomplete=\"current-password\" required", None);
+    h.push_str("<button type=\"submit\">");
+    escape(h, w.delete_button);
+    h.push_str("</button></form>");
+}
+
 /// The fields any settings form may post.
 #[derive(Deserialize, Default)]
 pub struct Posted {
@@ -211,6 +234,8 @@ pub struct Posted {
     uses: Option<i64>,
     #[serde(default)]
     days: Option<u64>,
+    #[serde(default)]
+    messages: Option<String>,
 }
 
 /// `POST /settings/{what}`: one change, then the page again.
@@ -278,6 +303,16 @@ pub async fn change(
             match auth.store().revoke_invite(id).await {
                 Ok(_) => Said::default(),
                 Err(e) => failed(Refusal::from(e)),
+            }
+        }
+        ("delete", Posted { current: Some(current), messages, .. }) => {
+            let ip = gate.admission.client_ip(peer, &headers);
+            match auth.check_password(&account, &current, ip).await {
+                Ok(()) => match auth.delete_account(&account, messages.as_deref() == Some("remove")).await {
+                    Ok(()) => return session::go_without_cookie("/", &headers),
+                    Err(denied) => Said { error: Some(denied.to_string()), ..Said::default() },
+                },
+                Err(r) => failed(r),
             }
         }
         _ => return (StatusCode::BAD_REQUEST, "not a change the settings page makes\n").into_response(),

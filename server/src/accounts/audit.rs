@@ -23,9 +23,10 @@ pub const MEMBER_ADDED: &str = "member_added";
 pub const MEMBER_REMOVED: &str = "member_removed";
 pub const REPORTED: &str = "reported";
 pub const ROOM_EXPORTED: &str = "room_exported";
+pub const ACCOUNT_DELETED: &str = "account_deleted";
 
 /// Every kind, for the admin page's filter.
-pub const KINDS: [&str; 16] = [
+pub const KINDS: [&str; 17] = [
     SIGN_IN,
     SIGN_IN_FAILED,
     SESSION_ENDED,
@@ -42,6 +43,7 @@ pub const KINDS: [&str; 16] = [
     MEMBER_REMOVED,
     REPORTED,
     ROOM_EXPORTED,
+    ACCOUNT_DELETED,
 ];
 
 /// How often old events are forgotten.

@@ -16,6 +16,9 @@ use palaver_protocol::{Level, RoomId, UserId};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
+/// The name messages of a deleted account are shown under, where they are kept.
+pub const DELETED_ACCOUNT: &str = "deleted account";
+
 /// Who does it: an account, or the operator at the CLI (who may do what the owner may).
 #[derive(Debug, Clone, Copy)]
 pub enum By<'a> {
@@ -337,6 +340,50 @@ impl Auth {
             hub.role_changed(&person.user.id, Some(Role::Owner));
         }
         Ok(())
+    }
+
+    /// Deletes one's own account: signed out everywhere, its profile, sessions, tokens,
+    /// passkeys and lists gone, the handle free again. Its messages stay, shown as "deleted
+    /// account", or (`remove`) are taken back one by one as its own deletes, so every
+    /// page drops their text at once. The owner hands on ownership first.
+    pub async fn delete_account(&self, account: &Account, remove: bool) -> Result<(), Denied> {
+        if account.role == Role::Owner {
+            return Err(Denied::NotAllowed("the owner hands on ownership before deleting the account"));
+        }
+        let id = &account.user.id;
+        self.end_sessions(id, Which::All).await?;
+        let tokens = self.store.tokens(id).await?;
+        if let Some(hub) = &self.hub {
+            hub.sign_out(tokens.into_iter().map(|(token, _, _)| Credential::Token(token)).collect());
+            if remove {
+                self.take_back_all(hub, account).await?;
+            }
+        }
+        self.store.delete_account(id, (!remove).then_some(DELETED_ACCOUNT)).await?;
+        let said = if remove { "messages removed" } else { "messages kept" };
+        self.audit(AuditEntry::new(audit::ACCOUNT_DELETED).to(id).saying(said)).await;
+        Ok(())
+    }
+
+    /// Every message of the account taken back, as its own deletes (in each room's order).
+    async fn take_back_all(&self, hub: &crate::hub::Hub, account: &Account) -> Result<(), Denied> {
+        let (mut room, mut seq) = (String::new(), 0);
+        loop {
+            let page = self.store.messages_by(&account.user.id, &room, seq, 500).await?;
+            let mut waits = Vec::new();
+            for m in page.iter().filter(|m| !m.deleted) {
+                let id = crate::identity::fresh_id().map_err(|_| Denied::NotAllowed("no randomness just now"))?;
+                let post = crate::store::Post::delete(m.room.clone(), account.user.clone(), id, m.seq);
+                waits.push(hub.submit(post).await?);
+            }
+            for wait in waits {
+                wait.await?;
+            }
+            match page.last() {
+                Some(last) if page.len() == 500 => (room, seq) = (last.room.to_string(), last.seq),
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// Suspends an account (or lifts it): its sessions end, its connections close on

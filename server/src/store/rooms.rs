@@ -206,6 +206,11 @@ pub trait Rules {
         limit: usize,
     ) -> Result<Vec<palaver_protocol::ChatMessage>, StoreError>;
 
+    /// Deletes an account and all it kept (sessions, tokens, passkeys, read positions,
+    /// levels, rooms' lists, its name for mentions), in one commit; with `rename`, its
+    /// messages and reactions are shown under that name from then on.
+    async fn delete_account(&self, user: &UserId, rename: Option<&str>) -> Result<(), StoreError>;
+
     async fn audit(&self, entry: AuditEntry, now: i64) -> Result<(), StoreError>;
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditRow>, StoreError>;
     /// Forgets the events older than `before`; how many.
@@ -306,6 +311,18 @@ pub mod sql {
     pub const ROOM_ROWS: &str = "SELECT r.room, r.kind, r.topic, r.posting, r.archived, \
          (SELECT COUNT(*) FROM room_members m WHERE m.room = r.room AND m.removed = 0) \
          FROM room_rules r ORDER BY r.room";
+
+    pub const RENAME_MESSAGES: &str = "UPDATE messages SET author_name = $2 WHERE author_id = $1";
+    pub const RENAME_REACTIONS: &str = "UPDATE reactions SET user_name = $2 WHERE user_id = $1";
+    /// What goes with an account, each `$1` the person.
+    pub const FORGET_PERSON: [&str; 6] = [
+        "DELETE FROM room_members WHERE user_id = $1",
+        "DELETE FROM reads WHERE user_id = $1",
+        "DELETE FROM levels WHERE user_id = $1",
+        "DELETE FROM people WHERE user_id = $1",
+        "DELETE FROM sessions WHERE user_id = $1",
+        "DELETE FROM accounts WHERE user_id = $1",
+    ];
 
     pub const AUDIT: &str = "INSERT INTO audit (at, kind, actor, subject, room, address, user_agent, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";

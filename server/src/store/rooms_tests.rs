@@ -194,4 +194,17 @@ pub(super) async fn moderation_roles_suspension_audit_and_reports(open: Reopen) 
     assert!(store.close_report(open_reports[1].id, &id("adm"), now).await.unwrap());
     assert!(!store.close_report(open_reports[1].id, &id("adm"), now).await.unwrap());
     assert_eq!(store.open_reports(10).await.unwrap().len(), 1);
+
+    // Deleting an account: it is gone, its messages shown under another name if kept.
+    store.delete_account(&id("mem"), Some("deleted account")).await.unwrap();
+    assert!(store.account(&id("mem")).await.unwrap().is_none());
+    let kept = store.after(&room("a"), 0, 10).await.unwrap();
+    assert_eq!((kept[0].author.name.as_str(), kept[0].author.handle.clone()), ("deleted account", None));
+    assert!(store.people_named(vec!["MEM".into()], 5).await.unwrap().is_empty(), "no longer named");
+    let again = NewAccount {
+        user: User { id: id("mem2"), ..account("mem", Role::Member).user },
+        ..account("mem", Role::Member)
+    };
+    assert_eq!(store.make_account(again, now).await.unwrap(), Made::Made, "the handle is free");
+    assert_eq!(store.after(&room("a"), 0, 10).await.unwrap()[0].author.handle, None, "not the new one's");
 }

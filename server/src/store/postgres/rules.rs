@@ -152,6 +152,20 @@ impl Rules for PostgresStore {
         query(&client, history::BY_AUTHOR, &values).await?.iter().map(row_to_message).collect()
     }
 
+    async fn delete_account(&self, user: &UserId, rename: Option<&str>) -> Result<(), StoreError> {
+        let db = StoreError::backend;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        if let Some(name) = rename {
+            tx.execute(sql::RENAME_MESSAGES, &[&user.as_str(), &name]).await.map_err(db)?;
+            tx.execute(sql::RENAME_REACTIONS, &[&user.as_str(), &name]).await.map_err(db)?;
+        }
+        for forget in sql::FORGET_PERSON {
+            tx.execute(forget, &[&user.as_str()]).await.map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
     async fn audit(&self, entry: AuditEntry, now: i64) -> Result<(), StoreError> {
         let client = self.client().await?;
         let e = &entry;

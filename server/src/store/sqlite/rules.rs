@@ -156,6 +156,22 @@ impl Rules for SqliteStore {
         .await
     }
 
+    async fn delete_account(&self, user: &UserId, rename: Option<&str>) -> Result<(), StoreError> {
+        let (user, rename) = (user.as_str().to_owned(), rename.map(str::to_owned));
+        self.write(move |w| {
+            let tx = w.conn.transaction()?;
+            if let Some(name) = &rename {
+                tx.execute(&sqlite_params(sql::RENAME_MESSAGES), params![user, name])?;
+                tx.execute(&sqlite_params(sql::RENAME_REACTIONS), params![user, name])?;
+            }
+            for forget in sql::FORGET_PERSON {
+                tx.execute(&sqlite_params(forget), params![user])?;
+            }
+            tx.commit()
+        })
+        .await
+    }
+
     async fn audit(&self, entry: AuditEntry, now: i64) -> Result<(), StoreError> {
         self.write(move |w| {
             let e = entry;
