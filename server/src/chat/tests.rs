@@ -8,7 +8,7 @@ use crate::limits::Rate;
 use crate::socket::{Frames, Liveness, Wire};
 use crate::store::{sqlite::SqliteStore, Post};
 use futures::{channel::mpsc, SinkExt, StreamExt};
-use palaver_protocol::{ClientMsgId, Close, ErrorReason, RoomId, Seq, ServerMsg, User};
+use palaver_protocol::{ClientMsgId, Close, ErrorReason, RoomId, Seq, ServerMsg, User, UserId};
 use std::{sync::Arc, time::Duration};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::{
@@ -275,6 +275,9 @@ fn hostile_frame() -> impl proptest::strategy::Strategy<Value = Message> {
         Just("18446744073709551615".to_owned()),
         Just("\"👍\"".to_owned()),
         Just("\"all\"".to_owned()),
+        // A private room nobody here is in, and a direct conversation's kind of name.
+        Just("\"secret\"".to_owned()),
+        Just("\"dm-00ff00ff00ff00ff00ff00ff\"".to_owned()),
         Just("\"a\\u0000b\"".to_owned()),
         Just(format!("\"{}\"", "@a ".repeat(600))),
         Just("[]".to_owned()),
@@ -283,7 +286,7 @@ fn hostile_frame() -> impl proptest::strategy::Strategy<Value = Message> {
     ];
     let kind = prop::sample::select(vec![
         "hello", "join", "leave", "send", "edit", "delete", "react", "typing", "history", "around", "search", "read",
-        "unread", "notify", "nope",
+        "unread", "notify", "forget", "nope",
     ]);
     let field = prop::sample::select(vec![
         "token", "name", "room", "after", "before", "id", "text", "target", "seq", "query", "reply_to", "emoji",
@@ -302,11 +305,16 @@ fn hostile_frame() -> impl proptest::strategy::Strategy<Value = Message> {
 
 /// Runs of hostile frames through live connections to `hub`, each after a hello and a
 /// join or not (so frames that need them get past those checks too): the connection is
-/// still open afterwards, and a message posted then is stored and acknowledged.
-/// More cases: `PROPTEST_CASES=N`.
+/// still open afterwards, a message posted then is stored and acknowledged, and the
+/// private room `secret` was never joined. More cases: `PROPTEST_CASES=N`.
 fn fuzz_connections(runtime: &tokio::runtime::Runtime, hub: &Arc<Hub>) {
+    use crate::store::rooms::{Kind, RoomRules};
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
+    let secret = RoomId::parse("secret").unwrap();
+    let rules =
+        RoomRules { kind: Kind::Private, made: true, members: vec![UserId("someone".into())], ..RoomRules::default() };
+    runtime.block_on(hub.store_handle().make_room(&secret, &rules, None, 0)).unwrap();
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1_000);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let runs = (any::<bool>(), proptest::collection::vec(hostile_frame(), 1..16));
@@ -334,6 +342,7 @@ fn fuzz_connections(runtime: &tokio::runtime::Runtime, hub: &Arc<Hub>) {
                     ServerMsg::Error { id: Some(id), reason, .. } if id.0 == "after-the-fuzz" => {
                         panic!("a message after the fuzz was refused: {reason:?}")
                     }
+                    ServerMsg::Joined { room, .. } if room == secret => panic!("a private room was joined"),
                     _ => {}
                 }
             }
