@@ -738,6 +738,18 @@ async fn a_private_room_across_nodes_removal_and_suspension_on_one_node_take_eff
     cat.send_msg(ClientMsg::Join { room: room_id("plans"), after: None }).await;
     let refused = cat.next_where(|m| matches!(m, ServerMsg::Error { .. } | ServerMsg::Joined { .. })).await;
     assert!(matches!(refused, ServerMsg::Error { reason: ErrorReason::NotAllowed, .. }), "{refused:?}");
+    // Nor on node 1 does cat find it, page it, or count it; bob does.
+    cat.send_msg(ClientMsg::Search { query: "across".into(), before: None }).await;
+    let found = cat.next_where(|m| matches!(m, ServerMsg::Results { .. })).await;
+    assert!(matches!(&found, ServerMsg::Results { hits, .. } if hits.is_empty()), "{found:?}");
+    let cat_cookie = cluster.nodes[1].sign_in("cat", password);
+    assert_eq!(cluster.nodes[1].get_as("/r/plans", &cat_cookie).status, 404);
+    assert!(!cluster.nodes[1].get_as("/search?q=across", &cat_cookie).text().contains("across the nodes"));
+    let bob_cookie = cluster.nodes[1].sign_in("bob", password);
+    assert!(cluster.nodes[1].get_as("/r/plans", &bob_cookie).text().contains("across the nodes"));
+    cat.send_msg(ClientMsg::Unread).await;
+    let counts = cat.next_where(|m| matches!(m, ServerMsg::Unread { .. })).await;
+    assert!(!format!("{counts:?}").contains("plans"), "{counts:?}");
 
     // The owner removes bob on node 0's admin page: node 1 stops sending him the room.
     let boss = cluster.nodes[0].sign_in("boss", password);
