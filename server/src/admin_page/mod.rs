@@ -245,6 +245,7 @@ pub async fn export_room(State(gate): State<Gate>, headers: HeaderMap, Query(ask
     let kept = [
         (axum::http::header::CONTENT_TYPE, "application/jsonl".to_owned()),
         (axum::http::header::CONTENT_DISPOSITION, file),
+        (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
     ];
     gate.cx.auth.audit(AuditEntry::new(audit::ROOM_EXPORTED).by(&account.user.id).in_room(&room)).await;
     (StatusCode::OK, kept, body).into_response()
