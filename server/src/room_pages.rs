@@ -107,6 +107,12 @@ async fn member(gate: &Gate, headers: &HeaderMap) -> Result<Account, Response> {
     }
 }
 
+/// The member of a form posted from Palaver's own pages.
+async fn posting_member(gate: &Gate, headers: &HeaderMap) -> Result<Account, Response> {
+    session::from_our_page(gate, headers).map_err(IntoResponse::into_response)?;
+    member(gate, headers).await
+}
+
 fn room_of(name: Option<&str>) -> Option<RoomId> {
     RoomId::parse(name?.trim().trim_start_matches('#')).ok()
 }
@@ -165,12 +171,9 @@ pub async fn report_page(State(gate): State<Gate>, headers: HeaderMap, Query(ask
 
 /// `POST /report`: fields `room`, `seq`, `reason`.
 pub async fn report(State(gate): State<Gate>, headers: HeaderMap, Form(form): Form<Posted>) -> Response {
-    if let Err(refused) = session::from_our_page(&gate, &headers) {
-        return refused.into_response();
-    }
-    let account = match member(&gate, &headers).await {
+    let account = match posting_member(&gate, &headers).await {
         Ok(account) => account,
-        Err(to_sign_in) => return to_sign_in,
+        Err(refused) => return refused,
     };
     let (lang, w) = (lang(&headers), words(lang(&headers)));
     let (Some(room), Some(seq)) = (room_of(form.room.as_deref()), form.seq) else {
@@ -223,12 +226,9 @@ pub async fn direct_page(State(gate): State<Gate>, headers: HeaderMap, Query(ask
 
 /// `POST /direct`: field `handles`; opens the conversation (made the first time).
 pub async fn direct(State(gate): State<Gate>, headers: HeaderMap, Form(form): Form<Posted>) -> Response {
-    if let Err(refused) = session::from_our_page(&gate, &headers) {
-        return refused.into_response();
-    }
-    let account = match member(&gate, &headers).await {
+    let account = match posting_member(&gate, &headers).await {
         Ok(account) => account,
-        Err(to_sign_in) => return to_sign_in,
+        Err(refused) => return refused,
     };
     let typed = form.handles.unwrap_or_default();
     let handles: Vec<String> = typed.split(',').map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect();
@@ -313,12 +313,9 @@ pub async fn people_change(
     headers: HeaderMap,
     Form(form): Form<Posted>,
 ) -> Response {
-    if let Err(refused) = session::from_our_page(&gate, &headers) {
-        return refused.into_response();
-    }
-    let account = match member(&gate, &headers).await {
+    let account = match posting_member(&gate, &headers).await {
         Ok(account) => account,
-        Err(to_sign_in) => return to_sign_in,
+        Err(refused) => return refused,
     };
     let Some(room) = room_of(form.room.as_deref()) else { return crate::account_pages::not_found(&headers) };
     let by = By::Account(&account);

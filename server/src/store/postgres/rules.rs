@@ -18,6 +18,36 @@ async fn execute(client: &Object, sql: &str, params: &[&(dyn ToSql + Sync)]) -> 
     client.execute(&stmt, params).await.map_err(StoreError::backend)
 }
 
+/// A room's rules as the statements that write them take them (`sql::INSERT_RULES`).
+struct RuleValues<'a> {
+    room: &'a str,
+    kind: &'static str,
+    topic: &'a str,
+    posting: &'static str,
+    archived: i64,
+    by: Option<&'a str>,
+    now: i64,
+}
+
+impl<'a> RuleValues<'a> {
+    fn of(room: &'a RoomId, rules: &'a RoomRules, by: Option<&'a UserId>, now: i64) -> RuleValues<'a> {
+        let (kind, posting, archived) = (rules.kind.as_str(), rules.posting.as_str(), rules.archived as i64);
+        RuleValues {
+            room: room.as_str(),
+            kind,
+            topic: &rules.topic,
+            posting,
+            archived,
+            by: by.map(UserId::as_str),
+            now,
+        }
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 7] {
+        [&self.room, &self.kind, &self.topic, &self.posting, &self.archived, &self.by, &self.now]
+    }
+}
+
 fn names(rows: &[tokio_postgres::Row]) -> Vec<RoomId> {
     rows.iter().filter_map(|r| RoomId::parse(r.get::<_, &str>(0)).ok()).collect()
 }
@@ -53,19 +83,10 @@ impl Rules for PostgresStore {
         if !tx.query(sql::EXISTS, &[&room.as_str()]).await.map_err(db)?.is_empty() {
             return Ok(false);
         }
-        let by = by.map(UserId::as_str);
-        let values: [&(dyn ToSql + Sync); 7] = [
-            &room.as_str(),
-            &rules.kind.as_str(),
-            &rules.topic,
-            &rules.posting.as_str(),
-            &(rules.archived as i64),
-            &by,
-            &now,
-        ];
-        tx.execute(sql::INSERT_RULES, &values).await.map_err(db)?;
+        let v = RuleValues::of(room, rules, by, now);
+        tx.execute(sql::INSERT_RULES, &v.params()).await.map_err(db)?;
         for member in &rules.members {
-            tx.execute(sql::SET_MEMBER, &[&room.as_str(), &member.as_str(), &0i64, &by, &now]).await.map_err(db)?;
+            tx.execute(sql::SET_MEMBER, &[&room.as_str(), &member.as_str(), &0i64, &v.by, &now]).await.map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
         Ok(true)
@@ -79,17 +100,8 @@ impl Rules for PostgresStore {
         now: i64,
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
-        let by = by.map(UserId::as_str);
-        let values: [&(dyn ToSql + Sync); 7] = [
-            &room.as_str(),
-            &rules.kind.as_str(),
-            &rules.topic,
-            &rules.posting.as_str(),
-            &(rules.archived as i64),
-            &by,
-            &now,
-        ];
-        execute(&client, sql::UPSERT_RULES, &values).await.map(drop)
+        let v = RuleValues::of(room, rules, by, now);
+        execute(&client, sql::UPSERT_RULES, &v.params()).await.map(drop)
     }
 
     async fn set_member(
