@@ -247,7 +247,7 @@ async fn announcements_archives_guests_and_admins_taking_messages_down(backend: 
     mem.join("chatter", None).await;
     mem.say("chatter", "m9", "my last words").await;
     mem.next_ack().await;
-    let form = [("current", PASSWORD), ("messages", "keep")];
+    let form = [("confirm", PASSWORD), ("messages", "keep")];
     let gone = w.server.post("/settings/delete", &form, Some(&mem_cookie), "");
     assert_eq!(gone.status, 303, "{}", gone.text());
     assert_eq!(
@@ -263,7 +263,7 @@ async fn announcements_archives_guests_and_admins_taking_messages_down(backend: 
     cat.say("chatter", "c1", "cat was here").await;
     cat.next_ack().await;
     ann.join("chatter", None).await;
-    let form = [("current", PASSWORD), ("messages", "remove")];
+    let form = [("confirm", PASSWORD), ("messages", "remove")];
     assert_eq!(w.server.post("/settings/delete", &form, Some(&cat_cookie), "").status, 303);
     let taken =
         ann.next_where(|m| matches!(m, ServerMsg::Message(c) if c.kind == palaver_protocol::MessageKind::Delete)).await;

@@ -213,7 +213,7 @@ fn delete_form(h: &mut String, w: &super::settings_words::Words) {
         h.push_str("</label>");
     }
     h.push_str("</fieldset>");
-    field(h, "current", w.current_password, "password", "", "autocomplete=\"current-password\" required", None);
+    field(h, "confirm", w.confirm_password, "password", "", "autocomplete=\"current-password\" required", None);
     h.push_str("<button type=\"submit\">");
     escape(h, w.delete_button);
     h.push_str("</button></form>");
@@ -236,6 +236,9 @@ pub struct Posted {
     days: Option<u64>,
     #[serde(default)]
     messages: Option<String>,
+    /// The password again, to delete the account.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 /// `POST /settings/{what}`: one change, then the page again.
@@ -305,7 +308,7 @@ pub async fn change(
                 Err(e) => failed(Refusal::from(e)),
             }
         }
-        ("delete", Posted { current: Some(current), messages, .. }) => {
+        ("delete", Posted { confirm: Some(current), messages, .. }) => {
             let ip = gate.admission.client_ip(peer, &headers);
             match auth.check_password(&account, &current, ip).await {
                 Ok(()) => match auth.delete_account(&account, messages.as_deref() == Some("remove")).await {
