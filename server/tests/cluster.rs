@@ -750,6 +750,38 @@ async fn a_private_room_across_nodes_removal_and_suspension_on_one_node_take_eff
     cat.send_msg(ClientMsg::Unread).await;
     let counts = cat.next_where(|m| matches!(m, ServerMsg::Unread { .. })).await;
     assert!(!format!("{counts:?}").contains("plans"), "{counts:?}");
+    for asked in
+        [ClientMsg::History { room: room_id("plans"), before: 9 }, ClientMsg::Around { room: room_id("plans"), seq: 1 }]
+    {
+        cat.send_msg(asked).await;
+        let refused = cat
+            .next_where(|m| matches!(m, ServerMsg::Error { .. } | ServerMsg::Older { .. } | ServerMsg::Around { .. }))
+            .await;
+        assert!(matches!(refused, ServerMsg::Error { reason: ErrorReason::NotJoined, .. }), "{refused:?}");
+    }
+    // A mention on node 0 tells bob on node 1, and names nobody who may not read it.
+    bob.send_msg(ClientMsg::Unread).await;
+    bob.next_where(|m| matches!(m, ServerMsg::Unread { .. })).await;
+    ann.say("plans", "a0", "@bob and @cat, look").await;
+    // (The message and its notification come in either order.)
+    let (mut message, mut notification) = (None, None);
+    while message.is_none() || notification.is_none() {
+        match bob.next().await {
+            ServerMsg::Message(m) => message = Some(m),
+            ServerMsg::Notification(m) => notification = Some(m),
+            _ => {}
+        }
+    }
+    assert_eq!(notification.map(|m| m.mentions.len()), Some(1), "bob alone is named");
+    let heard = tokio::time::timeout(Duration::from_millis(700), async {
+        loop {
+            if let ServerMsg::Notification(m) = cat.next().await {
+                return m;
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_err(), "cat is told nothing: {heard:?}");
 
     // The owner removes bob on node 0's admin page: node 1 stops sending him the room.
     let boss = cluster.nodes[0].sign_in("boss", password);
