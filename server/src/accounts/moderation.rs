@@ -351,17 +351,24 @@ impl Auth {
             return Err(Denied::NotAllowed("the owner hands on ownership before deleting the account"));
         }
         let id = &account.user.id;
-        self.end_sessions(id, Which::All).await?;
-        let tokens = self.store.tokens(id).await?;
-        if let Some(hub) = &self.hub {
-            hub.sign_out(tokens.into_iter().map(|(token, _, _)| Credential::Token(token)).collect());
-            if remove {
-                self.take_back_all(hub, account).await?;
-            }
+        self.sign_out_everywhere(id).await?;
+        if let (Some(hub), true) = (&self.hub, remove) {
+            self.take_back_all(hub, account).await?;
         }
         self.store.delete_account(id, (!remove).then_some(DELETED_ACCOUNT)).await?;
         let said = if remove { "messages removed" } else { "messages kept" };
         self.audit(AuditEntry::new(audit::ACCOUNT_DELETED).to(id).saying(said)).await;
+        Ok(())
+    }
+
+    /// Ends all of a person's sessions, and closes the sockets of their sessions and
+    /// access tokens on every node.
+    async fn sign_out_everywhere(&self, id: &UserId) -> Result<(), StoreError> {
+        self.end_sessions(id, Which::All).await?;
+        let tokens = self.store.tokens(id).await?;
+        if let Some(hub) = &self.hub {
+            hub.sign_out(tokens.into_iter().map(|(token, _, _)| Credential::Token(token)).collect());
+        }
         Ok(())
     }
 
@@ -399,10 +406,8 @@ impl Auth {
             return Ok(());
         }
         if suspended {
-            self.end_sessions(id, Which::All).await?;
-            let tokens = self.store.tokens(id).await?;
+            self.sign_out_everywhere(id).await?;
             if let Some(hub) = &self.hub {
-                hub.sign_out(tokens.into_iter().map(|(token, _, _)| Credential::Token(token)).collect());
                 hub.role_changed(id, None);
             }
         } else if let Some(hub) = &self.hub {

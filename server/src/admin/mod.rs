@@ -5,7 +5,7 @@
 //! error. Exit codes: 0 done, 1 the store or the system failed, 2 the command was
 //! malformed, 3 refused (a handle taken, a password too weak, nobody by that handle).
 
-mod json;
+pub mod json;
 mod moderation;
 
 use crate::accounts::{Applicant, Auth, Refusal};

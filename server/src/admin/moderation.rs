@@ -148,15 +148,7 @@ pub(super) async fn run(auth: &Auth, command: &str, rest: &[String]) -> Result<V
         "export-room" => {
             let o = Options::parse(rest, &[], &["room"])?;
             let name = room(o.need("room")?)?;
-            let mut lines = Vec::new();
-            let mut after = 0;
-            loop {
-                let page = auth.store().after(&name, after, 500).await.map_err(broken)?;
-                let Some(last) = page.last() else { break };
-                after = last.seq;
-                lines.extend(page.iter().map(super::json::message_line));
-            }
-            Ok(lines)
+            super::json::room_lines(auth.store().as_ref(), &name).await.map_err(broken)
         }
         other => Err(Failure::Usage(format!("unknown command {other:?}"))),
     }

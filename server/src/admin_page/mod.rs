@@ -228,19 +228,10 @@ pub async fn export_room(State(gate): State<Gate>, headers: HeaderMap, Query(ask
     if !gate.cx.hub.may_read(&reader, &room).await.unwrap_or(false) {
         return crate::account_pages::not_found(&headers);
     }
-    let (mut after, mut body) = (0, String::new());
-    loop {
-        let page = match gate.cx.hub.store().after(&room, after, 500).await {
-            Ok(page) => page,
-            Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
-        };
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for message in &page {
-            body.push_str(&serde_json::to_string(message).unwrap_or_default());
-            body.push('\n');
-        }
-    }
+    let body = match crate::admin::json::room_lines(gate.cx.hub.store(), &room).await {
+        Ok(lines) => lines.iter().map(|line| format!("{line}\n")).collect::<String>(),
+        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    };
     let file = format!("attachment; filename=\"palaver-{room}.jsonl\"");
     let kept = [
         (axum::http::header::CONTENT_TYPE, "application/jsonl".to_owned()),

@@ -11,6 +11,13 @@ use crate::store::unavailable;
 use palaver_protocol::{ClientMsgId, ErrorReason, FrameError, RoomId, Seq, User, UserId};
 use std::sync::Arc;
 
+/// Of the people a text names, those who may read a room with these rules: nobody else
+/// is told. (Only accounts are ever listed in a room, so each is asked of as a member.)
+pub(super) fn may_be_told(rules: &RoomRules, named: Vec<User>) -> Vec<User> {
+    let reads = |u: &User| may_read(rules, &Reader::Member { id: u.id.clone(), role: Role::Member });
+    named.into_iter().filter(reads).collect()
+}
+
 impl<T: Transport> Connection<T> {
     /// The rules of a room this connection may read (refused the same way whether it
     /// exists or not). A room that does not exist yet is opened (and so made) only by
@@ -46,25 +53,19 @@ impl<T: Transport> Connection<T> {
 
     /// Who may post `id` to `room` now: someone who said hello, joined it, may post in
     /// it by its rules, and is within the posting rate. Checked before anything costs
-    /// more than the frame's reading (the rules are kept in memory).
-    pub(super) async fn admit_post(&mut self, room: &RoomId, id: &ClientMsgId) -> Result<User, FrameError> {
+    /// more than the frame's reading (the rules are kept in memory); the room's rules
+    /// come with them, for whom its mentions may reach.
+    pub(super) async fn admit_post(
+        &mut self,
+        room: &RoomId,
+        id: &ClientMsgId,
+    ) -> Result<(User, Arc<RoomRules>), FrameError> {
         let user = self.identified().map_err(|e| e.about(Some(room), Some(id)))?;
         self.require_joined(room, Some(id))?;
         let rules = self.cx.hub.rules(room).await.map_err(|e| unavailable(e).about(Some(room), Some(id)))?;
         may_post(&rules, &self.reader()).map_err(|why| unwritable(room, why).about(Some(room), Some(id)))?;
         self.posts.take_or_refuse("messages").map_err(|e| e.about(Some(room), Some(id)))?;
-        Ok(user)
-    }
-
-    /// Of the people a text names, those who may read the room: nobody else is told.
-    pub(super) async fn may_be_told(&self, room: &RoomId, named: Vec<User>) -> Result<Vec<User>, FrameError> {
-        if named.is_empty() {
-            return Ok(named);
-        }
-        let rules = self.cx.hub.rules(room).await.map_err(unavailable)?;
-        // Only accounts are ever listed in a room, so each is asked of as a member.
-        let reads = |u: &User| may_read(&rules, &Reader::Member { id: u.id.clone(), role: Role::Member });
-        Ok(named.into_iter().filter(reads).collect())
+        Ok((user, rules))
     }
 
     /// Whether an admin's delete takes down someone else's message: its author, as

@@ -2,6 +2,7 @@
 //! `typing` and `history`. Every refusal is a [`FrameError`] the client is told about;
 //! nothing here ends the connection.
 
+use super::allowed::may_be_told;
 use super::rooms::{joined_frame, MAX_ROOMS_PER_CONNECTION};
 use super::state::{Connection, Follow};
 use super::transport::Transport;
@@ -34,25 +35,23 @@ impl<T: Transport> Connection<T> {
             }
             // Whom a text names is worked out only for a post that is let in.
             ClientMsg::Send { room, id, text, reply_to } => {
-                let user = self.admit_post(&room, &id).await?;
-                let named = self.cx.hub.named(&room, &text).await.map_err(unavailable)?;
-                let mentions = self.may_be_told(&room, named).await?;
+                let (user, rules) = self.admit_post(&room, &id).await?;
+                let mentions = may_be_told(&rules, self.cx.hub.named(&room, &text).await.map_err(unavailable)?);
                 self.store_and_ack(Post::reply(room, user, id, text, reply_to).mentioning(mentions)).await
             }
             ClientMsg::Edit { room, id, target, text } => {
-                let user = self.admit_post(&room, &id).await?;
-                let named = self.cx.hub.named(&room, &text).await.map_err(unavailable)?;
-                let mentions = self.may_be_told(&room, named).await?;
+                let (user, rules) = self.admit_post(&room, &id).await?;
+                let mentions = may_be_told(&rules, self.cx.hub.named(&room, &text).await.map_err(unavailable)?);
                 self.store_and_ack(Post::edit(room, user, id, target, text).mentioning(mentions)).await
             }
             ClientMsg::React { room, id, target, emoji, remove } => {
-                let user = self.admit_post(&room, &id).await?;
+                let (user, _) = self.admit_post(&room, &id).await?;
                 self.store_and_ack(Post::react(room, user, id, target, emoji, remove)).await
             }
             // An admin's delete of someone else's message takes it down ("removed by an
             // admin"), and is kept in the audit log.
             ClientMsg::Delete { room, id, target } => {
-                let user = self.admit_post(&room, &id).await?;
+                let (user, _) = self.admit_post(&room, &id).await?;
                 if let Some(author) = self.removes_anothers(&room, target, &user).await? {
                     let audit = AuditEntry::new(audit::MESSAGE_REMOVED)
                         .by(&user.id)

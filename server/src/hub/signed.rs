@@ -65,9 +65,7 @@ impl Shared {
             wire.end(Close::SignedOut);
         }
     }
-}
 
-impl Shared {
     /// Closes this node's connections of `user`, whatever they were signed in with.
     pub(super) fn sign_out_person(&self, user: &UserId) {
         let ended = self.signed().of(user);
