@@ -7,6 +7,7 @@ use crate::chat::{Chat, ConnectionStatus, Results};
 use crate::history::script_json;
 use crate::locale::{fill, Locale};
 use crate::location::{message_href, room_href, search_href, Location};
+use crate::markdown::escape;
 use leptos::{ev::SubmitEvent, prelude::*};
 use palaver_protocol::{RoomId, SearchHit, ServerMsg};
 
@@ -116,19 +117,9 @@ pub fn SearchPage(query: String) -> impl IntoView {
         }
     });
 
-    let hits = move || chat.found.with(|f| f.as_ref().map(|r| r.hits.clone()).unwrap_or_default());
-    // The results: the server renders them; the browser keeps them current with a few
-    // DOM calls (cheaper in the page's WebAssembly than a reactive view of them).
-    let list = NodeRef::<leptos::html::Ol>::new();
-    Effect::new(move |_| {
-        let hits = hits();
-        if let Some(list) = list.get() {
-            list.set_text_content(None);
-            for hit in hits {
-                let _ = list.append_child(&hit_node(hit, locale));
-            }
-        }
-    });
+    // The results, one string of HTML on both sides (cheaper in the page's WebAssembly
+    // than a view of them).
+    let hits = move || chat.found.with(|f| f.as_ref().map(|r| hits_html(&r.hits, locale)).unwrap_or_default());
     let status = move || {
         chat.found.with(|f| match f {
             Some(r) if r.loading && r.hits.is_empty() => t.searching.to_owned(),
@@ -179,9 +170,7 @@ pub fn SearchPage(query: String) -> impl IntoView {
                 <p class="hint" id="search-hint">{t.search_hint}</p>
             </form>
             <p class="search-status" role="status" data-testid="search-status">{status}</p>
-            <ol class="hits" aria-label=t.search_results data-testid="search-results" node_ref=list on:click=open>
-                {rendered_hits(hits(), locale)}
-            </ol>
+            <ol class="hits" aria-label=t.search_results data-testid="search-results" on:click=open inner_html=hits></ol>
             {more}
     }
 }
@@ -215,84 +204,26 @@ fn pieces(text: &str, marks: &[[u32; 2]]) -> Vec<(String, bool)> {
     out
 }
 
-/// The results as the server renders them: each a link to its message.
-#[cfg(feature = "ssr")]
-fn rendered_hits(hits: Vec<SearchHit>, locale: Locale) -> impl IntoView {
-    hits.into_iter()
-        .map(|hit| {
-            let place = hit_place(&hit, locale);
-            let (room, seq, at) = (hit.message.room.clone(), hit.message.seq, hit.message.sent_at);
-            let text = pieces(&hit.message.text, &hit.marks)
-                .into_iter()
-                .map(|(piece, mark)| {
-                    use leptos::either::Either;
-                    if mark {
-                        Either::Left(view! { <mark>{piece}</mark> })
-                    } else {
-                        Either::Right(piece)
-                    }
-                })
-                .collect_view();
-            view! {
-                <li>
-                    <a
-                        class="hit"
-                        href=message_href(&room, seq)
-                        title=locale.full_time(at)
-                        data-testid="search-result"
-                        data-room=room.to_string()
-                        data-seq=seq
-                    >
-                        <span class="hit-where">{place}</span>
-                        <span class="hit-text" data-testid="search-result-text">{text}</span>
-                    </a>
-                </li>
-            }
-        })
-        .collect_view()
-}
-
-/// In the browser the list is filled by [`hit_node`], not by the view.
-#[cfg(not(feature = "ssr"))]
-fn rendered_hits(_: Vec<SearchHit>, _: Locale) {}
-
-/// A result as the browser adds it to the list: the same elements as the server's.
-fn hit_node(hit: SearchHit, locale: Locale) -> leptos::web_sys::Element {
-    let doc = document();
-    let element = |tag: &str, class: &str| {
-        let el = doc.create_element(tag).expect("an element");
-        if !class.is_empty() {
-            el.set_class_name(class);
+/// The results as HTML: each a link to its message, the words it matches marked.
+fn hits_html(hits: &[SearchHit], locale: Locale) -> String {
+    let mut html = String::new();
+    for hit in hits {
+        let (room, seq) = (&hit.message.room, hit.message.seq);
+        html.push_str("<li><a class=\"hit\" data-testid=\"search-result\" href=\"");
+        escape(&mut html, &message_href(room, seq));
+        html.push_str("\" title=\"");
+        escape(&mut html, &locale.full_time(hit.message.sent_at));
+        html.push_str("\" data-room=\"");
+        escape(&mut html, room.as_str());
+        html.push_str(&format!("\" data-seq=\"{seq}\"><span class=\"hit-where\">"));
+        escape(&mut html, &hit_place(hit, locale));
+        html.push_str("</span><span class=\"hit-text\" data-testid=\"search-result-text\">");
+        for (piece, mark) in pieces(&hit.message.text, &hit.marks) {
+            html.push_str(if mark { "<mark>" } else { "" });
+            escape(&mut html, &piece);
+            html.push_str(if mark { "</mark>" } else { "" });
         }
-        el
-    };
-    let (room, seq, at) = (&hit.message.room, hit.message.seq, hit.message.sent_at);
-    let link = element("a", "hit");
-    for (name, value) in [
-        ("href", message_href(room, seq)),
-        ("title", locale.full_time(at)),
-        ("data-testid", "search-result".to_owned()),
-        ("data-room", room.to_string()),
-        ("data-seq", seq.to_string()),
-    ] {
-        let _ = link.set_attribute(name, &value);
+        html.push_str("</span></a></li>");
     }
-    let place = element("span", "hit-where");
-    place.set_text_content(Some(&hit_place(&hit, locale)));
-    let text = element("span", "hit-text");
-    let _ = text.set_attribute("data-testid", "search-result-text");
-    for (piece, mark) in pieces(&hit.message.text, &hit.marks) {
-        if mark {
-            let m = element("mark", "");
-            m.set_text_content(Some(&piece));
-            let _ = text.append_child(&m);
-        } else {
-            let _ = text.append_with_str_1(&piece);
-        }
-    }
-    let _ = link.append_child(&place);
-    let _ = link.append_child(&text);
-    let item = element("li", "");
-    let _ = item.append_child(&link);
-    item
+    html
 }
