@@ -2,7 +2,7 @@
 //! As fast at this size, and far smaller in the WebAssembly bundle, where every hash
 //! map type brings its own copy of the hashing table's code.
 
-use palaver_protocol::RoomId;
+use palaver_protocol::{RoomAbout, RoomId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ByRoom<V>(Vec<(RoomId, V)>);
@@ -74,6 +74,17 @@ impl<V> ByRoom<V> {
 
     pub fn clear(&mut self) {
         self.0.clear();
+    }
+}
+
+impl ByRoom<RoomAbout> {
+    /// What a room is called on the page: the name an admin gave it (for a direct
+    /// conversation, the people in it), else `#name`.
+    pub fn shown_name(&self, room: &RoomId) -> String {
+        match self.get(room) {
+            Some(a) if !a.title.is_empty() => a.title.clone(),
+            _ => format!("#{room}"),
+        }
     }
 }
 

@@ -19,7 +19,9 @@ use crate::by_room::ByRoom;
 pub use crate::clock::now_ms;
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
-use palaver_protocol::{ClientMsgId, ErrorReason, MessageKind, Quote, RoomId, RoomUnread, Seq, ServerMsg, User};
+use palaver_protocol::{
+    ClientMsgId, ErrorReason, MessageKind, Quote, RoomAbout, RoomId, RoomUnread, Seq, ServerMsg, User,
+};
 
 /// The chat's reactive state, shared by the components (through context) and the
 /// socket task that the front end starts.
@@ -45,6 +47,8 @@ pub struct Chat {
     pub found: RwSignal<Option<Results>>,
     /// My read position and unread counts, per room that has any.
     pub unread: RwSignal<ByRoom<RoomUnread>>,
+    /// What rooms are called and what they are for, where an admin said so.
+    pub about: RwSignal<ByRoom<RoomAbout>>,
     /// What is typed and not sent, per room.
     drafts: StoredValue<ByRoom<String>>,
     /// The last message from someone else in the room on screen, as a screen reader
@@ -75,6 +79,7 @@ impl Chat {
             wanted: StoredValue::new(None),
             found: RwSignal::new(None),
             unread: RwSignal::new(ByRoom::new()),
+            about: RwSignal::new(ByRoom::new()),
             drafts: StoredValue::new(ByRoom::new()),
             announcement: RwSignal::new(String::new()),
             intents: StoredValue::new(tx),
@@ -375,6 +380,11 @@ impl Chat {
                     unread.insert(r.room.clone(), r);
                 }
             }),
+            ServerMsg::About { rooms } => self.about.update(|about| {
+                for r in rooms {
+                    about.insert(r.room.clone(), r);
+                }
+            }),
             ServerMsg::Notification(m) => {
                 #[cfg(feature = "hydrate")]
                 {
@@ -393,6 +403,17 @@ impl Chat {
             ServerMsg::Error { reason: ErrorReason::RateLimited, .. } => {}
             ServerMsg::Error { reason, id: Some(id), room: Some(room), .. } => {
                 self.update_timeline(&room, |t| t.failed(&id, reason))
+            }
+            // The room may not be opened (or no longer: I was taken out of it): what it
+            // showed goes, and so does the page, to the lobby.
+            ServerMsg::Error { reason: ErrorReason::NotAllowed, room: Some(room), .. } => {
+                self.timelines.update(|t| {
+                    t.remove(&room);
+                });
+                #[cfg(feature = "hydrate")]
+                if self.room.with_untracked(|r| r == &room) {
+                    crate::location::go_to_from_outside("/");
+                }
             }
             ServerMsg::Error { .. } => {}
         }

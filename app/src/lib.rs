@@ -54,6 +54,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let start = use_context::<start::PageStart>().unwrap_or_default();
     // What is unread, in the title and the icon (the page keeps them current).
     let (count, mentions) = components::room_list::totals(start.unread());
+    let about = start.about();
     let start =
         view! { <script type="application/json" id=start::PAGE_START_ID inner_html=start.to_script()></script> };
     let found = use_context::<RenderedSearch>().map(|found| {
@@ -62,7 +63,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     // Worked out once, here, and the same for the app inside.
     let reader = Reader::current();
     provide_context(reader);
-    let title = Place::of(&Location::initial()).title(reader.lang);
+    let title = Place::of(&Location::initial()).title(reader.lang, &about);
     let title = if count > 0 { format!("({count}) {title}") } else { title };
     let icon = if mentions > 0 { "/favicon-mention.svg" } else { "/favicon.svg" };
     // A signed-in account's page: its socket is the account's, with no token to keep.

@@ -5,9 +5,10 @@
 //! Three addresses and one kind of link do not need a router: this keeps the page's
 //! WebAssembly small.
 
+use crate::by_room::ByRoom;
 use crate::locale::Lang;
 use leptos::prelude::*;
-use palaver_protocol::{Invalid, RoomId, Seq, DEFAULT_ROOM};
+use palaver_protocol::{Invalid, RoomAbout, RoomId, Seq, DEFAULT_ROOM};
 
 /// What an address shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,10 +61,10 @@ impl Place {
 
 impl Place {
     /// The document title for this place.
-    pub fn title(&self, lang: Lang) -> String {
+    pub fn title(&self, lang: Lang, about: &ByRoom<RoomAbout>) -> String {
         let t = lang.texts();
         let place = match self {
-            Place::Room(room) => format!("#{room}"),
+            Place::Room(room) => about.shown_name(room),
             Place::BadRoom { .. } => t.no_such_room.to_owned(),
             Place::Search { query, .. } if query.trim().is_empty() => t.search.to_owned(),
             Place::Search { query, .. } => crate::locale::fill(t.search_for, &[("query", query.trim())]),

@@ -4,8 +4,9 @@
 //! The server renders the page from these frames and writes them into it; the browser
 //! hydrates from the same, so nothing moves when the socket brings the same news.
 
+use crate::by_room::ByRoom;
 use crate::chat::Chat;
-use palaver_protocol::{RoomUnread, ServerMsg};
+use palaver_protocol::{RoomAbout, RoomUnread, ServerMsg};
 
 /// Provided by the server's page handler.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +30,18 @@ impl PageStart {
             ServerMsg::Unread { rooms, .. } => rooms.as_slice(),
             _ => &[],
         })
+    }
+
+    /// What the rooms are called, as the page starts.
+    pub fn about(&self) -> ByRoom<RoomAbout> {
+        let mut about = ByRoom::new();
+        for r in self.frames.iter().flat_map(|f| match f {
+            ServerMsg::About { rooms } => rooms.as_slice(),
+            _ => &[],
+        }) {
+            about.insert(r.room.clone(), r.clone());
+        }
+        about
     }
 
     /// Starts `chat` as the page was rendered: from the request's frames on the server,

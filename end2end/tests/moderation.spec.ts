@@ -123,18 +123,34 @@ test("an admin removes a message and a person; a direct message; a report reache
   await expect(message(ann, rude)).toHaveCount(0);
   await expect(ann.getByTestId("message-deleted").filter({ hasText: "removed by an admin" })).toBeVisible();
 
-  // The admin removes Ann from the room: it leaves her page at once, and stays shut.
+  // The admin names the room and gives it a topic: everyone in it sees them at once,
+  // in the header, the room list and the tab's title; its address stays.
   await admin.goto(`${base}/admin/rooms`);
   const row = admin.locator(`tr[data-room="${room}"]`);
+  await row.getByLabel(`Name shown #${room}`).fill("Team room");
+  await row.getByLabel(`Topic #${room}`).fill("Where the team talks");
+  await row.getByRole("button", { name: "Save" }).click();
+  await expect(admin.getByRole("status")).toContainText("Done");
+  for (const page of [ann, bob]) {
+    await expect(page.getByTestId("room-name")).toHaveText("Team room");
+    await expect(page.getByTestId("room-topic")).toHaveText("Where the team talks");
+    await expect(page.getByTestId("room-list").locator(`a[href="/r/${room}"]`)).toHaveText("Team room");
+    await expect(page).toHaveTitle(/Team room · Palaver/);
+  }
+
+  // The admin removes Ann from the room: it leaves her page at once (she is taken to
+  // the lobby), and stays shut.
   await row.getByLabel(`Remove someone #${room}: handle`).fill("ann");
   await row.getByRole("button", { name: "Remove someone" }).click();
   await expect(admin.getByRole("status")).toContainText("Done");
+  await expect(ann).toHaveURL(`${base}/`);
+  await expect(ann.getByTestId("room-name")).toHaveText("#lobby");
+  await expect(ann.getByText("Team room")).toHaveCount(0);
   const after = unique("after ann left");
   await say(bob, after);
   await expect(message(boss, after)).toBeVisible();
   await expect(ann.getByText(after)).toHaveCount(0);
-  // Off her list: the lobby's page lists it no more.
-  await ann.getByTestId("room-list").getByRole("link", { name: "#lobby" }).click();
+  // Off her list.
   await expect(ann.getByTestId("room-list")).not.toContainText(room);
   expect((await ann.goto(`${base}/r/${room}`))?.status()).toBe(404);
 
@@ -145,11 +161,16 @@ test("an admin removes a message and a person; a direct message; a report reache
   await expect(ann).toHaveURL(/\/r\/dm-[0-9a-f]+$/);
   const direct = new URL(ann.url()).pathname;
   await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
+  // Called by the other person in it, for each of them; its name is nobody's business.
+  await expect(ann.getByTestId("room-name")).toHaveText("Bob");
   const hello = unique("just between us");
   await say(ann, hello);
-  await expect(bob.getByTestId("room-list")).toContainText(direct.slice(3));
+  await expect(bob.getByTestId("room-list").locator(`a[href="${direct}"]`)).toHaveText("Ann");
   await bob.goto(base + direct);
   await expect(message(bob, hello)).toBeVisible();
+  await expect(bob.getByTestId("room-name")).toHaveText("Ann");
+  await expect(bob).toHaveTitle(/^Ann · Palaver/);
+  await expect(bob.getByTestId("room-list")).not.toContainText("dm-");
   expect((await boss.goto(base + direct))?.status()).toBe(404);
 
   // The audit log shows what happened, by kind and by person.

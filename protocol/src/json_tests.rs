@@ -144,6 +144,9 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
                     })
                     .collect()
             }),
+        proptest::collection::vec((room(), text(), text()), 0..3).prop_map(|rs| ServerMsg::About {
+            rooms: rs.into_iter().map(|(room, title, topic)| RoomAbout { room, title, topic }).collect()
+        }),
         (
             prop::sample::select(ErrorReason::ALL.to_vec()),
             text(),

@@ -33,7 +33,7 @@ pub use limits::{
     SEARCH_PAGE,
 };
 pub use message::{find_mentions, is_word, toggle_reaction, ChatMessage, HistoryPage, MessageKind, Quote, Reaction};
-pub use rooms::{Level, RoomListing, RoomSummary, RoomUnread};
+pub use rooms::{Level, RoomAbout, RoomListing, RoomSummary, RoomUnread};
 pub use server::{SearchHit, ServerMsg};
 
 /// Properties of the decoder over generated frames (a fuzz target; see docs/SECURITY.md).

@@ -1,5 +1,5 @@
-//! A room as a person sees it in the list: how many are in it, what is unread in it,
-//! and how it tells them of new messages.
+//! A room as a person sees it in the list: what it is called, how many are in it, what
+//! is unread in it, and how it tells them of new messages.
 
 use crate::ids::{RoomId, Seq};
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,18 @@ pub struct RoomSummary {
     pub room: RoomId,
     /// People (not tabs) in the room now.
     pub online: usize,
+}
+
+/// What a room is called and what it is for, as a person sees it: the name an admin
+/// gave it (for a direct conversation, the other people in it) and its topic. Empty:
+/// none (the page shows `#name`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomAbout {
+    pub room: RoomId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub topic: String,
 }
 
 /// A room as the directory of rooms lists it ("Browse rooms").

@@ -4,7 +4,7 @@
 use crate::error::{ErrorReason, FrameError};
 use crate::ids::{ClientMsgId, RoomId, Seq, User};
 use crate::message::{is_false, ChatMessage};
-use crate::rooms::{RoomSummary, RoomUnread};
+use crate::rooms::{RoomAbout, RoomSummary, RoomUnread};
 use serde::{Deserialize, Serialize};
 
 /// What the server sends.
@@ -44,6 +44,9 @@ pub enum ServerMsg {
     Typing { room: RoomId, user: User },
     /// The rooms and how many people are in each (sent whenever it changes).
     Rooms { rooms: Vec<RoomSummary> },
+    /// What rooms are called and what they are for (those with a name shown or a topic):
+    /// the room joined, the rooms on my list, and again whenever an admin changes them.
+    About { rooms: Vec<RoomAbout> },
     /// My rooms, with my read position and unread counts in each: the rooms that changed
     /// (a room at zero is read), and those I `left` for good (off my list now); with
     /// `all`, every room on my list (the answer to `unread`): rooms I opened and did not

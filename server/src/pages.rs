@@ -82,6 +82,10 @@ pub async fn page(
     // The rooms as the socket will list them, and the person of the session cookie
     // (the page is then theirs: see the Cache-Control below).
     let mut start = PageStart { frames: vec![ServerMsg::Rooms { rooms: hub.rooms() }] };
+    let mut listed: Vec<RoomId> = match &place {
+        Place::Room(room) => vec![room.clone()],
+        _ => Vec::new(),
+    };
     let member = match &visitor {
         Some(Visitor::Member { account, .. }) => {
             Some(app::Member(account.handle.clone(), account.role >= crate::store::accounts::Role::Admin))
@@ -94,7 +98,15 @@ pub async fn page(
             Vec::new()
         });
         start.frames.push(ServerMsg::Welcome { user, token: String::new() });
+        listed.extend(unread.iter().map(|r| r.room.clone()));
         start.frames.push(ServerMsg::Unread { rooms: unread, all: true, left: Vec::new() });
+    }
+    // What the room on screen and those listed are called.
+    listed.sort();
+    listed.dedup();
+    match hub.about(&reader, &listed).await {
+        Ok(about) => start.frames.extend(about),
+        Err(e) => tracing::warn!("rendering a page without what its rooms are called: {e}"),
     }
     let rendered = match place {
         Place::Room(room) => {

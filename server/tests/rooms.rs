@@ -2,7 +2,8 @@
 //! room's messages reach its members only, on every path (join, history, search, unread
 //! counts, mentions, the room list, the directory, the server-rendered page); someone
 //! removed stops receiving it at once; announcement and archived rooms; guests make no
-//! rooms; admins take messages down and suspend accounts; the audit log records it.
+//! rooms; admins take messages down and suspend accounts; the audit log records it;
+//! rooms are shown by the names and topics admins give them.
 
 mod common;
 
@@ -273,6 +274,75 @@ async fn announcements_archives_guests_and_admins_taking_messages_down(backend: 
     assert_eq!(audit.lines().count(), 2, "{audit}");
 }
 
+/// Whether `m` tells what `room` is called and what it is for.
+fn about(m: &ServerMsg, room: &str, title: &str, topic: &str) -> bool {
+    let ServerMsg::About { rooms } = m else { return false };
+    rooms.iter().any(|r| r.room == room_id(room) && r.title == title && r.topic == topic)
+}
+
+/// The text of the element of the page with `data-testid` `id` (its tags left out).
+fn element_text(page: &str, id: &str) -> String {
+    let at = page.find(&format!("data-testid=\"{id}\"")).unwrap_or_else(|| panic!("no {id} in the page"));
+    let inner = page[at..].split_once('>').map_or("", |(_, rest)| rest);
+    let inner = inner.split("</").next().unwrap_or_default();
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in inner.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+async fn rooms_are_shown_by_the_name_and_topic_admins_give_them(backend: &[(&str, &str)]) {
+    let w = Workspace::start(backend);
+    let (ann_cookie, mut ann) = w.member("ann").await;
+    let (bob_cookie, mut bob) = w.member("bob").await;
+    w.cli(&["create-room", "--name", "plans", "--kind", "public"]);
+    ann.join("plans", None).await;
+    // Named by the operator (no bus: every node reads the change within a second): whoever
+    // is in the room is told.
+    w.cli(&["set-room", "--room", "plans", "--title", " Q3 plans ", "--topic", "What we ship"]);
+    let named = |m: &ServerMsg| about(m, "plans", "Q3 plans", "What we ship");
+    assert!(heard_within(&mut ann, Duration::from_secs(4), named).await, "told while in the room");
+    // Whoever joins later is told with the room, and with their list of rooms.
+    bob.join("plans", None).await;
+    assert!(heard_within(&mut bob, Duration::from_secs(2), named).await, "told on joining");
+    bob.send_msg(ClientMsg::Unread).await;
+    assert!(heard_within(&mut bob, Duration::from_secs(2), named).await, "told with the list");
+    // The page: its title, heading, topic and room list; the address stays the name.
+    let page = w.server.get_as("/r/plans", &ann_cookie).text();
+    assert!(page.contains("<title>Q3 plans · Palaver</title>"), "the title");
+    assert_eq!(element_text(&page, "room-name"), "Q3 plans");
+    assert_eq!(element_text(&page, "room-topic"), "What we ship");
+    assert!(page.contains("href=\"/r/plans\">Q3 plans</a>"), "the room list");
+    // A name shown is one line of at most 80 characters; the audit log says it changed.
+    let long = "x".repeat(81);
+    assert_ne!(w.cli_answer(&["set-room", "--room", "plans", "--title", &long]).0, 0);
+    assert!(w.cli(&["audit", "--kind", "room_changed"]).contains("name shown"));
+
+    // A direct conversation is called by the others in it, for each of them.
+    let opened = w.server.post("/direct", &[("handles", "bob")], Some(&ann_cookie), "");
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    let path = opened.header("location").expect("to the conversation");
+    let dm = path.strip_prefix("/r/").expect("a room").to_owned();
+    ann.join(&dm, None).await;
+    assert!(heard_within(&mut ann, Duration::from_secs(2), |m| about(m, &dm, "BOB", "")).await);
+    // Bob is told as it comes onto his list, before he opens it.
+    ann.send_msg(send(&dm, "d1", "hi bob")).await;
+    ann.next_ack().await;
+    assert!(heard_within(&mut bob, Duration::from_secs(2), |m| about(m, &dm, "ANN", "")).await, "on his list");
+    bob.join(&dm, None).await;
+    assert!(heard_within(&mut bob, Duration::from_secs(2), |m| about(m, &dm, "ANN", "")).await);
+    let page = w.server.get_as(&path, &bob_cookie).text();
+    assert_eq!(element_text(&page, "room-name"), "ANN");
+    assert!(!page.contains(&format!(">#{dm}<")), "its name is not shown");
+}
+
 /// The close code of the next close, however long it takes (the caller bounds it).
 async fn closed_within_a_second_or_two(client: &mut Client) -> u16 {
     loop {
@@ -285,4 +355,5 @@ async fn closed_within_a_second_or_two(client: &mut Client) -> u16 {
 on_each_backend!(
     a_private_room_is_read_by_its_members_only_on_every_path,
     announcements_archives_guests_and_admins_taking_messages_down,
+    rooms_are_shown_by_the_name_and_topic_admins_give_them,
 );

@@ -7,6 +7,7 @@ use super::{
     composer::Composer, connection_status::ConnectionStatusBadge, message_list::MessageList, name_form::NameForm,
     presence::Presence, room_list::RoomList, search_page::SearchPage, typing_indicator::TypingIndicator,
 };
+use crate::by_room::ByRoom;
 use crate::chat::{Chat, Me};
 use crate::history::RenderedHistory;
 use crate::locale::{fill, Locale};
@@ -14,7 +15,7 @@ use crate::location::{room_href, Link, Location, Place};
 use crate::markdown::escape;
 use leptos::either::Either;
 use leptos::prelude::*;
-use palaver_protocol::RoomId;
+use palaver_protocol::{RoomAbout, RoomId};
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
@@ -34,7 +35,7 @@ pub fn ChatPage() -> impl IntoView {
     // What is unread, where it shows: the title, the icon and the room list.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        let title = place.with(|p| p.title(lang));
+        let title = place.with(|p| chat.about.with(|a| p.title(lang, a)));
         let unread = chat.unread.get();
         request_animation_frame(move || show_unread(unread.values(), &title));
     });
@@ -100,6 +101,7 @@ fn show_unread<'a>(unread: impl Iterator<Item = &'a palaver_protocol::RoomUnread
     if let Ok(Some(icon)) = doc.query_selector("link[rel=icon]") {
         let _ = icon.set_attribute("href", if total.1 > 0 { "/favicon-mention.svg" } else { "/favicon.svg" });
     }
+    let chat = expect_context::<Chat>();
     let room = doc.query_selector("main[data-room]").ok().flatten().and_then(|r| r.get_attribute("data-room"));
     // The Rooms button (a phone's way to the list) says what is unread in other rooms.
     if let Ok(Some(menu)) = doc.query_selector("[data-testid=menu-button]") {
@@ -120,14 +122,13 @@ fn show_unread<'a>(unread: impl Iterator<Item = &'a palaver_protocol::RoomUnread
     let Ok(rows) = doc.query_selector_all("[data-testid=room-entry]") else { return };
     for row in (0..rows.length()).filter_map(|i| rows.item(i)?.dyn_into::<leptos::web_sys::Element>().ok()) {
         let name = row.get_attribute("data-room").unwrap_or_default();
-        if let Ok(Some(link)) = row.query_selector("a") {
-            mark(
-                &row,
-                &link,
-                format!("#{name}"),
-                super::room_list::marks(unread.clone().find(|r| r.room.as_str() == name)),
-            );
-        }
+        let (Ok(Some(link)), Ok(room)) = (row.query_selector("a"), RoomId::parse(&name)) else { continue };
+        mark(
+            &row,
+            &link,
+            chat.about.with_untracked(|a| a.shown_name(&room)),
+            super::room_list::marks(unread.clone().find(|r| r.room == room)),
+        );
     }
 }
 
@@ -174,7 +175,7 @@ fn RoomView(room: RoomId, #[prop(optional)] search: Option<String>) -> impl Into
     let chat = expect_context::<Chat>();
     let t = Locale::get().t();
     let named = Memo::new(move |_| chat.me.with(|m| !matches!(m, Me::Anonymous)));
-    let for_list = room.clone();
+    let (for_list, for_title) = (room.clone(), room.clone());
     // On a phone the room list is a drawer behind the header's Rooms button: it keeps
     // the focus while open, and Esc or a tap outside closes it.
     let drawer = RwSignal::new(false);
@@ -237,7 +238,7 @@ fn RoomView(room: RoomId, #[prop(optional)] search: Option<String>) -> impl Into
         ),
         None => (
             Either::Right(view! {
-                <h1 data-testid="room-name">{format!("#{room}")}</h1>
+                <div class="room-title" inner_html=move || chat.about.with(|a| title_html(a, &for_title))></div>
                 <Presence room=room.clone()/>
                 <ConnectionStatusBadge/>
             }),
@@ -285,6 +286,16 @@ fn RoomView(room: RoomId, #[prop(optional)] search: Option<String>) -> impl Into
             </main>
         </div>
     }
+}
+
+/// A room's name as the page shows it (see `ByRoom::shown_name`), and its topic.
+fn title_html(about: &ByRoom<RoomAbout>, room: &RoomId) -> String {
+    let mut html = String::from("<h1 data-testid=\"room-name\">");
+    escape(&mut html, &about.shown_name(room));
+    html.push_str("</h1><p class=\"topic\" data-testid=\"room-topic\">");
+    escape(&mut html, about.get(room).map_or("", |a| a.topic.as_str()));
+    html.push_str("</p>");
+    html
 }
 
 /// A room's own part under its header: its messages, who is typing, and the composer (or

@@ -15,7 +15,7 @@ pub fn FormError(problem: RwSignal<Option<String>>, testid: &'static str) -> imp
 
 /// `text` with its first letter a capital (the reasons start with an ASCII letter, or
 /// with a letter that has no capital; Unicode's case tables would cost page size).
-fn sentence(text: &str) -> String {
+pub fn sentence(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map(|first| std::iter::once(first.to_ascii_uppercase()).chain(chars).collect()).unwrap_or_default()
 }

@@ -2,16 +2,14 @@
 //! room by name (typed as the page shows it, `#design-team`, or as people say it,
 //! "Design Team"). Alt+Up and Alt+Down move to the room above or below.
 
-use super::form_error::FormError;
 use super::notify_controls::NotifyControls;
-use super::search_page::SearchBox;
 use crate::by_room::ByRoom;
 use crate::chat::{Chat, Intent};
 use crate::locale::{Locale, Texts};
 use crate::location::{room_href, Location};
 use crate::markdown::escape;
 use leptos::{ev::SubmitEvent, prelude::*};
-use palaver_protocol::{Level, RoomId, RoomUnread, Seq};
+use palaver_protocol::{Level, RoomAbout, RoomId, RoomUnread, Seq};
 
 /// The rooms listed: mine (opened and not left, or where someone names me), the lobby
 /// and the current one, in name order.
@@ -67,10 +65,17 @@ pub fn neighbour(rooms: &[RoomId], current: &RoomId, step: isize) -> Option<Room
 /// The list's rows: each room's link and its "mark as read" button, with what is unread
 /// as `data-unread`, `data-mentions` and `data-muted` (drawn by the style sheet). Who is
 /// online shows in the room's header, not here: a bare number read as unread.
-fn rows_html(rooms: &[RoomId], current: &RoomId, unread: &ByRoom<RoomUnread>, t: &Texts) -> String {
+fn rows_html(
+    rooms: &[RoomId],
+    current: &RoomId,
+    unread: &ByRoom<RoomUnread>,
+    about: &ByRoom<RoomAbout>,
+    t: &Texts,
+) -> String {
     let mut html = String::new();
     for room in rooms {
         let name = room.as_str();
+        let shown = about.shown_name(room);
         let (n, m, muted) = marks(unread.get(room));
         html.push_str(if room == current { "<li class=\"current\"" } else { "<li" });
         html.push_str(" data-testid=\"room-entry\" data-room=\"");
@@ -87,12 +92,12 @@ fn rows_html(rooms: &[RoomId], current: &RoomId, unread: &ByRoom<RoomUnread>, t:
         }
         html.push_str("><a data-nav=\"\" href=\"");
         escape(&mut html, &room_href(room));
-        html.push_str("\">#");
-        escape(&mut html, name);
+        html.push_str("\">");
+        escape(&mut html, &shown);
         html.push_str("</a><button class=\"mark-read link\" data-testid=\"mark-read\" data-act=\"mark-read\" title=\"");
         escape(&mut html, t.mark_read);
         html.push_str("\" aria-label=\"");
-        escape(&mut html, &format!("{}: #{name}", t.mark_read));
+        escape(&mut html, &format!("{}: {shown}", t.mark_read));
         html.push_str("\">✓</button></li>");
     }
     html
@@ -146,22 +151,34 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
         });
         on_cleanup(move || handle.remove());
     }
-    let draft = RwSignal::new(String::new());
-    let problem = RwSignal::new(None::<String>);
     let locale = Locale::get();
     let t = locale.t();
-    let other = locale.lang.other();
     let location = expect_context::<Location>();
     let for_notify = current.clone();
+    // The room box: a room by name, or what is wrong with the name (the search box's
+    // plain form goes to the server).
     let on_submit = move |ev: SubmitEvent| {
+        use leptos::wasm_bindgen::JsCast;
+        let form = event_target::<leptos::web_sys::Element>(&ev);
+        if form.class_name() != "join-room" {
+            return;
+        }
         ev.prevent_default();
-        match RoomId::parse(&typed_room(&draft.get_untracked())) {
+        let field = |selector: &str| form.query_selector(selector).ok().flatten();
+        let input = field("input").and_then(|i| i.dyn_into::<leptos::web_sys::HtmlInputElement>().ok());
+        let Some(input) = input else { return };
+        let error = field("[role=alert]");
+        let said = match RoomId::parse(&typed_room(&input.value())) {
             Ok(room) => {
-                problem.set(None);
-                draft.set(String::new());
+                input.set_value("");
                 location.go_to(&room_href(&room));
+                None
             }
-            Err(reason) => problem.set(Some(t.invalid(reason))),
+            Err(reason) => Some(super::form_error::sentence(&t.invalid(reason))),
+        };
+        if let Some(error) = error {
+            let _ = error.toggle_attribute_with_force("hidden", said.is_none());
+            error.set_text_content(said.as_deref());
         }
     };
 
@@ -182,46 +199,66 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
     let mut drawn = false;
     let html = move || {
         let listed = rooms();
-        let html = match drawn {
-            false => chat.unread.with_untracked(|u| rows_html(&listed, &current, u, t)),
-            true => rows_html(&listed, &current, &ByRoom::new(), t),
-        };
+        let html = chat.about.with(|a| match drawn {
+            false => chat.unread.with_untracked(|u| rows_html(&listed, &current, u, a, t)),
+            true => rows_html(&listed, &current, &ByRoom::new(), a, t),
+        });
         drawn = true;
         keep_focus(list);
         html
     };
 
     view! {
-        <nav class="room-list" aria-label=t.rooms>
-            <SearchBox/>
-            <h2>{t.rooms}</h2>
+        <nav class="room-list" aria-label=t.rooms on:submit=on_submit>
+            <div class="fixed" inner_html=head_html(t)></div>
             <ul data-testid="room-list" node_ref=list on:click=on_click inner_html=html></ul>
-            // A page of the server's (a plain link).
-            <a class="browse" href="/rooms" data-testid="browse-rooms">{t.browse_rooms}</a>
-            <form class="join-room" on:submit=on_submit>
-                <input
-                    type="text"
-                    data-testid="join-room-input"
-                    aria-label=t.room_name
-                    placeholder=t.join_placeholder
-                    autocomplete="off"
-                    prop:value=draft
-                    on:input=move |ev| draft.set(event_target_value(&ev))
-                />
-                <button type="submit" data-testid="join-room-button">{t.go}</button>
-                <FormError problem testid="join-room-error"/>
-            </form>
-            // The other language, by a plain link: the server remembers the choice and
-            // renders the page in it.
-            <p class="language">
-                <span class="sr-only">{t.language} ": "</span>
-                <a href=format!("?lang={}", other.code()) hreflang=other.code() lang=other.code() data-testid="language-switch">
-                    {other.own_name()}
-                </a>
-            </p>
+            <div class="fixed" inner_html=foot_html(locale)></div>
             <NotifyControls room=for_notify/>
         </nav>
     }
+}
+
+/// The list's fixed parts above the rows: the search box (a plain form to `/search`:
+/// the server renders the results page) and the heading.
+fn head_html(t: &Texts) -> String {
+    let mut html =
+        String::from("<form class=\"search-box\" role=\"search\" action=\"/search\" method=\"get\" aria-label=\"");
+    escape(&mut html, t.search);
+    html.push_str(
+        "\"><input type=\"search\" name=\"q\" required data-testid=\"search-box\" autocomplete=\"off\" aria-label=\"",
+    );
+    escape(&mut html, t.search_messages);
+    html.push_str("\" placeholder=\"");
+    escape(&mut html, t.search_placeholder);
+    html.push_str("\"></form><h2>");
+    escape(&mut html, t.rooms);
+    html.push_str("</h2>");
+    html
+}
+
+/// The list's fixed parts below the rows: the directory (a page of the server's), the
+/// room box, and the other language (a plain link: the server remembers the choice and
+/// renders the page in it).
+fn foot_html(locale: Locale) -> String {
+    let (t, other) = (locale.t(), locale.lang.other());
+    let mut html = String::from("<a class=\"browse\" href=\"/rooms\" data-testid=\"browse-rooms\">");
+    escape(&mut html, t.browse_rooms);
+    html.push_str("</a><form class=\"join-room\"><input type=\"text\" data-testid=\"join-room-input\" autocomplete=\"off\" aria-label=\"");
+    escape(&mut html, t.room_name);
+    html.push_str("\" placeholder=\"");
+    escape(&mut html, t.join_placeholder);
+    html.push_str("\"><button type=\"submit\" data-testid=\"join-room-button\">");
+    escape(&mut html, t.go);
+    html.push_str("</button><p class=\"form-error\" role=\"alert\" data-testid=\"join-room-error\" hidden></p></form>");
+    html.push_str("<p class=\"language\"><span class=\"sr-only\">");
+    escape(&mut html, t.language);
+    let code = other.code();
+    html.push_str(&format!(
+        ": </span><a href=\"?lang={code}\" hreflang=\"{code}\" lang=\"{code}\" data-testid=\"language-switch\">"
+    ));
+    escape(&mut html, other.own_name());
+    html.push_str("</a></p>");
+    html
 }
 
 #[cfg(test)]
@@ -229,7 +266,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_rows_say_which_room_is_current_and_what_is_unread() {
+    fn the_rows_say_which_room_is_current_what_it_is_called_and_what_is_unread() {
         let room = |n: &str| RoomId::parse(n).unwrap();
         let rooms = [room("lobby"), room("design")];
         let mut unread = ByRoom::new();
@@ -244,7 +281,10 @@ mod tests {
                 level: Level::All,
             },
         );
-        let html = rows_html(&rooms, &room("lobby"), &unread, &crate::locale::ENGLISH);
+        let mut about = ByRoom::new();
+        let (title, topic) = ("Design team".to_owned(), String::new());
+        about.insert(room("design"), RoomAbout { room: room("design"), title, topic });
+        let html = rows_html(&rooms, &room("lobby"), &unread, &about, &crate::locale::ENGLISH);
         let rows: Vec<&str> = html.split("</li>").filter(|r| !r.is_empty()).collect();
         assert_eq!(rows.len(), 2);
         assert!(
@@ -260,8 +300,8 @@ mod tests {
             "{}",
             rows[1]
         );
-        assert!(rows[1].contains("href=\"/r/design\">#design</a>"), "{}", rows[1]);
-        assert!(rows[1].contains("aria-label=\"Mark all as read: #design\""), "{}", rows[1]);
+        assert!(rows[1].contains("href=\"/r/design\">Design team</a>"), "{}", rows[1]);
+        assert!(rows[1].contains("aria-label=\"Mark all as read: Design team\""), "{}", rows[1]);
     }
 
     #[test]

@@ -43,26 +43,6 @@ fn rendered_results() -> Option<Results> {
     use_context::<RenderedSearch>().map(|r| r.0)
 }
 
-/// The box that searches every room, for the room list: a plain form to `/search`
-/// (the server renders the results page).
-#[component]
-pub fn SearchBox() -> impl IntoView {
-    let t = Locale::get().t();
-    view! {
-        <form class="search-box" role="search" aria-label=t.search action="/search" method="get">
-            <input
-                type="search"
-                name="q"
-                required
-                data-testid="search-box"
-                aria-label=t.search_messages
-                placeholder=t.search_placeholder
-                autocomplete="off"
-            />
-        </form>
-    }
-}
-
 #[component]
 pub fn SearchPage(query: String) -> impl IntoView {
     let chat = expect_context::<Chat>();

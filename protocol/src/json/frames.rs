@@ -6,7 +6,7 @@ use crate::client::{ClientMsg, Hello};
 use crate::error::ErrorReason;
 use crate::ids::{ClientMsgId, RoomId, User, UserId};
 use crate::message::{ChatMessage, HistoryPage, MessageKind, Quote, Reaction};
-use crate::rooms::{Level, RoomSummary, RoomUnread};
+use crate::rooms::{Level, RoomAbout, RoomSummary, RoomUnread};
 use crate::server::{SearchHit, ServerMsg};
 use std::fmt::Write;
 
@@ -164,6 +164,16 @@ pub fn decode_server(frame: &Json) -> Option<ServerMsg> {
             rooms: frame.get("rooms")?.list(|r| {
                 let online = usize::try_from(r.get("online")?.int()?).ok()?;
                 Some(RoomSummary { room: room_of(r.get("room")?)?, online })
+            })?,
+        },
+        "about" => ServerMsg::About {
+            rooms: frame.get("rooms")?.list(|r| {
+                let text = |name: &str| optional(r.get(name), |t| Some(t.str()?.to_owned()));
+                Some(RoomAbout {
+                    room: room_of(r.get("room")?)?,
+                    title: text("title")?.unwrap_or_default(),
+                    topic: text("topic")?.unwrap_or_default(),
+                })
             })?,
         },
         "unread" => ServerMsg::Unread {

@@ -54,6 +54,9 @@ impl By<'_> {
     }
 }
 
+/// The longest name a room is shown by, in characters.
+pub const MAX_TITLE: usize = 80;
+
 /// Why it was not done.
 #[derive(Debug)]
 pub enum Denied {
@@ -168,12 +171,16 @@ impl Auth {
         Ok(())
     }
 
-    /// Changes a room's kind (public or private), topic, posting and archived: admins.
-    /// Made private, a room lists its maker and whoever has it on their list now; the
-    /// lobby stays public and open.
-    pub async fn change_room(&self, by: By<'_>, room: &RoomId, new: RoomRules) -> Result<(), Denied> {
+    /// Changes a room's kind (public or private), the name it is shown by, its topic,
+    /// posting and archived: admins. Made private, a room lists its maker and whoever has
+    /// it on their list now; the lobby stays public and open. Its address stays its name.
+    pub async fn change_room(&self, by: By<'_>, room: &RoomId, mut new: RoomRules) -> Result<(), Denied> {
         if !by.is_admin() {
             return Err(Denied::NotAllowed("only admins change a room's settings"));
+        }
+        new.title = new.title.trim().to_owned();
+        if new.title.chars().count() > MAX_TITLE || new.title.chars().any(char::is_control) {
+            return Err(Denied::NotAllowed("a room's name shown is one line of at most 80 characters"));
         }
         let old = self.store.room_rules(room).await?;
         if old.kind == Kind::Direct || new.kind == Kind::Direct {
@@ -193,6 +200,9 @@ impl Auth {
         }
         if old.archived != new.archived {
             said.push(if new.archived { "archived" } else { "unarchived" }.to_owned());
+        }
+        if old.title != new.title {
+            said.push("name shown".to_owned());
         }
         if old.topic != new.topic {
             said.push("topic".to_owned());

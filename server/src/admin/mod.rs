@@ -24,7 +24,7 @@ usage: server admin COMMAND [OPTIONS]
   sessions --handle H                         lists the account's sessions, tab-separated
   end-sessions --handle H                     signs the account out everywhere
   create-room --name N --kind public|private [--members a,b] [--topic T]
-  set-room --room N [--kind public|private] [--topic T] [--posting everyone|admins] [--archived yes|no]
+  set-room --room N [--kind public|private] [--title T] [--topic T] [--posting everyone|admins] [--archived yes|no]
   add-member --room N --handle H              lists someone in a private room (or lets them back in)
   remove-member --room N --handle H           they stop receiving the room at once
   set-role --handle H --role admin|member

@@ -71,11 +71,14 @@ pub(super) async fn run(auth: &Auth, command: &str, rest: &[String]) -> Result<V
             Ok(vec![name.to_string()])
         }
         "set-room" => {
-            let o = Options::parse(rest, &[], &["room", "kind", "topic", "posting", "archived"])?;
+            let o = Options::parse(rest, &[], &["room", "kind", "title", "topic", "posting", "archived"])?;
             let name = room(o.need("room")?)?;
             let mut rules: RoomRules = auth.store().room_rules(&name).await.map_err(broken)?;
             if let Some(k) = o.get("kind") {
                 rules.kind = kind(k)?;
+            }
+            if let Some(title) = o.get("title") {
+                rules.title = title.to_owned();
             }
             if let Some(topic) = o.get("topic") {
                 rules.topic = topic.trim().to_owned();

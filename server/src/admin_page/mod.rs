@@ -2,7 +2,7 @@
 //! server (plain forms that work without JavaScript, nothing in the page's
 //! WebAssembly), in the reader's language. People (role, standing, last seen,
 //! sessions; set a role, suspend, sign out everywhere, hand on ownership), rooms (make
-//! one; each one's kind, topic, posting, archive and people), reports (the message and
+//! one; each one's kind, name shown, topic, posting, archive and people), reports (the message and
 //! who reported it; remove it, close the report) and the audit log (by person and kind,
 //! paged). Every change goes through `accounts::moderation`, which checks it and keeps
 //! it in the audit log. The words are `words.rs`, the sections' HTML `render.rs`.
@@ -61,6 +61,8 @@ pub struct Posted {
     name: Option<String>,
     #[serde(default)]
     kind: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
     #[serde(default)]
     topic: Option<String>,
     #[serde(default)]
@@ -311,6 +313,7 @@ async fn act(gate: &Gate, account: &Account, what: &str, form: Posted) -> Result
             let old = auth.store().room_rules(&room).await?;
             let rules = RoomRules {
                 kind: form.kind.as_deref().and_then(Kind::parse).unwrap_or(old.kind),
+                title: form.title.clone().unwrap_or(old.title.clone()),
                 topic: form.topic.clone().unwrap_or_default().trim().chars().take(200).collect(),
                 posting: form.posting.as_deref().and_then(Posting::parse).unwrap_or(old.posting),
                 archived: form.archived.as_deref() == Some("yes"),

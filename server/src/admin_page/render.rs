@@ -5,7 +5,7 @@ use super::words::Words;
 use crate::account_pages::pages::{button, error_box, text, when};
 use crate::accounts::audit::KINDS;
 use crate::store::accounts::{InviteRow, PersonRow, Role};
-use crate::store::rooms::{AuditRow, Kind, Posting, ReportRow, RoomRow};
+use crate::store::rooms::{AuditRow, Kind, ReportRow, RoomRow, RoomRules};
 use app::markdown::escape;
 use palaver_protocol::{ChatMessage, RoomId, UserId};
 use std::collections::HashMap;
@@ -170,22 +170,29 @@ pub fn invites(h: &mut String, w: &Words, rows: &[InviteRow], handles: &HashMap<
 }
 
 /// The fields of a room's settings (in a form the caller opens and closes).
-fn room_fields(h: &mut String, w: &Words, room: &str, kind: Kind, topic: &str, posting: Posting, archived: bool) {
+fn room_fields(h: &mut String, w: &Words, room: &str, rules: &RoomRules) {
     let kinds = [("public", w.public), ("private", w.private)];
-    if kind == Kind::Direct {
+    if rules.kind == Kind::Direct {
         escape(h, w.direct);
     } else {
-        select(h, "kind", &format!("{} #{room}", w.kind), &kinds, kind.as_str());
+        select(h, "kind", &format!("{} #{room}", w.kind), &kinds, rules.kind.as_str());
+        // A direct conversation is called by its people.
+        h.push_str(" <input type=\"text\" name=\"title\" maxlength=\"80\" aria-label=\"");
+        escape(h, &format!("{} #{room}", w.name_shown));
+        h.push_str("\" value=\"");
+        escape(h, &rules.title);
+        h.push('"');
+        h.push('>');
     }
     h.push_str(" <input type=\"text\" name=\"topic\" maxlength=\"200\" aria-label=\"");
     escape(h, &format!("{} #{room}", w.topic));
     h.push_str("\" value=\"");
-    escape(h, topic);
+    escape(h, &rules.topic);
     h.push_str("\"> ");
     let postings = [("everyone", w.everyone), ("admins", w.admins_only)];
-    select(h, "posting", &format!("{} #{room}", w.posting), &postings, posting.as_str());
+    select(h, "posting", &format!("{} #{room}", w.posting), &postings, rules.posting.as_str());
     h.push_str(" <label><input type=\"checkbox\" name=\"archived\" value=\"yes\"");
-    if archived {
+    if rules.archived {
         h.push_str(" checked");
     }
     h.push_str("> ");
@@ -231,7 +238,10 @@ pub fn rooms(h: &mut String, w: &Words, rows: &[RoomRow]) {
         cell(h, &r.members.to_string());
         h.push_str("<td class=\"actions\"><form method=\"post\" action=\"/admin/rooms/save\" class=\"inline\">");
         h.push_str(&format!("<input type=\"hidden\" name=\"room\" value=\"{}\">", r.room));
-        room_fields(h, w, r.room.as_str(), r.kind, &r.topic, r.posting, r.archived);
+        let (title, topic) = (r.title.clone(), r.topic.clone());
+        let rules =
+            RoomRules { kind: r.kind, title, topic, posting: r.posting, archived: r.archived, ..RoomRules::default() };
+        room_fields(h, w, r.room.as_str(), &rules);
         h.push_str("</form>");
         if r.kind != Kind::Direct {
             person_form(h, "/admin/rooms/add", &r.room, w.add_person);
@@ -248,7 +258,7 @@ pub fn rooms(h: &mut String, w: &Words, rows: &[RoomRow]) {
     h.push_str("<form method=\"post\" action=\"/admin/rooms/save\" class=\"account-form\">");
     text(h, "h3", w.other_room);
     crate::account_pages::pages::field(h, "room", w.room, "text", "", "required maxlength=\"64\"", None);
-    room_fields(h, w, "", Kind::Public, "", Posting::Everyone, false);
+    room_fields(h, w, "", &RoomRules::default());
     h.push_str("</form>");
 }
 

@@ -24,7 +24,9 @@ impl<T: Transport> Connection<T> {
             ClientMsg::Join { room, after } => {
                 self.may_open(&room).await?;
                 let user = self.user.clone();
-                self.join(room, after, user.as_ref()).await
+                let mut out = self.join(room.clone(), after, user.as_ref()).await?;
+                out.extend(self.about(&[room]).await);
+                Ok(out)
             }
             ClientMsg::Leave { room } => {
                 if self.rooms.contains(&room) {
@@ -122,16 +124,23 @@ impl<T: Transport> Connection<T> {
             }
             ClientMsg::Unread => {
                 let user = self.identified()?;
-                if self.following.is_some() {
-                    return Ok(self.cx.hub.unread_now(&user.id).into_iter().collect());
-                }
-                let (feed, now, following) = self.cx.hub.follow(&user.id).await.map_err(unavailable)?;
-                self.following = Some(Box::new(Follow { feed: BroadcastStream::new(feed), _following: following }));
-                // The rooms joined before go on the list too.
-                for (room, newest) in self.rooms.delivered() {
-                    self.cx.hub.open(&user.id, room, newest);
-                }
-                Ok(now.into_iter().collect())
+                let now = match self.following {
+                    Some(_) => self.cx.hub.unread_now(&user.id),
+                    None => {
+                        let (feed, now, following) = self.cx.hub.follow(&user.id).await.map_err(unavailable)?;
+                        let feed = BroadcastStream::new(feed);
+                        self.following = Some(Box::new(Follow { feed, _following: following }));
+                        // The rooms joined before go on the list too.
+                        for (room, newest) in self.rooms.delivered() {
+                            self.cx.hub.open(&user.id, room, newest);
+                        }
+                        now
+                    }
+                };
+                // And what the rooms on it are called.
+                let listed = self.cx.hub.unread_of(&user.id).await.map_err(unavailable)?;
+                let rooms: Vec<RoomId> = listed.into_iter().map(|r| r.room).collect();
+                Ok(now.into_iter().chain(self.about(&rooms).await).collect())
             }
             ClientMsg::Forget { room } => {
                 let user = self.identified()?;
@@ -193,6 +202,15 @@ impl<T: Transport> Connection<T> {
         self.user
             .clone()
             .ok_or_else(|| FrameError::new(ErrorReason::NotIdentified, "say hello with a name or token first"))
+    }
+
+    /// What `rooms` are called, as this connection's reader sees them (nothing, when the
+    /// store cannot say: the page shows their names).
+    async fn about(&self, rooms: &[RoomId]) -> Option<ServerMsg> {
+        self.cx.hub.about(&self.reader(), rooms).await.unwrap_or_else(|e| {
+            tracing::warn!("cannot say what rooms are called: {e}");
+            None
+        })
     }
 
     async fn join(

@@ -2,15 +2,17 @@
 //! first time they are asked for and kept until they change (on this node, or on
 //! another: the `rules` bus event); which rooms are out of the lists; and the role of
 //! each member connected here. When a room's rules change, whoever may no longer read
-//! it is taken out of its fan-out at once (see `Listener::admits`).
+//! it is taken out of its fan-out at once (see `Listener::admits`), and those still in
+//! it are told its new name and topic.
 
+use super::about::shared_about;
 use super::{Hub, Shared};
 use crate::access::{may_read, Reader};
 use crate::bus::Event;
 use crate::store::accounts::Role;
 use crate::store::rooms::RoomRules;
 use crate::store::{Store, StoreError};
-use palaver_protocol::{RoomId, UserId};
+use palaver_protocol::{RoomId, ServerMsg, UserId};
 use std::{collections::HashMap, sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 
@@ -40,13 +42,14 @@ impl Shared {
     /// A room's rules are now `rules`: kept, the room listed or not, and everyone here
     /// who may no longer read it out of its fan-out.
     pub(super) fn apply_rules(&self, room: &RoomId, rules: Arc<RoomRules>) {
-        {
+        let renamed = {
             let mut access = self.access();
             if access.rules.len() >= MAX_KEPT {
                 access.rules.clear();
             }
-            access.rules.insert(room.clone(), rules.clone());
-        }
+            let old = access.rules.insert(room.clone(), rules.clone());
+            old.is_some_and(|old| (&old.title, &old.topic) != (&rules.title, &rules.topic))
+        };
         let mut rooms = self.rooms();
         let unlisted = rules.archived || rules.kind != crate::store::rooms::Kind::Public;
         let was = rooms.unlisted.contains(room);
@@ -61,6 +64,10 @@ impl Shared {
         }
         if let Some(live) = rooms.live.get_mut(room) {
             live.feed.retain(&|reader: &Reader| may_read(&rules, reader));
+            // Its new name and topic, to whoever is in it now.
+            if let Some(about) = shared_about(room, &rules).filter(|_| renamed) {
+                live.send(&ServerMsg::About { rooms: vec![about] });
+            }
         }
         drop(rooms);
         // Their counts of it go too (only accounts are ever listed in a room, so a
@@ -98,6 +105,16 @@ impl Shared {
             None => access.roles.remove(user),
         };
     }
+}
+
+/// A room's rules: as kept, or read from the store.
+pub(super) async fn rules_in(store: &dyn Store, shared: &Shared, room: &RoomId) -> Result<Arc<RoomRules>, StoreError> {
+    if let Some(rules) = shared.access().rules.get(room) {
+        return Ok(rules.clone());
+    }
+    let rules = Arc::new(store.room_rules(room).await?);
+    shared.apply_rules(room, rules.clone());
+    Ok(rules)
 }
 
 /// Reads a room's rules again and applies them (another node changed them).
@@ -151,12 +168,7 @@ pub(super) async fn follow_changes(store: Arc<dyn Store>, shared: Arc<Shared>, s
 impl Hub {
     /// A room's rules: as kept, or read from the store.
     pub async fn rules(&self, room: &RoomId) -> Result<Arc<RoomRules>, StoreError> {
-        if let Some(rules) = self.shared.access().rules.get(room) {
-            return Ok(rules.clone());
-        }
-        let rules = Arc::new(self.store.room_rules(room).await?);
-        self.shared.apply_rules(room, rules.clone());
-        Ok(rules)
+        rules_in(self.store.as_ref(), &self.shared, room).await
     }
 
     /// Whether `reader` may read `room` by its rules.

@@ -13,6 +13,7 @@
 //! to its own connections in number order (`order.rs`, the same on one node), filling
 //! any gap from the store, and lists everyone present on any node.
 
+mod about;
 mod access;
 mod cluster;
 mod counts;
@@ -265,6 +266,7 @@ impl Hub {
         tokio::spawn(directory::directory_loop(shared.clone()));
         tokio::spawn(reading::save_loop(store.clone(), shared.clone()));
         tokio::spawn(access::follow_changes(store.clone(), shared.clone(), shutdown.clone()));
+        tokio::spawn(about::name_loop(store.clone(), shared.clone(), shutdown.clone()));
         if spans_nodes {
             cluster::spawn(store.clone(), shared.clone(), inbound, shutdown);
         }

@@ -33,6 +33,10 @@ pub(super) struct Readers {
     unsaved: HashMap<(UserId, RoomId), Seq>,
     /// Read positions not yet told to the other nodes: the newest per person and room.
     untold: HashMap<(UserId, RoomId), Seq>,
+    /// Rooms that came onto someone's list (opened, written to them, or naming them),
+    /// whose names they are yet to be told (see `about::name_loop`), and what wakes it.
+    pub(super) unnamed: Vec<(UserId, RoomId)>,
+    pub(super) naming: Arc<tokio::sync::Notify>,
 }
 
 struct Reader {
@@ -94,7 +98,7 @@ fn tell(feed: &broadcast::Sender<Frame>, rooms: Vec<RoomUnread>) {
 impl Readers {
     /// Counts a published message for the people here it concerns.
     pub(super) fn count(&mut self, m: &ChatMessage) {
-        let Readers { people, followers, .. } = self;
+        let Readers { people, followers, unnamed, naming, .. } = self;
         let following = followers.get(&m.room).into_iter().flatten();
         let named = m.mentions.iter().map(|u| &u.id);
         let concerned: HashSet<&UserId> = following.chain(named).filter(|u| people.contains_key(*u)).collect();
@@ -105,8 +109,13 @@ impl Readers {
                 loading.push(m.clone());
                 continue;
             }
+            let listed = reader.rooms.contains_key(&m.room);
             let counts = reader.rooms.entry(m.room.clone()).or_default();
             if counts.count(user, m) {
+                if !listed {
+                    unnamed.push((user.clone(), m.room.clone()));
+                    naming.notify_one();
+                }
                 let summary = counts.summary(&m.room);
                 tell(&reader.feed, vec![summary]);
                 if counts.notifies(user, m) {
@@ -137,6 +146,10 @@ impl Readers {
     /// may be news: false only when their position here was already as far.
     pub(super) fn read(&mut self, user: &UserId, room: &RoomId, seq: Seq) -> bool {
         let Some(reader) = self.people.get_mut(user) else { return true };
+        if !reader.rooms.contains_key(room) {
+            self.unnamed.push((user.clone(), room.clone()));
+            self.naming.notify_one();
+        }
         let counts = reader.rooms.entry(room.clone()).or_default();
         let moved = counts.read_to(seq);
         if moved {
@@ -183,6 +196,14 @@ impl Readers {
             reader.rooms.remove(room);
             let left = ServerMsg::Unread { rooms: Vec::new(), all: false, left: vec![room.clone()] };
             let _ = reader.feed.send(Frame::event(&left));
+        }
+    }
+
+    /// Tells `user`'s tabs here `msg`.
+    pub(super) fn tell_person(&self, user: &UserId, msg: &ServerMsg) {
+        if let Some(reader) = self.people.get(user) {
+            // An error only means no tab listens right now.
+            let _ = reader.feed.send(Frame::event(msg));
         }
     }
 

@@ -63,6 +63,8 @@ impl Posting {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoomRules {
     pub kind: Kind,
+    /// The name it is shown by (empty: `#name`); its address stays its name.
+    pub title: String,
     pub topic: String,
     pub posting: Posting,
     /// Read only, and out of every list.
@@ -80,6 +82,7 @@ pub struct RoomRules {
 pub struct RoomRow {
     pub room: RoomId,
     pub kind: Kind,
+    pub title: String,
     pub topic: String,
     pub posting: Posting,
     pub archived: bool,
@@ -232,10 +235,11 @@ pub trait Rules {
 
 /// A room's rules from its row (`kind`, `topic`, `posting`, `archived`) and its people
 /// (`(user, removed)`, any order).
-pub fn rules_from(row: Option<(String, String, String, i64)>, people: Vec<(String, i64)>) -> RoomRules {
+pub fn rules_from(row: Option<(String, String, String, i64, String)>, people: Vec<(String, i64)>) -> RoomRules {
     let mut rules = match row {
-        Some((kind, topic, posting, archived)) => RoomRules {
+        Some((kind, topic, posting, archived, title)) => RoomRules {
             kind: Kind::parse(&kind).unwrap_or(Kind::Private),
+            title,
             topic,
             posting: Posting::parse(&posting).unwrap_or(Posting::Admins),
             archived: archived != 0,
@@ -283,17 +287,17 @@ pub fn audit_row(
 
 /// The SQL both backends run.
 pub mod sql {
-    pub const RULES: &str = "SELECT kind, topic, posting, archived FROM room_rules WHERE room = $1";
+    pub const RULES: &str = "SELECT kind, topic, posting, archived, title FROM room_rules WHERE room = $1";
     pub const PEOPLE: &str = "SELECT user_id, removed FROM room_members WHERE room = $1";
     pub const EXISTS: &str = "SELECT 1 FROM room_rules WHERE room = $1 \
          UNION ALL SELECT 1 FROM messages WHERE room = $1 LIMIT 1";
     pub const INSERT_RULES: &str = "INSERT INTO room_rules \
-         (room, kind, topic, posting, archived, created_by, created_at, changed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+         (room, kind, topic, posting, archived, created_by, created_at, changed_at, title) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)";
     pub const UPSERT_RULES: &str = "INSERT INTO room_rules \
-         (room, kind, topic, posting, archived, created_by, created_at, changed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-         ON CONFLICT (room) DO UPDATE SET kind = excluded.kind, topic = excluded.topic, \
+         (room, kind, topic, posting, archived, created_by, created_at, changed_at, title) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
+         ON CONFLICT (room) DO UPDATE SET kind = excluded.kind, topic = excluded.topic, title = excluded.title, \
          posting = excluded.posting, archived = excluded.archived, changed_at = excluded.changed_at";
     /// The rooms whose rules or people changed since `$1`.
     pub const CHANGED_ROOMS: &str = "SELECT room FROM room_rules WHERE changed_at > $1 \
@@ -309,7 +313,7 @@ pub mod sql {
          WHERE m.user_id = $1 AND m.removed = 0 AND r.kind <> 'public' ORDER BY m.room";
     /// The rooms with rules, by name, and how many people each lists.
     pub const ROOM_ROWS: &str = "SELECT r.room, r.kind, r.topic, r.posting, r.archived, \
-         (SELECT COUNT(*) FROM room_members m WHERE m.room = r.room AND m.removed = 0) \
+         (SELECT COUNT(*) FROM room_members m WHERE m.room = r.room AND m.removed = 0), r.title \
          FROM room_rules r ORDER BY r.room";
 
     pub const RENAME_MESSAGES: &str = "UPDATE messages SET author_name = $2 WHERE author_id = $1";

@@ -84,7 +84,8 @@ pub(super) async fn who_sees_what(open: Reopen) {
     // Rules change; what changed lately is what every node reads again.
     let (changed, _) = store.changed_since(now + 2).await.unwrap();
     assert_eq!(changed, [room("open")]);
-    let announcements = RoomRules { posting: Posting::Admins, topic: "news".into(), ..RoomRules::default() };
+    let (title, topic) = ("Company news".to_owned(), "news".to_owned());
+    let announcements = RoomRules { posting: Posting::Admins, title, topic, ..RoomRules::default() };
     store.set_rules(&room("news"), &announcements, None, now + 10).await.unwrap();
     let archived = RoomRules { archived: true, ..RoomRules::default() };
     store.set_rules(&room("open"), &archived, None, now + 11).await.unwrap();
@@ -92,10 +93,17 @@ pub(super) async fn who_sees_what(open: Reopen) {
     assert_eq!(changed.len(), 2);
     let news = store.room_rules(&room("news")).await.unwrap();
     assert_eq!((news.posting, news.topic.as_str(), news.made), (Posting::Admins, "news", true));
+    assert_eq!(news.title, "Company news", "the name it is shown by");
     assert_eq!(store.unlisted().await.unwrap(), [room("open"), room("plans")]);
-    let rows: Vec<(String, i64)> =
-        store.room_rows().await.unwrap().into_iter().map(|r| (r.room.as_str().to_owned(), r.members)).collect();
-    assert_eq!(rows, [("news".to_owned(), 0), ("open".to_owned(), 0), ("plans".to_owned(), 1)]);
+    let rows: Vec<(String, i64, String)> = store
+        .room_rows()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.room.as_str().to_owned(), r.members, r.title))
+        .collect();
+    let row = |name: &str, members, title: &str| (name.to_owned(), members, title.to_owned());
+    assert_eq!(rows, [row("news", 0, "Company news"), row("open", 0, ""), row("plans", 1, "")]);
 }
 
 pub(super) async fn moderation_roles_suspension_audit_and_reports(open: Reopen) {

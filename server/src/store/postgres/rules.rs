@@ -23,6 +23,7 @@ struct RuleValues<'a> {
     room: &'a str,
     kind: &'static str,
     topic: &'a str,
+    title: &'a str,
     posting: &'static str,
     archived: i64,
     by: Option<&'a str>,
@@ -36,6 +37,7 @@ impl<'a> RuleValues<'a> {
             room: room.as_str(),
             kind,
             topic: &rules.topic,
+            title: &rules.title,
             posting,
             archived,
             by: by.map(UserId::as_str),
@@ -43,8 +45,8 @@ impl<'a> RuleValues<'a> {
         }
     }
 
-    fn params(&self) -> [&(dyn ToSql + Sync); 7] {
-        [&self.room, &self.kind, &self.topic, &self.posting, &self.archived, &self.by, &self.now]
+    fn params(&self) -> [&(dyn ToSql + Sync); 8] {
+        [&self.room, &self.kind, &self.topic, &self.posting, &self.archived, &self.by, &self.now, &self.title]
     }
 }
 
@@ -57,7 +59,7 @@ impl Rules for PostgresStore {
     async fn room_rules(&self, room: &RoomId) -> Result<RoomRules, StoreError> {
         let client = self.client().await?;
         let row = query(&client, sql::RULES, &[&room.as_str()]).await?;
-        let row = row.first().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)));
+        let row = row.first().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)));
         let people = query(&client, sql::PEOPLE, &[&room.as_str()]).await?;
         Ok(rules_from(row, people.iter().map(|r| (r.get(0), r.get(1))).collect()))
     }
@@ -147,6 +149,7 @@ impl Rules for PostgresStore {
                     posting: Posting::parse(r.get(3)).unwrap_or(Posting::Admins),
                     archived: r.get::<_, i64>(4) != 0,
                     members: r.get(5),
+                    title: r.get(6),
                 })
             })
             .collect()

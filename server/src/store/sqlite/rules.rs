@@ -14,7 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 fn read_rules(c: &Connection, room: &str) -> rusqlite::Result<RoomRules> {
     let row = c
         .prepare_cached(&sqlite_params(sql::RULES))?
-        .query_row(params![room], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .query_row(params![room], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .optional()?;
     let people = c
         .prepare_cached(&sqlite_params(sql::PEOPLE))?
@@ -28,8 +28,8 @@ fn rule_values<'a>(
     rules: &'a RoomRules,
     by: Option<&'a str>,
     now: i64,
-) -> (&'a str, &'static str, &'a str, &'static str, i64, Option<&'a str>, i64) {
-    (room, rules.kind.as_str(), &rules.topic, rules.posting.as_str(), rules.archived as i64, by, now)
+) -> (&'a str, &'static str, &'a str, &'static str, i64, Option<&'a str>, i64, &'a str) {
+    (room, rules.kind.as_str(), &rules.topic, rules.posting.as_str(), rules.archived as i64, by, now, &rules.title)
 }
 
 fn strings(c: &Connection, query: &str, p: impl rusqlite::Params) -> rusqlite::Result<Vec<String>> {
@@ -59,7 +59,7 @@ impl Rules for SqliteStore {
                 return Ok(false);
             }
             let v = rule_values(&room, &rules, by.as_deref(), now);
-            tx.execute(&sqlite_params(sql::INSERT_RULES), params![v.0, v.1, v.2, v.3, v.4, v.5, v.6])?;
+            tx.execute(&sqlite_params(sql::INSERT_RULES), params![v.0, v.1, v.2, v.3, v.4, v.5, v.6, v.7])?;
             for member in &rules.members {
                 tx.execute(&sqlite_params(sql::SET_MEMBER), params![room, member.as_str(), 0, by, now])?;
             }
@@ -79,7 +79,7 @@ impl Rules for SqliteStore {
         let (room, rules, by) = (room.as_str().to_owned(), rules.clone(), by.map(|b| b.as_str().to_owned()));
         self.write(move |w| {
             let v = rule_values(&room, &rules, by.as_deref(), now);
-            w.conn.execute(&sqlite_params(sql::UPSERT_RULES), params![v.0, v.1, v.2, v.3, v.4, v.5, v.6]).map(drop)
+            w.conn.execute(&sqlite_params(sql::UPSERT_RULES), params![v.0, v.1, v.2, v.3, v.4, v.5, v.6, v.7]).map(drop)
         })
         .await
     }
@@ -133,6 +133,7 @@ impl Rules for SqliteStore {
                         posting: Posting::parse(&r.get::<_, String>(3)?).unwrap_or(Posting::Admins),
                         archived: r.get::<_, i64>(4)? != 0,
                         members: r.get(5)?,
+                        title: r.get(6)?,
                     })
                 })?
                 .collect()
