@@ -783,8 +783,18 @@ async fn a_private_room_across_nodes_removal_and_suspension_on_one_node_take_eff
     .await;
     assert!(heard.is_err(), "cat is told nothing: {heard:?}");
 
-    // The owner removes bob on node 0's admin page: node 1 stops sending him the room.
+    // The owner names the room on node 0's admin page: bob on node 1 sees it at once.
     let boss = cluster.nodes[0].sign_in("boss", password);
+    let fields = [("room", "plans"), ("kind", "private"), ("title", "Q3 plans"), ("topic", "What ships")];
+    let saved = cluster.nodes[0].post("/admin/rooms/save", &fields, Some(&boss), "");
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    let started = std::time::Instant::now();
+    let named = bob.next_where(|m| matches!(m, ServerMsg::About { .. })).await;
+    let ServerMsg::About { rooms } = named else { unreachable!() };
+    assert_eq!((rooms[0].title.as_str(), rooms[0].topic.as_str()), ("Q3 plans", "What ships"));
+    assert!(started.elapsed() < Duration::from_secs(1), "at once: {:?}", started.elapsed());
+
+    // The owner removes bob on node 0's admin page: node 1 stops sending him the room.
     let removed =
         cluster.nodes[0].post("/admin/rooms/remove", &[("room", "plans"), ("handle", "bob")], Some(&boss), "");
     assert_eq!(removed.status, 200, "{}", removed.text());
