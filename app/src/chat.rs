@@ -11,7 +11,9 @@ mod people;
 mod timeline;
 
 pub use link::{ConnectionStatus, Intent, Results};
-pub use people::{avatar_colour, initials, typing_names, Me, AVATAR_COLOURS, TYPING_SHOWN_MS};
+pub use people::{
+    announce, avatar_colour, initials, typing_names, Me, ANNOUNCED_CHARS, AVATAR_COLOURS, TYPING_SHOWN_MS,
+};
 pub use timeline::{Delivery, Entry, Row, Timeline, GROUP_MS};
 
 use crate::by_room::ByRoom;
@@ -418,18 +420,6 @@ impl Chat {
             ServerMsg::Error { .. } => {}
         }
     }
-}
-
-/// Longest message text read out by the live region.
-const ANNOUNCED_CHARS: usize = 140;
-
-/// "Bob: see you", as brief as a screen reader should say it.
-pub fn announce(author: &str, text: &str) -> String {
-    let mut line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() > ANNOUNCED_CHARS {
-        line = line.chars().take(ANNOUNCED_CHARS).collect::<String>() + "…";
-    }
-    format!("{author}: {line}")
 }
 
 /// A fresh id for an outgoing message: time plus randomness, unique per browser.

@@ -60,6 +60,18 @@ pub fn avatar_colour(id: &UserId) -> u32 {
 /// Avatar colours in style/main.css (`.avatar-0` …).
 pub const AVATAR_COLOURS: u32 = 8;
 
+/// Longest message text read out by the live region.
+pub const ANNOUNCED_CHARS: usize = 140;
+
+/// "Bob: see you", as brief as a screen reader should say it.
+pub fn announce(author: &str, text: &str) -> String {
+    let mut line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > ANNOUNCED_CHARS {
+        line = line.chars().take(ANNOUNCED_CHARS).collect::<String>() + "…";
+    }
+    format!("{author}: {line}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,25 +4,15 @@
 //! when a room comes onto that list (someone wrote to them), in the page, and to everyone
 //! in a room when an admin changes them.
 
-use super::access::rules_in;
+use super::access::{rules_in, shared_about};
 use super::{Hub, Shared};
 use crate::access::{may_read, Reader};
 use crate::store::accounts::Role;
-use crate::store::rooms::{Kind, RoomRules};
+use crate::store::rooms::RoomRules;
 use crate::store::{Store, StoreError};
 use palaver_protocol::{RoomAbout, RoomId, ServerMsg};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-
-/// A room's name and topic as its rules give them, the same for everyone in it (`None`
-/// for a direct conversation, whose name depends on who looks).
-pub(super) fn shared_about(room: &RoomId, rules: &RoomRules) -> Option<RoomAbout> {
-    (rules.kind != Kind::Direct).then(|| RoomAbout {
-        room: room.clone(),
-        title: rules.title.clone(),
-        topic: rules.topic.clone(),
-    })
-}
 
 /// What `rooms` are called and what they are for, as `reader` sees them: those that
 /// have a name or a topic, of the rooms they may read. `None` when there is nothing to

@@ -5,14 +5,13 @@
 //! it is taken out of its fan-out at once (see `Listener::admits`), and those still in
 //! it are told its new name and topic.
 
-use super::about::shared_about;
 use super::{Hub, Shared};
 use crate::access::{may_read, Reader};
 use crate::bus::Event;
 use crate::store::accounts::Role;
-use crate::store::rooms::RoomRules;
+use crate::store::rooms::{Kind, RoomRules};
 use crate::store::{Store, StoreError};
-use palaver_protocol::{RoomId, ServerMsg, UserId};
+use palaver_protocol::{RoomAbout, RoomId, ServerMsg, UserId};
 use std::{collections::HashMap, sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 
@@ -51,7 +50,7 @@ impl Shared {
             old.is_some_and(|old| (&old.title, &old.topic) != (&rules.title, &rules.topic))
         };
         let mut rooms = self.rooms();
-        let unlisted = rules.archived || rules.kind != crate::store::rooms::Kind::Public;
+        let unlisted = rules.archived || rules.kind != Kind::Public;
         let was = rooms.unlisted.contains(room);
         if unlisted != was {
             if unlisted {
@@ -105,6 +104,16 @@ impl Shared {
             None => access.roles.remove(user),
         };
     }
+}
+
+/// A room's name and topic as its rules give them, the same for everyone in it (`None`
+/// for a direct conversation, whose name depends on who looks).
+pub(super) fn shared_about(room: &RoomId, rules: &RoomRules) -> Option<RoomAbout> {
+    (rules.kind != Kind::Direct).then(|| RoomAbout {
+        room: room.clone(),
+        title: rules.title.clone(),
+        topic: rules.topic.clone(),
+    })
 }
 
 /// A room's rules: as kept, or read from the store.
