@@ -21,6 +21,7 @@ pub mod limits;
 pub mod listen;
 pub mod origin;
 pub mod pages;
+pub mod preview;
 pub mod room_pages;
 pub mod search;
 pub mod session;

@@ -1,0 +1,190 @@
+//! Fetching links for previews through the SSRF guard, against a web server of the
+//! test's own on loopback (admitted by address and port, as `PALAVER_PREVIEW_ADMIT`
+//! does): a page's card, the traps (redirects inside, loops, huge bodies, wrong types,
+//! a server that never answers), and a table of addresses that try to reach inside,
+//! every one refused before anything is sent.
+
+use server::preview::{card, Fetcher, Guard, Refused, Want};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const PAGE: &str = r#"<!doctype html><html><head><title>Fallback</title>
+<meta property="og:title" content="Palaver &amp; friends">
+<meta property="og:description" content="Chat that keeps every message.">
+<meta property="og:site_name" content="Palaver">
+<meta property="og:image" content="/picture.png">
+</head><body>hello</body></html>"#;
+
+/// A web server on loopback answering by path; how many requests it was sent.
+async fn web_server() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if socket.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let answer = |status: &str, headers: &str, body: &[u8]| {
+                    let mut out = format!(
+                        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    out.extend_from_slice(body);
+                    out
+                };
+                let redirect = |to: String| answer("302 Found", &format!("Location: {to}\r\n"), b"");
+                let reply = match path.as_str() {
+                    "/page" => answer("200 OK", "Content-Type: text/html; charset=utf-8\r\n", PAGE.as_bytes()),
+                    "/moved" => redirect("/page".into()),
+                    "/loop" => redirect("/loop".into()),
+                    "/to-inside" => redirect("http://127.0.0.1:9/".into()),
+                    "/to-localhost" => redirect("http://localhost:9/page".into()),
+                    "/to-metadata" => redirect("http://169.254.169.254/latest/meta-data/".into()),
+                    "/text" => answer("200 OK", "Content-Type: text/plain\r\n", b"just text"),
+                    "/picture.png" => answer("200 OK", "Content-Type: image/png\r\n", b"\x89PNG\r\n\x1a\n"),
+                    "/declared-huge" => {
+                        let _ = socket
+                            .write_all(
+                                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 50000000\r\n\r\n",
+                            )
+                            .await;
+                        return;
+                    }
+                    "/endless" => {
+                        // No length: more and more, until the reader gives up.
+                        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n";
+                        let _ = socket.write_all(head.as_bytes()).await;
+                        let chunk = vec![b'a'; 64 * 1024];
+                        while socket.write_all(&chunk).await.is_ok() {}
+                        return;
+                    }
+                    "/silent" => {
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                        return;
+                    }
+                    _ => answer("404 Not Found", "", b""),
+                };
+                let _ = socket.write_all(&reply).await;
+            });
+        }
+    });
+    (addr, asked)
+}
+
+#[tokio::test]
+async fn a_page_becomes_a_card_and_the_traps_are_refused() {
+    let (addr, asked) = web_server().await;
+    let fetcher = Fetcher::with_times(Guard::admitting(vec![addr]), Duration::from_secs(2), Duration::from_secs(2));
+    let base = format!("http://{addr}");
+
+    // A page (through a redirect) and its card; its picture, through the same guard.
+    let page = fetcher.get(&format!("{base}/moved"), Want::Page).await.expect("the page");
+    assert_eq!(page.url.path(), "/page");
+    let found = card(&String::from_utf8_lossy(&page.body), &page.url).expect("a card");
+    assert_eq!(found.title, "Palaver & friends");
+    assert_eq!(found.description, "Chat that keeps every message.");
+    assert_eq!(found.site, "Palaver");
+    let picture = found.image.expect("a picture");
+    assert_eq!(picture, format!("{base}/picture.png"));
+    assert_eq!(fetcher.get(&picture, Want::Image).await.expect("the picture").content_type, "image/png");
+
+    // Redirects inside are checked like any link, and a loop ends.
+    for (path, port) in [("/to-inside", 9), ("/to-localhost", 9), ("/to-metadata", 80)] {
+        match fetcher.get(&format!("{base}{path}"), Want::Page).await {
+            Err(Refused::Address(to, _)) => assert_eq!(to.port(), port, "{path}"),
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    assert_eq!(fetcher.get(&format!("{base}/loop"), Want::Page).await.unwrap_err(), Refused::TooManyRedirects);
+    // Only what was wanted, only as much as wanted, only as long as allowed.
+    assert!(
+        matches!(fetcher.get(&format!("{base}/text"), Want::Page).await, Err(Refused::Type(t)) if t == "text/plain")
+    );
+    assert!(matches!(fetcher.get(&format!("{base}/page"), Want::Image).await, Err(Refused::Type(_))));
+    assert_eq!(fetcher.get(&format!("{base}/nothing"), Want::Page).await.unwrap_err(), Refused::Status(404));
+    assert_eq!(fetcher.get(&format!("{base}/declared-huge"), Want::Page).await.unwrap_err(), Refused::TooBig(1 << 20));
+    let started = Instant::now();
+    assert_eq!(fetcher.get(&format!("{base}/endless"), Want::Page).await.unwrap_err(), Refused::TooBig(1 << 20));
+    assert!(started.elapsed() < Duration::from_secs(2), "cut off as it came: {:?}", started.elapsed());
+    let started = Instant::now();
+    assert_eq!(fetcher.get(&format!("{base}/silent"), Want::Page).await.unwrap_err(), Refused::Timeout);
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+
+    // Not admitted, the same server is inside like any loopback address: refused before
+    // a request is sent.
+    let before = asked.load(Ordering::SeqCst);
+    let strict = Fetcher::new(Guard::default());
+    assert!(matches!(strict.get(&format!("{base}/page"), Want::Page).await, Err(Refused::Address(..))));
+    assert_eq!(asked.load(Ordering::SeqCst), before, "nothing was sent");
+}
+
+#[tokio::test]
+async fn every_way_of_writing_an_inside_address_is_refused_before_any_request() {
+    let fetcher = Fetcher::with_times(Guard::default(), Duration::from_secs(1), Duration::from_secs(2));
+    for link in [
+        "http://127.0.0.1/",
+        "http://127.1/",
+        "http://0x7f.0.0.1/",
+        "http://0x7f000001/",
+        "http://2130706433/",
+        "http://0177.0.0.1/",
+        "http://017700000001/",
+        "http://0/",
+        "http://0.0.0.0:8080/",
+        "http://[::]/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:7f00:1]/",
+        "http://[0:0:0:0:0:ffff:127.0.0.1]/",
+        "http://[::127.0.0.1]/",
+        "http://[64:ff9b::127.0.0.1]/",
+        "http://[2002:7f00:1::]/",
+        "https://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+        "http://100.100.100.200/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://172.16.0.1/",
+        "http://192.168.1.1/",
+        "http://100.64.0.1/",
+        "http://[fc00::1]/",
+        "http://[fe80::1]/",
+        "http://224.0.0.1/",
+        "http://255.255.255.255/",
+        "http://localhost/",
+        "http://LOCALHOST:8080/",
+    ] {
+        let started = Instant::now();
+        match fetcher.get(link, Want::Page).await {
+            Err(Refused::Address(addr, why)) => assert!(!why.is_empty(), "{link} → {addr}"),
+            other => panic!("{link}: {other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_millis(1500), "{link} answered at once");
+    }
+    for (link, refused) in [
+        ("file:///etc/passwd", Refused::Scheme),
+        ("gopher://127.0.0.1:70/", Refused::Scheme),
+        ("ftp://example.com/", Refused::Scheme),
+        ("http://user:secret@example.com/", Refused::Credentials),
+    ] {
+        assert_eq!(fetcher.get(link, Want::Page).await.unwrap_err(), refused, "{link}");
+    }
+}
