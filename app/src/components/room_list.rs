@@ -2,6 +2,7 @@
 //! room by name (typed as the page shows it, `#design-team`, or as people say it,
 //! "Design Team"). Alt+Up and Alt+Down move to the room above or below.
 
+use super::form_error;
 use super::notify_controls::NotifyControls;
 use crate::by_room::ByRoom;
 use crate::chat::{Chat, Intent};
@@ -158,27 +159,14 @@ pub fn RoomList(current: RoomId) -> impl IntoView {
     // The room box: a room by name, or what is wrong with the name (the search box's
     // plain form goes to the server).
     let on_submit = move |ev: SubmitEvent| {
-        use leptos::wasm_bindgen::JsCast;
-        let form = event_target::<leptos::web_sys::Element>(&ev);
-        if form.class_name() != "join-room" {
-            return;
-        }
-        ev.prevent_default();
-        let field = |selector: &str| form.query_selector(selector).ok().flatten();
-        let input = field("input").and_then(|i| i.dyn_into::<leptos::web_sys::HtmlInputElement>().ok());
-        let Some(input) = input else { return };
-        let error = field("[role=alert]");
-        let said = match RoomId::parse(&typed_room(&input.value())) {
+        let Some((form, input)) = form_error::submitted(&ev, "join-room") else { return };
+        match RoomId::parse(&typed_room(&input.value())) {
             Ok(room) => {
+                form_error::say(&form, None);
                 input.set_value("");
                 location.go_to(&room_href(&room));
-                None
             }
-            Err(reason) => Some(super::form_error::sentence(&t.invalid(reason))),
-        };
-        if let Some(error) = error {
-            let _ = error.toggle_attribute_with_force("hidden", said.is_none());
-            error.set_text_content(said.as_deref());
+            Err(reason) => form_error::say(&form, Some(&t.invalid(reason))),
         }
     };
 
@@ -249,7 +237,9 @@ fn foot_html(locale: Locale) -> String {
     escape(&mut html, t.join_placeholder);
     html.push_str("\"><button type=\"submit\" data-testid=\"join-room-button\">");
     escape(&mut html, t.go);
-    html.push_str("</button><p class=\"form-error\" role=\"alert\" data-testid=\"join-room-error\" hidden></p></form>");
+    html.push_str("</button>");
+    html.push_str(&form_error::line("join-room-error"));
+    html.push_str("</form>");
     html.push_str("<p class=\"language\"><span class=\"sr-only\">");
     escape(&mut html, t.language);
     let code = other.code();
