@@ -345,6 +345,7 @@ impl Chat {
                     *r = Results::found(query, hits, next);
                 }
             }),
+            ServerMsg::Preview { room, seq, preview } => self.update_timeline(&room, |t| t.preview(seq, preview)),
             ServerMsg::Presence { room, online } => self.online.update(|o| {
                 o.insert(room, online);
             }),

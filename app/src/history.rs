@@ -137,6 +137,7 @@ mod tests {
                 quote: None,
                 reactions: Vec::new(),
                 mentions: Vec::new(),
+                preview: None,
             })
             .collect();
         HistoryPage { messages, has_older }

@@ -26,6 +26,24 @@ pub fn render(text: &str, names: &[&str]) -> String {
     html
 }
 
+/// The first http or https link a message's text shows, if any (the one its preview
+/// card is of).
+pub fn first_link(text: &str) -> Option<String> {
+    fn find(nodes: &[Node]) -> Option<&str> {
+        nodes.iter().find_map(|node| match node {
+            Node::Link { href, .. } if !href.to_ascii_lowercase().starts_with("mailto:") => Some(href.as_str()),
+            Node::Emphasis(n)
+            | Node::Strong(n)
+            | Node::Paragraph(n)
+            | Node::Quote(n)
+            | Node::Link { children: n, .. } => find(n),
+            Node::List { items, .. } => items.iter().find_map(|item| find(item)),
+            _ => None,
+        })
+    }
+    find(&parse(text)).map(|href| href.trim().to_owned())
+}
+
 /// Nodes with the `@name`s of `names` in their text marked (not in code or links).
 pub fn mark_mentions(nodes: Vec<Node>, names: &[&str]) -> Vec<Node> {
     let mut out = Vec::with_capacity(nodes.len());
@@ -130,6 +148,17 @@ mod tests {
     use super::parse::tests::{p, text};
     use super::*;
     use Node::*;
+
+    #[test]
+    fn the_first_web_link_is_the_one_with_a_card() {
+        assert_eq!(first_link("see https://a.example/x and https://b.example").as_deref(), Some("https://a.example/x"));
+        assert_eq!(
+            first_link("mail [me](mailto:a@b.c), then **[docs](http://d.example)**").as_deref(),
+            Some("http://d.example")
+        );
+        assert_eq!(first_link("- one\n- two https://list.example").as_deref(), Some("https://list.example"));
+        assert_eq!(first_link("`https://code.example` and javascript:alert(1)"), None, "code is no link");
+    }
 
     #[test]
     fn mentions_are_marked_outside_code_and_links() {

@@ -340,6 +340,7 @@ mod tests {
             quote: None,
             reactions: Vec::new(),
             mentions: Vec::new(),
+            preview: None,
         }
     }
 

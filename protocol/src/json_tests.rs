@@ -41,13 +41,13 @@ fn message() -> impl Strategy<Value = ChatMessage> {
     (
         (room(), seq(), text(), user(), prop::sample::select(MessageKind::ALL.to_vec()), text()),
         (any::<i64>(), proptest::option::of(seq()), any::<bool>(), any::<bool>(), quote, reactions),
-        (proptest::collection::vec(user(), 0..3), any::<bool>()),
+        (proptest::collection::vec(user(), 0..3), any::<bool>(), proptest::option::of(preview())),
     )
         .prop_map(
             |(
                 (room, seq, id, author, kind, text),
                 (sent_at, target, edited, deleted, quote, reactions),
-                (mentions, removed),
+                (mentions, removed, preview),
             )| {
                 ChatMessage {
                     room,
@@ -64,9 +64,19 @@ fn message() -> impl Strategy<Value = ChatMessage> {
                     quote,
                     reactions,
                     mentions,
+                    preview: preview.map(Box::new),
                 }
             },
         )
+}
+
+fn preview() -> impl Strategy<Value = LinkPreview> {
+    (text(), text(), text(), text()).prop_map(|(url, title, description, site)| LinkPreview {
+        url,
+        title,
+        description,
+        site,
+    })
 }
 
 fn server_msg() -> impl Strategy<Value = ServerMsg> {
@@ -108,6 +118,7 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
                 next
             }),
         (room(), people()).prop_map(|(room, online)| ServerMsg::Presence { room, online }),
+        (room(), seq(), preview()).prop_map(|(room, seq, preview)| ServerMsg::Preview { room, seq, preview }),
         (room(), user()).prop_map(|(room, user)| ServerMsg::Arrived { room, user }),
         (room(), user()).prop_map(|(room, user)| ServerMsg::Departed { room, user }),
         (room(), user()).prop_map(|(room, user)| ServerMsg::Typing { room, user }),

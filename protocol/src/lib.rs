@@ -32,7 +32,9 @@ pub use limits::{
     MAX_REACTIONS, MAX_REPLAY, MAX_ROOM_CHARS, MAX_TEXT_CHARS, QUOTE_CHARS, RATE_BURST, RATE_PER_SEC, REACTIONS,
     SEARCH_PAGE,
 };
-pub use message::{find_mentions, is_word, toggle_reaction, ChatMessage, HistoryPage, MessageKind, Quote, Reaction};
+pub use message::{
+    find_mentions, is_word, toggle_reaction, ChatMessage, HistoryPage, LinkPreview, MessageKind, Quote, Reaction,
+};
 pub use rooms::{Level, RoomAbout, RoomListing, RoomSummary, RoomUnread};
 pub use server::{SearchHit, ServerMsg};
 
@@ -134,6 +136,12 @@ mod tests {
             quote: Some(Quote::of("Bob", "the question", false)),
             reactions: vec![Reaction { emoji: "👍".into(), by: vec![alice()] }],
             mentions: vec![alice()],
+            preview: Some(Box::new(LinkPreview {
+                url: "https://example.com/a?b=\"c\"".into(),
+                title: "A <title>".into(),
+                description: String::new(),
+                site: "example.com".into(),
+            })),
         };
         let frames = [
             ServerMsg::Welcome { user: alice(), token: "tok".into() },

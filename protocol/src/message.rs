@@ -63,6 +63,20 @@ pub struct Reaction {
     pub by: Vec<User>,
 }
 
+/// The card a message's first link gets: what the linked page says it is (fetched by
+/// the server, never by the reader's browser).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LinkPreview {
+    /// The link, as written in the message.
+    pub url: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// The site's name (its own, else its host).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub site: String,
+}
+
 /// What a reply shows of the message it answers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Quote {
@@ -184,6 +198,10 @@ pub struct ChatMessage {
     /// On a message or an edit: the people its `@name`s named when it was written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<User>,
+    /// On a message: its first link's card, once the server has fetched it (boxed: most
+    /// messages have none, and every message is copied to many).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<Box<LinkPreview>>,
 }
 
 pub(crate) fn is_false(b: &bool) -> bool {

@@ -3,7 +3,7 @@
 
 use crate::error::{ErrorReason, FrameError};
 use crate::ids::{ClientMsgId, RoomId, Seq, User};
-use crate::message::{is_false, ChatMessage};
+use crate::message::{is_false, ChatMessage, LinkPreview};
 use crate::rooms::{RoomAbout, RoomSummary, RoomUnread};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,8 @@ pub enum ServerMsg {
     /// Who is in a joined room now, all of them (after a connection caught up from
     /// storage; `joined` carries the same list).
     Presence { room: RoomId, online: Vec<User> },
+    /// Message `seq` of a joined room has a card for its first link now.
+    Preview { room: RoomId, seq: Seq, preview: LinkPreview },
     /// Someone came into a joined room, or is now known by another name there.
     Arrived { room: RoomId, user: User },
     /// Someone's last connection left a joined room.

@@ -47,6 +47,10 @@ pub struct Config {
     /// `PALAVER_SESSION_MAX_DAYS`, `PALAVER_HASHING_THREADS`, `PALAVER_SIGN_IN_ATTEMPTS`,
     /// `PALAVER_SIGN_IN_WINDOW_SECS`).
     pub accounts: accounts::Settings,
+    /// Link previews (`PALAVER_LINK_PREVIEWS=on|off`, on by default): `None` when off,
+    /// else the addresses they may reach though not public (`PALAVER_PREVIEW_ADMIT`,
+    /// `IP:PORT,…`: a test's own web server; nothing in production).
+    pub previews: Option<Vec<SocketAddr>>,
 }
 
 /// Name of the front-end bundle under `/pkg`, as the workspace's Leptos metadata sets it.
@@ -82,6 +86,7 @@ impl Config {
             database_url: settings.database_url()?,
             redis_url: settings.redis_url()?,
             accounts: settings.accounts()?,
+            previews: settings.previews()?,
         })
         .and_then(Config::check_nodes)
     }
@@ -223,6 +228,19 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
                 burst: self.number("PALAVER_PAGES_PER_IP_BURST", defaults.pages_per_sec.burst)?,
             },
         })
+    }
+
+    fn previews(&self) -> Result<Option<Vec<SocketAddr>>, StartError> {
+        match self.text("PALAVER_LINK_PREVIEWS", "on").trim() {
+            "on" => {}
+            "off" => return Ok(None),
+            other => return Err(StartError::Config(format!("PALAVER_LINK_PREVIEWS={other:?}: it is on or off"))),
+        }
+        let admitted = self.text("PALAVER_PREVIEW_ADMIT", "");
+        let admitted = admitted.split(',').map(str::trim).filter(|a| !a.is_empty()).map(|a| {
+            a.parse().map_err(|_| StartError::Config(format!("PALAVER_PREVIEW_ADMIT: {a:?} is not an IP:PORT")))
+        });
+        Ok(Some(admitted.collect::<Result<_, _>>()?))
     }
 
     fn accounts(&self) -> Result<accounts::Settings, StartError> {

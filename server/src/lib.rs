@@ -103,6 +103,9 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
             liveness: config.liveness,
             rate: config.rate,
             shutdown: shutdown.clone(),
+            previews: config.previews.map(|admitted| {
+                preview::Previews::new(preview::Fetcher::new(preview::Guard::admitting(admitted)), hub.clone())
+            }),
         },
         allowed_origins: config.allowed_origins,
         admission: Admission::new(config.ip_limits),

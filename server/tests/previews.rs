@@ -2,8 +2,14 @@
 //! test's own on loopback (admitted by address and port, as `PALAVER_PREVIEW_ADMIT`
 //! does): a page's card, the traps (redirects inside, loops, huge bodies, wrong types,
 //! a server that never answers), and a table of addresses that try to reach inside,
-//! every one refused before anything is sent.
+//! every one refused before anything is sent. Then the real server on each backend: a
+//! message's first link gets its card, live and in history and in the page, and loses
+//! it to an edit; a link inside gets none; none at all when previews are off.
 
+mod common;
+
+use common::{room_id, TestServer};
+use palaver_protocol::{ClientMsg, ClientMsgId, ServerMsg};
 use server::preview::{card, Fetcher, Guard, Refused, Want};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -187,4 +193,67 @@ async fn every_way_of_writing_an_inside_address_is_refused_before_any_request() 
     ] {
         assert_eq!(fetcher.get(link, Want::Page).await.unwrap_err(), refused, "{link}");
     }
+}
+
+async fn a_messages_first_link_gets_its_card_in_the_room_the_history_and_the_page(backend: &[(&str, &str)]) {
+    let (site, _) = web_server().await;
+    let admit = site.to_string();
+    let server = TestServer::start_with(&[&[("PALAVER_PREVIEW_ADMIT", admit.as_str())], backend].concat());
+    let (mut ann, mut bob) = (server.client().await, server.client().await);
+    ann.hello(None, Some("Ann")).await;
+    bob.hello(None, Some("Bob")).await;
+    ann.join("links", None).await;
+    bob.join("links", None).await;
+
+    // Ann links to the page: everyone in the room is sent its card.
+    let page = format!("http://{site}/page");
+    ann.say("links", "l1", &format!("look: {page} and http://{site}/text")).await;
+    let seq = bob.next_message().await.seq;
+    let frame = bob.next_where(|m| matches!(m, ServerMsg::Preview { .. })).await;
+    let ServerMsg::Preview { seq: carded, preview, .. } = frame else { unreachable!() };
+    assert_eq!(carded, seq);
+    assert_eq!((preview.url.as_str(), preview.title.as_str()), (page.as_str(), "Palaver & friends"));
+    assert_eq!((preview.description.as_str(), preview.site.as_str()), ("Chat that keeps every message.", "Palaver"));
+    // It stays: in the history, and in the page without JavaScript.
+    let (messages, ..) = bob.join("links", None).await;
+    let kept = messages.iter().find(|m| m.seq == seq).and_then(|m| m.preview.as_deref());
+    assert_eq!(kept.map(|p| p.title.as_str()), Some("Palaver & friends"));
+    let (status, html) = server.get("/r/links");
+    assert_eq!(status, 200);
+    assert!(html.contains("data-testid=\"link-preview\""), "the card in the page");
+    assert!(html.contains("Palaver &amp; friends"), "escaped as text");
+
+    // A link inside gets no card; nor does a message whose link the guard refuses.
+    ann.say("links", "l2", "see http://127.0.0.1:9/admin").await;
+    let inside = bob.next_message().await.seq;
+    let carded_inside = |m: &ServerMsg| matches!(m, ServerMsg::Preview { seq, .. } if *seq == inside);
+    assert!(!bob.heard_within(Duration::from_millis(1500), carded_inside).await);
+
+    // An edit takes the card away with the text it was of.
+    ann.send_msg(ClientMsg::Edit {
+        room: room_id("links"),
+        id: ClientMsgId("l1-edit".into()),
+        target: seq,
+        text: "never mind".into(),
+    })
+    .await;
+    bob.next_where(|m| matches!(m, ServerMsg::Message(e) if e.target == Some(seq))).await;
+    let (messages, ..) = bob.join("links", None).await;
+    assert!(messages.iter().find(|m| m.seq == seq).is_some_and(|m| m.preview.is_none()), "no card after the edit");
+    assert!(!server.get("/r/links").1.contains("data-testid=\"link-preview\""));
+}
+
+on_each_backend!(a_messages_first_link_gets_its_card_in_the_room_the_history_and_the_page);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_link_is_fetched_when_previews_are_off() {
+    let (site, asked) = web_server().await;
+    let admit = site.to_string();
+    let server = TestServer::start_with(&[("PALAVER_PREVIEW_ADMIT", admit.as_str()), ("PALAVER_LINK_PREVIEWS", "off")]);
+    let mut ann = server.client().await;
+    ann.hello(None, Some("Ann")).await;
+    ann.join("links", None).await;
+    ann.say("links", "l1", &format!("http://{site}/page")).await;
+    assert!(!ann.heard_within(Duration::from_millis(1500), |m| matches!(m, ServerMsg::Preview { .. })).await);
+    assert_eq!(asked.load(Ordering::SeqCst), 0, "the site was never asked");
 }

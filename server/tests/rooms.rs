@@ -68,17 +68,6 @@ fn send(room: &str, id: &str, text: &str) -> ClientMsg {
     ClientMsg::Send { room: room_id(room), id: ClientMsgId(id.into()), text: text.into(), reply_to: None }
 }
 
-/// Whether a frame comes within `limit` that `wanted` picks (others are skipped).
-async fn heard_within(client: &mut Client, limit: Duration, wanted: impl Fn(&ServerMsg) -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
-    while let Some(msg) = client.next_within(deadline.saturating_duration_since(tokio::time::Instant::now())).await {
-        if wanted(&msg) {
-            return true;
-        }
-    }
-    false
-}
-
 async fn a_private_room_is_read_by_its_members_only_on_every_path(backend: &[(&str, &str)]) {
     let w = Workspace::start(backend);
     let (ann_cookie, mut ann) = w.member("ann").await;
@@ -96,7 +85,7 @@ async fn a_private_room_is_read_by_its_members_only_on_every_path(backend: &[(&s
     let said = bob.next_message().await;
     assert_eq!(said.mentions.iter().map(|u| u.handle.as_deref()).collect::<Vec<_>>(), [Some("bob")]);
     let notified = |m: &ServerMsg| matches!(m, ServerMsg::Notification(_));
-    assert!(heard_within(&mut bob, Duration::from_secs(2), notified).await, "bob is told");
+    assert!(bob.heard_within(Duration::from_secs(2), notified).await, "bob is told");
 
     // Every path of the socket: nothing of it for cat.
     cat.send_msg(ClientMsg::Join { room: room_id("plans"), after: None }).await;
@@ -117,7 +106,7 @@ async fn a_private_room_is_read_by_its_members_only_on_every_path(backend: &[(&s
         _ => unreachable!(),
     }
     assert!(
-        !heard_within(&mut cat, Duration::from_millis(500), |m| format!("{m:?}").contains("plans")).await,
+        !cat.heard_within(Duration::from_millis(500), |m| format!("{m:?}").contains("plans")).await,
         "no count, notification or list entry of it"
     );
     // The members find it.
@@ -145,11 +134,11 @@ async fn a_private_room_is_read_by_its_members_only_on_every_path(backend: &[(&s
     // Removed: bob stops receiving it at once, and cannot come back.
     w.cli(&["remove-member", "--room", "plans", "--handle", "bob"]);
     let left = |m: &ServerMsg| matches!(m, ServerMsg::Error { reason: ErrorReason::NotAllowed, .. });
-    assert!(heard_within(&mut bob, Duration::from_secs(3), left).await, "told the room is gone");
+    assert!(bob.heard_within(Duration::from_secs(3), left).await, "told the room is gone");
     ann.send_msg(send("plans", "p2", "bob is gone")).await;
     ann.next_ack().await;
     let leak = |m: &ServerMsg| format!("{m:?}").contains("bob is gone");
-    assert!(!heard_within(&mut bob, Duration::from_millis(700), leak).await);
+    assert!(!bob.heard_within(Duration::from_millis(700), leak).await);
     bob.send_msg(ClientMsg::Join { room: room_id("plans"), after: Some(0) }).await;
     assert_eq!(refusal(&mut bob).await.0, ErrorReason::NotAllowed);
     assert_eq!(s.get_as("/r/plans", &bob_cookie).status, 404);
@@ -308,12 +297,12 @@ async fn rooms_are_shown_by_the_name_and_topic_admins_give_them(backend: &[(&str
     // is in the room is told.
     w.cli(&["set-room", "--room", "plans", "--title", " Q3 plans ", "--topic", "What we ship"]);
     let named = |m: &ServerMsg| about(m, "plans", "Q3 plans", "What we ship");
-    assert!(heard_within(&mut ann, Duration::from_secs(4), named).await, "told while in the room");
+    assert!(ann.heard_within(Duration::from_secs(4), named).await, "told while in the room");
     // Whoever joins later is told with the room, and with their list of rooms.
     bob.join("plans", None).await;
-    assert!(heard_within(&mut bob, Duration::from_secs(2), named).await, "told on joining");
+    assert!(bob.heard_within(Duration::from_secs(2), named).await, "told on joining");
     bob.send_msg(ClientMsg::Unread).await;
-    assert!(heard_within(&mut bob, Duration::from_secs(2), named).await, "told with the list");
+    assert!(bob.heard_within(Duration::from_secs(2), named).await, "told with the list");
     // The page: its title, heading, topic and room list; the address stays the name.
     let page = w.server.get_as("/r/plans", &ann_cookie).text();
     assert!(page.contains("<title>Q3 plans · Palaver</title>"), "the title");
@@ -331,13 +320,13 @@ async fn rooms_are_shown_by_the_name_and_topic_admins_give_them(backend: &[(&str
     let path = opened.header("location").expect("to the conversation");
     let dm = path.strip_prefix("/r/").expect("a room").to_owned();
     ann.join(&dm, None).await;
-    assert!(heard_within(&mut ann, Duration::from_secs(2), |m| about(m, &dm, "BOB", "")).await);
+    assert!(ann.heard_within(Duration::from_secs(2), |m| about(m, &dm, "BOB", "")).await);
     // Bob is told as it comes onto his list, before he opens it.
     ann.send_msg(send(&dm, "d1", "hi bob")).await;
     ann.next_ack().await;
-    assert!(heard_within(&mut bob, Duration::from_secs(2), |m| about(m, &dm, "ANN", "")).await, "on his list");
+    assert!(bob.heard_within(Duration::from_secs(2), |m| about(m, &dm, "ANN", "")).await, "on his list");
     bob.join(&dm, None).await;
-    assert!(heard_within(&mut bob, Duration::from_secs(2), |m| about(m, &dm, "ANN", "")).await);
+    assert!(bob.heard_within(Duration::from_secs(2), |m| about(m, &dm, "ANN", "")).await);
     let page = w.server.get_as(&path, &bob_cookie).text();
     assert_eq!(element_text(&page, "room-name"), "ANN");
     assert!(!page.contains(&format!(">#{dm}<")), "its name is not shown");

@@ -4,8 +4,8 @@
 //! lines, gaps). Plain data, so its rules are tested without a browser.
 
 use palaver_protocol::{
-    toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, MessageKind, Quote, Reaction, Seq, User, UserId,
-    HISTORY_PAGE,
+    toggle_reaction, ChatMessage, ClientMsgId, ErrorReason, LinkPreview, MessageKind, Quote, Reaction, Seq, User,
+    UserId, HISTORY_PAGE,
 };
 
 /// Messages of one author this close together (milliseconds) share one name line.
@@ -47,6 +47,8 @@ pub struct Entry {
     pub reactions: Vec<Reaction>,
     /// Who its `@name`s name.
     pub mentions: Vec<User>,
+    /// Its first link's card, once the server fetched it.
+    pub preview: Option<Box<LinkPreview>>,
     /// Follows a message of the same author within [`GROUP_MS`] (set by
     /// [`Timeline::rows`]): shown without the name line.
     pub continued: bool,
@@ -75,6 +77,7 @@ impl Entry {
             quote: m.quote,
             reactions: m.reactions,
             mentions: m.mentions,
+            preview: m.preview,
             continued: false,
             new_line: false,
             as_of,
@@ -226,6 +229,7 @@ impl Timeline {
             quote: None,
             reactions: Vec::new(),
             mentions: Vec::new(),
+            preview: None,
             continued: false,
             new_line: false,
             as_of: 0,
@@ -241,6 +245,14 @@ impl Timeline {
     /// The message numbered `seq`, if it is here.
     pub fn message(&self, seq: Seq) -> Option<&Entry> {
         self.index_of(seq).map(|at| &self.confirmed[at])
+    }
+
+    /// Message `seq`'s first link has a card now (if the message is here and not taken
+    /// back).
+    pub fn preview(&mut self, seq: Seq, preview: LinkPreview) {
+        if let Some(entry) = self.index_of(seq).map(|at| &mut self.confirmed[at]).filter(|e| !e.deleted) {
+            entry.preview = Some(Box::new(preview));
+        }
     }
 
     /// My newest message here that I can still edit (for the Up arrow).
@@ -377,6 +389,8 @@ fn apply_change(entry: &mut Entry, change: &ChatMessage) {
             entry.text = change.text.clone();
             entry.edited = true;
             entry.mentions = change.mentions.clone();
+            // The card was of the old text (the new one's comes as a `preview`).
+            entry.preview = None;
         }
         MessageKind::Delete => {
             entry.text.clear();
@@ -384,6 +398,7 @@ fn apply_change(entry: &mut Entry, change: &ChatMessage) {
             entry.removed = change.removed;
             entry.reactions.clear();
             entry.mentions.clear();
+            entry.preview = None;
         }
         MessageKind::React | MessageKind::Unreact if !entry.deleted => {
             let add = change.kind == MessageKind::React;
@@ -462,6 +477,7 @@ pub(super) mod tests {
             quote: None,
             reactions: Vec::new(),
             mentions: Vec::new(),
+            preview: None,
         }
     }
 

@@ -22,7 +22,7 @@ pub struct Actions {
 }
 
 /// The parts of a row before its reactions: the quote it answers, the avatar, the
-/// author and the text.
+/// author, the text and its link's card.
 fn lead_html(entry: &Entry, locale: Locale) -> String {
     let t = locale.t();
     let mut html = String::new();
@@ -57,6 +57,20 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
         html.push_str(&crate::markdown::render(&entry.text, &names));
     }
     html.push_str("</div>");
+    // Its first link's card: what the page says it is (the server fetched it).
+    let card = entry.preview.as_ref().filter(|p| !entry.deleted && p.url.starts_with("http"));
+    if let Some(p) = card {
+        html.push_str("<a class=\"card\" data-testid=\"link-preview\" tabindex=\"-1\" target=\"_blank\" rel=\"noopener noreferrer nofollow\" href=\"");
+        for (text, then) in [
+            (&p.url, "\"><span class=\"card-site\">"),
+            (&p.site, "</span><strong>"),
+            (&p.title, "</strong><span>"),
+            (&p.description, "</span></a>"),
+        ] {
+            escape(&mut html, text);
+            html.push_str(then);
+        }
+    }
     html
 }
 

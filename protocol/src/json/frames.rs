@@ -5,7 +5,7 @@ use super::value::{write_str, Json, JsonError};
 use crate::client::{ClientMsg, Hello};
 use crate::error::ErrorReason;
 use crate::ids::{ClientMsgId, RoomId, User, UserId};
-use crate::message::{ChatMessage, HistoryPage, MessageKind, Quote, Reaction};
+use crate::message::{ChatMessage, HistoryPage, LinkPreview, MessageKind, Quote, Reaction};
 use crate::rooms::{Level, RoomAbout, RoomSummary, RoomUnread};
 use crate::server::{SearchHit, ServerMsg};
 use std::fmt::Write;
@@ -157,6 +157,7 @@ pub fn decode_server(frame: &Json) -> Option<ServerMsg> {
             next: optional(frame.get("next"), |n| u64::try_from(n.int()?).ok())?,
         },
         "presence" => ServerMsg::Presence { room: room()?, online: online()? },
+        "preview" => ServerMsg::Preview { room: room()?, seq: seq()?, preview: preview_of(frame.get("preview")?)? },
         "arrived" => ServerMsg::Arrived { room: room()?, user: user()? },
         "departed" => ServerMsg::Departed { room: room()?, user: user()? },
         "typing" => ServerMsg::Typing { room: room()?, user: user()? },
@@ -263,6 +264,18 @@ pub fn message_of(m: &Json) -> Option<ChatMessage> {
         })?
         .unwrap_or_default(),
         mentions: people("mentions")?,
+        preview: optional(m.get("preview"), |p| preview_of(p).map(Box::new))?,
+    })
+}
+
+/// A link's card.
+fn preview_of(p: &Json) -> Option<LinkPreview> {
+    let text = |name: &str| optional(p.get(name), |t| Some(t.str()?.to_owned())).map(Option::unwrap_or_default);
+    Some(LinkPreview {
+        url: p.get("url")?.str()?.to_owned(),
+        title: p.get("title")?.str()?.to_owned(),
+        description: text("description")?,
+        site: text("site")?,
     })
 }
 

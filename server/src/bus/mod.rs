@@ -77,6 +77,12 @@ pub enum Event {
         user: UserId,
         role: Option<String>,
     },
+    /// Message `seq` of `room` got its link's card on this node (kept in the store).
+    Preview {
+        room: RoomId,
+        seq: palaver_protocol::Seq,
+        preview: Box<palaver_protocol::LinkPreview>,
+    },
     /// Sessions ended or tokens revoked on this node: their connections close everywhere.
     SignedOut {
         ended: Vec<crate::identity::Credential>,
@@ -174,6 +180,7 @@ mod tests {
             quote: None,
             reactions: Vec::new(),
             mentions: Vec::new(),
+            preview: None,
         };
         for event in [
             Event::Message(message),

@@ -12,7 +12,7 @@ use crate::identity::{fresh_id, SecretError};
 use crate::store::rooms::AuditEntry;
 use crate::store::{unavailable, Post, Refusal};
 use palaver_protocol::{
-    ClientMsg, ErrorReason, FrameError, Hello, RoomId, Seq, ServerMsg, User, HISTORY_PAGE, MAX_REACTIONS,
+    ClientMsg, ErrorReason, FrameError, Hello, MessageKind, RoomId, Seq, ServerMsg, User, HISTORY_PAGE, MAX_REACTIONS,
 };
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -167,11 +167,21 @@ impl<T: Transport> Connection<T> {
     async fn store_then(&mut self, post: Post, audit: Option<AuditEntry>) -> Result<Vec<ServerMsg>, FrameError> {
         let (room, id) = (post.room.clone(), post.id.clone());
         let auth = self.cx.auth.clone();
+        // A message or an edit with a link: its card, once stored.
+        let carded = match post.kind {
+            MessageKind::Text => Some((None, post.text.clone())),
+            MessageKind::Edit => Some((post.target, post.text.clone())),
+            _ => None,
+        };
+        let previews = self.cx.previews.clone().zip(carded);
         // Stored while the connection reads on; the writer acknowledges it (in the order
         // posts came) once committed, in the same write as the sender's own copy.
         let answer: Answer = Box::new(move |outcome| {
             if let (Ok(PostOutcome::Accepted(_)), Some(entry)) = (&outcome, audit) {
                 tokio::spawn(async move { auth.audit(entry).await });
+            }
+            if let (Ok(PostOutcome::Accepted(seq)), Some((previews, (target, text)))) = (&outcome, previews) {
+                previews.stored(room.clone(), target.unwrap_or(*seq), &text);
             }
             let msg = match outcome {
                 Ok(PostOutcome::Refused(refusal)) => refused(refusal).about(Some(&room), Some(&id)).into(),

@@ -21,4 +21,6 @@ pub struct Context {
     pub rate: Rate,
     /// Cancelled when the server shuts down: every connection closes with "going away".
     pub shutdown: CancellationToken,
+    /// Gives stored messages their link's card (none when link previews are off).
+    pub previews: Option<Arc<crate::preview::Previews>>,
 }

@@ -82,6 +82,7 @@ fn context(hub: &Arc<Hub>) -> Context {
         liveness: Liveness::default(),
         rate: Rate::default(),
         shutdown: CancellationToken::new(),
+        previews: None,
     }
 }
 

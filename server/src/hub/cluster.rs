@@ -107,6 +107,10 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
                 tokio::spawn(super::access::reload(store.clone(), shared.clone(), room));
                 false
             }
+            Event::Preview { room, seq, preview } => {
+                shared.show_preview(room, seq, *preview);
+                false
+            }
             Event::Role { user, role } => {
                 shared.apply_role(&user, role.as_deref().and_then(crate::store::accounts::Role::parse));
                 false

@@ -152,6 +152,7 @@ pub(super) mod tests {
                 .iter()
                 .map(|u| User { id: UserId((*u).into()), name: (*u).into(), handle: None })
                 .collect(),
+            preview: None,
         }
     }
 

@@ -22,6 +22,7 @@ mod fanout;
 mod order;
 mod people;
 mod presence;
+mod previews;
 mod reading;
 mod signed;
 mod writer;

@@ -1,11 +1,13 @@
 //! Link previews: a message's first link, fetched by the server (never by the reader's
-//! browser) through an SSRF guard (`guard.rs`, `fetch.rs`), and read into a card
-//! (`card.rs`).
+//! browser) through an SSRF guard (`guard.rs`, `fetch.rs`), read into a card
+//! (`card.rs`), kept on the message and sent to its room (`links.rs`).
 
 pub mod card;
 pub mod fetch;
 pub mod guard;
+pub mod links;
 
 pub use card::{card, Card};
 pub use fetch::{Fetched, Fetcher, Refused, Want};
 pub use guard::Guard;
+pub use links::Previews;

@@ -29,11 +29,11 @@ macro_rules! author_handle {
     };
 }
 
-/// The columns every message read ends with: [`author_handle!`], and whether an
-/// admin took the message down (`removed`).
+/// The columns every message read ends with: [`author_handle!`], whether an admin took
+/// the message down (`removed`), and its link's card (`preview`).
 macro_rules! served_tail {
     () => {
-        concat!(author_handle!(), ", m.removed")
+        concat!(author_handle!(), ", m.removed, m.preview")
     };
 }
 

@@ -30,6 +30,7 @@ mod accounts_tests;
 mod history;
 pub mod passkeys;
 pub mod postgres;
+pub mod previews;
 pub mod rooms;
 #[cfg(test)]
 mod rooms_tests;
@@ -128,6 +129,7 @@ impl Post {
             quote: None,
             reactions: Vec::new(),
             mentions: self.mentions,
+            preview: None,
         }
     }
 
@@ -393,7 +395,9 @@ pub fn unavailable(e: StoreError) -> FrameError {
 }
 
 #[async_trait]
-pub trait Store: accounts::Accounts + passkeys::Passkeys + rooms::Rules + Send + Sync + 'static {
+pub trait Store:
+    accounts::Accounts + passkeys::Passkeys + previews::Previews + rooms::Rules + Send + Sync + 'static
+{
     /// Stores a batch in one durable commit, numbering each new message after the
     /// newest of its room. Returns once the commit is on disk, one result per message.
     async fn append(&self, batch: Vec<Post>) -> Result<Vec<Appended>, StoreError>;

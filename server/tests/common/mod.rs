@@ -338,6 +338,17 @@ impl Client {
 
     /// The next protocol frame if one comes within `limit` (which may be longer than
     /// [`WAIT`]); `None` if none did.
+    /// Whether a frame that `wanted` picks comes within `limit` (others are skipped).
+    pub async fn heard_within(&mut self, limit: Duration, wanted: impl Fn(&ServerMsg) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while let Some(msg) = self.next_within(deadline.saturating_duration_since(tokio::time::Instant::now())).await {
+            if wanted(&msg) {
+                return true;
+            }
+        }
+        false
+    }
+
     pub async fn next_within(&mut self, limit: Duration) -> Option<ServerMsg> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {

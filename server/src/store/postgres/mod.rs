@@ -10,6 +10,7 @@ mod accounts;
 mod messages;
 mod passkeys;
 mod people;
+mod previews;
 mod reading;
 mod rules;
 mod schema;

@@ -109,7 +109,7 @@ pub(super) fn row_to_message(r: &Row) -> Result<ChatMessage, StoreError> {
 }
 
 /// A message from the row's [`COLUMNS`], which start at column `at`, and its author's
-/// handle and `removed` after them (`history::SERVED_TAIL`).
+/// handle, `removed` and `preview` after them (`history::SERVED_TAIL`).
 pub(super) fn row_to_message_at(r: &Row, at: usize) -> Result<ChatMessage, StoreError> {
     let kind: String = r.get(at + 5);
     Ok(ChatMessage {
@@ -126,6 +126,7 @@ pub(super) fn row_to_message_at(r: &Row, at: usize) -> Result<ChatMessage, Store
         deleted: r.get(at + 10),
         quote: None,
         reactions: Vec::new(),
+        preview: crate::store::previews::card_from_db(r.get(at + 14)).map(Box::new),
         mentions: mentions_from_db(r.get(at + 11)),
     })
 }

@@ -20,6 +20,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0012_passkeys.sql"),
     include_str!("../../../migrations/postgres/0013_rooms_and_moderation.sql"),
     include_str!("../../../migrations/postgres/0014_room_titles.sql"),
+    include_str!("../../../migrations/postgres/0015_link_previews.sql"),
 ];
 /// The migration that adds the search index: the messages already stored are indexed
 /// with it.

@@ -23,7 +23,7 @@ pub(super) fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMess
 }
 
 /// A message from the row's [`COLUMNS`], which start at column `at`, and its author's
-/// handle and `removed` after them (`history::SERVED_TAIL`).
+/// handle, `removed` and `preview` after them (`history::SERVED_TAIL`).
 pub(super) fn row_to_message_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ChatMessage> {
     let kind: String = r.get(at + 5)?;
     Ok(ChatMessage {
@@ -40,6 +40,7 @@ pub(super) fn row_to_message_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::R
         deleted: r.get::<_, i64>(at + 10)? != 0,
         quote: None,
         reactions: Vec::new(),
+        preview: crate::store::previews::card_from_db(r.get(at + 14)?).map(Box::new),
         mentions: mentions_from_db(r.get(at + 11)?),
     })
 }

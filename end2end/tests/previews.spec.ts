@@ -1,0 +1,70 @@
+import { ChildProcess } from "child_process";
+import { createServer, Server } from "http";
+import { AddressInfo } from "net";
+import { test, expect } from "./fixtures";
+import { openChat, person, say, unique, uniqueRoom } from "./helpers";
+import { freshDataDir, startServer, stopServer } from "../server";
+
+// Link previews, on a server of their own that may fetch from this test's web server on
+// loopback (PALAVER_PREVIEW_ADMIT): the card under a message, for its author and for
+// others, with and without JavaScript, and gone after an edit.
+
+const port = Number(process.env.PALAVER_E2E_PREVIEW_PORT ?? 3224);
+const base = `http://127.0.0.1:${port}`;
+let server: ChildProcess;
+let site: Server;
+let siteBase: string;
+
+test.beforeAll(async () => {
+  site = createServer((req, res) => {
+    if (req.url === "/article") {
+      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+      res.end(`<html><head><title>Fallback</title>
+        <meta property="og:title" content="How teams chat &amp; ship">
+        <meta property="og:description" content="A field guide to &lt;chat&gt;.">
+        <meta property="og:site_name" content="Field Notes"></head><body></body></html>`);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
+  siteBase = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+  server = await startServer(port, freshDataDir(), { PALAVER_PREVIEW_ADMIT: siteBase.slice("http://".length) });
+});
+
+test.afterAll(async () => {
+  await stopServer(server);
+  site.close();
+});
+
+test("a link gets its card under the message, for everyone, with and without JavaScript", async ({ browser, page }) => {
+  const room = uniqueRoom("links");
+  await openChat(page, `${base}/r/${room}`, "Ann");
+  const bob = await person(browser, "Bob", `${base}/r/${room}`);
+  const text = unique("read this");
+  await say(page, `${text} ${siteBase}/article`);
+  for (const p of [page, bob]) {
+    const card = p.getByTestId("message").filter({ hasText: text }).getByTestId("link-preview");
+    await expect(card).toBeVisible();
+    await expect(card).toContainText("Field Notes");
+    await expect(card).toContainText("How teams chat & ship");
+    await expect(card).toContainText("A field guide to <chat>.");
+    await expect(card).toHaveAttribute("href", `${siteBase}/article`);
+    await expect(card).toHaveAttribute("rel", "noopener noreferrer nofollow");
+  }
+  // The page without JavaScript has it too, its text escaped.
+  const noJs = await (await fetch(`${base}/r/${room}`)).text();
+  expect(noJs).toContain('data-testid="link-preview"');
+  expect(noJs).toContain("A field guide to &lt;chat&gt;.");
+
+  // Edited to another text, the message loses the card, for everyone.
+  const mine = page.getByTestId("message").filter({ hasText: text });
+  await mine.hover();
+  await mine.getByTestId("more-actions").click();
+  await mine.getByTestId("edit-button").click();
+  await page.getByTestId("composer-input").fill(`${text} (no link now)`);
+  await page.getByTestId("composer-input").press("Enter");
+  await expect(bob.getByTestId("message").filter({ hasText: "(no link now)" })).toBeVisible();
+  await expect(bob.getByTestId("link-preview")).toHaveCount(0);
+  await expect(page.getByTestId("link-preview")).toHaveCount(0);
+});

@@ -1,0 +1,18 @@
+-- Link previews: each link's card as last fetched (JSON; NULL: the page gave none, or
+-- could not be fetched), shared by every message that links there.
+CREATE TABLE link_previews (
+    url        TEXT    NOT NULL PRIMARY KEY,
+    card       TEXT,
+    fetched_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- The card a message shows (JSON), once its first link was fetched.
+ALTER TABLE messages ADD COLUMN preview TEXT;
+
+-- A message whose text changes (an edit, a delete) loses its card at once; an edit's
+-- own first link is fetched anew.
+CREATE TRIGGER messages_preview_follows_text AFTER UPDATE OF text ON messages
+WHEN NEW.preview IS NOT NULL AND NEW.text IS NOT OLD.text
+BEGIN
+    UPDATE messages SET preview = NULL WHERE room = NEW.room AND seq = NEW.seq;
+END;

@@ -1,0 +1,24 @@
+-- Link previews: each link's card as last fetched (JSON; NULL: the page gave none, or
+-- could not be fetched), shared by every message that links there.
+CREATE TABLE link_previews (
+    url        TEXT   NOT NULL PRIMARY KEY,
+    card       TEXT,
+    fetched_at BIGINT NOT NULL
+);
+
+-- The card a message shows (JSON), once its first link was fetched.
+ALTER TABLE messages ADD COLUMN preview TEXT;
+
+-- A message whose text changes (an edit, a delete) loses its card at once; an edit's
+-- own first link is fetched anew.
+CREATE FUNCTION palaver_preview_follows_text() RETURNS trigger AS $$
+BEGIN
+    IF NEW.text IS DISTINCT FROM OLD.text THEN
+        NEW.preview := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER messages_preview_follows_text BEFORE UPDATE OF text ON messages
+    FOR EACH ROW EXECUTE FUNCTION palaver_preview_follows_text();

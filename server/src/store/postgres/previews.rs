@@ -1,0 +1,39 @@
+//! The PostgreSQL store's link previews (see `store/previews.rs`).
+
+use super::{query, PostgresStore};
+use crate::store::previews::{card_from_db, card_to_db, sql, Previews};
+use crate::store::StoreError;
+use async_trait::async_trait;
+use palaver_protocol::{LinkPreview, RoomId, Seq};
+
+#[async_trait]
+impl Previews for PostgresStore {
+    async fn kept_card(&self, url: &str, since: i64) -> Result<Option<Option<LinkPreview>>, StoreError> {
+        let client = self.client().await?;
+        let rows = query(&client, sql::KEPT, &[&url, &since]).await?;
+        Ok(rows.first().map(|r| card_from_db(r.get(0))))
+    }
+
+    async fn keep_card(&self, url: &str, card: Option<&LinkPreview>, now: i64) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let card = card.map(card_to_db);
+        query(&client, sql::KEEP, &[&url, &card, &now]).await.map(drop)
+    }
+
+    async fn set_preview(&self, room: &RoomId, seq: Seq, preview: &LinkPreview) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "UPDATE messages SET preview = $3 WHERE room = $1 AND seq = $2 AND kind = 'text' \
+                 AND NOT deleted AND strpos(text, $4) > 0",
+            )
+            .await
+            .map_err(StoreError::backend)?;
+        let card = card_to_db(preview);
+        let changed = client
+            .execute(&stmt, &[&room.as_str(), &(seq as i64), &card, &preview.url])
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(changed == 1)
+    }
+}
