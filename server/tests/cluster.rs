@@ -28,14 +28,21 @@ struct Cluster {
     pg: Postgres,
     redis: Redis,
     nodes: Vec<TestServer>,
+    /// Settings every node gets besides the shared database and Redis.
+    extra: Vec<(String, String)>,
 }
 
 impl Cluster {
     fn start(nodes: usize) -> Cluster {
+        Cluster::start_with(nodes, &[])
+    }
+
+    fn start_with(nodes: usize, extra: &[(&str, &str)]) -> Cluster {
         let pg = Postgres::start(LIFETIME).expect("PostgreSQL (scripts/setup.sh installs it)");
         pg.create_database("palaver").unwrap();
         let redis = Redis::start(LIFETIME).expect("Redis (scripts/setup.sh installs it)");
-        let mut cluster = Cluster { pg, redis, nodes: Vec::new() };
+        let extra = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut cluster = Cluster { pg, redis, nodes: Vec::new(), extra };
         for _ in 0..nodes {
             cluster.add_node();
         }
@@ -45,7 +52,8 @@ impl Cluster {
     fn add_node(&mut self) {
         let (db, redis) = (self.pg.url("palaver"), self.redis.url());
         let data = Arc::new(tempfile::tempdir().unwrap());
-        let env = [("PALAVER_DATABASE_URL", db.as_str()), ("PALAVER_REDIS_URL", redis.as_str())];
+        let mut env = vec![("PALAVER_DATABASE_URL", db.as_str()), ("PALAVER_REDIS_URL", redis.as_str())];
+        env.extend(self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         self.nodes.push(TestServer::binary_in(data, &env));
     }
 
@@ -818,4 +826,37 @@ async fn a_private_room_across_nodes_removal_and_suspension_on_one_node_take_eff
     let suspended = cluster.nodes[0].post("/admin/people/suspend", &[("handle", "cat")], Some(&boss), "");
     assert_eq!(suspended.status, 200, "{}", suspended.text());
     assert_eq!(closed_within_a_second(&mut cat).await, 4003);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_links_card_found_on_one_node_reaches_the_room_on_the_other() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A web site of the test's own: one page, whatever is asked.
+    let site = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = site.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = site.accept().await {
+            let mut head = [0u8; 2048];
+            let _ = socket.read(&mut head).await;
+            let page = "<html><head><meta property=\"og:title\" content=\"Across nodes\"></head></html>";
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    let admit = addr.to_string();
+    let cluster = Cluster::start_with(2, &[("PALAVER_PREVIEW_ADMIT", admit.as_str())]);
+    let (mut ann, mut bob) = (Client::connect(&cluster.url(0)).await, Client::connect(&cluster.url(1)).await);
+    ann.hello(None, Some("Ann")).await;
+    bob.hello(None, Some("Bob")).await;
+    ann.join("links", None).await;
+    bob.join("links", None).await;
+    ann.say("links", "l1", &format!("http://{addr}/page")).await;
+    let seq = bob.next_message().await.seq;
+    let card = bob.next_where(|m| matches!(m, ServerMsg::Preview { .. })).await;
+    assert!(
+        matches!(&card, ServerMsg::Preview { seq: s, preview, .. } if *s == seq && preview.title == "Across nodes")
+    );
 }
