@@ -249,6 +249,9 @@ impl Session {
                 None => Vec::new(),
             },
             Intent::Around(seq) => vec![Action::Send(ClientMsg::Around { room: page.room.clone(), seq: *seq })],
+            Intent::HidePreview(seq) => {
+                vec![Action::Send(ClientMsg::HidePreview { room: page.room.clone(), seq: *seq })]
+            }
         }
     }
 }

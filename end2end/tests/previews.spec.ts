@@ -7,7 +7,7 @@ import { freshDataDir, startServer, stopServer } from "../server";
 
 // Link previews, on a server of their own that may fetch from this test's web server on
 // loopback (PALAVER_PREVIEW_ADMIT): the card under a message, for its author and for
-// others, with and without JavaScript, and gone after an edit.
+// others, with and without JavaScript, taken away by its author, and gone after an edit.
 
 const port = Number(process.env.PALAVER_E2E_PREVIEW_PORT ?? 3224);
 const base = `http://127.0.0.1:${port}`;
@@ -37,7 +37,7 @@ test.afterAll(async () => {
   site.close();
 });
 
-test("a link gets its card under the message, for everyone, with and without JavaScript", async ({ browser, page }) => {
+test("a link gets its card under the message, for everyone, with and without JavaScript; its author removes it", async ({ browser, page }) => {
   const room = uniqueRoom("links");
   await openChat(page, `${base}/r/${room}`, "Ann");
   const bob = await person(browser, "Bob", `${base}/r/${room}`);
@@ -56,6 +56,16 @@ test("a link gets its card under the message, for everyone, with and without Jav
   const noJs = await (await fetch(`${base}/r/${room}`)).text();
   expect(noJs).toContain('data-testid="link-preview"');
   expect(noJs).toContain("A field guide to &lt;chat&gt;.");
+
+  // Its author may take the card away (nobody else is offered to), for everyone.
+  const again = unique("once more");
+  await say(page, `${again} ${siteBase}/article`);
+  const theirs = bob.getByTestId("message").filter({ hasText: again });
+  await expect(theirs.getByTestId("link-preview")).toBeVisible();
+  await expect(theirs.getByTestId("remove-preview")).toBeHidden();
+  await page.getByTestId("message").filter({ hasText: again }).getByTestId("remove-preview").click();
+  await expect(theirs.getByTestId("link-preview")).toHaveCount(0);
+  await expect(page.getByTestId("message").filter({ hasText: again }).getByTestId("link-preview")).toHaveCount(0);
 
   // Edited to another text, the message loses the card, for everyone.
   const mine = page.getByTestId("message").filter({ hasText: text });

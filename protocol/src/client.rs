@@ -127,6 +127,9 @@ pub enum ClientMsg {
     /// Take room `room` off my list for good, in every tab of mine (my read position
     /// and notification level there are forgotten); joining it again puts it back.
     Forget { room: RoomId },
+    /// Take the card away from my message `seq` of joined room `room`, for everyone, for
+    /// good (its link is not fetched for it again).
+    HidePreview { room: RoomId, seq: Seq },
     /// How room `room` tells me of new messages from now on (in every tab of mine: an
     /// `unread` update carries it to each).
     Notify { room: RoomId, level: Level },
@@ -225,7 +228,7 @@ impl ClientMsg {
             | ClientMsg::Delete { room, target, .. }
             | ClientMsg::React { room, target, .. } => (Some(room), [Some(*target)]),
             ClientMsg::History { room, before } => (Some(room), [Some(*before)]),
-            ClientMsg::Around { room, seq } => (Some(room), [Some(*seq)]),
+            ClientMsg::Around { room, seq } | ClientMsg::HidePreview { room, seq } => (Some(room), [Some(*seq)]),
             ClientMsg::Search { before, .. } => (None, [*before]),
             _ => (None, [None]),
         };
@@ -245,8 +248,21 @@ impl ClientMsg {
 }
 
 pub(crate) const KNOWN_TYPES: &[&str] = &[
-    "hello", "join", "leave", "send", "edit", "delete", "react", "typing", "history", "around", "search", "read",
-    "unread", "notify",
+    "hello",
+    "join",
+    "leave",
+    "send",
+    "edit",
+    "delete",
+    "react",
+    "typing",
+    "history",
+    "around",
+    "search",
+    "read",
+    "hide_preview",
+    "unread",
+    "notify",
 ];
 
 /// Why a frame could not be read, in the protocol's terms: the frame is read again

@@ -94,7 +94,8 @@ fn check(frame: &str) -> Result<(), TestCaseError> {
                 | ClientMsg::Around { room, .. }
                 | ClientMsg::Read { room, .. }
                 | ClientMsg::Notify { room, .. }
-                | ClientMsg::Forget { room } => prop_assert!(RoomId::parse(room.as_str()).is_ok()),
+                | ClientMsg::Forget { room }
+                | ClientMsg::HidePreview { room, .. } => prop_assert!(RoomId::parse(room.as_str()).is_ok()),
                 ClientMsg::Unread => {}
                 ClientMsg::Send { room, id, text, .. } | ClientMsg::Edit { room, id, text, .. } => {
                     prop_assert!(RoomId::parse(room.as_str()).is_ok());

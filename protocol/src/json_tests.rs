@@ -118,7 +118,11 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
                 next
             }),
         (room(), people()).prop_map(|(room, online)| ServerMsg::Presence { room, online }),
-        (room(), seq(), preview()).prop_map(|(room, seq, preview)| ServerMsg::Preview { room, seq, preview }),
+        (room(), seq(), proptest::option::of(preview())).prop_map(|(room, seq, preview)| ServerMsg::Preview {
+            room,
+            seq,
+            preview
+        }),
         (room(), user()).prop_map(|(room, user)| ServerMsg::Arrived { room, user }),
         (room(), user()).prop_map(|(room, user)| ServerMsg::Departed { room, user }),
         (room(), user()).prop_map(|(room, user)| ServerMsg::Typing { room, user }),

@@ -36,8 +36,14 @@ pub enum ServerMsg {
     /// Who is in a joined room now, all of them (after a connection caught up from
     /// storage; `joined` carries the same list).
     Presence { room: RoomId, online: Vec<User> },
-    /// Message `seq` of a joined room has a card for its first link now.
-    Preview { room: RoomId, seq: Seq, preview: LinkPreview },
+    /// Message `seq` of a joined room has a card for its first link now (`None`: its
+    /// author took the card away).
+    Preview {
+        room: RoomId,
+        seq: Seq,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preview: Option<LinkPreview>,
+    },
     /// Someone came into a joined room, or is now known by another name there.
     Arrived { room: RoomId, user: User },
     /// Someone's last connection left a joined room.

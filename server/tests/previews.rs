@@ -9,7 +9,7 @@
 mod common;
 
 use common::{room_id, TestServer};
-use palaver_protocol::{ClientMsg, ClientMsgId, ServerMsg};
+use palaver_protocol::{ClientMsg, ClientMsgId, ErrorReason, ServerMsg};
 use server::preview::{card, Fetcher, Guard, Refused, Want};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -210,7 +210,7 @@ async fn a_messages_first_link_gets_its_card_in_the_room_the_history_and_the_pag
     ann.say("links", "l1", &format!("look: {page} and http://{site}/text")).await;
     let seq = bob.next_message().await.seq;
     let frame = bob.next_where(|m| matches!(m, ServerMsg::Preview { .. })).await;
-    let ServerMsg::Preview { seq: carded, preview, .. } = frame else { unreachable!() };
+    let ServerMsg::Preview { seq: carded, preview: Some(preview), .. } = frame else { panic!("{frame:?}") };
     assert_eq!(carded, seq);
     assert_eq!((preview.url.as_str(), preview.title.as_str()), (page.as_str(), "Palaver & friends"));
     assert_eq!((preview.description.as_str(), preview.site.as_str()), ("Chat that keeps every message.", "Palaver"));
@@ -228,6 +228,18 @@ async fn a_messages_first_link_gets_its_card_in_the_room_the_history_and_the_pag
     let inside = bob.next_message().await.seq;
     let carded_inside = |m: &ServerMsg| matches!(m, ServerMsg::Preview { seq, .. } if *seq == inside);
     assert!(!bob.heard_within(Duration::from_millis(1500), carded_inside).await);
+
+    // Its author takes a card away, for everyone and for good; nobody else may.
+    ann.say("links", "l3", &format!("again {page}")).await;
+    let third = bob.next_message().await.seq;
+    bob.next_where(|m| matches!(m, ServerMsg::Preview { seq, preview: Some(_), .. } if *seq == third)).await;
+    bob.send_msg(ClientMsg::HidePreview { room: room_id("links"), seq: third }).await;
+    let refused = bob.next_where(|m| matches!(m, ServerMsg::Error { .. })).await;
+    assert!(matches!(refused, ServerMsg::Error { reason: ErrorReason::NotYours, .. }), "{refused:?}");
+    ann.send_msg(ClientMsg::HidePreview { room: room_id("links"), seq: third }).await;
+    bob.next_where(|m| matches!(m, ServerMsg::Preview { seq, preview: None, .. } if *seq == third)).await;
+    let (messages, ..) = bob.join("links", None).await;
+    assert!(messages.iter().find(|m| m.seq == third).is_some_and(|m| m.preview.is_none()), "gone from the history");
 
     // An edit takes the card away with the text it was of.
     ann.send_msg(ClientMsg::Edit {

@@ -28,6 +28,8 @@ pub enum Intent {
     Notify(RoomId, Level),
     /// Take a room off my list, in all my tabs.
     Forget(RoomId),
+    /// Take the card away from my message of the room on screen.
+    HidePreview(Seq),
 }
 
 /// The search on screen: what was asked last, and what has been found for it.

@@ -247,11 +247,11 @@ impl Timeline {
         self.index_of(seq).map(|at| &self.confirmed[at])
     }
 
-    /// Message `seq`'s first link has a card now (if the message is here and not taken
-    /// back).
-    pub fn preview(&mut self, seq: Seq, preview: LinkPreview) {
+    /// Message `seq`'s first link has a card now, or none (if the message is here and
+    /// not taken back).
+    pub fn preview(&mut self, seq: Seq, preview: Option<LinkPreview>) {
         if let Some(entry) = self.index_of(seq).map(|at| &mut self.confirmed[at]).filter(|e| !e.deleted) {
-            entry.preview = Some(Box::new(preview));
+            entry.preview = preview.map(Box::new);
         }
     }
 

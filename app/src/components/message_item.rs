@@ -60,7 +60,7 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
     // Its first link's card: what the page says it is (the server fetched it).
     let card = entry.preview.as_ref().filter(|p| !entry.deleted && p.url.starts_with("http"));
     if let Some(p) = card {
-        html.push_str("<a class=\"card\" data-testid=\"link-preview\" tabindex=\"-1\" target=\"_blank\" rel=\"noopener noreferrer nofollow\" href=\"");
+        html.push_str("<div class=\"card\"><a data-testid=\"link-preview\" tabindex=\"-1\" target=\"_blank\" rel=\"noopener noreferrer nofollow\" href=\"");
         for (text, then) in [
             (&p.url, "\"><span class=\"card-site\">"),
             (&p.site, "</span><strong>"),
@@ -70,6 +70,11 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
             escape(&mut html, text);
             html.push_str(then);
         }
+        // Its author may take it away.
+        html.push_str(&format!(
+            "<button class=\"link own\" data-testid=\"remove-preview\" data-act=\"unpreview\" tabindex=\"-1\" aria-label=\"{0}\" title=\"{0}\">×</button></div>",
+            t.remove_preview
+        ));
     }
     html
 }

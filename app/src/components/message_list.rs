@@ -252,6 +252,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
             ("fill", _) => chat.fill_gap(number("data-after").unwrap_or_default()),
             ("retry", _) => chat.retry(palaver_protocol::ClientMsgId(attr("data-id"))),
             ("reply", Some(seq)) => chat.reply_to(seq),
+            ("unpreview", Some(seq)) => chat.intend(crate::chat::Intent::HidePreview(seq)),
             ("edit", Some(seq)) => {
                 chat.start_editing(Some(seq));
             }

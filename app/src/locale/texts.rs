@@ -103,6 +103,7 @@ texts! {
     delete: "Delete", "삭제";
     delete_confirm: "Delete for everyone?", "모두에게서 삭제할까요?";
     report: "Report", "신고";
+    remove_preview: "Remove the preview", "미리보기 없애기";
     today: "Today", "오늘";
     yesterday: "Yesterday", "어제";
     am: "AM", "오전";

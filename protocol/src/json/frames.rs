@@ -54,6 +54,7 @@ pub fn encode_client(msg: &ClientMsg) -> String {
         ClientMsg::Unread => ("unread", None),
         ClientMsg::Notify { room, .. } => ("notify", Some(room)),
         ClientMsg::Forget { room } => ("forget", Some(room)),
+        ClientMsg::HidePreview { room, .. } => ("hide_preview", Some(room)),
     };
     write_str(&mut out, kind);
     if let Some(room) = room {
@@ -104,7 +105,9 @@ pub fn encode_client(msg: &ClientMsg) -> String {
             }
         }
         ClientMsg::History { before, .. } => number(&mut out, "before", *before),
-        ClientMsg::Around { seq, .. } | ClientMsg::Read { seq, .. } => number(&mut out, "seq", *seq),
+        ClientMsg::Around { seq, .. } | ClientMsg::Read { seq, .. } | ClientMsg::HidePreview { seq, .. } => {
+            number(&mut out, "seq", *seq)
+        }
         ClientMsg::Search { query, before } => {
             field(&mut out, "query", query);
             if let Some(before) = before {
@@ -157,7 +160,9 @@ pub fn decode_server(frame: &Json) -> Option<ServerMsg> {
             next: optional(frame.get("next"), |n| u64::try_from(n.int()?).ok())?,
         },
         "presence" => ServerMsg::Presence { room: room()?, online: online()? },
-        "preview" => ServerMsg::Preview { room: room()?, seq: seq()?, preview: preview_of(frame.get("preview")?)? },
+        "preview" => {
+            ServerMsg::Preview { room: room()?, seq: seq()?, preview: optional(frame.get("preview"), preview_of)? }
+        }
         "arrived" => ServerMsg::Arrived { room: room()?, user: user()? },
         "departed" => ServerMsg::Departed { room: room()?, user: user()? },
         "typing" => ServerMsg::Typing { room: room()?, user: user()? },

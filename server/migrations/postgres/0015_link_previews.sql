@@ -6,8 +6,10 @@ CREATE TABLE link_previews (
     fetched_at BIGINT NOT NULL
 );
 
--- The card a message shows (JSON), once its first link was fetched.
+-- The card a message shows (JSON), once its first link was fetched; and whether its
+-- author took the card away (for good: it is not fetched for it again).
 ALTER TABLE messages ADD COLUMN preview TEXT;
+ALTER TABLE messages ADD COLUMN preview_hidden BOOLEAN NOT NULL DEFAULT false;
 
 -- A message whose text changes (an edit, a delete) loses its card at once; an edit's
 -- own first link is fetched anew.

@@ -77,11 +77,12 @@ pub enum Event {
         user: UserId,
         role: Option<String>,
     },
-    /// Message `seq` of `room` got its link's card on this node (kept in the store).
+    /// Message `seq` of `room` got its link's card on this node, or lost it (`None`: its
+    /// author took it away), as the store has it now.
     Preview {
         room: RoomId,
         seq: palaver_protocol::Seq,
-        preview: Box<palaver_protocol::LinkPreview>,
+        preview: Option<Box<palaver_protocol::LinkPreview>>,
     },
     /// Sessions ended or tokens revoked on this node: their connections close everywhere.
     SignedOut {

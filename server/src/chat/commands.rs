@@ -142,6 +142,18 @@ impl<T: Transport> Connection<T> {
                 let rooms: Vec<RoomId> = listed.into_iter().map(|r| r.room).collect();
                 Ok(now.into_iter().chain(self.about(&rooms).await).collect())
             }
+            // The author takes their message's card away, for everyone.
+            ClientMsg::HidePreview { room, seq } => {
+                let user = self.identified()?;
+                self.require_joined(&room, None)?;
+                let hidden = self.cx.hub.store().hide_preview(&room, seq, &user.id).await;
+                if !hidden.map_err(|e| unavailable(e).about(Some(&room), None))? {
+                    let detail = "only its author takes a message's card away";
+                    return Err(FrameError::new(ErrorReason::NotYours, detail).about(Some(&room), None));
+                }
+                self.cx.hub.preview_found(room, seq, None);
+                Ok(Vec::new())
+            }
             ClientMsg::Forget { room } => {
                 let user = self.identified()?;
                 self.searches.take_or_refuse("rooms left").map_err(|e| e.about(Some(&room), None))?;

@@ -286,8 +286,23 @@ fn hostile_frame() -> impl proptest::strategy::Strategy<Value = Message> {
         any::<String>().prop_map(|s| serde_json::Value::from(s).to_string()),
     ];
     let kind = prop::sample::select(vec![
-        "hello", "join", "leave", "send", "edit", "delete", "react", "typing", "history", "around", "search", "read",
-        "unread", "notify", "forget", "nope",
+        "hello",
+        "join",
+        "leave",
+        "send",
+        "edit",
+        "delete",
+        "react",
+        "typing",
+        "history",
+        "around",
+        "search",
+        "read",
+        "unread",
+        "notify",
+        "forget",
+        "hide_preview",
+        "nope",
     ]);
     let field = prop::sample::select(vec![
         "token", "name", "room", "after", "before", "id", "text", "target", "seq", "query", "reply_to", "emoji",

@@ -108,7 +108,7 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
                 false
             }
             Event::Preview { room, seq, preview } => {
-                shared.show_preview(room, seq, *preview);
+                shared.show_preview(room, seq, preview.map(|p| *p));
                 false
             }
             Event::Role { user, role } => {

@@ -40,7 +40,7 @@ impl Previews {
             let Ok(_turn) = this.turns.acquire().await else { return };
             let Some(preview) = this.card_of(&url).await else { return };
             match this.hub.store().set_preview(&room, seq, &preview).await {
-                Ok(true) => this.hub.preview_found(room, seq, preview),
+                Ok(true) => this.hub.preview_found(room, seq, Some(preview)),
                 // Gone, taken back or edited meanwhile: nothing to show.
                 Ok(false) => {}
                 Err(e) => tracing::warn!(%room, seq, "cannot keep a link's card: {e}"),

@@ -4,7 +4,7 @@
 
 use super::StoreError;
 use async_trait::async_trait;
-use palaver_protocol::{LinkPreview, RoomId, Seq};
+use palaver_protocol::{LinkPreview, RoomId, Seq, UserId};
 
 #[async_trait]
 pub trait Previews {
@@ -16,6 +16,9 @@ pub trait Previews {
     /// Message `seq` of `room` shows `preview`, if it is a message still there whose
     /// text still has the link: whether it does now.
     async fn set_preview(&self, room: &RoomId, seq: Seq, preview: &LinkPreview) -> Result<bool, StoreError>;
+    /// `author` takes the card away from their message `seq` of `room`, for good:
+    /// whether it is a text message of theirs.
+    async fn hide_preview(&self, room: &RoomId, seq: Seq, author: &UserId) -> Result<bool, StoreError>;
 }
 
 /// A card as the store keeps it (JSON).
@@ -31,6 +34,8 @@ pub fn card_from_db(json: Option<String>) -> Option<LinkPreview> {
 /// The SQL both backends run (a message's text still having the link is each one's own).
 pub mod sql {
     pub const KEPT: &str = "SELECT card FROM link_previews WHERE url = $1 AND fetched_at >= $2";
+    pub const HIDE: &str = "UPDATE messages SET preview = NULL, preview_hidden = $4 \
+         WHERE room = $1 AND seq = $2 AND author_id = $3 AND kind = 'text'";
     pub const KEEP: &str = "INSERT INTO link_previews (url, card, fetched_at) VALUES ($1, $2, $3) \
          ON CONFLICT (url) DO UPDATE SET card = excluded.card, fetched_at = excluded.fetched_at";
 }

@@ -4,7 +4,7 @@ use super::{query, PostgresStore};
 use crate::store::previews::{card_from_db, card_to_db, sql, Previews};
 use crate::store::StoreError;
 use async_trait::async_trait;
-use palaver_protocol::{LinkPreview, RoomId, Seq};
+use palaver_protocol::{LinkPreview, RoomId, Seq, UserId};
 
 #[async_trait]
 impl Previews for PostgresStore {
@@ -25,7 +25,7 @@ impl Previews for PostgresStore {
         let stmt = client
             .prepare_cached(
                 "UPDATE messages SET preview = $3 WHERE room = $1 AND seq = $2 AND kind = 'text' \
-                 AND NOT deleted AND strpos(text, $4) > 0",
+                 AND NOT deleted AND NOT preview_hidden AND strpos(text, $4) > 0",
             )
             .await
             .map_err(StoreError::backend)?;
@@ -35,5 +35,13 @@ impl Previews for PostgresStore {
             .await
             .map_err(StoreError::backend)?;
         Ok(changed == 1)
+    }
+
+    async fn hide_preview(&self, room: &RoomId, seq: Seq, author: &UserId) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql::HIDE).await.map_err(StoreError::backend)?;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+            [&room.as_str(), &(seq as i64), &author.as_str(), &true];
+        Ok(client.execute(&stmt, &params).await.map_err(StoreError::backend)? == 1)
     }
 }

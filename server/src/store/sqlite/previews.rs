@@ -4,7 +4,7 @@ use super::{reading::sqlite_params, SqliteStore};
 use crate::store::previews::{card_from_db, card_to_db, sql, Previews};
 use crate::store::StoreError;
 use async_trait::async_trait;
-use palaver_protocol::{LinkPreview, RoomId, Seq};
+use palaver_protocol::{LinkPreview, RoomId, Seq, UserId};
 use rusqlite::{params, OptionalExtension};
 
 #[async_trait]
@@ -31,10 +31,19 @@ impl Previews for SqliteStore {
             w.conn
                 .execute(
                     "UPDATE messages SET preview = ?3 WHERE room = ?1 AND seq = ?2 AND kind = 'text' \
-                     AND deleted = 0 AND instr(text, ?4) > 0",
+                     AND deleted = 0 AND preview_hidden = 0 AND instr(text, ?4) > 0",
                     params![room, seq as i64, card, url],
                 )
                 .map(|changed| changed == 1)
+        })
+        .await
+    }
+
+    async fn hide_preview(&self, room: &RoomId, seq: Seq, author: &UserId) -> Result<bool, StoreError> {
+        let (room, author) = (room.as_str().to_owned(), author.as_str().to_owned());
+        self.write(move |w| {
+            let hide = sqlite_params(sql::HIDE);
+            w.conn.execute(&hide, params![room, seq as i64, author, 1]).map(|changed| changed == 1)
         })
         .await
     }
