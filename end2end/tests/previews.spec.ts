@@ -22,7 +22,13 @@ test.beforeAll(async () => {
       res.end(`<html><head><title>Fallback</title>
         <meta property="og:title" content="How teams chat &amp; ship">
         <meta property="og:description" content="A field guide to &lt;chat&gt;.">
-        <meta property="og:site_name" content="Field Notes"></head><body></body></html>`);
+        <meta property="og:site_name" content="Field Notes">
+        <meta property="og:image" content="/pic.png"></head><body></body></html>`);
+    } else if (req.url === "/pic.png") {
+      // One red pixel.
+      const png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+      res.writeHead(200, { "Content-Type": "image/png" });
+      res.end(Buffer.from(png, "base64"));
     } else {
       res.writeHead(404).end();
     }
@@ -51,6 +57,10 @@ test("a link gets its card under the message, for everyone, with and without Jav
     await expect(card).toContainText("A field guide to <chat>.");
     await expect(card).toHaveAttribute("href", `${siteBase}/article`);
     await expect(card).toHaveAttribute("rel", "noopener noreferrer nofollow");
+    // Its picture is the server's own thumbnail, loaded from the server.
+    const picture = card.getByTestId("link-preview-picture");
+    await expect(picture).toHaveAttribute("src", /^\/previews\/[0-9a-f]{32}\.webp$/);
+    await expect.poll(() => picture.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(1);
   }
   // The page without JavaScript has it too, its text escaped.
   const noJs = await (await fetch(`${base}/r/${room}`)).text();

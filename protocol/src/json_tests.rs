@@ -71,11 +71,12 @@ fn message() -> impl Strategy<Value = ChatMessage> {
 }
 
 fn preview() -> impl Strategy<Value = LinkPreview> {
-    (text(), text(), text(), text()).prop_map(|(url, title, description, site)| LinkPreview {
+    (text(), text(), text(), text(), text()).prop_map(|(url, title, description, site, image)| LinkPreview {
         url,
         title,
         description,
         site,
+        image,
     })
 }
 

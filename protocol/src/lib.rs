@@ -141,6 +141,7 @@ mod tests {
                 title: "A <title>".into(),
                 description: String::new(),
                 site: "example.com".into(),
+                image: "/previews/0123.webp".into(),
             })),
         };
         let frames = [

@@ -75,6 +75,10 @@ pub struct LinkPreview {
     /// The site's name (its own, else its host).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub site: String,
+    /// The page's picture, as the server's own thumbnail (a path on the server, never
+    /// the page's address); empty: none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub image: String,
 }
 
 /// What a reply shows of the message it answers.

@@ -21,6 +21,7 @@ pub mod limits;
 pub mod listen;
 pub mod origin;
 pub mod pages;
+pub mod pictures;
 pub mod preview;
 pub mod room_pages;
 pub mod search;
@@ -95,6 +96,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         hosts: Arc::new(config.allowed_hosts),
     };
     let connections = TaskTracker::new();
+    // The same on every node (the shared secret's), so every node serves a card's picture.
+    let picture_key = identity.derive_key(b"palaver link pictures v1");
     let gate = Gate {
         cx: Context {
             hub: hub.clone(),
@@ -104,7 +107,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
             rate: config.rate,
             shutdown: shutdown.clone(),
             previews: config.previews.map(|admitted| {
-                preview::Previews::new(preview::Fetcher::new(preview::Guard::admitting(admitted)), hub.clone())
+                let fetcher = preview::Fetcher::new(preview::Guard::admitting(admitted));
+                preview::Previews::new(fetcher, hub.clone(), picture_key)
             }),
         },
         allowed_origins: config.allowed_origins,
@@ -194,6 +198,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/rooms/export", get(admin_page::export_room))
         .route("/admin/{section}", get(admin_page::show_section))
         .route("/admin/{section}/{action}", axum::routing::post(admin_page::change))
+        .route("/previews/{file}", get(preview::serve::picture))
         // Static files, and every other address: a page that says it is not there (404).
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(

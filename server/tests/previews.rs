@@ -22,8 +22,22 @@ const PAGE: &str = r#"<!doctype html><html><head><title>Fallback</title>
 <meta property="og:title" content="Palaver &amp; friends">
 <meta property="og:description" content="Chat that keeps every message.">
 <meta property="og:site_name" content="Palaver">
-<meta property="og:image" content="/picture.png">
+<meta property="og:image" content="/photo.jpg">
 </head><body>hello</body></html>"#;
+
+/// A JPEG with its EXIF saying where it was taken (the bytes "GPS" and a place).
+fn photo_with_position() -> Vec<u8> {
+    use image::ImageEncoder;
+    let picture = image::RgbImage::from_pixel(64, 32, image::Rgb([200, 30, 30]));
+    let mut exif = b"II\x2a\x00\x08\x00\x00\x00\x01\x00".to_vec();
+    exif.extend_from_slice(&[0x25, 0x88, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00, 0x1a, 0, 0, 0, 0, 0, 0, 0]);
+    exif.extend_from_slice(b"GPS 52.3676N 4.9041E our office");
+    let mut out = Vec::new();
+    let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
+    encoder.set_exif_metadata(exif).unwrap();
+    encoder.write_image(picture.as_raw(), 64, 32, image::ExtendedColorType::Rgb8).unwrap();
+    out
+}
 
 /// A web server on loopback answering by path; how many requests it was sent.
 async fn web_server() -> (SocketAddr, Arc<AtomicUsize>) {
@@ -65,7 +79,7 @@ async fn web_server() -> (SocketAddr, Arc<AtomicUsize>) {
                     "/to-localhost" => redirect("http://localhost:9/page".into()),
                     "/to-metadata" => redirect("http://169.254.169.254/latest/meta-data/".into()),
                     "/text" => answer("200 OK", "Content-Type: text/plain\r\n", b"just text"),
-                    "/picture.png" => answer("200 OK", "Content-Type: image/png\r\n", b"\x89PNG\r\n\x1a\n"),
+                    "/photo.jpg" => answer("200 OK", "Content-Type: image/jpeg\r\n", &photo_with_position()),
                     "/declared-huge" => {
                         let _ = socket
                             .write_all(
@@ -109,8 +123,8 @@ async fn a_page_becomes_a_card_and_the_traps_are_refused() {
     assert_eq!(found.description, "Chat that keeps every message.");
     assert_eq!(found.site, "Palaver");
     let picture = found.image.expect("a picture");
-    assert_eq!(picture, format!("{base}/picture.png"));
-    assert_eq!(fetcher.get(&picture, Want::Image).await.expect("the picture").content_type, "image/png");
+    assert_eq!(picture, format!("{base}/photo.jpg"));
+    assert_eq!(fetcher.get(&picture, Want::Image).await.expect("the picture").content_type, "image/jpeg");
 
     // Redirects inside are checked like any link, and a loop ends.
     for (path, port) in [("/to-inside", 9), ("/to-localhost", 9), ("/to-metadata", 80)] {
@@ -214,6 +228,21 @@ async fn a_messages_first_link_gets_its_card_in_the_room_the_history_and_the_pag
     assert_eq!(carded, seq);
     assert_eq!((preview.url.as_str(), preview.title.as_str()), (page.as_str(), "Palaver & friends"));
     assert_eq!((preview.description.as_str(), preview.site.as_str()), ("Chat that keeps every message.", "Palaver"));
+    // Its picture is the server's own thumbnail: WebP, nothing of the photo's EXIF (where it
+    // was taken), served as an image only.
+    assert!(preview.image.starts_with("/previews/") && preview.image.ends_with(".webp"), "{}", preview.image);
+    let served = server.get_response(&preview.image);
+    assert_eq!(served.status, 200);
+    assert_eq!(served.header("content-type").as_deref(), Some("image/webp"));
+    assert_eq!(served.header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(served.header("content-security-policy").as_deref(), Some("sandbox; default-src 'none'"));
+    assert_eq!(&served.body[8..12], b"WEBP");
+    for marker in [&b"GPS"[..], b"Exif", b"our office"] {
+        assert!(!served.body.windows(marker.len()).any(|w| w == marker), "{marker:?} served");
+    }
+    assert_eq!(server.get_response("/previews/00000000000000000000000000000000.webp").status, 404);
+    assert_eq!(server.get_response("/previews/..%2F..%2Fetc%2Fpasswd").status, 404);
+
     // It stays: in the history, and in the page without JavaScript.
     let (messages, ..) = bob.join("links", None).await;
     let kept = messages.iter().find(|m| m.seq == seq).and_then(|m| m.preview.as_deref());

@@ -61,15 +61,24 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
     let card = entry.preview.as_ref().filter(|p| !entry.deleted && p.url.starts_with("http"));
     if let Some(p) = card {
         html.push_str("<div class=\"card\"><a data-testid=\"link-preview\" tabindex=\"-1\" target=\"_blank\" rel=\"noopener noreferrer nofollow\" href=\"");
-        for (text, then) in [
-            (&p.url, "\"><span class=\"card-site\">"),
-            (&p.site, "</span><strong>"),
-            (&p.title, "</strong><span>"),
-            (&p.description, "</span></a>"),
-        ] {
-            escape(&mut html, text);
-            html.push_str(then);
+        escape(&mut html, &p.url);
+        html.push('"');
+        html.push('>');
+        // Its picture: the server's own thumbnail, never the page's address.
+        if p.image.starts_with("/previews/") {
+            html.push_str("<img alt=\"\" loading=\"lazy\" data-testid=\"link-preview-picture\" src=\"");
+            escape(&mut html, &p.image);
+            html.push_str("\">");
         }
+        for (before, text) in [
+            ("<span class=\"card-site\">", &p.site),
+            ("</span><strong>", &p.title),
+            ("</strong><span>", &p.description),
+        ] {
+            html.push_str(before);
+            escape(&mut html, text);
+        }
+        html.push_str("</span></a>");
         // Its author may take it away.
         html.push_str(&format!(
             "<button class=\"link own\" data-testid=\"remove-preview\" data-act=\"unpreview\" tabindex=\"-1\" aria-label=\"{0}\" title=\"{0}\">×</button></div>",

@@ -281,6 +281,7 @@ fn preview_of(p: &Json) -> Option<LinkPreview> {
         title: p.get("title")?.str()?.to_owned(),
         description: text("description")?,
         site: text("site")?,
+        image: text("image")?,
     })
 }
 

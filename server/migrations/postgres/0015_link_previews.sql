@@ -1,10 +1,15 @@
 -- Link previews: each link's card as last fetched (JSON; NULL: the page gave none, or
 -- could not be fetched), shared by every message that links there.
+-- Its picture, as the server's own small WebP thumbnail, is kept beside it under an id
+-- that cannot be guessed from the link (a keyed hash of it).
 CREATE TABLE link_previews (
     url        TEXT   NOT NULL PRIMARY KEY,
     card       TEXT,
-    fetched_at BIGINT NOT NULL
+    fetched_at BIGINT NOT NULL,
+    picture_id TEXT,
+    picture    BYTEA
 );
+CREATE INDEX link_previews_by_picture ON link_previews (picture_id) WHERE picture_id IS NOT NULL;
 
 -- The card a message shows (JSON), once its first link was fetched; and whether its
 -- author took the card away (for good: it is not fetched for it again).

@@ -1,12 +1,16 @@
 //! Giving messages their link's card: after a message (or an edit) with a link is
 //! stored, its first link is fetched in the background (at most [`AT_ONCE`] fetches at a
-//! time, each link at most once a day: the store keeps what it gave), the card is kept on
-//! the message, and everyone in the room, on every node, is sent it (`preview`).
+//! time, each link at most once a day: the store keeps what it gave), its page's picture
+//! too (through the same guard) as the server's own thumbnail, the card is kept on the
+//! message, and everyone in the room, on every node, is sent it (`preview`).
 
 use super::{card, Fetcher, Want};
 use crate::hub::Hub;
+use crate::pictures::{Thumbnailer, SMALL_SIDE};
 use crate::store::now_ms;
+use hmac::{Hmac, Mac};
 use palaver_protocol::{LinkPreview, RoomId, Seq};
+use sha2::Sha256;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -20,11 +24,20 @@ pub struct Previews {
     fetcher: Fetcher,
     hub: Arc<Hub>,
     turns: Semaphore,
+    thumbnailer: Thumbnailer,
+    /// Keys the ids of pictures (see [`picture_id`]).
+    key: [u8; 32],
 }
 
+/// Where the server serves a card's picture.
+pub const PICTURES_AT: &str = "/previews/";
+
 impl Previews {
-    pub fn new(fetcher: Fetcher, hub: Arc<Hub>) -> Arc<Previews> {
-        Arc::new(Previews { fetcher, hub, turns: Semaphore::new(AT_ONCE) })
+    /// `key`: a secret of the server's own (the same on every node), so that a picture's
+    /// id says nothing of the link it is of.
+    pub fn new(fetcher: Fetcher, hub: Arc<Hub>, key: [u8; 32]) -> Arc<Previews> {
+        let thumbnailer = Thumbnailer::default();
+        Arc::new(Previews { fetcher, hub, turns: Semaphore::new(AT_ONCE), thumbnailer, key })
     }
 
     /// Message `seq` of `room` was stored with `text`: its first link, if any, gets its
@@ -57,20 +70,52 @@ impl Previews {
             Err(e) => tracing::warn!("cannot read a link's kept card: {e}"),
         }
         let found = match self.fetcher.get(url, Want::Page).await {
-            Ok(page) => card(&String::from_utf8_lossy(&page.body), &page.url).map(|c| LinkPreview {
-                url: url.to_owned(),
-                title: c.title,
-                description: c.description,
-                site: c.site,
-            }),
+            Ok(page) => card(&String::from_utf8_lossy(&page.body), &page.url),
             Err(refused) => {
                 tracing::debug!(url, "no preview: {refused}");
                 None
             }
         };
-        if let Err(e) = store.keep_card(url, found.as_ref(), now_ms()).await {
+        let picture = match found.as_ref().and_then(|c| c.image.as_deref()) {
+            Some(image) => self.thumbnail(image).await.map(|webp| (picture_id(&self.key, url), webp)),
+            None => None,
+        };
+        let found = found.map(|c| LinkPreview {
+            url: url.to_owned(),
+            title: c.title,
+            description: c.description,
+            site: c.site,
+            image: picture.as_ref().map(|(id, _)| format!("{PICTURES_AT}{id}.webp")).unwrap_or_default(),
+        });
+        let kept = picture.as_ref().map(|(id, webp)| (id.as_str(), webp.as_slice()));
+        if let Err(e) = store.keep_card(url, found.as_ref(), kept, now_ms()).await {
             tracing::warn!("cannot keep a link's card: {e}");
         }
         found
     }
+
+    /// A page's picture as a small WebP thumbnail, if it can be fetched and read.
+    async fn thumbnail(&self, image: &str) -> Option<Vec<u8>> {
+        let fetched = match self.fetcher.get(image, Want::Image).await {
+            Ok(fetched) => fetched,
+            Err(refused) => {
+                tracing::debug!(image, "no picture for a preview: {refused}");
+                return None;
+            }
+        };
+        match self.thumbnailer.make(fetched.body, &[SMALL_SIDE]).await {
+            Ok(mut thumbnails) => thumbnails.webp.pop(),
+            Err(refused) => {
+                tracing::debug!(image, "no picture for a preview: {refused}");
+                None
+            }
+        }
+    }
+}
+
+/// The id a link's picture is served under: a keyed hash of the link (32 hex digits).
+pub fn picture_id(key: &[u8; 32], url: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(url.as_bytes());
+    mac.finalize().into_bytes()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -758,17 +758,20 @@ async fn text_edited_away_is_kept_nowhere_in_either_database() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_of_the_version_before_keeps_no_text_edited_away() {
-    // What the version before kept: the first edit's text beside the second's.
+    // What the version before kept: the first edit's text beside the second's (written
+    // last, once the tables are as they were: dropping a column rewrites the rows).
     let restore = format!(
-        "UPDATE messages SET text = 'the plan: {SECRET}' WHERE room = 'r' AND seq = 3; \
-         DROP INDEX IF EXISTS messages_edits; DROP INDEX IF EXISTS people_by_name; \
+        "DROP INDEX IF EXISTS messages_edits; DROP INDEX IF EXISTS people_by_name; \
          DROP TABLE IF EXISTS members; DROP TRIGGER IF EXISTS members_joined; DROP TRIGGER IF EXISTS members_left; \
          DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS access_tokens; DROP TABLE IF EXISTS invites; \
          DROP TABLE IF EXISTS passkeys; DROP TABLE IF EXISTS ceremonies; \
          DROP TABLE IF EXISTS room_rules; DROP TABLE IF EXISTS room_members; DROP TABLE IF EXISTS audit; \
          DROP TABLE IF EXISTS reports; ALTER TABLE messages DROP COLUMN removed; \
          DROP INDEX IF EXISTS messages_by_author; \
-         DROP TABLE IF EXISTS accounts;"
+         DROP TABLE IF EXISTS accounts; DROP TABLE IF EXISTS link_previews; \
+         DROP TRIGGER IF EXISTS messages_preview_follows_text; \
+         ALTER TABLE messages DROP COLUMN preview; ALTER TABLE messages DROP COLUMN preview_hidden; \
+         UPDATE messages SET text = 'the plan: {SECRET}' WHERE room = 'r' AND seq = 3;"
     );
     let dir = tempfile::tempdir().unwrap();
     edit_a_secret_away(&SqliteStore::open(dir.path()).unwrap()).await;
@@ -786,7 +789,12 @@ async fn a_database_of_the_version_before_keeps_no_text_edited_away() {
     let pg = postgres();
     pg.create_database("before").unwrap();
     edit_a_secret_away(&PostgresStore::open(&pg.url("before")).await.unwrap()).await;
-    let restore = restore.replace("DROP TRIGGER IF EXISTS members_joined; DROP TRIGGER IF EXISTS members_left;", "");
+    let restore =
+        restore.replace("DROP TRIGGER IF EXISTS members_joined; DROP TRIGGER IF EXISTS members_left;", "").replace(
+            "DROP TRIGGER IF EXISTS messages_preview_follows_text;",
+            "DROP TRIGGER IF EXISTS messages_preview_follows_text ON messages; \
+             DROP FUNCTION IF EXISTS palaver_preview_follows_text();",
+        );
     let restore =
         format!("{restore} DROP TRIGGER IF EXISTS members_kept ON reads; DROP FUNCTION IF EXISTS palaver_members();");
     pg.sql("before", &format!("{restore} UPDATE palaver_schema SET version = 7;")).unwrap();

@@ -179,8 +179,13 @@ impl TestServer {
 
     /// A plain HTTP/1.1 GET: status code, the response head and body.
     pub fn get_with_head(&self, path: &str) -> (u16, String, String) {
-        let response = testkit::http::get(self.addr.parse().unwrap(), path, "").expect("an HTTP response");
+        let response = self.get_response(path);
         (response.status, response.head.clone(), response.text())
+    }
+
+    /// A plain HTTP/1.1 GET: the whole response (its body as bytes).
+    pub fn get_response(&self, path: &str) -> testkit::http::Response {
+        testkit::http::get(self.addr.parse().unwrap(), path, "").expect("an HTTP response")
     }
 }
 

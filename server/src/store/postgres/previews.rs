@@ -14,10 +14,23 @@ impl Previews for PostgresStore {
         Ok(rows.first().map(|r| card_from_db(r.get(0))))
     }
 
-    async fn keep_card(&self, url: &str, card: Option<&LinkPreview>, now: i64) -> Result<(), StoreError> {
+    async fn keep_card(
+        &self,
+        url: &str,
+        card: Option<&LinkPreview>,
+        picture: Option<(&str, &[u8])>,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let client = self.client().await?;
         let card = card.map(card_to_db);
-        query(&client, sql::KEEP, &[&url, &card, &now]).await.map(drop)
+        let (id, bytes) = (picture.map(|p| p.0), picture.map(|p| p.1));
+        query(&client, sql::KEEP, &[&url, &card, &now, &id, &bytes]).await.map(drop)
+    }
+
+    async fn picture(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let client = self.client().await?;
+        let rows = query(&client, sql::PICTURE, &[&id]).await?;
+        Ok(rows.first().and_then(|r| r.get::<_, Option<Vec<u8>>>(0)))
     }
 
     async fn set_preview(&self, room: &RoomId, seq: Seq, preview: &LinkPreview) -> Result<bool, StoreError> {

@@ -20,9 +20,28 @@ impl Previews for SqliteStore {
         .await
     }
 
-    async fn keep_card(&self, url: &str, card: Option<&LinkPreview>, now: i64) -> Result<(), StoreError> {
+    async fn keep_card(
+        &self,
+        url: &str,
+        card: Option<&LinkPreview>,
+        picture: Option<(&str, &[u8])>,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let (url, card) = (url.to_owned(), card.map(card_to_db));
-        self.write(move |w| w.conn.execute(&sqlite_params(sql::KEEP), params![url, card, now]).map(drop)).await
+        let (id, bytes) = (picture.map(|p| p.0.to_owned()), picture.map(|p| p.1.to_vec()));
+        self.write(move |w| w.conn.execute(&sqlite_params(sql::KEEP), params![url, card, now, id, bytes]).map(drop))
+            .await
+    }
+
+    async fn picture(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&sqlite_params(sql::PICTURE))?
+                .query_row(params![id], |r| r.get::<_, Option<Vec<u8>>>(0))
+                .optional()
+                .map(Option::flatten)
+        })
+        .await
     }
 
     async fn set_preview(&self, room: &RoomId, seq: Seq, preview: &LinkPreview) -> Result<bool, StoreError> {
