@@ -247,7 +247,8 @@ impl ClientMsg {
     }
 }
 
-pub(crate) const KNOWN_TYPES: &[&str] = &[
+/// The `type` of every frame a client may send.
+pub const FRAME_TYPES: &[&str] = &[
     "hello",
     "join",
     "leave",
@@ -274,7 +275,7 @@ fn explain(frame: &str, e: &serde_json::Error) -> FrameError {
         return FrameError::new(ErrorReason::BadFrame, format!("not a JSON object frame: {e}"));
     };
     let kind = obj.get("type").and_then(Value::as_str);
-    if let Some(kind) = kind.filter(|k| !KNOWN_TYPES.contains(k)) {
+    if let Some(kind) = kind.filter(|k| !FRAME_TYPES.contains(k)) {
         return FrameError::new(ErrorReason::UnknownType, format!("unknown frame type {kind:?}"));
     }
     if let Some(Err(detail)) = obj.get("room").and_then(Value::as_str).map(RoomId::parse) {

@@ -7,7 +7,7 @@
 //! palaver-protocol --release fuzz` runs longer.
 
 use super::*;
-use crate::client::KNOWN_TYPES;
+use crate::client::FRAME_TYPES;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -58,7 +58,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 /// values, and extra fields.
 fn frame_like() -> impl Strategy<Value = String> {
     let kind = prop_oneof![
-        prop::sample::select(KNOWN_TYPES.to_vec()).prop_map(Value::from),
+        prop::sample::select(FRAME_TYPES.to_vec()).prop_map(Value::from),
         Just(Value::from("HELLO")),
         nasty_string().prop_map(Value::from),
         json_value(),

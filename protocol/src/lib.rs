@@ -23,7 +23,7 @@ mod message;
 mod rooms;
 mod server;
 
-pub use client::{has_control, validate_text, ClientMsg, Hello};
+pub use client::{has_control, validate_text, ClientMsg, Hello, FRAME_TYPES};
 pub use close::Close;
 pub use error::{ErrorReason, FrameError};
 pub use ids::{validate_name, ClientMsgId, Invalid, RoomId, Seq, User, UserId, MAX_SEQ};

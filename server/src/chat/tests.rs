@@ -285,25 +285,9 @@ fn hostile_frame() -> impl proptest::strategy::Strategy<Value = Message> {
         Just("{}".to_owned()),
         any::<String>().prop_map(|s| serde_json::Value::from(s).to_string()),
     ];
-    let kind = prop::sample::select(vec![
-        "hello",
-        "join",
-        "leave",
-        "send",
-        "edit",
-        "delete",
-        "react",
-        "typing",
-        "history",
-        "around",
-        "search",
-        "read",
-        "unread",
-        "notify",
-        "forget",
-        "hide_preview",
-        "nope",
-    ]);
+    // Every frame type there is, and one there is not.
+    let kinds: Vec<&str> = palaver_protocol::FRAME_TYPES.iter().copied().chain(["nope"]).collect();
+    let kind = prop::sample::select(kinds);
     let field = prop::sample::select(vec![
         "token", "name", "room", "after", "before", "id", "text", "target", "seq", "query", "reply_to", "emoji",
         "remove", "level",
