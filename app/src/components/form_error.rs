@@ -5,7 +5,8 @@
 use leptos::wasm_bindgen::JsCast;
 use leptos::web_sys::{Element, HtmlInputElement};
 
-/// The form a submit event is of, if its class is `class`, and its box.
+/// The form a submit event is of, if its class is `class`, and its box; the event then
+/// sends nothing (the page acts on it).
 pub fn submitted(ev: &leptos::ev::SubmitEvent, class: &str) -> Option<(Element, HtmlInputElement)> {
     let form = ev.target()?.dyn_into::<Element>().ok().filter(|f| f.class_name() == class)?;
     ev.prevent_default();

@@ -9,6 +9,7 @@ use super::transport::Transport;
 use crate::accounts::audit;
 use crate::hub::{Answer, PostOutcome};
 use crate::identity::{fresh_id, SecretError};
+use crate::preview::Previews;
 use crate::store::rooms::AuditEntry;
 use crate::store::{unavailable, Post, Refusal};
 use palaver_protocol::{
@@ -179,13 +180,14 @@ impl<T: Transport> Connection<T> {
     async fn store_then(&mut self, post: Post, audit: Option<AuditEntry>) -> Result<Vec<ServerMsg>, FrameError> {
         let (room, id) = (post.room.clone(), post.id.clone());
         let auth = self.cx.auth.clone();
-        // A message or an edit with a link: its card, once stored.
-        let carded = match post.kind {
-            MessageKind::Text => Some((None, post.text.clone())),
-            MessageKind::Edit => Some((post.target, post.text.clone())),
-            _ => None,
-        };
-        let previews = self.cx.previews.clone().zip(carded);
+        // A message or an edit with a link: its card, once stored (most messages have no
+        // link, and cost one look at their text here).
+        let previews =
+            self.cx.previews.clone().filter(|_| Previews::may_link(&post.text)).and_then(|p| match post.kind {
+                MessageKind::Text => Some((p, (None, post.text.clone()))),
+                MessageKind::Edit => Some((p, (post.target, post.text.clone()))),
+                _ => None,
+            });
         // Stored while the connection reads on; the writer acknowledges it (in the order
         // posts came) once committed, in the same write as the sender's own copy.
         let answer: Answer = Box::new(move |outcome| {
@@ -193,7 +195,7 @@ impl<T: Transport> Connection<T> {
                 tokio::spawn(async move { auth.audit(entry).await });
             }
             if let (Ok(PostOutcome::Accepted(seq)), Some((previews, (target, text)))) = (&outcome, previews) {
-                previews.stored(room.clone(), target.unwrap_or(*seq), &text);
+                previews.stored(room.clone(), target.unwrap_or(*seq), text);
             }
             let msg = match outcome {
                 Ok(PostOutcome::Refused(refusal)) => refused(refusal).about(Some(&room), Some(&id)).into(),

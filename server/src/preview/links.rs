@@ -40,14 +40,15 @@ impl Previews {
         Arc::new(Previews { fetcher, hub, turns: Semaphore::new(AT_ONCE), thumbnailer, key })
     }
 
+    /// Whether `text` may have a link (else it needs no card, nor any work for one).
+    pub fn may_link(text: &str) -> bool {
+        text.contains("://")
+    }
+
     /// Message `seq` of `room` was stored with `text`: its first link, if any, gets its
     /// card in the background.
-    pub fn stored(self: &Arc<Self>, room: RoomId, seq: Seq, text: &str) {
-        // Most messages have no link: they cost one look, here on the writer's path.
-        if !text.contains("://") {
-            return;
-        }
-        let (this, text) = (self.clone(), text.to_owned());
+    pub fn stored(self: &Arc<Self>, room: RoomId, seq: Seq, text: String) {
+        let this = self.clone();
         tokio::spawn(async move {
             let Some(url) = app::markdown::first_link(&text) else { return };
             let Ok(_turn) = this.turns.acquire().await else { return };
