@@ -91,6 +91,14 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen_version\$"; then
   cargo install wasm-bindgen-cli --version "$bindgen_version" --force
 fi
 
+# An S3-compatible object store for the tests of files kept in one (each test starts
+# its own on a free port; it checks every request's signature).
+S3S_FS_VERSION=0.17.0
+if ! s3s-fs --version 2>/dev/null | grep -q " $S3S_FS_VERSION\$"; then
+  say "installing s3s-fs $S3S_FS_VERSION (about 3 minutes)"
+  cargo install s3s-fs --version "$S3S_FS_VERSION" --locked --features binary
+fi
+
 # --- 3. Chromium, sqlite3, PostgreSQL, Redis, nginx and the end-to-end packages (also gives wasm-opt via binaryen)
 # (The end-to-end tests lock the message database with the sqlite3 shell to make the
 # server fail a commit.)

@@ -6,15 +6,17 @@
 //! are tested without a browser, as are who is who (`chat/people.rs`); `Chat` here
 //! wraps the state in signals for the components and the socket task.
 
+mod entry;
 mod link;
 mod people;
 mod timeline;
 
+pub use entry::{Delivery, Entry};
 pub use link::{ConnectionStatus, Intent, Results};
 pub use people::{
     announce, avatar_colour, initials, typing_names, Me, ANNOUNCED_CHARS, AVATAR_COLOURS, TYPING_SHOWN_MS,
 };
-pub use timeline::{Delivery, Entry, Row, Timeline, GROUP_MS};
+pub use timeline::{Row, Timeline, GROUP_MS};
 
 use crate::by_room::ByRoom;
 // The components and the socket task read the clock through here too.
@@ -130,8 +132,8 @@ impl Chat {
     }
 
     /// Shows the message at once as pending and hands it to the socket task; it
-    /// answers the message being replied to, if any.
-    pub fn send(&self, text: String) {
+    /// answers the message being replied to, if any, and carries `files` (uploaded).
+    pub fn send(&self, text: String, files: Vec<palaver_protocol::Attachment>) {
         let room = self.room.get_untracked();
         let me = self.my_user(false);
         let replying = self.replying.get_untracked().map(|(seq, _)| seq);
@@ -140,6 +142,7 @@ impl Chat {
             Some(target) => t.push_reply(new_message_id(), me, text, target),
             None => t.push_pending(new_message_id(), me, text),
         });
+        self.update_timeline(&room, |t| t.attach(files));
         self.intend(Intent::Flush);
     }
 

@@ -138,6 +138,7 @@ mod tests {
                 reactions: Vec::new(),
                 mentions: Vec::new(),
                 preview: None,
+                files: Vec::new(),
             })
             .collect();
         HistoryPage { messages, has_older }

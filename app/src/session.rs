@@ -298,7 +298,10 @@ impl Connection {
                     (MessageKind::React | MessageKind::Unreact, Some(target)) => {
                         ClientMsg::React { room, id, target, emoji: text, remove: e.kind == MessageKind::Unreact }
                     }
-                    _ => ClientMsg::Send { room, id, text, reply_to: e.target },
+                    _ => {
+                        let files = e.files.iter().map(|f| f.id.clone()).collect();
+                        ClientMsg::Send { room, id, text, reply_to: e.target, files }
+                    }
                 })
             })
             .collect()
@@ -344,6 +347,7 @@ mod tests {
             reactions: Vec::new(),
             mentions: Vec::new(),
             preview: None,
+            files: Vec::new(),
         }
     }
 
@@ -360,7 +364,13 @@ mod tests {
     }
 
     fn send(room: &RoomId, msg_id: &str) -> Action {
-        Action::Send(ClientMsg::Send { room: room.clone(), id: id(msg_id), text: msg_id.into(), reply_to: None })
+        Action::Send(ClientMsg::Send {
+            room: room.clone(),
+            id: id(msg_id),
+            text: msg_id.into(),
+            reply_to: None,
+            files: Vec::new(),
+        })
     }
 
     fn join(room: &RoomId, after: Option<Seq>) -> Action {

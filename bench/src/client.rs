@@ -51,7 +51,13 @@ pub fn text(msg: &ClientMsg) -> Vec<u8> {
 
 /// A `send` whose text starts with the time it was sent, padded to `len` characters.
 pub fn stamped_send(room: &RoomId, id: String, len: usize) -> Vec<u8> {
-    self::text(&ClientMsg::Send { room: room.clone(), id: ClientMsgId(id), text: stamped(len), reply_to: None })
+    self::text(&ClientMsg::Send {
+        room: room.clone(),
+        id: ClientMsgId(id),
+        text: stamped(len),
+        reply_to: None,
+        files: Vec::new(),
+    })
 }
 
 /// An open chat socket.

@@ -282,6 +282,7 @@ pub async fn write_flat_out(
                         id: palaver_protocol::ClientMsgId(format!("w{w}-{sent}")),
                         text: text(w, sent),
                         reply_to: None,
+                        files: Vec::new(),
                     });
                     conn.send(&frame).await?;
                     sent += 1;

@@ -3,7 +3,7 @@
 
 use crate::error::{ErrorReason, FrameError};
 use crate::ids::{validate_name, ClientMsgId, RoomId, Seq, MAX_SEQ};
-use crate::limits::{MAX_CLIENT_MSG_ID_BYTES, MAX_QUERY_CHARS, MAX_TEXT_CHARS, REACTIONS};
+use crate::limits::{MAX_CLIENT_MSG_ID_BYTES, MAX_FILES, MAX_QUERY_CHARS, MAX_TEXT_CHARS, REACTIONS};
 use crate::message::is_false;
 use crate::rooms::Level;
 use serde::{Deserialize, Serialize};
@@ -78,13 +78,17 @@ pub enum ClientMsg {
     },
     /// Stop receiving a room.
     Leave { room: RoomId },
-    /// Post a message to a joined room, answering message `reply_to` if given.
+    /// Post a message to a joined room, answering message `reply_to` if given, with
+    /// the files of these ids (uploaded by the sender to `POST /files`; the text, its
+    /// caption, may then be empty).
     Send {
         room: RoomId,
         id: ClientMsgId,
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<Seq>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<String>,
     },
     /// Change the text of one's own message `target` (everyone sees it, marked edited).
     Edit { room: RoomId, id: ClientMsgId, target: Seq, text: String },
@@ -150,6 +154,11 @@ pub fn validate_text(text: &str) -> Result<&str, ErrorReason> {
     }
 }
 
+/// Whether `id` is a file's id: 32 lowercase hexadecimal digits.
+pub fn is_file_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Whether `text` holds a control character other than those `allowed`.
 pub fn has_control(text: &str, allowed: &[char]) -> bool {
     text.chars().any(|c| c.is_control() && !allowed.contains(&c))
@@ -204,8 +213,14 @@ impl ClientMsg {
             })
         };
         match &self {
-            ClientMsg::Send { room, id, text, reply_to } => {
-                Ok(ClientMsg::Send { text: checked(text)?, id: id.clone(), room: room.clone(), reply_to: *reply_to })
+            ClientMsg::Send { room, id, text, reply_to, files } => {
+                if files.len() > MAX_FILES || !files.iter().all(|f| is_file_id(f)) {
+                    let detail = format!("a message carries at most {MAX_FILES} files, each by its 32-digit id");
+                    return Err(FrameError::new(ErrorReason::BadFile, detail).about(Some(room), Some(id)));
+                }
+                let text = if files.is_empty() || !text.trim().is_empty() { checked(text)? } else { String::new() };
+                let (room, id, reply_to, files) = (room.clone(), id.clone(), *reply_to, files.clone());
+                Ok(ClientMsg::Send { text, id, room, reply_to, files })
             }
             ClientMsg::React { emoji, .. } if !REACTIONS.contains(&emoji.as_str()) => {
                 let detail = format!("a reaction is one of {}", REACTIONS.concat());

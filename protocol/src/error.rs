@@ -50,10 +50,13 @@ pub enum ErrorReason {
     /// The room is private and this person is not in it, they were removed from it, it
     /// is archived (read only), only admins post there, or only members may make rooms.
     NotAllowed,
+    /// A `send` names a file that is not the sender's upload to this room, is already
+    /// another message's, or is not a file id at all (or more than [`MAX_FILES`](crate::MAX_FILES)).
+    BadFile,
 }
 
 impl ErrorReason {
-    pub const ALL: [ErrorReason; 20] = [
+    pub const ALL: [ErrorReason; 21] = [
         ErrorReason::BadFrame,
         ErrorReason::UnknownType,
         ErrorReason::BinaryUnsupported,
@@ -74,6 +77,7 @@ impl ErrorReason {
         ErrorReason::TooManyReactions,
         ErrorReason::BadQuery,
         ErrorReason::NotAllowed,
+        ErrorReason::BadFile,
     ];
 
     /// Its name on the wire.
@@ -99,6 +103,7 @@ impl ErrorReason {
             ErrorReason::TooManyReactions => "too_many_reactions",
             ErrorReason::BadQuery => "bad_query",
             ErrorReason::NotAllowed => "not_allowed",
+            ErrorReason::BadFile => "bad_file",
         }
     }
 

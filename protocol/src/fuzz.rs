@@ -142,7 +142,7 @@ proptest! {
 
     #[test]
     fn fuzz_valid_sends_round_trip(room in "[a-z0-9_-]{1,64}", id in "[!-~]{1,64}", text in "[^\\s\\p{Cc}]{1,2000}") {
-        let msg = ClientMsg::Send { room: RoomId::parse(&room).unwrap(), id: ClientMsgId(id), text, reply_to: None };
+        let msg = ClientMsg::Send { room: RoomId::parse(&room).unwrap(), id: ClientMsgId(id), text, reply_to: None, files: Vec::new() };
         prop_assert_eq!(ClientMsg::decode(&msg.encode()), Ok(msg));
     }
 }

@@ -65,6 +65,14 @@ fn message() -> impl Strategy<Value = ChatMessage> {
                     reactions,
                     mentions,
                     preview: preview.map(Box::new),
+                    files: vec![Attachment {
+                        id: "f".repeat(32),
+                        name: "a \"b\".png".into(),
+                        size: 9,
+                        mime: "image/png".into(),
+                        width: 3,
+                        height: 0,
+                    }],
                 }
             },
         )
@@ -186,8 +194,9 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
             .prop_filter_map("hello needs something", |(t, n)| Hello::from_parts(t, n).map(ClientMsg::Hello)),
         (room(), proptest::option::of(seq())).prop_map(|(room, after)| ClientMsg::Join { room, after }),
         room().prop_map(|room| ClientMsg::Leave { room }),
-        (room(), text(), text(), proptest::option::of(seq()))
-            .prop_map(|(room, id, text, reply_to)| { ClientMsg::Send { room, id: ClientMsgId(id), text, reply_to } }),
+        (room(), text(), text(), proptest::option::of(seq())).prop_map(|(room, id, text, reply_to)| {
+            ClientMsg::Send { room, id: ClientMsgId(id), text, reply_to, files: Vec::new() }
+        }),
         (room(), text(), seq(), text()).prop_map(|(room, id, target, text)| ClientMsg::Edit {
             room,
             id: ClientMsgId(id),

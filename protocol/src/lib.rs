@@ -23,17 +23,18 @@ mod message;
 mod rooms;
 mod server;
 
-pub use client::{has_control, validate_text, ClientMsg, Hello, FRAME_TYPES};
+pub use client::{has_control, is_file_id, validate_text, ClientMsg, Hello, FRAME_TYPES};
 pub use close::Close;
 pub use error::{ErrorReason, FrameError};
 pub use ids::{validate_name, ClientMsgId, Invalid, RoomId, Seq, User, UserId, MAX_SEQ};
 pub use limits::{
-    DEFAULT_ROOM, HISTORY_PAGE, MAX_CLIENT_MSG_ID_BYTES, MAX_FRAME_BYTES, MAX_NAME_CHARS, MAX_QUERY_CHARS,
-    MAX_REACTIONS, MAX_REPLAY, MAX_ROOM_CHARS, MAX_TEXT_CHARS, QUOTE_CHARS, RATE_BURST, RATE_PER_SEC, REACTIONS,
-    SEARCH_PAGE,
+    DEFAULT_ROOM, HISTORY_PAGE, MAX_CLIENT_MSG_ID_BYTES, MAX_FILES, MAX_FILE_NAME_CHARS, MAX_FRAME_BYTES,
+    MAX_NAME_CHARS, MAX_QUERY_CHARS, MAX_REACTIONS, MAX_REPLAY, MAX_ROOM_CHARS, MAX_TEXT_CHARS, QUOTE_CHARS,
+    RATE_BURST, RATE_PER_SEC, REACTIONS, SEARCH_PAGE,
 };
 pub use message::{
-    find_mentions, is_word, toggle_reaction, ChatMessage, HistoryPage, LinkPreview, MessageKind, Quote, Reaction,
+    find_mentions, is_word, percent_encode, toggle_reaction, Attachment, ChatMessage, HistoryPage, LinkPreview,
+    MessageKind, Quote, Reaction,
 };
 pub use rooms::{Level, RoomAbout, RoomListing, RoomSummary, RoomUnread};
 pub use server::{SearchHit, ServerMsg};
@@ -68,7 +69,8 @@ mod tests {
 
     #[test]
     fn send_round_trips_with_its_wire_shape() {
-        let msg = ClientMsg::Send { room: lobby(), id: id("a1"), text: "hello".into(), reply_to: None };
+        let msg =
+            ClientMsg::Send { room: lobby(), id: id("a1"), text: "hello".into(), reply_to: None, files: Vec::new() };
         let wire = msg.encode();
         assert_eq!(wire, r#"{"type":"send","room":"lobby","id":"a1","text":"hello"}"#);
         assert_eq!(ClientMsg::decode(&wire).unwrap(), msg);
@@ -86,7 +88,7 @@ mod tests {
             ClientMsg::Typing { room: lobby() },
             ClientMsg::History { room: lobby(), before: 51 },
             ClientMsg::Around { room: lobby(), seq: 7 },
-            ClientMsg::Send { room: lobby(), id: id("r"), text: "yes".into(), reply_to: Some(3) },
+            ClientMsg::Send { room: lobby(), id: id("r"), text: "yes".into(), reply_to: Some(3), files: Vec::new() },
             ClientMsg::React { room: lobby(), id: id("x"), target: 3, emoji: "👍".into(), remove: false },
             ClientMsg::React { room: lobby(), id: id("y"), target: 3, emoji: "🎉".into(), remove: true },
         ];
@@ -143,6 +145,24 @@ mod tests {
                 site: "example.com".into(),
                 image: "/previews/0123.webp".into(),
             })),
+            files: vec![
+                Attachment {
+                    id: "a".repeat(32),
+                    name: "the \"plan\".pdf".into(),
+                    size: 123_456,
+                    mime: "application/pdf".into(),
+                    width: 0,
+                    height: 0,
+                },
+                Attachment {
+                    id: "b".repeat(32),
+                    name: "cat.png".into(),
+                    size: 9,
+                    mime: "image/png".into(),
+                    width: 400,
+                    height: 300,
+                },
+            ],
         };
         let frames = [
             ServerMsg::Welcome { user: alice(), token: "tok".into() },
@@ -181,7 +201,10 @@ mod tests {
     #[test]
     fn text_is_trimmed() {
         let msg = ClientMsg::decode(&send("  hi there \n")).unwrap();
-        assert_eq!(msg, ClientMsg::Send { room: lobby(), id: id("m1"), text: "hi there".into(), reply_to: None });
+        assert_eq!(
+            msg,
+            ClientMsg::Send { room: lobby(), id: id("m1"), text: "hi there".into(), reply_to: None, files: Vec::new() }
+        );
     }
 
     #[test]
@@ -207,7 +230,10 @@ mod tests {
     fn fields_the_protocol_does_not_have_are_ignored() {
         let frame = r#"{"type":"send","room":"lobby","id":"a","text":"x","author":{"id":"u9","name":"Mallory"}}"#;
         let msg = ClientMsg::decode(frame).unwrap();
-        assert_eq!(msg, ClientMsg::Send { room: lobby(), id: id("a"), text: "x".into(), reply_to: None });
+        assert_eq!(
+            msg,
+            ClientMsg::Send { room: lobby(), id: id("a"), text: "x".into(), reply_to: None, files: Vec::new() }
+        );
     }
 
     #[test]
@@ -317,6 +343,7 @@ mod tests {
             id: ClientMsgId("x".repeat(MAX_CLIENT_MSG_ID_BYTES)),
             text,
             reply_to: Some(Seq::MAX),
+            files: vec!["f".repeat(32); crate::MAX_FILES],
         }
         .encode();
         assert!(frame.len() <= MAX_FRAME_BYTES, "{} bytes", frame.len());

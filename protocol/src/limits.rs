@@ -35,3 +35,7 @@ pub const REACTIONS: [&str; 24] = [
 ];
 /// Longest reply quote: the start of the original's first line, in characters.
 pub const QUOTE_CHARS: usize = 80;
+/// Most files one message carries.
+pub const MAX_FILES: usize = 10;
+/// Longest name a file is shown by, in characters (longer names are cut).
+pub const MAX_FILE_NAME_CHARS: usize = 200;

@@ -81,6 +81,57 @@ pub struct LinkPreview {
     pub image: String,
 }
 
+/// A file a message carries: stored by the server under an unguessable id, at
+/// `/files/{id}` (a picture's re-encoded form, or the file itself as a download, by its
+/// name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Attachment {
+    /// 32 hexadecimal digits.
+    pub id: String,
+    /// The name it was uploaded by.
+    pub name: String,
+    /// Its size in bytes, as uploaded.
+    pub size: u64,
+    /// Its type, as the server found it from its content (never from its name).
+    #[serde(rename = "type")]
+    pub mime: String,
+    /// For a picture: its size in pixels as shown (0 for other files). A picture has
+    /// a thumbnail at `/files/{id}/small`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub width: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub height: u32,
+}
+
+impl Attachment {
+    /// Whether it is shown as a picture (it has thumbnails).
+    pub fn is_picture(&self) -> bool {
+        self.width > 0
+    }
+}
+
+/// `text` for a URL's query or a `filename*`: every byte but ASCII letters, digits and
+/// `-._~` written as `%XX`.
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
+            }
+        }
+    }
+    out
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// What a reply shows of the message it answers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Quote {
@@ -206,6 +257,9 @@ pub struct ChatMessage {
     /// messages have none, and every message is copied to many).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<Box<LinkPreview>>,
+    /// On a message: the files it carries (none once it is deleted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<Attachment>,
 }
 
 pub(crate) fn is_false(b: &bool) -> bool {

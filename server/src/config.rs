@@ -51,6 +51,10 @@ pub struct Config {
     /// else the addresses they may reach though not public (`PALAVER_PREVIEW_ADMIT`,
     /// `IP:PORT,…`: a test's own web server; nothing in production).
     pub previews: Option<Vec<SocketAddr>>,
+    /// Uploaded files: limits (`PALAVER_FILE_MAX_MB`, `PALAVER_UPLOAD_MB_PER_HOUR`,
+    /// `PALAVER_FILES_MAX_MB`), where they are kept (`PALAVER_S3_URL` and its keys, else
+    /// the data directory's `files`), and how they are handed out (`PALAVER_FILE_LINKS`).
+    pub files: crate::files::Settings,
 }
 
 /// Name of the front-end bundle under `/pkg`, as the workspace's Leptos metadata sets it.
@@ -87,6 +91,7 @@ impl Config {
             redis_url: settings.redis_url()?,
             accounts: settings.accounts()?,
             previews: settings.previews()?,
+            files: settings.files()?,
         })
         .and_then(Config::check_nodes)
     }
@@ -241,6 +246,30 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
             a.parse().map_err(|_| StartError::Config(format!("PALAVER_PREVIEW_ADMIT: {a:?} is not an IP:PORT")))
         });
         Ok(Some(admitted.collect::<Result<_, _>>()?))
+    }
+
+    fn files(&self) -> Result<crate::files::Settings, StartError> {
+        use crate::files::{Limits, Links, S3Settings, Settings};
+        let mb = |name: &str, default: u64| self.number(name, default).map(|n: u64| n.saturating_mul(1 << 20));
+        let d = Limits::default();
+        let limits = Limits {
+            per_file: mb("PALAVER_FILE_MAX_MB", d.per_file >> 20)?,
+            per_hour: mb("PALAVER_UPLOAD_MB_PER_HOUR", d.per_hour >> 20)?,
+            total: mb("PALAVER_FILES_MAX_MB", d.total >> 20)?,
+        };
+        let s3 = (self.0)("PALAVER_S3_URL").filter(|u| !u.trim().is_empty()).map(|url| S3Settings {
+            url: url.trim().to_owned(),
+            key_id: self.text("PALAVER_S3_ACCESS_KEY_ID", ""),
+            secret: self.text("PALAVER_S3_SECRET_ACCESS_KEY", ""),
+            region: self.text("PALAVER_S3_REGION", "us-east-1"),
+        });
+        let links = match self.text("PALAVER_FILE_LINKS", "server").trim() {
+            "server" => Links::Server,
+            "signed" if s3.is_some() => Links::Signed,
+            "signed" => return Err(StartError::Config("PALAVER_FILE_LINKS=signed needs PALAVER_S3_URL".into())),
+            other => return Err(StartError::Config(format!("PALAVER_FILE_LINKS={other:?}: it is server or signed"))),
+        };
+        Ok(Settings { limits, s3, links })
     }
 
     fn accounts(&self) -> Result<accounts::Settings, StartError> {

@@ -15,6 +15,7 @@ pub mod bus;
 pub mod chat;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod hub;
 pub mod identity;
 pub mod limits;
@@ -94,8 +95,14 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
             &config.ip_limits.trusted_proxies,
         ),
         hosts: Arc::new(config.allowed_hosts),
+        max_upload: config.files.limits.per_file,
     };
     let connections = TaskTracker::new();
+    let file_storage = match &config.files.s3 {
+        Some(s3) => files::Storage::s3(s3)?,
+        None => files::Storage::dir(&config.data_dir.join("files"))?,
+    };
+    tracing::info!("files kept in {}", file_storage.place);
     // The same on every node (the shared secret's), so every node serves a card's picture.
     let picture_key = identity.derive_key(b"palaver link pictures v1");
     let gate = Gate {
@@ -106,6 +113,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
             liveness: config.liveness,
             rate: config.rate,
             shutdown: shutdown.clone(),
+            files: Arc::new(files::Files::new(file_storage, &config.files, hub.clone())),
             previews: config.previews.map(|admitted| {
                 let fetcher = preview::Fetcher::new(preview::Guard::admitting(admitted));
                 preview::Previews::new(fetcher, hub.clone(), picture_key)
@@ -208,8 +216,15 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")));
+    // Files: neither compressed on the fly nor given the pages' headers (each answer
+    // sets its own).
+    let files = Router::new()
+        .route("/files", axum::routing::post(files::upload::upload))
+        .route("/files/{id}", get(files::serve::file))
+        .route("/files/{id}/{form}", get(files::serve::form));
     Router::new()
         .route("/ws", get(chat::upgrade))
+        .merge(files)
         .merge(pages)
         .layer(middleware::from_fn_with_state(state.gate.clone(), chat::plain_upgrade))
         .layer(TraceLayer::new_for_http())

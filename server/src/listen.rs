@@ -45,8 +45,12 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client has to send a request's whole body, from the end of its headers.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The most any request's body may hold (a session token is a few hundred bytes).
+/// The most any request's body may hold (a session token is a few hundred bytes), but
+/// an upload's (`POST /files`: as large as a file may be, `Door::max_upload`).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How long an upload's body may take (a large file on a slow line).
+pub const UPLOAD_READ_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// How long a connection refused before its first request has to take its answer.
 const TURN_AWAY_WITHIN: Duration = Duration::from_secs(1);
@@ -70,6 +74,8 @@ pub struct Door {
     pub connections: HttpConnections,
     /// The host names requests may be for.
     pub hosts: Arc<AllowedHosts>,
+    /// The most an upload's body may hold: the largest file.
+    pub max_upload: u64,
 }
 
 /// Serves `app` until `shutdown` resolves, then waits up to `grace` for requests in
@@ -108,13 +114,18 @@ pub async fn serve(
         };
         // Chat frames are small and already gathered into one write per burst.
         let _ = stream.set_nodelay(true);
-        let (app, hosts) = (app.clone(), door.hosts.clone());
+        let (app, hosts, max_upload) = (app.clone(), door.hosts.clone(), door.max_upload);
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             if let Err(misdirected) = hosts.check(req.headers()) {
                 return Either::Left(std::future::ready(Ok(misdirected.into_response())));
             }
-            let by = Instant::now() + BODY_READ_TIMEOUT;
-            let mut req = req.map(|body| Body::new(Limited::new(Deadline { body, by, timer: None }, MAX_BODY_BYTES)));
+            let upload = req.method() == hyper::Method::POST && req.uri().path() == "/files";
+            let (limit, within) = match upload {
+                true => (usize::try_from(max_upload).unwrap_or(usize::MAX), UPLOAD_READ_TIMEOUT),
+                false => (MAX_BODY_BYTES, BODY_READ_TIMEOUT),
+            };
+            let by = Instant::now() + within;
+            let mut req = req.map(|body| Body::new(Limited::new(Deadline { body, by, timer: None }, limit)));
             req.extensions_mut().insert(ConnectInfo(peer));
             Either::Right(app.clone().oneshot(req))
         });

@@ -55,7 +55,7 @@ pub async fn page(
     }
     let place = Place::of(request.uri().path_and_query().map_or("/", |p| p.as_str()));
     let visitor = gate.cx.auth.visitor(request.headers()).await;
-    let reader = reader_of(visitor.as_ref());
+    let reader = Visitor::reader(visitor.as_ref());
     // Where guests may not chat, the chat is for those signed in.
     if !reader.is_member() && !gate.cx.auth.guests_allowed().await {
         return (StatusCode::SEE_OTHER, [(header::LOCATION, "/sign-in")]).into_response();
@@ -115,9 +115,11 @@ pub async fn page(
         }
         Place::BadRoom { .. } | Place::NotFound | Place::Search { .. } | Place::Rooms { .. } => None,
     };
+    let file_max = app::FileMax(gate.cx.files.limits.per_file);
     let render = leptos_axum::render_app_to_stream_with_context(
         move || {
             leptos::prelude::provide_context(start.clone());
+            leptos::prelude::provide_context(file_max);
             if let Some(rendered) = rendered.clone() {
                 leptos::prelude::provide_context(rendered);
             }
@@ -137,15 +139,6 @@ pub async fn page(
     // A page may be one person's: kept by no shared cache, checked again by the browser.
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-cache"));
     response
-}
-
-/// Who a page is rendered for, as the rules of rooms see them.
-fn reader_of(visitor: Option<&Visitor>) -> Reader {
-    match visitor {
-        Some(Visitor::Member { account, .. }) => Reader::Member { id: account.user.id.clone(), role: account.role },
-        Some(Visitor::Guest(user)) => Reader::Guest(user.id.clone()),
-        None => Reader::Visitor,
-    }
 }
 
 /// Whether a room's page is shown to `reader`: they may read it, and it exists or they

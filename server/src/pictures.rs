@@ -156,45 +156,19 @@ mod tests {
     }
 
     /// CRC-32 of a PNG chunk's type and data.
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for byte in bytes {
-            crc ^= u32::from(*byte);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-            }
-        }
-        !crc
-    }
-
-    /// A PNG that says it is `w`×`h` pixels: its header, a few bytes of data, its end.
-    fn claiming(w: u32, h: u32) -> Vec<u8> {
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        let mut chunk = |kind: &[u8], data: &[u8]| {
-            png.extend_from_slice(&(data.len() as u32).to_be_bytes());
-            let body: Vec<u8> = kind.iter().chain(data).copied().collect();
-            png.extend_from_slice(&body);
-            png.extend_from_slice(&crc32(&body).to_be_bytes());
-        };
-        let mut header = w.to_be_bytes().to_vec();
-        header.extend_from_slice(&h.to_be_bytes());
-        header.extend_from_slice(&[8, 0, 0, 0, 0]);
-        chunk(b"IHDR", &header);
-        chunk(b"IDAT", &[0x78, 0x9c, 0x63, 0, 0, 0, 1, 0, 1]);
-        chunk(b"IEND", &[]);
-        png
-    }
-
     #[test]
     fn a_decompression_bomb_is_refused_before_its_pixels_are_made() {
         // 80 bytes that claim 10,000 × 10,000 pixels (100 MB to decode, 400 MB as RGBA).
-        let bomb = claiming(10_000, 10_000);
+        let bomb = testkit::pictures::png_claiming(10_000, 10_000);
         assert!(bomb.len() < 100);
         let started = std::time::Instant::now();
         assert_eq!(thumbnails(&bomb, &[SMALL_SIDE]).unwrap_err(), Refused::TooManyPixels(10_000, 10_000));
         assert!(started.elapsed() < std::time::Duration::from_millis(100), "{:?}", started.elapsed());
         // Just under the cap, the same lie is decoded as far as its data goes, and fails.
-        assert!(matches!(thumbnails(&claiming(100, 100), &[SMALL_SIDE]).unwrap_err(), Refused::Broken(_)));
+        assert!(matches!(
+            thumbnails(&testkit::pictures::png_claiming(100, 100), &[SMALL_SIDE]).unwrap_err(),
+            Refused::Broken(_)
+        ));
     }
 
     #[test]

@@ -910,7 +910,13 @@ fn react(room: &str, id: &str, target: u64, emoji: &str, remove: bool) -> Client
 }
 
 fn reply(room: &str, id: &str, target: u64, text: &str) -> ClientMsg {
-    ClientMsg::Send { room: room_id(room), id: ClientMsgId(id.into()), text: text.into(), reply_to: Some(target) }
+    ClientMsg::Send {
+        room: room_id(room),
+        id: ClientMsgId(id.into()),
+        text: text.into(),
+        reply_to: Some(target),
+        files: Vec::new(),
+    }
 }
 
 #[tokio::test]

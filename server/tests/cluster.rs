@@ -251,6 +251,7 @@ async fn send_through_failover(nodes: Vec<String>, name: String, room: &'static 
                 id: ClientMsgId(id.into()),
                 text: format!("{name} {id}"),
                 reply_to: None,
+                files: Vec::new(),
             };
             Message::text(send.encode())
         };

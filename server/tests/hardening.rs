@@ -323,6 +323,7 @@ async fn post_until_killed(
                         id: palaver_protocol::ClientMsgId(id.clone()),
                         text: id.clone(),
                         reply_to: None,
+                        files: Vec::new(),
                     };
                     pending.insert(next, id);
                     next += 1;

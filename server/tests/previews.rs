@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{room_id, TestServer};
+use common::{photo_with_position, room_id, TestServer};
 use palaver_protocol::{ClientMsg, ClientMsgId, ErrorReason, ServerMsg};
 use server::preview::{card, Fetcher, Guard, Refused, Want};
 use std::net::SocketAddr;
@@ -24,20 +24,6 @@ const PAGE: &str = r#"<!doctype html><html><head><title>Fallback</title>
 <meta property="og:site_name" content="Palaver">
 <meta property="og:image" content="/photo.jpg">
 </head><body>hello</body></html>"#;
-
-/// A JPEG with its EXIF saying where it was taken (the bytes "GPS" and a place).
-fn photo_with_position() -> Vec<u8> {
-    use image::ImageEncoder;
-    let picture = image::RgbImage::from_pixel(64, 32, image::Rgb([200, 30, 30]));
-    let mut exif = b"II\x2a\x00\x08\x00\x00\x00\x01\x00".to_vec();
-    exif.extend_from_slice(&[0x25, 0x88, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00, 0x1a, 0, 0, 0, 0, 0, 0, 0]);
-    exif.extend_from_slice(b"GPS 52.3676N 4.9041E our office");
-    let mut out = Vec::new();
-    let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
-    encoder.set_exif_metadata(exif).unwrap();
-    encoder.write_image(picture.as_raw(), 64, 32, image::ExtendedColorType::Rgb8).unwrap();
-    out
-}
 
 /// A web server on loopback answering by path; how many requests it was sent.
 async fn web_server() -> (SocketAddr, Arc<AtomicUsize>) {

@@ -65,7 +65,13 @@ async fn refusal(client: &mut Client) -> (ErrorReason, Option<RoomId>) {
 }
 
 fn send(room: &str, id: &str, text: &str) -> ClientMsg {
-    ClientMsg::Send { room: room_id(room), id: ClientMsgId(id.into()), text: text.into(), reply_to: None }
+    ClientMsg::Send {
+        room: room_id(room),
+        id: ClientMsgId(id.into()),
+        text: text.into(),
+        reply_to: None,
+        files: Vec::new(),
+    }
 }
 
 async fn a_private_room_is_read_by_its_members_only_on_every_path(backend: &[(&str, &str)]) {

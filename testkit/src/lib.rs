@@ -5,6 +5,8 @@
 
 pub mod http;
 pub mod nginx;
+pub mod objects;
+pub mod pictures;
 pub mod process;
 pub mod services;
 pub mod stamp;

@@ -85,7 +85,42 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
             t.remove_preview
         ));
     }
+    // Its files: a picture's thumbnail opens the viewer; any other file downloads.
+    if !entry.deleted && !entry.files.is_empty() {
+        html.push_str("<div class=\"files\">");
+        for f in entry.files.iter().filter(|f| palaver_protocol::is_file_id(&f.id)) {
+            let id = &f.id;
+            if f.width > 0 {
+                let scale = (240.0 / f.width.max(f.height) as f64).min(1.0);
+                let (w, h) = ((f.width as f64 * scale) as u32, (f.height as f64 * scale) as u32);
+                html.push_str(&format!(
+                    "<a class=\"picture\" href=\"/files/{id}\" data-act=\"view\" tabindex=\"-1\" data-testid=\"file-picture\">\
+                     <img src=\"/files/{id}/small\" loading=\"lazy\" width=\"{w}\" height=\"{h}\" alt=\""
+                ));
+                escape(&mut html, &f.name);
+                html.push_str("\"></a>");
+            } else {
+                html.push_str(&format!(
+                    "<a class=\"file\" href=\"/files/{id}\" download tabindex=\"-1\" data-testid=\"file-link\">"
+                ));
+                escape(&mut html, &f.name);
+                html.push_str(&format!("</a><span class=\"file-about\">{} · ", size_text(f.size)));
+                escape(&mut html, &f.mime);
+                html.push_str("</span>");
+            }
+        }
+        html.push_str("</div>");
+    }
     html
+}
+
+/// A file's size for people: bytes, KB or MB (of 1,024).
+pub fn size_text(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{} KB", bytes.div_ceil(1024)),
+        _ => format!("{}.{} MB", bytes / 1_048_576, bytes % 1_048_576 * 10 / 1_048_576),
+    }
 }
 
 /// The parts of a row's last line after its time: how its sending goes, and the buttons

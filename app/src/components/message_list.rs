@@ -248,6 +248,10 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
                     chat.jump(target);
                 }
             }
+            ("view", _) => {
+                ev.prevent_default();
+                super::viewer::open(&button);
+            }
             ("older", _) => chat.load_older(),
             ("fill", _) => chat.fill_gap(number("data-after").unwrap_or_default()),
             ("retry", _) => chat.retry(palaver_protocol::ClientMsgId(attr("data-id"))),
@@ -376,6 +380,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
                     }
                 })
             }}
+            <super::viewer::Viewer/>
         </div>
     }
 }

@@ -14,3 +14,5 @@ pub mod presence;
 pub mod room_list;
 pub mod search_page;
 pub mod typing_indicator;
+pub mod uploads;
+pub mod viewer;

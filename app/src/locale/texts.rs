@@ -122,6 +122,12 @@ texts! {
     editing_hint: "Editing your message · Enter to save · Esc to cancel", "메시지 수정 중 · Enter 키로 저장 · Esc 키로 취소";
     replying_hint: "Replying to {quote} · Esc to cancel", "{quote}에 답장 · Esc 키로 취소";
     cancel: "Cancel", "취소";
+    attach_files: "Attach files", "파일 첨부";
+    remove_file: "Remove this file", "이 파일 빼기";
+    file_too_large: "larger than the {max} MB a file may be", "파일은 {max}MB까지 올릴 수 있습니다";
+    upload_stopped: "the upload stopped; remove it and attach it again", "업로드가 멈췄습니다. 빼고 다시 첨부하세요";
+    sends_after_upload: "Sends once the files are uploaded", "파일이 다 올라가면 보냅니다";
+    close: "Close", "닫기";
     people_to_mention: "People to mention", "언급할 사람";
     message: "Message", "메시지";
     message_placeholder: "Write a message…", "메시지를 입력하세요…";
@@ -156,6 +162,7 @@ texts! {
     error_too_many_reactions: "the message has all the kinds of reaction it can", "이 메시지에는 반응을 더 달 수 없습니다";
     error_bad_query: "search for at least one word", "검색할 단어를 하나 이상 입력하세요";
     error_not_allowed: "you may not do that in this room", "이 방에서는 할 수 없는 일입니다";
+    error_bad_file: "a file of this message cannot be sent; attach it again", "이 메시지의 파일을 보낼 수 없습니다. 다시 첨부하세요";
 }
 
 impl Texts {
@@ -183,6 +190,7 @@ impl Texts {
             ErrorReason::TooManyReactions => self.error_too_many_reactions,
             ErrorReason::BadQuery => self.error_bad_query,
             ErrorReason::NotAllowed => self.error_not_allowed,
+            ErrorReason::BadFile => self.error_bad_file,
         }
     }
 

@@ -157,6 +157,7 @@ async fn post_all(conn: &mut Conn, room: &RoomId, batch: usize, count: usize, te
             id: ClientMsgId(format!("c{batch}-{i}")),
             text: text_.to_owned(),
             reply_to: None,
+            files: Vec::new(),
         };
         conn.send(&text(&msg)).await?;
     }

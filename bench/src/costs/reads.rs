@@ -42,7 +42,13 @@ pub async fn run(settings: &Settings, server: &Server, poster: &mut Conn) -> Res
         poster.expect(r#"{"type":"joined""#).await?;
         for i in 0..MESSAGES {
             let id = ClientMsgId(format!("{}-{i}", r.as_str()));
-            let msg = ClientMsg::Send { room: r.clone(), id, text: format!("message {i} of the room"), reply_to: None };
+            let msg = ClientMsg::Send {
+                room: r.clone(),
+                id,
+                text: format!("message {i} of the room"),
+                reply_to: None,
+                files: Vec::new(),
+            };
             poster.send(&text(&msg)).await?;
         }
         for _ in 0..MESSAGES {

@@ -5,7 +5,7 @@ use super::value::{write_str, Json, JsonError};
 use crate::client::{ClientMsg, Hello};
 use crate::error::ErrorReason;
 use crate::ids::{ClientMsgId, RoomId, User, UserId};
-use crate::message::{ChatMessage, HistoryPage, LinkPreview, MessageKind, Quote, Reaction};
+use crate::message::{Attachment, ChatMessage, HistoryPage, LinkPreview, MessageKind, Quote, Reaction};
 use crate::rooms::{Level, RoomAbout, RoomSummary, RoomUnread};
 use crate::server::{SearchHit, ServerMsg};
 use std::fmt::Write;
@@ -80,11 +80,16 @@ pub fn encode_client(msg: &ClientMsg) -> String {
                 number(&mut out, "after", *after);
             }
         }
-        ClientMsg::Send { id, text, reply_to, .. } => {
+        ClientMsg::Send { id, text, reply_to, files, .. } => {
             field(&mut out, "id", id.as_str());
             field(&mut out, "text", text);
             if let Some(reply_to) = reply_to {
                 number(&mut out, "reply_to", *reply_to);
+            }
+            if !files.is_empty() {
+                out.push_str(",\"files\":[\"");
+                out.push_str(&files.join("\",\""));
+                out.push_str("\"]");
             }
         }
         ClientMsg::Edit { id, target, text, .. } => {
@@ -270,6 +275,20 @@ pub fn message_of(m: &Json) -> Option<ChatMessage> {
         .unwrap_or_default(),
         mentions: people("mentions")?,
         preview: optional(m.get("preview"), |p| preview_of(p).map(Box::new))?,
+        files: optional(m.get("files"), |fs| fs.list(attachment_of))?.unwrap_or_default(),
+    })
+}
+
+/// A file a message carries (also what `POST /files` answers).
+pub fn attachment_of(f: &Json) -> Option<Attachment> {
+    let side = |name: &str| optional(f.get(name), |n| u32::try_from(n.int()?).ok()).map(Option::unwrap_or_default);
+    Some(Attachment {
+        id: f.get("id")?.str()?.to_owned(),
+        name: f.get("name")?.str()?.to_owned(),
+        size: u64::try_from(f.get("size")?.int()?).ok()?,
+        mime: f.get("type")?.str()?.to_owned(),
+        width: side("width")?,
+        height: side("height")?,
     })
 }
 

@@ -11,5 +11,5 @@
 mod frames;
 mod value;
 
-pub use frames::{decode_server, encode_client, message_of, page_of, room_field};
+pub use frames::{attachment_of, decode_server, encode_client, message_of, page_of, room_field};
 pub use value::{write_str, Json, JsonError, MAX_DEPTH};

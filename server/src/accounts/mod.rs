@@ -148,6 +148,16 @@ impl Visitor {
             Visitor::Guest(user) => user,
         }
     }
+
+    /// Who a page or file is for, as the rules of rooms see them (`None`: a visitor).
+    pub fn reader(visitor: Option<&Visitor>) -> crate::access::Reader {
+        use crate::access::Reader;
+        match visitor {
+            Some(Visitor::Member { account, .. }) => Reader::Member { id: account.user.id.clone(), role: account.role },
+            Some(Visitor::Guest(user)) => Reader::Guest(user.id.clone()),
+            None => Reader::Visitor,
+        }
+    }
 }
 
 /// The value of the request's session cookie, if it has one.

@@ -33,6 +33,8 @@ impl fmt::Display for NodeId {
 /// Something a node tells the others.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
+// Each event is made once and handed on whole; most are messages.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// A message this node stored (committed).
     Message(ChatMessage),
@@ -182,6 +184,7 @@ mod tests {
             reactions: Vec::new(),
             mentions: Vec::new(),
             preview: None,
+            files: Vec::new(),
         };
         for event in [
             Event::Message(message),

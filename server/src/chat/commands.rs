@@ -37,10 +37,12 @@ impl<T: Transport> Connection<T> {
                 Ok(Vec::new())
             }
             // Whom a text names is worked out only for a post that is let in.
-            ClientMsg::Send { room, id, text, reply_to } => {
+            ClientMsg::Send { room, id, text, reply_to, files } => {
                 let (user, rules) = self.admit_post(&room, &id).await?;
+                let files = self.cx.files.claim(&room, &user, &id, &files).await?;
                 let mentions = may_be_told(&rules, self.cx.hub.named(&room, &text).await.map_err(unavailable)?);
-                self.store_and_ack(Post::reply(room, user, id, text, reply_to).mentioning(mentions)).await
+                self.store_and_ack(Post::reply(room, user, id, text, reply_to).mentioning(mentions).carrying(files))
+                    .await
             }
             ClientMsg::Edit { room, id, target, text } => {
                 let (user, rules) = self.admit_post(&room, &id).await?;
@@ -180,6 +182,8 @@ impl<T: Transport> Connection<T> {
     async fn store_then(&mut self, post: Post, audit: Option<AuditEntry>) -> Result<Vec<ServerMsg>, FrameError> {
         let (room, id) = (post.room.clone(), post.id.clone());
         let auth = self.cx.auth.clone();
+        // A deleted message's files go from storage once the delete is stored.
+        let deleted = (post.kind == MessageKind::Delete).then(|| (self.cx.files.clone(), post.target));
         // A message or an edit with a link: its card, once stored (most messages have no
         // link, and cost one look at their text here).
         let previews =
@@ -193,6 +197,9 @@ impl<T: Transport> Connection<T> {
         let answer: Answer = Box::new(move |outcome| {
             if let (Ok(PostOutcome::Accepted(_)), Some(entry)) = (&outcome, audit) {
                 tokio::spawn(async move { auth.audit(entry).await });
+            }
+            if let (Ok(PostOutcome::Accepted(_)), Some((files, Some(target)))) = (&outcome, deleted) {
+                files.deleted(room.clone(), target);
             }
             if let (Ok(PostOutcome::Accepted(seq)), Some((previews, (target, text)))) = (&outcome, previews) {
                 previews.stored(room.clone(), target.unwrap_or(*seq), text);

@@ -23,4 +23,6 @@ pub struct Context {
     pub shutdown: CancellationToken,
     /// Gives stored messages their link's card (none when link previews are off).
     pub previews: Option<Arc<crate::preview::Previews>>,
+    /// Uploaded files: their storage and limits.
+    pub files: Arc<crate::files::Files>,
 }

@@ -83,6 +83,11 @@ fn context(hub: &Arc<Hub>) -> Context {
         rate: Rate::default(),
         shutdown: CancellationToken::new(),
         previews: None,
+        files: Arc::new(crate::files::Files::new(
+            crate::files::Storage::dir(&std::env::temp_dir().join("palaver-unit-files")).unwrap(),
+            &Default::default(),
+            hub.clone(),
+        )),
     }
 }
 

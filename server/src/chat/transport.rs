@@ -95,7 +95,8 @@ impl Transport for Plain {
     /// Each line is a message to the lobby, checked as the protocol checks messages.
     fn read(&self, line: &str) -> Result<ClientMsg, FrameError> {
         let id = fresh_id().map_err(|e| FrameError::new(ErrorReason::Unavailable, e.to_string()))?;
-        ClientMsg::Send { room: RoomId::lobby(), id, text: line.to_owned(), reply_to: None }.validated()
+        ClientMsg::Send { room: RoomId::lobby(), id, text: line.to_owned(), reply_to: None, files: Vec::new() }
+            .validated()
     }
 
     fn binary(&self) -> Result<ServerMsg, Ending> {

@@ -153,6 +153,7 @@ pub(super) mod tests {
                 .map(|u| User { id: UserId((*u).into()), name: (*u).into(), handle: None })
                 .collect(),
             preview: None,
+            files: Vec::new(),
         }
     }
 

@@ -30,10 +30,10 @@ macro_rules! author_handle {
 }
 
 /// The columns every message read ends with: [`author_handle!`], whether an admin took
-/// the message down (`removed`), and its link's card (`preview`).
+/// the message down (`removed`), its link's card (`preview`) and its files.
 macro_rules! served_tail {
     () => {
-        concat!(author_handle!(), ", m.removed, m.preview")
+        concat!(author_handle!(), ", m.removed, m.preview, m.files")
     };
 }
 

@@ -27,6 +27,7 @@ macro_rules! readable {
 pub mod accounts;
 #[cfg(test)]
 mod accounts_tests;
+pub mod files;
 mod history;
 pub mod passkeys;
 pub mod postgres;
@@ -63,13 +64,16 @@ pub struct Post {
     pub mentions: Vec<User>,
     /// For a delete: an admin takes down someone's message (the role was checked).
     pub removed: bool,
+    /// For a message: the files it carries (claimed for it in the store).
+    pub files: Vec<palaver_protocol::Attachment>,
 }
 
 impl Post {
     /// Something `author` wrote, taken now.
     pub fn text(room: RoomId, author: User, id: ClientMsgId, text: String) -> Post {
         let (target, mentions) = (None, Vec::new());
-        Post { room, id, author, kind: MessageKind::Text, text, sent_at: now_ms(), target, mentions, removed: false }
+        let (kind, files) = (MessageKind::Text, Vec::new());
+        Post { room, id, author, kind, text, sent_at: now_ms(), target, mentions, removed: false, files }
     }
 
     /// `author`'s answer to message `target`.
@@ -81,6 +85,11 @@ impl Post {
     pub fn react(room: RoomId, author: User, id: ClientMsgId, target: Seq, emoji: String, remove: bool) -> Post {
         let kind = if remove { MessageKind::Unreact } else { MessageKind::React };
         Post { kind, target: Some(target), ..Post::text(room, author, id, emoji) }
+    }
+
+    /// With these files.
+    pub fn carrying(self, files: Vec<palaver_protocol::Attachment>) -> Post {
+        Post { files, ..self }
     }
 
     /// With the people these `@name`s name.
@@ -130,6 +139,7 @@ impl Post {
             reactions: Vec::new(),
             mentions: self.mentions,
             preview: None,
+            files: self.files,
         }
     }
 
@@ -396,7 +406,7 @@ pub fn unavailable(e: StoreError) -> FrameError {
 
 #[async_trait]
 pub trait Store:
-    accounts::Accounts + passkeys::Passkeys + previews::Previews + rooms::Rules + Send + Sync + 'static
+    accounts::Accounts + files::Files + passkeys::Passkeys + previews::Previews + rooms::Rules + Send + Sync + 'static
 {
     /// Stores a batch in one durable commit, numbering each new message after the
     /// newest of its room. Returns once the commit is on disk, one result per message.

@@ -4,6 +4,7 @@
 
 use super::search::index;
 use super::PostgresStore;
+use crate::store::files::files_to_db;
 use crate::store::{mentions_to_db, Appended, Post, Refusal, StoreError};
 use palaver_protocol::{ChatMessage, Quote, Seq, MAX_REACTIONS};
 use tokio_postgres::error::SqlState;
@@ -45,6 +46,12 @@ impl PostgresStore {
             })
             .collect();
         index(&tx, batch, &numbered).await?;
+        for (post, (seq, state, _)) in batch.iter().zip(&numbered) {
+            if let (Some(files), Some(seq), "new") = (files_to_db(&post.files), seq, state.as_str()) {
+                let sql = "UPDATE messages SET files = $3 WHERE room = $1 AND seq = $2";
+                tx.execute(sql, &[&post.room.as_str(), seq, &files]).await?;
+            }
+        }
         tx.commit().await?;
         Ok(numbered)
     }

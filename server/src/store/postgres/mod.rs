@@ -7,6 +7,7 @@
 //! `schema.rs`.
 
 mod accounts;
+mod files;
 mod messages;
 mod passkeys;
 mod people;

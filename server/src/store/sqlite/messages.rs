@@ -3,6 +3,7 @@
 
 use super::reading::COLUMNS;
 use super::search::{put_words, take_words};
+use crate::store::files::files_to_db;
 use crate::store::{mentions_to_db, Appended, Post, Refusal};
 use palaver_protocol::{ChatMessage, MessageKind, Quote, RoomId, Seq, MAX_REACTIONS};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -172,6 +173,12 @@ fn append_in_transaction(writer: &mut Writer, batch: Vec<Post>) -> rusqlite::Res
                 continue;
             }
             remember(next_seq, &m.room, seq + 1);
+            if let Some(files) = files_to_db(&m.files) {
+                tx.execute(
+                    "UPDATE messages SET files = ?3 WHERE room = ?1 AND seq = ?2",
+                    params![m.room.as_str(), seq, files],
+                )?;
+            }
             if let Some(indexed) = indexed {
                 put_words(&tx, indexed, &m.text)?;
                 doc += 1;

@@ -4,6 +4,7 @@
 //! people's positions, settings and names in `people.rs`, the schema in `schema.rs`.
 
 mod accounts;
+mod files;
 mod messages;
 mod passkeys;
 mod people;

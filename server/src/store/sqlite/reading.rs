@@ -41,6 +41,7 @@ pub(super) fn row_to_message_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::R
         quote: None,
         reactions: Vec::new(),
         preview: crate::store::previews::card_from_db(r.get(at + 14)?).map(Box::new),
+        files: crate::store::files::files_from_db(r.get(at + 15)?),
         mentions: mentions_from_db(r.get(at + 11)?),
     })
 }
