@@ -10,7 +10,7 @@
 //! Also who "I" am, with a way to rename.
 
 use super::name_form::NameForm;
-use super::uploads::Uploads;
+use super::uploads;
 use crate::chat::{now_ms, Chat, Intent};
 use crate::locale::{around, fill, Locale};
 use crate::markdown::escape;
@@ -92,9 +92,11 @@ pub fn Composer(
     let renaming = RwSignal::new(false);
     let last_typing = StoredValue::new(0.0);
     let over_limit = move || draft.with(|d| d.trim().chars().count().saturating_sub(MAX_TEXT_CHARS));
-    let uploads = Uploads::default();
-    // Text, or files stored (a message of files alone has no text).
-    let sendable = move || draft.with(|d| validate_text(d).is_ok()) || uploads.counts.get().0 > 0;
+    // Files attached and stored (a message of files alone has no text).
+    let stored = RwSignal::new(0usize);
+    #[cfg(feature = "hydrate")]
+    uploads::start(stored, chat.room);
+    let sendable = move || draft.with(|d| validate_text(d).is_ok()) || stored.get() > 0;
 
     let input = NodeRef::<html::Textarea>::new();
     // Editing begins: the message's text in the box, ready to change.
@@ -184,10 +186,15 @@ pub fn Composer(
     let send_now = move || {
         let text = draft.get_untracked();
         let editing = chat.editing.get_untracked();
-        let (stored, unstored) = uploads.counts.get_untracked();
         let text = match validate_text(&text) {
             Ok(text) => text.to_owned(),
-            Err(_) if stored > 0 && editing.is_none() && text.trim().is_empty() => String::new(),
+            Err(_)
+                if editing.is_none()
+                    && text.trim().is_empty()
+                    && (stored.get_untracked() > 0 || uploads::unstored() > 0) =>
+            {
+                String::new()
+            }
             Err(_) => return,
         };
         if !untrack(suggested).is_empty() {
@@ -202,29 +209,14 @@ pub fn Composer(
                 stop_editing();
             }
             // Files on their way: the message goes once they are stored.
-            None if unstored > 0 => uploads.waiting.set(true),
+            None if uploads::unstored() > 0 => uploads::wait(),
             None => {
-                chat.send(text, uploads.take());
+                chat.send(text, uploads::take());
                 draft.set(String::new());
                 last_typing.set_value(0.0);
             }
         }
     };
-    // The last file stored: a message waiting for it goes.
-    Effect::new(move |_| {
-        if uploads.waiting.get() && uploads.counts.get().1 == 0 {
-            uploads.waiting.set(false);
-            send_now();
-        }
-    });
-    let attach = move |files: Option<web_sys::FileList>| {
-        if let Some(files) = files.filter(|f| f.length() > 0) {
-            uploads.add(files, &chat.room.get_untracked(), Locale::get());
-            return true;
-        }
-        false
-    };
-    let file_input = NodeRef::<html::Input>::new();
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         send_now();
@@ -340,53 +332,9 @@ pub fn Composer(
                     </p>
                 })
             }}
-            <ul
-                class="uploads"
-                data-testid="uploads"
-                node_ref=uploads.node
-                on:click=move |ev| {
-                    let li = event_target::<web_sys::Element>(&ev).closest("button").ok().flatten().and_then(|b| b.closest("li").ok().flatten());
-                    if let Some(key) = li.and_then(|li| li.get_attribute("data-key")).and_then(|k| k.parse().ok()) {
-                        uploads.remove(key);
-                    }
-                }
-            ></ul>
-            <p class="composer-hint" data-testid="sends-after-upload" hidden=move || !uploads.waiting.get()>{t.sends_after_upload}</p>
-            <form
-                class="composer"
-                class:editing=editing
-                on:submit=on_submit
-                on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()
-                on:drop=move |ev: leptos::ev::DragEvent| {
-                    ev.prevent_default();
-                    attach(ev.data_transfer().and_then(|d| d.files()));
-                }
-            >
-                <input
-                    type="file"
-                    multiple
-                    hidden
-                    node_ref=file_input
-                    data-testid="file-input"
-                    on:change=move |_| {
-                        if let Some(el) = file_input.get_untracked() {
-                            attach(el.files());
-                            el.set_value("");
-                        }
-                    }
-                />
-                <button
-                    type="button"
-                    class="attach"
-                    data-testid="attach-button"
-                    aria-label=t.attach_files
-                    title=t.attach_files
-                    on:click=move |_| {
-                        if let Some(el) = file_input.get_untracked() {
-                            el.click();
-                        }
-                    }
-                >
+            <div class="attachments" inner_html=uploads::parts_html(Locale::get())></div>
+            <form class="composer" class:editing=editing on:submit=on_submit>
+                <button type="button" class="attach" data-testid="attach-button" aria-label=t.attach_files title=t.attach_files>
                     "📎"
                 </button>
                 {move || {
@@ -435,12 +383,6 @@ pub fn Composer(
                     prop:value=draft
                     on:input=on_input
                     on:keydown=on_keydown
-                    on:paste=move |ev: leptos::ev::ClipboardEvent| {
-                        // A pasted screenshot (or files copied) is attached; text is typed.
-                        if attach(ev.clipboard_data().and_then(|d| d.files())) {
-                            ev.prevent_default();
-                        }
-                    }
                     on:click=move |_| read_caret()
                     on:keyup=move |ev: KeyboardEvent| {
                         if matches!(ev.key().as_str(), "ArrowLeft" | "ArrowRight" | "Home" | "End") {

@@ -91,8 +91,9 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
         for f in entry.files.iter().filter(|f| palaver_protocol::is_file_id(&f.id)) {
             let id = &f.id;
             if f.width > 0 {
-                let scale = (240.0 / f.width.max(f.height) as f64).min(1.0);
-                let (w, h) = ((f.width as f64 * scale) as u32, (f.height as f64 * scale) as u32);
+                // At most 240 pixels a side in the list (whole numbers: no float formatting).
+                let side = f.width.max(f.height).max(240);
+                let (w, h) = (f.width * 240 / side, f.height * 240 / side);
                 html.push_str(&format!(
                     "<a class=\"picture\" href=\"/files/{id}\" data-act=\"view\" tabindex=\"-1\" data-testid=\"file-picture\">\
                      <img src=\"/files/{id}/small\" loading=\"lazy\" width=\"{w}\" height=\"{h}\" alt=\""

@@ -380,7 +380,6 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
                     }
                 })
             }}
-            <super::viewer::Viewer/>
         </div>
     }
 }

@@ -1,42 +1,28 @@
 //! The picture viewer: a message's picture opens large in a dialog over the page (its
 //! link opens the picture itself without JavaScript). Esc or × closes it, Left and
-//! Right go to the other pictures shown; its text alternative is the file's name.
+//! Right go to the other pictures shown; its text alternative is the file's name. The
+//! dialog is fixed HTML of the composer's (`uploads::parts_html`), whose listener
+//! passes it its keys.
 
-use crate::locale::Locale;
 use leptos::prelude::*;
 use leptos::wasm_bindgen::JsCast;
-use leptos::web_sys::{Element, HtmlDialogElement};
+use leptos::web_sys::{Element, Event, HtmlDialogElement, KeyboardEvent};
 
-#[component]
-pub fn Viewer() -> impl IntoView {
-    let t = Locale::get().t();
-    let html = format!(
-        "<img alt=\"\"><p></p><form method=\"dialog\"><button data-testid=\"close-viewer\" aria-label=\"{0}\" title=\"{0}\">×</button></form>",
-        t.close
-    );
-    view! {
-        <dialog
-            id="viewer"
-            class="viewer"
-            data-testid="viewer"
-            aria-label=t.attach_files
-            inner_html=html
-            on:keydown=move |ev| {
-                let step: i32 = match ev.key().as_str() {
-                    "ArrowLeft" => -1,
-                    "ArrowRight" => 1,
-                    _ => return,
-                };
-                ev.prevent_default();
-                let Ok(all) = document().query_selector_all("[data-act=view]") else { return };
-                let shown = event_target::<Element>(&ev).closest("dialog").ok().flatten().and_then(|d| d.get_attribute("data-href"));
-                let links: Vec<Element> = (0..all.length()).filter_map(|i| all.item(i)?.dyn_into().ok()).collect();
-                let at = links.iter().position(|l| l.get_attribute("href") == shown).unwrap_or(0) as i32;
-                if let Some(next) = links.get((at + step).clamp(0, links.len() as i32 - 1) as usize) {
-                    open(next);
-                }
-            }
-        ></dialog>
+/// Left and Right in the open viewer: the picture before or after, among those shown.
+pub fn keys(ev: &Event) {
+    let step: i32 = match ev.unchecked_ref::<KeyboardEvent>().key().as_str() {
+        "ArrowLeft" => -1,
+        "ArrowRight" => 1,
+        _ => return,
+    };
+    let Some(dialog) = document().get_element_by_id("viewer").filter(|d| d.has_attribute("open")) else { return };
+    ev.prevent_default();
+    let Ok(all) = document().query_selector_all("[data-act=view]") else { return };
+    let shown = dialog.get_attribute("data-href");
+    let links: Vec<Element> = (0..all.length()).filter_map(|i| all.item(i)?.dyn_into().ok()).collect();
+    let at = links.iter().position(|l| l.get_attribute("href") == shown).unwrap_or(0) as i32;
+    if let Some(next) = links.get((at + step).clamp(0, links.len() as i32 - 1) as usize) {
+        open(next);
     }
 }
 

@@ -87,9 +87,14 @@ pub fn encode_client(msg: &ClientMsg) -> String {
                 number(&mut out, "reply_to", *reply_to);
             }
             if !files.is_empty() {
-                out.push_str(",\"files\":[\"");
-                out.push_str(&files.join("\",\""));
-                out.push_str("\"]");
+                out.push_str(",\"files\":[");
+                for (i, file) in files.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_str(&mut out, file);
+                }
+                out.push(']');
             }
         }
         ClientMsg::Edit { id, target, text, .. } => {
