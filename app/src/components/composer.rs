@@ -299,18 +299,25 @@ pub fn Composer(
                     " · <button class=\"link\" data-testid=\"rename-button\" data-act=\"rename\">{}</button>",
                     t.change_name
                 ));
-                let on_click = move |ev: leptos::ev::MouseEvent| {
-                    if event_target::<web_sys::Element>(&ev).closest("[data-act=rename]").ok().flatten().is_some() {
-                        renaming.set(true);
-                    }
-                };
-                view! { <p class="me" data-testid="me" inner_html=html on:click=on_click></p> }
+                view! { <p class="me" data-testid="me" inner_html=html></p> }
             }))
         }
     };
 
     view! {
-        <div class="composer-area">
+        // One listener for the area's buttons: Change (my name) and Cancel (an edit or
+        // an answer); its files' own are in `uploads.rs`.
+        <div
+            class="composer-area"
+            on:click=move |ev: leptos::ev::MouseEvent| {
+                let act = event_target::<web_sys::Element>(&ev).closest("[data-act]").ok().flatten().and_then(|b| b.get_attribute("data-act"));
+                match act.as_deref() {
+                    Some("rename") => renaming.set(true),
+                    Some("cancel") => cancel(),
+                    _ => {}
+                }
+            }
+        >
             {me_or_rename}
             // What the box is doing other than writing a new message: editing one of
             // mine, or answering one (editing shows when both are under way).
@@ -322,15 +329,13 @@ pub fn Composer(
                     ("composer-replying", "replying-hint", fill(t.replying_hint, &[("quote", &quote)]))
                 };
                 let cancel_id = if editing.get_untracked() { "cancel-edit" } else { "cancel-reply" };
-                Some(view! {
-                    <p class=class data-testid=testid>
-                        {text}
-                        " "
-                        <button type="button" class="link" data-testid=cancel_id on:click=move |_| cancel()>
-                            {t.cancel}
-                        </button>
-                    </p>
-                })
+                let mut html = String::new();
+                escape(&mut html, &text);
+                html.push_str(&format!(
+                    " <button type=\"button\" class=\"link\" data-testid=\"{cancel_id}\" data-act=\"cancel\">{}</button>",
+                    t.cancel
+                ));
+                Some(view! { <p class=class data-testid=testid inner_html=html></p> })
             }}
             <div class="attachments" inner_html=uploads::parts_html(Locale::get())></div>
             <form class="composer" class:editing=editing on:submit=on_submit>
@@ -393,13 +398,17 @@ pub fn Composer(
                 <button type="submit" data-testid="send-button" disabled=move || !sendable()>
                     {move || if editing.get() { t.save } else { t.send }}
                 </button>
-                {move || {
-                    let over = over_limit();
-                    (over > 0).then(|| {
-                        let (count, limit) = (over.to_string(), MAX_TEXT_CHARS.to_string());
-                        view! { <p class="composer-hint" role="alert">{fill(t.over_limit, &[("count", &count), ("limit", &limit)])}</p> }
-                    })
-                }}
+                <p
+                    class="composer-hint"
+                    role="alert"
+                    hidden=move || over_limit() == 0
+                    inner_html=move || {
+                        let (count, limit) = (over_limit().to_string(), MAX_TEXT_CHARS.to_string());
+                        let mut html = String::new();
+                        escape(&mut html, &fill(t.over_limit, &[("count", &count), ("limit", &limit)]));
+                        html
+                    }
+                ></p>
             </form>
         </div>
     }
