@@ -71,14 +71,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let (member, admin) = use_context::<Member>().map_or((None, None), |m| (Some(m.0), m.1.then_some("")));
     #[cfg(not(feature = "ssr"))]
     let (member, admin): (Option<String>, Option<&str>) = (None, None);
-    // The largest file the server takes, for the page to say so before uploading.
-    #[cfg(feature = "ssr")]
-    let file_max = use_context::<FileMax>().map(|f| f.0);
-    #[cfg(not(feature = "ssr"))]
-    let file_max: Option<u64> = None;
+
     view! {
         <!DOCTYPE html>
-        <html lang=reader.lang.code() data-tz=reader.utc_offset_min data-rendered=reader.rendered_at data-member=member data-admin=admin data-file-max=file_max>
+        <html lang=reader.lang.code() data-tz=reader.utc_offset_min data-rendered=reader.rendered_at data-member=member data-admin=admin>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover, interactive-widget=resizes-content"/>
@@ -107,11 +103,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[cfg(feature = "ssr")]
 #[derive(Debug, Clone)]
 pub struct Member(pub String, pub bool);
-
-/// The largest file the server takes, in bytes: the server provides it.
-#[cfg(feature = "ssr")]
-#[derive(Debug, Clone, Copy)]
-pub struct FileMax(pub u64);
 
 #[component]
 pub fn App(

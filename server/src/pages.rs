@@ -115,11 +115,9 @@ pub async fn page(
         }
         Place::BadRoom { .. } | Place::NotFound | Place::Search { .. } | Place::Rooms { .. } => None,
     };
-    let file_max = app::FileMax(gate.cx.files.limits.per_file);
     let render = leptos_axum::render_app_to_stream_with_context(
         move || {
             leptos::prelude::provide_context(start.clone());
-            leptos::prelude::provide_context(file_max);
             if let Some(rendered) = rendered.clone() {
                 leptos::prelude::provide_context(rendered);
             }

@@ -10,7 +10,6 @@
 //! Also who "I" am, with a way to rename.
 
 use super::name_form::NameForm;
-use super::uploads;
 use crate::chat::{now_ms, Chat, Intent};
 use crate::locale::{around, fill, Locale};
 use crate::markdown::escape;
@@ -92,11 +91,7 @@ pub fn Composer(
     let renaming = RwSignal::new(false);
     let last_typing = StoredValue::new(0.0);
     let over_limit = move || draft.with(|d| d.trim().chars().count().saturating_sub(MAX_TEXT_CHARS));
-    // Files attached and stored (a message of files alone has no text).
-    let stored = RwSignal::new(0usize);
-    #[cfg(feature = "hydrate")]
-    uploads::start(stored, chat.room);
-    let sendable = move || draft.with(|d| validate_text(d).is_ok()) || stored.get() > 0;
+    let sendable = move || draft.with(|d| validate_text(d).is_ok());
 
     let input = NodeRef::<html::Textarea>::new();
     // Editing begins: the message's text in the box, ready to change.
@@ -186,17 +181,7 @@ pub fn Composer(
     let send_now = move || {
         let text = draft.get_untracked();
         let editing = chat.editing.get_untracked();
-        let text = match validate_text(&text) {
-            Ok(text) => text.to_owned(),
-            Err(_)
-                if editing.is_none()
-                    && text.trim().is_empty()
-                    && (stored.get_untracked() > 0 || uploads::unstored() > 0) =>
-            {
-                String::new()
-            }
-            Err(_) => return,
-        };
+        let Ok(text) = validate_text(&text).map(str::to_owned) else { return };
         if !untrack(suggested).is_empty() {
             // Enter took a suggested name (see on_keydown), it does not send.
             return;
@@ -208,10 +193,8 @@ pub fn Composer(
                 }
                 stop_editing();
             }
-            // Files on their way: the message goes once they are stored.
-            None if uploads::unstored() > 0 => uploads::wait(),
             None => {
-                chat.send(text, uploads::take());
+                chat.send(text, Vec::new());
                 draft.set(String::new());
                 last_typing.set_value(0.0);
             }
@@ -337,11 +320,7 @@ pub fn Composer(
                 ));
                 Some(view! { <p class=class data-testid=testid inner_html=html></p> })
             }}
-            <div class="attachments" inner_html=uploads::parts_html(Locale::get())></div>
             <form class="composer" class:editing=editing on:submit=on_submit>
-                <button type="button" class="attach" data-testid="attach-button" aria-label=t.attach_files title=t.attach_files>
-                    "📎"
-                </button>
                 {move || {
                     let offered = suggested();
                     let html = options_html(&offered, chosen.get(), t.guest);

@@ -85,7 +85,7 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
             t.remove_preview
         ));
     }
-    // Its files: a picture's thumbnail opens the viewer; any other file downloads.
+    // Its files: a picture's thumbnail links its large form; any other file downloads.
     if !entry.deleted && !entry.files.is_empty() {
         html.push_str("<div class=\"files\">");
         for f in entry.files.iter().filter(|f| palaver_protocol::is_file_id(&f.id)) {

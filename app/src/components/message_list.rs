@@ -248,10 +248,6 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
                     chat.jump(target);
                 }
             }
-            ("view", _) => {
-                ev.prevent_default();
-                super::viewer::open(&button);
-            }
             ("older", _) => chat.load_older(),
             ("fill", _) => chat.fill_gap(number("data-after").unwrap_or_default()),
             ("retry", _) => chat.retry(palaver_protocol::ClientMsgId(attr("data-id"))),

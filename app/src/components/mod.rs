@@ -14,5 +14,3 @@ pub mod presence;
 pub mod room_list;
 pub mod search_page;
 pub mod typing_indicator;
-pub mod uploads;
-pub mod viewer;

@@ -122,12 +122,6 @@ texts! {
     editing_hint: "Editing your message · Enter to save · Esc to cancel", "메시지 수정 중 · Enter 키로 저장 · Esc 키로 취소";
     replying_hint: "Replying to {quote} · Esc to cancel", "{quote}에 답장 · Esc 키로 취소";
     cancel: "Cancel", "취소";
-    attach_files: "Attach files", "파일 첨부";
-    remove_file: "Remove this file", "이 파일 빼기";
-    file_too_large: "larger than the {max} MB a file may be", "파일은 {max}MB까지 올릴 수 있습니다";
-    upload_stopped: "the upload stopped; remove it and attach it again", "업로드가 멈췄습니다. 빼고 다시 첨부하세요";
-    sends_after_upload: "Sends once the files are uploaded", "파일이 다 올라가면 보냅니다";
-    close: "Close", "닫기";
     people_to_mention: "People to mention", "언급할 사람";
     message: "Message", "메시지";
     message_placeholder: "Write a message…", "메시지를 입력하세요…";
