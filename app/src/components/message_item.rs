@@ -331,3 +331,17 @@ pub fn person(html: &mut String, class: &str, user: Option<&palaver_protocol::Us
         None => html.push_str(&format!("<span class=\"{class} guest\" data-guest=\"{}\"", t.guest)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_said_in_bytes_kilobytes_or_megabytes() {
+        assert_eq!(size_text(0), "0 B");
+        assert_eq!(size_text(1023), "1023 B");
+        assert_eq!(size_text(1025), "2 KB");
+        assert_eq!(size_text(5 << 20), "5.0 MB");
+        assert_eq!(size_text((5 << 20) + (1 << 19)), "5.5 MB");
+    }
+}

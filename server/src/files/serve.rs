@@ -105,3 +105,20 @@ async fn serve(gate: &Gate, id: &str, form: Option<Form>, headers: &HeaderMap) -
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_a_download_by_its_name_and_a_picture_is_shown() {
+        assert_eq!(
+            disposition(false, "the plan.pdf"),
+            "attachment; filename=\"the plan.pdf\"; filename*=UTF-8''the%20plan.pdf"
+        );
+        assert_eq!(
+            disposition(true, "café \"x\".png"),
+            "inline; filename=\"caf_ _x_.png\"; filename*=UTF-8''caf%C3%A9%20%22x%22.png"
+        );
+    }
+}

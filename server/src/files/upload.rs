@@ -262,3 +262,29 @@ async fn store(
     writer.finish().await.map_err(|e| broken(e.to_string()))?;
     Ok((size, mime.to_owned(), kept.map(BytesMut::freeze)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_type_is_told_by_the_content_never_the_name() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "image/png");
+        assert_eq!(sniff(b"%PDF-1.7\n"), "application/pdf");
+        assert_eq!(sniff("notes: ünï\ncode\tand tabs\r\n".as_bytes()), "text/plain");
+        // Cut in the middle of a character at the end of what was read: still text.
+        assert_eq!(sniff(&"ü".repeat(10).as_bytes()[..19]), "text/plain");
+        assert_eq!(sniff(b"\0\x01\x02binary"), "application/octet-stream");
+        assert!(is_picture("image/webp") && !is_picture("image/svg+xml") && !is_picture("text/html"));
+    }
+
+    #[test]
+    fn a_name_is_kept_without_paths_or_control_characters() {
+        assert_eq!(file_name("C:\\Users\\ann\\plan.pdf"), "plan.pdf");
+        assert_eq!(file_name("../../etc/passwd"), "passwd");
+        assert_eq!(file_name("a\u{0}b\nc.txt"), "abc.txt");
+        assert_eq!(file_name("  "), "file");
+        assert_eq!(file_name(".."), "file");
+        assert_eq!(file_name(&"x".repeat(300)).chars().count(), MAX_FILE_NAME_CHARS);
+    }
+}

@@ -771,6 +771,8 @@ async fn a_database_of_the_version_before_keeps_no_text_edited_away() {
          DROP TABLE IF EXISTS accounts; DROP TABLE IF EXISTS link_previews; \
          DROP TRIGGER IF EXISTS messages_preview_follows_text; \
          ALTER TABLE messages DROP COLUMN preview; ALTER TABLE messages DROP COLUMN preview_hidden; \
+         DROP TABLE IF EXISTS files; DROP TRIGGER IF EXISTS messages_files_follow_delete; \
+         ALTER TABLE messages DROP COLUMN files; \
          UPDATE messages SET text = 'the plan: {SECRET}' WHERE room = 'r' AND seq = 3;"
     );
     let dir = tempfile::tempdir().unwrap();
@@ -795,6 +797,11 @@ async fn a_database_of_the_version_before_keeps_no_text_edited_away() {
             "DROP TRIGGER IF EXISTS messages_preview_follows_text ON messages; \
              DROP FUNCTION IF EXISTS palaver_preview_follows_text();",
         );
+    let restore = restore.replace(
+        "DROP TRIGGER IF EXISTS messages_files_follow_delete;",
+        "DROP TRIGGER IF EXISTS messages_files_follow_delete ON messages; \
+         DROP FUNCTION IF EXISTS palaver_files_follow_delete();",
+    );
     let restore =
         format!("{restore} DROP TRIGGER IF EXISTS members_kept ON reads; DROP FUNCTION IF EXISTS palaver_members();");
     pg.sql("before", &format!("{restore} UPDATE palaver_schema SET version = 7;")).unwrap();
