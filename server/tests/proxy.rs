@@ -137,6 +137,24 @@ async fn the_documented_nginx_config_serves_pages_and_sockets_over_tls_on_any_po
     let mut ann = browser_socket(tunnel, port).await;
     ann.hello(None, Some("Ann")).await;
     ann.join("proxied", None).await;
+
+    // A file larger than nginx's default body (1 MB) goes through to a node, as the
+    // page uploads one: the documented `client_max_body_size`.
+    let tcp = TcpStream::connect(nginx_addr).await.unwrap();
+    let mut secure = tls(&cert.cert_der).connect(ServerName::try_from(SITE).unwrap(), tcp).await.unwrap();
+    let body = vec![b'x'; 3 << 20];
+    let head = format!(
+        "POST /files?room=proxied&name=big.txt HTTP/1.1\r\nHost: {SITE}:{port}\r\nOrigin: https://{SITE}:{port}\r\n\
+         Cookie: palaver_session={}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        ann.token(),
+        body.len()
+    );
+    secure.write_all(head.as_bytes()).await.unwrap();
+    secure.write_all(&body).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(common::WAIT, secure.read_to_end(&mut answer)).await.expect("the answer in time");
+    let answer = testkit::http::Response::parse(&answer);
+    assert_eq!(answer.status, 201, "{}{}\nnginx: {}", answer.head, answer.text(), nginx.error_log());
     let mut bob = browser_socket(tunnel, port).await;
     bob.hello(None, Some("Bob")).await;
     bob.join("proxied", None).await;

@@ -85,7 +85,9 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
             t.remove_preview
         ));
     }
-    // Its files: a picture's thumbnail links its large form; any other file downloads.
+    // Its files: a picture's thumbnail opens it large over the page (a popover: Esc,
+    // a click outside or × closes it, with or without JavaScript); any other file is a
+    // download.
     if !entry.deleted && !entry.files.is_empty() {
         html.push_str("<div class=\"files\">");
         for f in entry.files.iter().filter(|f| palaver_protocol::is_file_id(&f.id)) {
@@ -94,12 +96,16 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
                 // At most 240 pixels a side in the list (whole numbers: no float formatting).
                 let side = f.width.max(f.height).max(240);
                 let (w, h) = (f.width * 240 / side, f.height * 240 / side);
+                let mut name = String::new();
+                escape(&mut name, &f.name);
                 html.push_str(&format!(
-                    "<a class=\"picture\" href=\"/files/{id}\" data-act=\"view\" tabindex=\"-1\" data-testid=\"file-picture\">\
-                     <img src=\"/files/{id}/small\" loading=\"lazy\" width=\"{w}\" height=\"{h}\" alt=\""
+                    "<button type=\"button\" class=\"picture\" popovertarget=\"view-{id}\" tabindex=\"-1\" data-testid=\"file-picture\">\
+                     <img src=\"/files/{id}/small\" loading=\"lazy\" width=\"{w}\" height=\"{h}\" alt=\"{name}\"></button>\
+                     <div popover id=\"view-{id}\" class=\"viewer\" role=\"dialog\" aria-label=\"{name}\" data-testid=\"viewer\">\
+                     <img src=\"/files/{id}\" loading=\"lazy\" alt=\"{name}\"><p>{name}</p>\
+                     <button type=\"button\" popovertarget=\"view-{id}\" popovertargetaction=\"hide\" data-testid=\"close-viewer\" aria-label=\"{close}\" title=\"{close}\">×</button></div>",
+                    close = t.close
                 ));
-                escape(&mut html, &f.name);
-                html.push_str("\"></a>");
             } else {
                 html.push_str(&format!(
                     "<a class=\"file\" href=\"/files/{id}\" download tabindex=\"-1\" data-testid=\"file-link\">"

@@ -122,6 +122,7 @@ texts! {
     editing_hint: "Editing your message · Enter to save · Esc to cancel", "메시지 수정 중 · Enter 키로 저장 · Esc 키로 취소";
     replying_hint: "Replying to {quote} · Esc to cancel", "{quote}에 답장 · Esc 키로 취소";
     cancel: "Cancel", "취소";
+    close: "Close", "닫기";
     people_to_mention: "People to mention", "언급할 사람";
     message: "Message", "메시지";
     message_placeholder: "Write a message…", "메시지를 입력하세요…";
