@@ -298,6 +298,10 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
         let key = ev.key();
         let target: web_sys::Element = event_target(&ev);
         let to = if key == "Escape" {
+            // A picture open over the page: Esc is the browser's, to close it.
+            if document().query_selector(".viewer:popover-open").ok().flatten().is_some() {
+                return;
+            }
             if let Some(seq) = actions.picking.get_untracked() {
                 actions.picking.set(None);
                 focus_in_list(format!("li[data-seq=\"{seq}\"] [data-act=\"react\"]"));
