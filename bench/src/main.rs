@@ -7,7 +7,8 @@
 //! ```
 //! Scenarios: fanout, max (the highest fan-out one core sustains), rooms (500 of 10), idle, writes (also fills the room `history` reads),
 //! history, search, slow, page, cluster (two nodes with PostgreSQL and Redis), costs (hostile requests beside plain
-//! ones, see `costs/`), signins (sign-ins a second, and the chat beside a flood of them). With none, all of them run. `--quick` runs each for less time
+//! ones, see `costs/`), signins (sign-ins a second, and the chat beside a flood of them), uploads (50 uploaders of 1 MB
+//! and 20 MB files: throughput, memory, and the chat beside them). With none, all of them run. `--quick` runs each for less time
 //! and with fewer messages, for a smoke test. `--check` first compares Palaver's cost per
 //! delivery with the yardstick's in the same run, and fails if it has doubled (see
 //! [`fanout::CHECK_FLOOR`]). See docs/PERFORMANCE.md.
@@ -15,7 +16,7 @@
 //! Each scenario is a module: `fanout.rs` (fanout, baseline, max, rooms, and `--check`),
 //! `connections.rs` (idle, slow), `history.rs` (writes, history), `search.rs`,
 //! `page.rs`, `cluster.rs`, `costs/` (`mod.rs`: posts and searches; `reads.rs`: pages,
-//! `read`, `notify`), `signins.rs`. What they share: `load.rs` (opening connections, a running load,
+//! `read`, `notify`), `signins.rs`, `uploads.rs`. What they share: `load.rs` (opening connections, a running load,
 //! what it measured), `client.rs` (one connection), `server.rs` (the server under
 //! test), `settings.rs`; `baseline.rs` is the yardstick.
 
@@ -32,6 +33,7 @@ mod search;
 mod server;
 mod settings;
 mod signins;
+mod uploads;
 
 use connections::{idle, slow_readers};
 use fanout::{baseline_fanout, check, fanout, many_rooms, max};
@@ -50,9 +52,9 @@ fn main() {
     }
     let settings = Settings { quick: args.iter().any(|a| a == "--quick"), check: args.iter().any(|a| a == "--check") };
     let mut wanted: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
-    const ALL: [&str; 12] = [
+    const ALL: [&str; 13] = [
         "baseline", "fanout", "max", "rooms", "idle", "history", "search", "slow", "page", "cluster", "costs",
-        "signins",
+        "signins", "uploads",
     ];
     let checking = settings.check;
     if wanted.is_empty() && !checking {
@@ -82,6 +84,7 @@ fn main() {
                 "cluster" => cluster::run(&settings).await,
                 "costs" => costs::run(&settings).await,
                 "signins" => signins::run(&settings).await,
+                "uploads" => uploads::run(&settings).await,
                 "check" => check(&settings).await,
                 _ => unreachable!(),
             }

@@ -33,11 +33,11 @@ async fn post(addr: std::net::SocketAddr, path: &str, body: &str) -> Result<u16>
 }
 
 /// Messages in a room of two for `run_for`, 20 a second: their latency.
-async fn chat_latency(server: &Server, run_for: Duration, tag: &str) -> Result<Latency> {
+pub async fn chat_latency(server: std::net::SocketAddr, run_for: Duration, tag: &str) -> Result<Latency> {
     let room = room(&format!("signins-{tag}"));
     let mut conns = Vec::new();
     for i in 0..2 {
-        let mut conn = Conn::open(server.addr, source(i)).await?;
+        let mut conn = Conn::open(server, source(i)).await?;
         conn.enter(&format!("{tag}{i}"), &room).await?;
         conns.push(conn);
     }
@@ -60,7 +60,7 @@ pub async fn run(settings: &Settings) -> Result<()> {
         return Err(format!("sign-up answered {made}").into());
     }
     let run_for = Duration::from_secs(if settings.quick { 3 } else { 10 });
-    let before = chat_latency(&server, run_for, "before").await?;
+    let before = chat_latency(server.addr, run_for, "before").await?;
     let (done, busy, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let cpu = server.cpu_seconds();
     let started = Instant::now();
@@ -76,7 +76,7 @@ pub async fn run(settings: &Settings) -> Result<()> {
             }
         }));
     }
-    let during = chat_latency(&server, run_for, "during").await?;
+    let during = chat_latency(server.addr, run_for, "during").await?;
     stop.store(1, Ordering::Relaxed);
     for task in flood {
         let _ = task.await;

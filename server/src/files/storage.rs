@@ -92,12 +92,13 @@ impl Storage {
         Ok(Storage { store: store.clone(), signer: Some(store), place: format!("{endpoint}/{bucket}") })
     }
 
-    /// A new upload of file `id`'s original, written in parts as it comes (at most a
-    /// part is held in memory at a time), with the type and disposition it is served with.
+    /// A new upload of file `id`'s original, written in parts as it comes (a part or two
+    /// held in memory at a time, [`Self::part_bytes`]), with the type and disposition
+    /// it is served with.
     pub async fn writer(&self, id: &str, mime: &str, disposition: &str) -> Result<WriteMultipart, object_store::Error> {
         let options = PutMultipartOptions { attributes: self.attributes(mime, disposition), ..Default::default() };
         let upload = self.store.put_multipart_opts(&Form::Original.key(id), options).await?;
-        Ok(WriteMultipart::new_with_chunk_size(upload, 5 << 20))
+        Ok(WriteMultipart::new_with_chunk_size(upload, self.part_bytes()))
     }
 
     /// What an object store serves a file with, when it hands it out by a signed link
@@ -109,6 +110,16 @@ impl Storage {
             attributes.insert(Attribute::ContentDisposition, disposition.to_owned().into());
         }
         attributes
+    }
+
+    /// How much of an upload is held before it is written: S3's smallest part (5 MB) to
+    /// an object store, 256 KB to a directory.
+    pub fn part_bytes(&self) -> usize {
+        if self.signer.is_some() {
+            5 << 20
+        } else {
+            256 << 10
+        }
     }
 
     /// Keeps a picture's re-encoded form.

@@ -240,7 +240,7 @@ async fn store(
             kept.extend_from_slice(&bytes);
         }
         writer.put(bytes);
-        if let Err(e) = writer.wait_for_capacity(2).await {
+        if let Err(e) = writer.wait_for_capacity(1).await {
             return Err(broken(e.to_string()));
         }
         if !ended {
