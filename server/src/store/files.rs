@@ -60,8 +60,9 @@ pub fn files_from_db(json: Option<String>) -> Vec<Attachment> {
 pub mod sql {
     pub const ADD: &str = "INSERT INTO files (id, owner, room, name, size, mime, width, height, created) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-    /// A file, and the number of its message if that message is there, not deleted.
-    pub const FILE: &str = "SELECT f.id, f.owner, f.room, f.message, f.name, f.size, f.mime, f.width, f.height, \
+    /// A file (its attachment's columns first, as [`ATTACHMENT`]'s), and the number of its
+    /// message if that message is there, not deleted.
+    pub const FILE: &str = "SELECT f.id, f.name, f.size, f.mime, f.width, f.height, f.owner, f.room, f.message, \
          f.created, (SELECT m.seq FROM messages m WHERE m.room = f.room AND m.author_id = f.owner \
          AND m.client_id = f.message AND m.kind = 'text' AND m.files IS NOT NULL) \
          FROM files f WHERE f.id = $1";

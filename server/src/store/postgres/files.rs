@@ -34,19 +34,11 @@ impl Files for PostgresStore {
         let client = self.client().await?;
         let rows = query(&client, sql::FILE, &[&id]).await?;
         let Some(r) = rows.first() else { return Ok(None) };
-        let file = Attachment {
-            id: r.get(0),
-            name: r.get(4),
-            size: r.get::<_, i64>(5) as u64,
-            mime: r.get(6),
-            width: r.get::<_, i32>(7) as u32,
-            height: r.get::<_, i32>(8) as u32,
-        };
         let stored = StoredFile {
-            file,
-            owner: UserId(r.get(1)),
-            room: room_named(r.get(2))?,
-            message: r.get(3),
+            file: attachment(r, 0),
+            owner: UserId(r.get(6)),
+            room: room_named(r.get(7))?,
+            message: r.get(8),
             created: r.get(9),
         };
         Ok(Some((stored, r.get::<_, Option<i64>>(10).is_some())))

@@ -7,6 +7,18 @@ use async_trait::async_trait;
 use palaver_protocol::{Attachment, ClientMsgId, RoomId, Seq, UserId};
 use rusqlite::{params, OptionalExtension};
 
+/// An attachment from a row's first six columns (id, name, size, type, width, height).
+fn attachment(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attachment> {
+    Ok(Attachment {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        size: r.get::<_, i64>(2)? as u64,
+        mime: r.get(3)?,
+        width: r.get(4)?,
+        height: r.get(5)?,
+    })
+}
+
 #[async_trait]
 impl Files for SqliteStore {
     async fn add_file(&self, f: &StoredFile) -> Result<(), StoreError> {
@@ -39,17 +51,10 @@ impl Files for SqliteStore {
             c.prepare_cached(&sqlite_params(sql::FILE))?
                 .query_row(params![id], |r| {
                     let file = StoredFile {
-                        file: Attachment {
-                            id: r.get(0)?,
-                            name: r.get(4)?,
-                            size: r.get::<_, i64>(5)? as u64,
-                            mime: r.get(6)?,
-                            width: r.get(7)?,
-                            height: r.get(8)?,
-                        },
-                        owner: UserId(r.get(1)?),
-                        room: room_at(r, 2)?,
-                        message: r.get(3)?,
+                        file: attachment(r)?,
+                        owner: UserId(r.get(6)?),
+                        room: room_at(r, 7)?,
+                        message: r.get(8)?,
                         created: r.get(9)?,
                     };
                     Ok((file, r.get::<_, Option<i64>>(10)?.is_some()))
@@ -74,16 +79,7 @@ impl Files for SqliteStore {
                 if tx.execute(&sqlite_params(sql::CLAIM), params![id, owner, room, message])? != 1 {
                     return Ok(None);
                 }
-                found.push(tx.query_row(&sqlite_params(sql::ATTACHMENT), params![id], |r| {
-                    Ok(Attachment {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        size: r.get::<_, i64>(2)? as u64,
-                        mime: r.get(3)?,
-                        width: r.get(4)?,
-                        height: r.get(5)?,
-                    })
-                })?);
+                found.push(tx.query_row(&sqlite_params(sql::ATTACHMENT), params![id], attachment)?);
             }
             tx.commit()?;
             Ok(Some(found))
