@@ -103,6 +103,11 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         None => files::Storage::dir(&config.data_dir.join("files"))?,
     };
     tracing::info!("files kept in {}", file_storage.place);
+    let files = Arc::new(files::Files::new(file_storage, &config.files, hub.clone()));
+    let sweeping = tokio::spawn({
+        let files = files.clone();
+        async move { files.sweep_forever().await }
+    });
     // The same on every node (the shared secret's), so every node serves a card's picture.
     let picture_key = identity.derive_key(b"palaver link pictures v1");
     let gate = Gate {
@@ -113,7 +118,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
             liveness: config.liveness,
             rate: config.rate,
             shutdown: shutdown.clone(),
-            files: Arc::new(files::Files::new(file_storage, &config.files, hub.clone())),
+            files: files.clone(),
             previews: config.previews.map(|admitted| {
                 let fetcher = preview::Fetcher::new(preview::Guard::admitting(admitted));
                 preview::Previews::new(fetcher, hub.clone(), picture_key)
@@ -137,6 +142,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         tracing::warn!(open = connections.len(), "chat connections still open after {:?}", config.shutdown_grace);
     }
     pruning.abort();
+    sweeping.abort();
     hub.save_reads().await;
     hub.leave_cluster().await;
     tracing::info!("stopped");

@@ -266,3 +266,45 @@ async fn signed_links_hand_out_a_file_only_after_the_check() {
     assert_eq!((file.status, file.body.as_slice()), (200, b"the plan\n".as_slice()), "{}", file.text());
     assert!(file.header("content-disposition").unwrap().starts_with("attachment;"));
 }
+
+/// Uploads no message took are forgotten after a day, on both stores; sent ones stay.
+async fn uploads_never_sent_are_forgotten(store: &dyn server::store::Store) {
+    use server::store::files::StoredFile;
+    let file = |id: &str, created: i64| StoredFile {
+        file: Attachment {
+            id: id.repeat(32),
+            name: "a.txt".into(),
+            size: 1,
+            mime: "text/plain".into(),
+            width: 0,
+            height: 0,
+        },
+        owner: palaver_protocol::UserId("u1".into()),
+        room: common::room_id("r"),
+        message: None,
+        created,
+    };
+    let now = server::store::now_ms();
+    for (id, created) in
+        [("a", now - 2 * server::files::UNSENT_KEPT_MS), ("b", now - 2 * server::files::UNSENT_KEPT_MS), ("c", now)]
+    {
+        store.add_file(&file(id, created)).await.unwrap();
+    }
+    let owner = palaver_protocol::UserId("u1".into());
+    let claimed = store.claim_files(&common::room_id("r"), &owner, &ClientMsgId("m".into()), &["b".repeat(32)]).await;
+    assert!(claimed.unwrap().is_some());
+    let gone = store.drop_unsent(now - server::files::UNSENT_KEPT_MS).await.unwrap();
+    assert_eq!(gone, vec!["a".repeat(32)], "the old unsent one only");
+    assert!(store.file(&"a".repeat(32)).await.unwrap().is_none());
+    assert!(
+        store.file(&"b".repeat(32)).await.unwrap().is_some() && store.file(&"c".repeat(32)).await.unwrap().is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_never_sent_are_forgotten_on_both_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    uploads_never_sent_are_forgotten(&server::store::sqlite::SqliteStore::open(dir.path()).unwrap()).await;
+    let (_pg, url) = common::backends::postgres();
+    uploads_never_sent_are_forgotten(&server::store::postgres::PostgresStore::open(&url).await.unwrap()).await;
+}

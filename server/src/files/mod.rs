@@ -15,6 +15,9 @@ use palaver_protocol::{Attachment, ClientMsgId, ErrorReason, FrameError, RoomId,
 use std::sync::Arc;
 pub use storage::{S3Settings, Storage};
 
+/// How long an upload no message took is kept: a day.
+pub const UNSENT_KEPT_MS: i64 = 24 * 3_600_000;
+
 /// What uploads may add up to (`PALAVER_FILE_MAX_MB`, `PALAVER_UPLOAD_MB_PER_HOUR`,
 /// `PALAVER_FILES_MAX_MB`), in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,18 +92,35 @@ impl Files {
         })
     }
 
+    /// Every hour, removes the uploads no message took within a day (a page closed
+    /// before sending, a message abandoned): from the store, then from storage.
+    pub async fn sweep_forever(&self) {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match self.hub.store().drop_unsent(crate::store::now_ms() - UNSENT_KEPT_MS).await {
+                Ok(ids) => self.remove_all(ids, "an upload never sent").await,
+                Err(e) => tracing::warn!("cannot find uploads never sent: {e}"),
+            }
+        }
+    }
+
+    /// Removes the bytes of files whose rows are gone (`why`, for the log).
+    async fn remove_all(&self, ids: Vec<String>, why: &str) {
+        for id in ids {
+            if let Err(e) = self.storage.remove(&id).await {
+                tracing::warn!(id, "cannot remove {why}: {e}");
+            }
+        }
+    }
+
     /// Message `seq` of `room` was deleted: its files go from the store and storage.
     pub fn deleted(self: &Arc<Self>, room: RoomId, seq: Seq) {
         let files = self.clone();
         tokio::spawn(async move {
-            let ids = match files.hub.store().drop_files(&room, seq).await {
-                Ok(ids) => ids,
-                Err(e) => return tracing::warn!(%room, seq, "cannot find a deleted message's files: {e}"),
-            };
-            for id in ids {
-                if let Err(e) = files.storage.remove(&id).await {
-                    tracing::warn!(%room, seq, id, "cannot remove a deleted message's file: {e}");
-                }
+            match files.hub.store().drop_files(&room, seq).await {
+                Ok(ids) => files.remove_all(ids, "a deleted message's file").await,
+                Err(e) => tracing::warn!(%room, seq, "cannot find a deleted message's files: {e}"),
             }
         });
     }

@@ -44,6 +44,9 @@ pub trait Files {
     async fn drop_files(&self, room: &RoomId, seq: Seq) -> Result<Vec<String>, StoreError>;
     /// Forgets the file `id` (an upload that could not be finished).
     async fn forget_file(&self, id: &str) -> Result<(), StoreError>;
+    /// Forgets the uploads no message took that were made before `before`: their ids
+    /// (their bytes are the caller's to remove).
+    async fn drop_unsent(&self, before: i64) -> Result<Vec<String>, StoreError>;
 }
 
 /// A message's files as the store keeps them on the message (JSON; none: NULL).
@@ -77,4 +80,5 @@ pub mod sql {
          (SELECT room, author_id, client_id FROM messages WHERE room = $1 AND seq = $2 AND kind = 'text' \
          AND files IS NULL) RETURNING id";
     pub const FORGET: &str = "DELETE FROM files WHERE id = $1";
+    pub const UNSENT: &str = "DELETE FROM files WHERE message IS NULL AND created < $1 RETURNING id";
 }

@@ -86,4 +86,10 @@ impl Files for PostgresStore {
         let client = self.client().await?;
         query(&client, sql::FORGET, &[&id]).await.map(drop)
     }
+
+    async fn drop_unsent(&self, before: i64) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        let rows = query(&client, sql::UNSENT, &[&before]).await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
 }

@@ -113,4 +113,11 @@ impl Files for SqliteStore {
         let id = id.to_owned();
         self.write(move |w| w.conn.execute(&sqlite_params(sql::FORGET), params![id]).map(drop)).await
     }
+
+    async fn drop_unsent(&self, before: i64) -> Result<Vec<String>, StoreError> {
+        self.write(move |w| {
+            w.conn.prepare_cached(&sqlite_params(sql::UNSENT))?.query_map(params![before], |r| r.get(0))?.collect()
+        })
+        .await
+    }
 }
