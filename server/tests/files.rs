@@ -3,7 +3,8 @@
 //! every signature): uploads, their types told from their content, pictures re-encoded
 //! without their metadata, the headers every file is served with, who may read a file,
 //! a file claimed by one message only, the limits, a decompression bomb, and a deleted
-//! message's files gone from storage.
+//! message's files gone from storage; uploads never sent forgotten; two nodes sharing
+//! PostgreSQL, Redis and the object store serving each other's files.
 
 mod common;
 
@@ -307,4 +308,40 @@ async fn uploads_never_sent_are_forgotten_on_both_stores() {
     uploads_never_sent_are_forgotten(&server::store::sqlite::SqliteStore::open(dir.path()).unwrap()).await;
     let (_pg, url) = common::backends::postgres();
     uploads_never_sent_are_forgotten(&server::store::postgres::PostgresStore::open(&url).await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_sharing_an_object_store_serve_each_others_files() {
+    let (_pg, url) = common::backends::postgres();
+    let redis =
+        testkit::services::Redis::start(Duration::from_secs(300)).expect("Redis (scripts/setup.sh installs it)");
+    let store = ObjectStore::start(Duration::from_secs(300)).expect("s3s-fs (scripts/setup.sh installs it)");
+    let mut env = store.settings();
+    env.push(("PALAVER_DATABASE_URL".into(), url));
+    env.push(("PALAVER_REDIS_URL".into(), redis.url()));
+    let nodes: Vec<Workspace> = (0..2).map(|_| Workspace::start(&env)).collect();
+    let mut ann = nodes[0].server.named("Ann").await;
+    ann.join("shared", None).await;
+    let mut bob = nodes[1].server.named("Bob").await;
+    bob.join("shared", None).await;
+    let bytes = b"kept where every node finds it\n";
+    let file = nodes[0].uploaded(&ann.token(), "shared", "where.txt", bytes);
+    ann.send_msg(send("shared", "m1", "on node 0", &[&file])).await;
+    let seen = bob.next_message().await;
+    assert_eq!(seen.files, vec![file.clone()], "the message and its file, through the other node");
+    let served = nodes[1].fetch(Some(&bob.token()), &format!("/files/{}", file.id));
+    assert_eq!(
+        (served.status, served.body.as_slice()),
+        (200, bytes.as_slice()),
+        "served by the node that did not take it"
+    );
+    ann.send_msg(ClientMsg::Delete { room: common::room_id("shared"), id: ClientMsgId("d1".into()), target: seen.seq })
+        .await;
+    bob.next_where(|m| matches!(m, ServerMsg::Message(d) if d.target == Some(seen.seq))).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while store.object_path(&format!("{}/original", file.id)).exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!store.object_path(&format!("{}/original", file.id)).exists(), "gone from the bucket");
+    assert_eq!(nodes[1].fetch(Some(&bob.token()), &format!("/files/{}", file.id)).status, 404);
 }
