@@ -352,6 +352,32 @@ mod tests {
         assert!(err.contains("PALAVER_DATABASE_URL") && err.contains("SQLite"), "{err}");
     }
 
+    #[test]
+    fn the_files_settings_are_read_and_checked() {
+        use crate::files::{Limits, Links};
+        let c = config(&[]).unwrap();
+        assert_eq!(c.files.limits, Limits::default());
+        assert_eq!((c.files.limits.per_file, c.files.s3.is_none(), c.files.links), (25 << 20, true, Links::Server));
+        let c = config(&[
+            ("PALAVER_FILE_MAX_MB", "5"),
+            ("PALAVER_UPLOAD_MB_PER_HOUR", "50"),
+            ("PALAVER_FILES_MAX_MB", "1000"),
+            ("PALAVER_S3_URL", "https://s3.example.com/chat"),
+            ("PALAVER_FILE_LINKS", "signed"),
+        ])
+        .unwrap();
+        assert_eq!(c.files.limits, Limits { per_file: 5 << 20, per_hour: 50 << 20, total: 1000 << 20 });
+        let s3 = c.files.s3.unwrap();
+        assert_eq!(
+            (s3.url.as_str(), s3.region.as_str(), c.files.links),
+            ("https://s3.example.com/chat", "us-east-1", Links::Signed)
+        );
+        let err = config(&[("PALAVER_FILE_LINKS", "signed")]).unwrap_err().to_string();
+        assert!(err.contains("PALAVER_S3_URL"), "{err}");
+        assert!(config(&[("PALAVER_FILE_LINKS", "cdn")]).is_err());
+        assert!(config(&[("PALAVER_FILE_MAX_MB", "0")]).is_err());
+    }
+
     fn config(vars: &[(&str, &str)]) -> Result<Config, StartError> {
         Config::from_lookup(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string()))
     }

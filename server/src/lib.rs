@@ -53,6 +53,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub hub: Arc<Hub>,
     pub gate: Gate,
+    /// What the files' handlers need.
+    pub desk: files::Desk,
 }
 
 /// Serves Palaver on `listener` until `shutdown` is cancelled: opens the message store
@@ -128,7 +130,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         admission: Admission::new(config.ip_limits),
         connections: connections.clone(),
     };
-    let app = router(AppState { leptos_options: config.leptos, hub: hub.clone(), gate });
+    let desk = files::Desk { files, auth: gate.cx.auth.clone(), origins: gate.allowed_origins.clone() };
+    let app = router(AppState { leptos_options: config.leptos, hub: hub.clone(), gate, desk });
 
     tracing::info!("Palaver listening on http://{}", listener.local_addr()?);
     let stopping = async move {

@@ -55,6 +55,22 @@ pub struct Settings {
     pub links: Links,
 }
 
+/// What the files' HTTP handlers are given (`State`): the files, who is who, and the
+/// origins whose pages may upload.
+#[derive(Clone)]
+pub struct Desk {
+    pub files: Arc<Files>,
+    pub auth: Arc<crate::accounts::Auth>,
+    pub origins: crate::origin::AllowedOrigins,
+}
+
+impl Desk {
+    /// Whether a request came from one of the site's pages (its `Origin`).
+    fn came_from_our_page(&self, headers: &axum::http::HeaderMap) -> bool {
+        headers.contains_key(axum::http::header::ORIGIN) && self.origins.check(headers).is_ok()
+    }
+}
+
 /// Everything that handles files.
 pub struct Files {
     pub storage: Storage,

@@ -6,9 +6,8 @@
 //! not a picture is a download (`attachment`), whatever its type.
 
 use super::storage::{Form, Reading};
-use super::Links;
+use super::{Desk, Links};
 use crate::accounts::Visitor;
-use crate::chat::Gate;
 use axum::{
     body::Body,
     extract::{Path, State},
@@ -30,13 +29,13 @@ pub fn disposition(picture: bool, name: &str) -> String {
     format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-pub async fn file(State(gate): State<Gate>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    serve(&gate, &id, None, &headers).await
+pub async fn file(State(desk): State<Desk>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    serve(&desk, &id, None, &headers).await
 }
 
-pub async fn form(State(gate): State<Gate>, Path((id, form)): Path<(String, String)>, headers: HeaderMap) -> Response {
+pub async fn form(State(desk): State<Desk>, Path((id, form)): Path<(String, String)>, headers: HeaderMap) -> Response {
     match form.as_str() {
-        "small" => serve(&gate, &id, Some(Form::Small), &headers).await,
+        "small" => serve(&desk, &id, Some(Form::Small), &headers).await,
         _ => not_found(),
     }
 }
@@ -45,11 +44,11 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-store")], "no such file\n").into_response()
 }
 
-async fn serve(gate: &Gate, id: &str, form: Option<Form>, headers: &HeaderMap) -> Response {
+async fn serve(desk: &Desk, id: &str, form: Option<Form>, headers: &HeaderMap) -> Response {
     if !is_file_id(id) {
         return not_found();
     }
-    let files = &gate.cx.files;
+    let files = &desk.files;
     let unavailable = |e: String| {
         tracing::warn!(id, "a file cannot be read: {e}");
         (StatusCode::SERVICE_UNAVAILABLE, "files cannot be read right now; try again\n").into_response()
@@ -59,7 +58,7 @@ async fn serve(gate: &Gate, id: &str, form: Option<Form>, headers: &HeaderMap) -
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e.to_string()),
     };
-    let visitor = gate.cx.auth.visitor(headers).await;
+    let visitor = desk.auth.visitor(headers).await;
     let reader = Visitor::reader(visitor.as_ref());
     let readable = if sent {
         match files.hub.rules(&stored.room).await {

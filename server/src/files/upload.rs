@@ -6,9 +6,8 @@
 //! message carries it (JSON), which the page then names in its `send`.
 
 use super::storage::Form;
-use super::{serve, Files, Limits};
+use super::{serve, Desk, Files, Limits};
 use crate::accounts::{now_ms, Visitor};
-use crate::chat::Gate;
 use crate::identity::random_bytes;
 use crate::pictures::{Refused, LARGE_SIDE, MAX_PIXELS, SMALL_SIDE};
 use crate::store::files::StoredFile;
@@ -44,12 +43,12 @@ impl Refusal {
 }
 
 pub async fn upload(
-    State(gate): State<Gate>,
+    State(desk): State<Desk>,
     Query(target): Query<Target>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match receive(&gate, target, &headers, body).await {
+    match receive(&desk, target, &headers, body).await {
         Ok(file) => (StatusCode::CREATED, axum::Json(file)).into_response(),
         Err(Refusal(status, why)) => {
             (status, [(header::CACHE_CONTROL, "no-store")], format!("{why}\n")).into_response()
@@ -62,13 +61,13 @@ fn mb(bytes: u64) -> String {
     format!("{} MB", bytes.div_ceil(1 << 20))
 }
 
-async fn receive(gate: &Gate, target: Target, headers: &HeaderMap, body: Body) -> Result<Attachment, Refusal> {
-    let files = &gate.cx.files;
-    if crate::session::from_our_page(gate, headers).is_err() {
+async fn receive(desk: &Desk, target: Target, headers: &HeaderMap, body: Body) -> Result<Attachment, Refusal> {
+    let files = &desk.files;
+    if !desk.came_from_our_page(headers) {
         return Err(Refusal::new(StatusCode::FORBIDDEN, "files are uploaded from Palaver's own pages"));
     }
-    let visitor = match gate.cx.auth.visitor(headers).await {
-        Some(Visitor::Guest(_)) if !gate.cx.auth.guests_allowed().await => None,
+    let visitor = match desk.auth.visitor(headers).await {
+        Some(Visitor::Guest(_)) if !desk.auth.guests_allowed().await => None,
         visitor => visitor,
     };
     let Some(visitor) = visitor else {
