@@ -132,8 +132,8 @@ impl Chat {
     }
 
     /// Shows the message at once as pending and hands it to the socket task; it
-    /// answers the message being replied to, if any, and carries `files` (uploaded).
-    pub fn send(&self, text: String, files: Vec<palaver_protocol::Attachment>) {
+    /// answers the message being replied to, if any.
+    pub fn send(&self, text: String) {
         let room = self.room.get_untracked();
         let me = self.my_user(false);
         let replying = self.replying.get_untracked().map(|(seq, _)| seq);
@@ -142,7 +142,6 @@ impl Chat {
             Some(target) => t.push_reply(new_message_id(), me, text, target),
             None => t.push_pending(new_message_id(), me, text),
         });
-        self.update_timeline(&room, |t| t.attach(files));
         self.intend(Intent::Flush);
     }
 

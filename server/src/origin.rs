@@ -27,6 +27,12 @@ impl AllowedOrigins {
         )
     }
 
+    /// Whether a request came from a page of this site: it says its `Origin` (browsers
+    /// do on every post), and that origin is this site's or an allowed one.
+    pub fn from_own_page(&self, headers: &HeaderMap) -> bool {
+        headers.contains_key(header::ORIGIN) && self.check(headers).is_ok()
+    }
+
     /// `Ok` if this upgrade may proceed.
     pub fn check(&self, headers: &HeaderMap) -> Result<(), CrossOrigin> {
         let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };

@@ -65,7 +65,7 @@ pub fn go_without_cookie(to: &str, headers: &HeaderMap) -> Response {
 /// Sessions change only from Palaver's own pages: a browser says where the request
 /// came from (`Origin`), and it must be this site or an allowed origin.
 pub fn from_our_page(gate: &Gate, headers: &HeaderMap) -> Result<(), NotOurPage> {
-    if headers.contains_key(header::ORIGIN) && gate.allowed_origins.check(headers).is_ok() {
+    if gate.allowed_origins.from_own_page(headers) {
         Ok(())
     } else {
         Err(NotOurPage)

@@ -115,13 +115,6 @@ impl Timeline {
         }
     }
 
-    /// The message just pushed carries `files`.
-    pub fn attach(&mut self, files: Vec<Attachment>) {
-        if let Some(entry) = self.unconfirmed.last_mut() {
-            entry.files = files;
-        }
-    }
-
     /// A pending message of any kind: an edit or a delete of `target` goes (and goes
     /// again after a reconnect) as posts do, and shows once the server confirms it.
     pub fn push_pending_kind(

@@ -194,7 +194,7 @@ pub fn Composer(
                 stop_editing();
             }
             None => {
-                chat.send(text, Vec::new());
+                chat.send(text);
                 draft.set(String::new());
                 last_typing.set_value(0.0);
             }

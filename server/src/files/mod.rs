@@ -64,13 +64,6 @@ pub struct Desk {
     pub origins: crate::origin::AllowedOrigins,
 }
 
-impl Desk {
-    /// Whether a request came from one of the site's pages (its `Origin`).
-    fn came_from_our_page(&self, headers: &axum::http::HeaderMap) -> bool {
-        headers.contains_key(axum::http::header::ORIGIN) && self.origins.check(headers).is_ok()
-    }
-}
-
 /// Everything that handles files.
 pub struct Files {
     pub storage: Storage,

@@ -63,7 +63,7 @@ fn mb(bytes: u64) -> String {
 
 async fn receive(desk: &Desk, target: Target, headers: &HeaderMap, body: Body) -> Result<Attachment, Refusal> {
     let files = &desk.files;
-    if !desk.came_from_our_page(headers) {
+    if !desk.origins.from_own_page(headers) {
         return Err(Refusal::new(StatusCode::FORBIDDEN, "files are uploaded from Palaver's own pages"));
     }
     let visitor = match desk.auth.visitor(headers).await {
