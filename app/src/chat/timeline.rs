@@ -5,7 +5,7 @@
 
 use super::entry::{apply_change, Delivery, Entry};
 use palaver_protocol::{
-    Attachment, ChatMessage, ClientMsgId, ErrorReason, LinkPreview, MessageKind, Quote, Seq, User, UserId, HISTORY_PAGE,
+    ChatMessage, ClientMsgId, ErrorReason, LinkPreview, MessageKind, Quote, Seq, User, UserId, HISTORY_PAGE,
 };
 
 /// Messages of one author this close together (milliseconds) share one name line.
