@@ -4,7 +4,8 @@
 //! a server that never answers), and a table of addresses that try to reach inside,
 //! every one refused before anything is sent. Then the real server on each backend: a
 //! message's first link gets its card, live and in history and in the page, and loses
-//! it to an edit; a link inside gets none; none at all when previews are off.
+//! it to an edit; a page's oEmbed answer fills its card; a link inside gets none; none at
+//! all when previews are off.
 
 mod common;
 
@@ -24,6 +25,16 @@ const PAGE: &str = r#"<!doctype html><html><head><title>Fallback</title>
 <meta property="og:site_name" content="Palaver">
 <meta property="og:image" content="/photo.jpg">
 </head><body>hello</body></html>"#;
+
+/// A page whose card comes from its oEmbed answer (it has no OpenGraph tags).
+const EMBEDDING_PAGE: &str = r#"<!doctype html><html><head><title>Watch - Tube</title>
+<link rel="alternate" type="application/json+oembed" href="/oembed.json?url=%2Fwatch">
+</head><body>a player</body></html>"#;
+const OEMBED: &str = r#"{"version":"1.0","type":"video","title":"A talk about chat","author_name":"Ann Author",
+"provider_name":"Tube","thumbnail_url":"/photo.jpg","html":"<iframe src=\"http://127.0.0.1:9/\"></iframe>"}"#;
+/// A page whose oEmbed answer is inside: its card comes from its own tags.
+const EMBEDDING_INSIDE: &str = r#"<head><title>Inside answer</title>
+<link rel="alternate" type="application/json+oembed" href="http://127.0.0.1:9/oembed"></head>"#;
 
 /// A web server on loopback answering by path; how many requests it was sent.
 async fn web_server() -> (SocketAddr, Arc<AtomicUsize>) {
@@ -60,6 +71,11 @@ async fn web_server() -> (SocketAddr, Arc<AtomicUsize>) {
                 let reply = match path.as_str() {
                     "/page" => answer("200 OK", "Content-Type: text/html; charset=utf-8\r\n", PAGE.as_bytes()),
                     "/moved" => redirect("/page".into()),
+                    "/watch" => answer("200 OK", "Content-Type: text/html\r\n", EMBEDDING_PAGE.as_bytes()),
+                    "/oembed.json?url=%2Fwatch" => {
+                        answer("200 OK", "Content-Type: application/json\r\n", OEMBED.as_bytes())
+                    }
+                    "/watch-inside" => answer("200 OK", "Content-Type: text/html\r\n", EMBEDDING_INSIDE.as_bytes()),
                     "/loop" => redirect("/loop".into()),
                     "/to-inside" => redirect("http://127.0.0.1:9/".into()),
                     "/to-localhost" => redirect("http://localhost:9/page".into()),
@@ -111,6 +127,10 @@ async fn a_page_becomes_a_card_and_the_traps_are_refused() {
     let picture = found.image.expect("a picture");
     assert_eq!(picture, format!("{base}/photo.jpg"));
     assert_eq!(fetcher.get(&picture, Want::Image).await.expect("the picture").content_type, "image/jpeg");
+    // A page's oEmbed answer is JSON, and only JSON.
+    let answer = fetcher.get(&format!("{base}/oembed.json?url=%2Fwatch"), Want::Embed).await.expect("the answer");
+    assert_eq!(answer.content_type, "application/json");
+    assert!(matches!(fetcher.get(&format!("{base}/page"), Want::Embed).await, Err(Refused::Type(_))));
 
     // Redirects inside are checked like any link, and a loop ends.
     for (path, port) in [("/to-inside", 9), ("/to-localhost", 9), ("/to-metadata", 80)] {
@@ -268,6 +288,24 @@ async fn a_messages_first_link_gets_its_card_in_the_room_the_history_and_the_pag
     let (messages, ..) = bob.join("links", None).await;
     assert!(messages.iter().find(|m| m.seq == seq).is_some_and(|m| m.preview.is_none()), "no card after the edit");
     assert!(!server.get("/r/links").1.contains("data-testid=\"link-preview\""));
+
+    // A page that names its oEmbed answer: the answer's title, author, provider and
+    // thumbnail (the server's own), never its player. An answer inside is not fetched:
+    // that page's own tags make its card.
+    ann.say("links", "e1", &format!("http://{site}/watch")).await;
+    let watched = bob.next_message().await.seq;
+    let frame = bob.next_where(|m| matches!(m, ServerMsg::Preview { seq, .. } if *seq == watched)).await;
+    let ServerMsg::Preview { preview: Some(embedded), .. } = frame else { panic!("{frame:?}") };
+    assert_eq!(
+        (embedded.title.as_str(), embedded.description.as_str(), embedded.site.as_str()),
+        ("A talk about chat", "Ann Author", "Tube")
+    );
+    assert_eq!(server.get_response(&embedded.image).header("content-type").as_deref(), Some("image/webp"));
+    ann.say("links", "e2", &format!("http://{site}/watch-inside")).await;
+    let inside_answer = bob.next_message().await.seq;
+    let frame = bob.next_where(|m| matches!(m, ServerMsg::Preview { seq, .. } if *seq == inside_answer)).await;
+    let ServerMsg::Preview { preview: Some(plain), .. } = frame else { panic!("{frame:?}") };
+    assert_eq!((plain.title.as_str(), plain.site.as_str()), ("Inside answer", "127.0.0.1"));
 }
 
 on_each_backend!(a_messages_first_link_gets_its_card_in_the_room_the_history_and_the_page);

@@ -1,8 +1,10 @@
 //! A link's preview card from its page: the OpenGraph title, description, site name and
-//! image (`og:*`, then `twitter:*`, then `<title>` and `<meta name="description">`).
-//! Read by a small scanner of the page's tags, not a browser's parser: only `<meta>` and
-//! `<title>` matter, and a page that confuses it gets a poorer card, nothing worse.
+//! image (`og:*`, then `twitter:*`, then the page's oEmbed answer if it names one, then
+//! `<title>` and `<meta name="description">`). Read by a small scanner of the page's
+//! tags, not a browser's parser: only `<meta>`, `<link>` and `<title>` matter, and a page
+//! that confuses it gets a poorer card, nothing worse.
 
+use super::embed::Embed;
 use url::Url;
 
 /// Longest title and description kept, in characters.
@@ -20,28 +22,43 @@ pub struct Card {
     pub image: Option<String>,
 }
 
-/// The card of an HTML page fetched from `base`; `None` when it has no title at all.
-pub fn card(html: &str, base: &Url) -> Option<Card> {
-    let mut found: Vec<(String, String)> = Vec::new();
-    let mut title = None;
+/// What the scanner keeps of a page's head.
+#[derive(Default)]
+struct Head {
+    /// `<meta>` tags' names (or properties), lowercased, and contents.
+    metas: Vec<(String, String)>,
+    title: Option<String>,
+    /// The first JSON oEmbed answer `<link>`ed, as written.
+    oembed: Option<String>,
+}
+
+fn head(html: &str) -> Head {
+    let mut found = Head::default();
     let lower = html.to_ascii_lowercase();
     let mut at = 0;
     while let Some(start) = lower[at..].find('<').map(|i| at + i) {
         let rest = &lower[start..];
-        if rest.starts_with("<meta") {
+        if rest.starts_with("<meta") || rest.starts_with("<link") {
             // A tag that never ends ends the reading.
             let Some(end) = tag_end(html, start) else { break };
             let attrs = attributes(&html[start + 5..end]);
-            let key = attrs.iter().find(|(k, _)| k == "property" || k == "name").map(|(_, v)| v.to_ascii_lowercase());
-            let content = attrs.iter().find(|(k, _)| k == "content").map(|(_, v)| v.clone());
-            if let (Some(key), Some(content)) = (key, content) {
-                found.push((key, content));
+            let value = |name: &str| attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+            if rest.starts_with("<meta") {
+                let key = value("property").or(value("name")).map(str::to_ascii_lowercase);
+                if let (Some(key), Some(content)) = (key, value("content")) {
+                    found.metas.push((key, content.to_owned()));
+                }
+            } else if found.oembed.is_none()
+                && value("rel").is_some_and(|r| r.split_whitespace().any(|r| r.eq_ignore_ascii_case("alternate")))
+                && value("type").is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json+oembed"))
+            {
+                found.oembed = value("href").map(str::to_owned);
             }
             at = end;
-        } else if rest.starts_with("<title") && title.is_none() {
+        } else if rest.starts_with("<title") && found.title.is_none() {
             let Some(open) = tag_end(html, start) else { break };
             let close = lower[open..].find("</title").map_or(lower.len(), |i| open + i);
-            title = Some(decode(&html[(open + 1).min(close)..close]));
+            found.title = Some(decode(&html[(open + 1).min(close)..close]));
             at = close;
         } else if rest.starts_with("<body") || rest.starts_with("</head") {
             break;
@@ -49,6 +66,24 @@ pub fn card(html: &str, base: &Url) -> Option<Card> {
             at = start + 1;
         }
     }
+    found
+}
+
+/// The page's JSON oEmbed answer's address (absolute, http or https), if it names one.
+pub fn oembed_link(html: &str, base: &Url) -> Option<Url> {
+    absolute(base, &head(html).oembed?)
+}
+
+/// The card of an HTML page fetched from `base`; `None` when it has no title at all.
+pub fn card(html: &str, base: &Url) -> Option<Card> {
+    card_with(html, base, None)
+}
+
+/// The card of an HTML page fetched from `base`, what its tags leave out taken from its
+/// oEmbed answer, if it had one; `None` when neither has a title.
+pub fn card_with(html: &str, base: &Url, embed: Option<&Embed>) -> Option<Card> {
+    let Head { metas: found, title, .. } = head(html);
+    let embed = embed.cloned().unwrap_or_default();
     let first = |keys: &[&str]| {
         keys.iter().find_map(|k| found.iter().find(|(key, v)| key == k && !v.trim().is_empty()).map(|(_, v)| v))
     };
@@ -59,21 +94,29 @@ pub fn card(html: &str, base: &Url) -> Option<Card> {
             false => line,
         }
     };
-    let title = first(&["og:title", "twitter:title"]).cloned().or(title)?;
+    let title = first(&["og:title", "twitter:title"]).cloned().or(embed.title).or(title)?;
     let title = clean(&title, TITLE_CHARS);
     if title.is_empty() {
         return None;
     }
-    let description =
-        first(&["og:description", "twitter:description", "description"]).map(|d| clean(d, DESCRIPTION_CHARS));
+    let description = first(&["og:description", "twitter:description", "description"])
+        .or(embed.author_name.as_ref())
+        .map(|d| clean(d, DESCRIPTION_CHARS));
     let site = first(&["og:site_name"])
+        .or(embed.provider_name.as_ref())
         .map(|s| clean(s, SITE_CHARS))
         .unwrap_or_else(|| base.host_str().map(|h| h.trim_start_matches("www.").to_owned()).unwrap_or_default());
-    let image = first(&["og:image", "og:image:url", "twitter:image"])
-        .and_then(|i| base.join(decode(i).trim()).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
+    let image = first(&["og:image", "og:image:url"])
+        .or(embed.thumbnail_url.as_ref())
+        .or(first(&["twitter:image"]))
+        .and_then(|i| absolute(base, i))
         .map(String::from);
     Some(Card { title, description: description.unwrap_or_default(), site, image })
+}
+
+/// `link` as written in a page at `base`, made absolute; only http and https.
+fn absolute(base: &Url, link: &str) -> Option<Url> {
+    base.join(decode(link).trim()).ok().filter(|u| matches!(u.scheme(), "http" | "https"))
 }
 
 /// Where the tag opening at `start` ends (its `>`, outside quotes), if it does.
@@ -193,6 +236,34 @@ mod tests {
     }
 
     #[test]
+    fn an_oembed_answer_fills_what_the_tags_leave_out() {
+        let page = r#"<head><title>Watch - Tube</title>
+            <link rel="icon" href="/favicon.ico">
+            <link type="application/json+oembed" rel="Alternate" title="x" href="/oembed?url=a&amp;format=json">
+            <link rel="alternate" type="application/json+oembed" href="/second"></head>"#;
+        let link = oembed_link(page, &base()).unwrap();
+        assert_eq!(link.as_str(), "https://www.example.com/oembed?url=a&format=json", "the first, made absolute");
+        let embed = Embed {
+            title: Some("A talk".into()),
+            author_name: Some("Ann".into()),
+            provider_name: Some("Tube".into()),
+            thumbnail_url: Some("/t.jpg".into()),
+        };
+        let found = card_with(page, &base(), Some(&embed)).unwrap();
+        assert_eq!((found.title.as_str(), found.description.as_str(), found.site.as_str()), ("A talk", "Ann", "Tube"));
+        assert_eq!(found.image.as_deref(), Some("https://www.example.com/t.jpg"));
+        assert_eq!(card(page, &base()).unwrap().title, "Watch - Tube", "without it, the page's title");
+
+        // OpenGraph comes first; an answer with a title makes a card of a page without one.
+        let tagged = r#"<meta property="og:title" content="Tagged"><meta property="og:image" content="/og.png">"#;
+        let found = card_with(tagged, &base(), Some(&embed)).unwrap();
+        assert_eq!((found.title.as_str(), found.site.as_str()), ("Tagged", "Tube"));
+        assert_eq!(found.image.as_deref(), Some("https://www.example.com/og.png"));
+        assert_eq!(card_with("<body></body>", &base(), Some(&embed)).unwrap().title, "A talk");
+        assert_eq!(oembed_link(tagged, &base()), None);
+    }
+
+    #[test]
     fn odd_pages_give_a_poorer_card_or_none() {
         assert_eq!(card("<html><body>no head</body></html>", &base()), None);
         assert_eq!(card("<title>   </title>", &base()), None);
@@ -201,6 +272,8 @@ mod tests {
         assert_eq!(card(&long, &base()).unwrap().title.chars().count(), TITLE_CHARS);
         let sneaky = r#"<title>ok</title><meta property="og:image" content="javascript:alert(1)">"#;
         assert_eq!(card(sneaky, &base()).unwrap().image, None, "only http and https pictures");
+        let sneaky_embed = r#"<link rel="alternate" type="application/json+oembed" href="file:///etc/passwd">"#;
+        assert_eq!(oembed_link(sneaky_embed, &base()), None, "only http and https answers");
         assert_eq!(decode("&bogus; &#0; &#x110000; & &amp"), "&bogus; &#0; &#x110000; & &amp");
         assert_eq!(decode("&ééééééé;"), "&ééééééé;", "a long run of letters that are not one byte each");
     }

@@ -21,12 +21,13 @@ use url::{Host, Url};
 /// Redirects followed at most.
 pub const MAX_REDIRECTS: usize = 5;
 
-/// What is fetched: a page (HTML, up to 1 MB) or a picture (PNG, JPEG, GIF or WebP, up
-/// to 5 MB).
+/// What is fetched: a page (HTML, up to 1 MB), a picture (PNG, JPEG, GIF or WebP, up
+/// to 5 MB) or a page's oEmbed answer (JSON, up to 64 KB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Want {
     Page,
     Image,
+    Embed,
 }
 
 impl Want {
@@ -34,6 +35,7 @@ impl Want {
         match self {
             Want::Page => 1 << 20,
             Want::Image => 5 << 20,
+            Want::Embed => 64 << 10,
         }
     }
 
@@ -42,6 +44,15 @@ impl Want {
         match self {
             Want::Page => matches!(essence.as_str(), "text/html" | "application/xhtml+xml"),
             Want::Image => matches!(essence.as_str(), "image/png" | "image/jpeg" | "image/gif" | "image/webp"),
+            Want::Embed => matches!(essence.as_str(), "application/json" | "application/json+oembed" | "text/json"),
+        }
+    }
+
+    fn accept_header(self) -> &'static str {
+        match self {
+            Want::Page => "text/html",
+            Want::Image => "image/*",
+            Want::Embed => "application/json",
         }
     }
 }
@@ -140,7 +151,7 @@ impl Fetcher {
         let request = Request::get(path_of(url))
             .header(header::HOST, host_header(url))
             .header(header::USER_AGENT, "Palaver link preview")
-            .header(header::ACCEPT, if want == Want::Page { "text/html" } else { "image/*" })
+            .header(header::ACCEPT, want.accept_header())
             .header(header::ACCEPT_ENCODING, "identity")
             .body(Empty::<Bytes>::new())
             .map_err(|e| Refused::Failed(e.to_string()))?;

@@ -1,10 +1,12 @@
 //! Giving messages their link's card: after a message (or an edit) with a link is
 //! stored, its first link is fetched in the background (at most [`AT_ONCE`] fetches at a
-//! time, each link at most once a day: the store keeps what it gave), its page's picture
-//! too (through the same guard) as the server's own thumbnail, the card is kept on the
-//! message, and everyone in the room, on every node, is sent it (`preview`).
+//! time, each link at most once a day: the store keeps what it gave), its page's oEmbed
+//! answer and picture too (through the same guard; the picture as the server's own
+//! thumbnail), the card is kept on the message, and everyone in the room, on every node,
+//! is sent it (`preview`).
 
-use super::{card, Fetcher, Want};
+use super::embed::{self, Embed};
+use super::{card_with, oembed_link, Fetcher, Want};
 use crate::hub::Hub;
 use crate::pictures::{Thumbnailer, SMALL_SIDE};
 use crate::store::now_ms;
@@ -71,7 +73,14 @@ impl Previews {
             Err(e) => tracing::warn!("cannot read a link's kept card: {e}"),
         }
         let found = match self.fetcher.get(url, Want::Page).await {
-            Ok(page) => card(&String::from_utf8_lossy(&page.body), &page.url),
+            Ok(page) => {
+                let html = String::from_utf8_lossy(&page.body);
+                let embed = match oembed_link(&html, &page.url) {
+                    Some(link) => self.embed(link.as_str()).await,
+                    None => None,
+                };
+                card_with(&html, &page.url, embed.as_ref())
+            }
             Err(refused) => {
                 tracing::debug!(url, "no preview: {refused}");
                 None
@@ -93,6 +102,18 @@ impl Previews {
             tracing::warn!("cannot keep a link's card: {e}");
         }
         found
+    }
+
+    /// A page's oEmbed answer, if it can be fetched and read (else the page's tags alone
+    /// make its card).
+    async fn embed(&self, link: &str) -> Option<Embed> {
+        match self.fetcher.get(link, Want::Embed).await {
+            Ok(answer) => embed::read(&answer.body),
+            Err(refused) => {
+                tracing::debug!(link, "no oEmbed answer: {refused}");
+                None
+            }
+        }
     }
 
     /// A page's picture as a small WebP thumbnail, if it can be fetched and read.
