@@ -96,6 +96,11 @@ async fn connect_with<T: Transport>(cx: Context, transport: T) -> (Peer, tokio::
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     let (server, _) = listener.accept().await.unwrap();
+    // As the server's listener and browsers do: small frames go at once, not held back
+    // until the last one's acknowledgement.
+    for socket in [&client, &server] {
+        socket.set_nodelay(true).unwrap();
+    }
     let (frames, wire) = crate::socket::open(server, Default::default()).await;
     let task = tokio::spawn(serve(frames, wire, cx, transport, None));
     let (mut sink, from_server) = WebSocketStream::from_raw_socket(client, Role::Client, None).await.split();
@@ -323,9 +328,11 @@ fn fuzz_connections(runtime: &tokio::runtime::Runtime, hub: &Arc<Hub>) {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1_000);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let runs = (any::<bool>(), proptest::collection::vec(hostile_frame(), 1..16));
+    // One context for every case, as the server has one for every connection.
+    let cx = context(hub);
     let result = runner.run(&runs, |(entered, frames)| {
         runtime.block_on(async {
-            let (mut peer, task) = connect(hub).await;
+            let (mut peer, task) = connect_with(cx.clone(), Protocol).await;
             if entered {
                 enter(&mut peer).await;
             }

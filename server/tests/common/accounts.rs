@@ -62,7 +62,7 @@ impl TestServer {
         let headers = request.headers_mut();
         headers.insert("cookie", format!("palaver_session={cookie}").parse().unwrap());
         headers.insert("origin", format!("http://{}", self.addr).parse().unwrap());
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async_with_config(request, None, true))
             .await
             .expect("connect in time")
             .expect("connect");

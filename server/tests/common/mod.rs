@@ -20,7 +20,7 @@ use std::{
 use testkit::process::ServerProcess;
 use tokio::net::TcpStream as TokioTcp;
 use tokio_tungstenite::{
-    connect_async,
+    connect_async_with_config,
     tungstenite::{protocol::CloseFrame, Message},
     MaybeTlsStream, WebSocketStream,
 };
@@ -228,7 +228,9 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(url: &str) -> Client {
-        let (ws, _) = tokio::time::timeout(WAIT, connect_async(url)).await.expect("connect in time").expect("connect");
+        // As browsers do: small frames go at once (TCP_NODELAY).
+        let connecting = connect_async_with_config(url, None, true);
+        let (ws, _) = tokio::time::timeout(WAIT, connecting).await.expect("connect in time").expect("connect");
         Client { ws, welcome: None }
     }
 
