@@ -4,10 +4,11 @@ import { test, expect } from "./fixtures";
 import { openChat, person, uniqueRoom } from "./helpers";
 
 // A message's files as people see them: a picture's thumbnail (opened large over the
-// page, closed with Esc) and another file's name, size and type, for its author and for
-// others, live and without JavaScript, with no accessibility violations; gone for
-// everyone when the message is deleted. The files
-// are uploaded as the page's own requests do (`POST /files`, the session's cookie).
+// page, closed with Esc, Left and Right to the pictures before and after it) and another
+// file's name, size and type, for its author and for others, live and without
+// JavaScript, with no accessibility violations; gone for everyone when the message is
+// deleted. The files are uploaded as the page's own requests do (`POST /files`, the
+// session's cookie).
 
 /** A 40×20 PNG (an opaque red block). */
 const PICTURE = Buffer.from(
@@ -111,4 +112,35 @@ test("a message's files are shown to everyone, with and without JavaScript, and 
     await expect(p.getByTestId("file-link")).toHaveCount(0);
   }
   await expect.poll(async () => (await bob.request.get(`/files/${notes}`)).status()).toBe(404);
+});
+
+test("Left and Right go from picture to picture in the viewer, by keyboard only", async ({ browser, page }) => {
+  const room = uniqueRoom("pictures");
+  await openChat(page, `/r/${room}`, "Ann");
+  const first = await upload(page, room, "first.png", PICTURE);
+  const second = await upload(page, room, "second.png", PICTURE);
+  await sendWith(page, room, "one picture", [first]);
+  await sendWith(page, room, "and another", [second]);
+  const bob = await person(browser, "Bob", `/r/${room}`);
+  const viewers = bob.getByTestId("viewer");
+  await expect(bob.getByTestId("file-picture")).toHaveCount(2);
+
+  await bob.getByTestId("message").filter({ hasText: "one picture" }).getByTestId("file-picture").focus();
+  await bob.keyboard.press("Enter");
+  await expect(viewers.nth(0)).toBeVisible();
+  await bob.keyboard.press("ArrowRight");
+  await expect(viewers.nth(1)).toBeVisible();
+  await expect(viewers.nth(0)).toBeHidden();
+  await expect(viewers.nth(1).locator("img")).toHaveAttribute("alt", "second.png");
+  await expect(viewers.nth(1).getByTestId("close-viewer")).toBeFocused();
+  // The last picture is the last: Right stays on it.
+  await bob.keyboard.press("ArrowRight");
+  await expect(viewers.nth(1)).toBeVisible();
+  await bob.keyboard.press("ArrowLeft");
+  await expect(viewers.nth(0)).toBeVisible();
+  await expect(viewers.nth(1)).toBeHidden();
+  await bob.keyboard.press("Escape");
+  await expect(viewers).toHaveCount(2);
+  await expect(viewers.nth(0)).toBeHidden();
+  await expect(viewers.nth(1)).toBeHidden();
 });

@@ -1,6 +1,7 @@
 //! Where the arrow keys move the focus in the message list, which is one Tab stop:
 //! from message to message, through a message's links and buttons, and between the
-//! emoji of a reaction picker; and where the focus goes when its row is drawn anew.
+//! emoji of a reaction picker, and between the pictures of the list while one is open;
+//! and where the focus goes when its row is drawn anew.
 
 use crate::chat::Chat;
 use leptos::prelude::*;
@@ -23,6 +24,23 @@ pub fn pick_after(from: web_sys::Element, key: &str) -> Option<web_sys::Element>
         true => at.next_element_sibling(),
         false => at.previous_element_sibling(),
     })
+}
+
+/// With a picture open over the page (`open`, its viewer), Left or Right opens the one
+/// before or after it in the list instead (an open viewer closes when another opens):
+/// the new viewer's close button, to focus.
+pub fn picture_after(open: &web_sys::Element, key: &str) -> Option<web_sys::Element> {
+    use leptos::wasm_bindgen::JsCast;
+    let back = match key {
+        "ArrowLeft" => true,
+        "ArrowRight" => false,
+        _ => return None,
+    };
+    let all = document().query_selector_all(".viewer").ok()?;
+    let at = (0..all.length()).find(|i| all.item(*i).as_ref() == Some(open.as_ref()))?;
+    let next = all.item(if back { at.checked_sub(1)? } else { at + 1 })?.dyn_into::<web_sys::HtmlElement>().ok()?;
+    next.show_popover().ok()?;
+    next.last_element_child()
 }
 
 /// Where Up or Down (from message to message; from the list itself Up goes to the

@@ -2,7 +2,7 @@
 //! scrolled up, in which case a "new messages" marker appears; scrolling to the top
 //! (or the button there) loads older pages until the beginning.
 
-use super::list_keys::{keep_focus_across_redraws, pick_after, step_in_list};
+use super::list_keys::{keep_focus_across_redraws, pick_after, picture_after, step_in_list};
 use super::message_item::{notice, Actions, MessageItem};
 use crate::chat::{Chat, Delivery, Intent, Row, Timeline};
 use crate::locale::Locale;
@@ -297,11 +297,11 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
         use leptos::wasm_bindgen::JsCast;
         let key = ev.key();
         let target: web_sys::Element = event_target(&ev);
-        let to = if key == "Escape" {
-            // A picture open over the page: Esc is the browser's, to close it.
-            if document().query_selector(".viewer:popover-open").ok().flatten().is_some() {
-                return;
-            }
+        let to = if let Some(open) = document().query_selector(".viewer:popover-open").ok().flatten() {
+            // A picture open over the page: Esc is the browser's, to close it; Left and
+            // Right go to the picture before or after it.
+            picture_after(&open, &key)
+        } else if key == "Escape" {
             if let Some(seq) = actions.picking.get_untracked() {
                 actions.picking.set(None);
                 focus_in_list(format!("li[data-seq=\"{seq}\"] [data-act=\"react\"]"));
