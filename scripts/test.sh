@@ -44,8 +44,8 @@ cargo fmt --all -- --check
 # Clippy lints Palaver's own crates while they are compiled, by every cargo command below
 # (clippy-driver as cargo's workspace wrapper, which is what `cargo clippy` does for a
 # check): the test build lints every native target, the release build the WebAssembly
-# front end, and no dependency is compiled a second time for a separate check. Any
-# warning fails the build.
+# front end (scripts/lint-wasm), and no dependency is compiled a second time for a
+# separate check. Any warning fails the build.
 export RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
@@ -54,8 +54,10 @@ cargo test -p palaver-protocol -p app -p server -p bench -p testkit
 
 step "release build"
 # The load test is built in the same cargo run as the server: its crates compile while
-# the server's last ones do, on a core that would otherwise wait.
-scripts/release.sh --bin-cargo-args=--package=bench --bin-cargo-args=--bin=palaver-bench
+# the server's last ones do, on a core that would otherwise wait. Clippy lints only the
+# WebAssembly here (scripts/lint-wasm): the test build linted every native crate.
+RUSTC_WORKSPACE_WRAPPER="$PWD/scripts/lint-wasm" \
+  scripts/release.sh --bin-cargo-args=--package=bench --bin-cargo-args=--bin=palaver-bench
 
 # The test runs have time limits (Playwright's own, the bench's per scenario); these are
 # the last resort, killing the whole process group if a run hangs anyway.
