@@ -22,9 +22,9 @@ pub struct Card {
     pub image: Option<String>,
 }
 
-/// What the scanner keeps of a page's head.
+/// What the scanner keeps of a page's head: read once, for its oEmbed link and its card.
 #[derive(Default)]
-struct Head {
+pub struct Head {
     /// `<meta>` tags' names (or properties), lowercased, and contents.
     metas: Vec<(String, String)>,
     title: Option<String>,
@@ -32,7 +32,8 @@ struct Head {
     oembed: Option<String>,
 }
 
-fn head(html: &str) -> Head {
+/// Scans the head of an HTML page.
+pub fn head(html: &str) -> Head {
     let mut found = Head::default();
     let lower = html.to_ascii_lowercase();
     let mut at = 0;
@@ -69,49 +70,51 @@ fn head(html: &str) -> Head {
     found
 }
 
-/// The page's JSON oEmbed answer's address (absolute, http or https), if it names one.
-pub fn oembed_link(html: &str, base: &Url) -> Option<Url> {
-    absolute(base, &head(html).oembed?)
-}
-
 /// The card of an HTML page fetched from `base`; `None` when it has no title at all.
 pub fn card(html: &str, base: &Url) -> Option<Card> {
-    card_with(html, base, None)
+    head(html).card(base, None)
 }
 
-/// The card of an HTML page fetched from `base`, what its tags leave out taken from its
-/// oEmbed answer, if it had one; `None` when neither has a title.
-pub fn card_with(html: &str, base: &Url, embed: Option<&Embed>) -> Option<Card> {
-    let Head { metas: found, title, .. } = head(html);
-    let embed = embed.cloned().unwrap_or_default();
-    let first = |keys: &[&str]| {
-        keys.iter().find_map(|k| found.iter().find(|(key, v)| key == k && !v.trim().is_empty()).map(|(_, v)| v))
-    };
-    let clean = |text: &str, most: usize| {
-        let line = decode(text).split_whitespace().collect::<Vec<_>>().join(" ");
-        match line.chars().count() > most {
-            true => line.chars().take(most - 1).collect::<String>() + "…",
-            false => line,
-        }
-    };
-    let title = first(&["og:title", "twitter:title"]).cloned().or(embed.title).or(title)?;
-    let title = clean(&title, TITLE_CHARS);
-    if title.is_empty() {
-        return None;
+impl Head {
+    /// The page's JSON oEmbed answer's address (absolute, http or https), if it names one.
+    pub fn oembed_link(&self, base: &Url) -> Option<Url> {
+        absolute(base, self.oembed.as_deref()?)
     }
-    let description = first(&["og:description", "twitter:description", "description"])
-        .or(embed.author_name.as_ref())
-        .map(|d| clean(d, DESCRIPTION_CHARS));
-    let site = first(&["og:site_name"])
-        .or(embed.provider_name.as_ref())
-        .map(|s| clean(s, SITE_CHARS))
-        .unwrap_or_else(|| base.host_str().map(|h| h.trim_start_matches("www.").to_owned()).unwrap_or_default());
-    let image = first(&["og:image", "og:image:url"])
-        .or(embed.thumbnail_url.as_ref())
-        .or(first(&["twitter:image"]))
-        .and_then(|i| absolute(base, i))
-        .map(String::from);
-    Some(Card { title, description: description.unwrap_or_default(), site, image })
+
+    /// The page's card (it was fetched from `base`), what its tags leave out taken from
+    /// its oEmbed answer, if it had one; `None` when neither has a title.
+    pub fn card(self, base: &Url, embed: Option<Embed>) -> Option<Card> {
+        let Head { metas: found, title, .. } = self;
+        let embed = embed.unwrap_or_default();
+        let first = |keys: &[&str]| {
+            keys.iter().find_map(|k| found.iter().find(|(key, v)| key == k && !v.trim().is_empty()).map(|(_, v)| v))
+        };
+        let clean = |text: &str, most: usize| {
+            let line = decode(text).split_whitespace().collect::<Vec<_>>().join(" ");
+            match line.chars().count() > most {
+                true => line.chars().take(most - 1).collect::<String>() + "…",
+                false => line,
+            }
+        };
+        let title = first(&["og:title", "twitter:title"]).cloned().or(embed.title).or(title)?;
+        let title = clean(&title, TITLE_CHARS);
+        if title.is_empty() {
+            return None;
+        }
+        let description = first(&["og:description", "twitter:description", "description"])
+            .or(embed.author_name.as_ref())
+            .map(|d| clean(d, DESCRIPTION_CHARS));
+        let site = first(&["og:site_name"])
+            .or(embed.provider_name.as_ref())
+            .map(|s| clean(s, SITE_CHARS))
+            .unwrap_or_else(|| base.host_str().map(|h| h.trim_start_matches("www.").to_owned()).unwrap_or_default());
+        let image = first(&["og:image", "og:image:url"])
+            .or(embed.thumbnail_url.as_ref())
+            .or(first(&["twitter:image"]))
+            .and_then(|i| absolute(base, i))
+            .map(String::from);
+        Some(Card { title, description: description.unwrap_or_default(), site, image })
+    }
 }
 
 /// `link` as written in a page at `base`, made absolute; only http and https.
@@ -241,7 +244,7 @@ mod tests {
             <link rel="icon" href="/favicon.ico">
             <link type="application/json+oembed" rel="Alternate" title="x" href="/oembed?url=a&amp;format=json">
             <link rel="alternate" type="application/json+oembed" href="/second"></head>"#;
-        let link = oembed_link(page, &base()).unwrap();
+        let link = head(page).oembed_link(&base()).unwrap();
         assert_eq!(link.as_str(), "https://www.example.com/oembed?url=a&format=json", "the first, made absolute");
         let embed = Embed {
             title: Some("A talk".into()),
@@ -249,18 +252,18 @@ mod tests {
             provider_name: Some("Tube".into()),
             thumbnail_url: Some("/t.jpg".into()),
         };
-        let found = card_with(page, &base(), Some(&embed)).unwrap();
+        let found = head(page).card(&base(), Some(embed.clone())).unwrap();
         assert_eq!((found.title.as_str(), found.description.as_str(), found.site.as_str()), ("A talk", "Ann", "Tube"));
         assert_eq!(found.image.as_deref(), Some("https://www.example.com/t.jpg"));
         assert_eq!(card(page, &base()).unwrap().title, "Watch - Tube", "without it, the page's title");
 
         // OpenGraph comes first; an answer with a title makes a card of a page without one.
         let tagged = r#"<meta property="og:title" content="Tagged"><meta property="og:image" content="/og.png">"#;
-        let found = card_with(tagged, &base(), Some(&embed)).unwrap();
+        let found = head(tagged).card(&base(), Some(embed.clone())).unwrap();
         assert_eq!((found.title.as_str(), found.site.as_str()), ("Tagged", "Tube"));
         assert_eq!(found.image.as_deref(), Some("https://www.example.com/og.png"));
-        assert_eq!(card_with("<body></body>", &base(), Some(&embed)).unwrap().title, "A talk");
-        assert_eq!(oembed_link(tagged, &base()), None);
+        assert_eq!(head("<body></body>").card(&base(), Some(embed)).unwrap().title, "A talk");
+        assert_eq!(head(tagged).oembed_link(&base()), None);
     }
 
     #[test]
@@ -273,7 +276,7 @@ mod tests {
         let sneaky = r#"<title>ok</title><meta property="og:image" content="javascript:alert(1)">"#;
         assert_eq!(card(sneaky, &base()).unwrap().image, None, "only http and https pictures");
         let sneaky_embed = r#"<link rel="alternate" type="application/json+oembed" href="file:///etc/passwd">"#;
-        assert_eq!(oembed_link(sneaky_embed, &base()), None, "only http and https answers");
+        assert_eq!(head(sneaky_embed).oembed_link(&base()), None, "only http and https answers");
         assert_eq!(decode("&bogus; &#0; &#x110000; & &amp"), "&bogus; &#0; &#x110000; & &amp");
         assert_eq!(decode("&ééééééé;"), "&ééééééé;", "a long run of letters that are not one byte each");
     }

@@ -13,8 +13,8 @@ pub struct Embed {
     pub thumbnail_url: Option<String>,
 }
 
-/// An oEmbed answer's fields, if `body` is one (a JSON object of version 1.0; fields of
-/// other types are left out, not an error).
+/// An oEmbed answer's fields, if `body` is one (a JSON object; fields of other types are
+/// left out, not an error).
 pub fn read(body: &[u8]) -> Option<Embed> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     let object = value.as_object()?;

@@ -6,7 +6,7 @@
 //! is sent it (`preview`).
 
 use super::embed::{self, Embed};
-use super::{card_with, oembed_link, Fetcher, Want};
+use super::{head, Fetcher, Want};
 use crate::hub::Hub;
 use crate::pictures::{Thumbnailer, SMALL_SIDE};
 use crate::store::now_ms;
@@ -74,12 +74,12 @@ impl Previews {
         }
         let found = match self.fetcher.get(url, Want::Page).await {
             Ok(page) => {
-                let html = String::from_utf8_lossy(&page.body);
-                let embed = match oembed_link(&html, &page.url) {
+                let head = head(&String::from_utf8_lossy(&page.body));
+                let embed = match head.oembed_link(&page.url) {
                     Some(link) => self.embed(link.as_str()).await,
                     None => None,
                 };
-                card_with(&html, &page.url, embed.as_ref())
+                head.card(&page.url, embed)
             }
             Err(refused) => {
                 tracing::debug!(url, "no preview: {refused}");

@@ -10,7 +10,7 @@ pub mod guard;
 pub mod links;
 pub mod serve;
 
-pub use card::{card, card_with, oembed_link, Card};
+pub use card::{card, head, Card, Head};
 pub use fetch::{Fetched, Fetcher, Refused, Want};
 pub use guard::Guard;
 pub use links::Previews;
