@@ -9,11 +9,15 @@
 # bundle (about 23 KB of its gzipped size). These are unstable compiler options, which
 # RUSTC_BOOTSTRAP allows on the stable compiler the project builds with; they need the
 # standard library's source (Debian's rust-web-src, or rustup's rust-src component).
-# `cargo leptos watch` builds without them, so a panic in development says what and where.
+# `cargo leptos watch --split` builds without them, so a panic in development says what
+# and where.
+#
+# `--split` cuts the page's lazily loaded parts (app/src/parts.rs) out of the first
+# chunk into files of their own (target/site/pkg/split_*.wasm).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
-cargo leptos build --release \
+cargo leptos build --release --split \
   --lib-cargo-args=-Zbuild-std=std,panic_abort --lib-cargo-args=-Zbuild-std-features=optimize_for_size "$@"
 scripts/precompress.sh

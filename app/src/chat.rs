@@ -58,6 +58,8 @@ pub struct Chat {
     /// The last message from someone else in the room on screen, as a screen reader
     /// should say it ("Bob: see you"): the page's one polite live region reads it.
     pub announcement: RwSignal<String>,
+    /// How many files the composer of the room on screen holds for the next message.
+    pub attached: RwSignal<usize>,
     intents: StoredValue<UnboundedSender<Intent>>,
 }
 
@@ -86,6 +88,7 @@ impl Chat {
             about: RwSignal::new(ByRoom::new()),
             drafts: StoredValue::new(ByRoom::new()),
             announcement: RwSignal::new(String::new()),
+            attached: RwSignal::new(0),
             intents: StoredValue::new(tx),
         };
         (chat, ChatLink { chat, intents: rx })
@@ -177,8 +180,7 @@ impl Chat {
 
     /// Adds my reaction `emoji` to message `target` of the room on screen, or takes it back.
     pub fn react(&self, target: Seq, emoji: &str, remove: bool) {
-        let kind = if remove { MessageKind::Unreact } else { MessageKind::React };
-        self.change(kind, target, emoji.to_owned());
+        self.change(if remove { MessageKind::Unreact } else { MessageKind::React }, target, emoji.to_owned());
     }
 
     /// Shows message `seq` of the room on screen, highlighted: at once if it is loaded,
@@ -267,8 +269,7 @@ impl Chat {
 
     /// Sets (or changes) this browser's name; the server confirms it.
     pub fn choose_name(&self, name: String) {
-        let user = self.my_user(false);
-        self.me.set(Me::Named { name, user });
+        self.me.set(Me::Named { user: self.my_user(false), name });
         self.intend(Intent::Hello);
     }
 
@@ -390,20 +391,8 @@ impl Chat {
                     about.insert(r.room.clone(), r);
                 }
             }),
-            ServerMsg::Notification(m) => {
-                #[cfg(feature = "hydrate")]
-                {
-                    let chat = *self;
-                    let on_screen = self.room.with_untracked(|r| r == &m.room);
-                    let (room, seq) = (m.room.clone(), m.seq);
-                    crate::notify::tell(&m, on_screen, move || {
-                        chat.open_at(room.clone(), seq);
-                        crate::location::go_to_from_outside(&crate::location::room_href(&room));
-                    });
-                }
-                #[cfg(not(feature = "hydrate"))]
-                let _ = m;
-            }
+            // Shown on the desktop by the socket task (`notify::tell`).
+            ServerMsg::Notification(_) => {}
             // Too fast: it stays pending, and the socket task sends it again shortly.
             ServerMsg::Error { reason: ErrorReason::RateLimited, .. } => {}
             ServerMsg::Error { reason, id: Some(id), room: Some(room), .. } => {

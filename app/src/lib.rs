@@ -11,6 +11,8 @@ pub mod location;
 pub mod markdown;
 #[cfg(feature = "hydrate")]
 pub mod notify;
+#[cfg(feature = "hydrate")]
+pub mod parts;
 pub mod session;
 pub mod start;
 
@@ -71,10 +73,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let (member, admin) = use_context::<Member>().map_or((None, None), |m| (Some(m.0), m.1.then_some("")));
     #[cfg(not(feature = "ssr"))]
     let (member, admin): (Option<String>, Option<&str>) = (None, None);
+    // The most a file may be, in MB, for the page to refuse a larger one before it goes.
+    #[cfg(feature = "ssr")]
+    let file_mb = use_context::<FileLimit>().map(|limit| limit.0);
+    #[cfg(not(feature = "ssr"))]
+    let file_mb: Option<u64> = None;
 
     view! {
         <!DOCTYPE html>
-        <html lang=reader.lang.code() data-tz=reader.utc_offset_min data-rendered=reader.rendered_at data-member=member data-admin=admin>
+        <html lang=reader.lang.code() data-tz=reader.utc_offset_min data-rendered=reader.rendered_at data-member=member data-admin=admin data-file-mb=file_mb>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover, interactive-widget=resizes-content"/>
@@ -103,6 +110,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[cfg(feature = "ssr")]
 #[derive(Debug, Clone)]
 pub struct Member(pub String, pub bool);
+
+/// The most a file may be, in MB (`PALAVER_FILE_MAX_MB`): the server provides it.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, Copy)]
+pub struct FileLimit(pub u64);
 
 #[component]
 pub fn App(

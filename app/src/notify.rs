@@ -10,7 +10,11 @@
 //! when it last said so, again every [`SHOWN_AGAIN_MS`] while it does), and takes it
 //! back when hidden or closed. A word older than [`SHOWN_FRESH_MS`] (a tab that
 //! crashed) counts for nothing.
+//!
+//! Showing one is a lazily loaded part of the page (`parts.rs`), with the files'.
 
+use crate::chat::Chat;
+use leptos::prelude::*;
 use palaver_protocol::ChatMessage;
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::{prelude::*, JsCast};
@@ -82,15 +86,31 @@ pub fn may_ask() -> bool {
     supported() && Notification::permission() == NotificationPermission::Default
 }
 
-/// Asks for permission (on a click); `answered` runs once the person has answered.
-pub fn ask(answered: impl FnOnce() + 'static) {
-    let then = Closure::once_into_js(move |_: JsValue| answered());
+/// Asks for permission (on a click); once the person has answered, the controls show
+/// whether to ask again.
+pub fn ask(chat: Chat) {
+    leptos::task::spawn_local(async move {
+        let _ = ask_part(chat).await;
+    });
+}
+
+#[crate::parts::wasm_split(uploads, fallible, wasm_split_path = crate::parts)]
+fn ask_part(chat: Chat) -> Result<(), crate::parts::SplitLoaderError> {
+    let then = Closure::once_into_js(move |_: JsValue| chat.unread.update(|_| ()));
     let _ = Notification::request_permission_with_permission_callback(then.unchecked_ref());
+    Ok(())
 }
 
 /// Waits in line, for as long as the tab is open, to be the tab that shows
-/// notifications.
+/// notifications (once the part is in).
 pub fn take_turn() {
+    leptos::task::spawn_local(async move {
+        let _ = take_turn_part().await;
+    });
+}
+
+#[crate::parts::wasm_split(uploads, fallible, wasm_split_path = crate::parts)]
+fn take_turn_part() -> Result<(), crate::parts::SplitLoaderError> {
     // Which room this tab shows, said again while in sight and taken back when not.
     leptos::prelude::window_event_listener_untyped("visibilitychange", |_| say_shown());
     leptos::prelude::window_event_listener_untyped("pagehide", |_| {
@@ -106,6 +126,7 @@ pub fn take_turn() {
     if request_lock("palaver-notifier", &hold).is_err() {
         SHOWN_HERE.set(true);
     }
+    Ok(())
 }
 
 /// Shows a notification, if permitted and this is the tab to; a click on it brings the
@@ -129,12 +150,25 @@ fn show(title: &str, body: &str, tag: &str, open: impl FnOnce() + 'static) {
 
 /// Tells of message `m` on the desktop, unless it is on screen in this tab (its room is
 /// the one shown, in a tab not hidden) or in another tab of the browser. A click on it
-/// runs `open`.
-pub fn tell(m: &ChatMessage, room_on_screen: bool, open: impl FnOnce() + 'static) {
+/// opens its room at it.
+pub fn tell(chat: Chat, m: ChatMessage) {
+    leptos::task::spawn_local(async move {
+        let _ = tell_part(chat, m).await;
+    });
+}
+
+#[crate::parts::wasm_split(uploads, fallible, wasm_split_path = crate::parts)]
+fn tell_part(chat: Chat, m: ChatMessage) -> Result<(), crate::parts::SplitLoaderError> {
+    let room_on_screen = chat.room.with_untracked(|r| r == &m.room);
     if (room_on_screen && !leptos::prelude::document().hidden()) || shown_elsewhere(m.room.as_str()) {
-        return;
+        return Ok(());
     }
     let title = format!("{} · #{}", m.author.name, m.room);
     let body: String = m.text.chars().take(200).collect();
-    show(&title, &body, &format!("palaver {} {}", m.room, m.seq), open);
+    let (room, seq) = (m.room.clone(), m.seq);
+    show(&title, &body, &format!("palaver {} {}", m.room, m.seq), move || {
+        chat.open_at(room.clone(), seq);
+        crate::location::go_to_from_outside(&crate::location::room_href(&room));
+    });
+    Ok(())
 }

@@ -90,6 +90,45 @@ test("results follow the box as one types, newest first; Korean is found inside 
   await expect(texts).toHaveCount(0);
 });
 
+test("the search page is live once its part is in, keeping what was typed; without the part it works as a plain form", async ({
+  browser,
+}) => {
+  const room = uniqueRoom("search-part");
+  const tag = `p${Date.now().toString(36)}`;
+  const page = await (await browser.newContext()).newPage();
+  await openChat(page, `/r/${room}`, "Rae");
+  await say(page, `first ${tag}`);
+  await say(page, `second ${tag} word`);
+  await expect(page.getByTestId("message").last()).toHaveAttribute("data-state", "sent");
+
+  // The part held back: the server's results show, and the box searches by a page load.
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  await page.route("**/pkg/split_search.wasm", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(`/search?q=${tag}`);
+  const texts = page.getByTestId("search-result-text");
+  await expect(texts).toHaveCount(2);
+  // Typed while the part is on its way: kept, with the focus, once the page is live.
+  await page.getByTestId("search-input").fill(`${tag} word`);
+  release();
+  await expect(texts).toHaveText([`second ${tag} word`]);
+  await expect(page.getByTestId("search-input")).toHaveValue(`${tag} word`);
+  await expect(page.getByTestId("search-input")).toBeFocused();
+
+  // The part cannot be had at all: the page is the server's, and its form still works.
+  await page.unroute("**/pkg/split_search.wasm");
+  await page.route("**/pkg/split_search.wasm", (route) => route.abort());
+  await page.goto(`/search?q=${tag}`);
+  await expect(texts).toHaveCount(2);
+  await page.getByTestId("search-input").fill(`first ${tag}`);
+  await page.getByTestId("search-input").press("Enter");
+  await expect(page).toHaveURL(new RegExp(`/search\\?q=first(\\+|%20)${tag}$`));
+  await expect(texts).toHaveText([`first ${tag}`]);
+});
+
 test("@nojs the search page lists results without JavaScript, a page at a time", async ({ page, baseURL }) => {
   const room = uniqueRoom("nojs-search");
   const tag = `q${Date.now().toString(36)}`;

@@ -99,6 +99,9 @@ async fn converse(
                 Ok(msg) => {
                     // Folded in first: the session decides on the page as the frame left it.
                     chat.apply(msg.clone(), now_ms());
+                    if let ServerMsg::Notification(m) = &msg {
+                        app::notify::tell(chat, m.clone());
+                    }
                     decide(chat, |page| session.received(&msg, page))
                 }
                 Err(e) => {

@@ -115,6 +115,7 @@ pub async fn page(
         }
         Place::BadRoom { .. } | Place::NotFound | Place::Search { .. } | Place::Rooms { .. } => None,
     };
+    let file_mb = gate.cx.files.limits.per_file >> 20;
     let render = leptos_axum::render_app_to_stream_with_context(
         move || {
             leptos::prelude::provide_context(start.clone());
@@ -130,6 +131,7 @@ pub async fn page(
             if let Some(member) = member.clone() {
                 leptos::prelude::provide_context(member);
             }
+            leptos::prelude::provide_context(app::FileLimit(file_mb));
         },
         move || shell(options.clone()),
     );

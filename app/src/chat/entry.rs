@@ -11,6 +11,8 @@ use palaver_protocol::{
 pub enum Delivery {
     /// Shown at once, not yet stored by the server.
     Pending,
+    /// Shown at once, waiting for its files to be uploaded before it goes.
+    Uploading,
     /// Stored by the server and numbered.
     Sent,
     /// Refused by the server; kept visible with the reason so it can be retried.

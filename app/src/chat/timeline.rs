@@ -115,6 +115,17 @@ impl Timeline {
         }
     }
 
+    /// One of this browser's messages not yet stored.
+    pub fn unsent_mut(&mut self, id: &ClientMsgId) -> Option<&mut Entry> {
+        self.unconfirmed.iter_mut().find(|e| &e.id == id)
+    }
+
+    /// Forgets one of this browser's messages not yet stored (all its files were
+    /// taken off before it went, and it has no text).
+    pub fn drop_unsent(&mut self, id: &ClientMsgId) {
+        self.unconfirmed.retain(|e| &e.id != id);
+    }
+
     /// A pending message of any kind: an edit or a delete of `target` goes (and goes
     /// again after a reconnect) as posts do, and shows once the server confirms it.
     pub fn push_pending_kind(

@@ -5,7 +5,7 @@
 use super::browse_page::directory;
 use super::{
     composer::Composer, connection_status::ConnectionStatusBadge, message_list::MessageList, name_form::NameForm,
-    presence::Presence, room_list::RoomList, search_page::SearchPage, typing_indicator::TypingIndicator,
+    presence::Presence, room_list::RoomList, search_page::search_body, typing_indicator::TypingIndicator,
 };
 use crate::by_room::ByRoom;
 use crate::chat::{Chat, Me};
@@ -234,7 +234,7 @@ fn RoomView(room: RoomId, #[prop(optional)] search: Option<String>) -> impl Into
                 <Link href=room_href(&room) text=format!("← #{room}")/>
                 <h1>{t.search}</h1>
             }),
-            Either::Left(view! { <SearchPage query/> }),
+            Either::Left(search_body(query)),
         ),
         None => (
             Either::Right(view! {

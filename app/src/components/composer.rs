@@ -6,8 +6,9 @@
 //! message (as does its Edit button); Enter saves the edit, Esc cancels it. A message's
 //! Reply button makes the next message an answer to it (Esc cancels). Typing `@` offers
 //! the names of the people in the room and of those who wrote in it lately (arrows to
-//! choose, Enter or Tab to take one).
-//! Also who "I" am, with a way to rename.
+//! choose, Enter or Tab to take one). Files go with a message by the paper clip, a drop
+//! or a paste (`uploads.rs`, loaded once the page is up); with files, the text may be
+//! blank. Also who "I" am, with a way to rename.
 
 use super::name_form::NameForm;
 use crate::chat::{now_ms, Chat, Intent};
@@ -91,7 +92,13 @@ pub fn Composer(
     let renaming = RwSignal::new(false);
     let last_typing = StoredValue::new(0.0);
     let over_limit = move || draft.with(|d| d.trim().chars().count().saturating_sub(MAX_TEXT_CHARS));
-    let sendable = move || draft.with(|d| validate_text(d).is_ok());
+    let with_files = move || chat.attached.get() > 0 && chat.editing.with(Option::is_none);
+    let sendable = move || draft.with(|d| validate_text(d).is_ok() || with_files() && d.trim().is_empty());
+    // The composer's files, for the room shown (and the part that keeps them, fetched now).
+    #[cfg(feature = "hydrate")]
+    let lang = Locale::get().lang;
+    #[cfg(feature = "hydrate")]
+    super::uploads::files(chat, lang, super::uploads::Act::Show);
 
     let input = NodeRef::<html::Textarea>::new();
     // Editing begins: the message's text in the box, ready to change.
@@ -181,11 +188,17 @@ pub fn Composer(
     let send_now = move || {
         let text = draft.get_untracked();
         let editing = chat.editing.get_untracked();
-        let Ok(text) = validate_text(&text).map(str::to_owned) else { return };
-        if !untrack(suggested).is_empty() {
+        if !untrack(sendable) || !untrack(suggested).is_empty() {
             // Enter took a suggested name (see on_keydown), it does not send.
             return;
         }
+        #[cfg(feature = "hydrate")]
+        if untrack(with_files) {
+            super::uploads::files(chat, lang, super::uploads::Act::Send(text.trim().to_owned()));
+            draft.set(String::new());
+            return;
+        }
+        let Ok(text) = validate_text(&text).map(str::to_owned) else { return };
         match editing {
             Some((seq, before)) => {
                 if text != before.trim() {
@@ -288,8 +301,8 @@ pub fn Composer(
     };
 
     view! {
-        // One listener for the area's buttons: Change (my name) and Cancel (an edit or
-        // an answer); its files' own are in `uploads.rs`.
+        // One listener for the area's buttons: Change (my name), Cancel (an edit or an
+        // answer) and the paper clip; the files' own × are in `uploads.rs`.
         <div
             class="composer-area"
             on:click=move |ev: leptos::ev::MouseEvent| {
@@ -297,6 +310,15 @@ pub fn Composer(
                 match act.as_deref() {
                     Some("rename") => renaming.set(true),
                     Some("cancel") => cancel(),
+                    // The picker opens at once (a browser opens it only while the click is
+                    // being handled); the part takes what is picked, loaded again if need be.
+                    #[cfg(feature = "hydrate")]
+                    Some("attach") => {
+                        if let Some(input) = document().get_element_by_id("attach-input") {
+                            wasm_bindgen::JsCast::unchecked_into::<leptos::web_sys::HtmlElement>(input).click();
+                        }
+                        super::uploads::files(chat, lang, super::uploads::Act::Show)
+                    }
                     _ => {}
                 }
             }
@@ -320,6 +342,7 @@ pub fn Composer(
                 ));
                 Some(view! { <p class=class data-testid=testid inner_html=html></p> })
             }}
+            <ul class="tray" data-testid="tray" aria-label=t.files_to_send hidden></ul>
             <form class="composer" class:editing=editing on:submit=on_submit>
                 {move || {
                     let offered = suggested();
@@ -374,6 +397,10 @@ pub fn Composer(
                         }
                     }
                 ></textarea>
+                <button type="button" class="attach" data-act="attach" data-testid="attach-button" aria-label=t.attach_files title=t.attach_files>
+                    "📎"
+                </button>
+                <input type="file" id="attach-input" data-testid="attach-input" multiple hidden/>
                 <button type="submit" data-testid="send-button" disabled=move || !sendable()>
                     {move || if editing.get() { t.save } else { t.send }}
                 </button>

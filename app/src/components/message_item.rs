@@ -139,7 +139,9 @@ fn tail_html(entry: &Entry, locale: Locale, room: &str) -> String {
     let t = locale.t();
     let mut html = String::new();
     match &entry.delivery {
-        Some(Delivery::Pending) => html.push_str(&format!("<span class=\"delivery\">{}</span>", t.sending)),
+        Some(Delivery::Pending | Delivery::Uploading) => {
+            html.push_str(&format!("<span class=\"delivery\">{}</span>", t.sending))
+        }
         Some(Delivery::Failed(reason)) => {
             html.push_str("<span class=\"delivery failed\">");
             escape(&mut html, &fill(t.not_sent, &[("reason", t.error(*reason))]));
@@ -184,7 +186,7 @@ pub fn MessageItem(entry: Entry) -> impl IntoView {
     }
     let state = match &entry.delivery {
         None => "received",
-        Some(Delivery::Pending) => "pending",
+        Some(Delivery::Pending | Delivery::Uploading) => "pending",
         Some(Delivery::Sent) => "sent",
         Some(Delivery::Failed(_)) => "failed",
     };

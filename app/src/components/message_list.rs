@@ -160,7 +160,10 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
                 .timelines
                 .with(|all| {
                     all.get(&room).map(|t| {
-                        let sending = t.entries().last().is_some_and(|e| matches!(e.delivery, Some(Delivery::Pending)));
+                        let sending = t
+                            .entries()
+                            .last()
+                            .is_some_and(|e| matches!(e.delivery, Some(Delivery::Pending | Delivery::Uploading)));
                         (t.first_seq(), t.entries().count() as u64, sending)
                     })
                 })

@@ -14,3 +14,5 @@ pub mod presence;
 pub mod room_list;
 pub mod search_page;
 pub mod typing_indicator;
+#[cfg(feature = "hydrate")]
+pub mod uploads;

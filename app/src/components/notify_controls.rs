@@ -66,7 +66,7 @@ pub fn NotifyControls(room: RoomId) -> impl IntoView {
                 }
             } else if target.tag_name() == "BUTTON" {
                 // The answer shows (or hides) the control again.
-                crate::notify::ask(move || chat.unread.update(|_| ()));
+                crate::notify::ask(chat);
             }
         }
         #[cfg(not(feature = "hydrate"))]

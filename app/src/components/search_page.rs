@@ -2,6 +2,11 @@
 //! words marked; a result opens its room at the message. The server renders the first
 //! page of results (so the page works without JavaScript, its "More results" a plain
 //! link); in the browser the results follow the box as one types.
+//!
+//! In the browser the page is a lazily loaded part (`parts.rs`): the chat's first
+//! screen never shows it. Until the part is in, the server's page stays as it came (its
+//! form searches by a page load, its links work); then the part draws it anew, live,
+//! keeping what was typed and the focus.
 
 use crate::chat::{Chat, ConnectionStatus, Results};
 use crate::history::script_json;
@@ -41,6 +46,63 @@ fn rendered_results() -> Option<Results> {
     }
     #[cfg(not(feature = "hydrate"))]
     use_context::<RenderedSearch>().map(|r| r.0)
+}
+
+/// The search page's body, under the header of the page around it.
+pub fn search_body(query: String) -> impl IntoView {
+    #[cfg(not(feature = "hydrate"))]
+    return view! { <div class="search-body"><SearchPage query/></div> };
+    #[cfg(feature = "hydrate")]
+    {
+        let (chat, location, locale) = (expect_context::<Chat>(), expect_context::<Location>(), Locale::get());
+        let body = NodeRef::<leptos::html::Div>::new();
+        body.on_load(move |el| {
+            leptos::task::spawn_local(async move {
+                let _ = search_part(chat, location, locale, el, query).await;
+            })
+        });
+        view! { <div class="search-body" node_ref=body></div> }
+    }
+}
+
+/// Draws the live search page into `body` (the server's, or an empty one), in place of
+/// what it holds; the page drawn before is taken down.
+#[cfg(feature = "hydrate")]
+#[crate::parts::wasm_split(search, fallible, wasm_split_path = crate::parts)]
+fn search_part(
+    chat: Chat,
+    location: Location,
+    locale: Locale,
+    body: leptos::web_sys::HtmlDivElement,
+    query: String,
+) -> Result<(), crate::parts::SplitLoaderError> {
+    use wasm_bindgen::JsCast;
+    type Shown = leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>;
+    thread_local! {
+        static SHOWN: std::cell::RefCell<Option<Shown>> = const { std::cell::RefCell::new(None) };
+    }
+    // What was typed in the server's box before the part came, and whether it has the focus.
+    let typed = body
+        .query_selector("input")
+        .ok()
+        .flatten()
+        .and_then(|i| i.dyn_into::<leptos::web_sys::HtmlInputElement>().ok());
+    let focused = typed.as_ref().is_some_and(|i| document().active_element().as_ref() == Some(i.as_ref()));
+    let query = typed.map(|i| i.value()).filter(|typed| !typed.is_empty()).unwrap_or(query);
+    body.set_inner_html("");
+    let shown = leptos::mount::mount_to(body.clone().unchecked_into(), move || {
+        provide_context(chat);
+        provide_context(location);
+        provide_context(locale);
+        view! { <SearchPage query/> }.into_any()
+    });
+    SHOWN.set(Some(shown));
+    if focused {
+        if let Some(input) = body.query_selector("input").ok().flatten() {
+            let _ = input.unchecked_into::<leptos::web_sys::HtmlElement>().focus();
+        }
+    }
+    Ok(())
 }
 
 #[component]

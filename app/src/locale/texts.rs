@@ -127,6 +127,10 @@ texts! {
     message: "Message", "메시지";
     message_placeholder: "Write a message…", "메시지를 입력하세요…";
     send: "Send", "보내기";
+    // Files attached to a message (uploads.rs).
+    attach_files: "Attach files", "파일 첨부";
+    files_to_send: "Files to send", "보낼 파일";
+    files_unavailable: "Files cannot be attached now; try again", "지금은 파일을 첨부할 수 없습니다. 다시 시도하세요";
     save: "Save", "저장";
     over_limit: "{count} characters over the {limit}-character limit", "{limit}자 제한보다 {count}자 깁니다";
     // Choosing a name.
