@@ -83,13 +83,18 @@ pub async fn run(settings: &Settings, server: &Server, poster: &mut Conn) -> Res
     let read = |r: &RoomId, seq| ClientMsg::Read { room: r.clone(), seq };
     // Cheap both ways: many, so that the CPU counted (in 10 ms ticks) means something.
     let rounds = if settings.quick { 36_000 } else { 120_000 };
-    let plain_cpu = measure(server, tell(server, &plain, rounds, |_| read(&plain, MESSAGES))).await?;
     let hostile = |i: usize| match i % 3 {
         0 => read(&plain, MAX_SEQ),
         1 => read(&room(&format!("nowhere-{i}")), Seq::MAX),
         _ => ClientMsg::Notify { room: room(&format!("nowhere-{i}")), level: Level::All },
     };
-    let worst = measure(server, tell(server, &plain, rounds, hostile)).await?;
+    // Each form three times, in turn, its cheapest run counted: the plain form's hundred
+    // or so milliseconds swing the ratio most.
+    let (mut plain_cpu, mut worst) = (f64::MAX, f64::MAX);
+    for _ in 0..3 {
+        plain_cpu = plain_cpu.min(measure(server, tell(server, &plain, rounds, |_| read(&plain, MESSAGES))).await?);
+        worst = worst.min(measure(server, tell(server, &plain, rounds, hostile)).await?);
+    }
     let what = format!("{rounds} reads past the end and reads and settings of rooms that do not exist");
     failed.extend(report("read/notify", &format!("{rounds} reads"), plain_cpu, &what, worst, READ_BOUND));
 
