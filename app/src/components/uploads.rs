@@ -211,16 +211,15 @@ fn most_bytes() -> Option<f64> {
 fn attach(list: &FileList) {
     let (chat, t) = here();
     let room = chat.room.get_untracked();
+    let most = most_bytes();
     for file in (0..list.length()).filter_map(|i| list.get(i)) {
         let waiting = TRAY.with_borrow(|all| all.iter().filter(|u| u.room == room && attached(u)).count());
         let name = file.name();
         let error = if waiting >= MAX_FILES {
             Some(fill(t.too_many, &[("count", &MAX_FILES.to_string())]))
-        } else if most_bytes().is_some_and(|most| file.size() > most) {
-            let most = size_text(most_bytes().unwrap_or_default() as u64);
-            Some(fill(t.too_large, &[("name", &name), ("size", &most)]))
         } else {
-            None
+            let over = most.filter(|most| file.size() > *most);
+            over.map(|most| fill(t.too_large, &[("name", &name), ("size", &size_text(most as u64))]))
         };
         let key = KEYS.get() + 1;
         KEYS.set(key);
