@@ -38,7 +38,10 @@ pub const PAGES_RATE: Rate = Rate { per_sec: 5, burst: 20 };
 
 /// A token bucket: holds up to `burst` tokens, refilled at `per_sec`. After a refusal
 /// it refuses everything until the wait it gave is over, so a later post cannot slip in
-/// ahead of a refused one and the connection's posts keep their order.
+/// ahead of a refused one and the connection's posts keep their order. That wait is at
+/// least one token's time (200 ms at 5 a second), even when the next token is a moment
+/// away: posts the client sent before it heard of the refusal are still on their way
+/// or queued behind it, and must be refused too, to be resent after the refused one.
 pub struct Bucket {
     rate: Rate,
     tokens: f64,
@@ -65,8 +68,9 @@ impl Bucket {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            // Whole milliseconds, as the refusal says.
-            let wait = Duration::from_millis(((1.0 - self.tokens) / per_sec * 1000.0).ceil() as u64);
+            // A whole token's time (by then there is a token), in whole milliseconds,
+            // as the refusal says.
+            let wait = Duration::from_millis((1000.0 / per_sec).ceil() as u64);
             self.refusing_until = Some(now + wait);
             Err(wait)
         }
@@ -111,5 +115,21 @@ mod tests {
             assert!(bucket.take().is_ok(), "refills up to the burst, no further");
         }
         assert!(bucket.take().is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_holds_for_a_whole_token_even_when_the_next_is_a_moment_away() {
+        let mut bucket = Bucket::new(Rate { per_sec: 5, burst: 10 });
+        for _ in 0..10 {
+            assert!(bucket.take().is_ok());
+        }
+        // The next token is 1 ms away; posts still on their way must not take it before
+        // the refused one is sent again.
+        tokio::time::advance(Duration::from_millis(199)).await;
+        assert_eq!(bucket.take(), Err(Duration::from_millis(200)));
+        tokio::time::advance(Duration::from_millis(150)).await;
+        assert_eq!(bucket.take(), Err(Duration::from_millis(50)), "a later post is refused too");
+        tokio::time::advance(Duration::from_millis(50)).await;
+        assert!(bucket.take().is_ok(), "the refused post, sent again once the wait is over, goes");
     }
 }

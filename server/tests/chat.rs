@@ -648,6 +648,11 @@ async fn a_connection_posting_too_fast_is_told_to_slow_down_and_nothing_extra_is
         }
     }
     assert!((10..=12).contains(&acked), "the burst gets through: {acked}");
+    // Once one was refused, every later one was too (the refusal holds for a whole
+    // token's time), so the client's resends keep the order the person wrote in.
+    let mut refused: Vec<usize> = limited.iter().map(|id| id.0[1..].parse().unwrap()).collect();
+    refused.sort_unstable();
+    assert_eq!(refused, (acked..20).collect::<Vec<_>>(), "a later post was taken ahead of a refused one");
     // After the wait, a refused message goes through when sent again.
     tokio::time::sleep(Duration::from_millis(400)).await;
     flood.say("lobby", &limited[0].0, "retried").await;
