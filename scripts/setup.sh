@@ -106,8 +106,9 @@ apt_install chromium sqlite3
 # Passkeys verify signatures with OpenSSL (webauthn-rs links it).
 apt_install libssl-dev pkg-config
 # PostgreSQL and Redis for the tests and benchmark of several nodes (each test starts
-# servers of its own in a temporary directory; no service is used or needed).
-apt_install postgresql redis-server
+# servers of its own in a temporary directory; no service is used or needed), and
+# iproute2's `ss`, with which the `nodes` benchmark counts what each node reads from Redis.
+apt_install postgresql redis-server iproute2
 # nginx and openssl: the documented nginx configuration (docs/nginx.conf) is tested for
 # real, with TLS, by a test that starts an nginx of its own with a certificate it makes.
 apt_install nginx openssl

@@ -6,7 +6,8 @@
 //! palaver-bench [--quick] [--check] [SCENARIO ...]
 //! ```
 //! Scenarios: fanout, max (the highest fan-out one core sustains), rooms (500 of 10), idle, writes (also fills the room `history` reads),
-//! history, search, slow, page, cluster (two nodes with PostgreSQL and Redis), costs (hostile requests beside plain
+//! history, search, slow, page, cluster (two nodes with PostgreSQL and Redis), nodes (a node's cost with 2, 4 and 8
+//! nodes), costs (hostile requests beside plain
 //! ones, see `costs/`), signins (sign-ins a second, and the chat beside a flood of them), uploads (50 uploaders of 1 MB
 //! and 20 MB files: throughput, memory, and the chat beside them). With none, all of them run. `--quick` runs each for less time
 //! and with fewer messages, for a smoke test. `--check` first compares Palaver's cost per
@@ -15,7 +16,7 @@
 //!
 //! Each scenario is a module: `fanout.rs` (fanout, baseline, max, rooms, and `--check`),
 //! `connections.rs` (idle, slow), `history.rs` (writes, history), `search.rs`,
-//! `page.rs`, `cluster.rs`, `costs/` (`mod.rs`: posts and searches; `reads.rs`: pages,
+//! `page.rs`, `cluster.rs`, `nodes.rs`, `costs/` (`mod.rs`: posts and searches; `reads.rs`: pages,
 //! `read`, `notify`), `signins.rs`, `uploads.rs`. What they share: `load.rs` (opening connections, a running load,
 //! what it measured), `client.rs` (one connection), `server.rs` (the server under
 //! test), `settings.rs`; `baseline.rs` is the yardstick.
@@ -28,6 +29,7 @@ mod costs;
 mod fanout;
 mod history;
 mod load;
+mod nodes;
 mod page;
 mod search;
 mod server;
@@ -52,8 +54,8 @@ fn main() {
     }
     let settings = Settings { quick: args.iter().any(|a| a == "--quick"), check: args.iter().any(|a| a == "--check") };
     let mut wanted: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
-    const ALL: [&str; 13] = [
-        "baseline", "fanout", "max", "rooms", "idle", "history", "search", "slow", "page", "cluster", "costs",
+    const ALL: [&str; 14] = [
+        "baseline", "fanout", "max", "rooms", "idle", "history", "search", "slow", "page", "cluster", "nodes", "costs",
         "signins", "uploads",
     ];
     let checking = settings.check;
@@ -82,6 +84,7 @@ fn main() {
                 "slow" => slow_readers(&settings).await,
                 "page" => page(&settings).await,
                 "cluster" => cluster::run(&settings).await,
+                "nodes" => nodes::run(&settings).await,
                 "costs" => costs::run(&settings).await,
                 "signins" => signins::run(&settings).await,
                 "uploads" => uploads::run(&settings).await,

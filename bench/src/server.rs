@@ -129,6 +129,11 @@ impl Server {
         self._data.is_none()
     }
 
+    /// The server's process.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     /// CPU time the server has used, user and system, in seconds.
     pub fn cpu_seconds(&self) -> f64 {
         self.process.cpu_seconds()

@@ -42,6 +42,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The Redis server nodes tell each other through (`PALAVER_REDIS_URL` or `REDIS_URL`).
     pub redis_url: Option<String>,
+    /// Sharded or plain pub/sub on that Redis (`PALAVER_REDIS_PUBSUB`).
+    pub redis_pubsub: crate::bus::redis::Channels,
     /// Who may sign up and chat, how long sessions last, sign-in limits
     /// (`PALAVER_SIGN_UP`, `PALAVER_GUESTS`, `PALAVER_SESSION_IDLE_DAYS`,
     /// `PALAVER_SESSION_MAX_DAYS`, `PALAVER_HASHING_THREADS`, `PALAVER_SIGN_IN_ATTEMPTS`,
@@ -89,6 +91,7 @@ impl Config {
             ip_limits: settings.ip_limits()?,
             database_url: settings.database_url()?,
             redis_url: settings.redis_url()?,
+            redis_pubsub: settings.redis_pubsub()?,
             accounts: settings.accounts()?,
             previews: settings.previews()?,
             files: settings.files()?,
@@ -206,6 +209,13 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
             Some((name, _)) => Err(StartError::Config(format!("{name} must be a redis:// URL"))),
             None => Ok(None),
         }
+    }
+
+    fn redis_pubsub(&self) -> Result<crate::bus::redis::Channels, StartError> {
+        let value = self.text("PALAVER_REDIS_PUBSUB", "auto");
+        crate::bus::redis::Channels::parse(&value).ok_or_else(|| {
+            StartError::Config(format!("PALAVER_REDIS_PUBSUB must be auto, sharded or plain, not {value:?}"))
+        })
     }
 
     fn ip_limits(&self) -> Result<IpLimits, StartError> {

@@ -70,8 +70,9 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         Some(url) => {
             let node = bus::NodeId::fresh()?;
             let key = bus::signing::BusKey::new(&identity);
-            let (bus, inbound) = bus::redis::RedisBus::start(url, node.clone(), key, shutdown.clone())
-                .map_err(|e| StartError::Config(format!("PALAVER_REDIS_URL: {e}")))?;
+            let (bus, inbound) =
+                bus::redis::RedisBus::start(url, config.redis_pubsub, node.clone(), key, shutdown.clone())
+                    .map_err(|e| StartError::Config(format!("PALAVER_REDIS_URL: {e}")))?;
             tracing::info!(%node, "one of several nodes: telling the others through Redis");
             Hub::start_with(store, Arc::new(bus), inbound, shutdown.clone()).await?
         }

@@ -357,7 +357,7 @@ async fn redis_killed_and_restarted_under_load_loses_nothing_and_live_delivery_r
 
     // Both nodes subscribed again...
     let deadline = Instant::now() + Duration::from_secs(15);
-    while !cluster.redis.command(&["PUBSUB", "NUMSUB", "palaver:events"]).unwrap_or_default().ends_with(":2\r\n") {
+    while !cluster.redis.command(&["PUBSUB", "SHARDNUMSUB", "palaver:room:r"]).unwrap_or_default().ends_with(":2\r\n") {
         assert!(Instant::now() < deadline, "the nodes did not subscribe to Redis again");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -536,16 +536,23 @@ async fn a_node_stopped_for_a_restart_takes_its_people_off_every_list_at_once_an
     assert!(matches!(arrived, ServerMsg::Arrived { user, .. } if user.name == "Ann"));
 }
 
-/// Everything published on the bus, as anyone with access to Redis can read it.
-async fn eavesdrop(url: &str) -> Arc<std::sync::Mutex<Vec<Vec<u8>>>> {
-    let mut pubsub = redis::Client::open(url).unwrap().get_async_pubsub().await.unwrap();
-    pubsub.subscribe("palaver:events").await.unwrap();
+/// Everything published on `channels`, as anyone with access to Redis can read it.
+async fn eavesdrop(url: &str, channels: &[String]) -> Arc<std::sync::Mutex<Vec<Vec<u8>>>> {
+    let (pushed, mut pushes) = tokio::sync::mpsc::unbounded_channel();
+    let client = redis::Client::open(format!("{url}?protocol=resp3")).unwrap();
+    let config = redis::AsyncConnectionConfig::new().set_push_sender(pushed);
+    let mut conn = client.get_multiplexed_async_connection_with_config(&config).await.unwrap();
+    for channel in channels {
+        redis::cmd("SSUBSCRIBE").arg(channel).exec_async(&mut conn).await.unwrap();
+    }
     let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
     let keep = heard.clone();
     tokio::spawn(async move {
-        let mut messages = pubsub.into_on_message();
-        while let Some(m) = messages.next().await {
-            keep.lock().unwrap().push(m.get_payload_bytes().to_vec());
+        let _conn = conn;
+        while let Some(push) = pushes.recv().await {
+            if let Some(m) = redis::Msg::from_push_info(push) {
+                keep.lock().unwrap().push(m.get_payload_bytes().to_vec());
+            }
         }
     });
     heard
@@ -565,10 +572,10 @@ async fn overheard(heard: &std::sync::Mutex<Vec<Vec<u8>>>, parts: &[&str]) -> Ve
 }
 
 /// Someone who can publish on Redis forges events (a message, a read that clears
-/// Bob's counts, a snapshot that empties Ann's node's presence), unsigned and with a
-/// signature of another key, replays a genuine event, and sends junk: Bob, on the
-/// other node, sees none of it; Ann's genuine messages still reach him; his node counts
-/// what it dropped and says so in its log.
+/// Bob's counts, a `gone` that empties Ann from the room), unsigned and with a
+/// signature of another key, replays a genuine event, sends junk, and writes a forged
+/// presence entry: Bob, on the other node, sees none of it; Ann's genuine messages
+/// still reach him; his node counts what it dropped and says so in its log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_forged_or_replayed_on_redis_are_dropped_and_counted_while_genuine_ones_arrive() {
     let mut cluster = Cluster::start(1);
@@ -578,11 +585,12 @@ async fn events_forged_or_replayed_on_redis_are_dropped_and_counted_while_genuin
     let env = [("PALAVER_DATABASE_URL", db.as_str()), ("PALAVER_REDIS_URL", url.as_str())];
     let data = Arc::new(tempfile::tempdir().unwrap());
     cluster.nodes.push(TestServer::binary_watched(data, &env, move |l| lines.lock().unwrap().push(l.to_owned())));
-    let heard = eavesdrop(&url).await;
     let mut attacker = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
 
     let mut ann = member(&cluster, 0, "Ann", "r").await;
     let mut bob = cluster.nodes[1].named("Bob").await;
+    let (r_channel, bob_channel) = ("palaver:room:r".to_owned(), format!("palaver:person:{}", bob.user().id.0));
+    let heard = eavesdrop(&url, &[r_channel.clone(), bob_channel.clone()]).await;
     bob.join("r", None).await;
     ann.next_where(|m| matches!(m, ServerMsg::Arrived { user, .. } if user.name == "Bob")).await;
     // Carol, on Ann's node, comes and goes and comes back: her `gone` is there to replay.
@@ -611,8 +619,8 @@ async fn events_forged_or_replayed_on_redis_are_dropped_and_counted_while_genuin
     let counts = bob.next_where(|m| counts_of_r(m).is_some()).await;
     assert_eq!(counts_of_r(&counts), Some((Some(1), 0, None)));
 
-    // What the attacker learns from listening: Ann's node, and Carol's `gone`.
-    let here = overheard(&heard, &[r#""t":"here""#, r#""name":"Ann""#]).await;
+    // What the attacker learns from listening: Ann's node (Carol's too), and Carol's `gone`.
+    let here = overheard(&heard, &[r#""t":"here""#, r#""name":"Carol""#]).await;
     let here = String::from_utf8_lossy(&here);
     let node = here.split(r#""node":""#).nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
     let gone = overheard(&heard, &[r#""t":"gone""#]).await;
@@ -623,10 +631,10 @@ async fn events_forged_or_replayed_on_redis_are_dropped_and_counted_while_genuin
     // Signed as the nodes sign, but with a key of the attacker's guessing.
     let guessed = BusKey::new(&Identity::new(b"a guess at the secret of this chat".to_vec()));
     let mut forgeries = Vec::new();
-    for (n, event) in [
-        Event::Message(message),
-        Event::Read { user: bob.user().id, room: room_id("r"), seq: 1000 },
-        Event::Snapshot { rooms: Vec::new() },
+    for (n, (channel, event)) in [
+        (&r_channel, Event::Message(message)),
+        (&bob_channel, Event::Read { user: bob.user().id, room: room_id("r"), seq: 1000 }),
+        (&r_channel, Event::Gone { room: room_id("r"), user: ann.user().id }),
     ]
     .into_iter()
     .enumerate()
@@ -635,15 +643,29 @@ async fn events_forged_or_replayed_on_redis_are_dropped_and_counted_while_genuin
         let mut signed = BusKey::blank();
         signed.extend_from_slice(&plain);
         guessed.sign(&mut signed, now_ms(), 1_000_000 + n as u64);
-        forgeries.extend([plain, signed]);
+        forgeries.extend([(channel, plain), (channel, signed)]);
     }
-    forgeries.push(gone);
-    forgeries.push(b"junk".to_vec());
-    for forged in &forgeries {
-        let heard_by: i64 =
-            redis::cmd("PUBLISH").arg("palaver:events").arg(forged).query_async(&mut attacker).await.unwrap();
-        assert_eq!(heard_by, 3, "both nodes and the eavesdropper are listening");
+    forgeries.push((&r_channel, gone));
+    forgeries.push((&bob_channel, b"junk".to_vec()));
+    for (channel, forged) in &forgeries {
+        let heard_by: i64 = redis::cmd("SPUBLISH").arg(*channel).arg(forged).query_async(&mut attacker).await.unwrap();
+        assert!(heard_by >= 2, "Bob's node and the eavesdropper are listening on {channel}: {heard_by}");
     }
+    // A presence entry for someone who is not there, signed with the guessed key.
+    let mut entry = BusKey::blank();
+    let mallory = serde_json::json!({
+        "room": "r", "node": node, "until": now_ms() + 60_000,
+        "user": {"id": "mallory", "name": "Mallory"},
+    });
+    serde_json::to_writer(&mut entry, &mallory).unwrap();
+    guessed.sign(&mut entry, now_ms(), 0);
+    let _: i64 = redis::cmd("HSET")
+        .arg("palaver:here:r")
+        .arg(format!("{node}/mallory"))
+        .arg(entry)
+        .query_async(&mut attacker)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Until Ann's next message and its count reach Bob, nothing forged does.
@@ -664,10 +686,12 @@ async fn events_forged_or_replayed_on_redis_are_dropped_and_counted_while_genuin
             counted = true;
         }
     }
+    // Bob's node reads the room's entries again (every 5 s): still no Mallory.
+    tokio::time::sleep(server::bus::REFRESH_EVERY + Duration::from_millis(500)).await;
     let (_, _, online) = bob.join("r", Some(2)).await;
     let mut names: Vec<_> = online.iter().map(|u| u.name.as_str()).collect();
     names.sort();
-    assert_eq!(names, ["Ann", "Bob", "Carol"], "everyone still listed");
+    assert_eq!(names, ["Ann", "Bob", "Carol"], "everyone still listed, and nobody else");
 
     // Bob's node counted each event it dropped, and tells its operator (once: the
     // warning is repeated at most every 10 s, with the running total).
@@ -860,4 +884,64 @@ async fn a_links_card_found_on_one_node_reaches_the_room_on_the_other() {
     assert!(
         matches!(&card, ServerMsg::Preview { seq: s, preview, .. } if *s == seq && preview.as_ref().is_some_and(|p| p.title == "Across nodes"))
     );
+}
+
+/// How many nodes listen on `channel` (sharded or plain, as `sharded` says).
+fn listeners(redis: &Redis, channel: &str, sharded: bool) -> usize {
+    let count = if sharded { "SHARDNUMSUB" } else { "NUMSUB" };
+    let reply = redis.command(&["PUBSUB", count, channel]).unwrap();
+    reply.rsplit(':').next().and_then(|n| n.trim().parse().ok()).unwrap_or(usize::MAX)
+}
+
+/// A node hears only the channels of the rooms and people it serves, with sharded
+/// channels (Redis 7) and with plain ones (as on Redis 6, or by setting): a message
+/// reaches the other node's people in its room, names someone whose node does not serve
+/// the room (their person's channel carries it), and the room list counts the people of a
+/// room served only on the other node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_node_hears_only_its_rooms_and_people_with_sharded_or_plain_channels() {
+    for (setting, sharded) in [("auto", true), ("plain", false)] {
+        let cluster = Cluster::start_with(2, &[("PALAVER_REDIS_PUBSUB", setting)]);
+        let mut ann = member(&cluster, 0, "Ann", "shared").await;
+        let mut cy = member(&cluster, 0, "Cy", "ann-only").await;
+        let mut bob = member(&cluster, 1, "Bob", "shared").await;
+        ann.next_where(|m| matches!(m, ServerMsg::Arrived { user, .. } if user.name == "Bob")).await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while listeners(&cluster.redis, "palaver:room:shared", sharded) != 2 {
+            assert!(Instant::now() < deadline, "{setting}: both nodes listen on the shared room");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(listeners(&cluster.redis, "palaver:room:ann-only", sharded), 1, "{setting}: node 1 does not");
+        assert_eq!(listeners(&cluster.redis, &format!("palaver:person:{}", bob.user().id.0), sharded), 0);
+
+        ann.say("shared", "a1", "across").await;
+        assert_eq!(bob.next_message().await.text, "across", "{setting}");
+
+        // Bob follows his counts (his person's channel is heard on node 1 from then on);
+        // Cy names him in a room node 1 does not serve.
+        bob.send_msg(ClientMsg::Unread).await;
+        bob.next_where(|m| matches!(m, ServerMsg::Unread { all: true, .. })).await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while listeners(&cluster.redis, &format!("palaver:person:{}", bob.user().id.0), sharded) != 1 {
+            assert!(Instant::now() < deadline, "{setting}: node 1 listens on Bob's channel");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        cy.say("ann-only", "c1", "@Bob, over here").await;
+        let told = bob.next_where(|m| matches!(m, ServerMsg::Notification(_))).await;
+        assert!(matches!(&told, ServerMsg::Notification(m) if m.room.as_str() == "ann-only"), "{setting}: {told:?}");
+
+        // The room list on node 1 counts the room served only on node 0 (within a
+        // refresh or two), as a newcomer there is sent it.
+        let deadline = Instant::now() + server::bus::REFRESH_EVERY * 3;
+        loop {
+            let mut newcomer = cluster.nodes[1].named("Dee").await;
+            let listed = newcomer.next_where(|m| matches!(m, ServerMsg::Rooms { .. })).await;
+            let ServerMsg::Rooms { rooms } = listed else { unreachable!() };
+            if rooms.iter().any(|r| r.room.as_str() == "ann-only" && r.online == 1) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{setting}: ann-only is not counted on node 1: {rooms:?}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
 }

@@ -316,7 +316,7 @@ impl Auth {
             self.audit(AuditEntry::new(audit::SESSION_ENDED).to(user).saying(format!("{count} ended"))).await;
         }
         if let Some(hub) = &self.hub {
-            hub.sign_out(ended.into_iter().map(Credential::Session).collect());
+            hub.sign_out(user, ended.into_iter().map(Credential::Session).collect());
         }
         Ok(count)
     }
@@ -357,7 +357,7 @@ impl Auth {
     pub async fn revoke_token(&self, user: &UserId, id: i64) -> Result<bool, StoreError> {
         let revoked = self.store.revoke_token(user, id).await?;
         if let (true, Some(hub)) = (revoked, &self.hub) {
-            hub.sign_out(vec![Credential::Token(id)]);
+            hub.sign_out(user, vec![Credential::Token(id)]);
         }
         Ok(revoked)
     }

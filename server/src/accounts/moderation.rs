@@ -377,7 +377,7 @@ impl Auth {
         self.end_sessions(id, Which::All).await?;
         let tokens = self.store.tokens(id).await?;
         if let Some(hub) = &self.hub {
-            hub.sign_out(tokens.into_iter().map(|(token, _, _)| Credential::Token(token)).collect());
+            hub.sign_out(id, tokens.into_iter().map(|(token, _, _)| Credential::Token(token)).collect());
         }
         Ok(())
     }

@@ -2,16 +2,26 @@
 //! who is here, and who read what. One seam, two sides: [`Local`] when this node is the
 //! only one, and [`redis::RedisBus`] (Redis pub/sub) when several share a database.
 //!
+//! Each event travels on the channel of what it is about ([`Topic`]): a room's, or a
+//! person's. A node hears only the topics it asks for, those of the rooms and people it
+//! serves, so what it receives grows with its own people, not with the number of nodes.
+//! Who is in each room is kept in Redis too (`presence.rs`), per room, each node writing
+//! its own people's entries and reading the rooms it serves.
+//!
 //! Delivery across nodes is best effort, as Redis pub/sub is: the hub numbers, orders
 //! and completes every room's messages from the store, so a lost or late event costs
 //! a short wait, never a message.
 
+mod listen;
+mod presence;
 pub mod redis;
 pub mod signing;
 
+pub use presence::{ENTRY_LIFE, REFRESH_EVERY};
+
 use palaver_protocol::{ChatMessage, RoomId, User, UserId};
 use serde::{Deserialize, Serialize};
-use std::fmt;
+use std::{collections::BTreeSet, fmt};
 
 /// One running server among those sharing a database: a fresh name every start.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -86,15 +96,63 @@ pub enum Event {
         seq: palaver_protocol::Seq,
         preview: Option<Box<palaver_protocol::LinkPreview>>,
     },
-    /// Sessions ended or tokens revoked on this node: their connections close everywhere.
+    /// `user`'s sessions ended or tokens revoked on this node: their connections close
+    /// everywhere.
     SignedOut {
+        user: UserId,
         ended: Vec<crate::identity::Credential>,
     },
-    /// Everyone in every room through this node, sent every few seconds: it corrects
-    /// any lost `here`/`gone`, and a node that stops sending it is taken for dead.
-    Snapshot {
-        rooms: Vec<(RoomId, Vec<User>)>,
-    },
+}
+
+/// What an event is about, which names the channel it travels on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Topic {
+    /// A room's messages, typing, presence, rules and cards: heard by the nodes with
+    /// someone in the room or following it.
+    Room(RoomId),
+    /// A person's reading, levels, role, sessions, and the messages that name them: heard
+    /// by the nodes that person is connected to.
+    Person(UserId),
+}
+
+impl Topic {
+    /// The Redis channel of this topic.
+    pub fn channel(&self) -> String {
+        match self {
+            Topic::Room(room) => format!("palaver:room:{room}"),
+            Topic::Person(user) => format!("palaver:person:{}", user.0),
+        }
+    }
+}
+
+impl Event {
+    /// The topics this event goes to: its room's, or its person's; a message also goes
+    /// to each person it names, whose nodes may not follow its room yet.
+    pub fn topics(&self) -> Vec<Topic> {
+        match self {
+            Event::Message(m) => std::iter::once(Topic::Room(m.room.clone()))
+                .chain(m.mentions.iter().map(|u| Topic::Person(u.id.clone())))
+                .collect(),
+            Event::Typing { room, .. }
+            | Event::Here { room, .. }
+            | Event::Gone { room, .. }
+            | Event::Rules { room }
+            | Event::Preview { room, .. } => vec![Topic::Room(room.clone())],
+            Event::Read { user, .. }
+            | Event::Level { user, .. }
+            | Event::Left { user, .. }
+            | Event::Role { user, .. }
+            | Event::SignedOut { user, .. } => vec![Topic::Person(user.clone())],
+        }
+    }
+}
+
+/// Who is in some rooms through the other nodes, as Redis has it; and, after a refresh,
+/// how many people the busiest rooms have (on every node).
+#[derive(Debug, Default, PartialEq)]
+pub struct Present {
+    pub rooms: Vec<(RoomId, Vec<(NodeId, User)>)>,
+    pub busy: Option<Vec<(RoomId, usize)>>,
 }
 
 /// An event with the node it came from.
@@ -113,6 +171,9 @@ pub enum Inbound {
     /// The bus was (re)connected: events may have been lost meanwhile, so every room
     /// is to be caught up from the store and this node's presence told again.
     Resync,
+    /// Who is in the rooms this node started serving, read once their channels were
+    /// heard: each room's messages are caught up from the store, and its list replaced.
+    Present(Present),
 }
 
 pub trait Bus: Send + Sync + 'static {
@@ -123,6 +184,21 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Tells the other nodes, without waiting for them.
     fn publish(&self, event: Event);
+
+    /// Hears the events of `topics` from now on, and of no others. Once the channels of
+    /// the `fresh` rooms (rooms this node just started serving) are heard, who is in them
+    /// comes back as [`Inbound::Present`].
+    fn listen(&self, topics: BTreeSet<Topic>, fresh: Vec<RoomId>) {
+        let _ = (topics, fresh);
+    }
+
+    /// Writes who is here through this node (`mine`, every room it serves, empty ones
+    /// included) and reads who is in those rooms through the others, and the busiest
+    /// rooms. `None`: nothing shared, or unreachable for now.
+    fn refresh(&self, mine: Vec<(RoomId, Vec<User>)>) -> futures::future::BoxFuture<'_, Option<Present>> {
+        let _ = mine;
+        Box::pin(async { None })
+    }
 
     /// Events heard from the bus and dropped since start (forged, replayed or unreadable).
     fn dropped(&self) -> u64 {
@@ -164,15 +240,12 @@ mod tests {
     use super::*;
     use palaver_protocol::{ClientMsgId, MessageKind};
 
-    #[test]
-    fn events_survive_the_wire() {
-        let room = RoomId::parse("r").unwrap();
-        let user = User { id: UserId("u1".into()), name: "Ann".into(), handle: None };
-        let message = ChatMessage {
+    fn message(room: &RoomId, author: &User) -> ChatMessage {
+        ChatMessage {
             room: room.clone(),
             seq: 7,
             id: ClientMsgId("c1".into()),
-            author: user.clone(),
+            author: author.clone(),
             kind: MessageKind::Text,
             text: "hi".into(),
             sent_at: 1,
@@ -185,16 +258,43 @@ mod tests {
             mentions: Vec::new(),
             preview: None,
             files: Vec::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn each_event_goes_to_its_room_or_its_person_and_a_message_also_to_whom_it_names() {
+        let room = RoomId::parse("r").unwrap();
+        let ann = User { id: UserId("ann".into()), name: "Ann".into(), handle: None };
+        let bob = User { id: UserId("bob".into()), name: "Bob".into(), handle: None };
+        let message = ChatMessage { mentions: vec![bob.clone()], ..message(&room, &ann) };
+        assert_eq!(Event::Message(message).topics(), [Topic::Room(room.clone()), Topic::Person(bob.id.clone())]);
+        assert_eq!(Event::Typing { room: room.clone(), user: ann.clone() }.topics(), [Topic::Room(room.clone())]);
+        assert_eq!(
+            Event::Read { user: ann.id.clone(), room: room.clone(), seq: 1 }.topics(),
+            [Topic::Person(ann.id.clone())]
+        );
+        assert_eq!(
+            Event::SignedOut { user: bob.id.clone(), ended: Vec::new() }.topics(),
+            [Topic::Person(bob.id.clone())]
+        );
+        assert_eq!(Topic::Room(room).channel(), "palaver:room:r");
+        assert_eq!(Topic::Person(bob.id).channel(), "palaver:person:bob");
+    }
+
+    #[test]
+    fn events_survive_the_wire() {
+        let room = RoomId::parse("r").unwrap();
+        let user = User { id: UserId("u1".into()), name: "Ann".into(), handle: None };
+        let message = message(&room, &user);
         for event in [
             Event::Message(message),
             Event::Typing { room: room.clone(), user: user.clone() },
             Event::Here { room: room.clone(), user: user.clone() },
             Event::Gone { room: room.clone(), user: user.id.clone() },
-            Event::Snapshot { rooms: vec![(room.clone(), vec![user.clone()])] },
             Event::Read { user: user.id.clone(), room: room.clone(), seq: 9 },
             Event::Level { user: user.id.clone(), room: room.clone(), level: palaver_protocol::Level::Muted },
             Event::SignedOut {
+                user: user.id.clone(),
                 ended: vec![crate::identity::Credential::Session(7), crate::identity::Credential::Token(8)],
             },
             Event::Left { user: user.id.clone(), room: room.clone() },

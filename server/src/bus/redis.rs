@@ -1,37 +1,153 @@
-//! The bus over Redis pub/sub: one channel every node publishes to and subscribes to.
-//! Redis being away never stops a node: it serves its own clients, drops what it
-//! cannot send (the others catch up from the database), and reconnects by itself;
-//! each (re)subscription tells the hub to resync. Every event is signed as it is sent
-//! and checked as it is heard ([`super::signing`]).
+//! The bus over Redis pub/sub: a channel per room and per person ([`super::Topic`]),
+//! sharded (`SPUBLISH`/`SSUBSCRIBE`, Redis 7) where the server has it and plain
+//! channels otherwise (`PALAVER_REDIS_PUBSUB`). Redis being away never stops a node:
+//! it serves its own clients, drops what it cannot send (the others catch up from the
+//! database), and reconnects by itself; each (re)subscription tells the hub to resync.
+//! Every event is signed as it is sent and checked as it is heard
+//! ([`super::signing`]). Who is in each room is kept beside the channels
+//! ([`super::presence`]).
 
+use super::listen::{listen_loop, Wanted};
+use super::presence::Presence;
 use super::signing::{now_ms, BusKey, Checkpoint, Dropped};
-use super::{Bus, Envelope, Event, Inbound, NodeId};
-use futures::StreamExt;
+use super::{Bus, Envelope, Event, Inbound, NodeId, Present, Topic};
+use palaver_protocol::{RoomId, User};
 use redis::{aio::MultiplexedConnection, AsyncConnectionConfig, Client};
 use std::{
-    sync::Arc,
+    collections::BTreeSet,
+    sync::{
+        atomic::{AtomicU8, Ordering},
+        Arc, Mutex,
+    },
     time::{Duration, Instant},
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// The channel all events travel on.
-pub const CHANNEL: &str = "palaver:events";
 /// Events waiting to be published; past it, new ones are dropped (and caught up).
 const OUTGOING: usize = 16_384;
-/// Events received but not yet taken by the hub; while it is full, this node reads
-/// Redis no faster than the hub takes them.
-const INCOMING: usize = 16_384;
 /// Most events sent in one round trip.
 const PUBLISH_BATCH: usize = 256;
 /// Longest wait for Redis to connect or answer.
-const TIMEOUT: Duration = Duration::from_secs(2);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(2);
 /// Wait between attempts to reach Redis again.
-const RETRY_EVERY: Duration = Duration::from_millis(500);
+pub(super) const RETRY_EVERY: Duration = Duration::from_millis(500);
+
+/// Which pub/sub commands the nodes use (`PALAVER_REDIS_PUBSUB`): every node sharing a
+/// Redis must use the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channels {
+    /// Sharded where the server has it (Redis 7 and later), plain otherwise.
+    Auto,
+    /// `SPUBLISH`/`SSUBSCRIBE`: on a Redis Cluster each channel lives on one shard.
+    Sharded,
+    /// `PUBLISH`/`SUBSCRIBE`.
+    Plain,
+}
+
+impl Channels {
+    pub fn parse(value: &str) -> Option<Channels> {
+        match value {
+            "auto" => Some(Channels::Auto),
+            "sharded" => Some(Channels::Sharded),
+            "plain" => Some(Channels::Plain),
+            _ => None,
+        }
+    }
+}
+
+/// What the bus knows of its Redis, shared by its tasks: how to connect, and whether
+/// channels are sharded (found at the first connection when [`Channels::Auto`]).
+pub(super) struct Link {
+    client: Client,
+    setting: Channels,
+    /// 0: not known yet; 1: sharded; 2: plain.
+    sharded: AtomicU8,
+    /// A connection for commands (publishing, presence), made when first needed.
+    commands: Mutex<Option<MultiplexedConnection>>,
+    last_attempt: Mutex<Option<Instant>>,
+}
+
+impl Link {
+    /// Connects (RESP3, for the subscriber's pushes), and learns whether the server
+    /// has sharded pub/sub.
+    pub(super) async fn connect(
+        &self,
+        config: AsyncConnectionConfig,
+    ) -> redis::RedisResult<(MultiplexedConnection, bool)> {
+        let config = config.set_connection_timeout(TIMEOUT).set_response_timeout(TIMEOUT);
+        let mut conn = self.client.get_multiplexed_async_connection_with_config(&config).await?;
+        let sharded = match self.setting {
+            Channels::Sharded => true,
+            Channels::Plain => false,
+            Channels::Auto => {
+                let info: String = redis::cmd("INFO").arg("server").query_async(&mut conn).await?;
+                info.lines()
+                    .find_map(|l| l.strip_prefix("redis_version:"))
+                    .and_then(|v| v.split('.').next()?.parse::<u32>().ok())
+                    .is_some_and(|major| major >= 7)
+            }
+        };
+        self.sharded.store(if sharded { 1 } else { 2 }, Ordering::Relaxed);
+        Ok((conn, sharded))
+    }
+
+    /// The command connection, connecting at most every [`RETRY_EVERY`].
+    async fn commands(&self) -> Option<MultiplexedConnection> {
+        if let Some(conn) = lock(&self.commands).clone() {
+            return Some(conn);
+        }
+        {
+            let mut last = lock(&self.last_attempt);
+            if last.is_some_and(|at| at.elapsed() < RETRY_EVERY) {
+                return None;
+            }
+            *last = Some(Instant::now());
+        }
+        match self.connect(AsyncConnectionConfig::new()).await {
+            Ok((conn, _)) => {
+                *lock(&self.commands) = Some(conn.clone());
+                Some(conn)
+            }
+            Err(e) => {
+                tracing::debug!("cannot reach Redis for commands: {e}");
+                None
+            }
+        }
+    }
+
+    /// The command connection failed: the next use connects again.
+    fn broke(&self) {
+        *lock(&self.commands) = None;
+    }
+
+    fn sharded(&self) -> bool {
+        self.sharded.load(Ordering::Relaxed) == 1
+    }
+}
+
+pub(super) fn timed_out() -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, "Redis did not answer in time"))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// An event to publish: where to, its payload (signed as it is sent), and the change
+/// to the presence hashes it makes.
+struct Outgoing {
+    topics: Vec<Topic>,
+    payload: Vec<u8>,
+    presence: Option<Event>,
+}
 
 pub struct RedisBus {
     node: NodeId,
-    outgoing: mpsc::Sender<Vec<u8>>,
+    outgoing: mpsc::Sender<Outgoing>,
+    wanted: mpsc::UnboundedSender<Wanted>,
+    link: Arc<Link>,
+    presence: Presence,
     dropped: Arc<Dropped>,
 }
 
@@ -41,18 +157,30 @@ impl RedisBus {
     /// tried again until `shutdown`.
     pub fn start(
         url: &str,
+        channels: Channels,
         node: NodeId,
         key: BusKey,
         shutdown: CancellationToken,
     ) -> Result<(RedisBus, mpsc::Receiver<Inbound>), redis::RedisError> {
-        let client = Client::open(url)?;
+        let mut info = redis::IntoConnectionInfo::into_connection_info(url)?;
+        // Pushes (what subscribed channels carry) come on a multiplexed connection.
+        info.redis.protocol = redis::ProtocolVersion::RESP3;
+        let link = Arc::new(Link {
+            client: Client::open(info)?,
+            setting: channels,
+            sharded: AtomicU8::new(0),
+            commands: Mutex::new(None),
+            last_attempt: Mutex::new(None),
+        });
         let (outgoing, queue) = mpsc::channel(OUTGOING);
-        let (inbound, events) = mpsc::channel(INCOMING);
+        let (wanted, wishes) = mpsc::unbounded_channel();
+        let (inbound, events) = mpsc::channel(super::listen::INCOMING);
         let dropped = Arc::new(Dropped::default());
         let checkpoint = Checkpoint::new(key.clone(), node.clone(), dropped.clone());
-        tokio::spawn(publish_loop(client.clone(), key, queue));
-        tokio::spawn(subscribe_loop(client, checkpoint, inbound, shutdown));
-        Ok((RedisBus { node, outgoing, dropped }, events))
+        let presence = Presence::new(key.clone(), node.clone());
+        tokio::spawn(publish_loop(link.clone(), key, presence.clone(), queue));
+        tokio::spawn(listen_loop(link.clone(), presence.clone(), checkpoint, wishes, inbound, shutdown));
+        Ok((RedisBus { node, outgoing, wanted, link, presence, dropped }, events))
     }
 }
 
@@ -66,16 +194,36 @@ impl Bus for RedisBus {
     }
 
     fn publish(&self, event: Event) {
+        let topics = event.topics();
+        let presence = matches!(event, Event::Here { .. } | Event::Gone { .. }).then(|| event.clone());
         let envelope = Envelope { node: self.node.clone(), event };
         // Room for the signature in front, filled in as it is sent.
         let mut payload = BusKey::blank();
         match serde_json::to_writer(&mut payload, &envelope) {
             // Full: Redis is slow or away; the other nodes catch up from the database.
             Ok(()) => {
-                let _ = self.outgoing.try_send(payload);
+                let _ = self.outgoing.try_send(Outgoing { topics, payload, presence });
             }
             Err(e) => tracing::error!("cannot encode a bus event: {e}"),
         }
+    }
+
+    fn listen(&self, topics: BTreeSet<Topic>, fresh: Vec<RoomId>) {
+        let _ = self.wanted.send(Wanted { topics, fresh });
+    }
+
+    fn refresh(&self, mine: Vec<(RoomId, Vec<User>)>) -> futures::future::BoxFuture<'_, Option<Present>> {
+        Box::pin(async move {
+            let mut conn = self.link.commands().await?;
+            match self.presence.refresh(&mut conn, mine).await {
+                Ok(present) => Some(present),
+                Err(e) => {
+                    tracing::warn!("cannot refresh who is here in Redis: {e}");
+                    self.link.broke();
+                    None
+                }
+            }
+        })
     }
 
     fn dropped(&self) -> u64 {
@@ -94,176 +242,123 @@ impl Bus for RedisBus {
     }
 }
 
-async fn connect(client: &Client) -> redis::RedisResult<MultiplexedConnection> {
-    let config = AsyncConnectionConfig::new().set_connection_timeout(TIMEOUT).set_response_timeout(TIMEOUT);
-    client.get_multiplexed_async_connection_with_config(&config).await
-}
-
 /// Signs and sends what is queued, many events per round trip, until the bus is dropped
 /// (so what a node says as it shuts down still goes out). Events are numbered here, in
 /// the order Redis gets them, as the other nodes' checks expect.
-async fn publish_loop(client: Client, key: BusKey, mut queue: mpsc::Receiver<Vec<u8>>) {
+async fn publish_loop(link: Arc<Link>, key: BusKey, presence: Presence, mut queue: mpsc::Receiver<Outgoing>) {
     let mut number: u64 = 0;
-    let mut connection: Option<MultiplexedConnection> = None;
-    let mut last_attempt: Option<Instant> = None;
     // Said once per outage, not on every attempt.
     let mut out_since: Option<Instant> = None;
     let mut batch = Vec::with_capacity(PUBLISH_BATCH);
     while queue.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
-        if connection.is_none() && last_attempt.is_none_or(|at| at.elapsed() >= RETRY_EVERY) {
-            last_attempt = Some(Instant::now());
-            match connect(&client).await {
-                Ok(c) => {
-                    match out_since.take() {
-                        Some(at) => tracing::info!("publishing to Redis again after {:?}", at.elapsed()),
-                        None => tracing::info!("publishing to Redis"),
-                    }
-                    connection = Some(c);
-                }
-                Err(e) if out_since.is_none() => {
-                    tracing::warn!("Redis unavailable for publishing ({e}); other nodes catch up from the database");
-                    out_since = Some(Instant::now());
-                }
-                Err(_) => {}
+        let Some(mut conn) = link.commands().await else {
+            if out_since.is_none() {
+                tracing::warn!("Redis unavailable for publishing; other nodes catch up from the database");
+                out_since = Some(Instant::now());
             }
-        }
-        let Some(conn) = connection.as_mut() else {
             batch.clear();
             continue;
         };
+        if let Some(at) = out_since.take() {
+            tracing::info!("publishing to Redis again after {:?}", at.elapsed());
+        }
+        let publish = if link.sharded() { "SPUBLISH" } else { "PUBLISH" };
         let mut pipe = redis::pipe();
         let sent = now_ms();
-        for mut payload in batch.drain(..) {
+        for Outgoing { topics, mut payload, presence: change } in batch.drain(..) {
+            match change {
+                Some(Event::Here { room, user }) => presence.here(&mut pipe, &room, &user),
+                Some(Event::Gone { room, user }) => presence.gone(&mut pipe, &room, &user),
+                _ => {}
+            }
             number += 1;
             key.sign(&mut payload, sent, number);
-            pipe.cmd("PUBLISH").arg(CHANNEL).arg(payload).ignore();
+            for topic in topics {
+                pipe.cmd(publish).arg(topic.channel()).arg(&payload).ignore();
+            }
         }
-        if let Err(e) = pipe.query_async::<()>(conn).await {
+        if let Err(e) = pipe.query_async::<()>(&mut conn).await {
             tracing::warn!("publishing to Redis failed ({e}); other nodes catch up from the database");
             out_since.get_or_insert_with(Instant::now);
-            connection = None;
+            link.broke();
         }
     }
-}
-
-/// Receives every other node's events that pass the checkpoint, resubscribing whenever
-/// the subscription drops.
-async fn subscribe_loop(
-    client: Client,
-    mut checkpoint: Checkpoint,
-    inbound: mpsc::Sender<Inbound>,
-    shutdown: CancellationToken,
-) {
-    let mut lost_at: Option<Instant> = None;
-    while !shutdown.is_cancelled() {
-        let subscribed = async {
-            let mut pubsub =
-                tokio::time::timeout(TIMEOUT, client.get_async_pubsub()).await.map_err(|_| timeout())??;
-            tokio::time::timeout(TIMEOUT, pubsub.subscribe(CHANNEL)).await.map_err(|_| timeout())??;
-            Ok::<_, redis::RedisError>(pubsub)
-        };
-        let pubsub = tokio::select! {
-            s = subscribed => s,
-            () = shutdown.cancelled() => return,
-        };
-        match pubsub {
-            Ok(pubsub) => {
-                match lost_at.take() {
-                    Some(at) => tracing::info!("Redis is back after {:?}: catching up from the database", at.elapsed()),
-                    None => tracing::info!(node = %checkpoint.node(), "subscribed to Redis"),
-                }
-                if inbound.send(Inbound::Resync).await.is_err() {
-                    return;
-                }
-                let mut messages = pubsub.into_on_message();
-                loop {
-                    let warning = checkpoint.warning_due();
-                    let message = tokio::select! {
-                        m = messages.next() => m,
-                        () = until(warning) => {
-                            checkpoint.warn(Instant::now());
-                            continue;
-                        }
-                        () = shutdown.cancelled() => return,
-                    };
-                    let Some(message) = message else { break };
-                    if let Some(envelope) = checkpoint.admit(message.get_payload_bytes()) {
-                        if inbound.send(Inbound::Event(envelope)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                tracing::warn!("lost the Redis subscription; serving this node's clients and reconnecting");
-                lost_at = Some(Instant::now());
-            }
-            Err(e) => {
-                if lost_at.is_none() {
-                    tracing::warn!("Redis unavailable ({e}); serving this node's clients and trying again");
-                    lost_at = Some(Instant::now());
-                }
-            }
-        }
-        tokio::select! {
-            () = tokio::time::sleep(RETRY_EVERY) => {}
-            () = shutdown.cancelled() => return,
-        }
-    }
-}
-
-/// Waits until `at`, or forever.
-async fn until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
-}
-
-fn timeout() -> redis::RedisError {
-    redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, "Redis did not answer in time"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::signing::now_ms;
     use crate::identity::Identity;
-    use palaver_protocol::{RoomId, UserId};
+    use palaver_protocol::UserId;
 
     async fn next(heard: &mut mpsc::Receiver<Inbound>) -> Inbound {
         tokio::time::timeout(Duration::from_secs(5), heard.recv()).await.expect("an event in time").expect("open")
     }
 
     #[tokio::test]
-    async fn nodes_hear_each_others_signed_events_and_drop_and_count_the_rest() {
+    async fn nodes_hear_the_topics_they_listen_to_signed_and_drop_and_count_the_rest() {
         let redis = testkit::services::Redis::start(Duration::from_secs(60)).unwrap();
         let secret = Identity::new(b"0123456789abcdef0123456789abcdef".to_vec());
         let shutdown = CancellationToken::new();
-        let start = |node: &str| {
-            RedisBus::start(&redis.url(), NodeId(node.into()), BusKey::new(&secret), shutdown.clone()).unwrap()
+        let start = |node: &str, channels| {
+            RedisBus::start(&redis.url(), channels, NodeId(node.into()), BusKey::new(&secret), shutdown.clone())
+                .unwrap()
         };
-        let (a, _) = start("a");
-        let (b, mut heard) = start("b");
-        assert!(matches!(next(&mut heard).await, Inbound::Resync), "b subscribed");
-        let gone = |user: &str| Event::Gone { room: RoomId::parse("r").unwrap(), user: UserId(user.into()) };
-        let from_a = |event| Envelope { node: NodeId("a".into()), event };
+        for (n, channels) in [Channels::Auto, Channels::Plain].into_iter().enumerate() {
+            let (a, _) = start(&format!("a{n}"), channels);
+            let (b, mut heard) = start(&format!("b{n}"), channels);
+            assert!(matches!(next(&mut heard).await, Inbound::Resync), "b subscribed");
+            let (r, elsewhere) = (RoomId::parse("r").unwrap(), RoomId::parse("elsewhere").unwrap());
+            let ann = palaver_protocol::User { id: UserId("ann".into()), name: "Ann".into(), handle: None };
+            let here = |room: &RoomId| Event::Here { room: room.clone(), user: ann.clone() };
+            let typing = |room: &RoomId| Event::Typing { room: room.clone(), user: ann.clone() };
+            let from_a = |event| Envelope { node: NodeId(format!("a{n}")), event };
 
-        a.publish(gone("u1"));
-        assert!(matches!(next(&mut heard).await, Inbound::Event(e) if e == from_a(gone("u1"))));
+            // Ann is in r through a before b serves it: b reads her there once it listens.
+            a.publish(here(&r));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            b.listen(BTreeSet::from([Topic::Room(r.clone())]), vec![r.clone()]);
+            let present =
+                Present { rooms: vec![(r.clone(), vec![(NodeId(format!("a{n}")), ann.clone())])], busy: None };
+            assert!(matches!(next(&mut heard).await, Inbound::Present(p) if p == present), "{channels:?}");
 
-        let mut attacker = connect(&Client::open(redis.url()).unwrap()).await.unwrap();
-        let plain = serde_json::to_vec(&from_a(gone("u2"))).unwrap();
-        let mut guessed = BusKey::blank();
-        guessed.extend_from_slice(&plain);
-        BusKey::new(&Identity::new(b"a guess at the secret of this chat".to_vec())).sign(&mut guessed, now_ms(), 99);
-        for forged in [plain, guessed, b"junk".to_vec()] {
-            redis::cmd("PUBLISH").arg(CHANNEL).arg(forged).query_async::<i64>(&mut attacker).await.unwrap();
+            // b hears r, not a room it does not serve.
+            a.publish(typing(&elsewhere));
+            a.publish(typing(&r));
+            assert!(matches!(next(&mut heard).await, Inbound::Event(e) if e == from_a(typing(&r))));
+
+            let mut attacker = Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+            let plain = serde_json::to_vec(&from_a(typing(&r))).unwrap();
+            let mut guessed = BusKey::blank();
+            guessed.extend_from_slice(&plain);
+            BusKey::new(&Identity::new(b"a guess at the secret of this chat".to_vec())).sign(
+                &mut guessed,
+                now_ms(),
+                99,
+            );
+            let publish = if channels == Channels::Plain { "PUBLISH" } else { "SPUBLISH" };
+            for forged in [plain, guessed, b"junk".to_vec()] {
+                let heard_by: i64 = redis::cmd(publish)
+                    .arg(Topic::Room(r.clone()).channel())
+                    .arg(forged)
+                    .query_async(&mut attacker)
+                    .await
+                    .unwrap();
+                assert_eq!(heard_by, 1, "b listens on r's channel with {publish}");
+            }
+            a.publish(Event::Gone { room: r.clone(), user: ann.id.clone() });
+            assert!(
+                matches!(next(&mut heard).await, Inbound::Event(e) if e.event == Event::Gone { room: r.clone(), user: ann.id.clone() }),
+                "the next event b hears is a's, not a forged one"
+            );
+            assert_eq!(b.dropped(), 3, "each forged one counted");
+            // Once b no longer serves r, it hears nothing of it.
+            b.listen(BTreeSet::new(), Vec::new());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            a.publish(typing(&r));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert!(heard.try_recv().is_err(), "nothing of r after b stopped listening");
         }
-        a.publish(gone("u3"));
-        assert!(
-            matches!(next(&mut heard).await, Inbound::Event(e) if e == from_a(gone("u3"))),
-            "the next event b hears is a's, not a forged one"
-        );
-        assert_eq!(b.dropped(), 3, "each forged one counted");
         shutdown.cancel();
     }
 }

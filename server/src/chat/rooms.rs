@@ -265,6 +265,7 @@ impl Joins {
 /// that is within [`MAX_REPLAY`]. Also the newest number it covers.
 pub(super) async fn joined_frame(hub: &Hub, room: &RoomId, after: Option<Seq>) -> Result<(ServerMsg, Seq), FrameError> {
     let store = hub.store();
+    hub.presence_read(room).await;
     let online = hub.online(room);
     let wrap = |e| unavailable(e).about(Some(room), None);
     if let Some(after) = after {

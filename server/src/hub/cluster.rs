@@ -1,14 +1,16 @@
 //! The hub's side of running several nodes: delivering each room's messages in number
 //! order whatever order the bus brings them in, filling gaps and catching up quiet
 //! rooms from the store (the bus may lose events), applying what the other nodes say
-//! (their presence is kept in `presence.rs`), and telling them who is here.
+//! (their presence is kept in `presence.rs`), and keeping who is here in Redis.
 
-use super::Shared;
-use crate::bus::{Envelope, Event, Inbound};
+use super::{Hub, Shared};
+use crate::bus::REFRESH_EVERY;
+use crate::bus::{Envelope, Event, Inbound, Present};
 use crate::identity::is_guest;
 use crate::store::Store;
 use palaver_protocol::{RoomId, Seq, ServerMsg};
 use std::{
+    collections::HashSet,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -20,8 +22,6 @@ pub const GAP_WAIT: Duration = Duration::from_millis(100);
 /// How often every room with people in it is compared with the store's newest number,
 /// so a lost last message arrives even if no later one shows the gap.
 pub const TAIL_EVERY: Duration = Duration::from_secs(1);
-/// How often each node tells the others everyone who is here through it.
-pub const SNAPSHOT_EVERY: Duration = Duration::from_secs(5);
 /// How often the gaps are looked at.
 const MEND_EVERY: Duration = Duration::from_millis(50);
 /// Messages read from the store per room in one go when filling a gap.
@@ -37,7 +37,8 @@ pub(super) fn spawn(
     let resync = Arc::new(Notify::new());
     tokio::spawn(listen(store.clone(), shared.clone(), inbound, resync.clone()));
     tokio::spawn(mend(store, shared.clone(), resync.clone(), shutdown.clone()));
-    tokio::spawn(announce_presence(shared, resync, shutdown));
+    tokio::spawn(super::interest::interest_loop(shared.clone(), shutdown.clone()));
+    tokio::spawn(refresh_presence(shared, resync, shutdown));
 }
 
 /// Applies what the other nodes say.
@@ -45,6 +46,13 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
     while let Some(item) = inbound.recv().await {
         let Envelope { node, event } = match item {
             Inbound::Event(envelope) => envelope,
+            Inbound::Present(present) => {
+                // Rooms just served here: their lists, and what they said meanwhile.
+                let rooms: Vec<RoomId> = present.rooms.iter().map(|(room, _)| room.clone()).collect();
+                apply(&shared, present);
+                tokio::spawn(catch_up(store.clone(), shared.clone(), rooms));
+                continue;
+            }
             Inbound::Resync => {
                 // Wakes both the mender and the presence loop.
                 resync.notify_waiters();
@@ -67,13 +75,10 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
         let changed = match event {
             Event::Message(message) => {
                 shared.publish(message);
-                shared.rooms().remote.heard_from(&node);
                 false
             }
             Event::Typing { room, user } => {
-                let mut rooms = shared.rooms();
-                rooms.remote.heard_from(&node);
-                if let Some(r) = rooms.live.get(&room) {
+                if let Some(r) = shared.rooms().live.get(&room) {
                     r.send(&ServerMsg::Typing { room, user });
                 }
                 false
@@ -86,7 +91,6 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
                 shared.rooms().remote_set(&node, &room, &user.id, Some(super::presence::Shown::of(&user)))
             }
             Event::Gone { room, user } => shared.rooms().remote_set(&node, &room, &user, None),
-            Event::Snapshot { rooms } => shared.rooms().remote_snapshot(&node, rooms),
             Event::Read { user, room, seq } => {
                 shared.readers().read(&user, &room, seq);
                 false
@@ -99,7 +103,7 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
                 shared.readers().leave(&user, &room);
                 false
             }
-            Event::SignedOut { ended } => {
+            Event::SignedOut { ended, .. } => {
                 shared.sign_out(&ended);
                 false
             }
@@ -153,6 +157,15 @@ async fn mend(store: Arc<dyn Store>, shared: Arc<Shared>, resync: Arc<Notify>, s
 /// Brings every live room up to the newest number in the store.
 async fn catch_up_tails(store: &dyn Store, shared: &Shared) {
     let live: Vec<RoomId> = shared.rooms().live.keys().cloned().collect();
+    catch_up_rooms(store, shared, live).await;
+}
+
+/// Brings `rooms` (rooms just served here) up to the newest number in the store.
+async fn catch_up(store: Arc<dyn Store>, shared: Arc<Shared>, rooms: Vec<RoomId>) {
+    catch_up_rooms(store.as_ref(), &shared, rooms).await;
+}
+
+async fn catch_up_rooms(store: &dyn Store, shared: &Shared, live: Vec<RoomId>) {
     if live.is_empty() {
         return;
     }
@@ -189,19 +202,57 @@ async fn fill(store: &dyn Store, shared: &Shared, room: &RoomId, from: Seq) {
     }
 }
 
-/// Tells the other nodes who is here every [`SNAPSHOT_EVERY`] (and at once after a
-/// resync), and forgets the nodes that stopped doing so.
-async fn announce_presence(shared: Arc<Shared>, resync: Arc<Notify>, shutdown: CancellationToken) {
+/// Keeps this node's people listed in Redis: writes them again every
+/// [`REFRESH_EVERY`] (and at once after a resync), reading back who is in the rooms
+/// served here through the other nodes, and the busiest rooms for the room list. A room
+/// no longer served is sent once more with nobody, so that Redis counts it again.
+async fn refresh_presence(shared: Arc<Shared>, resync: Arc<Notify>, shutdown: CancellationToken) {
+    let mut before: HashSet<RoomId> = HashSet::new();
     loop {
-        let snapshot = shared.rooms().local_presence();
-        shared.bus.publish(Event::Snapshot { rooms: snapshot });
-        if shared.rooms().expire() {
-            shared.directory_dirty.notify_one();
+        let mut mine = shared.rooms().local_presence();
+        let now: HashSet<RoomId> = mine.iter().map(|(room, _)| room.clone()).collect();
+        mine.extend(before.difference(&now).map(|room| (room.clone(), Vec::new())));
+        before = now;
+        if let Some(present) = shared.bus.refresh(mine).await {
+            apply(&shared, present);
         }
         tokio::select! {
-            () = tokio::time::sleep(SNAPSHOT_EVERY) => {}
+            () = tokio::time::sleep(REFRESH_EVERY) => {}
             () = resync.notified() => {}
             () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Puts who Redis says is in some rooms (and the busiest rooms) in place.
+fn apply(shared: &Shared, present: Present) {
+    let mut rooms = shared.rooms();
+    let mut changed = false;
+    for (room, entries) in present.rooms {
+        changed |= rooms.remote_room(&room, entries);
+    }
+    if let Some(busy) = present.busy {
+        changed |= rooms.set_busy(busy);
+    }
+    drop(rooms);
+    shared.presence_read.notify_waiters();
+    if changed {
+        shared.directory_dirty.notify_one();
+    }
+}
+
+impl Hub {
+    /// Tells the other nodes, as this node shuts down, that nobody is here any more, so
+    /// its people leave their lists at once rather than when their entries lapse.
+    pub async fn leave_cluster(&self) {
+        if self.shared.bus.spans_nodes() {
+            let here = self.shared.rooms().local_presence();
+            for (room, users) in here {
+                for user in users {
+                    self.shared.bus.publish(Event::Gone { room: room.clone(), user: user.id });
+                }
+            }
+            self.shared.bus.flush(Duration::from_secs(1)).await;
         }
     }
 }

@@ -19,6 +19,7 @@ mod cluster;
 mod counts;
 mod directory;
 mod fanout;
+mod interest;
 mod order;
 mod people;
 mod presence;
@@ -41,7 +42,6 @@ pub use reading::Following;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     sync::{Arc, Mutex, MutexGuard},
-    time::Duration,
 };
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio_util::sync::CancellationToken;
@@ -54,11 +54,13 @@ struct Room {
     online: BTreeMap<UserId, (presence::Shown, usize)>,
     /// Which number goes out next, and what arrived early.
     order: Order,
+    /// Whether who is in it through other nodes has been read (always, on one node).
+    known: bool,
 }
 
 impl Room {
     fn new(spans_nodes: bool) -> Room {
-        Room { feed: Fanout::default(), online: BTreeMap::new(), order: Order::new(spans_nodes) }
+        Room { feed: Fanout::default(), online: BTreeMap::new(), order: Order::new(spans_nodes), known: !spans_nodes }
     }
 
     fn send(&self, msg: &ServerMsg) {
@@ -98,6 +100,11 @@ struct Shared {
     signed: Mutex<signed::Signed>,
     /// Rooms' rules and members' roles, as known here.
     access: Mutex<access::Access>,
+    /// A room started being served here, or someone started following rooms: the bus
+    /// is to hear them (see `interest.rs`).
+    interest_changed: Notify,
+    /// Who is in some rooms through other nodes was read (see `presence.rs`).
+    presence_read: Notify,
 }
 
 impl Shared {
@@ -203,6 +210,7 @@ impl Drop for Membership {
             // A watcher: the room is dropped with the last of anyone in it.
             if rooms.live.get(&self.room).is_some_and(|r| r.online.is_empty() && r.feed.is_empty()) {
                 rooms.live.remove(&self.room);
+                rooms.forget_remote(&self.room);
                 rooms.relist(&self.room);
             }
             return;
@@ -225,6 +233,7 @@ impl Drop for Membership {
         }
         if rooms.live.get(&self.room).is_some_and(|r| r.online.is_empty() && r.feed.is_empty()) {
             rooms.live.remove(&self.room);
+            rooms.forget_remote(&self.room);
             rooms.relist(&self.room);
         }
     }
@@ -261,6 +270,8 @@ impl Hub {
             save_lock: tokio::sync::Mutex::new(()),
             signed: Mutex::default(),
             access: Mutex::default(),
+            interest_changed: Notify::new(),
+            presence_read: Notify::new(),
         });
         let (writes, queue) = mpsc::channel(WRITE_QUEUE);
         tokio::spawn(write_loop(store.clone(), shared.clone(), queue));
@@ -319,6 +330,10 @@ impl Hub {
         {
             let mut rooms = self.shared.rooms();
             let spans_nodes = self.shared.bus.spans_nodes();
+            if spans_nodes && !rooms.live.contains_key(room) {
+                // Served here from now on: its channel is to be heard, its people read.
+                self.shared.interest_changed.notify_one();
+            }
             let entry = rooms.live.entry(room.clone()).or_insert_with(|| Room::new(spans_nodes));
             entry.feed.add(listener.clone());
             rooms.relist(room);
@@ -368,15 +383,6 @@ impl Hub {
         }
     }
 
-    /// Tells the other nodes, as this node shuts down, that nobody is here any more, so
-    /// its people leave their lists at once rather than when the node is taken for dead.
-    pub async fn leave_cluster(&self) {
-        if self.shared.bus.spans_nodes() {
-            self.shared.bus.publish(Event::Snapshot { rooms: Vec::new() });
-            self.shared.bus.flush(Duration::from_secs(1)).await;
-        }
-    }
-
     /// Who is in a room now, on any node.
     pub fn online(&self, room: &RoomId) -> Vec<User> {
         self.shared.rooms().online(room)
@@ -405,21 +411,6 @@ impl Hub {
         let groups = asked.mentioned(&known);
         let rooms = self.shared.rooms();
         Ok(people::choose(groups, |id| rooms.present(room, id).is_some()))
-    }
-
-    /// Updates a person's name in every room they are in (after a rename).
-    pub fn rename(&self, user: &User) {
-        let mut rooms = self.shared.rooms();
-        let theirs: Vec<RoomId> =
-            rooms.live.iter().filter(|(_, r)| r.online.contains_key(&user.id)).map(|(id, _)| id.clone()).collect();
-        for id in theirs {
-            let before = rooms.present(&id, &user.id);
-            if let Some((shown, _)) = rooms.live.get_mut(&id).and_then(|r| r.online.get_mut(&user.id)) {
-                *shown = presence::Shown::of(user);
-            }
-            rooms.announce(&id, &user.id, before);
-            self.shared.bus.publish(Event::Here { room: id, user: user.clone() });
-        }
     }
 
     /// Tells a room that `user` is typing. Never stored.

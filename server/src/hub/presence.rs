@@ -1,18 +1,22 @@
 //! Who is in each room: the people here through this node's connections, and those
-//! the other nodes say are there through theirs, merged into one list per room. A person
+//! the other nodes say are there through theirs (in the rooms this node serves: read
+//! from Redis, kept up by `here` and `gone`), merged into one list per room. A person
 //! with tabs on two nodes is one member; a change anyone would see is announced to this
-//! node's connections in the room once, as `arrived` or `departed`.
+//! node's connections in the room once, as `arrived` or `departed`. Rooms not served
+//! here are known by how many people Redis counted in them, for the room list.
 
-use super::Rooms;
+use super::{Hub, Rooms};
 use crate::bus::NodeId;
 use palaver_protocol::{RoomId, ServerMsg, User, UserId};
 use std::{
     collections::{BTreeMap, HashMap},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-/// A node not heard from for this long is taken for dead: its people leave every list.
-pub const NODE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a join waits at most for the list of a room just served here to be read
+/// from Redis (it comes in a round trip or two; with Redis away, the list is this
+/// node's own until Redis is back).
+const PRESENCE_WAIT: Duration = Duration::from_millis(500);
 
 /// How someone in a room is shown: their name, and their handle if they have an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,155 +70,185 @@ impl Rooms {
         users
     }
 
+    /// How many people are in `room`: counted here for a room served here, and as
+    /// Redis last counted it for the others.
     pub(super) fn online_count(&self, room: &RoomId) -> usize {
         match self.live.get(room) {
             Some(r) if self.remote.is_empty() => r.online.len(),
-            _ => self.online(room).len(),
+            Some(_) => self.online(room).len(),
+            None => self.remote.busy(room),
         }
     }
 }
 
-/// Who is here through each other node.
+/// Who is in the rooms served here through the other nodes, and how many people the
+/// busiest rooms have on every node.
 #[derive(Default)]
 pub(super) struct Remote {
-    nodes: HashMap<NodeId, Node>,
-}
-
-struct Node {
-    seen: Instant,
-    rooms: HashMap<RoomId, BTreeMap<UserId, Shown>>,
+    /// For each room served here: each person there through other nodes, by node.
+    rooms: HashMap<RoomId, BTreeMap<UserId, BTreeMap<NodeId, Shown>>>,
+    /// The busiest rooms' people on every node, as last counted in Redis.
+    busy: HashMap<RoomId, usize>,
 }
 
 impl Remote {
     /// How `user` is shown in `room` on another node (the same on every node: the
     /// lowest node's).
     pub(super) fn name_of(&self, room: &RoomId, user: &UserId) -> Option<Shown> {
-        self.nodes
-            .iter()
-            .filter_map(|(id, node)| Some((id, node.rooms.get(room)?.get(user)?)))
-            .min_by(|a, b| a.0.cmp(b.0))
-            .map(|(_, name)| name.clone())
+        self.rooms.get(room)?.get(user)?.values().next().cloned()
     }
 
     /// Everyone in `room` through other nodes.
     pub(super) fn in_room(&self, room: &RoomId) -> BTreeMap<UserId, Shown> {
-        let mut users = BTreeMap::new();
-        for node in self.nodes.values() {
-            if let Some(here) = node.rooms.get(room) {
-                for (id, name) in here {
-                    users.entry(id.clone()).or_insert_with(|| name.clone());
-                }
-            }
-        }
-        users
+        let Some(people) = self.rooms.get(room) else { return BTreeMap::new() };
+        people.iter().filter_map(|(id, by)| Some((id.clone(), by.values().next()?.clone()))).collect()
     }
 
-    /// Rooms with someone in them through another node.
+    /// Rooms with someone in them through another node, or counted busy.
     #[cfg(test)]
     pub(super) fn rooms(&self) -> std::collections::BTreeSet<RoomId> {
-        self.nodes.values().flat_map(|n| n.rooms.keys().cloned()).collect()
+        self.rooms.keys().chain(self.busy.keys()).cloned().collect()
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.nodes.values().all(|n| n.rooms.is_empty())
+        self.rooms.is_empty()
     }
 
-    /// Whether someone is in `room` through another node.
+    /// Whether someone is in `room` through another node (as far as this node knows).
     pub(super) fn has_room(&self, room: &RoomId) -> bool {
-        self.nodes.values().any(|n| n.rooms.contains_key(room))
+        self.rooms.contains_key(room) || self.busy.contains_key(room)
     }
 
-    /// Notes that `node` was heard from now (it is alive).
-    pub(super) fn heard_from(&mut self, node: &NodeId) {
-        self.touch(node);
+    /// How many people `room` has on every node, as Redis counted them.
+    pub(super) fn busy(&self, room: &RoomId) -> usize {
+        self.busy.get(room).copied().unwrap_or(0)
     }
 
-    fn touch(&mut self, node: &NodeId) -> &mut Node {
-        let entry =
-            self.nodes.entry(node.clone()).or_insert_with(|| Node { seen: Instant::now(), rooms: HashMap::new() });
-        entry.seen = Instant::now();
-        entry
-    }
-
-    fn members(&self, node: &NodeId) -> Vec<(RoomId, UserId)> {
-        let Some(node) = self.nodes.get(node) else { return Vec::new() };
-        node.rooms.iter().flat_map(|(room, users)| users.keys().map(|u| (room.clone(), u.clone()))).collect()
+    fn set(&mut self, node: &NodeId, room: &RoomId, user: &UserId, name: Option<Shown>) {
+        match name {
+            Some(name) => {
+                let people = self.rooms.entry(room.clone()).or_default();
+                people.entry(user.clone()).or_default().insert(node.clone(), name);
+            }
+            None => {
+                let Some(people) = self.rooms.get_mut(room) else { return };
+                if let Some(by) = people.get_mut(user) {
+                    by.remove(node);
+                    if by.is_empty() {
+                        people.remove(user);
+                    }
+                }
+                if people.is_empty() {
+                    self.rooms.remove(room);
+                }
+            }
+        }
     }
 }
 
 impl Rooms {
     /// Records that `user` is in `room` through `node` as `name`, or not at all (`None`),
-    /// and tells this node's connections if that changes what they see.
+    /// and tells this node's connections if that changes what they see. Only rooms
+    /// served here are kept: the others' lists are read when they are served.
     pub(super) fn remote_set(&mut self, node: &NodeId, room: &RoomId, user: &UserId, name: Option<Shown>) -> bool {
+        if !self.live.contains_key(room) {
+            return false;
+        }
         let before = self.present(room, user);
         self.relist(room);
-        let entry = self.remote.touch(node);
-        match name {
-            Some(name) => {
-                entry.rooms.entry(room.clone()).or_default().insert(user.clone(), name);
-            }
-            None => {
-                if let Some(users) = entry.rooms.get_mut(room) {
-                    users.remove(user);
-                    if users.is_empty() {
-                        entry.rooms.remove(room);
-                    }
-                }
-            }
-        }
+        self.remote.set(node, room, user, name);
         self.announce(room, user, before)
     }
 
-    /// Replaces all that is known of `node`'s people with its own account of them.
-    pub(super) fn remote_snapshot(&mut self, node: &NodeId, rooms: Vec<(RoomId, Vec<User>)>) -> bool {
-        let now: HashMap<RoomId, BTreeMap<UserId, Shown>> = rooms
-            .into_iter()
-            .map(|(room, users)| (room, users.iter().map(|u| (u.id.clone(), Shown::of(u))).collect()))
-            .collect();
-        let mut changed = false;
-        for (room, user) in self.remote.members(node) {
-            if !now.get(&room).is_some_and(|users| users.contains_key(&user)) {
-                changed |= self.remote_set(node, &room, &user, None);
-            }
-        }
-        for (room, users) in now {
-            for (user, name) in users {
-                changed |= self.remote_set(node, &room, &user, Some(name));
-            }
-        }
-        self.remote.touch(node);
-        changed
-    }
-
-    /// Forgets the nodes not heard from for [`NODE_TIMEOUT`]: their people leave.
-    pub(super) fn expire(&mut self) -> bool {
-        let dead: Vec<NodeId> = self
+    /// Replaces who is in `room` through other nodes with what Redis has, telling this
+    /// node's connections of each change.
+    pub(super) fn remote_room(&mut self, room: &RoomId, entries: Vec<(NodeId, User)>) -> bool {
+        let Some(live) = self.live.get_mut(room) else { return false };
+        live.known = true;
+        let old: Vec<(NodeId, UserId)> = self
             .remote
-            .nodes
-            .iter()
-            .filter(|(_, n)| n.seen.elapsed() >= NODE_TIMEOUT)
-            .map(|(id, _)| id.clone())
+            .rooms
+            .get(room)
+            .into_iter()
+            .flatten()
+            .flat_map(|(user, by)| by.keys().map(move |node| (node.clone(), user.clone())))
             .collect();
         let mut changed = false;
-        for node in dead {
-            tracing::warn!(%node, "no word from node for {NODE_TIMEOUT:?}: its people are no longer listed");
-            for (room, user) in self.remote.members(&node) {
-                changed |= self.remote_set(&node, &room, &user, None);
+        for (node, user) in old {
+            if !entries.iter().any(|(n, u)| *n == node && u.id == user) {
+                changed |= self.remote_set(&node, room, &user, None);
             }
-            self.remote.nodes.remove(&node);
+        }
+        for (node, user) in entries {
+            changed |= self.remote_set(&node, room, &user.id, Some(Shown::of(&user)));
         }
         changed
     }
 
-    /// Everyone here through this node, for a snapshot.
+    /// This node no longer serves `room`: what it knew of the others there goes.
+    pub(super) fn forget_remote(&mut self, room: &RoomId) {
+        if self.remote.rooms.remove(room).is_some() {
+            self.relist(room);
+        }
+    }
+
+    /// The busiest rooms' people on every node, as Redis counted them.
+    pub(super) fn set_busy(&mut self, busy: Vec<(RoomId, usize)>) -> bool {
+        let busy: HashMap<RoomId, usize> = busy.into_iter().collect();
+        let changed: Vec<RoomId> = busy
+            .iter()
+            .filter(|(room, n)| self.remote.busy.get(*room) != Some(n))
+            .map(|(room, _)| room.clone())
+            .chain(self.remote.busy.keys().filter(|room| !busy.contains_key(*room)).cloned())
+            .collect();
+        self.remote.busy = busy;
+        for room in &changed {
+            self.relist(room);
+        }
+        !changed.is_empty()
+    }
+
+    /// Everyone here through this node, in every room it serves (an empty list for a
+    /// room only watched), for Redis.
     pub(super) fn local_presence(&self) -> Vec<(RoomId, Vec<User>)> {
         self.live
             .iter()
-            .filter(|(_, r)| !r.online.is_empty())
             .map(|(id, r)| {
                 let users = r.online.iter().map(|(uid, (shown, _))| shown.clone().user(uid));
                 (id.clone(), users.collect())
             })
             .collect()
+    }
+}
+
+impl Hub {
+    /// Updates a person's name in every room they are in (after a rename).
+    pub fn rename(&self, user: &User) {
+        let mut rooms = self.shared.rooms();
+        let theirs: Vec<RoomId> =
+            rooms.live.iter().filter(|(_, r)| r.online.contains_key(&user.id)).map(|(id, _)| id.clone()).collect();
+        for id in theirs {
+            let before = rooms.present(&id, &user.id);
+            if let Some((shown, _)) = rooms.live.get_mut(&id).and_then(|r| r.online.get_mut(&user.id)) {
+                *shown = Shown::of(user);
+            }
+            rooms.announce(&id, &user.id, before);
+            self.shared.bus.publish(crate::bus::Event::Here { room: id, user: user.clone() });
+        }
+    }
+
+    /// Waits until who is in `room` through the other nodes is known here (at once on
+    /// one node, or for a room served here already), a moment at most.
+    pub async fn presence_read(&self, room: &RoomId) {
+        let deadline = tokio::time::Instant::now() + PRESENCE_WAIT;
+        loop {
+            let read = self.shared.presence_read.notified();
+            if self.shared.rooms().live.get(room).is_none_or(|r| r.known) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, read).await.is_err() {
+                return;
+            }
+        }
     }
 }

@@ -96,6 +96,16 @@ fn tell(feed: &broadcast::Sender<Frame>, rooms: Vec<RoomUnread>) {
 }
 
 impl Readers {
+    /// The rooms someone here follows.
+    pub(super) fn followed(&self) -> impl Iterator<Item = &RoomId> {
+        self.followers.keys()
+    }
+
+    /// The people here whose counts are kept.
+    pub(super) fn people(&self) -> impl Iterator<Item = &UserId> {
+        self.people.keys()
+    }
+
     /// Counts a published message for the people here it concerns.
     pub(super) fn count(&mut self, m: &ChatMessage) {
         let Readers { people, followers, unnamed, naming, .. } = self;
@@ -288,6 +298,8 @@ impl Hub {
             readers.count(m);
         }
         drop(readers);
+        // The rooms they follow are heard from now on.
+        self.shared.interest_changed.notify_one();
         for (room, newest) in opened {
             self.open(user, &room, newest);
         }

@@ -44,6 +44,11 @@ impl Signed {
             .collect()
     }
 
+    /// The people with a connection open here.
+    pub(super) fn people(&self) -> impl Iterator<Item = UserId> + '_ {
+        self.by.values().filter(|(_, wires)| wires.iter().any(|w| w.strong_count() > 0)).map(|(u, _)| u.clone())
+    }
+
     /// Every credential of `user` listed here.
     fn of(&self, user: &UserId) -> Vec<Credential> {
         self.by.iter().filter(|(_, (u, _))| u == user).map(|(c, _)| *c).collect()
@@ -51,7 +56,7 @@ impl Signed {
 }
 
 impl Shared {
-    fn signed(&self) -> std::sync::MutexGuard<'_, Signed> {
+    pub(super) fn signed(&self) -> std::sync::MutexGuard<'_, Signed> {
         self.signed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -77,14 +82,16 @@ impl Hub {
     /// Lists a connection under the credential it was signed in with, and its person.
     pub fn signed_in(&self, credential: Credential, user: &UserId, wire: &Arc<Wire>) {
         self.shared.signed().add(credential, user, wire);
+        self.shared.interest_changed.notify_one();
     }
 
-    /// These sessions or tokens have ended: their connections close, on every node.
-    pub fn sign_out(&self, ended: Vec<Credential>) {
+    /// These sessions or tokens of `user`'s have ended: their connections close, on
+    /// every node.
+    pub fn sign_out(&self, user: &UserId, ended: Vec<Credential>) {
         if ended.is_empty() {
             return;
         }
         self.shared.sign_out(&ended);
-        self.shared.bus.publish(Event::SignedOut { ended });
+        self.shared.bus.publish(Event::SignedOut { user: user.clone(), ended });
     }
 }

@@ -5,6 +5,7 @@ use super::*;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Appended;
 use palaver_protocol::ClientMsgId;
+use std::time::Duration;
 
 async fn hub() -> (Arc<Hub>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -153,7 +154,7 @@ fn the_room_list_refreshes_less_often_on_a_busy_server() {
 /// The hub of one node among several: the bus is this test's channel, the store real.
 mod several_nodes {
     use super::*;
-    use crate::bus::{Bus, Envelope, Event, Inbound, NodeId};
+    use crate::bus::{Bus, Envelope, Event, Inbound, NodeId, Present};
 
     struct Quiet;
 
@@ -259,7 +260,8 @@ mod several_nodes {
         assert_eq!(hub.online(&room("r")), [ann.clone(), user("me")]);
         assert!(hub.rooms().contains(&RoomSummary { room: room("r"), online: 2 }));
         // n-b's snapshot no longer has her: she leaves.
-        tell.send(from("n-b", Event::Snapshot { rooms: vec![] })).await.unwrap();
+        // Redis says nobody is in r through other nodes any more (n-b's entry lapsed).
+        tell.send(Inbound::Present(Present { rooms: vec![(room("r"), Vec::new())], busy: None })).await.unwrap();
         let departed = decode(&tokio::time::timeout(Duration::from_secs(3), feed.recv()).await.unwrap().unwrap());
         assert!(matches!(departed, ServerMsg::Departed { user, .. } if user == ann));
         assert_eq!(hub.online(&room("r")), [user("me")]);
@@ -296,9 +298,12 @@ mod several_nodes {
                     tell.send(from(&node, Event::Gone { room: r, user: someone.id })).await.unwrap();
                 }
                 7 => {
-                    let node = format!("n-{}", next(3));
-                    let rooms = if next(2) == 0 { Vec::new() } else { vec![(r, vec![someone])] };
-                    tell.send(from(&node, Event::Snapshot { rooms })).await.unwrap();
+                    let node = NodeId(format!("n-{}", next(3)));
+                    let entries = if next(2) == 0 { Vec::new() } else { vec![(node, someone)] };
+                    let busy = (next(2) == 0).then(|| {
+                        (0..next(5)).map(|_| (room(&format!("r{:02}", next(60))), next(4) as usize)).collect()
+                    });
+                    tell.send(Inbound::Present(Present { rooms: vec![(r, entries)], busy })).await.unwrap();
                 }
                 _ => {
                     let m = stored_elsewhere(&store, r.as_str(), 1).await;
