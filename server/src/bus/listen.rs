@@ -3,8 +3,8 @@
 //! carry passes the checkpoint on its way to the hub. Each (re)connection subscribes
 //! again and tells the hub to resync.
 
+use super::link::{timed_out, Link, RETRY_EVERY, TIMEOUT};
 use super::presence::Presence;
-use super::redis::{Link, RETRY_EVERY, TIMEOUT};
 use super::signing::Checkpoint;
 use super::{Inbound, Present, Topic};
 use palaver_protocol::RoomId;
@@ -60,7 +60,7 @@ pub(super) async fn listen_loop(
             c = tokio::time::timeout(TIMEOUT, link.connect(AsyncConnectionConfig::new().set_push_sender(sender))) => c,
             () = shutdown.cancelled() => return,
         };
-        let connected = connected.unwrap_or_else(|_| Err(super::redis::timed_out()));
+        let connected = connected.unwrap_or_else(|_| Err(timed_out()));
         match connected {
             Ok((mut conn, sharded)) => {
                 let mut subscribed = BTreeSet::new();

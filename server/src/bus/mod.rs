@@ -12,6 +12,7 @@
 //! and completes every room's messages from the store, so a lost or late event costs
 //! a short wait, never a message.
 
+mod link;
 mod listen;
 mod presence;
 pub mod redis;
