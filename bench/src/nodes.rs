@@ -1,8 +1,9 @@
 //! The `nodes` scenario: what one node costs as nodes are added. 2, 4 and 8 nodes on
 //! this machine share a PostgreSQL database and a Redis; each node serves rooms of its
-//! own ([`OWN_ROOMS`] of [`MEMBERS`]) and [`SHARED`] members of one room every node has
-//! people in. Each node's load is the same whatever the number of nodes: a message a
-//! second from one member of each of its rooms, and one in the shared room.
+//! own ([`OWN_ROOMS`] of [`MEMBERS`], [`OWN_RATE`] messages a second in each) and
+//! [`SHARED`] members of one room every node has people in, where [`SHARED_RATE`]
+//! messages a second are posted in all, from members on every node in turn. So each
+//! node's load is the same whatever the number of nodes.
 //!
 //! Per node, over the run: the bytes it received from Redis (its sockets to Redis, as
 //! the kernel counts them: `ss`) per second, and its CPU per message delivered to its
@@ -17,9 +18,11 @@ use std::{collections::HashMap, process::Command, time::Duration};
 use testkit::services::{Postgres, Redis};
 
 const LIFETIME: Duration = Duration::from_secs(900);
-const OWN_ROOMS: usize = 10;
-const MEMBERS: usize = 8;
+const OWN_ROOMS: usize = 20;
+const MEMBERS: usize = 10;
+const OWN_RATE: f64 = 2.0;
 const SHARED: usize = 2;
+const SHARED_RATE: f64 = 2.0;
 /// A node's figures at 8 nodes against 2, at most.
 const FLAT: f64 = 1.2;
 
@@ -37,8 +40,8 @@ pub async fn run(settings: &Settings) -> Result<()> {
     println!();
     println!(
         "nodes: 2, 4 and 8 nodes + PostgreSQL + Redis on this machine; each node {OWN_ROOMS} rooms of {MEMBERS} of \
-         its own and {SHARED} members of one room shared by all, one message a second from one member of each room \
-         it has (the shared one included)"
+         its own ({OWN_RATE} messages/s in each) and {SHARED} members of one room shared by all ({SHARED_RATE} \
+         messages/s in all, from every node in turn)"
     );
     println!(
         "| nodes | bytes from Redis per node per s | server CPU per delivered message (µs, per node) | deliveries/s \
@@ -80,14 +83,16 @@ async fn measure(pg: &Postgres, nodes: usize, settings: &Settings) -> Result<Per
     let env = [("PALAVER_DATABASE_URL", pg.url(&db)), ("PALAVER_REDIS_URL", redis.url())];
     let servers: Vec<Server> = (0..nodes).map(|_| Server::start_on(None, &env)).collect();
     let shared = room("nodes-shared");
-    // Connection i belongs to node `owner[i]`; senders are one per room per node.
-    let (mut conns, mut owner, mut senders, mut members) = (Vec::new(), Vec::new(), Vec::new(), HashMap::new());
+    // Connection i belongs to node `owner[i]`; one sender per room per node.
+    let (mut conns, mut owner, mut members) = (Vec::new(), Vec::new(), HashMap::new());
+    let (mut own, mut in_shared) = (Vec::new(), Vec::new());
     for (n, server) in servers.iter().enumerate() {
         let mut rooms: Vec<(RoomId, usize)> =
             (0..OWN_ROOMS).map(|r| (room(&format!("nodes-{n}-{r}")), MEMBERS)).collect();
         rooms.push((shared.clone(), SHARED));
         for (r, count) in rooms {
             let (opened, _) = crate::load::open_all(server, count, 50, |_| r.clone(), None).await?;
+            let senders = if r == shared { &mut in_shared } else { &mut own };
             senders.push((conns.len(), r.clone()));
             *members.entry(r).or_insert(0u64) += count as u64;
             owner.extend(std::iter::repeat_n(n, opened.len()));
@@ -101,11 +106,18 @@ async fn measure(pg: &Postgres, nodes: usize, settings: &Settings) -> Result<Per
     let pids: Vec<u32> = servers.iter().map(Server::pid).collect();
     let (bytes_before, cpu_before) = (bytes_from(&pids, port)?, cpus(&servers));
     let started = std::time::Instant::now();
-    let sent = load.send(&senders, senders.len() as f64, 64, settings.run_for()).await;
-    // Round-robin: sender k sent every S-th message from the k-th on.
-    let s = senders.len() as u64;
-    let expected: u64 =
-        senders.iter().enumerate().map(|(k, (_, r))| (sent / s + u64::from((k as u64) < sent % s)) * members[r]).sum();
+    let run_for = settings.run_for();
+    let (sent_own, sent_shared) = tokio::join!(
+        load.send(&own, own.len() as f64 * OWN_RATE, 64, run_for),
+        load.send(&in_shared, SHARED_RATE, 64, run_for),
+    );
+    // Round-robin: sender k of S sent every S-th message from the k-th on.
+    let expected_of = |senders: &[(usize, RoomId)], sent: u64| -> u64 {
+        let s = senders.len() as u64;
+        let each = |k: usize| sent / s + u64::from((k as u64) < sent % s);
+        senders.iter().enumerate().map(|(k, (_, r))| each(k) * members[r]).sum()
+    };
+    let expected = expected_of(&own, sent_own) + expected_of(&in_shared, sent_shared);
     load.drain(expected, Duration::from_secs(10)).await;
     let elapsed = started.elapsed().as_secs_f64();
     let (bytes_after, cpu_after) = (bytes_from(&pids, port)?, cpus(&servers));
