@@ -1,6 +1,7 @@
 //! The `cluster` scenario: two Palaver nodes sharing a PostgreSQL database and a Redis,
 //! all on this machine, with the clients split over the nodes. Fan-out in one room and
-//! in many small rooms, then committed messages per second through both nodes.
+//! in many small rooms, then committed messages per second through both nodes. The
+//! `bigroom` scenario: 10,000 people in one room over two nodes, 10 messages a second.
 
 use crate::load::{open_all, ordinary, room, run_fanout, write_flat_out, Fanout, Measured};
 use crate::server::Server;
@@ -83,6 +84,28 @@ fn print_row(label: &str, offered: f64, m: &Measured) {
     );
 }
 
+/// 10,000 members in one room, half on each node, 10 of them (on both nodes) posting a
+/// message a second: 100,000 deliveries a second, and nothing lost.
+pub async fn big_room(settings: &Settings) -> Result<()> {
+    const MEMBERS: usize = 10_000;
+    let cluster = Cluster::start()?;
+    let big = room("bigroom");
+    let conns = cluster.open(MEMBERS, |_| big.clone()).await?;
+    let senders: Vec<(usize, RoomId)> = (0..10).map(|i| (i * 1000 + i % 2, big.clone())).collect();
+    let label = "bigroom: 10,000 in one room over 2 nodes, 10 sending 1/s";
+    let fanout = Fanout { senders, per_sec: 10.0, members_per_room: MEMBERS as u64, spin: false };
+    let m = run_fanout(label, conns, fanout, settings, || cluster.cpu()).await;
+    println!();
+    println!("{HEADER}");
+    println!("{RULE}");
+    print_row(label, 100_000.0, &m);
+    m.check(label)
+}
+
+const HEADER: &str = "| load | offered deliveries/s | delivered/s | p50 ms | p99 ms | max ms | lost | duplicates | \
+                      committed messages/s | node 1 CPU | node 2 CPU | PostgreSQL CPU | Redis CPU |";
+const RULE: &str = "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |";
+
 pub async fn run(settings: &Settings) -> Result<()> {
     let cluster = Cluster::start()?;
     println!();
@@ -90,11 +113,8 @@ pub async fn run(settings: &Settings) -> Result<()> {
         "cluster: 2 nodes + PostgreSQL + Redis on this machine, each free to use any core; clients alternate \
          between the nodes"
     );
-    println!(
-        "| load | offered deliveries/s | delivered/s | p50 ms | p99 ms | max ms | lost | duplicates | \
-         committed messages/s | node 1 CPU | node 2 CPU | PostgreSQL CPU | Redis CPU |"
-    );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("{HEADER}");
+    println!("{RULE}");
 
     let one = room("cluster-fanout");
     let conns = cluster.open(1000, |_| one.clone()).await?;

@@ -1,0 +1,127 @@
+//! The `crowd` scenario: 100,000 connections on one node, in 1,000 rooms of 100. How
+//! fast they are accepted and say hello and join, what each costs the server in memory
+//! once idle (at most [`MAX_KIB_PER_CONNECTION`]), then a message a second in every
+//! room (100,000 deliveries a second) with nothing lost.
+//!
+//! 100,000 sockets at each end need more open files than a session usually may: the
+//! bench raises its own limit (`prlimit`, [`OPEN_FILES`]; the server it starts inherits
+//! it), which takes root with `CAP_SYS_RESOURCE` when the hard limit is lower. Where it
+//! cannot, the run takes as many connections as the hard limit allows, and says so:
+//! its figures are then not the 100,000 ones. Clients come from 50 loopback addresses.
+
+use crate::client::Conn;
+use crate::load::{room, run_fanout, source, Fanout};
+use crate::server::Server;
+use crate::settings::{Result, Settings};
+use futures::{stream, StreamExt};
+use palaver_protocol::RoomId;
+use std::{
+    process::Command,
+    time::{Duration, Instant},
+};
+
+const CONNECTIONS: usize = 100_000;
+const ROOM_SIZE: usize = 100;
+/// Open files this process (and the server it starts) may have.
+const OPEN_FILES: u64 = 262_144;
+/// The most an idle connection may cost the server.
+const MAX_KIB_PER_CONNECTION: f64 = 8.0;
+
+pub async fn run(settings: &Settings) -> Result<()> {
+    let connections = match raise_open_files() {
+        Ok(()) => CONNECTIONS,
+        Err(why) => {
+            let hard = hard_limit()?;
+            // The server's own files (database, listeners) and the bench's besides.
+            let fit = (hard.saturating_sub(1_000) as usize / ROOM_SIZE * ROOM_SIZE).min(CONNECTIONS);
+            println!("crowd: {why}; taking {fit} connections, as the hard limit of {hard} open files allows");
+            fit
+        }
+    };
+    let server = Server::start(&[]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = server.rss_kib();
+    let addr = server.addr;
+    let started = Instant::now();
+    let opened: Vec<std::io::Result<Conn>> =
+        stream::iter(0..connections).map(|i| Conn::open(addr, source(i))).buffered(500).collect().await;
+    let mut conns = opened.into_iter().collect::<std::io::Result<Vec<_>>>()?;
+    let accepting = started.elapsed();
+    let rooms = |i: usize| room(&format!("crowd-{}", i / ROOM_SIZE));
+    let started = Instant::now();
+    let entered: Vec<std::io::Result<()>> = stream::iter(conns.iter_mut().enumerate())
+        .map(|(i, conn)| async move { conn.enter(&format!("crowd{i}"), &rooms(i)).await })
+        .buffer_unordered(500)
+        .collect()
+        .await;
+    entered.into_iter().collect::<std::io::Result<Vec<_>>>()?;
+    let entering = started.elapsed();
+    // Names and read positions are written a moment after; memory settles.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = server.rss_kib();
+    let per_connection = after.saturating_sub(before) as f64 / connections as f64;
+    println!();
+    println!(
+        "crowd: {connections} WebSocket upgrades in {:.1} s: {:.0} connections accepted/s; hello and join in \
+         {ROOM_SIZE}-person rooms in {:.1} s: {:.0}/s; server RSS {:.1} MiB before, {:.1} MiB with all joined: \
+         {per_connection:.2} KiB per idle connection (at most {MAX_KIB_PER_CONNECTION})",
+        accepting.as_secs_f64(),
+        connections as f64 / accepting.as_secs_f64(),
+        entering.as_secs_f64(),
+        connections as f64 / entering.as_secs_f64(),
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+    );
+    // A message a second in every room, from its first member.
+    let senders: Vec<(usize, RoomId)> = (0..connections).step_by(ROOM_SIZE).map(|i| (i, rooms(i))).collect();
+    let per_sec = senders.len() as f64;
+    let label = &format!(
+        "crowd: {connections} connections, {} rooms of {ROOM_SIZE}, a message a second in each",
+        senders.len()
+    );
+    let fanout = Fanout { senders, per_sec, members_per_room: ROOM_SIZE as u64, spin: true };
+    let m = run_fanout(label, conns, fanout, settings, || vec![server.cpu_seconds()]).await;
+    println!(
+        "{label}: {:.0} deliveries/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, server CPU {:.0}% of a core, \
+         {} lost, {} duplicates",
+        m.per_sec(m.delivered),
+        m.latency.p50,
+        m.latency.p99,
+        m.latency.max,
+        m.cpu[0] / m.elapsed * 100.0,
+        m.lost,
+        m.duplicates,
+    );
+    m.check(label)?;
+    if per_connection > MAX_KIB_PER_CONNECTION {
+        return Err(format!("crowd: {per_connection:.2} KiB per idle connection").into());
+    }
+    Ok(())
+}
+
+/// This process's hard limit on open files; its soft limit is raised to it.
+fn hard_limit() -> Result<u64> {
+    let pid = std::process::id().to_string();
+    let out = Command::new("prlimit").args(["--pid", &pid, "--nofile", "--output", "HARD", "--noheadings"]).output()?;
+    let hard: u64 = String::from_utf8_lossy(&out.stdout).trim().parse()?;
+    let limit = format!("--nofile={hard}:{hard}");
+    Command::new("prlimit").args(["--pid", &pid, &limit]).output()?;
+    Ok(hard)
+}
+
+/// Raises this process's open-file limit to [`OPEN_FILES`], soft and hard.
+fn raise_open_files() -> Result<()> {
+    let pid = std::process::id().to_string();
+    let limit = format!("--nofile={OPEN_FILES}:{OPEN_FILES}");
+    let out = Command::new("prlimit").args(["--pid", &pid, &limit]).output();
+    match out {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(format!(
+            "cannot raise the open-file limit to {OPEN_FILES} ({}): run as root with CAP_SYS_RESOURCE, or raise \
+             `nofile` in /etc/security/limits.conf",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into()),
+        Err(e) => Err(format!("running prlimit (util-linux): {e}").into()),
+    }
+}
