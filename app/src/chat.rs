@@ -34,7 +34,8 @@ pub struct Chat {
     pub me: RwSignal<Me>,
     pub room: RwSignal<RoomId>,
     pub timelines: RwSignal<ByRoom<Timeline>>,
-    pub online: RwSignal<ByRoom<Vec<User>>>,
+    /// Per room, who is online as listed, and (in a crowded room) how many more.
+    pub online: RwSignal<ByRoom<(Vec<User>, u32)>>,
     /// Per room, who is typing and until when (browser clock, milliseconds).
     pub typing: RwSignal<ByRoom<Vec<(User, f64)>>>,
     pub status: RwSignal<ConnectionStatus>,
@@ -296,6 +297,13 @@ impl Chat {
         }
     }
 
+    /// A room's people as a list names them (everyone, until a `crowd` says otherwise).
+    fn listed(&self, room: RoomId, online: Vec<User>) {
+        self.online.update(|o| {
+            o.insert(room, (online, 0));
+        });
+    }
+
     /// Folds one server frame into the state. `now` is the browser clock in ms.
     pub fn apply(&self, msg: ServerMsg, now: f64) {
         match msg {
@@ -311,9 +319,7 @@ impl Chat {
                         self.show(seq);
                     }
                 }
-                self.online.update(|o| {
-                    o.insert(room, online);
-                });
+                self.listed(room, online);
             }
             ServerMsg::Message(m) => {
                 let room = m.room.clone();
@@ -349,17 +355,16 @@ impl Chat {
                 }
             }),
             ServerMsg::Preview { room, seq, preview } => self.update_timeline(&room, |t| t.preview(seq, preview)),
-            ServerMsg::Presence { room, online } => self.online.update(|o| {
-                o.insert(room, online);
-            }),
+            ServerMsg::Presence { room, online } => self.listed(room, online),
+            ServerMsg::Crowd { room, more } => self.online.update(|o| o.or_default(room).1 = more),
             ServerMsg::Arrived { room, user } => self.online.update(|o| {
-                let list = o.or_default(room);
+                let list = &mut o.or_default(room).0;
                 list.retain(|u| u.id != user.id);
                 let at = list.partition_point(|u| (&u.name, &u.id) < (&user.name, &user.id));
                 list.insert(at, user);
             }),
             ServerMsg::Departed { room, user } => self.online.update(|o| {
-                if let Some(list) = o.get_mut(&room) {
+                if let Some((list, _)) = o.get_mut(&room) {
                     list.retain(|u| u.id != user.id);
                 }
             }),
@@ -463,7 +468,8 @@ mod tests {
         let (chat, _link) = Chat::new();
         let lobby = RoomId::lobby;
         let names = || {
-            chat.online.with_untracked(|o| o.get(&lobby()).unwrap().iter().map(|u| u.name.clone()).collect::<Vec<_>>())
+            chat.online
+                .with_untracked(|o| o.get(&lobby()).unwrap().0.iter().map(|u| u.name.clone()).collect::<Vec<_>>())
         };
         chat.apply(ServerMsg::Presence { room: lobby(), online: vec![user("Bob")] }, 0.0);
         chat.apply(ServerMsg::Arrived { room: lobby(), user: user("Ann") }, 0.0);
@@ -476,6 +482,13 @@ mod tests {
         chat.apply(ServerMsg::Departed { room: lobby(), user: user("Bob") }, 0.0);
         chat.apply(ServerMsg::Departed { room: lobby(), user: user("Bob") }, 0.0);
         assert_eq!(names(), ["Al", "Ann"]);
+        // A crowded room: the list, then how many more; a list alone is everyone.
+        let more = || chat.online.with_untracked(|o| o.get(&lobby()).map(|(_, more)| *more));
+        chat.apply(ServerMsg::Presence { room: lobby(), online: vec![user("Bob")] }, 0.0);
+        chat.apply(ServerMsg::Crowd { room: lobby(), more: 4_000 }, 0.0);
+        assert_eq!((names(), more()), (vec!["Bob".to_owned()], Some(4_000)));
+        chat.apply(ServerMsg::Presence { room: lobby(), online: vec![user("Bob"), user("Cy")] }, 0.0);
+        assert_eq!(more(), Some(0));
     }
 
     #[test]

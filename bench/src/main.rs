@@ -8,7 +8,7 @@
 //! Scenarios: fanout, max (the highest fan-out one core sustains), rooms (500 of 10), idle, crowd (100,000 connections
 //! on one node, with a fan-out among them), writes (also fills the room `history` reads),
 //! history, search, slow, page, cluster (two nodes with PostgreSQL and Redis), bigroom (10,000 in one room over two
-//! nodes; only when named), nodes (a node's cost with 2, 4 and 8 nodes), costs (hostile requests beside plain
+//! nodes), nodes (a node's cost with 2, 4 and 8 nodes), costs (hostile requests beside plain
 //! ones, see `costs/`), signins (sign-ins a second, and the chat beside a flood of them), uploads (50 uploaders of 1 MB
 //! and 20 MB files: throughput, memory, and the chat beside them). With none, all of them run. `--quick` runs each for less time
 //! and with fewer messages, for a smoke test. `--check` first compares Palaver's cost per
@@ -62,9 +62,7 @@ fn main() {
     ];
     let checking = settings.check;
     if wanted.is_empty() && !checking {
-        // `bigroom` runs only when named: 10,000 joining one room is where presence
-        // breaks today (docs/SCALING.md).
-        wanted = ALL.iter().copied().filter(|s| *s != "bigroom").collect();
+        wanted = ALL.to_vec();
     }
     if checking {
         wanted.insert(0, "check");

@@ -132,6 +132,7 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
             seq,
             preview
         }),
+        (room(), any::<u32>()).prop_map(|(room, more)| ServerMsg::Crowd { room, more }),
         (room(), user()).prop_map(|(room, user)| ServerMsg::Arrived { room, user }),
         (room(), user()).prop_map(|(room, user)| ServerMsg::Departed { room, user }),
         (room(), user()).prop_map(|(room, user)| ServerMsg::Typing { room, user }),

@@ -180,6 +180,7 @@ mod tests {
             ServerMsg::Arrived { room: lobby(), user: alice() },
             ServerMsg::Departed { room: lobby(), user: alice() },
             ServerMsg::Presence { room: lobby(), online: vec![alice()] },
+            ServerMsg::Crowd { room: lobby(), more: 9_900 },
             ServerMsg::Typing { room: lobby(), user: alice() },
             ServerMsg::Rooms { rooms: vec![RoomSummary { room: lobby(), online: 2 }] },
             FrameError::new(ErrorReason::TextTooLong, "too long").about(Some(&lobby()), Some(&id("x"))).into(),

@@ -33,8 +33,9 @@ pub enum ServerMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         next: Option<u64>,
     },
-    /// Who is in a joined room now, all of them (after a connection caught up from
-    /// storage; `joined` carries the same list).
+    /// Who is in a joined room now (after a connection caught up from storage, or
+    /// every few seconds in a crowded room; `joined` carries the same list), all of
+    /// them, or the first ones and then a `crowd`.
     Presence { room: RoomId, online: Vec<User> },
     /// Message `seq` of a joined room has a card for its first link now (`None`: its
     /// author took the card away).
@@ -44,6 +45,10 @@ pub enum ServerMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         preview: Option<LinkPreview>,
     },
+    /// In a room with more people online than a list carries: how many are online
+    /// besides those listed in the `joined` or `presence` just before it. Until the
+    /// next `presence`, arrivals and departures there are not told one by one.
+    Crowd { room: RoomId, more: u32 },
     /// Someone came into a joined room, or is now known by another name there.
     Arrived { room: RoomId, user: User },
     /// Someone's last connection left a joined room.

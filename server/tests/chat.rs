@@ -1440,3 +1440,57 @@ async fn a_mention_reaches_someone_in_another_room_or_away_and_a_restart_keeps_w
     let now = all_unread(&mut cat).await;
     assert!(now.len() == 1 && counts(None, 2, 2, Some(1))(&now[0]), "{now:?}");
 }
+
+/// A room with more people online than a list names: each joiner past the first 500 is
+/// sent the first 500 and a count of the rest; those there are not told of each arrival
+/// and departure, but are sent the list again, with its count, within a moment; once
+/// the room is small again, arrivals are told one by one.
+#[tokio::test]
+async fn a_crowded_room_lists_the_first_ones_and_counts_the_rest() {
+    const LISTED: usize = server::hub::LISTED;
+    let server = TestServer::start();
+    let mut first = server.named("Aaron").await;
+    first.join("crowd", None).await;
+    let mut others = Vec::new();
+    for n in 1..LISTED + 5 {
+        let mut c = server.named(&format!("p{n:03}")).await;
+        let (_, _, online) = c.join("crowd", None).await;
+        assert_eq!(online.len(), (n + 1).min(LISTED), "joiner {n} is sent at most {LISTED} names");
+        if n + 1 > LISTED {
+            let crowd = c.next().await;
+            assert_eq!(crowd, ServerMsg::Crowd { room: room_id("crowd"), more: (n + 1 - LISTED) as u32 }, "joiner {n}");
+        }
+        others.push(c);
+    }
+    // Aaron was told of each arrival until the room was full, then of none: the list
+    // again, and how many more, within a moment (and again while people kept coming).
+    let (mut arrivals, mut listed, mut more) = (0, Vec::new(), 0);
+    while more != 5 {
+        match first.next_within(Duration::from_secs(5)).await.expect("the list again in time") {
+            ServerMsg::Arrived { .. } => arrivals += 1,
+            ServerMsg::Presence { online, .. } => (listed, more) = (online, 0),
+            ServerMsg::Crowd { more: m, .. } => more = m,
+            _ => {}
+        }
+    }
+    // (His own arrival among them.)
+    assert_eq!(arrivals, LISTED, "arrivals told one by one until the room was full");
+    assert_eq!(listed.len(), LISTED);
+    assert!(listed.windows(2).all(|w| w[0].name <= w[1].name), "by name");
+    // Six leave: the room is small again, and a list says so, with no count after it.
+    for c in others.drain(..6) {
+        c.close().await;
+    }
+    loop {
+        match first.next_within(Duration::from_secs(5)).await.expect("the list again in time") {
+            ServerMsg::Presence { online, .. } if online.len() == LISTED - 1 => break,
+            _ => {}
+        }
+    }
+    let after = first.next_within(Duration::from_millis(300)).await;
+    assert!(!matches!(after, Some(ServerMsg::Crowd { .. })), "{after:?}");
+    let mut zed = server.named("Zed").await;
+    zed.join("crowd", None).await;
+    let arrived = first.next_where(|m| matches!(m, ServerMsg::Arrived { .. })).await;
+    assert!(matches!(arrived, ServerMsg::Arrived { user, .. } if user.name == "Zed"));
+}

@@ -94,7 +94,7 @@ fn directory_html(found: &RenderedDirectory, mine: Vec<bool>, locale: Locale) ->
     use crate::locale::fill;
     let t = words(locale);
     if found.rooms.is_empty() {
-        return format!("<p class=\"empty\" data-testid=\"no-rooms\">{}</p>", t.no_rooms);
+        return ["<p class=\"empty\" data-testid=\"no-rooms\">", t.no_rooms, "</p>"].concat();
     }
     let mut html = String::from("<ul data-testid=\"directory\">");
     for (r, mine) in found.rooms.iter().zip(mine) {

@@ -160,7 +160,7 @@ pub fn Composer(
                     names.push((u.name.clone(), u.handle.clone()));
                 }
             };
-            chat.online.with(|o| o.get(&room).into_iter().flatten().for_each(&mut add));
+            chat.online.with(|o| o.get(&room).into_iter().flat_map(|(p, _)| p).for_each(&mut add));
             chat.timelines.with(|all| {
                 let recent = all.get(&room).into_iter().flat_map(|t| t.entries().rev().take(RECENT_AUTHORS));
                 recent.filter_map(|e| e.author.as_ref()).for_each(&mut add);

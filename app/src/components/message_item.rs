@@ -46,7 +46,9 @@ fn lead_html(entry: &Entry, locale: Locale) -> String {
     html.push_str(" data-testid=\"message-author\">");
     escape(&mut html, entry.author.as_ref().map_or("", |a| a.name.as_str()));
     // On my own messages the name is not shown; a screen reader says "You" (style sheet).
-    html.push_str(&format!("</span><span class=\"you\">{}</span>", t.you));
+    html.push_str("</span><span class=\"you\">");
+    html.push_str(t.you);
+    html.push_str("</span>");
     if entry.deleted {
         html.push_str("<div class=\"text\" data-testid=\"message-deleted\">");
         escape(&mut html, if entry.removed { t.message_removed } else { t.message_deleted });
@@ -140,14 +142,18 @@ fn tail_html(entry: &Entry, locale: Locale, room: &str) -> String {
     let mut html = String::new();
     match &entry.delivery {
         Some(Delivery::Pending | Delivery::Uploading) => {
-            html.push_str(&format!("<span class=\"delivery\">{}</span>", t.sending))
+            html.push_str("<span class=\"delivery\">");
+            html.push_str(t.sending);
+            html.push_str("</span>");
         }
         Some(Delivery::Failed(reason)) => {
             html.push_str("<span class=\"delivery failed\">");
             escape(&mut html, &fill(t.not_sent, &[("reason", t.error(*reason))]));
             html.push_str("</span><button class=\"retry\" data-testid=\"retry\" data-act=\"retry\" data-id=\"");
             escape(&mut html, &entry.id.0);
-            html.push_str(&format!("\">{}</button>", t.retry));
+            html.push_str("\">");
+            html.push_str(t.retry);
+            html.push_str("</button>");
         }
         _ => {}
     }
@@ -199,7 +205,7 @@ pub fn MessageItem(entry: Entry) -> impl IntoView {
     });
     let (lead, tail) = (lead_html(&entry, locale), tail_html(&entry, locale, chat.room.get_untracked().as_str()));
     let edited = if entry.edited {
-        format!("<span class=\"edited\" data-testid=\"edited\">{}</span>", t.edited)
+        ["<span class=\"edited\" data-testid=\"edited\">", t.edited, "</span>"].concat()
     } else {
         String::new()
     };

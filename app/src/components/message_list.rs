@@ -352,7 +352,7 @@ pub fn MessageList(room: RoomId, ssr_page: Option<Timeline>) -> impl IntoView {
                 {move || {
                     has_older.get().then(|| {
                         notice("notice older", None, Box::new(move || {
-                            format!("<button class=\"link\" data-testid=\"load-older\" data-act=\"older\">{}</button>", t.load_older)
+                            ["<button class=\"link\" data-testid=\"load-older\" data-act=\"older\">", t.load_older, "</button>"].concat()
                         }))
                     })
                 }}

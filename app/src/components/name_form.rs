@@ -46,7 +46,9 @@ pub fn NameForm(#[prop(optional)] on_done: Option<Callback<()>>) -> impl IntoVie
     escape(&mut html, t.start_chatting);
     html.push_str("</button>");
     html.push_str(&form_error::line("name-error"));
-    html.push_str(&format!("<p class=\"account-links\">{}</p>", if on_done.is_none() { t.account_links } else { "" }));
+    html.push_str("<p class=\"account-links\">");
+    html.push_str(if on_done.is_none() { t.account_links } else { "" });
+    html.push_str("</p>");
     view! { <form class="name-form" data-testid="name-form" on:submit=on_submit inner_html=html></form> }
 }
 

@@ -16,16 +16,22 @@ pub fn Presence(room: RoomId) -> impl IntoView {
     // Drawn as one piece of HTML (names escaped): less code in the page than a view.
     let html = move || {
         chat.online.with(|o| {
-            let people = o.get(&room).map_or(&[][..], |p| p.as_slice());
+            // In a crowded room, the first ones by name, and how many more.
+            let (people, more) = o.get(&room).map_or((&[][..], 0), |(p, more)| (p.as_slice(), *more));
             let mut html = String::new();
             if !people.is_empty() {
                 escape(&mut html, before);
                 html.push_str(&format!(
                     "<span class=\"presence-count\" data-testid=\"online-count\">{}</span>",
-                    people.len()
+                    people.len() + more as usize
                 ));
                 escape(&mut html, between);
-                html.push_str("<span data-testid=\"online-names\">");
+                // A crowded room's names end in "…" (`.more` in the style sheet).
+                html.push_str(if more > 0 {
+                    "<span class=more data-testid=online-names>"
+                } else {
+                    "<span data-testid=online-names>"
+                });
                 for (i, user) in people.iter().enumerate() {
                     if i > 0 {
                         html.push_str(", ");

@@ -98,7 +98,9 @@ fn rows_html(
         html.push_str("</a><button class=\"mark-read link\" data-testid=\"mark-read\" data-act=\"mark-read\" title=\"");
         escape(&mut html, t.mark_read);
         html.push_str("\" aria-label=\"");
-        escape(&mut html, &format!("{}: {shown}", t.mark_read));
+        escape(&mut html, t.mark_read);
+        html.push_str(": ");
+        escape(&mut html, &shown);
         html.push_str("\">✓</button></li>");
     }
     html

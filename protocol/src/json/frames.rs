@@ -173,6 +173,7 @@ pub fn decode_server(frame: &Json) -> Option<ServerMsg> {
         "preview" => {
             ServerMsg::Preview { room: room()?, seq: seq()?, preview: optional(frame.get("preview"), preview_of)? }
         }
+        "crowd" => ServerMsg::Crowd { room: room()?, more: frame.get("more")?.int()? as u32 },
         "arrived" => ServerMsg::Arrived { room: room()?, user: user()? },
         "departed" => ServerMsg::Departed { room: room()?, user: user()? },
         "typing" => ServerMsg::Typing { room: room()?, user: user()? },

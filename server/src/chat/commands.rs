@@ -3,7 +3,7 @@
 //! nothing here ends the connection.
 
 use super::allowed::may_be_told;
-use super::rooms::{joined_frame, MAX_ROOMS_PER_CONNECTION};
+use super::rooms::{crowd, joined_frame, MAX_ROOMS_PER_CONNECTION};
 use super::state::{Connection, Follow};
 use super::transport::Transport;
 use crate::accounts::audit;
@@ -267,10 +267,10 @@ impl<T: Transport> Connection<T> {
         let Some(feed) = self.rooms.get(&room).map(|j| j.feed.clone()) else { return Ok(Vec::new()) };
         feed.hold();
         match joined_frame(&self.cx.hub, &room, after).await {
-            Ok((frame, newest)) => {
+            Ok((frame, newest, more)) => {
                 self.cx.hub.caught_up(&room, newest);
                 // The history first, then what the room sent meanwhile.
-                self.send([frame]);
+                self.send(std::iter::once(frame).chain(crowd(&room, more)));
                 feed.release(newest);
                 // On the person's list from now on, if their tab follows it.
                 if let (Some(user), Some(_)) = (user, &self.following) {

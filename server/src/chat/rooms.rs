@@ -241,7 +241,7 @@ impl Joins {
         let Some(feed) = self.get(&room).map(|j| j.feed.clone()) else { return };
         let after = feed.delivered();
         let (mut out, newest) = match joined_frame(hub, &room, Some(after)).await {
-            Ok((frame, newest)) => match frame {
+            Ok((frame, newest, _)) => match frame {
                 // Within reach: just the missed messages, as live frames.
                 ServerMsg::Joined { messages, complete: true, .. } => {
                     (messages.into_iter().map(ServerMsg::Message).collect(), newest)
@@ -255,7 +255,9 @@ impl Joins {
             }
         };
         // Presence changes may have been among the missed frames.
-        out.push(ServerMsg::Presence { online: hub.online(&room), room });
+        let (online, more) = hub.online_listed(&room);
+        out.push(ServerMsg::Presence { online, room: room.clone() });
+        out.extend(crowd(&room, more));
         T::send(wire, out);
         feed.release(newest);
     }
@@ -263,10 +265,14 @@ impl Joins {
 
 /// The `joined` frame for a room: the latest page, or everything after `after` when
 /// that is within [`MAX_REPLAY`]. Also the newest number it covers.
-pub(super) async fn joined_frame(hub: &Hub, room: &RoomId, after: Option<Seq>) -> Result<(ServerMsg, Seq), FrameError> {
+pub(super) async fn joined_frame(
+    hub: &Hub,
+    room: &RoomId,
+    after: Option<Seq>,
+) -> Result<(ServerMsg, Seq, u32), FrameError> {
     let store = hub.store();
     hub.presence_read(room).await;
-    let online = hub.online(room);
+    let (online, more) = hub.online_listed(room);
     let wrap = |e| unavailable(e).about(Some(room), None);
     if let Some(after) = after {
         let missed = store.after(room, after, MAX_REPLAY + 1).await.map_err(wrap)?;
@@ -279,7 +285,7 @@ pub(super) async fn joined_frame(hub: &Hub, room: &RoomId, after: Option<Seq>) -
                 let has_older = after > 0 || missed.first().is_some_and(|m| m.seq > 1);
                 let frame =
                     ServerMsg::Joined { room: room.clone(), messages: missed, complete: true, has_older, online };
-                return Ok((frame, newest));
+                return Ok((frame, newest, more));
             }
         }
     }
@@ -292,5 +298,10 @@ pub(super) async fn joined_frame(hub: &Hub, room: &RoomId, after: Option<Seq>) -
         has_older: page.has_older,
         online,
     };
-    Ok((frame, newest))
+    Ok((frame, newest, more))
+}
+
+/// The `crowd` frame that follows a list of a crowded room's people, if it is crowded.
+pub(super) fn crowd(room: &RoomId, more: u32) -> Option<ServerMsg> {
+    (more > 0).then(|| ServerMsg::Crowd { room: room.clone(), more })
 }

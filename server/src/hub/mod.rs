@@ -38,6 +38,7 @@ pub use fanout::{Frame, Listener};
 use order::Order;
 use palaver_protocol::{ChatMessage, RoomId, RoomSummary, Seq, ServerMsg, User, UserId};
 use presence::Remote;
+pub use presence::LISTED;
 pub use reading::Following;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap, HashSet},
@@ -56,11 +57,20 @@ struct Room {
     order: Order,
     /// Whether who is in it through other nodes has been read (always, on one node).
     known: bool,
+    /// A crowded room whose people changed since its list was last sent (see
+    /// `presence.rs`).
+    crowd_changed: bool,
 }
 
 impl Room {
     fn new(spans_nodes: bool) -> Room {
-        Room { feed: Fanout::default(), online: BTreeMap::new(), order: Order::new(spans_nodes), known: !spans_nodes }
+        Room {
+            feed: Fanout::default(),
+            online: BTreeMap::new(),
+            order: Order::new(spans_nodes),
+            known: !spans_nodes,
+            crowd_changed: false,
+        }
     }
 
     fn send(&self, msg: &ServerMsg) {
@@ -279,6 +289,7 @@ impl Hub {
         tokio::spawn(reading::save_loop(store.clone(), shared.clone()));
         tokio::spawn(access::follow_changes(store.clone(), shared.clone(), shutdown.clone()));
         tokio::spawn(about::name_loop(store.clone(), shared.clone(), shutdown.clone()));
+        tokio::spawn(presence::crowd_loop(shared.clone(), shutdown.clone()));
         if spans_nodes {
             cluster::spawn(store.clone(), shared.clone(), inbound, shutdown);
         }
@@ -386,6 +397,12 @@ impl Hub {
     /// Who is in a room now, on any node.
     pub fn online(&self, room: &RoomId) -> Vec<User> {
         self.shared.rooms().online(room)
+    }
+
+    /// Who is in a room now, as a list carries them: everyone, or in a crowded room the
+    /// first [`presence::LISTED`], and how many more there are.
+    pub fn online_listed(&self, room: &RoomId) -> (Vec<User>, u32) {
+        self.shared.rooms().online_listed(room)
     }
 
     /// Someone who said hello here, by the name they go by now: an `@name` names them

@@ -13,6 +13,15 @@ use std::{
     time::Duration,
 };
 
+/// People a room's list names at most (in `joined` and `presence`). In a room with more
+/// online, the list names the first of them and a `crowd` frame says how many more there
+/// are; arrivals and departures there are not told one by one (each would go to
+/// everyone in the room: thousands joining would cost millions of frames), but the list
+/// is sent again every [`CROWD_EVERY`] while it changes.
+pub const LISTED: usize = 500;
+/// How often a crowded room's list is sent again while its people change.
+pub const CROWD_EVERY: Duration = Duration::from_secs(2);
+
 /// How long a join waits at most for the list of a room just served here to be read
 /// from Redis (it comes in a round trip or two; with Redis away, the list is this
 /// node's own until Redis is back).
@@ -43,13 +52,17 @@ impl Rooms {
     }
 
     /// Tells this node's connections in `room` that `user` is now there as `now` (or
-    /// gone), if that changes what they were told, which was `before`.
-    pub(super) fn announce(&self, room: &RoomId, user: &UserId, before: Option<Shown>) -> bool {
+    /// gone), if that changes what they were told, which was `before` (in a crowded
+    /// room, with the next list).
+    pub(super) fn announce(&mut self, room: &RoomId, user: &UserId, before: Option<Shown>) -> bool {
         let now = self.present(room, user);
         if now == before {
             return false;
         }
-        if let Some(r) = self.live.get(room) {
+        let crowded = self.crowded(room);
+        if let Some(r) = self.live.get_mut(room).filter(|_| crowded) {
+            r.crowd_changed = true;
+        } else if let Some(r) = self.live.get(room) {
             match (now, before) {
                 (Some(shown), _) => r.send(&ServerMsg::Arrived { room: room.clone(), user: shown.user(user) }),
                 (None, Some(shown)) => r.send(&ServerMsg::Departed { room: room.clone(), user: shown.user(user) }),
@@ -72,6 +85,40 @@ impl Rooms {
 
     /// How many people are in `room`: counted here for a room served here, and as
     /// Redis last counted it for the others.
+    /// Whether `room` may have more people than a list names (counting someone with
+    /// tabs on several nodes once per node, which is enough to tell).
+    fn crowded(&self, room: &RoomId) -> bool {
+        let local = self.live.get(room).map_or(0, |r| r.online.len());
+        local + self.remote.rooms.get(room).map_or(0, BTreeMap::len) > LISTED
+    }
+
+    /// Who is in `room` on any node as a list names them: everyone, by name; or in a
+    /// crowded room the first [`LISTED`] by id (by name among them), and how many more.
+    pub(super) fn online_listed(&self, room: &RoomId) -> (Vec<User>, u32) {
+        if !self.crowded(room) {
+            return (self.online(room), 0);
+        }
+        let empty = BTreeMap::new();
+        let local = self.live.get(room).map_or(&empty, |r| &r.online);
+        let remote = self.remote.rooms.get(room);
+        let elsewhere = remote.into_iter().flatten().filter(|(id, _)| !local.contains_key(*id));
+        let total = local.len() + elsewhere.clone().count();
+        // The first by id of both sides are among each side's first.
+        let mut first: Vec<User> = local
+            .iter()
+            .take(LISTED)
+            .map(|(id, (shown, _))| (id, shown))
+            .chain(elsewhere.take(LISTED).filter_map(|(id, by)| Some((id, by.values().next()?))))
+            .map(|(id, shown)| (id, shown.clone().user(id)))
+            .collect::<BTreeMap<_, _>>()
+            .into_values()
+            .take(LISTED)
+            .collect();
+        first.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        let more = (total - first.len()) as u32;
+        (first, more)
+    }
+
     pub(super) fn online_count(&self, room: &RoomId) -> usize {
         match self.live.get(room) {
             Some(r) if self.remote.is_empty() => r.online.len(),
@@ -248,6 +295,30 @@ impl Hub {
             }
             if tokio::time::timeout_at(deadline, read).await.is_err() {
                 return;
+            }
+        }
+    }
+}
+
+/// Sends the list of each crowded room whose people changed, every [`CROWD_EVERY`].
+pub(super) async fn crowd_loop(shared: std::sync::Arc<super::Shared>, shutdown: tokio_util::sync::CancellationToken) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(CROWD_EVERY) => {}
+            () = shutdown.cancelled() => return,
+        }
+        let mut rooms = shared.rooms();
+        let changed: Vec<RoomId> =
+            rooms.live.iter_mut().filter(|(_, r)| r.crowd_changed).map(|(id, _)| id.clone()).collect();
+        for room in changed {
+            let (online, more) = rooms.online_listed(&room);
+            if let Some(r) = rooms.live.get_mut(&room) {
+                r.crowd_changed = false;
+                // A `presence` alone says the list is everyone.
+                r.send(&ServerMsg::Presence { room: room.clone(), online });
+                if more > 0 {
+                    r.send(&ServerMsg::Crowd { room, more });
+                }
             }
         }
     }
