@@ -2,7 +2,7 @@
 //! stop reading among many that do (`slow`).
 
 use crate::client::Conn;
-use crate::load::{latency, open_all, room, source, Load};
+use crate::load::{enter_all, latency, open_all, open_quiet, room, source, Load};
 use crate::server::Server;
 use crate::settings::{Result, Settings};
 use futures::{stream, StreamExt};
@@ -23,22 +23,10 @@ pub async fn idle(_settings: &Settings) -> Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = server.rss_kib();
     let count = 10_000;
-    let addr = server.addr;
-    let started = Instant::now();
-    let opened: Vec<std::io::Result<Conn>> =
-        stream::iter(0..count).map(|i| Conn::open(addr, source(i))).buffered(500).collect().await;
-    let mut conns = opened.into_iter().collect::<std::io::Result<Vec<_>>>()?;
-    let accepting = started.elapsed();
+    let (mut conns, accepting) = open_quiet(server.addr, count).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let upgraded = server.rss_kib();
-    let started = Instant::now();
-    let entered: Vec<std::io::Result<()>> = stream::iter(conns.iter_mut().enumerate())
-        .map(|(i, conn)| async move { conn.enter(&format!("idle{i}"), &room(&format!("idle-{}", i / 10))).await })
-        .buffer_unordered(500)
-        .collect()
-        .await;
-    entered.into_iter().collect::<std::io::Result<Vec<_>>>()?;
-    let entering = started.elapsed();
+    let entering = enter_all(&mut conns, |i| format!("idle{i}"), |i| room(&format!("idle-{}", i / 10))).await?;
     let load = Load::start(conns);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = server.rss_kib();

@@ -9,16 +9,11 @@
 //! cannot, the run takes as many connections as the hard limit allows, and says so:
 //! its figures are then not the 100,000 ones. Clients come from 50 loopback addresses.
 
-use crate::client::Conn;
-use crate::load::{room, run_fanout, source, Fanout};
+use crate::load::{enter_all, open_quiet, room, run_fanout, Fanout};
 use crate::server::Server;
 use crate::settings::{Result, Settings};
-use futures::{stream, StreamExt};
 use palaver_protocol::RoomId;
-use std::{
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::{process::Command, time::Duration};
 
 const CONNECTIONS: usize = 100_000;
 const ROOM_SIZE: usize = 100;
@@ -41,21 +36,9 @@ pub async fn run(settings: &Settings) -> Result<()> {
     let server = Server::start(&[]);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = server.rss_kib();
-    let addr = server.addr;
-    let started = Instant::now();
-    let opened: Vec<std::io::Result<Conn>> =
-        stream::iter(0..connections).map(|i| Conn::open(addr, source(i))).buffered(500).collect().await;
-    let mut conns = opened.into_iter().collect::<std::io::Result<Vec<_>>>()?;
-    let accepting = started.elapsed();
+    let (mut conns, accepting) = open_quiet(server.addr, connections).await?;
     let rooms = |i: usize| room(&format!("crowd-{}", i / ROOM_SIZE));
-    let started = Instant::now();
-    let entered: Vec<std::io::Result<()>> = stream::iter(conns.iter_mut().enumerate())
-        .map(|(i, conn)| async move { conn.enter(&format!("crowd{i}"), &rooms(i)).await })
-        .buffer_unordered(500)
-        .collect()
-        .await;
-    entered.into_iter().collect::<std::io::Result<Vec<_>>>()?;
-    let entering = started.elapsed();
+    let entering = enter_all(&mut conns, |i| format!("crowd{i}"), rooms).await?;
     // Names and read positions are written a moment after; memory settles.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = server.rss_kib();

@@ -57,6 +57,35 @@ pub async fn open_all(
     Ok((conns, started.elapsed()))
 }
 
+/// Opens `count` chat sockets from the loopback sources, 500 at a time, saying nothing
+/// yet; also how long that took.
+pub async fn open_quiet(addr: std::net::SocketAddr, count: usize) -> Result<(Vec<Conn>, Duration)> {
+    let started = Instant::now();
+    let opened: Vec<std::io::Result<Conn>> =
+        stream::iter(0..count).map(|i| Conn::open(addr, source(i))).buffered(500).collect().await;
+    Ok((opened.into_iter().collect::<std::io::Result<Vec<_>>>()?, started.elapsed()))
+}
+
+/// Socket `i` of `conns` says hello as `name(i)` and joins `room(i)`, 500 at a time; how
+/// long that took.
+pub async fn enter_all(
+    conns: &mut [Conn],
+    name: impl Fn(usize) -> String,
+    room: impl Fn(usize) -> RoomId,
+) -> Result<Duration> {
+    let started = Instant::now();
+    let entered: Vec<std::io::Result<()>> = stream::iter(conns.iter_mut().enumerate())
+        .map(|(i, conn)| {
+            let (name, room) = (name(i), room(i));
+            async move { conn.enter(&name, &room).await }
+        })
+        .buffer_unordered(500)
+        .collect()
+        .await;
+    entered.into_iter().collect::<std::io::Result<Vec<_>>>()?;
+    Ok(started.elapsed())
+}
+
 /// A running load: every connection reading and tallying, senders fed by a schedule.
 pub struct Load {
     outgoing: Vec<mpsc::UnboundedSender<Vec<u8>>>,
