@@ -102,7 +102,11 @@ impl Presence {
                 continue;
             }
             if entry.until <= now {
-                read.lapsed.push(name);
+                // Taken away only once lapsed beyond what nodes' clocks may differ by,
+                // so a node whose clock is ahead does not take away others' entries.
+                if entry.until + super::signing::STALE_AFTER.as_millis() as u64 <= now {
+                    read.lapsed.push(name);
+                }
             } else if entry.node != self.node {
                 read.others.push((entry.node, entry.user));
             }
@@ -227,7 +231,9 @@ mod tests {
             (field(&a.node, &bob.id), forger.entry(&r, &bob, now)),
             ("na/carol".into(), a.entry(&other, &User { id: UserId("carol".into()), ..ann.clone() }, now)),
             ("na/dan".into(), a.entry(&r, &ann, now)),
-            ("na/eve".into(), a.entry(&r, &User { id: UserId("eve".into()), ..ann.clone() }, now - life_ms() - 1)),
+            // Lapsed a moment ago (not read, left in place), and long ago (taken away).
+            ("na/fay".into(), a.entry(&r, &User { id: UserId("fay".into()), ..ann.clone() }, now - life_ms() - 1)),
+            ("na/eve".into(), a.entry(&r, &User { id: UserId("eve".into()), ..ann.clone() }, now - life_ms() - 61_000)),
             ("junk".into(), b"junk".to_vec()),
         ]);
         let read = b.read(&r, hash, now);

@@ -154,10 +154,14 @@ async fn publish_loop(link: Arc<Link>, key: BusKey, presence: Presence, mut queu
                 Some(Event::Gone { room, user }) => presence.gone(&mut pipe, &room, &user),
                 _ => {}
             }
-            number += 1;
-            key.sign(&mut payload, sent, number);
-            for topic in topics {
-                pipe.cmd(publish).arg(topic.channel()).arg(&payload).ignore();
+            // Numbered once per channel: a node hearing both a message's room and a
+            // person it names takes the second copy for news, not for a replay.
+            let last = topics.len().saturating_sub(1);
+            for (i, topic) in topics.into_iter().enumerate() {
+                number += 1;
+                let mut signed = if i == last { std::mem::take(&mut payload) } else { payload.clone() };
+                key.sign(&mut signed, sent, number);
+                pipe.cmd(publish).arg(topic.channel()).arg(signed).ignore();
             }
         }
         if let Err(e) = pipe.query_async::<()>(&mut conn).await {

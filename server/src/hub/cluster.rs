@@ -8,7 +8,7 @@ use crate::bus::REFRESH_EVERY;
 use crate::bus::{Envelope, Event, Inbound, Present};
 use crate::identity::is_guest;
 use crate::store::Store;
-use palaver_protocol::{RoomId, Seq, ServerMsg};
+use palaver_protocol::{RoomId, Seq, ServerMsg, UserId};
 use std::{
     collections::HashSet,
     sync::Arc,
@@ -213,8 +213,20 @@ async fn refresh_presence(shared: Arc<Shared>, resync: Arc<Notify>, shutdown: Ca
         let now: HashSet<RoomId> = mine.iter().map(|(room, _)| room.clone()).collect();
         mine.extend(before.difference(&now).map(|room| (room.clone(), Vec::new())));
         before = now;
+        let written: Vec<(RoomId, UserId)> =
+            mine.iter().flat_map(|(room, users)| users.iter().map(|u| (room.clone(), u.id.clone()))).collect();
         if let Some(present) = shared.bus.refresh(mine).await {
             apply(&shared, present);
+        }
+        // Someone who left while their entry was written again: taken away once more,
+        // after it, or it would hold for another 20 s.
+        let gone: Vec<(RoomId, UserId)> = {
+            let rooms = shared.rooms();
+            let here = |room: &RoomId, user: &UserId| rooms.live.get(room).is_some_and(|r| r.online.contains_key(user));
+            written.into_iter().filter(|(room, user)| !here(room, user)).collect()
+        };
+        for (room, user) in gone {
+            shared.bus.publish(Event::Gone { room, user });
         }
         tokio::select! {
             () = tokio::time::sleep(REFRESH_EVERY) => {}

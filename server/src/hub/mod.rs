@@ -57,9 +57,9 @@ struct Room {
     order: Order,
     /// Whether who is in it through other nodes has been read (always, on one node).
     known: bool,
-    /// A crowded room whose people changed since its list was last sent (see
-    /// `presence.rs`).
-    crowd_changed: bool,
+    /// Whether its members' list names everyone, or is capped, or is to be sent again
+    /// (see `presence.rs`).
+    crowd: presence::Crowd,
 }
 
 impl Room {
@@ -69,7 +69,7 @@ impl Room {
             online: BTreeMap::new(),
             order: Order::new(spans_nodes),
             known: !spans_nodes,
-            crowd_changed: false,
+            crowd: presence::Crowd::Small,
         }
     }
 

@@ -22,6 +22,17 @@ pub const LISTED: usize = 500;
 /// How often a crowded room's list is sent again while its people change.
 pub const CROWD_EVERY: Duration = Duration::from_secs(2);
 
+/// What a room's members were last sent of who is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Crowd {
+    /// Everyone: changes go out one by one.
+    Small,
+    /// The first [`LISTED`] and a count.
+    Capped,
+    /// A list that changed since: it goes out again with the next [`crowd_loop`].
+    Changed,
+}
+
 /// How long a join waits at most for the list of a room just served here to be read
 /// from Redis (it comes in a round trip or two; with Redis away, the list is this
 /// node's own until Redis is back).
@@ -60,8 +71,10 @@ impl Rooms {
             return false;
         }
         let crowded = self.crowded(room);
-        if let Some(r) = self.live.get_mut(room).filter(|_| crowded) {
-            r.crowd_changed = true;
+        // In a crowded room, or one whose members hold a capped list (even if it is small
+        // again now), the change goes out with the next list.
+        if let Some(r) = self.live.get_mut(room).filter(|r| crowded || r.crowd != Crowd::Small) {
+            r.crowd = Crowd::Changed;
         } else if let Some(r) = self.live.get(room) {
             match (now, before) {
                 (Some(shown), _) => r.send(&ServerMsg::Arrived { room: room.clone(), user: shown.user(user) }),
@@ -309,11 +322,11 @@ pub(super) async fn crowd_loop(shared: std::sync::Arc<super::Shared>, shutdown: 
         }
         let mut rooms = shared.rooms();
         let changed: Vec<RoomId> =
-            rooms.live.iter_mut().filter(|(_, r)| r.crowd_changed).map(|(id, _)| id.clone()).collect();
+            rooms.live.iter().filter(|(_, r)| r.crowd == Crowd::Changed).map(|(id, _)| id.clone()).collect();
         for room in changed {
             let (online, more) = rooms.online_listed(&room);
             if let Some(r) = rooms.live.get_mut(&room) {
-                r.crowd_changed = false;
+                r.crowd = if more > 0 { Crowd::Capped } else { Crowd::Small };
                 // A `presence` alone says the list is everyone.
                 r.send(&ServerMsg::Presence { room: room.clone(), online });
                 if more > 0 {
