@@ -50,7 +50,8 @@ async fn listen(store: Arc<dyn Store>, shared: Arc<Shared>, mut inbound: mpsc::R
                 // Rooms just served here: their lists, and what they said meanwhile.
                 let rooms: Vec<RoomId> = present.rooms.iter().map(|(room, _)| room.clone()).collect();
                 apply(&shared, present);
-                tokio::spawn(catch_up(store.clone(), shared.clone(), rooms));
+                let (store, shared) = (store.clone(), shared.clone());
+                tokio::spawn(async move { catch_up_rooms(store.as_ref(), &shared, rooms).await });
                 continue;
             }
             Inbound::Resync => {
@@ -160,11 +161,8 @@ async fn catch_up_tails(store: &dyn Store, shared: &Shared) {
     catch_up_rooms(store, shared, live).await;
 }
 
-/// Brings `rooms` (rooms just served here) up to the newest number in the store.
-async fn catch_up(store: Arc<dyn Store>, shared: Arc<Shared>, rooms: Vec<RoomId>) {
-    catch_up_rooms(store.as_ref(), &shared, rooms).await;
-}
-
+/// Brings `live` (every live room, or rooms just served here) up to the newest number
+/// in the store.
 async fn catch_up_rooms(store: &dyn Store, shared: &Shared, live: Vec<RoomId>) {
     if live.is_empty() {
         return;

@@ -1,7 +1,8 @@
 //! What this node asks the bus to hear: the channels of the rooms it serves (someone
 //! here is in the room or watches it, or follows it for unread counts) and of the
-//! people connected to it whose counts are kept here or who signed in here. Worked out again at once when a room starts being served
-//! here, and every [`INTEREST_EVERY`] for what went away.
+//! people connected to it whose counts are kept here or who signed in here. Worked out
+//! again at once when a room starts being served here, and every [`INTEREST_EVERY`] for
+//! what went away.
 
 use super::Shared;
 use crate::bus::Topic;
