@@ -66,9 +66,9 @@ step "end-to-end tests (Playwright, Chromium)"
 cargo build -p testkit --bin palaver-services
 (cd end2end && npx tsc -p . && timeout --kill-after=30 25m npx playwright test)
 
-step "load smoke test (cost per delivery against the yardstick, fan-out at 300,000 deliveries/s, slow readers, page, search, two nodes, hostile requests beside plain ones; fails if anything is lost or duplicated, or the cost doubled)"
+step "load smoke test (cost per delivery against the yardstick, fan-out at 300,000 deliveries/s, slow readers, page, search, two nodes, a node killed and its clients resuming on the other, hostile requests beside plain ones; fails if anything is lost or duplicated, or the cost doubled)"
 # The two-node scenario opens 5,000 connections: as many file descriptors on each side.
 ulimit -n "$(ulimit -Hn)"
 taskset_load=()
 if [ "$(nproc --all)" -ge 2 ] && command -v taskset >/dev/null; then taskset_load=(taskset -c 1); fi
-timeout --kill-after=30 15m "${taskset_load[@]}" target/release/palaver-bench --quick --check fanout slow page search cluster costs
+timeout --kill-after=30 15m "${taskset_load[@]}" target/release/palaver-bench --quick --check fanout slow page search cluster storm costs

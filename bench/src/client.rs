@@ -85,6 +85,23 @@ pub struct Seen {
     pub closed: bool,
 }
 
+impl Seen {
+    /// Counts message `seq` of the connection's room: false (and counted as a duplicate)
+    /// if it came before, or again.
+    pub fn number(&mut self, seq: u64) -> bool {
+        if seq <= self.last_seq {
+            self.duplicates += 1;
+            return false;
+        }
+        if self.last_seq != 0 && seq > self.last_seq + 1 {
+            self.gaps += seq - self.last_seq - 1;
+        }
+        self.last_seq = seq;
+        self.messages += 1;
+        true
+    }
+}
+
 impl Conn {
     /// Opens a TCP connection from `source` and upgrades it to a chat socket.
     pub async fn open(server: SocketAddr, source: IpAddr) -> io::Result<Conn> {
@@ -199,59 +216,81 @@ impl Conn {
 
     /// Says hello as `name` and joins `room`.
     pub async fn enter(&mut self, name: &str, room: &RoomId) -> io::Result<()> {
-        self.send(&text(&ClientMsg::Hello(Hello::Name(name.into())))).await?;
-        self.expect(r#"{"type":"welcome""#).await?;
-        self.send(&text(&ClientMsg::Join { room: room.clone(), after: None })).await?;
-        self.expect(r#"{"type":"joined""#).await?;
-        Ok(())
+        self.enter_as(Hello::Name(name.into()), room, None).await.map(drop)
     }
 
-    /// Reads until `stop`, writing whatever arrives on `outgoing`, and tallies what it
-    /// receives: latency of timed messages, acknowledgements, errors, gaps in numbering.
-    pub async fn run(
-        mut self,
-        mut outgoing: mpsc::UnboundedReceiver<Vec<u8>>,
-        mut stop: watch::Receiver<bool>,
-        received: Arc<AtomicU64>,
-    ) -> Seen {
+    /// Says `hello` and joins `room` (catching up after `after`, if given): the
+    /// `welcome` and `joined` frames.
+    pub async fn enter_as(&mut self, hello: Hello, room: &RoomId, after: Option<u64>) -> io::Result<(String, String)> {
+        self.send(&text(&ClientMsg::Hello(hello))).await?;
+        let welcome = self.expect(r#"{"type":"welcome""#).await?;
+        self.send(&text(&ClientMsg::Join { room: room.clone(), after })).await?;
+        let joined = self.expect(r#"{"type":"joined""#).await?;
+        Ok((welcome, joined))
+    }
+
+    /// Reads until the load ends, writing whatever arrives on `outgoing`, and tallies
+    /// what it receives: latency of timed messages, acknowledgements, errors, gaps in
+    /// numbering.
+    pub async fn run(mut self, mut wiring: Wiring) -> Seen {
         let mut seen = Seen::default();
-        let mut open = true;
-        while open {
+        seen.closed = self.run_from(&mut seen, &mut wiring).await == Ended::Closed;
+        seen
+    }
+
+    /// Like [`Conn::run`], tallying into `seen`, until the load's phase changes or the
+    /// connection closes.
+    pub async fn run_from(&mut self, seen: &mut Seen, wiring: &mut Wiring) -> Ended {
+        loop {
             // Everything already read, then more.
             while let Some((opcode, range)) = self.parse() {
                 match opcode {
                     OP_TEXT => {
-                        if tally(&mut seen, &self.buf[range]) {
-                            received.fetch_add(1, Ordering::Relaxed);
+                        if tally(seen, &self.buf[range]) {
+                            wiring.received.fetch_add(1, Ordering::Relaxed);
                         }
                     }
                     OP_PING => {
                         let pong = frame(OP_PONG, &self.buf[range]);
                         if self.stream.write_all(&pong).await.is_err() {
-                            open = false;
+                            return Ended::Closed;
                         }
                     }
-                    OP_CLOSE => open = false,
+                    OP_CLOSE => return Ended::Closed,
                     _ => {}
                 }
             }
-            if !open {
-                break;
-            }
             tokio::select! {
                 biased;
-                _ = stop.changed() => break,
-                Some(bytes) = outgoing.recv() => {
+                _ = wiring.phase.changed() => return Ended::Phase,
+                Some(bytes) = wiring.outgoing.recv() => {
                     if self.stream.write_all(&bytes).await.is_err() {
-                        break;
+                        return Ended::Closed;
                     }
                 }
-                more = self.fill() => open = matches!(more, Ok(true)),
+                more = self.fill() => if !matches!(more, Ok(true)) {
+                    return Ended::Closed;
+                },
             }
         }
-        seen.closed = !open;
-        seen
     }
+}
+
+/// What a running connection is wired to: frames to write, the load's phase (a change
+/// ends [`Conn::run_from`]), and the load's count of messages received.
+pub struct Wiring {
+    pub outgoing: mpsc::UnboundedReceiver<Vec<u8>>,
+    pub phase: watch::Receiver<u8>,
+    pub received: Arc<AtomicU64>,
+}
+
+/// Why [`Conn::run_from`] returned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The load moved to its next phase.
+    Phase,
+    /// The server closed the connection, or it failed.
+    Closed,
 }
 
 /// The first complete WebSocket frame in `b`, if there is one: its opcode, its mask
@@ -282,20 +321,16 @@ pub fn frame_at(b: &[u8]) -> Option<(u8, Option<[u8; 4]>, std::ops::Range<usize>
 fn tally(seen: &mut Seen, frame: &[u8]) -> bool {
     if frame.starts_with(br#"{"type":"message""#) {
         let received = now_us();
-        if let Some(seq) = number_after(frame, br#""seq":"#) {
-            if seq <= seen.last_seq {
-                if seen.duplicates == 0 {
-                    eprintln!("message {seq} again after {}: {}", seen.last_seq, String::from_utf8_lossy(frame));
+        match number_after(frame, br#""seq":"#) {
+            Some(seq) if !seen.number(seq) => {
+                if seen.duplicates == 1 {
+                    eprintln!("message {seq} again: {}", String::from_utf8_lossy(frame));
                 }
-                seen.duplicates += 1;
                 return false;
             }
-            if seen.last_seq != 0 && seq > seen.last_seq + 1 {
-                seen.gaps += seq - seen.last_seq - 1;
-            }
-            seen.last_seq = seq;
+            Some(_) => {}
+            None => seen.messages += 1,
         }
-        seen.messages += 1;
         if let Some(sent) = number_after(frame, br#""text":""#) {
             seen.latencies_us.push(received.saturating_sub(sent).min(u32::MAX as u64) as u32);
         }

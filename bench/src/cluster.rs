@@ -15,14 +15,15 @@ use testkit::{
 
 const LIFETIME: Duration = Duration::from_secs(900);
 
-struct Cluster {
-    nodes: Vec<Server>,
+/// Two nodes, the PostgreSQL they share and their Redis.
+pub struct Cluster {
+    pub nodes: Vec<Server>,
     pg: Postgres,
     redis: Redis,
 }
 
 impl Cluster {
-    fn start() -> Result<Cluster> {
+    pub fn start() -> Result<Cluster> {
         let pg = Postgres::start(LIFETIME)?;
         pg.create_database("palaver")?;
         let redis = Redis::start(LIFETIME)?;
@@ -44,7 +45,7 @@ impl Cluster {
     }
 
     /// CPU seconds so far of node 1, node 2, PostgreSQL (with its backends), Redis.
-    fn cpu(&self) -> Vec<f64> {
+    pub fn cpu(&self) -> Vec<f64> {
         let tree = |pid: Option<u32>| pid.map_or(0.0, tree_cpu_seconds);
         vec![self.nodes[0].cpu_seconds(), self.nodes[1].cpu_seconds(), tree(self.pg.pid()), tree(self.redis.pid())]
     }

@@ -26,7 +26,7 @@ pub async fn idle(_settings: &Settings) -> Result<()> {
     let (mut conns, accepting) = open_quiet(server.addr, count).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let upgraded = server.rss_kib();
-    let entering = enter_all(&mut conns, |i| format!("idle{i}"), |i| room(&format!("idle-{}", i / 10))).await?;
+    let (_, entering) = enter_all(&mut conns, |i| format!("idle{i}"), |i| room(&format!("idle-{}", i / 10))).await?;
     let load = Load::start(conns);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = server.rss_kib();

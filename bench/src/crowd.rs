@@ -13,7 +13,7 @@ use crate::load::{enter_all, open_quiet, room, run_fanout, Fanout};
 use crate::server::Server;
 use crate::settings::{Result, Settings};
 use palaver_protocol::RoomId;
-use std::{process::Command, time::Duration};
+use std::time::Duration;
 
 const CONNECTIONS: usize = 100_000;
 const ROOM_SIZE: usize = 100;
@@ -23,10 +23,9 @@ const OPEN_FILES: u64 = 262_144;
 const MAX_KIB_PER_CONNECTION: f64 = 8.0;
 
 pub async fn run(settings: &Settings) -> Result<()> {
-    let connections = match raise_open_files() {
+    let connections = match crate::server::open_files(OPEN_FILES) {
         Ok(()) => CONNECTIONS,
-        Err(why) => {
-            let hard = hard_limit()?;
+        Err((why, hard)) => {
             // The server's own files (database, listeners) and the bench's besides.
             let fit = (hard.saturating_sub(1_000) as usize / ROOM_SIZE * ROOM_SIZE).min(CONNECTIONS);
             println!("crowd: {why}; taking {fit} connections, as the hard limit of {hard} open files allows");
@@ -38,7 +37,7 @@ pub async fn run(settings: &Settings) -> Result<()> {
     let before = server.rss_kib();
     let (mut conns, accepting) = open_quiet(server.addr, connections).await?;
     let rooms = |i: usize| room(&format!("crowd-{}", i / ROOM_SIZE));
-    let entering = enter_all(&mut conns, |i| format!("crowd{i}"), rooms).await?;
+    let (_, entering) = enter_all(&mut conns, |i| format!("crowd{i}"), rooms).await?;
     // Names and read positions are written a moment after; memory settles.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = server.rss_kib();
@@ -80,31 +79,4 @@ pub async fn run(settings: &Settings) -> Result<()> {
         return Err(format!("crowd: {per_connection:.2} KiB per idle connection").into());
     }
     Ok(())
-}
-
-/// This process's hard limit on open files; its soft limit is raised to it.
-fn hard_limit() -> Result<u64> {
-    let pid = std::process::id().to_string();
-    let out = Command::new("prlimit").args(["--pid", &pid, "--nofile", "--output", "HARD", "--noheadings"]).output()?;
-    let hard: u64 = String::from_utf8_lossy(&out.stdout).trim().parse()?;
-    let limit = format!("--nofile={hard}:{hard}");
-    Command::new("prlimit").args(["--pid", &pid, &limit]).output()?;
-    Ok(hard)
-}
-
-/// Raises this process's open-file limit to [`OPEN_FILES`], soft and hard.
-fn raise_open_files() -> Result<()> {
-    let pid = std::process::id().to_string();
-    let limit = format!("--nofile={OPEN_FILES}:{OPEN_FILES}");
-    let out = Command::new("prlimit").args(["--pid", &pid, &limit]).output();
-    match out {
-        Ok(out) if out.status.success() => Ok(()),
-        Ok(out) => Err(format!(
-            "cannot raise the open-file limit to {OPEN_FILES} ({}): run as root with CAP_SYS_RESOURCE, or raise \
-             `nofile` in /etc/security/limits.conf",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-        .into()),
-        Err(e) => Err(format!("running prlimit (util-linux): {e}").into()),
-    }
 }

@@ -2,11 +2,11 @@
 //! their rooms, a running load (each connection reading and tallying, senders on a
 //! schedule), what a fan-out load measured, and writing as fast as the server commits.
 
-use crate::client::{self, Conn, Seen};
+use crate::client::{self, Conn, Seen, Wiring};
 use crate::server::Server;
 use crate::settings::{Result, Settings};
 use futures::{stream, StreamExt};
-use palaver_protocol::RoomId;
+use palaver_protocol::{Hello, RoomId, ServerMsg};
 use std::{
     net::{IpAddr, Ipv4Addr},
     sync::{
@@ -66,42 +66,63 @@ pub async fn open_quiet(addr: std::net::SocketAddr, count: usize) -> Result<(Vec
     Ok((opened.into_iter().collect::<std::io::Result<Vec<_>>>()?, started.elapsed()))
 }
 
-/// Socket `i` of `conns` says hello as `name(i)` and joins `room(i)`, 500 at a time; how
-/// long that took.
+/// Socket `i` of `conns` says hello as `name(i)` and joins `room(i)`, 500 at a time: the
+/// session token each was given, and how long that took.
 pub async fn enter_all(
     conns: &mut [Conn],
     name: impl Fn(usize) -> String,
     room: impl Fn(usize) -> RoomId,
-) -> Result<Duration> {
+) -> Result<(Vec<String>, Duration)> {
     let started = Instant::now();
-    let entered: Vec<std::io::Result<()>> = stream::iter(conns.iter_mut().enumerate())
+    let entered: Vec<std::io::Result<(usize, String)>> = stream::iter(conns.iter_mut().enumerate())
         .map(|(i, conn)| {
             let (name, room) = (name(i), room(i));
-            async move { conn.enter(&name, &room).await }
+            async move {
+                let (welcome, _) = conn.enter_as(Hello::Name(name), &room, None).await?;
+                match serde_json::from_str(&welcome) {
+                    Ok(ServerMsg::Welcome { token, .. }) => Ok((i, token)),
+                    _ => Err(std::io::Error::other(format!("not a welcome: {welcome}"))),
+                }
+            }
         })
         .buffer_unordered(500)
         .collect()
         .await;
-    entered.into_iter().collect::<std::io::Result<Vec<_>>>()?;
-    Ok(started.elapsed())
+    let mut tokens = entered.into_iter().collect::<std::io::Result<Vec<_>>>()?;
+    tokens.sort_unstable_by_key(|(i, _)| *i);
+    Ok((tokens.into_iter().map(|(_, token)| token).collect(), started.elapsed()))
 }
 
-/// A running load: every connection reading and tallying, senders fed by a schedule.
-pub struct Load {
+/// A running load: a task per connection (by default each reading and tallying into a
+/// [`Seen`]), senders fed by a schedule, and phases the tasks can tell apart.
+pub struct Load<T = Seen> {
     outgoing: Vec<mpsc::UnboundedSender<Vec<u8>>>,
-    stop: watch::Sender<bool>,
+    phase: watch::Sender<u8>,
     received: Arc<AtomicU64>,
-    tasks: Vec<tokio::task::JoinHandle<Seen>>,
+    tasks: Vec<tokio::task::JoinHandle<T>>,
 }
+
+/// The phase that ends a load's tasks.
+pub const DONE: u8 = u8::MAX;
 
 impl Load {
     pub fn start(conns: Vec<Conn>) -> Load {
         Load::start_with(conns, true)
     }
 
-    /// Starts the load; `spin`: see below.
+    /// Starts the load; `spin`: see [`Load::spawn`].
     pub fn start_with(conns: Vec<Conn>, spin: bool) -> Load {
-        let (stop, stopped) = watch::channel(false);
+        Load::spawn(conns, spin, Conn::run)
+    }
+}
+
+impl<T: Send + 'static> Load<T> {
+    /// Starts a task per member: `task(member, its wiring)`.
+    pub fn spawn<M, F>(members: impl IntoIterator<Item = M>, spin: bool, mut task: impl FnMut(M, Wiring) -> F) -> Self
+    where
+        F: std::future::Future<Output = T> + Send + 'static,
+    {
+        let (phase, phases) = watch::channel(0u8);
         let received = Arc::new(AtomicU64::new(0));
         let mut outgoing = Vec::new();
         let mut tasks = Vec::new();
@@ -111,19 +132,25 @@ impl Load {
         // writes, on the server's CPU time. (Not where the parts under test need the
         // load's core too: there it would take their CPU.)
         if spin {
-            let spinning = stopped.clone();
+            let spinning = phases.clone();
             tokio::spawn(async move {
-                while !*spinning.borrow() {
+                while *spinning.borrow() != DONE {
                     tokio::task::yield_now().await;
                 }
             });
         }
-        for conn in conns {
+        for member in members {
             let (tx, rx) = mpsc::unbounded_channel();
             outgoing.push(tx);
-            tasks.push(tokio::spawn(conn.run(rx, stopped.clone(), received.clone())));
+            let wiring = Wiring { outgoing: rx, phase: phases.clone(), received: received.clone() };
+            tasks.push(tokio::spawn(task(member, wiring)));
         }
-        Load { outgoing, stop, received, tasks }
+        Load { outgoing, phase, received, tasks }
+    }
+
+    /// Moves the load's tasks to phase `n`.
+    pub fn phase(&self, n: u8) {
+        let _ = self.phase.send(n);
     }
 
     /// Sends timed messages: `per_sec` in all, spread evenly in time and round-robin
@@ -164,8 +191,8 @@ impl Load {
         }
     }
 
-    pub async fn finish(self) -> Vec<Seen> {
-        let _ = self.stop.send(true);
+    pub async fn finish(self) -> Vec<T> {
+        let _ = self.phase.send(DONE);
         let mut seen = Vec::new();
         for task in self.tasks {
             if let Ok(s) = task.await {

@@ -8,7 +8,8 @@
 //! Scenarios: fanout, max (the highest fan-out one core sustains), rooms (500 of 10), idle, crowd (100,000 connections
 //! on one node, with a fan-out among them), writes (also fills the room `history` reads),
 //! history, search, slow, page, cluster (two nodes with PostgreSQL and Redis), bigroom (10,000 in one room over two
-//! nodes), nodes (a node's cost with 2, 4 and 8 nodes), costs (hostile requests beside plain
+//! nodes), nodes (a node's cost with 2, 4 and 8 nodes), storm (one of two nodes killed, its clients
+//! reconnecting to the other), costs (hostile requests beside plain
 //! ones, see `costs/`), signins (sign-ins a second, and the chat beside a flood of them), uploads (50 uploaders of 1 MB
 //! and 20 MB files: throughput, memory, and the chat beside them). With none, all of them run. `--quick` runs each for less time
 //! and with fewer messages, for a smoke test. `--check` first compares Palaver's cost per
@@ -17,7 +18,7 @@
 //!
 //! Each scenario is a module: `fanout.rs` (fanout, baseline, max, rooms, and `--check`),
 //! `connections.rs` (idle, slow), `crowd.rs`, `history.rs` (writes, history), `search.rs`,
-//! `page.rs`, `cluster.rs`, `nodes.rs`, `costs/` (`mod.rs`: posts and searches; `reads.rs`: pages,
+//! `page.rs`, `cluster.rs`, `nodes.rs`, `storm.rs`, `costs/` (`mod.rs`: posts and searches; `reads.rs`: pages,
 //! `read`, `notify`), `signins.rs`, `uploads.rs`. What they share: `load.rs` (opening connections, a running load,
 //! what it measured), `client.rs` (one connection), `server.rs` (the server under
 //! test), `settings.rs`; `baseline.rs` is the yardstick.
@@ -37,6 +38,7 @@ mod search;
 mod server;
 mod settings;
 mod signins;
+mod storm;
 mod uploads;
 
 use connections::{idle, slow_readers};
@@ -56,9 +58,9 @@ fn main() {
     }
     let settings = Settings { quick: args.iter().any(|a| a == "--quick"), check: args.iter().any(|a| a == "--check") };
     let mut wanted: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
-    const ALL: [&str; 16] = [
+    const ALL: [&str; 17] = [
         "baseline", "fanout", "max", "rooms", "idle", "crowd", "history", "search", "slow", "page", "cluster",
-        "bigroom", "nodes", "costs", "signins", "uploads",
+        "bigroom", "nodes", "storm", "costs", "signins", "uploads",
     ];
     let checking = settings.check;
     if wanted.is_empty() && !checking {
@@ -89,6 +91,7 @@ fn main() {
                 "cluster" => cluster::run(&settings).await,
                 "bigroom" => cluster::big_room(&settings).await,
                 "nodes" => nodes::run(&settings).await,
+                "storm" => storm::run(&settings).await,
                 "costs" => costs::run(&settings).await,
                 "signins" => signins::run(&settings).await,
                 "uploads" => uploads::run(&settings).await,

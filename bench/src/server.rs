@@ -148,4 +148,35 @@ impl Server {
     pub fn rss_kib(&self) -> u64 {
         self.process.rss_kib()
     }
+
+    /// Kills the server at once (SIGKILL): no goodbye to anyone.
+    pub fn kill(&self) {
+        self.process.signal("KILL");
+    }
+}
+
+/// Raises this process's open-file limit (which the servers it starts inherit) to
+/// `wanted`, soft and hard. Where it cannot (that takes root with `CAP_SYS_RESOURCE`
+/// when the hard limit is lower), it raises the soft limit to the hard one and says
+/// why, with the hard limit.
+pub fn open_files(wanted: u64) -> Result<(), (String, u64)> {
+    let pid = std::process::id().to_string();
+    let set = |limit: u64| Command::new("prlimit").args(["--pid", &pid, &format!("--nofile={limit}:{limit}")]).output();
+    let why = match set(wanted) {
+        Ok(out) if out.status.success() => return Ok(()),
+        Ok(out) => format!(
+            "cannot raise the open-file limit to {wanted} ({}): run as root with CAP_SYS_RESOURCE, or raise \
+             `nofile` in /etc/security/limits.conf",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => format!("running prlimit (util-linux): {e}"),
+    };
+    let hard = Command::new("prlimit")
+        .args(["--pid", &pid, "--nofile", "--output", "HARD", "--noheadings"])
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+        .unwrap_or(1024);
+    let _ = set(hard);
+    Err((why, hard))
 }

@@ -9,9 +9,10 @@
 //! One module per concern, each depending only on those listed before it: `limits`,
 //! `close` (the close table), `ids` (message numbers, ids, rooms, people and their
 //! names), `message` (what a message carries), `rooms` (the room list's entries, unread
-//! counts, notification levels), `error` (why a frame is refused), `client` and `server`
-//! (the frames each side sends, and how a client's is checked) and `json` (the page's
-//! plain JSON for both). Everything but `json` is used from the crate's root.
+//! counts, notification levels), `reconnect` (when a client tries again), `error` (why
+//! a frame is refused), `client` and `server` (the frames each side sends, and how a
+//! client's is checked) and `json` (the page's plain JSON for both). Everything but
+//! `json` is used from the crate's root.
 
 mod client;
 mod close;
@@ -20,6 +21,7 @@ mod ids;
 pub mod json;
 mod limits;
 mod message;
+mod reconnect;
 mod rooms;
 mod server;
 
@@ -36,6 +38,7 @@ pub use message::{
     find_mentions, is_word, percent_encode, toggle_reaction, Attachment, ChatMessage, HistoryPage, LinkPreview,
     MessageKind, Quote, Reaction,
 };
+pub use reconnect::{backoff, FIRST_RETRY_MS, MAX_RETRY_MS};
 pub use rooms::{Level, RoomAbout, RoomListing, RoomSummary, RoomUnread};
 pub use server::{SearchHit, ServerMsg};
 
