@@ -49,9 +49,11 @@ pub(super) async fn listen_loop(
         let (pushed, mut pushes) = mpsc::channel::<PushInfo>(INCOMING);
         let overflowed = Arc::new(AtomicBool::new(false));
         let full = overflowed.clone();
-        // Called by the connection as pushes arrive: never waits for the hub.
+        // Called by the connection as pushes arrive: never waits for the hub. A
+        // subscription's confirmation is dropped here, so a node subscribing to tens of
+        // thousands of channels at once does not fill the queue with them.
         let sender = move |push: PushInfo| -> Result<(), ()> {
-            if pushed.try_send(push).is_err() {
+            if !confirms(&push.kind) && pushed.try_send(push).is_err() {
                 full.store(true, Ordering::Relaxed);
             }
             Ok(())
@@ -162,6 +164,19 @@ async fn sync(
     }
     subscribed.clone_from(wanted);
     Ok(())
+}
+
+/// Whether a push only confirms a subscription or its end.
+fn confirms(kind: &PushKind) -> bool {
+    matches!(
+        kind,
+        PushKind::Subscribe
+            | PushKind::SSubscribe
+            | PushKind::PSubscribe
+            | PushKind::Unsubscribe
+            | PushKind::SUnsubscribe
+            | PushKind::PUnsubscribe
+    )
 }
 
 /// Waits until `at`, or forever.

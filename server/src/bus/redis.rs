@@ -249,4 +249,39 @@ mod tests {
         }
         shutdown.cancel();
     }
+
+    #[tokio::test]
+    async fn a_node_hearing_more_people_than_its_queue_holds_misses_none_of_their_events() {
+        let redis = testkit::services::Redis::start(Duration::from_secs(60)).unwrap();
+        let secret = Identity::new(b"0123456789abcdef0123456789abcdef".to_vec());
+        let shutdown = CancellationToken::new();
+        let start = |node: &str| {
+            RedisBus::start(&redis.url(), Channels::Auto, NodeId(node.into()), BusKey::new(&secret), shutdown.clone())
+                .unwrap()
+        };
+        let (a, _) = start("a");
+        let (b, mut heard) = start("b");
+        assert!(matches!(next(&mut heard).await, Inbound::Resync), "b subscribed");
+        // More people at once than events the queue holds: their confirmations must not
+        // take its place.
+        let people: Vec<UserId> =
+            (0..super::super::listen::INCOMING + 4_000).map(|i| UserId(format!("p{i}"))).collect();
+        b.listen(people.iter().cloned().map(Topic::Person).collect(), Vec::new());
+        let read = |user: &UserId| Event::Read { user: user.clone(), room: RoomId::parse("r").unwrap(), seq: 7 };
+        let last = people.last().unwrap();
+        // Listening on the last person's channel once every subscription is made.
+        let channel = Topic::Person(last.clone()).channel();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !redis.command(&["PUBSUB", "SHARDNUMSUB", &channel]).unwrap_or_default().ends_with(":1\r\n") {
+            assert!(std::time::Instant::now() < deadline, "b subscribed to everyone in time");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        a.publish(read(last));
+        match next(&mut heard).await {
+            Inbound::Event(e) => assert_eq!(e.event, read(last)),
+            Inbound::Resync => panic!("b's queue overflowed with confirmations: what came meanwhile was dropped"),
+            _ => panic!("another inbound"),
+        }
+        shutdown.cancel();
+    }
 }
