@@ -57,6 +57,17 @@ pub struct Config {
     /// `PALAVER_FILES_MAX_MB`), where they are kept (`PALAVER_S3_URL` and its keys, else
     /// the data directory's `files`), and how they are handed out (`PALAVER_FILE_LINKS`).
     pub files: crate::files::Settings,
+    /// Web Push: the contact push services are given (`PALAVER_PUSH_CONTACT`, a `mailto:`
+    /// or `https:` address), and the push services that may be reached though not public
+    /// (`PALAVER_PUSH_ADMIT`, `IP:PORT,…`: a test's own; nothing in production).
+    pub push: PushSettings,
+}
+
+/// See [`Config::push`].
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    pub contact: String,
+    pub admitted: Vec<SocketAddr>,
 }
 
 /// Name of the front-end bundle under `/pkg`, as the workspace's Leptos metadata sets it.
@@ -95,6 +106,7 @@ impl Config {
             accounts: settings.accounts()?,
             previews: settings.previews()?,
             files: settings.files()?,
+            push: settings.push()?,
         })
         .and_then(Config::check_nodes)
     }
@@ -251,11 +263,26 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
             "off" => return Ok(None),
             other => return Err(StartError::Config(format!("PALAVER_LINK_PREVIEWS={other:?}: it is on or off"))),
         }
-        let admitted = self.text("PALAVER_PREVIEW_ADMIT", "");
-        let admitted = admitted.split(',').map(str::trim).filter(|a| !a.is_empty()).map(|a| {
-            a.parse().map_err(|_| StartError::Config(format!("PALAVER_PREVIEW_ADMIT: {a:?} is not an IP:PORT")))
-        });
-        Ok(Some(admitted.collect::<Result<_, _>>()?))
+        Ok(Some(self.addresses("PALAVER_PREVIEW_ADMIT")?))
+    }
+
+    fn push(&self) -> Result<PushSettings, StartError> {
+        let contact = self.text("PALAVER_PUSH_CONTACT", "mailto:admin@localhost").trim().to_owned();
+        if !(contact.starts_with("mailto:") || contact.starts_with("https://")) {
+            return Err(StartError::Config(format!("PALAVER_PUSH_CONTACT={contact:?}: a mailto: or https: address")));
+        }
+        Ok(PushSettings { contact, admitted: self.addresses("PALAVER_PUSH_ADMIT")? })
+    }
+
+    /// A comma-separated list of `IP:PORT`s.
+    fn addresses(&self, name: &str) -> Result<Vec<SocketAddr>, StartError> {
+        let list = self.text(name, "");
+        let addresses = list
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| a.parse().map_err(|_| StartError::Config(format!("{name}: {a:?} is not an IP:PORT"))));
+        addresses.collect()
     }
 
     fn files(&self) -> Result<crate::files::Settings, StartError> {

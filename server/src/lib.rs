@@ -24,6 +24,7 @@ pub mod origin;
 pub mod pages;
 pub mod pictures;
 pub mod preview;
+pub mod push;
 pub mod room_pages;
 pub mod search;
 pub mod session;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub gate: Gate,
     /// What the files' handlers need.
     pub desk: files::Desk,
+    /// What the push routes need.
+    pub push: push::http::Desk,
 }
 
 /// Serves Palaver on `listener` until `shutdown` is cancelled: opens the message store
@@ -132,7 +135,18 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         connections: connections.clone(),
     };
     let desk = files::Desk { files, auth: gate.cx.auth.clone(), origins: gate.allowed_origins.clone() };
-    let app = router(AppState { leptos_options: config.leptos, hub: hub.clone(), gate, desk });
+    let sender = push::Sender::new(
+        push::Vapid::new(&gate.cx.identity),
+        config.push.contact.clone(),
+        preview::Guard::admitting(config.push.admitted.clone()),
+    )
+    .map_err(|e| StartError::Config(format!("cannot make the push client: {e}")))?;
+    let push = push::http::Desk {
+        push: Arc::new(push::Push::new(sender, hub.store_handle())),
+        auth: gate.cx.auth.clone(),
+        origins: gate.allowed_origins.clone(),
+    };
+    let app = router(AppState { leptos_options: config.leptos, hub: hub.clone(), gate, desk, push });
 
     tracing::info!("Palaver listening on http://{}", listener.local_addr()?);
     let stopping = async move {
@@ -231,7 +245,10 @@ pub fn router(state: AppState) -> Router {
     let files = Router::new()
         .route("/files", axum::routing::post(files::upload::upload))
         .route("/files/{id}", get(files::serve::file))
-        .route("/files/{id}/{form}", get(files::serve::form));
+        .route("/files/{id}/{form}", get(files::serve::form))
+        .route("/push/key", get(push::http::key))
+        .route("/push/subscriptions", axum::routing::post(push::http::subscribe).delete(push::http::unsubscribe))
+        .route("/push/test", axum::routing::post(push::http::test));
     Router::new()
         .route("/ws", get(chat::upgrade))
         .merge(files)

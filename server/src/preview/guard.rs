@@ -75,6 +75,11 @@ impl Guard {
         Guard { admitted }
     }
 
+    /// Whether the operator admitted `addr` though it is not public.
+    pub fn admits(&self, addr: SocketAddr) -> bool {
+        self.admitted.contains(&addr)
+    }
+
     /// Why `addr` may not be fetched from (`None`: it may).
     pub fn refuses(&self, addr: SocketAddr) -> Option<&'static str> {
         if self.admitted.contains(&addr) {

@@ -32,6 +32,7 @@ mod history;
 pub mod passkeys;
 pub mod postgres;
 pub mod previews;
+pub mod push;
 pub mod rooms;
 #[cfg(test)]
 mod rooms_tests;
@@ -406,7 +407,15 @@ pub fn unavailable(e: StoreError) -> FrameError {
 
 #[async_trait]
 pub trait Store:
-    accounts::Accounts + files::Files + passkeys::Passkeys + previews::Previews + rooms::Rules + Send + Sync + 'static
+    accounts::Accounts
+    + files::Files
+    + passkeys::Passkeys
+    + previews::Previews
+    + push::Pushes
+    + rooms::Rules
+    + Send
+    + Sync
+    + 'static
 {
     /// Stores a batch in one durable commit, numbering each new message after the
     /// newest of its room. Returns once the commit is on disk, one result per message.

@@ -65,7 +65,40 @@ const SUITE: &[(&str, Check)] = &[
     ("moderation: removed messages, roles, suspension, the audit log, reports", |s| {
         Box::pin(super::rooms_tests::moderation_roles_suspension_audit_and_reports(s))
     }),
+    ("push subscriptions: several a person, each browser one person's, the oldest go", |s| {
+        Box::pin(push_subscriptions_are_kept_per_person_and_browser(s))
+    }),
 ];
+
+async fn push_subscriptions_are_kept_per_person_and_browser(open: Reopen) {
+    use crate::push::{Keys, Subscription, PER_PERSON};
+    let store = open().await;
+    let browser = |n: usize| Subscription {
+        endpoint: format!("https://push.example/{n}"),
+        keys: Keys { p256dh: format!("key{n}"), auth: format!("auth{n}") },
+    };
+    let (ann, bob) = (UserId("ann".into()), UserId("bob".into()));
+    store.add_push(&ann, &browser(1), 10).await.unwrap();
+    store.add_push(&ann, &browser(2), 20).await.unwrap();
+    assert_eq!(store.pushes(&ann).await.unwrap(), [browser(1), browser(2)]);
+    // The same browser subscribing again, as Bob now, with new keys: his alone.
+    let again = Subscription { keys: Keys { p256dh: "new".into(), auth: "new".into() }, ..browser(1) };
+    store.add_push(&bob, &again, 30).await.unwrap();
+    assert_eq!(store.pushes(&ann).await.unwrap(), [browser(2)]);
+    assert_eq!(store.pushes(&bob).await.unwrap(), std::slice::from_ref(&again));
+    // Only its person removes it (or anyone's, when no person is named).
+    assert!(!store.remove_push(&again.endpoint, Some(&ann)).await.unwrap());
+    assert!(store.remove_push(&again.endpoint, Some(&bob)).await.unwrap());
+    assert!(!store.remove_push(&again.endpoint, None).await.unwrap());
+    assert!(store.remove_push(&browser(2).endpoint, None).await.unwrap());
+    // Past the most a person may have, the oldest go; kept across reopening.
+    for n in 0..PER_PERSON + 2 {
+        store.add_push(&ann, &browser(100 + n), 100 + n as i64).await.unwrap();
+    }
+    let store = open().await;
+    let kept = store.pushes(&ann).await.unwrap();
+    assert_eq!(kept, (2..PER_PERSON + 2).map(|n| browser(100 + n)).collect::<Vec<_>>());
+}
 
 async fn the_directory_lists_rooms_by_name_with_their_members_and_newest_message(open: Reopen) {
     let store = open().await;

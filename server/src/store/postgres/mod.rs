@@ -12,6 +12,7 @@ mod messages;
 mod passkeys;
 mod people;
 mod previews;
+mod push;
 mod reading;
 mod rules;
 mod schema;

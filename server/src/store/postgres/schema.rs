@@ -22,6 +22,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0014_room_titles.sql"),
     include_str!("../../../migrations/postgres/0015_link_previews.sql"),
     include_str!("../../../migrations/postgres/0016_files.sql"),
+    include_str!("../../../migrations/postgres/0017_push.sql"),
 ];
 /// The migration that adds the search index: the messages already stored are indexed
 /// with it.

@@ -9,6 +9,7 @@ mod messages;
 mod passkeys;
 mod people;
 mod previews;
+mod push;
 mod reading;
 mod rules;
 mod schema;

@@ -22,6 +22,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/0015_room_titles.sql"),
     include_str!("../../../migrations/0016_link_previews.sql"),
     include_str!("../../../migrations/0017_files.sql"),
+    include_str!("../../../migrations/0018_push.sql"),
 ];
 /// The migration that adds the search index. A database older than it has its messages
 /// indexed in the last migration's transaction, by the index as it is now.

@@ -1,0 +1,158 @@
+//! Web Push: reaching a person's browser when no tab of theirs is open. A browser
+//! subscribes with the workspace's public key (`vapid.rs`) and hands the server its
+//! subscription: the push service's address for it and its keys. The server keeps them
+//! per person (`store/push.rs`, several per person, one per browser) and sends each
+//! push encrypted for that browser alone (`ece.rs`) through the push service
+//! (`send.rs`). A subscription the push service says is gone is forgotten; each person
+//! is sent at most [`PER_MINUTE`] pushes a minute. The page's routes are in `http.rs`.
+
+pub mod ece;
+pub mod http;
+pub mod send;
+pub mod vapid;
+
+use crate::store::{Store, StoreError};
+use base64::{
+    engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD},
+    Engine,
+};
+use palaver_protocol::UserId;
+use serde::{Deserialize, Serialize};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use url::Url;
+
+pub use send::{Outcome, Sender};
+pub use vapid::Vapid;
+
+/// Pushes one person may be sent a minute: a busy room cannot keep a phone buzzing.
+pub const PER_MINUTE: u32 = 10;
+/// The longest endpoint kept (push services' are a few hundred characters).
+const MAX_ENDPOINT: usize = 1024;
+/// Browsers kept per person: a new one past it takes the oldest one's place.
+pub const PER_PERSON: usize = 10;
+
+/// A browser's subscription, as its `PushSubscription.toJSON()` gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub endpoint: String,
+    pub keys: Keys,
+}
+
+/// The browser's key (P-256, uncompressed) and secret, in base64url.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keys {
+    pub p256dh: String,
+    pub auth: String,
+}
+
+/// A subscription whose parts were read: where to send, and what to encrypt with.
+pub struct Target {
+    pub url: Url,
+    pub key: Vec<u8>,
+    pub auth: Vec<u8>,
+}
+
+impl Subscription {
+    /// Its parts, or why it is not one a browser would give.
+    pub fn read(&self) -> Result<Target, String> {
+        if self.endpoint.len() > MAX_ENDPOINT {
+            return Err(format!("the endpoint is over {MAX_ENDPOINT} characters"));
+        }
+        let url = Url::parse(&self.endpoint).map_err(|e| format!("the endpoint is not an address: {e}"))?;
+        if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
+            return Err("the endpoint is not a web address".into());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("the endpoint has a user name or password".into());
+        }
+        // Browsers write base64url without padding; some tools add it.
+        let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).or_else(|_| URL_SAFE.decode(s)).ok();
+        let key = decode(&self.keys.p256dh)
+            .filter(|k| k.len() == 65 && p256::PublicKey::from_sec1_bytes(k).is_ok())
+            .ok_or("keys.p256dh is not a P-256 key")?;
+        let auth = decode(&self.keys.auth).filter(|a| a.len() == 16).ok_or("keys.auth is not 16 bytes")?;
+        Ok(Target { url, key, auth })
+    }
+}
+
+/// What is pushed: a JSON object with a `type`, read by the page's service worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Payload {
+    /// Sent when a browser asks, to show notifications reach it.
+    Test { text: String },
+}
+
+/// How a delivery to one person's browsers went.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Delivered {
+    pub sent: u32,
+    /// Subscriptions the push service said are gone: forgotten.
+    pub gone: u32,
+    pub failed: u32,
+    /// Not sent: the person had their pushes for this minute.
+    pub held: bool,
+}
+
+/// Pushes to people's browsers.
+pub struct Push {
+    sender: Sender,
+    store: Arc<dyn Store>,
+    /// Per person: when their minute began, and the pushes sent in it.
+    sent: Mutex<HashMap<UserId, (Instant, u32)>>,
+}
+
+impl Push {
+    pub fn new(sender: Sender, store: Arc<dyn Store>) -> Push {
+        Push { sender, store, sent: Mutex::new(HashMap::new()) }
+    }
+
+    /// The key browsers subscribe with.
+    pub fn public_key(&self) -> &str {
+        self.sender.public_key()
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    /// Sends `payload` to every browser `person` subscribed, unless they had their
+    /// pushes for this minute; forgets the subscriptions that are gone.
+    pub async fn deliver(&self, person: &UserId, payload: &Payload, ttl: Duration) -> Result<Delivered, StoreError> {
+        let subscriptions = self.store.pushes(person).await?;
+        let mut delivered = Delivered::default();
+        if subscriptions.is_empty() {
+            return Ok(delivered);
+        }
+        if !self.may_send(person) {
+            delivered.held = true;
+            return Ok(delivered);
+        }
+        let body = serde_json::to_vec(payload).expect("a payload always serializes");
+        for subscription in subscriptions {
+            match self.sender.send(&subscription, &body, ttl).await {
+                Outcome::Sent => delivered.sent += 1,
+                Outcome::Gone => {
+                    delivered.gone += 1;
+                    self.store.remove_push(&subscription.endpoint, Some(person)).await?;
+                }
+                Outcome::Later(_) | Outcome::Failed(_) => delivered.failed += 1,
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// Counts a push to `person` if they may have one now.
+    fn may_send(&self, person: &UserId) -> bool {
+        let mut sent = self.sent.lock().expect("the push counts are never poisoned");
+        let now = Instant::now();
+        sent.retain(|_, (began, _)| now.duration_since(*began) < Duration::from_secs(60));
+        let (_, count) = sent.entry(person.clone()).or_insert((now, 0));
+        *count += 1;
+        *count <= PER_MINUTE
+    }
+}

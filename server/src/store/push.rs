@@ -1,0 +1,41 @@
+//! Web Push subscriptions in the store (`push_subscriptions`): each browser a person
+//! subscribed, at most [`PER_PERSON`] a person (a new one takes the oldest one's place).
+
+use super::StoreError;
+use crate::push::{Keys, Subscription, PER_PERSON};
+use async_trait::async_trait;
+use palaver_protocol::UserId;
+
+#[async_trait]
+pub trait Pushes {
+    /// Keeps `subscription` as `person`'s (a browser subscribed before, by anyone, is
+    /// theirs now, with these keys), at `now`.
+    async fn add_push(&self, person: &UserId, subscription: &Subscription, now: i64) -> Result<(), StoreError>;
+    /// `person`'s subscriptions, oldest first.
+    async fn pushes(&self, person: &UserId) -> Result<Vec<Subscription>, StoreError>;
+    /// Forgets the subscription at `endpoint` (only if it is `person`'s, when given):
+    /// whether there was one.
+    async fn remove_push(&self, endpoint: &str, person: Option<&UserId>) -> Result<bool, StoreError>;
+}
+
+/// A subscription from a row of `endpoint, p256dh, auth`.
+pub fn from_row(endpoint: String, p256dh: String, auth: String) -> Subscription {
+    Subscription { endpoint, keys: Keys { p256dh, auth } }
+}
+
+/// The SQL both backends run.
+pub mod sql {
+    pub const ADD: &str = "INSERT INTO push_subscriptions (endpoint, person, p256dh, auth, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (endpoint) DO UPDATE SET person = excluded.person, \
+         p256dh = excluded.p256dh, auth = excluded.auth, created_at = excluded.created_at";
+    /// Past the most a person may have, their oldest go.
+    pub const TRIM: &str = "DELETE FROM push_subscriptions WHERE person = $1 AND endpoint NOT IN \
+         (SELECT endpoint FROM push_subscriptions WHERE person = $1 ORDER BY created_at DESC, endpoint LIMIT $2)";
+    pub const LIST: &str =
+        "SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE person = $1 ORDER BY created_at, endpoint";
+    pub const REMOVE: &str = "DELETE FROM push_subscriptions WHERE endpoint = $1";
+    pub const REMOVE_THEIRS: &str = "DELETE FROM push_subscriptions WHERE endpoint = $1 AND person = $2";
+}
+
+/// [`PER_PERSON`], as the SQL takes it.
+pub const LIMIT: i64 = PER_PERSON as i64;

@@ -1,0 +1,127 @@
+//! Web Push over real sockets: the server binary, and a push service of the test's own
+//! (`testkit::push`) that checks each push's VAPID token and opens its payload with the
+//! test browser's keys, as a browser vendor's service and the browser would. A person
+//! subscribes browsers, a push reaches each, one the push service says is gone is
+//! forgotten, a person is pushed at most ten times a minute, and a push service on a
+//! private address is not reached unless the operator admitted it.
+
+mod common;
+
+use common::TestServer;
+use std::sync::Arc;
+use std::time::Duration;
+use testkit::http::{exchange, get, Response};
+use testkit::push::PushService;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A JSON request as the page sends it: from its own origin (unless `origin` is false),
+/// with the session cookie if given.
+fn send(server: &TestServer, method: &str, path: &str, cookie: Option<&str>, origin: bool, body: &str) -> Response {
+    let addr = &server.addr;
+    let cookie = cookie.map(|c| format!("Cookie: palaver_session={c}\r\n")).unwrap_or_default();
+    let origin = if origin { format!("Origin: http://{addr}\r\n") } else { String::new() };
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{origin}{cookie}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    exchange(addr.parse().unwrap(), request.as_bytes()).expect("an HTTP response")
+}
+
+/// `POST /push/test` as `cookie`: how it went.
+fn test_push(server: &TestServer, cookie: &str) -> serde_json::Value {
+    let answer = send(server, "POST", "/push/test", Some(cookie), true, "");
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    serde_json::from_slice(&answer.body).unwrap()
+}
+
+fn delivered(sent: u32, gone: u32, failed: u32, held: bool) -> serde_json::Value {
+    serde_json::json!({ "sent": sent, "gone": gone, "failed": failed, "held": held })
+}
+
+fn workspace(service: Option<&Arc<PushService>>) -> TestServer {
+    let admit = service.map(|s| s.addr.to_string()).unwrap_or_default();
+    TestServer::start_with(&[
+        ("PALAVER_SIGN_UP", "open"),
+        ("PALAVER_PUSH_ADMIT", &admit),
+        ("PALAVER_PUSH_CONTACT", "mailto:ops@example.com"),
+    ])
+}
+
+#[test]
+fn a_persons_browsers_are_pushed_to_and_one_gone_is_forgotten() {
+    let service = PushService::start().unwrap();
+    let server = workspace(Some(&service));
+    let ann = server.sign_up("ann", "Ann", PASSWORD);
+    let bob = server.sign_up("bob", "Bob", PASSWORD);
+    let key = get(server.addr.parse().unwrap(), "/push/key", "").unwrap();
+    assert_eq!(key.status, 200);
+    let key: serde_json::Value = serde_json::from_slice(&key.body).unwrap();
+    let key = key["key"].as_str().unwrap().to_owned();
+
+    let (laptop, phone) = (service.browser("laptop"), service.browser("phone"));
+    for browser in [&laptop, &phone] {
+        let answer = send(&server, "POST", "/push/subscriptions", Some(&ann), true, &browser.subscription);
+        assert_eq!(answer.status, 201, "{}", answer.text());
+    }
+    // What is refused, and why.
+    let sub = &laptop.subscription;
+    assert_eq!(send(&server, "POST", "/push/subscriptions", Some(&ann), false, sub).status, 403, "not from the page");
+    assert_eq!(send(&server, "POST", "/push/subscriptions", None, true, sub).status, 401, "nobody");
+    let bad = send(&server, "POST", "/push/subscriptions", Some(&ann), true, r#"{"endpoint":"x"}"#);
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("not a push subscription"), "{}", bad.text());
+    let short_key = sub.replace(&sub[sub.find("\"p256dh\":\"").unwrap() + 10..][..20], "");
+    let bad = send(&server, "POST", "/push/subscriptions", Some(&ann), true, &short_key);
+    assert_eq!((bad.status, bad.text().trim()), (400, "keys.p256dh is not a P-256 key"));
+
+    // A push reaches each of Ann's browsers, signed with the key they subscribed with.
+    assert_eq!(test_push(&server, &ann), delivered(2, 0, 0, false));
+    for browser in ["laptop", "phone"] {
+        let got = service.wait_for(browser, 1, Duration::from_secs(5));
+        assert_eq!(got.len(), 1, "{browser}");
+        let payload: serde_json::Value = serde_json::from_str(&got[0].payload).unwrap();
+        assert_eq!(payload["type"], "test");
+        assert_eq!(payload["text"], "Notifications from Palaver are on in this browser.");
+        assert_eq!(
+            (got[0].key.as_str(), got[0].claims["sub"].as_str()),
+            (key.as_str(), Some("mailto:ops@example.com"))
+        );
+        assert_eq!((got[0].ttl, got[0].urgency.as_deref()), (60, Some("normal")));
+    }
+    // Bob has no browser subscribed: nothing is sent, and he cannot drop Ann's.
+    assert_eq!(test_push(&server, &bob), delivered(0, 0, 0, false));
+    let endpoint = format!(r#"{{"endpoint":"{}"}}"#, laptop.endpoint);
+    assert_eq!(send(&server, "DELETE", "/push/subscriptions", Some(&bob), true, &endpoint).status, 404);
+
+    // The phone unsubscribed: its push service says it is gone, and it is forgotten.
+    service.answer("phone", 410);
+    assert_eq!(test_push(&server, &ann), delivered(1, 1, 0, false));
+    assert_eq!(test_push(&server, &ann), delivered(1, 0, 0, false));
+    assert_eq!(service.received("phone").len(), 2, "the phone was not pushed to again");
+    assert_eq!(service.received("laptop").len(), 3);
+
+    // Ten pushes a minute at most: the busiest room cannot keep a phone buzzing.
+    let more: Vec<serde_json::Value> = (0..8).map(|_| test_push(&server, &ann)).collect();
+    assert!(more.iter().take(7).all(|d| d == &delivered(1, 0, 0, false)), "{more:?}");
+    assert_eq!(more[7], delivered(0, 0, 0, true), "the eleventh push this minute is held");
+    assert_eq!(service.received("laptop").len(), 10);
+
+    // Turned off in the laptop: forgotten, and asked again, not there.
+    assert_eq!(send(&server, "DELETE", "/push/subscriptions", Some(&ann), true, &endpoint).status, 204);
+    assert_eq!(send(&server, "DELETE", "/push/subscriptions", Some(&ann), true, &endpoint).status, 404);
+    assert!(service.refused().is_empty(), "every push passed the service's checks: {:?}", service.refused());
+}
+
+#[test]
+fn a_push_service_on_a_private_address_is_not_reached_unless_admitted() {
+    let service = PushService::start().unwrap();
+    let server = workspace(None);
+    let ann = server.sign_up("ann", "Ann", PASSWORD);
+    let laptop = service.browser("laptop");
+    assert_eq!(send(&server, "POST", "/push/subscriptions", Some(&ann), true, &laptop.subscription).status, 201);
+    assert_eq!(test_push(&server, &ann), delivered(0, 0, 1, false));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(service.received("laptop").is_empty(), "nothing reached the loopback service");
+}
