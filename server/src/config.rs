@@ -58,8 +58,9 @@ pub struct Config {
     /// the data directory's `files`), and how they are handed out (`PALAVER_FILE_LINKS`).
     pub files: crate::files::Settings,
     /// Web Push: the contact push services are given (`PALAVER_PUSH_CONTACT`, a `mailto:`
-    /// or `https:` address), and the push services that may be reached though not public
-    /// (`PALAVER_PUSH_ADMIT`, `IP:PORT,…`: a test's own; nothing in production).
+    /// or `https:` address), whether a message's push carries its text
+    /// (`PALAVER_PUSH_TEXT=on|off`, off by default), and the push services that may be
+    /// reached though not public (`PALAVER_PUSH_ADMIT`, `IP:PORT,…`: a test's own).
     pub push: PushSettings,
 }
 
@@ -67,6 +68,7 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct PushSettings {
     pub contact: String,
+    pub text: bool,
     pub admitted: Vec<SocketAddr>,
 }
 
@@ -271,7 +273,12 @@ impl<F: Fn(&str) -> Option<String>> Settings<'_, F> {
         if !(contact.starts_with("mailto:") || contact.starts_with("https://")) {
             return Err(StartError::Config(format!("PALAVER_PUSH_CONTACT={contact:?}: a mailto: or https: address")));
         }
-        Ok(PushSettings { contact, admitted: self.addresses("PALAVER_PUSH_ADMIT")? })
+        let text = match self.text("PALAVER_PUSH_TEXT", "off").trim() {
+            "on" => true,
+            "off" => false,
+            other => return Err(StartError::Config(format!("PALAVER_PUSH_TEXT={other:?}: it is on or off"))),
+        };
+        Ok(PushSettings { contact, text, admitted: self.addresses("PALAVER_PUSH_ADMIT")? })
     }
 
     /// A comma-separated list of `IP:PORT`s.

@@ -141,11 +141,11 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         preview::Guard::admitting(config.push.admitted.clone()),
     )
     .map_err(|e| StartError::Config(format!("cannot make the push client: {e}")))?;
-    let push = push::http::Desk {
-        push: Arc::new(push::Push::new(sender, hub.store_handle())),
-        auth: gate.cx.auth.clone(),
-        origins: gate.allowed_origins.clone(),
-    };
+    let pushes = Arc::new(push::Push::new(sender, hub.store_handle()));
+    if let Some(committed) = hub.committed() {
+        tokio::spawn(push::messages::push_loop(pushes.clone(), hub.clone(), committed, config.push.text));
+    }
+    let push = push::http::Desk { push: pushes, auth: gate.cx.auth.clone(), origins: gate.allowed_origins.clone() };
     let app = router(AppState { leptos_options: config.leptos, hub: hub.clone(), gate, desk, push });
 
     tracing::info!("Palaver listening on http://{}", listener.local_addr()?);

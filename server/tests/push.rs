@@ -3,11 +3,14 @@
 //! test browser's keys, as a browser vendor's service and the browser would. A person
 //! subscribes browsers, a push reaches each, one the push service says is gone is
 //! forgotten, a person is pushed at most ten times a minute, and a push service on a
-//! private address is not reached unless the operator admitted it.
+//! private address is not reached unless the operator admitted it. A message is pushed
+//! to whom it would tell of itself (named, or the room set to tell of all; not muted)
+//! while they have no tab open, with its text only where the workspace allows.
 
 mod common;
 
-use common::TestServer;
+use common::{Client, TestServer};
+use palaver_protocol::{ClientMsg, Hello, Level, RoomId, ServerMsg};
 use std::sync::Arc;
 use std::time::Duration;
 use testkit::http::{exchange, get, Response};
@@ -125,3 +128,74 @@ fn a_push_service_on_a_private_address_is_not_reached_unless_admitted() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(service.received("laptop").is_empty(), "nothing reached the loopback service");
 }
+
+async fn tab(server: &TestServer, cookie: &str) -> Client {
+    let mut client = server.client_as(cookie).await;
+    client.send_msg(ClientMsg::Hello(Hello::Session)).await;
+    client.next_where(|m| matches!(m, ServerMsg::Welcome { .. })).await;
+    client.join("lobby", None).await;
+    client
+}
+
+/// Posts `text` in the lobby and waits for its number.
+async fn post(client: &mut Client, id: &str, text: &str) -> u64 {
+    client.say("lobby", id, text).await;
+    client.next_ack().await.1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_is_pushed_to_whom_it_tells_while_they_have_no_tab_open() {
+    for (setting, with_text) in [("on", true), ("off", false)] {
+        let service = PushService::start().unwrap();
+        let admit = service.addr.to_string();
+        let server = TestServer::start_with(&[
+            ("PALAVER_SIGN_UP", "open"),
+            ("PALAVER_PUSH_ADMIT", &admit),
+            ("PALAVER_PUSH_TEXT", setting),
+        ]);
+        let (ann, bob) = (server.sign_up("ann", "Ann", PASSWORD), server.sign_up("bob", "Bob", PASSWORD));
+        let (laptop, bobs) = (service.browser("laptop"), service.browser("bobs"));
+        for (cookie, browser) in [(&ann, &laptop), (&bob, &bobs)] {
+            let answer = send(&server, "POST", "/push/subscriptions", Some(cookie), true, &browser.subscription);
+            assert_eq!(answer.status, 201);
+        }
+        let mut bob_tab = tab(&server, &bob).await;
+        let seq = post(&mut bob_tab, "m1", "@ann the build is green").await;
+        let got = service.wait_for("laptop", 1, Duration::from_secs(5));
+        assert_eq!(got.len(), 1, "Ann, named and away, is pushed to");
+        let payload: serde_json::Value = serde_json::from_str(&got[0].payload).unwrap();
+        let mut expected = serde_json::json!({ "type": "message", "room": "lobby", "seq": seq, "from": "Bob" });
+        if with_text {
+            expected["text"] = "@ann the build is green".into();
+        }
+        assert_eq!(payload, expected, "PALAVER_PUSH_TEXT={setting}");
+        assert_eq!(got[0].ttl, 24 * 3600);
+
+        // Naming nobody: not pushed. Bob's own messages never reach his own browser.
+        post(&mut bob_tab, "m2", "nobody named here").await;
+        // With a tab open, Ann's tab tells her, not a push.
+        let mut ann_tab = tab(&server, &ann).await;
+        post(&mut bob_tab, "m3", "@ann are you there").await;
+        // Muted (set in her tab), a message naming her is not pushed either.
+        let lobby = RoomId::parse("lobby").unwrap();
+        ann_tab.send_msg(ClientMsg::Notify { room: lobby.clone(), level: Level::Muted }).await;
+        drop(ann_tab);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        post(&mut bob_tab, "m4", "@ann muted you will not hear").await;
+        // Every message, once she asks for them all: her tab closed, each is pushed.
+        let mut ann_tab = tab(&server, &ann).await;
+        ann_tab.send_msg(ClientMsg::Notify { room: lobby, level: Level::All }).await;
+        drop(ann_tab);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let seq = post(&mut bob_tab, "m5", "lunch is here").await;
+        let got = service.wait_for("laptop", 2, Duration::from_secs(5));
+        assert_eq!(got.len(), 2, "only the first and the last were pushed: {got:?}");
+        let payload: serde_json::Value = serde_json::from_str(&got[1].payload).unwrap();
+        assert_eq!(payload["seq"], seq);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(service.received("laptop").len(), 2);
+        assert!(service.received("bobs").is_empty(), "Bob's own messages are not pushed to him");
+        assert!(service.refused().is_empty(), "{:?}", service.refused());
+    }
+}
+

@@ -201,6 +201,12 @@ pub trait Bus: Send + Sync + 'static {
         Box::pin(async { None })
     }
 
+    /// How many nodes listen to `topic` now (`None`: no other node, or not known now).
+    fn listeners(&self, topic: &Topic) -> futures::future::BoxFuture<'_, Option<u64>> {
+        let _ = topic;
+        Box::pin(async { None })
+    }
+
     /// Events heard from the bus and dropped since start (forged, replayed or unreadable).
     fn dropped(&self) -> u64 {
         0

@@ -109,6 +109,17 @@ impl Bus for RedisBus {
         })
     }
 
+    fn listeners(&self, topic: &Topic) -> futures::future::BoxFuture<'_, Option<u64>> {
+        let channel = topic.channel();
+        Box::pin(async move {
+            let mut conn = self.link.commands().await?;
+            let count = if self.link.sharded() { "SHARDNUMSUB" } else { "NUMSUB" };
+            let counts: std::collections::HashMap<String, u64> =
+                redis::cmd("PUBSUB").arg(count).arg(&channel).query_async(&mut conn).await.ok()?;
+            counts.get(&channel).copied()
+        })
+    }
+
     fn dropped(&self) -> u64 {
         self.dropped.total()
     }
@@ -276,6 +287,9 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "b subscribed to everyone in time");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        // Who listens to a person's channel: the nodes they have a tab open on.
+        assert_eq!(a.listeners(&Topic::Person(last.clone())).await, Some(1));
+        assert_eq!(a.listeners(&Topic::Person(UserId("nobody".into()))).await, Some(0));
         a.publish(read(last));
         match next(&mut heard).await {
             Inbound::Event(e) => assert_eq!(e.event, read(last)),

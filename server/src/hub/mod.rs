@@ -115,6 +115,8 @@ struct Shared {
     interest_changed: Notify,
     /// Who is in some rooms through other nodes was read (see `presence.rs`).
     presence_read: Notify,
+    /// Where the text messages committed here go on to, once asked (`Hub::committed`).
+    committed: std::sync::OnceLock<mpsc::Sender<ChatMessage>>,
 }
 
 impl Shared {
@@ -268,7 +270,6 @@ impl Hub {
     ) -> Result<Arc<Hub>, StoreError> {
         let stored = store.rooms().await?.into_iter().collect();
         let unlisted = store.unlisted().await?.into_iter().collect();
-        let spans_nodes = bus.spans_nodes();
         let shared = Arc::new(Shared {
             rooms: Mutex::new(Rooms { unlisted, ..Rooms::with_stored(stored) }),
             directory: watch::channel(Bytes::new()).0,
@@ -282,6 +283,7 @@ impl Hub {
             access: Mutex::default(),
             interest_changed: Notify::new(),
             presence_read: Notify::new(),
+            committed: std::sync::OnceLock::new(),
         });
         let (writes, queue) = mpsc::channel(WRITE_QUEUE);
         tokio::spawn(write_loop(store.clone(), shared.clone(), queue));
@@ -290,7 +292,7 @@ impl Hub {
         tokio::spawn(access::follow_changes(store.clone(), shared.clone(), shutdown.clone()));
         tokio::spawn(about::name_loop(store.clone(), shared.clone(), shutdown.clone()));
         tokio::spawn(presence::crowd_loop(shared.clone(), shutdown.clone()));
-        if spans_nodes {
+        if shared.bus.spans_nodes() {
             cluster::spawn(store.clone(), shared.clone(), inbound, shutdown);
         }
         shared.directory.send_replace(directory::frame(&shared));
@@ -364,8 +366,7 @@ impl Hub {
         let room = &membership.room;
         let mut rooms = self.shared.rooms();
         let before = rooms.present(room, &user.id);
-        let spans_nodes = self.shared.bus.spans_nodes();
-        let entry = rooms.live.entry(room.clone()).or_insert_with(|| Room::new(spans_nodes));
+        let entry = rooms.live.entry(room.clone()).or_insert_with(|| Room::new(self.shared.bus.spans_nodes()));
         let (shown, conns) = entry.online.entry(user.id.clone()).or_insert_with(|| (presence::Shown::of(user), 0));
         *conns += 1;
         let first_tab = *conns == 1;

@@ -106,6 +106,11 @@ impl Readers {
         self.people.keys()
     }
 
+    /// Whether a tab here follows `user`'s counts.
+    pub(super) fn is_following(&self, user: &UserId) -> bool {
+        self.people.contains_key(user)
+    }
+
     /// Counts a published message for the people here it concerns.
     pub(super) fn count(&mut self, m: &ChatMessage) {
         let Readers { people, followers, unnamed, naming, .. } = self;

@@ -4,7 +4,7 @@
 //! here and, through the bus, on every other node.
 
 use super::{Hub, Shared};
-use crate::bus::Event;
+use crate::bus::{Event, Topic};
 use crate::identity::Credential;
 use crate::socket::Wire;
 use palaver_protocol::{Close, UserId};
@@ -79,6 +79,14 @@ impl Shared {
 }
 
 impl Hub {
+    /// Whether `person` has a tab open on any node: here (a connection signed in, or a
+    /// tab following their counts), or on another node, which listens on their channel
+    /// while they do (see `interest.rs`).
+    pub async fn has_tab(&self, person: &UserId) -> bool {
+        let here = self.shared.signed().people().any(|p| &p == person) || self.shared.readers().is_following(person);
+        here || self.shared.bus.listeners(&Topic::Person(person.clone())).await.is_some_and(|n| n > 0)
+    }
+
     /// Lists a connection under the credential it was signed in with, and its person.
     pub fn signed_in(&self, credential: Credential, user: &UserId, wire: &Arc<Wire>) {
         self.shared.signed().add(credential, user, wire);

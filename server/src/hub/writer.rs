@@ -8,7 +8,7 @@ use crate::socket::Wire;
 use crate::store::{Appended, Post, Refusal, Store, StoreError};
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use palaver_protocol::{ChatMessage, Seq};
+use palaver_protocol::{ChatMessage, MessageKind, Seq};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::{mpsc, oneshot};
 
@@ -125,6 +125,12 @@ pub(super) async fn write_loop(store: Arc<dyn Store>, shared: Arc<Shared>, mut q
         for m in &new {
             shared.bus.publish(Event::Message(m.clone()));
         }
+        if let Some(committed) = shared.committed.get() {
+            for m in new.iter().filter(|m| m.kind == MessageKind::Text) {
+                // Full: what follows messages off the chat is behind; this one is left out.
+                let _ = committed.try_send(m.clone());
+            }
+        }
         shared.publish_all(new);
         for (result, reply) in results.into_iter().zip(replies) {
             reply.send(result);
@@ -164,6 +170,20 @@ fn append_apart(
             },
         }
     })
+}
+
+/// Text messages committed here waiting for [`Hub::committed`]'s receiver; past it,
+/// they are left out.
+const COMMITTED_QUEUE: usize = 1024;
+
+impl super::Hub {
+    /// Each text message committed through this node from now on, once (on every node,
+    /// the messages it committed): for what follows a message off the chat, as pushes
+    /// do. Only the first caller gets them.
+    pub fn committed(&self) -> Option<mpsc::Receiver<ChatMessage>> {
+        let (sender, receiver) = mpsc::channel(COMMITTED_QUEUE);
+        self.shared.committed.set(sender).ok().map(|()| receiver)
+    }
 }
 
 pub(super) fn writer_stopped() -> StoreError {

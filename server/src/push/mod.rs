@@ -4,10 +4,12 @@
 //! per person (`store/push.rs`, several per person, one per browser) and sends each
 //! push encrypted for that browser alone (`ece.rs`) through the push service
 //! (`send.rs`). A subscription the push service says is gone is forgotten; each person
-//! is sent at most [`PER_MINUTE`] pushes a minute. The page's routes are in `http.rs`.
+//! is sent at most [`PER_MINUTE`] pushes a minute. Which messages are pushed to whom is
+//! `messages.rs`; the page's routes are in `http.rs`.
 
 pub mod ece;
 pub mod http;
+pub mod messages;
 pub mod send;
 pub mod vapid;
 
@@ -16,7 +18,7 @@ use base64::{
     engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD},
     Engine,
 };
-use palaver_protocol::UserId;
+use palaver_protocol::{RoomId, Seq, UserId};
 use serde::{Deserialize, Serialize};
 use std::{
     collections::HashMap,
@@ -85,6 +87,16 @@ impl Subscription {
 pub enum Payload {
     /// Sent when a browser asks, to show notifications reach it.
     Test { text: String },
+    /// A message that tells the person of itself (see `messages.rs`): its room and
+    /// number, who wrote it, and its text where the workspace allows
+    /// (`PALAVER_PUSH_TEXT`).
+    Message {
+        room: RoomId,
+        seq: Seq,
+        from: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
 }
 
 /// How a delivery to one person's browsers went.

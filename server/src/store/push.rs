@@ -4,7 +4,7 @@
 use super::StoreError;
 use crate::push::{Keys, Subscription, PER_PERSON};
 use async_trait::async_trait;
-use palaver_protocol::UserId;
+use palaver_protocol::{RoomId, UserId};
 
 #[async_trait]
 pub trait Pushes {
@@ -16,6 +16,9 @@ pub trait Pushes {
     /// Forgets the subscription at `endpoint` (only if it is `person`'s, when given):
     /// whether there was one.
     async fn remove_push(&self, endpoint: &str, person: Option<&UserId>) -> Result<bool, StoreError>;
+    /// The people with a browser subscribed whom `room` tells of every message (their
+    /// level there is `all`; a direct room's people have it).
+    async fn pushed_in(&self, room: &RoomId) -> Result<Vec<UserId>, StoreError>;
 }
 
 /// A subscription from a row of `endpoint, p256dh, auth`.
@@ -35,6 +38,8 @@ pub mod sql {
         "SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE person = $1 ORDER BY created_at, endpoint";
     pub const REMOVE: &str = "DELETE FROM push_subscriptions WHERE endpoint = $1";
     pub const REMOVE_THEIRS: &str = "DELETE FROM push_subscriptions WHERE endpoint = $1 AND person = $2";
+    pub const ALL_IN: &str = "SELECT DISTINCT p.person FROM push_subscriptions p JOIN levels l \
+         ON l.user_id = p.person WHERE l.room = $1 AND l.level = 'all' ORDER BY p.person";
 }
 
 /// [`PER_PERSON`], as the SQL takes it.

@@ -5,7 +5,7 @@ use crate::push::Subscription;
 use crate::store::push::{from_row, sql, Pushes, LIMIT};
 use crate::store::StoreError;
 use async_trait::async_trait;
-use palaver_protocol::UserId;
+use palaver_protocol::{RoomId, UserId};
 
 #[async_trait]
 impl Pushes for PostgresStore {
@@ -29,6 +29,12 @@ impl Pushes for PostgresStore {
             None => query_count(&client, sql::REMOVE, &[&endpoint]).await?,
         };
         Ok(removed > 0)
+    }
+
+    async fn pushed_in(&self, room: &RoomId) -> Result<Vec<UserId>, StoreError> {
+        let client = self.client().await?;
+        let rows = query(&client, sql::ALL_IN, &[&room.as_str()]).await?;
+        Ok(rows.iter().map(|r| UserId(r.get(0))).collect())
     }
 }
 

@@ -5,7 +5,7 @@ use crate::push::Subscription;
 use crate::store::push::{from_row, sql, Pushes, LIMIT};
 use crate::store::StoreError;
 use async_trait::async_trait;
-use palaver_protocol::UserId;
+use palaver_protocol::{RoomId, UserId};
 use rusqlite::params;
 
 #[async_trait]
@@ -39,5 +39,15 @@ impl Pushes for SqliteStore {
         })
         .await
         .map(|removed| removed > 0)
+    }
+
+    async fn pushed_in(&self, room: &RoomId) -> Result<Vec<UserId>, StoreError> {
+        let room = room.as_str().to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&sqlite_params(sql::ALL_IN))?
+                .query_map(params![room], |r| Ok(UserId(r.get(0)?)))?
+                .collect()
+        })
+        .await
     }
 }
