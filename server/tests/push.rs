@@ -1,11 +1,12 @@
 //! Web Push over real sockets: the server binary, and a push service of the test's own
 //! (`testkit::push`) that checks each push's VAPID token and opens its payload with the
 //! test browser's keys, as a browser vendor's service and the browser would. A person
-//! subscribes browsers, a push reaches each, one the push service says is gone is
-//! forgotten, a person is pushed at most ten times a minute, and a push service on a
+//! subscribes browsers, a push reaches each, one the push service says is gone (or
+//! whose session ended) is forgotten, a person is pushed at most ten times a minute, and a push service on a
 //! private address is not reached unless the operator admitted it. A message is pushed
 //! to whom it would tell of itself (named, or the room set to tell of all; not muted)
-//! while they have no tab open, with its text only where the workspace allows.
+//! while they have no tab open, with its text only where the workspace allows; on two
+//! nodes sharing PostgreSQL and Redis, once, and not while they have a tab on the other.
 
 mod common;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use testkit::http::{exchange, get, Response};
 use testkit::push::PushService;
+use testkit::services::{Postgres, Redis};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -118,6 +120,25 @@ fn a_persons_browsers_are_pushed_to_and_one_gone_is_forgotten() {
 }
 
 #[test]
+fn a_browser_subscribed_in_a_session_that_ends_is_forgotten() {
+    let service = PushService::start().unwrap();
+    let server = workspace(Some(&service));
+    let on_laptop = server.sign_up("ann", "Ann", PASSWORD);
+    let on_tablet = server.sign_in("ann", PASSWORD);
+    let (laptop, tablet) = (service.browser("laptop"), service.browser("tablet"));
+    for (session, browser) in [(&on_laptop, &laptop), (&on_tablet, &tablet)] {
+        assert_eq!(
+            send(&server, "POST", "/push/subscriptions", Some(session), true, &browser.subscription).status,
+            201
+        );
+    }
+    let signed_out = server.post("/sign-out", &[], Some(&on_laptop), "");
+    assert_eq!(signed_out.status, 303, "{}", signed_out.text());
+    assert_eq!(test_push(&server, &on_tablet), delivered(1, 0, 0, false), "the laptop's subscription went");
+    assert_eq!((service.received("laptop").len(), service.wait_for("tablet", 1, Duration::from_secs(5)).len()), (0, 1));
+}
+
+#[test]
 fn a_push_service_on_a_private_address_is_not_reached_unless_admitted() {
     let service = PushService::start().unwrap();
     let server = workspace(None);
@@ -199,3 +220,39 @@ async fn a_message_is_pushed_to_whom_it_tells_while_they_have_no_tab_open() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_two_nodes_a_message_is_pushed_once_and_not_while_a_tab_is_open_on_the_other() {
+    let service = PushService::start().unwrap();
+    let pg = Postgres::start(Duration::from_secs(120)).expect("PostgreSQL (scripts/setup.sh installs it)");
+    pg.create_database("palaver").unwrap();
+    let redis = Redis::start(Duration::from_secs(120)).expect("Redis (scripts/setup.sh installs it)");
+    let (db, redis_url, admit) = (pg.url("palaver"), redis.url(), service.addr.to_string());
+    let env = [
+        ("PALAVER_DATABASE_URL", db.as_str()),
+        ("PALAVER_REDIS_URL", redis_url.as_str()),
+        ("PALAVER_PUSH_ADMIT", admit.as_str()),
+        ("PALAVER_SIGN_UP", "open"),
+    ];
+    let nodes: Vec<TestServer> =
+        (0..2).map(|_| TestServer::binary_in(Arc::new(tempfile::tempdir().unwrap()), &env)).collect();
+    let (ann, bob) = (nodes[0].sign_up("ann", "Ann", PASSWORD), nodes[1].sign_up("bob", "Bob", PASSWORD));
+    let laptop = service.browser("laptop");
+    assert_eq!(send(&nodes[0], "POST", "/push/subscriptions", Some(&ann), true, &laptop.subscription).status, 201);
+    // Bob posts through node 2; Ann has a tab on node 1.
+    let mut bob_tab = tab(&nodes[1], &bob).await;
+    let ann_tab = tab(&nodes[0], &ann).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    post(&mut bob_tab, "m1", "@ann are you there").await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(service.received("laptop").is_empty(), "her tab on the other node tells her");
+    // Her tab closed (node 1 stops listening on her channel within a second): pushed,
+    // by the node that stored the message alone.
+    drop(ann_tab);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let seq = post(&mut bob_tab, "m2", "@ann now?").await;
+    let got = service.wait_for("laptop", 1, Duration::from_secs(5));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(service.received("laptop").len(), 1, "pushed once: {got:?}");
+    let payload: serde_json::Value = serde_json::from_str(&got[0].payload).unwrap();
+    assert_eq!((payload["seq"].as_u64(), payload["from"].as_str()), (Some(seq), Some("Bob")));
+}

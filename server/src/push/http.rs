@@ -2,7 +2,7 @@
 //! guest where guests may chat), and only from Palaver's own pages:
 //! - `GET /push/key`: `{"key": …}`, the key to subscribe with (`applicationServerKey`);
 //! - `POST /push/subscriptions`: a browser's `PushSubscription` as JSON, kept as
-//!   theirs (201);
+//!   theirs until unsubscribed, gone, or the session it was made in ends (201);
 //! - `DELETE /push/subscriptions`: `{"endpoint": …}`, forgotten (204; 404 if it is not
 //!   theirs);
 //! - `POST /push/test`: a push to each of their browsers, "notifications are on";
@@ -44,6 +44,11 @@ fn refuse(status: StatusCode, why: impl Into<String>) -> Response {
 impl Desk {
     /// Who is asking, or the refusal.
     async fn person(&self, headers: &HeaderMap) -> Result<UserId, Response> {
+        self.visitor(headers).await.map(|v| v.user().id.clone())
+    }
+
+    /// Who is asking (their session too), or the refusal.
+    async fn visitor(&self, headers: &HeaderMap) -> Result<Visitor, Response> {
         if !self.origins.from_own_page(headers) {
             return Err(refuse(StatusCode::FORBIDDEN, "notifications are set up from Palaver's own pages"));
         }
@@ -51,9 +56,7 @@ impl Desk {
             Some(Visitor::Guest(_)) if !self.auth.guests_allowed().await => None,
             visitor => visitor,
         };
-        visitor
-            .map(|v| v.user().id.clone())
-            .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "choose a name or sign in first"))
+        visitor.ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "choose a name or sign in first"))
     }
 }
 
@@ -67,9 +70,13 @@ pub async fn key(State(desk): State<Desk>) -> Response {
 }
 
 pub async fn subscribe(State(desk): State<Desk>, headers: HeaderMap, body: Bytes) -> Response {
-    let person = match desk.person(&headers).await {
-        Ok(person) => person,
+    let visitor = match desk.visitor(&headers).await {
+        Ok(visitor) => visitor,
         Err(refusal) => return refusal,
+    };
+    let session = match &visitor {
+        Visitor::Member { session, .. } => Some(*session),
+        Visitor::Guest(_) => None,
     };
     if body.len() > MAX_BODY {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, format!("a subscription is at most {MAX_BODY} bytes"));
@@ -81,7 +88,7 @@ pub async fn subscribe(State(desk): State<Desk>, headers: HeaderMap, body: Bytes
     if let Err(why) = subscription.read() {
         return refuse(StatusCode::BAD_REQUEST, why);
     }
-    match desk.push.store().add_push(&person, &subscription, now_ms()).await {
+    match desk.push.store().add_push(&visitor.user().id, session, &subscription, now_ms()).await {
         Ok(()) => StatusCode::CREATED.into_response(),
         Err(e) => unavailable(e),
     }

@@ -75,7 +75,15 @@ pub(super) async fn accounts_sessions_tokens_and_invites(open: Reopen) {
     assert!(store.session("nope", now, expiry).await.unwrap().is_none());
     let listed: Vec<i64> = store.sessions(&ann.user.id, now + 3, expiry).await.unwrap().iter().map(|s| s.id).collect();
     assert_eq!(listed, vec![s1, s3, s2], "the most recently seen first");
+    // A browser subscribed to pushes in a session goes when the session ends.
+    let browser = crate::push::Subscription {
+        endpoint: "https://push.example/ann".into(),
+        keys: crate::push::Keys { p256dh: "k".into(), auth: "a".into() },
+    };
+    store.add_push(&ann.user.id, Some(s2), &browser, now).await.unwrap();
+    assert_eq!(store.pushes(&ann.user.id).await.unwrap(), std::slice::from_ref(&browser));
     assert_eq!(store.end_sessions(&ann.user.id, Which::One(s2), now, expiry).await.unwrap(), vec![s2]);
+    assert!(store.pushes(&ann.user.id).await.unwrap().is_empty(), "gone with its session");
     assert_eq!(store.end_sessions(&ann.user.id, Which::AllBut(s3), now, expiry).await.unwrap(), vec![s1]);
     assert!(store.session("h3", now, expiry).await.unwrap().is_some());
     assert_eq!(store.end_sessions(&ann.user.id, Which::All, now, expiry).await.unwrap(), vec![s3]);

@@ -1,5 +1,6 @@
 //! Web Push subscriptions in the store (`push_subscriptions`): each browser a person
-//! subscribed, at most [`PER_PERSON`] a person (a new one takes the oldest one's place).
+//! subscribed, at most [`PER_PERSON`] a person (a new one takes the oldest one's place),
+//! each gone with the session it was made in.
 
 use super::StoreError;
 use crate::push::{Keys, Subscription, PER_PERSON};
@@ -8,9 +9,16 @@ use palaver_protocol::{RoomId, UserId};
 
 #[async_trait]
 pub trait Pushes {
-    /// Keeps `subscription` as `person`'s (a browser subscribed before, by anyone, is
-    /// theirs now, with these keys), at `now`.
-    async fn add_push(&self, person: &UserId, subscription: &Subscription, now: i64) -> Result<(), StoreError>;
+    /// Keeps `subscription` as `person`'s, made in `session` (a member's; a guest has
+    /// none), at `now`. A browser subscribed before, by anyone, is theirs now, with these
+    /// keys. It goes when its session ends.
+    async fn add_push(
+        &self,
+        person: &UserId,
+        session: Option<i64>,
+        subscription: &Subscription,
+        now: i64,
+    ) -> Result<(), StoreError>;
     /// `person`'s subscriptions, oldest first.
     async fn pushes(&self, person: &UserId) -> Result<Vec<Subscription>, StoreError>;
     /// Forgets the subscription at `endpoint` (only if it is `person`'s, when given):
@@ -28,9 +36,9 @@ pub fn from_row(endpoint: String, p256dh: String, auth: String) -> Subscription 
 
 /// The SQL both backends run.
 pub mod sql {
-    pub const ADD: &str = "INSERT INTO push_subscriptions (endpoint, person, p256dh, auth, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (endpoint) DO UPDATE SET person = excluded.person, \
-         p256dh = excluded.p256dh, auth = excluded.auth, created_at = excluded.created_at";
+    pub const ADD: &str = "INSERT INTO push_subscriptions (endpoint, person, p256dh, auth, session, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (endpoint) DO UPDATE SET person = excluded.person, \
+         p256dh = excluded.p256dh, auth = excluded.auth, session = excluded.session, created_at = excluded.created_at";
     /// Past the most a person may have, their oldest go.
     pub const TRIM: &str = "DELETE FROM push_subscriptions WHERE person = $1 AND endpoint NOT IN \
          (SELECT endpoint FROM push_subscriptions WHERE person = $1 ORDER BY created_at DESC, endpoint LIMIT $2)";

@@ -78,12 +78,12 @@ async fn push_subscriptions_are_kept_per_person_and_browser(open: Reopen) {
         keys: Keys { p256dh: format!("key{n}"), auth: format!("auth{n}") },
     };
     let (ann, bob) = (UserId("ann".into()), UserId("bob".into()));
-    store.add_push(&ann, &browser(1), 10).await.unwrap();
-    store.add_push(&ann, &browser(2), 20).await.unwrap();
+    store.add_push(&ann, None, &browser(1), 10).await.unwrap();
+    store.add_push(&ann, None, &browser(2), 20).await.unwrap();
     assert_eq!(store.pushes(&ann).await.unwrap(), [browser(1), browser(2)]);
     // The same browser subscribing again, as Bob now, with new keys: his alone.
     let again = Subscription { keys: Keys { p256dh: "new".into(), auth: "new".into() }, ..browser(1) };
-    store.add_push(&bob, &again, 30).await.unwrap();
+    store.add_push(&bob, None, &again, 30).await.unwrap();
     assert_eq!(store.pushes(&ann).await.unwrap(), [browser(2)]);
     assert_eq!(store.pushes(&bob).await.unwrap(), std::slice::from_ref(&again));
     // Only its person removes it (or anyone's, when no person is named).
@@ -93,7 +93,7 @@ async fn push_subscriptions_are_kept_per_person_and_browser(open: Reopen) {
     assert!(store.remove_push(&browser(2).endpoint, None).await.unwrap());
     // Past the most a person may have, the oldest go; kept across reopening.
     for n in 0..PER_PERSON + 2 {
-        store.add_push(&ann, &browser(100 + n), 100 + n as i64).await.unwrap();
+        store.add_push(&ann, None, &browser(100 + n), 100 + n as i64).await.unwrap();
     }
     let store = open().await;
     let kept = store.pushes(&ann).await.unwrap();

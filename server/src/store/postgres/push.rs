@@ -9,10 +9,16 @@ use palaver_protocol::{RoomId, UserId};
 
 #[async_trait]
 impl Pushes for PostgresStore {
-    async fn add_push(&self, person: &UserId, subscription: &Subscription, now: i64) -> Result<(), StoreError> {
+    async fn add_push(
+        &self,
+        person: &UserId,
+        session: Option<i64>,
+        subscription: &Subscription,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let client = self.client().await?;
         let s = subscription;
-        query(&client, sql::ADD, &[&s.endpoint, &person.0, &s.keys.p256dh, &s.keys.auth, &now]).await?;
+        query(&client, sql::ADD, &[&s.endpoint, &person.0, &s.keys.p256dh, &s.keys.auth, &session, &now]).await?;
         query(&client, sql::TRIM, &[&person.0, &LIMIT]).await.map(drop)
     }
 

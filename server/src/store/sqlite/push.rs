@@ -10,11 +10,18 @@ use rusqlite::params;
 
 #[async_trait]
 impl Pushes for SqliteStore {
-    async fn add_push(&self, person: &UserId, subscription: &Subscription, now: i64) -> Result<(), StoreError> {
+    async fn add_push(
+        &self,
+        person: &UserId,
+        session: Option<i64>,
+        subscription: &Subscription,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let (person, s) = (person.0.clone(), subscription.clone());
         self.write(move |w| {
             let tx = w.conn.transaction()?;
-            tx.execute(&sqlite_params(sql::ADD), params![s.endpoint, person, s.keys.p256dh, s.keys.auth, now])?;
+            let row = params![s.endpoint, person, s.keys.p256dh, s.keys.auth, session, now];
+            tx.execute(&sqlite_params(sql::ADD), row)?;
             tx.execute(&sqlite_params(sql::TRIM), params![person, LIMIT])?;
             tx.commit()
         })
