@@ -179,6 +179,7 @@ pub(crate) fn page(lang: Lang, title: &str, body: &str) -> String {
     html.push_str(
         " · Palaver</title><link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\">\
          <link rel=\"stylesheet\" href=\"/pkg/palaver.css\"><script src=\"/passkeys.js\" defer></script>\
+         <script src=\"/push.js\" defer></script>\
          </head><body><main class=\"account-page\">",
     );
     html.push_str(body);

@@ -120,6 +120,7 @@ async fn render(gate: &Gate, lang: Lang, session: i64, account: &Account, said: 
     h.push_str("\"><button type=\"button\" id=\"add-passkey\">");
     escape(&mut h, w.add_passkey);
     h.push_str("</button></div><p class=\"form-error\" id=\"passkey-status\" role=\"alert\" hidden></p>");
+    push_section(&mut h, w);
     text(&mut h, "h2", w.tokens);
     text(&mut h, "p", w.tokens_intro);
     h.push_str("<ul data-testid=\"tokens\">");
@@ -327,4 +328,29 @@ pub async fn change(
 fn invite_link(headers: &HeaderMap, code: &str) -> String {
     let origin = headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or_default();
     format!("{origin}/sign-up?invite={code}")
+}
+
+/// Web Push for this browser: worked by `public/push.js`, which says where the browser
+/// cannot (the words it needs ride on the section).
+fn push_section(h: &mut String, w: &super::settings_words::Words) {
+    text(h, "h2", w.push);
+    text(h, "p", w.push_intro);
+    h.push_str("<div class=\"account-form\" id=\"push-area\"");
+    for (name, said) in [
+        ("on", w.push_on),
+        ("off", w.push_off),
+        ("turn-on", w.push_turn_on),
+        ("turn-off", w.push_turn_off),
+        ("denied", w.push_denied),
+        ("sent", w.push_sent),
+    ] {
+        h.push_str(&format!(" data-{name}=\""));
+        escape(h, said);
+        h.push('"');
+    }
+    h.push_str("><p id=\"push-state\">");
+    escape(h, w.push_unsupported);
+    h.push_str("</p><button type=\"button\" id=\"push-toggle\" hidden></button><button type=\"button\" id=\"push-test\" hidden>");
+    escape(h, w.push_test);
+    h.push_str("</button></div><p class=\"form-error\" id=\"push-status\" role=\"status\" hidden></p>");
 }
