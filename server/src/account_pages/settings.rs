@@ -350,7 +350,8 @@ fn push_section(h: &mut String, w: &super::settings_words::Words) {
     }
     h.push_str("><p id=\"push-state\">");
     escape(h, w.push_unsupported);
-    h.push_str("</p><button type=\"button\" id=\"push-toggle\" hidden></button><button type=\"button\" id=\"push-test\" hidden>");
+    h.push_str("</p><button type=\"button\" id=\"push-toggle\" hidden></button>");
+    h.push_str("<button type=\"button\" id=\"push-test\" hidden>");
     escape(h, w.push_test);
     h.push_str("</button></div><p class=\"form-error\" id=\"push-status\" role=\"status\" hidden></p>");
 }

@@ -9,16 +9,10 @@ use palaver_protocol::{RoomId, UserId};
 
 #[async_trait]
 pub trait Pushes {
-    /// Keeps `subscription` as `person`'s, made in `session` (a member's; a guest has
+    /// Keeps subscription `s` as `who`'s, made in `session` (a member's; a guest has
     /// none), at `now`. A browser subscribed before, by anyone, is theirs now, with these
     /// keys. It goes when its session ends.
-    async fn add_push(
-        &self,
-        person: &UserId,
-        session: Option<i64>,
-        subscription: &Subscription,
-        now: i64,
-    ) -> Result<(), StoreError>;
+    async fn add_push(&self, who: &UserId, session: Option<i64>, s: &Subscription, now: i64) -> Result<(), StoreError>;
     /// `person`'s subscriptions, oldest first.
     async fn pushes(&self, person: &UserId) -> Result<Vec<Subscription>, StoreError>;
     /// Forgets the subscription at `endpoint` (only if it is `person`'s, when given):

@@ -9,17 +9,10 @@ use palaver_protocol::{RoomId, UserId};
 
 #[async_trait]
 impl Pushes for PostgresStore {
-    async fn add_push(
-        &self,
-        person: &UserId,
-        session: Option<i64>,
-        subscription: &Subscription,
-        now: i64,
-    ) -> Result<(), StoreError> {
+    async fn add_push(&self, who: &UserId, session: Option<i64>, s: &Subscription, now: i64) -> Result<(), StoreError> {
         let client = self.client().await?;
-        let s = subscription;
-        query(&client, sql::ADD, &[&s.endpoint, &person.0, &s.keys.p256dh, &s.keys.auth, &session, &now]).await?;
-        query(&client, sql::TRIM, &[&person.0, &LIMIT]).await.map(drop)
+        query(&client, sql::ADD, &[&s.endpoint, &who.0, &s.keys.p256dh, &s.keys.auth, &session, &now]).await?;
+        query(&client, sql::TRIM, &[&who.0, &LIMIT]).await.map(drop)
     }
 
     async fn pushes(&self, person: &UserId) -> Result<Vec<Subscription>, StoreError> {

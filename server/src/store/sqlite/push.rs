@@ -10,14 +10,8 @@ use rusqlite::params;
 
 #[async_trait]
 impl Pushes for SqliteStore {
-    async fn add_push(
-        &self,
-        person: &UserId,
-        session: Option<i64>,
-        subscription: &Subscription,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let (person, s) = (person.0.clone(), subscription.clone());
+    async fn add_push(&self, who: &UserId, session: Option<i64>, s: &Subscription, now: i64) -> Result<(), StoreError> {
+        let (person, s) = (who.0.clone(), s.clone());
         self.write(move |w| {
             let tx = w.conn.transaction()?;
             let row = params![s.endpoint, person, s.keys.p256dh, s.keys.auth, session, now];
