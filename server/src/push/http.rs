@@ -10,7 +10,7 @@
 //!
 //! Refusals are a status with a line saying why.
 
-use super::{Payload, Push, Subscription};
+use super::{Payload, Push, Subscription, Target};
 use crate::accounts::{now_ms, Auth, Visitor};
 use crate::origin::AllowedOrigins;
 use axum::{
@@ -85,7 +85,7 @@ pub async fn subscribe(State(desk): State<Desk>, headers: HeaderMap, body: Bytes
         Ok(s) => s,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("not a push subscription: {e}")),
     };
-    if let Err(why) = subscription.read() {
+    if let Err(why) = Target::of(&subscription) {
         return refuse(StatusCode::BAD_REQUEST, why);
     }
     match desk.push.store().add_push(&visitor.user().id, session, &subscription, now_ms()).await {

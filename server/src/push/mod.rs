@@ -19,7 +19,7 @@ use base64::{
     Engine,
 };
 use palaver_protocol::{RoomId, Seq, UserId};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -27,6 +27,7 @@ use std::{
 };
 use url::Url;
 
+pub use crate::store::push::{Keys, Subscription, PER_PERSON};
 pub use send::{Outcome, Sender};
 pub use vapid::Vapid;
 
@@ -34,22 +35,6 @@ pub use vapid::Vapid;
 pub const PER_MINUTE: u32 = 10;
 /// The longest endpoint kept (push services' are a few hundred characters).
 const MAX_ENDPOINT: usize = 1024;
-/// Browsers kept per person: a new one past it takes the oldest one's place.
-pub const PER_PERSON: usize = 10;
-
-/// A browser's subscription, as its `PushSubscription.toJSON()` gives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Subscription {
-    pub endpoint: String,
-    pub keys: Keys,
-}
-
-/// The browser's key (P-256, uncompressed) and secret, in base64url.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Keys {
-    pub p256dh: String,
-    pub auth: String,
-}
 
 /// A subscription whose parts were read: where to send, and what to encrypt with.
 pub struct Target {
@@ -58,13 +43,13 @@ pub struct Target {
     pub auth: Vec<u8>,
 }
 
-impl Subscription {
-    /// Its parts, or why it is not one a browser would give.
-    pub fn read(&self) -> Result<Target, String> {
-        if self.endpoint.len() > MAX_ENDPOINT {
+impl Target {
+    /// The parts of `subscription`, or why it is not one a browser would give.
+    pub fn of(subscription: &Subscription) -> Result<Target, String> {
+        if subscription.endpoint.len() > MAX_ENDPOINT {
             return Err(format!("the endpoint is over {MAX_ENDPOINT} characters"));
         }
-        let url = Url::parse(&self.endpoint).map_err(|e| format!("the endpoint is not an address: {e}"))?;
+        let url = Url::parse(&subscription.endpoint).map_err(|e| format!("the endpoint is not an address: {e}"))?;
         if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
             return Err("the endpoint is not a web address".into());
         }
@@ -73,10 +58,10 @@ impl Subscription {
         }
         // Browsers write base64url without padding; some tools add it.
         let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).or_else(|_| URL_SAFE.decode(s)).ok();
-        let key = decode(&self.keys.p256dh)
+        let key = decode(&subscription.keys.p256dh)
             .filter(|k| k.len() == 65 && p256::PublicKey::from_sec1_bytes(k).is_ok())
             .ok_or("keys.p256dh is not a P-256 key")?;
-        let auth = decode(&self.keys.auth).filter(|a| a.len() == 16).ok_or("keys.auth is not 16 bytes")?;
+        let auth = decode(&subscription.keys.auth).filter(|a| a.len() == 16).ok_or("keys.auth is not 16 bytes")?;
         Ok(Target { url, key, auth })
     }
 }

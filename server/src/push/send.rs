@@ -4,7 +4,7 @@
 //! be on the public internet (or admitted by the operator, `PALAVER_PUSH_ADMIT`), by its
 //! IP literal or every address its name resolves to; no redirects, no proxy.
 
-use super::{ece, Subscription, Vapid};
+use super::{ece, Subscription, Target, Vapid};
 use crate::preview::Guard;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use std::{
@@ -57,7 +57,7 @@ impl Sender {
     /// Sends `payload` to the browser of `to`, for the push service to keep up to `ttl`
     /// while the browser is away.
     pub async fn send(&self, to: &Subscription, payload: &[u8], ttl: Duration) -> Outcome {
-        let target = match to.read() {
+        let target = match Target::of(to) {
             Ok(target) => target,
             Err(why) => return Outcome::Failed(why),
         };

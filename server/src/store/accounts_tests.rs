@@ -76,9 +76,9 @@ pub(super) async fn accounts_sessions_tokens_and_invites(open: Reopen) {
     let listed: Vec<i64> = store.sessions(&ann.user.id, now + 3, expiry).await.unwrap().iter().map(|s| s.id).collect();
     assert_eq!(listed, vec![s1, s3, s2], "the most recently seen first");
     // A browser subscribed to pushes in a session goes when the session ends.
-    let browser = crate::push::Subscription {
+    let browser = crate::store::push::Subscription {
         endpoint: "https://push.example/ann".into(),
-        keys: crate::push::Keys { p256dh: "k".into(), auth: "a".into() },
+        keys: crate::store::push::Keys { p256dh: "k".into(), auth: "a".into() },
     };
     store.add_push(&ann.user.id, Some(s2), &browser, now).await.unwrap();
     assert_eq!(store.pushes(&ann.user.id).await.unwrap(), std::slice::from_ref(&browser));

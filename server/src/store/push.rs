@@ -3,9 +3,26 @@
 //! each gone with the session it was made in.
 
 use super::StoreError;
-use crate::push::{Keys, Subscription, PER_PERSON};
 use async_trait::async_trait;
 use palaver_protocol::{RoomId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Browsers kept per person: a new one past it takes the oldest one's place.
+pub const PER_PERSON: usize = 10;
+
+/// A browser's subscription, as its `PushSubscription.toJSON()` gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub endpoint: String,
+    pub keys: Keys,
+}
+
+/// The browser's key (P-256, uncompressed) and secret, in base64url.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keys {
+    pub p256dh: String,
+    pub auth: String,
+}
 
 #[async_trait]
 pub trait Pushes {

@@ -71,7 +71,7 @@ const SUITE: &[(&str, Check)] = &[
 ];
 
 async fn push_subscriptions_are_kept_per_person_and_browser(open: Reopen) {
-    use crate::push::{Keys, Subscription, PER_PERSON};
+    use crate::store::push::{Keys, Subscription, PER_PERSON};
     let store = open().await;
     let browser = |n: usize| Subscription {
         endpoint: format!("https://push.example/{n}"),
@@ -794,7 +794,7 @@ async fn a_database_of_the_version_before_keeps_no_text_edited_away() {
     // What the version before kept: the first edit's text beside the second's (written
     // last, once the tables are as they were: dropping a column rewrites the rows).
     let restore = format!(
-        "DROP INDEX IF EXISTS messages_edits; DROP INDEX IF EXISTS people_by_name; \
+        "DROP TABLE IF EXISTS push_subscriptions; DROP INDEX IF EXISTS messages_edits; DROP INDEX IF EXISTS people_by_name; \
          DROP TABLE IF EXISTS members; DROP TRIGGER IF EXISTS members_joined; DROP TRIGGER IF EXISTS members_left; \
          DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS access_tokens; DROP TABLE IF EXISTS invites; \
          DROP TABLE IF EXISTS passkeys; DROP TABLE IF EXISTS ceremonies; \

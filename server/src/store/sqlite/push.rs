@@ -1,8 +1,7 @@
 //! The SQLite store's Web Push subscriptions (see `store/push.rs`).
 
 use super::{reading::sqlite_params, SqliteStore};
-use crate::push::Subscription;
-use crate::store::push::{from_row, sql, Pushes, LIMIT};
+use crate::store::push::{from_row, sql, Pushes, Subscription, LIMIT};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use palaver_protocol::{RoomId, UserId};
