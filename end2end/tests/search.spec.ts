@@ -117,6 +117,8 @@ test("the search page is live once its part is in, keeping what was typed; witho
   await expect(texts).toHaveText([`second ${tag} word`]);
   await expect(page.getByTestId("search-input")).toHaveValue(`${tag} word`);
   await expect(page.getByTestId("search-input")).toBeFocused();
+  // The address follows what was typed then, as it follows the box.
+  await expect(page).toHaveURL(new RegExp(`/search\\?q=${tag}%20word$`));
 
   // The part cannot be had at all: the page is the server's, and its form still works.
   await page.unroute("**/pkg/split_search.wasm");

@@ -2,7 +2,8 @@
 //! (`testkit::push`) that checks each push's VAPID token and opens its payload with the
 //! test browser's keys, as a browser vendor's service and the browser would. A person
 //! subscribes browsers, a push reaches each, one the push service says is gone (or
-//! whose session ended) is forgotten, a person is pushed at most ten times a minute, and a push service on a
+//! whose session ended) is forgotten, a busy push service is left alone as long as it
+//! asks, a person is pushed at most ten times a minute, and a push service on a
 //! private address is not reached unless the operator admitted it. A message is pushed
 //! to whom it would tell of itself (named, or the room set to tell of all; not muted)
 //! while they have no tab open, with its text only where the workspace allows; on two
@@ -136,6 +137,24 @@ fn a_browser_subscribed_in_a_session_that_ends_is_forgotten() {
     assert_eq!(signed_out.status, 303, "{}", signed_out.text());
     assert_eq!(test_push(&server, &on_tablet), delivered(1, 0, 0, false), "the laptop's subscription went");
     assert_eq!((service.received("laptop").len(), service.wait_for("tablet", 1, Duration::from_secs(5)).len()), (0, 1));
+}
+
+#[test]
+fn a_push_service_that_asks_to_wait_is_left_alone_meanwhile() {
+    let service = PushService::start().unwrap();
+    let server = workspace(Some(&service));
+    let ann = server.sign_up("ann", "Ann", PASSWORD);
+    let (laptop, phone) = (service.browser("laptop"), service.browser("phone"));
+    for browser in [&laptop, &phone] {
+        assert_eq!(send(&server, "POST", "/push/subscriptions", Some(&ann), true, &browser.subscription).status, 201);
+    }
+    // The laptop's push comes first and is answered 429 with `Retry-After: 30`: the
+    // service (both browsers') is not asked again for 30 s, even once it would take them.
+    service.answer("laptop", 429);
+    assert_eq!(test_push(&server, &ann), delivered(0, 0, 2, false));
+    service.answer("laptop", 201);
+    assert_eq!(test_push(&server, &ann), delivered(0, 0, 2, false));
+    assert_eq!((service.received("laptop").len(), service.received("phone").len()), (1, 0));
 }
 
 #[test]

@@ -158,8 +158,10 @@ impl PushService {
             }
         };
         drop(inbox);
-        let _ = (&stream)
-            .write_all(format!("HTTP/1.1 {status} Push\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes());
+        // A service that is busy says for how long.
+        let wait = if status == 429 { "Retry-After: 30\r\n" } else { "" };
+        let answer = format!("HTTP/1.1 {status} Push\r\n{wait}Content-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = (&stream).write_all(answer.as_bytes());
     }
 
     /// Every check a push service and a browser make, and the payload opened.

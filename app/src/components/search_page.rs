@@ -148,13 +148,14 @@ pub fn SearchPage(query: String) -> impl IntoView {
         ask(draft.get_untracked());
     };
     // Once connected, a search the page does not have the answer to is asked (typed
-    // before the socket was up, or an address opened in the page).
+    // before the socket was up or the page's part came, or an address opened in the
+    // page), and the address follows it as it does the box.
     Effect::new(move |_| {
         if chat.status.get() == ConnectionStatus::Connected {
             let query = draft.get_untracked().trim().to_owned();
             let answered = chat.found.with_untracked(|f| f.as_ref().is_some_and(|r| r.query == query && !r.loading));
-            if !query.is_empty() && !answered {
-                chat.search(query);
+            if !answered {
+                ask(query);
             }
         }
     });

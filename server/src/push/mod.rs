@@ -3,8 +3,10 @@
 //! subscription: the push service's address for it and its keys. The server keeps them
 //! per person (`store/push.rs`, several per person, one per browser) and sends each
 //! push encrypted for that browser alone (`ece.rs`) through the push service
-//! (`send.rs`). A subscription the push service says is gone is forgotten; each person
-//! is sent at most [`PER_MINUTE`] pushes a minute. Which messages are pushed to whom is
+//! (`send.rs`). A subscription the push service says is gone is forgotten; a push
+//! service that asks to be left alone (429) is, for as long as it asks (a minute if it
+//! does not say, an hour at most); each person is sent at most [`PER_MINUTE`] pushes a
+//! minute. Which messages are pushed to whom is
 //! `messages.rs`; the page's routes are in `http.rs`.
 
 pub mod ece;
@@ -90,6 +92,7 @@ pub struct Delivered {
     pub sent: u32,
     /// Subscriptions the push service said are gone: forgotten.
     pub gone: u32,
+    /// Not sent: refused, not reached, or their push service asked to wait (429).
     pub failed: u32,
     /// Not sent: the person had their pushes for this minute.
     pub held: bool,
@@ -101,11 +104,13 @@ pub struct Push {
     store: Arc<dyn Store>,
     /// Per person: when their minute began, and the pushes sent in it.
     sent: Mutex<HashMap<UserId, (Instant, u32)>>,
+    /// Per push service (its origin): not sent to before then, as it asked (429).
+    waiting: Mutex<HashMap<String, Instant>>,
 }
 
 impl Push {
     pub fn new(sender: Sender, store: Arc<dyn Store>) -> Push {
-        Push { sender, store, sent: Mutex::new(HashMap::new()) }
+        Push { sender, store, sent: Mutex::default(), waiting: Mutex::default() }
     }
 
     /// The key browsers subscribe with.
@@ -131,16 +136,34 @@ impl Push {
         }
         let body = serde_json::to_vec(payload).expect("a payload always serializes");
         for subscription in subscriptions {
+            let service = Url::parse(&subscription.endpoint).map(|u| u.origin().ascii_serialization());
+            let service = service.unwrap_or_default();
+            if self.waiting_for(&service) {
+                delivered.failed += 1;
+                continue;
+            }
             match self.sender.send(&subscription, &body, ttl).await {
                 Outcome::Sent => delivered.sent += 1,
                 Outcome::Gone => {
                     delivered.gone += 1;
                     self.store.remove_push(&subscription.endpoint, Some(person)).await?;
                 }
-                Outcome::Later(_) | Outcome::Failed(_) => delivered.failed += 1,
+                Outcome::Later(wait) => {
+                    self.waiting.lock().expect("never poisoned").insert(service, Instant::now() + wait);
+                    delivered.failed += 1;
+                }
+                Outcome::Failed(_) => delivered.failed += 1,
             }
         }
         Ok(delivered)
+    }
+
+    /// Whether the push service at `origin` asked to be left alone until later.
+    fn waiting_for(&self, origin: &str) -> bool {
+        let mut waiting = self.waiting.lock().expect("never poisoned");
+        let now = Instant::now();
+        waiting.retain(|_, until| *until > now);
+        waiting.contains_key(origin)
     }
 
     /// Counts a push to `person` if they may have one now.
