@@ -89,7 +89,10 @@ pub async fn subscribe(State(desk): State<Desk>, headers: HeaderMap, body: Bytes
         return refuse(StatusCode::BAD_REQUEST, why);
     }
     match desk.push.store().add_push(&visitor.user().id, session, &subscription, now_ms()).await {
-        Ok(()) => StatusCode::CREATED.into_response(),
+        Ok(()) => {
+            desk.push.subscriptions_changed();
+            StatusCode::CREATED.into_response()
+        }
         Err(e) => unavailable(e),
     }
 }

@@ -54,11 +54,17 @@ pub async fn push_loop(push: Arc<Push>, hub: Arc<Hub>, mut committed: mpsc::Rece
     }
 }
 
-/// Who `m` tells of itself, tab or not (see the module's doc).
+/// Who `m` tells of itself, tab or not (see the module's doc), among the people with a
+/// browser subscribed (asked of the store at most once a second): a message in a
+/// workspace where nobody subscribed, or naming only people who did not, costs nothing.
 async fn concerned(push: &Push, hub: &Hub, m: &ChatMessage) -> Result<Vec<UserId>, StoreError> {
+    let subscribed = push.subscribed().await?;
+    if subscribed.is_empty() {
+        return Ok(Vec::new());
+    }
     let store = push.store();
     let mut people: BTreeSet<UserId> = store.pushed_in(&m.room).await?.into_iter().collect();
-    for named in &m.mentions {
+    for named in m.mentions.iter().filter(|named| subscribed.contains(&named.id)) {
         let levels = store.levels(&named.id).await?;
         if !levels.iter().any(|(room, level)| room == &m.room && *level == Level::Muted) {
             people.insert(named.id.clone());

@@ -23,7 +23,7 @@ use base64::{
 use palaver_protocol::{RoomId, Seq, UserId};
 use serde::Serialize;
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -106,11 +106,13 @@ pub struct Push {
     sent: Mutex<HashMap<UserId, (Instant, u32)>>,
     /// Per push service (its origin): not sent to before then, as it asked (429).
     waiting: Mutex<HashMap<String, Instant>>,
+    /// Everyone with a browser subscribed, as the store said when.
+    subscribed: Mutex<(Option<Instant>, Arc<HashSet<UserId>>)>,
 }
 
 impl Push {
     pub fn new(sender: Sender, store: Arc<dyn Store>) -> Push {
-        Push { sender, store, sent: Mutex::default(), waiting: Mutex::default() }
+        Push { sender, store, sent: Mutex::default(), waiting: Mutex::default(), subscribed: Mutex::default() }
     }
 
     /// The key browsers subscribe with.
@@ -156,6 +158,26 @@ impl Push {
             }
         }
         Ok(delivered)
+    }
+
+    /// Everyone with a browser subscribed, read from the store again once a second at
+    /// most (a subscription made on another node counts within a second).
+    pub async fn subscribed(&self) -> Result<Arc<HashSet<UserId>>, StoreError> {
+        let fresh = |at: Option<Instant>| at.is_some_and(|at| at.elapsed() < Duration::from_secs(1));
+        {
+            let known = self.subscribed.lock().expect("never poisoned");
+            if fresh(known.0) {
+                return Ok(known.1.clone());
+            }
+        }
+        let people: Arc<HashSet<UserId>> = Arc::new(self.store.push_people().await?.into_iter().collect());
+        *self.subscribed.lock().expect("never poisoned") = (Some(Instant::now()), people.clone());
+        Ok(people)
+    }
+
+    /// Someone subscribed here: the store is asked again at the next message.
+    pub fn subscriptions_changed(&self) {
+        self.subscribed.lock().expect("never poisoned").0 = None;
     }
 
     /// Whether the push service at `origin` asked to be left alone until later.

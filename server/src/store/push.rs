@@ -38,6 +38,8 @@ pub trait Pushes {
     /// The people with a browser subscribed whom `room` tells of every message (their
     /// level there is `all`; a direct room's people have it).
     async fn pushed_in(&self, room: &RoomId) -> Result<Vec<UserId>, StoreError>;
+    /// Everyone with a browser subscribed.
+    async fn push_people(&self) -> Result<Vec<UserId>, StoreError>;
 }
 
 /// A subscription from a row of `endpoint, p256dh, auth`.
@@ -57,6 +59,7 @@ pub mod sql {
         "SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE person = $1 ORDER BY created_at, endpoint";
     pub const REMOVE: &str = "DELETE FROM push_subscriptions WHERE endpoint = $1";
     pub const REMOVE_THEIRS: &str = "DELETE FROM push_subscriptions WHERE endpoint = $1 AND person = $2";
+    pub const PEOPLE: &str = "SELECT DISTINCT person FROM push_subscriptions";
     pub const ALL_IN: &str = "SELECT DISTINCT p.person FROM push_subscriptions p JOIN levels l \
          ON l.user_id = p.person WHERE l.room = $1 AND l.level = 'all' ORDER BY p.person";
 }

@@ -34,6 +34,11 @@ impl Pushes for PostgresStore {
         let rows = query(&client, sql::ALL_IN, &[&room.as_str()]).await?;
         Ok(rows.iter().map(|r| UserId(r.get(0))).collect())
     }
+
+    async fn push_people(&self) -> Result<Vec<UserId>, StoreError> {
+        let client = self.client().await?;
+        Ok(query(&client, sql::PEOPLE, &[]).await?.iter().map(|r| UserId(r.get(0))).collect())
+    }
 }
 
 /// Rows a (cached) statement changed.

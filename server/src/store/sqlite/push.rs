@@ -50,4 +50,8 @@ impl Pushes for SqliteStore {
         })
         .await
     }
+
+    async fn push_people(&self) -> Result<Vec<UserId>, StoreError> {
+        self.read(move |c| c.prepare_cached(sql::PEOPLE)?.query_map([], |r| Ok(UserId(r.get(0)?)))?.collect()).await
+    }
 }
