@@ -104,15 +104,13 @@ pub struct Push {
     store: Arc<dyn Store>,
     /// Per person: when their minute began, and the pushes sent in it.
     sent: Mutex<HashMap<UserId, (Instant, u32)>>,
-    /// Per push service (its origin): not sent to before then, as it asked (429).
-    waiting: Mutex<HashMap<String, Instant>>,
     /// Everyone with a browser subscribed, as the store said when.
     subscribed: Mutex<(Option<Instant>, Arc<HashSet<UserId>>)>,
 }
 
 impl Push {
     pub fn new(sender: Sender, store: Arc<dyn Store>) -> Push {
-        Push { sender, store, sent: Mutex::default(), waiting: Mutex::default(), subscribed: Mutex::default() }
+        Push { sender, store, sent: Mutex::default(), subscribed: Mutex::default() }
     }
 
     /// The key browsers subscribe with.
@@ -138,23 +136,13 @@ impl Push {
         }
         let body = serde_json::to_vec(payload).expect("a payload always serializes");
         for subscription in subscriptions {
-            let service = Url::parse(&subscription.endpoint).map(|u| u.origin().ascii_serialization());
-            let service = service.unwrap_or_default();
-            if self.waiting_for(&service) {
-                delivered.failed += 1;
-                continue;
-            }
             match self.sender.send(&subscription, &body, ttl).await {
                 Outcome::Sent => delivered.sent += 1,
                 Outcome::Gone => {
                     delivered.gone += 1;
                     self.store.remove_push(&subscription.endpoint, Some(person)).await?;
                 }
-                Outcome::Later(wait) => {
-                    self.waiting.lock().expect("never poisoned").insert(service, Instant::now() + wait);
-                    delivered.failed += 1;
-                }
-                Outcome::Failed(_) => delivered.failed += 1,
+                Outcome::Later(_) | Outcome::Failed(_) => delivered.failed += 1,
             }
         }
         Ok(delivered)
@@ -178,14 +166,6 @@ impl Push {
     /// Someone subscribed here: the store is asked again at the next message.
     pub fn subscriptions_changed(&self) {
         self.subscribed.lock().expect("never poisoned").0 = None;
-    }
-
-    /// Whether the push service at `origin` asked to be left alone until later.
-    fn waiting_for(&self, origin: &str) -> bool {
-        let mut waiting = self.waiting.lock().expect("never poisoned");
-        let now = Instant::now();
-        waiting.retain(|_, until| *until > now);
-        waiting.contains_key(origin)
     }
 
     /// Counts a push to `person` if they may have one now.

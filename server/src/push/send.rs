@@ -8,9 +8,10 @@ use super::{ece, Subscription, Target, Vapid};
 use crate::preview::Guard;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use std::{
+    collections::HashMap,
     net::SocketAddr,
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 use url::Host;
 
@@ -21,7 +22,7 @@ pub enum Outcome {
     Sent,
     /// The subscription is no more (404, 410): it is to be forgotten.
     Gone,
-    /// Too many for now (429): not before this long.
+    /// Too many for now (429, now or earlier): not before this long.
     Later(Duration),
     /// Refused, or not sent: why.
     Failed(String),
@@ -33,6 +34,8 @@ pub struct Sender {
     vapid: Vapid,
     contact: String,
     guard: Guard,
+    /// Per push service (its origin): not sent to before then, as it asked (429).
+    waiting: Mutex<HashMap<String, Instant>>,
 }
 
 impl Sender {
@@ -47,7 +50,7 @@ impl Sender {
             .dns_resolver(Arc::new(Guarded(guard.clone())))
             .user_agent("Palaver")
             .build()?;
-        Ok(Sender { client, vapid, contact, guard })
+        Ok(Sender { client, vapid, contact, guard, waiting: Mutex::default() })
     }
 
     pub fn public_key(&self) -> &str {
@@ -63,6 +66,10 @@ impl Sender {
         };
         if let Some(why) = self.refuses(&target.url) {
             return Outcome::Failed(why);
+        }
+        let service = target.url.origin().ascii_serialization();
+        if let Some(wait) = self.waiting_for(&service) {
+            return Outcome::Later(wait);
         }
         let body = match ece::encrypt(&target.key, &target.auth, payload) {
             Ok(body) => body,
@@ -88,9 +95,21 @@ impl Sender {
         match answer.status().as_u16() {
             200..=299 => Outcome::Sent,
             404 | 410 => Outcome::Gone,
-            429 => Outcome::Later(retry_after(answer.headers().get(RETRY_AFTER))),
+            429 => {
+                let wait = retry_after(answer.headers().get(RETRY_AFTER));
+                self.waiting.lock().expect("never poisoned").insert(service, Instant::now() + wait);
+                Outcome::Later(wait)
+            }
             status => Outcome::Failed(format!("the push service answered {status}")),
         }
+    }
+
+    /// How long the push service at `origin` asked to be left alone still, if it did.
+    fn waiting_for(&self, origin: &str) -> Option<Duration> {
+        let mut waiting = self.waiting.lock().expect("never poisoned");
+        let now = Instant::now();
+        waiting.retain(|_, until| *until > now);
+        waiting.get(origin).map(|until| *until - now)
     }
 
     /// Why a push may not go to `url` before any name is looked up: plain HTTP to an
