@@ -39,6 +39,10 @@ export default defineConfig({
     // A trace of each test, kept when it fails, when asked for (`PALAVER_E2E_TRACE=1`):
     // recording them makes the whole run about a fifth slower on two cores.
     trace: process.env.PALAVER_E2E_TRACE ? "retain-on-failure" : "off",
+    // Palaver's service worker answers for pages and the app shell once registered;
+    // the tests of it allow it (offline.spec.ts, push.spec.ts), the rest see the network
+    // as the page does without one, and what they route is what the page gets.
+    serviceWorkers: "block",
   },
   projects: [
     // The live chat, hydrated.

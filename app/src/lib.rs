@@ -59,11 +59,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let about = start.about();
     let start =
         view! { <script type="application/json" id=start::PAGE_START_ID inner_html=start.to_script()></script> };
+    let reader = Reader::current();
+    let texts =
+        view! { <script type="text/plain" id=locale::TEXTS_ID inner_html=reader.lang.texts().to_page()></script> };
     let found = use_context::<RenderedSearch>().map(|found| {
         view! { <script type="application/json" id=RENDERED_SEARCH_ID inner_html=found.to_script_json()></script> }
     });
     // Worked out once, here, and the same for the app inside.
-    let reader = Reader::current();
     provide_context(reader);
     let title = Place::of(&Location::initial()).title(reader.lang, &about);
     let title = if count > 0 { format!("({count}) {title}") } else { title };
@@ -92,11 +94,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="apple-touch-icon" href="/icon-192.png"/>
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="stylesheet" id="leptos" href="/pkg/palaver.css"/>
+                <script src="/offline.js" defer></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 {rendered}
                 {found}
                 {start}
+                {texts}
             </head>
             <body>
                 <App/>

@@ -17,7 +17,7 @@ mod lang;
 mod texts;
 
 pub use calendar::{day_label, iso_time};
-pub use lang::Lang;
+pub use lang::{Lang, TEXTS_ID};
 pub use texts::{around, fill, Texts, ENGLISH, KOREAN};
 
 use calendar::Civil;

@@ -76,7 +76,7 @@ test("no axe violations with the picker, a reply, suggestions, someone typing, o
   await ann.getByTestId("composer-input").press("Enter");
   await expect(ann.getByTestId("reply-quote")).toHaveCount(1);
   await context.setOffline(true);
-  await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "reconnecting");
+  await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "offline");
   await scan(ann, "offline, with a reply");
   await context.setOffline(false);
   await ann.goto("/r/Not A Room");

@@ -9,6 +9,8 @@ import { freshDataDir, startServer, stopServer } from "../server";
 // server's half (VAPID, encryption, whom a message is pushed to) is tested against a
 // push service of the tests' own in server/tests/push.rs.
 
+test.use({ serviceWorkers: "allow" });
+
 const port = Number(process.env.PALAVER_E2E_PUSH_PORT ?? 3230);
 const base = `http://127.0.0.1:${port}`;
 const PASSWORD = "correct horse battery";

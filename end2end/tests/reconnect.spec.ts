@@ -43,7 +43,7 @@ test("the page reconnects by itself after the server restarts, and sends what wa
 /** Takes the page offline and waits until its chat socket is really closed. */
 async function goOffline(page: Page, { sockets }: Traffic) {
   await page.context().setOffline(true);
-  await expect(page.getByTestId("connection-status")).toHaveAttribute("data-status", "reconnecting", {
+  await expect(page.getByTestId("connection-status")).toHaveAttribute("data-status", "offline", {
     timeout: 15_000,
   });
   await expect.poll(() => sockets.length > 0 && sockets.every((ws) => ws.isClosed())).toBe(true);

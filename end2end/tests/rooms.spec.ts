@@ -197,7 +197,7 @@ test("a room moved to while offline is not called empty before it arrives", asyn
   const bob = await person(browser, "Bob", `/r/${uniqueRoom("quiet")}`);
   await expect(bob.getByText("No messages yet")).toBeVisible();
   await bob.context().setOffline(true);
-  await expect(bob.getByTestId("connection-status")).toHaveAttribute("data-status", "reconnecting", { timeout: 15_000 });
+  await expect(bob.getByTestId("connection-status")).toHaveAttribute("data-status", "offline", { timeout: 15_000 });
   await bob.getByTestId("join-room-input").fill(busy);
   await bob.getByTestId("join-room-button").click();
   await expect(bob.getByTestId("room-name")).toHaveText(`#${busy}`);
@@ -215,7 +215,8 @@ test("a message typed while offline is sent after reconnecting, exactly once", a
   const ann = await person(browser, "Ann", `/r/${room}`);
   const bob = await person(browser, "Bob", `/r/${room}`);
   await ann.context().setOffline(true);
-  await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "reconnecting", { timeout: 15_000 });
+  await expect(ann.getByTestId("connection-status")).toHaveAttribute("data-status", "offline", { timeout: 15_000 });
+  await expect(ann.getByTestId("connection-status")).toHaveText("Offline: what you write is sent when you are back");
   const text = unique("written offline");
   await say(ann, text);
   await expect(ann.getByTestId("message").filter({ hasText: text })).toHaveAttribute("data-state", "pending");

@@ -3,7 +3,7 @@
 //! session decides and runs its timers, and reconnects early when the browser comes back
 //! online or the tab is shown.
 
-use app::chat::{now_ms, Chat, ChatLink, Intent, Me};
+use app::chat::{now_ms, Chat, ChatLink, ConnectionStatus, Intent, Me};
 use app::session::{Action, Page, Session, NAME_KEY, TOKEN_KEY};
 use futures::{
     channel::mpsc::{unbounded, UnboundedReceiver},
@@ -138,6 +138,10 @@ fn decide(chat: Chat, session_decides: impl FnOnce(&Page) -> Vec<Action>) -> Vec
 /// reconnecting (the loop in `run` does that).
 fn perform(chat: Chat, action: Action) {
     match action {
+        // Not connected with the browser offline: the page says it is offline.
+        Action::Status(ConnectionStatus::Reconnecting) if !window().navigator().on_line() => {
+            chat.status.set(ConnectionStatus::Offline)
+        }
         Action::Status(status) => chat.status.set(status),
         // An account's page keeps nothing: its session cookie is who it is.
         Action::Remember { .. } if member() => {}

@@ -23,14 +23,29 @@ pub struct Site {
 }
 
 pub async fn precompressed(State(site): State<Site>, request: Request, next: Next) -> Response<Body> {
+    let shell = shell_file(request.uri().path());
     if let Some(file) = twinned_file(&site.root, request.uri().path()) {
         if takes_gzip(request.headers()) {
-            if let Some(bytes) = fresh_twin(&file).await {
-                return twin_response(bytes);
+            if let Some((bytes, tag)) = fresh_twin(&file).await {
+                let unchanged = request.headers().get(header::IF_NONE_MATCH).is_some_and(|asked| asked == &tag);
+                return twin_response(bytes, tag, unchanged);
             }
         }
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if shell && !response.headers().contains_key(header::CACHE_CONTROL) {
+        // The page's files keep their names from build to build: a browser asks each
+        // time whether its copy is still the one (an answer of 304 when it is), so a
+        // deploy is never hidden behind an old copy.
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    response
+}
+
+/// Whether a path names one of the site's own files: the page's build (`/pkg/…`) or a
+/// file at the top (icons, manifest, scripts).
+fn shell_file(path: &str) -> bool {
+    path.starts_with("/pkg/") || path.rsplit_once('/').is_some_and(|(dir, name)| dir.is_empty() && name.contains('.'))
 }
 
 /// The file a path names, if it is one with a twin (and names nothing outside the site).
@@ -53,8 +68,9 @@ fn takes_gzip(headers: &HeaderMap) -> bool {
     )
 }
 
-/// The twin's bytes, if it exists and is not older than the file.
-async fn fresh_twin(file: &Path) -> Option<Vec<u8>> {
+/// The twin's bytes and its entity tag (its size and time), if it exists and is not
+/// older than the file.
+async fn fresh_twin(file: &Path) -> Option<(Vec<u8>, HeaderValue)> {
     let mut twin = file.as_os_str().to_owned();
     twin.push(".gz");
     let twin = PathBuf::from(twin);
@@ -62,15 +78,28 @@ async fn fresh_twin(file: &Path) -> Option<Vec<u8>> {
     if made.modified().ok()? < of.modified().ok()? {
         return None;
     }
-    tokio::fs::read(&twin).await.ok()
+    let at = made.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+    let tag = HeaderValue::from_str(&format!("\"gz-{:x}-{:x}\"", made.len(), at.as_nanos())).ok()?;
+    Some((tokio::fs::read(&twin).await.ok()?, tag))
 }
 
-fn twin_response(bytes: Vec<u8>) -> Response<Body> {
-    let mut response = Response::new(Body::from(bytes));
+fn twin_response(bytes: Vec<u8>, tag: HeaderValue, unchanged: bool) -> Response<Body> {
+    let mut response = match unchanged {
+        true => {
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = axum::http::StatusCode::NOT_MODIFIED;
+            response
+        }
+        false => Response::new(Body::from(bytes)),
+    };
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/wasm"));
-    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    if !unchanged {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    headers.insert(header::ETAG, tag);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
 
@@ -113,7 +142,19 @@ mod tests {
         std::fs::write(&file, b"newer build").unwrap();
         assert_eq!(fresh_twin(&file).await, None, "stale: left from an earlier build");
         std::fs::write(dir.path().join("a.wasm.gz"), b"twin").unwrap();
-        assert_eq!(fresh_twin(&file).await, Some(b"twin".to_vec()));
+        let (bytes, tag) = fresh_twin(&file).await.unwrap();
+        assert_eq!(bytes, b"twin");
+        assert!(tag.to_str().unwrap().starts_with("\"gz-4-"));
         assert_eq!(fresh_twin(&dir.path().join("b.wasm")).await, None);
+    }
+
+    #[test]
+    fn the_sites_own_files_are_the_shell() {
+        for path in ["/pkg/palaver.wasm", "/pkg/palaver.css", "/favicon.svg", "/offline.js"] {
+            assert!(shell_file(path), "{path}");
+        }
+        for path in ["/", "/r/design", "/files/abc/x.png", "/search", "/previews/a.png"] {
+            assert!(!shell_file(path), "{path}");
+        }
     }
 }

@@ -31,6 +31,7 @@ pub mod session;
 pub mod socket;
 pub mod store;
 pub mod words;
+pub mod worker;
 
 use admission::Admission;
 use app::shell;
@@ -204,7 +205,9 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
 pub fn router(state: AppState) -> Router {
     // Rendering a page runs its futures on Tokio (an error only means it already does).
     let _ = any_spawner::Executor::init_tokio();
+    let worker = worker::Worker::new(state.leptos_options.site_root.as_ref());
     let pages = Router::new()
+        .route("/sw.js", get(move || worker.clone().respond()))
         .route("/", get(pages::page))
         .route("/r/{room}", get(pages::page))
         .route("/search", get(pages::page))

@@ -56,6 +56,8 @@ pub enum ConnectionStatus {
     Connecting,
     Connected,
     Reconnecting,
+    /// Not connected, and the browser has no network: what is written waits for it.
+    Offline,
 }
 
 impl ConnectionStatus {
@@ -64,6 +66,7 @@ impl ConnectionStatus {
             ConnectionStatus::Connecting => t.connecting,
             ConnectionStatus::Connected => t.connected,
             ConnectionStatus::Reconnecting => t.reconnecting,
+            ConnectionStatus::Offline => t.offline,
         }
     }
 
@@ -72,6 +75,7 @@ impl ConnectionStatus {
             ConnectionStatus::Connecting => "connecting",
             ConnectionStatus::Connected => "connected",
             ConnectionStatus::Reconnecting => "reconnecting",
+            ConnectionStatus::Offline => "offline",
         }
     }
 }

@@ -1,7 +1,12 @@
 //! The languages the page speaks: their codes and own names, which one a request asks
 //! for, and each one's strings.
 
-use super::texts::{Texts, ENGLISH, KOREAN};
+use super::texts::Texts;
+#[cfg(not(feature = "hydrate"))]
+use super::texts::{ENGLISH, KOREAN};
+
+/// The element of the page that carries the words of its language.
+pub const TEXTS_ID: &str = "palaver-texts";
 
 /// A language the page speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -63,7 +68,20 @@ impl Lang {
         }
     }
 
+    /// The language's strings. In the browser, the words of the page's language come
+    /// with the page (`TEXTS_ID`, written by the server's shell), so neither table is
+    /// carried in the WebAssembly; a page only ever speaks its own language.
     pub fn texts(self) -> &'static Texts {
+        #[cfg(feature = "hydrate")]
+        {
+            static PAGE: std::sync::OnceLock<Texts> = std::sync::OnceLock::new();
+            let _ = self;
+            PAGE.get_or_init(|| {
+                let lines = leptos::prelude::document().get_element_by_id(TEXTS_ID).and_then(|e| e.text_content());
+                Texts::from_page(lines.unwrap_or_default().leak())
+            })
+        }
+        #[cfg(not(feature = "hydrate"))]
         match self {
             Lang::En => &ENGLISH,
             Lang::Ko => &KOREAN,

@@ -30,6 +30,19 @@ macro_rules! texts {
             pub fn entries(&self) -> Vec<(&'static str, &'static str)> {
                 vec![$((stringify!($key), self.$key)),*]
             }
+
+            /// The strings one per line, in the table's order: how the page carries
+            /// the words of its language (no string holds a line break).
+            pub fn to_page(&self) -> String {
+                [$(self.$key),*].join("\n")
+            }
+
+            /// The table the page carries ([`Texts::to_page`]); a string missing from
+            /// it is empty.
+            pub fn from_page(lines: &'static str) -> Texts {
+                let mut lines = lines.split('\n');
+                Texts { $($key: lines.next().unwrap_or_default(),)* }
+            }
         }
     };
 }
@@ -69,6 +82,7 @@ texts! {
     connecting: "Connecting…", "연결 중…";
     connected: "Connected", "연결됨";
     reconnecting: "Reconnecting…", "다시 연결하는 중…";
+    offline: "Offline: what you write is sent when you are back", "오프라인: 쓴 메시지는 다시 연결되면 보내집니다";
     notify_label: "In #{room}, notify me of", "#{room}에서 알림 받을 메시지";
     notify_all: "All messages", "모든 메시지";
     notify_mentions: "Mentions of me", "나를 언급한 메시지";
@@ -260,6 +274,19 @@ mod tests {
             }
         }
         assert_eq!(KOREAN.invalid(Invalid::NameLength), format!("이름은 {MAX_NAME_CHARS}자까지입니다"));
+    }
+
+    #[test]
+    fn the_page_carries_its_languages_words_whole() {
+        for texts in [&ENGLISH, &KOREAN] {
+            let page = texts.to_page();
+            // Written raw into a `<script>` element, read back line by line.
+            assert!(!page.to_ascii_lowercase().contains("</script"), "a string would end the element early");
+            let read = Texts::from_page(page.leak());
+            assert_eq!(read.entries(), texts.entries());
+        }
+        assert_eq!(Texts::from_page("{place}").site_title, "{place}");
+        assert_eq!(Texts::from_page("{place}").no_such_room, "", "a missing string reads as empty");
     }
 
     #[test]
