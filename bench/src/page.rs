@@ -26,9 +26,10 @@ pub async fn page(settings: &Settings) -> Result<()> {
         }
     }
     // The page's budget: what a phone loads before it can read and write (the first
-    // chunk) comes in a few seconds on a slow line. It only ever comes down: 179.6 KB
-    // today (scripts/release.sh builds it for size).
-    const WASM_BUDGET_GZIP: usize = 180_000;
+    // chunk) comes in a few seconds on a slow line. It only ever comes down: 178.4 KB
+    // today (scripts/release.sh builds it for size; one build differs from the next by
+    // up to half a kilobyte).
+    const WASM_BUDGET_GZIP: usize = 179_500;
     if gzipped == 0 || gzipped > WASM_BUDGET_GZIP {
         return Err(
             format!("the wasm bundle is {gzipped} bytes gzipped: over the {WASM_BUDGET_GZIP}-byte budget").into()

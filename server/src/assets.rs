@@ -27,7 +27,7 @@ pub async fn precompressed(State(site): State<Site>, request: Request, next: Nex
     if let Some(file) = twinned_file(&site.root, request.uri().path()) {
         if takes_gzip(request.headers()) {
             if let Some((bytes, tag)) = fresh_twin(&file).await {
-                let unchanged = request.headers().get(header::IF_NONE_MATCH).is_some_and(|asked| asked == &tag);
+                let unchanged = request.headers().get(header::IF_NONE_MATCH).is_some_and(|asked| *asked == tag);
                 return twin_response(bytes, tag, unchanged);
             }
         }
@@ -145,6 +145,11 @@ mod tests {
         let (bytes, tag) = fresh_twin(&file).await.unwrap();
         assert_eq!(bytes, b"twin");
         assert!(tag.to_str().unwrap().starts_with("\"gz-4-"));
+        // Asked again with the tag: 304, nothing sent.
+        let again = twin_response(bytes.clone(), tag.clone(), true);
+        assert_eq!(again.status(), axum::http::StatusCode::NOT_MODIFIED);
+        assert_eq!(again.headers().get(header::ETAG), Some(&tag));
+        assert_eq!(twin_response(bytes, tag, false).headers().get(header::CONTENT_ENCODING).unwrap(), "gzip");
         assert_eq!(fresh_twin(&dir.path().join("b.wasm")).await, None);
     }
 
