@@ -3,7 +3,7 @@
 //! limits and their answers, guests beside members, personal access tokens, the
 //! settings page's sessions and password, and the `server admin` CLI.
 
-mod common;
+use crate::common;
 
 use common::accounts::{admin, closed_within_a_second, first_form_id, session_cookie};
 use common::{Client, TestServer};

@@ -1,7 +1,7 @@
 //! The real server binary over real sockets: rooms, ordering, validation, resume,
 //! history, presence, typing, identity, plain clients, restarts and shutdown.
 
-mod common;
+use crate::common;
 
 use common::{room_id, Client, TestServer};
 use palaver_protocol::{

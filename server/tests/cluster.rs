@@ -3,7 +3,7 @@
 //! one room at once, a node killed (-9) under load, Redis killed and restarted,
 //! PostgreSQL stopped and started, and events forged or replayed on Redis.
 
-mod common;
+use crate::common;
 
 use common::{room_id, Client, TestServer};
 use futures::{SinkExt, StreamExt};

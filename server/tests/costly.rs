@@ -3,7 +3,7 @@
 //! positions told to other nodes once per moment, settings only for rooms that exist,
 //! and posts that do not wait behind reads for a database connection.
 
-mod common;
+use crate::common;
 
 use common::{header, room_id, Client, TestServer};
 use palaver_protocol::{ClientMsg, ErrorReason, Level, RoomUnread, Seq, ServerMsg};

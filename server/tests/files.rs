@@ -6,7 +6,7 @@
 //! message's files gone from storage; uploads never sent forgotten; two nodes sharing
 //! PostgreSQL, Redis and the object store serving each other's files.
 
-mod common;
+use crate::common;
 
 use common::{photo_with_position, Client, TestServer};
 use palaver_protocol::{Attachment, ClientMsg, ClientMsgId, ErrorReason, Hello, ServerMsg};

@@ -2,7 +2,7 @@
 //! half-open connections, readers that stop reading, and kill -9 in the middle of a
 //! burst of posts.
 
-mod common;
+use crate::common;
 
 use common::{header, room_id, Client, TestServer, WAIT};
 use futures::StreamExt;

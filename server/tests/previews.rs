@@ -7,7 +7,7 @@
 //! it to an edit; a page's oEmbed answer fills its card; a link inside gets none; none at
 //! all when previews are off.
 
-mod common;
+use crate::common;
 
 use common::{photo_with_position, room_id, TestServer};
 use palaver_protocol::{ClientMsg, ClientMsgId, ErrorReason, ServerMsg};

@@ -3,7 +3,7 @@
 //! PostgreSQL and Redis, reached as a browser reaches it (its host name and port in
 //! `Host`, its page's origin in `Origin`).
 
-mod common;
+use crate::common;
 
 use common::{Client, TestServer};
 use std::{net::SocketAddr, sync::Arc, time::Duration};

@@ -9,7 +9,7 @@
 //! while they have no tab open, with its text only where the workspace allows; on two
 //! nodes sharing PostgreSQL and Redis, once, and not while they have a tab on the other.
 
-mod common;
+use crate::common;
 
 use common::{Client, TestServer};
 use palaver_protocol::{ClientMsg, Hello, Level, RoomId, ServerMsg};

@@ -2,7 +2,7 @@
 //! that never finish or are too large, open connections per address, host names the
 //! site does not answer to (DNS rebinding), and where session changes may come from.
 
-mod common;
+use crate::common;
 
 use common::{Client, TestServer};
 use palaver_protocol::{ErrorReason, ServerMsg};

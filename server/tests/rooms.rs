@@ -5,7 +5,7 @@
 //! rooms; admins take messages down and suspend accounts; the audit log records it;
 //! rooms are shown by the names and topics admins give them.
 
-mod common;
+use crate::common;
 
 use common::accounts::admin;
 use common::{room_id, Client, TestServer};

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod accounts;
+#[macro_use]
 pub mod backends;
 
 use futures::{SinkExt, StreamExt};
