@@ -50,7 +50,9 @@ export RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
 step "lints, unit and integration tests"
-cargo test -p palaver-protocol -p app -p server -p bench -p testkit
+# Four tests at a time on two cores: most of the integration tests' time is spent
+# waiting (for a timeout to pass, a node to be noticed gone, a server to start).
+RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}" cargo test -p palaver-protocol -p app -p server -p bench -p testkit
 
 step "release build"
 # The load test is built in the same cargo run as the server: its crates compile while

@@ -19,6 +19,10 @@ const PICTURE = Buffer.from(
 /** Uploads `bytes` as `name` to `room`, as the person of `page`: the file's id. */
 async function upload(page: Page, room: string, name: string, bytes: Buffer): Promise<string> {
   const origin = new URL(page.url()).origin;
+  // The page starts its session (the cookie uploads go with) once it has a name.
+  await expect
+    .poll(async () => (await page.context().cookies()).some((c) => c.name === "palaver_session"))
+    .toBe(true);
   const answer = await page.request.post(`/files?room=${room}&name=${encodeURIComponent(name)}`, {
     data: bytes,
     headers: { Origin: origin, "Content-Type": "application/octet-stream" },

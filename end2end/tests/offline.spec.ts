@@ -36,20 +36,22 @@ test.afterAll(async () => {
 /** The page's caches by name (Palaver's: a shell and pages, per version). */
 const cacheNames = (page: Page) => page.evaluate(async () => (await caches.keys()).sort());
 
+/** Whether the worker keeps the room's page (in a cache of any version). */
+const keeps = (page: Page, room: string) =>
+  page.evaluate(async (room) => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith("palaver-pages-") && (await (await caches.open(name)).match(`${location.origin}/r/${room}`)))
+        return true;
+    }
+    return false;
+  }, room);
+
 /** Waits until the worker answers for the page, then loads it again: kept for offline. */
 async function keptByWorker(page: Page, room: string) {
   await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
   await page.reload();
   await expect(page.getByTestId("connection-status")).toHaveAttribute("data-status", "connected");
-  const kept = (room: string) =>
-    page.evaluate(async (room) => {
-      for (const name of await caches.keys()) {
-        if (name.startsWith("palaver-pages-") && (await (await caches.open(name)).match(`${location.origin}/r/${room}`)))
-          return true;
-      }
-      return false;
-    }, room);
-  await expect.poll(() => kept(room)).toBe(true);
+  await expect.poll(() => keeps(page, room)).toBe(true);
 }
 
 test("the app meets the browser's install criteria: manifest, worker and icons", async ({}, testInfo) => {
@@ -152,5 +154,23 @@ test("after a deploy the next load is the new build's, and the old build's cache
   await expect(page.getByTestId("connection-status")).toHaveAttribute("data-status", "offline");
   expect(await build()).toBe('"2"');
   await expect(page.getByTestId("message").filter({ hasText: text })).toBeVisible();
+  await context.setOffline(false);
+});
+
+test("signing out forgets the rooms this browser kept", async ({ browser }) => {
+  const room = uniqueRoom("private");
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await openChat(page, `${base}/r/${room}`, "Eve");
+  await say(page, unique("for Eve's eyes"));
+  await keptByWorker(page, room);
+  await page.getByTestId("sign-out").click();
+  await expect(page).toHaveURL(`${base}/`);
+  await expect(page.getByTestId("name-form")).toBeVisible();
+  await expect.poll(() => keeps(page, room)).toBe(false);
+  // Offline now, the room is not there to open.
+  await context.setOffline(true);
+  await page.goto(`${base}/r/${room}`).catch(() => {});
+  await expect(page.getByText("You are offline, and this page was not opened here before.")).toBeVisible();
   await context.setOffline(false);
 });

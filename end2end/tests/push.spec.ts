@@ -1,6 +1,7 @@
 import { test, expect } from "./fixtures";
 import { ChildProcess } from "child_process";
 import { freshDataDir, startServer, stopServer } from "../server";
+import { openChat } from "./helpers";
 
 // Web Push in Chromium, on a server of its own: the settings page registers the service
 // worker, which shows a push as a notification naming the room and who wrote, set to
@@ -70,5 +71,22 @@ test("a push is shown as a notification that opens the room at the message", asy
   await expect
     .poll(notifications)
     .toEqual([{ title: "Bob in #design", body: "New message", url: "/r/design?at=43#m-43" }]);
+  await context.close();
+});
+
+test("allowing notifications on the chat page goes on to subscribe this browser to pushes", async ({ browser }) => {
+  // A guest with a name, on the chat page (not Settings): once notifications are
+  // allowed, the page fetches the server's key and asks the browser to subscribe with
+  // it. (The browser's own push service is not reachable from the tests, so the
+  // subscription itself is where this test stops: push.rs hands the server one.)
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await openChat(page, `${base}/`, "Gus");
+  await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+  const asked = page.waitForRequest((r) => r.url() === `${base}/push/key` && r.method() === "GET");
+  await context.grantPermissions(["notifications"], { origin: base });
+  const key = await (await asked).response();
+  expect(key!.status()).toBe(200);
+  expect((await key!.json()).key).toMatch(/^[A-Za-z0-9_-]{87}$/);
   await context.close();
 });
