@@ -57,7 +57,7 @@ pub fn avatar_colour(id: &UserId) -> u32 {
     hash % AVATAR_COLOURS
 }
 
-/// Avatar colours in style/main.css (`.avatar-0` …).
+/// Avatar colours in style/layout.css (`.avatar-0` …).
 pub const AVATAR_COLOURS: u32 = 8;
 
 /// Longest message text read out by the live region.
