@@ -4,8 +4,8 @@
 //
 // Offline: the shell is kept in a cache of this version, and the chat pages last opened
 // (the lobby and up to PAGES_KEPT rooms, each with its recent messages as the server
-// rendered them) in another. Online, pages and shell always come from the network and
-// refresh what is kept, so a deploy is never hidden behind an old copy; without a network
+// rendered them) in another. Online, pages and shell always come from the network (a
+// page refreshing its kept copy), so a deploy is never hidden behind an old copy; without a network
 // the kept copies answer. A new version is a new worker: it fetches its shell, takes over
 // at once (the next page loaded is the new one's), and drops every cache of other
 // versions. Signing out forgets the kept pages.
@@ -86,15 +86,14 @@ async function page(event) {
   }
 }
 
-/** A file of the shell: from the network (the browser's own cache rules apply), else this version's copy. */
+/**
+ * A file of the shell: from the network (the browser's own cache rules apply), else this
+ * version's copy. That copy, fetched at install, is already this version's file (the
+ * version is a hash of them), so what comes from the network is not written again.
+ */
 async function shellFile(request) {
   try {
-    const response = await fetch(request);
-    if (response.ok) {
-      const copy = response.clone();
-      caches.open(SHELL_CACHE).then((shell) => shell.put(request, copy));
-    }
-    return response;
+    return await fetch(request);
   } catch (offline) {
     const copy = await caches.match(request, { cacheName: SHELL_CACHE, ignoreSearch: true });
     if (copy) return copy;
